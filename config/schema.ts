@@ -1,0 +1,273 @@
+/**
+ * The config file, declared once: every key with its type, default and description. Validation at
+ * start-up, the JSON Schema for editors (`crmlink config schema`) and the README's reference all
+ * come from these declarations.
+ */
+import { z } from 'zod';
+import { ENTITY_NAMES } from '../schema/model.js';
+
+export const DIALECTS = ['mssql', 'postgres', 'mysql', 'sqlite'] as const;
+export type Dialect = (typeof DIALECTS)[number];
+
+export const SOURCE_KINDS = ['erp', 'finance', 'oa', 'crm'] as const;
+export const WRITE_OPS = ['insert', 'update', 'delete'] as const;
+export type WriteOp = (typeof WRITE_OPS)[number];
+export const CAPTURE_STRATEGIES = ['timestamp', 'rowversion', 'change-tracking', 'trigger', 'hash'] as const;
+export type CaptureStrategy = (typeof CAPTURE_STRATEGIES)[number];
+
+const name = z.string().min(1);
+
+export const connectionSchema = z
+  .object({
+    filename: z.string().optional().describe('SQLite: database file (":memory:" for an in-memory one).'),
+    url: z.string().optional().describe('Connection URL, e.g. postgres://user@host:5432/db. Use ${VAR} for secrets.'),
+    host: z.string().optional(),
+    port: z.coerce.number().int().positive().optional(),
+    database: z.string().optional(),
+    user: z.string().optional(),
+    password: z.string().optional().describe('Secret: always write it as ${ENV_VAR}.'),
+    schema: z.string().optional().describe('PostgreSQL / SQL Server schema of the mapped tables.'),
+    encrypt: z.boolean().optional().describe('SQL Server: encrypt the connection (default true).'),
+    trustServerCertificate: z.boolean().optional().describe('SQL Server: accept a self-signed certificate.'),
+    instanceName: z.string().optional().describe('SQL Server named instance.'),
+    options: z.record(z.string(), z.unknown()).optional().describe('Extra driver options passed through as they are.'),
+  })
+  .strict()
+  .describe('How to reach the database. Secrets come from the environment through ${VAR}.');
+export type ConnectionConfig = z.infer<typeof connectionSchema>;
+
+export const poolSchema = z
+  .object({
+    min: z.number().int().min(0).default(0),
+    max: z.number().int().min(1).default(10),
+  })
+  .strict();
+
+export const sourceSchema = z
+  .object({
+    kind: z.enum(SOURCE_KINDS).describe('What the system is: erp | finance | oa | crm.'),
+    dialect: z.enum(DIALECTS).describe('Database engine: mssql | postgres | mysql | sqlite.'),
+    connection: connectionSchema,
+    timezone: z
+      .string()
+      .default('UTC')
+      .describe('IANA time zone of date/time columns that carry none (SQL Server datetime, MySQL datetime).'),
+    preset: z.string().optional().describe('Ready-made mappings: yonyou-u8 | kingdee-k3cloud | weaver-ecology | northwind.'),
+    readOnly: z.boolean().default(false).describe('Never write to this source, whatever the mappings allow.'),
+    pool: poolSchema.optional(),
+  })
+  .strict();
+export type SourceConfig = z.infer<typeof sourceSchema>;
+
+const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+
+export const fieldMappingSchema = z
+  .object({
+    column: z.string().optional().describe('Source column.'),
+    columns: z.array(z.string()).min(2).optional().describe('Several columns concatenated (with `separator`).'),
+    separator: z.string().optional().describe('Joins `columns` when read, splits when written.'),
+    split: z
+      .object({ column: z.string(), separator: z.string(), index: z.number().int().min(0) })
+      .strict()
+      .optional()
+      .describe('Take one part of a column split by a separator.'),
+    constant: scalar.optional().describe('A fixed value (read) / written to new rows.'),
+    type: z.enum(['string', 'text', 'int', 'decimal', 'boolean', 'date', 'datetime', 'enum', 'ref']).optional(),
+    scale: z.number().int().min(0).max(18).optional().describe('Decimal places kept for a decimal.'),
+    trim: z.boolean().optional(),
+    case: z.enum(['upper', 'lower']).optional(),
+    halfWidth: z.boolean().optional().describe('Turn full-width characters into half-width ones.'),
+    map: z.record(z.string(), scalar).optional().describe('Code map, source value → CRM value, e.g. { "1": ACTIVE }.'),
+    timezone: z.string().optional().describe('Overrides the source time zone for this column.'),
+    write: z.boolean().optional().describe('false: never written back to this column.'),
+    default: scalar.optional().describe('Value used when the column is NULL.'),
+  })
+  .strict();
+export type FieldMapping = z.infer<typeof fieldMappingSchema>;
+
+const filterValue = z.union([
+  scalar,
+  z
+    .object({
+      eq: scalar.optional(),
+      ne: scalar.optional(),
+      in: z.array(scalar).optional(),
+      nin: z.array(scalar).optional(),
+      isNull: z.boolean().optional(),
+    })
+    .strict(),
+]);
+
+export const changesSchema = z
+  .object({
+    strategy: z.enum(CAPTURE_STRATEGIES).describe('timestamp | rowversion | change-tracking | trigger | hash.'),
+    column: z.string().optional().describe('timestamp: the modification time column; rowversion: the rowversion column.'),
+    lookBackSeconds: z.number().int().min(0).default(300).describe('Re-read window for clock skew and late commits.'),
+  })
+  .strict();
+export type ChangesConfig = z.infer<typeof changesSchema>;
+
+export const entitySourceSchema = z
+  .object({
+    table: name.describe('Source table (may contain Chinese characters, spaces, mixed case).'),
+    schema: z.string().optional(),
+    key: z.array(name).min(1).describe('Key columns that identify a row.'),
+    identity: z.boolean().default(false).describe('The key is generated by the database on insert (identity / auto-increment).'),
+    filter: z.record(z.string(), filterValue).optional().describe('Row filter, e.g. { deleted: 0 }.'),
+    changes: changesSchema.prefault({ strategy: 'hash' }),
+    write: z.array(z.enum(WRITE_OPS)).default([]).describe('Operations crmlink may write back: insert | update | delete.'),
+    delete: z
+      .object({
+        mode: z.enum(['hard', 'soft']).default('hard'),
+        column: z.string().optional().describe('soft: the flag column set on delete.'),
+        value: scalar.optional().describe('soft: the value that marks a row deleted.'),
+      })
+      .strict()
+      .prefault({}),
+    fields: z
+      .record(z.string(), z.union([z.string(), fieldMappingSchema]))
+      .describe('CRM field → column name, or a mapping with transforms.'),
+  })
+  .strict();
+export type EntitySourceConfig = z.infer<typeof entitySourceSchema>;
+
+export const customFieldSchema = z
+  .object({
+    type: z.enum(['string', 'text', 'int', 'decimal', 'boolean', 'date', 'datetime']),
+    scale: z.number().int().min(0).max(18).optional(),
+    description: z.string().optional(),
+  })
+  .strict();
+
+export const matchRuleSchema = z
+  .object({
+    rule: z.enum(['creditCode', 'name', 'phone', 'email']),
+    certainty: z.enum(['sure', 'probable']).optional(),
+  })
+  .strict();
+
+export const survivorshipSchema = z
+  .object({
+    default: z.string().default('newest').describe('"newest", "complete", "hub", or a source order "erp,finance".'),
+    fields: z.record(z.string(), z.string()).default({}),
+  })
+  .strict();
+
+export const entitySchema = z
+  .object({
+    mode: z
+      .enum(['replicated', 'federated'])
+      .default('replicated')
+      .describe('replicated: a hub copy kept in sync; federated: read live from the owning source.'),
+    owner: z.string().optional().describe('federated: the source that answers reads and takes writes (default: the first).'),
+    sources: z.record(z.string(), entitySourceSchema),
+    fields: z.record(z.string(), customFieldSchema).default({}).describe('Custom fields beyond the canonical model.'),
+    match: z.array(matchRuleSchema).optional().describe('Identity rules, in order (Customer).'),
+    survivorship: survivorshipSchema.optional(),
+    writable: z.array(z.enum(WRITE_OPS)).default(['insert', 'update', 'delete']).describe('GraphQL mutations allowed.'),
+  })
+  .strict();
+export type EntityConfig = z.infer<typeof entitySchema>;
+
+export const conflictPolicySchema = z
+  .string()
+  .regex(/^(manual|hub|newest|source:[A-Za-z0-9_.-]+)$/, 'expected manual | hub | newest | source:<name>');
+export type ConflictPolicy = 'manual' | 'hub' | 'newest' | `source:${string}`;
+
+export const jobSchema = z
+  .object({
+    entity: z.enum(ENTITY_NAMES),
+    sources: z.array(name).min(1),
+    schedule: z.string().optional().describe('node-cron expression, e.g. "*/5 * * * *"; absent: run only on demand.'),
+    direction: z.enum(['both', 'pull', 'push']).default('both'),
+    conflicts: z
+      .object({
+        default: conflictPolicySchema.default('manual'),
+        fields: z.record(z.string(), conflictPolicySchema).default({}),
+      })
+      .strict()
+      .prefault({}),
+    batchSize: z.number().int().min(1).max(100000).default(500),
+    clockSkewSeconds: z.number().min(0).default(5).describe('`newest` refuses to pick within this tolerance.'),
+  })
+  .strict();
+export type JobConfig = z.infer<typeof jobSchema>;
+
+export const roleSchema = z
+  .object({
+    customers: z.enum(['all', 'team', 'own']).default('own').describe('Row rule: which customers the role sees.'),
+    hide: z.array(z.string()).default([]).describe('Fields masked for this role, e.g. Customer.creditLimit.'),
+    write: z.boolean().default(false),
+    admin: z.boolean().default(false),
+  })
+  .strict();
+
+export const apiKeySchema = z
+  .object({
+    key: z.string().min(16).describe('Secret: write it as ${ENV_VAR}.'),
+    user: z.string(),
+    role: z.string(),
+    team: z.string().optional(),
+  })
+  .strict();
+
+export const serverSchema = z
+  .object({
+    port: z.number().int().min(0).max(65535).default(4000),
+    host: z.string().default('127.0.0.1'),
+    graphiql: z.boolean().default(true),
+    introspection: z.boolean().default(true),
+    production: z.boolean().default(false).describe('Masks unexpected errors and disables GraphiQL unless set.'),
+    limits: z
+      .object({ depth: z.number().int().min(1).default(10), cost: z.number().int().min(1).default(50000) })
+      .strict()
+      .prefault({}),
+    auth: z
+      .object({
+        mode: z.enum(['none', 'apiKey', 'jwt']).default('none'),
+        apiKeys: z.array(apiKeySchema).default([]),
+        jwt: z
+          .object({
+            secret: z.string().min(16).optional().describe('HS256 secret: ${ENV_VAR}.'),
+            issuer: z.string().optional(),
+            audience: z.string().optional(),
+            roleClaim: z.string().default('role'),
+            teamClaim: z.string().default('team'),
+          })
+          .strict()
+          .optional(),
+        roles: z.record(z.string(), roleSchema).default({ admin: { customers: 'all', hide: [], write: true, admin: true } }),
+        anonymousRole: z.string().default('admin').describe('Role of requests when mode is none.'),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+export type ServerConfig = z.infer<typeof serverSchema>;
+
+export const hubSchema = z
+  .object({
+    dialect: z.enum(['sqlite', 'postgres']).default('sqlite'),
+    connection: connectionSchema.default({ filename: './.crmlink/hub.db' }),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    hub: hubSchema.prefault({}),
+    sources: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/, 'source names are letters, digits, _ and -'), sourceSchema),
+    entities: z.partialRecord(z.enum(ENTITY_NAMES), entitySchema).default({}),
+    sync: z
+      .object({ jobs: z.record(z.string(), jobSchema).default({}) })
+      .strict()
+      .prefault({}),
+    server: serverSchema.prefault({}),
+    log: z
+      .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type CrmlinkConfig = z.infer<typeof configSchema>;
+export type HubConfig = CrmlinkConfig['hub'];

@@ -1,0 +1,252 @@
+/**
+ * The canonical CRM model: the entities every source maps onto, as data. The GraphQL schema, the
+ * hub tables and mapping validation are all generated from this one description, so adding a field
+ * here adds it everywhere.
+ *
+ * Canonical value representation (what a mapping produces and the hub stores):
+ * - string, text, enum, ref → string (a ref holds the referenced record's key: the source key in a
+ *   source, the global id in the hub)
+ * - int → number; boolean → boolean
+ * - decimal → string in plain notation ("12345678901234.5678"): money is never a JS float
+ * - date → "YYYY-MM-DD"; datetime → ISO-8601 UTC ("2024-01-02T03:04:05.000Z")
+ * - null when absent
+ */
+export type FieldType = 'string' | 'text' | 'int' | 'decimal' | 'boolean' | 'date' | 'datetime' | 'enum' | 'ref';
+
+export type CrmValue = string | number | boolean | null;
+export type CrmRecord = Record<string, CrmValue>;
+
+export interface ModelField {
+  name: string;
+  type: FieldType;
+  description?: string;
+  /** Allowed values of an enum field. */
+  values?: readonly string[];
+  /** Referenced entity of a ref field. */
+  ref?: EntityName;
+  /** Decimal places kept for a decimal field. */
+  scale?: number;
+  /** Maximum length of a string field in the hub. */
+  maxLength?: number;
+  required?: boolean;
+  /** Declared in the config rather than the canonical model. */
+  custom?: boolean;
+}
+
+export interface EntityModel {
+  name: EntityName;
+  /** GraphQL list field name, e.g. `customers`. */
+  plural: string;
+  /** Prefix of global ids, e.g. `cus`. */
+  idPrefix: string;
+  /** Hub table name. */
+  table: string;
+  description: string;
+  fields: readonly ModelField[];
+}
+
+export const ENTITY_NAMES = [
+  'Customer',
+  'Contact',
+  'Product',
+  'SalesOrder',
+  'SalesOrderLine',
+  'Invoice',
+  'Payment',
+  'Opportunity',
+  'Activity',
+  'ApprovalRequest',
+] as const;
+export type EntityName = (typeof ENTITY_NAMES)[number];
+
+const str = (name: string, extra: Partial<ModelField> = {}): ModelField => ({ name, type: 'string', ...extra });
+const dec = (name: string, scale = 4): ModelField => ({ name, type: 'decimal', scale });
+const ref = (name: string, entity: EntityName): ModelField => ({ name, type: 'ref', ref: entity });
+const enm = (name: string, values: readonly string[]): ModelField => ({ name, type: 'enum', values });
+
+export const MODEL: Record<EntityName, EntityModel> = {
+  Customer: {
+    name: 'Customer',
+    plural: 'customers',
+    idPrefix: 'cus',
+    table: 'crm_customer',
+    description: 'A company the business sells to: the golden record over every system that knows it.',
+    fields: [
+      str('code', { description: 'Customer code in the system of record.' }),
+      str('name', { required: true, maxLength: 200 }),
+      str('shortName'),
+      str('creditCode', { description: 'Unified social credit code (GB 32100-2015), 18 characters.', maxLength: 18 }),
+      str('phone'),
+      str('email'),
+      str('address', { maxLength: 500 }),
+      str('city'),
+      str('province'),
+      str('industry'),
+      enm('status', ['ACTIVE', 'INACTIVE', 'BLOCKED', 'PROSPECT']),
+      dec('creditLimit', 2),
+      str('ownerId', { description: 'User id of the salesperson who owns the customer.' }),
+      str('ownerTeam', { description: 'Team (department) of the owner.' }),
+      { name: 'createdAt', type: 'datetime' },
+      { name: 'updatedAt', type: 'datetime' },
+    ],
+  },
+  Contact: {
+    name: 'Contact',
+    plural: 'contacts',
+    idPrefix: 'con',
+    table: 'crm_contact',
+    description: 'A person at a customer.',
+    fields: [
+      ref('customerId', 'Customer'),
+      str('name', { required: true }),
+      str('title'),
+      str('phone'),
+      str('mobile'),
+      str('email'),
+      { name: 'isPrimary', type: 'boolean' },
+    ],
+  },
+  Product: {
+    name: 'Product',
+    plural: 'products',
+    idPrefix: 'prd',
+    table: 'crm_product',
+    description: 'An item the business sells (ERP inventory).',
+    fields: [
+      str('code', { required: true }),
+      str('name', { required: true }),
+      str('spec'),
+      str('unit'),
+      str('category'),
+      dec('price', 4),
+      enm('status', ['ACTIVE', 'INACTIVE']),
+    ],
+  },
+  SalesOrder: {
+    name: 'SalesOrder',
+    plural: 'salesOrders',
+    idPrefix: 'so',
+    table: 'crm_sales_order',
+    description: 'A sales order (ERP).',
+    fields: [
+      str('code', { required: true }),
+      ref('customerId', 'Customer'),
+      { name: 'orderDate', type: 'date' },
+      enm('status', ['DRAFT', 'APPROVED', 'SHIPPED', 'CLOSED', 'CANCELLED']),
+      str('currency'),
+      dec('totalAmount', 2),
+      str('salesperson'),
+    ],
+  },
+  SalesOrderLine: {
+    name: 'SalesOrderLine',
+    plural: 'salesOrderLines',
+    idPrefix: 'sol',
+    table: 'crm_sales_order_line',
+    description: 'One line of a sales order.',
+    fields: [
+      ref('orderId', 'SalesOrder'),
+      { name: 'lineNo', type: 'int' },
+      ref('productId', 'Product'),
+      str('productCode'),
+      str('productName'),
+      dec('quantity', 4),
+      dec('unitPrice', 4),
+      dec('amount', 2),
+    ],
+  },
+  Invoice: {
+    name: 'Invoice',
+    plural: 'invoices',
+    idPrefix: 'inv',
+    table: 'crm_invoice',
+    description: 'An invoice / receivable (finance).',
+    fields: [
+      str('code', { required: true }),
+      ref('customerId', 'Customer'),
+      { name: 'invoiceDate', type: 'date' },
+      { name: 'dueDate', type: 'date' },
+      dec('amount', 2),
+      dec('paidAmount', 2),
+      dec('balance', 2),
+      enm('status', ['OPEN', 'PARTIAL', 'PAID', 'VOID']),
+      str('currency'),
+    ],
+  },
+  Payment: {
+    name: 'Payment',
+    plural: 'payments',
+    idPrefix: 'pay',
+    table: 'crm_payment',
+    description: 'A receipt of money from a customer (finance).',
+    fields: [
+      str('code', { required: true }),
+      ref('customerId', 'Customer'),
+      ref('invoiceId', 'Invoice'),
+      { name: 'paymentDate', type: 'date' },
+      dec('amount', 2),
+      str('method'),
+    ],
+  },
+  Opportunity: {
+    name: 'Opportunity',
+    plural: 'opportunities',
+    idPrefix: 'opp',
+    table: 'crm_opportunity',
+    description: 'A potential sale.',
+    fields: [
+      str('name', { required: true }),
+      ref('customerId', 'Customer'),
+      enm('stage', ['LEAD', 'QUALIFIED', 'PROPOSAL', 'NEGOTIATION', 'WON', 'LOST']),
+      dec('amount', 2),
+      { name: 'closeDate', type: 'date' },
+      str('ownerId'),
+    ],
+  },
+  Activity: {
+    name: 'Activity',
+    plural: 'activities',
+    idPrefix: 'act',
+    table: 'crm_activity',
+    description: 'A call, visit or task with a customer.',
+    fields: [
+      ref('customerId', 'Customer'),
+      enm('type', ['CALL', 'VISIT', 'TASK', 'EMAIL', 'MEETING']),
+      str('subject', { required: true }),
+      { name: 'dueAt', type: 'datetime' },
+      { name: 'doneAt', type: 'datetime' },
+      str('ownerId'),
+    ],
+  },
+  ApprovalRequest: {
+    name: 'ApprovalRequest',
+    plural: 'approvals',
+    idPrefix: 'apr',
+    table: 'crm_approval_request',
+    description: 'An OA approval workflow request about a customer (credit, discount, contract).',
+    fields: [
+      str('code'),
+      ref('customerId', 'Customer'),
+      str('title', { required: true }),
+      str('workflow'),
+      enm('status', ['PENDING', 'APPROVED', 'REJECTED', 'WITHDRAWN']),
+      str('requester'),
+      { name: 'submittedAt', type: 'datetime' },
+      { name: 'decidedAt', type: 'datetime' },
+      dec('amount', 2),
+    ],
+  },
+};
+
+export function entityModel(name: EntityName): EntityModel {
+  return MODEL[name];
+}
+
+export function isEntityName(name: string): name is EntityName {
+  return (ENTITY_NAMES as readonly string[]).includes(name);
+}
+
+/** The fields of an entity including custom fields declared in the config. */
+export function fieldsOf(name: EntityName, custom: readonly ModelField[] = []): ModelField[] {
+  return [...MODEL[name].fields, ...custom.map((f) => ({ ...f, custom: true }))];
+}
