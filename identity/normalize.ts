@@ -51,13 +51,15 @@ function toSimplified(s: string): string {
   return out;
 }
 
-/** Provinces (incl. autonomous regions and SARs) and major cities, in their short form. */
-const REGIONS: readonly string[] = [
-  // provinces, municipalities, autonomous regions, SARs
+/** Provinces, municipalities, autonomous regions and SARs, in their short form. */
+const PROVINCES: readonly string[] = [
   '北京', '天津', '上海', '重庆', '河北', '山西', '辽宁', '吉林', '黑龙江', '江苏', '浙江', '安徽',
   '福建', '江西', '山东', '河南', '湖北', '湖南', '广东', '海南', '四川', '贵州', '云南', '陕西',
   '甘肃', '青海', '台湾', '内蒙古', '广西', '西藏', '宁夏', '新疆', '香港', '澳门',
-  // provincial capitals and other large cities
+];
+
+/** Provincial capitals and other large cities. */
+const CITIES: readonly string[] = [
   '石家庄', '太原', '沈阳', '大连', '长春', '哈尔滨', '南京', '苏州', '无锡', '常州', '南通',
   '杭州', '宁波', '温州', '绍兴', '嘉兴', '金华', '台州', '合肥', '福州', '厦门', '泉州', '南昌',
   '济南', '青岛', '烟台', '潍坊', '郑州', '洛阳', '武汉', '长沙', '广州', '深圳', '珠海', '佛山',
@@ -65,6 +67,7 @@ const REGIONS: readonly string[] = [
   '西宁', '银川', '乌鲁木齐', '拉萨', '呼和浩特', '包头', '唐山', '保定', '徐州', '扬州', '芜湖',
   '宜昌', '襄阳', '株洲', '绵阳', '桂林', '柳州',
 ];
+const CITY_SET: ReadonlySet<string> = new Set(CITIES);
 
 /** Long official forms of provinces, folded onto the short form before the generic 省/市 rule. */
 const REGION_LONG_FORMS: ReadonlyArray<readonly [string, string]> = [
@@ -78,7 +81,7 @@ const REGION_LONG_FORMS: ReadonlyArray<readonly [string, string]> = [
 const REGION_SPELLINGS = new Map<string, Array<readonly [string, string]>>();
 {
   const all: Array<readonly [string, string]> = [...REGION_LONG_FORMS];
-  for (const r of REGIONS) all.push([r + '市', r], [r + '省', r], [r, r]);
+  for (const r of [...PROVINCES, ...CITIES]) all.push([r + '市', r], [r + '省', r], [r, r]);
   all.sort((x, y) => y[0].length - x[0].length);
   for (const entry of all) {
     const first = entry[0][0];
@@ -168,12 +171,19 @@ export function normalizeCompanyName(name: string): NormalizedName {
 
   let core = s.replace(NOISE_RE, '');
 
-  // Region as a prefix ("北京华为技术…"); kept in the core if nothing distinctive would remain.
-  const prefix = regionPrefix(core);
-  if (prefix && core.length - prefix[0].length >= 2 && (region === undefined || region === prefix[1])) {
-    region = prefix[1];
-    core = core.slice(prefix[0].length);
+  // Region as a prefix ("北京华为技术…", "广东省深圳市…": province then city, the city is kept as
+  // the more specific). Never strip so much that fewer than 2 distinctive characters remain, and
+  // never drop a prefix that contradicts the bracketed region.
+  let prefixRegion: string | undefined;
+  for (;;) {
+    const p = regionPrefix(core);
+    if (!p || core.length - p[0].length < 2) break;
+    if (region !== undefined && p[1] !== region) break;
+    if (prefixRegion !== undefined && !(CITY_SET.has(p[1]) && !CITY_SET.has(prefixRegion))) break;
+    prefixRegion = p[1];
+    core = core.slice(p[0].length);
   }
+  region ??= prefixRegion;
 
   const result: NormalizedName = { normalized: (region ?? '') + core, core };
   if (region !== undefined) result.region = region;

@@ -1,0 +1,28 @@
+/**
+ * The running application: config, hub, sources and logger, opened once and handed to the
+ * GraphQL layer, the sync engine and the CLI commands.
+ */
+import type { LoadedConfig } from '../config/load.js';
+import type { CrmlinkConfig } from '../config/schema.js';
+import { Hub } from '../hub/hub.js';
+import { SourceSet } from '../connectors/registry.js';
+import { createLogger, type Logger } from './logger.js';
+
+export interface App {
+  loaded: LoadedConfig;
+  config: CrmlinkConfig;
+  hub: Hub;
+  sources: SourceSet;
+  logger: Logger;
+}
+
+export async function openApp(loaded: LoadedConfig, opts: { logger?: Logger } = {}): Promise<App> {
+  const logger = opts.logger ?? createLogger(loaded.config.log.level);
+  const hub = await Hub.open(loaded);
+  const sources = SourceSet.open(loaded);
+  return { loaded, config: loaded.config, hub, sources, logger };
+}
+
+export async function closeApp(app: App): Promise<void> {
+  await Promise.allSettled([app.sources.destroy(), app.hub.destroy()]);
+}

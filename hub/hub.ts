@@ -1,0 +1,197 @@
+/**
+ * The CRM hub: crmlink's own store (SQLite embedded, or PostgreSQL for several instances). It owns
+ * the golden records, the cross-reference of source keys, merge bases, conflicts, parked records,
+ * run history, audit and locks. Sync, identity and the GraphQL layer all read and write it through
+ * this one connection.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import knexFactory, { type Knex } from 'knex';
+import type { LoadedConfig } from '../config/load.js';
+import { resolveConfigPath } from '../config/load.js';
+import type { CrmlinkConfig } from '../config/schema.js';
+import { fieldsOf, MODEL, type CrmRecord, type CrmValue, type EntityName, type ModelField } from '../schema/model.js';
+import { normalizeDecimal } from '../core/values.js';
+import { migrateHub, type CustomFields } from './migrate.js';
+import { ENTITY_SYSTEM_COLUMNS as C, SYSTEM_TABLES as T } from './tables.js';
+
+/** A golden record as stored: fields plus system columns. */
+export interface HubRecord {
+  id: string;
+  version: number;
+  seq: number;
+  updatedAt: string;
+  deleted: boolean;
+  mergedInto: string | null;
+  values: CrmRecord;
+}
+
+export interface AuditEntry {
+  actor: string;
+  action: string;
+  entity: string;
+  gid?: string | null;
+  before?: unknown;
+  after?: unknown;
+}
+
+export function nowIso(): string {
+  return new Date().toISOString();
+}
+
+export class Hub {
+  readonly dialect: 'sqlite' | 'postgres';
+  readonly custom: CustomFields;
+
+  private constructor(
+    readonly knex: Knex,
+    config: CrmlinkConfig,
+  ) {
+    this.dialect = config.hub.dialect;
+    this.custom = customFieldsOf(config);
+  }
+
+  /** Open the hub and bring its schema up to date. */
+  static async open(loaded: LoadedConfig): Promise<Hub> {
+    const { hub } = loaded.config;
+    let knex: Knex;
+    if (hub.dialect === 'sqlite') {
+      const filename = resolveConfigPath(loaded, hub.connection.filename ?? './.crmlink/hub.db');
+      if (filename !== ':memory:') mkdirSync(dirname(filename), { recursive: true });
+      knex = knexFactory({
+        client: 'better-sqlite3',
+        connection: { filename },
+        useNullAsDefault: true,
+        pool: {
+          min: 1,
+          max: 1,
+          // WAL lets GraphQL reads go on while a sync transaction writes.
+          afterCreate: (conn: { pragma(s: string): unknown }, done: (err: Error | null, conn: unknown) => void) => {
+            conn.pragma('journal_mode = WAL');
+            conn.pragma('busy_timeout = 5000');
+            conn.pragma('foreign_keys = ON');
+            done(null, conn);
+          },
+        },
+      });
+    } else {
+      const c = hub.connection;
+      knex = knexFactory({
+        client: 'pg',
+        connection: c.url ?? { host: c.host, port: c.port, user: c.user, password: c.password, database: c.database },
+        pool: { min: 0, max: 10 },
+        searchPath: c.schema ? [c.schema] : undefined,
+      });
+    }
+    const h = new Hub(knex, loaded.config);
+    await migrateHub(knex, h.custom);
+    return h;
+  }
+
+  fields(entity: EntityName): ModelField[] {
+    return fieldsOf(entity, this.custom[entity] ?? []);
+  }
+
+  table(entity: EntityName): string {
+    return MODEL[entity].table;
+  }
+
+  /** A new global id, e.g. `cus_01j...`: time-ordered, so ids sort by creation. */
+  newId(entity: EntityName): string {
+    const time = Date.now().toString(36).padStart(9, '0');
+    return `${MODEL[entity].idPrefix}_${time}${randomBytes(6).toString('hex')}`;
+  }
+
+  /** Reserve `n` consecutive change sequence numbers; returns the first. Call inside the write's transaction. */
+  async nextSeq(trx: Knex.Transaction | Knex, n = 1): Promise<number> {
+    const row = await trx(T.counter).where({ name: 'seq' }).first();
+    if (!row) {
+      await trx(T.counter).insert({ name: 'seq', value: n });
+      return 1;
+    }
+    const current = Number(row.value);
+    await trx(T.counter).where({ name: 'seq' }).update({ value: current + n });
+    return current + 1;
+  }
+
+  /** Turn a stored row into a HubRecord with canonical values. */
+  fromRow(entity: EntityName, row: Record<string, unknown>): HubRecord {
+    const values: CrmRecord = {};
+    for (const f of this.fields(entity)) values[f.name] = canonical(f, row[f.name]);
+    return {
+      id: String(row[C.id]),
+      version: Number(row[C.version]),
+      seq: Number(row[C.seq]),
+      updatedAt: String(row[C.updatedAt]),
+      deleted: Boolean(row[C.deleted]),
+      mergedInto: (row[C.mergedInto] as string | null) ?? null,
+      values,
+    };
+  }
+
+  /** Canonical values → columns of the entity table. */
+  toRow(entity: EntityName, values: Partial<CrmRecord>): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const f of this.fields(entity)) {
+      if (!(f.name in values)) continue;
+      const v = values[f.name];
+      out[f.name] = v === undefined ? null : f.type === 'boolean' && v !== null && this.dialect === 'sqlite' ? (v ? 1 : 0) : v;
+    }
+    return out;
+  }
+
+  async get(entity: EntityName, id: string, trx: Knex | Knex.Transaction = this.knex): Promise<HubRecord | null> {
+    const row = await trx(this.table(entity)).where(C.id, id).first();
+    return row ? this.fromRow(entity, row) : null;
+  }
+
+  async getMany(entity: EntityName, ids: readonly string[], trx: Knex | Knex.Transaction = this.knex): Promise<Map<string, HubRecord>> {
+    const out = new Map<string, HubRecord>();
+    for (let i = 0; i < ids.length; i += 500) {
+      const rows = await trx(this.table(entity)).whereIn(C.id, ids.slice(i, i + 500));
+      for (const r of rows) out.set(String(r[C.id]), this.fromRow(entity, r));
+    }
+    return out;
+  }
+
+  async audit(trx: Knex | Knex.Transaction, entry: AuditEntry): Promise<void> {
+    await trx(T.audit).insert({
+      at: nowIso(),
+      actor: entry.actor,
+      action: entry.action,
+      entity: entry.entity,
+      gid: entry.gid ?? null,
+      before: entry.before === undefined ? null : JSON.stringify(entry.before),
+      after: entry.after === undefined ? null : JSON.stringify(entry.after),
+    });
+  }
+
+  async destroy(): Promise<void> {
+    await this.knex.destroy();
+  }
+}
+
+function customFieldsOf(config: CrmlinkConfig): CustomFields {
+  const out: CustomFields = {};
+  for (const [entity, ec] of Object.entries(config.entities)) {
+    if (!ec) continue;
+    out[entity as EntityName] = Object.entries(ec.fields).map(([name, f]) => ({ name, type: f.type, scale: f.scale, description: f.description, custom: true }));
+  }
+  return out;
+}
+
+/** Stored value → canonical value (SQLite booleans are 0/1, PostgreSQL numerics carry trailing zeros). */
+export function canonical(field: ModelField, v: unknown): CrmValue {
+  if (v === null || v === undefined) return null;
+  switch (field.type) {
+    case 'boolean':
+      return v === true || v === 1 || v === '1' || v === 't' || v === 'true';
+    case 'int':
+      return Number(v);
+    case 'decimal':
+      return normalizeDecimal(String(v));
+    default:
+      return String(v);
+  }
+}

@@ -1,0 +1,201 @@
+/**
+ * Creates and evolves the hub schema. Idempotent: run at every start; new model or custom fields
+ * become new columns, nothing is dropped.
+ */
+import type { Knex } from 'knex';
+import { ENTITY_NAMES, fieldsOf, MODEL, type ModelField } from '../schema/model.js';
+import { ENTITY_SYSTEM_COLUMNS as C, SYSTEM_TABLES as T } from './tables.js';
+
+export type CustomFields = Partial<Record<(typeof ENTITY_NAMES)[number], ModelField[]>>;
+
+export async function migrateHub(knex: Knex, custom: CustomFields = {}): Promise<void> {
+  const pg = knex.client.config.client === 'pg';
+  const has = (t: string) => knex.schema.hasTable(t);
+  const create = async (name: string, build: (t: Knex.CreateTableBuilder) => void) => {
+    if (!(await has(name))) await knex.schema.createTable(name, build);
+  };
+
+  await create(T.counter, (t) => {
+    t.string('name', 64).primary();
+    t.bigInteger('value').notNullable();
+  });
+  await create(T.xref, (t) => {
+    t.string('entity', 40).notNullable();
+    t.string('source', 64).notNullable();
+    t.string('source_key', 400).notNullable();
+    t.string('gid', 40).notNullable();
+    t.string('rule', 40).nullable();
+    t.string('linked_at', 30).notNullable();
+    t.primary(['entity', 'source', 'source_key']);
+    t.index(['entity', 'gid']);
+  });
+  await create(T.base, (t) => {
+    t.string('entity', 40).notNullable();
+    t.string('source', 64).notNullable();
+    t.string('source_key', 400).notNullable();
+    t.text('values').notNullable();
+    t.string('hash', 64).notNullable();
+    t.boolean('deleted').notNullable().defaultTo(false);
+    t.string('changed_at', 30).nullable();
+    t.string('synced_at', 30).notNullable();
+    t.primary(['entity', 'source', 'source_key']);
+  });
+  await create(T.provenance, (t) => {
+    t.string('entity', 40).notNullable();
+    t.string('gid', 40).notNullable();
+    t.string('field', 64).notNullable();
+    t.string('source', 64).notNullable();
+    t.string('changed_at', 30).notNullable();
+    t.primary(['entity', 'gid', 'field']);
+  });
+  await create(T.checkpoint, (t) => {
+    t.string('job', 64).notNullable();
+    t.string('source', 64).notNullable();
+    t.text('value').notNullable();
+    t.string('updated_at', 30).notNullable();
+    t.primary(['job', 'source']);
+  });
+  await create(T.conflict, (t) => {
+    t.increments('id');
+    t.string('job', 64).notNullable();
+    t.string('entity', 40).notNullable();
+    t.string('gid', 40).notNullable();
+    t.string('field', 64).notNullable();
+    t.text('base').nullable();
+    /** JSON: { "<side>": value } where side is "hub" or a source name */
+    t.text('values').notNullable();
+    t.string('rule', 80).notNullable();
+    t.text('reason').notNullable();
+    t.string('status', 16).notNullable().defaultTo('open');
+    t.text('resolution').nullable();
+    t.string('resolved_by', 120).nullable();
+    t.string('created_at', 30).notNullable();
+    t.string('resolved_at', 30).nullable();
+    t.index(['status', 'entity']);
+    t.index(['entity', 'gid']);
+  });
+  await create(T.parked, (t) => {
+    t.increments('id');
+    t.string('job', 64).notNullable();
+    t.string('entity', 40).notNullable();
+    t.string('source', 64).notNullable();
+    t.string('source_key', 400).nullable();
+    t.string('gid', 40).nullable();
+    t.string('direction', 8).notNullable();
+    t.string('code', 40).notNullable();
+    t.text('message').notNullable();
+    t.text('payload').nullable();
+    t.integer('attempts').notNullable().defaultTo(1);
+    t.string('status', 16).notNullable().defaultTo('parked');
+    t.string('created_at', 30).notNullable();
+    t.string('updated_at', 30).notNullable();
+    t.index(['status', 'job']);
+  });
+  await create(T.run, (t) => {
+    t.increments('id');
+    t.string('job', 64).notNullable();
+    t.string('status', 16).notNullable();
+    t.boolean('dry_run').notNullable().defaultTo(false);
+    t.string('started_at', 30).notNullable();
+    t.string('ended_at', 30).nullable();
+    t.text('stats').nullable();
+    t.text('error').nullable();
+    t.index(['job', 'id']);
+  });
+  await create(T.audit, (t) => {
+    t.increments('id');
+    t.string('at', 30).notNullable();
+    t.string('actor', 120).notNullable();
+    t.string('action', 40).notNullable();
+    t.string('entity', 40).notNullable();
+    t.string('gid', 40).nullable();
+    t.text('before').nullable();
+    t.text('after').nullable();
+    t.index(['entity', 'gid']);
+  });
+  await create(T.lock, (t) => {
+    t.string('name', 120).primary();
+    t.string('holder', 120).notNullable();
+    t.string('acquired_at', 30).notNullable();
+    t.string('expires_at', 30).notNullable();
+  });
+  await create(T.mergeCandidate, (t) => {
+    t.increments('id');
+    t.string('entity', 40).notNullable();
+    t.string('gid_a', 40).notNullable();
+    t.string('gid_b', 40).notNullable();
+    t.float('score').notNullable();
+    t.string('rule', 40).notNullable();
+    t.text('reason').notNullable();
+    t.string('status', 16).notNullable().defaultTo('open');
+    t.string('created_at', 30).notNullable();
+    t.string('decided_at', 30).nullable();
+    t.string('decided_by', 120).nullable();
+    t.unique(['entity', 'gid_a', 'gid_b']);
+  });
+  await create(T.merge, (t) => {
+    t.increments('id');
+    t.string('entity', 40).notNullable();
+    t.string('survivor', 40).notNullable();
+    t.string('merged', 40).notNullable();
+    /** JSON snapshot of everything the merge changed, so unmerge restores it exactly */
+    t.text('snapshot').notNullable();
+    t.string('at', 30).notNullable();
+    t.string('by', 120).notNullable();
+    t.string('undone_at', 30).nullable();
+  });
+
+  for (const entity of ENTITY_NAMES) {
+    const model = MODEL[entity];
+    const fields = fieldsOf(entity, custom[entity] ?? []);
+    if (!(await has(model.table))) {
+      await knex.schema.createTable(model.table, (t) => {
+        t.string(C.id, 40).primary();
+        for (const f of fields) addColumn(t, f, pg);
+        t.integer(C.version).notNullable().defaultTo(1);
+        t.bigInteger(C.seq).notNullable();
+        t.string(C.updatedAt, 30).notNullable();
+        t.boolean(C.deleted).notNullable().defaultTo(false);
+        t.string(C.mergedInto, 40).nullable();
+        t.index([C.seq]);
+        for (const f of fields) if (f.type === 'ref' || f.name === 'code' || f.name === 'ownerId') t.index([f.name]);
+      });
+    } else {
+      const columns = await knex(model.table).columnInfo();
+      const missing = fields.filter((f) => !(f.name in columns));
+      if (missing.length) await knex.schema.alterTable(model.table, (t) => missing.forEach((f) => addColumn(t, f, pg)));
+    }
+  }
+}
+
+function addColumn(t: Knex.CreateTableBuilder | Knex.AlterTableBuilder, f: ModelField, pg: boolean): void {
+  switch (f.type) {
+    case 'string':
+    case 'enum':
+      t.string(f.name, f.maxLength ?? 255).nullable();
+      return;
+    case 'ref':
+      t.string(f.name, 40).nullable();
+      return;
+    case 'text':
+      t.text(f.name).nullable();
+      return;
+    case 'int':
+      t.bigInteger(f.name).nullable();
+      return;
+    case 'decimal':
+      // Exact on PostgreSQL; on SQLite a NUMERIC column would turn 19 significant digits into a
+      // float, so the hub keeps decimals as text there.
+      t.specificType(f.name, pg ? `numeric(30,${f.scale ?? 4})` : 'text').nullable();
+      return;
+    case 'boolean':
+      t.boolean(f.name).nullable();
+      return;
+    case 'date':
+      t.string(f.name, 10).nullable();
+      return;
+    case 'datetime':
+      t.string(f.name, 30).nullable();
+      return;
+  }
+}

@@ -1,0 +1,38 @@
+/**
+ * The hub's own tables. Entity tables (one per canonical entity, columns = model fields + custom
+ * fields, same names as the GraphQL fields) hold the golden records; the `crm_*` system tables hold
+ * identity, sync state and history. Timestamps are ISO-8601 UTC strings so SQLite and PostgreSQL
+ * store, compare and sort them the same way.
+ */
+export const SYSTEM_TABLES = {
+  /** global id ↔ (source, source key) */
+  xref: 'crm_xref',
+  /** values last synced per record and source: the base of the three-way merge */
+  base: 'crm_base',
+  /** which source each golden field came from, and when */
+  provenance: 'crm_provenance',
+  /** capture position per job and source */
+  checkpoint: 'crm_checkpoint',
+  conflict: 'crm_conflict',
+  /** records that failed permanently, with their error, until retried */
+  parked: 'crm_parked',
+  run: 'crm_run',
+  audit: 'crm_audit',
+  lock: 'crm_lock',
+  mergeCandidate: 'crm_merge_candidate',
+  /** merges, with the snapshot needed to undo them */
+  merge: 'crm_merge',
+  counter: 'crm_counter',
+} as const;
+
+/** System columns every entity table has besides its fields. */
+export const ENTITY_SYSTEM_COLUMNS = {
+  id: 'id',
+  version: '_version',
+  /** Hub-wide change sequence: what sync reads to find hub-side edits. */
+  seq: '_seq',
+  updatedAt: '_updated_at',
+  deleted: '_deleted',
+  /** Set when this record was merged into another (the survivor's id). */
+  mergedInto: '_merged_into',
+} as const;

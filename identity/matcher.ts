@@ -1,0 +1,306 @@
+/**
+ * Rule-based record matching for identity resolution (one customer across ERP, finance, OA).
+ *
+ * Every rule matches on an exact normalised key, so candidates are found through a hash block per
+ * rule (credit code, name core, phone, e-mail) and never by comparing all pairs. There is no fuzzy
+ * name similarity on purpose: Chinese company names that differ by one character (美的 / 美菱) are
+ * usually different registered companies, so "almost the same name" is a false-match generator.
+ */
+import { validateCreditCode } from './credit-code.js';
+import { normalizeCompanyName, normalizeEmail, normalizePhone, type NormalizedName } from './normalize.js';
+
+export interface MatchInput {
+  id: string;
+  name?: string | null;
+  creditCode?: string | null;
+  phone?: string | null;
+  email?: string | null;
+}
+
+export type MatchRuleName = 'creditCode' | 'name' | 'phone' | 'email';
+export type Certainty = 'sure' | 'probable';
+
+/**
+ * One matching rule. Default certainty: creditCode sure, the others probable. A name rule
+ * configured as 'sure' is sure only for the exact normalised name including the region; a name
+ * that lacks the region on one side stays probable.
+ */
+export interface MatchRule {
+  rule: MatchRuleName;
+  certainty?: Certainty;
+}
+
+export interface Match {
+  /** The queried record (left side in matchAll). */
+  a: string;
+  /** The indexed record (right side in matchAll). */
+  b: string;
+  certainty: Certainty;
+  /** Strength of the evidence, in [0, 1]. */
+  score: number;
+  rule: MatchRuleName;
+  reason: string;
+}
+
+export interface InvalidCode {
+  id: string;
+  value: string;
+  reason: string;
+}
+
+export interface MatchIndexOptions {
+  /**
+   * A phone or e-mail shared by more indexed records than this is treated as non-identifying (a
+   * switchboard, a placeholder such as 13800000000, a shared finance@ mailbox) and not used, so
+   * one bad value cannot produce a quadratic number of candidates. Default 50.
+   */
+  maxSharedContact?: number;
+}
+
+export const DEFAULT_RULES: readonly MatchRule[] = [
+  { rule: 'creditCode' },
+  { rule: 'name' },
+  { rule: 'phone' },
+  { rule: 'email' },
+];
+
+const DEFAULT_CERTAINTY: Record<MatchRuleName, Certainty> = {
+  creditCode: 'sure',
+  name: 'probable',
+  phone: 'probable',
+  email: 'probable',
+};
+
+// Evidence strength per rule. Phones and mailboxes are shared within groups and families of
+// companies more often than names are, hence lower.
+const SCORE: Record<MatchRuleName, number> = { creditCode: 1, name: 0.9, phone: 0.6, email: 0.7 };
+
+const MIN_PHONE_DIGITS = 7; // local landline without area code
+const EMAIL_RE = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+
+/** A record reduced to the keys the configured rules use. */
+interface Entry {
+  id: string;
+  code?: string;
+  name?: NormalizedName;
+  phone?: string;
+  email?: string;
+  invalid?: InvalidCode;
+}
+
+interface ResolvedRule {
+  rule: MatchRuleName;
+  certainty: Certainty;
+}
+
+function resolveRules(rules: readonly MatchRule[]): ResolvedRule[] {
+  const seen = new Set<MatchRuleName>();
+  return rules.map((r) => {
+    if (!(r.rule in DEFAULT_CERTAINTY)) throw new Error(`unknown match rule '${String(r.rule)}'`);
+    if (seen.has(r.rule)) throw new Error(`match rule '${r.rule}' is listed more than once`);
+    seen.add(r.rule);
+    return { rule: r.rule, certainty: r.certainty ?? DEFAULT_CERTAINTY[r.rule] };
+  });
+}
+
+function present(v: string | null | undefined): v is string {
+  return v !== undefined && v !== null && v.trim() !== '';
+}
+
+function prepare(rec: MatchInput, used: ReadonlySet<MatchRuleName>): Entry {
+  const e: Entry = { id: rec.id };
+  if (used.has('creditCode') && present(rec.creditCode)) {
+    const v = validateCreditCode(rec.creditCode);
+    if (v.ok) e.code = v.code;
+    else e.invalid = { id: rec.id, value: rec.creditCode, reason: v.reason };
+  }
+  if (used.has('name') && present(rec.name)) {
+    const n = normalizeCompanyName(rec.name);
+    // A one-character core ("无", "-", "a") identifies nothing.
+    if (n.core.length >= 2) e.name = n;
+  }
+  if (used.has('phone') && present(rec.phone)) {
+    const p = normalizePhone(rec.phone);
+    if (p.length >= MIN_PHONE_DIGITS) e.phone = p;
+  }
+  if (used.has('email') && present(rec.email)) {
+    const m = normalizeEmail(rec.email);
+    if (EMAIL_RE.test(m)) e.email = m;
+  }
+  return e;
+}
+
+function blockKey(e: Entry, rule: MatchRuleName): string | undefined {
+  switch (rule) {
+    case 'creditCode':
+      return e.code;
+    case 'name':
+      return e.name?.core;
+    case 'phone':
+      return e.phone;
+    case 'email':
+      return e.email;
+  }
+}
+
+/** Compare two entries that share the block key of `rule`; undefined if they do not match. */
+function evaluate(rule: ResolvedRule, q: Entry, c: Entry): Omit<Match, 'a' | 'b'> | undefined {
+  const base = { rule: rule.rule, certainty: rule.certainty, score: SCORE[rule.rule] };
+  switch (rule.rule) {
+    case 'creditCode':
+      return { ...base, reason: `same unified social credit code ${q.code}` };
+    case 'phone':
+      return { ...base, reason: `same phone number ${q.phone}` };
+    case 'email':
+      return { ...base, reason: `same e-mail address ${q.email}` };
+    case 'name': {
+      const qn = q.name!;
+      const cn = c.name!;
+      // Same core in two different regions: two registered companies (北京华为 ≠ 上海华为).
+      if (qn.region !== undefined && cn.region !== undefined && qn.region !== cn.region) {
+        return undefined;
+      }
+      const exact = qn.region === cn.region;
+      const region = qn.region ?? cn.region;
+      const where =
+        region === undefined ? '' : exact ? ` (${region})` : ` (${region} on one side, no region on the other)`;
+      return {
+        ...base,
+        certainty: rule.certainty === 'sure' && exact ? 'sure' : 'probable',
+        reason: `same company name after normalisation: ${qn.core}${where}`,
+      };
+    }
+  }
+}
+
+/** The blocks and entries shared by MatchIndex and matchAll. */
+class Blocks {
+  readonly rules: ResolvedRule[];
+  readonly used: ReadonlySet<MatchRuleName>;
+  private readonly maxSharedContact: number;
+  private readonly entries = new Map<string, Entry>();
+  private readonly blocks = new Map<MatchRuleName, Map<string, Set<string>>>();
+
+  constructor(rules: readonly MatchRule[], options: MatchIndexOptions) {
+    this.rules = resolveRules(rules);
+    this.used = new Set(this.rules.map((r) => r.rule));
+    this.maxSharedContact = options.maxSharedContact ?? 50;
+    for (const r of this.rules) this.blocks.set(r.rule, new Map());
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  insert(rec: MatchInput): InvalidCode | undefined {
+    if (this.entries.has(rec.id)) this.remove(rec.id);
+    const e = prepare(rec, this.used);
+    this.entries.set(e.id, e);
+    for (const r of this.rules) {
+      const key = blockKey(e, r.rule);
+      if (key === undefined) continue;
+      const block = this.blocks.get(r.rule)!;
+      const ids = block.get(key);
+      if (ids) ids.add(e.id);
+      else block.set(key, new Set([e.id]));
+    }
+    return e.invalid;
+  }
+
+  remove(id: string): void {
+    const e = this.entries.get(id);
+    if (!e) return;
+    this.entries.delete(id);
+    for (const r of this.rules) {
+      const key = blockKey(e, r.rule);
+      if (key === undefined) continue;
+      const block = this.blocks.get(r.rule)!;
+      const ids = block.get(key);
+      ids?.delete(id);
+      if (ids?.size === 0) block.delete(key);
+    }
+  }
+
+  /** At most one match per indexed record: the first rule, in configured order, that matches. */
+  matchEntry(q: Entry, skipId?: string): Match[] {
+    const found = new Map<string, Match>();
+    // Two different valid credit codes are two legal entities, whatever their names or phones
+    // say; this veto keeps a shared switchboard from linking sister companies as one.
+    const veto = this.used.has('creditCode') ? q.code : undefined;
+    for (const rule of this.rules) {
+      const key = blockKey(q, rule.rule);
+      if (key === undefined) continue;
+      const ids = this.blocks.get(rule.rule)!.get(key);
+      if (!ids) continue;
+      if ((rule.rule === 'phone' || rule.rule === 'email') && ids.size > this.maxSharedContact) continue;
+      for (const id of ids) {
+        if (id === skipId || found.has(id)) continue;
+        const c = this.entries.get(id)!;
+        if (veto !== undefined && c.code !== undefined && c.code !== veto) continue;
+        const m = evaluate(rule, q, c);
+        if (m) found.set(id, { a: q.id, b: id, ...m });
+      }
+    }
+    return [...found.values()];
+  }
+}
+
+/** An incremental index: add and remove records, find the matches of a record against them. */
+export class MatchIndex {
+  readonly #blocks: Blocks;
+
+  constructor(rules: readonly MatchRule[], options: MatchIndexOptions = {}) {
+    this.#blocks = new Blocks(rules, options);
+  }
+
+  /** Number of indexed records. */
+  get size(): number {
+    return this.#blocks.size;
+  }
+
+  /** Index a record; adding an id again replaces the earlier version. */
+  add(rec: MatchInput): void {
+    this.#blocks.insert(rec);
+  }
+
+  remove(id: string): void {
+    this.#blocks.remove(id);
+  }
+
+  /**
+   * Matches of `rec` (as `a`) against the indexed records (as `b`). An indexed record with the
+   * same id as `rec` is skipped, so a record can be looked up after it was added.
+   */
+  find(rec: MatchInput): { matches: Match[]; invalid?: InvalidCode } {
+    const q = prepare(rec, this.#blocks.used);
+    const matches = this.#blocks.matchEntry(q, rec.id);
+    return q.invalid ? { matches, invalid: q.invalid } : { matches };
+  }
+}
+
+/**
+ * Match every left record against every right record through the blocks (ids are unique per
+ * side; the same id on both sides is fine, e.g. C0001 in the ERP and in finance). Invalid credit
+ * codes from both sides are reported, left first, and never used to match.
+ */
+export function matchAll(
+  left: readonly MatchInput[],
+  right: readonly MatchInput[],
+  rules: readonly MatchRule[],
+  options: MatchIndexOptions = {},
+): { matches: Match[]; invalid: InvalidCode[] } {
+  const index = new Blocks(rules, options);
+  const rightInvalid: InvalidCode[] = [];
+  for (const rec of right) {
+    const inv = index.insert(rec);
+    if (inv) rightInvalid.push(inv);
+  }
+  const invalid: InvalidCode[] = [];
+  const matches: Match[] = [];
+  for (const rec of left) {
+    const q = prepare(rec, index.used);
+    if (q.invalid) invalid.push(q.invalid);
+    for (const m of index.matchEntry(q)) matches.push(m);
+  }
+  return { matches, invalid: invalid.concat(rightInvalid) };
+}
