@@ -141,7 +141,7 @@ export function normalizeCompanyName(name: string): NormalizedName {
   // A bracket that contains only a region ("华为技术（北京）有限公司") names the region; other
   // brackets ("（集团）") are kept as plain text so their content still counts.
   let region: string | undefined;
-  s = s.replace(/\(([^()]*)\)/g, (whole, inner: string) => {
+  s = s.replace(/\(([^()]*)\)/g, (_whole, inner: string) => {
     const r = regionOf(inner.replace(NOISE_RE, ''));
     if (r !== undefined && region === undefined) {
       region = r;
