@@ -1,0 +1,22 @@
+import type { Command } from 'commander';
+import type { CliContext } from '../context.js';
+import { startServer } from '../../server/server.js';
+import { startScheduler } from '../../sync/scheduler.js';
+
+export function register(program: Command, ctx: CliContext): void {
+  program
+    .command('serve')
+    .description('Serve the GraphQL API and run the scheduled sync jobs')
+    .option('-c, --config <file>', 'config file (default: crmlink.yaml or $CRMLINK_CONFIG)')
+    .option('-p, --port <port>', 'port (default: server.port)', (v) => Number(v))
+    .option('--no-schedule', 'do not run scheduled sync jobs in this process')
+    .action(async (opts: { config?: string; port?: number; schedule: boolean }) => {
+      const app = await ctx.openApp(opts);
+      app.logger.level = app.config.log.level;
+      const background = opts.schedule ? [startScheduler(app)] : [];
+      const server = await startServer(app, { port: opts.port, background, handleSignals: true });
+      ctx.out(`crmlink serving GraphQL at ${server.url}/graphql (health: /healthz, readiness: /readyz, metrics: /metrics)`);
+      // Keep running until a signal closes the server.
+      await new Promise<void>((resolve) => server.server.once('close', () => resolve()));
+    });
+}

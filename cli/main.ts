@@ -1,0 +1,53 @@
+/**
+ * crmlink's command line. Each command group lives in cli/commands/<group>.ts and registers itself;
+ * this file only wires them up and turns errors into exit codes (0 ok, 1 failed, 2 usage/config).
+ */
+import { Command, CommanderError } from 'commander';
+import { CrmlinkError } from '../core/errors.js';
+import { defaultContext, type CliContext } from './context.js';
+import { EXIT, exitCodeFor } from './exit-codes.js';
+import { register as registerConfig } from './commands/config.js';
+import { register as registerServe } from './commands/serve.js';
+import { register as registerDemo } from './commands/demo.js';
+
+type Register = (program: Command, ctx: CliContext) => void;
+
+const COMMANDS: Register[] = [registerDemo, registerServe, registerConfig];
+
+export function buildProgram(ctx: CliContext = defaultContext()): Command {
+  const program = new Command('crmlink')
+    .description('One customer view over the ERP, finance and OA databases you already run.')
+    .version(process.env.npm_package_version ?? '0.1.0')
+    .showHelpAfterError()
+    .exitOverride();
+  for (const register of COMMANDS) register(program, ctx);
+  for (const sub of allCommands(program)) sub.exitOverride();
+  return program;
+}
+
+function allCommands(cmd: Command): Command[] {
+  return cmd.commands.flatMap((c) => [c, ...allCommands(c)]);
+}
+
+/** Run the CLI; resolves to the process exit code. */
+export async function main(argv: string[], ctx: CliContext = defaultContext()): Promise<number> {
+  const program = buildProgram(ctx);
+  try {
+    await program.parseAsync(argv);
+    return EXIT.ok;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version end through here too, with exit code 0.
+      return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    const code = exitCodeFor(err);
+    if (code !== EXIT.ok && !(err instanceof Error && err.message.startsWith('exit '))) ctx.err(describe(err));
+    return code;
+  }
+}
+
+function describe(err: unknown): string {
+  if (err instanceof CrmlinkError) return `error [${err.code}]: ${err.message}`;
+  if (err instanceof Error) return `error: ${err.message}${process.env.CRMLINK_DEBUG ? `\n${err.stack}` : ''}`;
+  return `error: ${String(err)}`;
+}
