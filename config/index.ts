@@ -1,3 +1,4 @@
 export * from './schema.js';
 export * from './load.js';
 export { configJsonSchema } from './json-schema.js';
+export { configReferenceMarkdown } from './docs.js';

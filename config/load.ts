@@ -9,7 +9,7 @@ import cron from 'node-cron';
 import type { z } from 'zod';
 import { ConfigError, CrmlinkError, type ConfigIssue } from '../core/errors.js';
 import { configSchema, type CrmlinkConfig } from './schema.js';
-import { MODEL, isEntityName } from '../schema/model.js';
+import { ENTITY_NAMES, MODEL, isEntityName } from '../schema/model.js';
 
 export interface LoadedConfig {
   config: CrmlinkConfig;
@@ -46,7 +46,7 @@ export function parseConfig(text: string, opts: { env?: Env; file?: string; base
     const line = err.linePos?.[0]?.line ?? lineCounter.linePos(err.pos[0]).line;
     const message =
       err.code === 'DUPLICATE_KEY'
-        ? `duplicate key "${text.slice(err.pos[0], err.pos[1]).trim()}" (each name may appear once)`
+        ? `duplicate key "${/^[^:\s]+/.exec(text.slice(err.pos[0]))?.[0] ?? '?'}" (each name may appear once)`
         : err.message.split('\n')[0];
     issues.push({ code: 'CONFIG_INVALID', path: '', message, line });
   }
@@ -58,7 +58,9 @@ export function parseConfig(text: string, opts: { env?: Env; file?: string; base
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
-      issues.push({ code: 'CONFIG_INVALID', path: issue.path.join('.'), message: describeIssue(issue), line: lineOf(issue.path) });
+      // An unknown key is reported at its own line rather than its parent's.
+      const at = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]] : issue.path;
+      issues.push({ code: 'CONFIG_INVALID', path: issue.path.join('.'), message: describeIssue(issue), line: lineOf(at) });
     }
   }
   if (issues.length > 0) throw new ConfigError(issues, opts.file);
@@ -112,8 +114,10 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   switch (issue.code) {
     case 'invalid_value':
       return `expected one of ${issue.values.map(String).join('|')}`;
-    case 'unrecognized_keys':
-      return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+    case 'unrecognized_keys': {
+      const keys = `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+      return issue.path.length === 1 && issue.path[0] === 'entities' ? `${keys} (entities are ${ENTITY_NAMES.join(', ')})` : keys;
+    }
     case 'invalid_type':
       return issue.message.includes('received undefined') ? `required (${issue.expected})` : `expected ${issue.expected}`;
     case 'invalid_key':

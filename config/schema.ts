@@ -247,16 +247,21 @@ export type ServerConfig = z.infer<typeof serverSchema>;
 
 export const hubSchema = z
   .object({
-    dialect: z.enum(['sqlite', 'postgres']).default('sqlite'),
+    dialect: z.enum(['sqlite', 'postgres']).default('sqlite').describe('sqlite (embedded, one process) or postgres (several crmlink instances).'),
     connection: connectionSchema.default({ filename: './.crmlink/hub.db' }),
   })
   .strict();
 
 export const configSchema = z
   .object({
-    hub: hubSchema.prefault({}),
-    sources: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/, 'source names are letters, digits, _ and -'), sourceSchema),
-    entities: z.partialRecord(z.enum(ENTITY_NAMES), entitySchema).default({}),
+    hub: hubSchema.prefault({}).describe("crmlink's own store: golden records, cross-references, sync state."),
+    sources: z
+      .record(z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/, 'source names are letters, digits, _ and -'), sourceSchema)
+      .describe('The databases crmlink connects to, by name.'),
+    entities: z
+      .partialRecord(z.enum(ENTITY_NAMES), entitySchema)
+      .default({})
+      .describe('Per CRM entity: how it maps onto the sources.'),
     sync: z
       .object({ jobs: z.record(z.string(), jobSchema).default({}) })
       .strict()

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { configJsonSchema } from '../../config/json-schema.js';
+import { configReferenceMarkdown } from '../../config/docs.js';
 import type { CliContext } from '../context.js';
 
 export function register(program: Command, ctx: CliContext): void {
@@ -26,4 +27,9 @@ export function register(program: Command, ctx: CliContext): void {
     .command('schema')
     .description('Print the JSON Schema of crmlink.yaml (for editor completion)')
     .action(() => ctx.out(JSON.stringify(configJsonSchema(), null, 2)));
+
+  config
+    .command('docs')
+    .description('Print the config reference in Markdown (docs/config.md)')
+    .action(() => ctx.out(configReferenceMarkdown()));
 }
