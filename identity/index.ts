@@ -1,4 +1,7 @@
-/** Identity resolution core: credit codes, normalisation, rule-based matching. Pure, no I/O. */
+/**
+ * Identity resolution: credit codes, normalisation and rule-based matching (pure, no I/O), plus the
+ * hub side: golden records with survivorship, merge candidates, merge and unmerge.
+ */
 export {
   CREDIT_CODE_CHARSET,
   computeCheckDigit,
@@ -26,3 +29,51 @@ export {
   type MatchRule,
   type MatchRuleName,
 } from './matcher.js';
+export {
+  DEFAULT_SURVIVORSHIP,
+  identityConfig,
+  parseRule,
+  readProvenance,
+  readSourceVersions,
+  recomputeGolden,
+  surviveFields,
+  type FieldProvenance,
+  type HubFallback,
+  type ParsedRule,
+  type ProvenanceRow,
+  type RecomputeOptions,
+  type RecomputeResult,
+  type SurviveOptions,
+  type Survived,
+  type SurvivorCandidate,
+  type SurvivorshipRules,
+} from './golden.js';
+export {
+  listMerges,
+  mergeRecords,
+  referencingFields,
+  resolveMerged,
+  unmergeRecords,
+  type CandidateRow,
+  type MergeInput,
+  type MergeResult,
+  type MergeRow,
+  type MergeSnapshot,
+  type SourceKey,
+  type UnmergeInput,
+  type UnmergeResult,
+  type XrefRow,
+} from './merge.js';
+export {
+  CANDIDATE_STATUSES,
+  KEY_FIELDS,
+  acceptCandidate,
+  findCandidates,
+  listCandidates,
+  rejectCandidate,
+  type CandidateSide,
+  type CandidateStatus,
+  type CandidateView,
+  type FindCandidatesOptions,
+  type FindCandidatesResult,
+} from './candidates.js';

@@ -1,0 +1,285 @@
+/**
+ * Merge candidates: pairs of live golden records the match rules think are one customer.
+ *
+ * `findCandidates` runs the matcher over the hub's live records through its blocking index (each
+ * record is looked up, then added, so every pair is considered once and never all pairs) and keeps
+ * the pairs in crm_merge_candidate, one row per pair (gid_a < gid_b). A pair a person rejected is
+ * never re-opened; an open pair is refreshed with the latest score and reason. Nothing is merged
+ * unless `autoMergeSure` is set, which merges the sure matches (same credit code) into the older
+ * record.
+ */
+import { CrmlinkError, ValidationError } from '../core/errors.js';
+import { nowIso, type Hub } from '../hub/hub.js';
+import { ENTITY_SYSTEM_COLUMNS as C, SYSTEM_TABLES as T } from '../hub/tables.js';
+import type { CrmRecord, EntityName } from '../schema/model.js';
+import type { SurvivorshipRules } from './golden.js';
+import { DEFAULT_RULES, MatchIndex, type InvalidCode, type Match, type MatchInput, type MatchRule } from './matcher.js';
+import { mergeRecords, toCandidate, type CandidateRow, type MergeResult } from './merge.js';
+
+export type CandidateStatus = 'open' | 'accepted' | 'rejected' | 'superseded';
+export const CANDIDATE_STATUSES: readonly CandidateStatus[] = ['open', 'accepted', 'rejected', 'superseded'];
+
+export interface FindCandidatesOptions {
+  /** Merge sure matches instead of only listing them (survivor: the older record). */
+  autoMergeSure?: boolean;
+  /** Recorded on automatic merges; default `auto`. */
+  actor?: string;
+  /** Survivorship for automatic merges. */
+  survivorship?: SurvivorshipRules;
+  /** See MatchIndexOptions.maxSharedContact. */
+  maxSharedContact?: number;
+}
+
+export interface FindCandidatesResult {
+  /** Live records examined. */
+  records: number;
+  /** Matching pairs found (sure and probable). */
+  matches: number;
+  /** New candidate rows. */
+  inserted: number;
+  /** Open candidates whose score, rule or reason was refreshed. */
+  updated: number;
+  /** Pairs left alone because a person rejected them (or they were already decided). */
+  skipped: number;
+  /** Automatic merges (autoMergeSure). */
+  merged: MergeResult[];
+  /** Invalid credit codes, with the reason; never used to match. */
+  invalid: InvalidCode[];
+}
+
+/** The fields shown side by side for each record of a pair. */
+export interface CandidateSide {
+  id: string;
+  exists: boolean;
+  mergedInto: string | null;
+  deleted: boolean;
+  values: CrmRecord;
+  /** Source records linked to it. */
+  sources: { source: string; sourceKey: string }[];
+}
+
+export interface CandidateView {
+  id: number;
+  entity: string;
+  score: number;
+  rule: string;
+  reason: string;
+  status: string;
+  createdAt: string;
+  decidedAt: string | null;
+  decidedBy: string | null;
+  a: CandidateSide;
+  b: CandidateSide;
+}
+
+/** Key fields displayed for a candidate pair (those the entity has). */
+export const KEY_FIELDS: readonly string[] = ['name', 'code', 'creditCode', 'phone', 'email', 'address', 'city', 'province', 'status'];
+
+const MATCH_FIELDS = ['name', 'creditCode', 'phone', 'email'] as const;
+
+function orderPair(x: string, y: string): [string, string] {
+  return x < y ? [x, y] : [y, x];
+}
+
+export async function findCandidates(
+  hub: Hub,
+  entity: EntityName = 'Customer',
+  rules: readonly MatchRule[] = DEFAULT_RULES,
+  options: FindCandidatesOptions = {},
+): Promise<FindCandidatesResult> {
+  const table = hub.table(entity);
+  const have = new Set(hub.fields(entity).map((f) => f.name));
+  const cols = MATCH_FIELDS.filter((f) => have.has(f));
+  if (!cols.some((c) => rules.some((r) => r.rule === c))) {
+    throw new ValidationError(`${entity} has none of the fields the match rules use (${rules.map((r) => r.rule).join(', ')})`, { entity });
+  }
+
+  // -- live records, through the blocking index
+  const index = new MatchIndex(rules, options.maxSharedContact === undefined ? {} : { maxSharedContact: options.maxSharedContact });
+  const matches: Match[] = [];
+  const invalid: InvalidCode[] = [];
+  let records = 0;
+  let lastId = '';
+  for (;;) {
+    const page = (await hub
+      .knex(table)
+      .select(C.id, ...cols)
+      .where(C.deleted, false)
+      .whereNull(C.mergedInto)
+      .where(C.id, '>', lastId)
+      .orderBy(C.id)
+      .limit(5000)) as Record<string, unknown>[];
+    if (page.length === 0) break;
+    for (const r of page) {
+      const rec: MatchInput = { id: String(r[C.id]) };
+      for (const c of cols) rec[c] = (r[c] as string | null) ?? null;
+      const found = index.find(rec);
+      if (found.invalid) invalid.push(found.invalid);
+      matches.push(...found.matches);
+      index.add(rec);
+      records++;
+    }
+    lastId = String(page[page.length - 1][C.id]);
+  }
+
+  // -- keep them
+  const existing = new Map<string, CandidateRow>();
+  const rows = (await hub.knex(T.mergeCandidate).where({ entity })) as Record<string, unknown>[];
+  for (const r of rows) {
+    const c = toCandidate(r);
+    existing.set(`${c.gid_a}|${c.gid_b}`, c);
+  }
+  let inserted = 0;
+  let updated = 0;
+  let skipped = 0;
+  const sure: [string, string][] = [];
+  const now = nowIso();
+  await hub.knex.transaction(async (trx) => {
+    for (const m of matches) {
+      const [a, b] = orderPair(m.a, m.b);
+      const key = `${a}|${b}`;
+      const cur = existing.get(key);
+      if (m.certainty === 'sure' && options.autoMergeSure && cur?.status !== 'rejected') sure.push([a, b]);
+      if (!cur) {
+        const row = { entity, gid_a: a, gid_b: b, score: m.score, rule: m.rule, reason: m.reason, status: 'open', created_at: now, decided_at: null, decided_by: null };
+        await trx(T.mergeCandidate).insert(row).onConflict(['entity', 'gid_a', 'gid_b']).ignore();
+        existing.set(key, { id: 0, ...row });
+        inserted++;
+      } else if (cur.status !== 'open') {
+        skipped++;
+      } else if (Math.abs(cur.score - m.score) > 1e-6 || cur.rule !== m.rule || cur.reason !== m.reason) {
+        await trx(T.mergeCandidate).where({ entity, gid_a: a, gid_b: b }).update({ score: m.score, rule: m.rule, reason: m.reason });
+        updated++;
+      }
+    }
+  });
+
+  // -- automatic merges of sure matches, following earlier merges of this run
+  const merged: MergeResult[] = [];
+  if (options.autoMergeSure) {
+    const into = new Map<string, string>();
+    const root = (g: string): string => {
+      let r = g;
+      while (into.has(r)) r = into.get(r) as string;
+      return r;
+    };
+    for (const [x, y] of sure) {
+      const rx = root(x);
+      const ry = root(y);
+      if (rx === ry) continue;
+      const [survivor, gone] = orderPair(rx, ry);
+      merged.push(await mergeRecords(hub, { entity, survivor, merged: gone, actor: options.actor ?? 'auto', rules: options.survivorship }));
+      into.set(gone, survivor);
+    }
+  }
+  return { records, matches: matches.length, inserted, updated, skipped, merged, invalid };
+}
+
+/** Candidates with both records' key fields, best score first. */
+export async function listCandidates(
+  hub: Hub,
+  opts: { entity?: EntityName; status?: CandidateStatus | 'all'; limit?: number; offset?: number; ids?: readonly number[] } = {},
+): Promise<CandidateView[]> {
+  const entity = opts.entity ?? 'Customer';
+  const q = hub.knex(T.mergeCandidate).where({ entity }).orderBy([{ column: 'score', order: 'desc' }, { column: 'id' }]);
+  const status = opts.status ?? 'open';
+  if (status !== 'all') q.where({ status });
+  if (opts.ids) q.whereIn('id', [...opts.ids]);
+  if (opts.limit !== undefined) q.limit(opts.limit);
+  if (opts.offset !== undefined) q.offset(opts.offset);
+  const cands = ((await q) as Record<string, unknown>[]).map(toCandidate);
+
+  const gids = [...new Set(cands.flatMap((c) => [c.gid_a, c.gid_b]))];
+  const records = await hub.getMany(entity, gids);
+  const keys = new Map<string, { source: string; sourceKey: string }[]>();
+  for (let i = 0; i < gids.length; i += 500) {
+    const xrefs = (await hub
+      .knex(T.xref)
+      .where({ entity })
+      .whereIn('gid', gids.slice(i, i + 500))
+      .orderBy(['source', 'source_key'])) as { gid: string; source: string; source_key: string }[];
+    for (const x of xrefs) keys.set(x.gid, [...(keys.get(x.gid) ?? []), { source: x.source, sourceKey: x.source_key }]);
+  }
+  const shown = KEY_FIELDS.filter((f) => hub.fields(entity).some((mf) => mf.name === f));
+  const side = (gid: string): CandidateSide => {
+    const r = records.get(gid);
+    const values: CrmRecord = {};
+    for (const f of shown) values[f] = r?.values[f] ?? null;
+    return { id: gid, exists: r !== undefined, mergedInto: r?.mergedInto ?? null, deleted: r?.deleted ?? false, values, sources: keys.get(gid) ?? [] };
+  };
+  return cands.map((c) => ({
+    id: c.id,
+    entity: c.entity,
+    score: Math.round(c.score * 1e6) / 1e6,
+    rule: c.rule,
+    reason: c.reason,
+    status: c.status,
+    createdAt: c.created_at,
+    decidedAt: c.decided_at,
+    decidedBy: c.decided_by,
+    a: side(c.gid_a),
+    b: side(c.gid_b),
+  }));
+}
+
+/** Mark a candidate as not the same record; findCandidates will not propose the pair again. */
+export async function rejectCandidate(hub: Hub, id: number, actor: string): Promise<CandidateView> {
+  await hub.knex.transaction(async (trx) => {
+    const row = (await trx(T.mergeCandidate).where({ id }).first()) as Record<string, unknown> | undefined;
+    if (!row) throw new CrmlinkError('NOT_FOUND', `merge candidate ${id} does not exist`, { key: String(id), table: T.mergeCandidate });
+    const c = toCandidate(row);
+    if (c.status === 'rejected') return;
+    if (c.status !== 'open') {
+      throw new ValidationError(`merge candidate ${id} (${c.gid_a} / ${c.gid_b}) is ${c.status}, only an open candidate can be rejected`, {
+        entity: c.entity,
+        key: String(id),
+        status: c.status,
+      });
+    }
+    const now = nowIso();
+    await trx(T.mergeCandidate).where({ id }).update({ status: 'rejected', decided_at: now, decided_by: actor });
+    await hub.audit(trx, {
+      actor,
+      action: 'reject_candidate',
+      entity: c.entity,
+      gid: c.gid_a,
+      before: { candidate: id, gidA: c.gid_a, gidB: c.gid_b, status: c.status },
+      after: { candidate: id, status: 'rejected' },
+    });
+  });
+  const [view] = await listCandidates(hub, { status: 'all', ids: [id], entity: await candidateEntity(hub, id) });
+  return view;
+}
+
+/**
+ * Accept an open candidate by merging its pair. The survivor is `survivor` when given (one of the
+ * pair), else the older record (gid_a).
+ */
+export async function acceptCandidate(
+  hub: Hub,
+  id: number,
+  actor: string,
+  opts: { survivor?: string; rules?: SurvivorshipRules } = {},
+): Promise<MergeResult> {
+  const row = (await hub.knex(T.mergeCandidate).where({ id }).first()) as Record<string, unknown> | undefined;
+  if (!row) throw new CrmlinkError('NOT_FOUND', `merge candidate ${id} does not exist`, { key: String(id), table: T.mergeCandidate });
+  const c = toCandidate(row);
+  if (c.status !== 'open') {
+    throw new ValidationError(`merge candidate ${id} (${c.gid_a} / ${c.gid_b}) is ${c.status}, only an open candidate can be accepted`, {
+      entity: c.entity,
+      key: String(id),
+      status: c.status,
+    });
+  }
+  const survivor = opts.survivor ?? c.gid_a;
+  if (survivor !== c.gid_a && survivor !== c.gid_b) {
+    throw new ValidationError(`survivor ${survivor} is not one of candidate ${id}'s records (${c.gid_a}, ${c.gid_b})`, { key: String(id), survivor });
+  }
+  const merged = survivor === c.gid_a ? c.gid_b : c.gid_a;
+  return mergeRecords(hub, { entity: c.entity as EntityName, survivor, merged, actor, rules: opts.rules });
+}
+
+async function candidateEntity(hub: Hub, id: number): Promise<EntityName> {
+  const row = (await hub.knex(T.mergeCandidate).where({ id }).first('entity')) as { entity: string } | undefined;
+  return (row?.entity ?? 'Customer') as EntityName;
+}

@@ -1,0 +1,386 @@
+/**
+ * The golden record: which source wins each field of a record known to several systems
+ * (survivorship), and where every field came from (provenance).
+ *
+ * A survivorship rule is one of:
+ * - a source order, e.g. `"erp,finance"`: the first listed source with a value wins; sources not
+ *   listed come after, by `newest`. `hub` may be listed like a source (the hub's own value);
+ * - `newest`: the value changed most recently wins; equal times are broken by source name, then
+ *   source key, so the outcome never depends on read order;
+ * - `complete`: the longest text wins (for non-text fields: any value); ties as `newest`;
+ * - `hub`: the hub's current value is kept when it has one; otherwise as `newest`.
+ *
+ * "A value" means non-null and, for strings, not blank: an empty name in the ERP never beats a
+ * real one in finance. A field no source has a value for keeps the hub's value (fields edited only
+ * through GraphQL, or filled from a merged record) with the provenance it had.
+ *
+ * A hub value whose provenance is `hub` (edited in crmlink itself) competes like a source named
+ * `hub`, with its provenance time, so a recompute does not silently revert a user's edit.
+ *
+ * Ref fields (customerId, ...) hold hub global ids that sync and merge maintain; survivorship
+ * never touches them.
+ */
+import type { Knex } from 'knex';
+import type { CrmlinkConfig } from '../config/schema.js';
+import { CrmlinkError } from '../core/errors.js';
+import { sameValue } from '../core/values.js';
+import { nowIso, type Hub, type HubRecord } from '../hub/hub.js';
+import { ENTITY_SYSTEM_COLUMNS as C, SYSTEM_TABLES as T } from '../hub/tables.js';
+import { fieldsOf, type CrmRecord, type CrmValue, type EntityName, type FieldType } from '../schema/model.js';
+import { DEFAULT_RULES, type MatchRule } from './matcher.js';
+
+/** Survivorship of one entity: a default rule and per-field overrides (see the module comment). */
+export interface SurvivorshipRules {
+  default: string;
+  fields: Readonly<Record<string, string>>;
+}
+
+export const DEFAULT_SURVIVORSHIP: SurvivorshipRules = { default: 'newest', fields: {} };
+
+/** One source's version of the record. */
+export interface SurvivorCandidate {
+  source: string;
+  values: CrmRecord;
+  /** When the source last changed the record (ISO-8601); null when unknown. */
+  changedAt: string | null;
+  /** Source key: breaks ties between two records of the same source (after a merge). */
+  key?: string;
+}
+
+export interface FieldProvenance {
+  source: string;
+  changedAt: string | null;
+}
+
+export interface Survived {
+  values: CrmRecord;
+  /** Fields that have a value, with the source it came from. */
+  provenance: Record<string, FieldProvenance>;
+}
+
+/** A hub record's values used when no source has a value for a field, with their provenance. */
+export interface HubFallback {
+  values: CrmRecord;
+  provenance?: Readonly<Record<string, FieldProvenance>>;
+}
+
+export interface SurviveOptions {
+  /** Fields to decide; default: the model's non-ref fields plus any field a candidate carries. */
+  fields?: readonly string[];
+  /** Provenance of `hubValues` (from crm_provenance): a `hub` entry makes the value compete. */
+  hubProvenance?: Readonly<Record<string, FieldProvenance>>;
+  /** Further hub records, in order, used for fields neither the sources nor `hubValues` have. */
+  fallbacks?: readonly HubFallback[];
+}
+
+export type ParsedRule =
+  | { kind: 'newest' }
+  | { kind: 'complete' }
+  | { kind: 'hub' }
+  | { kind: 'order'; sources: string[] };
+
+const HUB = 'hub';
+
+/** Parse a survivorship rule; throws VALIDATION_FAILED for an empty one. */
+export function parseRule(rule: string, field?: string): ParsedRule {
+  const r = rule.trim();
+  if (r === 'newest' || r === 'complete' || r === 'hub') return { kind: r };
+  const sources = r.split(',').map((s) => s.trim());
+  if (r === '' || sources.some((s) => s === '')) {
+    throw new CrmlinkError('VALIDATION_FAILED', `invalid survivorship rule "${rule}": expected newest, complete, hub or a source order such as "erp,finance"`, {
+      field,
+      setting: field ? `survivorship.fields.${field}` : 'survivorship.default',
+    });
+  }
+  return { kind: 'order', sources };
+}
+
+function hasValue(v: CrmValue | undefined): v is string | number | boolean {
+  return v !== null && v !== undefined && !(typeof v === 'string' && v.trim() === '');
+}
+
+function timeOf(t: string | null): number {
+  if (t === null) return Number.NEGATIVE_INFINITY;
+  const ms = Date.parse(t);
+  return Number.isNaN(ms) ? Number.NEGATIVE_INFINITY : ms;
+}
+
+interface Offer {
+  source: string;
+  key: string;
+  value: string | number | boolean;
+  changedAt: string | null;
+  /** Provenance to record when this offer wins (a hub value keeps the provenance it had). */
+  provenance: FieldProvenance;
+}
+
+/** Newest first; equal (or unknown) times by source name, then key. */
+function byNewest(a: Offer, b: Offer): number {
+  const ta = timeOf(a.changedAt);
+  const tb = timeOf(b.changedAt);
+  if (ta !== tb) return tb > ta ? 1 : -1;
+  if (a.source !== b.source) return a.source < b.source ? -1 : 1;
+  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+}
+
+function length(v: string | number | boolean): number {
+  return typeof v === 'string' ? [...v.trim()].length : 1;
+}
+
+/**
+ * Decide every field of a golden record from the sources' versions of it.
+ *
+ * @example
+ * surviveFields('Customer', [
+ *   { source: 'erp', values: { name: '北京华为技术有限公司', phone: null }, changedAt: '2024-01-01T00:00:00Z' },
+ *   { source: 'finance', values: { name: '华为技术（北京）有限公司', phone: '010-8288 0000' }, changedAt: '2024-03-01T00:00:00Z' },
+ * ], { default: 'erp,finance', fields: {} });
+ * // values.name from erp, values.phone from finance (erp has none)
+ */
+export function surviveFields(
+  entity: EntityName,
+  candidates: readonly SurvivorCandidate[],
+  rules: SurvivorshipRules,
+  hubValues?: CrmRecord,
+  options: SurviveOptions = {},
+): Survived {
+  const model = fieldsOf(entity);
+  const types = new Map<string, FieldType>(model.map((f) => [f.name, f.type]));
+  let fields: readonly string[];
+  if (options.fields) fields = options.fields;
+  else {
+    const names = new Set(model.filter((f) => f.type !== 'ref').map((f) => f.name));
+    for (const c of candidates) for (const k of Object.keys(c.values)) if (types.get(k) !== 'ref') names.add(k);
+    fields = [...names];
+  }
+  const defaultRule = parseRule(rules.default);
+  const hubProv = options.hubProvenance ?? {};
+  const fallbacks: HubFallback[] = [
+    ...(hubValues ? [{ values: hubValues, provenance: hubProv }] : []),
+    ...(options.fallbacks ?? []),
+  ];
+
+  const values: CrmRecord = {};
+  const provenance: Record<string, FieldProvenance> = {};
+
+  for (const field of fields) {
+    const fieldRule = rules.fields[field];
+    const rule = fieldRule === undefined ? defaultRule : parseRule(fieldRule, field);
+    const textual = types.has(field) ? types.get(field) === 'string' || types.get(field) === 'text' : undefined;
+
+    const offers: Offer[] = [];
+    for (const c of candidates) {
+      const v = c.values[field];
+      if (!hasValue(v)) continue;
+      offers.push({ source: c.source, key: c.key ?? '', value: v, changedAt: c.changedAt, provenance: { source: c.source, changedAt: c.changedAt } });
+    }
+    const hubValue = hubValues?.[field];
+    const hubOffer: Offer | undefined = hasValue(hubValue)
+      ? {
+          source: HUB,
+          key: '',
+          value: hubValue,
+          changedAt: hubProv[field]?.changedAt ?? null,
+          provenance: hubProv[field] ?? { source: HUB, changedAt: null },
+        }
+      : undefined;
+    // A value edited in the hub itself competes with the sources.
+    if (hubOffer && hubProv[field]?.source === HUB) offers.push(hubOffer);
+
+    let winner: Offer | undefined;
+    switch (rule.kind) {
+      case 'hub':
+        winner = hubOffer ?? [...offers].sort(byNewest)[0];
+        break;
+      case 'newest':
+        winner = [...offers].sort(byNewest)[0];
+        break;
+      case 'complete':
+        winner = [...offers].sort((a, b) => {
+          const la = textual === false ? 1 : length(a.value);
+          const lb = textual === false ? 1 : length(b.value);
+          return la !== lb ? lb - la : byNewest(a, b);
+        })[0];
+        break;
+      case 'order': {
+        for (const s of rule.sources) {
+          const pool = s === HUB ? (hubOffer ? [hubOffer] : []) : offers.filter((o) => o.source === s);
+          winner = pool.sort(byNewest)[0];
+          if (winner) break;
+        }
+        winner ??= offers.filter((o) => !rule.sources.includes(o.source)).sort(byNewest)[0];
+        break;
+      }
+    }
+
+    if (!winner) {
+      // No source knows the field: keep what the hub has (the survivor's, then the merged's).
+      for (const fb of fallbacks) {
+        const v = fb.values[field];
+        if (hasValue(v)) {
+          winner = { source: HUB, key: '', value: v, changedAt: null, provenance: fb.provenance?.[field] ?? { source: HUB, changedAt: null } };
+          break;
+        }
+      }
+    }
+    if (winner) {
+      values[field] = winner.value;
+      provenance[field] = { ...winner.provenance };
+    } else {
+      values[field] = hubValues && field in hubValues ? (hubValues[field] ?? null) : null;
+    }
+  }
+  return { values, provenance };
+}
+
+/** Match rules and survivorship of an entity from the config, with the defaults filled in. */
+export function identityConfig(
+  config: CrmlinkConfig,
+  entity: EntityName = 'Customer',
+): { match: MatchRule[]; survivorship: SurvivorshipRules } {
+  const ec = config.entities[entity];
+  const survivorship: SurvivorshipRules = ec?.survivorship
+    ? { default: ec.survivorship.default, fields: { ...ec.survivorship.fields } }
+    : DEFAULT_SURVIVORSHIP;
+  const known = new Set([...Object.keys(config.sources), HUB]);
+  const check = (rule: string, path: string) => {
+    const parsed = parseRule(rule);
+    if (parsed.kind !== 'order') return;
+    for (const s of parsed.sources) {
+      if (!known.has(s)) {
+        throw new CrmlinkError('CONFIG_INVALID', `survivorship rule "${rule}" names unknown source "${s}" (declared: ${[...known].join(', ')})`, {
+          entity,
+          path,
+        });
+      }
+    }
+  };
+  check(survivorship.default, `entities.${entity}.survivorship.default`);
+  for (const [f, r] of Object.entries(survivorship.fields)) check(r, `entities.${entity}.survivorship.fields.${f}`);
+  return { match: ec?.match ? ec.match.map((r) => ({ ...r })) : [...DEFAULT_RULES], survivorship };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Recompute in the hub
+// ---------------------------------------------------------------------------------------------
+
+export interface ProvenanceRow {
+  entity: string;
+  gid: string;
+  field: string;
+  source: string;
+  changed_at: string;
+}
+
+export interface RecomputeOptions {
+  /** Hub records whose values fill fields no source has (e.g. the merged record in a merge). */
+  fallbacks?: readonly HubFallback[];
+  /** Bump _version/_seq even when no value changed (a merge changed the record's identity). */
+  touch?: boolean;
+}
+
+export interface RecomputeResult {
+  before: HubRecord;
+  after: HubRecord;
+  /** Fields whose value changed. */
+  changed: string[];
+  provenance: Record<string, FieldProvenance>;
+}
+
+/** Provenance rows of one record as a field → provenance map. */
+export async function readProvenance(
+  trx: Knex | Knex.Transaction,
+  entity: EntityName,
+  gid: string,
+): Promise<Record<string, FieldProvenance>> {
+  const rows = (await trx(T.provenance).where({ entity, gid })) as ProvenanceRow[];
+  const out: Record<string, FieldProvenance> = {};
+  for (const r of rows) out[r.field] = { source: r.source, changedAt: r.changed_at };
+  return out;
+}
+
+/** The source versions (crm_base) of every source record cross-referenced to `gid`. */
+export async function readSourceVersions(
+  trx: Knex | Knex.Transaction,
+  entity: EntityName,
+  gid: string,
+): Promise<SurvivorCandidate[]> {
+  const xrefs = (await trx(T.xref).where({ entity, gid }).select('source', 'source_key')) as { source: string; source_key: string }[];
+  const bySource = new Map<string, string[]>();
+  for (const x of xrefs) bySource.set(x.source, [...(bySource.get(x.source) ?? []), x.source_key]);
+  const out: SurvivorCandidate[] = [];
+  for (const [source, keys] of bySource) {
+    for (let i = 0; i < keys.length; i += 500) {
+      const rows = (await trx(T.base)
+        .where({ entity, source })
+        .whereIn('source_key', keys.slice(i, i + 500))) as {
+        source_key: string;
+        values: string;
+        deleted: unknown;
+        changed_at: string | null;
+        synced_at: string;
+      }[];
+      for (const r of rows) {
+        if (r.deleted === true || r.deleted === 1 || r.deleted === '1') continue;
+        let values: CrmRecord;
+        try {
+          values = JSON.parse(r.values) as CrmRecord;
+        } catch (err) {
+          throw new CrmlinkError('INTERNAL', `crm_base row of ${entity} ${source}:${r.source_key} holds invalid JSON`, { entity, source, key: r.source_key, table: T.base }, { cause: err });
+        }
+        out.push({ source, key: r.source_key, values, changedAt: r.changed_at ?? r.synced_at });
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Recompute the golden record `gid` from the crm_base rows of every source record linked to it,
+ * write the changed fields (new _version, _seq, _updated_at) and replace its provenance rows.
+ * Run inside the caller's transaction.
+ */
+export async function recomputeGolden(
+  hub: Hub,
+  trx: Knex.Transaction,
+  entity: EntityName,
+  gid: string,
+  rules: SurvivorshipRules,
+  options: RecomputeOptions = {},
+): Promise<RecomputeResult> {
+  const before = await hub.get(entity, gid, trx);
+  if (!before) throw new CrmlinkError('NOT_FOUND', `${entity} ${gid} does not exist`, { entity, key: gid, table: hub.table(entity) });
+  const fields = hub.fields(entity).filter((f) => f.type !== 'ref').map((f) => f.name);
+  const candidates = await readSourceVersions(trx, entity, gid);
+  const hubProvenance = await readProvenance(trx, entity, gid);
+  const survived = surviveFields(entity, candidates, rules, before.values, { fields, hubProvenance, fallbacks: options.fallbacks });
+
+  const changed = fields.filter((f) => !sameValue(before.values[f], survived.values[f]));
+  let after = before;
+  if (changed.length > 0 || options.touch) {
+    const patch: CrmRecord = {};
+    for (const f of changed) patch[f] = survived.values[f];
+    const seq = await hub.nextSeq(trx);
+    const updatedAt = nowIso();
+    await trx(hub.table(entity))
+      .where(C.id, gid)
+      .update({ ...hub.toRow(entity, patch), [C.version]: before.version + 1, [C.seq]: seq, [C.updatedAt]: updatedAt });
+    after = { ...before, version: before.version + 1, seq, updatedAt, values: { ...before.values, ...patch } };
+  }
+
+  // Provenance: one row per field that has a value; rows that did not change are left alone.
+  const now = nowIso();
+  for (const f of fields) {
+    const want = survived.provenance[f];
+    const have = hubProvenance[f];
+    if (!want) {
+      if (have) await trx(T.provenance).where({ entity, gid, field: f }).delete();
+      continue;
+    }
+    const changedAt = want.changedAt ?? have?.changedAt ?? now;
+    if (have && have.source === want.source && have.changedAt === changedAt) continue;
+    if (have) await trx(T.provenance).where({ entity, gid, field: f }).update({ source: want.source, changed_at: changedAt });
+    else await trx(T.provenance).insert({ entity, gid, field: f, source: want.source, changed_at: changedAt });
+  }
+  return { before, after, changed, provenance: survived.provenance };
+}

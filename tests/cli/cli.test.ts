@@ -1,0 +1,84 @@
+import { describe, expect, test, beforeAll, afterAll } from 'vitest';
+import { mkdtempSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { main } from '../../cli/main.js';
+import { defaultContext, type CliContext } from '../../cli/context.js';
+import { configReferenceMarkdown } from '../../config/docs.js';
+
+const run = promisify(execFile);
+const BIN = resolve(import.meta.dirname, '../../bin/crmlink.mjs');
+
+function capture(): { ctx: CliContext; out: string[]; err: string[] } {
+  const out: string[] = [];
+  const err: string[] = [];
+  return { ctx: { ...defaultContext(), out: (t) => out.push(t), err: (t) => err.push(t) }, out, err };
+}
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'crmlink-cli-'));
+  writeFileSync(
+    join(dir, 'good.yaml'),
+    `sources:\n  erp:\n    kind: erp\n    dialect: sqlite\n    connection: { filename: ./erp.db }\n`,
+  );
+  writeFileSync(join(dir, 'bad.yaml'), `sources:\n  erp:\n    kind: erp\n    dialect: oracle\n    connection: {}\n`);
+  writeFileSync(join(dir, 'env.yaml'), `sources:\n  erp:\n    kind: erp\n    dialect: postgres\n    connection: { password: "\${CRMLINK_TEST_UNSET_PW}" }\n`);
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('crmlink CLI exit codes (in process)', () => {
+  test('config check on a good file exits 0 and summarises it', async () => {
+    const c = capture();
+    expect(await main(['node', 'crmlink', 'config', 'check', '--config', join(dir, 'good.yaml')], c.ctx)).toBe(0);
+    expect(c.out.join('\n')).toContain('erp (sqlite, erp)');
+  });
+
+  test('config check on a bad file exits 2 and names path and line', async () => {
+    const c = capture();
+    expect(await main(['node', 'crmlink', 'config', 'check', '--config', join(dir, 'bad.yaml')], c.ctx)).toBe(2);
+    expect(c.err.join('\n')).toContain('sources.erp.dialect: expected one of mssql|postgres|mysql|sqlite (line 4)');
+  });
+
+  test('a missing environment variable exits 2 and names it', async () => {
+    const c = capture();
+    expect(await main(['node', 'crmlink', 'config', 'check', '--config', join(dir, 'env.yaml')], c.ctx)).toBe(2);
+    expect(c.err.join('\n')).toContain('environment variable CRMLINK_TEST_UNSET_PW is not set');
+  });
+
+  test('a missing config file exits 2', async () => {
+    const c = capture();
+    expect(await main(['node', 'crmlink', 'config', 'check', '--config', join(dir, 'nope.yaml')], c.ctx)).toBe(2);
+    expect(c.err.join('\n')).toContain('config file not found');
+  });
+
+  test('an unknown command exits 2', async () => {
+    const c = capture();
+    expect(await main(['node', 'crmlink', 'frobnicate'], c.ctx)).toBe(2);
+  });
+
+  test('config docs prints the reference that docs/config.md holds', async () => {
+    const c = capture();
+    expect(await main(['node', 'crmlink', 'config', 'docs'], c.ctx)).toBe(0);
+    const committed = readFileSync(resolve(import.meta.dirname, '../../docs/config.md'), 'utf8');
+    // Regenerate with: node bin/crmlink.mjs config docs > docs/config.md
+    expect(committed.trim()).toBe(configReferenceMarkdown().trim());
+  });
+});
+
+describe('crmlink binary', () => {
+  test('--help on every command exits 0', async () => {
+    for (const args of [[], ['config'], ['config', 'check'], ['serve'], ['demo'], ['sync'], ['sync', 'run'], ['sources'], ['conflicts'], ['customers']]) {
+      const { stdout } = await run(process.execPath, [BIN, ...args, '--help']);
+      expect(stdout).toContain('Usage: crmlink');
+    }
+  });
+
+  test('a bad config exits 2 through the real binary', async () => {
+    const err = await run(process.execPath, [BIN, 'config', 'check', '--config', join(dir, 'bad.yaml')]).catch((e: { code: number; stderr: string }) => e);
+    expect((err as { code: number }).code).toBe(2);
+    expect((err as { stderr: string }).stderr).toContain('sources.erp.dialect');
+  });
+});
