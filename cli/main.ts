@@ -9,10 +9,11 @@ import { EXIT, exitCodeFor } from './exit-codes.js';
 import { register as registerConfig } from './commands/config.js';
 import { register as registerServe } from './commands/serve.js';
 import { register as registerDemo } from './commands/demo.js';
+import { register as registerCustomers } from './commands/customers.js';
 
 type Register = (program: Command, ctx: CliContext) => void;
 
-const COMMANDS: Register[] = [registerDemo, registerServe, registerConfig];
+const COMMANDS: Register[] = [registerDemo, registerServe, registerConfig, registerCustomers];
 
 export function buildProgram(ctx: CliContext = defaultContext()): Command {
   const program = new Command('crmlink')

@@ -35,8 +35,8 @@ export interface UpsertStatement {
 }
 
 export interface ChangelogDdl {
-  /** Creates crmlink_changelog when it does not exist. */
-  createLog: string[];
+  /** Creates crmlink_changelog (in `schema`, when given) when it does not exist. */
+  createLog(schema?: string): string[];
   /** Creates the triggers feeding it for one table. */
   createTriggers(table: TableRef, key: string[]): string[];
   dropTriggers(table: TableRef): string[];
@@ -51,6 +51,12 @@ export interface DialectAdapter {
   readonly rowValues: boolean;
   /** Rows one multi-row statement may carry beyond the parameter limit (SQLite: compound SELECT terms). */
   readonly maxRowsPerStatement: number;
+  /**
+   * The upsert statement matches on ANY unique key, not only the given key (MySQL ON DUPLICATE
+   * KEY): rows known to be new are then written with a plain INSERT, so a clash on another unique
+   * key is an error instead of an update of some other row.
+   */
+  readonly upsertMatchesAnyUniqueKey: boolean;
   /** Parameters must be typed from the column (mssql varchar vs nvarchar); KnexDriver then introspects tables it binds against. */
   readonly typedParameters: boolean;
   /** The query test() runs; its first column is the server version. */
@@ -60,6 +66,8 @@ export interface DialectAdapter {
   defaultSchema(source: SourceConfig): string | undefined;
   classifyError(err: unknown): ErrorClass;
   introspect(knex: Knex, opts: { schema?: string; table?: string }): Promise<TableInfo[]>;
+  /** A plain multi-row INSERT. */
+  insert(knex: Knex | Knex.Transaction, table: TableRef, rows: Row[], types?: ColumnTypes): Knex.QueryBuilder | Knex.Raw;
   /** The batched insert-or-update statement. */
   upsert(knex: Knex | Knex.Transaction, stmt: UpsertStatement, types?: ColumnTypes): Knex.QueryBuilder | Knex.Raw;
   /** Insert rows without their identity key and return the generated keys, in row order. */
@@ -81,6 +89,7 @@ export abstract class DialectAdapterBase implements DialectAdapter {
   readonly rowValues: boolean = true;
   readonly maxRowsPerStatement: number = 1000;
   readonly typedParameters: boolean = false;
+  readonly upsertMatchesAnyUniqueKey: boolean = false;
   readonly versionQuery: string = 'select 1';
 
   abstract knexConfig(source: SourceConfig, opts: AdapterOptions): Knex.Config;
@@ -89,6 +98,10 @@ export abstract class DialectAdapterBase implements DialectAdapter {
 
   defaultSchema(source: SourceConfig): string | undefined {
     return source.connection.schema;
+  }
+
+  insert(knex: Knex | Knex.Transaction, table: TableRef, rows: Row[]): Knex.QueryBuilder | Knex.Raw {
+    return tableBuilder(knex, table).insert(rows);
   }
 
   upsert(knex: Knex | Knex.Transaction, stmt: UpsertStatement): Knex.QueryBuilder | Knex.Raw {
@@ -186,3 +199,14 @@ export function connectionParts(source: SourceConfig): {
   if (c.password !== undefined) parts.password = c.password;
   return parts;
 }
+
+/** Rows of a knex.raw result, whatever the driver's shape (pg {rows}, mysql [rows, fields], sqlite/mssql rows). */
+export function rawRows(result: unknown): Row[] {
+  if (Array.isArray(result)) {
+    if (result.length === 2 && Array.isArray(result[0]) && (Array.isArray(result[1]) || result[1] === undefined)) return result[0] as Row[];
+    return result as Row[];
+  }
+  if (result && typeof result === 'object' && Array.isArray((result as { rows?: unknown }).rows)) return (result as { rows: Row[] }).rows;
+  return [];
+}
+

@@ -1,0 +1,47 @@
+import { rmSync } from 'node:fs';
+import type { Command } from 'commander';
+import type { CliContext } from '../context.js';
+import { DEFAULT_DEMO_DIR, DEMO_JOB, DEMO_PORT, formatDemoQueries, prepareDemo, runDemoScenario } from '../../demo/index.js';
+import { runJob } from '../../sync/engine.js';
+import { startServer } from '../../server/server.js';
+
+export function register(program: Command, ctx: CliContext): void {
+  program
+    .command('demo')
+    .description('Seed demo ERP/finance/OA databases (once), sync them into the hub and serve GraphQL')
+    .option('-d, --dir <dir>', 'where the demo databases and config live', DEFAULT_DEMO_DIR)
+    .option('-p, --port <port>', 'port to serve on', (v) => Number(v), DEMO_PORT)
+    .option('--reset', 'delete the demo databases and hub and seed them again')
+    .option('--no-serve', 'prepare and sync, then exit (no server)')
+    .action(async (opts: { dir: string; port: number; reset?: boolean; serve: boolean }) => {
+      if (opts.reset) rmSync(opts.dir, { recursive: true, force: true });
+      const demo = await prepareDemo(opts.dir, { port: opts.port });
+      ctx.out(demo.created ? `seeded demo databases in ${demo.dir}` : `using the demo databases in ${demo.dir}`);
+      const app = await ctx.openApp({ config: demo.configPath });
+      try {
+        if (demo.fresh) {
+          await runDemoScenario(demo, {
+            sync: async () => {
+              const report = await runJob(app, DEMO_JOB);
+              const t = report.totals;
+              ctx.out(`  ${report.status}: read ${t.read}, hub ${t.hubWritten}, sources ${t.sourceWritten}, conflicts ${t.conflicts}, parked ${t.parked} (${report.durationMs} ms)`);
+              return report;
+            },
+            log: (line) => ctx.out(line),
+          });
+        }
+      } catch (err) {
+        await ctx.closeApp(app);
+        throw err;
+      }
+      if (!opts.serve) {
+        await ctx.closeApp(app);
+        return;
+      }
+      const server = await startServer(app, { port: opts.port, handleSignals: true });
+      ctx.out(`\ncrmlink demo: GraphQL and GraphiQL at ${server.url}/graphql (config: ${demo.configPath})\n`);
+      ctx.out(formatDemoQueries(`${server.url}/graphql`));
+      ctx.out('Press Ctrl+C to stop.');
+      await new Promise<void>((resolve) => server.server.once('close', () => resolve()));
+    });
+}

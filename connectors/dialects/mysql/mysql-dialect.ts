@@ -1,0 +1,109 @@
+/**
+ * MySQL / MariaDB through mysql2. Decimals and big integers come back as strings, DATETIME and
+ * DATE as the wall-clock text the server holds (dateStrings), so nothing passes through a JS float
+ * or the process's time zone.
+ *
+ * Origin tag: a user variable (@crmlink_origin) read by the capture triggers. It is session
+ * scoped, so it is cleared before the transaction ends and the connection goes back to the pool.
+ */
+import type { Knex } from 'knex';
+import type { SourceConfig } from '../../../config/schema.js';
+import type { DialectCapabilities, Row, TableInfo, TableRef } from '../../driver.js';
+import {
+  DialectAdapterBase,
+  NETWORK_TRANSIENT,
+  NETWORK_UNREACHABLE,
+  connectionParts,
+  errorCodes,
+  poolConfig,
+  quietLog,
+  tableBuilder,
+  type AdapterOptions,
+  type ChangelogDdl,
+  type ErrorClass,
+} from '../../dialect-adapter.js';
+import { introspectMysql } from './mysql-introspector.js';
+import { mysqlChangelog } from './mysql-changelog.js';
+
+export const MYSQL_CAPABILITIES: DialectCapabilities = Object.freeze({
+  upsert: 'on-duplicate-key',
+  maxParameters: 65535,
+  // No RETURNING in MySQL: generated keys come from insertId, one row per statement.
+  returning: false,
+  originTag: true,
+  rowversion: false,
+  changeTracking: false,
+  savepoints: true,
+  naiveDateTimes: true,
+});
+
+const AUTH = new Set([1045, 1044, 1698]);
+const TRANSIENT_ERRNO = new Set([1213, 1205, 1927, 2013, 2006, 1040, 1053, 3024, 1317]);
+const TRANSIENT_CODE = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT', 'PROTOCOL_CONNECTION_LOST', 'ER_CONNECTION_KILLED', 'ER_QUERY_INTERRUPTED', 'PROTOCOL_SEQUENCE_TIMEOUT']);
+const CONSTRAINT_ERRNO = new Set([1062, 1048, 1452, 1451, 3819, 4025, 1406, 1264, 1366, 1292, 1265, 1364, 1216, 1217, 1586]);
+
+export class MysqlAdapter extends DialectAdapterBase {
+  readonly dialect = 'mysql' as const;
+  readonly capabilities = MYSQL_CAPABILITIES;
+  override readonly versionQuery = 'select version() as version';
+  override readonly upsertMatchesAnyUniqueKey = true;
+
+  knexConfig(source: SourceConfig, _opts: AdapterOptions): Knex.Config {
+    const p = connectionParts(source);
+    return {
+      client: 'mysql2',
+      log: quietLog,
+      acquireConnectionTimeout: 15_000,
+      connection: {
+        host: p.host ?? '127.0.0.1',
+        port: p.port ?? 3306,
+        database: p.database,
+        user: p.user,
+        password: p.password,
+        charset: 'utf8mb4',
+        dateStrings: true,
+        supportBigNumbers: true,
+        bigNumberStrings: true,
+        decimalNumbers: false,
+        ...(source.connection.options ?? {}),
+      } as Knex.MySql2ConnectionConfig,
+      pool: poolConfig(source),
+    };
+  }
+
+  classifyError(err: unknown): ErrorClass {
+    const { code, errno, message } = errorCodes(err);
+    if ((errno !== undefined && AUTH.has(errno)) || code === 'ER_ACCESS_DENIED_ERROR') return 'auth';
+    if (errno === 1049 || code === 'ER_BAD_DB_ERROR') return 'database-unknown';
+    if (code && NETWORK_UNREACHABLE.has(code)) return 'unreachable';
+    if ((errno !== undefined && TRANSIENT_ERRNO.has(errno)) || (code && (TRANSIENT_CODE.has(code) || NETWORK_TRANSIENT.has(code)))) return 'transient';
+    if (errno !== undefined && CONSTRAINT_ERRNO.has(errno)) return 'constraint';
+    if (/Connection lost|Can't add new command when connection is in closed state|Timeout acquiring a connection/i.test(message)) return 'transient';
+    return 'other';
+  }
+
+  introspect(knex: Knex, opts: { schema?: string; table?: string }): Promise<TableInfo[]> {
+    return introspectMysql(knex, opts);
+  }
+
+  override async insertReturning(trx: Knex.Transaction, table: TableRef, rows: Row[], key: string[]): Promise<Row[]> {
+    const out: Row[] = [];
+    for (const row of rows) {
+      const [id] = (await tableBuilder(trx, table).insert(row)) as unknown as [number | string];
+      out.push({ [key[0]]: id });
+    }
+    return out;
+  }
+
+  override originStatements(knex: Knex | Knex.Transaction, origin: string): Knex.Raw[] {
+    return [knex.raw('set @crmlink_origin = ?', [origin])];
+  }
+
+  override clearOriginStatements(knex: Knex | Knex.Transaction): Knex.Raw[] {
+    return [knex.raw('set @crmlink_origin = null')];
+  }
+
+  override changelog(knex: Knex): ChangelogDdl {
+    return mysqlChangelog(knex);
+  }
+}

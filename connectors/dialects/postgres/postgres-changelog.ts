@@ -1,0 +1,57 @@
+/**
+ * Trigger capture for PostgreSQL: one plpgsql function and one row trigger per table. The function
+ * reads `crmlink.origin`, set with set_config(..., true) inside crmlink's write transactions, so
+ * crmlink's own writes are logged with origin 'crmlink' and skipped on read (no echo).
+ */
+import type { Knex } from 'knex';
+import type { TableRef } from '../../driver.js';
+import { CHANGELOG_TABLE, qualified, type ChangelogDdl } from '../../dialect-adapter.js';
+import { captureObjectName } from '../shared.js';
+
+export function postgresChangelog(knex: Knex): ChangelogDdl {
+  const sql = (text: string, bindings: readonly Knex.RawBinding[] = []) => knex.raw(text, bindings).toQuery();
+  const log = (table: TableRef) => qualified({ table: CHANGELOG_TABLE, schema: table.schema });
+  return {
+    createLog: (schema?: string) => [
+      sql(
+        `create table if not exists ?? (id bigserial primary key, table_name text not null, key_json text not null, op char(1) not null, changed_at timestamptz not null default now(), origin text)`,
+        [qualified({ table: CHANGELOG_TABLE, schema })],
+      ),
+      sql('create index if not exists ?? on ?? (table_name, id)', [`${CHANGELOG_TABLE}_table_id`, qualified({ table: CHANGELOG_TABLE, schema })]),
+    ],
+    createTriggers(table: TableRef, key: string[]): string[] {
+      const fn = qualified({ table: captureObjectName(table, 'fn'), schema: table.schema });
+      const keyOf = (alias: 'NEW' | 'OLD') => `json_build_array(${key.map(() => `${alias}.??`).join(', ')})::text`;
+      const insert = (alias: 'NEW' | 'OLD', op: string) =>
+        `insert into ?? (table_name, key_json, op, origin) values (TG_ARGV[0], ${keyOf(alias)}, ${op}, nullif(current_setting('crmlink.origin', true), ''));`;
+      return [
+        sql(
+          `create or replace function ??() returns trigger language plpgsql as $crmlink$
+begin
+  if TG_OP = 'DELETE' then
+    ${insert('OLD', `'D'`)}
+    return OLD;
+  end if;
+  ${insert('NEW', `substr(TG_OP, 1, 1)`)}
+  return NEW;
+end
+$crmlink$`,
+          [fn, log(table), ...key, log(table), ...key],
+        ),
+        sql('drop trigger if exists ?? on ??', [captureObjectName(table, 'tr'), qualified(table)]),
+        sql(`create trigger ?? after insert or update or delete on ?? for each row execute function ??(?)`, [
+          captureObjectName(table, 'tr'),
+          qualified(table),
+          fn,
+          table.table,
+        ]),
+      ];
+    },
+    dropTriggers(table: TableRef): string[] {
+      return [
+        sql('drop trigger if exists ?? on ??', [captureObjectName(table, 'tr'), qualified(table)]),
+        sql('drop function if exists ??()', [qualified({ table: captureObjectName(table, 'fn'), schema: table.schema })]),
+      ];
+    },
+  };
+}

@@ -1,0 +1,101 @@
+/**
+ * PostgreSQL through node-postgres. Values that must stay exact come back as text: numeric and
+ * int8 (money and big ids), and `timestamp without time zone` / `date` as the wall-clock strings
+ * the database holds. The parsers are set per client (pg's `types` option), so other pg users in
+ * the same process keep the global defaults.
+ */
+import pg from 'pg';
+import type { Knex } from 'knex';
+import type { SourceConfig } from '../../../config/schema.js';
+import type { DialectCapabilities, TableInfo } from '../../driver.js';
+import {
+  DialectAdapterBase,
+  NETWORK_TRANSIENT,
+  NETWORK_UNREACHABLE,
+  connectionParts,
+  errorCodes,
+  poolConfig,
+  quietLog,
+  type AdapterOptions,
+  type ChangelogDdl,
+  type ErrorClass,
+} from '../../dialect-adapter.js';
+import { introspectPostgres } from './postgres-introspector.js';
+import { postgresChangelog } from './postgres-changelog.js';
+
+export const POSTGRES_CAPABILITIES: DialectCapabilities = Object.freeze({
+  upsert: 'on-conflict',
+  maxParameters: 65535,
+  returning: true,
+  originTag: true,
+  rowversion: false,
+  changeTracking: false,
+  savepoints: true,
+  naiveDateTimes: true,
+});
+
+/** numeric, int8, timestamp (without time zone), date, time: kept as the server's text. */
+export const PG_RAW_TYPES: ReadonlySet<number> = new Set([1700, 20, 1114, 1082, 1083]);
+
+export const pgTypes: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    PG_RAW_TYPES.has(oid) ? (value: string) => value : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
+};
+
+const TRANSIENT_CODES = new Set(['40001', '40P01', '57014', '08006', '08000', '08003', '08001', '57P01', '57P02', '57P03', '53300', '55P03']);
+
+export class PostgresAdapter extends DialectAdapterBase {
+  readonly dialect = 'postgres' as const;
+  readonly capabilities = POSTGRES_CAPABILITIES;
+  override readonly versionQuery = 'select version() as version';
+
+  knexConfig(source: SourceConfig, opts: AdapterOptions): Knex.Config {
+    const p = connectionParts(source);
+    const schema = source.connection.schema;
+    return {
+      client: 'pg',
+      log: quietLog,
+      acquireConnectionTimeout: 15_000,
+      connection: {
+        host: p.host ?? '127.0.0.1',
+        port: p.port ?? 5432,
+        database: p.database,
+        user: p.user,
+        password: p.password,
+        application_name: `crmlink:${opts.name}`.slice(0, 63),
+        types: pgTypes,
+        ...(source.connection.options ?? {}),
+      } as Knex.PgConnectionConfig,
+      ...(schema ? { searchPath: [schema, 'public'] } : {}),
+      pool: poolConfig(source),
+    };
+  }
+
+  override defaultSchema(source: SourceConfig): string | undefined {
+    return source.connection.schema;
+  }
+
+  classifyError(err: unknown): ErrorClass {
+    const { code, message } = errorCodes(err);
+    if (code === '28P01' || code === '28000') return 'auth';
+    if (code === '3D000') return 'database-unknown';
+    if (code && NETWORK_UNREACHABLE.has(code)) return 'unreachable';
+    if (code && (TRANSIENT_CODES.has(code) || NETWORK_TRANSIENT.has(code))) return 'transient';
+    if (code?.startsWith('23') || code?.startsWith('22')) return 'constraint';
+    if (/Connection terminated|connection error and is not queryable|Timeout acquiring a connection/i.test(message)) return 'transient';
+    return 'other';
+  }
+
+  introspect(knex: Knex, opts: { schema?: string; table?: string }): Promise<TableInfo[]> {
+    return introspectPostgres(knex, { schema: opts.schema ?? 'public', table: opts.table });
+  }
+
+  override originStatements(knex: Knex | Knex.Transaction, origin: string): Knex.Raw[] {
+    // is_local = true: the tag ends with the transaction.
+    return [knex.raw(`select set_config('crmlink.origin', ?, true)`, [origin])];
+  }
+
+  override changelog(knex: Knex): ChangelogDdl {
+    return postgresChangelog(knex);
+  }
+}

@@ -1,0 +1,3 @@
+export { EntityMapping, filterToWhere, type CustomFields } from './entity-mapping.js';
+export * from './transforms.js';
+export { toInstant, zonedToUtc, utcToZoned, formatNaive, parseNaive } from './time.js';

@@ -1,0 +1,139 @@
+/**
+ * Drivers by dialect, and the set of sources a config declares: drivers opened lazily, mappings
+ * built from the config merged with each source's preset (the config's own mapping wins).
+ *
+ * @example
+ *   const sources = SourceSet.open(loadConfigFile('crmlink.yaml'));
+ *   const erp = sources.driver('erp');
+ *   const customers = sources.mapping('Customer', 'erp');
+ *   await sources.destroy();
+ */
+import type { LoadedConfig } from '../config/load.js';
+import type { CrmlinkConfig, Dialect, EntitySourceConfig, SourceConfig } from '../config/schema.js';
+import { CrmlinkError } from '../core/errors.js';
+import type { Driver } from './driver.js';
+import type { DialectAdapter } from './dialect-adapter.js';
+import { KnexDriver, type KnexDriverOptions } from './knex-driver.js';
+import { SqliteAdapter } from './dialects/sqlite/sqlite-dialect.js';
+import { PostgresAdapter } from './dialects/postgres/postgres-dialect.js';
+import { MysqlAdapter } from './dialects/mysql/mysql-dialect.js';
+import { MssqlAdapter } from './dialects/mssql/mssql-dialect.js';
+import { EntityMapping, type CustomFields } from './mapping/entity-mapping.js';
+import { presetMappings } from './presets/index.js';
+
+const ADAPTERS: Record<Dialect, () => DialectAdapter> = {
+  sqlite: () => new SqliteAdapter(),
+  postgres: () => new PostgresAdapter(),
+  mysql: () => new MysqlAdapter(),
+  mssql: () => new MssqlAdapter(),
+};
+
+export function adapterFor(dialect: Dialect): DialectAdapter {
+  return ADAPTERS[dialect]();
+}
+
+/** A driver for one source. Nothing connects until the first call. */
+export function createDriver(name: string, source: SourceConfig, opts: KnexDriverOptions = {}): Driver {
+  return new KnexDriver(name, source, adapterFor(source.dialect), opts);
+}
+
+/**
+ * entities → source → mapping, with preset mappings filled in for sources that name a preset.
+ * A mapping the config declares for (entity, source) replaces the preset's.
+ */
+export function effectiveEntities(config: CrmlinkConfig): Record<string, Record<string, EntitySourceConfig>> {
+  const out: Record<string, Record<string, EntitySourceConfig>> = {};
+  for (const [sourceName, source] of Object.entries(config.sources)) {
+    if (!source.preset) continue;
+    for (const [entity, mapping] of Object.entries(presetMappings(source.preset))) {
+      (out[entity] ??= {})[sourceName] = mapping;
+    }
+  }
+  for (const [entity, e] of Object.entries(config.entities)) {
+    if (!e) continue;
+    for (const [sourceName, mapping] of Object.entries(e.sources)) (out[entity] ??= {})[sourceName] = mapping;
+  }
+  return out;
+}
+
+export class SourceSet {
+  private readonly drivers = new Map<string, Driver>();
+  private readonly mappings = new Map<string, EntityMapping>();
+  private readonly entities: Record<string, Record<string, EntitySourceConfig>>;
+
+  private constructor(
+    private readonly loaded: LoadedConfig,
+    private readonly selected: string[],
+    private readonly driverOptions: KnexDriverOptions,
+  ) {
+    this.entities = effectiveEntities(loaded.config);
+  }
+
+  static open(loaded: LoadedConfig, opts: { only?: string[]; create?: boolean } = {}): SourceSet {
+    const all = Object.keys(loaded.config.sources);
+    for (const name of opts.only ?? []) {
+      if (!all.includes(name)) throw unknownSource(name, all);
+    }
+    return new SourceSet(loaded, opts.only ? all.filter((n) => opts.only?.includes(n)) : all, { baseDir: loaded.baseDir, create: opts.create });
+  }
+
+  names(): string[] {
+    return [...this.selected];
+  }
+
+  config(name: string): SourceConfig {
+    if (!this.selected.includes(name)) throw unknownSource(name, this.selected);
+    return this.loaded.config.sources[name];
+  }
+
+  driver(name: string): Driver {
+    let d = this.drivers.get(name);
+    if (!d) {
+      d = createDriver(name, this.config(name), this.driverOptions);
+      this.drivers.set(name, d);
+    }
+    return d;
+  }
+
+  /** Entities with at least one mapping on `source` (config or preset). */
+  entitiesOf(source: string): string[] {
+    return Object.entries(this.entities)
+      .filter(([, sources]) => source in sources)
+      .map(([entity]) => entity);
+  }
+
+  mapping(entity: string, source: string): EntityMapping {
+    const id = `${entity}\u0000${source}`;
+    let m = this.mappings.get(id);
+    if (!m) {
+      const config = this.entities[entity]?.[source];
+      if (!config) {
+        throw new CrmlinkError('MAPPING_INVALID', `no mapping for ${entity} in source "${source}" (declare entities.${entity}.sources.${source} or a preset)`, {
+          entity,
+          source,
+          path: `entities.${entity}.sources.${source}`,
+        });
+      }
+      const custom = (this.loaded.config.entities as Record<string, { fields?: CustomFields } | undefined>)[entity]?.fields ?? {};
+      m = new EntityMapping(entity, source, this.config(source), config, custom);
+      this.mappings.set(id, m);
+    }
+    return m;
+  }
+
+  mappingsFor(entity: string): EntityMapping[] {
+    return Object.keys(this.entities[entity] ?? {})
+      .filter((s) => this.selected.includes(s))
+      .map((s) => this.mapping(entity, s));
+  }
+
+  async destroy(): Promise<void> {
+    const all = [...this.drivers.values()];
+    this.drivers.clear();
+    await Promise.all(all.map((d) => d.destroy()));
+  }
+}
+
+function unknownSource(name: string, known: string[]): CrmlinkError {
+  return new CrmlinkError('SOURCE_UNKNOWN', `unknown source "${name}" (declared: ${known.join(', ') || 'none'})`, { source: name, path: `sources.${name}` });
+}

@@ -1,0 +1,319 @@
+/**
+ * Relay connections over any store: where/orderBy/first/after/last/before → one store query, and
+ * the page, cursors, totalCount and aggregates from it. Top-level lists query directly; nested
+ * lists go through DataLoaders keyed by the arguments, one statement per level for every parent.
+ *
+ * Ordering is the requested fields then the record key (stable tie-break); `last/before` runs the
+ * reversed order and flips the page back. Cursors hold the raw values of the sort columns.
+ */
+import type { Row } from '../connectors/driver.js';
+import { CrmlinkError } from '../core/errors.js';
+import { stableStringify } from '../core/values.js';
+import { and, fieldsIn, keysetAfter, whereToFilter, type Filter, type GqlWhere, type SortColumn } from './filters.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+import { decodeId } from './ids.js';
+import type { EntityName, ModelField } from './model.js';
+import type { Scope } from './runtime.js';
+import { assertNotHidden, isHidden, visibilityFilter } from './security.js';
+import type { AggSpec, EntityStore, Rec } from './store.js';
+import { addDecimals } from './decimal.js';
+
+export const DEFAULT_PAGE_SIZE = 50;
+export const MAX_PAGE_SIZE = 1000;
+
+export interface ConnectionArgs {
+  where?: GqlWhere | null;
+  orderBy?: { field: string; direction?: 'ASC' | 'DESC' | null }[] | null;
+  first?: number | null;
+  after?: string | null;
+  last?: number | null;
+  before?: string | null;
+}
+
+export interface Plan {
+  entity: EntityName;
+  store: EntityStore;
+  /** where + row rule + cursor bounds: what the page reads. */
+  filter: Filter;
+  /** where + row rule: what totalCount and aggregates cover (the whole set, not the page). */
+  baseFilter: Filter;
+  /** Query order (already reversed for `last`). */
+  sort: SortColumn[];
+  /** Forward order: cursors are made from it. */
+  forwardSort: SortColumn[];
+  signature: string;
+  backward: boolean;
+  limit: number;
+  hasAfter: boolean;
+  hasBefore: boolean;
+}
+
+export interface Page {
+  recs: Rec[];
+  hasNextPage: boolean;
+  hasPreviousPage: boolean;
+}
+
+/** Ids and refs in `where` arrive as global ids and are turned into the store's keys. */
+async function filterFor(scope: Scope, entity: EntityName, where: GqlWhere | null | undefined): Promise<Filter> {
+  const store = scope.rt.store(entity);
+  const f = await whereToFilter(where, {
+    fieldType: (field) => store.fields.get(field)?.type,
+    idsToKeys: async (ids) => {
+      const keys: string[] = [];
+      for (const id of ids) {
+        const d = decodeId(id);
+        if (!d || d.entity !== entity) continue;
+        const space = d.kind === 'hub' ? 'hub' : d.source;
+        const key = d.kind === 'hub' ? d.gid : d.sourceKey;
+        keys.push(...((await scope.translate(entity, space, store.space, [key])).get(key) ?? []));
+      }
+      return keys;
+    },
+    refIdsToValues: async (field, ids) => {
+      const target = store.fields.get(field)?.ref;
+      if (!target) return [];
+      const values: string[] = [];
+      for (const id of ids) {
+        const d = decodeId(id);
+        if (!d || d.entity !== target) continue;
+        const space = d.kind === 'hub' ? 'hub' : d.source;
+        const key = d.kind === 'hub' ? d.gid : d.sourceKey;
+        values.push(...((await scope.translate(target, space, store.space, [key])).get(key) ?? []));
+      }
+      return values;
+    },
+  });
+  const used = fieldsIn(f);
+  assertNotHidden(scope.viewer, entity, used, 'filtering');
+  for (const field of used) store.checkFilterable(field);
+  return f;
+}
+
+function pageSize(n: number | null | undefined, arg: string): number {
+  if (n === null || n === undefined) return DEFAULT_PAGE_SIZE;
+  if (!Number.isInteger(n) || n < 0 || n > MAX_PAGE_SIZE) {
+    throw new CrmlinkError('VALIDATION_FAILED', `${arg}: expected an integer between 0 and ${MAX_PAGE_SIZE}, got ${n}`, { field: arg });
+  }
+  return n;
+}
+
+/**
+ * Build the plan of one connection field. `rowRule`: apply the viewer's row rule (top-level
+ * lists); nested lists under a visible parent need not.
+ */
+export async function planConnection(scope: Scope, entity: EntityName, args: ConnectionArgs, rowRule: boolean): Promise<Plan> {
+  const store = scope.rt.store(entity);
+  if (args.first != null && args.last != null) {
+    throw new CrmlinkError('VALIDATION_FAILED', 'pass either first or last, not both', { field: 'first' });
+  }
+  const backward = args.last != null || (args.before != null && args.first == null);
+  const limit = backward ? pageSize(args.last, 'last') : pageSize(args.first, 'first');
+
+  const order = args.orderBy ?? [];
+  assertNotHidden(scope.viewer, entity, order.map((o) => o.field), 'sorting');
+  const forwardSort: SortColumn[] = [];
+  for (const o of order) {
+    const column = store.sortColumn(o.field);
+    if (!forwardSort.some((s) => s.column === column)) forwardSort.push({ column, direction: o.direction === 'DESC' ? 'desc' : 'asc' });
+  }
+  for (const k of store.keySort()) if (!forwardSort.some((s) => s.column === k.column)) forwardSort.push(k);
+  const signature = `${entity}:${forwardSort.map((s) => `${s.column}:${s.direction}`).join(',')}`;
+  const reversed = forwardSort.map((s) => ({ column: s.column, direction: s.direction === 'asc' ? ('desc' as const) : ('asc' as const) }));
+
+  const base: Filter[] = [await filterFor(scope, entity, args.where)];
+  if (rowRule) base.push(await visibilityFilter(scope, entity));
+  const parts = [...base];
+  if (args.after) parts.push(keysetAfter(forwardSort, decodeCursor(args.after, signature, 'after'), store.nullsFirstAsc));
+  if (args.before) parts.push(keysetAfter(reversed, decodeCursor(args.before, signature, 'before'), store.nullsFirstAsc));
+
+  return {
+    entity,
+    store,
+    filter: and(...parts),
+    baseFilter: and(...base),
+    sort: backward ? reversed : forwardSort,
+    forwardSort,
+    signature,
+    backward,
+    limit,
+    hasAfter: !!args.after,
+    hasBefore: !!args.before,
+  };
+}
+
+export function toPage(plan: Plan, fetched: Rec[]): Page {
+  const more = fetched.length > plan.limit;
+  const recs = fetched.slice(0, plan.limit);
+  if (plan.backward) recs.reverse();
+  return {
+    recs,
+    hasNextPage: plan.backward ? plan.hasBefore : more,
+    hasPreviousPage: plan.backward ? more : plan.hasAfter,
+  };
+}
+
+export function cursorOf(plan: Plan, rec: Rec): string {
+  return encodeCursor(
+    plan.signature,
+    plan.forwardSort.map((s) => rec.raw[s.column]),
+  );
+}
+
+/** What a Connection type's resolvers read. */
+export interface ConnectionSource {
+  plan: Promise<Plan>;
+  page(): Promise<Page>;
+  totalCount(): Promise<number>;
+  aggregate(): Promise<AggregateResult>;
+}
+
+export interface AggregateResult {
+  count: number;
+  sum: Record<string, unknown> | null;
+  avg: Record<string, unknown> | null;
+  min: Record<string, unknown> | null;
+  max: Record<string, unknown> | null;
+}
+
+export function isNumeric(f: ModelField): boolean {
+  return f.type === 'int' || f.type === 'decimal';
+}
+
+export function isOrdered(f: ModelField): boolean {
+  return isNumeric(f) || f.type === 'date' || f.type === 'datetime';
+}
+
+/** Every aggregate the schema offers for the entity, minus hidden fields and fields the store cannot push down. */
+function aggSpecs(scope: Scope, store: EntityStore): AggSpec[] {
+  const specs: AggSpec[] = [{ fn: 'count', as: 'count' }];
+  for (const f of store.fields.values()) {
+    if (!isOrdered(f) || isHidden(scope.viewer, store.entity, f.name)) continue;
+    try {
+      store.checkFilterable(f.name);
+    } catch {
+      continue;
+    }
+    if (isNumeric(f)) specs.push({ fn: 'sum', field: f.name, as: `sum__${f.name}` }, { fn: 'avg', field: f.name, as: `avg__${f.name}` });
+    specs.push({ fn: 'min', field: f.name, as: `min__${f.name}` }, { fn: 'max', field: f.name, as: `max__${f.name}` });
+  }
+  return specs;
+}
+
+function shapeAggregate(row: Row | undefined, specs: AggSpec[]): AggregateResult {
+  const out: AggregateResult = { count: Number(row?.count ?? 0), sum: {}, avg: {}, min: {}, max: {} };
+  for (const s of specs) {
+    if (s.fn === 'count' || !s.field) continue;
+    (out[s.fn] as Record<string, unknown>)[s.field] = row ? (row[s.as] ?? null) : null;
+  }
+  return out;
+}
+
+/** Combine the groups of one parent that has several keys in the child's space. */
+function combine(rows: Row[], specs: AggSpec[]): Row | undefined {
+  if (rows.length <= 1) return rows[0];
+  const out: Row = { count: rows.reduce((n, r) => n + Number(r.count ?? 0), 0) };
+  for (const s of specs) {
+    if (s.fn === 'count') continue;
+    const vals = rows.map((r) => r[s.as]).filter((v) => v !== null && v !== undefined);
+    if (vals.length === 0) out[s.as] = null;
+    else if (s.fn === 'sum') out[s.as] = addDecimals(vals.map(String));
+    else if (s.fn === 'avg') out[s.as] = null; // an average of averages would be wrong; see README of schema/
+    else {
+      const cmp = (a: unknown, b: unknown) => (typeof a === 'number' && typeof b === 'number' ? a - b : Number(a) - Number(b) || String(a).localeCompare(String(b)));
+      out[s.as] = vals.reduce((a, b) => ((s.fn === 'min' ? cmp(b, a) < 0 : cmp(b, a) > 0) ? b : a));
+    }
+  }
+  return out;
+}
+
+/** A top-level list: queries go straight to the store (each at most once). */
+export function topLevelConnection(scope: Scope, entity: EntityName, args: ConnectionArgs): ConnectionSource {
+  const plan = planConnection(scope, entity, args, true);
+  let page: Promise<Page> | undefined;
+  let agg: Promise<Row | undefined> | undefined;
+  const specsOf = (p: Plan) => aggSpecs(scope, p.store);
+  const aggregateRow = () =>
+    (agg ??= plan.then(async (p) => (await p.store.aggregate(p.baseFilter, specsOf(p)))[0]));
+  return {
+    plan,
+    page: () => (page ??= plan.then(async (p) => toPage(p, await p.store.select({ where: p.filter, sort: p.sort, limit: p.limit + 1 })))),
+    totalCount: async () => Number((await aggregateRow())?.count ?? 0),
+    aggregate: async () => shapeAggregate(await aggregateRow(), specsOf(await plan)),
+  };
+}
+
+
+export interface ParentLink {
+  /** The parent record. */
+  parent: Rec;
+  /** Child entity and its ref field pointing at the parent's entity. */
+  child: EntityName;
+  via: string;
+}
+
+/**
+ * A nested list: parent records of one level are batched by DataLoaders keyed by the field's
+ * arguments, so `customers(first: 50) { salesOrders { lines } }` is one statement per level.
+ */
+export function nestedConnection(scope: Scope, relationKey: string, link: ParentLink, args: ConnectionArgs): ConnectionSource {
+  const argKey = `${relationKey}:${stableStringify(args)}`;
+  const plan = scope.once(`plan:${argKey}`, () => planConnection(scope, link.child, args, false));
+  const parentEntity = link.parent.entity;
+
+  /** Parent records → their keys in the child's space, one translation per level. */
+  const childKeys = async (parents: readonly Rec[], p: Plan): Promise<Map<Rec, string[]>> => {
+    const bySpace = new Map<string, Rec[]>();
+    for (const r of parents) bySpace.set(r.space, [...(bySpace.get(r.space) ?? []), r]);
+    const out = new Map<Rec, string[]>();
+    for (const [space, recs] of bySpace) {
+      const m = await scope.translate(parentEntity, space, p.store.space, recs.map((r) => r.key));
+      for (const r of recs) out.set(r, m.get(r.key) ?? []);
+    }
+    return out;
+  };
+
+  const pageLoader = scope.loader<Rec, Page>(
+    `page:${argKey}`,
+    async (parents) => {
+      const p = await plan;
+      const keys = await childKeys(parents, p);
+      const all = [...new Set([...keys.values()].flat())];
+      const recs = all.length
+        ? await p.store.select({ where: p.filter, sort: p.sort, limit: p.limit + 1, partition: { field: link.via, values: all } })
+        : [];
+      const byRef = new Map<string, Rec[]>();
+      for (const r of recs) {
+        const k = String(r.values[link.via]);
+        byRef.set(k, [...(byRef.get(k) ?? []), r]);
+      }
+      return parents.map((parent) => {
+        const mine = (keys.get(parent) ?? []).flatMap((k) => byRef.get(k) ?? []);
+        return toPage(p, mine);
+      });
+    },
+    (r) => `${r.space}:${r.key}`,
+  );
+
+  const aggLoader = scope.loader<Rec, Row | undefined>(
+    `agg:${argKey}`,
+    async (parents) => {
+      const p = await plan;
+      const specs = aggSpecs(scope, p.store);
+      const keys = await childKeys(parents, p);
+      const all = [...new Set([...keys.values()].flat())];
+      const rows = all.length ? await p.store.aggregate(p.baseFilter, specs, { field: link.via, values: all }) : [];
+      const byGroup = new Map<string, Row>();
+      for (const r of rows) byGroup.set(String(r._g), r);
+      return parents.map((parent) => combine((keys.get(parent) ?? []).map((k) => byGroup.get(k)).filter((r): r is Row => !!r), specs));
+    },
+    (r) => `${r.space}:${r.key}`,
+  );
+
+  return {
+    plan,
+    page: () => pageLoader.load(link.parent),
+    totalCount: async () => Number((await aggLoader.load(link.parent))?.count ?? 0),
+    aggregate: async () => shapeAggregate(await aggLoader.load(link.parent), aggSpecs(scope, (await plan).store)),
+  };
+}

@@ -1,0 +1,88 @@
+/**
+ * The GraphQL API: the schema generated from the canonical model and the config, and the yoga
+ * server with its plugins (auth, depth and cost limits, error mapping, introspection switch).
+ *
+ * @example
+ *   const app = await openApp(loadConfigFile('crmlink.yaml'));
+ *   const yoga = createYogaApp(app);
+ *   const res = await yoga.fetch('http://localhost/graphql', {
+ *     method: 'POST',
+ *     headers: { 'content-type': 'application/json', 'x-api-key': process.env.KEY ?? '' },
+ *     body: JSON.stringify({ query: '{ customers(first: 5) { nodes { id name receivableBalance } } }' }),
+ *   });
+ */
+import type { GraphQLSchema } from 'graphql';
+import { makeExecutableSchema } from '@graphql-tools/schema';
+import { createYoga, type YogaServerInstance, type Plugin } from 'graphql-yoga';
+import type { App } from '../core/app.js';
+import { silentLogger } from '../core/logger.js';
+import { DateScalar, DateTimeScalar, DecimalScalar } from './scalars.js';
+import { Runtime } from './runtime.js';
+import { buildTypeDefs } from './typedefs.js';
+import { buildResolvers, type CrmContext } from './resolvers.js';
+import { buildMutations } from './mutations.js';
+import { opsResolvers, OPS_TYPEDEFS, JSONScalar } from './ops.js';
+import { CUSTOMER_360 } from './graphiql.js';
+import { useAuth } from '../server/plugins/use-auth.js';
+import { useDepthLimit } from '../server/plugins/use-depth-limit.js';
+import { useCostLimit } from '../server/plugins/use-cost-limit.js';
+import { useDisableIntrospection } from '../server/plugins/use-introspection.js';
+import { maskedErrors } from '../server/plugins/use-error-masking.js';
+
+export { type CrmContext } from './resolvers.js';
+export { type Viewer } from './security.js';
+export { federatedId, decodeId } from './ids.js';
+export { graphqlCodeOf, toGraphQLError } from '../server/plugins/use-error-masking.js';
+export { operationCost } from '../server/plugins/use-cost-limit.js';
+export { CUSTOMER_360 } from './graphiql.js';
+
+/** The executable schema for `app`: types per entity (custom fields included), resolvers, mutations, ops. */
+export function buildSchema(app: App): GraphQLSchema {
+  const rt = new Runtime(app);
+  const typeDefs = buildTypeDefs(rt, OPS_TYPEDEFS);
+  const read = buildResolvers(rt);
+  const ops = opsResolvers(rt);
+  const resolvers = {
+    ...read,
+    ...ops.types,
+    Decimal: DecimalScalar,
+    Date: DateScalar,
+    DateTime: DateTimeScalar,
+    JSON: JSONScalar,
+    Query: { ...(read.Query as object), ...ops.query },
+    Mutation: { ...buildMutations(rt), ...ops.mutation },
+  };
+  return makeExecutableSchema({ typeDefs, resolvers });
+}
+
+export type CrmYoga = YogaServerInstance<Record<string, unknown>, CrmContext>;
+
+/**
+ * The yoga server for `app`, with every plugin configured from `server`: call `yoga.fetch` in
+ * tests, or hand it to node:http as a request listener.
+ */
+export function createYogaApp(app: App, opts: { logger?: boolean } = {}): CrmYoga {
+  const server = app.config.server;
+  const logger = opts.logger === false ? silentLogger : app.logger;
+  const plugins: Plugin[] = [
+    useAuth({ config: app.config }) as Plugin,
+    useDepthLimit({ maxDepth: server.limits.depth }),
+    useCostLimit({ maxCost: server.limits.cost }),
+  ];
+  if (!server.introspection) plugins.push(useDisableIntrospection());
+  return createYoga<Record<string, unknown>, CrmContext>({
+    schema: buildSchema(app),
+    graphqlEndpoint: '/graphql',
+    // production turns GraphiQL off unless it is explicitly wanted; it then needs introspection.
+    graphiql: server.graphiql && !server.production && server.introspection ? { defaultQuery: CUSTOMER_360, title: 'crmlink' } : false,
+    landingPage: false,
+    maskedErrors: maskedErrors({ production: server.production, logger }),
+    logging: opts.logger === false ? false : {
+      debug: (...args: unknown[]) => logger.debug(args.map(String).join(' ')),
+      info: (...args: unknown[]) => logger.info(args.map(String).join(' ')),
+      warn: (...args: unknown[]) => logger.warn(args.map(String).join(' ')),
+      error: (...args: unknown[]) => logger.error(args.map(String).join(' ')),
+    },
+    plugins,
+  });
+}

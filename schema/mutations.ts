@@ -1,0 +1,327 @@
+/**
+ * create / update / delete per writable entity.
+ *
+ * - Replicated: the hub is written in one transaction: new `_version`, a new `_seq` (what sync
+ *   reads to push hub-side edits to the sources), provenance `hub` for the fields set, and the
+ *   audit entry. Sync pushes the change to the sources later.
+ * - Federated: written through to the owner source with driver.upsert/delete (one transaction
+ *   there), only when the mapping allows the operation; the audit entry goes to the hub.
+ *
+ * `expectedVersion` (optimistic concurrency): hub records compare `_version` inside the write's
+ * transaction and update with `WHERE _version = ?`; federated records compare the hash of the row
+ * re-read just before the write.
+ */
+import type { Knex } from 'knex';
+import type { WriteOp } from '../config/schema.js';
+import type { Row, RowOutcome } from '../connectors/driver.js';
+import { encodeKey } from '../connectors/keys.js';
+import { CrmlinkError } from '../core/errors.js';
+import { nowIso } from '../hub/hub.js';
+import { ENTITY_SYSTEM_COLUMNS as C, SYSTEM_TABLES as T } from '../hub/tables.js';
+import { ENTITY_NAMES, type CrmRecord, type EntityName } from './model.js';
+import { decodeId } from './ids.js';
+import { isHidden, requireWrite } from './security.js';
+import type { Runtime, Scope } from './runtime.js';
+import { SourceStore } from './source-store.js';
+import { HubStore } from './hub-store.js';
+import { HUB, type Rec } from './store.js';
+import { validateInput } from './validation.js';
+import { notFound, resolveNode, scope, type CrmContext } from './resolvers.js';
+import type { GraphQLFieldResolver } from 'graphql';
+
+type Resolver = GraphQLFieldResolver<unknown, CrmContext, Record<string, unknown>>;
+
+const ACTOR_MAX = 120;
+
+function versionConflict(entity: EntityName, id: string, current: number, expected: number): CrmlinkError {
+  return new CrmlinkError(
+    'VERSION_CONFLICT',
+    `${entity} ${id} was changed by someone else: its version is ${current}, you expected ${expected}; reload it and apply your change again`,
+    { entity, key: id, currentVersion: current, expectedVersion: expected },
+  );
+}
+
+/** Ref fields arrive as global ids; store them as the referenced record's key in the target space. */
+async function refsToSpace(s: Scope, entity: EntityName, values: CrmRecord, space: string): Promise<void> {
+  for (const f of s.rt.fields(entity)) {
+    if (f.type !== 'ref' || !f.ref || values[f.name] === undefined || values[f.name] === null) continue;
+    const id = String(values[f.name]);
+    const target = await resolveNode(s, id, f.ref);
+    if (!target) {
+      throw new CrmlinkError('VALIDATION_FAILED', `${entity}.${f.name}: ${f.ref} ${id} not found (or not visible to you)`, { entity, field: f.name });
+    }
+    const keys = (await s.translate(f.ref, target.space, space, [target.key])).get(target.key) ?? [];
+    if (keys.length === 0) {
+      throw new CrmlinkError('VALIDATION_FAILED', `${entity}.${f.name}: ${f.ref} ${id} has no record in "${space}" yet (run the ${f.ref} sync first)`, {
+        entity,
+        field: f.name,
+        source: space,
+      });
+    }
+    values[f.name] = keys[0];
+  }
+}
+
+/** Row rules on writes: a salesperson cannot hand a customer to someone else, nor create one for another. */
+function checkOwnership(s: Scope, entity: EntityName, values: CrmRecord, op: 'create' | 'update'): void {
+  const v = s.viewer;
+  if (entity !== 'Customer' || v.customers === 'all') return;
+  if (v.customers === 'own') {
+    if (op === 'create' && (values.ownerId === undefined || values.ownerId === null)) values.ownerId = v.user;
+    if (values.ownerId !== undefined && values.ownerId !== v.user) {
+      throw new CrmlinkError('FORBIDDEN', `role "${v.role}" may only own customers itself (ownerId must be "${v.user}")`, { entity, field: 'ownerId' });
+    }
+  } else {
+    if (op === 'create' && (values.ownerTeam === undefined || values.ownerTeam === null) && v.team) values.ownerTeam = v.team;
+    if (values.ownerTeam !== undefined && values.ownerTeam !== v.team) {
+      throw new CrmlinkError('FORBIDDEN', `role "${v.role}" may only assign customers to its team ("${v.team ?? ''}")`, { entity, field: 'ownerTeam' });
+    }
+  }
+}
+
+function checkHiddenInput(s: Scope, entity: EntityName, values: CrmRecord): void {
+  for (const f of Object.keys(values)) {
+    if (isHidden(s.viewer, entity, f)) throw new CrmlinkError('FORBIDDEN', `${entity}.${f} is hidden from role "${s.viewer.role}" and cannot be written by it`, { entity, field: f });
+  }
+}
+
+function actor(s: Scope): string {
+  return `${s.viewer.user} (${s.viewer.role})`.slice(0, ACTOR_MAX);
+}
+
+// ---------------------------------------------------------------- hub (replicated)
+
+function systemRow(hub: Runtime['app']['hub'], version: number, seq: number, now: string, deleted: boolean): Row {
+  return {
+    [C.version]: version,
+    [C.seq]: seq,
+    [C.updatedAt]: now,
+    [C.deleted]: hub.dialect === 'sqlite' ? (deleted ? 1 : 0) : deleted,
+  };
+}
+
+async function writeProvenance(trx: Knex.Transaction, entity: EntityName, gid: string, fields: string[], now: string): Promise<void> {
+  if (fields.length === 0) return;
+  await trx(T.provenance)
+    .insert(fields.map((field) => ({ entity, gid, field, source: HUB, changed_at: now })))
+    .onConflict(['entity', 'gid', 'field'])
+    .merge(['source', 'changed_at']);
+}
+
+async function hubCreate(s: Scope, entity: EntityName, values: CrmRecord): Promise<string> {
+  const hub = s.app.hub;
+  const id = hub.newId(entity);
+  await hub.knex.transaction(async (trx) => {
+    const now = nowIso();
+    const seq = await hub.nextSeq(trx);
+    await trx(hub.table(entity)).insert({ [C.id]: id, ...hub.toRow(entity, values), ...systemRow(hub, 1, seq, now, false) });
+    await writeProvenance(trx, entity, id, Object.keys(values).filter((k) => values[k] !== null), now);
+    await hub.audit(trx, { actor: actor(s), action: 'create', entity, gid: id, before: null, after: values });
+  });
+  return id;
+}
+
+async function hubUpdate(s: Scope, rec: Rec, values: CrmRecord, expected: number | null): Promise<void> {
+  const hub = s.app.hub;
+  const entity = rec.entity;
+  await hub.knex.transaction(async (trx) => {
+    const current = await hub.get(entity, rec.key, trx);
+    if (!current || current.deleted || current.mergedInto) throw notFound(entity, rec.id);
+    if (expected !== null && current.version !== expected) throw versionConflict(entity, rec.id, current.version, expected);
+    const changed = Object.keys(values).filter((k) => String(values[k]) !== String(current.values[k]));
+    if (changed.length === 0) return;
+    const now = nowIso();
+    const seq = await hub.nextSeq(trx);
+    const n = await trx(hub.table(entity))
+      .where(C.id, rec.key)
+      .where(C.version, current.version)
+      .update({ ...hub.toRow(entity, values), ...systemRow(hub, current.version + 1, seq, now, false) });
+    if (n !== 1) throw versionConflict(entity, rec.id, current.version + 1, current.version);
+    await writeProvenance(trx, entity, rec.key, changed, now);
+    await hub.audit(trx, { actor: actor(s), action: 'update', entity, gid: rec.key, before: current.values, after: { ...current.values, ...values } });
+  });
+}
+
+async function hubDelete(s: Scope, rec: Rec, expected: number | null): Promise<void> {
+  const hub = s.app.hub;
+  const entity = rec.entity;
+  await hub.knex.transaction(async (trx) => {
+    const current = await hub.get(entity, rec.key, trx);
+    if (!current || current.deleted) throw notFound(entity, rec.id);
+    if (expected !== null && current.version !== expected) throw versionConflict(entity, rec.id, current.version, expected);
+    const now = nowIso();
+    const seq = await hub.nextSeq(trx);
+    const n = await trx(hub.table(entity))
+      .where(C.id, rec.key)
+      .where(C.version, current.version)
+      .update(systemRow(hub, current.version + 1, seq, now, true));
+    if (n !== 1) throw versionConflict(entity, rec.id, current.version + 1, current.version);
+    await hub.audit(trx, { actor: actor(s), action: 'delete', entity, gid: rec.key, before: current.values, after: null });
+  });
+}
+
+// ---------------------------------------------------------------- sources (federated)
+
+function checkCanWrite(store: SourceStore, op: WriteOp, values: CrmRecord): void {
+  const where = `entities.${store.entity}.sources.${store.space}.write`;
+  if (!store.mapping.canWrite(op)) {
+    throw new CrmlinkError(
+      'WRITE_FORBIDDEN',
+      `source "${store.space}" does not allow ${op} on ${store.entity} (${where} does not list "${op}", or the source is readOnly)`,
+      { source: store.space, entity: store.entity, setting: where, operation: op },
+    );
+  }
+  if (op !== 'delete') {
+    const writable = new Set(store.mapping.writableFields());
+    for (const f of Object.keys(values)) {
+      if (!writable.has(f)) {
+        throw new CrmlinkError('WRITE_FORBIDDEN', `source "${store.space}" cannot write ${store.entity}.${f} (computed or write: false in its mapping)`, {
+          source: store.space,
+          entity: store.entity,
+          field: f,
+          setting: `entities.${store.entity}.sources.${store.space}.fields.${f}`,
+        });
+      }
+    }
+  }
+}
+
+function outcomeOrThrow(outcomes: RowOutcome[], store: SourceStore, rec: Rec | null): RowOutcome {
+  const o = outcomes[0];
+  if (!o) throw new CrmlinkError('INTERNAL', `source "${store.space}" reported no outcome for the write`, { source: store.space, entity: store.entity });
+  if (o.status === 'error') throw o.error;
+  if (o.status === 'missing') throw notFound(store.entity, rec?.id ?? '?');
+  return o;
+}
+
+function keyRow(store: SourceStore, key: string): Row {
+  return store.mapping.keyRow(key);
+}
+
+async function auditSource(s: Scope, action: string, store: SourceStore, key: string, before: CrmRecord | null, after: CrmRecord | null): Promise<void> {
+  // Federated ids can be longer than crm_audit.gid: the id lives in the JSON instead.
+  const ref = { source: store.space, key };
+  await s.app.hub.audit(s.app.hub.knex, {
+    actor: actor(s),
+    action,
+    entity: store.entity,
+    gid: null,
+    before: before ? { ...ref, values: before } : null,
+    after: after ? { ...ref, values: after } : null,
+  });
+}
+
+async function freshVersion(store: SourceStore, rec: Rec, expected: number | null): Promise<Rec> {
+  const fresh = (await store.byKeys([rec.key])).get(rec.key);
+  if (!fresh) throw notFound(store.entity, rec.id);
+  if (expected !== null && fresh.version !== expected) throw versionConflict(store.entity, rec.id, fresh.version, expected);
+  return fresh;
+}
+
+function writeOpts(store: SourceStore, mode: 'insert' | 'update') {
+  return {
+    ...store.mapping.table,
+    key: [...store.mapping.key],
+    identity: store.mapping.identity,
+    mode,
+    origin: 'crmlink',
+  };
+}
+
+async function sourceCreate(s: Scope, store: SourceStore, values: CrmRecord): Promise<string> {
+  checkCanWrite(store, 'insert', values);
+  const row = store.mapping.toRow(values, 'insert');
+  const o = outcomeOrThrow(await store.driver.upsert([row], writeOpts(store, 'insert')), store, null);
+  const key = encodeKey(o.key);
+  await auditSource(s, 'create', store, key, null, values);
+  return key;
+}
+
+async function sourceUpdate(s: Scope, store: SourceStore, rec: Rec, values: CrmRecord, expected: number | null): Promise<void> {
+  checkCanWrite(store, 'update', values);
+  const fresh = await freshVersion(store, rec, expected);
+  const row = { ...store.mapping.toRow(values, 'update'), ...keyRow(store, rec.key) };
+  outcomeOrThrow(await store.driver.upsert([row], writeOpts(store, 'update')), store, rec);
+  await auditSource(s, 'update', store, rec.key, fresh.values, { ...fresh.values, ...values });
+}
+
+async function sourceDelete(s: Scope, store: SourceStore, rec: Rec, expected: number | null): Promise<void> {
+  checkCanWrite(store, 'delete', {});
+  const fresh = await freshVersion(store, rec, expected);
+  if (store.mapping.deleteMode === 'soft') {
+    // A soft delete marks the row; the mapping's row filter then hides it.
+    const row = { ...keyRow(store, rec.key), ...store.mapping.softDeleteRow() };
+    outcomeOrThrow(await store.driver.upsert([row], writeOpts(store, 'update')), store, rec);
+  } else {
+    outcomeOrThrow(await store.driver.delete([store.mapping.keyValues(rec.key)], writeOpts(store, 'update')), store, rec);
+  }
+  await auditSource(s, 'delete', store, rec.key, fresh.values, null);
+}
+
+// ---------------------------------------------------------------- resolvers
+
+async function loadForWrite(s: Scope, entity: EntityName, id: string): Promise<Rec> {
+  const d = decodeId(id);
+  if (!d || d.entity !== entity) throw new CrmlinkError('VALIDATION_FAILED', `id: "${id}" is not the id of a ${entity}`, { entity, field: 'id' });
+  const rec = await resolveNode(s, id, entity);
+  if (!rec) throw notFound(entity, id);
+  return rec;
+}
+
+export function buildMutations(rt: Runtime): Record<string, Resolver> {
+  const out: Record<string, Resolver> = {};
+  for (const entity of ENTITY_NAMES) {
+    const ec = rt.entityConfig(entity);
+    if (!ec) continue;
+    const store = rt.store(entity);
+    const fields = rt.fields(entity);
+
+    const read = async (s: Scope, key: string): Promise<Rec> => {
+      s.clear();
+      const rec = await s.byKey(entity, key);
+      if (!rec) throw new CrmlinkError('INTERNAL', `${entity} ${key} was written but cannot be read back`, { entity, key });
+      return rec;
+    };
+
+    if (ec.writable.includes('insert')) {
+      out[`create${entity}`] = async (_p, args, ctx) => {
+        const s = scope(rt, ctx);
+        requireWrite(s.viewer, `create ${entity}`);
+        const values = validateInput(entity, fields, args.input as Record<string, unknown>, 'create');
+        checkHiddenInput(s, entity, values);
+        checkOwnership(s, entity, values, 'create');
+        await refsToSpace(s, entity, values, store.space);
+        const key = store instanceof SourceStore ? await sourceCreate(s, store, values) : await hubCreate(s, entity, values);
+        return read(s, key);
+      };
+    }
+    if (ec.writable.includes('update')) {
+      out[`update${entity}`] = async (_p, args, ctx) => {
+        const s = scope(rt, ctx);
+        requireWrite(s.viewer, `update ${entity}`);
+        const values = validateInput(entity, fields, args.input as Record<string, unknown>, 'update');
+        checkHiddenInput(s, entity, values);
+        checkOwnership(s, entity, values, 'update');
+        const rec = await loadForWrite(s, entity, String(args.id));
+        const expected = (args.expectedVersion as number | null | undefined) ?? null;
+        await refsToSpace(s, entity, values, store.space);
+        if (store instanceof SourceStore) await sourceUpdate(s, store, rec, values, expected);
+        else await hubUpdate(s, rec, values, expected);
+        return read(s, rec.key);
+      };
+    }
+    if (ec.writable.includes('delete')) {
+      out[`delete${entity}`] = async (_p, args, ctx) => {
+        const s = scope(rt, ctx);
+        requireWrite(s.viewer, `delete ${entity}`);
+        const rec = await loadForWrite(s, entity, String(args.id));
+        const expected = (args.expectedVersion as number | null | undefined) ?? null;
+        if (store instanceof SourceStore) await sourceDelete(s, store, rec, expected);
+        else if (store instanceof HubStore) await hubDelete(s, rec, expected);
+        s.clear();
+        return { id: rec.id, deleted: true };
+      };
+    }
+  }
+  return out;
+}

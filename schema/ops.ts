@@ -1,0 +1,280 @@
+/**
+ * Sync and operations fields for the console and operators: sources and their health, jobs, run
+ * history, parked records, conflicts (list and resolve), and running a job. Reading and deciding
+ * is sync's business: these resolvers delegate to sync/ and only shape the answers. Everything
+ * here needs an admin role; resolving and running also need write.
+ */
+import { GraphQLScalarType, Kind, type ValueNode } from './graphql-runtime.js';
+import type { GraphQLFieldResolver } from 'graphql';
+import { CrmlinkError, NotAvailableError } from '../core/errors.js';
+import { SYSTEM_TABLES as T } from '../hub/tables.js';
+import { listRuns } from '../sync/runs.js';
+import { listParked } from '../sync/parking.js';
+import type { ExtraTypeDefs } from './typedefs.js';
+import type { Runtime } from './runtime.js';
+import { scope, type CrmContext } from './resolvers.js';
+import { requireAdmin, requireWrite } from './security.js';
+import { encodeCursor, decodeCursor } from './cursor.js';
+
+type Resolver = GraphQLFieldResolver<unknown, CrmContext, Record<string, unknown>>;
+
+function literal(ast: ValueNode): unknown {
+  switch (ast.kind) {
+    case Kind.STRING:
+    case Kind.BOOLEAN:
+      return ast.value;
+    case Kind.INT:
+    case Kind.FLOAT:
+      return Number(ast.value);
+    case Kind.NULL:
+      return null;
+    case Kind.LIST:
+      return ast.values.map(literal);
+    case Kind.OBJECT:
+      return Object.fromEntries(ast.fields.map((f) => [f.name.value, literal(f.value)]));
+    default:
+      return null;
+  }
+}
+
+export const JSONScalar = new GraphQLScalarType({
+  name: 'JSON',
+  serialize: (v) => v,
+  parseValue: (v) => v,
+  parseLiteral: literal,
+});
+
+export const OPS_TYPEDEFS: ExtraTypeDefs = {
+  types: /* GraphQL */ `
+type SourceHealth {
+  ok: Boolean!
+  latencyMs: Float!
+  version: String
+  error: String
+}
+type Source {
+  name: String!
+  dialect: String!
+  kind: String!
+  readOnly: Boolean!
+  "Connects and runs a trivial query: ask only when you need it."
+  health: SourceHealth!
+}
+type SyncJob {
+  name: String!
+  entity: String!
+  sources: [String!]!
+  direction: String!
+  schedule: String
+  lastRun: SyncRun
+}
+type SyncRun {
+  id: ID!
+  job: String!
+  status: String!
+  dryRun: Boolean!
+  startedAt: DateTime!
+  endedAt: DateTime
+  stats: JSON
+  error: String
+}
+type ParkedRecord {
+  id: ID!
+  job: String!
+  entity: String!
+  source: String!
+  sourceKey: String
+  recordId: ID
+  direction: String!
+  code: String!
+  message: String!
+  attempts: Int!
+  status: String!
+  createdAt: DateTime!
+  updatedAt: DateTime!
+}
+enum ConflictStatus {
+  OPEN
+  RESOLVED
+  ALL
+}
+type ConflictSide {
+  "hub, or a source name"
+  side: String!
+  value: JSON
+}
+type Conflict {
+  id: ID!
+  job: String!
+  entity: String!
+  recordId: ID!
+  field: String!
+  base: JSON
+  values: [ConflictSide!]!
+  rule: String!
+  reason: String!
+  status: String!
+  resolution: JSON
+  resolvedBy: String
+  createdAt: DateTime!
+  resolvedAt: DateTime
+}
+type ConflictEdge {
+  cursor: String!
+  node: Conflict!
+}
+type ConflictConnection {
+  edges: [ConflictEdge!]!
+  nodes: [Conflict!]!
+  pageInfo: PageInfo!
+  totalCount: Int!
+}
+`,
+  query: [
+    '  "Configured source systems."\n  sources: [Source!]!',
+    '  "Configured sync jobs."\n  syncJobs: [SyncJob!]!',
+    '  "Run history, newest first."\n  syncRuns(job: String, first: Int = 20): [SyncRun!]!',
+    '  "Records sync could not apply, waiting for a fix or a retry."\n  parkedRecords(job: String, status: String = "parked", first: Int = 50): [ParkedRecord!]!',
+    '  "Field conflicts, oldest first."\n  conflicts(status: ConflictStatus = OPEN, entity: String, job: String, first: Int = 50, after: String): ConflictConnection!',
+  ],
+  mutation: [
+    '  "Decide a conflict: keep one side\'s value (hub or a source name), or give the value."\n  resolveConflict(id: ID!, keep: String, value: JSON): Conflict!',
+    '  "Run a sync job now; dryRun returns the plan and changes nothing."\n  runSyncJob(job: String!, dryRun: Boolean = false): JSON!',
+  ],
+};
+
+interface ConflictRow {
+  id: number;
+  job: string;
+  entity: string;
+  gid: string;
+  field: string;
+  base: string | null;
+  values: string;
+  rule: string;
+  reason: string;
+  status: string;
+  resolution: string | null;
+  resolved_by: string | null;
+  created_at: string;
+  resolved_at: string | null;
+}
+
+function parseJson(s: string | null): unknown {
+  if (s === null) return null;
+  try {
+    return JSON.parse(s) as unknown;
+  } catch {
+    return s;
+  }
+}
+
+function conflictView(r: ConflictRow) {
+  const values = (parseJson(r.values) ?? {}) as Record<string, unknown>;
+  return {
+    id: String(r.id),
+    job: r.job,
+    entity: r.entity,
+    recordId: r.gid,
+    field: r.field,
+    base: parseJson(r.base),
+    values: Object.entries(values).map(([side, value]) => ({ side, value })),
+    rule: r.rule,
+    reason: r.reason,
+    status: r.status,
+    resolution: parseJson(r.resolution),
+    resolvedBy: r.resolved_by,
+    createdAt: r.created_at,
+    resolvedAt: r.resolved_at,
+  };
+}
+
+export function opsResolvers(rt: Runtime): { types: Record<string, Record<string, Resolver>>; query: Record<string, Resolver>; mutation: Record<string, Resolver> } {
+  const app = rt.app;
+  const admin = (ctx: CrmContext, what: string) => requireAdmin(scope(rt, ctx).viewer, what);
+
+  const query: Record<string, Resolver> = {
+    sources: (_p, _a, ctx) => {
+      admin(ctx, 'list sources');
+      return app.sources.names().map((name) => ({ name, ...app.sources.config(name) }));
+    },
+    syncJobs: (_p, _a, ctx) => {
+      admin(ctx, 'list sync jobs');
+      return Object.entries(app.config.sync.jobs).map(([name, j]) => ({ name, ...j, schedule: j.schedule ?? null }));
+    },
+    syncRuns: async (_p, a, ctx) => {
+      admin(ctx, 'read sync runs');
+      return listRuns(app, { ...(a.job ? { job: String(a.job) } : {}), limit: Number(a.first ?? 20) });
+    },
+    parkedRecords: async (_p, a, ctx) => {
+      admin(ctx, 'read parked records');
+      const status = String(a.status ?? 'parked');
+      if (status !== 'parked' && status !== 'resolved' && status !== 'all') {
+        throw new CrmlinkError('VALIDATION_FAILED', `status: expected parked, resolved or all`, { field: 'status' });
+      }
+      const rows = await listParked(app, { ...(a.job ? { job: String(a.job) } : {}), status, limit: Number(a.first ?? 50) });
+      return rows.map((r) => ({ ...r, id: String(r.id), recordId: r.gid }));
+    },
+    conflicts: async (_p, a, ctx) => {
+      admin(ctx, 'read conflicts');
+      const first = Math.min(Math.max(Number(a.first ?? 50), 0), 1000);
+      const status = String(a.status ?? 'OPEN');
+      const sig = 'conflicts:id';
+      const base = app.hub.knex(T.conflict).modify((b) => {
+        if (status !== 'ALL') b.where('status', status.toLowerCase());
+        if (a.entity) b.where('entity', String(a.entity));
+        if (a.job) b.where('job', String(a.job));
+      });
+      const totalRow = (await base.clone().count({ n: '*' })) as { n: unknown }[];
+      const page = base.clone().orderBy('id', 'asc').limit(first + 1);
+      if (a.after) page.where('id', '>', Number(decodeCursor(String(a.after), sig, 'after')[0]));
+      const rows = (await page) as ConflictRow[];
+      const nodes = rows.slice(0, first).map(conflictView);
+      return {
+        edges: nodes.map((n) => ({ cursor: encodeCursor(sig, [Number(n.id)]), node: n })),
+        nodes,
+        totalCount: Number(totalRow[0]?.n ?? 0),
+        pageInfo: {
+          hasNextPage: rows.length > first,
+          hasPreviousPage: !!a.after,
+          startCursor: nodes[0] ? encodeCursor(sig, [Number(nodes[0].id)]) : null,
+          endCursor: nodes.length ? encodeCursor(sig, [Number(nodes[nodes.length - 1].id)]) : null,
+        },
+      };
+    },
+  };
+
+  const mutation: Record<string, Resolver> = {
+    resolveConflict: (_p, _a, ctx) => {
+      admin(ctx, 'resolve conflicts');
+      requireWrite(scope(rt, ctx).viewer, 'resolve conflicts');
+      throw new NotAvailableError('resolveConflict (waiting for sync/conflicts.ts)');
+    },
+    runSyncJob: (_p, a, ctx) => {
+      admin(ctx, 'run sync jobs');
+      requireWrite(scope(rt, ctx).viewer, 'run sync jobs');
+      if (!(String(a.job) in app.config.sync.jobs)) {
+        throw new CrmlinkError('VALIDATION_FAILED', `job: unknown sync job "${String(a.job)}" (declared: ${Object.keys(app.config.sync.jobs).join(', ') || 'none'})`, { field: 'job' });
+      }
+      throw new NotAvailableError('runSyncJob (waiting for sync/engine.ts)');
+    },
+  };
+
+  const types: Record<string, Record<string, Resolver>> = {
+    Source: {
+      health: async (src) => {
+        const s = src as { name: string };
+        const r = await app.sources.driver(s.name).test();
+        return { ok: r.ok, latencyMs: r.latencyMs, version: r.version ?? null, error: r.error?.message ?? null };
+      },
+    },
+    SyncJob: {
+      lastRun: async (j) => (await listRuns(app, { job: (j as { name: string }).name, limit: 1 }))[0] ?? null,
+    },
+    SyncRun: {
+      id: (r) => String((r as { id: number }).id),
+      error: (r) => (r as { error: string | null }).error,
+    },
+  };
+  return { types, query, mutation };
+}

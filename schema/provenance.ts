@@ -1,0 +1,123 @@
+/**
+ * Where a record's data came from: linked source records (crm_xref + crm_base), the source of
+ * each field (crm_provenance) and the sync status. Each is one batched hub query per level.
+ *
+ * syncStatus of a golden record, first match wins:
+ * - CONFLICT: an open crm_conflict row;
+ * - ERROR: a parked record (crm_parked, status parked);
+ * - PENDING: the record changed after a linked source's base was last synced (or a linked source
+ *   has no base yet): sync has something to push;
+ * - IN_SYNC otherwise. A federated record is read live, hence always IN_SYNC.
+ */
+import { SYSTEM_TABLES as T } from '../hub/tables.js';
+import { HUB, type Rec } from './store.js';
+import type { Scope } from './runtime.js';
+
+export interface SourceRecordView {
+  source: string;
+  key: string;
+  syncedAt: string | null;
+}
+export interface FieldSourceView {
+  field: string;
+  source: string;
+  changedAt: string | null;
+}
+export type SyncStatus = 'IN_SYNC' | 'PENDING' | 'CONFLICT' | 'ERROR';
+
+const keyOf = (r: Rec) => `${r.entity}:${r.key}`;
+
+function groupByEntity(recs: readonly Rec[]): Map<string, string[]> {
+  const m = new Map<string, string[]>();
+  for (const r of recs) m.set(r.entity, [...(m.get(r.entity) ?? []), r.key]);
+  return m;
+}
+
+export function sourceRecords(scope: Scope, rec: Rec): Promise<SourceRecordView[]> {
+  if (rec.space !== HUB) return Promise.resolve([{ source: rec.space, key: rec.key, syncedAt: null }]);
+  return scope
+    .loader<Rec, SourceRecordView[]>(
+      'prov:sourceRecords',
+      async (recs) => {
+        const knex = scope.app.hub.knex;
+        const out = new Map<string, SourceRecordView[]>();
+        for (const [entity, gids] of groupByEntity(recs)) {
+          const rows = await knex(`${T.xref} as x`)
+            .leftJoin(`${T.base} as b`, function on() {
+              this.on('b.entity', '=', 'x.entity').andOn('b.source', '=', 'x.source').andOn('b.source_key', '=', 'x.source_key');
+            })
+            .select({ gid: 'x.gid', source: 'x.source', key: 'x.source_key', syncedAt: 'b.synced_at' })
+            .where('x.entity', entity)
+            .whereIn('x.gid', gids)
+            .orderBy([{ column: 'x.source' }, { column: 'x.source_key' }]);
+          for (const r of rows) {
+            const k = `${entity}:${String(r.gid)}`;
+            out.set(k, [...(out.get(k) ?? []), { source: String(r.source), key: String(r.key), syncedAt: r.syncedAt ? String(r.syncedAt) : null }]);
+          }
+        }
+        return recs.map((r) => out.get(keyOf(r)) ?? []);
+      },
+      keyOf,
+    )
+    .load(rec);
+}
+
+export function fieldSources(scope: Scope, rec: Rec): Promise<FieldSourceView[]> {
+  if (rec.space !== HUB) {
+    return Promise.resolve(Object.keys(rec.values).map((field) => ({ field, source: rec.space, changedAt: null })));
+  }
+  return scope
+    .loader<Rec, FieldSourceView[]>(
+      'prov:fieldSources',
+      async (recs) => {
+        const knex = scope.app.hub.knex;
+        const out = new Map<string, FieldSourceView[]>();
+        for (const [entity, gids] of groupByEntity(recs)) {
+          const rows = await knex(T.provenance).select('gid', 'field', 'source', 'changed_at').where('entity', entity).whereIn('gid', gids).orderBy('field');
+          for (const r of rows) {
+            const k = `${entity}:${String(r.gid)}`;
+            out.set(k, [...(out.get(k) ?? []), { field: String(r.field), source: String(r.source), changedAt: r.changed_at ? String(r.changed_at) : null }]);
+          }
+        }
+        return recs.map((r) => out.get(keyOf(r)) ?? []);
+      },
+      keyOf,
+    )
+    .load(rec);
+}
+
+export function syncStatus(scope: Scope, rec: Rec): Promise<SyncStatus> {
+  if (rec.space !== HUB) return Promise.resolve('IN_SYNC');
+  return scope
+    .loader<Rec, SyncStatus>(
+      'prov:syncStatus',
+      async (recs) => {
+        const knex = scope.app.hub.knex;
+        const conflict = new Set<string>();
+        const parked = new Set<string>();
+        const pending = new Set<string>();
+        for (const [entity, gids] of groupByEntity(recs)) {
+          for (const r of await knex(T.conflict).distinct('gid').where({ entity, status: 'open' }).whereIn('gid', gids)) conflict.add(`${entity}:${String(r.gid)}`);
+          for (const r of await knex(T.parked).distinct('gid').where({ entity, status: 'parked' }).whereIn('gid', gids)) parked.add(`${entity}:${String(r.gid)}`);
+          const bases = await knex(`${T.xref} as x`)
+            .leftJoin(`${T.base} as b`, function on() {
+              this.on('b.entity', '=', 'x.entity').andOn('b.source', '=', 'x.source').andOn('b.source_key', '=', 'x.source_key');
+            })
+            .select({ gid: 'x.gid', syncedAt: 'b.synced_at' })
+            .where('x.entity', entity)
+            .whereIn('x.gid', gids);
+          const updated = new Map(recs.filter((r) => r.entity === entity).map((r) => [r.key, r.updatedAt ?? '']));
+          for (const b of bases) {
+            const u = updated.get(String(b.gid)) ?? '';
+            if (!b.syncedAt || String(b.syncedAt) < u) pending.add(`${entity}:${String(b.gid)}`);
+          }
+        }
+        return recs.map((r) => {
+          const k = keyOf(r);
+          return conflict.has(k) ? 'CONFLICT' : parked.has(k) ? 'ERROR' : pending.has(k) ? 'PENDING' : 'IN_SYNC';
+        });
+      },
+      keyOf,
+    )
+    .load(rec);
+}

@@ -1,0 +1,154 @@
+/**
+ * What the resolvers share: the stores of every entity (built once per schema) and, per request,
+ * a Scope holding the viewer and the request's DataLoaders, so every level of a query is one
+ * batched statement per source, whatever the number of rows.
+ */
+import DataLoader from 'dataloader';
+import type { App } from '../core/app.js';
+import type { EntityConfig } from '../config/schema.js';
+import { CrmlinkError } from '../core/errors.js';
+import { ENTITY_NAMES, MODEL, type EntityName, type ModelField } from './model.js';
+import { HubStore } from './hub-store.js';
+import { SourceStore } from './source-store.js';
+import { HUB, type EntityStore, type Rec } from './store.js';
+import { translateKeys } from './xref.js';
+import type { Viewer } from './security.js';
+
+export class Runtime {
+  readonly stores: Record<EntityName, EntityStore>;
+
+  constructor(readonly app: App) {
+    const stores = {} as Record<EntityName, EntityStore>;
+    for (const entity of ENTITY_NAMES) stores[entity] = this.makeStore(entity);
+    this.stores = stores;
+  }
+
+  entityConfig(entity: EntityName): EntityConfig | undefined {
+    return this.app.config.entities[entity];
+  }
+
+  /** Federated entities are read from their owner; everything else (configured or not) from the hub. */
+  isFederated(entity: EntityName): boolean {
+    return this.entityConfig(entity)?.mode === 'federated';
+  }
+
+  ownerOf(entity: EntityName): string | undefined {
+    const ec = this.entityConfig(entity);
+    if (!ec) return undefined;
+    return ec.owner ?? Object.keys(ec.sources)[0];
+  }
+
+  fields(entity: EntityName): ModelField[] {
+    return this.app.hub.fields(entity);
+  }
+
+  private makeStore(entity: EntityName): EntityStore {
+    if (!this.isFederated(entity)) return new HubStore(entity, this.app.hub);
+    const owner = this.ownerOf(entity);
+    if (!owner) {
+      throw new CrmlinkError('CONFIG_INVALID', `entities.${entity}: a federated entity needs at least one source`, { path: `entities.${entity}.sources`, entity });
+    }
+    const custom = this.fields(entity).filter((f) => f.custom);
+    return new SourceStore(entity, owner, this.app.sources.driver(owner), this.app.sources.mapping(entity, owner), custom);
+  }
+
+  store(entity: EntityName): EntityStore {
+    return this.stores[entity];
+  }
+}
+
+/** Loads are collected until every pending promise of the current level has settled. */
+const schedule = (cb: () => void) => setImmediate(cb);
+
+export class Scope {
+  private readonly loaders = new Map<string, DataLoader<unknown, unknown, string>>();
+  private readonly memo = new Map<string, Promise<unknown>>();
+
+  constructor(
+    readonly rt: Runtime,
+    readonly viewer: Viewer,
+  ) {}
+
+  get app(): App {
+    return this.rt.app;
+  }
+
+  loader<K, V>(name: string, batch: (keys: readonly K[]) => Promise<(V | Error)[]>, cacheKey: (k: K) => string = (k) => String(k)): DataLoader<K, V, string> {
+    let l = this.loaders.get(name) as DataLoader<K, V, string> | undefined;
+    if (!l) {
+      l = new DataLoader<K, V, string>(batch, { batchScheduleFn: schedule, cacheKeyFn: cacheKey, maxBatchSize: 1000 });
+      this.loaders.set(name, l as unknown as DataLoader<unknown, unknown, string>);
+    }
+    return l;
+  }
+
+  once<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    let p = this.memo.get(name) as Promise<T> | undefined;
+    if (!p) {
+      p = fn();
+      this.memo.set(name, p);
+    }
+    return p;
+  }
+
+  /** Forget everything read so far (after a mutation, so its result is read fresh). */
+  clear(): void {
+    for (const l of this.loaders.values()) l.clearAll();
+    this.memo.clear();
+  }
+
+  /** Keys of `entity` from one space to another, batched per (entity, from, to). */
+  async translate(entity: EntityName, from: string, to: string, keys: readonly string[]): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>();
+    if (from === to) {
+      for (const k of keys) out.set(k, [k]);
+      return out;
+    }
+    const l = this.loader<string, string[]>(`xref:${entity}:${from}:${to}`, async (ks) => {
+      const m = await translateKeys(this.app.hub.knex, entity, from, to, ks);
+      return ks.map((k) => m.get(k) ?? []);
+    });
+    const unique = [...new Set(keys)];
+    const results = await l.loadMany(unique);
+    unique.forEach((k, i) => {
+      const r = results[i];
+      if (r instanceof Error) throw r;
+      out.set(k, r);
+    });
+    return out;
+  }
+
+  /** Records by key in their store's space, batched per entity. */
+  byKey(entity: EntityName, key: string): Promise<Rec | null> {
+    const store = this.rt.store(entity);
+    return this.loader<string, Rec | null>(`byKey:${entity}`, async (ks) => {
+      const m = await store.byKeys(ks);
+      return ks.map((k) => m.get(k) ?? null);
+    }).load(key);
+  }
+
+  /** A record of `entity` known by its key in `space`, read from the entity's store. */
+  async recordIn(entity: EntityName, space: string, key: string): Promise<Rec | null> {
+    const store = this.rt.store(entity);
+    const keys = (await this.translate(entity, space, store.space, [key])).get(key) ?? [];
+    for (const k of keys) {
+      const r = await this.byKey(entity, k);
+      if (r) return r;
+    }
+    return null;
+  }
+}
+
+const scopes = new WeakMap<object, Scope>();
+
+/** The request's scope, created on first use (the GraphQL context object is per request). */
+export function scopeOf(rt: Runtime, context: object, viewer: Viewer): Scope {
+  let s = scopes.get(context);
+  if (!s) {
+    s = new Scope(rt, viewer);
+    scopes.set(context, s);
+  }
+  return s;
+}
+
+export { HUB, MODEL };

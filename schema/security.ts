@@ -1,0 +1,123 @@
+/**
+ * Who is asking and what they may see. Row rules follow the customer: a role sees `all`
+ * customers, those of its `team` (Customer.ownerTeam) or its `own` (Customer.ownerId); every other
+ * entity hanging off a customer (orders, invoices, approvals, ...) is visible exactly when its
+ * customer is, and order lines when their order is. Rules apply to top-level lists (pushed down as
+ * filters, so pages and counts are right), to node()/by-id reads and to-one refs (checked per
+ * record); nested lists start from a record already visible.
+ *
+ * Field masking: a field listed in the role's `hide` ("Customer.creditLimit") resolves to null;
+ * filtering, sorting or aggregating on it is refused (FORBIDDEN), since a filter would leak it.
+ */
+import type { CrmlinkConfig } from '../config/schema.js';
+import { CrmlinkError } from '../core/errors.js';
+import type { EntityName } from './model.js';
+import { TRUE, FALSE, type Filter } from './filters.js';
+import type { Rec } from './store.js';
+import type { Scope } from './runtime.js';
+
+export interface Viewer {
+  user: string;
+  role: string;
+  team?: string;
+  customers: 'all' | 'team' | 'own';
+  /** Schema coordinates masked for this role, e.g. Customer.creditLimit. */
+  hidden: ReadonlySet<string>;
+  write: boolean;
+  admin: boolean;
+}
+
+export function viewerFor(config: CrmlinkConfig, who: { user: string; role: string; team?: string }): Viewer {
+  const rule = config.server.auth.roles[who.role];
+  if (!rule) {
+    throw new CrmlinkError('FORBIDDEN', `role "${who.role}" is not declared under server.auth.roles`, { setting: 'server.auth.roles' });
+  }
+  return {
+    user: who.user,
+    role: who.role,
+    ...(who.team ? { team: who.team } : {}),
+    customers: rule.customers,
+    hidden: new Set(rule.hide),
+    write: rule.write,
+    admin: rule.admin,
+  };
+}
+
+/** The entity every row rule goes through, and the ref field leading to it. */
+const PARENT: Partial<Record<EntityName, { via: string; entity: EntityName }>> = {
+  Contact: { via: 'customerId', entity: 'Customer' },
+  SalesOrder: { via: 'customerId', entity: 'Customer' },
+  Invoice: { via: 'customerId', entity: 'Customer' },
+  Payment: { via: 'customerId', entity: 'Customer' },
+  Opportunity: { via: 'customerId', entity: 'Customer' },
+  Activity: { via: 'customerId', entity: 'Customer' },
+  ApprovalRequest: { via: 'customerId', entity: 'Customer' },
+  SalesOrderLine: { via: 'orderId', entity: 'SalesOrder' },
+};
+
+function customerRule(v: Viewer): Filter {
+  switch (v.customers) {
+    case 'all':
+      return TRUE;
+    case 'own':
+      return { field: 'ownerId', op: 'eq', value: v.user };
+    case 'team':
+      return v.team ? { field: 'ownerTeam', op: 'eq', value: v.team } : FALSE;
+  }
+}
+
+/** The row rule of `entity` as a filter on its own store (whose space is `store.space`). */
+export async function visibilityFilter(scope: Scope, entity: EntityName): Promise<Filter> {
+  if (scope.viewer.customers === 'all') return TRUE;
+  if (entity === 'Customer') return customerRule(scope.viewer);
+  const parent = PARENT[entity];
+  if (!parent) return TRUE;
+  const space = scope.rt.store(entity).space;
+  const keys = await visibleKeys(scope, parent.entity, space);
+  return { field: parent.via, op: 'in', value: keys };
+}
+
+/** Keys (in `space`) of the records of `entity` the viewer may see; computed once per request. */
+function visibleKeys(scope: Scope, entity: EntityName, space: string): Promise<string[]> {
+  return scope.once(`visible:${entity}:${space}`, async () => {
+    const store = scope.rt.store(entity);
+    const own = await store.keys(await visibilityFilter(scope, entity));
+    const m = await scope.translate(entity, store.space, space, own);
+    return [...new Set([...m.values()].flat())];
+  });
+}
+
+/** Whether one record passes the row rules (node(), by-id reads, to-one refs). */
+export async function isVisible(scope: Scope, rec: Rec): Promise<boolean> {
+  const v = scope.viewer;
+  if (v.customers === 'all') return true;
+  if (rec.entity === 'Customer') {
+    return v.customers === 'own' ? rec.values.ownerId === v.user : !!v.team && rec.values.ownerTeam === v.team;
+  }
+  const parent = PARENT[rec.entity];
+  if (!parent) return true;
+  const ref = rec.values[parent.via];
+  if (ref === null || ref === undefined) return false;
+  const p = await scope.recordIn(parent.entity, rec.space, String(ref));
+  return p ? isVisible(scope, p) : false;
+}
+
+export function isHidden(v: Viewer, entity: string, field: string): boolean {
+  return v.hidden.has(`${entity}.${field}`);
+}
+
+export function assertNotHidden(v: Viewer, entity: string, fields: Iterable<string>, purpose: string): void {
+  for (const f of fields) {
+    if (isHidden(v, entity, f)) {
+      throw new CrmlinkError('FORBIDDEN', `${purpose} on ${entity}.${f} is not allowed for role "${v.role}" (the field is hidden)`, { entity, field: f });
+    }
+  }
+}
+
+export function requireWrite(v: Viewer, what: string): void {
+  if (!v.write) throw new CrmlinkError('FORBIDDEN', `role "${v.role}" may not ${what} (server.auth.roles.${v.role}.write is false)`, { setting: `server.auth.roles.${v.role}.write` });
+}
+
+export function requireAdmin(v: Viewer, what: string): void {
+  if (!v.admin) throw new CrmlinkError('FORBIDDEN', `role "${v.role}" may not ${what} (needs admin)`, { setting: `server.auth.roles.${v.role}.admin` });
+}

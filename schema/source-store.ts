@@ -1,0 +1,203 @@
+/**
+ * Federated entities: read live from the owner source through its driver and mapping. Filters and
+ * sorts are translated field → column with the mapping's `fieldColumn`; a field the mapping
+ * computes (concatenation, split, constant) cannot be pushed down and is refused with an error
+ * naming the field and the source, rather than filtered in memory over a whole table.
+ *
+ * Nested connections fetch the whole level in one statement (`ref IN (...)`) and slice per parent
+ * in memory: the Driver interface has no window functions, and a level is bounded by the parents'
+ * page size times their children.
+ */
+import { createHash } from 'node:crypto';
+import type { Driver, Row, TableRef, Where } from '../connectors/driver.js';
+import type { EntityMapping } from '../connectors/mapping/entity-mapping.js';
+import { CrmlinkError } from '../core/errors.js';
+import { stableStringify } from '../core/values.js';
+import { fieldsOf, type CrmValue, type EntityName, type ModelField } from './model.js';
+import { isConst, simplify, type Filter, type SortColumn } from './filters.js';
+import type { AggSpec, EntityStore, Rec, StoreQuery } from './store.js';
+import { federatedId } from './ids.js';
+import { decimalFromDb } from './decimal.js';
+
+export class SourceStore implements EntityStore {
+  readonly fields: ReadonlyMap<string, ModelField>;
+  readonly nullsFirstAsc: boolean;
+
+  constructor(
+    readonly entity: EntityName,
+    readonly space: string,
+    readonly driver: Driver,
+    readonly mapping: EntityMapping,
+    custom: readonly ModelField[],
+  ) {
+    this.fields = new Map(fieldsOf(entity, custom).map((f) => [f.name, f]));
+    this.nullsFirstAsc = driver.dialect !== 'postgres';
+  }
+
+  private column(field: string, purpose: 'filter' | 'sort' | 'aggregate'): { column: string; toSource(v: CrmValue): unknown } {
+    if (!this.fields.has(field)) throw new CrmlinkError('VALIDATION_FAILED', `unknown field "${field}" of ${this.entity}`, { field, entity: this.entity });
+    const fc = this.mapping.fieldColumn(field);
+    if (!fc) {
+      throw new CrmlinkError(
+        'VALIDATION_FAILED',
+        `cannot ${purpose} on ${this.entity}.${field}: source "${this.space}" computes it (no single column), so it cannot be pushed down to SQL; ` +
+          `${purpose} on another field or map ${field} to one column`,
+        { field, entity: this.entity, source: this.space },
+      );
+    }
+    return fc;
+  }
+
+  keySort(): SortColumn[] {
+    return this.mapping.key.map((column) => ({ column, direction: 'asc' as const }));
+  }
+
+  sortColumn(field: string): string {
+    return this.column(field, 'sort').column;
+  }
+
+  checkFilterable(field: string): void {
+    this.column(field, 'filter');
+  }
+
+  private ref(): TableRef {
+    return this.mapping.table;
+  }
+
+  /** Filter → driver Where (column level). Constants are folded away beforehand. */
+  private compile(f: Filter): Where | undefined {
+    if ('const' in f) {
+      if (f.const) return undefined;
+      return { or: [] };
+    }
+    if ('and' in f) return { and: f.and.map((p) => this.compile(p)).filter((w): w is Where => !!w) };
+    if ('or' in f) return { or: f.or.map((p) => this.compile(p) ?? { and: [] }) };
+    if ('not' in f) {
+      const inner = this.compile(f.not);
+      return inner ? { not: inner } : { or: [] };
+    }
+    if ('keyIn' in f) return this.keyWhere(f.keyIn);
+    if ('column' in f) return { column: f.column, op: f.op, value: f.value };
+    const { column, toSource } = this.column(f.field, 'filter');
+    const conv = (v: unknown) => (v === null || v === undefined ? null : toSource(v as CrmValue));
+    switch (f.op) {
+      case 'isNull':
+        return { column, op: 'isNull', value: f.value };
+      case 'in':
+      case 'nin':
+        return { column, op: f.op, value: (f.value as unknown[]).map(conv) };
+      case 'contains':
+      case 'startsWith':
+        // A substring is not a value of the field: code maps and scales do not apply to it.
+        return { column, op: f.op, value: String(f.value) };
+      default:
+        return { column, op: f.op, value: conv(f.value) };
+    }
+  }
+
+  private keyWhere(keys: readonly string[]): Where {
+    const cols = this.mapping.key;
+    const values = keys.map((k) => this.mapping.keyValues(k));
+    if (cols.length === 1) return { column: cols[0], op: 'in', value: values.map((v) => v[0]) };
+    return { or: values.map((v) => ({ and: cols.map((c, i) => ({ column: c, op: 'eq' as const, value: v[i] })) })) };
+  }
+
+  private fullWhere(f: Filter): Where | undefined {
+    const w = this.compile(f);
+    const parts = [this.mapping.filter, w].filter((x): x is Where => !!x);
+    return parts.length === 0 ? undefined : parts.length === 1 ? parts[0] : { and: parts };
+  }
+
+  private columns(): string[] {
+    return [...new Set([...this.mapping.columns, ...this.mapping.key])];
+  }
+
+  async select(query: StoreQuery): Promise<Rec[]> {
+    const part = query.partition;
+    const where = simplify(part ? { and: [query.where, { field: part.field, op: 'in', value: part.values }] } : query.where);
+    if (isConst(where, false)) return [];
+    const rows = await this.driver.select({
+      ...this.ref(),
+      columns: this.columns(),
+      where: this.fullWhere(where),
+      orderBy: query.sort.map((s) => ({ column: s.column, direction: s.direction })),
+      // Per-parent limits are applied by the caller's slicing; only a top-level page is limited here.
+      ...(part || query.limit === undefined ? {} : { limit: query.limit }),
+    });
+    const recs = rows.map((r) => this.toRec(r));
+    if (part && query.limit !== undefined) {
+      const seen = new Map<string, number>();
+      return recs.filter((r) => {
+        const k = String(r.values[part.field]);
+        const n = (seen.get(k) ?? 0) + 1;
+        seen.set(k, n);
+        return n <= (query.limit as number);
+      });
+    }
+    return recs;
+  }
+
+  toRec(row: Row): Rec {
+    const values = this.mapping.toRecord(row);
+    const key = this.mapping.sourceKey(row);
+    return {
+      entity: this.entity,
+      id: federatedId(this.entity, this.space, key),
+      space: this.space,
+      key,
+      values,
+      version: rowVersion(values),
+      updatedAt: null,
+      raw: row,
+    };
+  }
+
+  async aggregate(where: Filter, aggs: AggSpec[], groupBy?: { field: string; values: string[] }): Promise<Row[]> {
+    const w = simplify(groupBy ? { and: [where, { field: groupBy.field, op: 'in', value: groupBy.values }] } : where);
+    if (isConst(w, false)) return [];
+    const groupCol = groupBy ? this.column(groupBy.field, 'aggregate').column : undefined;
+    const rows = await this.driver.aggregate({
+      ...this.ref(),
+      where: this.fullWhere(w),
+      ...(groupCol ? { groupBy: [groupCol] } : {}),
+      aggregates: aggs.map((a) => ({ fn: a.fn, as: a.as, ...(a.field ? { column: this.column(a.field, 'aggregate').column } : {}) })),
+    });
+    return rows.map((r) => {
+      const out: Row = {};
+      // The group value is a raw column value; ref fields are keyed by their canonical (string) form.
+      if (groupCol) out._g = r[groupCol] === null || r[groupCol] === undefined ? null : String(r[groupCol]);
+      for (const a of aggs) {
+        const v = r[a.as];
+        if (a.fn === 'count') out[a.as] = Number(v);
+        else {
+          const f = this.fields.get(a.field as string);
+          if (f?.type === 'decimal' || f?.type === 'int' || a.fn === 'sum' || a.fn === 'avg') {
+            const scale = f?.type === 'decimal' ? (f.scale ?? 4) + (a.fn === 'avg' ? 4 : 0) : a.fn === 'avg' ? 4 : 0;
+            const d = decimalFromDb(v, scale);
+            out[a.as] = f?.type === 'int' && (a.fn === 'min' || a.fn === 'max') && d !== null ? Number(d) : d;
+          } else out[a.as] = v instanceof Date ? v.toISOString() : v;
+        }
+      }
+      return out;
+    });
+  }
+
+  async byKeys(keys: readonly string[]): Promise<Map<string, Rec>> {
+    const out = new Map<string, Rec>();
+    if (keys.length === 0) return out;
+    for (const r of await this.select({ where: { keyIn: [...new Set(keys)] }, sort: this.keySort() })) out.set(r.key, r);
+    return out;
+  }
+
+  async keys(where: Filter): Promise<string[]> {
+    const w = simplify(where);
+    if (isConst(w, false)) return [];
+    const rows = await this.driver.select({ ...this.ref(), columns: [...this.mapping.key], where: this.fullWhere(w) });
+    return rows.map((r) => this.mapping.sourceKey(r));
+  }
+}
+
+/** A federated record has no stored version: a hash of its values stands in for expectedVersion. */
+export function rowVersion(values: Record<string, unknown>): number {
+  return createHash('sha256').update(stableStringify(values)).digest().readUInt32BE(0) & 0x7fffffff;
+}

@@ -1,0 +1,86 @@
+/**
+ * Authentication: who is calling, and with which role (server.auth).
+ *
+ * - none: every request runs as `anonymousRole`.
+ * - apiKey: header `x-api-key` (or `Authorization: Bearer <key>`), compared in constant time with
+ *   server.auth.apiKeys; the key names the user, role and team.
+ * - jwt: `Authorization: Bearer <token>`, HS256 with server.auth.jwt.secret, issuer and audience
+ *   checked when configured; `sub` is the user, `roleClaim` / `teamClaim` the role and team.
+ *
+ * The viewer lands in the GraphQL context as `viewer`; resolvers apply its row rules and masks.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Plugin } from 'graphql-yoga';
+import { jwtVerify, errors as joseErrors } from 'jose';
+import type { CrmlinkConfig } from '../../config/schema.js';
+import { isCrmlinkError } from '../../core/errors.js';
+import { viewerFor, type Viewer } from '../../schema/security.js';
+import { requestError } from './use-error-masking.js';
+
+export interface AuthOptions {
+  config: CrmlinkConfig;
+}
+
+const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
+
+function bearer(headers: Headers): string | undefined {
+  const h = headers.get('authorization');
+  const m = h ? /^Bearer\s+(.+)$/i.exec(h.trim()) : null;
+  return m ? m[1].trim() : undefined;
+}
+
+export async function authenticate(config: CrmlinkConfig, headers: Headers): Promise<Viewer> {
+  const auth = config.server.auth;
+  switch (auth.mode) {
+    case 'none':
+      return viewerFor(config, { user: 'anonymous', role: auth.anonymousRole });
+    case 'apiKey': {
+      const given = headers.get('x-api-key') ?? bearer(headers);
+      if (!given) throw requestError('UNAUTHENTICATED', 'missing API key: send it in the x-api-key header');
+      const d = digest(given);
+      const match = auth.apiKeys.find((k) => timingSafeEqual(digest(k.key), d));
+      if (!match) throw requestError('UNAUTHENTICATED', 'unknown API key');
+      return viewerFor(config, { user: match.user, role: match.role, ...(match.team ? { team: match.team } : {}) });
+    }
+    case 'jwt': {
+      const jwt = auth.jwt;
+      if (!jwt?.secret) throw requestError('INTERNAL', 'server.auth.jwt.secret is not set', { setting: 'server.auth.jwt.secret' });
+      const token = bearer(headers);
+      if (!token) throw requestError('UNAUTHENTICATED', 'missing token: send Authorization: Bearer <JWT>');
+      let payload: Record<string, unknown>;
+      try {
+        ({ payload } = await jwtVerify(token, new TextEncoder().encode(jwt.secret), {
+          algorithms: ['HS256'],
+          ...(jwt.issuer ? { issuer: jwt.issuer } : {}),
+          ...(jwt.audience ? { audience: jwt.audience } : {}),
+        }));
+      } catch (err) {
+        const why =
+          err instanceof joseErrors.JWTExpired
+            ? 'the token has expired'
+            : err instanceof joseErrors.JWTClaimValidationFailed
+              ? `claim "${err.claim}" is not accepted (${err.reason})`
+              : 'the token is not valid';
+        throw requestError('UNAUTHENTICATED', why);
+      }
+      const user = typeof payload.sub === 'string' ? payload.sub : undefined;
+      const role = payload[jwt.roleClaim];
+      const team = payload[jwt.teamClaim];
+      if (!user) throw requestError('UNAUTHENTICATED', 'the token has no subject (sub)');
+      if (typeof role !== 'string') throw requestError('UNAUTHENTICATED', `the token has no "${jwt.roleClaim}" claim`);
+      return viewerFor(config, { user, role, ...(typeof team === 'string' ? { team } : {}) });
+    }
+  }
+}
+
+export function useAuth(opts: AuthOptions): Plugin<{ viewer?: Viewer; request: Request }> {
+  return {
+    async onContextBuilding({ context, extendContext }) {
+      try {
+        extendContext({ viewer: await authenticate(opts.config, context.request.headers) });
+      } catch (err) {
+        throw isCrmlinkError(err) ? requestError(err.code, err.message, err.context) : err;
+      }
+    },
+  };
+}

@@ -1,0 +1,244 @@
+/**
+ * runJob: one run of one sync job, start to end.
+ *
+ *   lock → (claim the tick) → record the run → finish inserts an interrupted run left open →
+ *   pull each source, sorted by name (read changes → map → link → merge → hub + base + checkpoint,
+ *   one transaction per page) → push hub changes to each source in batches → record the run.
+ *
+ * A run never throws for what happens inside it: the report says ok / partial (some records
+ * parked) / failed / aborted / skipped, and failures are in crm_run. Only a job that does not
+ * exist is thrown (a usage error).
+ *
+ * @example
+ * const report = await runJob(app, 'customers');
+ * if (report.status === 'failed') console.error(report.error);
+ * const plan = await runJob(app, 'customers', { dryRun: true }); // plan.plan.finance.updates ...
+ */
+import type { Knex } from 'knex';
+import type { App } from '../core/app.js';
+import { CrmlinkError } from '../core/errors.js';
+import type { JobConfig } from '../config/schema.js';
+import type { Change, Where } from '../connectors/driver.js';
+import { tryLockJob, type JobLock } from './locks.js';
+import { ensureSyncTables, SYNC_TABLES } from './migrate.js';
+import { RunContext, type HubAccess } from './context.js';
+import { pullSource, applyPage } from './pull.js';
+import { pushAll, pushBatch, resolveIntents } from './push.js';
+import { abandonStaleRuns, finishRun, recordSkipped, startRun } from './runs.js';
+import { readParked } from './parking.js';
+import { recordRunMetrics } from './metrics.js';
+import type { RunOptions, RunReport, RunStatus } from './types.js';
+
+export function jobConfig(app: App, job: string): JobConfig {
+  const cfg = app.config.sync.jobs[job];
+  if (!cfg) {
+    const known = Object.keys(app.config.sync.jobs);
+    throw new CrmlinkError('NOT_FOUND', `unknown sync job "${job}" (configured: ${known.join(', ') || 'none'})`, { path: 'sync.jobs', setting: `sync.jobs.${job}` });
+  }
+  return cfg;
+}
+
+/** Run a job now. See the module comment for what happens and what comes back. */
+export async function runJob(app: App, job: string, opts: RunOptions = {}): Promise<RunReport> {
+  const cfg = jobConfig(app, job);
+  await ensureSyncTables(app.hub.knex);
+  const started = new Date();
+  const startedAt = started.toISOString();
+  if (opts.dryRun) return dryRun(app, job, cfg, opts, started);
+
+  const lock = await tryLockJob(app.hub, job);
+  if (!lock) {
+    const reason = 'LOCKED: another run of this job holds its lock';
+    const id = await recordSkipped(app.hub.knex, job, reason, startedAt);
+    app.logger.info({ job }, 'sync run skipped: the job is already running');
+    return skipped(job, cfg, id, started, reason);
+  }
+  let runId: number | null = null;
+  try {
+    if (opts.tick && !(await claimTick(app.hub.knex, job, opts.tick, lock))) {
+      const reason = `tick ${opts.tick} was already run by another process`;
+      const id = await recordSkipped(app.hub.knex, job, reason, startedAt);
+      return skipped(job, cfg, id, started, reason);
+    }
+    // We hold the lock: any run still marked running was cut short.
+    await abandonStaleRuns(app.hub.knex, job);
+    runId = await startRun(app.hub.knex, job, startedAt);
+    const access: HubAccess = { q: app.hub.knex, tx: (fn) => app.hub.knex.transaction(fn) };
+    const report = await execute(app, job, cfg, access, opts, started, runId);
+    await finishRun(app.hub.knex, runId, report).catch((err: unknown) => app.logger.error({ job, err }, 'could not record the run'));
+    recordRunMetrics(report);
+    log(app, report);
+    return report;
+  } finally {
+    await lock.release().catch((err: unknown) => app.logger.warn({ job, err }, 'could not release the job lock'));
+  }
+}
+
+async function dryRun(app: App, job: string, cfg: JobConfig, opts: RunOptions, started: Date): Promise<RunReport> {
+  // Everything happens in one hub transaction that is rolled back; sources are only read.
+  const trx = await app.hub.knex.transaction();
+  try {
+    const access: HubAccess = { q: trx, tx: (fn) => trx.transaction(fn) };
+    return await execute(app, job, cfg, access, { ...opts, dryRun: true }, started, null);
+  } finally {
+    await trx.rollback().catch(() => undefined);
+  }
+}
+
+async function execute(app: App, job: string, cfg: JobConfig, access: HubAccess, opts: RunOptions, started: Date, runId: number | null): Promise<RunReport> {
+  let ctx: RunContext | null = null;
+  let status: RunStatus = 'ok';
+  let error: RunReport['error'];
+  try {
+    ctx = new RunContext(app, job, cfg, access, opts);
+    if (!ctx.dryRun) await resolveIntents(ctx);
+    if (cfg.direction !== 'push') for (const unit of ctx.units) await pullSource(ctx, unit);
+    if (cfg.direction !== 'pull') await pushAll(ctx);
+  } catch (err) {
+    const aborted = opts.signal?.aborted === true;
+    status = aborted ? 'aborted' : 'failed';
+    error = describeError(err);
+    app.logger.error({ job, err }, aborted ? 'sync run aborted' : 'sync run failed');
+  }
+  const report = buildReport(job, cfg, ctx, started, runId, status, error);
+  if (status === 'ok' && report.totals.parked > 0) report.status = 'partial';
+  return report;
+}
+
+function buildReport(job: string, cfg: JobConfig, ctx: RunContext | null, started: Date, runId: number | null, status: RunStatus, error?: RunReport['error']): RunReport {
+  const ended = new Date();
+  const sources = ctx?.stats ?? {};
+  const totals = { read: 0, written: 0, hubWritten: 0, sourceWritten: 0, conflicts: 0, autoResolved: 0, parked: 0 };
+  let oldest: string | null = null;
+  for (const s of Object.values(sources)) {
+    totals.read += s.read;
+    totals.hubWritten += s.hubInserted + s.hubUpdated + s.hubDeleted;
+    totals.sourceWritten += s.inserted + s.updated + s.deleted;
+    totals.conflicts += s.conflicts;
+    totals.autoResolved += s.autoResolved;
+    totals.parked += s.parked;
+    if (s.oldestChange !== null && (oldest === null || s.oldestChange < oldest)) oldest = s.oldestChange;
+  }
+  totals.written = totals.hubWritten + totals.sourceWritten;
+  const report: RunReport = {
+    runId,
+    job,
+    entity: cfg.entity,
+    status,
+    dryRun: ctx?.dryRun ?? false,
+    startedAt: started.toISOString(),
+    endedAt: ended.toISOString(),
+    durationMs: ended.getTime() - started.getTime(),
+    sources,
+    totals,
+    lagSeconds: oldest === null ? null : Math.max(0, (ended.getTime() - Date.parse(oldest)) / 1000),
+  };
+  if (error) report.error = error;
+  if (ctx?.plan) report.plan = ctx.plan;
+  return report;
+}
+
+function skipped(job: string, cfg: JobConfig, runId: number, started: Date, reason: string): RunReport {
+  const report = buildReport(job, cfg, null, started, runId, 'skipped');
+  report.reason = reason;
+  recordRunMetrics(report);
+  return report;
+}
+
+function describeError(err: unknown): { code: string; message: string } {
+  if (err instanceof CrmlinkError) return { code: err.code, message: err.message };
+  if (err instanceof Error) return { code: err.name === 'AbortError' ? 'ABORTED' : 'INTERNAL', message: err.message };
+  return { code: 'INTERNAL', message: String(err) };
+}
+
+function log(app: App, r: RunReport): void {
+  const line = { job: r.job, status: r.status, ms: r.durationMs, read: r.totals.read, written: r.totals.written, conflicts: r.totals.conflicts, parked: r.totals.parked, lag: r.lagSeconds };
+  if (r.status === 'failed') app.logger.error(line, 'sync run failed');
+  else app.logger.info(line, 'sync run finished');
+}
+
+/** First claim of a scheduled tick wins; the others skip it. */
+async function claimTick(knex: Knex, job: string, tick: string, lock: JobLock): Promise<boolean> {
+  try {
+    await knex(SYNC_TABLES.tick).insert({ job, tick, holder: lock.holder, claimed_at: new Date().toISOString() });
+    return true;
+  } catch (err) {
+    const existing = await knex(SYNC_TABLES.tick).where({ job, tick }).first();
+    if (existing) return false;
+    throw err;
+  }
+}
+
+export interface RetryParkedResult {
+  retried: number;
+  resolved: number;
+  remaining: number;
+  report: RunReport;
+}
+
+/**
+ * Try the job's parked records again: pulled rows are read again from their source by key,
+ * pushed records are pushed again. Whatever goes through leaves the list; the rest stays parked
+ * with one more attempt counted.
+ */
+export async function retryParked(app: App, job: string, opts: Pick<RunOptions, 'signal' | 'retries' | 'retryMinTimeoutMs'> = {}): Promise<RetryParkedResult> {
+  const cfg = jobConfig(app, job);
+  await ensureSyncTables(app.hub.knex);
+  const started = new Date();
+  const lock = await tryLockJob(app.hub, job);
+  if (!lock) {
+    throw new CrmlinkError('LOCKED', `job ${job} is running; retry its parked records when it has finished`, { setting: `sync.jobs.${job}` });
+  }
+  try {
+    const parked = await readParked(app.hub.knex, { job, status: 'parked' });
+    const access: HubAccess = { q: app.hub.knex, tx: (fn) => app.hub.knex.transaction(fn) };
+    const ctx = new RunContext(app, job, cfg, access, opts);
+    let status: RunStatus = 'ok';
+    let error: RunReport['error'];
+    try {
+      for (const unit of ctx.units) {
+        const pulls = parked.filter((p) => p.source === unit.name && p.direction === 'pull' && p.sourceKey !== null);
+        if (pulls.length > 0) {
+          const changes = await rereadRows(ctx, unit.name, pulls.map((p) => p.sourceKey!));
+          const batch = { changes, checkpoint: { strategy: unit.mapping.capture.strategy }, hasMore: false, snapshot: false };
+          const pageLog = await ctx.retry(() => ctx.hub.tx((trx) => applyPage(ctx, unit, trx, batch, { page: 1, startScan: false, checkpoint: null })), `retry ${unit.name} rows`);
+          pageLog.commit(ctx, unit.name);
+        }
+        const pushes = parked.filter((p) => p.source === unit.name && p.direction === 'push' && p.gid !== null);
+        if (pushes.length > 0) {
+          const records = await app.hub.getMany(cfg.entity, [...new Set(pushes.map((p) => p.gid!))]);
+          await pushBatch(ctx, unit, [...records.values()], 1);
+        }
+      }
+    } catch (err) {
+      status = 'failed';
+      error = describeError(err);
+    }
+    const still = await readParked(app.hub.knex, { job, status: 'parked', ids: parked.map((p) => p.id) });
+    const report = buildReport(job, cfg, ctx, started, null, status, error);
+    return { retried: parked.length, resolved: parked.length - still.length, remaining: still.length, report };
+  } finally {
+    await lock.release();
+  }
+}
+
+/** Current rows for these keys; a key with no row (or one outside the filter) is a delete. */
+async function rereadRows(ctx: RunContext, source: string, keys: string[]): Promise<Change[]> {
+  const unit = ctx.unit(source);
+  const m = unit.mapping;
+  const out: Change[] = [];
+  const found = new Map<string, Change>();
+  for (let i = 0; i < keys.length; i += 200) {
+    const part = keys.slice(i, i + 200);
+    const byKey: Where =
+      m.key.length === 1
+        ? { column: m.key[0], op: 'in', value: part.map((k) => m.keyValues(k)[0]) }
+        : { or: part.map((k) => ({ and: m.keyValues(k).map((v, j) => ({ column: m.key[j], op: 'eq' as const, value: v })) })) };
+    const where: Where = m.filter ? { and: [m.filter, byKey] } : byKey;
+    const rows = await ctx.retry(() => unit.driver.select({ ...m.table, columns: m.columns, where }), `read ${source}`);
+    for (const row of rows) found.set(m.sourceKey(row), { key: m.key.map((k) => row[k]), op: 'upsert', row, changedAt: null, hash: '' });
+  }
+  for (const k of keys) out.push(found.get(k) ?? { key: m.keyValues(k), op: 'delete', row: null, changedAt: null, hash: '' });
+  return out;
+}
+

@@ -1,0 +1,195 @@
+/**
+ * Linking source rows that the cross-reference does not know yet to golden records.
+ *
+ * - Customer: the identity matcher (credit code, normalised name, phone, e-mail, as configured in
+ *   `entities.Customer.match`) against the hub's customers. A sure match links to that customer; a
+ *   probable one creates a new customer and a merge candidate for a person to accept or reject.
+ *   A sure match to a customer that already has another row of the same source is treated as
+ *   probable: two rows of one system are two records there, and linking both to one golden record
+ *   would make them overwrite each other.
+ * - Entities with a `code` field (products, orders, invoices, ...): the business code, when exactly
+ *   one live hub record has it and that record has no row of this source yet.
+ * - Otherwise, and when nothing matches: a new golden record.
+ *
+ * The matcher index is built from the hub once per run, lazily (only when an unknown row shows
+ * up), and extended with the records the run creates. If a page's transaction rolls back the index
+ * is dropped and rebuilt, since it may hold records that were never committed.
+ */
+import type { Knex } from 'knex';
+import type { Hub } from '../hub/hub.js';
+import { ENTITY_SYSTEM_COLUMNS as C, SYSTEM_TABLES as T } from '../hub/tables.js';
+import { DEFAULT_RULES, MatchIndex, type MatchInput, type MatchRule } from '../identity/matcher.js';
+import type { CrmRecord, CrmValue, EntityName } from '../schema/model.js';
+import { chunks } from './state.js';
+
+type Q = Knex | Knex.Transaction;
+
+export interface LinkRequest {
+  sourceKey: string;
+  record: CrmRecord;
+}
+
+export interface LinkDecision {
+  gid: string;
+  /** true: a new golden record is to be created under `gid`. */
+  isNew: boolean;
+  /** The rule that linked an existing record (creditCode, name, code, ...), or null for a new one. */
+  rule: string | null;
+  /** A probable match to record as a merge candidate. */
+  candidate?: { gid: string; score: number; rule: string; reason: string };
+  /** An invalid credit code met while matching (reported, never used to match). */
+  invalidCode?: string;
+}
+
+export class IdentityLinker {
+  private index: MatchIndex | null = null;
+  /** code → gid of live hub records, built lazily for code linking. */
+  private readonly codes = new Map<string, string | null>();
+  private readonly rules: readonly MatchRule[];
+
+  constructor(
+    private readonly hub: Hub,
+    readonly entity: EntityName,
+    rules: readonly MatchRule[] | undefined,
+  ) {
+    this.rules = rules && rules.length > 0 ? rules : DEFAULT_RULES;
+  }
+
+  /** Forget everything learnt since the last commit (the page rolled back). */
+  invalidate(): void {
+    this.index = null;
+    this.codes.clear();
+  }
+
+  /** Keep the index in step with records the run wrote. */
+  update(gid: string, values: CrmRecord, deleted: boolean): void {
+    if (this.index) {
+      if (deleted) this.index.remove(gid);
+      else this.index.add(matchInput(gid, values));
+    }
+    const code = values.code;
+    if (typeof code === 'string' && this.codes.size > 0) this.codes.set(code, deleted ? null : gid);
+  }
+
+  /**
+   * Decide, for rows whose source keys have no cross-reference yet, which golden record each
+   * belongs to. Runs inside the page's transaction (`q`).
+   */
+  async link(q: Q, source: string, requests: readonly LinkRequest[]): Promise<Map<string, LinkDecision>> {
+    const out = new Map<string, LinkDecision>();
+    if (requests.length === 0) return out;
+    if (this.entity === 'Customer') await this.linkCustomers(q, source, requests, out);
+    else if (this.hub.fields(this.entity).some((f) => f.name === 'code')) await this.linkByCode(q, source, requests, out);
+    else for (const r of requests) out.set(r.sourceKey, { gid: this.hub.newId(this.entity), isNew: true, rule: null });
+    return out;
+  }
+
+  private async linkCustomers(q: Q, source: string, requests: readonly LinkRequest[], out: Map<string, LinkDecision>): Promise<void> {
+    const index = await this.ensureIndex(q);
+    // Which candidate gids already have a row of this source (in the hub or earlier in this page).
+    const taken = new Set<string>();
+    const pending: { req: LinkRequest; sure?: { gid: string; rule: string }; probable?: LinkDecision['candidate']; invalid?: string }[] = [];
+    for (const req of requests) {
+      const probe = `?${source}:${req.sourceKey}`;
+      const { matches, invalid } = index.find(matchInput(probe, req.record));
+      const best = [...matches].sort((a, b) => b.score - a.score || (a.b < b.b ? -1 : 1));
+      const sure = best.find((m) => m.certainty === 'sure');
+      const probable = best.find((m) => m.certainty === 'probable');
+      pending.push({
+        req,
+        sure: sure ? { gid: sure.b, rule: sure.rule } : undefined,
+        probable: probable ? { gid: probable.b, score: probable.score, rule: probable.rule, reason: probable.reason } : undefined,
+        invalid: invalid ? `${invalid.value}: ${invalid.reason}` : undefined,
+      });
+    }
+    const sureGids = pending.flatMap((p) => (p.sure ? [p.sure.gid] : []));
+    for (const part of chunks([...new Set(sureGids)], 500)) {
+      const rows = (await q(T.xref).where({ entity: this.entity, source }).whereIn('gid', part).select('gid')) as { gid: string }[];
+      for (const r of rows) taken.add(r.gid);
+    }
+    for (const p of pending) {
+      let decision: LinkDecision;
+      if (p.sure && !taken.has(p.sure.gid)) {
+        decision = { gid: p.sure.gid, isNew: false, rule: p.sure.rule };
+        taken.add(p.sure.gid);
+      } else {
+        const gid = this.hub.newId(this.entity);
+        const candidate = p.sure
+          ? { gid: p.sure.gid, score: 1, rule: p.sure.rule, reason: `sure ${p.sure.rule} match, but that customer already has another ${source} row` }
+          : p.probable;
+        decision = { gid, isNew: true, rule: null, ...(candidate ? { candidate } : {}) };
+        taken.add(gid);
+        index.add(matchInput(gid, p.req.record));
+      }
+      if (p.invalid) decision.invalidCode = p.invalid;
+      out.set(p.req.sourceKey, decision);
+    }
+  }
+
+  private async linkByCode(q: Q, source: string, requests: readonly LinkRequest[], out: Map<string, LinkDecision>): Promise<void> {
+    const table = this.hub.table(this.entity);
+    const wanted = [...new Set(requests.map((r) => r.record.code).filter((c): c is string => typeof c === 'string' && c !== ''))].filter(
+      (c) => !this.codes.has(c),
+    );
+    for (const part of chunks(wanted, 500)) {
+      const rows = (await q(table)
+        .whereIn('code', part)
+        .where(C.deleted, false)
+        .whereNull(C.mergedInto)
+        .select(C.id, 'code')) as { id: string; code: string }[];
+      const seen = new Map<string, string[]>();
+      for (const r of rows) seen.set(r.code, [...(seen.get(r.code) ?? []), r.id]);
+      // Ambiguous codes (two live records) link nothing: null.
+      for (const c of part) {
+        const ids = seen.get(c) ?? [];
+        this.codes.set(c, ids.length === 1 ? ids[0] : null);
+      }
+    }
+    const candidates = [...new Set(requests.map((r) => (typeof r.record.code === 'string' ? this.codes.get(r.record.code) : null)).filter((g): g is string => !!g))];
+    const taken = new Set<string>();
+    for (const part of chunks(candidates, 500)) {
+      const rows = (await q(T.xref).where({ entity: this.entity, source }).whereIn('gid', part).select('gid')) as { gid: string }[];
+      for (const r of rows) taken.add(r.gid);
+    }
+    for (const req of requests) {
+      const code = typeof req.record.code === 'string' && req.record.code !== '' ? req.record.code : null;
+      const gid = code ? this.codes.get(code) : null;
+      if (gid && !taken.has(gid)) {
+        out.set(req.sourceKey, { gid, isNew: false, rule: 'code' });
+        taken.add(gid);
+        continue;
+      }
+      const fresh = this.hub.newId(this.entity);
+      out.set(req.sourceKey, { gid: fresh, isNew: true, rule: null });
+      taken.add(fresh);
+      if (code && !this.codes.get(code)) this.codes.set(code, fresh);
+    }
+  }
+
+  private async ensureIndex(q: Q): Promise<MatchIndex> {
+    if (this.index) return this.index;
+    const index = new MatchIndex(this.rules);
+    const table = this.hub.table(this.entity);
+    // Keyset over ids: bounded memory per round trip even for a large hub.
+    let after = '';
+    for (;;) {
+      const rows = (await q(table)
+        .where(C.deleted, false)
+        .whereNull(C.mergedInto)
+        .where(C.id, '>', after)
+        .orderBy(C.id)
+        .limit(5000)
+        .select(C.id, 'name', 'creditCode', 'phone', 'email')) as Record<string, unknown>[];
+      for (const r of rows) index.add(matchInput(String(r[C.id]), r as CrmRecord));
+      if (rows.length < 5000) break;
+      after = String(rows[rows.length - 1][C.id]);
+    }
+    this.index = index;
+    return index;
+  }
+}
+
+function matchInput(id: string, values: Readonly<Record<string, CrmValue | undefined>>): MatchInput {
+  const s = (v: CrmValue | undefined) => (typeof v === 'string' ? v : v === null || v === undefined ? null : String(v));
+  return { id, name: s(values.name), creditCode: s(values.creditCode), phone: s(values.phone), email: s(values.email) };
+}

@@ -1,0 +1,182 @@
+/**
+ * A small world for sync tests: a hub, an ERP and a finance database on real engines, the config
+ * that maps Customer onto both, and helpers to look at every side.
+ */
+import type { Knex } from 'knex';
+import { parseConfig } from '../../config/load.js';
+import type { Dialect } from '../../config/schema.js';
+import { openApp, closeApp, type App } from '../../core/app.js';
+import { silentLogger } from '../../core/logger.js';
+import { makeCreditCode } from '../../identity/credit-code.js';
+import { createTestDatabase, fixtureKnex, type TestDatabase } from '../support/databases.js';
+
+export interface WorldOptions {
+  hub?: 'sqlite' | 'postgres';
+  erp?: Dialect;
+  finance?: Dialect;
+  /** Conflict policies of the job (default: manual, creditLimit owned by finance). */
+  conflicts?: { default?: string; fields?: Record<string, string> };
+  erpCapture?: 'hash' | 'timestamp';
+  financeWrite?: string[];
+  financeDelete?: 'hard' | 'soft';
+  batchSize?: number;
+  direction?: 'both' | 'pull' | 'push';
+  clockSkewSeconds?: number;
+  label?: string;
+}
+
+export interface World {
+  hubDb: TestDatabase;
+  erpDb: TestDatabase;
+  finDb: TestDatabase;
+  erp: Knex;
+  fin: Knex;
+  yaml: string;
+  open(): Promise<App>;
+  close(): Promise<void>;
+}
+
+export const CODE_A = makeCreditCode('91110000MA01AAAA0');
+export const CODE_B = makeCreditCode('91110000MA01BBBB0');
+export const CODE_C = makeCreditCode('91110000MA01CCCC0');
+
+export async function createWorld(opts: WorldOptions = {}): Promise<World> {
+  const label = opts.label ?? 'sync';
+  const hubDb = await createTestDatabase(opts.hub ?? 'sqlite', `${label}hub`);
+  const erpDb = await createTestDatabase(opts.erp ?? 'sqlite', `${label}erp`);
+  const finDb = await createTestDatabase(opts.finance ?? 'sqlite', `${label}fin`);
+  const erp = fixtureKnex(erpDb);
+  const fin = fixtureKnex(finDb);
+  await erp.schema.createTable('erp_customer', (t) => {
+    t.string('cust_code', 20).primary();
+    t.string('cust_name', 200).notNullable();
+    t.string('credit_code', 18).nullable();
+    t.string('phone', 30).nullable();
+    t.string('city', 50).nullable();
+    t.decimal('credit_limit', 12, 2).nullable();
+    t.string('updated_at', 30).nullable();
+  });
+  await fin.schema.createTable('fin_account', (t) => {
+    t.string('acct_no', 20).primary();
+    // Deliberately short: a long ERP name is a constraint violation here.
+    t.string('name', 40).notNullable();
+    t.string('credit_code', 18).nullable();
+    t.string('phone', 30).nullable();
+    t.decimal('credit_limit', 12, 2).nullable();
+    t.integer('deleted').notNullable().defaultTo(0);
+  });
+  const conn = (db: TestDatabase) => JSON.stringify(db.connection);
+  const conflicts = { default: opts.conflicts?.default ?? 'manual', fields: opts.conflicts?.fields ?? { creditLimit: 'source:finance' } };
+  const erpChanges = opts.erpCapture === 'timestamp' ? `{ strategy: timestamp, column: updated_at, lookBackSeconds: 60 }` : `{ strategy: hash }`;
+  const finDelete = opts.financeDelete === 'soft' ? `{ mode: soft, column: deleted, value: 1 }` : `{ mode: hard }`;
+  const yaml = `
+hub:
+  dialect: ${opts.hub ?? 'sqlite'}
+  connection: ${conn(hubDb)}
+sources:
+  erp:
+    kind: erp
+    dialect: ${erpDb.dialect}
+    connection: ${conn(erpDb)}
+  finance:
+    kind: finance
+    dialect: ${finDb.dialect}
+    connection: ${conn(finDb)}
+entities:
+  Customer:
+    sources:
+      erp:
+        table: erp_customer
+        key: [cust_code]
+        changes: ${erpChanges}
+        write: [insert, update, delete]
+        fields:
+          code: cust_code
+          name: cust_name
+          creditCode: credit_code
+          phone: phone
+          city: city
+          creditLimit: { column: credit_limit, type: decimal, scale: 2 }
+      finance:
+        table: fin_account
+        key: [acct_no]
+        filter: { deleted: 0 }
+        delete: ${finDelete}
+        write: ${JSON.stringify(opts.financeWrite ?? ['insert', 'update', 'delete'])}
+        fields:
+          code: acct_no
+          name: name
+          creditCode: credit_code
+          phone: phone
+          creditLimit: { column: credit_limit, type: decimal, scale: 2 }
+sync:
+  jobs:
+    customers:
+      entity: Customer
+      sources: [erp, finance]
+      direction: ${opts.direction ?? 'both'}
+      batchSize: ${opts.batchSize ?? 500}
+      clockSkewSeconds: ${opts.clockSkewSeconds ?? 5}
+      conflicts: ${JSON.stringify(conflicts)}
+log:
+  level: silent
+`;
+  const apps: App[] = [];
+  return {
+    hubDb,
+    erpDb,
+    finDb,
+    erp,
+    fin,
+    yaml,
+    open: async () => {
+      const app = await openApp(parseConfig(yaml), { logger: silentLogger });
+      apps.push(app);
+      return app;
+    },
+    close: async () => {
+      await Promise.allSettled(apps.map((a) => closeApp(a)));
+      await Promise.allSettled([erp.destroy(), fin.destroy()]);
+      await Promise.allSettled([hubDb.drop(), erpDb.drop(), finDb.drop()]);
+    },
+  };
+}
+
+/** Sorted plain rows of a table, decimals as normalised text so engines compare equal. */
+export async function rows(k: Knex, table: string, orderBy: string): Promise<Record<string, unknown>[]> {
+  const out = (await k(table).orderBy(orderBy)) as Record<string, unknown>[];
+  return out.map((r) => {
+    const o: Record<string, unknown> = {};
+    for (const [c, v] of Object.entries(r)) {
+      if (c === 'credit_limit' && v !== null) o[c] = String(Number(v));
+      else o[c] = v;
+    }
+    return o;
+  });
+}
+
+/** Live golden customers as plain values, by code. */
+export async function hubCustomers(app: App): Promise<Record<string, Record<string, unknown>>> {
+  const list = (await app.hub.knex('crm_customer').where('_deleted', false).orderBy('code')) as Record<string, unknown>[];
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const r of list) {
+    const rec = app.hub.fromRow('Customer', r);
+    out[String(rec.values.code)] = { ...rec.values, id: rec.id };
+  }
+  return out;
+}
+
+export async function seedErp(erp: Knex, list: { code: string; name: string; creditCode?: string; phone?: string; city?: string; limit?: string }[]): Promise<void> {
+  if (list.length === 0) return;
+  await erp('erp_customer').insert(
+    list.map((c) => ({
+      cust_code: c.code,
+      cust_name: c.name,
+      credit_code: c.creditCode ?? null,
+      phone: c.phone ?? null,
+      city: c.city ?? null,
+      credit_limit: c.limit ?? null,
+      updated_at: new Date().toISOString(),
+    })),
+  );
+}
