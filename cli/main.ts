@@ -10,10 +10,12 @@ import { register as registerConfig } from './commands/config.js';
 import { register as registerServe } from './commands/serve.js';
 import { register as registerDemo } from './commands/demo.js';
 import { register as registerCustomers } from './commands/customers.js';
+import { register as registerSources } from './commands/sources.js';
+import { register as registerMapping } from './commands/mapping.js';
 
 type Register = (program: Command, ctx: CliContext) => void;
 
-const COMMANDS: Register[] = [registerDemo, registerServe, registerConfig, registerCustomers];
+const COMMANDS: Register[] = [registerDemo, registerServe, registerConfig, registerSources, registerMapping, registerCustomers];
 
 export function buildProgram(ctx: CliContext = defaultContext()): Command {
   const program = new Command('crmlink')

@@ -37,6 +37,7 @@ import { applyAfter, applyKeyIn, applyWhere, type Binder } from './where.js';
 import { encodeKey } from './keys.js';
 import { canonicalValue } from './hash.js';
 import { normalizeDecimal, DECIMAL_RE } from './mapping/decimal.js';
+import { parseNaive } from './mapping/time.js';
 import { captureChanges } from './capture/index.js';
 
 export interface KnexDriverOptions extends Omit<AdapterOptions, 'name'> {
@@ -453,9 +454,7 @@ export class KnexDriver implements Driver {
   }
 
   private chunkRows(width: number): number {
-    // Leave a little room for the statement's own parameters (limits, session context).
-    const byParams = Math.floor((this.capabilities.maxParameters - 16) / Math.max(1, width));
-    return Math.max(1, Math.min(this.adapter.maxRowsPerStatement, byParams));
+    return chunkRowCount(this.capabilities.maxParameters, this.adapter.maxRowsPerStatement, width);
   }
 
   private bindRow(row: Row, columns: string[], types: ColumnTypes | undefined): Row {
@@ -549,6 +548,12 @@ export class KnexDriver implements Driver {
 }
 
 // ------------------------------------------------------------------ module helpers
+
+/** Rows per statement so `width` parameters a row stay under the limit (with room for a few of the statement's own). */
+export function chunkRowCount(maxParameters: number, maxRows: number, width: number): number {
+  const byParams = Math.floor((maxParameters - 16) / Math.max(1, width));
+  return Math.max(1, Math.min(maxRows, byParams));
+}
 
 class TimeoutError extends Error {}
 
@@ -664,5 +669,8 @@ export function sameValue(a: unknown, b: unknown): boolean {
   const sy = String(y);
   if (sx === sy) return true;
   if (DECIMAL_RE.test(sx) && DECIMAL_RE.test(sy)) return normalizeDecimal(sx) === normalizeDecimal(sy);
-  return false;
+  // The same wall clock written with and without fraction digits ('08:30:00' vs '08:30:00.000').
+  const nx = parseNaive(sx);
+  const ny = nx ? parseNaive(sy) : null;
+  return nx !== null && ny !== null && nx.ms === ny.ms;
 }

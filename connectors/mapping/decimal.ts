@@ -33,7 +33,8 @@ function expandExponent(s: string): string {
     digits = '0'.repeat(1 - point) + digits;
     point = 1;
   } else if (point > digits.length) digits = digits + '0'.repeat(point - digits.length);
-  const out = `${digits.slice(0, point)}.${digits.slice(point)}`;
+  const tail = digits.slice(point);
+  const out = tail ? `${digits.slice(0, point)}.${tail}` : digits.slice(0, point);
   return sign + out;
 }
 

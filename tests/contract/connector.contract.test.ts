@@ -362,6 +362,7 @@ for (const dialect of testDialects()) {
       expect(bad.error.code).toBe('ROW_REJECTED');
       expect(bad.error.context).toMatchObject({ source: 'erp', table: 'contacts', key: 'X3' });
       expect(bad.error.message).toMatch(/null/i);
+      expect(bad.error.context.column).toBe('name');
       expect(bad.error.cause).toBeDefined();
       const dup = out[3] as Extract<RowOutcome, { status: 'error' }>;
       expect(dup.error.message).toMatch(/unique|duplicate/i);
