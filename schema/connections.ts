@@ -218,7 +218,7 @@ function combine(rows: Row[], specs: AggSpec[]): Row | undefined {
     const vals = rows.map((r) => r[s.as]).filter((v) => v !== null && v !== undefined);
     if (vals.length === 0) out[s.as] = null;
     else if (s.fn === 'sum') out[s.as] = addDecimals(vals.map(String));
-    else if (s.fn === 'avg') out[s.as] = null; // an average of averages would be wrong; see README of schema/
+    else if (s.fn === 'avg') out[s.as] = null; // an average of averages would be wrong: unknown rather than wrong
     else {
       const cmp = (a: unknown, b: unknown) => (typeof a === 'number' && typeof b === 'number' ? a - b : Number(a) - Number(b) || String(a).localeCompare(String(b)));
       out[s.as] = vals.reduce((a, b) => ((s.fn === 'min' ? cmp(b, a) < 0 : cmp(b, a) > 0) ? b : a));
@@ -264,7 +264,11 @@ export function nestedConnection(scope: Scope, relationKey: string, link: Parent
   /** Parent records → their keys in the child's space, one translation per level. */
   const childKeys = async (parents: readonly Rec[], p: Plan): Promise<Map<Rec, string[]>> => {
     const bySpace = new Map<string, Rec[]>();
-    for (const r of parents) bySpace.set(r.space, [...(bySpace.get(r.space) ?? []), r]);
+    for (const r of parents) {
+      const list = bySpace.get(r.space);
+      if (list) list.push(r);
+      else bySpace.set(r.space, [r]);
+    }
     const out = new Map<Rec, string[]>();
     for (const [space, recs] of bySpace) {
       const m = await scope.translate(parentEntity, space, p.store.space, recs.map((r) => r.key));
@@ -285,7 +289,9 @@ export function nestedConnection(scope: Scope, relationKey: string, link: Parent
       const byRef = new Map<string, Rec[]>();
       for (const r of recs) {
         const k = String(r.values[link.via]);
-        byRef.set(k, [...(byRef.get(k) ?? []), r]);
+        const list = byRef.get(k);
+        if (list) list.push(r);
+        else byRef.set(k, [r]);
       }
       return parents.map((parent) => {
         const mine = (keys.get(parent) ?? []).flatMap((k) => byRef.get(k) ?? []);

@@ -116,7 +116,7 @@ async function hubCreate(s: Scope, entity: EntityName, values: CrmRecord): Promi
     const seq = await hub.nextSeq(trx);
     await trx(hub.table(entity)).insert({ [C.id]: id, ...hub.toRow(entity, values), ...systemRow(hub, 1, seq, now, false) });
     await writeProvenance(trx, entity, id, Object.keys(values).filter((k) => values[k] !== null), now);
-    await hub.audit(trx, { actor: actor(s), action: 'create', entity, gid: id, before: null, after: values });
+    await hub.audit(trx, { actor: actor(s), action: 'create', entity, gid: id, after: values });
   });
   return id;
 }
@@ -156,7 +156,7 @@ async function hubDelete(s: Scope, rec: Rec, expected: number | null): Promise<v
       .where(C.version, current.version)
       .update(systemRow(hub, current.version + 1, seq, now, true));
     if (n !== 1) throw versionConflict(entity, rec.id, current.version + 1, current.version);
-    await hub.audit(trx, { actor: actor(s), action: 'delete', entity, gid: rec.key, before: current.values, after: null });
+    await hub.audit(trx, { actor: actor(s), action: 'delete', entity, gid: rec.key, before: current.values });
   });
 }
 
@@ -206,8 +206,9 @@ async function auditSource(s: Scope, action: string, store: SourceStore, key: st
     action,
     entity: store.entity,
     gid: null,
-    before: before ? { ...ref, values: before } : null,
-    after: after ? { ...ref, values: after } : null,
+    // undefined (not null) so crm_audit stores SQL NULL rather than the text "null"
+    before: before ? { ...ref, values: before } : undefined,
+    after: after ? { ...ref, values: after } : undefined,
   });
 }
 

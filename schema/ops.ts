@@ -1,15 +1,21 @@
 /**
  * Sync and operations fields for the console and operators: sources and their health, jobs, run
- * history, parked records, conflicts (list and resolve), and running a job. Reading and deciding
- * is sync's business: these resolvers delegate to sync/ and only shape the answers. Everything
- * here needs an admin role; resolving and running also need write.
+ * history, parked records, conflicts (list and resolve), and running a job. Deciding is sync's
+ * business: resolveConflict and runSyncJob delegate to sync/conflicts.ts and sync/engine.ts, runs
+ * and parked records come from sync/runs.ts and sync/parking.ts. The conflict list reads
+ * crm_conflict itself only to page by id (a keyset cursor), since listConflicts pages by offset,
+ * which skips rows while others are being resolved. Everything here needs an admin role;
+ * resolving and running also need write.
  */
 import { GraphQLScalarType, Kind, type ValueNode } from './graphql-runtime.js';
 import type { GraphQLFieldResolver } from 'graphql';
-import { CrmlinkError, NotAvailableError } from '../core/errors.js';
+import { CrmlinkError } from '../core/errors.js';
 import { SYSTEM_TABLES as T } from '../hub/tables.js';
 import { listRuns } from '../sync/runs.js';
 import { listParked } from '../sync/parking.js';
+import { resolveConflict, type ConflictRecord } from '../sync/conflicts.js';
+import { runJob } from '../sync/engine.js';
+import type { CrmValue } from './model.js';
 import type { ExtraTypeDefs } from './typedefs.js';
 import type { Runtime } from './runtime.js';
 import { scope, type CrmContext } from './resolvers.js';
@@ -189,6 +195,25 @@ function conflictView(r: ConflictRow) {
   };
 }
 
+function recordView(c: ConflictRecord) {
+  return {
+    id: String(c.id),
+    job: c.job,
+    entity: c.entity,
+    recordId: c.gid,
+    field: c.field,
+    base: c.base ?? null,
+    values: Object.entries(c.values).map(([side, value]) => ({ side, value })),
+    rule: c.rule,
+    reason: c.reason,
+    status: c.status,
+    resolution: c.resolution,
+    resolvedBy: c.resolvedBy,
+    createdAt: c.createdAt,
+    resolvedAt: c.resolvedAt,
+  };
+}
+
 export function opsResolvers(rt: Runtime): { types: Record<string, Record<string, Resolver>>; query: Record<string, Resolver>; mutation: Record<string, Resolver> } {
   const app = rt.app;
   const admin = (ctx: CrmContext, what: string) => requireAdmin(scope(rt, ctx).viewer, what);
@@ -245,18 +270,28 @@ export function opsResolvers(rt: Runtime): { types: Record<string, Record<string
   };
 
   const mutation: Record<string, Resolver> = {
-    resolveConflict: (_p, _a, ctx) => {
+    resolveConflict: async (_p, a, ctx) => {
       admin(ctx, 'resolve conflicts');
-      requireWrite(scope(rt, ctx).viewer, 'resolve conflicts');
-      throw new NotAvailableError('resolveConflict (waiting for sync/conflicts.ts)');
+      const viewer = scope(rt, ctx).viewer;
+      requireWrite(viewer, 'resolve conflicts');
+      const id = Number(a.id);
+      if (!Number.isInteger(id)) throw new CrmlinkError('VALIDATION_FAILED', `id: "${String(a.id)}" is not a conflict id`, { field: 'id' });
+      const keep = a.keep === undefined || a.keep === null ? (a.value !== undefined ? 'value' : undefined) : String(a.keep);
+      if (!keep) throw new CrmlinkError('VALIDATION_FAILED', 'pass keep ("hub" or a source name) or value', { field: 'keep' });
+      const resolved = await resolveConflict(app, id, {
+        keep,
+        ...(a.value !== undefined ? { value: a.value as CrmValue } : {}),
+        actor: `${viewer.user} (${viewer.role})`,
+      });
+      return recordView(resolved);
     },
-    runSyncJob: (_p, a, ctx) => {
+    runSyncJob: async (_p, a, ctx) => {
       admin(ctx, 'run sync jobs');
       requireWrite(scope(rt, ctx).viewer, 'run sync jobs');
       if (!(String(a.job) in app.config.sync.jobs)) {
         throw new CrmlinkError('VALIDATION_FAILED', `job: unknown sync job "${String(a.job)}" (declared: ${Object.keys(app.config.sync.jobs).join(', ') || 'none'})`, { field: 'job' });
       }
-      throw new NotAvailableError('runSyncJob (waiting for sync/engine.ts)');
+      return runJob(app, String(a.job), { dryRun: Boolean(a.dryRun) });
     },
   };
 

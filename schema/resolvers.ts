@@ -52,7 +52,11 @@ function receivableBalance(s: Scope, rec: Rec): Promise<string> {
       'receivableBalance',
       async (customers) => {
         const bySpace = new Map<string, Rec[]>();
-        for (const c of customers) bySpace.set(c.space, [...(bySpace.get(c.space) ?? []), c]);
+        for (const c of customers) {
+          const list = bySpace.get(c.space);
+          if (list) list.push(c);
+          else bySpace.set(c.space, [c]);
+        }
         const keysOf = new Map<Rec, string[]>();
         for (const [space, recs] of bySpace) {
           const m = await s.translate('Customer', space, invoices.space, recs.map((r) => r.key));

@@ -103,7 +103,8 @@ export async function isVisible(scope: Scope, rec: Rec): Promise<boolean> {
 }
 
 export function isHidden(v: Viewer, entity: string, field: string): boolean {
-  return v.hidden.has(`${entity}.${field}`);
+  // Called for every field of every record: skip building the coordinate when nothing is hidden.
+  return v.hidden.size > 0 && v.hidden.has(`${entity}.${field}`);
 }
 
 export function assertNotHidden(v: Viewer, entity: string, fields: Iterable<string>, purpose: string): void {

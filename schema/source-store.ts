@@ -13,7 +13,7 @@ import type { Driver, Row, TableRef, Where } from '../connectors/driver.js';
 import type { EntityMapping } from '../connectors/mapping/entity-mapping.js';
 import { CrmlinkError } from '../core/errors.js';
 import { stableStringify } from '../core/values.js';
-import { fieldsOf, type CrmValue, type EntityName, type ModelField } from './model.js';
+import { fieldsOf, type CrmRecord, type CrmValue, type EntityName, type ModelField } from './model.js';
 import { isConst, simplify, type Filter, type SortColumn } from './filters.js';
 import type { AggSpec, EntityStore, Rec, StoreQuery } from './store.js';
 import { federatedId } from './ids.js';
@@ -138,18 +138,7 @@ export class SourceStore implements EntityStore {
   }
 
   toRec(row: Row): Rec {
-    const values = this.mapping.toRecord(row);
-    const key = this.mapping.sourceKey(row);
-    return {
-      entity: this.entity,
-      id: federatedId(this.entity, this.space, key),
-      space: this.space,
-      key,
-      values,
-      version: rowVersion(values),
-      updatedAt: null,
-      raw: row,
-    };
+    return new SourceRec(this.entity, this.space, this.mapping.sourceKey(row), this.mapping.toRecord(row), row);
   }
 
   async aggregate(where: Filter, aggs: AggSpec[], groupBy?: { field: string; values: string[] }): Promise<Row[]> {
@@ -194,6 +183,30 @@ export class SourceStore implements EntityStore {
     if (isConst(w, false)) return [];
     const rows = await this.driver.select({ ...this.ref(), columns: [...this.mapping.key], where: this.fullWhere(w) });
     return rows.map((r) => this.mapping.sourceKey(r));
+  }
+}
+
+/** A record read from a source. Its id and version are computed only when asked for: a page of
+ * a few thousand rows would otherwise hash every row whether or not the query wants `version`. */
+class SourceRec implements Rec {
+  private idCache?: string;
+  private versionCache?: number;
+  readonly updatedAt = null;
+
+  constructor(
+    readonly entity: EntityName,
+    readonly space: string,
+    readonly key: string,
+    readonly values: CrmRecord,
+    readonly raw: Row,
+  ) {}
+
+  get id(): string {
+    return (this.idCache ??= federatedId(this.entity, this.space, this.key));
+  }
+
+  get version(): number {
+    return (this.versionCache ??= rowVersion(this.values));
   }
 }
 

@@ -15,14 +15,14 @@ export const HUB = 'hub';
 export interface Rec {
   entity: EntityName;
   /** Global id (Node.id). */
-  id: string;
+  readonly id: string;
   /** 'hub' or the source the record was read from. */
   space: string;
   /** Key within the space: the hub id or the source key. */
   key: string;
   values: CrmRecord;
   /** Hub: `_version`; federated: a hash of the row, for optimistic concurrency. */
-  version: number;
+  readonly version: number;
   updatedAt: string | null;
   /** The row as the store returned it (cursor values come from here). */
   raw: Row;
