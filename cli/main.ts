@@ -12,10 +12,12 @@ import { register as registerDemo } from './commands/demo.js';
 import { register as registerCustomers } from './commands/customers.js';
 import { register as registerSources } from './commands/sources.js';
 import { register as registerMapping } from './commands/mapping.js';
+import { register as registerSync } from './commands/sync.js';
+import { register as registerConflicts } from './commands/conflicts.js';
 
 type Register = (program: Command, ctx: CliContext) => void;
 
-const COMMANDS: Register[] = [registerDemo, registerServe, registerConfig, registerSources, registerMapping, registerCustomers];
+const COMMANDS: Register[] = [registerDemo, registerServe, registerConfig, registerSources, registerMapping, registerSync, registerConflicts, registerCustomers];
 
 export function buildProgram(ctx: CliContext = defaultContext()): Command {
   const program = new Command('crmlink')

@@ -70,10 +70,9 @@ describe('crmlink CLI exit codes (in process)', () => {
 
 describe('crmlink binary', () => {
   test('--help on every command exits 0', async () => {
-    for (const args of [[], ['config'], ['config', 'check'], ['serve'], ['demo'], ['sync'], ['sync', 'run'], ['sources'], ['conflicts'], ['customers']]) {
-      const { stdout } = await run(process.execPath, [BIN, ...args, '--help']);
-      expect(stdout).toContain('Usage: crmlink');
-    }
+    const commands = [[], ['config'], ['config', 'check'], ['serve'], ['demo'], ['sync'], ['sync', 'run'], ['sources'], ['mapping'], ['conflicts'], ['customers']];
+    const outputs = await Promise.all(commands.map((args) => run(process.execPath, [BIN, ...args, '--help'])));
+    outputs.forEach(({ stdout }, i) => expect(stdout, commands[i].join(' ')).toContain(`Usage: crmlink ${commands[i].join(' ')}`.trim()));
   });
 
   test('a bad config exits 2 through the real binary', async () => {
