@@ -65,14 +65,16 @@ export const ERP_DDL: readonly string[] = [
   `CREATE TABLE SO_SODetails (
     AutoID         integer       NOT NULL PRIMARY KEY,
     ID             integer       NOT NULL REFERENCES SO_SOMain (ID),
-    irowno         integer       NOT NULL,            -- 行号
+    cSOCode        nvarchar(30)  NOT NULL,            -- 订单号 (denormalised, as U8 does)
+    iSOsID         integer       NOT NULL UNIQUE,     -- 销售订单子表标识
+    iRowNo         integer       NOT NULL,            -- 行号
     cInvCode       nvarchar(60)  NOT NULL REFERENCES Inventory (cInvCode),
     cInvName       nvarchar(255) NULL,
     iQuantity      decimal(20,6) NOT NULL,            -- 数量
     iTaxUnitPrice  decimal(20,6) NOT NULL,            -- 含税单价
     iSum           decimal(18,2) NOT NULL             -- 价税合计
   )`,
-  `CREATE INDEX ix_SO_SODetails_ID ON SO_SODetails (ID, irowno)`,
+  `CREATE INDEX ix_SO_SODetails_ID ON SO_SODetails (ID, iRowNo)`,
 ];
 
 export const FINANCE_DDL: readonly string[] = [

@@ -140,8 +140,10 @@ export async function applyDemoEdits(files: DemoFiles, opts: { now?: Date } = {}
 
     // 4. A customer only the ERP knows moves.
     const w = await customer(EDIT_TARGETS.erpOnly);
+    // Same district, new street: "江苏省南京市江宁区…" → "江苏省南京市江宁区创新大道88号…".
     const region = w.cCusProvince && w.cCusProvince !== w.cCusCity ? `${w.cCusProvince}${w.cCusCity ?? ''}` : (w.cCusCity ?? '');
-    await setErp(w, null, 'address', 'cCusAddress', `${region}高新区创新大道88号研发中心A座12层`, 'merged', 'ERP-only customer moves: the hub follows');
+    const district = /^.*?[区县]/.exec(w.cCusAddress ?? '')?.[0] ?? region;
+    await setErp(w, null, 'address', 'cCusAddress', `${district}创新大道88号研发中心A座12层`, 'merged', 'ERP-only customer moves: the hub follows');
 
     // 5. A new OA request about customer 1, read live.
     edits.push(await submitRequest(oa, x, 1_888_000, now));

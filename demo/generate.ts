@@ -533,9 +533,11 @@ export function generateDemoData(opts: GenerateOptions = {}): DemoDataset {
     });
     o.lines.forEach((l, r) => {
       SO_SODetails.push({
-        AutoID: autoId++,
+        AutoID: autoId,
         ID: id,
-        irowno: r + 1,
+        cSOCode: code,
+        iSOsID: 2_000_000 + autoId++,
+        iRowNo: r + 1,
         cInvCode: l.product.code,
         cInvName: l.product.name,
         iQuantity: l.qtyMilli / 1000,

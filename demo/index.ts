@@ -75,19 +75,31 @@ export interface DemoScenarioHooks {
 
 export interface DemoScenarioResult {
   first: unknown;
+  /** Empty when the first sync failed (the edits would otherwise look like initial data). */
   edits: DemoEdit[];
+  /** null when the first sync failed. */
   second: unknown;
+}
+
+/** A sync result that says it failed (a RunReport with status 'failed'). */
+function failed(result: unknown): boolean {
+  return typeof result === 'object' && result !== null && 'status' in result && (result as { status: unknown }).status === 'failed';
 }
 
 /**
  * The demo flow between seeding and serving: first sync (links customers across ERP and finance,
  * copies them into the hub, reports the conflicts the data already has), the edits people make in
- * the source systems, second sync (merges them field by field; one manual conflict).
+ * the source systems, second sync (merges them field by field; one manual conflict). A first sync
+ * that reports `status: 'failed'` stops the scenario there.
  */
 export async function runDemoScenario(demo: Pick<PreparedDemo, 'files'>, hooks: DemoScenarioHooks): Promise<DemoScenarioResult> {
   const log = hooks.log ?? (() => {});
   log('sync 1/2: linking ERP and finance customers into the hub …');
   const first = await hooks.sync();
+  if (failed(first)) {
+    log('the first sync failed: the demo edits are not applied (fix the cause, then `crmlink demo --reset`)');
+    return { first, edits: [], second: null };
+  }
   log('editing the source systems, as their users would:');
   const edits = await applyDemoEdits(demo.files);
   for (const line of describeEdits(edits)) log(`  ${line}`);

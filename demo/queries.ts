@@ -139,7 +139,7 @@ export const DEMO_GRAPHIQL_DOCUMENT = DEMO_QUERIES.map((q) => q.query.trim()).jo
 /** The examples as console text, e.g. printed by `crmlink demo` under the GraphiQL URL. */
 export function formatDemoQueries(url = 'http://localhost:4000/graphql'): string {
   const lines = [`Open ${url} (GraphiQL) and try:`, ''];
-  for (const q of DEMO_QUERIES) lines.push(`# ${q.title}`, q.query.trim(), '');
+  DEMO_QUERIES.forEach((q, i) => lines.push(`── ${i + 1}. ${q.title} ──`, q.query.trim(), ''));
   lines.push(`or from a shell:`, `  curl -s ${url} -H 'content-type: application/json' \\`);
   lines.push(`    -d '{"query":"{ customers(first: 3) { totalCount nodes { code name creditLimit } } }"}'`);
   return lines.join('\n');

@@ -24,6 +24,7 @@ import {
   describeEdits,
   generateDemoData,
   prepareDemo,
+  runDemoScenario,
   seedDemo,
   type DemoFiles,
   type DemoPlan,
@@ -396,6 +397,56 @@ describe('prepareDemo and the edits between two sync runs', () => {
     expect(again.every((e) => !e.changed)).toBe(true);
     expect((await rows(files.oa, 'workflow_requestbase')).length).toBe(requestsBefore + 1);
     expect((await rows(files.erp, 'Customer')).find((r) => r.cCusCode === x.erpCode)!.dModifyDate).toBe('2026-11-20 16:30:00');
+  });
+});
+
+describe('runDemoScenario', () => {
+  it('syncs, edits, syncs — in that order', async () => {
+    const demo = await prepareDemo(join(root, 'scenario'));
+    const calls: string[] = [];
+    const erpPhone = async () => (await rows(demo.files.erp, 'Customer')).find((r) => r.cCusCode === EDIT_TARGETS.cleanMerge)!.cCusPhone;
+    const before = await erpPhone();
+    const res = await runDemoScenario(demo, {
+      sync: async () => {
+        calls.push(`sync with phone ${String(await erpPhone())}`);
+        return { status: 'ok' };
+      },
+      log: (line) => calls.push(line),
+    });
+    const syncs = calls.filter((c) => c.startsWith('sync with'));
+    expect(syncs).toHaveLength(2);
+    expect(syncs[0]).toBe(`sync with phone ${String(before)}`);
+    expect(syncs[1]).not.toBe(syncs[0]);
+    expect(res.edits.length).toBeGreaterThanOrEqual(7);
+    expect(res.second).toEqual({ status: 'ok' });
+  });
+
+  it('stops after a failed first sync, leaving the sources as seeded', async () => {
+    const demo = await prepareDemo(join(root, 'scenario-failed'));
+    let n = 0;
+    const res = await runDemoScenario(demo, {
+      sync: async () => {
+        n++;
+        return { status: 'failed' };
+      },
+    });
+    expect(n).toBe(1);
+    expect(res.edits).toEqual([]);
+    expect(res.second).toBeNull();
+    const again = await applyDemoEdits(demo.files);
+    expect(again.every((e) => e.changed)).toBe(true);
+  });
+});
+
+describe('demo/index.ts', () => {
+  it('exports what `crmlink demo` and the tests use', async () => {
+    const api = await import('../../demo/index.js');
+    for (const name of ['seedDemo', 'demoConfigYaml', 'prepareDemo', 'runDemoScenario', 'applyDemoEdits', 'describeEdits', 'formatDemoQueries', 'generateDemoData']) {
+      expect(typeof (api as Record<string, unknown>)[name], name).toBe('function');
+    }
+    expect(api.DEMO_QUERIES.length).toBeGreaterThanOrEqual(4);
+    expect([api.DEFAULT_DEMO_DIR, api.DEMO_JOB, api.DEMO_PORT, api.DEMO_CONFIG_FILE]).toEqual(['examples/demo', 'customers', 4000, 'crmlink.yaml']);
+    expect(api.formatDemoQueries('http://localhost:4000/graphql')).toContain('query Customer360');
   });
 });
 

@@ -1,0 +1,127 @@
+/**
+ * The demo end to end, as `crmlink demo` runs it: seed → sync → edits → sync → GraphQL. Checks
+ * what the demo promises: a customer known to ERP and finance under different keys and names is
+ * one customer with ERP orders and finance invoices under it; edits on different fields merge and
+ * cross over; finance wins credit limits; the same field changed on both sides is a conflict.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Knex } from 'knex';
+import { loadConfigFile } from '../../config/load.js';
+import { closeApp, openApp, type App } from '../../core/app.js';
+import { silentLogger } from '../../core/logger.js';
+import { runJob } from '../../sync/engine.js';
+import type { RunReport } from '../../sync/types.js';
+import { createYogaApp, type CrmYoga } from '../../schema/index.js';
+import { DEMO_JOB, DEMO_QUERIES, EDIT_TARGETS, prepareDemo, runDemoScenario, type DemoScenarioResult, type PreparedDemo } from '../../demo/index.js';
+import { openSqlite } from '../../demo/seed.js';
+
+const root = mkdtempSync(join(tmpdir(), 'crmlink-demo-flow-'));
+let demo: PreparedDemo;
+let app: App;
+let yoga: CrmYoga;
+let scenario: DemoScenarioResult;
+
+interface GqlResult<T> {
+  data?: T;
+  errors?: { message: string }[];
+}
+
+async function gql<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
+  const res = await yoga.fetch('http://demo/graphql', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await res.json()) as GqlResult<T>;
+  expect(body.errors ?? [], query.slice(0, 80)).toEqual([]);
+  return body.data as T;
+}
+
+async function one(file: string, sql: string, bindings: readonly (string | number)[]): Promise<Record<string, unknown>> {
+  const db: Knex = openSqlite(file);
+  try {
+    const rows = (await db.raw(sql, bindings)) as Record<string, unknown>[];
+    return rows[0];
+  } finally {
+    await db.destroy();
+  }
+}
+
+beforeAll(async () => {
+  demo = await prepareDemo(join(root, 'demo'), { logLevel: 'silent' });
+  app = await openApp(loadConfigFile(demo.configPath, {}), { logger: silentLogger });
+  scenario = await runDemoScenario(demo, { sync: () => runJob(app, DEMO_JOB) });
+  yoga = createYogaApp(app);
+});
+afterAll(async () => {
+  if (app) await closeApp(app);
+  rmSync(root, { recursive: true, force: true });
+});
+
+describe('the demo flow', () => {
+  it('runs both syncs to completion', () => {
+    const first = scenario.first as RunReport;
+    const second = scenario.second as RunReport;
+    expect([first.status, first.error?.message]).toEqual(['ok', undefined]);
+    expect([second.status, second.error?.message]).toEqual(['ok', undefined]);
+    expect(first.totals.read).toBe(demo.seed.counts!.Customer + demo.seed.counts!.fin_customer);
+    expect(second.totals.read).toBeGreaterThanOrEqual(7);
+  });
+
+  it('shows a customer known under different keys and names once, with ERP orders and finance invoices', async () => {
+    const link = demo.seed.plan!.links.find((l) => l.erpName === '北京华为技术有限公司')!;
+    const data = await gql<{
+      customers: {
+        totalCount: number;
+        nodes: {
+          code: string;
+          name: string;
+          sourceRecords: { source: string; key: string }[];
+          salesOrders: { totalCount: number };
+          invoices: { totalCount: number };
+        }[];
+      };
+    }>(`{ customers(where: { creditCode: { eq: "${link.creditCode}" } }) {
+          totalCount
+          nodes { code name sourceRecords { source key } salesOrders { totalCount } invoices { totalCount } }
+        } }`);
+    expect(data.customers.totalCount).toBe(1);
+    const c = data.customers.nodes[0];
+    expect(c.name).toBe('北京华为技术有限公司');
+    expect(c.sourceRecords.map((s) => `${s.source}:${s.key}`).sort()).toEqual([`erp:${link.erpCode}`, `finance:${link.acctNo}`]);
+    expect(c.salesOrders.totalCount).toBeGreaterThan(0);
+    expect(c.invoices.totalCount).toBeGreaterThan(0);
+  });
+
+  it('merges edits on different fields and pushes them across', async () => {
+    const x = scenario.edits.find((e) => e.erpCode === EDIT_TARGETS.cleanMerge && e.system === 'erp')!;
+    const fin = await one(demo.files.finance, 'select tel, credit_limit from fin_customer where acct_no = ?', [x.acctNo!]);
+    const erp = await one(demo.files.erp, 'select cCusPhone, iCusCreLine from Customer where cCusCode = ?', [x.erpCode]);
+    expect(fin.tel).toBe(x.to);
+    expect(Number(erp.iCusCreLine)).toBe(1_888_000);
+  });
+
+  it('lets finance win credit limits changed on both sides', async () => {
+    const z = scenario.edits.find((e) => e.erpCode === EDIT_TARGETS.creditLimitBoth && e.system === 'finance')!;
+    const erp = await one(demo.files.erp, 'select iCusCreLine from Customer where cCusCode = ?', [z.erpCode]);
+    expect(Number(erp.iCusCreLine)).toBe(2_500_000);
+    const data = await gql<{ customers: { nodes: { creditLimit: string }[] } }>(`{ customers(where: { code: { eq: "${z.erpCode}" } }) { nodes { creditLimit } } }`);
+    expect(Number(data.customers.nodes[0].creditLimit)).toBe(2_500_000);
+  });
+
+  it('reports the phone changed on both sides as an open conflict', async () => {
+    const data = await gql<{ conflicts: { nodes: { field: string; values: { side: string; value: unknown }[] }[] } }>(
+      `{ conflicts(status: OPEN, first: 100) { nodes { field values { side value } } } }`,
+    );
+    const y = scenario.edits.filter((e) => e.erpCode === EDIT_TARGETS.phoneConflict);
+    const phones = data.conflicts.nodes.filter((c) => c.field === 'phone').map((c) => c.values.map((v) => v.value));
+    expect(phones.some((vals) => y.every((e) => vals.includes(e.to)))).toBe(true);
+  });
+
+  it('answers every example query without errors', async () => {
+    for (const q of DEMO_QUERIES) await gql(q.query, q.variables);
+  });
+});
