@@ -116,9 +116,14 @@ export class RunContext {
     await this.opts.faults?.at(point, { job: this.job, phase, source, page, rows });
   }
 
-  retry<T>(fn: (attempt: number) => Promise<T>, what: string): Promise<T> {
+  /**
+   * Retry transient failures of `fn`. `finish`: the step records work already done elsewhere (a
+   * source commit): it is not cut short by the abort signal, so a graceful stop leaves nothing to
+   * reconcile.
+   */
+  retry<T>(fn: (attempt: number) => Promise<T>, what: string, opts: { finish?: boolean } = {}): Promise<T> {
     return withRetry(fn, {
-      signal: this.opts.signal,
+      signal: opts.finish ? undefined : this.opts.signal,
       retries: this.opts.retries,
       minTimeout: this.opts.retryMinTimeoutMs,
       onRetry: (err, attempt) => this.app.logger.warn({ job: this.job, attempt, err: err instanceof Error ? err.message : String(err) }, `${what}: transient failure, retrying`),

@@ -92,7 +92,16 @@ async function execute(app: App, job: string, cfg: JobConfig, access: HubAccess,
   try {
     ctx = new RunContext(app, job, cfg, access, opts);
     if (!ctx.dryRun) await resolveIntents(ctx);
-    if (cfg.direction !== 'push') for (const unit of ctx.units) await pullSource(ctx, unit);
+    if (cfg.direction !== 'push') {
+      for (const unit of ctx.units) {
+        const t = performance.now();
+        try {
+          await pullSource(ctx, unit);
+        } finally {
+          ctx.stats[unit.name].pullMs += Math.round(performance.now() - t);
+        }
+      }
+    }
     if (cfg.direction !== 'pull') await pushAll(ctx);
   } catch (err) {
     const aborted = opts.signal?.aborted === true;
@@ -146,9 +155,14 @@ function skipped(job: string, cfg: JobConfig, runId: number, started: Date, reas
 }
 
 function describeError(err: unknown): { code: string; message: string } {
-  if (err instanceof CrmlinkError) return { code: err.code, message: err.message };
-  if (err instanceof Error) return { code: err.name === 'AbortError' ? 'ABORTED' : 'INTERNAL', message: err.message };
-  return { code: 'INTERNAL', message: String(err) };
+  if (err instanceof CrmlinkError) return { code: err.code, message: shorten(err.message) };
+  if (err instanceof Error) return { code: err.name === 'AbortError' ? 'ABORTED' : 'INTERNAL', message: shorten(err.message) };
+  return { code: 'INTERNAL', message: shorten(String(err)) };
+}
+
+/** knex puts the whole statement in its messages; a 500-row insert does not belong in a report. */
+function shorten(message: string): string {
+  return message.length <= 1200 ? message : `${message.slice(0, 500)} … ${message.slice(-500)}`;
 }
 
 function log(app: App, r: RunReport): void {

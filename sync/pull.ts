@@ -30,6 +30,7 @@ import { park, unparkKeys } from './parking.js';
 import {
   chunks,
   insertXrefs,
+  rowsPerInsert,
   loadBases,
   loadOpenConflicts,
   loadProvenance,
@@ -175,7 +176,7 @@ export async function applyPage(ctx: RunContext, unit: SourceUnit, trx: Knex.Tra
   // run does the same inside its transaction, which is rolled back.)
   if (batch.snapshot) {
     if (meta.startScan) await trx(SYNC_TABLES.seen).where({ job, source: S }).delete();
-    for (const part of chunks([...new Set(seenKeys)], 1000)) {
+    for (const part of chunks([...new Set(seenKeys)], 500)) {
       await trx(SYNC_TABLES.seen)
         .insert(part.map((k) => ({ job, source: S, source_key: k })))
         .onConflict(['job', 'source', 'source_key'])
@@ -305,7 +306,7 @@ export async function applyPage(ctx: RunContext, unit: SourceUnit, trx: Knex.Tra
     }
 
     const { record, change } = item;
-    const sameAsBase = base !== undefined && unit.fields.every((f) => Object.prototype.hasOwnProperty.call(base.values, f) && sameValue(record[f], base.values[f]));
+    const sameAsBase = base !== undefined && !movedFromBase(record, base.values, unit.fields);
     if (sameAsBase && !base.deleted) {
       st.unchanged++;
       done.push(item.sourceKey);
@@ -397,7 +398,7 @@ export async function applyPage(ctx: RunContext, unit: SourceUnit, trx: Knex.Tra
       }
       log.written.push({ gid: w.gid, values: w.values, deleted: w.deleted });
     }
-    for (const part of chunks(inserts, Math.max(1, Math.floor(20_000 / (ctx.fields.length + 6))))) await trx(hubTable).insert(part);
+    for (const part of chunks(inserts, rowsPerInsert(ctx.fields.length + 6, trx))) await trx(hubTable).insert(part);
   }
   await ctx.fault('after-hub-write', 'pull', S, meta.page, items.size);
 
@@ -471,6 +472,18 @@ async function translateRefs(ctx: RunContext, unit: SourceUnit, trx: Knex.Transa
       log.stats.parked++;
     }
   }
+}
+
+/**
+ * Whether the source's values differ from its base. A field the base does not hold (never written
+ * to or read from this source, e.g. a NULL left out of an insert) counts only when it has a value.
+ */
+function movedFromBase(record: CrmRecord, base: CrmRecord, fields: readonly string[]): boolean {
+  for (const f of fields) {
+    const v = record[f] ?? null;
+    if (Object.prototype.hasOwnProperty.call(base, f) ? !sameValue(v, base[f]) : v !== null) return true;
+  }
+  return false;
 }
 
 function pick(values: CrmRecord, fields: readonly string[]): CrmRecord {

@@ -70,7 +70,15 @@ export async function pushAll(ctx: RunContext): Promise<void> {
     if (rows.length === 0) break;
     // Records merged into another are represented by their survivor.
     const records = rows.map((r) => ctx.app.hub.fromRow(ctx.entity, r)).filter((r) => r.mergedInto === null);
-    for (const unit of targets) await pushBatch(ctx, unit, records, batchNo);
+    for (const unit of targets) {
+      const t = performance.now();
+      await ctx.retry(async (attempt) => {
+        // A failed attempt may have written to the source already: link what it inserted first.
+        if (attempt > 1 && !ctx.dryRun) await resolveIntents(ctx, [unit]);
+        await pushBatch(ctx, unit, records, batchNo);
+      }, `push to ${unit.name}`);
+      ctx.stats[unit.name].pushMs += Math.round(performance.now() - t);
+    }
     cursor = Number(rows[rows.length - 1][C.seq]);
     const at = cursor;
     await ctx.retry(() => ctx.hub.tx((trx) => writeHubCheckpoint(trx, ctx.job, at)), 'store hub checkpoint');
@@ -91,7 +99,7 @@ export async function pushBatch(ctx: RunContext, unit: SourceUnit, records: read
   const bases = await loadBases(q, entity, S, [...keysByGid.values()].flat());
   const open = await loadOpenConflicts(q, entity, gids);
   const refKeys = await refKeysFor(ctx, unit, records);
-  const required = await requiredFields(ctx, unit);
+  const required = await requiredColumns(ctx, unit);
 
   const inserts: PlannedInsert[] = [];
   const updates: PlannedUpdate[] = [];
@@ -152,10 +160,8 @@ export async function pushBatch(ctx: RunContext, unit: SourceUnit, records: read
       });
       if (diff.length === 0 || !unit.canUpdate) continue;
       // Only what changed is written, so a concurrent edit of another column in the source is not
-      // overwritten. NOT NULL columns ride along: the driver's batched upsert is an
-      // INSERT ... ON CONFLICT, which checks NOT NULL before it finds the existing row.
-      const send = [...new Set([...diff, ...unit.writable.filter((f) => required.has(f) && rec.values[f] !== null && rec.values[f] !== undefined)])];
-      const values = withRefs(ctx, unit, pick(rec.values, send), refKeys);
+      // overwritten.
+      const values = withRefs(ctx, unit, pick(rec.values, diff), refKeys);
       if (values instanceof CrmlinkError) {
         parks.push({ gid: rec.id, sourceKey, error: values });
         continue;
@@ -167,6 +173,24 @@ export async function pushBatch(ctx: RunContext, unit: SourceUnit, records: read
         parks.push({ gid: rec.id, sourceKey, error: asError(err) });
       }
     }
+  }
+
+  // Compare-before-write: a row that changed in the source since its base was taken (an edit
+  // made while this run was going) is not overwritten; the next run reads and merges it.
+  let current = new Map<string, Row>();
+  if (!ctx.dryRun && (updates.length > 0 || deletes.length > 0)) {
+    const read = await changedSinceBase(ctx, unit, [...updates, ...deletes].map((w) => ({ sourceKey: w.sourceKey, base: w.base })), required);
+    current = read.current;
+    const keep = <T extends { sourceKey: string }>(list: T[]) => list.filter((w) => !read.moved.has(w.sourceKey));
+    st.deferred += updates.length + deletes.length;
+    updates.splice(0, updates.length, ...keep(updates));
+    deletes.splice(0, deletes.length, ...keep(deletes));
+    st.deferred -= updates.length + deletes.length;
+    // The driver writes existing rows with INSERT ... ON CONFLICT / ON DUPLICATE KEY UPDATE, which
+    // checks NOT NULL on the inserted tuple before it finds the existing row: NOT NULL columns
+    // without a default that this write does not set are sent with the value just read (the same
+    // row, checked unchanged above). Remove once the driver updates existing rows with UPDATE.
+    for (const u of updates) fillRequired(u.row, current.get(u.sourceKey), required);
   }
 
   if (ctx.dryRun) {
@@ -240,7 +264,11 @@ export async function pushBatch(ctx: RunContext, unit: SourceUnit, records: read
   if (soft.length > 0) {
     const flag = unit.mapping.softDeleteRow();
     const res = await ctx.retry(
-      () => unit.driver.upsert(soft.map((d) => ({ ...flag, ...unit.mapping.keyRow(d.sourceKey) })), { ...info, identity: false, mode: 'update' }),
+      () =>
+        unit.driver.upsert(
+          soft.map((d) => fillRequired({ ...flag, ...unit.mapping.keyRow(d.sourceKey) }, current.get(d.sourceKey), required)),
+          { ...info, identity: false, mode: 'update' },
+        ),
       `soft-delete in ${S}`,
     );
     res.forEach((o, i) => deleteOutcomes.push([soft[i], o]));
@@ -301,8 +329,47 @@ export async function pushBatch(ctx: RunContext, unit: SourceUnit, records: read
         await unparkKeys(trx, job, S, 'push', ok);
       }),
     `record ${S} batch in the hub`,
+    { finish: true },
   );
   addStats(ctx.stats[S], st);
+}
+
+/**
+ * Source keys whose current row differs from the base the push planned against, and the current
+ * rows (with the NOT NULL columns). One keyed select per 200 rows.
+ */
+async function changedSinceBase(
+  ctx: RunContext,
+  unit: SourceUnit,
+  planned: { sourceKey: string; base: BaseEntry | undefined }[],
+  required: ReadonlySet<string>,
+): Promise<{ moved: Set<string>; current: Map<string, Row> }> {
+  const m = unit.mapping;
+  const out = new Set<string>();
+  const current = new Map<string, Row>();
+  const columns = [...new Set([...m.columns, ...required])];
+  for (const part of chunks(planned, 200)) {
+    const byKey: Where =
+      m.key.length === 1
+        ? { column: m.key[0], op: 'in', value: part.map((p) => m.keyValues(p.sourceKey)[0]) }
+        : { or: part.map((p) => ({ and: m.keyValues(p.sourceKey).map((v, j) => ({ column: m.key[j], op: 'eq' as const, value: v })) })) };
+    const rows = await ctx.retry(() => unit.driver.select({ ...m.table, columns, where: m.filter ? { and: [m.filter, byKey] } : byKey }), `read ${unit.name} before writing`);
+    for (const r of rows) current.set(m.sourceKey(r), r);
+  }
+  for (const p of planned) {
+    const row = current.get(p.sourceKey);
+    // Gone: a delete is then already done, an update is reported by the driver as missing.
+    if (!row || !p.base) continue;
+    try {
+      const rec = ctx.canonicalize(m.toRecord(row), unit.fields);
+      // Refs are global ids in the base and source keys in the row: compare the rest.
+      const fields = unit.fields.filter((f) => ctx.fieldByName.get(f)?.type !== 'ref' && Object.prototype.hasOwnProperty.call(p.base!.values, f));
+      if (fields.some((f) => !sameValue(rec[f] ?? null, p.base!.values[f] ?? null))) out.add(p.sourceKey);
+    } catch {
+      out.add(p.sourceKey); // unreadable now: leave it to the pull, which parks it with its error
+    }
+  }
+  return { moved: out, current };
 }
 
 /** Intents are committed before the source insert, so a crash between the two can be told. */
@@ -328,9 +395,9 @@ async function recordIntents(ctx: RunContext, unit: SourceUnit, inserts: Planned
  * outcome: read the source back; a row that is there is linked (not inserted again), an intent
  * with no row is dropped (the push inserts it again, the xref still being absent).
  */
-export async function resolveIntents(ctx: RunContext): Promise<number> {
+export async function resolveIntents(ctx: RunContext, units: readonly SourceUnit[] = ctx.units): Promise<number> {
   let resolved = 0;
-  for (const unit of ctx.units) {
+  for (const unit of units) {
     const rows = (await ctx.hub.q(SYNC_TABLES.intent).where({ job: ctx.job, source: unit.name }).orderBy('id')) as {
       id: number;
       gid: string;
@@ -388,22 +455,26 @@ async function findInserted(ctx: RunContext, unit: SourceUnit, inserts: readonly
   return out;
 }
 
+/** Complete `row` with the NOT NULL columns it lacks, from the source's current row. */
+function fillRequired(row: Row, current: Row | undefined, required: ReadonlySet<string>): Row {
+  if (!current) return row;
+  for (const c of required) if (row[c] === undefined && current[c] !== undefined && current[c] !== null) row[c] = current[c];
+  return row;
+}
+
 const requiredCache = new WeakMap<RunContext, Map<string, Promise<Set<string>>>>();
 
-/** Writable fields whose column is NOT NULL without a default (introspected once per run). */
-function requiredFields(ctx: RunContext, unit: SourceUnit): Promise<Set<string>> {
+/** Columns of the unit's table that are NOT NULL without a default (introspected once per run). */
+function requiredColumns(ctx: RunContext, unit: SourceUnit): Promise<Set<string>> {
   let byUnit = requiredCache.get(ctx);
   if (!byUnit) requiredCache.set(ctx, (byUnit = new Map()));
   let p = byUnit.get(unit.name);
   if (!p) {
     p = (async () => {
+      if (!unit.canUpdate && !unit.canDelete) return new Set<string>();
       const tables = await unit.driver.introspect({ table: unit.mapping.table.table, schema: unit.mapping.table.schema, signal: ctx.opts.signal }).catch(() => []);
       const cols = tables[0]?.columns ?? [];
-      const required = new Set(cols.filter((c) => !c.nullable && c.defaultValue === null && !c.autoIncrement).map((c) => c.name));
-      return new Set(unit.writable.filter((f) => {
-        const col = unit.mapping.fieldColumn(f)?.column;
-        return col !== undefined && required.has(col);
-      }));
+      return new Set(cols.filter((c) => !c.nullable && c.defaultValue === null && !c.autoIncrement && !unit.mapping.key.includes(c.name)).map((c) => c.name));
     })();
     byUnit.set(unit.name, p);
   }

@@ -20,9 +20,14 @@ export function chunks<T>(items: readonly T[], size: number): T[][] {
   return out;
 }
 
-/** Rows per multi-row insert for a table of `columns` columns (SQLite allows 32766 parameters). */
-function rowsPerInsert(columns: number): number {
-  return Math.max(1, Math.min(1000, Math.floor(30_000 / columns)));
+/**
+ * Rows per multi-row insert for a table of `columns` columns. SQLite allows 32766 parameters and
+ * knex writes a multi-row insert there as a compound SELECT, capped at 500 terms; PostgreSQL takes
+ * 65535 parameters, and fewer, larger statements save round trips.
+ */
+export function rowsPerInsert(columns: number, q?: Knex | Knex.Transaction): number {
+  const pg = (q?.client as { config?: { client?: unknown } } | undefined)?.config?.client === 'pg';
+  return pg ? Math.max(1, Math.min(5000, Math.floor(60_000 / columns))) : Math.max(1, Math.min(500, Math.floor(30_000 / columns)));
 }
 
 // ------------------------------------------------------------------------------------ xref
@@ -65,7 +70,7 @@ export async function loadKeysByGid(q: Q, entity: string, source: string, gids: 
 
 export async function insertXrefs(q: Q, rows: { entity: string; source: string; sourceKey: string; gid: string; rule: string | null }[]): Promise<void> {
   const now = new Date().toISOString();
-  for (const part of chunks(rows, rowsPerInsert(6))) {
+  for (const part of chunks(rows, rowsPerInsert(6, q))) {
     await q(T.xref)
       .insert(part.map((r) => ({ entity: r.entity, source: r.source, source_key: r.sourceKey, gid: r.gid, rule: r.rule, linked_at: now })))
       .onConflict(['entity', 'source', 'source_key'])
@@ -113,7 +118,7 @@ export async function upsertBases(q: Q, entity: string, source: string, rows: re
   const now = new Date().toISOString();
   // Last write per key wins within one call (a page may touch a key twice).
   const byKey = new Map(rows.map((r) => [r.sourceKey, r]));
-  for (const part of chunks([...byKey.values()], rowsPerInsert(8))) {
+  for (const part of chunks([...byKey.values()], rowsPerInsert(8, q))) {
     await q(T.base)
       .insert(
         part.map((r) => ({
@@ -132,20 +137,38 @@ export async function upsertBases(q: Q, entity: string, source: string, rows: re
   }
 }
 
-/** Keys of live (not tombstoned) bases of a source that are missing from the snapshot's seen set. */
+/**
+ * Keys of live (not tombstoned) bases of a source that are missing from the snapshot's seen set.
+ * Walked in key order a page at a time, each page checked against the seen set by primary key: a
+ * single NOT EXISTS over tables filled in the same transaction (no statistics yet) can make
+ * PostgreSQL pick a quadratic plan.
+ */
 export async function unseenBaseKeys(q: Q, entity: string, source: string, job: string, seenTable: string): Promise<string[]> {
-  const rows = (await q(`${T.base} as b`)
-    .where({ 'b.entity': entity, 'b.source': source })
-    .where((w) => w.where('b.deleted', false).orWhereNull('b.deleted'))
-    .whereNotExists((sub) =>
-      sub
-        .select(q.raw('1'))
-        .from(`${seenTable} as s`)
-        .where({ 's.job': job, 's.source': source })
-        .whereRaw('?? = ??', ['s.source_key', 'b.source_key']),
-    )
-    .select('b.source_key')) as { source_key: string }[];
-  return rows.map((r) => r.source_key);
+  const out: string[] = [];
+  let after: string | null = null;
+  for (;;) {
+    const page = (await q(T.base)
+      .where({ entity, source })
+      .modify((b) => {
+        if (after !== null) b.where('source_key', '>', after);
+      })
+      .orderBy('source_key')
+      .limit(1000)
+      .select('source_key', 'deleted')) as { source_key: string; deleted: unknown }[];
+    if (page.length === 0) break;
+    after = page[page.length - 1].source_key;
+    const live = page.filter((r) => !(r.deleted === true || r.deleted === 1 || r.deleted === '1')).map((r) => r.source_key);
+    if (live.length > 0) {
+      const seen = new Set<string>();
+      for (const part of chunks(live, IN_CHUNK)) {
+        const rows = (await q(seenTable).where({ job, source }).whereIn('source_key', part).select('source_key')) as { source_key: string }[];
+        for (const r of rows) seen.add(r.source_key);
+      }
+      for (const k of live) if (!seen.has(k)) out.push(k);
+    }
+    if (page.length < 1000) break;
+  }
+  return out;
 }
 
 // ------------------------------------------------------------------------------------ provenance
@@ -176,7 +199,7 @@ export async function loadProvenance(q: Q, entity: string, gids: readonly string
 
 export async function upsertProvenance(q: Q, entity: string, rows: readonly { gid: string; field: string; source: string; changedAt: string }[]): Promise<void> {
   const byKey = new Map(rows.map((r) => [`${r.gid}\u0000${r.field}`, r]));
-  for (const part of chunks([...byKey.values()], rowsPerInsert(5))) {
+  for (const part of chunks([...byKey.values()], rowsPerInsert(5, q))) {
     await q(T.provenance)
       .insert(part.map((r) => ({ entity, gid: r.gid, field: r.field, source: r.source, changed_at: r.changedAt })))
       .onConflict(['entity', 'gid', 'field'])
@@ -260,7 +283,7 @@ export async function writeConflicts(
       });
     }
   }
-  for (const part of chunks(inserts, rowsPerInsert(14))) {
+  for (const part of chunks(inserts, rowsPerInsert(14, q))) {
     const ids = (await q(T.conflict).insert(part, ['id', 'gid', 'field', 'status'])) as unknown[];
     // Register new open conflicts so a later write in the same page folds into them.
     part.forEach((row, i) => {

@@ -79,8 +79,13 @@ export interface SourceStats {
   mergeCandidates: number;
   /** Deletes that this source's mapping does not allow: reported, not written. */
   deletesNotAllowed: number;
+  /** Writes held back because the source row changed since it was read (taken in next run). */
+  deferred: number;
   /** Oldest change time read (ISO), for the lag. */
   oldestChange: string | null;
+  /** Time spent pulling from / pushing to this source. */
+  pullMs: number;
+  pushMs: number;
 }
 
 export function emptyStats(): SourceStats {
@@ -100,7 +105,10 @@ export function emptyStats(): SourceStats {
     created: 0,
     mergeCandidates: 0,
     deletesNotAllowed: 0,
+    deferred: 0,
     oldestChange: null,
+    pullMs: 0,
+    pushMs: 0,
   };
 }
 

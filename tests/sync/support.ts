@@ -17,11 +17,14 @@ export interface WorldOptions {
   /** Conflict policies of the job (default: manual, creditLimit owned by finance). */
   conflicts?: { default?: string; fields?: Record<string, string> };
   erpCapture?: 'hash' | 'timestamp';
+  /** trigger: install it with installCapture before the first run. */
+  financeCapture?: 'hash' | 'trigger';
   financeWrite?: string[];
   financeDelete?: 'hard' | 'soft';
   batchSize?: number;
   direction?: 'both' | 'pull' | 'push';
   clockSkewSeconds?: number;
+  schedule?: string;
   label?: string;
 }
 
@@ -59,7 +62,7 @@ export async function createWorld(opts: WorldOptions = {}): Promise<World> {
   await fin.schema.createTable('fin_account', (t) => {
     t.string('acct_no', 20).primary();
     // Deliberately short: a long ERP name is a constraint violation here.
-    t.string('name', 40).notNullable();
+    t.string('name', 40).notNullable().checkLength('<=', 40);
     t.string('credit_code', 18).nullable();
     t.string('phone', 30).nullable();
     t.decimal('credit_limit', 12, 2).nullable();
@@ -101,6 +104,7 @@ entities:
         table: fin_account
         key: [acct_no]
         filter: { deleted: 0 }
+        changes: { strategy: ${opts.financeCapture ?? 'hash'} }
         delete: ${finDelete}
         write: ${JSON.stringify(opts.financeWrite ?? ['insert', 'update', 'delete'])}
         fields:
@@ -115,7 +119,8 @@ sync:
       entity: Customer
       sources: [erp, finance]
       direction: ${opts.direction ?? 'both'}
-      batchSize: ${opts.batchSize ?? 500}
+${opts.schedule ? `      schedule: "${opts.schedule}"
+` : ''}      batchSize: ${opts.batchSize ?? 500}
       clockSkewSeconds: ${opts.clockSkewSeconds ?? 5}
       conflicts: ${JSON.stringify(conflicts)}
 log:
@@ -179,4 +184,31 @@ export async function seedErp(erp: Knex, list: { code: string; name: string; cre
       updated_at: new Date().toISOString(),
     })),
   );
+}
+
+/** What a GraphQL mutation does to a golden record: new values, version and sequence number. */
+export async function editHub(app: App, code: string, values: Record<string, string | number | boolean | null>, opts: { delete?: boolean } = {}): Promise<void> {
+  await app.hub.knex.transaction(async (trx) => {
+    const row = (await trx('crm_customer').where({ code, _deleted: false }).first()) as Record<string, unknown>;
+    const seq = await app.hub.nextSeq(trx);
+    await trx('crm_customer')
+      .where({ id: row.id })
+      .update({ ...app.hub.toRow('Customer', values), _version: Number(row._version) + 1, _seq: seq, _updated_at: new Date().toISOString(), _deleted: opts.delete ?? false });
+    for (const field of Object.keys(values)) {
+      await trx('crm_provenance')
+        .insert({ entity: 'Customer', gid: row.id, field, source: 'hub', changed_at: new Date().toISOString() })
+        .onConflict(['entity', 'gid', 'field'])
+        .merge();
+    }
+  });
+}
+
+/** Every row of every hub table, for "nothing changed" checks. */
+export async function dumpHub(app: App): Promise<Record<string, unknown[]>> {
+  const tables = ['crm_customer', 'crm_xref', 'crm_base', 'crm_provenance', 'crm_checkpoint', 'crm_conflict', 'crm_parked', 'crm_run', 'crm_audit', 'crm_lock', 'crm_merge_candidate', 'crm_counter', 'crm_sync_seen', 'crm_sync_intent', 'crm_sync_tick'];
+  const out: Record<string, unknown[]> = {};
+  for (const t of tables) {
+    if (await app.hub.knex.schema.hasTable(t)) out[t] = await app.hub.knex(t).select();
+  }
+  return out;
 }

@@ -1,0 +1,117 @@
+/**
+ * `crmlink conflicts list|resolve`: the conflicts sync could not decide by policy, and deciding
+ * them. A resolution is written to the golden record and pushed on the job's next run. Exit codes:
+ * 0 ok, 1 the resolution was refused (already resolved, bad value), 2 bad usage.
+ */
+import { userInfo } from 'node:os';
+import { InvalidArgumentError, type Command } from 'commander';
+import type { App } from '../../core/app.js';
+import { CrmlinkError } from '../../core/errors.js';
+import { listConflicts, resolveConflict, type ConflictRecord } from '../../sync/index.js';
+import { EXIT, ExitCode } from '../exit-codes.js';
+
+/** What these commands need from the CLI (a subset of cli/context.ts CliContext). */
+export interface ConflictsCliContext {
+  openApp(opts: { config?: string }): Promise<App>;
+  closeApp(app: App): Promise<void>;
+  out(text: string): void;
+  err?(text: string): void;
+}
+
+interface CommonOptions {
+  config?: string;
+  json?: boolean;
+}
+
+async function withApp<T>(ctx: ConflictsCliContext, opts: CommonOptions, fn: (app: App) => Promise<T>): Promise<T> {
+  const app = await ctx.openApp({ config: opts.config });
+  try {
+    return await fn(app);
+  } finally {
+    await ctx.closeApp(app);
+  }
+}
+
+function conflictId(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError('expected a conflict id (a positive whole number)');
+  return Number(value);
+}
+
+function status(value: string): 'open' | 'resolved' | 'all' {
+  if (value !== 'open' && value !== 'resolved' && value !== 'all') throw new InvalidArgumentError('expected open, resolved or all');
+  return value;
+}
+
+function defaultActor(): string {
+  try {
+    return `cli:${userInfo().username}`;
+  } catch {
+    return 'cli';
+  }
+}
+
+export function register(program: Command, ctx: ConflictsCliContext): void {
+  const conflicts = program.command('conflicts').description('List and resolve sync conflicts');
+
+  conflicts
+    .command('list')
+    .description('Conflicts, open ones by default')
+    .option('-c, --config <file>', 'config file (default: crmlink.yaml or $CRMLINK_CONFIG)')
+    .option('--entity <entity>', 'only this entity, e.g. Customer')
+    .option('--job <job>', 'only conflicts raised by this job')
+    .option('--status <status>', 'open | resolved | all (default open)', status)
+    .option('--json', 'print JSON')
+    .action(async (opts: CommonOptions & { entity?: string; job?: string; status?: 'open' | 'resolved' | 'all' }) => {
+      await withApp(ctx, opts, async (app) => {
+        const list = await listConflicts(app, { entity: opts.entity, job: opts.job, status: opts.status });
+        if (opts.json) return ctx.out(JSON.stringify(list, null, 2));
+        if (list.length === 0) return ctx.out('no conflicts');
+        ctx.out(list.map(formatConflict).join('\n\n'));
+      });
+    });
+
+  conflicts
+    .command('resolve')
+    .description('Decide a conflict: keep the hub value, a source\'s value, or give one')
+    .argument('<id>', 'conflict id', conflictId)
+    .option('-c, --config <file>', 'config file')
+    .option('--keep <side>', 'hub, or the name of a source whose value wins')
+    .option('--value <value>', 'use this value instead')
+    .option('--actor <name>', 'who decides (audit log; default cli:<user>)')
+    .option('--json', 'print the resolved conflict as JSON')
+    .action(async (id: number, opts: CommonOptions & { keep?: string; value?: string; actor?: string }) => {
+      if ((opts.keep === undefined) === (opts.value === undefined)) {
+        (ctx.err ?? ctx.out)('error: give exactly one of --keep hub|SOURCE or --value V');
+        throw new ExitCode(EXIT.usage);
+      }
+      await withApp(ctx, opts, async (app) => {
+        try {
+          const done = await resolveConflict(app, id, {
+            keep: opts.keep ?? 'value',
+            ...(opts.value !== undefined ? { value: opts.value } : {}),
+            actor: opts.actor ?? defaultActor(),
+          });
+          ctx.out(opts.json ? JSON.stringify(done, null, 2) : `conflict #${id} resolved: ${done.entity} ${done.gid}.${done.field} = ${JSON.stringify(done.resolution?.value ?? null)} (pushed on the next run)`);
+        } catch (err) {
+          if (err instanceof CrmlinkError && err.kind === 'user') {
+            (ctx.err ?? ctx.out)(`error [${err.code}]: ${err.message}`);
+            throw new ExitCode(EXIT.failed);
+          }
+          throw err;
+        }
+      });
+    });
+}
+
+export function formatConflict(c: ConflictRecord): string {
+  const sides = Object.entries(c.values)
+    .map(([side, v]) => `    ${side.padEnd(12)} ${JSON.stringify(v)}`)
+    .join('\n');
+  return [
+    `#${c.id}  ${c.entity} ${c.gid}  field ${c.field}  [${c.status}]  rule ${c.rule}  (job ${c.job}, ${c.createdAt})`,
+    `    ${'base'.padEnd(12)} ${c.base === undefined ? '(none)' : JSON.stringify(c.base)}`,
+    sides,
+    `  ${c.reason}`,
+    ...(c.resolution ? [`  resolved by ${c.resolvedBy ?? '?'}: keep ${c.resolution.keep ?? '-'} = ${JSON.stringify(c.resolution.value)}`] : []),
+  ].join('\n');
+}

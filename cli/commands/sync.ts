@@ -1,0 +1,223 @@
+/**
+ * `crmlink sync run|status|runs|parked`: run a job now (or plan it with --dry-run), see how every
+ * job is doing, and list or retry parked records. Exit codes: 0 ok, 1 the run failed or left
+ * errors (parked records, a run skipped because the job is already running), 2 bad usage.
+ */
+import { InvalidArgumentError, type Command } from 'commander';
+import type { App } from '../../core/app.js';
+import { CrmlinkError } from '../../core/errors.js';
+import { listParked, listRuns, retryParked, runJob, syncStatus, type ProgressEvent, type RunReport } from '../../sync/index.js';
+import { EXIT, ExitCode } from '../exit-codes.js';
+
+/** What these commands need from the CLI (a subset of cli/context.ts CliContext). */
+export interface SyncCliContext {
+  openApp(opts: { config?: string }): Promise<App>;
+  closeApp(app: App): Promise<void>;
+  out(text: string): void;
+  err?(text: string): void;
+}
+
+interface CommonOptions {
+  config?: string;
+  json?: boolean;
+}
+
+async function withApp<T>(ctx: SyncCliContext, opts: CommonOptions, fn: (app: App) => Promise<T>): Promise<T> {
+  const app = await ctx.openApp({ config: opts.config });
+  try {
+    return await fn(app);
+  } finally {
+    await ctx.closeApp(app);
+  }
+}
+
+function positiveInt(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError('expected a positive whole number');
+  return Number(value);
+}
+
+/** An unknown job is a usage error (exit 2), not a failed run. */
+function usageOnUnknownJob(ctx: SyncCliContext, err: unknown): never {
+  if (err instanceof CrmlinkError && err.code === 'NOT_FOUND') {
+    (ctx.err ?? ctx.out)(`error [${err.code}]: ${err.message}`);
+    throw new ExitCode(EXIT.usage);
+  }
+  throw err;
+}
+
+export function register(program: Command, ctx: SyncCliContext): void {
+  const sync = program.command('sync').description('Run sync jobs, see their status, retry parked records');
+
+  sync
+    .command('run')
+    .description('Run a sync job now (--dry-run: print the plan, change nothing)')
+    .argument('<job>', 'job name (sync.jobs.<name>)')
+    .option('-c, --config <file>', 'config file (default: crmlink.yaml or $CRMLINK_CONFIG)')
+    .option('--dry-run', 'compute and print what the run would do; write nothing')
+    .option('--json', 'print the run report as JSON')
+    .action(async (job: string, opts: CommonOptions & { dryRun?: boolean }) => {
+      await withApp(ctx, opts, async (app) => {
+        const bar = !opts.json && process.stderr.isTTY ? progressBar() : null;
+        const controller = new AbortController();
+        const onSignal = () => controller.abort(new Error('interrupted'));
+        process.once('SIGINT', onSignal);
+        let report: RunReport;
+        try {
+          report = await runJob(app, job, { dryRun: opts.dryRun, signal: controller.signal, onProgress: bar?.update });
+        } catch (err) {
+          usageOnUnknownJob(ctx, err);
+        } finally {
+          process.removeListener('SIGINT', onSignal);
+          bar?.done();
+        }
+        ctx.out(opts.json ? JSON.stringify(report, null, 2) : formatReport(report));
+        if (report.status !== 'ok') throw new ExitCode(EXIT.failed);
+      });
+    });
+
+  sync
+    .command('status')
+    .description('Every job: last run, open conflicts, parked records, lag, checkpoints')
+    .option('-c, --config <file>', 'config file')
+    .option('--json', 'print JSON')
+    .action(async (opts: CommonOptions) => {
+      await withApp(ctx, opts, async (app) => {
+        const status = await syncStatus(app);
+        if (opts.json) return ctx.out(JSON.stringify(status, null, 2));
+        if (status.length === 0) return ctx.out('no sync jobs configured (sync.jobs)');
+        const rows = status.map((s) => [
+          s.job,
+          s.entity,
+          s.sources.join(','),
+          s.direction,
+          s.schedule ?? '-',
+          s.lastRun ? `${s.lastRun.status} ${s.lastRun.startedAt}` : 'never',
+          String(s.openConflicts),
+          String(s.parked),
+          s.lagSeconds === null ? '-' : `${Math.round(s.lagSeconds)}s`,
+        ]);
+        ctx.out(table(['JOB', 'ENTITY', 'SOURCES', 'DIRECTION', 'SCHEDULE', 'LAST RUN', 'CONFLICTS', 'PARKED', 'LAG'], rows));
+      });
+    });
+
+  sync
+    .command('runs')
+    .description('Run history, newest first')
+    .option('-c, --config <file>', 'config file')
+    .option('--job <job>', 'only this job')
+    .option('--limit <n>', 'how many (default 20)', positiveInt)
+    .option('--json', 'print JSON')
+    .action(async (opts: CommonOptions & { job?: string; limit?: number }) => {
+      await withApp(ctx, opts, async (app) => {
+        const runs = await listRuns(app, { job: opts.job, limit: opts.limit });
+        if (opts.json) return ctx.out(JSON.stringify(runs, null, 2));
+        const rows = runs.map((r) => [
+          String(r.id),
+          r.job,
+          r.status,
+          r.startedAt,
+          r.stats?.durationMs !== undefined ? `${r.stats.durationMs}ms` : '-',
+          String(r.stats?.totals?.read ?? '-'),
+          String(r.stats?.totals?.written ?? '-'),
+          String(r.stats?.totals?.conflicts ?? '-'),
+          String(r.stats?.totals?.parked ?? '-'),
+          r.error ?? '',
+        ]);
+        ctx.out(runs.length === 0 ? 'no runs yet' : table(['ID', 'JOB', 'STATUS', 'STARTED', 'TOOK', 'READ', 'WRITTEN', 'CONFLICTS', 'PARKED', 'NOTE'], rows));
+      });
+    });
+
+  sync
+    .command('parked')
+    .description('Records that failed permanently, with their error (--retry: try them again)')
+    .option('-c, --config <file>', 'config file')
+    .option('--job <job>', 'only this job')
+    .option('--retry', 'try the parked records again')
+    .option('--json', 'print JSON')
+    .action(async (opts: CommonOptions & { job?: string; retry?: boolean }) => {
+      await withApp(ctx, opts, async (app) => {
+        if (opts.retry) {
+          const jobs = opts.job ? [opts.job] : [...new Set((await listParked(app)).map((p) => p.job))];
+          const results = [];
+          for (const job of jobs) {
+            try {
+              results.push({ job, ...(await retryParked(app, job)) });
+            } catch (err) {
+              usageOnUnknownJob(ctx, err);
+            }
+          }
+          if (opts.json) ctx.out(JSON.stringify(results.map(({ report: _r, ...rest }) => rest), null, 2));
+          else if (results.length === 0) ctx.out('nothing parked');
+          else for (const r of results) ctx.out(`${r.job}: retried ${r.retried}, resolved ${r.resolved}, still parked ${r.remaining}`);
+          if (results.some((r) => r.remaining > 0 || r.report.status === 'failed')) throw new ExitCode(EXIT.failed);
+          return;
+        }
+        const parked = await listParked(app, { job: opts.job });
+        if (opts.json) return ctx.out(JSON.stringify(parked, null, 2));
+        if (parked.length === 0) return ctx.out('nothing parked');
+        ctx.out(
+          table(
+            ['ID', 'JOB', 'SOURCE', 'DIR', 'RECORD', 'CODE', 'TRIES', 'ERROR'],
+            parked.map((p) => [String(p.id), p.job, p.source, p.direction, p.sourceKey ?? p.gid ?? '', p.code, String(p.attempts), p.message]),
+          ),
+        );
+      });
+    });
+}
+
+export function formatReport(r: RunReport): string {
+  const lines: string[] = [];
+  const head = `${r.dryRun ? 'dry run of' : 'run'} ${r.job} (${r.entity}): ${r.status}${r.reason ? ` — ${r.reason}` : ''} in ${r.durationMs} ms`;
+  lines.push(head);
+  if (r.error) lines.push(`  error [${r.error.code}]: ${r.error.message}`);
+  const t = r.totals;
+  lines.push(`  read ${t.read}, written ${t.written} (hub ${t.hubWritten}, sources ${t.sourceWritten}), conflicts ${t.conflicts} open + ${t.autoResolved} decided by policy, parked ${t.parked}${r.lagSeconds !== null ? `, lag ${Math.round(r.lagSeconds)}s` : ''}`);
+  for (const [name, s] of Object.entries(r.sources)) {
+    lines.push(
+      `  ${name}: read ${s.read} (${s.unchanged} unchanged) → hub +${s.hubInserted} ~${s.hubUpdated} -${s.hubDeleted}; written +${s.inserted} ~${s.updated} -${s.deleted}` +
+        `${s.conflicts ? `; ${s.conflicts} conflicts` : ''}${s.parked ? `; ${s.parked} parked` : ''}${s.deletesNotAllowed ? `; ${s.deletesNotAllowed} deletes not allowed` : ''}`,
+    );
+  }
+  if (r.plan) {
+    lines.push('  plan:');
+    for (const [target, p] of Object.entries(r.plan)) {
+      lines.push(`    ${target}: ${p.counts.inserts} inserts, ${p.counts.updates} updates, ${p.counts.deletes} deletes, ${p.counts.conflicts} conflicts`);
+      const show = (label: string, items: { gid: string | null; sourceKey: string | null; values?: Record<string, unknown> }[]) => {
+        for (const w of items.slice(0, 20)) lines.push(`      ${label} ${w.sourceKey ?? w.gid ?? ''}${w.values ? ` ${JSON.stringify(w.values)}` : ''}`);
+      };
+      show('+', p.inserts);
+      show('~', p.updates);
+      show('-', p.deletes);
+      for (const c of p.conflicts.slice(0, 20)) lines.push(`      ! ${c.sourceKey ?? c.gid ?? ''}.${c.field}: ${c.reason}`);
+    }
+  }
+  return lines.join('\n');
+}
+
+/** A progress bar on stderr, redrawn in place; only used on a terminal. */
+function progressBar(): { update: (e: ProgressEvent) => void; done: () => void } {
+  let last = 0;
+  let drawn = false;
+  return {
+    update: (e) => {
+      const now = Date.now();
+      if (now - last < 100) return;
+      last = now;
+      const width = 30;
+      const total = e.estimated && e.estimated > 0 ? e.estimated : null;
+      const ratio = total ? Math.min(1, e.done / total) : 0;
+      const bar = total ? `[${'#'.repeat(Math.round(ratio * width)).padEnd(width, '.')}] ${String(Math.round(ratio * 100)).padStart(3)}%` : '[working]';
+      process.stderr.write(`\r${bar} ${e.phase} ${e.source}: ${e.done}${total ? `/${total}` : ''} rows   `);
+      drawn = true;
+    },
+    done: () => {
+      if (drawn) process.stderr.write('\r\x1b[2K');
+    },
+  };
+}
+
+function table(head: string[], rows: string[][]): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ');
+  return [line(head), ...rows.map(line)].join('\n');
+}

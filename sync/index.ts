@@ -1,0 +1,26 @@
+/**
+ * The sync engine's public surface: run jobs, schedule them, look at their history, list and
+ * resolve conflicts, list and retry parked records, and the merge itself.
+ */
+export { runJob, retryParked, jobConfig, type RetryParkedResult } from './engine.js';
+export { startScheduler, SyncScheduler, type SchedulerOptions, type ScheduledJob } from './scheduler.js';
+export { listConflicts, getConflict, resolveConflict, type ConflictRecord, type ConflictFilter, type ResolveOptions } from './conflicts.js';
+export { listParked, type ParkedRecord } from './parking.js';
+export { listRuns, syncStatus, type RunRecord, type JobStatus } from './runs.js';
+export { tryLockJob, lockName, type JobLock } from './locks.js';
+export { isTransient, withRetry } from './retry.js';
+export { syncMetricsRegistry, recordRunMetrics } from './metrics.js';
+export { mergeSource, mergeRecord, decide, policyFor, type MergePolicies, type HubSide, type SourceSide, type FieldConflict, type FieldChange, type SourceMergeResult, type RecordMergeResult } from './merge.js';
+export type {
+  FaultHook,
+  FaultInfo,
+  FaultPoint,
+  ProgressEvent,
+  RunOptions,
+  RunReport,
+  RunStatus,
+  SourceStats,
+  TargetPlan,
+  PlannedWrite,
+  PlannedConflict,
+} from './types.js';

@@ -1,0 +1,111 @@
+/**
+ * The scheduler: one node-cron task per job that has a `schedule` (the cron pattern lives beside
+ * the job, in `sync.jobs.<name>.schedule`). Each tick runs the job through runJob, which takes the
+ * job's lock and claims the tick in the hub, so:
+ * - a job never overlaps itself (noOverlap here, the hub lock across processes);
+ * - with several crmlink processes on one PostgreSQL hub each tick runs once; the others record a
+ *   skipped run.
+ *
+ * stop() is graceful: no new ticks, the abort signal tells running jobs to stop between pages /
+ * batches (their last committed page and checkpoint stay valid), and it waits for them.
+ *
+ * @example
+ * const scheduler = startScheduler(app);
+ * // ... later, on SIGTERM:
+ * await scheduler.stop();
+ */
+import cron, { type ScheduledTask } from 'node-cron';
+import type { App } from '../core/app.js';
+import { runJob } from './engine.js';
+import type { RunOptions, RunReport } from './types.js';
+
+export interface SchedulerOptions {
+  /** Only these jobs (default: every job with a schedule). */
+  jobs?: string[];
+  /** Extra options for each run (faults, progress...). */
+  runOptions?: Omit<RunOptions, 'signal' | 'tick' | 'dryRun'>;
+  /** Told about every finished run (also skipped ones). */
+  onRun?: (report: RunReport) => void;
+  /** IANA time zone the patterns are read in (default: the process's). */
+  timezone?: string;
+}
+
+export interface ScheduledJob {
+  job: string;
+  schedule: string;
+  nextRun: Date | null;
+  running: boolean;
+}
+
+export class SyncScheduler {
+  private readonly tasks = new Map<string, ScheduledTask>();
+  private readonly running = new Map<string, Promise<void>>();
+  private readonly controller = new AbortController();
+  private stopping: Promise<void> | null = null;
+
+  constructor(
+    private readonly app: App,
+    private readonly opts: SchedulerOptions = {},
+  ) {}
+
+  start(): this {
+    if (this.stopping) throw new Error('the scheduler was stopped; create a new one');
+    for (const [job, cfg] of Object.entries(this.app.config.sync.jobs)) {
+      if (!cfg.schedule || this.tasks.has(job)) continue;
+      if (this.opts.jobs && !this.opts.jobs.includes(job)) continue;
+      const task = cron.schedule(cfg.schedule, (ctx) => this.tick(job, ctx.date), {
+        name: `crmlink:sync:${job}`,
+        noOverlap: true,
+        timezone: this.opts.timezone,
+        // Ticks must not keep a CLI process alive on their own: the server holds it open.
+        unref: true,
+      });
+      this.tasks.set(job, task);
+      this.app.logger.info({ job, schedule: cfg.schedule }, 'sync job scheduled');
+    }
+    return this;
+  }
+
+  jobs(): ScheduledJob[] {
+    return [...this.tasks].map(([job, task]) => ({ job, schedule: task.getPattern(), nextRun: task.getNextRun(), running: this.running.has(job) }));
+  }
+
+  /** Run one job now, as a tick would (used by the scheduler and for "run now" buttons). */
+  tick(job: string, at: Date = new Date()): Promise<void> {
+    if (this.controller.signal.aborted) return Promise.resolve();
+    // Whole seconds: the same tick has the same name in every process.
+    const tick = new Date(Math.floor(at.getTime() / 1000) * 1000).toISOString();
+    const p = (async () => {
+      try {
+        const report = await runJob(this.app, job, { ...this.opts.runOptions, signal: this.controller.signal, tick });
+        this.opts.onRun?.(report);
+      } catch (err) {
+        // runJob reports run failures itself; this is a job that cannot even start.
+        this.app.logger.error({ job, err }, 'scheduled sync run could not start');
+      }
+    })();
+    this.running.set(job, p);
+    return p.finally(() => {
+      if (this.running.get(job) === p) this.running.delete(job);
+    });
+  }
+
+  /** Stop ticking, ask running jobs to stop at their next safe point, and wait for them. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      await Promise.allSettled([...this.tasks.values()].map(async (t) => {
+        await t.stop();
+        await t.destroy();
+      }));
+      this.tasks.clear();
+      this.controller.abort(new Error('the scheduler is stopping'));
+      await Promise.allSettled([...this.running.values()]);
+    })();
+    return this.stopping;
+  }
+}
+
+/** Start scheduling every job that has a schedule. The result is what the server stops on shutdown. */
+export function startScheduler(app: App, opts: SchedulerOptions = {}): SyncScheduler {
+  return new SyncScheduler(app, opts).start();
+}

@@ -1,0 +1,115 @@
+/**
+ * `crmlink sync ...` and `crmlink conflicts ...` through commander, against a real SQLite world:
+ * output, JSON, and exit codes (0 ok, 1 failed / had errors, 2 usage).
+ */
+import { Command, CommanderError } from 'commander';
+import { afterEach, describe, expect, it } from 'vitest';
+import { closeApp } from '../../core/app.js';
+import { exitCodeFor } from '../../cli/exit-codes.js';
+import { register as registerSync } from '../../cli/commands/sync.js';
+import { register as registerConflicts } from '../../cli/commands/conflicts.js';
+import { createWorld, seedErp, CODE_A, CODE_B, type World } from './support.js';
+
+let world: World | null = null;
+afterEach(async () => {
+  await world?.close();
+  world = null;
+});
+
+async function cli(w: World, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const program = new Command('crmlink').exitOverride();
+  const ctx = { openApp: () => w.open(), closeApp, out: (t: string) => out.push(t), err: (t: string) => err.push(t) };
+  registerSync(program, ctx);
+  registerConflicts(program, ctx);
+  const all = (c: Command): Command[] => c.commands.flatMap((s) => [s, ...all(s)]);
+  for (const c of all(program)) c.exitOverride().configureOutput({ writeErr: (t) => err.push(t), writeOut: (t) => out.push(t) });
+  let code = 0;
+  try {
+    await program.parseAsync(['node', 'crmlink', ...args]);
+  } catch (e) {
+    code = e instanceof CommanderError ? (e.exitCode === 0 ? 0 : 2) : exitCodeFor(e);
+    if (!(e instanceof CommanderError) && code !== 0 && !(e instanceof Error && e.message.startsWith('exit '))) err.push(String(e));
+  }
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+describe('crmlink sync', () => {
+  it('runs a job, prints its report, plans a dry run, shows status and history', async () => {
+    world = await createWorld();
+    await seedErp(world.erp, [{ code: 'C001', name: 'Acme', creditCode: CODE_A }]);
+    const run = await cli(world, 'sync', 'run', 'customers', '--json');
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.out)).toMatchObject({ job: 'customers', status: 'ok', totals: { hubWritten: 1, sourceWritten: 1 } });
+
+    await world.erp('erp_customer').update({ phone: '1' });
+    const dry = await cli(world, 'sync', 'run', 'customers', '--dry-run');
+    expect(dry.code).toBe(0);
+    expect(dry.out).toMatch(/^dry run of customers \(Customer\): ok/);
+    expect(dry.out).toMatch(/finance: 0 inserts, 1 updates/);
+    expect(dry.out).toMatch(/~ C001 .*"phone":"1"/);
+
+    const status = await cli(world, 'sync', 'status', '--json');
+    expect(status.code).toBe(0);
+    expect(JSON.parse(status.out)).toEqual([expect.objectContaining({ job: 'customers', entity: 'Customer', openConflicts: 0, parked: 0, lastRun: expect.objectContaining({ status: 'ok' }) })]);
+    const text = await cli(world, 'sync', 'status');
+    expect(text.out).toMatch(/^JOB\s+ENTITY/);
+    const runs = await cli(world, 'sync', 'runs');
+    expect(runs.out.split('\n')).toHaveLength(2);
+  });
+
+  it('exits 2 for an unknown job and 1 for a run that parked records', async () => {
+    world = await createWorld();
+    await seedErp(world.erp, [
+      { code: 'C001', name: 'A company name far too long for the finance system', creditCode: CODE_A },
+      { code: 'C002', name: 'Beta', creditCode: CODE_B },
+    ]);
+    const unknown = await cli(world, 'sync', 'run', 'nope');
+    expect(unknown.code).toBe(2);
+    expect(unknown.err).toMatch(/unknown sync job "nope" \(configured: customers\)/);
+    const partial = await cli(world, 'sync', 'run', 'customers');
+    expect(partial.code).toBe(1);
+    expect(partial.out).toMatch(/: partial/);
+    const parked = await cli(world, 'sync', 'parked');
+    expect(parked.code).toBe(0);
+    expect(parked.out).toMatch(/finance\s+push/);
+    const retry = await cli(world, 'sync', 'parked', '--retry');
+    expect(retry.code).toBe(1);
+    expect(retry.out).toMatch(/customers: retried 1, resolved 0, still parked 1/);
+  });
+});
+
+describe('crmlink conflicts', () => {
+  it('lists a conflict and resolves it; bad usage and refusals have their exit codes', async () => {
+    world = await createWorld();
+    await seedErp(world.erp, [{ code: 'C001', name: 'Acme', creditCode: CODE_A, phone: '0' }]);
+    expect((await cli(world, 'sync', 'run', 'customers')).code).toBe(0);
+    await world.erp('erp_customer').update({ phone: 'erp' });
+    await world.fin('fin_account').update({ phone: 'fin' });
+    await cli(world, 'sync', 'run', 'customers');
+
+    const list = await cli(world, 'conflicts', 'list', '--entity', 'Customer', '--json');
+    expect(list.code).toBe(0);
+    const [c] = JSON.parse(list.out) as { id: number; field: string }[];
+    expect(c.field).toBe('phone');
+    const text = await cli(world, 'conflicts', 'list');
+    expect(text.out).toMatch(/field phone  \[open\]  rule manual/);
+    expect(text.out).toMatch(/finance\s+"fin"/);
+
+    expect((await cli(world, 'conflicts', 'resolve', String(c.id))).code).toBe(2);
+    expect((await cli(world, 'conflicts', 'resolve', String(c.id), '--keep', 'hub', '--value', 'x')).code).toBe(2);
+    expect((await cli(world, 'conflicts', 'resolve', 'abc', '--keep', 'hub')).code).toBe(2);
+    const wrongSide = await cli(world, 'conflicts', 'resolve', String(c.id), '--keep', 'oa');
+    expect(wrongSide.code).toBe(1);
+    expect(wrongSide.err).toMatch(/no value from "oa"/);
+
+    const ok = await cli(world, 'conflicts', 'resolve', String(c.id), '--value', 'agreed', '--actor', 'bob');
+    expect(ok.code).toBe(0);
+    expect(ok.out).toMatch(/resolved: Customer .*\.phone = "agreed"/);
+    expect((await cli(world, 'conflicts', 'resolve', String(c.id), '--keep', 'hub')).code).toBe(1);
+    expect((await cli(world, 'sync', 'run', 'customers')).code).toBe(0);
+    expect(await world.erp('erp_customer').pluck('phone')).toEqual(['agreed']);
+    expect(await world.fin('fin_account').pluck('phone')).toEqual(['agreed']);
+  });
+});

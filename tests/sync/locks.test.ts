@@ -1,0 +1,103 @@
+/**
+ * A job never overlaps itself: in one process (SQLite hub: one process by design), and across App
+ * instances with their own hub connections and schedulers sharing one PostgreSQL hub, where each
+ * tick runs once. (Two real processes are in crash.test.ts.)
+ */
+import { hostname } from 'node:os';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runJob } from '../../sync/engine.js';
+import { startScheduler } from '../../sync/scheduler.js';
+import type { FaultHook } from '../../sync/types.js';
+import { requireDialect } from '../support/databases.js';
+import { createWorld, seedErp, CODE_A, CODE_B, type World } from './support.js';
+
+let world: World | null = null;
+afterEach(async () => {
+  await world?.close();
+  world = null;
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const slowRead: FaultHook = {
+  at: async (point) => {
+    if (point === 'after-read') await sleep(400);
+  },
+};
+
+describe('job lock on a SQLite hub', () => {
+  it('runs one of two overlapping runs and records the other as skipped', async () => {
+    world = await createWorld();
+    await seedErp(world.erp, [{ code: 'C001', name: 'Acme', creditCode: CODE_A }]);
+    const app = await world.open();
+    const [a, b] = await Promise.all([runJob(app, 'customers', { faults: slowRead }), runJob(app, 'customers')]);
+    expect([a.status, b.status].sort()).toEqual(['ok', 'skipped']);
+    expect([a, b].find((r) => r.status === 'skipped')?.reason).toMatch(/^LOCKED/);
+    expect(await app.hub.knex('crm_run').orderBy('status').pluck('status')).toEqual(['ok', 'skipped']);
+    expect(await app.hub.knex('crm_lock').count({ n: '*' })).toEqual([{ n: 0 }]);
+  });
+
+  it('takes over a lock left by a process that no longer exists', async () => {
+    world = await createWorld();
+    await seedErp(world.erp, [{ code: 'C001', name: 'Acme', creditCode: CODE_A }]);
+    const app = await world.open();
+    await runJob(app, 'customers'); // creates the tables
+    const far = new Date(Date.now() + 3600_000).toISOString();
+    await app.hub.knex('crm_lock').insert({ name: 'crmlink:job:customers', holder: `${hostname()}:2147483646:dead`, acquired_at: far, expires_at: far });
+    await app.hub.knex('crm_run').insert({ job: 'customers', status: 'running', dry_run: false, started_at: far });
+    const r = await runJob(app, 'customers');
+    expect(r.status).toBe('ok');
+    expect(await app.hub.knex('crm_run').where({ status: 'abandoned' }).count({ n: '*' })).toEqual([{ n: 1 }]);
+  });
+});
+
+describe('job lock on a PostgreSQL hub', () => {
+  it('lets one of two App instances run; the other records a skipped run', async (t) => {
+    if (!(await requireDialect('postgres'))) return t.skip();
+    world = await createWorld({ hub: 'postgres', label: 'lock' });
+    await seedErp(world.erp, [{ code: 'C001', name: 'Acme', creditCode: CODE_A }]);
+    const a = await world.open();
+    const b = await world.open();
+    const reports = await Promise.all([runJob(a, 'customers', { faults: slowRead }), sleep(100).then(() => runJob(b, 'customers'))]);
+    expect(reports.map((r) => r.status).sort()).toEqual(['ok', 'skipped']);
+    expect(reports.find((r) => r.status === 'skipped')?.reason).toMatch(/^LOCKED/);
+    // The lock is free again.
+    expect((await runJob(b, 'customers')).status).toBe('ok');
+  });
+
+  it('runs a tick once even when the second process tries after the first has finished', async (t) => {
+    if (!(await requireDialect('postgres'))) return t.skip();
+    world = await createWorld({ hub: 'postgres', label: 'tick' });
+    const a = await world.open();
+    const b = await world.open();
+    const tick = '2030-01-01T00:00:00.000Z';
+    expect((await runJob(a, 'customers', { tick })).status).toBe('ok');
+    const second = await runJob(b, 'customers', { tick });
+    expect(second.status).toBe('skipped');
+    expect(second.reason).toMatch(/already run/);
+  });
+
+  it('two schedulers on one hub: every tick runs exactly once', async (t) => {
+    if (!(await requireDialect('postgres'))) return t.skip();
+    world = await createWorld({ hub: 'postgres', label: 'sched', schedule: '* * * * * *' });
+    await seedErp(world.erp, [
+      { code: 'C001', name: 'Acme', creditCode: CODE_A },
+      { code: 'C002', name: 'Beta', creditCode: CODE_B },
+    ]);
+    const a = await world.open();
+    const b = await world.open();
+    const s1 = startScheduler(a);
+    const s2 = startScheduler(b);
+    expect(s1.jobs()).toEqual([expect.objectContaining({ job: 'customers', schedule: '* * * * * *' })]);
+    await sleep(3500);
+    await Promise.all([s1.stop(), s2.stop()]);
+    const runs = (await a.hub.knex('crm_run').select('status')) as { status: string }[];
+    const ran = runs.filter((r) => r.status !== 'skipped');
+    const ticks = (await a.hub.knex('crm_sync_tick').select('tick', 'holder')) as { tick: string; holder: string }[];
+    expect(ran.length).toBeGreaterThanOrEqual(2);
+    expect(ran.every((r) => r.status === 'ok')).toBe(true);
+    expect(ticks.length).toBe(ran.length);
+    // The other scheduler fired too and was turned away (lock held or tick already claimed).
+    expect(runs.filter((r) => r.status === 'skipped').length).toBeGreaterThanOrEqual(1);
+    expect(await a.hub.knex('crm_customer').count({ n: '*' })).toEqual([{ n: '2' }]);
+  });
+});
