@@ -2,8 +2,6 @@ import { rmSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { DEFAULT_DEMO_DIR, DEMO_JOB, DEMO_PORT, formatDemoQueries, prepareDemo, runDemoScenario } from '../../demo/index.js';
-import { runJob } from '../../sync/engine.js';
-import { startServer } from '../../server/server.js';
 
 export function register(program: Command, ctx: CliContext): void {
   program
@@ -14,6 +12,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--reset', 'delete the demo databases and hub and seed them again')
     .option('--no-serve', 'prepare and sync, then exit (no server)')
     .action(async (opts: { dir: string; port: number; reset?: boolean; serve: boolean }) => {
+      const [{ runJob }, { startServer }] = await Promise.all([import('../../sync/engine.js'), import('../../server/server.js')]);
       if (opts.reset) rmSync(opts.dir, { recursive: true, force: true });
       const demo = await prepareDemo(opts.dir, { port: opts.port });
       ctx.out(demo.created ? `seeded demo databases in ${demo.dir}` : `using the demo databases in ${demo.dir}`);

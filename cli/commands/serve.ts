@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
-import { startServer } from '../../server/server.js';
-import { startScheduler } from '../../sync/scheduler.js';
 
 export function register(program: Command, ctx: CliContext): void {
   program
@@ -11,6 +9,8 @@ export function register(program: Command, ctx: CliContext): void {
     .option('-p, --port <port>', 'port (default: server.port)', (v) => Number(v))
     .option('--no-schedule', 'do not run scheduled sync jobs in this process')
     .action(async (opts: { config?: string; port?: number; schedule: boolean }) => {
+      // The server stack (graphql-yoga, prom-client) loads only when serving, keeping other commands quick.
+      const [{ startServer }, { startScheduler }] = await Promise.all([import('../../server/server.js'), import('../../sync/scheduler.js')]);
       const app = await ctx.openApp(opts);
       app.logger.level = app.config.log.level;
       const background = opts.schedule ? [startScheduler(app)] : [];
