@@ -2,6 +2,7 @@
  * What every command gets: config loading, the app, and output streams. Commands print results to
  * stdout and diagnostics to stderr so their output can be piped.
  */
+import { InvalidArgumentError } from 'commander';
 import { loadConfigFile, DEFAULT_CONFIG_FILE, type LoadedConfig } from '../config/load.js';
 import { openApp, closeApp, type App } from '../core/app.js';
 import { createLogger } from '../core/logger.js';
@@ -31,4 +32,23 @@ export function defaultContext(): CliContext {
     out: (text) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
     err: (text) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`),
   };
+}
+
+/** What commands that work on the app need: a subset of CliContext, so tests can pass a small fake. */
+export type AppCliContext = Pick<CliContext, 'openApp' | 'closeApp' | 'out'> & { err?(text: string): void };
+
+/** Open the app for one command and close it whatever happens. */
+export async function withApp<T>(ctx: AppCliContext, opts: ConfigOption, fn: (app: App) => Promise<T>): Promise<T> {
+  const app = await ctx.openApp({ config: opts.config });
+  try {
+    return await fn(app);
+  } finally {
+    await ctx.closeApp(app);
+  }
+}
+
+/** Commander argument parser for ids and limits. */
+export function positiveInt(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError('expected a positive whole number');
+  return Number(value);
 }

@@ -5,31 +5,16 @@
  */
 import { userInfo } from 'node:os';
 import { InvalidArgumentError, type Command } from 'commander';
-import type { App } from '../../core/app.js';
 import { CrmlinkError } from '../../core/errors.js';
 import { listConflicts, resolveConflict, type ConflictRecord } from '../../sync/index.js';
 import { EXIT, ExitCode } from '../exit-codes.js';
+import { withApp, type AppCliContext } from '../context.js';
 
-/** What these commands need from the CLI (a subset of cli/context.ts CliContext). */
-export interface ConflictsCliContext {
-  openApp(opts: { config?: string }): Promise<App>;
-  closeApp(app: App): Promise<void>;
-  out(text: string): void;
-  err?(text: string): void;
-}
+export type ConflictsCliContext = AppCliContext;
 
 interface CommonOptions {
   config?: string;
   json?: boolean;
-}
-
-async function withApp<T>(ctx: ConflictsCliContext, opts: CommonOptions, fn: (app: App) => Promise<T>): Promise<T> {
-  const app = await ctx.openApp({ config: opts.config });
-  try {
-    return await fn(app);
-  } finally {
-    await ctx.closeApp(app);
-  }
 }
 
 function conflictId(value: string): number {

@@ -4,8 +4,8 @@
  * was refused), 2 bad usage.
  */
 import { userInfo } from 'node:os';
-import { InvalidArgumentError, type Command } from 'commander';
-import type { App } from '../../core/app.js';
+import type { Command } from 'commander';
+import { positiveInt, withApp, type AppCliContext } from '../context.js';
 import {
   CANDIDATE_STATUSES,
   findCandidates,
@@ -19,11 +19,7 @@ import {
   type CandidateView,
 } from '../../identity/index.js';
 
-export interface CustomersCliContext {
-  openApp(opts: { config?: string }): Promise<App>;
-  closeApp(app: App): Promise<void>;
-  out(text: string): void;
-}
+export type CustomersCliContext = AppCliContext;
 
 interface CommonOptions {
   config?: string;
@@ -36,20 +32,6 @@ function defaultActor(): string {
     return `cli:${userInfo().username}`;
   } catch {
     return 'cli';
-  }
-}
-
-function positiveInt(value: string): number {
-  if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError('expected a positive whole number');
-  return Number(value);
-}
-
-async function withApp<T>(ctx: CustomersCliContext, opts: CommonOptions, fn: (app: App) => Promise<T>): Promise<T> {
-  const app = await ctx.openApp({ config: opts.config });
-  try {
-    return await fn(app);
-  } finally {
-    await ctx.closeApp(app);
   }
 }
 

@@ -3,37 +3,17 @@
  * job is doing, and list or retry parked records. Exit codes: 0 ok, 1 the run failed or left
  * errors (parked records, a run skipped because the job is already running), 2 bad usage.
  */
-import { InvalidArgumentError, type Command } from 'commander';
-import type { App } from '../../core/app.js';
+import type { Command } from 'commander';
 import { CrmlinkError } from '../../core/errors.js';
 import { listParked, listRuns, retryParked, runJob, syncStatus, type ProgressEvent, type RunReport } from '../../sync/index.js';
 import { EXIT, ExitCode } from '../exit-codes.js';
+import { positiveInt, withApp, type AppCliContext } from '../context.js';
 
-/** What these commands need from the CLI (a subset of cli/context.ts CliContext). */
-export interface SyncCliContext {
-  openApp(opts: { config?: string }): Promise<App>;
-  closeApp(app: App): Promise<void>;
-  out(text: string): void;
-  err?(text: string): void;
-}
+export type SyncCliContext = AppCliContext;
 
 interface CommonOptions {
   config?: string;
   json?: boolean;
-}
-
-async function withApp<T>(ctx: SyncCliContext, opts: CommonOptions, fn: (app: App) => Promise<T>): Promise<T> {
-  const app = await ctx.openApp({ config: opts.config });
-  try {
-    return await fn(app);
-  } finally {
-    await ctx.closeApp(app);
-  }
-}
-
-function positiveInt(value: string): number {
-  if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError('expected a positive whole number');
-  return Number(value);
 }
 
 /** An unknown job is a usage error (exit 2), not a failed run. */
