@@ -50,7 +50,7 @@ export function buildSchema(app: App): GraphQLSchema {
     DateTime: DateTimeScalar,
     JSON: JSONScalar,
     Query: { ...(read.Query as object), ...ops.query },
-    Mutation: { ...buildMutations(rt), ...ops.mutation },
+    Mutation: { ...buildMutations(rt), ...ops.mutation, ...(read.Mutation as object) },
   };
   return makeExecutableSchema({ typeDefs, resolvers });
 }

@@ -14,6 +14,7 @@ import { scopeOf, type Runtime, type Scope } from './runtime.js';
 import { HUB, type Rec } from './store.js';
 import { fieldSources, sourceRecords, syncStatus } from './provenance.js';
 import { addDecimals } from './decimal.js';
+import { consoleResolvers } from './console-ops.js';
 
 /** The GraphQL context: what use-auth puts there (yoga adds request and params). */
 export interface CrmContext {
@@ -162,7 +163,10 @@ export function buildResolvers(rt: Runtime): ResolverMap {
     query[singularName(entity)] = (_p, args, ctx) => resolveNode(scope(rt, ctx), String(args.id), entity);
     query[MODEL[entity].plural] = (_p, args, ctx) => topLevelConnection(scope(rt, ctx), entity, args as ConnectionArgs);
   }
-  map.Query = query;
+  // The operations console's fields (schema/console-ops.ts); its mutations join the others in index.ts.
+  const consoleOps = consoleResolvers(rt);
+  map.Query = { ...query, ...consoleOps.query };
+  map.Mutation = consoleOps.mutation;
   return map;
 }
 

@@ -9,6 +9,7 @@ import { ENTITY_NAMES, MODEL, type EntityName, type ModelField } from './model.j
 import { LIST_RELATIONS, REF_RELATIONS, singularName } from './relations.js';
 import { isNumeric, isOrdered } from './connections.js';
 import type { Runtime } from './runtime.js';
+import { CONSOLE_TYPEDEFS } from './console-ops.js';
 
 const NAME = /^[_A-Za-z][_0-9A-Za-z]*$/;
 const RESERVED = new Set(['id', 'version', 'sourceRecords', 'fieldSources', 'syncStatus', 'receivableBalance']);
@@ -290,9 +291,9 @@ export function buildTypeDefs(rt: Runtime, extra: ExtraTypeDefs): string {
     }
   }
 
-  query.push(...extra.query);
-  mutation.push(...extra.mutation);
-  out.push(extra.types);
+  query.push(...extra.query, ...CONSOLE_TYPEDEFS.query);
+  mutation.push(...extra.mutation, ...CONSOLE_TYPEDEFS.mutation);
+  out.push(extra.types, CONSOLE_TYPEDEFS.types);
   out.push(`type Query {\n${query.join('\n')}\n}`);
   if (mutation.length) out.push(`type Mutation {\n${mutation.join('\n')}\n}`);
   return out.join('\n\n');

@@ -56,6 +56,7 @@ export async function startServer(app: App, opts: ServerOptions = {}): Promise<R
       );
       return;
     }
+    if (path === '/console' || path.startsWith('/console/')) return void import('./console.js').then((m) => m.serveConsole(app, req, res), (err: unknown) => json(res, 500, { error: `console unavailable: ${String(err)}` }));
     if (path === '/') {
       res.writeHead(302, { location: '/graphql' });
       res.end();

@@ -1,0 +1,222 @@
+// Jobs: schedule, the last runs (status, rows read and written per source, duration, lag), a
+// chart of rows and lag, "run now", and a dry run that shows the plan before anything is written.
+import { h, add, badge, statusKind, fmtTime, fmtDuration, fmtLag, fmtNumber, show, table } from '../dom.js';
+import { runChart } from '../chart.js';
+
+const RUNS = 20;
+
+/** A few common cron shapes in words; anything else is shown as written. */
+export function describeCron(expr, t) {
+  if (!expr) return t('jobs.manual');
+  const f = expr.trim().split(/\s+/);
+  if (f.length !== 5) return expr;
+  const [min, hour, dom, mon, dow] = f;
+  const rest = dom === '*' && mon === '*' && dow === '*';
+  let m;
+  if (rest && hour === '*' && (m = /^\*\/(\d+)$/.exec(min))) return t('cron.everyMinutes', { n: m[1] });
+  if (rest && hour === '*' && min === '*') return t('cron.everyMinute');
+  if (rest && hour === '*' && /^\d+$/.test(min)) return t('cron.hourly', { m: min });
+  if (rest && /^\d+$/.test(hour) && /^\d+$/.test(min)) return t('cron.daily', { time: `${hour.padStart(2, '0')}:${min.padStart(2, '0')}` });
+  return expr;
+}
+
+function perSource(stats) {
+  const out = {};
+  for (const [name, st] of Object.entries(stats?.sources ?? {})) {
+    out[name] = {
+      read: st.read ?? 0,
+      hub: (st.hubInserted ?? 0) + (st.hubUpdated ?? 0) + (st.hubDeleted ?? 0),
+      written: (st.inserted ?? 0) + (st.updated ?? 0) + (st.deleted ?? 0),
+      conflicts: st.conflicts ?? 0,
+      parked: st.parked ?? 0,
+    };
+  }
+  return out;
+}
+
+function errorOf(run) {
+  if (!run.error) return null;
+  try {
+    const e = JSON.parse(run.error);
+    return e.message ? `${e.code ?? ''} ${e.message}`.trim() : run.error;
+  } catch {
+    return run.error;
+  }
+}
+
+async function customerNames(ctx, ids) {
+  const unique = [...new Set(ids.filter(Boolean))].slice(0, 200);
+  if (unique.length === 0) return new Map();
+  const d = await ctx.gql('query($ids: [ID!]!) { nodes(ids: $ids) { id ... on Customer { code name } } }', { ids: unique });
+  return new Map(d.nodes.filter(Boolean).map((n) => [n.id, n]));
+}
+
+function valuesList(values) {
+  const entries = Object.entries(values ?? {});
+  if (entries.length === 0) return h('span', { class: 'muted' }, '—');
+  return h('ul', { class: 'kv' }, entries.map(([k, v]) => h('li', {}, h('code', {}, k), ' → ', h('b', {}, show(v)))));
+}
+
+/** The dry run's plan, per target: counts, then the writes and conflicts themselves. */
+function planView(ctx, report, names) {
+  const { t } = ctx;
+  const plan = report.plan ?? {};
+  const targets = Object.keys(plan).sort((a, b) => (a === 'hub' ? -1 : b === 'hub' ? 1 : a.localeCompare(b)));
+  const who = (gid, key) => {
+    const n = gid ? names.get(gid) : null;
+    return h('span', {}, n ? h('a', { href: `#/customers/${encodeURIComponent(gid)}` }, n.name) : show(gid), key ? h('span', { class: 'muted' }, ` · ${key}`) : null);
+  };
+  const summary = h('p', { class: 'plan-summary', 'data-testid': 'plan-summary' },
+    t('plan.summary', { read: fmtNumber(report.totals?.read ?? 0, ctx.lang), ms: report.durationMs ?? 0 }));
+  if (targets.length === 0 || targets.every((tg) => Object.values(plan[tg].counts).every((c) => c === 0))) {
+    return h('div', { 'data-testid': 'plan' }, summary, h('p', { class: 'empty', 'data-testid': 'plan-empty' }, t('plan.nothing')));
+  }
+  const counts = table(
+    [
+      { label: t('plan.target'), cell: (tg) => h('b', {}, tg === 'hub' ? t('plan.hub') : tg) },
+      { label: t('plan.inserts'), class: 'num', cell: (tg) => fmtNumber(plan[tg].counts.inserts, ctx.lang) },
+      { label: t('plan.updates'), class: 'num', cell: (tg) => fmtNumber(plan[tg].counts.updates, ctx.lang) },
+      { label: t('plan.deletes'), class: 'num', cell: (tg) => fmtNumber(plan[tg].counts.deletes, ctx.lang) },
+      { label: t('plan.conflicts'), class: 'num', cell: (tg) => fmtNumber(plan[tg].counts.conflicts, ctx.lang) },
+    ],
+    targets,
+    { class: 'compact', 'data-testid': 'plan-counts' },
+  );
+  const details = targets.map((tg) => {
+    const p = plan[tg];
+    const writes = [...p.inserts, ...p.updates, ...p.deletes];
+    if (writes.length === 0 && p.conflicts.length === 0) return null;
+    return h('section', { class: 'plan-target', 'data-testid': `plan-${tg}` },
+      h('h3', {}, tg === 'hub' ? t('plan.hub') : t('plan.toSource', { name: tg })),
+      writes.length
+        ? table(
+            [
+              { label: t('plan.op'), cell: (w) => badge(t(`op.${w.op}`), w.op === 'delete' ? 'bad' : w.op === 'insert' ? 'ok' : 'info') },
+              { label: t('plan.record'), cell: (w) => who(w.gid, w.sourceKey) },
+              { label: t('plan.values'), cell: (w) => (w.op === 'delete' ? t(`plan.delete.${w.mode ?? 'hard'}`) : valuesList(w.values)) },
+            ],
+            writes,
+            { class: 'compact' },
+          )
+        : null,
+      p.conflicts.length
+        ? table(
+            [
+              { label: t('plan.record'), cell: (c) => who(c.gid, c.sourceKey) },
+              { label: t('conflicts.field'), cell: (c) => h('code', {}, c.field) },
+              { label: t('conflicts.values'), cell: (c) => valuesList(c.values) },
+              { label: t('conflicts.rule'), cell: (c) => h('span', {}, h('code', {}, c.rule), c.winner ? ` → ${c.winner}` : '') },
+              { label: t('conflicts.reason'), class: 'reason', cell: (c) => c.reason },
+            ],
+            p.conflicts,
+            { class: 'compact' },
+          )
+        : null,
+      writes.length < p.counts.inserts + p.counts.updates + p.counts.deletes ? h('p', { class: 'muted' }, t('plan.cut')) : null,
+    );
+  });
+  return h('div', { 'data-testid': 'plan' }, summary, counts, details);
+}
+
+function runSummary(t, r) {
+  const tot = r.totals ?? {};
+  const line = t('jobs.ranSummary', { status: r.status, read: tot.read ?? 0, written: tot.written ?? 0, conflicts: tot.conflicts ?? 0, parked: tot.parked ?? 0, ms: r.durationMs ?? 0 });
+  const why = r.error?.message ?? r.reason;
+  return why ? `${line} — ${why}` : line;
+}
+
+export default {
+  id: 'jobs',
+  async render(ctx) {
+    const { t } = ctx;
+    const d = await ctx.gql('{ syncJobs { name entity sources direction schedule } }');
+    const runsByJob = await Promise.all(
+      d.syncJobs.map((j) => ctx.gql(`query($j: String!) { syncRuns(job: $j, first: ${RUNS}) { id job status dryRun startedAt endedAt stats error } }`, { j: j.name }).then((r) => r.syncRuns)),
+    );
+
+    const runNow = async (job) => {
+      const report = (await ctx.gql('mutation($j: String!) { runSyncJob(job: $j) }', { j: job })).runSyncJob;
+      ctx.toast(`${job}: ${runSummary(t, report)}`, report.status === 'failed' ? 'error' : report.status === 'ok' ? 'ok' : 'info');
+      await ctx.refreshBadges();
+      if (ctx.current()) ctx.rerender();
+    };
+
+    const dryRun = async (job) => {
+      const report = (await ctx.gql('mutation($j: String!) { runSyncJob(job: $j, dryRun: true) }', { j: job })).runSyncJob;
+      const plan = report.plan ?? {};
+      const ids = Object.values(plan).flatMap((p) => [...p.inserts, ...p.updates, ...p.deletes, ...p.conflicts].map((w) => w.gid));
+      const names = await customerNames(ctx, ids).catch(() => new Map());
+      const choice = await ctx.dialog({
+        title: t('plan.title', { job }),
+        wide: true,
+        testid: 'plan-dialog',
+        body: h('div', {}, h('p', { class: 'notice' }, t('plan.nothingWritten')), planView(ctx, report, names)),
+        actions: [
+          { label: t('action.close'), value: 'close', testid: 'plan-close' },
+          { label: t('plan.apply'), value: 'run', kind: 'primary', testid: 'plan-apply', disabled: !ctx.canWrite },
+        ],
+      });
+      if (choice === 'run') await runNow(job);
+    };
+
+    add(ctx.root, h('header', { class: 'view-head' }, h('h1', {}, t('nav.jobs')), h('p', { class: 'muted' }, t('jobs.intro'))));
+    if (d.syncJobs.length === 0) add(ctx.root, h('p', { class: 'empty' }, t('jobs.none')));
+
+    d.syncJobs.forEach((job, i) => {
+      const runs = runsByJob[i];
+      const sources = job.sources;
+      const chartRuns = runs
+        .filter((r) => !r.dryRun)
+        .slice()
+        .reverse()
+        .map((r) => ({ id: r.id, startedAt: r.startedAt, status: r.status, read: r.stats?.totals?.read ?? null, written: r.stats?.totals?.written ?? null, lag: r.stats?.lagSeconds ?? null }));
+      const last = runs[0];
+      add(ctx.root, 
+        h('article', { class: 'panel job', 'data-testid': `job-${job.name}` },
+          h('header', { class: 'panel-head' },
+            h('div', {},
+              h('h2', {}, job.name, ' ', h('span', { class: 'muted' }, job.entity)),
+              h('p', { class: 'muted' },
+                sources.join(job.direction === 'both' ? ' ⇄ ' : job.direction === 'pull' ? ' → hub ← ' : ' ← hub → '),
+                ' · ', t(`direction.${job.direction}`),
+                ' · ', h('span', { title: job.schedule ?? '' }, describeCron(job.schedule, t)),
+                job.schedule ? h('code', { class: 'cron' }, job.schedule) : null,
+              ),
+            ),
+            h('div', { class: 'buttons' },
+              ctx.actionButton(t('jobs.dryRun'), { testid: `dry-run-${job.name}`, onClick: () => dryRun(job.name), title: t('jobs.dryRunTitle') }),
+              ctx.actionButton(t('jobs.runNow'), { kind: 'primary', testid: `run-${job.name}`, onClick: () => runNow(job.name) }),
+            ),
+          ),
+          last ? h('p', { class: 'last-run' }, t('jobs.lastRun'), ' ', badge(t(`run.${last.status}`, {}, last.status), statusKind(last.status)), ' ', fmtTime(last.startedAt, ctx.lang)) : h('p', { class: 'empty' }, t('jobs.noRuns')),
+          chartRuns.length ? runChart(chartRuns, { t, lang: ctx.lang }) : null,
+          runs.length
+            ? table(
+                [
+                  { label: '#', class: 'num', cell: (r) => r.id },
+                  { label: t('jobs.started'), cell: (r) => fmtTime(r.startedAt, ctx.lang) },
+                  { label: t('jobs.status'), cell: (r) => h('span', {}, badge(t(`run.${r.status}`, {}, r.status), statusKind(r.status)), r.dryRun ? badge(t('jobs.dry')) : null) },
+                  { label: t('jobs.duration'), class: 'num', cell: (r) => fmtDuration(r.stats?.durationMs ?? (r.endedAt ? Date.parse(r.endedAt) - Date.parse(r.startedAt) : null)) },
+                  { label: t('jobs.lag'), class: 'num', cell: (r) => fmtLag(r.stats?.lagSeconds ?? null) },
+                  ...sources.map((src) => ({
+                    label: h('span', {}, src, h('br'), h('small', { class: 'muted' }, t('jobs.readWritten'))),
+                    class: 'num',
+                    cell: (r) => {
+                      const st = perSource(r.stats)[src];
+                      return st ? `${fmtNumber(st.read, ctx.lang)} / ${fmtNumber(st.written, ctx.lang)}` : '—';
+                    },
+                  })),
+                  { label: t('jobs.hubWritten'), class: 'num', cell: (r) => fmtNumber(r.stats?.totals?.hubWritten ?? null, ctx.lang) },
+                  { label: t('jobs.conflicts'), class: 'num', cell: (r) => fmtNumber(r.stats?.totals?.conflicts ?? null, ctx.lang) },
+                  { label: t('jobs.parked'), class: 'num', cell: (r) => fmtNumber(r.stats?.totals?.parked ?? null, ctx.lang) },
+                  { label: t('jobs.error'), class: 'reason', cell: (r) => errorOf(r) ?? '' },
+                ],
+                runs,
+                { class: 'compact runs', 'data-testid': `runs-${job.name}` },
+              )
+            : null,
+        ),
+      );
+    });
+  },
+};

@@ -1,0 +1,53 @@
+/**
+ * The console's labels: Chinese and English have the same keys, and every label the pages ask for
+ * by a literal key exists. Runs without a browser (i18n.js only touches the DOM when it exists).
+ */
+import { describe, expect, test } from 'vitest';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const ASSETS = fileURLToPath(new URL('../../console/assets/', import.meta.url));
+
+function scripts(dir: string): string[] {
+  return readdirSync(dir).flatMap((n) => {
+    const p = join(dir, n);
+    return statSync(p).isDirectory() ? scripts(p) : n.endsWith('.js') ? [p] : [];
+  });
+}
+
+async function messages(): Promise<Record<'en' | 'zh', Record<string, string>>> {
+  const mod = (await import(pathToFileURL(join(ASSETS, 'i18n.js')).href)) as { MESSAGES: Record<'en' | 'zh', Record<string, string>> };
+  return mod.MESSAGES;
+}
+
+describe('console labels', () => {
+  test('zh and en have the same keys and the same placeholders', async () => {
+    const { en, zh } = await messages();
+    expect(Object.keys(zh).sort()).toEqual(Object.keys(en).sort());
+    const holes = (s: string) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
+    for (const k of Object.keys(en)) expect([k, holes(zh[k])]).toEqual([k, holes(en[k])]);
+  });
+
+  test('every literal key used by the pages exists; so do the keys built from known names', async () => {
+    const { en } = await messages();
+    const used = new Set<string>();
+    for (const file of scripts(ASSETS)) {
+      for (const m of readFileSync(file, 'utf8').matchAll(/\bt\('([a-zA-Z0-9_.]+)'/g)) used.add(m[1]);
+    }
+    expect(used.size).toBeGreaterThan(100);
+    expect([...used].filter((k) => !(k in en))).toEqual([]);
+    const built = [
+      ...['sources', 'jobs', 'conflicts', 'parked', 'merges', 'customers'].map((v) => `nav.${v}`),
+      ...['code', 'name', 'shortName', 'creditCode', 'phone', 'email', 'address', 'city', 'province', 'industry', 'status', 'creditLimit', 'ownerId', 'ownerTeam', 'createdAt', 'updatedAt'].map((f) => `field.${f}`),
+      ...['IN_SYNC', 'PENDING', 'CONFLICT', 'ERROR'].map((s) => `sync.${s}`),
+      ...['ok', 'partial', 'failed', 'skipped', 'aborted', 'running', 'abandoned'].map((s) => `run.${s}`),
+      ...['both', 'pull', 'push'].map((d) => `direction.${d}`),
+      ...['OPEN', 'RESOLVED', 'ALL'].map((s) => `conflicts.status.${s}`),
+      ...['open', 'accepted', 'rejected', 'superseded', 'all'].map((s) => `merges.status.${s}`),
+      ...['parked', 'resolved', 'all'].map((s) => `parked.status.${s}`),
+      ...['erp', 'finance', 'oa', 'crm'].map((k) => `kind.${k}`),
+    ];
+    expect(built.filter((k) => !(k in en))).toEqual([]);
+  });
+});
