@@ -57,7 +57,17 @@ describe('job lock on a PostgreSQL hub', () => {
     await seedErp(world.erp, [{ code: 'C001', name: 'Acme', creditCode: CODE_A }]);
     const a = await world.open();
     const b = await world.open();
-    const reports = await Promise.all([runJob(a, 'customers', { faults: slowRead }), sleep(100).then(() => runJob(b, 'customers'))]);
+    // b starts once a is known to hold the lock (a has read), whatever the machine's load.
+    let holding!: () => void;
+    const aHolds = new Promise<void>((r) => (holding = r));
+    const signalThenSlow: FaultHook = {
+      at: async (point) => {
+        if (point !== 'after-read') return;
+        holding();
+        await sleep(400);
+      },
+    };
+    const reports = await Promise.all([runJob(a, 'customers', { faults: signalThenSlow }), aHolds.then(() => runJob(b, 'customers'))]);
     expect(reports.map((r) => r.status).sort()).toEqual(['ok', 'skipped']);
     expect(reports.find((r) => r.status === 'skipped')?.reason).toMatch(/^LOCKED/);
     // The lock is free again.
@@ -88,9 +98,16 @@ describe('job lock on a PostgreSQL hub', () => {
     const s1 = startScheduler(a);
     const s2 = startScheduler(b);
     expect(s1.jobs()).toEqual([expect.objectContaining({ job: 'customers', schedule: '* * * * * *' })]);
-    await sleep(3500);
+    // Wait for ticks rather than a fixed time: a loaded machine may miss a second or two.
+    const statuses = async () => ((await a.hub.knex('crm_run').select('status')) as { status: string }[]).map((r) => r.status);
+    await expect
+      .poll(async () => {
+        const st = await statuses();
+        return st.filter((s) => s !== 'skipped').length >= 2 && st.includes('skipped');
+      }, { timeout: 30_000, interval: 250 })
+      .toBe(true);
     await Promise.all([s1.stop(), s2.stop()]);
-    const runs = (await a.hub.knex('crm_run').select('status')) as { status: string }[];
+    const runs = (await statuses()).map((status) => ({ status }));
     const ran = runs.filter((r) => r.status !== 'skipped');
     const ticks = (await a.hub.knex('crm_sync_tick').select('tick', 'holder')) as { tick: string; holder: string }[];
     expect(ran.length).toBeGreaterThanOrEqual(2);
