@@ -38,7 +38,8 @@ export function register(program: Command, ctx: CliContext): void {
         return;
       }
       const server = await startServer(app, { port: opts.port, handleSignals: true });
-      ctx.out(`\ncrmlink demo: GraphQL and GraphiQL at ${server.url}/graphql (config: ${demo.configPath})\n`);
+      ctx.out(`\ncrmlink demo: GraphQL and GraphiQL at ${server.url}/graphql, operations console at ${server.url}/console`);
+      ctx.out(`config: ${demo.configPath}\n`);
       ctx.out(formatDemoQueries(`${server.url}/graphql`));
       ctx.out('Press Ctrl+C to stop.');
       await new Promise<void>((resolve) => server.server.once('close', () => resolve()));

@@ -15,7 +15,7 @@ export function register(program: Command, ctx: CliContext): void {
       app.logger.level = app.config.log.level;
       const background = opts.schedule ? [startScheduler(app)] : [];
       const server = await startServer(app, { port: opts.port, background, handleSignals: true });
-      ctx.out(`crmlink serving GraphQL at ${server.url}/graphql (health: /healthz, readiness: /readyz, metrics: /metrics)`);
+      ctx.out(`crmlink serving GraphQL at ${server.url}/graphql (console: ${server.url}/console, health: /healthz, readiness: /readyz, metrics: /metrics)`);
       // Keep running until a signal closes the server.
       await new Promise<void>((resolve) => server.server.once('close', () => resolve()));
     });
