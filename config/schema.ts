@@ -197,8 +197,8 @@ export const roleSchema = z
   .object({
     customers: z.enum(['all', 'team', 'own']).default('own').describe('Row rule: which customers the role sees.'),
     hide: z.array(z.string()).default([]).describe('Fields masked for this role, e.g. Customer.creditLimit.'),
-    write: z.boolean().default(false),
-    admin: z.boolean().default(false),
+    write: z.boolean().default(false).describe('May run mutations (create/update/delete, resolve conflicts, merge).'),
+    admin: z.boolean().default(false).describe('May use operations: sync jobs, conflicts, parked records, merge candidates, the console.'),
   })
   .strict();
 
