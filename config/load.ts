@@ -170,6 +170,9 @@ function crossCheck(config: CrmlinkConfig): PathIssue[] {
       for (const [field, fm] of Object.entries(mapping.fields)) {
         if (!known.has(field)) bad(`${at}.fields.${field}`, `unknown field "${field}" of ${entityName} (declare custom fields under entities.${entityName}.fields)`);
         if (typeof fm === 'object') {
+          if (fm.refSource !== undefined && !(fm.refSource in config.sources)) {
+            bad(`${at}.fields.${field}.refSource`, `unknown source "${fm.refSource}" (declared: ${sourceNames.join(', ')})`);
+          }
           const forms = [fm.column, fm.columns, fm.split, fm.constant].filter((x) => x !== undefined).length;
           if (forms !== 1) bad(`${at}.fields.${field}`, 'needs exactly one of column, columns, split, constant');
         }

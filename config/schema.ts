@@ -81,6 +81,10 @@ export const fieldMappingSchema = z
     timezone: z.string().optional().describe('Overrides the source time zone for this column.'),
     write: z.boolean().optional().describe('false: never written back to this column.'),
     default: scalar.optional().describe('Value used when the column is NULL.'),
+    refSource: z
+      .string()
+      .optional()
+      .describe("ref fields: the source whose keys the column holds, when not this one (e.g. an OA form holding ERP customer codes)."),
   })
   .strict();
 export type FieldMapping = z.infer<typeof fieldMappingSchema>;

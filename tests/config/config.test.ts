@@ -97,6 +97,7 @@ describe('config validation', () => {
     ['duplicate source names', (t) => t.replace('  finance:\n    kind: finance', '  erp:\n    kind: finance'), 'duplicate key "erp" (each name may appear once) (line 9)'],
     ['timestamp strategy without a column', (t) => t.replace('{ strategy: timestamp, column: dModifyDate }', '{ strategy: timestamp }'), 'entities.Customer.sources.erp.changes.column: required for the timestamp strategy'],
     ['rowversion on a non-SQL Server source', (t) => t.replace('fields: { name: cust_name', 'changes: { strategy: rowversion, column: rv }\n        fields: { name: cust_name'), 'entities.Customer.sources.finance.changes.strategy: rowversion needs a SQL Server source'],
+    ['refSource naming an unknown source', (t) => t.replace('fields: { name: cust_name, creditLimit: credit_limit }', 'fields: { name: cust_name, creditLimit: credit_limit, ownerId: { column: owner, refSource: hr } }'), 'entities.Customer.sources.finance.fields.ownerId.refSource: unknown source "hr"'],
     ['wrong type', (t) => t.replace('server: { port: 4000 }', 'server: { port: "four thousand" }'), 'server.port: expected number'],
     ['unknown entity', (t) => t.replace('  Customer:\n    mode', '  Klant:\n    mode'), 'entities: unknown key "Klant" (entities are Customer, Contact,'],
     ['YAML syntax error', (t) => t.replace('hub: {', 'hub: {{'), '(line'],
