@@ -1,9 +1,19 @@
 /**
  * `npm run bench`: runs every benchmark in its own process (so one's memory does not colour
  * another's RSS figures) and prints what each reports. Sizes are modest by default so the whole
- * run fits in a few minutes; pass `--full` for the sizes quoted in BENCHMARKS.md.
+ * run fits in a few minutes; `--full` gives the sizes quoted in BENCHMARKS.md (about an hour, most
+ * of it the 1M-row sync and the 100k-customer data sets).
+ *
+ *   npm run bench                               all, modest sizes
+ *   npm run bench -- --full                     all, published sizes
+ *   npm run bench -- customer360 list           only the benches whose file name contains a word
+ *   npm run bench -- --full --out results.json  also write every bench's JSON into one file
+ *
+ * Needs PostgreSQL and MariaDB on 127.0.0.1 (PG_URL, MYSQL_URL; the defaults are the local
+ * servers with trust / no password). All traffic stays on 127.0.0.1.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 
@@ -17,23 +27,91 @@ interface Bench {
 const BENCHES: Bench[] = [
   { name: 'identity: match N vs N customers', file: 'identity.bench.ts', args: ['20000'], fullArgs: ['100000'] },
   { name: 'connectors: bounded-memory read', file: 'read-memory.bench.ts', args: ['100000'], fullArgs: ['1000000'] },
-  { name: 'graphql: customer-360 vs hand-written SQL', file: 'customer360.bench.ts', args: ['500', '3'], fullArgs: ['2000', '5'] },
-  { name: 'sync: initial load and incremental runs', file: 'sync.bench.ts', args: ['10000'], fullArgs: ['100000'] },
+  {
+    name: 'graphql: customer-360 over PostgreSQL + MariaDB + SQLite vs hand-written SQL',
+    file: 'customer360.bench.ts',
+    args: ['--scales', '1000,5000', '--seconds', '2', '--rounds', '1'],
+    fullArgs: ['--scales', '10000,100000', '--seconds', '5', '--rounds', '2'],
+  },
+  {
+    name: 'graphql: single-source list vs PostGraphile',
+    file: 'list.bench.ts',
+    args: ['--customers', '5000', '--seconds', '2', '--rounds', '1'],
+    fullArgs: ['--customers', '100000', '--seconds', '5', '--rounds', '2'],
+  },
+  {
+    name: 'sync: initial load, incremental runs, peak RSS, change-to-visible lag',
+    file: 'sync.bench.ts',
+    args: ['--sizes', '10000', '--lag-samples', '3'],
+    fullArgs: ['--sizes', '10000,100000,1000000', '--lag-samples', '10'],
+  },
+  {
+    name: 'load: 100 GraphQL clients on the HTTP server while the sync job runs',
+    file: 'load.bench.ts',
+    args: ['--seconds', '15', '--customers', '5000'],
+    fullArgs: ['--seconds', '60', '--customers', '10000'],
+  },
 ];
 
-const full = process.argv.includes('--full');
-const only = process.argv.slice(2).filter((a) => !a.startsWith('--'));
-console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}`);
+const argv = process.argv.slice(2);
+const full = argv.includes('--full');
+const outAt = argv.indexOf('--out');
+const out = outAt >= 0 ? argv[outAt + 1] : undefined;
+const only = argv.filter((a, i) => !a.startsWith('--') && argv[i - 1] !== '--out');
+const machine = { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10, node: process.version };
+console.log(`machine: ${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB, node ${machine.node}`);
+
+function run(b: Bench, args: string[]): Promise<{ code: number | null; stdout: string; seconds: number }> {
+  const started = performance.now();
+  return new Promise((done) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', resolve(import.meta.dirname, b.file), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      process.stdout.write(d);
+    });
+    child.on('close', (code) => done({ code, stdout, seconds: Math.round((performance.now() - started) / 100) / 10 }));
+  });
+}
+
+/** A bench prints one JSON document, or one JSON object per line (sync): keep what parses. */
+function parse(stdout: string): unknown {
+  const text = stdout.trim();
+  try {
+    return JSON.parse(text);
+  } catch {
+    const lines = text
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => {
+        try {
+          return JSON.parse(l) as unknown;
+        } catch {
+          return null;
+        }
+      })
+      .filter((x) => x !== null);
+    return lines.length ? lines : text;
+  }
+}
 
 let failed = 0;
+const results: Record<string, unknown> = {};
 for (const b of BENCHES) {
   if (only.length && !only.some((o) => b.file.includes(o))) continue;
   const args = full ? b.fullArgs : b.args;
-  console.log(`\n== ${b.name} (bench/${b.file} ${args.join(' ')})`);
-  const r = spawnSync(process.execPath, ['--import', 'tsx', resolve(import.meta.dirname, b.file), ...args], { stdio: 'inherit' });
-  if (r.status !== 0) {
+  const command = `node --import tsx bench/${b.file} ${args.join(' ')}`;
+  console.log(`\n== ${b.name}\n$ ${command}`);
+  const r = await run(b, args);
+  results[b.file] = { command, seconds: r.seconds, exit: r.code, output: parse(r.stdout) };
+  console.log(`-- ${b.file}: ${r.seconds} s`);
+  if (r.code !== 0) {
     failed++;
-    console.log(`!! ${b.file} exited with ${r.status ?? r.signal}`);
+    console.log(`!! ${b.file} exited with ${r.code}`);
   }
+}
+if (out) {
+  writeFileSync(out, `${JSON.stringify({ at: new Date().toISOString(), full, machine, results }, null, 2)}\n`);
+  console.log(`\nwrote ${out}`);
 }
 process.exitCode = failed ? 1 : 0;

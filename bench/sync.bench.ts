@@ -1,264 +1,321 @@
 /**
- * Sync benchmark: initial load and incremental runs.
+ * Sync benchmark: initial load against the raw batched insert, incremental runs at several table
+ * sizes, peak RSS of the initial load, and change-to-visible lag through GraphQL.
  *
- *   node --import tsx bench/sync.bench.ts [maxRows] [--changes 1000] [--hub sqlite|postgres]
- *                                        [--erp postgres|mysql] [--finance postgres|mysql] [--batch 1000]
+ *   node --import tsx bench/sync.bench.ts [--sizes 10000,100000,1000000] [--changes 1000] [--batch 1000]
+ *        [--hub sqlite|postgres] [--erp postgres|mysql] [--finance mysql|postgres]
+ *        [--lag-interval 2] [--lag-samples 5] [--no-lag] [--profile]
  *
- * For each table size (10,000, then maxRows when larger; default maxRows 10,000):
- * 1. raw: the same rows written to an empty finance table with the same driver's batched insert
- *    (driver.upsert, mode insert, batches of --batch): the floor any sync must pay to write them;
- * 2. initial load: the job customers (ERP → hub → finance) on the empty hub: read every ERP row,
- *    map, match identity, merge, write hub records + xref + base + provenance, insert into finance;
- *    rows/s and the ratio to the raw insert;
+ * Topology (the job `customers`, ERP ↔ hub ↔ finance): the ERP's U8 `Customer` table on PostgreSQL
+ * (bench/data/generate.ts: Chinese names, valid credit codes, modify times spread over years),
+ * captured by timestamp (dModifyDate); an empty finance `fin_customer` on MariaDB, captured by
+ * trigger + change log with origin tags (crmlink's own writes are skipped); the hub on SQLite.
+ *
+ * Each size runs in its own child process, so its peak RSS is its own:
+ * 1. initial load: runJob on the empty hub: read every ERP row, map, match identity, merge, write
+ *    hub records + xref + base + provenance, insert every customer into finance; rows/s, peak RSS
+ *    (sampled every 50 ms, and the kernel's max RSS) and where the time went (pull / push per source);
+ * 2. raw: the same rows into an empty copy of the finance table through the same driver's batched
+ *    insert (driver.upsert, mode insert, batches of --batch): the floor any sync must pay to write
+ *    them once; the ratio initial / raw;
  * 3. quiet run: nothing changed (what a scheduled tick costs when the systems are in step);
- * 4. incremental: --changes random ERP rows edited, then one run.
+ * 4. incremental: --changes random ERP customers edited (phone and dModifyDate, as U8 does), then
+ *    one run: its time must follow the changes, not the table size;
+ * 5. lag (first size only): the scheduler runs the job every --lag-interval seconds; an ERP
+ *    customer's phone is changed and GraphQL (`customer(id) { phone }`) polled every 20 ms until it
+ *    shows the new value: time from the source commit to visible, --lag-samples times.
  *
- * Capture: the ERP by timestamp (rows stamped a second apart, as a table built over time is), the
- * finance system by trigger + change log with origin tags, so crmlink's own writes are skipped.
+ * --profile: CPU-profile the initial load of each size (crmlink-sync-initial-<n>.cpuprofile in
+ * --profile-dir, default the temp dir) and add the summary of where the time went to the output.
  *
- * Prints one JSON object per size on stdout. Needs PostgreSQL (and MariaDB for --finance mysql)
- * reachable as the tests expect (PG_URL, MYSQL_URL).
+ * Prints one JSON object per size. Needs PostgreSQL and MariaDB on 127.0.0.1 (PG_URL, MYSQL_URL).
  */
-import type { Knex } from 'knex';
-import { parseConfig } from '../config/load.js';
-import type { Dialect } from '../config/schema.js';
-import { closeApp, openApp, type App } from '../core/app.js';
-import { silentLogger } from '../core/logger.js';
-import { makeCreditCode } from '../identity/credit-code.js';
-import { installCapture } from '../connectors/capture/index.js';
-import { runJob } from '../sync/engine.js';
-import type { RunReport } from '../sync/types.js';
-import { createTestDatabase, fixtureKnex, type TestDatabase } from '../tests/support/databases.js';
+import { spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import { flags, machine, round, RssSampler } from './lib/common.js';
 
-const args = process.argv.slice(2);
-const flag = (name: string, fallback: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? args[i + 1] : fallback;
-};
-const maxRows = Number(args.find((a) => /^\d+$/.test(a)) ?? '10000');
-const changes = Number(flag('changes', '1000'));
-const hubDialect = flag('hub', 'sqlite') as 'sqlite' | 'postgres';
-const erpDialect = flag('erp', 'postgres') as Dialect;
-const finDialect = flag('finance', 'postgres') as Dialect;
-const batch = Number(flag('batch', '1000'));
-const sizes = [...new Set([10_000, maxRows])].filter((n) => n <= maxRows).sort((a, b) => a - b);
+process.env.NODE_ENV ??= 'production';
+const f = flags();
+const SELF = fileURLToPath(import.meta.url);
 
-const CODE_CHARS = '0123456789ABCDEFGHJKLMNPQRTUWXY';
-const OLD = Date.parse('2020-01-01T00:00:00.000Z');
-
-function creditCode(i: number): string {
-  let body = '';
-  let n = i;
-  for (let k = 0; k < 8; k++) {
-    body = CODE_CHARS[n % 31] + body;
-    n = Math.floor(n / 31);
+async function parent(): Promise<void> {
+  const sizes = f.list('sizes', '10000').map(Number);
+  const passOn = process.argv.slice(2).filter((a, i, all) => a !== '--sizes' && all[i - 1] !== '--sizes');
+  process.stderr.write(`machine: ${JSON.stringify(machine())}\n`);
+  for (const [i, n] of sizes.entries()) {
+    const args = ['--import', 'tsx', SELF, '--child', String(n), ...(i === 0 && !f.has('no-lag') ? ['--lag'] : []), ...passOn];
+    const code = await new Promise<number | null>((resolve) => spawn(process.execPath, args, { stdio: 'inherit' }).on('close', resolve));
+    if (code !== 0) throw new Error(`sync bench at ${n} rows exited with ${code}`);
   }
-  return makeCreditCode(`91110000M${body}`);
 }
 
-function erpRow(i: number): Record<string, unknown> {
-  return {
-    cust_code: `C${String(i).padStart(8, '0')}`,
-    cust_name: `Customer ${i} Trading Co.`,
-    credit_code: creditCode(i),
-    phone: `010-${String(i).padStart(8, '0')}`,
-    city: ['BJ', 'SH', 'GZ', 'SZ'][i % 4],
-    credit_limit: `${(i % 1000) * 100}.00`,
-    // One row a second in the past, as a table built over time looks (not all at one instant).
-    updated_at: new Date(OLD + i * 1000).toISOString(),
-  };
-}
+async function child(n: number): Promise<void> {
+  const { parseConfig } = await import('../config/load.js');
+  const { closeApp, openApp } = await import('../core/app.js');
+  const { silentLogger } = await import('../core/logger.js');
+  const { installCapture } = await import('../connectors/capture/index.js');
+  const { runJob } = await import('../sync/engine.js');
+  const { SyncScheduler } = await import('../sync/scheduler.js');
+  const { createDatabase, openLoader, loadSystem, customer, customerCode } = await import('./data/generate.js');
+  type RunReport = Awaited<ReturnType<typeof runJob>>;
+  type Dialect = 'postgres' | 'mysql' | 'sqlite';
 
-function finRow(i: number): Record<string, unknown> {
-  const e = erpRow(i);
-  return { acct_no: e.cust_code, name: e.cust_name, credit_code: e.credit_code, phone: e.phone, credit_limit: e.credit_limit };
-}
+  const changes = f.num('changes', 1000);
+  const batch = f.num('batch', 1000);
+  const hubDialect = f.get('hub', 'sqlite') as 'sqlite' | 'postgres';
+  const erpDialect = f.get('erp', 'postgres') as Dialect;
+  const finDialect = f.get('finance', 'mysql') as Dialect;
 
-async function createTables(k: Knex, dialect: Dialect, table: string, kind: 'erp' | 'fin'): Promise<void> {
-  await k.schema.createTable(table, (t) => {
-    if (kind === 'erp') {
-      t.string('cust_code', 20).primary();
-      t.string('cust_name', 200).notNullable();
-    } else {
-      t.string('acct_no', 20).primary();
-      t.string('name', 200).notNullable();
+  const hubDb = await createDatabase(hubDialect, 'synchub');
+  const erpDb = await createDatabase(erpDialect, 'syncerp');
+  const finDb = await createDatabase(finDialect, 'syncfin');
+  let app: Awaited<ReturnType<typeof openApp>> | null = null;
+  try {
+    // Sources: the ERP's customers (bulk-loaded), two empty finance tables (sync target, raw target).
+    const tSeed = performance.now();
+    await loadSystem('erp', erpDb, n, { detail: false });
+    const fin = await openLoader(finDb);
+    const q = (s: string) => (finDialect === 'mysql' ? `\`${s}\`` : `"${s}"`);
+    for (const t of ['fin_customer', 'fin_customer_raw']) {
+      await fin.exec(
+        `CREATE TABLE ${q(t)} (${q('acct_no')} varchar(16) NOT NULL PRIMARY KEY, ${q('cust_name')} varchar(200) NOT NULL, ${q('credit_code')} varchar(18), ${q('tel')} varchar(40), ${q('credit_limit')} decimal(18,2), ${q('city')} varchar(60), ${q('owner')} varchar(20))`,
+      );
     }
-    t.string('credit_code', 18).nullable();
-    t.string('phone', 30).nullable();
-    if (kind === 'erp') t.string('city', 50).nullable();
-    t.decimal('credit_limit', 12, 2).nullable();
-    // ISO text, maintained by a trigger: what the timestamp capture reads.
-    t.string('updated_at', 30).nullable();
-    t.index(['updated_at']);
-  });
-  const stampIso = dialect === 'postgres' ? `to_char(now() at time zone 'utc', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')` : `DATE_FORMAT(UTC_TIMESTAMP(3), '%Y-%m-%dT%H:%i:%s.%fZ')`;
-  if (dialect === 'postgres') {
-    await k.raw(`create or replace function ${table}_stamp() returns trigger as $$ begin if new.updated_at is null or new.updated_at = old.updated_at then new.updated_at := ${stampIso}; end if; return new; end $$ language plpgsql`);
-    await k.raw(`create trigger ${table}_stamp_u before update on ${table} for each row execute function ${table}_stamp()`);
-    await k.raw(
-      `create or replace function ${table}_stamp_i() returns trigger as $$ begin if new.updated_at is null then new.updated_at := ${stampIso}; end if; return new; end $$ language plpgsql`,
-    );
-    await k.raw(`create trigger ${table}_stamp_ins before insert on ${table} for each row execute function ${table}_stamp_i()`);
-  } else if (dialect === 'mysql') {
-    // %f gives microseconds (6 digits): keep 3 so the text sorts like the ERP's.
-    const iso = `CONCAT(DATE_FORMAT(UTC_TIMESTAMP(3), '%Y-%m-%dT%H:%i:%s.'), LPAD(FLOOR(MICROSECOND(UTC_TIMESTAMP(3)) / 1000), 3, '0'), 'Z')`;
-    await k.raw(`create trigger ${table}_stamp_u before update on ${table} for each row begin if new.updated_at is null or new.updated_at = old.updated_at then set new.updated_at = ${iso}; end if; end`);
-    await k.raw(`create trigger ${table}_stamp_i before insert on ${table} for each row begin if new.updated_at is null then set new.updated_at = ${iso}; end if; end`);
-  }
-}
+    await fin.close();
+    const seedSeconds = round((performance.now() - tSeed) / 1000);
 
-async function bulkInsert(k: Knex, table: string, n: number, row: (i: number) => Record<string, unknown>): Promise<void> {
-  for (let start = 0; start < n; start += 2000) {
-    const part = Array.from({ length: Math.min(2000, n - start) }, (_, j) => row(start + j));
-    await k(table).insert(part);
-  }
-}
-
-function config(hub: TestDatabase, erp: TestDatabase, fin: TestDatabase): string {
-  const c = (d: TestDatabase) => JSON.stringify(d.connection);
-  return `
-hub: { dialect: ${hub.dialect}, connection: ${c(hub)} }
+    const c = (d: { connection: Record<string, unknown> }) => JSON.stringify(d.connection);
+    const yaml = `
+hub: { dialect: ${hubDialect}, connection: ${c(hubDb)} }
+log: { level: silent }
 sources:
-  erp: { kind: erp, dialect: ${erp.dialect}, connection: ${c(erp)} }
-  finance: { kind: finance, dialect: ${fin.dialect}, connection: ${c(fin)} }
+  erp: { kind: erp, dialect: ${erpDialect}, connection: ${c(erpDb)}, timezone: Asia/Shanghai }
+  finance: { kind: finance, dialect: ${finDialect}, connection: ${c(finDb)}, timezone: UTC }
 entities:
   Customer:
+    match:
+      - { rule: creditCode, certainty: sure }
+      - { rule: name, certainty: probable }
+    survivorship: { default: "erp,finance", fields: { creditLimit: finance } }
     sources:
       erp:
-        table: erp_customer
-        key: [cust_code]
-        changes: { strategy: timestamp, column: updated_at, lookBackSeconds: 5 }
-        write: [insert, update]
-        fields: { code: cust_code, name: cust_name, creditCode: credit_code, phone: phone, city: city, creditLimit: { column: credit_limit, type: decimal, scale: 2 } }
+        table: Customer
+        key: [cCusCode]
+        changes: { strategy: timestamp, column: dModifyDate, lookBackSeconds: 5 }
+        write: [update]
+        fields:
+          code: { column: cCusCode, write: false }
+          name: { column: cCusName, trim: true, halfWidth: true }
+          creditCode: { column: cCusRegCode, trim: true }
+          phone: { column: cCusPhone, trim: true }
+          city: cCusCity
+          creditLimit: { column: iCusCreLine, type: decimal, scale: 2 }
+          ownerId: cCusPPerson
       finance:
-        table: fin_account
+        table: fin_customer
         key: [acct_no]
-        changes: { strategy: ${finDialect === 'postgres' || finDialect === 'mysql' ? 'trigger' : 'hash'} }
+        changes: { strategy: ${finDialect === 'sqlite' ? 'hash' : 'trigger'} }
         write: [insert, update]
-        fields: { code: acct_no, name: name, creditCode: credit_code, phone: phone, creditLimit: { column: credit_limit, type: decimal, scale: 2 } }
+        fields:
+          code: acct_no
+          name: cust_name
+          creditCode: credit_code
+          phone: tel
+          city: city
+          creditLimit: { column: credit_limit, type: decimal, scale: 2 }
+          ownerId: owner
 sync:
   jobs:
-    customers: { entity: Customer, sources: [erp, finance], batchSize: ${batch} }
-log: { level: silent }
+    customers:
+      entity: Customer
+      sources: [erp, finance]
+      batchSize: ${batch}
+      schedule: "*/${f.num('lag-interval', 2)} * * * * *"
+      conflicts: { default: newest, fields: { creditLimit: "source:finance" } }
+server: { auth: { mode: none, anonymousRole: admin } }
 `;
-}
+    app = await openApp(parseConfig(yaml), { logger: silentLogger });
+    if (finDialect !== 'sqlite') await installCapture(app.sources.driver('finance'), app.sources.mapping('Customer', 'finance'));
 
-interface SizeResult {
-  rows: number;
-  hub: string;
-  erp: string;
-  finance: string;
-  batch: number;
-  raw: { seconds: number; rowsPerSecond: number };
-  initialLoad: { seconds: number; rowsPerSecond: number; ratioToRaw: number; hubWritten: number; financeInserted: number; status: string; phasesMs: Record<string, number> };
-  quietRun: { seconds: number; read: number; written: number; phasesMs: Record<string, number> };
-  incremental: { changes: number; seconds: number; read: number; written: number; status: string; phasesMs: Record<string, number> };
-  rssMiB: number;
-}
+    // Statements sent, per database: where a run's round trips go.
+    const counts: Record<string, number> = {};
+    const count = (name: string) => () => (counts[name] = (counts[name] ?? 0) + 1);
+    app.hub.knex.on('query', count('hub'));
+    app.sources.driver('erp').onQuery(count('erp'));
+    app.sources.driver('finance').onQuery(count('finance'));
+    const take = () => {
+      const out = { ...counts };
+      for (const k of Object.keys(counts)) delete counts[k];
+      return out;
+    };
 
-async function benchSize(n: number): Promise<SizeResult> {
-  const hubDb = await createTestDatabase(hubDialect, 'benchhub');
-  const erpDb = await createTestDatabase(erpDialect, 'bencherp');
-  const finDb = await createTestDatabase(finDialect, 'benchfin');
-  const erp = fixtureKnex(erpDb);
-  const fin = fixtureKnex(finDb);
-  let app: App | null = null;
-  try {
-    await createTables(erp, erpDialect, 'erp_customer', 'erp');
-    await createTables(fin, finDialect, 'fin_account', 'fin');
-    await createTables(fin, finDialect, 'fin_account_raw', 'fin');
-    await bulkInsert(erp, 'erp_customer', n, erpRow);
-    app = await openApp(parseConfig(config(hubDb, erpDb, finDb)), { logger: silentLogger });
-    // Finance: trigger capture, crmlink's own writes tagged with their origin and skipped.
-    if (finDialect === 'postgres' || finDialect === 'mysql') await installCapture(app.sources.driver('finance'), app.sources.mapping('Customer', 'finance'));
-
-    // 1. raw batched insert through the same driver
-    const driver = app.sources.driver('finance');
+    // 1. initial load (first, so the process's max RSS is this phase's)
+    const rss = new RssSampler(50);
     let t = performance.now();
-    for (let start = 0; start < n; start += batch) {
-      const part = Array.from({ length: Math.min(batch, n - start) }, (_, j) => finRow(start + j));
-      const out = await driver.upsert(part, { table: 'fin_account_raw', key: ['acct_no'], mode: 'insert' });
+    let initial: RunReport;
+    let profile: unknown;
+    if (f.has('profile')) {
+      const { profileDuring } = await import('./lib/cpuprofile.js');
+      const file = join(f.get('profile-dir', tmpdir()), `crmlink-sync-initial-${n}.cpuprofile`);
+      const p = await profileDuring(file, () => runJob(app!, 'customers'));
+      initial = p.result;
+      profile = { file, idlePct: p.summary.idlePct, byArea: p.summary.byArea.slice(0, 12), byFunction: p.summary.byFunction.slice(0, 20) };
+    } else initial = await runJob(app, 'customers');
+    const initialSeconds = (performance.now() - t) / 1000;
+    const memory = rss.stop();
+    const initialStatements = take();
+    check(initial, 'initial load');
+
+    // 2. raw batched insert of the same rows through the same driver
+    const driver = app.sources.driver('finance');
+    const finRow = (i: number) => {
+      const x = customer(i);
+      return { acct_no: x.code, cust_name: x.name, credit_code: x.creditCode, tel: x.phone, credit_limit: x.creditLimit, city: x.city, owner: x.salesperson };
+    };
+    t = performance.now();
+    for (let start = 1; start <= n; start += batch) {
+      const part = Array.from({ length: Math.min(batch, n - start + 1) }, (_, j) => finRow(start + j));
+      const out = await driver.upsert(part, { table: 'fin_customer_raw', key: ['acct_no'], mode: 'insert' });
       if (out.some((o) => o.status === 'error')) throw new Error('raw insert failed');
     }
     const rawSeconds = (performance.now() - t) / 1000;
+    const rawStatements = take();
 
-    // 2. initial load
-    t = performance.now();
-    const initial = await runJob(app, 'customers');
-    const initialSeconds = (performance.now() - t) / 1000;
-    check(initial, 'initial load');
-
-    // 3. a quiet run (settles the look-back window of the writes just made)
+    // 3. quiet run (the first settles the look-back window of the writes just made)
     await runJob(app, 'customers');
     t = performance.now();
     const quiet = await runJob(app, 'customers');
     const quietSeconds = (performance.now() - t) / 1000;
+    take();
 
-    // 4. incremental: `changes` random rows edited in the ERP
+    // 4. incremental: `changes` random ERP customers edited
+    const erpK = app.sources.driver('erp').knex;
+    const nowLocal = erpDialect === 'postgres' ? erpK.raw(`(now() at time zone 'Asia/Shanghai')::timestamp(0)`) : erpK.raw(`CONVERT_TZ(UTC_TIMESTAMP(), '+00:00', '+08:00')`);
+    const edit = async (codes: string[], suffix: string) => {
+      for (let s = 0; s < codes.length; s += 500) {
+        await erpK('Customer')
+          .whereIn('cCusCode', codes.slice(s, s + 500))
+          .update({ cCusPhone: erpK.raw(erpDialect === 'postgres' ? `"cCusPhone" || ?` : 'concat(`cCusPhone`, ?)', [suffix]), dModifyDate: nowLocal });
+      }
+    };
     const picked = new Set<number>();
     let seed = 42;
     while (picked.size < Math.min(changes, n)) {
       seed = (seed * 1103515245 + 12345) % 2 ** 31;
-      picked.add(seed % n);
+      picked.add((seed % n) + 1);
     }
-    const codes = [...picked].map((i) => `C${String(i).padStart(8, '0')}`);
-    for (let s = 0; s < codes.length; s += 500) {
-      await erp('erp_customer').whereIn('cust_code', codes.slice(s, s + 500)).update({ phone: erp.raw(`concat(phone, 'x')`) });
-    }
+    await edit([...picked].map(customerCode), 'x');
+    take();
     t = performance.now();
     const inc = await runJob(app, 'customers');
     const incSeconds = (performance.now() - t) / 1000;
+    const incStatements = take();
     check(inc, 'incremental run');
+
+    // 5. change-to-visible lag, with the scheduler ticking
+    let lag: unknown;
+    if (f.has('lag')) {
+      const interval = f.num('lag-interval', 2);
+      const samples = f.num('lag-samples', 5);
+      // Let the look-back window of the incremental run's writes pass, then run quietly once.
+      await new Promise((r) => setTimeout(r, 6000));
+      await runJob(app, 'customers');
+      // Loaded only now, so the GraphQL layer's memory is not in the initial load's RSS.
+      const { createYogaApp } = await import('../schema/index.js');
+      const yoga = createYogaApp(app, { logger: false });
+      // The hub ids here are made by the sync: find customer i's through the cross-reference.
+      const gidOf = async (i: number): Promise<string> => String((await app!.hub.knex('crm_xref').where({ entity: 'Customer', source: 'erp', source_key: customerCode(i) }).first()).gid);
+      const phoneByGid = async (gid: string): Promise<string | null> => {
+        const res = await yoga.fetch('http://bench/graphql', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: `{ customer(id: "${gid}") { phone } }` }) });
+        const body = (await res.json()) as { data?: { customer: { phone: string } | null } };
+        return body.data?.customer?.phone ?? null;
+      };
+      const runs: number[] = [];
+      const scheduler = new SyncScheduler(app, { onRun: (r) => runs.push(r.durationMs) }).start();
+      const lags: number[] = [];
+      try {
+        for (let s = 0; s < samples; s++) {
+          const i = 1 + ((s * 7919) % n);
+          const gid = await gidOf(i);
+          const want = `${customer(i).phone}-L${s}`;
+          // Commit in the source at a random point of the tick interval.
+          await new Promise((r) => setTimeout(r, Math.floor(Math.random() * interval * 1000)));
+          await erpK('Customer').where('cCusCode', customerCode(i)).update({ cCusPhone: want, dModifyDate: nowLocal });
+          const committed = performance.now();
+          const deadline = committed + (interval + 30) * 1000;
+          for (;;) {
+            if ((await phoneByGid(gid)) === want) {
+              lags.push(performance.now() - committed);
+              break;
+            }
+            if (performance.now() > deadline) throw new Error(`change to ${customerCode(i)} not visible after ${interval + 30} s`);
+            await new Promise((r) => setTimeout(r, 20));
+          }
+        }
+      } finally {
+        await scheduler.stop();
+      }
+      const sorted = [...lags].sort((a, b) => a - b);
+      lag = {
+        intervalSeconds: interval,
+        samples,
+        meanSeconds: round(lags.reduce((a, b) => a + b, 0) / lags.length / 1000),
+        minSeconds: round(sorted[0] / 1000),
+        maxSeconds: round(sorted[sorted.length - 1] / 1000),
+        scheduledRunMs: { count: runs.length, mean: Math.round(runs.reduce((a, b) => a + b, 0) / Math.max(1, runs.length)), max: Math.max(0, ...runs) },
+      };
+    }
 
     const rawRate = n / rawSeconds;
     const loadRate = n / initialSeconds;
-    return {
+    const result = {
+      bench: 'sync',
       rows: n,
       hub: hubDialect,
       erp: erpDialect,
       finance: finDialect,
       batch,
-      raw: { seconds: round(rawSeconds), rowsPerSecond: Math.round(rawRate) },
+      seedSeconds,
       initialLoad: {
         seconds: round(initialSeconds),
         rowsPerSecond: Math.round(loadRate),
         ratioToRaw: round(loadRate / rawRate, 3),
         hubWritten: initial.totals.hubWritten,
-        financeInserted: initial.sources.finance.inserted,
+        financeInserted: initial.sources.finance?.inserted,
         status: initial.status,
         phasesMs: phases(initial),
+        rssMiB: memory,
+        statements: initialStatements,
+        ...(profile ? { profile } : {}),
       },
-      quietRun: { seconds: round(quietSeconds), read: quiet.totals.read, written: quiet.totals.written, phasesMs: phases(quiet) },
-      incremental: { changes: codes.length, seconds: round(incSeconds), read: inc.totals.read, written: inc.totals.written, status: inc.status, phasesMs: phases(inc) },
-      rssMiB: Math.round(process.memoryUsage().rss / 2 ** 20),
+      raw: { seconds: round(rawSeconds), rowsPerSecond: Math.round(rawRate), statements: rawStatements },
+      quietRun: { seconds: round(quietSeconds, 3), read: quiet.totals.read, written: quiet.totals.written, phasesMs: phases(quiet) },
+      incremental: { changes: picked.size, seconds: round(incSeconds, 3), read: inc.totals.read, written: inc.totals.written, status: inc.status, phasesMs: phases(inc), statements: incStatements },
+      ...(lag ? { lag } : {}),
     };
+    process.stdout.write(`${JSON.stringify(result)}\n`);
   } finally {
     if (app) await closeApp(app);
-    await Promise.allSettled([erp.destroy(), fin.destroy()]);
     await Promise.allSettled([hubDb.drop(), erpDb.drop(), finDb.drop()]);
   }
-}
 
-/** Where a run's time went: pull and push per source. */
-function phases(r: RunReport): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [name, s] of Object.entries(r.sources)) {
-    out[`pull:${name}`] = s.pullMs;
-    out[`push:${name}`] = s.pushMs;
+  function phases(r: RunReport): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [name, s] of Object.entries(r.sources)) {
+      out[`pull:${name}`] = s.pullMs;
+      out[`push:${name}`] = s.pushMs;
+    }
+    return out;
   }
-  return out;
+
+  function check(r: RunReport, what: string): void {
+    if (r.status !== 'ok') throw new Error(`${what}: ${r.status} ${JSON.stringify(r.error ?? r.totals)}`);
+  }
 }
 
-function check(r: RunReport, what: string): void {
-  if (r.status !== 'ok') throw new Error(`${what}: ${r.status} ${JSON.stringify(r.error ?? r.totals)}`);
-}
-
-function round(x: number, digits = 2): number {
-  const f = 10 ** digits;
-  return Math.round(x * f) / f;
-}
-
-for (const n of sizes) {
-  const result = await benchSize(n);
-  process.stdout.write(`${JSON.stringify(result)}\n`);
-}
+const at = process.argv.indexOf('--child');
+if (at >= 0) await child(Number(process.argv[at + 1]));
+else await parent();

@@ -6,6 +6,7 @@
 import type { Knex } from 'knex';
 import type { Dialect, SourceConfig } from '../config/schema.js';
 import type { ColumnInfo, DialectCapabilities, Row, TableInfo, TableRef } from './driver.js';
+import type { NullOrder } from './where.js';
 
 /** How a failure should be reacted to, independent of the engine's own codes. */
 export type ErrorClass = 'transient' | 'unreachable' | 'auth' | 'database-unknown' | 'constraint' | 'other';
@@ -34,6 +35,16 @@ export interface UpsertStatement {
   explicitIdentity: boolean;
 }
 
+/** Existing rows written in place: `UPDATE ... SET <set> WHERE <key> = ...`, never an INSERT. */
+export interface UpdateStatement {
+  table: TableRef;
+  /** Every row carries exactly `key` + `set` (values already bound for the dialect). */
+  rows: Row[];
+  key: string[];
+  /** Non-key columns written (never empty); columns a row does not carry are left alone. */
+  set: string[];
+}
+
 export interface ChangelogDdl {
   /** Creates crmlink_changelog (in `schema`, when given) when it does not exist. */
   createLog(schema?: string): string[];
@@ -49,6 +60,8 @@ export interface DialectAdapter {
   readonly capabilities: DialectCapabilities;
   /** `(a, b) > (?, ?)` row-value comparisons and multi-column IN. */
   readonly rowValues: boolean;
+  /** Where `ORDER BY c ASC` puts NULLs (keyset `after` follows it): PostgreSQL last, the others first. */
+  readonly nullOrder: NullOrder;
   /** Rows one multi-row statement may carry beyond the parameter limit (SQLite: compound SELECT terms). */
   readonly maxRowsPerStatement: number;
   /**
@@ -68,8 +81,17 @@ export interface DialectAdapter {
   introspect(knex: Knex, opts: { schema?: string; table?: string }): Promise<TableInfo[]>;
   /** A plain multi-row INSERT. */
   insert(knex: Knex | Knex.Transaction, table: TableRef, rows: Row[], types?: ColumnTypes): Knex.QueryBuilder | Knex.Raw;
-  /** The batched insert-or-update statement. */
+  /**
+   * The batched insert-or-update statement, for rows the driver found no key for (a row inserted
+   * concurrently since is then updated, not duplicated). Existing rows go through `update`.
+   */
   upsert(knex: Knex | Knex.Transaction, stmt: UpsertStatement, types?: ColumnTypes): Knex.QueryBuilder | Knex.Raw;
+  /**
+   * The statements that write `set` onto existing rows matched by key, run in order inside the
+   * caller's transaction. Unlike an upsert they never build a row to insert, so NOT NULL columns
+   * the rows do not carry are not needed. Default: one UPDATE per row.
+   */
+  update(knex: Knex | Knex.Transaction, stmt: UpdateStatement, types?: ColumnTypes): (Knex.QueryBuilder | Knex.Raw)[];
   /** Insert rows without their identity key and return the generated keys, in row order. */
   insertReturning(trx: Knex.Transaction, table: TableRef, rows: Row[], key: string[], types?: ColumnTypes): Promise<Row[]>;
   /** Statements that tag the current transaction as crmlink's own write (empty when unsupported). */
@@ -87,6 +109,7 @@ export abstract class DialectAdapterBase implements DialectAdapter {
   abstract readonly dialect: Dialect;
   abstract readonly capabilities: DialectCapabilities;
   readonly rowValues: boolean = true;
+  readonly nullOrder: NullOrder = 'first';
   readonly maxRowsPerStatement: number = 1000;
   readonly typedParameters: boolean = false;
   readonly upsertMatchesAnyUniqueKey: boolean = false;
@@ -108,6 +131,16 @@ export abstract class DialectAdapterBase implements DialectAdapter {
     // ON CONFLICT / ON DUPLICATE KEY through knex; a key-only row still needs a SET clause.
     const update = stmt.update.length > 0 ? stmt.update : [stmt.key[0]];
     return tableBuilder(knex, stmt.table).insert(stmt.rows).onConflict(stmt.key).merge(update);
+  }
+
+  update(knex: Knex | Knex.Transaction, stmt: UpdateStatement): (Knex.QueryBuilder | Knex.Raw)[] {
+    return stmt.rows.map((row) => {
+      const qb = tableBuilder(knex, stmt.table);
+      for (const k of stmt.key) qb.where(k, '=', row[k] as Knex.Value);
+      const values: Row = {};
+      for (const c of stmt.set) values[c] = row[c];
+      return qb.update(values);
+    });
   }
 
   async insertReturning(trx: Knex.Transaction, table: TableRef, rows: Row[], key: string[]): Promise<Row[]> {

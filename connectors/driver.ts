@@ -80,8 +80,16 @@ export interface SelectSpec extends TableRef {
   orderBy?: OrderBy[];
   limit?: number;
   offset?: number;
-  /** Keyset: rows strictly after these values of the orderBy columns (same directions). */
+  /**
+   * Keyset: rows strictly after these values of the orderBy columns (same directions), as the
+   * dialect's ORDER BY sorts NULLs (PostgreSQL: last ascending; the others: first).
+   */
   after?: unknown[];
+  /**
+   * The orderBy columns hold no NULLs (key columns, or filtered IS NOT NULL): `after` may use a
+   * plain or row-value comparison instead of the NULL-aware form, which indexes serve best.
+   */
+  keysetNotNull?: boolean;
   signal?: AbortSignal;
 }
 

@@ -130,6 +130,7 @@ export class KnexDriver implements Driver {
         orderBy,
         limit: pageSize,
         after,
+        keysetNotNull: true,
         signal: opts.signal,
       });
       if (rows.length > 0) yield rows;
@@ -156,7 +157,7 @@ export class KnexDriver implements Driver {
     applyWhere(qb, spec.where, bind);
     if (spec.after) {
       if (!spec.orderBy || spec.orderBy.length === 0) throw new ValidationError('select: `after` needs `orderBy`', { table: ref.table });
-      applyAfter(qb, spec.orderBy, spec.after, { rowValues: this.adapter.rowValues, bind });
+      applyAfter(qb, spec.orderBy, spec.after, { rowValues: this.adapter.rowValues, bind, nulls: this.adapter.nullOrder, notNull: spec.keysetNotNull === true });
     }
     for (const o of spec.orderBy ?? []) qb.orderBy(o.column, o.direction);
     if (spec.limit !== undefined) qb.limit(spec.limit);
@@ -251,11 +252,23 @@ export class KnexDriver implements Driver {
         await this.writeIsolated(trx, ref, planned, outcomes, async (sp, items) => {
           for (const group of groupByColumns(items)) {
             const rowsOf = () => group.items.map((p) => this.bindRow(p.row, group.columns, types));
+            if (group.items[0].status === 'updated') {
+              // Existing rows: UPDATE only the columns given. An INSERT ... ON CONFLICT would
+              // build the whole row first and fail on NOT NULL columns the row does not carry.
+              const set = group.columns.filter((c) => !key.includes(c));
+              if (set.length === 0) continue;
+              for (const stmt of this.adapter.update(sp, { table: ref, rows: rowsOf(), key, set }, types)) {
+                await this.run(stmt, { op: 'update', table: ref });
+              }
+              continue;
+            }
             if (this.adapter.upsertMatchesAnyUniqueKey && group.items.every((p) => p.status === 'inserted')) {
               await this.run(this.adapter.insert(sp, ref, rowsOf(), types), { op: 'insert', table: ref });
               continue;
             }
-            const explicitIdentity = !!opts.identity && group.items.some((p) => p.status === 'inserted');
+            // Only rows found new reach here. They go through the upsert statement all the same,
+            // so a key another writer inserted since is updated instead of failing.
+            const explicitIdentity = !!opts.identity;
             const stmt = this.adapter.upsert(
               sp,
               {

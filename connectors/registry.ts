@@ -116,6 +116,17 @@ export class SourceSet {
       }
       const custom = (this.loaded.config.entities as Record<string, { fields?: CustomFields } | undefined>)[entity]?.fields ?? {};
       m = new EntityMapping(entity, source, this.config(source), config, custom);
+      for (const field of m.fields) {
+        const from = m.refSourceOf(field);
+        if (from in this.loaded.config.sources) continue;
+        const path = `entities.${entity}.sources.${source}.fields.${field}.refSource`;
+        throw new CrmlinkError('MAPPING_INVALID', `${path} names source "${from}", which is not declared (declared: ${Object.keys(this.loaded.config.sources).join(', ')})`, {
+          entity,
+          source,
+          field,
+          path,
+        });
+      }
       this.mappings.set(id, m);
     }
     return m;

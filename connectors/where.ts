@@ -88,35 +88,74 @@ function toList(value: unknown): unknown[] {
   return [value];
 }
 
+/** Where `ORDER BY c ASC` puts NULLs: first (SQL Server, MySQL, SQLite) or last (PostgreSQL). */
+export type NullOrder = 'first' | 'last';
+
+export type KeysetOptions = { rowValues: boolean; bind?: Binder } & (
+  | {
+      /** The order columns hold no NULLs (keys, filtered columns): plain comparisons suffice. */
+      notNull: true;
+      nulls?: NullOrder;
+    }
+  | { notNull?: false; nulls: NullOrder }
+);
+
 /**
- * Keyset condition: rows strictly after `values` in `order`. Uniform directions use a row-value
- * comparison where the dialect has one (it uses the index); otherwise, and for mixed directions,
- * the expanded form (a > x) OR (a = x AND b > y) ...
+ * Keyset condition: rows strictly after `values` in `order`, as the dialect's ORDER BY sorts them.
+ *
+ * With `notNull` (and no NULL among `values`): a row-value comparison for uniform directions where
+ * the dialect has one (it uses the index), otherwise the expanded form (a > x) OR (a = x AND b > y) ...
+ *
+ * Otherwise NULL-aware, following where the dialect sorts NULLs (`nulls`, for ascending order; a
+ * descending column has them at the other end): a column whose NULLs come last adds "OR c IS NULL"
+ * after a value; after a NULL only NULL-free rows follow (NULLs first) or nothing does (NULLs
+ * last); equality with a NULL position is IS NULL.
  */
-export function applyAfter(
-  qb: Knex.QueryBuilder,
-  order: readonly OrderBy[],
-  values: readonly unknown[],
-  opts: { rowValues: boolean; bind?: Binder },
-): Knex.QueryBuilder {
+export function applyAfter(qb: Knex.QueryBuilder, order: readonly OrderBy[], values: readonly unknown[], opts: KeysetOptions): Knex.QueryBuilder {
   if (values.length !== order.length) throw new TypeError(`keyset position has ${values.length} values for ${order.length} order columns`);
   const bind = opts.bind ?? identity;
-  const bound = order.map((o, i) => bind(o.column, values[i]) as Knex.Value);
+  const isNull = (v: unknown) => v === null || v === undefined;
+  const bound = order.map((o, i) => (isNull(values[i]) ? null : (bind(o.column, values[i]) as Knex.Value)));
   const gt = (o: OrderBy) => (o.direction === 'desc' ? '<' : '>');
-  if (order.length === 1) return qb.where(order[0].column, gt(order[0]), bound[0]);
-  const uniform = order.every((o) => o.direction === order[0].direction);
-  if (uniform && opts.rowValues) {
-    const cols = order.map(() => '??').join(', ');
-    const params = order.map(() => '?').join(', ');
-    return qb.whereRaw(`(${cols}) ${gt(order[0])} (${params})`, [...order.map((o) => o.column), ...bound]);
-  }
-  return qb.where((outer) => {
-    order.forEach((o, i) => {
-      outer.orWhere((inner) => {
-        for (let j = 0; j < i; j++) inner.where(order[j].column, '=', bound[j]);
-        inner.where(o.column, gt(o), bound[i]);
+
+  if (opts.notNull && !values.some(isNull)) {
+    if (order.length === 1) return qb.where(order[0].column, gt(order[0]), bound[0] as Knex.Value);
+    const uniform = order.every((o) => o.direction === order[0].direction);
+    if (uniform && opts.rowValues) {
+      const cols = order.map(() => '??').join(', ');
+      const params = order.map(() => '?').join(', ');
+      return qb.whereRaw(`(${cols}) ${gt(order[0])} (${params})`, [...order.map((o) => o.column), ...(bound as Knex.Value[])]);
+    }
+    return qb.where((outer) => {
+      order.forEach((o, i) => {
+        outer.orWhere((inner) => {
+          for (let j = 0; j < i; j++) inner.where(order[j].column, '=', bound[j] as Knex.Value);
+          inner.where(o.column, gt(o), bound[i] as Knex.Value);
+        });
       });
     });
+  }
+
+  const nulls = opts.nulls ?? 'first';
+  return qb.where((outer) => {
+    let branches = 0;
+    order.forEach((o, i) => {
+      const nullsLast = (nulls === 'last') === (o.direction === 'asc');
+      // Nothing sorts after a NULL in a column whose NULLs come last.
+      if (isNull(values[i]) && nullsLast) return;
+      branches++;
+      outer.orWhere((inner) => {
+        for (let j = 0; j < i; j++) {
+          if (bound[j] === null) inner.whereNull(order[j].column);
+          else inner.where(order[j].column, '=', bound[j] as Knex.Value);
+        }
+        const v = bound[i];
+        if (v === null) inner.whereNotNull(o.column);
+        else if (nullsLast) inner.where((s) => s.where(o.column, gt(o), v).orWhereNull(o.column));
+        else inner.where(o.column, gt(o), v);
+      });
+    });
+    if (branches === 0) outer.whereRaw('1 = 0');
   });
 }
 

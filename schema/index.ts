@@ -28,6 +28,7 @@ import { useDepthLimit } from '../server/plugins/use-depth-limit.js';
 import { useCostLimit } from '../server/plugins/use-cost-limit.js';
 import { useDisableIntrospection } from '../server/plugins/use-introspection.js';
 import { maskedErrors } from '../server/plugins/use-error-masking.js';
+import { useGraphQlJit } from '@envelop/graphql-jit';
 
 export { type CrmContext } from './resolvers.js';
 export { type Viewer } from './security.js';
@@ -70,6 +71,7 @@ export function createYogaApp(app: App, opts: { logger?: boolean } = {}): CrmYog
     useCostLimit({ maxCost: server.limits.cost }),
   ];
   if (!server.introspection) plugins.push(useDisableIntrospection());
+  if (process.env.CRMLINK_JIT) plugins.push(useGraphQlJit() as Plugin);
   return createYoga<Record<string, unknown>, CrmContext>({
     schema: buildSchema(app),
     graphqlEndpoint: '/graphql',

@@ -99,7 +99,6 @@ export async function pushBatch(ctx: RunContext, unit: SourceUnit, records: read
   const bases = await loadBases(q, entity, S, [...keysByGid.values()].flat());
   const open = await loadOpenConflicts(q, entity, gids);
   const refKeys = await refKeysFor(ctx, unit, records);
-  const required = await requiredColumns(ctx, unit);
 
   const inserts: PlannedInsert[] = [];
   const updates: PlannedUpdate[] = [];
@@ -177,20 +176,13 @@ export async function pushBatch(ctx: RunContext, unit: SourceUnit, records: read
 
   // Compare-before-write: a row that changed in the source since its base was taken (an edit
   // made while this run was going) is not overwritten; the next run reads and merges it.
-  let current = new Map<string, Row>();
   if (!ctx.dryRun && (updates.length > 0 || deletes.length > 0)) {
-    const read = await changedSinceBase(ctx, unit, [...updates, ...deletes].map((w) => ({ sourceKey: w.sourceKey, base: w.base })), required);
-    current = read.current;
+    const read = await changedSinceBase(ctx, unit, [...updates, ...deletes].map((w) => ({ sourceKey: w.sourceKey, base: w.base })));
     const keep = <T extends { sourceKey: string }>(list: T[]) => list.filter((w) => !read.moved.has(w.sourceKey));
     st.deferred += updates.length + deletes.length;
     updates.splice(0, updates.length, ...keep(updates));
     deletes.splice(0, deletes.length, ...keep(deletes));
     st.deferred -= updates.length + deletes.length;
-    // The driver writes existing rows with INSERT ... ON CONFLICT / ON DUPLICATE KEY UPDATE, which
-    // checks NOT NULL on the inserted tuple before it finds the existing row: NOT NULL columns
-    // without a default that this write does not set are sent with the value just read (the same
-    // row, checked unchanged above). Remove once the driver updates existing rows with UPDATE.
-    for (const u of updates) fillRequired(u.row, current.get(u.sourceKey), required);
   }
 
   if (ctx.dryRun) {
@@ -266,7 +258,7 @@ export async function pushBatch(ctx: RunContext, unit: SourceUnit, records: read
     const res = await ctx.retry(
       () =>
         unit.driver.upsert(
-          soft.map((d) => fillRequired({ ...flag, ...unit.mapping.keyRow(d.sourceKey) }, current.get(d.sourceKey), required)),
+          soft.map((d) => ({ ...flag, ...unit.mapping.keyRow(d.sourceKey) })),
           { ...info, identity: false, mode: 'update' },
         ),
       `soft-delete in ${S}`,
@@ -335,19 +327,18 @@ export async function pushBatch(ctx: RunContext, unit: SourceUnit, records: read
 }
 
 /**
- * Source keys whose current row differs from the base the push planned against, and the current
- * rows (with the NOT NULL columns). One keyed select per 200 rows.
+ * Source keys whose current row differs from the base the push planned against. One keyed select
+ * per 200 rows.
  */
 async function changedSinceBase(
   ctx: RunContext,
   unit: SourceUnit,
   planned: { sourceKey: string; base: BaseEntry | undefined }[],
-  required: ReadonlySet<string>,
-): Promise<{ moved: Set<string>; current: Map<string, Row> }> {
+): Promise<{ moved: Set<string> }> {
   const m = unit.mapping;
   const out = new Set<string>();
   const current = new Map<string, Row>();
-  const columns = [...new Set([...m.columns, ...required])];
+  const columns = m.columns;
   for (const part of chunks(planned, 200)) {
     const byKey: Where =
       m.key.length === 1
@@ -369,7 +360,7 @@ async function changedSinceBase(
       out.add(p.sourceKey); // unreadable now: leave it to the pull, which parks it with its error
     }
   }
-  return { moved: out, current };
+  return { moved: out };
 }
 
 /** Intents are committed before the source insert, so a crash between the two can be told. */
@@ -453,32 +444,6 @@ async function findInserted(ctx: RunContext, unit: SourceUnit, inserts: readonly
     }
   }
   return out;
-}
-
-/** Complete `row` with the NOT NULL columns it lacks, from the source's current row. */
-function fillRequired(row: Row, current: Row | undefined, required: ReadonlySet<string>): Row {
-  if (!current) return row;
-  for (const c of required) if (row[c] === undefined && current[c] !== undefined && current[c] !== null) row[c] = current[c];
-  return row;
-}
-
-const requiredCache = new WeakMap<RunContext, Map<string, Promise<Set<string>>>>();
-
-/** Columns of the unit's table that are NOT NULL without a default (introspected once per run). */
-function requiredColumns(ctx: RunContext, unit: SourceUnit): Promise<Set<string>> {
-  let byUnit = requiredCache.get(ctx);
-  if (!byUnit) requiredCache.set(ctx, (byUnit = new Map()));
-  let p = byUnit.get(unit.name);
-  if (!p) {
-    p = (async () => {
-      if (!unit.canUpdate && !unit.canDelete) return new Set<string>();
-      const tables = await unit.driver.introspect({ table: unit.mapping.table.table, schema: unit.mapping.table.schema, signal: ctx.opts.signal }).catch(() => []);
-      const cols = tables[0]?.columns ?? [];
-      return new Set(cols.filter((c) => !c.nullable && c.defaultValue === null && !c.autoIncrement && !unit.mapping.key.includes(c.name)).map((c) => c.name));
-    })();
-    byUnit.set(unit.name, p);
-  }
-  return p;
 }
 
 /** gid → source key in this source, for every ref value the batch may write. */

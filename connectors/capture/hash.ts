@@ -22,6 +22,7 @@ export async function hashChanges(host: CaptureHost, spec: CaptureSpec, cp: Hash
     where: spec.where,
     orderBy: spec.key.map((column) => ({ column, direction: 'asc' })),
     after: cp?.after ?? undefined,
+    keysetNotNull: true,
     limit: pageSize + 1,
     signal,
   });

@@ -20,6 +20,7 @@ import {
   cleanText,
   concatParts,
   mapCode,
+  normalizeDecimal,
   readBoolean,
   readDate,
   readDateTime,
@@ -27,6 +28,7 @@ import {
   readInt,
   splitPart,
   splitParts,
+  toDecimalString,
   unmapCode,
   writeBoolean,
   writeDate,
@@ -34,6 +36,21 @@ import {
   writeDecimal,
 } from './transforms.js';
 import { assertTimeZone } from './time.js';
+
+/**
+ * A field mapping as the connectors read it: the config's (config/schema.ts fieldMappingSchema)
+ * plus `refSource`, which connectors understand before the config schema declares it.
+ */
+export type ConnectorFieldMapping = FieldMapping & {
+  /**
+   * ref fields: the source whose key the column holds, when it is not this mapping's own source,
+   * e.g. OA approval rows holding the ERP customer code (khbm) in the column mapped to customerId.
+   */
+  refSource?: string;
+};
+
+/** entities.<Entity>.sources.<source> with field mappings that may carry `refSource`. */
+export type ConnectorEntitySourceConfig = Omit<EntitySourceConfig, 'fields'> & { fields: Record<string, string | ConnectorFieldMapping> };
 
 /** Custom fields as declared under entities.<Entity>.fields. */
 export type CustomFields = Record<string, { type: ModelField['type']; scale?: number; description?: string }>;
@@ -49,7 +66,7 @@ interface FieldPlan {
   columns: string[];
   separator: string;
   splitIndex: number;
-  mapping: FieldMapping;
+  mapping: ConnectorFieldMapping;
   timeZone: string;
   writable: boolean;
 }
@@ -66,10 +83,10 @@ export class EntityMapping {
   readonly identity: boolean;
   readonly deleteMode: 'hard' | 'soft';
   readonly readOnly: boolean;
-  private readonly config: EntitySourceConfig;
+  private readonly config: ConnectorEntitySourceConfig;
   private readonly plans = new Map<string, FieldPlan>();
 
-  constructor(entity: string, source: string, sourceConfig: SourceConfig, config: EntitySourceConfig, custom: CustomFields | readonly ModelField[] = {}) {
+  constructor(entity: string, source: string, sourceConfig: SourceConfig, config: ConnectorEntitySourceConfig, custom: CustomFields | readonly ModelField[] = {}) {
     this.entity = entity;
     this.source = source;
     this.config = config;
@@ -84,7 +101,7 @@ export class EntityMapping {
     const at = `entities.${entity}.sources.${source}`;
     const zone = sourceConfig.timezone ?? 'UTC';
     for (const [field, raw] of Object.entries(config.fields)) {
-      const fm: FieldMapping = typeof raw === 'string' ? { column: raw } : raw;
+      const fm: ConnectorFieldMapping = typeof raw === 'string' ? { column: raw } : raw;
       const declared = model.get(field);
       const plan = planField(field, fm, declared, zone, at);
       // The database generates identity keys: never write them.
@@ -196,6 +213,14 @@ export class EntityMapping {
     };
   }
 
+  /**
+   * The source whose key a ref field's value is: the field mapping's `refSource`, else this
+   * mapping's own source (also for fields that are not mapped here).
+   */
+  refSourceOf(field: string): string {
+    return this.plans.get(field)?.mapping.refSource ?? this.source;
+  }
+
   /** The field's declared type after the mapping's override. */
   fieldType(field: string): FieldType | undefined {
     return this.plans.get(field)?.type;
@@ -237,7 +262,7 @@ function modelFields(entity: string, custom: CustomFields | readonly ModelField[
   return isEntityName(entity) ? fieldsOf(entity, extra) : extra;
 }
 
-function planField(field: string, fm: FieldMapping, declared: ModelField | undefined, defaultZone: string, at: string): FieldPlan {
+function planField(field: string, fm: ConnectorFieldMapping, declared: ModelField | undefined, defaultZone: string, at: string): FieldPlan {
   const type: FieldType = fm.type ?? declared?.type ?? 'string';
   const scale = fm.scale ?? declared?.scale;
   const timeZone = fm.timezone ?? defaultZone;
@@ -245,6 +270,15 @@ function planField(field: string, fm: FieldMapping, declared: ModelField | undef
     assertTimeZone(timeZone);
   } catch {
     throw new MappingError('MAPPING_INVALID', `unknown time zone "${timeZone}" for ${at}.fields.${field}`, { field, path: `${at}.fields.${field}.timezone` });
+  }
+  if (fm.refSource !== undefined) {
+    const path = `${at}.fields.${field}.refSource`;
+    if (typeof fm.refSource !== 'string' || fm.refSource.trim() === '') {
+      throw new MappingError('MAPPING_INVALID', `${path} must name a source`, { field, path });
+    }
+    if (type !== 'ref') {
+      throw new MappingError('MAPPING_INVALID', `${path}: only a ref field holds another source's key (${field} is ${type})`, { field, path });
+    }
   }
   const base = { field, type, scale, mapping: fm, timeZone, separator: fm.separator ?? ' ', splitIndex: 0 };
   if (fm.column !== undefined) return { ...base, kind: 'column', columns: [fm.column], writable: fm.write !== false };
@@ -259,7 +293,7 @@ function readField(p: FieldPlan, row: Row): CrmValue {
   let raw: unknown;
   switch (p.kind) {
     case 'constant':
-      return fm.constant ?? null;
+      return canonicalDecimal(p, fm.constant ?? null);
     case 'concat':
       raw = concatParts(
         p.columns.map((c) => (typeof row[c] === 'string' ? cleanText(row[c] as string, fm) : row[c])),
@@ -278,8 +312,17 @@ function readField(p: FieldPlan, row: Row): CrmValue {
     if (fm.default === undefined || fm.default === null) return null;
     raw = fm.default;
   }
-  if (fm.map) return mapCode(raw, fm.map);
+  if (fm.map) return canonicalDecimal(p, mapCode(raw, fm.map));
   return convertRead(p, raw);
+}
+
+/**
+ * Every decimal a mapping produces is in normal form (readDecimal: "1.50" → "1.5"), whatever its
+ * origin (column, default, code map, constant), so comparing decimals as strings (core/values.ts
+ * sameValue, the hub, the merge) compares their values.
+ */
+function canonicalDecimal(p: FieldPlan, value: CrmValue): CrmValue {
+  return p.type === 'decimal' && value !== null ? readDecimal(value) : value;
 }
 
 function convertRead(p: FieldPlan, raw: unknown): CrmValue {
@@ -305,7 +348,7 @@ function convertRead(p: FieldPlan, raw: unknown): CrmValue {
 function writeValue(p: FieldPlan, value: CrmValue): unknown {
   if (value === null) return null;
   const fm = p.mapping;
-  if (fm.map) return unmapCode(value, fm.map);
+  if (fm.map) return p.type === 'decimal' ? unmapDecimal(value, fm.map) : unmapCode(value, fm.map);
   switch (p.type) {
     case 'string':
     case 'text':
@@ -323,6 +366,19 @@ function writeValue(p: FieldPlan, value: CrmValue): unknown {
     case 'datetime':
       return writeDateTime(value, p.timeZone);
   }
+}
+
+/** The code of a decimal by value: the map may spell it "0.130" where the record holds "0.13". */
+function unmapDecimal(value: CrmValue, map: Record<string, string | number | boolean | null>): unknown {
+  const want = toDecimalString(value);
+  if (want !== null) {
+    const n = normalizeDecimal(want);
+    for (const [code, v] of Object.entries(map)) {
+      const have = v === null || typeof v === 'boolean' ? null : toDecimalString(v);
+      if (have !== null && normalizeDecimal(have) === n) return code;
+    }
+  }
+  return unmapCode(value, map);
 }
 
 /** entities.*.sources.*.filter → Where: `{ deleted: 0 }`, `{ status: { in: [1, 2] } }`, `{ x: null }`. */

@@ -14,6 +14,7 @@ import {
   mapBinding,
   mergeStatement,
   sessionContextStatement,
+  updateJoinStatement,
 } from '../../connectors/dialects/mssql/mssql-dialect.js';
 import { changeTableQuery, changeTrackingVersionQuery, rowversionQuery } from '../../connectors/dialects/mssql/mssql-capture.js';
 import { introspectMssqlQueries } from '../../connectors/dialects/mssql/mssql-introspector.js';
@@ -111,7 +112,8 @@ describe('mssql statements', () => {
       .toSQL()
       .toNative();
     expect(q.sql).toBe(
-      'select top (@p0) [cCusCode], [cCusName], [select] from [dbo].[客户 Order] where (([cCusName] like @p1 escape \'!\') and ([cCusCode] in (@p2, @p3))) and (([cCusCode] > @p4) or ([cCusCode] = @p5 and [select] < @p6)) order by [cCusCode] asc, [select] desc',
+      // SQL Server sorts NULLs first: descending [select] has them last, after every value.
+      'select top (@p0) [cCusCode], [cCusName], [select] from [dbo].[客户 Order] where (([cCusName] like @p1 escape \'!\') and ([cCusCode] in (@p2, @p3))) and (([cCusCode] > @p4) or ([cCusCode] = @p5 and ([select] < @p6 or [select] is null))) order by [cCusCode] asc, [select] desc',
     );
     expect(q.bindings[0]).toBe(500);
     expect(q.bindings[1]).toBe('%50!%!_![x]%');
@@ -119,6 +121,33 @@ describe('mssql statements', () => {
     expect(q.bindings[4]).toBeInstanceOf(VarCharParam);
     expect((q.bindings[4] as unknown as VarCharParam).value).toBe('C001');
     expect(q.bindings[6]).toBe(7);
+  });
+
+  it('keyset `after` is NULL-aware (SQL Server sorts NULLs first); key columns keep the plain form', () => {
+    const order = [
+      { column: 'cCusName', direction: 'asc' as const },
+      { column: 'cCusCode', direction: 'asc' as const },
+    ];
+    const sql = (after: unknown[], keysetNotNull?: boolean) =>
+      driver.selectQuery({ table: 'Customer', columns: ['cCusCode'], orderBy: order, after, keysetNotNull, limit: 10 }, types).toSQL().toNative();
+    // After a NULL name: the other NULL names with a greater code, then every non-NULL name.
+    const afterNull = sql([null, 'C5']);
+    expect(afterNull.sql).toBe(
+      'select top (@p0) [cCusCode] from [dbo].[Customer] where (([cCusName] is not null) or ([cCusName] is null and [cCusCode] > @p1)) order by [cCusName] asc, [cCusCode] asc',
+    );
+    expect((afterNull.bindings[1] as unknown as VarCharParam).value).toBe('C5');
+    // After a value: NULLs (first) are behind, so no IS NULL branch for ascending columns.
+    expect(sql(['甲', 'C5']).sql).toBe(
+      'select top (@p0) [cCusCode] from [dbo].[Customer] where (([cCusName] > @p1) or ([cCusName] = @p2 and [cCusCode] > @p3)) order by [cCusName] asc, [cCusCode] asc',
+    );
+    expect(sql(['甲', 'C5'], true).sql).toBe(
+      'select top (@p0) [cCusCode] from [dbo].[Customer] where (([cCusName] > @p1) or ([cCusName] = @p2 and [cCusCode] > @p3)) order by [cCusName] asc, [cCusCode] asc',
+    );
+    // Descending with NULLs at the end: after the last NULL nothing follows in that column.
+    const desc = driver
+      .selectQuery({ table: 'Customer', columns: ['cCusCode'], orderBy: [{ column: 'cCusName', direction: 'desc' }], after: [null], limit: 10 }, types)
+      .toSQL().sql;
+    expect(desc).toBe('select top (?) [cCusCode] from [dbo].[Customer] where (1 = 0) order by [cCusName] desc');
   });
 
   it('MERGE upsert batch with HOLDLOCK, VALUES source, update of non-key columns', () => {
@@ -140,6 +169,31 @@ describe('mssql statements', () => {
     );
     expect(q.bindings).toHaveLength(4);
     expect(q.bindings[1]).toBe('甲');
+  });
+
+  it("mode 'update' writes existing rows with one UPDATE ... FROM ... JOIN (VALUES ...) per chunk: only the given columns, no INSERT", () => {
+    const stmts = adapter.update(knex, {
+      table: { table: 'SO_SODetails', schema: 'dbo' },
+      rows: [
+        { cSOCode: new VarCharParam('SO1'), iRowNo: 1, iQuantity: 5, cMemo: '加急' },
+        { cSOCode: new VarCharParam('SO1'), iRowNo: 2, iQuantity: 7, cMemo: null },
+      ],
+      key: ['cSOCode', 'iRowNo'],
+      set: ['iQuantity', 'cMemo'],
+    });
+    expect(stmts).toHaveLength(1);
+    const q = stmts[0].toSQL().toNative();
+    expect(q.sql).toBe(
+      'UPDATE [t] SET [t].[iQuantity] = [s].[iQuantity], [t].[cMemo] = [s].[cMemo] FROM [dbo].[SO_SODetails] AS [t] INNER JOIN (VALUES (@p0, @p1, @p2, @p3), (@p4, @p5, @p6, @p7)) AS [s] ([cSOCode], [iRowNo], [iQuantity], [cMemo]) ON [t].[cSOCode] = [s].[cSOCode] AND [t].[iRowNo] = [s].[iRowNo];',
+    );
+    expect(q.sql).not.toMatch(/INSERT|MERGE/i);
+    expect(q.bindings).toHaveLength(8);
+    expect(q.bindings[0]).toBeInstanceOf(VarCharParam);
+    expect(q.bindings.slice(1, 4)).toEqual([1, 5, '加急']);
+    expect(q.bindings[7]).toBeNull();
+    expect(updateJoinStatement(knex, { table: { table: 'Customer' }, rows: [{ cCusCode: 'C1', cCusName: '甲' }], key: ['cCusCode'], set: ['cCusName'] }).toSQL().sql).toBe(
+      'UPDATE [t] SET [t].[cCusName] = [s].[cCusName] FROM [Customer] AS [t] INNER JOIN (VALUES (?, ?)) AS [s] ([cCusCode], [cCusName]) ON [t].[cCusCode] = [s].[cCusCode];',
+    );
   });
 
   it('MERGE with explicit identity keys switches IDENTITY_INSERT on for the batch only', () => {

@@ -52,7 +52,7 @@ export function changeTableQuery(
     })
     .where('ct.SYS_CHANGE_VERSION', '<=', opts.until);
   const order: OrderBy[] = [{ column: 'ct.SYS_CHANGE_VERSION', direction: 'asc' }, ...opts.key.map((k) => ({ column: `ct.${k}`, direction: 'asc' as const }))];
-  if (opts.after) applyAfter(qb, order, opts.after, { rowValues: false, bind: opts.bind });
+  if (opts.after) applyAfter(qb, order, opts.after, { rowValues: false, bind: opts.bind, notNull: true });
   for (const o of order) qb.orderBy(o.column, o.direction);
   return qb.limit(opts.limit);
 }

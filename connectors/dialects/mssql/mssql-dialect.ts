@@ -27,6 +27,7 @@ import {
   type ChangelogDdl,
   type ColumnTypes,
   type ErrorClass,
+  type UpdateStatement,
   type UpsertStatement,
 } from '../../dialect-adapter.js';
 import { introspectMssql } from './mssql-introspector.js';
@@ -121,6 +122,11 @@ export class MssqlAdapter extends DialectAdapterBase {
     return mergeStatement(knex, stmt);
   }
 
+  /** One `UPDATE ... FROM ... JOIN (VALUES ...)` per chunk (see updateJoinStatement). */
+  override update(knex: Knex | Knex.Transaction, stmt: UpdateStatement): Knex.Raw[] {
+    return [updateJoinStatement(knex, stmt)];
+  }
+
   override async insertReturning(trx: Knex.Transaction, table: TableRef, rows: Row[], key: string[]): Promise<Row[]> {
     return (await identityInsertQuery(trx, table, rows, key)) as Row[];
   }
@@ -180,6 +186,30 @@ export function mergeStatement(knex: Knex | Knex.Transaction, stmt: UpsertStatem
     bindings.unshift(qualified(stmt.table));
     bindings.push(qualified(stmt.table));
   }
+  return knex.raw(sql, bindings);
+}
+
+/**
+ * UPDATE for one chunk of existing rows: the rows travel as a VALUES table of parameters (as in
+ * the MERGE), joined on the key; only `set` is written, so NOT NULL columns the rows do not carry
+ * are never needed (a MERGE's INSERT branch would need them).
+ */
+export function updateJoinStatement(knex: Knex | Knex.Transaction, stmt: UpdateStatement): Knex.Raw {
+  const { key, set, rows } = stmt;
+  const columns = [...key, ...set];
+  const bindings: Knex.RawBinding[] = [];
+  for (const c of set) bindings.push(c, c);
+  bindings.push(qualified(stmt.table));
+  const rowSql = rows.map((row) => {
+    for (const c of columns) bindings.push(row[c] as Knex.RawBinding);
+    return `(${columns.map(() => '?').join(', ')})`;
+  });
+  bindings.push(...columns);
+  for (const k of key) bindings.push(k, k);
+  const sql =
+    `UPDATE [t] SET ${set.map(() => '[t].?? = [s].??').join(', ')} FROM ?? AS [t]` +
+    ` INNER JOIN (VALUES ${rowSql.join(', ')}) AS [s] (${columns.map(() => '??').join(', ')})` +
+    ` ON ${key.map(() => '[t].?? = [s].??').join(' AND ')};`;
   return knex.raw(sql, bindings);
 }
 

@@ -15,10 +15,12 @@ import {
   connectionParts,
   errorCodes,
   poolConfig,
+  qualified,
   quietLog,
   type AdapterOptions,
   type ChangelogDdl,
   type ErrorClass,
+  type UpdateStatement,
 } from '../../dialect-adapter.js';
 import { introspectPostgres } from './postgres-introspector.js';
 import { postgresChangelog } from './postgres-changelog.js';
@@ -48,6 +50,8 @@ export class PostgresAdapter extends DialectAdapterBase {
   readonly dialect = 'postgres' as const;
   readonly capabilities = POSTGRES_CAPABILITIES;
   override readonly versionQuery = 'select version() as version';
+  // NULLs are larger than every value: last in ascending order, first in descending.
+  override readonly nullOrder = 'last' as const;
 
   knexConfig(source: SourceConfig, opts: AdapterOptions): Knex.Config {
     const p = connectionParts(source);
@@ -90,6 +94,11 @@ export class PostgresAdapter extends DialectAdapterBase {
     return introspectPostgres(knex, { schema: opts.schema ?? 'public', table: opts.table });
   }
 
+  /** One `UPDATE ... FROM` per chunk (see updateFromStatement). */
+  override update(knex: Knex | Knex.Transaction, stmt: UpdateStatement): Knex.Raw[] {
+    return [updateFromStatement(knex, stmt)];
+  }
+
   override originStatements(knex: Knex | Knex.Transaction, origin: string): Knex.Raw[] {
     // is_local = true: the tag ends with the transaction.
     return [knex.raw(`select set_config('crmlink.origin', ?, true)`, [origin])];
@@ -98,4 +107,28 @@ export class PostgresAdapter extends DialectAdapterBase {
   override changelog(knex: Knex): ChangelogDdl {
     return postgresChangelog(knex);
   }
+}
+
+/**
+ * `UPDATE t SET c = s.c FROM (<rows>) s WHERE t.k = s.k` for one chunk. The rows travel as
+ * parameters in `SELECT ?, ? UNION ALL SELECT ?, ? ...` behind an empty `SELECT <columns> FROM t`:
+ * that first branch gives every parameter its column's type (a bare VALUES list would type them
+ * text, and `integer = text` has no operator), so no type names are needed.
+ */
+export function updateFromStatement(knex: Knex | Knex.Transaction, stmt: UpdateStatement): Knex.Raw {
+  const { key, set, rows } = stmt;
+  const columns = [...key, ...set];
+  const table = qualified(stmt.table);
+  const list = columns.map(() => '??').join(', ');
+  const one = `select ${columns.map(() => '?').join(', ')}`;
+  const bindings: Knex.RawBinding[] = [table];
+  for (const c of set) bindings.push(c, c);
+  bindings.push(...columns, table);
+  for (const row of rows) for (const c of columns) bindings.push(row[c] as Knex.RawBinding);
+  for (const k of key) bindings.push(k, k);
+  const sql =
+    `update ?? as "crmlink_t" set ${set.map(() => '?? = "crmlink_s".??').join(', ')}` +
+    ` from (select ${list} from ?? where 1 = 0${rows.map(() => ` union all ${one}`).join('')}) as "crmlink_s"` +
+    ` where ${key.map(() => '"crmlink_t".?? = "crmlink_s".??').join(' and ')}`;
+  return knex.raw(sql, bindings);
 }

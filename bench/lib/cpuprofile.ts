@@ -1,0 +1,140 @@
+/**
+ * Summarise a V8 .cpuprofile (from `node --cpu-prof`): top functions by self time, and self time
+ * grouped by where the code lives (crmlink folder, npm package, node internals, GC, idle).
+ *
+ *   node --import tsx bench/lib/cpuprofile.ts <file.cpuprofile | dir> [--top 25]
+ *
+ * A directory means its newest .cpuprofile.
+ */
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { join, relative } from 'node:path';
+
+interface CallFrame {
+  functionName: string;
+  url: string;
+  lineNumber: number;
+  columnNumber: number;
+}
+interface ProfileNode {
+  id: number;
+  callFrame: CallFrame;
+  children?: number[];
+}
+interface Profile {
+  nodes: ProfileNode[];
+  startTime: number;
+  endTime: number;
+  samples: number[];
+  timeDeltas: number[];
+}
+
+export interface ProfileSummary {
+  totalMs: number;
+  /** Share of wall time the thread was idle (waiting on the databases or the network). */
+  idlePct: number;
+  byFunction: { fn: string; where: string; selfMs: number; pct: number }[];
+  byArea: { area: string; selfMs: number; pct: number }[];
+}
+
+const ROOT = process.cwd();
+
+/** Where a frame's code lives: crmlink:schema, pkg:graphql, node:internal, (gc), (idle) … */
+export function areaOf(url: string, fn: string): string {
+  if (!url) return fn.startsWith('(') ? fn : '(native)';
+  const path = url.replace(/^file:\/\//, '');
+  const nm = path.lastIndexOf('node_modules/');
+  if (nm >= 0) {
+    const rest = path.slice(nm + 'node_modules/'.length).split('/');
+    return `pkg:${rest[0].startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0]}`;
+  }
+  if (path.startsWith('node:')) return 'node:internal';
+  if (path.startsWith(ROOT)) return `crmlink:${relative(ROOT, path).split('/')[0]}`;
+  return path;
+}
+
+export function summarise(profile: Profile, top = 25): ProfileSummary {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const self = new Map<number, number>();
+  profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+  const fns = new Map<string, { fn: string; where: string; us: number }>();
+  const areas = new Map<string, number>();
+  let total = 0;
+  let idle = 0;
+  for (const [id, us] of self) {
+    const n = byId.get(id);
+    if (!n) continue;
+    total += us;
+    const { functionName, url, lineNumber } = n.callFrame;
+    if (functionName === '(idle)') idle += us;
+    const where = url ? `${url.replace(/^file:\/\//, '').replace(`${ROOT}/`, '')}:${lineNumber + 1}` : '';
+    const key = `${functionName}@${where}`;
+    const e = fns.get(key) ?? { fn: functionName || '(anonymous)', where, us: 0 };
+    e.us += us;
+    fns.set(key, e);
+    const area = areaOf(url, functionName);
+    areas.set(area, (areas.get(area) ?? 0) + us);
+  }
+  const busy = total - idle;
+  const pct = (us: number) => Math.round((us / Math.max(1, busy)) * 1000) / 10;
+  return {
+    totalMs: Math.round(total / 1000),
+    idlePct: Math.round((idle / Math.max(1, total)) * 1000) / 10,
+    byFunction: [...fns.values()]
+      .filter((e) => e.fn !== '(idle)')
+      .sort((a, b) => b.us - a.us)
+      .slice(0, top)
+      .map((e) => ({ fn: e.fn, where: e.where, selfMs: Math.round(e.us / 1000), pct: pct(e.us) })),
+    byArea: [...areas.entries()]
+      .filter(([a]) => a !== '(idle)')
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([area, us]) => ({ area, selfMs: Math.round(us / 1000), pct: pct(us) })),
+  };
+}
+
+/**
+ * CPU-profile `fn` only (not the data loading around it) with the in-process inspector, as
+ * `node --cpu-prof` would, and write the profile to `file`.
+ */
+export async function profileDuring<T>(file: string, fn: () => Promise<T>, intervalUs = 500): Promise<{ result: T; summary: ProfileSummary }> {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: intervalUs });
+  await session.post('Profiler.start');
+  let result: T;
+  try {
+    result = await fn();
+  } finally {
+    const { profile } = (await session.post('Profiler.stop')) as { profile: Profile };
+    writeFileSync(file, JSON.stringify(profile));
+    session.disconnect();
+  }
+  return { result, summary: summarise(JSON.parse(readFileSync(file, 'utf8')) as Profile) };
+}
+
+export function newestProfile(dir: string): string {
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.cpuprofile'))
+    .map((f) => join(dir, f))
+    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
+  if (!files[0]) throw new Error(`no .cpuprofile in ${dir}`);
+  return files[0];
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const target = process.argv[2];
+  if (!target) {
+    console.error('usage: node --import tsx bench/lib/cpuprofile.ts <file.cpuprofile | dir> [--top 25]');
+    process.exit(2);
+  }
+  const topAt = process.argv.indexOf('--top');
+  const file = statSync(target).isDirectory() ? newestProfile(target) : target;
+  const s = summarise(JSON.parse(readFileSync(file, 'utf8')) as Profile, topAt > 0 ? Number(process.argv[topAt + 1]) : 25);
+  console.log(`${file}: ${s.totalMs} ms sampled, ${s.idlePct}% idle; percentages are of busy time`);
+  console.log('\nself time by area');
+  for (const a of s.byArea) console.log(`${String(a.pct).padStart(6)}%  ${String(a.selfMs).padStart(7)} ms  ${a.area}`);
+  console.log('\nself time by function');
+  for (const f of s.byFunction) console.log(`${String(f.pct).padStart(6)}%  ${String(f.selfMs).padStart(7)} ms  ${f.fn}  ${f.where}`);
+}

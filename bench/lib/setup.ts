@@ -1,0 +1,223 @@
+/**
+ * The three-source deployment the read and load benchmarks run against: the ERP on PostgreSQL,
+ * finance on MariaDB, the OA on SQLite (each dialect selectable), a hub (SQLite by default), the
+ * crmlink.yaml that maps them (demo/config.ts's mappings, on the generated schema), and teardown.
+ */
+import { parseConfig } from '../../config/load.js';
+import type { App } from '../../core/app.js';
+import { closeApp, openApp } from '../../core/app.js';
+import { silentLogger } from '../../core/logger.js';
+import { createDatabase, loadSystem, seedHub, type BenchDatabase, type BenchDialect, type LoadReport } from '../data/generate.js';
+
+export interface Deployment {
+  customers: number;
+  erp: BenchDatabase;
+  finance: BenchDatabase;
+  oa: BenchDatabase;
+  hub: BenchDatabase;
+  loads: LoadReport[];
+  hubSeedSeconds: number;
+  yaml: string;
+  app: App;
+  close(): Promise<void>;
+}
+
+export interface DeployOptions {
+  customers: number;
+  erp?: BenchDialect;
+  finance?: BenchDialect;
+  oa?: BenchDialect;
+  hub?: 'sqlite' | 'postgres';
+  /** Write golden customers + cross-references straight into the hub (default true). */
+  seedHub?: boolean;
+  /** Sync job schedule (node-cron, 6 fields for seconds), if the job should be scheduled. */
+  schedule?: string;
+  /** Pool max per source (default: crmlink's default, 10). */
+  poolMax?: number;
+  /** Load orders, lines, invoices and approvals too (default true). */
+  detail?: boolean;
+}
+
+export async function deploy(opts: DeployOptions): Promise<Deployment> {
+  const made: BenchDatabase[] = [];
+  try {
+    const erp = await createDatabase(opts.erp ?? 'postgres', 'erp');
+    made.push(erp);
+    const finance = await createDatabase(opts.finance ?? 'mysql', 'fin');
+    made.push(finance);
+    const oa = await createDatabase(opts.oa ?? 'sqlite', 'oa');
+    made.push(oa);
+    const hub = await createDatabase(opts.hub ?? 'sqlite', 'hub');
+    made.push(hub);
+    const loads = await Promise.all([
+      loadSystem('erp', erp, opts.customers, { detail: opts.detail }),
+      loadSystem('finance', finance, opts.customers, { detail: opts.detail }),
+      loadSystem('oa', oa, opts.customers, { detail: opts.detail }),
+    ]);
+    const yaml = configYaml({ erp, finance, oa, hub }, opts);
+    const app = await openApp(parseConfig(yaml), { logger: silentLogger });
+    let hubSeedSeconds = 0;
+    if (opts.seedHub !== false) {
+      const t = performance.now();
+      await seedHub(hub, opts.customers);
+      hubSeedSeconds = Math.round((performance.now() - t) / 10) / 100;
+    }
+    return {
+      customers: opts.customers,
+      erp,
+      finance,
+      oa,
+      hub,
+      loads,
+      hubSeedSeconds,
+      yaml,
+      app,
+      close: async () => {
+        await closeApp(app);
+        await Promise.allSettled(made.map((d) => d.drop()));
+      },
+    };
+  } catch (err) {
+    await Promise.allSettled(made.map((d) => d.drop()));
+    throw err;
+  }
+}
+
+function conn(d: BenchDatabase): string {
+  return JSON.stringify(d.connection);
+}
+
+export function configYaml(dbs: { erp: BenchDatabase; finance: BenchDatabase; oa: BenchDatabase; hub: BenchDatabase }, opts: Pick<DeployOptions, 'schedule' | 'poolMax'> = {}): string {
+  const pool = opts.poolMax ? `, pool: { min: 0, max: ${opts.poolMax} }` : '';
+  const poolOf = (d: BenchDatabase) => (d.dialect === 'sqlite' ? '' : pool);
+  return `
+hub: { dialect: ${dbs.hub.dialect}, connection: ${conn(dbs.hub)} }
+log: { level: silent }
+sources:
+  erp: { kind: erp, dialect: ${dbs.erp.dialect}, connection: ${conn(dbs.erp)}, timezone: Asia/Shanghai${poolOf(dbs.erp)} }
+  finance: { kind: finance, dialect: ${dbs.finance.dialect}, connection: ${conn(dbs.finance)}, timezone: UTC${poolOf(dbs.finance)} }
+  oa: { kind: oa, dialect: ${dbs.oa.dialect}, connection: ${conn(dbs.oa)}, timezone: Asia/Shanghai, readOnly: true${poolOf(dbs.oa)} }
+entities:
+  Customer:
+    mode: replicated
+    match:
+      - { rule: creditCode, certainty: sure }
+      - { rule: name, certainty: probable }
+    survivorship:
+      default: erp,finance
+      fields: { creditLimit: finance }
+    sources:
+      erp:
+        table: Customer
+        key: [cCusCode]
+        changes: { strategy: timestamp, column: dModifyDate, lookBackSeconds: 5 }
+        write: [update]
+        fields:
+          code: { column: cCusCode, write: false }
+          name: { column: cCusName, trim: true, halfWidth: true }
+          shortName: { column: cCusAbbName, trim: true }
+          creditCode: { column: cCusRegCode, trim: true }
+          phone: { column: cCusPhone, trim: true }
+          email: { column: cCusEmail, trim: true }
+          address: cCusAddress
+          city: cCusCity
+          province: cCusProvince
+          industry: cTrade
+          status: { column: cCusState, map: { "1": ACTIVE, "0": INACTIVE } }
+          creditLimit: { column: iCusCreLine, type: decimal, scale: 2 }
+          ownerId: cCusPPerson
+          ownerTeam: cCusDepart
+          createdAt: { column: dCusCreateDatetime, type: datetime, write: false }
+      finance:
+        table: fin_customer
+        key: [acct_no]
+        changes: { strategy: timestamp, column: updated_at, lookBackSeconds: 5 }
+        write: [update]
+        fields:
+          name: { column: cust_name, trim: true, halfWidth: true, write: false }
+          creditCode: { column: credit_code, trim: true }
+          creditLimit: { column: credit_limit, type: decimal, scale: 2 }
+  SalesOrder:
+    mode: federated
+    owner: erp
+    sources:
+      erp:
+        table: SO_SOMain
+        key: [ID]
+        fields:
+          code: cSOCode
+          customerId: { column: cCusCode, type: ref }
+          orderDate: { column: dDate, type: date }
+          status: { column: cState, map: { "0": DRAFT, "1": APPROVED, "2": SHIPPED, "3": CLOSED, "4": CANCELLED } }
+          currency: { column: cexch_name, map: { 人民币: CNY, 美元: USD, 欧元: EUR } }
+          totalAmount: { column: iMoney, type: decimal, scale: 2 }
+          salesperson: cPersonCode
+  SalesOrderLine:
+    mode: federated
+    owner: erp
+    sources:
+      erp:
+        table: SO_SODetails
+        key: [AutoID]
+        fields:
+          orderId: { column: ID, type: ref }
+          lineNo: { column: iRowNo, type: int }
+          productId: { column: cInvCode, type: ref }
+          productCode: cInvCode
+          productName: cInvName
+          quantity: { column: iQuantity, type: decimal, scale: 4 }
+          unitPrice: { column: iTaxUnitPrice, type: decimal, scale: 4 }
+          amount: { column: iSum, type: decimal, scale: 2 }
+  Invoice:
+    mode: federated
+    owner: finance
+    sources:
+      finance:
+        table: ar_invoice
+        key: [inv_no]
+        fields:
+          code: inv_no
+          customerId: { column: acct_no, type: ref }
+          invoiceDate: { column: inv_date, type: date }
+          dueDate: { column: due_date, type: date }
+          amount: { column: amount, type: decimal, scale: 2 }
+          paidAmount: { column: paid, type: decimal, scale: 2 }
+          balance: { column: balance, type: decimal, scale: 2 }
+          status: { column: status, map: { open: OPEN, partial: PARTIAL, paid: PAID, void: VOID } }
+          currency: currency
+  ApprovalRequest:
+    mode: federated
+    owner: oa
+    writable: []
+    fields:
+      customerName: { type: string }
+    sources:
+      oa:
+        table: v_approval
+        key: [requestid]
+        fields:
+          code: { column: requestid, type: string }
+          customerId: { column: khbm, type: ref }
+          customerName: khmc
+          title: requestname
+          workflow: workflowname
+          status: { column: flow_state, map: { 审批中: PENDING, 归档: APPROVED, 退回: REJECTED, 撤回: WITHDRAWN } }
+          requester: creater_login
+          submittedAt: { column: created_at, type: datetime }
+          decidedAt: { column: decided_at, type: datetime }
+          amount: { column: sqje, type: decimal, scale: 2 }
+sync:
+  jobs:
+    customers:
+      entity: Customer
+      sources: [erp, finance]
+      batchSize: 1000${opts.schedule ? `\n      schedule: "${opts.schedule}"` : ''}
+      conflicts:
+        default: newest
+        fields: { creditLimit: "source:finance", name: "source:erp" }
+server:
+  port: 0
+  limits: { depth: 10, cost: 1000000 }
+  auth: { mode: none, anonymousRole: admin }
+`;
+}
