@@ -170,8 +170,10 @@ function crossCheck(config: CrmlinkConfig): PathIssue[] {
       for (const [field, fm] of Object.entries(mapping.fields)) {
         if (!known.has(field)) bad(`${at}.fields.${field}`, `unknown field "${field}" of ${entityName} (declare custom fields under entities.${entityName}.fields)`);
         if (typeof fm === 'object') {
-          if (fm.refSource !== undefined && !(fm.refSource in config.sources)) {
-            bad(`${at}.fields.${field}.refSource`, `unknown source "${fm.refSource}" (declared: ${sourceNames.join(', ')})`);
+          if (fm.refSource !== undefined) {
+            const type = MODEL[entityName].fields.find((f) => f.name === field)?.type;
+            if (type !== 'ref') bad(`${at}.fields.${field}.refSource`, `refSource applies to ref fields only (${entityName}.${field} is ${type ?? 'a custom field'})`);
+            else if (!(fm.refSource in config.sources)) bad(`${at}.fields.${field}.refSource`, `unknown source "${fm.refSource}" (declared: ${sourceNames.join(', ')})`);
           }
           const forms = [fm.column, fm.columns, fm.split, fm.constant].filter((x) => x !== undefined).length;
           if (forms !== 1) bad(`${at}.fields.${field}`, 'needs exactly one of column, columns, split, constant');

@@ -6,5 +6,5 @@ export { createDriver, adapterFor, effectiveEntities, SourceSet } from './regist
 export { encodeKey, decodeKey } from './keys.js';
 export { rowHash, canonicalJson } from './hash.js';
 export { captureChanges, installCapture, uninstallCapture, captureDdl, CRMLINK_ORIGIN } from './capture/index.js';
-export { EntityMapping, type ConnectorEntitySourceConfig, type ConnectorFieldMapping, type CustomFields } from './mapping/entity-mapping.js';
+export { EntityMapping, type CustomFields } from './mapping/entity-mapping.js';
 export { presetMappings, presetNames } from './presets/index.js';

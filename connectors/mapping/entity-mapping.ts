@@ -37,21 +37,6 @@ import {
 } from './transforms.js';
 import { assertTimeZone } from './time.js';
 
-/**
- * A field mapping as the connectors read it: the config's (config/schema.ts fieldMappingSchema)
- * plus `refSource`, which connectors understand before the config schema declares it.
- */
-export type ConnectorFieldMapping = FieldMapping & {
-  /**
-   * ref fields: the source whose key the column holds, when it is not this mapping's own source,
-   * e.g. OA approval rows holding the ERP customer code (khbm) in the column mapped to customerId.
-   */
-  refSource?: string;
-};
-
-/** entities.<Entity>.sources.<source> with field mappings that may carry `refSource`. */
-export type ConnectorEntitySourceConfig = Omit<EntitySourceConfig, 'fields'> & { fields: Record<string, string | ConnectorFieldMapping> };
-
 /** Custom fields as declared under entities.<Entity>.fields. */
 export type CustomFields = Record<string, { type: ModelField['type']; scale?: number; description?: string }>;
 
@@ -66,7 +51,7 @@ interface FieldPlan {
   columns: string[];
   separator: string;
   splitIndex: number;
-  mapping: ConnectorFieldMapping;
+  mapping: FieldMapping;
   timeZone: string;
   writable: boolean;
 }
@@ -83,10 +68,10 @@ export class EntityMapping {
   readonly identity: boolean;
   readonly deleteMode: 'hard' | 'soft';
   readonly readOnly: boolean;
-  private readonly config: ConnectorEntitySourceConfig;
+  private readonly config: EntitySourceConfig;
   private readonly plans = new Map<string, FieldPlan>();
 
-  constructor(entity: string, source: string, sourceConfig: SourceConfig, config: ConnectorEntitySourceConfig, custom: CustomFields | readonly ModelField[] = {}) {
+  constructor(entity: string, source: string, sourceConfig: SourceConfig, config: EntitySourceConfig, custom: CustomFields | readonly ModelField[] = {}) {
     this.entity = entity;
     this.source = source;
     this.config = config;
@@ -101,7 +86,7 @@ export class EntityMapping {
     const at = `entities.${entity}.sources.${source}`;
     const zone = sourceConfig.timezone ?? 'UTC';
     for (const [field, raw] of Object.entries(config.fields)) {
-      const fm: ConnectorFieldMapping = typeof raw === 'string' ? { column: raw } : raw;
+      const fm: FieldMapping = typeof raw === 'string' ? { column: raw } : raw;
       const declared = model.get(field);
       const plan = planField(field, fm, declared, zone, at);
       // The database generates identity keys: never write them.
@@ -214,8 +199,9 @@ export class EntityMapping {
   }
 
   /**
-   * The source whose key a ref field's value is: the field mapping's `refSource`, else this
-   * mapping's own source (also for fields that are not mapped here).
+   * The source whose key a ref field's value is: the field mapping's `refSource` (e.g. OA approval
+   * rows holding the ERP customer code in the column mapped to customerId), else this mapping's
+   * own source (also for fields that are not mapped here).
    */
   refSourceOf(field: string): string {
     return this.plans.get(field)?.mapping.refSource ?? this.source;
@@ -262,7 +248,7 @@ function modelFields(entity: string, custom: CustomFields | readonly ModelField[
   return isEntityName(entity) ? fieldsOf(entity, extra) : extra;
 }
 
-function planField(field: string, fm: ConnectorFieldMapping, declared: ModelField | undefined, defaultZone: string, at: string): FieldPlan {
+function planField(field: string, fm: FieldMapping, declared: ModelField | undefined, defaultZone: string, at: string): FieldPlan {
   const type: FieldType = fm.type ?? declared?.type ?? 'string';
   const scale = fm.scale ?? declared?.scale;
   const timeZone = fm.timezone ?? defaultZone;

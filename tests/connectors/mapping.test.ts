@@ -159,11 +159,12 @@ entities:
           customerId: { column: khbm, type: ref }
           title: requestname
 `;
-  /** config/schema.ts does not accept refSource yet: set it on the parsed config. */
-  const withRefSource = (refSource: string) => {
-    const loaded = parseConfig(yaml);
-    const oa = loaded.config.entities.ApprovalRequest?.sources.oa as { fields: Record<string, unknown> };
-    oa.fields.customerId = { ...(oa.fields.customerId as object), refSource };
+  const withRefSource = (refSource: string) => parseConfig(yaml.replace('customerId: { column: khbm, type: ref }', `customerId: { column: khbm, type: ref, refSource: ${refSource} }`));
+  /** config/load.ts also rejects an undeclared source: set one past it, as a preset could. */
+  const withUndeclared = (refSource: string) => {
+    const loaded = withRefSource('erp');
+    const oa = loaded.config.entities.ApprovalRequest?.sources.oa;
+    if (oa) oa.fields.customerId = { column: 'khbm', type: 'ref', refSource };
     return loaded;
   };
 
@@ -184,7 +185,8 @@ entities:
   });
 
   it('must name a declared source, on a ref field', async () => {
-    const sources = SourceSet.open(withRefSource('crm'));
+    expect(() => withRefSource('crm')).toThrow(/refSource: unknown source "crm"/);
+    const sources = SourceSet.open(withUndeclared('crm'));
     try {
       expect(() => sources.mapping('ApprovalRequest', 'oa')).toThrow(/entities\.ApprovalRequest\.sources\.oa\.fields\.customerId\.refSource names source "crm", which is not declared/);
     } finally {

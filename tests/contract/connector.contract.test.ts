@@ -677,11 +677,14 @@ for (const dialect of testDialects()) {
       const parsed = entitySourceSchema.parse({
         table: 'formtable_main_12',
         key: ['requestid'],
-        fields: { code: { column: 'requestid', type: 'string' }, customerId: { column: 'khbm', type: 'ref', trim: true }, title: 'requestname', requester: { column: 'creater', type: 'ref' } },
+        fields: {
+          code: { column: 'requestid', type: 'string' },
+          customerId: { column: 'khbm', type: 'ref', trim: true, refSource: 'erp' },
+          title: 'requestname',
+          requester: { column: 'creater', type: 'ref' },
+        },
       });
-      // config/schema.ts does not declare refSource yet (the lead adds it): set it on the parsed mapping.
-      const fields = { ...parsed.fields, customerId: { ...(parsed.fields.customerId as object), refSource: 'erp' } };
-      const m = new EntityMapping('ApprovalRequest', 'oa', sourceFor(db), { ...parsed, fields });
+      const m = new EntityMapping('ApprovalRequest', 'oa', sourceFor(db), parsed);
       expect(m.refSourceOf('customerId')).toBe('erp');
       expect(m.refSourceOf('requester')).toBe('oa');
       expect(m.refSourceOf('title')).toBe('oa');
@@ -690,7 +693,7 @@ for (const dialect of testDialects()) {
         ['101', 'C0001'],
         ['102', null],
       ]);
-      expect(() => new EntityMapping('ApprovalRequest', 'oa', sourceFor(db), { ...parsed, fields: { ...fields, title: { column: 'requestname', refSource: 'erp' } } })).toThrow(
+      expect(() => new EntityMapping('ApprovalRequest', 'oa', sourceFor(db), { ...parsed, fields: { ...parsed.fields, title: { column: 'requestname', refSource: 'erp' } } })).toThrow(
         /fields\.title\.refSource: only a ref field/,
       );
     });
