@@ -110,8 +110,9 @@ describe('job lock on a PostgreSQL hub', () => {
     const runs = (await statuses()).map((status) => ({ status }));
     const ran = runs.filter((r) => r.status !== 'skipped');
     const ticks = (await a.hub.knex('crm_sync_tick').select('tick', 'holder')) as { tick: string; holder: string }[];
-    expect(ran.length).toBeGreaterThanOrEqual(2);
-    expect(ran.every((r) => r.status === 'ok')).toBe(true);
+    expect(ran.filter((r) => r.status === 'ok').length).toBeGreaterThanOrEqual(2);
+    // A run still going when the schedulers stop is aborted at a safe point, never failed.
+    expect(ran.filter((r) => r.status !== 'ok' && r.status !== 'aborted')).toEqual([]);
     expect(ticks.length).toBe(ran.length);
     // The other scheduler fired too and was turned away (lock held or tick already claimed).
     expect(runs.filter((r) => r.status === 'skipped').length).toBeGreaterThanOrEqual(1);
