@@ -131,7 +131,7 @@ async function main(): Promise<void> {
       initialSyncSeconds: initialSeconds,
       clients: CLIENTS,
       seconds: SECONDS,
-      graphql: load,
+      graphql: { ...load, byBody: load.byBody.map((b, i) => ({ query: ['customer-360 (10 customers)', 'customer list (filter, order)', 'order list with customer'][i], ...b })) },
       sync: {
         runs: runs.length,
         failed: failedRuns.length,

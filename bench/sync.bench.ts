@@ -4,7 +4,7 @@
  *
  *   node --import tsx bench/sync.bench.ts [--sizes 10000,100000,1000000] [--changes 1000] [--batch 1000]
  *        [--hub sqlite|postgres] [--erp postgres|mysql] [--finance mysql|postgres]
- *        [--lag-interval 2] [--lag-samples 5] [--no-lag] [--profile]
+ *        [--lag-interval 2] [--lag-samples 5] [--no-lag] [--profile | --heap]
  *
  * Topology (the job `customers`, ERP ↔ hub ↔ finance): the ERP's U8 `Customer` table on PostgreSQL
  * (bench/data/generate.ts: Chinese names, valid credit codes, modify times spread over years),
@@ -27,6 +27,11 @@
  *
  * --profile: CPU-profile the initial load of each size (crmlink-sync-initial-<n>.cpuprofile in
  * --profile-dir, default the temp dir) and add the summary of where the time went to the output.
+ *
+ * --heap: instead of the CPU profile, a sampling heap profile of the initial load read when the
+ * push phase starts: the live memory by allocating crmlink function (what the RSS is made of).
+ *
+ * BENCH_TRACE=1: print every statement slower than 5 ms of the quiet and incremental runs.
  *
  * Prints one JSON object per size. Needs PostgreSQL and MariaDB on 127.0.0.1 (PG_URL, MYSQL_URL).
  */
@@ -163,6 +168,23 @@ server: { auth: { mode: none, anonymousRole: admin } }
       const p = await profileDuring(file, () => runJob(app!, 'customers'));
       initial = p.result;
       profile = { file, idlePct: p.summary.idlePct, byArea: p.summary.byArea.slice(0, 12), byFunction: p.summary.byFunction.slice(0, 20) };
+    } else if (f.has('heap')) {
+      // What holds the memory: a sampling heap profile read when the pull of the ERP is done
+      // (the moment the most run state is alive), summarised by allocating function.
+      const { Session } = await import('node:inspector/promises');
+      const session = new Session();
+      session.connect();
+      await session.post('HeapProfiler.startSampling', { samplingInterval: 256 * 1024 });
+      let taken: Promise<unknown> | null = null;
+      initial = await runJob(app, 'customers', {
+        onProgress: (e) => {
+          if (e.phase === 'push' && !taken) taken = session.post('HeapProfiler.getSamplingProfile');
+        },
+      });
+      const { profile: hp } = (await (taken ?? session.post('HeapProfiler.getSamplingProfile'))) as unknown as { profile: { head: HeapNode } };
+      await session.post('HeapProfiler.stopSampling');
+      session.disconnect();
+      profile = { heapAtPushStart: summariseHeap(hp.head) };
     } else initial = await runJob(app, 'customers');
     const initialSeconds = (performance.now() - t) / 1000;
     const memory = rss.stop();
@@ -186,6 +208,17 @@ server: { auth: { mode: none, anonymousRole: admin } }
 
     // 3. quiet run (the first settles the look-back window of the writes just made)
     await runJob(app, 'customers');
+    if (process.env.BENCH_TRACE) {
+      // Statements slower than 5 ms from here on, with their time: where a quiet / incremental run goes.
+      const started = new Map<string, number>();
+      for (const [name, k] of [['hub', app.hub.knex], ['erp', app.sources.driver('erp').knex], ['finance', app.sources.driver('finance').knex]] as const) {
+        k.on('query', (q: { __knexQueryUid: string }) => started.set(q.__knexQueryUid, performance.now()));
+        k.on('query-response', (_r: unknown, q: { __knexQueryUid: string; sql: string; bindings?: unknown[] }) => {
+          const ms = performance.now() - (started.get(q.__knexQueryUid) ?? performance.now());
+          if (ms > 5) process.stderr.write(`${name} ${ms.toFixed(1)}ms ${q.sql.slice(0, 300)} ${JSON.stringify(q.bindings ?? []).slice(0, 200)}\n`);
+        });
+      }
+    }
     t = performance.now();
     const quiet = await runJob(app, 'customers');
     const quietSeconds = (performance.now() - t) / 1000;
@@ -314,6 +347,39 @@ server: { auth: { mode: none, anonymousRole: admin } }
   function check(r: RunReport, what: string): void {
     if (r.status !== 'ok') throw new Error(`${what}: ${r.status} ${JSON.stringify(r.error ?? r.totals)}`);
   }
+}
+
+interface HeapNode {
+  callFrame: { functionName: string; url: string };
+  selfSize: number;
+  children: HeapNode[];
+}
+
+/** Live sampled bytes by allocating function (top 15) and by crmlink folder / package. */
+function summariseHeap(head: HeapNode): { totalMiB: number; byFunction: { fn: string; where: string; MiB: number }[]; byArea: Record<string, number> } {
+  const fns = new Map<string, number>();
+  const areas = new Map<string, number>();
+  let total = 0;
+  const root = process.cwd();
+  const walk = (n: HeapNode, owner: string) => {
+    const url = n.callFrame.url.replace(/^file:\/\//, '');
+    const mine = url.startsWith(root) && !url.includes('/node_modules/') ? `${n.callFrame.functionName || '(anonymous)'} ${url.replace(`${root}/`, '')}` : owner;
+    if (n.selfSize) {
+      total += n.selfSize;
+      fns.set(mine, (fns.get(mine) ?? 0) + n.selfSize);
+      const nm = url.lastIndexOf('node_modules/');
+      const area = nm >= 0 ? `pkg:${url.slice(nm + 13).split('/')[0]}` : url.startsWith(root) ? `crmlink:${url.slice(root.length + 1).split('/')[0]}` : '(node)';
+      areas.set(area, (areas.get(area) ?? 0) + n.selfSize);
+    }
+    for (const c of n.children) walk(c, mine);
+  };
+  walk(head, '(outside crmlink)');
+  const m = (b: number) => Math.round((b / 2 ** 20) * 10) / 10;
+  return {
+    totalMiB: m(total),
+    byFunction: [...fns.entries()].sort((a, b) => b[1] - a[1]).slice(0, 15).map(([k, v]) => ({ fn: k.split(' ')[0], where: k.split(' ')[1] ?? '', MiB: m(v) })),
+    byArea: Object.fromEntries([...areas.entries()].sort((a, b) => b[1] - a[1]).slice(0, 10).map(([k, v]) => [k, m(v)])),
+  };
 }
 
 const at = process.argv.indexOf('--child');

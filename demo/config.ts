@@ -208,7 +208,7 @@ entities:
         key: [requestid]
         fields:
           code: { column: requestid, type: string }
-          customerId: { column: khbm, type: ref }          # the ERP customer code, when filled in
+          customerId: { column: khbm, type: ref, refSource: erp }   # the ERP customer code (ERP's key space), when filled in
           customerName: khmc
           title: requestname
           workflow: workflowname

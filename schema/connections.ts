@@ -17,6 +17,8 @@ import type { Scope } from './runtime.js';
 import { assertNotHidden, isHidden, visibilityFilter } from './security.js';
 import type { AggSpec, EntityStore, Rec } from './store.js';
 import { addDecimals } from './decimal.js';
+import type DataLoader from 'dataloader';
+import { fieldsKey } from './selection.js';
 
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 1000;
@@ -73,13 +75,15 @@ async function filterFor(scope: Scope, entity: EntityName, where: GqlWhere | nul
     refIdsToValues: async (field, ids) => {
       const target = store.fields.get(field)?.ref;
       if (!target) return [];
+      // The column holds keys of its ref space: the entity's own, or the mapping's refSource.
+      const to = store.refSpace(field);
       const values: string[] = [];
       for (const id of ids) {
         const d = decodeId(id);
         if (!d || d.entity !== target) continue;
         const space = d.kind === 'hub' ? 'hub' : d.source;
         const key = d.kind === 'hub' ? d.gid : d.sourceKey;
-        values.push(...((await scope.translate(target, space, store.space, [key])).get(key) ?? []));
+        values.push(...((await scope.translate(target, space, to, [key])).get(key) ?? []));
       }
       return values;
     },
@@ -227,8 +231,11 @@ function combine(rows: Row[], specs: AggSpec[]): Row | undefined {
   return out;
 }
 
-/** A top-level list: queries go straight to the store (each at most once). */
-export function topLevelConnection(scope: Scope, entity: EntityName, args: ConnectionArgs): ConnectionSource {
+/**
+ * A top-level list: queries go straight to the store (each at most once). `fields`: what the query
+ * reads of the records (schema/selection.ts); undefined: everything.
+ */
+export function topLevelConnection(scope: Scope, entity: EntityName, args: ConnectionArgs, fields?: ReadonlySet<string>): ConnectionSource {
   const plan = planConnection(scope, entity, args, true);
   let page: Promise<Page> | undefined;
   let agg: Promise<Row | undefined> | undefined;
@@ -237,7 +244,7 @@ export function topLevelConnection(scope: Scope, entity: EntityName, args: Conne
     (agg ??= plan.then(async (p) => (await p.store.aggregate(p.baseFilter, specsOf(p)))[0]));
   return {
     plan,
-    page: () => (page ??= plan.then(async (p) => toPage(p, await p.store.select({ where: p.filter, sort: p.sort, limit: p.limit + 1 })))),
+    page: () => (page ??= plan.then(async (p) => toPage(p, await p.store.select({ where: p.filter, sort: p.sort, limit: p.limit + 1, ...(fields ? { fields } : {}) })))),
     totalCount: async () => Number((await aggregateRow())?.count ?? 0),
     aggregate: async () => shapeAggregate(await aggregateRow(), specsOf(await plan)),
   };
@@ -252,74 +259,110 @@ export interface ParentLink {
   via: string;
 }
 
-/**
- * A nested list: parent records of one level are batched by DataLoaders keyed by the field's
- * arguments, so `customers(first: 50) { salesOrders { lines } }` is one statement per level.
- */
-export function nestedConnection(scope: Scope, relationKey: string, link: ParentLink, args: ConnectionArgs): ConnectionSource {
-  const argKey = `${relationKey}:${stableStringify(args)}`;
-  const plan = scope.once(`plan:${argKey}`, () => planConnection(scope, link.child, args, false));
-  const parentEntity = link.parent.entity;
+/** What every parent of one nested connection field (same relation, same arguments) shares in a request. */
+interface NestedLevel {
+  plan: Promise<Plan>;
+  pages: DataLoader<Rec, Page, string>;
+  aggregates: DataLoader<Rec, Row | undefined, string>;
+}
 
-  /** Parent records → their keys in the child's space, one translation per level. */
-  const childKeys = async (parents: readonly Rec[], p: Plan): Promise<Map<Rec, string[]>> => {
-    const bySpace = new Map<string, Rec[]>();
-    for (const r of parents) {
-      const list = bySpace.get(r.space);
-      if (list) list.push(r);
-      else bySpace.set(r.space, [r]);
-    }
-    const out = new Map<Rec, string[]>();
-    for (const [space, recs] of bySpace) {
-      const m = await scope.translate(parentEntity, space, p.store.space, recs.map((r) => r.key));
-      for (const r of recs) out.set(r, m.get(r.key) ?? []);
-    }
-    return out;
-  };
+const recCacheKey = (r: Rec) => `${r.space}:${r.key}`;
 
-  const pageLoader = scope.loader<Rec, Page>(
-    `page:${argKey}`,
-    async (parents) => {
+function hasArgs(args: ConnectionArgs): boolean {
+  for (const k in args) if ((args as Record<string, unknown>)[k] !== undefined && (args as Record<string, unknown>)[k] !== null) return true;
+  return false;
+}
+
+function nestedLevel(scope: Scope, relationKey: string, parentEntity: EntityName, child: EntityName, via: string, args: ConnectionArgs, fields: ReadonlySet<string> | undefined): NestedLevel {
+  const argKey = hasArgs(args) ? `${relationKey}:${stableStringify(args)}` : relationKey;
+  // Parents asking for other fields of the children get their own level: a page read for one
+  // selection must not answer another (it may lack columns).
+  return scope.memo(`nested:${argKey}:${fieldsKey(fields)}`, () => {
+    const plan = planConnection(scope, child, args, false);
+
+    /** Parent records → their keys in the space of the child's ref field, one translation per level. */
+    const childKeys = async (parents: readonly Rec[], p: Plan): Promise<Map<Rec, string[]>> => {
+      const to = p.store.refSpace(via);
+      const bySpace = new Map<string, Rec[]>();
+      for (const r of parents) {
+        const list = bySpace.get(r.space);
+        if (list) list.push(r);
+        else bySpace.set(r.space, [r]);
+      }
+      const out = new Map<Rec, string[]>();
+      for (const [space, recs] of bySpace) {
+        const m = await scope.translate(parentEntity, space, to, recs.map((r) => r.key));
+        for (const r of recs) out.set(r, m.get(r.key) ?? []);
+      }
+      return out;
+    };
+
+    const pages = scope.newLoader<Rec, Page>(async (parents) => {
       const p = await plan;
       const keys = await childKeys(parents, p);
       const all = [...new Set([...keys.values()].flat())];
       const recs = all.length
-        ? await p.store.select({ where: p.filter, sort: p.sort, limit: p.limit + 1, partition: { field: link.via, values: all } })
+        ? await p.store.select({ where: p.filter, sort: p.sort, limit: p.limit + 1, partition: { field: via, values: all }, ...(fields ? { fields } : {}) })
         : [];
       const byRef = new Map<string, Rec[]>();
       for (const r of recs) {
-        const k = String(r.values[link.via]);
+        const k = String(r.get(via));
         const list = byRef.get(k);
         if (list) list.push(r);
         else byRef.set(k, [r]);
       }
       return parents.map((parent) => {
-        const mine = (keys.get(parent) ?? []).flatMap((k) => byRef.get(k) ?? []);
-        return toPage(p, mine);
+        const mine = keys.get(parent) ?? [];
+        return toPage(p, mine.length === 1 ? (byRef.get(mine[0]) ?? []) : mine.flatMap((k) => byRef.get(k) ?? []));
       });
-    },
-    (r) => `${r.space}:${r.key}`,
-  );
+    }, recCacheKey);
 
-  const aggLoader = scope.loader<Rec, Row | undefined>(
-    `agg:${argKey}`,
-    async (parents) => {
+    const aggregates = scope.newLoader<Rec, Row | undefined>(async (parents) => {
       const p = await plan;
       const specs = aggSpecs(scope, p.store);
       const keys = await childKeys(parents, p);
       const all = [...new Set([...keys.values()].flat())];
-      const rows = all.length ? await p.store.aggregate(p.baseFilter, specs, { field: link.via, values: all }) : [];
+      const rows = all.length ? await p.store.aggregate(p.baseFilter, specs, { field: via, values: all }) : [];
       const byGroup = new Map<string, Row>();
       for (const r of rows) byGroup.set(String(r._g), r);
       return parents.map((parent) => combine((keys.get(parent) ?? []).map((k) => byGroup.get(k)).filter((r): r is Row => !!r), specs));
-    },
-    (r) => `${r.space}:${r.key}`,
-  );
+    }, recCacheKey);
 
-  return {
-    plan,
-    page: () => pageLoader.load(link.parent),
-    totalCount: async () => Number((await aggLoader.load(link.parent))?.count ?? 0),
-    aggregate: async () => shapeAggregate(await aggLoader.load(link.parent), aggSpecs(scope, (await plan).store)),
-  };
+    return { plan, pages, aggregates };
+  });
+}
+
+/** One parent's nested connection: its page and aggregates come from the level's loaders. */
+class NestedConnection implements ConnectionSource {
+  constructor(
+    private readonly scope: Scope,
+    private readonly level: NestedLevel,
+    private readonly parent: Rec,
+  ) {}
+
+  get plan(): Promise<Plan> {
+    return this.level.plan;
+  }
+
+  page(): Promise<Page> {
+    return this.level.pages.load(this.parent);
+  }
+
+  async totalCount(): Promise<number> {
+    return Number((await this.level.aggregates.load(this.parent))?.count ?? 0);
+  }
+
+  async aggregate(): Promise<AggregateResult> {
+    return shapeAggregate(await this.level.aggregates.load(this.parent), aggSpecs(this.scope, (await this.level.plan).store));
+  }
+}
+
+/**
+ * A nested list: parent records of one level are batched by DataLoaders keyed by the field's
+ * arguments, so `customers(first: 50) { salesOrders { lines } }` is one statement per level. The
+ * parents' keys are translated into the space of the child's ref field (`refSpace`), which is the
+ * child's own source unless its mapping says `refSource`.
+ */
+export function nestedConnection(scope: Scope, relationKey: string, link: ParentLink, args: ConnectionArgs, fields?: ReadonlySet<string>): ConnectionSource {
+  return new NestedConnection(scope, nestedLevel(scope, relationKey, link.parent.entity, link.child, link.via, args, fields), link.parent);
 }

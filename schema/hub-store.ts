@@ -11,9 +11,9 @@ import type { Row } from '../connectors/driver.js';
 import type { Hub } from '../hub/hub.js';
 import { ENTITY_SYSTEM_COLUMNS as C } from '../hub/tables.js';
 import { CrmlinkError } from '../core/errors.js';
-import { MODEL, type EntityName, type ModelField } from './model.js';
+import { MODEL, type CrmRecord, type CrmValue, type EntityName, type ModelField } from './model.js';
 import { isConst, simplify, type Filter, type SortColumn } from './filters.js';
-import { HUB, type AggSpec, type EntityStore, type Rec, type StoreQuery } from './store.js';
+import { HUB, withFieldGetters, type AggSpec, type EntityStore, type Rec, type StoreQuery } from './store.js';
 import { decimalFromDb } from './decimal.js';
 
 interface Sql {
@@ -29,6 +29,7 @@ export class HubStore implements EntityStore {
   readonly nullsFirstAsc: boolean;
   private readonly table: string;
   private readonly sqlite: boolean;
+  private readonly Rec: typeof HubRec;
 
   constructor(
     readonly entity: EntityName,
@@ -38,10 +39,16 @@ export class HubStore implements EntityStore {
     this.table = MODEL[entity].table;
     this.sqlite = hub.dialect === 'sqlite';
     this.nullsFirstAsc = this.sqlite;
+    this.Rec = withFieldGetters(HubRec, this.fields.keys());
   }
 
   private get knex(): Knex {
     return this.hub.knex;
+  }
+
+  /** Golden records hold refs as global ids. */
+  refSpace(): string {
+    return HUB;
   }
 
   keySort(): SortColumn[] {
@@ -160,7 +167,7 @@ export class HubStore implements EntityStore {
 
   toRec(row: Row): Rec {
     const h = this.hub.fromRow(this.entity, row);
-    return { entity: this.entity, id: h.id, space: HUB, key: h.id, values: h.values, version: h.version, updatedAt: h.updatedAt, raw: row };
+    return new this.Rec(this.entity, h.id, h.values, h.version, h.updatedAt, row);
   }
 
   async aggregate(where: Filter, aggs: AggSpec[], groupBy?: { field: string; values: string[] }): Promise<Row[]> {
@@ -205,5 +212,27 @@ export class HubStore implements EntityStore {
     const b = this.base(w);
     const rows = await this.raw<Row>(`SELECT ${q(C.id)} AS "k" FROM ${q(this.table)} WHERE ${b.sql}`, b.bindings);
     return rows.map((r) => String(r.k));
+  }
+}
+
+/** A golden record: its values are converted with the row (the hub stores canonical values). */
+class HubRec implements Rec {
+  readonly space = HUB;
+
+  constructor(
+    readonly entity: EntityName,
+    readonly id: string,
+    readonly values: CrmRecord,
+    readonly version: number,
+    readonly updatedAt: string | null,
+    readonly raw: Row,
+  ) {}
+
+  get key(): string {
+    return this.id;
+  }
+
+  get(field: string): CrmValue {
+    return this.values[field] ?? null;
   }
 }

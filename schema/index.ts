@@ -28,7 +28,7 @@ import { useDepthLimit } from '../server/plugins/use-depth-limit.js';
 import { useCostLimit } from '../server/plugins/use-cost-limit.js';
 import { useDisableIntrospection } from '../server/plugins/use-introspection.js';
 import { maskedErrors } from '../server/plugins/use-error-masking.js';
-import { useGraphQlJit } from '@envelop/graphql-jit';
+import { useJit } from '../server/plugins/use-jit.js';
 
 export { type CrmContext } from './resolvers.js';
 export { type Viewer } from './security.js';
@@ -59,10 +59,22 @@ export function buildSchema(app: App): GraphQLSchema {
 export type CrmYoga = YogaServerInstance<Record<string, unknown>, CrmContext>;
 
 /**
+ * Whether the server offers GraphiQL: `server.graphiql`, never with `server.production` and
+ * never without introspection (GraphiQL needs it).
+ *
+ * `production` wins even over `graphiql: true`: config/schema.ts defaults `graphiql` to true, so
+ * an explicit `graphiql: true` cannot be told from the default. Letting an explicit setting win
+ * (`graphiql ?? !production`) needs `server.graphiql` to have no default in the config schema.
+ */
+export function graphiqlEnabled(server: Pick<App['config']['server'], 'graphiql' | 'production' | 'introspection'>): boolean {
+  return server.graphiql && !server.production && server.introspection;
+}
+
+/**
  * The yoga server for `app`, with every plugin configured from `server`: call `yoga.fetch` in
  * tests, or hand it to node:http as a request listener.
  */
-export function createYogaApp(app: App, opts: { logger?: boolean } = {}): CrmYoga {
+export function createYogaApp(app: App, opts: { logger?: boolean; jit?: boolean } = {}): CrmYoga {
   const server = app.config.server;
   const logger = opts.logger === false ? silentLogger : app.logger;
   const plugins: Plugin[] = [
@@ -71,12 +83,12 @@ export function createYogaApp(app: App, opts: { logger?: boolean } = {}): CrmYog
     useCostLimit({ maxCost: server.limits.cost }),
   ];
   if (!server.introspection) plugins.push(useDisableIntrospection());
-  if (process.env.CRMLINK_JIT) plugins.push(useGraphQlJit() as Plugin);
+  // Compiled execution for queries (server/plugins/use-jit.ts); CRMLINK_GRAPHQL_JIT=off turns it off to compare.
+  if (opts.jit ?? process.env.CRMLINK_GRAPHQL_JIT !== 'off') plugins.push(useJit({ logger }));
   return createYoga<Record<string, unknown>, CrmContext>({
     schema: buildSchema(app),
     graphqlEndpoint: '/graphql',
-    // production turns GraphiQL off unless it is explicitly wanted; it then needs introspection.
-    graphiql: server.graphiql && !server.production && server.introspection ? { defaultQuery: CUSTOMER_360, title: 'crmlink' } : false,
+    graphiql: graphiqlEnabled(server) ? { defaultQuery: CUSTOMER_360, title: 'crmlink' } : false,
     landingPage: false,
     maskedErrors: maskedErrors({ production: server.production, logger }),
     logging: opts.logger === false ? false : {

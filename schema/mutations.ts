@@ -19,12 +19,12 @@ import { CrmlinkError } from '../core/errors.js';
 import { nowIso } from '../hub/hub.js';
 import { ENTITY_SYSTEM_COLUMNS as C, SYSTEM_TABLES as T } from '../hub/tables.js';
 import { ENTITY_NAMES, type CrmRecord, type EntityName } from './model.js';
-import { decodeId } from './ids.js';
+import { decodeId, federatedId } from './ids.js';
 import { isHidden, requireWrite } from './security.js';
 import type { Runtime, Scope } from './runtime.js';
 import { SourceStore } from './source-store.js';
 import { HubStore } from './hub-store.js';
-import { HUB, type Rec } from './store.js';
+import { HUB, type EntityStore, type Rec } from './store.js';
 import { validateInput } from './validation.js';
 import { notFound, resolveNode, scope, type CrmContext } from './resolvers.js';
 import type { GraphQLFieldResolver } from 'graphql';
@@ -41,10 +41,14 @@ function versionConflict(entity: EntityName, id: string, current: number, expect
   );
 }
 
-/** Ref fields arrive as global ids; store them as the referenced record's key in the target space. */
-async function refsToSpace(s: Scope, entity: EntityName, values: CrmRecord, space: string): Promise<void> {
+/**
+ * Ref fields arrive as global ids; store them as the referenced record's key in the field's ref
+ * space: the writing store's own (the hub, or the owner source), or the mapping's refSource.
+ */
+async function refsToSpace(s: Scope, entity: EntityName, values: CrmRecord, store: EntityStore): Promise<void> {
   for (const f of s.rt.fields(entity)) {
     if (f.type !== 'ref' || !f.ref || values[f.name] === undefined || values[f.name] === null) continue;
+    const space = store.refSpace(f.name);
     const id = String(values[f.name]);
     const target = await resolveNode(s, id, f.ref);
     if (!target) {
@@ -199,8 +203,9 @@ function keyRow(store: SourceStore, key: string): Row {
 }
 
 async function auditSource(s: Scope, action: string, store: SourceStore, key: string, before: CrmRecord | null, after: CrmRecord | null): Promise<void> {
-  // Federated ids can be longer than crm_audit.gid: the id lives in the JSON instead.
-  const ref = { source: store.space, key };
+  // crm_audit.gid is varchar(40) and federated global ids are longer (base64 of entity, source,
+  // key): the column stays NULL and the record is named in the JSON (global id, source, key).
+  const ref = { id: federatedId(store.entity, store.space, key), source: store.space, key };
   await s.app.hub.audit(s.app.hub.knex, {
     actor: actor(s),
     action,
@@ -291,7 +296,7 @@ export function buildMutations(rt: Runtime): Record<string, Resolver> {
         const values = validateInput(entity, fields, args.input as Record<string, unknown>, 'create');
         checkHiddenInput(s, entity, values);
         checkOwnership(s, entity, values, 'create');
-        await refsToSpace(s, entity, values, store.space);
+        await refsToSpace(s, entity, values, store);
         const key = store instanceof SourceStore ? await sourceCreate(s, store, values) : await hubCreate(s, entity, values);
         return read(s, key);
       };
@@ -305,7 +310,7 @@ export function buildMutations(rt: Runtime): Record<string, Resolver> {
         checkOwnership(s, entity, values, 'update');
         const rec = await loadForWrite(s, entity, String(args.id));
         const expected = (args.expectedVersion as number | null | undefined) ?? null;
-        await refsToSpace(s, entity, values, store.space);
+        await refsToSpace(s, entity, values, store);
         if (store instanceof SourceStore) await sourceUpdate(s, store, rec, values, expected);
         else await hubUpdate(s, rec, values, expected);
         return read(s, rec.key);

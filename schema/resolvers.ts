@@ -1,20 +1,24 @@
 /**
  * Read resolvers, generated per entity. Every list goes through connections.ts (planning,
- * batching, paging), every single record through the Scope's batched loaders, and every field of
- * an entity type through the masking check.
+ * batching, paging), every single record through the Scope's batched loaders. Plain fields have
+ * no resolver: records expose them as properties (store.ts), which graphql-jit reads inline;
+ * only fields some role hides get a resolver with the masking check, decided when the schema is
+ * built.
  */
 import type { GraphQLFieldResolver } from 'graphql';
 import { CrmlinkError } from '../core/errors.js';
 import { ENTITY_NAMES, MODEL, type EntityName } from './model.js';
 import { LIST_RELATIONS, REF_RELATIONS, singularName } from './relations.js';
-import { nestedConnection, topLevelConnection, cursorOf, type ConnectionArgs, type ConnectionSource } from './connections.js';
+import { nestedConnection, topLevelConnection, cursorOf, type ConnectionArgs, type ConnectionSource, type Page, type Plan } from './connections.js';
+import type { CrmlinkConfig } from '../config/schema.js';
 import { decodeId, federatedId } from './ids.js';
 import { isHidden, isVisible, viewerFor, type Viewer } from './security.js';
 import { scopeOf, type Runtime, type Scope } from './runtime.js';
-import { HUB, type Rec } from './store.js';
+import { HUB, exposesField, type Rec } from './store.js';
 import { fieldSources, sourceRecords, syncStatus } from './provenance.js';
 import { addDecimals } from './decimal.js';
 import { consoleResolvers } from './console-ops.js';
+import { connectionFields } from './selection.js';
 
 /** The GraphQL context: what use-auth puts there (yoga adds request and params). */
 export interface CrmContext {
@@ -39,11 +43,16 @@ export async function resolveNode(s: Scope, id: string, expect?: EntityName): Pr
   return (await isVisible(s, rec)) ? rec : null;
 }
 
+/** The space a record's ref field holds keys of (its store's `refSpace`). */
+function refSpaceOf(s: Scope, rec: Rec, field: string): string {
+  return s.rt.store(rec.entity).refSpace(field);
+}
+
 /** The record a ref field points at, read from the target's store (no row rule applied here). */
 function refTarget(s: Scope, rec: Rec, field: string, target: EntityName): Promise<Rec | null> {
-  const v = rec.values[field];
+  const v = rec.get(field);
   if (v === null || v === undefined) return Promise.resolve(null);
-  return s.recordIn(target, rec.space, String(v));
+  return s.recordIn(target, refSpaceOf(s, rec, field), String(v));
 }
 
 function receivableBalance(s: Scope, rec: Rec): Promise<string> {
@@ -58,9 +67,11 @@ function receivableBalance(s: Scope, rec: Rec): Promise<string> {
           if (list) list.push(c);
           else bySpace.set(c.space, [c]);
         }
+        // Customer keys → the keys invoices hold in customerId (finance's own, or its refSource's).
+        const to = invoices.refSpace('customerId');
         const keysOf = new Map<Rec, string[]>();
         for (const [space, recs] of bySpace) {
-          const m = await s.translate('Customer', space, invoices.space, recs.map((r) => r.key));
+          const m = await s.translate('Customer', space, to, recs.map((r) => r.key));
           for (const r of recs) keysOf.set(r, m.get(r.key) ?? []);
         }
         const all = [...new Set([...keysOf.values()].flat())];
@@ -79,6 +90,52 @@ function receivableBalance(s: Scope, rec: Rec): Promise<string> {
     .load(rec);
 }
 
+/**
+ * Schema coordinates ("Customer.creditLimit") that some role of the config hides. Only these
+ * fields pay for a masking check; every other field resolves straight from the record.
+ */
+export function hideableFields(config: CrmlinkConfig): Set<string> {
+  const out = new Set<string>();
+  for (const role of Object.values(config.server.auth.roles)) for (const c of role?.hide ?? []) out.add(c);
+  return out;
+}
+
+/** An edge: the cursor is encoded only when the query asks for it. */
+class Edge {
+  constructor(
+    private readonly plan: Plan,
+    readonly node: Rec,
+  ) {}
+
+  get cursor(): string {
+    return cursorOf(this.plan, this.node);
+  }
+}
+
+/** PageInfo: start and end cursors likewise. */
+class PageInfo {
+  readonly hasNextPage: boolean;
+  readonly hasPreviousPage: boolean;
+
+  constructor(
+    private readonly plan: Plan,
+    private readonly page: Page,
+  ) {
+    this.hasNextPage = page.hasNextPage;
+    this.hasPreviousPage = page.hasPreviousPage;
+  }
+
+  get startCursor(): string | null {
+    const first = this.page.recs[0];
+    return first ? cursorOf(this.plan, first) : null;
+  }
+
+  get endCursor(): string | null {
+    const last = this.page.recs[this.page.recs.length - 1];
+    return last ? cursorOf(this.plan, last) : null;
+  }
+}
+
 export function buildResolvers(rt: Runtime): ResolverMap {
   const map: ResolverMap = {};
   const query: Record<string, Resolver> = {};
@@ -92,30 +149,35 @@ export function buildResolvers(rt: Runtime): ResolverMap {
     return Promise.all((args.ids as string[]).map((id) => resolveNode(s, id)));
   };
 
+  const hideable = hideableFields(rt.app.config);
   for (const entity of ENTITY_NAMES) {
     const t: Record<string, Resolver> = {};
-    /** Masking: a hidden field resolves to null for the viewer's role. */
-    const masked =
-      (field: string, r: Resolver): Resolver =>
-      (p, a, ctx, info) =>
-        isHidden(scope(rt, ctx).viewer, entity, field) ? null : r(p, a, ctx, info);
+    /**
+     * Masking: a hidden field resolves to null for the viewer's role. Decided once per field at
+     * build time: a field no role hides gets no check at all.
+     */
+    const masked = (field: string, r: Resolver): Resolver =>
+      hideable.has(`${entity}.${field}`) ? (p, a, ctx, info) => (isHidden(scope(rt, ctx).viewer, entity, field) ? null : r(p, a, ctx, info)) : r;
 
-    t.id = (r) => (r as Rec).id;
-    t.version = (r) => (r as Rec).version;
+    // id, version and every field no role hides are properties of the record (store.ts
+    // withFieldGetters): the default resolver reads them, with no resolver call per field and row.
+    const store = rt.store(entity);
     for (const f of rt.fields(entity)) {
+      const name = f.name;
       if (f.type === 'ref' && f.ref) {
         const target = f.ref;
-        // The ref as a global id: free when the target lives in the same space, else one batched lookup.
-        t[f.name] = masked(f.name, async (r, _a, ctx) => {
+        const targetSpace = rt.store(target).space;
+        // The ref as a global id: free when the field holds keys of the target's own space, else one batched lookup.
+        const direct = store.refSpace(name) === targetSpace;
+        t[name] = masked(name, (r, _a, ctx) => {
           const rec = r as Rec;
-          const v = rec.values[f.name];
+          const v = rec.get(name);
           if (v === null || v === undefined) return null;
-          const targetSpace = rt.store(target).space;
-          if (targetSpace === rec.space) return targetSpace === HUB ? String(v) : federatedId(target, targetSpace, String(v));
-          return (await refTarget(scope(rt, ctx), rec, f.name, target))?.id ?? null;
+          if (direct) return targetSpace === HUB ? String(v) : federatedId(target, targetSpace, String(v));
+          return refTarget(scope(rt, ctx), rec, name, target).then((x) => x?.id ?? null);
         });
-      } else {
-        t[f.name] = masked(f.name, (r) => (r as Rec).values[f.name] ?? null);
+      } else if (hideable.has(`${entity}.${name}`) || !exposesField(name)) {
+        t[name] = masked(name, (r) => (r as Rec).get(name));
       }
     }
     for (const rel of REF_RELATIONS.filter((x) => x.entity === entity)) {
@@ -126,8 +188,10 @@ export function buildResolvers(rt: Runtime): ResolverMap {
       });
     }
     for (const rel of LIST_RELATIONS.filter((x) => x.parent === entity)) {
-      t[rel.name] = masked(rel.name, (r, args, ctx) =>
-        nestedConnection(scope(rt, ctx), `${entity}.${rel.name}`, { parent: r as Rec, child: rel.child, via: rel.via }, args as ConnectionArgs),
+      const key = `${entity}.${rel.name}`;
+      const childStore = rt.store(rel.child);
+      t[rel.name] = masked(rel.name, (r, args, ctx, info) =>
+        nestedConnection(scope(rt, ctx), key, { parent: r as Rec, child: rel.child, via: rel.via }, args as ConnectionArgs, connectionFields(info, rel.child, childStore)),
       );
     }
     if (entity === 'Customer') t.receivableBalance = masked('receivableBalance', (r, _a, ctx) => receivableBalance(scope(rt, ctx), r as Rec));
@@ -140,28 +204,15 @@ export function buildResolvers(rt: Runtime): ResolverMap {
     map[entity] = t;
 
     map[`${entity}Connection`] = {
-      edges: async (c: ConnectionSource) => {
-        const [plan, page] = await Promise.all([c.plan, c.page()]);
-        return page.recs.map((node) => ({ cursor: cursorOf(plan, node), node }));
-      },
-      nodes: async (c: ConnectionSource) => (await c.page()).recs,
-      pageInfo: async (c: ConnectionSource) => {
-        const [plan, page] = await Promise.all([c.plan, c.page()]);
-        const first = page.recs[0];
-        const last = page.recs[page.recs.length - 1];
-        return {
-          hasNextPage: page.hasNextPage,
-          hasPreviousPage: page.hasPreviousPage,
-          startCursor: first ? cursorOf(plan, first) : null,
-          endCursor: last ? cursorOf(plan, last) : null,
-        };
-      },
+      edges: (c: ConnectionSource) => Promise.all([c.plan, c.page()]).then(([plan, page]) => page.recs.map((node) => new Edge(plan, node))),
+      nodes: (c: ConnectionSource) => c.page().then((page) => page.recs),
+      pageInfo: (c: ConnectionSource) => Promise.all([c.plan, c.page()]).then(([plan, page]) => new PageInfo(plan, page)),
       totalCount: (c: ConnectionSource) => c.totalCount(),
       aggregate: (c: ConnectionSource) => c.aggregate(),
     };
 
     query[singularName(entity)] = (_p, args, ctx) => resolveNode(scope(rt, ctx), String(args.id), entity);
-    query[MODEL[entity].plural] = (_p, args, ctx) => topLevelConnection(scope(rt, ctx), entity, args as ConnectionArgs);
+    query[MODEL[entity].plural] = (_p, args, ctx, info) => topLevelConnection(scope(rt, ctx), entity, args as ConnectionArgs, connectionFields(info, entity, store));
   }
   // The operations console's fields (schema/console-ops.ts); its mutations join the others in index.ts.
   const consoleOps = consoleResolvers(rt);

@@ -9,9 +9,10 @@ import type { EntityConfig } from '../config/schema.js';
 import { CrmlinkError } from '../core/errors.js';
 import { ENTITY_NAMES, MODEL, type EntityName, type ModelField } from './model.js';
 import { HubStore } from './hub-store.js';
-import { SourceStore } from './source-store.js';
+import { SourceStore, fieldReaders } from './source-store.js';
+import { effectiveEntities } from '../connectors/registry.js';
 import { HUB, type EntityStore, type Rec } from './store.js';
-import { translateKeys } from './xref.js';
+import { keysInAllSources, translateKeys } from './xref.js';
 import type { Viewer } from './security.js';
 
 export class Runtime {
@@ -49,7 +50,9 @@ export class Runtime {
       throw new CrmlinkError('CONFIG_INVALID', `entities.${entity}: a federated entity needs at least one source`, { path: `entities.${entity}.sources`, entity });
     }
     const custom = this.fields(entity).filter((f) => f.custom);
-    return new SourceStore(entity, owner, this.app.sources.driver(owner), this.app.sources.mapping(entity, owner), custom);
+    const mapping = this.app.sources.mapping(entity, owner);
+    const readers = fieldReaders(mapping, this.app.sources.config(owner), effectiveEntities(this.app.config)[entity]?.[owner], custom);
+    return new SourceStore(entity, owner, this.app.sources.driver(owner), mapping, custom, readers);
   }
 
   store(entity: EntityName): EntityStore {
@@ -57,12 +60,15 @@ export class Runtime {
   }
 }
 
+const NO_KEYS: ReadonlyMap<string, string[]> = new Map();
+
 /** Loads are collected until every pending promise of the current level has settled. */
 const schedule = (cb: () => void) => setImmediate(cb);
 
 export class Scope {
   private readonly loaders = new Map<string, DataLoader<unknown, unknown, string>>();
-  private readonly memo = new Map<string, Promise<unknown>>();
+  private readonly owned: DataLoader<unknown, unknown, string>[] = [];
+  private readonly memos = new Map<string, unknown>();
 
   constructor(
     readonly rt: Runtime,
@@ -76,25 +82,37 @@ export class Scope {
   loader<K, V>(name: string, batch: (keys: readonly K[]) => Promise<(V | Error)[]>, cacheKey: (k: K) => string = (k) => String(k)): DataLoader<K, V, string> {
     let l = this.loaders.get(name) as DataLoader<K, V, string> | undefined;
     if (!l) {
-      l = new DataLoader<K, V, string>(batch, { batchScheduleFn: schedule, cacheKeyFn: cacheKey, maxBatchSize: 1000 });
+      l = this.newLoader(batch, cacheKey);
       this.loaders.set(name, l as unknown as DataLoader<unknown, unknown, string>);
     }
     return l;
   }
 
+  /** A loader of this request that the caller keeps (e.g. in a `memo` entry); `clear` empties it too. */
+  newLoader<K, V>(batch: (keys: readonly K[]) => Promise<(V | Error)[]>, cacheKey: (k: K) => string = (k) => String(k)): DataLoader<K, V, string> {
+    const l = new DataLoader<K, V, string>(batch, { batchScheduleFn: schedule, cacheKeyFn: cacheKey, maxBatchSize: 1000 });
+    this.owned.push(l as unknown as DataLoader<unknown, unknown, string>);
+    return l;
+  }
+
   once<T>(name: string, fn: () => Promise<T>): Promise<T> {
-    let p = this.memo.get(name) as Promise<T> | undefined;
-    if (!p) {
-      p = fn();
-      this.memo.set(name, p);
-    }
-    return p;
+    return this.memo(name, fn);
+  }
+
+  /** `fn()` computed once per request under `name`. */
+  memo<T>(name: string, fn: () => T): T {
+    if (this.memos.has(name)) return this.memos.get(name) as T;
+    const v = fn();
+    this.memos.set(name, v);
+    return v;
   }
 
   /** Forget everything read so far (after a mutation, so its result is read fresh). */
   clear(): void {
-    for (const l of this.loaders.values()) l.clearAll();
-    this.memo.clear();
+    for (const l of this.owned) l.clearAll();
+    this.loaders.clear();
+    this.owned.length = 0;
+    this.memos.clear();
   }
 
   /** Keys of `entity` from one space to another, batched per (entity, from, to). */
@@ -104,11 +122,25 @@ export class Scope {
       for (const k of keys) out.set(k, [k]);
       return out;
     }
+    const unique = [...new Set(keys)];
+    if (from === HUB) {
+      // Hub ids → every source's keys in one statement, shared by the level's target spaces.
+      const all = this.loader<string, ReadonlyMap<string, string[]>>(`xref:${entity}:hub:*`, async (gids) => {
+        const m = await keysInAllSources(this.app.hub.knex, entity, gids);
+        return gids.map((g) => m.get(g) ?? NO_KEYS);
+      });
+      const results = await all.loadMany(unique);
+      unique.forEach((k, i) => {
+        const r = results[i];
+        if (r instanceof Error) throw r;
+        out.set(k, r.get(to) ?? []);
+      });
+      return out;
+    }
     const l = this.loader<string, string[]>(`xref:${entity}:${from}:${to}`, async (ks) => {
       const m = await translateKeys(this.app.hub.knex, entity, from, to, ks);
       return ks.map((k) => m.get(k) ?? []);
     });
-    const unique = [...new Set(keys)];
     const results = await l.loadMany(unique);
     unique.forEach((k, i) => {
       const r = results[i];

@@ -66,13 +66,13 @@ function customerRule(v: Viewer): Filter {
   }
 }
 
-/** The row rule of `entity` as a filter on its own store (whose space is `store.space`). */
+/** The row rule of `entity` as a filter on its own store (parent keys in the space of its ref field). */
 export async function visibilityFilter(scope: Scope, entity: EntityName): Promise<Filter> {
   if (scope.viewer.customers === 'all') return TRUE;
   if (entity === 'Customer') return customerRule(scope.viewer);
   const parent = PARENT[entity];
   if (!parent) return TRUE;
-  const space = scope.rt.store(entity).space;
+  const space = scope.rt.store(entity).refSpace(parent.via);
   const keys = await visibleKeys(scope, parent.entity, space);
   return { field: parent.via, op: 'in', value: keys };
 }
@@ -92,13 +92,13 @@ export async function isVisible(scope: Scope, rec: Rec): Promise<boolean> {
   const v = scope.viewer;
   if (v.customers === 'all') return true;
   if (rec.entity === 'Customer') {
-    return v.customers === 'own' ? rec.values.ownerId === v.user : !!v.team && rec.values.ownerTeam === v.team;
+    return v.customers === 'own' ? rec.get('ownerId') === v.user : !!v.team && rec.get('ownerTeam') === v.team;
   }
   const parent = PARENT[rec.entity];
   if (!parent) return true;
-  const ref = rec.values[parent.via];
+  const ref = rec.get(parent.via);
   if (ref === null || ref === undefined) return false;
-  const p = await scope.recordIn(parent.entity, rec.space, String(ref));
+  const p = await scope.recordIn(parent.entity, scope.rt.store(rec.entity).refSpace(parent.via), String(ref));
   return p ? isVisible(scope, p) : false;
 }
 

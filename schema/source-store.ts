@@ -10,18 +10,46 @@
  */
 import { createHash } from 'node:crypto';
 import type { Driver, Row, TableRef, Where } from '../connectors/driver.js';
-import type { EntityMapping } from '../connectors/mapping/entity-mapping.js';
+import { EntityMapping } from '../connectors/mapping/entity-mapping.js';
+import type { EntitySourceConfig, SourceConfig } from '../config/schema.js';
 import { CrmlinkError } from '../core/errors.js';
 import { stableStringify } from '../core/values.js';
 import { fieldsOf, type CrmRecord, type CrmValue, type EntityName, type ModelField } from './model.js';
 import { isConst, simplify, type Filter, type SortColumn } from './filters.js';
-import type { AggSpec, EntityStore, Rec, StoreQuery } from './store.js';
+import { withFieldGetters, type AggSpec, type EntityStore, type Rec, type StoreQuery } from './store.js';
 import { federatedId } from './ids.js';
 import { decimalFromDb } from './decimal.js';
+
+/** Reads one field of a source row (the mapping's conversion of that field only). */
+export type FieldReader = (row: Row) => CrmValue;
+
+/**
+ * One reader per mapped field, each a mapping of that single field built from the same config, so
+ * a page converts only the fields a query reads (a customer-360 page reads 4 of 8 order-line
+ * fields; decimals and zoned date-times are the costly conversions). Undefined when the mapping's
+ * config is not at hand: records then convert every field on first use.
+ */
+export function fieldReaders(mapping: EntityMapping, source: SourceConfig, config: EntitySourceConfig | undefined, custom: readonly ModelField[]): Map<string, FieldReader> | undefined {
+  if (!config) return undefined;
+  const out = new Map<string, FieldReader>();
+  try {
+    for (const field of mapping.fields) {
+      if (!(field in config.fields)) return undefined;
+      const one = new EntityMapping(mapping.entity, mapping.source, source, { ...config, fields: { [field]: config.fields[field] } }, custom);
+      out.set(field, (row) => one.toRecord(row)[field] ?? null);
+    }
+  } catch {
+    return undefined;
+  }
+  return out;
+}
 
 export class SourceStore implements EntityStore {
   readonly fields: ReadonlyMap<string, ModelField>;
   readonly nullsFirstAsc: boolean;
+  private readonly refSpaces = new Map<string, string>();
+  private readonly Rec: typeof SourceRec;
+  private allColumns?: string[];
 
   constructor(
     readonly entity: EntityName,
@@ -29,9 +57,17 @@ export class SourceStore implements EntityStore {
     readonly driver: Driver,
     readonly mapping: EntityMapping,
     custom: readonly ModelField[],
+    /** Per-field conversion (fieldReaders); without it a record converts all its fields at once. */
+    readonly readers?: ReadonlyMap<string, FieldReader>,
   ) {
     this.fields = new Map(fieldsOf(entity, custom).map((f) => [f.name, f]));
     this.nullsFirstAsc = driver.dialect !== 'postgres';
+    for (const f of this.fields.values()) if (f.type === 'ref') this.refSpaces.set(f.name, mapping.refSourceOf(f.name));
+    this.Rec = withFieldGetters(SourceRec, this.fields.keys());
+  }
+
+  refSpace(field: string): string {
+    return this.refSpaces.get(field) ?? this.space;
   }
 
   private column(field: string, purpose: 'filter' | 'sort' | 'aggregate'): { column: string; toSource(v: CrmValue): unknown } {
@@ -109,26 +145,47 @@ export class SourceStore implements EntityStore {
   }
 
   private columns(): string[] {
-    return [...new Set([...this.mapping.columns, ...this.mapping.key])];
+    return (this.allColumns ??= [...new Set([...this.mapping.columns, ...this.mapping.key])]);
+  }
+
+  /**
+   * The columns a query reads: key, sort and partition columns and those of `fields`, or every
+   * mapped column (with `loaded` undefined) when no field set is given or one of the fields is
+   * computed from several columns.
+   */
+  private projection(query: StoreQuery): { columns: string[]; loaded?: ReadonlySet<string> } {
+    if (!query.fields || !this.readers) return { columns: this.columns() };
+    const loaded = new Set(query.fields);
+    if (query.partition) loaded.add(query.partition.field);
+    const cols = new Set<string>(this.mapping.key);
+    for (const s of query.sort) cols.add(s.column);
+    for (const f of loaded) {
+      if (!this.mapping.fields.includes(f)) continue; // not mapped here: reads as null
+      const fc = this.mapping.fieldColumn(f);
+      if (!fc) return { columns: this.columns() };
+      cols.add(fc.column);
+    }
+    return { columns: [...cols], loaded };
   }
 
   async select(query: StoreQuery): Promise<Rec[]> {
     const part = query.partition;
     const where = simplify(part ? { and: [query.where, { field: part.field, op: 'in', value: part.values }] } : query.where);
     if (isConst(where, false)) return [];
+    const { columns, loaded } = this.projection(query);
     const rows = await this.driver.select({
       ...this.ref(),
-      columns: this.columns(),
+      columns,
       where: this.fullWhere(where),
       orderBy: query.sort.map((s) => ({ column: s.column, direction: s.direction })),
       // Per-parent limits are applied by the caller's slicing; only a top-level page is limited here.
       ...(part || query.limit === undefined ? {} : { limit: query.limit }),
     });
-    const recs = rows.map((r) => this.toRec(r));
+    const recs = loaded ? rows.map((r) => new this.Rec(this, r, loaded)) : rows.map((r) => this.toRec(r));
     if (part && query.limit !== undefined) {
       const seen = new Map<string, number>();
       return recs.filter((r) => {
-        const k = String(r.values[part.field]);
+        const k = String(r.get(part.field));
         const n = (seen.get(k) ?? 0) + 1;
         seen.set(k, n);
         return n <= (query.limit as number);
@@ -138,7 +195,7 @@ export class SourceStore implements EntityStore {
   }
 
   toRec(row: Row): Rec {
-    return new SourceRec(this.entity, this.space, this.mapping.sourceKey(row), this.mapping.toRecord(row), row);
+    return new this.Rec(this, row);
   }
 
   async aggregate(where: Filter, aggs: AggSpec[], groupBy?: { field: string; values: string[] }): Promise<Row[]> {
@@ -186,20 +243,64 @@ export class SourceStore implements EntityStore {
   }
 }
 
-/** A record read from a source. Its id and version are computed only when asked for: a page of
- * a few thousand rows would otherwise hash every row whether or not the query wants `version`. */
+/**
+ * A record read from a source. Key, id, version and values are computed only when asked for, and
+ * `get` converts one field: a page of a few thousand rows would otherwise convert and hash every
+ * column of every row whether or not the query reads it.
+ */
 class SourceRec implements Rec {
+  private keyCache?: string;
   private idCache?: string;
   private versionCache?: number;
+  private valuesCache?: CrmRecord;
+  private lastField?: string;
+  private lastValue?: CrmValue;
   readonly updatedAt = null;
 
   constructor(
-    readonly entity: EntityName,
-    readonly space: string,
-    readonly key: string,
-    readonly values: CrmRecord,
+    private readonly store: SourceStore,
     readonly raw: Row,
+    /** Read with only these fields' columns (StoreQuery.fields); undefined: every column. */
+    private readonly loaded?: ReadonlySet<string>,
   ) {}
+
+  private partial(what: string): CrmlinkError {
+    return new CrmlinkError('INTERNAL', `${this.entity} ${this.key} was read with the columns of ${[...(this.loaded ?? [])].join(', ')} only; ${what} needs more`, {
+      entity: this.entity,
+      source: this.space,
+    });
+  }
+
+  get entity(): EntityName {
+    return this.store.entity;
+  }
+
+  get space(): string {
+    return this.store.space;
+  }
+
+  get key(): string {
+    return (this.keyCache ??= this.store.mapping.sourceKey(this.raw));
+  }
+
+  get values(): CrmRecord {
+    if (this.loaded) throw this.partial('reading every field');
+    return (this.valuesCache ??= this.store.mapping.toRecord(this.raw));
+  }
+
+  get(field: string): CrmValue {
+    if (this.valuesCache) return this.valuesCache[field] ?? null;
+    if (this.loaded && !this.loaded.has(field)) throw this.partial(`field ${field}`);
+    // The field read last is kept: paging and grouping a level read the ref field back to back.
+    if (field === this.lastField) return this.lastValue as CrmValue;
+    const readers = this.store.readers;
+    if (!readers) return this.values[field] ?? null;
+    const read = readers.get(field);
+    const v = read ? read(this.raw) : null;
+    this.lastField = field;
+    this.lastValue = v;
+    return v;
+  }
 
   get id(): string {
     return (this.idCache ??= federatedId(this.entity, this.space, this.key));

@@ -4,10 +4,12 @@
  * so resolvers, paging, batching and security never ask which kind they have.
  *
  * Keys live in a "space": `hub` (global ids) or a source name (source keys, see connectors/keys).
- * A ref field holds the referenced record's key in the referencing record's own space.
+ * A ref field holds the referenced record's key in its ref space (`EntityStore.refSpace`): the
+ * referencing record's own space, unless the source mapping names another with `refSource` (an OA
+ * form holding ERP customer codes).
  */
 import type { Row } from '../connectors/driver.js';
-import type { CrmRecord, EntityName, ModelField } from './model.js';
+import type { CrmRecord, CrmValue, EntityName, ModelField } from './model.js';
 import type { Filter, SortColumn } from './filters.js';
 
 export const HUB = 'hub';
@@ -20,7 +22,10 @@ export interface Rec {
   space: string;
   /** Key within the space: the hub id or the source key. */
   key: string;
-  values: CrmRecord;
+  /** Every field, converted. Federated records convert on first use: prefer `get` for a few fields. */
+  readonly values: CrmRecord;
+  /** One field's value (null when absent), converting only that field. */
+  get(field: string): CrmValue;
   /** Hub: `_version`; federated: a hash of the row, for optimistic concurrency. */
   readonly version: number;
   updatedAt: string | null;
@@ -38,6 +43,12 @@ export interface StoreQuery {
    * (the hub uses ROW_NUMBER() OVER (PARTITION BY ...); sources fetch the batch and slice).
    */
   partition?: { field: string; values: string[] };
+  /**
+   * The fields the caller will read (`get`); a store may then read only their columns (plus key,
+   * sort and partition columns). Records read so cannot give `values` or other fields.
+   * Undefined: every field.
+   */
+  fields?: ReadonlySet<string>;
 }
 
 export type AggFn = 'count' | 'sum' | 'min' | 'max' | 'avg';
@@ -54,6 +65,8 @@ export interface EntityStore {
   readonly fields: ReadonlyMap<string, ModelField>;
   /** Where the engine's default ORDER BY puts NULLs in ascending order. */
   readonly nullsFirstAsc: boolean;
+  /** The space the values of ref field `field` are keys of: `space`, or the mapping's `refSource`. */
+  refSpace(field: string): string;
   /** The record key as sort columns (the stable tie-break). */
   keySort(): SortColumn[];
   /** The store column a field sorts by; throws naming field and source when it cannot be pushed down. */
@@ -66,4 +79,56 @@ export interface EntityStore {
   byKeys(keys: readonly string[]): Promise<Map<string, Rec>>;
   /** Keys that exist and match `where` (used for row rules): selects only key columns. */
   keys(where: Filter): Promise<string[]>;
+}
+
+/**
+ * Names every record has as members (or internal state): a field with one of these names is read
+ * through `get` by a resolver; every other field is a getter on the record's class, so GraphQL's
+ * default resolver (inlined by graphql-jit) reads it without a resolver call per field and row.
+ */
+const REC_MEMBERS = new Set([
+  'entity',
+  'id',
+  'space',
+  'key',
+  'values',
+  'get',
+  'version',
+  'updatedAt',
+  'raw',
+  'store',
+  'constructor',
+  'toJSON',
+  'keyCache',
+  'idCache',
+  'versionCache',
+  'valuesCache',
+  'lastField',
+  'lastValue',
+  'loaded',
+  'partial',
+  '__proto__',
+]);
+
+/** Whether records expose `field` as a property (see REC_MEMBERS). */
+export function exposesField(field: string): boolean {
+  // Names every object has (toString, valueOf, ...) would be read, or called, instead of the field.
+  return !REC_MEMBERS.has(field) && !(field in Object.prototype);
+}
+
+/** A subclass of a record class whose instances expose each field as a getter over `get(field)`. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any constructor signature
+export function withFieldGetters<C extends new (...args: any[]) => Rec>(base: C, fields: Iterable<string>): C {
+  const sub = class extends base {};
+  for (const field of fields) {
+    if (!exposesField(field) || field in base.prototype) continue;
+    Object.defineProperty(sub.prototype, field, {
+      get(this: Rec) {
+        return this.get(field);
+      },
+      enumerable: false,
+      configurable: true,
+    });
+  }
+  return sub;
 }

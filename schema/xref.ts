@@ -54,3 +54,29 @@ export async function translateKeys(
   }
   return out;
 }
+
+/**
+ * Hub ids of `entity` → their keys in every source at once (gid → source → keys): one statement
+ * serves every target space of a level (customer-360 reads ERP, finance and OA keys of one page).
+ */
+export async function keysInAllSources(knex: Knex, entity: EntityName, gids: readonly string[]): Promise<Map<string, Map<string, string[]>>> {
+  const out = new Map<string, Map<string, string[]>>();
+  const unique = [...new Set(gids)];
+  for (let i = 0; i < unique.length; i += CHUNK) {
+    const rows = (await knex(T.xref)
+      .select('gid', 'source', 'source_key')
+      .where({ entity })
+      .whereIn('gid', unique.slice(i, i + CHUNK))) as { gid: unknown; source: unknown; source_key: unknown }[];
+    for (const r of rows) {
+      const gid = String(r.gid);
+      let bySource = out.get(gid);
+      if (!bySource) out.set(gid, (bySource = new Map()));
+      const source = String(r.source);
+      const key = String(r.source_key);
+      const list = bySource.get(source);
+      if (!list) bySource.set(source, [key]);
+      else if (!list.includes(key)) list.push(key);
+    }
+  }
+  return out;
+}

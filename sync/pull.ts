@@ -12,6 +12,7 @@
  * (crm_sync_seen) so that, when the snapshot ends, a key with a live base that was not seen is a
  * delete — even if the snapshot was resumed after a crash.
  */
+import { isUtf8 } from 'node:buffer';
 import type { Knex } from 'knex';
 import { DatabaseError, RowError } from '../core/errors.js';
 import { sameValue } from '../core/values.js';
@@ -24,7 +25,7 @@ import { readSourceCheckpoint, writeSourceCheckpoint, type SourceCheckpoint } fr
 import type { RunContext, SourceUnit } from './context.js';
 import { addStats } from './context.js';
 import type { LinkDecision } from './identity.js';
-import { mergeSource, type FieldConflict, type HubSide } from './merge.js';
+import { mergeSource, policyFor, type FieldConflict, type HubSide } from './merge.js';
 import { SYNC_TABLES } from './migrate.js';
 import { park, unparkKeys } from './parking.js';
 import {
@@ -163,6 +164,7 @@ export async function applyPage(ctx: RunContext, unit: SourceUnit, trx: Knex.Tra
     seenKeys.push(sourceKey);
     try {
       const record = ctx.canonicalize(unit.mapping.toRecord(row), unit.fields);
+      checkEncoding(ctx, unit, row, record, sourceKey);
       items.delete(sourceKey); // a later change of the same key replaces an earlier one
       items.set(sourceKey, { kind: 'upsert', sourceKey, record, change });
     } catch (err) {
@@ -357,6 +359,24 @@ export async function applyPage(ctx: RunContext, unit: SourceUnit, trx: Knex.Tra
       w.changed.set(ch.field, S);
     }
     for (const c of r.conflicts) addConflict(w, item.sourceKey, c);
+    // A field with an open conflict still takes one-sided changes; the conflict must show the new
+    // value, or whoever resolves it could overwrite a value they were never shown.
+    for (const ch of r.changes) {
+      if (!open.get(w.gid)?.has(ch.field) || r.conflicts.some((c) => c.field === ch.field)) continue;
+      conflictWrites.push({
+        gid: w.gid,
+        conflict: {
+          field: ch.field,
+          base: undefined,
+          values: { hub: ch.to, [S]: ch.to },
+          rule: policyFor(ctx.policies, ch.field) as FieldConflict['rule'],
+          winner: null,
+          status: 'open',
+          source: S,
+          reason: `${ch.field} changed in ${S} to ${JSON.stringify(ch.to)} while this conflict was open; the hub took it (it had not changed since ${S} last synced), so it is one of the values to choose from`,
+        },
+      });
+    }
     if (!w.exists && w.changed.size === 0) {
       // A brand-new record whose mapped fields are all null still has to exist.
       w.changed.set('_created', S);
@@ -490,6 +510,32 @@ function pick(values: CrmRecord, fields: readonly string[]): CrmRecord {
   const out: CrmRecord = {};
   for (const f of fields) out[f] = values[f] ?? null;
   return out;
+}
+
+/**
+ * Text that was not valid UTF-8 in the source (bytes a driver replaced by U+FFFD, or binary bytes
+ * under a text field) would be stored and pushed everywhere as garbage, the original lost: the row
+ * is rejected (and parked) instead, naming the field, column and key.
+ */
+function checkEncoding(ctx: RunContext, unit: SourceUnit, row: Row, record: CrmRecord, sourceKey: string): void {
+  for (const field of unit.fields) {
+    const type = ctx.fieldByName.get(field)?.type;
+    if (type !== 'string' && type !== 'text') continue;
+    const column = unit.mapping.fieldColumn(field)?.column;
+    const raw = column === undefined ? undefined : row[column];
+    const v = record[field];
+    const broken = Buffer.isBuffer(raw) ? !isUtf8(raw) : typeof v === 'string' && v.includes('\uFFFD');
+    if (!broken) continue;
+    const where = `${unit.name}.${unit.mapping.table.table}${column ? `.${column}` : ''}`;
+    const shown = Buffer.isBuffer(raw) ? `bytes 0x${raw.toString('hex').slice(0, 64)}` : `value ${JSON.stringify(String(v).slice(0, 64))}`;
+    throw new RowError('ROW_REJECTED', `${ctx.entity}.${field} from ${where} (key ${sourceKey}): not valid UTF-8 text (${shown}); fix the encoding in ${unit.name}`, {
+      source: unit.name,
+      entity: ctx.entity,
+      key: sourceKey,
+      field,
+      ...(column ? { column } : {}),
+    });
+  }
 }
 
 function pickCandidate(c: { score: number; rule: string; reason: string }): { score: number; rule: string; reason: string } {

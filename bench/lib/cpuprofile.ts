@@ -1,6 +1,7 @@
 /**
- * Summarise a V8 .cpuprofile (from `node --cpu-prof`): top functions by self time, and self time
- * grouped by where the code lives (crmlink folder, npm package, node internals, GC, idle).
+ * Summarise a V8 .cpuprofile (from `node --cpu-prof`): top functions by self time, self time
+ * grouped by where the code lives (crmlink folder, npm package, node internals, GC, idle), and
+ * crmlink's own functions by inclusive time (what a stage costs with everything it calls).
  *
  *   node --import tsx bench/lib/cpuprofile.ts <file.cpuprofile | dir> [--top 25]
  *
@@ -35,6 +36,8 @@ export interface ProfileSummary {
   idlePct: number;
   byFunction: { fn: string; where: string; selfMs: number; pct: number }[];
   byArea: { area: string; selfMs: number; pct: number }[];
+  /** crmlink's own functions by inclusive time (self + callees, each sample counted once). */
+  inclusive: { fn: string; where: string; totalMs: number; pct: number }[];
 }
 
 const ROOT = process.cwd();
@@ -77,6 +80,29 @@ export function summarise(profile: Profile, top = 25): ProfileSummary {
   }
   const busy = total - idle;
   const pct = (us: number) => Math.round((us / Math.max(1, busy)) * 1000) / 10;
+
+  // Inclusive time of crmlink's own functions: walk each sample's stack once.
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const own = (n: ProfileNode) => {
+    const u = n.callFrame.url.replace(/^file:\/\//, '');
+    return u.startsWith(ROOT) && !u.includes('/node_modules/') && !u.includes('/bench/');
+  };
+  const incl = new Map<string, { fn: string; where: string; us: number }>();
+  profile.samples.forEach((id, i) => {
+    const seen = new Set<string>();
+    for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
+      const n = byId.get(cur);
+      if (!n || !own(n)) continue;
+      const where = `${n.callFrame.url.replace(/^file:\/\//, '').replace(`${ROOT}/`, '')}`;
+      const key = `${n.callFrame.functionName}@${where}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const e = incl.get(key) ?? { fn: n.callFrame.functionName || '(anonymous)', where, us: 0 };
+      e.us += profile.timeDeltas[i] ?? 0;
+      incl.set(key, e);
+    }
+  });
   return {
     totalMs: Math.round(total / 1000),
     idlePct: Math.round((idle / Math.max(1, total)) * 1000) / 10,
@@ -90,6 +116,11 @@ export function summarise(profile: Profile, top = 25): ProfileSummary {
       .sort((a, b) => b[1] - a[1])
       .slice(0, top)
       .map(([area, us]) => ({ area, selfMs: Math.round(us / 1000), pct: pct(us) })),
+    inclusive: [...incl.values()]
+      .filter((e) => e.fn !== '(anonymous)')
+      .sort((a, b) => b.us - a.us)
+      .slice(0, top)
+      .map((e) => ({ fn: e.fn, where: e.where, totalMs: Math.round(e.us / 1000), pct: pct(e.us) })),
   };
 }
 
@@ -137,4 +168,6 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   for (const a of s.byArea) console.log(`${String(a.pct).padStart(6)}%  ${String(a.selfMs).padStart(7)} ms  ${a.area}`);
   console.log('\nself time by function');
   for (const f of s.byFunction) console.log(`${String(f.pct).padStart(6)}%  ${String(f.selfMs).padStart(7)} ms  ${f.fn}  ${f.where}`);
+  console.log('\ncrmlink functions by inclusive time (self + callees)');
+  for (const f of s.inclusive) console.log(`${String(f.pct).padStart(6)}%  ${String(f.totalMs).padStart(7)} ms  ${f.fn}  ${f.where}`);
 }

@@ -13,7 +13,8 @@
 import { spawn } from 'node:child_process';
 import { Agent, request } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { closedLoop, type LoadResult } from './common.js';
+import { performance } from 'node:perf_hooks';
+import { closedLoop, percentile, round, type LoadResult } from './common.js';
 
 export interface HttpLoadSpec {
   url: string;
@@ -26,6 +27,8 @@ export interface HttpLoadSpec {
 }
 
 export interface HttpLoadResult extends LoadResult {
+  /** Per body (index in spec.bodies): requests, p50, p99. */
+  byBody: { requests: number; p50ms: number; p99ms: number }[];
   statuses: Record<string, number>;
   firstErrors: string[];
   bytes: number;
@@ -60,9 +63,12 @@ async function main(spec: HttpLoadSpec): Promise<void> {
   let bytes = 0;
   let next = 0;
   const expect = spec.expect ?? '"data"';
+  const perBody: number[][] = spec.bodies.map(() => []);
   const once = () =>
     new Promise<void>((resolve, reject) => {
-      const body = spec.bodies[next++ % spec.bodies.length];
+      const which = next++ % spec.bodies.length;
+      const body = spec.bodies[which];
+      const t = performance.now();
       const req = request(
         url,
         { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...spec.headers } },
@@ -74,7 +80,10 @@ async function main(spec: HttpLoadSpec): Promise<void> {
             bytes += text.length;
             statuses[res.statusCode ?? 0] = (statuses[res.statusCode ?? 0] ?? 0) + 1;
             if (res.statusCode !== 200 || !text.includes(expect) || text.includes('"errors"')) reject(new Error(`HTTP ${res.statusCode}: ${text.slice(0, 300)}`));
-            else resolve();
+            else {
+              perBody[which].push(performance.now() - t);
+              resolve();
+            }
           });
           res.on('error', reject);
         },
@@ -85,12 +94,17 @@ async function main(spec: HttpLoadSpec): Promise<void> {
   // Warm-up: a second of traffic that is not counted (JIT, pools, caches).
   await closedLoop(Math.min(spec.clients, 4), Math.min(1, spec.seconds / 10), once);
   for (const k of Object.keys(statuses)) delete statuses[k];
+  for (const l of perBody) l.length = 0;
   bytes = 0;
   const errors: unknown[] = [];
   const r = await closedLoop(spec.clients, spec.seconds, once, { errors });
   for (const e of errors) firstErrors.push(String(e instanceof Error ? e.message : e).slice(0, 300));
   agent.destroy();
-  process.stdout.write(`${JSON.stringify({ ...r, statuses, firstErrors, bytes })}\n`);
+  const byBody = perBody.map((l) => {
+    l.sort((a, b) => a - b);
+    return { requests: l.length, p50ms: round(percentile(l, 50)), p99ms: round(percentile(l, 99)) };
+  });
+  process.stdout.write(`${JSON.stringify({ ...r, byBody, statuses, firstErrors, bytes })}\n`);
 }
 
 if (process.argv[1] === SELF) await main(JSON.parse(process.argv[2]) as HttpLoadSpec);

@@ -74,17 +74,20 @@ export interface ErrorOptions {
   logger?: Logger;
 }
 
-type Located = Pick<GraphQLError, 'nodes' | 'source' | 'positions' | 'path'> | undefined;
+type Located = Pick<GraphQLError, 'nodes' | 'source' | 'positions' | 'path' | 'locations'> | undefined;
 
 function build(message: string, code: GraphQLErrorCode, located: Located, extra: Record<string, unknown>): GraphQLError {
   const requestLevel = !located?.path;
-  return new GraphQLError(message, {
+  const e = new GraphQLError(message, {
     nodes: located?.nodes,
     source: located?.source,
     positions: located?.positions,
     path: located?.path,
     extensions: { code: code.code, ...extra, ...(requestLevel ? { http: { status: code.status } } : {}) },
   });
+  // graphql-jit's errors carry their locations without the AST nodes: keep them.
+  if (!e.locations && located?.locations?.length) Object.defineProperty(e, 'locations', { value: located.locations, enumerable: true, writable: true, configurable: true });
+  return e;
 }
 
 /** Any thrown value → the GraphQL error a client sees. */

@@ -96,6 +96,42 @@ describe('the demo flow', () => {
     expect(c.invoices.totalCount).toBeGreaterThan(0);
   });
 
+  it('shows OA approval requests under the customer whose ERP code the form names (refSource: erp)', async () => {
+    // The scenario submits a credit request for C0001 in the OA; the form holds the ERP code in khbm.
+    const submitted = scenario.edits.find((e) => e.erpCode === EDIT_TARGETS.cleanMerge && e.system === 'oa')!;
+    expect(submitted).toBeDefined();
+    const inOa = await one(demo.files.oa, 'select count(*) as n from v_approval where khbm = ?', [EDIT_TARGETS.cleanMerge]);
+    expect(Number(inOa.n)).toBeGreaterThan(0);
+
+    const data = await gql<{
+      customers: {
+        nodes: {
+          id: string;
+          approvals: { totalCount: number; nodes: { code: string; customerId: string; customer: { code: string } | null }[] };
+        }[];
+      };
+    }>(`{ customers(where: { code: { eq: "${EDIT_TARGETS.cleanMerge}" } }) {
+          nodes { id approvals(first: 100) { totalCount nodes { code customerId customer { code } } } }
+        } }`);
+    const c = data.customers.nodes[0];
+    // Nested list: the golden customer's ERP key is what the OA rows hold.
+    expect(c.approvals.totalCount).toBe(Number(inOa.n));
+    expect(c.approvals.nodes.map((a) => a.code)).toContain(String(submitted.to));
+    // To-one and the ref as an id: the ERP code leads back to the same golden customer.
+    for (const a of c.approvals.nodes) {
+      expect(a.customerId).toBe(c.id);
+      expect(a.customer?.code).toBe(EDIT_TARGETS.cleanMerge);
+    }
+    // A filter on the ref field translates the customer id into ERP codes as well.
+    const filtered = await gql<{ approvals: { totalCount: number } }>(`query($id: ID!) { approvals(where: { customerId: { eq: $id } }) { totalCount } }`, { id: c.id });
+    expect(filtered.approvals.totalCount).toBe(c.approvals.totalCount);
+    // Another customer does not get them.
+    const other = await gql<{ customers: { nodes: { approvals: { nodes: { code: string }[] } }[] } }>(
+      `{ customers(where: { code: { eq: "${EDIT_TARGETS.erpOnly}" } }) { nodes { approvals(first: 100) { nodes { code } } } } }`,
+    );
+    expect(other.customers.nodes[0].approvals.nodes.map((a) => a.code)).not.toContain(String(submitted.to));
+  });
+
   it('merges edits on different fields and pushes them across', async () => {
     const x = scenario.edits.find((e) => e.erpCode === EDIT_TARGETS.cleanMerge && e.system === 'erp')!;
     const fin = await one(demo.files.finance, 'select tel, credit_limit from fin_customer where acct_no = ?', [x.acctNo!]);

@@ -32,6 +32,11 @@ export interface FixtureOptions {
   server?: string;
   /** Extra environment for ${VAR} interpolation. */
   env?: Record<string, string>;
+  /**
+   * `erp`: the OA approval rows hold the ERP customer code (C0001) instead of the OA's own customer
+   * key, mapped with `refSource: erp`, and the OA mapping allows insert and update.
+   */
+  approvalRefSource?: 'erp';
 }
 
 export interface Fixture {
@@ -74,7 +79,9 @@ function connYaml(db: TestDatabase): string {
   return JSON.stringify(Object.fromEntries(Object.entries(c).filter(([, v]) => v !== undefined)));
 }
 
-export function configYaml(dir: string, dbs: Fixture['dbs'], server = ''): string {
+export function configYaml(dir: string, dbs: Fixture['dbs'], server = '', approvalRefSource?: 'erp'): string {
+  const approvalRef = approvalRefSource ? `{ column: customer_ref, type: ref, refSource: ${approvalRefSource} }` : 'customer_ref';
+  const approvalWrite = approvalRefSource ? '\n        write: [insert, update]' : '';
   return `
 hub:
   dialect: sqlite
@@ -155,10 +162,10 @@ entities:
     sources:
       oa:
         table: wf_request
-        key: [req_id]
+        key: [req_id]${approvalWrite}
         fields:
           code: req_no
-          customerId: customer_ref
+          customerId: ${approvalRef}
           title: title
           workflow: workflow
           status: { column: state, map: { "0": PENDING, "1": APPROVED, "2": REJECTED } }
@@ -215,7 +222,7 @@ async function createSchemas(k: Fixture['knex']): Promise<void> {
   });
 }
 
-async function seedSources(k: Fixture['knex'], from: number, to: number): Promise<void> {
+async function seedSources(k: Fixture['knex'], from: number, to: number, approvalRefSource?: 'erp'): Promise<void> {
   const orders: Record<string, unknown>[] = [];
   const lines: Record<string, unknown>[] = [];
   const invoices: Record<string, unknown>[] = [];
@@ -243,7 +250,7 @@ async function seedSources(k: Fixture['knex'], from: number, to: number): Promis
     approvals.push({
       req_id: 1000 + i,
       req_no: `WF${pad(i)}`,
-      customer_ref: String(1000 + i),
+      customer_ref: approvalRefSource === 'erp' ? `C${pad(i)}` : String(1000 + i),
       title: `Credit increase for customer ${i}`,
       workflow: 'credit',
       state: String(i % 3),
@@ -308,8 +315,8 @@ export async function createFixture(opts: FixtureOptions = {}): Promise<Fixture>
   };
   const knex = { erp: fixtureKnex(dbs.erp), finance: fixtureKnex(dbs.finance), oa: fixtureKnex(dbs.oa) };
   await createSchemas(knex);
-  await seedSources(knex, 1, n);
-  const loaded = parseConfig(configYaml(dir, dbs, opts.server ?? ''), { env: { ...process.env, ...(opts.env ?? {}) }, baseDir: dir });
+  await seedSources(knex, 1, n, opts.approvalRefSource);
+  const loaded = parseConfig(configYaml(dir, dbs, opts.server ?? '', opts.approvalRefSource), { env: { ...process.env, ...(opts.env ?? {}) }, baseDir: dir });
   const app = await openApp(loaded, { logger: silentLogger });
   await seedHub(app, 1, n);
   const yoga = createYogaApp(app, { logger: false });
@@ -345,7 +352,7 @@ export async function createFixture(opts: FixtureOptions = {}): Promise<Fixture>
       return { total: sql.length, sql };
     },
     async addCustomers(from, to) {
-      await seedSources(knex, from, to);
+      await seedSources(knex, from, to, opts.approvalRefSource);
       await seedHub(app, from, to);
     },
     async close() {

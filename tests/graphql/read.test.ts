@@ -255,13 +255,48 @@ describe('batching', () => {
     expect(warm.data.customers.nodes).toHaveLength(50);
     const large = await f.countStatements(() => ok(Q360));
     expect(large.total, large.sql.join('\n')).toBe(small.total);
-    // hub: customers + 3 xref translations; erp: orders + lines; finance: invoices + balance; oa: approvals
-    expect(small.total).toBeLessThanOrEqual(10);
+    // hub: customers + one xref lookup for every source; erp: orders + lines; finance: invoices + balance; oa: approvals
+    expect(small.total, small.sql.join('\n')).toBeLessThanOrEqual(7);
     const r = await ok(Q360);
     const c50 = r.data.customers.nodes.find((n: { id: string }) => n.id === customerGid(50));
     expect(c50.salesOrders.nodes).toHaveLength(3);
     expect(c50.salesOrders.nodes[0].lines.nodes).toHaveLength(2);
     expect(c50.invoices.nodes).toHaveLength(2);
     expect(c50.approvals.nodes).toHaveLength(1);
+  });
+});
+
+describe('columns read from the sources', () => {
+  const selected = (sql: string[], source: string, table: string) => {
+    const stmt = sql.find((x) => x.startsWith(`${source}:`) && x.includes(table));
+    expect(stmt, sql.join('\n')).toBeDefined();
+    return stmt!;
+  };
+
+  test('a source reads only the columns of the fields asked for, plus key, sort and ref columns', async () => {
+    const { sql } = await f.countStatements(() => ok(`{ customers(first: 3) { nodes { salesOrders(first: 2) { nodes { code lines { nodes { amount } } } } } } }`));
+    const orders = selected(sql, 'erp', 'so_order');
+    expect(orders).toMatch(/order_no/);
+    expect(orders).toMatch(/cust_code/);
+    expect(orders).not.toMatch(/salesperson|total_amount|currency/);
+    const lines = selected(sql, 'erp', 'so_line');
+    expect(lines).toMatch(/amount/);
+    expect(lines).not.toMatch(/product_name|price/);
+  });
+
+  test('version and fieldSources read every column; aliases with other fields get their own statement', async () => {
+    const whole = await f.countStatements(() => ok(`{ salesOrders(first: 2) { nodes { version } } }`));
+    expect(selected(whole.sql, 'erp', 'so_order')).toMatch(/salesperson/);
+    const r = await ok(`{ customer(id: "${customerGid(2)}") {
+      a: salesOrders(first: 1) { nodes { code } }
+      b: salesOrders(first: 1) { nodes { totalAmount salesperson customer { code } } }
+      c: salesOrders(first: 1) { edges { cursor node { ...O } } }
+    } }
+    fragment O on SalesOrder { currency status }`);
+    const c = r.data.customer;
+    expect(c.a.nodes[0]).toEqual({ code: 'SO0002-1' });
+    expect(c.b.nodes[0]).toEqual({ totalAmount: '210.25', salesperson: 'bob', customer: { code: 'C0002' } });
+    expect(c.c.edges[0].node).toEqual({ currency: 'CNY', status: 'DRAFT' });
+    expect(typeof c.c.edges[0].cursor).toBe('string');
   });
 });

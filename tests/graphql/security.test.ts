@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { SignJWT } from 'jose';
 import { createFixture, customerGid, ownerOf, SERVER_AUTH, type Fixture } from './fixture.js';
+import { graphiqlEnabled } from '../../schema/index.js';
 
 const ADMIN = { 'x-api-key': 'admin-key-0123456789' };
 const ALICE = { 'x-api-key': 'alice-key-0123456789' };
@@ -158,6 +159,18 @@ describe('JWT, introspection, production masking', () => {
     expect(wrongAud.errors?.[0]?.message).toMatch(/aud/);
     const forged = await new SignJWT({ sub: 'x', role: 'admin' }).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode('another-secret-0123456789'));
     expect((await g.gql(`{ customers { totalCount } }`, {}, { authorization: `Bearer ${forged}` })).status).toBe(401);
+  });
+
+  test('GraphiQL: offered by a development server, never in production or without introspection', async () => {
+    const page = (fx: Fixture) => fx.yoga.fetch('http://x/graphql', { headers: { accept: 'text/html' } });
+    const dev = await page(f);
+    expect(dev.status).toBe(200);
+    expect(await dev.text()).toMatch(/<title>crmlink<\/title>/);
+    expect((await page(g)).status).not.toBe(200);
+    expect(graphiqlEnabled({ graphiql: true, production: false, introspection: true })).toBe(true);
+    expect(graphiqlEnabled({ graphiql: false, production: false, introspection: true })).toBe(false);
+    expect(graphiqlEnabled({ graphiql: true, production: true, introspection: true })).toBe(false);
+    expect(graphiqlEnabled({ graphiql: true, production: false, introspection: false })).toBe(false);
   });
 
   test('introspection is refused when disabled', async () => {

@@ -287,20 +287,20 @@ function normalize(field: string, v: unknown): string | null {
 // ------------------------------------------------------------------------------ writing systems
 
 /** What the source's own application does: insert a customer row. */
-export async function insertRow(world: VerifyWorld, system: SourceName, code: string, values: Values, opts: { skewSeconds?: number } = {}): Promise<void> {
+export async function insertRow(world: VerifyWorld, system: SourceName, code: string, values: Values, opts: { skewSeconds?: number; at?: Date } = {}): Promise<void> {
   const cols = COLUMNS[system];
   const row: Record<string, unknown> = { [cols.code]: code };
   for (const [f, v] of Object.entries(values)) if (cols[f]) row[cols[f]] = v;
-  if (system === 'erp') row.updated_at = stamp(opts.skewSeconds ?? 0);
+  if (system === 'erp') row.updated_at = opts.at ?? stamp(opts.skewSeconds ?? 0);
   await world.k[system](TABLES[system]).insert(row);
 }
 
 /** Update fields of a live row; false when the row is not there. */
-export async function updateRow(world: VerifyWorld, system: SourceName, code: string, values: Values, opts: { skewSeconds?: number } = {}): Promise<boolean> {
+export async function updateRow(world: VerifyWorld, system: SourceName, code: string, values: Values, opts: { skewSeconds?: number; at?: Date } = {}): Promise<boolean> {
   const cols = COLUMNS[system];
   const set: Record<string, unknown> = {};
   for (const [f, v] of Object.entries(values)) if (cols[f]) set[cols[f]] = v;
-  if (system === 'erp') set.updated_at = stamp(opts.skewSeconds ?? 0);
+  if (system === 'erp') set.updated_at = opts.at ?? stamp(opts.skewSeconds ?? 0);
   const q = world.k[system](TABLES[system]).where(cols.code, code);
   if (system === 'finance') q.where({ deleted: 0 });
   return (await q.update(set)) > 0;
@@ -367,7 +367,8 @@ export async function snapshot(world: VerifyWorld, app: App): Promise<Record<str
   const xref = sorted(((await k('crm_xref').select('source', 'source_key', 'gid')) as Record<string, unknown>[]).map((x) => `${x.source}:${x.source_key}->${who(x.gid)}`));
   const bases = sorted(
     ((await k('crm_base').select('source', 'source_key', 'values', 'deleted')) as Record<string, unknown>[]).map(
-      (b) => `${b.source}:${b.source_key}:${Number(b.deleted) ? 'deleted' : 'live'}:${stable(JSON.parse(String(b.values)))}`,
+      // A base without a field and one holding null for it merge and push alike (sync/merge.ts).
+      (b) => `${b.source}:${b.source_key}:${Number(b.deleted) ? 'deleted' : 'live'}:${stable(withoutNulls(JSON.parse(String(b.values)) as Record<string, unknown>))}`,
     ),
   );
   const conflicts = sorted(
@@ -388,6 +389,10 @@ export async function snapshot(world: VerifyWorld, app: App): Promise<Record<str
   return { hub: hubRecords, xref, bases, conflicts, provenance, parked, intents, erp, finance, oa };
 }
 
+function withoutNulls(o: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== null));
+}
+
 export function stable(v: unknown): string {
   if (v === null || typeof v !== 'object') return JSON.stringify(v ?? null);
   if (Array.isArray(v)) return `[${v.map(stable).join(',')}]`;
@@ -396,4 +401,21 @@ export function stable(v: unknown): string {
     .sort()
     .map((key) => `${JSON.stringify(key)}:${stable(o[key])}`)
     .join(',')}}`;
+}
+
+/** What differs between two snapshots, line by line: rows only in one of them, per table. */
+export function diffSnapshots(expected: Record<string, unknown>, got: Record<string, unknown>): string[] {
+  const out: string[] = [];
+  for (const key of new Set([...Object.keys(expected), ...Object.keys(got)])) {
+    const a = expected[key];
+    const b = got[key];
+    if (stable(a) === stable(b)) continue;
+    if (Array.isArray(a) && Array.isArray(b)) {
+      const as = a.map(stable);
+      const bs = b.map(stable);
+      for (const x of as) if (!bs.includes(x)) out.push(`${key}: expected ${x}`);
+      for (const x of bs) if (!as.includes(x)) out.push(`${key}: got      ${x}`);
+    } else out.push(`${key}: expected ${stable(a)}, got ${stable(b)}`);
+  }
+  return out;
 }
