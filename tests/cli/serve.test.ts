@@ -1,0 +1,79 @@
+/**
+ * `crmlink serve` as an operator runs it: a real process, a real port, readiness over HTTP, and a
+ * graceful stop on SIGTERM (scheduler stopped, pools closed, exit code 0).
+ */
+import { describe, expect, test, afterAll } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { spawn } from 'node:child_process';
+import knexFactory from 'knex';
+
+const BIN = resolve(import.meta.dirname, '../../bin/crmlink.mjs');
+const dir = mkdtempSync(join(tmpdir(), 'crmlink-serve-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('crmlink serve', () => {
+  test('serves health, readiness and GraphQL, and stops cleanly on SIGTERM', async () => {
+    const erp = knexFactory({ client: 'better-sqlite3', connection: { filename: join(dir, 'erp.db') }, useNullAsDefault: true });
+    await erp.schema.createTable('Customer', (t) => {
+      t.string('cCusCode').primary();
+      t.string('cCusName');
+    });
+    await erp('Customer').insert([{ cCusCode: 'C001', cCusName: '北京华为技术有限公司' }]);
+    await erp.destroy();
+    writeFileSync(
+      join(dir, 'crmlink.yaml'),
+      [
+        'hub: { dialect: sqlite, connection: { filename: ./hub.db } }',
+        'sources:',
+        '  erp: { kind: erp, dialect: sqlite, connection: { filename: ./erp.db } }',
+        'entities:',
+        '  Customer:',
+        '    sources:',
+        '      erp: { table: Customer, key: [cCusCode], fields: { code: cCusCode, name: cCusName } }',
+        'sync:',
+        '  jobs:',
+        '    customers: { entity: Customer, sources: [erp], direction: pull, schedule: "* * * * * *" }',
+        '',
+      ].join('\n'),
+    );
+
+    const child = spawn(process.execPath, [BIN, 'serve', '--config', join(dir, 'crmlink.yaml'), '--port', '0'], {
+      env: { ...process.env, CRMLINK_LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+
+    await expect.poll(() => /serving GraphQL at (http:\/\/\S+)\/graphql/.exec(stdout)?.[1], { timeout: 30_000 }).toBeTruthy();
+    const base = /serving GraphQL at (http:\/\/\S+)\/graphql/.exec(stdout)![1];
+
+    expect(await (await fetch(`${base}/healthz`)).json()).toEqual({ status: 'ok' });
+    const ready = await fetch(`${base}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(((await ready.json()) as { sources: Record<string, { ok: boolean }> }).sources.erp.ok).toBe(true);
+
+    // The scheduled job pulls the ERP customer into the hub; GraphQL serves it.
+    await expect
+      .poll(
+        async () => {
+          const r = await fetch(`${base}/graphql`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ query: '{ customers(first: 5) { nodes { code name } } }' }),
+          });
+          return ((await r.json()) as { data?: { customers: { nodes: unknown[] } } }).data?.customers.nodes;
+        },
+        { timeout: 30_000, interval: 500 },
+      )
+      .toEqual([{ code: 'C001', name: '北京华为技术有限公司' }]);
+
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(stderr).toContain('"msg":"stopped"');
+  }, 90_000);
+});
