@@ -20,7 +20,8 @@ import type { CrmRecord } from '../../schema/model.js';
 import { sourceFor } from '../contract/support.js';
 import { createDriver } from '../../connectors/registry.js';
 
-const TESTDATA = join(dirname(fileURLToPath(import.meta.url)), '../../../shared/testdata');
+/** Third-party dumps kept beside the repository (CRMLINK_TESTDATA overrides where). */
+const TESTDATA = process.env.CRMLINK_TESTDATA ?? join(dirname(fileURLToPath(import.meta.url)), '../../../shared/testdata');
 
 describe('Northwind (PostgreSQL) through the northwind preset', () => {
   let ready = false;
