@@ -9,7 +9,7 @@ import type { EntityConfig } from '../config/schema.js';
 import { CrmlinkError } from '../core/errors.js';
 import { ENTITY_NAMES, MODEL, type EntityName, type ModelField } from './model.js';
 import { HubStore } from './hub-store.js';
-import { SourceStore, fieldReaders } from './source-store.js';
+import { MappingSubsets, SourceStore } from './source-store.js';
 import { effectiveEntities } from '../connectors/registry.js';
 import { HUB, type EntityStore, type Rec } from './store.js';
 import { keysInAllSources, translateKeys } from './xref.js';
@@ -51,8 +51,8 @@ export class Runtime {
     }
     const custom = this.fields(entity).filter((f) => f.custom);
     const mapping = this.app.sources.mapping(entity, owner);
-    const readers = fieldReaders(mapping, this.app.sources.config(owner), effectiveEntities(this.app.config)[entity]?.[owner], custom);
-    return new SourceStore(entity, owner, this.app.sources.driver(owner), mapping, custom, readers);
+    const subsets = MappingSubsets.of(mapping, this.app.sources.config(owner), effectiveEntities(this.app.config)[entity]?.[owner], custom);
+    return new SourceStore(entity, owner, this.app.sources.driver(owner), mapping, custom, subsets);
   }
 
   store(entity: EntityName): EntityStore {

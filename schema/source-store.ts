@@ -20,28 +20,55 @@ import { withFieldGetters, type AggSpec, type EntityStore, type Rec, type StoreQ
 import { federatedId } from './ids.js';
 import { decimalFromDb } from './decimal.js';
 
-/** Reads one field of a source row (the mapping's conversion of that field only). */
-export type FieldReader = (row: Row) => CrmValue;
-
 /**
- * One reader per mapped field, each a mapping of that single field built from the same config, so
- * a page converts only the fields a query reads (a customer-360 page reads 4 of 8 order-line
- * fields; decimals and zoned date-times are the costly conversions). Undefined when the mapping's
- * config is not at hand: records then convert every field on first use.
+ * Mappings of a subset of an entity's fields, built from the same config as the full mapping, so
+ * a page converts only the fields a query reads, each row in one call (a customer-360 page reads
+ * 4 of 8 order-line fields; decimals and zoned date-times are the costly conversions). A record
+ * read for a selection converts its fields together on first use; a record read whole converts
+ * field by field (one-field subsets) or all at once (`values`).
  */
-export function fieldReaders(mapping: EntityMapping, source: SourceConfig, config: EntitySourceConfig | undefined, custom: readonly ModelField[]): Map<string, FieldReader> | undefined {
-  if (!config) return undefined;
-  const out = new Map<string, FieldReader>();
-  try {
-    for (const field of mapping.fields) {
-      if (!(field in config.fields)) return undefined;
-      const one = new EntityMapping(mapping.entity, mapping.source, source, { ...config, fields: { [field]: config.fields[field] } }, custom);
-      out.set(field, (row) => one.toRecord(row)[field] ?? null);
-    }
-  } catch {
-    return undefined;
+export class MappingSubsets {
+  private readonly byKey = new Map<string, EntityMapping>();
+  private readonly bySet = new WeakMap<ReadonlySet<string>, EntityMapping>();
+
+  constructor(
+    private readonly mapping: EntityMapping,
+    private readonly source: SourceConfig,
+    private readonly config: EntitySourceConfig,
+    private readonly custom: readonly ModelField[],
+  ) {}
+
+  /** The mapping config of the entity in the source, when at hand (undefined: no subsets). */
+  static of(mapping: EntityMapping, source: SourceConfig, config: EntitySourceConfig | undefined, custom: readonly ModelField[]): MappingSubsets | undefined {
+    if (!config || mapping.fields.some((f) => !(f in config.fields))) return undefined;
+    return new MappingSubsets(mapping, source, config, custom);
   }
-  return out;
+
+  /** The mapping of `fields` (those mapped here); cached per set and per name list. */
+  of(fields: ReadonlySet<string>): EntityMapping {
+    let m = this.bySet.get(fields);
+    if (m) return m;
+    const names = [...fields].filter((f) => f in this.config.fields).sort();
+    const key = names.join(',');
+    m = this.byKey.get(key);
+    if (!m) {
+      m = new EntityMapping(this.mapping.entity, this.mapping.source, this.source, { ...this.config, fields: Object.fromEntries(names.map((f) => [f, this.config.fields[f]])) }, this.custom);
+      // Selections come from documents: keep a bounded number of them.
+      if (this.byKey.size >= 500) this.byKey.clear();
+      this.byKey.set(key, m);
+    }
+    this.bySet.set(fields, m);
+    return m;
+  }
+
+  /** One field's mapping. */
+  one(field: string): EntityMapping {
+    let set = this.singles.get(field);
+    if (!set) this.singles.set(field, (set = new Set([field])));
+    return this.of(set);
+  }
+
+  private readonly singles = new Map<string, ReadonlySet<string>>();
 }
 
 export class SourceStore implements EntityStore {
@@ -57,8 +84,8 @@ export class SourceStore implements EntityStore {
     readonly driver: Driver,
     readonly mapping: EntityMapping,
     custom: readonly ModelField[],
-    /** Per-field conversion (fieldReaders); without it a record converts all its fields at once. */
-    readonly readers?: ReadonlyMap<string, FieldReader>,
+    /** Conversion of some fields only; without it a record converts all its fields at once. */
+    readonly subsets?: MappingSubsets,
   ) {
     this.fields = new Map(fieldsOf(entity, custom).map((f) => [f.name, f]));
     this.nullsFirstAsc = driver.dialect !== 'postgres';
@@ -154,7 +181,7 @@ export class SourceStore implements EntityStore {
    * computed from several columns.
    */
   private projection(query: StoreQuery): { columns: string[]; loaded?: ReadonlySet<string> } {
-    if (!query.fields || !this.readers) return { columns: this.columns() };
+    if (!query.fields || !this.subsets) return { columns: this.columns() };
     const loaded = new Set(query.fields);
     if (query.partition) loaded.add(query.partition.field);
     const cols = new Set<string>(this.mapping.key);
@@ -245,8 +272,9 @@ export class SourceStore implements EntityStore {
 
 /**
  * A record read from a source. Key, id, version and values are computed only when asked for, and
- * `get` converts one field: a page of a few thousand rows would otherwise convert and hash every
- * column of every row whether or not the query reads it.
+ * `get` converts only the fields the query selected (or the one field asked for): a page of a few
+ * thousand rows would otherwise convert and hash every column of every row whether or not the
+ * query reads it.
  */
 class SourceRec implements Rec {
   private keyCache?: string;
@@ -283,20 +311,24 @@ class SourceRec implements Rec {
     return (this.keyCache ??= this.store.mapping.sourceKey(this.raw));
   }
 
+  /** Every field (a record read for a selection has only the selected ones: asking is a bug). */
   get values(): CrmRecord {
     if (this.loaded) throw this.partial('reading every field');
     return (this.valuesCache ??= this.store.mapping.toRecord(this.raw));
   }
 
   get(field: string): CrmValue {
+    const subsets = this.store.subsets;
+    if (this.loaded && subsets) {
+      if (!this.loaded.has(field)) throw this.partial(`field ${field}`);
+      // The row's selected fields, converted together the first time one is read.
+      return (this.valuesCache ??= subsets.of(this.loaded).toRecord(this.raw))[field] ?? null;
+    }
     if (this.valuesCache) return this.valuesCache[field] ?? null;
-    if (this.loaded && !this.loaded.has(field)) throw this.partial(`field ${field}`);
+    if (!subsets) return this.values[field] ?? null;
     // The field read last is kept: paging and grouping a level read the ref field back to back.
     if (field === this.lastField) return this.lastValue as CrmValue;
-    const readers = this.store.readers;
-    if (!readers) return this.values[field] ?? null;
-    const read = readers.get(field);
-    const v = read ? read(this.raw) : null;
+    const v = subsets.one(field).toRecord(this.raw)[field] ?? null;
     this.lastField = field;
     this.lastValue = v;
     return v;
