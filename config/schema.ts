@@ -221,7 +221,7 @@ export const serverSchema = z
     host: z.string().default('127.0.0.1'),
     graphiql: z.boolean().default(true),
     introspection: z.boolean().default(true),
-    production: z.boolean().default(false).describe('Masks unexpected errors and disables GraphiQL unless set.'),
+    production: z.boolean().default(false).describe('Masks unexpected errors and turns GraphiQL off (whatever graphiql says).'),
     limits: z
       .object({ depth: z.number().int().min(1).default(10), cost: z.number().int().min(1).default(50000) })
       .strict()
