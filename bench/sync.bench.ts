@@ -28,8 +28,8 @@
  * --profile: CPU-profile the initial load of each size (crmlink-sync-initial-<n>.cpuprofile in
  * --profile-dir, default the temp dir) and add the summary of where the time went to the output.
  *
- * --heap: instead of the CPU profile, a sampling heap profile of the initial load read when the
- * push phase starts: the live memory by allocating crmlink function (what the RSS is made of).
+ * --heap: instead of the CPU profile, a sampling heap profile of the initial load read half-way
+ * through the push phase: the live memory by allocating crmlink function (what the RSS is made of).
  *
  * BENCH_TRACE=1: print every statement slower than 5 ms of the quiet and incremental runs.
  *
@@ -159,6 +159,8 @@ server: { auth: { mode: none, anonymousRole: admin } }
 
     // 1. initial load (first, so the process's max RSS is this phase's)
     const rss = new RssSampler(50);
+    /** Highest RSS seen at a page boundary of each phase (pull / push per source). */
+    const rssByPhase: Record<string, number> = {};
     let t = performance.now();
     let initial: RunReport;
     let profile: unknown;
@@ -178,14 +180,22 @@ server: { auth: { mode: none, anonymousRole: admin } }
       let taken: Promise<unknown> | null = null;
       initial = await runJob(app, 'customers', {
         onProgress: (e) => {
-          if (e.phase === 'push' && !taken) taken = session.post('HeapProfiler.getSamplingProfile');
+          if (e.phase === 'push' && !taken && e.estimated !== null && e.done >= e.estimated / 2) taken = session.post('HeapProfiler.getSamplingProfile');
         },
       });
       const { profile: hp } = (await (taken ?? session.post('HeapProfiler.getSamplingProfile'))) as unknown as { profile: { head: HeapNode } };
       await session.post('HeapProfiler.stopSampling');
       session.disconnect();
-      profile = { heapAtPushStart: summariseHeap(hp.head) };
-    } else initial = await runJob(app, 'customers');
+      profile = { heapAtPushMidpoint: summariseHeap(hp.head), heapUsedMiB: Math.round(process.memoryUsage().heapUsed / 2 ** 20) };
+    } else {
+      initial = await runJob(app, 'customers', {
+        onProgress: (e) => {
+          const r = process.memoryUsage().rss;
+          const k = `${e.phase}:${e.source}`;
+          if (r > (rssByPhase[k] ?? 0)) rssByPhase[k] = r;
+        },
+      });
+    }
     const initialSeconds = (performance.now() - t) / 1000;
     const memory = rss.stop();
     const initialStatements = take();
@@ -320,7 +330,7 @@ server: { auth: { mode: none, anonymousRole: admin } }
         financeInserted: initial.sources.finance?.inserted,
         status: initial.status,
         phasesMs: phases(initial),
-        rssMiB: memory,
+        rssMiB: { ...memory, byPhase: Object.fromEntries(Object.entries(rssByPhase).map(([k, v]) => [k, Math.round(v / 2 ** 20)])) },
         statements: initialStatements,
         ...(profile ? { profile } : {}),
       },

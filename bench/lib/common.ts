@@ -121,6 +121,7 @@ export function poolStats(k: Knex): PoolStats {
 /** Samples RSS every `ms` (and reads the kernel's max RSS at the end): the peak of a phase. */
 export class RssSampler {
   private peak = 0;
+  private atPeak: NodeJS.MemoryUsage | null = null;
   private timer: NodeJS.Timeout | null = null;
   readonly startRss = process.memoryUsage().rss;
   constructor(ms = 50) {
@@ -129,13 +130,23 @@ export class RssSampler {
     this.timer.unref();
   }
   private sample(): void {
-    const r = process.memoryUsage().rss;
-    if (r > this.peak) this.peak = r;
+    const m = process.memoryUsage();
+    if (m.rss > this.peak) {
+      this.peak = m.rss;
+      this.atPeak = m;
+    }
   }
-  stop(): { startMiB: number; peakMiB: number; maxRssMiB: number } {
+  /** Start, peak (sampled) and kernel max RSS, and what the peak was made of (V8 heap, external). */
+  stop(): { startMiB: number; peakMiB: number; maxRssMiB: number; atPeak: { heapUsedMiB: number; heapTotalMiB: number; externalMiB: number } } {
     if (this.timer) clearInterval(this.timer);
     this.sample();
-    return { startMiB: mib(this.startRss), peakMiB: mib(this.peak), maxRssMiB: mib(process.resourceUsage().maxRSS * 1024) };
+    const p = this.atPeak ?? process.memoryUsage();
+    return {
+      startMiB: mib(this.startRss),
+      peakMiB: mib(this.peak),
+      maxRssMiB: mib(process.resourceUsage().maxRSS * 1024),
+      atPeak: { heapUsedMiB: mib(p.heapUsed), heapTotalMiB: mib(p.heapTotal), externalMiB: mib(p.external) },
+    };
   }
 }
 
