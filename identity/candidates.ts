@@ -5,8 +5,8 @@
  * record is looked up, then added, so every pair is considered once and never all pairs) and keeps
  * the pairs in crm_merge_candidate, one row per pair (gid_a < gid_b). A pair a person rejected is
  * never re-opened; an open pair is refreshed with the latest score and reason. Nothing is merged
- * unless `autoMergeSure` is set, which merges the sure matches (same credit code) into the older
- * record.
+ * unless `autoMergeSure` is set, which merges the sure matches (same credit code); the survivor
+ * is chosen by `rankSurvivors` (docs/identity.md).
  */
 import { CrmlinkError, ValidationError } from '../core/errors.js';
 import { nowIso, type Hub } from '../hub/hub.js';
@@ -20,7 +20,7 @@ export type CandidateStatus = 'open' | 'accepted' | 'rejected' | 'superseded';
 export const CANDIDATE_STATUSES: readonly CandidateStatus[] = ['open', 'accepted', 'rejected', 'superseded'];
 
 export interface FindCandidatesOptions {
-  /** Merge sure matches instead of only listing them (survivor: the older record). */
+  /** Merge sure matches instead of only listing them (survivor: see rankSurvivors). */
   autoMergeSure?: boolean;
   /** Recorded on automatic merges; default `auto`. */
   actor?: string;
@@ -76,6 +76,60 @@ export interface CandidateView {
 export const KEY_FIELDS: readonly string[] = ['name', 'code', 'creditCode', 'phone', 'email', 'address', 'city', 'province', 'status'];
 
 const MATCH_FIELDS = ['name', 'creditCode', 'phone', 'email'] as const;
+
+/** Groups of ids joined by pairs (connected components), each group and the groups in id order. */
+export function connectedGroups(pairs: readonly (readonly [string, string])[]): string[][] {
+  const parent = new Map<string, string>();
+  const find = (x: string): string => {
+    let r = x;
+    while (parent.get(r) !== r) r = parent.get(r) as string;
+    parent.set(x, r);
+    return r;
+  };
+  for (const [a, b] of pairs) {
+    if (!parent.has(a)) parent.set(a, a);
+    if (!parent.has(b)) parent.set(b, b);
+    const [ra, rb] = [find(a), find(b)];
+    if (ra !== rb) parent.set(ra < rb ? rb : ra, ra < rb ? ra : rb);
+  }
+  const groups = new Map<string, string[]>();
+  for (const id of [...parent.keys()].sort()) {
+    const r = find(id);
+    const g = groups.get(r);
+    if (g) g.push(id);
+    else groups.set(r, [id]);
+  }
+  return [...groups.values()].sort((x, y) => (x[0] < y[0] ? -1 : 1));
+}
+
+/**
+ * Records in the order they should survive an automatic merge, best first: the record linked to
+ * the most source keys (it holds the most of the customer), then the one crmlink has known the
+ * longest (the earliest source link), then the smallest id. It never depends on the order the
+ * records were found in.
+ */
+export async function rankSurvivors(hub: Hub, entity: EntityName, gids: readonly string[]): Promise<string[]> {
+  const stats = new Map<string, { links: number; first: string }>();
+  for (let i = 0; i < gids.length; i += 500) {
+    const rows = (await hub
+      .knex(T.xref)
+      .where({ entity })
+      .whereIn('gid', gids.slice(i, i + 500))
+      .groupBy('gid')
+      .select('gid')
+      .count({ links: '*' })
+      .min({ first: 'linked_at' })) as { gid: string; links: number | string; first: string | null }[];
+    for (const r of rows) stats.set(r.gid, { links: Number(r.links), first: r.first ?? '' });
+  }
+  const of = (g: string) => stats.get(g) ?? { links: 0, first: '' };
+  return [...gids].sort((x, y) => {
+    const [a, b] = [of(x), of(y)];
+    if (a.links !== b.links) return b.links - a.links;
+    // a record with no link at all has no known age: it comes after every linked one
+    if (a.first !== b.first) return a.first === '' ? 1 : b.first === '' ? -1 : a.first < b.first ? -1 : 1;
+    return x < y ? -1 : x > y ? 1 : 0;
+  });
+}
 
 function orderPair(x: string, y: string): [string, string] {
   return x < y ? [x, y] : [y, x];
@@ -154,22 +208,15 @@ export async function findCandidates(
     }
   });
 
-  // -- automatic merges of sure matches, following earlier merges of this run
+  // -- automatic merges of sure matches: each group of records joined by sure matches folds into
+  // one survivor chosen by rankSurvivors, whatever order the matches were found in
   const merged: MergeResult[] = [];
   if (options.autoMergeSure) {
-    const into = new Map<string, string>();
-    const root = (g: string): string => {
-      let r = g;
-      while (into.has(r)) r = into.get(r) as string;
-      return r;
-    };
-    for (const [x, y] of sure) {
-      const rx = root(x);
-      const ry = root(y);
-      if (rx === ry) continue;
-      const [survivor, gone] = orderPair(rx, ry);
-      merged.push(await mergeRecords(hub, { entity, survivor, merged: gone, actor: options.actor ?? 'auto', rules: options.survivorship }));
-      into.set(gone, survivor);
+    for (const group of connectedGroups(sure)) {
+      const [survivor, ...rest] = await rankSurvivors(hub, entity, group);
+      for (const gone of rest) {
+        merged.push(await mergeRecords(hub, { entity, survivor, merged: gone, actor: options.actor ?? 'auto', rules: options.survivorship }));
+      }
     }
   }
   return { records, matches: matches.length, inserted, updated, skipped, merged, invalid };

@@ -65,6 +65,8 @@ export {
   type XrefRow,
 } from './merge.js';
 export {
+  connectedGroups,
+  rankSurvivors,
   CANDIDATE_STATUSES,
   KEY_FIELDS,
   acceptCandidate,

@@ -1,5 +1,5 @@
 /**
- * Real third-party databases from shared/testdata, loaded unchanged: Northwind into PostgreSQL,
+ * Real third-party databases from tests/fixtures, loaded unchanged: Northwind into PostgreSQL,
  * read and written back through the `northwind` preset; the yudao system tables into MariaDB,
  * read as an OA organisation directory (who is in which department, soft-deleted rows hidden).
  */
@@ -20,8 +20,8 @@ import type { CrmRecord } from '../../schema/model.js';
 import { sourceFor } from '../contract/support.js';
 import { createDriver } from '../../connectors/registry.js';
 
-/** Third-party dumps kept beside the repository (CRMLINK_TESTDATA overrides where). */
-const TESTDATA = process.env.CRMLINK_TESTDATA ?? join(dirname(fileURLToPath(import.meta.url)), '../../../shared/testdata');
+/** Third-party dumps vendored in the repository with their licences (tests/fixtures/README.md). */
+const TESTDATA = join(dirname(fileURLToPath(import.meta.url)), '../fixtures');
 
 describe('Northwind (PostgreSQL) through the northwind preset', () => {
   let ready = false;

@@ -14,6 +14,7 @@ import type { App } from '../../core/app.js';
 import { Hub, nowIso } from '../../hub/hub.js';
 import { SYSTEM_TABLES as T } from '../../hub/tables.js';
 import {
+  connectedGroups,
   findCandidates,
   identityConfig,
   listCandidates,
@@ -22,6 +23,7 @@ import {
   mergeRecords,
   recomputeGolden,
   referencingFields,
+  rankSurvivors,
   rejectCandidate,
   resolveMerged,
   unmergeRecords,
@@ -228,6 +230,20 @@ async function world(env: Env) {
   kids satisfies Record<string, string>;
   const mPayment = await child(env, 'Payment', { code: 'PAY-2024-0007', customerId: M, invoiceId: kids.mInvoice, paymentDate: '2024-03-05', amount: '20000', method: '电汇' });
   return { S, M, V, others, alibabaErp, alibabaFin, jd1, jd2, kids: { ...kids, mPayment } };
+}
+
+/** A deterministic shuffler (so a failure can be replayed). */
+function seededShuffle(seed: number): <T>(xs: readonly T[]) => T[] {
+  let s = seed;
+  const next = () => ((s = (s * 1103515245 + 12345) % 2 ** 31), s / 2 ** 31);
+  return (xs) => {
+    const out = [...xs];
+    for (let i = out.length - 1; i > 0; i--) {
+      const j = Math.floor(next() * (i + 1));
+      [out[i], out[j]] = [out[j], out[i]];
+    }
+    return out;
+  };
 }
 
 function pairOf(a: string, b: string): string {
@@ -518,6 +534,24 @@ describe.each(['sqlite', 'postgres'] as const)('identity on a %s hub', (dialect)
     ]);
     const statuses = ((await listCandidates(env.hub, { status: 'all' })) as { status: string; rule: string }[]).map((c) => `${c.rule}:${c.status}`).sort();
     expect(statuses).toEqual(['creditCode:accepted', 'name:open', 'name:open', 'name:open', 'phone:open']);
+  });
+
+  it('the survivor rule: most source links, then known longest, then smallest id, whatever the input order', async (t) => {
+    const env = await open(dialect);
+    if (!env) return t.skip();
+    const w = await world(env);
+    // M has two links (finance, oa); S and V one each, S linked earlier (2024-01-10) than V (2024-02-20)
+    const expected = [w.M, w.S, w.V];
+    const rand = seededShuffle(7);
+    for (let i = 0; i < 10; i++) expect(await rankSurvivors(env.hub, 'Customer', rand(expected))).toEqual(expected);
+    // equal links, equal first link: the smaller id
+    const [x, y] = [w.others.shanghai, w.others.telecom].sort();
+    expect(await rankSurvivors(env.hub, 'Customer', [y, x])).toEqual([x, y]);
+    // groups of sure matches do not depend on the order the pairs were found in
+    const pairs: [string, string][] = [['d', 'c'], ['a', 'b'], ['c', 'e'], ['x', 'y'], ['b', 'e']];
+    for (let i = 0; i < 10; i++) {
+      expect(connectedGroups(rand(pairs).map(([p, q]) => (i % 2 ? [q, p] : [p, q])))).toEqual([['a', 'b', 'c', 'd', 'e'], ['x', 'y']]);
+    }
   });
 
   it('CLI: customers candidates / merge / unmerge / reject with exit codes', async (t) => {
