@@ -53,6 +53,19 @@ export function naiveDateTimeColumn(t: Knex.CreateTableBuilder, dialect: Dialect
 }
 
 /** Terminate the server sessions the driver holds on this database while a query runs. */
+/** Wait until a session of the driver is running a statement that names `table` (bounded). */
+export async function waitForDriverQuery(admin: Knex, db: TestDatabase, table: string, timeoutMs = 20_000): Promise<void> {
+  const sql =
+    db.dialect === 'postgres'
+      ? `select pid from pg_stat_activity where datname = ? and pid <> pg_backend_pid() and state = 'active' and query like ?`
+      : `select id from information_schema.processlist where db = ? and id <> connection_id() and info like ?`;
+  const deadline = Date.now() + timeoutMs;
+  while (rawRows(await admin.raw(sql, [db.database, `%${table}%`])).length === 0) {
+    if (Date.now() > deadline) throw new Error(`no statement on ${table} started within ${timeoutMs} ms`);
+    await sleep(20);
+  }
+}
+
 export async function killDriverSessions(admin: Knex, db: TestDatabase): Promise<number> {
   if (db.dialect === 'postgres') {
     const rows = rawRows(
