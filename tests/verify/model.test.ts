@@ -538,7 +538,10 @@ async function checkConflictsJustified(m: Model, r: Real): Promise<void> {
     const values = JSON.parse(String(c.values)) as Record<string, unknown>;
     const resolution = c.resolution ? (JSON.parse(String(c.resolution)) as { keep?: string; value?: unknown; auto?: boolean }) : null;
     const expected = c.status === 'open' ? values.hub : resolution?.auto ? resolution.value : now;
-    if (String(expected ?? null) !== String(now ?? null)) {
+    // A later change in the same run whose writer had seen that value may have replaced it (the
+    // authority's own newer edit, read after the conflict was decided): that is the policy too.
+    const superseded = expected != null && now != null && m.ancestorOrEqual(String(rec.code), String(c.field), String(expected), String(now));
+    if (String(expected ?? null) !== String(now ?? null) && !superseded) {
       throw new Violation(
         `policy not applied: conflict ${String(c.id)} on ${String(rec.code)}.${String(c.field)} (${String(c.status)}, rule ${String(c.rule)}, values ${String(c.values)}${resolution ? `, decided ${JSON.stringify(resolution)}` : ''}) but the hub holds ${String(now)}; reason: ${String(c.reason)}`,
       );
