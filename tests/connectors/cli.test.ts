@@ -24,11 +24,15 @@ let configFile: string;
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'crmlink-cli-'));
-  const db = new Database(join(dir, 'u8.db'));
-  db.exec(`create table Customer (cCusCode varchar(20) primary key, cCusName nvarchar(98) not null, cCusAbbName varchar(60), cCusPhone varchar(100),
-             cCusEmail varchar(100), iCusCreLine decimal(18,2), cCusAddress varchar(255), cMemo text, dModifyDate datetime, deleted integer default 0)`);
-  db.exec(`create table Notes (a text, b text)`);
-  db.close();
+  // u8 is read by the read-only commands; capture installs its triggers and changelog into a copy
+  // of its own, so the commands see the same tables whatever order they run in.
+  for (const file of ['u8.db', 'u8-capture.db']) {
+    const db = new Database(join(dir, file));
+    db.exec(`create table Customer (cCusCode varchar(20) primary key, cCusName nvarchar(98) not null, cCusAbbName varchar(60), cCusPhone varchar(100),
+               cCusEmail varchar(100), iCusCreLine decimal(18,2), cCusAddress varchar(255), cMemo text, dModifyDate datetime, deleted integer default 0)`);
+    db.exec(`create table Notes (a text, b text)`);
+    db.close();
+  }
   configFile = join(dir, 'crmlink.yaml');
   writeFileSync(
     configFile,
@@ -37,6 +41,10 @@ beforeAll(() => {
     kind: erp
     dialect: sqlite
     connection: { filename: u8.db }
+  u8capture:
+    kind: erp
+    dialect: sqlite
+    connection: { filename: u8-capture.db }
   broken:
     kind: finance
     dialect: sqlite
@@ -45,6 +53,11 @@ entities:
   Customer:
     sources:
       u8:
+        table: Customer
+        key: [cCusCode]
+        changes: { strategy: trigger }
+        fields: { code: cCusCode, name: cCusName }
+      u8capture:
         table: Customer
         key: [cCusCode]
         changes: { strategy: trigger }
@@ -101,18 +114,18 @@ describe('crmlink sources', () => {
   });
 
   it('install-capture: prints DDL on --dry-run, installs the triggers, and uninstalls them', async () => {
-    const dry = await run('sources', 'install-capture', 'u8', '--dry-run');
+    const dry = await run('sources', 'install-capture', 'u8capture', '--dry-run');
     expect(dry.code).toBe(0);
     expect(dry.out).toContain('create table if not exists `crmlink_changelog`');
-    const db = new Database(join(dir, 'u8.db'));
+    const db = new Database(join(dir, 'u8-capture.db'));
     const triggers = () => (db.prepare(`select name from sqlite_master where type = 'trigger'`).all() as { name: string }[]).map((t) => t.name);
     expect(triggers()).toEqual([]);
-    const ok = await run('sources', 'install-capture', 'u8');
-    expect(ok.out).toContain('installed trigger capture for Customer on u8.Customer');
+    const ok = await run('sources', 'install-capture', 'u8capture');
+    expect(ok.out).toContain('installed trigger capture for Customer on u8capture.Customer');
     expect(triggers()).toHaveLength(3);
     db.prepare(`insert into Customer (cCusCode, cCusName) values ('C1', '甲')`).run();
     expect(db.prepare('select table_name, key_json, op from crmlink_changelog').all()).toEqual([{ table_name: 'Customer', key_json: '["C1"]', op: 'I' }]);
-    await run('sources', 'install-capture', 'u8', '--uninstall');
+    await run('sources', 'install-capture', 'u8capture', '--uninstall');
     expect(triggers()).toEqual([]);
     db.close();
   });

@@ -325,7 +325,9 @@ describe('/console in the other auth modes', () => {
 
 const browserSuite = HAVE_CHROMIUM || IN_CI ? describe : describe.skip;
 
-browserSuite('the console in headless Chromium', () => {
+// One operator's session in steps (sign in, resolve conflicts, run the job, retry what parked, merge
+// then unmerge the pair): each step starts where the last one left the data, so the order is fixed.
+browserSuite('the console in headless Chromium', { shuffle: false }, () => {
   let browser: Browser;
   let context: BrowserContext;
   let page: Page;

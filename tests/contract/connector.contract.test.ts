@@ -113,8 +113,9 @@ for (const dialect of testDialects()) {
 
     // ------------------------------------------------------------------ introspection and legacy names
 
-    when('introspects tables, columns, keys of a legacy table with Chinese names, spaces and a reserved word', async () => {
-      await fx.schema.createTable(LEGACY_TABLE, (t) => {
+    /** A table with a Chinese name with a space, a reserved word and mixed case; each test makes its own. */
+    const createLegacyTable = (name: string) =>
+      fx.schema.createTable(name, (t) => {
         t.increments('id');
         t.string('select', 40).notNullable();
         t.string('名称', 100);
@@ -122,6 +123,9 @@ for (const dialect of testDialects()) {
         decimalColumn(t, dialect, 'amount');
         t.unique(['select']);
       });
+
+    when('introspects tables, columns, keys of a legacy table with Chinese names, spaces and a reserved word', async () => {
+      await createLegacyTable(LEGACY_TABLE);
       const [info] = await driver.introspect({ table: LEGACY_TABLE });
       expect(info.name).toBe(LEGACY_TABLE);
       expect(info.columns.map((c) => c.name)).toEqual(['id', 'select', '名称', 'Mixed Case', 'amount']);
@@ -142,19 +146,21 @@ for (const dialect of testDialects()) {
     });
 
     when('round-trips Chinese text through a table and columns with legacy names', async () => {
+      const table = `${LEGACY_TABLE} 2`;
+      await createLegacyTable(table);
       const rows: Row[] = [
         { select: 'C001', 名称: '北京华夏科技有限公司', 'Mixed Case': '（总部）ＡＢＣ', amount: '1.5' },
         { select: 'C002', 名称: '上海浦东发展银行 — 客户部 ✓', 'Mixed Case': 'x', amount: '2' },
       ];
-      const out = await driver.upsert(rows, { table: LEGACY_TABLE, key: ['select'] });
+      const out = await driver.upsert(rows, { table, key: ['select'] });
       expect(out.map((o) => o.status)).toEqual(['inserted', 'inserted']);
       const back = await driver.select({
-        table: LEGACY_TABLE,
+        table,
         columns: ['select', '名称', 'Mixed Case'],
         where: { column: '名称', op: 'contains', value: '华夏' },
       });
       expect(back).toEqual([{ select: 'C001', 名称: '北京华夏科技有限公司', 'Mixed Case': '（总部）ＡＢＣ' }]);
-      const second = await driver.select({ table: LEGACY_TABLE, columns: ['名称'], where: { column: 'select', op: 'eq', value: 'C002' } });
+      const second = await driver.select({ table, columns: ['名称'], where: { column: 'select', op: 'eq', value: 'C002' } });
       expect(second[0].名称).toBe('上海浦东发展银行 — 客户部 ✓');
     });
 

@@ -342,9 +342,8 @@ describe('demo config', () => {
 });
 
 describe('prepareDemo and the edits between two sync runs', () => {
-  const dir = join(root, 'prepared');
-
   it('seeds, writes crmlink.yaml and reports a fresh demo', async () => {
+    const dir = join(root, 'prepared-fresh');
     const demo = await prepareDemo(dir);
     expect(demo.created).toBe(true);
     expect(demo.fresh).toBe(true);
@@ -357,7 +356,7 @@ describe('prepareDemo and the edits between two sync runs', () => {
   });
 
   it('edits both sides of linked customers, stamped for change capture, once', async () => {
-    const files = (await prepareDemo(dir)).files;
+    const files = (await prepareDemo(join(root, 'prepared-edits'))).files;
     const now = new Date('2026-11-20T08:30:00.000Z');
     const requestsBefore = (await rows(files.oa, 'workflow_requestbase')).length;
     const edits = await applyDemoEdits(files, { now });

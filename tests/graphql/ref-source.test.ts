@@ -5,7 +5,7 @@
  * Every place the GraphQL layer crosses key spaces for the field must use ERP's: nested lists,
  * the ref as an id, the to-one field, filters, row rules and mutations writing the ref.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, onTestFinished, test } from 'vitest';
 import { createFixture, customerGid, pad, SERVER_AUTH, type Fixture } from './fixture.js';
 
 const ADMIN = { 'x-api-key': 'admin-key-0123456789' };
@@ -83,6 +83,11 @@ describe('refSource: erp on ApprovalRequest.customerId', () => {
   test('an update writes the ref as the ERP code of the customer given by id', async () => {
     const all = (await f.gql(`{ approvals(first: 20) { nodes { id code } } }`, {}, ADMIN)).data.approvals.nodes as Approval[];
     const a = all.find((x) => x.code === 'WF0006')!;
+    // The request is read live from the OA: put its row back afterwards, so the other tests see
+    // the fixture as seeded whatever order they run in.
+    onTestFinished(async () => {
+      await f.knex.oa('wf_request').where({ req_no: 'WF0006' }).update({ customer_ref: 'C0006' });
+    });
     const r = await f.gql(
       `mutation($id: ID!, $c: ID!) { updateApprovalRequest(id: $id, input: { customerId: $c }) { code customerId customer { code } } }`,
       { id: a.id, c: customerGid(4) },

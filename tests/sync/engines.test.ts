@@ -29,7 +29,9 @@ const COMBOS: Combo[] = [
 
 const stamp = () => new Date(Date.now() + 1000).toISOString();
 
-describe.each(COMBOS)('hub $hub, ERP $erp ($erpCapture), finance $finance', (combo) => {
+// One deployment's life in steps (initial load, an edit, edits on both sides, conflicts, a dry run,
+// a delete): each step starts from the state the last one left, so the order is fixed.
+for (const combo of COMBOS) describe(`hub '${combo.hub}', ERP '${combo.erp}' ('${combo.erpCapture}'), finance '${combo.finance}'`, { shuffle: false }, () => {
   let world: World;
   let app: App;
   let ready = false;
