@@ -26,7 +26,10 @@ export function buildProgram(ctx: CliContext = defaultContext()): Command {
     .showHelpAfterError()
     .exitOverride();
   for (const register of COMMANDS) register(program, ctx);
-  for (const sub of allCommands(program)) sub.exitOverride();
+  // Help, usage errors and --version go through the context like every other output.
+  const output = { writeOut: (s: string) => ctx.out(s.replace(/\n$/, '')), writeErr: (s: string) => ctx.err(s.replace(/\n$/, '')) };
+  program.configureOutput(output);
+  for (const sub of allCommands(program)) sub.exitOverride().configureOutput(output);
   return program;
 }
 
