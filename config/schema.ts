@@ -52,7 +52,16 @@ export const sourceSchema = z
       .string()
       .default('UTC')
       .describe('IANA time zone of date/time columns that carry none (SQL Server datetime, MySQL datetime).'),
-    preset: z.string().optional().describe('Ready-made mappings: yonyou-u8 | kingdee-k3cloud | weaver-ecology | northwind.'),
+    preset: z
+      .string()
+      .optional()
+      .describe(
+        'Ready-made mappings for this source: yonyou-u8 | kingdee-k3cloud | weaver-ecology | northwind. Expanded and checked when the config loads; a mapping declared under entities for this source replaces the preset\'s.',
+      ),
+    presetOptions: z
+      .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
+      .optional()
+      .describe('Settings the preset asks for, e.g. { organization: 100001 } for kingdee-k3cloud (see the preset\'s README).'),
     readOnly: z.boolean().default(false).describe('Never write to this source, whatever the mappings allow.'),
     pool: poolSchema.optional(),
   })
