@@ -219,15 +219,23 @@ function crossCheck(config: CrmlinkConfig): PathIssue[] {
             if (type !== 'ref') bad(`${at}.fields.${field}.refSource`, `refSource applies to ref fields only (${entityName}.${field} is ${type ?? 'a custom field'})`);
             else if (!(fm.refSource in config.sources)) bad(`${at}.fields.${field}.refSource`, `unknown source "${fm.refSource}" (declared: ${sourceNames.join(', ')})`);
           }
-          const forms = [fm.column, fm.columns, fm.split, fm.constant].filter((x) => x !== undefined).length;
-          if (forms !== 1) bad(`${at}.fields.${field}`, 'needs exactly one of column, columns, split, constant');
+          const forms = [fm.column, fm.columns, fm.split, fm.constant, fm.cases].filter((x) => x !== undefined).length;
+          if (forms !== 1) bad(`${at}.fields.${field}`, 'needs exactly one of column, columns, split, constant, cases');
           const declared = MODEL[entityName].fields.find((f) => f.name === field);
-          if (fm.map && fm.type === undefined && declared?.type === 'enum' && declared.values) {
+          if (fm.type === undefined && declared?.type === 'enum' && declared.values) {
             const allowed = declared.values;
-            const wrong = Object.entries(fm.map).filter(([, v]) => v !== null && !allowed.includes(String(v)));
+            const produced: [string, unknown][] = [
+              ...Object.entries(fm.map ?? {}).map(([k, v]): [string, unknown] => [`map."${k}"`, v]),
+              ...(fm.cases ?? []).map((c, i): [string, unknown] => [`cases.${i}`, c.value]),
+              ...(fm.default !== undefined && (fm.map || fm.cases) ? [['default', fm.default] as [string, unknown]] : []),
+            ];
+            const wrong = produced.filter(([, v]) => v !== null && !allowed.includes(String(v)));
             if (wrong.length > 0) {
-              bad(`${at}.fields.${field}.map`, `${wrong.map(([k, v]) => `"${k}" → ${JSON.stringify(v)}`).join(', ')}: ${entityName}.${field} is one of ${allowed.join(', ')}`);
+              bad(`${at}.fields.${field}${fm.map ? '.map' : ''}`, `${wrong.map(([k, v]) => `${k} → ${JSON.stringify(v)}`).join(', ')}: ${entityName}.${field} is one of ${allowed.join(', ')}`);
             }
+          }
+          if (fm.negate !== undefined && declared && !['decimal', 'int'].includes(fm.type ?? declared.type)) {
+            bad(`${at}.fields.${field}.negate`, `negate applies to numbers (${entityName}.${field} is ${fm.type ?? declared.type})`);
           }
         }
       }

@@ -70,6 +70,27 @@ export type SourceConfig = z.infer<typeof sourceSchema>;
 
 const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 
+/** Conditions on a row's columns, all of which must hold; evaluated on the values read. */
+export const rowConditionSchema = z
+  .record(
+    z.string(),
+    z.union([
+      scalar,
+      z
+        .object({
+          eq: scalar.optional(),
+          ne: scalar.optional(),
+          in: z.array(scalar).optional(),
+          nin: z.array(scalar).optional(),
+          isNull: z.boolean().optional(),
+          empty: z.boolean().optional().describe('NULL or blank text.'),
+        })
+        .strict(),
+    ]),
+  )
+  .describe('Column → value or test, all of which must hold, e.g. { bd_c: 0 } or { cCloser: { empty: false } }.');
+export type RowCondition = z.infer<typeof rowConditionSchema>;
+
 export const fieldMappingSchema = z
   .object({
     column: z.string().optional().describe('Source column.'),
@@ -81,6 +102,14 @@ export const fieldMappingSchema = z
       .optional()
       .describe('Take one part of a column split by a separator.'),
     constant: scalar.optional().describe('A fixed value (read) / written to new rows.'),
+    cases: z
+      .array(z.object({ when: rowConditionSchema, value: scalar }).strict())
+      .min(1)
+      .optional()
+      .describe('A value chosen by the row: the first case whose `when` holds, else `default`; e.g. a status from who closed or approved a document. Read only.'),
+    negate: rowConditionSchema
+      .optional()
+      .describe('Numbers: the value is negated on rows that match, e.g. credit-side amounts { bd_c: 0 }. Read only.'),
     type: z.enum(['string', 'text', 'int', 'decimal', 'boolean', 'date', 'datetime', 'enum', 'ref']).optional(),
     scale: z.number().int().min(0).max(18).optional().describe('Decimal places kept for a decimal.'),
     trim: z.boolean().optional(),

@@ -88,7 +88,7 @@ describe("a preset's mappings are checked against the canonical model at load", 
     expect(issues.map((i) => `${i.path}: ${i.message}`).sort()).toEqual([
       'sources.erp.preset: preset broken: entities.Customer.changes.column: required for the timestamp strategy',
       'sources.erp.preset: preset broken: entities.Customer.fields.nickname: unknown field "nickname" of Customer (declare custom fields under entities.Customer.fields)',
-      'sources.erp.preset: preset broken: entities.Customer.fields.status.map: "9" → "DELETED": Customer.status is one of ACTIVE, INACTIVE, BLOCKED, PROSPECT',
+      'sources.erp.preset: preset broken: entities.Customer.fields.status.map: map."9" → "DELETED": Customer.status is one of ACTIVE, INACTIVE, BLOCKED, PROSPECT',
     ]);
     expect(issues.every((i) => i.line === 5)).toBe(true);
   });
