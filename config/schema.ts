@@ -136,6 +136,7 @@ const filterValue = z.union([
       in: z.array(scalar).optional(),
       nin: z.array(scalar).optional(),
       isNull: z.boolean().optional(),
+      orNull: z.boolean().optional().describe('Also keep rows where the column is NULL, e.g. { ne: 1, orNull: true } for a deleted flag that may be unset.'),
     })
     .strict(),
 ]);

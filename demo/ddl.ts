@@ -143,6 +143,10 @@ export const OA_DDL: readonly string[] = [
     createtime       char(8)      NOT NULL,  -- HH:MM:SS
     lastoperatedate  char(10)     NULL,
     lastoperatetime  char(8)      NULL,
+    lastnodetype     char(1)      NULL,      -- type of the node the request came from (退回: 1 or 2)
+    currentstatus    integer      NULL,      -- NULL/-1 normal, 0 paused, 1 withdrawn (撤销)
+    crmids           varchar(4000) NULL,     -- CRM_CustomerInfo ids, comma separated (no OA CRM here)
+    deleted          integer      NOT NULL DEFAULT 0,
     requestlevel     integer      NOT NULL DEFAULT 0
   )`,
   `CREATE TABLE formtable_main_12 (

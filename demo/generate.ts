@@ -739,6 +739,10 @@ export function generateDemoData(opts: GenerateOptions = {}): DemoDataset {
       createtime: createdText.slice(11),
       lastoperatedate: lastText.slice(0, 10),
       lastoperatetime: lastText.slice(11),
+      lastnodetype: status === '退回' ? '1' : nodeType === '3' ? '1' : nodeType === '1' ? '0' : null,
+      currentstatus: status === '撤回' ? 1 : null,
+      crmids: null,
+      deleted: 0,
       requestlevel: 0,
     });
     formtable_main_12.push({

@@ -392,11 +392,15 @@ export function filterToWhere(filter: EntitySourceConfig['filter']): Where | und
     if (v === null) parts.push({ column, op: 'isNull', value: true });
     else if (typeof v !== 'object') parts.push({ column, op: 'eq', value: v });
     else {
-      if (v.eq !== undefined) parts.push(v.eq === null ? { column, op: 'isNull', value: true } : { column, op: 'eq', value: v.eq });
-      if (v.ne !== undefined) parts.push(v.ne === null ? { column, op: 'isNull', value: false } : { column, op: 'ne', value: v.ne });
-      if (v.in !== undefined) parts.push({ column, op: 'in', value: v.in });
-      if (v.nin !== undefined) parts.push({ column, op: 'nin', value: v.nin });
-      if (v.isNull !== undefined) parts.push({ column, op: 'isNull', value: v.isNull });
+      const own: Where[] = [];
+      if (v.eq !== undefined) own.push(v.eq === null ? { column, op: 'isNull', value: true } : { column, op: 'eq', value: v.eq });
+      if (v.ne !== undefined) own.push(v.ne === null ? { column, op: 'isNull', value: false } : { column, op: 'ne', value: v.ne });
+      if (v.in !== undefined) own.push({ column, op: 'in', value: v.in });
+      if (v.nin !== undefined) own.push({ column, op: 'nin', value: v.nin });
+      if (v.isNull !== undefined) own.push({ column, op: 'isNull', value: v.isNull });
+      // SQL comparisons drop NULLs; orNull keeps them (a flag column nobody set).
+      if (v.orNull && own.length > 0) parts.push({ or: [own.length === 1 ? own[0] : { and: own }, { column, op: 'isNull', value: true }] });
+      else parts.push(...own);
     }
   }
   if (parts.length === 0) return undefined;

@@ -163,8 +163,10 @@ describe('presets and the source set', () => {
   it('finds e-cology form tables at run time', async () => {
     const file = join(dir, 'oa.db');
     const db = new Database(file);
-    db.exec(`create table workflow_base (id integer primary key, workflowname text, formid integer);
-             insert into workflow_base values (7, '客户信用审批', -12), (8, '合同审批', -3);
+    db.exec(`create table workflow_base (id integer primary key, workflowname text, formid integer, isbill char(1));
+             insert into workflow_base values (7, '客户信用审批', -12, '1'), (8, '合同审批', -3, '1');
+             create table workflow_bill (id integer primary key, tablename text);
+             insert into workflow_bill values (-12, 'formtable_main_12'), (-3, 'formtable_main_3');
              create table formtable_main_12 (id integer primary key, requestid integer, amount text);
              create table formtable_main_3 (id integer primary key, requestid integer);
              create table formtable_main_12_dt1 (id integer primary key)`);
