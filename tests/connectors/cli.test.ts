@@ -155,7 +155,7 @@ describe('presets and the source set', () => {
   it('ships the four presets, each valid against the config schema', () => {
     expect(presetNames()).toEqual(['kingdee-k3cloud', 'northwind', 'weaver-ecology', 'yonyou-u8']);
     expect(presetMappings('yonyou-u8').Customer).toMatchObject({ table: 'Customer', key: ['cCusCode'], changes: { strategy: 'hash' } });
-    expect(presetMappings('kingdee-k3cloud').Customer.table).toBe('V_CRMLINK_CUSTOMER');
+    expect(presetMappings('kingdee-k3cloud', { organization: 100001 }).Customer.table).toBe('V_CRMLINK_CUSTOMER');
     expect(presetMappings('weaver-ecology').ApprovalRequest.table).toBe('workflow_requestbase');
     expect(() => presetMappings('sap')).toThrow(/unknown preset "sap"/);
   });

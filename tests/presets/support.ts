@@ -5,7 +5,7 @@
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import mysql from 'mysql2/promise';
@@ -79,7 +79,7 @@ export async function createPresetWorld(opts: {
   label: string;
 }): Promise<PresetWorld> {
   const db = await createTestDatabase(opts.dialect, opts.label);
-  for (const f of opts.files) await loadSqlFile(db, join(PRESET_FIXTURES, opts.preset, f));
+  for (const f of opts.files) await loadSqlFile(db, resolve(PRESET_FIXTURES, opts.preset, f));
   const dir = mkdtempSync(join(tmpdir(), `crmlink-${opts.label}-`));
   const { mappings, issues } = resolvePreset(opts.preset, opts.options ?? {});
   expect(issues).toEqual([]);
