@@ -8,8 +8,9 @@ import { LineCounter, parseDocument, isScalar, isMap, isSeq, type Node as YamlNo
 import cron from 'node-cron';
 import type { z } from 'zod';
 import { ConfigError, CrmlinkError, type ConfigIssue } from '../core/errors.js';
-import { configSchema, type CrmlinkConfig } from './schema.js';
+import { configSchema, entitySchema, type CrmlinkConfig } from './schema.js';
 import { ENTITY_NAMES, MODEL, isEntityName } from '../schema/model.js';
+import { resolvePreset } from './presets.js';
 
 export interface LoadedConfig {
   config: CrmlinkConfig;
@@ -35,8 +36,11 @@ export function loadConfigFile(file: string = DEFAULT_CONFIG_FILE, env: Env = pr
   return { ...loaded, file: abs };
 }
 
-/** Parse config text. `file` only labels errors and anchors relative paths. */
-export function parseConfig(text: string, opts: { env?: Env; file?: string; baseDir?: string } = {}): LoadedConfig {
+/**
+ * Parse config text. `file` only labels errors and anchors relative paths; `presetDir` replaces the
+ * shipped preset folder (tests of the preset checks).
+ */
+export function parseConfig(text: string, opts: { env?: Env; file?: string; baseDir?: string; presetDir?: string } = {}): LoadedConfig {
   const env = opts.env ?? process.env;
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
@@ -66,7 +70,12 @@ export function parseConfig(text: string, opts: { env?: Env; file?: string; base
   if (issues.length > 0) throw new ConfigError(issues, opts.file);
 
   const config = parsed.data as CrmlinkConfig;
-  for (const issue of crossCheck(config)) issues.push({ ...issue, line: lineOf(issue.path.split('.')) });
+  const presets = expandPresets(config, opts.presetDir);
+  for (const issue of presets.issues) issues.push({ ...issue, line: lineOf(issue.path.split('.')) });
+  for (const issue of crossCheck(config)) {
+    const relabelled = presets.relabel(issue);
+    issues.push({ ...relabelled, line: lineOf(relabelled.path.split('.')) });
+  }
   if (issues.length > 0) throw new ConfigError(issues, opts.file);
 
   return { config, file: opts.file, baseDir: opts.baseDir ?? (opts.file ? dirname(opts.file) : process.cwd()) };
@@ -152,6 +161,41 @@ function rangeLine(node: unknown, counter: LineCounter): number | undefined {
 
 type PathIssue = Omit<ConfigIssue, 'line'>;
 
+/**
+ * Each source's preset mappings, merged into `config.entities` (in place) wherever the config
+ * declares no mapping of its own for that entity and source. Unknown presets and bad options are
+ * issues at `sources.<name>.preset(Options)`; `relabel` moves a later issue about a preset's
+ * mapping from the entities path (which is not in the file) to the source's `preset` key.
+ */
+function expandPresets(config: CrmlinkConfig, presetDir?: string): { issues: PathIssue[]; relabel(issue: PathIssue): PathIssue } {
+  const issues: PathIssue[] = [];
+  const origin = new Map<string, { source: string; preset: string }>();
+  for (const [sourceName, source] of Object.entries(config.sources)) {
+    if (source.preset === undefined) continue;
+    const resolved = resolvePreset(source.preset, source.presetOptions, presetDir);
+    for (const i of resolved.issues) issues.push({ code: 'CONFIG_INVALID', path: `sources.${sourceName}.${i.at}`, message: i.message });
+    for (const [entity, mapping] of resolved.mappings) {
+      if (!isEntityName(entity)) continue;
+      const declared = config.entities[entity];
+      if (declared && Object.prototype.hasOwnProperty.call(declared.sources, sourceName)) continue;
+      const target = declared ?? (config.entities[entity] = entitySchema.parse({ sources: {} }));
+      target.sources[sourceName] = mapping;
+      origin.set(`entities.${entity}.sources.${sourceName}`, { source: sourceName, preset: source.preset });
+    }
+  }
+  return {
+    issues,
+    relabel(issue) {
+      const m = /^(entities\.[^.]+\.sources\.[^.]+)(?:\.(.*))?$/.exec(issue.path);
+      const from = m ? origin.get(m[1]) : undefined;
+      if (!m || !from) return issue;
+      // entities.Invoice.sources.erp.fields.x → entities.Invoice.fields.x, as the preset file spells it.
+      const within = `${m[1].replace(/\.sources\.[^.]+$/, '')}${m[2] ? `.${m[2]}` : ''}`;
+      return { ...issue, path: `sources.${from.source}.preset`, message: `preset ${from.preset}: ${within}: ${issue.message}` };
+    },
+  };
+}
+
 /** Checks that span keys: references between sources, entities, fields and jobs. */
 function crossCheck(config: CrmlinkConfig): PathIssue[] {
   const issues: PathIssue[] = [];
@@ -175,8 +219,24 @@ function crossCheck(config: CrmlinkConfig): PathIssue[] {
             if (type !== 'ref') bad(`${at}.fields.${field}.refSource`, `refSource applies to ref fields only (${entityName}.${field} is ${type ?? 'a custom field'})`);
             else if (!(fm.refSource in config.sources)) bad(`${at}.fields.${field}.refSource`, `unknown source "${fm.refSource}" (declared: ${sourceNames.join(', ')})`);
           }
-          const forms = [fm.column, fm.columns, fm.split, fm.constant].filter((x) => x !== undefined).length;
-          if (forms !== 1) bad(`${at}.fields.${field}`, 'needs exactly one of column, columns, split, constant');
+          const forms = [fm.column, fm.columns, fm.split, fm.constant, fm.cases].filter((x) => x !== undefined).length;
+          if (forms !== 1) bad(`${at}.fields.${field}`, 'needs exactly one of column, columns, split, constant, cases');
+          const declared = MODEL[entityName].fields.find((f) => f.name === field);
+          if (fm.type === undefined && declared?.type === 'enum' && declared.values) {
+            const allowed = declared.values;
+            const produced: [string, unknown][] = [
+              ...Object.entries(fm.map ?? {}).map(([k, v]): [string, unknown] => [`map."${k}"`, v]),
+              ...(fm.cases ?? []).map((c, i): [string, unknown] => [`cases.${i}`, c.value]),
+              ...(fm.default !== undefined && (fm.map || fm.cases) ? [['default', fm.default] as [string, unknown]] : []),
+            ];
+            const wrong = produced.filter(([, v]) => v !== null && !allowed.includes(String(v)));
+            if (wrong.length > 0) {
+              bad(`${at}.fields.${field}${fm.map ? '.map' : ''}`, `${wrong.map(([k, v]) => `${k} → ${JSON.stringify(v)}`).join(', ')}: ${entityName}.${field} is one of ${allowed.join(', ')}`);
+            }
+          }
+          if (fm.negate !== undefined && declared && !['decimal', 'int'].includes(fm.type ?? declared.type)) {
+            bad(`${at}.fields.${field}.negate`, `negate applies to numbers (${entityName}.${field} is ${fm.type ?? declared.type})`);
+          }
         }
       }
       const strategy = mapping.changes.strategy;

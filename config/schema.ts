@@ -52,7 +52,16 @@ export const sourceSchema = z
       .string()
       .default('UTC')
       .describe('IANA time zone of date/time columns that carry none (SQL Server datetime, MySQL datetime).'),
-    preset: z.string().optional().describe('Ready-made mappings: yonyou-u8 | kingdee-k3cloud | weaver-ecology | northwind.'),
+    preset: z
+      .string()
+      .optional()
+      .describe(
+        'Ready-made mappings for this source: yonyou-u8 | kingdee-k3cloud | weaver-ecology | northwind. Expanded and checked when the config loads; a mapping declared under entities for this source replaces the preset\'s.',
+      ),
+    presetOptions: z
+      .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
+      .optional()
+      .describe('Settings the preset asks for, e.g. { organization: 100001 } for kingdee-k3cloud (see the preset\'s README).'),
     readOnly: z.boolean().default(false).describe('Never write to this source, whatever the mappings allow.'),
     pool: poolSchema.optional(),
   })
@@ -60,6 +69,27 @@ export const sourceSchema = z
 export type SourceConfig = z.infer<typeof sourceSchema>;
 
 const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+
+/** Conditions on a row's columns, all of which must hold; evaluated on the values read. */
+export const rowConditionSchema = z
+  .record(
+    z.string(),
+    z.union([
+      scalar,
+      z
+        .object({
+          eq: scalar.optional(),
+          ne: scalar.optional(),
+          in: z.array(scalar).optional(),
+          nin: z.array(scalar).optional(),
+          isNull: z.boolean().optional(),
+          empty: z.boolean().optional().describe('NULL or blank text.'),
+        })
+        .strict(),
+    ]),
+  )
+  .describe('Column → value or test, all of which must hold, e.g. { bd_c: 0 } or { cCloser: { empty: false } }.');
+export type RowCondition = z.infer<typeof rowConditionSchema>;
 
 export const fieldMappingSchema = z
   .object({
@@ -72,6 +102,14 @@ export const fieldMappingSchema = z
       .optional()
       .describe('Take one part of a column split by a separator.'),
     constant: scalar.optional().describe('A fixed value (read) / written to new rows.'),
+    cases: z
+      .array(z.object({ when: rowConditionSchema, value: scalar }).strict())
+      .min(1)
+      .optional()
+      .describe('A value chosen by the row: the first case whose `when` holds, else `default`; e.g. a status from who closed or approved a document. Read only.'),
+    negate: rowConditionSchema
+      .optional()
+      .describe('Numbers: the value is negated on rows that match, e.g. credit-side amounts { bd_c: 0 }. Read only.'),
     type: z.enum(['string', 'text', 'int', 'decimal', 'boolean', 'date', 'datetime', 'enum', 'ref']).optional(),
     scale: z.number().int().min(0).max(18).optional().describe('Decimal places kept for a decimal.'),
     trim: z.boolean().optional(),
@@ -98,6 +136,7 @@ const filterValue = z.union([
       in: z.array(scalar).optional(),
       nin: z.array(scalar).optional(),
       isNull: z.boolean().optional(),
+      orNull: z.boolean().optional().describe('Also keep rows where the column is NULL, e.g. { ne: 1, orNull: true } for a deleted flag that may be unset.'),
     })
     .strict(),
 ]);

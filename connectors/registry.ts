@@ -1,6 +1,6 @@
 /**
  * Drivers by dialect, and the set of sources a config declares: drivers opened lazily, mappings
- * built from the config merged with each source's preset (the config's own mapping wins).
+ * built from the config, whose loader has expanded each source's preset (the config's own mapping wins).
  *
  * @example
  *   const sources = SourceSet.open(loadConfigFile('crmlink.yaml'));
@@ -19,7 +19,6 @@ import { PostgresAdapter } from './dialects/postgres/postgres-dialect.js';
 import { MysqlAdapter } from './dialects/mysql/mysql-dialect.js';
 import { MssqlAdapter } from './dialects/mssql/mssql-dialect.js';
 import { EntityMapping, type CustomFields } from './mapping/entity-mapping.js';
-import { presetMappings } from './presets/index.js';
 
 const ADAPTERS: Record<Dialect, () => DialectAdapter> = {
   sqlite: () => new SqliteAdapter(),
@@ -38,17 +37,11 @@ export function createDriver(name: string, source: SourceConfig, opts: KnexDrive
 }
 
 /**
- * entities → source → mapping, with preset mappings filled in for sources that name a preset.
- * A mapping the config declares for (entity, source) replaces the preset's.
+ * entities → source → mapping. Preset mappings are already in `config.entities`: the config
+ * loader expands every source's preset there (config/presets.ts), the config's own mapping winning.
  */
 export function effectiveEntities(config: CrmlinkConfig): Record<string, Record<string, EntitySourceConfig>> {
   const out: Record<string, Record<string, EntitySourceConfig>> = {};
-  for (const [sourceName, source] of Object.entries(config.sources)) {
-    if (!source.preset) continue;
-    for (const [entity, mapping] of Object.entries(presetMappings(source.preset))) {
-      (out[entity] ??= {})[sourceName] = mapping;
-    }
-  }
   for (const [entity, e] of Object.entries(config.entities)) {
     if (!e) continue;
     for (const [sourceName, mapping] of Object.entries(e.sources)) (out[entity] ??= {})[sourceName] = mapping;

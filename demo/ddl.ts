@@ -3,8 +3,10 @@
  *
  * - ERP: Yonyou U8 names (客户档案 `Customer`, 存货档案 `Inventory`, 销售订单 `SO_SOMain` /
  *   `SO_SODetails`), Hungarian-style prefixes (c = char, i = number, d = date). Simplified where
- *   U8 spreads one thing over several tables: the status is one `cState` code instead of
- *   cVerifier/cCloser, `iMoney` holds the order total, units are stored by name in `cComUnitCode`.
+ *   U8 spreads one thing over several tables: the demo mappings read the status from one `cState`
+ *   code (U8's own approver `cVerifier` and closer `cCloser` are filled alongside, as the
+ *   yonyou-u8 preset reads them), `iMoney` holds the order total, units are stored by name in
+ *   `cComUnitCode`.
  * - Finance: a plain receivables ledger in snake_case, keyed by its own account numbers (AR-0001).
  * - OA: Weaver e-cology names (`workflow_requestbase`, `workflow_base`, `HrmResource`), with the
  *   form data of the customer workflows in `formtable_main_12`, and a view `v_approval` joining
@@ -44,6 +46,7 @@ export const ERP_DDL: readonly string[] = [
     cInvCCode     nvarchar(12)  NULL,                  -- 存货大类编码
     cComUnitCode  nvarchar(35)  NULL,                  -- 主计量单位
     iInvSPrice    decimal(18,4) NULL,                  -- 参考售价
+    dEDate        datetime      NULL,                  -- 停用日期
     dModifyDate   datetime      NULL
   )`,
   `CREATE TABLE SO_SOMain (
@@ -52,6 +55,8 @@ export const ERP_DDL: readonly string[] = [
     dDate        datetime      NOT NULL,              -- 订单日期
     cCusCode     nvarchar(20)  NOT NULL REFERENCES Customer (cCusCode),
     cState       nvarchar(1)   NOT NULL,              -- 0 开立 1 审核 2 发货 3 关闭 4 作废
+    cVerifier    nvarchar(20)  NULL,                  -- 审核人
+    cCloser      nvarchar(20)  NULL,                  -- 关闭人
     cPersonCode  nvarchar(20)  NULL,                  -- 业务员
     cDepCode     nvarchar(12)  NULL,                  -- 部门
     cexch_name   nvarchar(8)   NOT NULL DEFAULT '人民币',
@@ -138,6 +143,10 @@ export const OA_DDL: readonly string[] = [
     createtime       char(8)      NOT NULL,  -- HH:MM:SS
     lastoperatedate  char(10)     NULL,
     lastoperatetime  char(8)      NULL,
+    lastnodetype     char(1)      NULL,      -- type of the node the request came from (退回: 1 or 2)
+    currentstatus    integer      NULL,      -- NULL/-1 normal, 0 paused, 1 withdrawn (撤销)
+    crmids           varchar(4000) NULL,     -- CRM_CustomerInfo ids, comma separated (no OA CRM here)
+    deleted          integer      NOT NULL DEFAULT 0,
     requestlevel     integer      NOT NULL DEFAULT 0
   )`,
   `CREATE TABLE formtable_main_12 (

@@ -459,6 +459,7 @@ export function generateDemoData(opts: GenerateOptions = {}): DemoDataset {
     cInvCCode: p.category,
     cComUnitCode: p.unit,
     iInvSPrice: Number(p.price),
+    dEDate: null,
     dModifyDate: '2025-12-28 09:30:00',
   }));
 
@@ -508,6 +509,7 @@ export function generateDemoData(opts: GenerateOptions = {}): DemoDataset {
   });
   orderDrafts.sort((a, b) => (a.date === b.date ? a.erpIndex - b.erpIndex : a.date < b.date ? -1 : 1));
 
+  const APPROVER = '周建国';
   const SO_SOMain: SeedRow[] = [];
   const SO_SODetails: SeedRow[] = [];
   const ordersOf = new Map<number, { code: string; date: string; state: string; totalCents: number }[]>();
@@ -523,6 +525,9 @@ export function generateDemoData(opts: GenerateOptions = {}): DemoDataset {
       dDate: o.date,
       cCusCode: erpCodes[o.erpIndex],
       cState: o.state,
+      // U8 itself: approved = cVerifier set, closed = cCloser set (0 开立 has neither).
+      cVerifier: o.state === '0' ? null : APPROVER,
+      cCloser: o.state === '3' || o.state === '4' ? APPROVER : null,
       cPersonCode: o.person.id,
       cDepCode: o.person.team,
       cexch_name: '人民币',
@@ -734,6 +739,10 @@ export function generateDemoData(opts: GenerateOptions = {}): DemoDataset {
       createtime: createdText.slice(11),
       lastoperatedate: lastText.slice(0, 10),
       lastoperatetime: lastText.slice(11),
+      lastnodetype: status === '退回' ? '1' : nodeType === '3' ? '1' : nodeType === '1' ? '0' : null,
+      currentstatus: status === '撤回' ? 1 : null,
+      crmids: null,
+      deleted: 0,
       requestlevel: 0,
     });
     formtable_main_12.push({

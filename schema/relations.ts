@@ -27,11 +27,14 @@ export const LIST_RELATIONS: readonly ListRelation[] = [
   { parent: 'Customer', name: 'contacts', child: 'Contact', via: 'customerId' },
   { parent: 'Customer', name: 'salesOrders', child: 'SalesOrder', via: 'customerId' },
   { parent: 'Customer', name: 'invoices', child: 'Invoice', via: 'customerId' },
+  { parent: 'Customer', name: 'receivables', child: 'Receivable', via: 'customerId' },
   { parent: 'Customer', name: 'payments', child: 'Payment', via: 'customerId' },
+  { parent: 'Customer', name: 'creditLimits', child: 'CreditLimit', via: 'customerId' },
   { parent: 'Customer', name: 'opportunities', child: 'Opportunity', via: 'customerId' },
   { parent: 'Customer', name: 'activities', child: 'Activity', via: 'customerId' },
   { parent: 'Customer', name: 'approvals', child: 'ApprovalRequest', via: 'customerId' },
   { parent: 'SalesOrder', name: 'lines', child: 'SalesOrderLine', via: 'orderId' },
+  { parent: 'Invoice', name: 'lines', child: 'InvoiceLine', via: 'invoiceId' },
   { parent: 'Invoice', name: 'payments', child: 'Payment', via: 'invoiceId' },
 ];
 

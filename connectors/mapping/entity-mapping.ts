@@ -24,8 +24,10 @@ import {
   readBoolean,
   readDate,
   readDateTime,
+  negateNumber,
   readDecimal,
   readInt,
+  rowMatches,
   splitPart,
   splitParts,
   toDecimalString,
@@ -40,15 +42,17 @@ import { assertTimeZone } from './time.js';
 /** Custom fields as declared under entities.<Entity>.fields. */
 export type CustomFields = Record<string, { type: ModelField['type']; scale?: number; description?: string }>;
 
-type FieldKind = 'column' | 'concat' | 'split' | 'constant';
+type FieldKind = 'column' | 'concat' | 'split' | 'constant' | 'cases';
 
 interface FieldPlan {
   field: string;
   type: FieldType;
   scale?: number;
   kind: FieldKind;
-  /** column: [column]; concat: the columns; split: [column]; constant: []. */
+  /** column: [column]; concat: the columns; split: [column]; constant: []; cases: every tested column. */
   columns: string[];
+  /** Further columns read for the field (the `negate` condition's). */
+  extraColumns: string[];
   separator: string;
   splitIndex: number;
   mapping: FieldMapping;
@@ -95,7 +99,7 @@ export class EntityMapping {
     }
     this.fields = [...this.plans.keys()];
     const cols = new Set<string>(this.key);
-    for (const p of this.plans.values()) for (const c of p.columns) cols.add(c);
+    for (const p of this.plans.values()) for (const c of [...p.columns, ...p.extraColumns]) cols.add(c);
     if (config.changes.column) cols.add(config.changes.column);
     this.columns = [...cols];
     this.filter = filterToWhere(config.filter);
@@ -181,11 +185,11 @@ export class EntityMapping {
 
   /**
    * The column behind a field and its write conversion, for pushing filters down to SQL; null
-   * for computed fields (concat, split, constant), which must be filtered after mapping.
+   * for computed fields (concat, split, constant, cases, negated), which must be filtered after mapping.
    */
   fieldColumn(field: string): { column: string; toSource(v: CrmValue): unknown } | null {
     const p = this.plans.get(field);
-    if (!p || p.kind !== 'column') return null;
+    if (!p || p.kind !== 'column' || p.mapping.negate) return null;
     return {
       column: p.columns[0],
       toSource: (v: CrmValue) => {
@@ -266,20 +270,33 @@ function planField(field: string, fm: FieldMapping, declared: ModelField | undef
       throw new MappingError('MAPPING_INVALID', `${path}: only a ref field holds another source's key (${field} is ${type})`, { field, path });
     }
   }
-  const base = { field, type, scale, mapping: fm, timeZone, separator: fm.separator ?? ' ', splitIndex: 0 };
-  if (fm.column !== undefined) return { ...base, kind: 'column', columns: [fm.column], writable: fm.write !== false };
+  // A negated number is computed from two columns: it is never written back.
+  const extraColumns = fm.negate ? Object.keys(fm.negate) : [];
+  const base = { field, type, scale, mapping: fm, timeZone, separator: fm.separator ?? ' ', splitIndex: 0, extraColumns };
+  if (fm.column !== undefined) return { ...base, kind: 'column', columns: [fm.column], writable: fm.write !== false && !fm.negate };
   if (fm.columns !== undefined) return { ...base, kind: 'concat', columns: [...fm.columns], writable: fm.write !== false };
   if (fm.split !== undefined) return { ...base, kind: 'split', columns: [fm.split.column], separator: fm.split.separator, splitIndex: fm.split.index, writable: false };
   if (fm.constant !== undefined) return { ...base, kind: 'constant', columns: [], writable: false };
-  throw new MappingError('MAPPING_INVALID', `${at}.fields.${field} needs one of column, columns, split, constant`, { field, path: `${at}.fields.${field}` });
+  if (fm.cases !== undefined) return { ...base, kind: 'cases', columns: [...new Set(fm.cases.flatMap((c) => Object.keys(c.when)))], writable: false };
+  throw new MappingError('MAPPING_INVALID', `${at}.fields.${field} needs one of column, columns, split, constant, cases`, { field, path: `${at}.fields.${field}` });
 }
 
 function readField(p: FieldPlan, row: Row): CrmValue {
+  const value = readValue(p, row);
+  return p.mapping.negate && value !== null && rowMatches(row, p.mapping.negate) ? negateNumber(value) : value;
+}
+
+function readValue(p: FieldPlan, row: Row): CrmValue {
   const fm = p.mapping;
   let raw: unknown;
   switch (p.kind) {
     case 'constant':
       return canonicalDecimal(p, fm.constant ?? null);
+    case 'cases': {
+      const hit = fm.cases?.find((c) => rowMatches(row, c.when));
+      const v = hit ? hit.value : (fm.default ?? null);
+      return v === null ? null : convertRead(p, v);
+    }
     case 'concat':
       raw = concatParts(
         p.columns.map((c) => (typeof row[c] === 'string' ? cleanText(row[c] as string, fm) : row[c])),
@@ -375,11 +392,15 @@ export function filterToWhere(filter: EntitySourceConfig['filter']): Where | und
     if (v === null) parts.push({ column, op: 'isNull', value: true });
     else if (typeof v !== 'object') parts.push({ column, op: 'eq', value: v });
     else {
-      if (v.eq !== undefined) parts.push(v.eq === null ? { column, op: 'isNull', value: true } : { column, op: 'eq', value: v.eq });
-      if (v.ne !== undefined) parts.push(v.ne === null ? { column, op: 'isNull', value: false } : { column, op: 'ne', value: v.ne });
-      if (v.in !== undefined) parts.push({ column, op: 'in', value: v.in });
-      if (v.nin !== undefined) parts.push({ column, op: 'nin', value: v.nin });
-      if (v.isNull !== undefined) parts.push({ column, op: 'isNull', value: v.isNull });
+      const own: Where[] = [];
+      if (v.eq !== undefined) own.push(v.eq === null ? { column, op: 'isNull', value: true } : { column, op: 'eq', value: v.eq });
+      if (v.ne !== undefined) own.push(v.ne === null ? { column, op: 'isNull', value: false } : { column, op: 'ne', value: v.ne });
+      if (v.in !== undefined) own.push({ column, op: 'in', value: v.in });
+      if (v.nin !== undefined) own.push({ column, op: 'nin', value: v.nin });
+      if (v.isNull !== undefined) own.push({ column, op: 'isNull', value: v.isNull });
+      // SQL comparisons drop NULLs; orNull keeps them (a flag column nobody set).
+      if (v.orNull && own.length > 0) parts.push({ or: [own.length === 1 ? own[0] : { and: own }, { column, op: 'isNull', value: true }] });
+      else parts.push(...own);
     }
   }
   if (parts.length === 0) return undefined;

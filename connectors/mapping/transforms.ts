@@ -173,3 +173,54 @@ export function splitPart(raw: unknown, separator: string, index: number): strin
   if (raw === null || raw === undefined) return null;
   return asText(raw).split(separator)[index] ?? null;
 }
+
+// ------------------------------------------------------------------ row conditions
+
+/** A value or a test on one column (config `cases[].when`, `negate`). */
+export type ConditionValue =
+  | string
+  | number
+  | boolean
+  | null
+  | { eq?: ConditionScalar; ne?: ConditionScalar; in?: ConditionScalar[]; nin?: ConditionScalar[]; isNull?: boolean; empty?: boolean };
+type ConditionScalar = string | number | boolean | null;
+
+/**
+ * Whether a row read from a source meets every condition. Values compare as the source would
+ * print them: booleans as 1/0, numbers by value ("1.50" = 1.5), text trimmed.
+ */
+export function rowMatches(row: Record<string, unknown>, condition: Record<string, ConditionValue>): boolean {
+  for (const [column, test] of Object.entries(condition)) {
+    const v = comparable(row[column]);
+    if (test === null || typeof test !== 'object') {
+      if (v !== comparable(test)) return false;
+      continue;
+    }
+    if (test.eq !== undefined && v !== comparable(test.eq)) return false;
+    if (test.ne !== undefined && v === comparable(test.ne)) return false;
+    if (test.in !== undefined && !test.in.some((x) => comparable(x) === v)) return false;
+    if (test.nin !== undefined && test.nin.some((x) => comparable(x) === v)) return false;
+    if (test.isNull !== undefined && (row[column] === null || row[column] === undefined) !== test.isNull) return false;
+    if (test.empty !== undefined && (v === null || v === '') !== test.empty) return false;
+  }
+  return true;
+}
+
+function comparable(raw: unknown): string | null {
+  if (raw === null || raw === undefined) return null;
+  if (typeof raw === 'boolean') return raw ? '1' : '0';
+  if (typeof raw === 'number' || typeof raw === 'bigint') {
+    const d = toDecimalString(raw);
+    return d === null ? String(raw) : normalizeDecimal(d);
+  }
+  const text = asText(raw).trim();
+  return /^[+-]?\d+(\.\d+)?$/.test(text) ? normalizeDecimal(text) : text;
+}
+
+/** -x of a canonical number (decimal text or int); zero stays zero. */
+export function negateNumber(value: CrmValue): CrmValue {
+  if (typeof value === 'number') return value === 0 ? 0 : -value;
+  if (typeof value !== 'string') throw new TransformError(`negate: ${JSON.stringify(value)} is not a number`);
+  if (/^-?0(\.0*)?$/.test(value)) return value.replace(/^-/, '');
+  return value.startsWith('-') ? value.slice(1) : `-${value}`;
+}

@@ -167,8 +167,8 @@ describe('crmlink mapping scaffold', () => {
 describe('presets and the source set', () => {
   it('ships the four presets, each valid against the config schema', () => {
     expect(presetNames()).toEqual(['kingdee-k3cloud', 'northwind', 'weaver-ecology', 'yonyou-u8']);
-    expect(presetMappings('yonyou-u8').Customer).toMatchObject({ table: 'Customer', key: ['cCusCode'], changes: { strategy: 'timestamp', column: 'dModifyDate' } });
-    expect(presetMappings('kingdee-k3cloud').Customer.table).toBe('V_CRMLINK_CUSTOMER');
+    expect(presetMappings('yonyou-u8').Customer).toMatchObject({ table: 'Customer', key: ['cCusCode'], changes: { strategy: 'hash' } });
+    expect(presetMappings('kingdee-k3cloud', { organization: 100001 }).Customer.table).toBe('V_CRMLINK_CUSTOMER');
     expect(presetMappings('weaver-ecology').ApprovalRequest.table).toBe('workflow_requestbase');
     expect(() => presetMappings('sap')).toThrow(/unknown preset "sap"/);
   });
@@ -176,8 +176,10 @@ describe('presets and the source set', () => {
   it('finds e-cology form tables at run time', async () => {
     const file = join(dir, 'oa.db');
     const db = new Database(file);
-    db.exec(`create table workflow_base (id integer primary key, workflowname text, formid integer);
-             insert into workflow_base values (7, '客户信用审批', -12), (8, '合同审批', -3);
+    db.exec(`create table workflow_base (id integer primary key, workflowname text, formid integer, isbill char(1));
+             insert into workflow_base values (7, '客户信用审批', -12, '1'), (8, '合同审批', -3, '1');
+             create table workflow_bill (id integer primary key, tablename text);
+             insert into workflow_bill values (-12, 'formtable_main_12'), (-3, 'formtable_main_3');
              create table formtable_main_12 (id integer primary key, requestid integer, amount text);
              create table formtable_main_3 (id integer primary key, requestid integer);
              create table formtable_main_12_dt1 (id integer primary key)`);

@@ -1,0 +1,143 @@
+/**
+ * A vendor database for a preset test: DDL and rows from tests/fixtures/presets/<preset>/ loaded
+ * into a real engine, a crmlink.yaml on disk that names the preset (and nothing else about the
+ * source's tables), one pull job per entity the preset maps, and GraphQL over the synced hub.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import mysql from 'mysql2/promise';
+import { expect } from 'vitest';
+import { loadConfigFile } from '../../config/load.js';
+import { resolvePreset, type PresetOptionValue } from '../../config/presets.js';
+import { openApp, closeApp, type App } from '../../core/app.js';
+import { silentLogger } from '../../core/logger.js';
+import { createYogaApp, type CrmYoga } from '../../schema/index.js';
+import { runJob } from '../../sync/engine.js';
+import type { RunReport } from '../../sync/types.js';
+import { createTestDatabase, type TestDatabase } from '../support/databases.js';
+
+export const PRESET_FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '../fixtures/presets');
+
+export interface PresetWorld {
+  db: TestDatabase;
+  app: App;
+  yoga: CrmYoga;
+  /** The crmlink.yaml the app was loaded from. */
+  configFile: string;
+  /** Entities the preset maps, in the order their jobs run (referenced entities first). */
+  entities: string[];
+  /** Run every job once, in order; returns the reports by entity. */
+  syncAll(): Promise<Record<string, RunReport>>;
+  gql<T = Record<string, unknown>>(query: string): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** Run a fixture SQL file as it is (several statements) on the test database. */
+export async function loadSqlFile(db: TestDatabase, file: string): Promise<void> {
+  const sql = readFileSync(file, 'utf8');
+  if (db.dialect === 'postgres') {
+    const client = new pg.Client({ ...db.connection, database: db.database } as pg.ClientConfig);
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+    return;
+  }
+  if (db.dialect === 'mysql') {
+    const conn = await mysql.createConnection({
+      host: db.connection.host,
+      port: db.connection.port,
+      user: db.connection.user,
+      password: db.connection.password,
+      database: db.database,
+      charset: 'utf8mb4',
+      multipleStatements: true,
+    });
+    try {
+      await conn.query(sql);
+    } finally {
+      await conn.end();
+    }
+    return;
+  }
+  throw new Error(`no fixture loader for ${db.dialect}`);
+}
+
+/** Entities referenced by others sync first, so every ref finds its target in the hub. */
+const ORDER = ['Customer', 'Employee', 'Product', 'SalesOrder', 'Invoice'];
+
+export async function createPresetWorld(opts: {
+  preset: string;
+  dialect: 'postgres' | 'mysql';
+  files: string[];
+  options?: Record<string, PresetOptionValue>;
+  label: string;
+}): Promise<PresetWorld> {
+  const db = await createTestDatabase(opts.dialect, opts.label);
+  for (const f of opts.files) await loadSqlFile(db, resolve(PRESET_FIXTURES, opts.preset, f));
+  const dir = mkdtempSync(join(tmpdir(), `crmlink-${opts.label}-`));
+  const { mappings, issues } = resolvePreset(opts.preset, opts.options ?? {});
+  expect(issues).toEqual([]);
+  const entities = [...mappings.keys()].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+  const conn = { ...db.connection, database: db.database };
+  const configFile = join(dir, 'crmlink.yaml');
+  writeFileSync(
+    configFile,
+    `hub:
+  dialect: sqlite
+  connection: { filename: ./hub.db }
+log: { level: silent }
+sources:
+  erp:
+    kind: erp
+    dialect: ${db.dialect}
+    connection: ${JSON.stringify(Object.fromEntries(Object.entries(conn).filter(([, v]) => v !== undefined)))}
+    timezone: Asia/Shanghai
+    readOnly: true
+    preset: ${opts.preset}
+${opts.options ? `    presetOptions: ${JSON.stringify(opts.options)}\n` : ''}sync:
+  jobs:
+${entities.map((e) => `    ${e}: { entity: ${e}, sources: [erp], direction: pull }`).join('\n')}
+`,
+  );
+  const app = await openApp(loadConfigFile(configFile, {}), { logger: silentLogger });
+  const yoga = createYogaApp(app, { logger: false });
+  return {
+    db,
+    app,
+    yoga,
+    configFile,
+    entities,
+    async syncAll() {
+      const out: Record<string, RunReport> = {};
+      for (const e of entities) out[e] = await runJob(app, e);
+      return out;
+    },
+    async gql<T>(query: string): Promise<T> {
+      const res = await yoga.fetch('http://x/graphql', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }) });
+      const body = (await res.json()) as { data?: T; errors?: unknown[] };
+      expect(body.errors, JSON.stringify(body.errors)).toBeUndefined();
+      return body.data as T;
+    },
+    async close() {
+      await closeApp(app);
+      await db.drop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function rank(entity: string): number {
+  const i = ORDER.indexOf(entity);
+  return i < 0 ? ORDER.length : i;
+}
+
+/** Nodes of a connection, by a key field. */
+export function byKey<T extends Record<string, unknown>>(nodes: T[], key: keyof T): Record<string, T> {
+  return Object.fromEntries(nodes.map((n) => [String(n[key]), n]));
+}
