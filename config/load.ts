@@ -8,6 +8,7 @@ import { LineCounter, parseDocument, isScalar, isMap, isSeq, type Node as YamlNo
 import cron from 'node-cron';
 import type { z } from 'zod';
 import { ConfigError, CrmlinkError, type ConfigIssue } from '../core/errors.js';
+import { hasOwnKey } from '../core/own.js';
 import { configSchema, type CrmlinkConfig } from './schema.js';
 import { ENTITY_NAMES, MODEL, isEntityName } from '../schema/model.js';
 
@@ -161,19 +162,19 @@ function crossCheck(config: CrmlinkConfig): PathIssue[] {
   for (const [entityName, entity] of Object.entries(config.entities)) {
     if (!entity || !isEntityName(entityName)) continue;
     const known = new Set([...MODEL[entityName].fields.map((f) => f.name), ...Object.keys(entity.fields)]);
-    if (entity.owner && !(entity.owner in entity.sources)) {
+    if (entity.owner && !hasOwnKey(entity.sources, entity.owner)) {
       bad(`entities.${entityName}.owner`, `"${entity.owner}" is not one of this entity's sources (${Object.keys(entity.sources).join(', ')})`);
     }
     for (const [sourceName, mapping] of Object.entries(entity.sources)) {
       const at = `entities.${entityName}.sources.${sourceName}`;
-      if (!(sourceName in config.sources)) bad(at, `unknown source "${sourceName}" (declared: ${sourceNames.join(', ') || 'none'})`);
+      if (!hasOwnKey(config.sources, sourceName)) bad(at, `unknown source "${sourceName}" (declared: ${sourceNames.join(', ') || 'none'})`);
       for (const [field, fm] of Object.entries(mapping.fields)) {
         if (!known.has(field)) bad(`${at}.fields.${field}`, `unknown field "${field}" of ${entityName} (declare custom fields under entities.${entityName}.fields)`);
         if (typeof fm === 'object') {
           if (fm.refSource !== undefined) {
             const type = MODEL[entityName].fields.find((f) => f.name === field)?.type;
             if (type !== 'ref') bad(`${at}.fields.${field}.refSource`, `refSource applies to ref fields only (${entityName}.${field} is ${type ?? 'a custom field'})`);
-            else if (!(fm.refSource in config.sources)) bad(`${at}.fields.${field}.refSource`, `unknown source "${fm.refSource}" (declared: ${sourceNames.join(', ')})`);
+            else if (!hasOwnKey(config.sources, fm.refSource)) bad(`${at}.fields.${field}.refSource`, `unknown source "${fm.refSource}" (declared: ${sourceNames.join(', ')})`);
           }
           const forms = [fm.column, fm.columns, fm.split, fm.constant].filter((x) => x !== undefined).length;
           if (forms !== 1) bad(`${at}.fields.${field}`, 'needs exactly one of column, columns, split, constant');
@@ -195,8 +196,8 @@ function crossCheck(config: CrmlinkConfig): PathIssue[] {
     const entity = config.entities[job.entity];
     if (!entity) bad(`${at}.entity`, `entity ${job.entity} has no mapping under entities`);
     job.sources.forEach((s, i) => {
-      if (!(s in config.sources)) bad(`${at}.sources.${i}`, `unknown source "${s}"`);
-      else if (entity && !(s in entity.sources)) bad(`${at}.sources.${i}`, `source "${s}" has no mapping for ${job.entity}`);
+      if (!hasOwnKey(config.sources, s)) bad(`${at}.sources.${i}`, `unknown source "${s}"`);
+      else if (entity && !hasOwnKey(entity.sources, s)) bad(`${at}.sources.${i}`, `source "${s}" has no mapping for ${job.entity}`);
     });
     if (job.schedule !== undefined && !cron.validate(job.schedule)) bad(`${at}.schedule`, `invalid cron expression "${job.schedule}"`);
     const policies: [string, string][] = [['default', job.conflicts.default], ...Object.entries(job.conflicts.fields)];
@@ -209,11 +210,11 @@ function crossCheck(config: CrmlinkConfig): PathIssue[] {
   }
 
   const roles = config.server.auth.roles;
-  if (config.server.auth.mode === 'none' && !(config.server.auth.anonymousRole in roles)) {
+  if (config.server.auth.mode === 'none' && !hasOwnKey(roles, config.server.auth.anonymousRole)) {
     bad('server.auth.anonymousRole', `unknown role "${config.server.auth.anonymousRole}"`);
   }
   config.server.auth.apiKeys.forEach((k, i) => {
-    if (!(k.role in roles)) bad(`server.auth.apiKeys.${i}.role`, `unknown role "${k.role}" (declared: ${Object.keys(roles).join(', ')})`);
+    if (!hasOwnKey(roles, k.role)) bad(`server.auth.apiKeys.${i}.role`, `unknown role "${k.role}" (declared: ${Object.keys(roles).join(', ')})`);
   });
   return issues;
 }

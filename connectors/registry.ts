@@ -11,6 +11,7 @@
 import type { LoadedConfig } from '../config/load.js';
 import type { CrmlinkConfig, Dialect, EntitySourceConfig, SourceConfig } from '../config/schema.js';
 import { CrmlinkError } from '../core/errors.js';
+import { hasOwnKey, ownValue } from '../core/own.js';
 import type { Driver } from './driver.js';
 import type { DialectAdapter } from './dialect-adapter.js';
 import { KnexDriver, type KnexDriverOptions } from './knex-driver.js';
@@ -98,7 +99,7 @@ export class SourceSet {
   /** Entities with at least one mapping on `source` (config or preset). */
   entitiesOf(source: string): string[] {
     return Object.entries(this.entities)
-      .filter(([, sources]) => source in sources)
+      .filter(([, sources]) => hasOwnKey(sources, source))
       .map(([entity]) => entity);
   }
 
@@ -106,7 +107,7 @@ export class SourceSet {
     const id = `${entity}\u0000${source}`;
     let m = this.mappings.get(id);
     if (!m) {
-      const config = this.entities[entity]?.[source];
+      const config = ownValue(ownValue(this.entities, entity), source);
       if (!config) {
         throw new CrmlinkError('MAPPING_INVALID', `no mapping for ${entity} in source "${source}" (declare entities.${entity}.sources.${source} or a preset)`, {
           entity,
@@ -118,7 +119,7 @@ export class SourceSet {
       m = new EntityMapping(entity, source, this.config(source), config, custom);
       for (const field of m.fields) {
         const from = m.refSourceOf(field);
-        if (from in this.loaded.config.sources) continue;
+        if (hasOwnKey(this.loaded.config.sources, from)) continue;
         const path = `entities.${entity}.sources.${source}.fields.${field}.refSource`;
         throw new CrmlinkError('MAPPING_INVALID', `${path} names source "${from}", which is not declared (declared: ${Object.keys(this.loaded.config.sources).join(', ')})`, {
           entity,

@@ -14,6 +14,7 @@
  */
 import type { GraphQLFieldResolver } from 'graphql';
 import { CrmlinkError, ValidationError } from '../core/errors.js';
+import { hasOwnKey } from '../core/own.js';
 import { SYSTEM_TABLES as T } from '../hub/tables.js';
 import { acceptCandidate, CANDIDATE_STATUSES, identityConfig, listCandidates, listMerges, rejectCandidate, unmergeRecords, type CandidateStatus, type CandidateView } from '../identity/index.js';
 import { retryParked } from '../sync/engine.js';
@@ -276,7 +277,7 @@ export function consoleResolvers(rt: Runtime): { query: Record<string, Resolver>
     retryParked: async (_p, a, ctx) => {
       operator(ctx, 'retry parked records');
       const job = String(a.job);
-      if (!(job in app.config.sync.jobs)) {
+      if (!hasOwnKey(app.config.sync.jobs, job)) {
         throw new ValidationError(`job: unknown sync job "${job}" (declared: ${Object.keys(app.config.sync.jobs).join(', ') || 'none'})`, { field: 'job' });
       }
       const r = await retryParked(app, job);

@@ -10,6 +10,7 @@
 import { GraphQLScalarType, Kind, type ValueNode } from './graphql-runtime.js';
 import type { GraphQLFieldResolver } from 'graphql';
 import { CrmlinkError } from '../core/errors.js';
+import { hasOwnKey } from '../core/own.js';
 import { SYSTEM_TABLES as T } from '../hub/tables.js';
 import { listRuns } from '../sync/runs.js';
 import { listParked } from '../sync/parking.js';
@@ -288,7 +289,7 @@ export function opsResolvers(rt: Runtime): { types: Record<string, Record<string
     runSyncJob: async (_p, a, ctx) => {
       admin(ctx, 'run sync jobs');
       requireWrite(scope(rt, ctx).viewer, 'run sync jobs');
-      if (!(String(a.job) in app.config.sync.jobs)) {
+      if (!hasOwnKey(app.config.sync.jobs, String(a.job))) {
         throw new CrmlinkError('VALIDATION_FAILED', `job: unknown sync job "${String(a.job)}" (declared: ${Object.keys(app.config.sync.jobs).join(', ') || 'none'})`, { field: 'job' });
       }
       return runJob(app, String(a.job), { dryRun: Boolean(a.dryRun) });

@@ -11,6 +11,7 @@
  */
 import type { CrmlinkConfig } from '../config/schema.js';
 import { CrmlinkError } from '../core/errors.js';
+import { ownValue } from '../core/own.js';
 import type { EntityName } from './model.js';
 import { TRUE, FALSE, type Filter } from './filters.js';
 import type { Rec } from './store.js';
@@ -28,7 +29,8 @@ export interface Viewer {
 }
 
 export function viewerFor(config: CrmlinkConfig, who: { user: string; role: string; team?: string }): Viewer {
-  const rule = config.server.auth.roles[who.role];
+  // The role name comes from a token or a key's entry: only a declared role counts.
+  const rule = ownValue(config.server.auth.roles, who.role);
   if (!rule) {
     throw new CrmlinkError('FORBIDDEN', `role "${who.role}" is not declared under server.auth.roles`, { setting: 'server.auth.roles' });
   }
@@ -63,6 +65,8 @@ function customerRule(v: Viewer): Filter {
       return { field: 'ownerId', op: 'eq', value: v.user };
     case 'team':
       return v.team ? { field: 'ownerTeam', op: 'eq', value: v.team } : FALSE;
+    default:
+      return FALSE;
   }
 }
 
@@ -92,7 +96,9 @@ export async function isVisible(scope: Scope, rec: Rec): Promise<boolean> {
   const v = scope.viewer;
   if (v.customers === 'all') return true;
   if (rec.entity === 'Customer') {
-    return v.customers === 'own' ? rec.get('ownerId') === v.user : !!v.team && rec.get('ownerTeam') === v.team;
+    if (v.customers === 'own') return rec.get('ownerId') === v.user;
+    if (v.customers === 'team') return !!v.team && rec.get('ownerTeam') === v.team;
+    return false;
   }
   const parent = PARENT[rec.entity];
   if (!parent) return true;
