@@ -10,6 +10,7 @@ import type { z } from 'zod';
 import { ConfigError, CrmlinkError, type ConfigIssue } from '../core/errors.js';
 import { hasOwnKey } from '../core/own.js';
 import { configSchema, type CrmlinkConfig } from './schema.js';
+import { serverIssues } from './server.js';
 import { ENTITY_NAMES, MODEL, isEntityName } from '../schema/model.js';
 
 export interface LoadedConfig {
@@ -209,12 +210,6 @@ function crossCheck(config: CrmlinkConfig): PathIssue[] {
     }
   }
 
-  const roles = config.server.auth.roles;
-  if (config.server.auth.mode === 'none' && !hasOwnKey(roles, config.server.auth.anonymousRole)) {
-    bad('server.auth.anonymousRole', `unknown role "${config.server.auth.anonymousRole}"`);
-  }
-  config.server.auth.apiKeys.forEach((k, i) => {
-    if (!hasOwnKey(roles, k.role)) bad(`server.auth.apiKeys.${i}.role`, `unknown role "${k.role}" (declared: ${Object.keys(roles).join(', ')})`);
-  });
+  for (const issue of serverIssues(config)) bad(issue.path, issue.message);
   return issues;
 }

@@ -219,29 +219,58 @@ export const serverSchema = z
   .object({
     port: z.number().int().min(0).max(65535).default(4000),
     host: z.string().default('127.0.0.1'),
-    graphiql: z.boolean().default(true),
-    introspection: z.boolean().default(true),
-    production: z.boolean().default(false).describe('Masks unexpected errors and turns GraphiQL off (whatever graphiql says).'),
+    graphiql: z.boolean().default(true).describe('Offer GraphiQL at /graphql (never in production, never without introspection).'),
+    introspection: z
+      .boolean()
+      .optional()
+      .describe('Answer schema introspection (__schema, __type). Default: on, off when production is true.'),
+    fieldSuggestions: z
+      .boolean()
+      .optional()
+      .describe('"Did you mean …" hints in error messages (they spell out field and enum names). Default: on, off when production is true.'),
+    production: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Production mode: refuses to start without authentication (see server.auth.allowOpenInProduction), masks unexpected errors, turns GraphiQL off, and turns introspection and field suggestions off unless set.',
+      ),
     limits: z
       .object({ depth: z.number().int().min(1).default(10), cost: z.number().int().min(1).default(50000) })
       .strict()
       .prefault({}),
     auth: z
       .object({
-        mode: z.enum(['none', 'apiKey', 'jwt']).default('none'),
+        mode: z
+          .enum(['none', 'apiKey', 'jwt'])
+          .default('none')
+          .describe('none: no credentials, every request runs as anonymousRole (refused in production unless allowOpenInProduction); apiKey: x-api-key header; jwt: Authorization: Bearer <HS256 token>.'),
+        allowOpenInProduction: z
+          .boolean()
+          .default(false)
+          .describe('With mode none and production: true, start anyway and serve every request as anonymousRole. Without it such a server refuses to start.'),
         apiKeys: z.array(apiKeySchema).default([]),
         jwt: z
           .object({
-            secret: z.string().min(16).optional().describe('HS256 secret: ${ENV_VAR}.'),
+            secret: z.string().min(16).optional().describe('HS256 secret, at least 16 characters; required in jwt mode. Write it as ${ENV_VAR}.'),
             issuer: z.string().optional(),
             audience: z.string().optional(),
             roleClaim: z.string().default('role'),
             teamClaim: z.string().default('team'),
+            maxTokenAge: z
+              .union([z.number().int().positive(), z.string().regex(/^\d+\s*(s|sec|secs|second|seconds|m|min|mins|minute|minutes|h|hr|hrs|hour|hours|d|day|days|w|week|weeks)$/, 'expected seconds or a span such as "8h"')])
+              .optional()
+              .describe('Accept a token without exp when its iat is at most this old (seconds, or "30m", "8h"). Without it, every token must carry exp.'),
           })
           .strict()
           .optional(),
-        roles: z.record(z.string(), roleSchema).default({ admin: { customers: 'all', hide: [], write: true, admin: true } }),
-        anonymousRole: z.string().default('admin').describe('Role of requests when mode is none.'),
+        roles: z
+          .record(z.string(), roleSchema)
+          .default({})
+          .describe('Roles by name. None is declared by default: a request whose role is not declared here is refused.'),
+        anonymousRole: z
+          .string()
+          .optional()
+          .describe('Role of every request when mode is none. Unset: no request is served without credentials.'),
       })
       .strict()
       .prefault({}),

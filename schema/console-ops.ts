@@ -20,7 +20,7 @@ import { acceptCandidate, CANDIDATE_STATUSES, identityConfig, listCandidates, li
 import { retryParked } from '../sync/engine.js';
 import type { ExtraTypeDefs } from './typedefs.js';
 import type { Runtime } from './runtime.js';
-import { requireAdmin, requireWrite, viewerFor, type Viewer } from './security.js';
+import { anonymousViewer, requireAdmin, requireWrite, type Viewer } from './security.js';
 import type { CrmContext } from './resolvers.js';
 
 type Resolver = GraphQLFieldResolver<unknown, CrmContext, Record<string, unknown>>;
@@ -133,7 +133,7 @@ type RetryParkedOutcome {
 
 /** The caller; without use-auth (direct execution) the configured anonymous role. */
 function viewerOf(rt: Runtime, ctx: CrmContext): Viewer {
-  return ctx.viewer ?? viewerFor(rt.app.config, { user: 'anonymous', role: rt.app.config.server.auth.anonymousRole });
+  return ctx.viewer ?? anonymousViewer(rt.app.config);
 }
 
 const actorOf = (v: Viewer) => `${v.user} (${v.role})`;

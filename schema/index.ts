@@ -27,6 +27,8 @@ import { useAuth } from '../server/plugins/use-auth.js';
 import { useDepthLimit } from '../server/plugins/use-depth-limit.js';
 import { useCostLimit } from '../server/plugins/use-cost-limit.js';
 import { useDisableIntrospection } from '../server/plugins/use-introspection.js';
+import { useHideFieldSuggestions } from '../server/plugins/use-field-suggestions.js';
+import { fieldSuggestionsEnabled, introspectionEnabled } from '../config/server.js';
 import { maskedErrors } from '../server/plugins/use-error-masking.js';
 import { useJit } from '../server/plugins/use-jit.js';
 
@@ -67,7 +69,7 @@ export type CrmYoga = YogaServerInstance<Record<string, unknown>, CrmContext>;
  * (`graphiql ?? !production`) needs `server.graphiql` to have no default in the config schema.
  */
 export function graphiqlEnabled(server: Pick<App['config']['server'], 'graphiql' | 'production' | 'introspection'>): boolean {
-  return server.graphiql && !server.production && server.introspection;
+  return server.graphiql && !server.production && introspectionEnabled(server);
 }
 
 /**
@@ -82,7 +84,8 @@ export function createYogaApp(app: App, opts: { logger?: boolean; jit?: boolean 
     useDepthLimit({ maxDepth: server.limits.depth }),
     useCostLimit({ maxCost: server.limits.cost }),
   ];
-  if (!server.introspection) plugins.push(useDisableIntrospection());
+  if (!introspectionEnabled(server)) plugins.push(useDisableIntrospection());
+  if (!fieldSuggestionsEnabled(server)) plugins.push(useHideFieldSuggestions());
   // Compiled execution for queries (server/plugins/use-jit.ts); CRMLINK_GRAPHQL_JIT=off turns it off to compare.
   if (opts.jit ?? process.env.CRMLINK_GRAPHQL_JIT !== 'off') plugins.push(useJit({ logger }));
   return createYoga<Record<string, unknown>, CrmContext>({

@@ -45,6 +45,22 @@ export function viewerFor(config: CrmlinkConfig, who: { user: string; role: stri
   };
 }
 
+/**
+ * The viewer of a request without credentials in auth mode none: the configured anonymous role.
+ * With no anonymousRole nothing is served anonymously.
+ */
+export function anonymousViewer(config: CrmlinkConfig): Viewer {
+  const role = config.server.auth.anonymousRole;
+  if (role === undefined) {
+    throw new CrmlinkError(
+      'FORBIDDEN',
+      'no anonymous access: server.auth.mode is none and server.auth.anonymousRole is not set (set server.auth.mode to apiKey or jwt, or name the role of anonymous requests)',
+      { setting: 'server.auth.anonymousRole' },
+    );
+  }
+  return viewerFor(config, { user: 'anonymous', role });
+}
+
 /** The entity every row rule goes through, and the ref field leading to it. */
 const PARENT: Partial<Record<EntityName, { via: string; entity: EntityName }>> = {
   Contact: { via: 'customerId', entity: 'Customer' },

@@ -8,6 +8,8 @@ import { register as promRegistry } from 'prom-client';
 import type { App } from '../core/app.js';
 import { closeApp } from '../core/app.js';
 import { createYogaApp } from '../schema/index.js';
+import { serverIssues } from '../config/server.js';
+import { ConfigError } from '../core/errors.js';
 import { readiness } from './health.js';
 
 export interface Stoppable {
@@ -32,6 +34,12 @@ export interface ServerOptions {
 }
 
 export async function startServer(app: App, opts: ServerOptions = {}): Promise<RunningServer> {
+  // The same checks as `config check`, again here for a config that did not come through it.
+  const problems = serverIssues(app.config);
+  if (problems.length > 0) throw new ConfigError(problems.map((p) => ({ code: 'CONFIG_INVALID', ...p })), app.loaded.file);
+  if (app.config.server.auth.mode === 'none' && app.config.server.auth.anonymousRole === undefined) {
+    app.logger.warn({ setting: 'server.auth' }, 'no authentication and no anonymous role: every GraphQL request will be refused until server.auth is configured');
+  }
   const yoga = createYogaApp(app);
   const port = opts.port ?? app.config.server.port;
   const host = opts.host ?? app.config.server.host;

@@ -1,11 +1,12 @@
 /**
  * Authentication: who is calling, and with which role (server.auth).
  *
- * - none: every request runs as `anonymousRole`.
+ * - none: every request runs as `anonymousRole` (none set: every request is refused).
  * - apiKey: header `x-api-key` (or `Authorization: Bearer <key>`), compared in constant time with
  *   server.auth.apiKeys; the key names the user, role and team.
  * - jwt: `Authorization: Bearer <token>`, HS256 with server.auth.jwt.secret, issuer and audience
- *   checked when configured; `sub` is the user, `roleClaim` / `teamClaim` the role and team.
+ *   checked when configured; `exp` is required unless `maxTokenAge` is set (then `iat` is, and the
+ *   token may be no older); `sub` is the user, `roleClaim` / `teamClaim` the role and team.
  *
  * The viewer lands in the GraphQL context as `viewer`; resolvers apply its row rules and masks.
  */
@@ -14,7 +15,7 @@ import type { Plugin } from 'graphql-yoga';
 import { jwtVerify, errors as joseErrors } from 'jose';
 import type { CrmlinkConfig } from '../../config/schema.js';
 import { isCrmlinkError } from '../../core/errors.js';
-import { viewerFor, type Viewer } from '../../schema/security.js';
+import { anonymousViewer, viewerFor, type Viewer } from '../../schema/security.js';
 import { requestError } from './use-error-masking.js';
 
 export interface AuthOptions {
@@ -33,7 +34,7 @@ export async function authenticate(config: CrmlinkConfig, headers: Headers): Pro
   const auth = config.server.auth;
   switch (auth.mode) {
     case 'none':
-      return viewerFor(config, { user: 'anonymous', role: auth.anonymousRole });
+      return anonymousViewer(config);
     case 'apiKey': {
       const given = headers.get('x-api-key') ?? bearer(headers);
       if (!given) throw requestError('UNAUTHENTICATED', 'missing API key: send it in the x-api-key header');
@@ -51,6 +52,9 @@ export async function authenticate(config: CrmlinkConfig, headers: Headers): Pro
       try {
         ({ payload } = await jwtVerify(token, new TextEncoder().encode(jwt.secret), {
           algorithms: ['HS256'],
+          // A token that never expires is a password that cannot be changed: refuse it, unless
+          // the config bounds the age of tokens by their iat instead.
+          ...(jwt.maxTokenAge !== undefined ? { maxTokenAge: jwt.maxTokenAge, requiredClaims: ['iat'] } : { requiredClaims: ['exp'] }),
           ...(jwt.issuer ? { issuer: jwt.issuer } : {}),
           ...(jwt.audience ? { audience: jwt.audience } : {}),
         }));
@@ -59,7 +63,9 @@ export async function authenticate(config: CrmlinkConfig, headers: Headers): Pro
           err instanceof joseErrors.JWTExpired
             ? 'the token has expired'
             : err instanceof joseErrors.JWTClaimValidationFailed
-              ? `claim "${err.claim}" is not accepted (${err.reason})`
+              ? err.reason === 'missing'
+                ? `the token has no "${err.claim}" claim${err.claim === 'exp' ? ' (tokens must expire; or set server.auth.jwt.maxTokenAge)' : ''}`
+                : `claim "${err.claim}" is not accepted (${err.reason})`
               : 'the token is not valid';
         throw requestError('UNAUTHENTICATED', why);
       }

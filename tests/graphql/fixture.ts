@@ -28,7 +28,11 @@ export interface FixtureOptions {
   customers?: number;
   /** Dialects of the erp, finance and oa sources (default all sqlite). */
   dialects?: { erp?: Dialect; finance?: Dialect; oa?: Dialect };
-  /** Extra YAML appended under `server:` (indented by the caller). */
+  /**
+   * Extra YAML appended under `server:` (indented by the caller). Without an `auth:` block the
+   * server is a development one open to an anonymous admin (DEV_AUTH): nothing is granted by
+   * default, so the fixture says so itself.
+   */
   server?: string;
   /** Extra environment for ${VAR} interpolation. */
   env?: Record<string, string>;
@@ -73,6 +77,15 @@ export const SERVER_AUTH = `
       sales: { customers: own, write: true, hide: [Customer.creditLimit] }
 `;
 
+/** The development server block of fixtures that bring no `auth:` of their own. */
+export const DEV_AUTH = `
+  auth:
+    mode: none
+    anonymousRole: admin
+    roles:
+      admin: { customers: all, write: true, admin: true }
+`;
+
 function connYaml(db: TestDatabase): string {
   if (db.dialect === 'sqlite') return JSON.stringify({ filename: db.database });
   const c = { ...db.connection, database: db.database };
@@ -80,6 +93,7 @@ function connYaml(db: TestDatabase): string {
 }
 
 export function configYaml(dir: string, dbs: Fixture['dbs'], server = '', approvalRefSource?: 'erp'): string {
+  const serverBlock = /^\s*auth:/m.test(server) ? server : `${server}${DEV_AUTH}`;
   const approvalRef = approvalRefSource ? `{ column: customer_ref, type: ref, refSource: ${approvalRefSource} }` : 'customer_ref';
   const approvalWrite = approvalRefSource ? '\n        write: [insert, update]' : '';
   return `
@@ -174,7 +188,7 @@ entities:
           amount: { column: amount, type: decimal, scale: 2 }
 server:
   limits: { depth: 8, cost: 50000 }
-${server}
+${serverBlock}
 `;
 }
 
