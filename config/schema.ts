@@ -215,10 +215,30 @@ export const apiKeySchema = z
   })
   .strict();
 
+/** scheme://host[:port], as a browser sends it in Origin: no path, no wildcard. */
+const origin = z
+  .string()
+  .regex(/^https?:\/\/[^/\s*?#]+$/, 'expected an origin such as https://crm.example.com (scheme, host and port only; no wildcard)');
+
 export const serverSchema = z
   .object({
     port: z.number().int().min(0).max(65535).default(4000),
-    host: z.string().default('127.0.0.1'),
+    host: z.string().default('127.0.0.1').describe('Address to listen on.'),
+    allowedHosts: z
+      .array(z.string().min(1))
+      .optional()
+      .describe(
+        'Host names this server answers to (the Host header, port ignored); any other gets 421, which defeats DNS rebinding. Default: localhost, 127.0.0.1, ::1 and server.host (every address of this machine when host is 0.0.0.0 or ::). /healthz and /readyz answer any host.',
+      ),
+    cors: z
+      .object({
+        origins: z
+          .array(origin)
+          .default([])
+          .describe('Browser origins allowed to call /graphql from another site. Empty (default): no CORS headers, so browsers keep every other site out. Cookies are never allowed cross-site.'),
+      })
+      .strict()
+      .prefault({}),
     graphiql: z.boolean().default(true).describe('Offer GraphiQL at /graphql (never in production, never without introspection).'),
     introspection: z
       .boolean()

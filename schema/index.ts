@@ -24,6 +24,7 @@ import { buildMutations } from './mutations.js';
 import { opsResolvers, OPS_TYPEDEFS, JSONScalar } from './ops.js';
 import { CUSTOMER_360 } from './graphiql.js';
 import { useAuth } from '../server/plugins/use-auth.js';
+import { corsOptions, useCsrfPrevention } from '../server/plugins/use-browser-guards.js';
 import { useDepthLimit } from '../server/plugins/use-depth-limit.js';
 import { useCostLimit } from '../server/plugins/use-cost-limit.js';
 import { useDisableIntrospection } from '../server/plugins/use-introspection.js';
@@ -80,6 +81,7 @@ export function createYogaApp(app: App, opts: { logger?: boolean; jit?: boolean 
   const server = app.config.server;
   const logger = opts.logger === false ? silentLogger : app.logger;
   const plugins: Plugin[] = [
+    useCsrfPrevention(),
     useAuth({ config: app.config }) as Plugin,
     useDepthLimit({ maxDepth: server.limits.depth }),
     useCostLimit({ maxCost: server.limits.cost }),
@@ -93,6 +95,9 @@ export function createYogaApp(app: App, opts: { logger?: boolean; jit?: boolean 
     graphqlEndpoint: '/graphql',
     graphiql: graphiqlEnabled(server) ? { defaultQuery: CUSTOMER_360, title: 'crmlink' } : false,
     landingPage: false,
+    cors: corsOptions(server),
+    // No upload scalar: a multipart body has nothing to carry but a cross-site form post.
+    multipart: false,
     maskedErrors: maskedErrors({ production: server.production, logger }),
     logging: opts.logger === false ? false : {
       debug: (...args: unknown[]) => logger.debug(args.map(String).join(' ')),

@@ -11,6 +11,7 @@ import { createYogaApp } from '../schema/index.js';
 import { serverIssues } from '../config/server.js';
 import { ConfigError } from '../core/errors.js';
 import { readiness } from './health.js';
+import { allowedHostNames, hostName } from './hosts.js';
 
 export interface Stoppable {
   stop(): Promise<void>;
@@ -44,6 +45,7 @@ export async function startServer(app: App, opts: ServerOptions = {}): Promise<R
   const port = opts.port ?? app.config.server.port;
   const host = opts.host ?? app.config.server.host;
 
+  const hosts = allowedHostNames(app.config.server, host);
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz') return json(res, 200, { status: 'ok' });
@@ -53,6 +55,10 @@ export async function startServer(app: App, opts: ServerOptions = {}): Promise<R
         (err: unknown) => json(res, 503, { ready: false, error: String(err) }),
       );
       return;
+    }
+    // Everything past the public probes answers only the names it knows (DNS rebinding).
+    if (!hosts.has(hostName(req.headers.host) ?? '')) {
+      return json(res, 421, { error: 'misdirected request: this server does not answer to that host name (server.allowedHosts)' });
     }
     if (path === '/metrics') {
       promRegistry.metrics().then(
