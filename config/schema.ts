@@ -202,7 +202,10 @@ export const roleSchema = z
     customers: z.enum(['all', 'team', 'own']).default('own').describe('Row rule: which customers the role sees.'),
     hide: z.array(z.string()).default([]).describe('Fields masked for this role, e.g. Customer.creditLimit.'),
     write: z.boolean().default(false).describe('May run mutations (create/update/delete, resolve conflicts, merge).'),
-    admin: z.boolean().default(false).describe('May use operations: sync jobs, conflicts, parked records, merge candidates, the console.'),
+    admin: z
+      .boolean()
+      .default(false)
+      .describe('May use operations: sync jobs, conflicts, parked records, merge candidates, the console. These show every customer, so an admin role needs customers: all and no hide.'),
   })
   .strict();
 

@@ -23,6 +23,20 @@ export function fieldSuggestionsEnabled(server: Pick<ServerConfig, 'fieldSuggest
   return server.fieldSuggestions ?? !server.production;
 }
 
+/**
+ * An admin role sees every customer: the operations surfaces (conflicts, parked records, merge
+ * candidates, merges, sync runs and dry-run plans) carry values of any customer, hidden fields
+ * included, and are not cut by row rules or masks. So `admin: true` requires `customers: all` and
+ * no `hide`, checked here and again per request (schema/security.ts requireAdmin).
+ */
+export const ADMIN_SCOPE_RULE =
+  'an admin role sees every customer through the operations surfaces (conflicts, parked records, merge candidates, merges, sync runs), hidden fields included: give it customers: all and no hide, or set admin: false';
+
+export function adminScopeHolds(role: { customers: string; hide: readonly string[] } | { customers: string; hidden: ReadonlySet<string> }): boolean {
+  const hidden = 'hide' in role ? role.hide.length : role.hidden.size;
+  return role.customers === 'all' && hidden === 0;
+}
+
 /** Problems that would leave the server open or unusable; empty when it may start. */
 export function serverIssues(config: CrmlinkConfig): ServerIssue[] {
   const issues: ServerIssue[] = [];
@@ -46,6 +60,11 @@ export function serverIssues(config: CrmlinkConfig): ServerIssue[] {
   }
   if (auth.mode === 'none' && auth.anonymousRole !== undefined && !hasOwnKey(roles, auth.anonymousRole)) {
     issues.push({ path: 'server.auth.anonymousRole', message: `unknown role "${auth.anonymousRole}" (declared: ${declared})` });
+  }
+  for (const [name, role] of Object.entries(roles)) {
+    if (role.admin && !adminScopeHolds(role)) {
+      issues.push({ path: `server.auth.roles.${name}.admin`, message: ADMIN_SCOPE_RULE });
+    }
   }
   auth.apiKeys.forEach((k, i) => {
     if (!hasOwnKey(roles, k.role)) issues.push({ path: `server.auth.apiKeys.${i}.role`, message: `unknown role "${k.role}" (declared: ${declared})` });

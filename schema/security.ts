@@ -12,6 +12,7 @@
 import type { CrmlinkConfig } from '../config/schema.js';
 import { CrmlinkError } from '../core/errors.js';
 import { ownValue } from '../core/own.js';
+import { ADMIN_SCOPE_RULE, adminScopeHolds } from '../config/server.js';
 import type { EntityName } from './model.js';
 import { TRUE, FALSE, type Filter } from './filters.js';
 import type { Rec } from './store.js';
@@ -143,4 +144,6 @@ export function requireWrite(v: Viewer, what: string): void {
 
 export function requireAdmin(v: Viewer, what: string): void {
   if (!v.admin) throw new CrmlinkError('FORBIDDEN', `role "${v.role}" may not ${what} (needs admin)`, { setting: `server.auth.roles.${v.role}.admin` });
+  // config check refuses such a role; this holds for a config that did not come through it.
+  if (!adminScopeHolds(v)) throw new CrmlinkError('FORBIDDEN', `role "${v.role}" may not ${what}: ${ADMIN_SCOPE_RULE}`, { setting: `server.auth.roles.${v.role}` });
 }

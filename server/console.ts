@@ -32,6 +32,7 @@ import { decodeJwt } from 'jose';
 import type { App } from '../core/app.js';
 import { viewerFor, type Viewer } from '../schema/security.js';
 import { authenticate } from './plugins/use-auth.js';
+import { ADMIN_SCOPE_RULE, adminScopeHolds } from '../config/server.js';
 
 export const CONSOLE_PATH = '/console';
 const ASSETS = `${CONSOLE_PATH}/assets/`;
@@ -233,6 +234,9 @@ async function gate(app: App, req: IncomingMessage): Promise<Gate> {
 }
 
 function mayUse(viewer: Viewer): Gate {
+  if (viewer.admin && !adminScopeHolds(viewer)) {
+    return { status: 403, message: `role "${viewer.role}" may not use the operations console: ${ADMIN_SCOPE_RULE}` };
+  }
   if (!viewer.admin) {
     return {
       status: 403,
