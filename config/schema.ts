@@ -257,6 +257,27 @@ export const serverSchema = z
       .describe(
         'Production mode: refuses to start without authentication (see server.auth.allowOpenInProduction), masks unexpected errors, turns GraphiQL off, and turns introspection and field suggestions off unless set.',
       ),
+    metricsListener: z
+      .object({
+        host: z.string().default('127.0.0.1').describe('Address of the monitoring listener; keep it private.'),
+        port: z.number().int().min(0).max(65535).describe('Port of the monitoring listener.'),
+      })
+      .strict()
+      .optional()
+      .describe(
+        'A second listener for monitoring only: /metrics, /readyz with every source and /healthz, without credentials. Without it, /metrics and the readiness details need an admin credential on the main port.',
+      ),
+    readiness: z
+      .object({
+        cacheSeconds: z
+          .number()
+          .min(0)
+          .default(5)
+          .describe('A readiness check of the hub and every source is reused this long; probes arriving meanwhile share it.'),
+        timeoutSeconds: z.number().positive().default(5).describe('A source that has not answered by then is reported down.'),
+      })
+      .strict()
+      .prefault({}),
     limits: z
       .object({ depth: z.number().int().min(1).default(10), cost: z.number().int().min(1).default(50000) })
       .strict()

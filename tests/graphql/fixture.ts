@@ -34,6 +34,8 @@ export interface FixtureOptions {
    * default, so the fixture says so itself.
    */
   server?: string;
+  /** Extra sources: YAML lines appended under `sources:` (indented by the caller); no entity maps them. */
+  sources?: string;
   /** Extra environment for ${VAR} interpolation. */
   env?: Record<string, string>;
   /**
@@ -92,7 +94,7 @@ function connYaml(db: TestDatabase): string {
   return JSON.stringify(Object.fromEntries(Object.entries(c).filter(([, v]) => v !== undefined)));
 }
 
-export function configYaml(dir: string, dbs: Fixture['dbs'], server = '', approvalRefSource?: 'erp'): string {
+export function configYaml(dir: string, dbs: Fixture['dbs'], server = '', approvalRefSource?: 'erp', extraSources = ''): string {
   const serverBlock = /^\s*auth:/m.test(server) ? server : `${server}${DEV_AUTH}`;
   const approvalRef = approvalRefSource ? `{ column: customer_ref, type: ref, refSource: ${approvalRefSource} }` : 'customer_ref';
   const approvalWrite = approvalRefSource ? '\n        write: [insert, update]' : '';
@@ -105,6 +107,7 @@ sources:
   erp: { kind: erp, dialect: ${dbs.erp.dialect}, connection: ${connYaml(dbs.erp)} }
   finance: { kind: finance, dialect: ${dbs.finance.dialect}, connection: ${connYaml(dbs.finance)} }
   oa: { kind: oa, dialect: ${dbs.oa.dialect}, connection: ${connYaml(dbs.oa)} }
+${extraSources}
 entities:
   Customer:
     mode: replicated
@@ -330,7 +333,7 @@ export async function createFixture(opts: FixtureOptions = {}): Promise<Fixture>
   const knex = { erp: fixtureKnex(dbs.erp), finance: fixtureKnex(dbs.finance), oa: fixtureKnex(dbs.oa) };
   await createSchemas(knex);
   await seedSources(knex, 1, n, opts.approvalRefSource);
-  const loaded = parseConfig(configYaml(dir, dbs, opts.server ?? '', opts.approvalRefSource), { env: { ...process.env, ...(opts.env ?? {}) }, baseDir: dir });
+  const loaded = parseConfig(configYaml(dir, dbs, opts.server ?? '', opts.approvalRefSource, opts.sources), { env: { ...process.env, ...(opts.env ?? {}) }, baseDir: dir });
   const app = await openApp(loaded, { logger: silentLogger });
   await seedHub(app, 1, n);
   const yoga = createYogaApp(app, { logger: false });
