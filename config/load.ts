@@ -81,6 +81,21 @@ export function resolveConfigPath(loaded: LoadedConfig, path: string): string {
 }
 
 const VAR = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+const URL_USERINFO_END = /[/?#@]/;
+
+/**
+ * The ${VAR}s a URL template places in its user-info ("postgres://${USER}:${PASS}@host/db"):
+ * between "://" and the last "@" of the template's own text before its path, query or fragment.
+ */
+function userInfoVariables(template: string): Set<string> {
+  const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(template);
+  if (!scheme) return new Set();
+  const rest = template.slice(scheme[0].length);
+  const literal = rest.replace(VAR, (m) => '\0'.repeat(m.length));
+  const end = literal.search(/[/?#]/);
+  const at = (end < 0 ? literal : literal.slice(0, end)).lastIndexOf('@');
+  return at < 0 ? new Set() : new Set([...rest.slice(0, at).matchAll(VAR)].map((m) => m[1]));
+}
 
 function interpolate(
   value: unknown,
@@ -90,10 +105,21 @@ function interpolate(
   lineOf: (p: readonly PropertyKey[]) => number | undefined,
 ): unknown {
   if (typeof value === 'string') {
+    const inUserInfo = path[path.length - 1] === 'url' ? userInfoVariables(value) : new Set<string>();
     return value.replace(VAR, (_m, name: string, fallback: string | undefined) => {
-      const v = env[name];
-      if (v !== undefined && v !== '') return v;
-      if (fallback !== undefined) return fallback;
+      const set = env[name];
+      const v = set !== undefined && set !== '' ? set : fallback;
+      if (v !== undefined && inUserInfo.has(name) && URL_USERINFO_END.test(v)) {
+        // Left as it is, the URL would fail to parse, or parse into another host, and the error
+        // would quote it, password and all. The message names the variable, never its value.
+        issues.push({
+          code: 'CONFIG_INVALID',
+          path: path.join('.'),
+          message: `the value of \${${name}} holds / ? # or @, which end the user name or password of a URL: percent-encode it (encodeURIComponent) or set it as connection.user / connection.password`,
+          line: lineOf(path),
+        });
+      }
+      if (v !== undefined) return v;
       issues.push({
         code: 'CONFIG_ENV_MISSING',
         path: path.join('.'),
@@ -210,6 +236,15 @@ function crossCheck(config: CrmlinkConfig): PathIssue[] {
     }
   }
 
+  const urls: [string, string | undefined][] = [
+    ['hub.connection.url', config.hub.connection.url],
+    ...Object.entries(config.sources).map(([n, s]): [string, string | undefined] => [`sources.${n}.connection.url`, s.connection.url]),
+  ];
+  for (const [path, url] of urls) {
+    if (url !== undefined && !URL.canParse(url)) {
+      bad(path, 'not a valid URL (the value is not shown: it may hold a password): percent-encode / ? # @ in the user name and password, or use connection.host, .user and .password');
+    }
+  }
   for (const issue of serverIssues(config)) bad(issue.path, issue.message);
   return issues;
 }

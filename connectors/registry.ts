@@ -10,7 +10,7 @@
  */
 import type { LoadedConfig } from '../config/load.js';
 import type { CrmlinkConfig, Dialect, EntitySourceConfig, SourceConfig } from '../config/schema.js';
-import { CrmlinkError } from '../core/errors.js';
+import { CrmlinkError, redact } from '../core/errors.js';
 import { hasOwnKey, ownValue } from '../core/own.js';
 import type { Driver } from './driver.js';
 import type { DialectAdapter } from './dialect-adapter.js';
@@ -90,7 +90,7 @@ export class SourceSet {
   driver(name: string): Driver {
     let d = this.drivers.get(name);
     if (!d) {
-      d = createDriver(name, this.config(name), this.driverOptions);
+      d = openDriver(name, this.config(name), this.driverOptions);
       this.drivers.set(name, d);
     }
     return d;
@@ -143,6 +143,25 @@ export class SourceSet {
     const all = [...this.drivers.values()];
     this.drivers.clear();
     await Promise.all(all.map((d) => d.destroy()));
+  }
+}
+
+/**
+ * createDriver, with a failure to build it (a connection URL that does not parse, say) as a
+ * CrmlinkError naming the setting, its message redacted and without the original as cause: Node's
+ * "Invalid URL" error carries the whole URL, password included, in its `input`.
+ */
+function openDriver(name: string, source: SourceConfig, opts: KnexDriverOptions): Driver {
+  try {
+    return createDriver(name, source, opts);
+  } catch (err) {
+    if (err instanceof CrmlinkError) throw err;
+    const setting = `sources.${name}.connection`;
+    const message =
+      (err as { code?: unknown }).code === 'ERR_INVALID_URL'
+        ? `${setting}.url is not a valid URL (not shown: it may hold a password): percent-encode / ? # @ in its user name and password, or set ${setting}.user and .password`
+        : `source "${name}" cannot be opened: ${redact(err instanceof Error ? err.message : String(err))} (check ${setting})`;
+    throw new CrmlinkError('CONFIG_INVALID', message, { source: name, setting });
   }
 }
 

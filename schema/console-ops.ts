@@ -18,6 +18,7 @@ import { hasOwnKey } from '../core/own.js';
 import { SYSTEM_TABLES as T } from '../hub/tables.js';
 import { acceptCandidate, CANDIDATE_STATUSES, identityConfig, listCandidates, listMerges, rejectCandidate, unmergeRecords, type CandidateStatus, type CandidateView } from '../identity/index.js';
 import { retryParked } from '../sync/engine.js';
+import { sourceHealth } from './source-health.js';
 import type { ExtraTypeDefs } from './typedefs.js';
 import type { Runtime } from './runtime.js';
 import { anonymousViewer, requireAdmin, requireWrite, type Viewer } from './security.js';
@@ -237,8 +238,7 @@ export function consoleResolvers(rt: Runtime): { query: Record<string, Resolver>
       if (!app.sources.names().includes(name)) {
         throw new ValidationError(`name: unknown source "${name}" (configured: ${app.sources.names().join(', ') || 'none'})`, { field: 'name', setting: 'sources' });
       }
-      const r = await app.sources.driver(name).test();
-      return { source: name, ok: r.ok, latencyMs: r.latencyMs, version: r.version ?? null, error: r.error?.message ?? null, testedAt: new Date().toISOString() };
+      return { source: name, ...(await sourceHealth(app, name)), testedAt: new Date().toISOString() };
     },
     acceptMergeCandidate: async (_p, a, ctx) => {
       const v = operator(ctx, 'accept merge candidates');

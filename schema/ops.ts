@@ -22,6 +22,7 @@ import type { Runtime } from './runtime.js';
 import { scope, type CrmContext } from './resolvers.js';
 import { requireAdmin, requireWrite } from './security.js';
 import { encodeCursor, decodeCursor } from './cursor.js';
+import { sourceHealth } from './source-health.js';
 
 type Resolver = GraphQLFieldResolver<unknown, CrmContext, Record<string, unknown>>;
 
@@ -298,11 +299,7 @@ export function opsResolvers(rt: Runtime): { types: Record<string, Record<string
 
   const types: Record<string, Record<string, Resolver>> = {
     Source: {
-      health: async (src) => {
-        const s = src as { name: string };
-        const r = await app.sources.driver(s.name).test();
-        return { ok: r.ok, latencyMs: r.latencyMs, version: r.version ?? null, error: r.error?.message ?? null };
-      },
+      health: (src) => sourceHealth(app, (src as { name: string }).name),
     },
     SyncJob: {
       lastRun: async (j) => (await listRuns(app, { job: (j as { name: string }).name, limit: 1 }))[0] ?? null,
