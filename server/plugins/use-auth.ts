@@ -27,6 +27,20 @@ export interface AuthOptions {
 
 const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
 
+/**
+ * The configured key equal to `given`, compared in constant time: both sides are hashed to 32
+ * bytes (so the lengths are equal whatever was sent) and compared with timingSafeEqual, and every
+ * key is compared (no early exit that would tell which entry matched).
+ */
+export function matchApiKey<K extends { key: string }>(keys: readonly K[], given: string): K | undefined {
+  const d = digest(given);
+  let match: K | undefined;
+  for (const k of keys) {
+    if (timingSafeEqual(digest(k.key), d) && match === undefined) match = k;
+  }
+  return match;
+}
+
 function bearer(headers: Headers): string | undefined {
   const h = headers.get('authorization');
   const m = h ? /^Bearer\s+(.+)$/i.exec(h.trim()) : null;
@@ -41,8 +55,7 @@ export async function authenticate(config: CrmlinkConfig, headers: Headers): Pro
     case 'apiKey': {
       const given = headers.get('x-api-key') ?? bearer(headers);
       if (!given) throw requestError('UNAUTHENTICATED', 'missing API key: send it in the x-api-key header');
-      const d = digest(given);
-      const match = auth.apiKeys.find((k) => timingSafeEqual(digest(k.key), d));
+      const match = matchApiKey(auth.apiKeys, given);
       if (!match) throw requestError('UNAUTHENTICATED', 'unknown API key');
       return viewerFor(config, { user: match.user, role: match.role, ...(match.team ? { team: match.team } : {}) });
     }
