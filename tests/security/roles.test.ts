@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { parseConfig } from '../../config/load.js';
 import { ConfigError } from '../../core/errors.js';
 import { SERVER_AUTH } from '../graphql/fixture.js';
+import { retryParked, runJob } from '../../sync/engine.js';
 import { startSecurityServer, type SecurityServer } from './support.js';
 import { bearer, jwtServer } from './tokens.js';
 
@@ -114,6 +115,11 @@ describe('GraphQL arguments naming an inherited member', () => {
     const r = await s.gql(`mutation($job: String!) { retryParked(job: $job) { retried } }`, { job }, ADMIN);
     expect(r.errors?.[0]?.extensions?.code).toBe('VALIDATION_FAILED');
     expect(r.errors?.[0]?.message).toContain(`unknown sync job "${job}"`);
+  });
+
+  test.each(INHERITED)('the sync engine itself (crmlink sync run / sync parked --retry) knows no job "%s"', async (job) => {
+    await expect(runJob(s.fixture.app, job)).rejects.toThrow(`unknown sync job "${job}"`);
+    await expect(retryParked(s.fixture.app, job)).rejects.toThrow(`unknown sync job "${job}"`);
   });
 
   test.each(INHERITED)('testSource(name: "%s") is a validation error', async (name) => {
