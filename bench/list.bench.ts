@@ -115,7 +115,7 @@ entities:
           currency: { column: cexch_name, map: { 人民币: CNY } }
           totalAmount: { column: iMoney, type: decimal, scale: 2 }
           salesperson: cPersonCode
-server: { port: 0, graphiql: false, auth: { mode: none, anonymousRole: admin } }
+server: { port: 0, graphiql: false, auth: { mode: none, anonymousRole: admin, roles: { admin: { customers: all, write: true, admin: true } } } }
 `;
     const app = await openApp(parseConfig(yaml), { logger: silentLogger });
     crm = await startServer(app, { port: 0, host: '127.0.0.1' });

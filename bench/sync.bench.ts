@@ -140,7 +140,7 @@ sync:
       batchSize: ${batch}
       schedule: "*/${f.num('lag-interval', 2)} * * * * *"
       conflicts: { default: newest, fields: { creditLimit: "source:finance" } }
-server: { auth: { mode: none, anonymousRole: admin } }
+server: { auth: { mode: none, anonymousRole: admin, roles: { admin: { customers: all, write: true, admin: true } } } }
 `;
     app = await openApp(parseConfig(yaml), { logger: silentLogger });
     if (finDialect !== 'sqlite') await installCapture(app.sources.driver('finance'), app.sources.mapping('Customer', 'finance'));

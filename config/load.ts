@@ -8,7 +8,9 @@ import { LineCounter, parseDocument, isScalar, isMap, isSeq, type Node as YamlNo
 import cron from 'node-cron';
 import type { z } from 'zod';
 import { ConfigError, CrmlinkError, type ConfigIssue } from '../core/errors.js';
+import { hasOwnKey } from '../core/own.js';
 import { configSchema, entitySchema, type CrmlinkConfig } from './schema.js';
+import { serverIssues } from './server.js';
 import { ENTITY_NAMES, MODEL, isEntityName } from '../schema/model.js';
 import { resolvePreset } from './presets.js';
 
@@ -88,6 +90,21 @@ export function resolveConfigPath(loaded: LoadedConfig, path: string): string {
 }
 
 const VAR = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+const URL_USERINFO_END = /[/?#@]/;
+
+/**
+ * The ${VAR}s a URL template places in its user-info ("postgres://${USER}:${PASS}@host/db"):
+ * between "://" and the last "@" of the template's own text before its path, query or fragment.
+ */
+function userInfoVariables(template: string): Set<string> {
+  const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(template);
+  if (!scheme) return new Set();
+  const rest = template.slice(scheme[0].length);
+  const literal = rest.replace(VAR, (m) => '\0'.repeat(m.length));
+  const end = literal.search(/[/?#]/);
+  const at = (end < 0 ? literal : literal.slice(0, end)).lastIndexOf('@');
+  return at < 0 ? new Set() : new Set([...rest.slice(0, at).matchAll(VAR)].map((m) => m[1]));
+}
 
 function interpolate(
   value: unknown,
@@ -97,10 +114,21 @@ function interpolate(
   lineOf: (p: readonly PropertyKey[]) => number | undefined,
 ): unknown {
   if (typeof value === 'string') {
+    const inUserInfo = path[path.length - 1] === 'url' ? userInfoVariables(value) : new Set<string>();
     return value.replace(VAR, (_m, name: string, fallback: string | undefined) => {
-      const v = env[name];
-      if (v !== undefined && v !== '') return v;
-      if (fallback !== undefined) return fallback;
+      const set = env[name];
+      const v = set !== undefined && set !== '' ? set : fallback;
+      if (v !== undefined && inUserInfo.has(name) && URL_USERINFO_END.test(v)) {
+        // Left as it is, the URL would fail to parse, or parse into another host, and the error
+        // would quote it, password and all. The message names the variable, never its value.
+        issues.push({
+          code: 'CONFIG_INVALID',
+          path: path.join('.'),
+          message: `the value of \${${name}} holds / ? # or @, which end the user name or password of a URL: percent-encode it (encodeURIComponent) or set it as connection.user / connection.password`,
+          line: lineOf(path),
+        });
+      }
+      if (v !== undefined) return v;
       issues.push({
         code: 'CONFIG_ENV_MISSING',
         path: path.join('.'),
@@ -205,19 +233,19 @@ function crossCheck(config: CrmlinkConfig): PathIssue[] {
   for (const [entityName, entity] of Object.entries(config.entities)) {
     if (!entity || !isEntityName(entityName)) continue;
     const known = new Set([...MODEL[entityName].fields.map((f) => f.name), ...Object.keys(entity.fields)]);
-    if (entity.owner && !(entity.owner in entity.sources)) {
+    if (entity.owner && !hasOwnKey(entity.sources, entity.owner)) {
       bad(`entities.${entityName}.owner`, `"${entity.owner}" is not one of this entity's sources (${Object.keys(entity.sources).join(', ')})`);
     }
     for (const [sourceName, mapping] of Object.entries(entity.sources)) {
       const at = `entities.${entityName}.sources.${sourceName}`;
-      if (!(sourceName in config.sources)) bad(at, `unknown source "${sourceName}" (declared: ${sourceNames.join(', ') || 'none'})`);
+      if (!hasOwnKey(config.sources, sourceName)) bad(at, `unknown source "${sourceName}" (declared: ${sourceNames.join(', ') || 'none'})`);
       for (const [field, fm] of Object.entries(mapping.fields)) {
         if (!known.has(field)) bad(`${at}.fields.${field}`, `unknown field "${field}" of ${entityName} (declare custom fields under entities.${entityName}.fields)`);
         if (typeof fm === 'object') {
           if (fm.refSource !== undefined) {
             const type = MODEL[entityName].fields.find((f) => f.name === field)?.type;
             if (type !== 'ref') bad(`${at}.fields.${field}.refSource`, `refSource applies to ref fields only (${entityName}.${field} is ${type ?? 'a custom field'})`);
-            else if (!(fm.refSource in config.sources)) bad(`${at}.fields.${field}.refSource`, `unknown source "${fm.refSource}" (declared: ${sourceNames.join(', ')})`);
+            else if (!hasOwnKey(config.sources, fm.refSource)) bad(`${at}.fields.${field}.refSource`, `unknown source "${fm.refSource}" (declared: ${sourceNames.join(', ')})`);
           }
           const forms = [fm.column, fm.columns, fm.split, fm.constant, fm.cases].filter((x) => x !== undefined).length;
           if (forms !== 1) bad(`${at}.fields.${field}`, 'needs exactly one of column, columns, split, constant, cases');
@@ -255,8 +283,8 @@ function crossCheck(config: CrmlinkConfig): PathIssue[] {
     const entity = config.entities[job.entity];
     if (!entity) bad(`${at}.entity`, `entity ${job.entity} has no mapping under entities`);
     job.sources.forEach((s, i) => {
-      if (!(s in config.sources)) bad(`${at}.sources.${i}`, `unknown source "${s}"`);
-      else if (entity && !(s in entity.sources)) bad(`${at}.sources.${i}`, `source "${s}" has no mapping for ${job.entity}`);
+      if (!hasOwnKey(config.sources, s)) bad(`${at}.sources.${i}`, `unknown source "${s}"`);
+      else if (entity && !hasOwnKey(entity.sources, s)) bad(`${at}.sources.${i}`, `source "${s}" has no mapping for ${job.entity}`);
     });
     if (job.schedule !== undefined && !cron.validate(job.schedule)) bad(`${at}.schedule`, `invalid cron expression "${job.schedule}"`);
     const policies: [string, string][] = [['default', job.conflicts.default], ...Object.entries(job.conflicts.fields)];
@@ -268,12 +296,15 @@ function crossCheck(config: CrmlinkConfig): PathIssue[] {
     }
   }
 
-  const roles = config.server.auth.roles;
-  if (config.server.auth.mode === 'none' && !(config.server.auth.anonymousRole in roles)) {
-    bad('server.auth.anonymousRole', `unknown role "${config.server.auth.anonymousRole}"`);
+  const urls: [string, string | undefined][] = [
+    ['hub.connection.url', config.hub.connection.url],
+    ...Object.entries(config.sources).map(([n, s]): [string, string | undefined] => [`sources.${n}.connection.url`, s.connection.url]),
+  ];
+  for (const [path, url] of urls) {
+    if (url !== undefined && !URL.canParse(url)) {
+      bad(path, 'not a valid URL (the value is not shown: it may hold a password): percent-encode / ? # @ in the user name and password, or use connection.host, .user and .password');
+    }
   }
-  config.server.auth.apiKeys.forEach((k, i) => {
-    if (!(k.role in roles)) bad(`server.auth.apiKeys.${i}.role`, `unknown role "${k.role}" (declared: ${Object.keys(roles).join(', ')})`);
-  });
+  for (const issue of serverIssues(config)) bad(issue.path, issue.message);
   return issues;
 }

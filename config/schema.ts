@@ -241,7 +241,10 @@ export const roleSchema = z
     customers: z.enum(['all', 'team', 'own']).default('own').describe('Row rule: which customers the role sees.'),
     hide: z.array(z.string()).default([]).describe('Fields masked for this role, e.g. Customer.creditLimit.'),
     write: z.boolean().default(false).describe('May run mutations (create/update/delete, resolve conflicts, merge).'),
-    admin: z.boolean().default(false).describe('May use operations: sync jobs, conflicts, parked records, merge candidates, the console.'),
+    admin: z
+      .boolean()
+      .default(false)
+      .describe('May use operations: sync jobs, conflicts, parked records, merge candidates, the console. These show every customer, so an admin role needs customers: all and no hide.'),
   })
   .strict();
 
@@ -254,33 +257,103 @@ export const apiKeySchema = z
   })
   .strict();
 
+/** scheme://host[:port], as a browser sends it in Origin: no path, no wildcard. */
+const origin = z
+  .string()
+  .regex(/^https?:\/\/[^/\s*?#]+$/, 'expected an origin such as https://crm.example.com (scheme, host and port only; no wildcard)');
+
 export const serverSchema = z
   .object({
     port: z.number().int().min(0).max(65535).default(4000),
-    host: z.string().default('127.0.0.1'),
-    graphiql: z.boolean().default(true),
-    introspection: z.boolean().default(true),
-    production: z.boolean().default(false).describe('Masks unexpected errors and turns GraphiQL off (whatever graphiql says).'),
+    host: z.string().default('127.0.0.1').describe('Address to listen on.'),
+    allowedHosts: z
+      .array(z.string().min(1))
+      .optional()
+      .describe(
+        'Host names this server answers to (the Host header, port ignored); any other gets 421, which defeats DNS rebinding. Default: localhost, 127.0.0.1, ::1 and server.host (every address of this machine when host is 0.0.0.0 or ::). /healthz and /readyz answer any host.',
+      ),
+    cors: z
+      .object({
+        origins: z
+          .array(origin)
+          .default([])
+          .describe('Browser origins allowed to call /graphql from another site. Empty (default): no CORS headers, so browsers keep every other site out. Cookies are never allowed cross-site.'),
+      })
+      .strict()
+      .prefault({}),
+    graphiql: z.boolean().default(true).describe('Offer GraphiQL at /graphql (never in production, never without introspection).'),
+    introspection: z
+      .boolean()
+      .optional()
+      .describe('Answer schema introspection (__schema, __type). Default: on, off when production is true.'),
+    fieldSuggestions: z
+      .boolean()
+      .optional()
+      .describe('"Did you mean …" hints in error messages (they spell out field and enum names). Default: on, off when production is true.'),
+    production: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Production mode: refuses to start without authentication (see server.auth.allowOpenInProduction), masks unexpected errors, turns GraphiQL off, and turns introspection and field suggestions off unless set.',
+      ),
+    metricsListener: z
+      .object({
+        host: z.string().default('127.0.0.1').describe('Address of the monitoring listener; keep it private.'),
+        port: z.number().int().min(0).max(65535).describe('Port of the monitoring listener.'),
+      })
+      .strict()
+      .optional()
+      .describe(
+        'A second listener for monitoring only: /metrics, /readyz with every source and /healthz, without credentials. Without it, /metrics and the readiness details need an admin credential on the main port.',
+      ),
+    readiness: z
+      .object({
+        cacheSeconds: z
+          .number()
+          .min(0)
+          .default(5)
+          .describe('A readiness check of the hub and every source is reused this long; probes arriving meanwhile share it.'),
+        timeoutSeconds: z.number().positive().default(5).describe('A source that has not answered by then is reported down.'),
+      })
+      .strict()
+      .prefault({}),
     limits: z
       .object({ depth: z.number().int().min(1).default(10), cost: z.number().int().min(1).default(50000) })
       .strict()
       .prefault({}),
     auth: z
       .object({
-        mode: z.enum(['none', 'apiKey', 'jwt']).default('none'),
+        mode: z
+          .enum(['none', 'apiKey', 'jwt'])
+          .default('none')
+          .describe('none: no credentials, every request runs as anonymousRole (refused in production unless allowOpenInProduction); apiKey: x-api-key header; jwt: Authorization: Bearer <HS256 token>.'),
+        allowOpenInProduction: z
+          .boolean()
+          .default(false)
+          .describe('With mode none and production: true, start anyway and serve every request as anonymousRole. Without it such a server refuses to start.'),
         apiKeys: z.array(apiKeySchema).default([]),
         jwt: z
           .object({
-            secret: z.string().min(16).optional().describe('HS256 secret: ${ENV_VAR}.'),
+            secret: z.string().min(16).optional().describe('HS256 secret, at least 16 characters; required in jwt mode. Write it as ${ENV_VAR}.'),
             issuer: z.string().optional(),
             audience: z.string().optional(),
             roleClaim: z.string().default('role'),
             teamClaim: z.string().default('team'),
+            maxTokenAge: z
+              .union([z.number().int().positive(), z.string().regex(/^\d+\s*(s|sec|secs|second|seconds|m|min|mins|minute|minutes|h|hr|hrs|hour|hours|d|day|days|w|week|weeks)$/, 'expected seconds or a span such as "8h"')])
+              .optional()
+              .describe('Accept a token without exp when its iat is at most this old (seconds, or "30m", "8h"). Without it, every token must carry exp.'),
           })
           .strict()
           .optional(),
-        roles: z.record(z.string(), roleSchema).default({ admin: { customers: 'all', hide: [], write: true, admin: true } }),
-        anonymousRole: z.string().default('admin').describe('Role of requests when mode is none.'),
+        roles: z
+          .record(z.string(), roleSchema)
+          .default({})
+          .describe('Roles by name. None is declared by default: a request whose role is not declared here is refused.'),
+        anonymousRole: z
+          .string()
+          .optional()
+          .describe('Role of every request when mode is none. Unset: no request is served without credentials.'),
       })
       .strict()
       .prefault({}),

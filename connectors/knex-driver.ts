@@ -418,7 +418,8 @@ export class KnexDriver implements Driver {
   wrapError(err: unknown, ctx: StatementContext): CrmlinkError {
     if (err instanceof CrmlinkError) return err;
     const s = `sources.${this.name}`;
-    const message = dbMessage(err, ctx.sql);
+    // Driver messages can quote a connection string; keep its credentials out of every error.
+    const message = redact(dbMessage(err, ctx.sql));
     const context: ErrorContext = { source: this.name };
     if (ctx.table) context.table = ctx.table.schema ? `${ctx.table.schema}.${ctx.table.table}` : ctx.table.table;
     if (ctx.key) context.key = encodeKey(ctx.key);

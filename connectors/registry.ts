@@ -10,7 +10,8 @@
  */
 import type { LoadedConfig } from '../config/load.js';
 import type { CrmlinkConfig, Dialect, EntitySourceConfig, SourceConfig } from '../config/schema.js';
-import { CrmlinkError } from '../core/errors.js';
+import { CrmlinkError, redact } from '../core/errors.js';
+import { hasOwnKey, ownValue } from '../core/own.js';
 import type { Driver } from './driver.js';
 import type { DialectAdapter } from './dialect-adapter.js';
 import { KnexDriver, type KnexDriverOptions } from './knex-driver.js';
@@ -82,7 +83,7 @@ export class SourceSet {
   driver(name: string): Driver {
     let d = this.drivers.get(name);
     if (!d) {
-      d = createDriver(name, this.config(name), this.driverOptions);
+      d = openDriver(name, this.config(name), this.driverOptions);
       this.drivers.set(name, d);
     }
     return d;
@@ -91,7 +92,7 @@ export class SourceSet {
   /** Entities with at least one mapping on `source` (config or preset). */
   entitiesOf(source: string): string[] {
     return Object.entries(this.entities)
-      .filter(([, sources]) => source in sources)
+      .filter(([, sources]) => hasOwnKey(sources, source))
       .map(([entity]) => entity);
   }
 
@@ -99,7 +100,7 @@ export class SourceSet {
     const id = `${entity}\u0000${source}`;
     let m = this.mappings.get(id);
     if (!m) {
-      const config = this.entities[entity]?.[source];
+      const config = ownValue(ownValue(this.entities, entity), source);
       if (!config) {
         throw new CrmlinkError('MAPPING_INVALID', `no mapping for ${entity} in source "${source}" (declare entities.${entity}.sources.${source} or a preset)`, {
           entity,
@@ -111,7 +112,7 @@ export class SourceSet {
       m = new EntityMapping(entity, source, this.config(source), config, custom);
       for (const field of m.fields) {
         const from = m.refSourceOf(field);
-        if (from in this.loaded.config.sources) continue;
+        if (hasOwnKey(this.loaded.config.sources, from)) continue;
         const path = `entities.${entity}.sources.${source}.fields.${field}.refSource`;
         throw new CrmlinkError('MAPPING_INVALID', `${path} names source "${from}", which is not declared (declared: ${Object.keys(this.loaded.config.sources).join(', ')})`, {
           entity,
@@ -135,6 +136,25 @@ export class SourceSet {
     const all = [...this.drivers.values()];
     this.drivers.clear();
     await Promise.all(all.map((d) => d.destroy()));
+  }
+}
+
+/**
+ * createDriver, with a failure to build it (a connection URL that does not parse, say) as a
+ * CrmlinkError naming the setting, its message redacted and without the original as cause: Node's
+ * "Invalid URL" error carries the whole URL, password included, in its `input`.
+ */
+function openDriver(name: string, source: SourceConfig, opts: KnexDriverOptions): Driver {
+  try {
+    return createDriver(name, source, opts);
+  } catch (err) {
+    if (err instanceof CrmlinkError) throw err;
+    const setting = `sources.${name}.connection`;
+    const message =
+      (err as { code?: unknown }).code === 'ERR_INVALID_URL'
+        ? `${setting}.url is not a valid URL (not shown: it may hold a password): percent-encode / ? # @ in its user name and password, or set ${setting}.user and .password`
+        : `source "${name}" cannot be opened: ${redact(err instanceof Error ? err.message : String(err))} (check ${setting})`;
+    throw new CrmlinkError('CONFIG_INVALID', message, { source: name, setting });
   }
 }
 

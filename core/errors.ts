@@ -154,9 +154,13 @@ export function isCrmlinkError(err: unknown): err is CrmlinkError {
   return err instanceof CrmlinkError;
 }
 
-/** Remove passwords from connection strings and option dumps before they reach a log or an error. */
+/**
+ * Remove passwords from connection strings and option dumps before they reach a log or an error.
+ * A URL's password runs to the last `@` before a space, so one holding `/`, `#`, `?` or `@`
+ * (what breaks URL parsing in the first place) is removed whole.
+ */
 export function redact(text: string): string {
   return text
     .replace(/(password|pwd|secret|token)(["']?\s*[:=]\s*["']?)[^"',;\s}]+/gi, '$1$2***')
-    .replace(/(\/\/[^:/@\s]+:)[^@\s]+@/g, '$1***@');
+    .replace(/(\/\/[^:/?#@\s]*:)\S*@/g, '$1***@');
 }

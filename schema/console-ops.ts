@@ -14,12 +14,14 @@
  */
 import type { GraphQLFieldResolver } from 'graphql';
 import { CrmlinkError, ValidationError } from '../core/errors.js';
+import { hasOwnKey } from '../core/own.js';
 import { SYSTEM_TABLES as T } from '../hub/tables.js';
 import { acceptCandidate, CANDIDATE_STATUSES, identityConfig, listCandidates, listMerges, rejectCandidate, unmergeRecords, type CandidateStatus, type CandidateView } from '../identity/index.js';
 import { retryParked } from '../sync/engine.js';
+import { sourceHealth } from './source-health.js';
 import type { ExtraTypeDefs } from './typedefs.js';
 import type { Runtime } from './runtime.js';
-import { requireAdmin, requireWrite, viewerFor, type Viewer } from './security.js';
+import { anonymousViewer, requireAdmin, requireWrite, type Viewer } from './security.js';
 import type { CrmContext } from './resolvers.js';
 
 type Resolver = GraphQLFieldResolver<unknown, CrmContext, Record<string, unknown>>;
@@ -132,7 +134,7 @@ type RetryParkedOutcome {
 
 /** The caller; without use-auth (direct execution) the configured anonymous role. */
 function viewerOf(rt: Runtime, ctx: CrmContext): Viewer {
-  return ctx.viewer ?? viewerFor(rt.app.config, { user: 'anonymous', role: rt.app.config.server.auth.anonymousRole });
+  return ctx.viewer ?? anonymousViewer(rt.app.config);
 }
 
 const actorOf = (v: Viewer) => `${v.user} (${v.role})`;
@@ -236,8 +238,7 @@ export function consoleResolvers(rt: Runtime): { query: Record<string, Resolver>
       if (!app.sources.names().includes(name)) {
         throw new ValidationError(`name: unknown source "${name}" (configured: ${app.sources.names().join(', ') || 'none'})`, { field: 'name', setting: 'sources' });
       }
-      const r = await app.sources.driver(name).test();
-      return { source: name, ok: r.ok, latencyMs: r.latencyMs, version: r.version ?? null, error: r.error?.message ?? null, testedAt: new Date().toISOString() };
+      return { source: name, ...(await sourceHealth(app, name)), testedAt: new Date().toISOString() };
     },
     acceptMergeCandidate: async (_p, a, ctx) => {
       const v = operator(ctx, 'accept merge candidates');
@@ -276,7 +277,7 @@ export function consoleResolvers(rt: Runtime): { query: Record<string, Resolver>
     retryParked: async (_p, a, ctx) => {
       operator(ctx, 'retry parked records');
       const job = String(a.job);
-      if (!(job in app.config.sync.jobs)) {
+      if (!hasOwnKey(app.config.sync.jobs, job)) {
         throw new ValidationError(`job: unknown sync job "${job}" (declared: ${Object.keys(app.config.sync.jobs).join(', ') || 'none'})`, { field: 'job' });
       }
       const r = await retryParked(app, job);

@@ -24,9 +24,12 @@ import { buildMutations } from './mutations.js';
 import { opsResolvers, OPS_TYPEDEFS, JSONScalar } from './ops.js';
 import { CUSTOMER_360 } from './graphiql.js';
 import { useAuth } from '../server/plugins/use-auth.js';
+import { corsOptions, useCsrfPrevention } from '../server/plugins/use-browser-guards.js';
 import { useDepthLimit } from '../server/plugins/use-depth-limit.js';
 import { useCostLimit } from '../server/plugins/use-cost-limit.js';
 import { useDisableIntrospection } from '../server/plugins/use-introspection.js';
+import { useHideFieldSuggestions } from '../server/plugins/use-field-suggestions.js';
+import { fieldSuggestionsEnabled, introspectionEnabled } from '../config/server.js';
 import { maskedErrors } from '../server/plugins/use-error-masking.js';
 import { useJit } from '../server/plugins/use-jit.js';
 
@@ -67,7 +70,7 @@ export type CrmYoga = YogaServerInstance<Record<string, unknown>, CrmContext>;
  * (`graphiql ?? !production`) needs `server.graphiql` to have no default in the config schema.
  */
 export function graphiqlEnabled(server: Pick<App['config']['server'], 'graphiql' | 'production' | 'introspection'>): boolean {
-  return server.graphiql && !server.production && server.introspection;
+  return server.graphiql && !server.production && introspectionEnabled(server);
 }
 
 /**
@@ -78,11 +81,13 @@ export function createYogaApp(app: App, opts: { logger?: boolean; jit?: boolean 
   const server = app.config.server;
   const logger = opts.logger === false ? silentLogger : app.logger;
   const plugins: Plugin[] = [
+    useCsrfPrevention(),
     useAuth({ config: app.config }) as Plugin,
     useDepthLimit({ maxDepth: server.limits.depth }),
     useCostLimit({ maxCost: server.limits.cost }),
   ];
-  if (!server.introspection) plugins.push(useDisableIntrospection());
+  if (!introspectionEnabled(server)) plugins.push(useDisableIntrospection());
+  if (!fieldSuggestionsEnabled(server)) plugins.push(useHideFieldSuggestions());
   // Compiled execution for queries (server/plugins/use-jit.ts); CRMLINK_GRAPHQL_JIT=off turns it off to compare.
   if (opts.jit ?? process.env.CRMLINK_GRAPHQL_JIT !== 'off') plugins.push(useJit({ logger }));
   return createYoga<Record<string, unknown>, CrmContext>({
@@ -90,6 +95,9 @@ export function createYogaApp(app: App, opts: { logger?: boolean; jit?: boolean 
     graphqlEndpoint: '/graphql',
     graphiql: graphiqlEnabled(server) ? { defaultQuery: CUSTOMER_360, title: 'crmlink' } : false,
     landingPage: false,
+    cors: corsOptions(server),
+    // No upload scalar: a multipart body has nothing to carry but a cross-site form post.
+    multipart: false,
     maskedErrors: maskedErrors({ production: server.production, logger }),
     logging: opts.logger === false ? false : {
       debug: (...args: unknown[]) => logger.debug(args.map(String).join(' ')),

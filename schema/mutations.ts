@@ -66,20 +66,38 @@ async function refsToSpace(s: Scope, entity: EntityName, values: CrmRecord, stor
   }
 }
 
-/** Row rules on writes: a salesperson cannot hand a customer to someone else, nor create one for another. */
-function checkOwnership(s: Scope, entity: EntityName, values: CrmRecord, op: 'create' | 'update'): void {
+/**
+ * Row rules on writes: a role can neither create a customer outside its rule nor move one out of
+ * it. `own`: ownerId is the user, and ownerTeam is the user's team on create and stays what it is
+ * on update (moving it would hand the customer, hidden fields and all, to that team's manager).
+ * `team`: ownerTeam is the role's team, on create and update; ownerId may change within it.
+ * `current` is the record being updated (null on create).
+ */
+function checkOwnership(s: Scope, entity: EntityName, values: CrmRecord, current: Rec | null): void {
   const v = s.viewer;
   if (entity !== 'Customer' || v.customers === 'all') return;
+  const op = current ? 'update' : 'create';
   if (v.customers === 'own') {
     if (op === 'create' && (values.ownerId === undefined || values.ownerId === null)) values.ownerId = v.user;
     if (values.ownerId !== undefined && values.ownerId !== v.user) {
       throw new CrmlinkError('FORBIDDEN', `role "${v.role}" may only own customers itself (ownerId must be "${v.user}")`, { entity, field: 'ownerId' });
     }
-  } else {
+    if (op === 'create' && values.ownerTeam === undefined && v.team) values.ownerTeam = v.team;
+    const team = current ? (current.get('ownerTeam') ?? null) : (v.team ?? null);
+    if (values.ownerTeam !== undefined && (values.ownerTeam ?? null) !== team) {
+      throw new CrmlinkError(
+        'FORBIDDEN',
+        `role "${v.role}" may not move a customer to another team (ownerTeam ${team === null ? 'stays empty' : `stays "${String(team)}"`}; ask a role with customers: team or all)`,
+        { entity, field: 'ownerTeam' },
+      );
+    }
+  } else if (v.customers === 'team') {
     if (op === 'create' && (values.ownerTeam === undefined || values.ownerTeam === null) && v.team) values.ownerTeam = v.team;
     if (values.ownerTeam !== undefined && values.ownerTeam !== v.team) {
       throw new CrmlinkError('FORBIDDEN', `role "${v.role}" may only assign customers to its team ("${v.team ?? ''}")`, { entity, field: 'ownerTeam' });
     }
+  } else {
+    throw new CrmlinkError('FORBIDDEN', `role "${v.role}" may not write customers (unknown row rule)`, { entity });
   }
 }
 
@@ -295,7 +313,7 @@ export function buildMutations(rt: Runtime): Record<string, Resolver> {
         requireWrite(s.viewer, `create ${entity}`);
         const values = validateInput(entity, fields, args.input as Record<string, unknown>, 'create');
         checkHiddenInput(s, entity, values);
-        checkOwnership(s, entity, values, 'create');
+        checkOwnership(s, entity, values, null);
         await refsToSpace(s, entity, values, store);
         const key = store instanceof SourceStore ? await sourceCreate(s, store, values) : await hubCreate(s, entity, values);
         return read(s, key);
@@ -307,8 +325,8 @@ export function buildMutations(rt: Runtime): Record<string, Resolver> {
         requireWrite(s.viewer, `update ${entity}`);
         const values = validateInput(entity, fields, args.input as Record<string, unknown>, 'update');
         checkHiddenInput(s, entity, values);
-        checkOwnership(s, entity, values, 'update');
         const rec = await loadForWrite(s, entity, String(args.id));
+        checkOwnership(s, entity, values, rec);
         const expected = (args.expectedVersion as number | null | undefined) ?? null;
         await refsToSpace(s, entity, values, store);
         if (store instanceof SourceStore) await sourceUpdate(s, store, rec, values, expected);

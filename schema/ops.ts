@@ -10,6 +10,7 @@
 import { GraphQLScalarType, Kind, type ValueNode } from './graphql-runtime.js';
 import type { GraphQLFieldResolver } from 'graphql';
 import { CrmlinkError } from '../core/errors.js';
+import { hasOwnKey } from '../core/own.js';
 import { SYSTEM_TABLES as T } from '../hub/tables.js';
 import { listRuns } from '../sync/runs.js';
 import { listParked } from '../sync/parking.js';
@@ -21,6 +22,7 @@ import type { Runtime } from './runtime.js';
 import { scope, type CrmContext } from './resolvers.js';
 import { requireAdmin, requireWrite } from './security.js';
 import { encodeCursor, decodeCursor } from './cursor.js';
+import { sourceHealth } from './source-health.js';
 
 type Resolver = GraphQLFieldResolver<unknown, CrmContext, Record<string, unknown>>;
 
@@ -288,7 +290,7 @@ export function opsResolvers(rt: Runtime): { types: Record<string, Record<string
     runSyncJob: async (_p, a, ctx) => {
       admin(ctx, 'run sync jobs');
       requireWrite(scope(rt, ctx).viewer, 'run sync jobs');
-      if (!(String(a.job) in app.config.sync.jobs)) {
+      if (!hasOwnKey(app.config.sync.jobs, String(a.job))) {
         throw new CrmlinkError('VALIDATION_FAILED', `job: unknown sync job "${String(a.job)}" (declared: ${Object.keys(app.config.sync.jobs).join(', ') || 'none'})`, { field: 'job' });
       }
       return runJob(app, String(a.job), { dryRun: Boolean(a.dryRun) });
@@ -297,11 +299,7 @@ export function opsResolvers(rt: Runtime): { types: Record<string, Record<string
 
   const types: Record<string, Record<string, Resolver>> = {
     Source: {
-      health: async (src) => {
-        const s = src as { name: string };
-        const r = await app.sources.driver(s.name).test();
-        return { ok: r.ok, latencyMs: r.latencyMs, version: r.version ?? null, error: r.error?.message ?? null };
-      },
+      health: (src) => sourceHealth(app, (src as { name: string }).name),
     },
     SyncJob: {
       lastRun: async (j) => (await listRuns(app, { job: (j as { name: string }).name, limit: 1 }))[0] ?? null,

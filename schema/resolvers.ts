@@ -12,7 +12,7 @@ import { LIST_RELATIONS, REF_RELATIONS, singularName } from './relations.js';
 import { nestedConnection, topLevelConnection, cursorOf, type ConnectionArgs, type ConnectionSource, type Page, type Plan } from './connections.js';
 import type { CrmlinkConfig } from '../config/schema.js';
 import { decodeId, federatedId } from './ids.js';
-import { isHidden, isVisible, viewerFor, type Viewer } from './security.js';
+import { anonymousViewer, isHidden, isVisible, type Viewer } from './security.js';
 import { scopeOf, type Runtime, type Scope } from './runtime.js';
 import { HUB, exposesField, type Rec } from './store.js';
 import { fieldSources, sourceRecords, syncStatus } from './provenance.js';
@@ -30,7 +30,7 @@ export type ResolverMap = Record<string, Record<string, Resolver | { __resolveTy
 
 /** The request's scope; without use-auth (direct execution) the configured anonymous role applies. */
 export function scope(rt: Runtime, ctx: CrmContext): Scope {
-  const viewer = ctx.viewer ?? viewerFor(rt.app.config, { user: 'anonymous', role: rt.app.config.server.auth.anonymousRole });
+  const viewer = ctx.viewer ?? anonymousViewer(rt.app.config);
   return scopeOf(rt, ctx as object, viewer);
 }
 

@@ -11,6 +11,8 @@
  */
 import type { CrmlinkConfig } from '../config/schema.js';
 import { CrmlinkError } from '../core/errors.js';
+import { ownValue } from '../core/own.js';
+import { ADMIN_SCOPE_RULE, adminScopeHolds } from '../config/server.js';
 import type { EntityName } from './model.js';
 import { TRUE, FALSE, type Filter } from './filters.js';
 import type { Rec } from './store.js';
@@ -28,7 +30,8 @@ export interface Viewer {
 }
 
 export function viewerFor(config: CrmlinkConfig, who: { user: string; role: string; team?: string }): Viewer {
-  const rule = config.server.auth.roles[who.role];
+  // The role name comes from a token or a key's entry: only a declared role counts.
+  const rule = ownValue(config.server.auth.roles, who.role);
   if (!rule) {
     throw new CrmlinkError('FORBIDDEN', `role "${who.role}" is not declared under server.auth.roles`, { setting: 'server.auth.roles' });
   }
@@ -41,6 +44,22 @@ export function viewerFor(config: CrmlinkConfig, who: { user: string; role: stri
     write: rule.write,
     admin: rule.admin,
   };
+}
+
+/**
+ * The viewer of a request without credentials in auth mode none: the configured anonymous role.
+ * With no anonymousRole nothing is served anonymously.
+ */
+export function anonymousViewer(config: CrmlinkConfig): Viewer {
+  const role = config.server.auth.anonymousRole;
+  if (role === undefined) {
+    throw new CrmlinkError(
+      'FORBIDDEN',
+      'no anonymous access: server.auth.mode is none and server.auth.anonymousRole is not set (set server.auth.mode to apiKey or jwt, or name the role of anonymous requests)',
+      { setting: 'server.auth.anonymousRole' },
+    );
+  }
+  return viewerFor(config, { user: 'anonymous', role });
 }
 
 /** The entity every row rule goes through, and the ref field leading to it. */
@@ -63,6 +82,8 @@ function customerRule(v: Viewer): Filter {
       return { field: 'ownerId', op: 'eq', value: v.user };
     case 'team':
       return v.team ? { field: 'ownerTeam', op: 'eq', value: v.team } : FALSE;
+    default:
+      return FALSE;
   }
 }
 
@@ -92,7 +113,9 @@ export async function isVisible(scope: Scope, rec: Rec): Promise<boolean> {
   const v = scope.viewer;
   if (v.customers === 'all') return true;
   if (rec.entity === 'Customer') {
-    return v.customers === 'own' ? rec.get('ownerId') === v.user : !!v.team && rec.get('ownerTeam') === v.team;
+    if (v.customers === 'own') return rec.get('ownerId') === v.user;
+    if (v.customers === 'team') return !!v.team && rec.get('ownerTeam') === v.team;
+    return false;
   }
   const parent = PARENT[rec.entity];
   if (!parent) return true;
@@ -121,4 +144,6 @@ export function requireWrite(v: Viewer, what: string): void {
 
 export function requireAdmin(v: Viewer, what: string): void {
   if (!v.admin) throw new CrmlinkError('FORBIDDEN', `role "${v.role}" may not ${what} (needs admin)`, { setting: `server.auth.roles.${v.role}.admin` });
+  // config check refuses such a role; this holds for a config that did not come through it.
+  if (!adminScopeHolds(v)) throw new CrmlinkError('FORBIDDEN', `role "${v.role}" may not ${what}: ${ADMIN_SCOPE_RULE}`, { setting: `server.auth.roles.${v.role}` });
 }

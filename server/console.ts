@@ -32,6 +32,8 @@ import { decodeJwt } from 'jose';
 import type { App } from '../core/app.js';
 import { viewerFor, type Viewer } from '../schema/security.js';
 import { authenticate } from './plugins/use-auth.js';
+import { toHeaders } from './node-request.js';
+import { ADMIN_SCOPE_RULE, adminScopeHolds } from '../config/server.js';
 
 export const CONSOLE_PATH = '/console';
 const ASSETS = `${CONSOLE_PATH}/assets/`;
@@ -233,6 +235,9 @@ async function gate(app: App, req: IncomingMessage): Promise<Gate> {
 }
 
 function mayUse(viewer: Viewer): Gate {
+  if (viewer.admin && !adminScopeHolds(viewer)) {
+    return { status: 403, message: `role "${viewer.role}" may not use the operations console: ${ADMIN_SCOPE_RULE}` };
+  }
   if (!viewer.admin) {
     return {
       status: 403,
@@ -319,15 +324,6 @@ function cookie(req: IncomingMessage, name: string): string | undefined {
     if (i > 0 && part.slice(0, i).trim() === name) return part.slice(i + 1).trim() || undefined;
   }
   return undefined;
-}
-
-function toHeaders(req: IncomingMessage): Headers {
-  const h = new Headers();
-  for (const [k, v] of Object.entries(req.headers)) {
-    if (v === undefined) continue;
-    h.set(k, Array.isArray(v) ? v.join(', ') : v);
-  }
-  return h;
 }
 
 /** An HTML page of console/, with the asset base, auth mode and message filled in. */

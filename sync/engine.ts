@@ -17,6 +17,7 @@
 import type { Knex } from 'knex';
 import type { App } from '../core/app.js';
 import { CrmlinkError } from '../core/errors.js';
+import { ownValue } from '../core/own.js';
 import type { JobConfig } from '../config/schema.js';
 import type { Change, Where } from '../connectors/driver.js';
 import { tryLockJob, type JobLock } from './locks.js';
@@ -30,7 +31,7 @@ import { recordRunMetrics } from './metrics.js';
 import type { RunOptions, RunReport, RunStatus } from './types.js';
 
 export function jobConfig(app: App, job: string): JobConfig {
-  const cfg = app.config.sync.jobs[job];
+  const cfg = ownValue(app.config.sync.jobs, job);
   if (!cfg) {
     const known = Object.keys(app.config.sync.jobs);
     throw new CrmlinkError('NOT_FOUND', `unknown sync job "${job}" (configured: ${known.join(', ') || 'none'})`, { path: 'sync.jobs', setting: `sync.jobs.${job}` });

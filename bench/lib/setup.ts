@@ -218,6 +218,6 @@ sync:
 server:
   port: 0
   limits: { depth: 10, cost: 1000000 }
-  auth: { mode: none, anonymousRole: admin }
+  auth: { mode: none, anonymousRole: admin, roles: { admin: { customers: all, write: true, admin: true } } }
 `;
 }

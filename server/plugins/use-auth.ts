@@ -1,20 +1,24 @@
 /**
  * Authentication: who is calling, and with which role (server.auth).
  *
- * - none: every request runs as `anonymousRole`.
+ * - none: every request runs as `anonymousRole` (none set: every request is refused).
  * - apiKey: header `x-api-key` (or `Authorization: Bearer <key>`), compared in constant time with
  *   server.auth.apiKeys; the key names the user, role and team.
  * - jwt: `Authorization: Bearer <token>`, HS256 with server.auth.jwt.secret, issuer and audience
- *   checked when configured; `sub` is the user, `roleClaim` / `teamClaim` the role and team.
+ *   checked when configured; `exp` is required unless `maxTokenAge` is set (then `iat` is, and the
+ *   token may be no older); `sub` is the user, `roleClaim` / `teamClaim` the role and team.
  *
- * The viewer lands in the GraphQL context as `viewer`; resolvers apply its row rules and masks.
+ * Authentication runs first, in yoga's onRequestParse: before the body is read and before the
+ * document is parsed or validated, so a request without valid credentials costs a header check
+ * however large or deep its document. The viewer then lands in the GraphQL context as `viewer`;
+ * resolvers apply its row rules and masks.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Plugin } from 'graphql-yoga';
 import { jwtVerify, errors as joseErrors } from 'jose';
 import type { CrmlinkConfig } from '../../config/schema.js';
 import { isCrmlinkError } from '../../core/errors.js';
-import { viewerFor, type Viewer } from '../../schema/security.js';
+import { anonymousViewer, viewerFor, type Viewer } from '../../schema/security.js';
 import { requestError } from './use-error-masking.js';
 
 export interface AuthOptions {
@@ -22,6 +26,20 @@ export interface AuthOptions {
 }
 
 const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
+
+/**
+ * The configured key equal to `given`, compared in constant time: both sides are hashed to 32
+ * bytes (so the lengths are equal whatever was sent) and compared with timingSafeEqual, and every
+ * key is compared (no early exit that would tell which entry matched).
+ */
+export function matchApiKey<K extends { key: string }>(keys: readonly K[], given: string): K | undefined {
+  const d = digest(given);
+  let match: K | undefined;
+  for (const k of keys) {
+    if (timingSafeEqual(digest(k.key), d) && match === undefined) match = k;
+  }
+  return match;
+}
 
 function bearer(headers: Headers): string | undefined {
   const h = headers.get('authorization');
@@ -33,12 +51,11 @@ export async function authenticate(config: CrmlinkConfig, headers: Headers): Pro
   const auth = config.server.auth;
   switch (auth.mode) {
     case 'none':
-      return viewerFor(config, { user: 'anonymous', role: auth.anonymousRole });
+      return anonymousViewer(config);
     case 'apiKey': {
       const given = headers.get('x-api-key') ?? bearer(headers);
       if (!given) throw requestError('UNAUTHENTICATED', 'missing API key: send it in the x-api-key header');
-      const d = digest(given);
-      const match = auth.apiKeys.find((k) => timingSafeEqual(digest(k.key), d));
+      const match = matchApiKey(auth.apiKeys, given);
       if (!match) throw requestError('UNAUTHENTICATED', 'unknown API key');
       return viewerFor(config, { user: match.user, role: match.role, ...(match.team ? { team: match.team } : {}) });
     }
@@ -51,6 +68,9 @@ export async function authenticate(config: CrmlinkConfig, headers: Headers): Pro
       try {
         ({ payload } = await jwtVerify(token, new TextEncoder().encode(jwt.secret), {
           algorithms: ['HS256'],
+          // A token that never expires is a password that cannot be changed: refuse it, unless
+          // the config bounds the age of tokens by their iat instead.
+          ...(jwt.maxTokenAge !== undefined ? { maxTokenAge: jwt.maxTokenAge, requiredClaims: ['iat'] } : { requiredClaims: ['exp'] }),
           ...(jwt.issuer ? { issuer: jwt.issuer } : {}),
           ...(jwt.audience ? { audience: jwt.audience } : {}),
         }));
@@ -59,7 +79,9 @@ export async function authenticate(config: CrmlinkConfig, headers: Headers): Pro
           err instanceof joseErrors.JWTExpired
             ? 'the token has expired'
             : err instanceof joseErrors.JWTClaimValidationFailed
-              ? `claim "${err.claim}" is not accepted (${err.reason})`
+              ? err.reason === 'missing'
+                ? `the token has no "${err.claim}" claim${err.claim === 'exp' ? ' (tokens must expire; or set server.auth.jwt.maxTokenAge)' : ''}`
+                : `claim "${err.claim}" is not accepted (${err.reason})`
               : 'the token is not valid';
         throw requestError('UNAUTHENTICATED', why);
       }
@@ -73,14 +95,24 @@ export async function authenticate(config: CrmlinkConfig, headers: Headers): Pro
   }
 }
 
+async function viewerOrRefusal(config: CrmlinkConfig, headers: Headers): Promise<Viewer> {
+  try {
+    return await authenticate(config, headers);
+  } catch (err) {
+    throw isCrmlinkError(err) ? requestError(err.code, err.message, err.context) : err;
+  }
+}
+
 export function useAuth(opts: AuthOptions): Plugin<{ viewer?: Viewer; request: Request }> {
+  const viewers = new WeakMap<Request, Viewer>();
   return {
+    async onRequestParse({ request }) {
+      viewers.set(request, await viewerOrRefusal(opts.config, request.headers));
+    },
     async onContextBuilding({ context, extendContext }) {
-      try {
-        extendContext({ viewer: await authenticate(opts.config, context.request.headers) });
-      } catch (err) {
-        throw isCrmlinkError(err) ? requestError(err.code, err.message, err.context) : err;
-      }
+      // Every HTTP request was authenticated before parsing; a context built another way
+      // (direct execution) is authenticated here.
+      extendContext({ viewer: viewers.get(context.request) ?? (await viewerOrRefusal(opts.config, context.request.headers)) });
     },
   };
 }

@@ -35,6 +35,8 @@ describe('crmlink serve', () => {
         'sync:',
         '  jobs:',
         '    customers: { entity: Customer, sources: [erp], direction: pull, schedule: "* * * * * *" }',
+        'server:',
+        '  auth: { mode: none, anonymousRole: admin, roles: { admin: { customers: all, admin: true } } }',
         '',
       ].join('\n'),
     );

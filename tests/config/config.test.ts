@@ -68,7 +68,9 @@ describe('config validation', () => {
     expect(config.sync.jobs.customers.conflicts.fields.creditLimit).toBe('source:finance');
     expect(config.sync.jobs.customers.batchSize).toBe(500);
     expect(config.server.auth.mode).toBe('none');
-    expect(config.server.auth.roles.admin.customers).toBe('all');
+    // Nothing is granted by default: no role is declared and no one is served anonymously.
+    expect(config.server.auth.roles).toEqual({});
+    expect(config.server.auth.anonymousRole).toBeUndefined();
   });
 
   test('${VAR:-default} falls back, a set variable wins', () => {

@@ -305,7 +305,7 @@ describe('/console in the other auth modes', () => {
   });
 
   test('none: the page opens without signing in when the anonymous role may use it, else 403', async () => {
-    const open = await startVariant(f, 'server:\n  port: 0\n  auth: { mode: none, anonymousRole: admin }\n');
+    const open = await startVariant(f, 'server:\n  port: 0\n  auth: { mode: none, anonymousRole: admin, roles: { admin: { customers: all, write: true, admin: true } } }\n');
     const closed = await startVariant(f, 'server:\n  port: 0\n  auth:\n    mode: none\n    anonymousRole: guest\n    roles: { guest: { customers: all } }\n');
     try {
       const page = await raw('GET', '/console', {}, open.port);

@@ -28,8 +28,14 @@ export interface FixtureOptions {
   customers?: number;
   /** Dialects of the erp, finance and oa sources (default all sqlite). */
   dialects?: { erp?: Dialect; finance?: Dialect; oa?: Dialect };
-  /** Extra YAML appended under `server:` (indented by the caller). */
+  /**
+   * Extra YAML appended under `server:` (indented by the caller). Without an `auth:` block the
+   * server is a development one open to an anonymous admin (DEV_AUTH): nothing is granted by
+   * default, so the fixture says so itself.
+   */
   server?: string;
+  /** Extra sources: YAML lines appended under `sources:` (indented by the caller); no entity maps them. */
+  sources?: string;
   /** Extra environment for ${VAR} interpolation. */
   env?: Record<string, string>;
   /**
@@ -73,13 +79,23 @@ export const SERVER_AUTH = `
       sales: { customers: own, write: true, hide: [Customer.creditLimit] }
 `;
 
+/** The development server block of fixtures that bring no `auth:` of their own. */
+export const DEV_AUTH = `
+  auth:
+    mode: none
+    anonymousRole: admin
+    roles:
+      admin: { customers: all, write: true, admin: true }
+`;
+
 function connYaml(db: TestDatabase): string {
   if (db.dialect === 'sqlite') return JSON.stringify({ filename: db.database });
   const c = { ...db.connection, database: db.database };
   return JSON.stringify(Object.fromEntries(Object.entries(c).filter(([, v]) => v !== undefined)));
 }
 
-export function configYaml(dir: string, dbs: Fixture['dbs'], server = '', approvalRefSource?: 'erp'): string {
+export function configYaml(dir: string, dbs: Fixture['dbs'], server = '', approvalRefSource?: 'erp', extraSources = ''): string {
+  const serverBlock = /^\s*auth:/m.test(server) ? server : `${server}${DEV_AUTH}`;
   const approvalRef = approvalRefSource ? `{ column: customer_ref, type: ref, refSource: ${approvalRefSource} }` : 'customer_ref';
   const approvalWrite = approvalRefSource ? '\n        write: [insert, update]' : '';
   return `
@@ -91,6 +107,7 @@ sources:
   erp: { kind: erp, dialect: ${dbs.erp.dialect}, connection: ${connYaml(dbs.erp)} }
   finance: { kind: finance, dialect: ${dbs.finance.dialect}, connection: ${connYaml(dbs.finance)} }
   oa: { kind: oa, dialect: ${dbs.oa.dialect}, connection: ${connYaml(dbs.oa)} }
+${extraSources}
 entities:
   Customer:
     mode: replicated
@@ -174,7 +191,7 @@ entities:
           amount: { column: amount, type: decimal, scale: 2 }
 server:
   limits: { depth: 8, cost: 50000 }
-${server}
+${serverBlock}
 `;
 }
 
@@ -316,7 +333,7 @@ export async function createFixture(opts: FixtureOptions = {}): Promise<Fixture>
   const knex = { erp: fixtureKnex(dbs.erp), finance: fixtureKnex(dbs.finance), oa: fixtureKnex(dbs.oa) };
   await createSchemas(knex);
   await seedSources(knex, 1, n, opts.approvalRefSource);
-  const loaded = parseConfig(configYaml(dir, dbs, opts.server ?? '', opts.approvalRefSource), { env: { ...process.env, ...(opts.env ?? {}) }, baseDir: dir });
+  const loaded = parseConfig(configYaml(dir, dbs, opts.server ?? '', opts.approvalRefSource, opts.sources), { env: { ...process.env, ...(opts.env ?? {}) }, baseDir: dir });
   const app = await openApp(loaded, { logger: silentLogger });
   await seedHub(app, 1, n);
   const yoga = createYogaApp(app, { logger: false });

@@ -18,6 +18,7 @@ import { createYogaApp, type CrmYoga } from '../../schema/index.js';
 import { runJob } from '../../sync/engine.js';
 import type { RunReport } from '../../sync/types.js';
 import { createTestDatabase, type TestDatabase } from '../support/databases.js';
+import { DEV_AUTH } from '../graphql/fixture.js';
 
 export const PRESET_FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '../fixtures/presets');
 
@@ -103,7 +104,7 @@ sources:
 ${opts.options ? `    presetOptions: ${JSON.stringify(opts.options)}\n` : ''}sync:
   jobs:
 ${entities.map((e) => `    ${e}: { entity: ${e}, sources: [erp], direction: pull }`).join('\n')}
-`,
+server:${DEV_AUTH}`,
   );
   const app = await openApp(loadConfigFile(configFile, {}), { logger: silentLogger });
   const yoga = createYogaApp(app, { logger: false });

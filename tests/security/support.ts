@@ -18,8 +18,14 @@ export interface SecurityServer {
   close(): Promise<void>;
 }
 
-export async function startSecurityServer(opts: FixtureOptions = {}): Promise<SecurityServer> {
+export interface SecurityServerOptions extends FixtureOptions {
+  /** Runs after the fixture is built and before the server starts (e.g. to swap the app's logger). */
+  beforeStart?: (fixture: Fixture) => void | Promise<void>;
+}
+
+export async function startSecurityServer(opts: SecurityServerOptions = {}): Promise<SecurityServer> {
   const fixture = await createFixture(opts);
+  await opts.beforeStart?.(fixture);
   const server = await startServer(fixture.app, { port: 0, host: '127.0.0.1' });
   const url = `http://127.0.0.1:${server.port}`;
   const fetchPath = (path: string, init?: RequestInit) => fetch(`${url}${path}`, init);
