@@ -9,7 +9,7 @@ import cron from 'node-cron';
 import type { z } from 'zod';
 import { ConfigError, CrmlinkError, type ConfigIssue } from '../core/errors.js';
 import { configSchema, type CrmlinkConfig } from './schema.js';
-import { ENTITY_NAMES, MODEL, isEntityName } from '../schema/model.js';
+import { ENTITY_NAMES, MODEL, isEntityName } from '../model/entities.js';
 
 export interface LoadedConfig {
   config: CrmlinkConfig;

@@ -11,7 +11,7 @@ import knexFactory, { type Knex } from 'knex';
 import type { LoadedConfig } from '../config/load.js';
 import { resolveConfigPath } from '../config/load.js';
 import type { CrmlinkConfig } from '../config/schema.js';
-import { fieldsOf, MODEL, type CrmRecord, type CrmValue, type EntityName, type ModelField } from '../schema/model.js';
+import { fieldsOf, MODEL, type CrmRecord, type CrmValue, type EntityName, type ModelField } from '../model/entities.js';
 import { normalizeDecimal } from '../core/values.js';
 import { migrateHub, type CustomFields } from './migrate.js';
 import { ENTITY_SYSTEM_COLUMNS as C, SYSTEM_TABLES as T } from './tables.js';

@@ -3,7 +3,7 @@
  * become new columns, nothing is dropped.
  */
 import type { Knex } from 'knex';
-import { ENTITY_NAMES, fieldsOf, MODEL, type ModelField } from '../schema/model.js';
+import { ENTITY_NAMES, fieldsOf, MODEL, type ModelField } from '../model/entities.js';
 import { ENTITY_SYSTEM_COLUMNS as C, SYSTEM_TABLES as T } from './tables.js';
 
 export type CustomFields = Partial<Record<(typeof ENTITY_NAMES)[number], ModelField[]>>;

@@ -11,7 +11,7 @@
 import { CrmlinkError, ValidationError } from '../core/errors.js';
 import { nowIso, type Hub } from '../hub/hub.js';
 import { ENTITY_SYSTEM_COLUMNS as C, SYSTEM_TABLES as T } from '../hub/tables.js';
-import type { CrmRecord, EntityName } from '../schema/model.js';
+import type { CrmRecord, EntityName } from '../model/entities.js';
 import type { SurvivorshipRules } from './golden.js';
 import { DEFAULT_RULES, MatchIndex, type InvalidCode, type Match, type MatchInput, type MatchRule } from './matcher.js';
 import { mergeRecords, toCandidate, type CandidateRow, type MergeResult } from './merge.js';

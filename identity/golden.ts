@@ -26,7 +26,7 @@ import { CrmlinkError } from '../core/errors.js';
 import { sameValue } from '../core/values.js';
 import { nowIso, type Hub, type HubRecord } from '../hub/hub.js';
 import { ENTITY_SYSTEM_COLUMNS as C, SYSTEM_TABLES as T } from '../hub/tables.js';
-import { fieldsOf, type CrmRecord, type CrmValue, type EntityName, type FieldType } from '../schema/model.js';
+import { fieldsOf, type CrmRecord, type CrmValue, type EntityName, type FieldType } from '../model/entities.js';
 import { DEFAULT_RULES, type MatchRule } from './matcher.js';
 
 /** Survivorship of one entity: a default rule and per-field overrides (see the module comment). */

@@ -21,7 +21,7 @@ import { CrmlinkError, ValidationError } from '../core/errors.js';
 import { sameValue, stableStringify } from '../core/values.js';
 import { canonical, nowIso, type Hub, type HubRecord } from '../hub/hub.js';
 import { ENTITY_SYSTEM_COLUMNS as C, SYSTEM_TABLES as T } from '../hub/tables.js';
-import { ENTITY_NAMES, MODEL, type EntityName, type ModelField } from '../schema/model.js';
+import { ENTITY_NAMES, MODEL, type EntityName, type ModelField } from '../model/entities.js';
 import { DEFAULT_SURVIVORSHIP, recomputeGolden, type ProvenanceRow, type SurvivorshipRules } from './golden.js';
 
 /** A database row as stored (JSON-safe). */

@@ -12,7 +12,7 @@ import { stableStringify } from '../core/values.js';
 import { and, fieldsIn, keysetAfter, whereToFilter, type Filter, type GqlWhere, type SortColumn } from './filters.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { decodeId } from './ids.js';
-import type { EntityName, ModelField } from './model.js';
+import type { EntityName, ModelField } from '../model/entities.js';
 import type { Scope } from './runtime.js';
 import { assertNotHidden, isHidden, visibilityFilter } from './security.js';
 import type { AggSpec, EntityStore, Rec } from './store.js';

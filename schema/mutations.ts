@@ -18,7 +18,7 @@ import { encodeKey } from '../connectors/keys.js';
 import { CrmlinkError } from '../core/errors.js';
 import { nowIso } from '../hub/hub.js';
 import { ENTITY_SYSTEM_COLUMNS as C, SYSTEM_TABLES as T } from '../hub/tables.js';
-import { ENTITY_NAMES, type CrmRecord, type EntityName } from './model.js';
+import { ENTITY_NAMES, type CrmRecord, type EntityName } from '../model/entities.js';
 import { decodeId, federatedId } from './ids.js';
 import { isHidden, requireWrite } from './security.js';
 import type { Runtime, Scope } from './runtime.js';

@@ -15,7 +15,7 @@ import { listRuns } from '../sync/runs.js';
 import { listParked } from '../sync/parking.js';
 import { resolveConflict, type ConflictRecord } from '../sync/conflicts.js';
 import { runJob } from '../sync/engine.js';
-import type { CrmValue } from './model.js';
+import type { CrmValue } from '../model/entities.js';
 import type { ExtraTypeDefs } from './typedefs.js';
 import type { Runtime } from './runtime.js';
 import { scope, type CrmContext } from './resolvers.js';

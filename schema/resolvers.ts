@@ -7,7 +7,7 @@
  */
 import type { GraphQLFieldResolver } from 'graphql';
 import { CrmlinkError } from '../core/errors.js';
-import { ENTITY_NAMES, MODEL, type EntityName } from './model.js';
+import { ENTITY_NAMES, MODEL, type EntityName } from '../model/entities.js';
 import { LIST_RELATIONS, REF_RELATIONS, singularName } from './relations.js';
 import { nestedConnection, topLevelConnection, cursorOf, type ConnectionArgs, type ConnectionSource, type Page, type Plan } from './connections.js';
 import type { CrmlinkConfig } from '../config/schema.js';

@@ -7,7 +7,7 @@ import DataLoader from 'dataloader';
 import type { App } from '../core/app.js';
 import type { EntityConfig } from '../config/schema.js';
 import { CrmlinkError } from '../core/errors.js';
-import { ENTITY_NAMES, MODEL, type EntityName, type ModelField } from './model.js';
+import { ENTITY_NAMES, MODEL, type EntityName, type ModelField } from '../model/entities.js';
 import { HubStore } from './hub-store.js';
 import { MappingSubsets, SourceStore } from './source-store.js';
 import { effectiveEntities } from '../connectors/registry.js';

@@ -11,7 +11,7 @@
  */
 import type { CrmlinkConfig } from '../config/schema.js';
 import { CrmlinkError } from '../core/errors.js';
-import type { EntityName } from './model.js';
+import type { EntityName } from '../model/entities.js';
 import { TRUE, FALSE, type Filter } from './filters.js';
 import type { Rec } from './store.js';
 import type { Scope } from './runtime.js';

@@ -5,7 +5,7 @@
  * keys, aggregates and mutation inputs.
  */
 import { CrmlinkError } from '../core/errors.js';
-import { ENTITY_NAMES, MODEL, type EntityName, type ModelField } from './model.js';
+import { ENTITY_NAMES, MODEL, type EntityName, type ModelField } from '../model/entities.js';
 import { LIST_RELATIONS, REF_RELATIONS, singularName } from './relations.js';
 import { isNumeric, isOrdered } from './connections.js';
 import type { Runtime } from './runtime.js';

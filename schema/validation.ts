@@ -6,7 +6,7 @@
 import { ValidationError } from '../core/errors.js';
 import { normalizeDecimal } from '../core/values.js';
 import { validateCreditCode } from '../identity/credit-code.js';
-import type { CrmRecord, CrmValue, EntityName, ModelField } from './model.js';
+import type { CrmRecord, CrmValue, EntityName, ModelField } from '../model/entities.js';
 
 const EMAIL = /^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/;
 /** Digits with optional +country, spaces, dashes, parentheses and an extension: 6–20 digits. */

@@ -17,7 +17,7 @@ import { CrmlinkError, ValidationError } from '../core/errors.js';
 import { normalizeDecimal } from '../core/values.js';
 import { canonical, nowIso } from '../hub/hub.js';
 import { ENTITY_SYSTEM_COLUMNS as C, SYSTEM_TABLES as T } from '../hub/tables.js';
-import { isEntityName, type CrmValue, type ModelField } from '../schema/model.js';
+import { isEntityName, type CrmValue, type ModelField } from '../model/entities.js';
 
 export interface ConflictRecord {
   id: number;

@@ -10,7 +10,7 @@ import type { ConflictPolicy, JobConfig } from '../config/schema.js';
 import type { Driver } from '../connectors/driver.js';
 import type { EntityMapping } from '../connectors/mapping/entity-mapping.js';
 import { canonical } from '../hub/hub.js';
-import type { CrmRecord, EntityName, ModelField } from '../schema/model.js';
+import type { CrmRecord, EntityName, ModelField } from '../model/entities.js';
 import { IdentityLinker } from './identity.js';
 import type { MergePolicies } from './merge.js';
 import { withRetry } from './retry.js';

@@ -19,7 +19,7 @@ import type { Knex } from 'knex';
 import type { Hub } from '../hub/hub.js';
 import { ENTITY_SYSTEM_COLUMNS as C, SYSTEM_TABLES as T } from '../hub/tables.js';
 import { DEFAULT_RULES, MatchIndex, type MatchInput, type MatchRule } from '../identity/matcher.js';
-import type { CrmRecord, CrmValue, EntityName } from '../schema/model.js';
+import type { CrmRecord, CrmValue, EntityName } from '../model/entities.js';
 import { chunks } from './state.js';
 
 type Q = Knex | Knex.Transaction;

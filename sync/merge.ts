@@ -27,7 +27,7 @@
  */
 import type { ConflictPolicy } from '../config/schema.js';
 import { sameValue } from '../core/values.js';
-import type { CrmRecord, CrmValue } from '../schema/model.js';
+import type { CrmRecord, CrmValue } from '../model/entities.js';
 
 /** A time as a Date or an ISO-8601 string; null when the side does not know. */
 export type ChangeTime = Date | string | null;

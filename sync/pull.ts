@@ -20,7 +20,7 @@ import type { Change, ChangeBatch, Row } from '../connectors/driver.js';
 import { encodeKey } from '../connectors/keys.js';
 import { ENTITY_SYSTEM_COLUMNS as C, SYSTEM_TABLES as T } from '../hub/tables.js';
 import type { HubRecord } from '../hub/hub.js';
-import type { CrmRecord, CrmValue } from '../schema/model.js';
+import type { CrmRecord, CrmValue } from '../model/entities.js';
 import { readSourceCheckpoint, writeSourceCheckpoint, type SourceCheckpoint } from './checkpoints.js';
 import type { RunContext, SourceUnit } from './context.js';
 import { addStats } from './context.js';

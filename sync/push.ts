@@ -20,7 +20,7 @@ import type { KeyValues, Row, RowOutcome, Where } from '../connectors/driver.js'
 import { encodeKey } from '../connectors/keys.js';
 import { ENTITY_SYSTEM_COLUMNS as C } from '../hub/tables.js';
 import type { HubRecord } from '../hub/hub.js';
-import type { CrmRecord } from '../schema/model.js';
+import type { CrmRecord } from '../model/entities.js';
 import { readHubCheckpoint, writeHubCheckpoint } from './checkpoints.js';
 import type { RunContext, SourceUnit } from './context.js';
 import { SYNC_TABLES } from './migrate.js';

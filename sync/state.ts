@@ -6,7 +6,7 @@
 import type { Knex } from 'knex';
 import { hashRecord } from '../core/values.js';
 import { SYSTEM_TABLES as T } from '../hub/tables.js';
-import type { CrmRecord, CrmValue } from '../schema/model.js';
+import type { CrmRecord, CrmValue } from '../model/entities.js';
 import type { FieldConflict } from './merge.js';
 
 type Q = Knex | Knex.Transaction;

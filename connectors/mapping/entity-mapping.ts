@@ -11,7 +11,7 @@
  */
 import type { EntitySourceConfig, FieldMapping, SourceConfig, WriteOp } from '../../config/schema.js';
 import { MappingError } from '../../core/errors.js';
-import { fieldsOf, isEntityName, type CrmRecord, type CrmValue, type FieldType, type ModelField } from '../../schema/model.js';
+import { fieldsOf, isEntityName, type CrmRecord, type CrmValue, type FieldType, type ModelField } from '../../model/entities.js';
 import type { CaptureSpec, KeyValues, Row, TableRef, Where } from '../driver.js';
 import { decodeKey, encodeKey } from '../keys.js';
 import {

@@ -5,7 +5,7 @@
  * CrmValue, each `write*` the reverse; failures throw TransformError, which EntityMapping wraps
  * with the source, table, key, field and column.
  */
-import type { CrmValue } from '../../schema/model.js';
+import type { CrmValue } from '../../model/entities.js';
 import { normalizeDecimal, roundDecimal, toDecimalString } from './decimal.js';
 import { formatNaive, parseNaive, toInstant, utcToZoned } from './time.js';
 

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { loadConfigFile, parseConfig, type LoadedConfig } from '../../config/load.js';
 import { SourceSet } from '../../connectors/registry.js';
 import type { Checkpoint, Row } from '../../connectors/driver.js';
-import type { CrmRecord } from '../../schema/model.js';
+import type { CrmRecord } from '../../model/entities.js';
 import { createRequire } from 'node:module';
 import { closeApp, openApp } from '../../core/app.js';
 import { silentLogger } from '../../core/logger.js';

@@ -12,7 +12,7 @@ import {
   surviveFields,
   type SurvivorCandidate,
 } from '../../identity/index.js';
-import type { CrmRecord } from '../../schema/model.js';
+import type { CrmRecord } from '../../model/entities.js';
 import { createTestDatabase, requireDialect, type TestDatabase } from '../support/databases.js';
 
 const ERP: SurvivorCandidate = {

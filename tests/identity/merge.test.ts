@@ -31,7 +31,7 @@ import {
 } from '../../identity/index.js';
 import { register } from '../../cli/commands/customers.js';
 import { exitCodeFor } from '../../cli/exit-codes.js';
-import { MODEL, type CrmRecord, type EntityName } from '../../schema/model.js';
+import { MODEL, type CrmRecord, type EntityName } from '../../model/entities.js';
 import { createTestDatabase, requireDialect, type TestDatabase } from '../support/databases.js';
 
 const ALIBABA_CODE = makeCreditCode('91330100716105852');
