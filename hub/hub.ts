@@ -12,7 +12,7 @@ import type { LoadedConfig } from '../config/load.js';
 import { resolveConfigPath } from '../config/load.js';
 import type { CrmlinkConfig } from '../config/schema.js';
 import { fieldsOf, MODEL, type CrmRecord, type CrmValue, type EntityName, type ModelField } from '../model/entities.js';
-import { normalizeDecimal } from '../core/values.js';
+import { normalizeDecimal } from '../model/values.js';
 import { migrateHub, type CustomFields } from './migrate.js';
 import { ENTITY_SYSTEM_COLUMNS as C, SYSTEM_TABLES as T } from './tables.js';
 

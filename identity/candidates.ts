@@ -14,7 +14,7 @@ import { ENTITY_SYSTEM_COLUMNS as C, SYSTEM_TABLES as T } from '../hub/tables.js
 import type { CrmRecord, EntityName } from '../model/entities.js';
 import type { SurvivorshipRules } from './golden.js';
 import { DEFAULT_RULES, MatchIndex, type InvalidCode, type Match, type MatchInput, type MatchRule } from './matcher.js';
-import { mergeRecords, toCandidate, type CandidateRow, type MergeResult } from './merge.js';
+import { mergeRecords, toCandidate, type CandidateRow, type MergeResult } from './record-merge.js';
 
 export type CandidateStatus = 'open' | 'accepted' | 'rejected' | 'superseded';
 export const CANDIDATE_STATUSES: readonly CandidateStatus[] = ['open', 'accepted', 'rejected', 'superseded'];

@@ -23,7 +23,7 @@
 import type { Knex } from 'knex';
 import type { CrmlinkConfig } from '../config/schema.js';
 import { CrmlinkError } from '../core/errors.js';
-import { sameValue } from '../core/values.js';
+import { sameValue } from '../model/values.js';
 import { nowIso, type Hub, type HubRecord } from '../hub/hub.js';
 import { ENTITY_SYSTEM_COLUMNS as C, SYSTEM_TABLES as T } from '../hub/tables.js';
 import { fieldsOf, type CrmRecord, type CrmValue, type EntityName, type FieldType } from '../model/entities.js';

@@ -63,7 +63,7 @@ export {
   type UnmergeInput,
   type UnmergeResult,
   type XrefRow,
-} from './merge.js';
+} from './record-merge.js';
 export {
   connectedGroups,
   rankSurvivors,

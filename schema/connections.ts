@@ -8,7 +8,7 @@
  */
 import type { Row } from '../connectors/driver.js';
 import { CrmlinkError } from '../core/errors.js';
-import { stableStringify } from '../core/values.js';
+import { stableStringify } from '../model/values.js';
 import { and, fieldsIn, keysetAfter, whereToFilter, type Filter, type GqlWhere, type SortColumn } from './filters.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { decodeId } from './ids.js';

@@ -2,7 +2,7 @@
  * Exact decimal arithmetic on canonical decimal strings (see core/values.ts): money is summed
  * with BigInt at a common scale, never as JS floats.
  */
-import { normalizeDecimal } from '../core/values.js';
+import { normalizeDecimal } from '../model/values.js';
 
 function split(d: string): { units: bigint; scale: number } {
   const n = normalizeDecimal(d);

@@ -3,7 +3,7 @@
  * would lose digits as a JSON number); Date is YYYY-MM-DD; DateTime is ISO-8601 UTC.
  */
 import { GraphQLScalarType, Kind, type ValueNode } from './graphql-runtime.js';
-import { normalizeDecimal } from '../core/values.js';
+import { normalizeDecimal } from '../model/values.js';
 import { CrmlinkError } from '../core/errors.js';
 
 function bad(type: string, value: unknown, hint: string): CrmlinkError {

@@ -4,7 +4,7 @@
  * credit codes (GB 32100-2015 check character), e-mail, phone, lengths and decimal places.
  */
 import { ValidationError } from '../core/errors.js';
-import { normalizeDecimal } from '../core/values.js';
+import { normalizeDecimal } from '../model/values.js';
 import { validateCreditCode } from '../identity/credit-code.js';
 import type { CrmRecord, CrmValue, EntityName, ModelField } from '../model/entities.js';
 

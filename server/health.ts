@@ -2,7 +2,7 @@
  * Liveness and readiness. /healthz says the process answers; /readyz says every source and the hub
  * can be reached right now, with the reason for each that cannot (load balancers route on it).
  */
-import type { App } from '../core/app.js';
+import type { App } from '../app/app.js';
 
 export interface ReadinessReport {
   ready: boolean;

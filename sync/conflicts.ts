@@ -12,9 +12,9 @@
  * await resolveConflict(app, c.id, { keep: 'finance', actor: 'alice' });
  */
 import type { Knex } from 'knex';
-import type { App } from '../core/app.js';
+import type { App } from '../app/app.js';
 import { CrmlinkError, ValidationError } from '../core/errors.js';
-import { normalizeDecimal } from '../core/values.js';
+import { normalizeDecimal } from '../model/values.js';
 import { canonical, nowIso } from '../hub/hub.js';
 import { ENTITY_SYSTEM_COLUMNS as C, SYSTEM_TABLES as T } from '../hub/tables.js';
 import { isEntityName, type CrmValue, type ModelField } from '../model/entities.js';

@@ -4,7 +4,7 @@
  * hub handle pages write through, and the run's statistics and dry-run plan.
  */
 import type { Knex } from 'knex';
-import type { App } from '../core/app.js';
+import type { App } from '../app/app.js';
 import { CrmlinkError } from '../core/errors.js';
 import type { ConflictPolicy, JobConfig } from '../config/schema.js';
 import type { Driver } from '../connectors/driver.js';
@@ -12,7 +12,7 @@ import type { EntityMapping } from '../connectors/mapping/entity-mapping.js';
 import { canonical } from '../hub/hub.js';
 import type { CrmRecord, EntityName, ModelField } from '../model/entities.js';
 import { IdentityLinker } from './identity.js';
-import type { MergePolicies } from './merge.js';
+import type { MergePolicies } from './three-way-merge.js';
 import { withRetry } from './retry.js';
 import { emptyStats, type FaultPoint, type PlannedConflict, type PlannedWrite, type RunOptions, type SourceStats, type TargetPlan } from './types.js';
 

@@ -15,17 +15,17 @@
  * const plan = await runJob(app, 'customers', { dryRun: true }); // plan.plan.finance.updates ...
  */
 import type { Knex } from 'knex';
-import type { App } from '../core/app.js';
+import type { App } from '../app/app.js';
 import { CrmlinkError } from '../core/errors.js';
 import type { JobConfig } from '../config/schema.js';
 import type { Change, Where } from '../connectors/driver.js';
-import { tryLockJob, type JobLock } from './locks.js';
-import { ensureSyncTables, SYNC_TABLES } from './migrate.js';
+import { tryLockJob, type JobLock } from '../hub/locks.js';
+import { ensureSyncTables, SYNC_TABLES } from '../hub/sync-tables.js';
 import { RunContext, type HubAccess } from './context.js';
 import { pullSource, applyPage } from './pull.js';
 import { pushAll, pushBatch, resolveIntents } from './push.js';
-import { abandonStaleRuns, finishRun, recordSkipped, startRun } from './runs.js';
-import { readParked } from './parking.js';
+import { abandonStaleRuns, finishRun, recordSkipped, startRun } from '../hub/runs.js';
+import { readParked } from '../hub/parked.js';
 import { recordRunMetrics } from './metrics.js';
 import type { RunOptions, RunReport, RunStatus } from './types.js';
 

@@ -15,19 +15,19 @@
 import { isUtf8 } from 'node:buffer';
 import type { Knex } from 'knex';
 import { DatabaseError, RowError } from '../core/errors.js';
-import { sameValue } from '../core/values.js';
+import { sameValue } from '../model/values.js';
 import type { Change, ChangeBatch, Row } from '../connectors/driver.js';
 import { encodeKey } from '../connectors/keys.js';
 import { ENTITY_SYSTEM_COLUMNS as C, SYSTEM_TABLES as T } from '../hub/tables.js';
 import type { HubRecord } from '../hub/hub.js';
 import type { CrmRecord, CrmValue } from '../model/entities.js';
-import { readSourceCheckpoint, writeSourceCheckpoint, type SourceCheckpoint } from './checkpoints.js';
+import { readSourceCheckpoint, writeSourceCheckpoint, type SourceCheckpoint } from '../hub/checkpoints.js';
 import type { RunContext, SourceUnit } from './context.js';
 import { addStats } from './context.js';
 import type { LinkDecision } from './identity.js';
-import { mergeSource, policyFor, type FieldConflict, type HubSide } from './merge.js';
-import { SYNC_TABLES } from './migrate.js';
-import { park, unparkKeys } from './parking.js';
+import { mergeSource, policyFor, type FieldConflict, type HubSide } from './three-way-merge.js';
+import { SYNC_TABLES } from '../hub/sync-tables.js';
+import { park, unparkKeys } from '../hub/parked.js';
 import {
   chunks,
   insertXrefs,

@@ -15,16 +15,16 @@
  * inserted again.
  */
 import { CrmlinkError, RowError } from '../core/errors.js';
-import { sameValue } from '../core/values.js';
+import { sameValue } from '../model/values.js';
 import type { KeyValues, Row, RowOutcome, Where } from '../connectors/driver.js';
 import { encodeKey } from '../connectors/keys.js';
 import { ENTITY_SYSTEM_COLUMNS as C } from '../hub/tables.js';
 import type { HubRecord } from '../hub/hub.js';
 import type { CrmRecord } from '../model/entities.js';
-import { readHubCheckpoint, writeHubCheckpoint } from './checkpoints.js';
+import { readHubCheckpoint, writeHubCheckpoint } from '../hub/checkpoints.js';
 import type { RunContext, SourceUnit } from './context.js';
-import { SYNC_TABLES } from './migrate.js';
-import { park, unparkKeys } from './parking.js';
+import { SYNC_TABLES } from '../hub/sync-tables.js';
+import { park, unparkKeys } from '../hub/parked.js';
 import { chunks, insertXrefs, loadBases, loadKeysByGid, loadOpenConflicts, loadXref, upsertBases, writeConflicts, type BaseEntry, type BaseWrite } from './state.js';
 import { emptyStats, type SourceStats } from './types.js';
 import { addStats } from './context.js';

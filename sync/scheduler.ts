@@ -15,7 +15,7 @@
  * await scheduler.stop();
  */
 import cron, { type ScheduledTask } from 'node-cron';
-import type { App } from '../core/app.js';
+import type { App } from '../app/app.js';
 import { runJob } from './engine.js';
 import type { RunOptions, RunReport } from './types.js';
 

@@ -4,10 +4,10 @@
  * and works on whole pages (IN lists, multi-row upserts), never one statement per row.
  */
 import type { Knex } from 'knex';
-import { hashRecord } from '../core/values.js';
+import { hashRecord } from '../model/values.js';
 import { SYSTEM_TABLES as T } from '../hub/tables.js';
 import type { CrmRecord, CrmValue } from '../model/entities.js';
-import type { FieldConflict } from './merge.js';
+import type { FieldConflict } from './three-way-merge.js';
 
 type Q = Knex | Knex.Transaction;
 

@@ -35,7 +35,7 @@ import {
   writeDateTime,
   writeDecimal,
 } from './transforms.js';
-import { assertTimeZone } from './time.js';
+import { assertTimeZone } from '../../model/time.js';
 
 /** Custom fields as declared under entities.<Entity>.fields. */
 export type CustomFields = Record<string, { type: ModelField['type']; scale?: number; description?: string }>;

@@ -6,10 +6,10 @@
  * with the source, table, key, field and column.
  */
 import type { CrmValue } from '../../model/entities.js';
-import { normalizeDecimal, roundDecimal, toDecimalString } from './decimal.js';
-import { formatNaive, parseNaive, toInstant, utcToZoned } from './time.js';
+import { normalizeDecimal, roundDecimal, toDecimalString } from '../../model/decimal.js';
+import { formatNaive, parseNaive, toInstant, utcToZoned } from '../../model/time.js';
 
-export { normalizeDecimal, roundDecimal, toDecimalString, fixedDecimal } from './decimal.js';
+export { normalizeDecimal, roundDecimal, toDecimalString, fixedDecimal } from '../../model/decimal.js';
 
 export class TransformError extends Error {}
 

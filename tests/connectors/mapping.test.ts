@@ -23,7 +23,7 @@ import { SourceSet } from '../../connectors/registry.js';
 import { parseConfig } from '../../config/load.js';
 import { shiftTs } from '../../connectors/capture/timestamp.js';
 import { sameValue } from '../../connectors/knex-driver.js';
-import { normalizeDecimal as coreNormalizeDecimal, sameValue as coreSameValue } from '../../core/values.js';
+import { normalizeDecimal as coreNormalizeDecimal, sameValue as coreSameValue } from '../../model/values.js';
 
 const source = (extra: Partial<SourceConfig> = {}): SourceConfig => ({
   kind: 'erp',

@@ -13,8 +13,8 @@ import { EntityMapping } from '../../connectors/mapping/entity-mapping.js';
 import { entitySourceSchema } from '../../config/schema.js';
 import { CrmlinkError } from '../../core/errors.js';
 import { encodeKey } from '../../connectors/keys.js';
-import { toInstant } from '../../connectors/mapping/time.js';
-import { normalizeDecimal as coreNormalizeDecimal, sameValue as coreSameValue } from '../../core/values.js';
+import { toInstant } from '../../model/time.js';
+import { normalizeDecimal as coreNormalizeDecimal, sameValue as coreSameValue } from '../../model/values.js';
 import { decimalColumn, gap, killDriverSessions, waitForDriverQuery, naiveDateTimeColumn, readAll, sleep, sourceFor } from './support.js';
 
 const LEGACY_TABLE = '客户 Order';

@@ -14,7 +14,7 @@ import { SourceSet } from '../../connectors/registry.js';
 import type { Checkpoint, Row } from '../../connectors/driver.js';
 import type { CrmRecord } from '../../model/entities.js';
 import { createRequire } from 'node:module';
-import { closeApp, openApp } from '../../core/app.js';
+import { closeApp, openApp } from '../../app/app.js';
 import { silentLogger } from '../../core/logger.js';
 import { buildSchema } from '../../schema/index.js';
 import { DEMO_QUERIES, EDIT_TARGETS, applyDemoEdits, prepareDemo, type PreparedDemo } from '../../demo/index.js';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../config/load.js';
 import { CrmlinkError } from '../../core/errors.js';
-import { hashRecord } from '../../core/values.js';
+import { hashRecord } from '../../model/values.js';
 import { Hub, nowIso } from '../../hub/hub.js';
 import { SYSTEM_TABLES as T } from '../../hub/tables.js';
 import {

@@ -3,10 +3,10 @@
  * what it left (conflicts, parked records) and how far behind each job is.
  */
 import type { Knex } from 'knex';
-import type { App } from '../core/app.js';
-import { SYSTEM_TABLES as T } from '../hub/tables.js';
+import type { App } from '../app/app.js';
+import { SYSTEM_TABLES as T } from './tables.js';
 import { listCheckpoints } from './checkpoints.js';
-import type { RunReport, RunStatus } from './types.js';
+import type { RunReport, RunStatus } from '../sync/types.js';
 
 type Q = Knex | Knex.Transaction;
 

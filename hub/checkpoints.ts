@@ -8,7 +8,7 @@
  */
 import type { Knex } from 'knex';
 import type { Checkpoint } from '../connectors/driver.js';
-import { SYSTEM_TABLES as T } from '../hub/tables.js';
+import { SYSTEM_TABLES as T } from './tables.js';
 
 /** Source names are letters, digits, _ and -, so this can never clash with one. */
 export const HUB_CHECKPOINT = '@hub';

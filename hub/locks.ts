@@ -12,8 +12,8 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
-import type { Hub } from '../hub/hub.js';
-import { SYSTEM_TABLES as T } from '../hub/tables.js';
+import type { Hub } from './hub.js';
+import { SYSTEM_TABLES as T } from './tables.js';
 
 export interface JobLock {
   readonly name: string;

@@ -5,9 +5,9 @@
  * same record again counts an attempt instead of adding a row.
  */
 import type { Knex } from 'knex';
-import type { App } from '../core/app.js';
+import type { App } from '../app/app.js';
 import { CrmlinkError } from '../core/errors.js';
-import { SYSTEM_TABLES as T } from '../hub/tables.js';
+import { SYSTEM_TABLES as T } from './tables.js';
 
 type Q = Knex | Knex.Transaction;
 

@@ -18,7 +18,7 @@
  */
 import type { Knex } from 'knex';
 import { CrmlinkError, ValidationError } from '../core/errors.js';
-import { sameValue, stableStringify } from '../core/values.js';
+import { sameValue, stableStringify } from '../model/values.js';
 import { canonical, nowIso, type Hub, type HubRecord } from '../hub/hub.js';
 import { ENTITY_SYSTEM_COLUMNS as C, SYSTEM_TABLES as T } from '../hub/tables.js';
 import { ENTITY_NAMES, MODEL, type EntityName, type ModelField } from '../model/entities.js';

@@ -3,7 +3,7 @@
  * the no-echo check and the hub all agree on when two values are "the same".
  */
 import { createHash } from 'node:crypto';
-import type { CrmRecord, CrmValue } from '../model/entities.js';
+import type { CrmRecord, CrmValue } from './entities.js';
 
 /** Plain-notation decimal without insignificant zeros: "1500.00" → "1500", "-0.0" → "0". */
 export function normalizeDecimal(input: string | number | bigint): string {
