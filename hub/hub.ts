@@ -11,8 +11,8 @@ import knexFactory, { type Knex } from 'knex';
 import type { LoadedConfig } from '../config/load.js';
 import { resolveConfigPath } from '../config/load.js';
 import type { CrmlinkConfig } from '../config/schema.js';
-import { fieldsOf, MODEL, type CrmRecord, type CrmValue, type EntityName, type ModelField } from '../model/entities.js';
-import { normalizeDecimal } from '../model/values.js';
+import { fieldsOf, MODEL, type CrmRecord, type EntityName, type ModelField } from '../model/entities.js';
+import { canonicalFieldValue } from '../model/values.js';
 import { migrateHub, type CustomFields } from './migrate.js';
 import { ENTITY_SYSTEM_COLUMNS as C, SYSTEM_TABLES as T } from './tables.js';
 
@@ -118,7 +118,7 @@ export class Hub {
   /** Turn a stored row into a HubRecord with canonical values. */
   fromRow(entity: EntityName, row: Record<string, unknown>): HubRecord {
     const values: CrmRecord = {};
-    for (const f of this.fields(entity)) values[f.name] = canonical(f, row[f.name]);
+    for (const f of this.fields(entity)) values[f.name] = canonicalFieldValue(f, row[f.name]);
     return {
       id: String(row[C.id]),
       version: Number(row[C.version]),
@@ -179,19 +179,4 @@ function customFieldsOf(config: CrmlinkConfig): CustomFields {
     out[entity as EntityName] = Object.entries(ec.fields).map(([name, f]) => ({ name, type: f.type, scale: f.scale, description: f.description, custom: true }));
   }
   return out;
-}
-
-/** Stored value → canonical value (SQLite booleans are 0/1, PostgreSQL numerics carry trailing zeros). */
-export function canonical(field: ModelField, v: unknown): CrmValue {
-  if (v === null || v === undefined) return null;
-  switch (field.type) {
-    case 'boolean':
-      return v === true || v === 1 || v === '1' || v === 't' || v === 'true';
-    case 'int':
-      return Number(v);
-    case 'decimal':
-      return normalizeDecimal(String(v));
-    default:
-      return String(v);
-  }
 }

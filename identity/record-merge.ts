@@ -19,7 +19,8 @@
 import type { Knex } from 'knex';
 import { CrmlinkError, ValidationError } from '../core/errors.js';
 import { sameValue, stableStringify } from '../model/values.js';
-import { canonical, nowIso, type Hub, type HubRecord } from '../hub/hub.js';
+import { nowIso, type Hub, type HubRecord } from '../hub/hub.js';
+import { canonicalFieldValue } from '../model/values.js';
 import { ENTITY_SYSTEM_COLUMNS as C, SYSTEM_TABLES as T } from '../hub/tables.js';
 import { ENTITY_NAMES, MODEL, type EntityName, type ModelField } from '../model/entities.js';
 import { DEFAULT_SURVIVORSHIP, recomputeGolden, type ProvenanceRow, type SurvivorshipRules } from './golden.js';
@@ -198,7 +199,7 @@ export async function mergeRecords(hub: Hub, input: MergeInput): Promise<MergeRe
           { entity, key: gid, survivor, merged, mergedInto: into },
         );
       }
-      if (canonical(BOOL, row[C.deleted]) === true) {
+      if (canonicalFieldValue(BOOL, row[C.deleted]) === true) {
         throw new ValidationError(`cannot merge ${merged} into ${survivor}: ${gid} is deleted`, { entity, key: gid, survivor, merged });
       }
     }
@@ -613,10 +614,10 @@ async function restoreRow(
     { name: C.deleted, field: BOOL },
   ];
   for (const { name, field } of columns) {
-    const before = canonical(field, snap.before[name]);
-    const after = canonical(field, snap.after[name]);
+    const before = canonicalFieldValue(field, snap.before[name]);
+    const after = canonicalFieldValue(field, snap.after[name]);
     if (sameValue(before, after)) continue;
-    const now = canonical(field, current[name]);
+    const now = canonicalFieldValue(field, current[name]);
     if (!sameValue(now, after)) {
       kept.push(`${gid}.${name} changed after the merge; kept ${JSON.stringify(now)}`);
       continue;

@@ -1,34 +1,42 @@
 /**
- * Canonical values (see schema/model.ts) compared and hashed the same way everywhere: the merge,
- * the no-echo check and the hub all agree on when two values are "the same".
+ * Canonical values (see model/entities.ts) converted, compared and hashed the same way
+ * everywhere: the merge, the no-echo check, the push, the hub and the GraphQL layer all agree on
+ * when two values are "the same".
  */
 import { createHash } from 'node:crypto';
-import type { CrmRecord, CrmValue } from './entities.js';
+import type { CrmRecord, CrmValue, ModelField } from './entities.js';
+import { normalizeDecimal } from './decimal.js';
 
-/** Plain-notation decimal without insignificant zeros: "1500.00" → "1500", "-0.0" → "0". */
-export function normalizeDecimal(input: string | number | bigint): string {
-  let s = typeof input === 'string' ? input.trim() : String(input);
-  if (/e/i.test(s)) throw new RangeError(`decimal in exponent notation: ${s}`);
-  let sign = '';
-  if (s.startsWith('-') || s.startsWith('+')) {
-    sign = s[0] === '-' ? '-' : '';
-    s = s.slice(1);
-  }
-  if (!/^\d*\.?\d*$/.test(s) || s === '' || s === '.') throw new RangeError(`not a decimal: ${String(input)}`);
-  let [int = '', frac = ''] = s.split('.');
-  int = int.replace(/^0+(?=\d)/, '') || '0';
-  frac = frac.replace(/0+$/, '');
-  const out = frac ? `${int}.${frac}` : int;
-  return out === '0' ? '0' : sign + out;
-}
+export { normalizeDecimal } from './decimal.js';
 
-/** Equality of canonical values; decimals compare by value ("1.50" equals "1.5"). */
+/**
+ * Equality of canonical values. Decimals compare by value because canonical decimals are equal
+ * exactly when their strings are ("1.5" for "1.50"); undefined is null.
+ */
 export function sameValue(a: CrmValue | undefined, b: CrmValue | undefined): boolean {
   if (a === undefined) a = null;
   if (b === undefined) b = null;
   if (a === b) return true;
   if (a === null || b === null) return false;
   return String(a) === String(b);
+}
+
+/**
+ * A stored or driver value → the field's canonical value: SQLite booleans are 0/1, PostgreSQL
+ * numerics carry trailing zeros, bigints come back as text.
+ */
+export function canonicalFieldValue(field: Pick<ModelField, 'type'>, v: unknown): CrmValue {
+  if (v === null || v === undefined) return null;
+  switch (field.type) {
+    case 'boolean':
+      return v === true || v === 1 || v === '1' || v === 't' || v === 'true';
+    case 'int':
+      return Number(v);
+    case 'decimal':
+      return normalizeDecimal(typeof v === 'number' || typeof v === 'bigint' ? v : String(v));
+    default:
+      return String(v);
+  }
 }
 
 /** Stable JSON: keys sorted, so equal records hash equally. */

@@ -16,7 +16,7 @@ import type { EntityName, ModelField } from '../model/entities.js';
 import type { Scope } from './runtime.js';
 import { assertNotHidden, isHidden, visibilityFilter } from './security.js';
 import type { AggSpec, EntityStore, Rec } from './store.js';
-import { addDecimals } from './decimal.js';
+import { addDecimals } from '../model/decimal.js';
 import type DataLoader from 'dataloader';
 import { fieldsKey } from './selection.js';
 

@@ -14,7 +14,7 @@ import { CrmlinkError } from '../core/errors.js';
 import { MODEL, type CrmRecord, type CrmValue, type EntityName, type ModelField } from '../model/entities.js';
 import { isConst, simplify, type Filter, type SortColumn } from './filters.js';
 import { HUB, withFieldGetters, type AggSpec, type EntityStore, type Rec, type StoreQuery } from './store.js';
-import { decimalFromDb } from './decimal.js';
+import { decimalFromDb } from '../model/decimal.js';
 
 interface Sql {
   sql: string;

@@ -16,7 +16,7 @@ import { isHidden, isVisible, viewerFor, type Viewer } from './security.js';
 import { scopeOf, type Runtime, type Scope } from './runtime.js';
 import { HUB, exposesField, type Rec } from './store.js';
 import { fieldSources, sourceRecords, syncStatus } from './provenance.js';
-import { addDecimals } from './decimal.js';
+import { addDecimals } from '../model/decimal.js';
 import { consoleResolvers } from './console-ops.js';
 import { connectionFields } from './selection.js';
 

@@ -18,7 +18,7 @@ import { fieldsOf, type CrmRecord, type CrmValue, type EntityName, type ModelFie
 import { isConst, simplify, type Filter, type SortColumn } from './filters.js';
 import { withFieldGetters, type AggSpec, type EntityStore, type Rec, type StoreQuery } from './store.js';
 import { federatedId } from './ids.js';
-import { decimalFromDb } from './decimal.js';
+import { decimalFromDb } from '../model/decimal.js';
 
 /**
  * Mappings of a subset of an entity's fields, built from the same config as the full mapping, so

@@ -1,5 +1,5 @@
 /**
- * The GraphQL SDL, generated from the canonical model (schema/model.ts), the custom fields of the
+ * The GraphQL SDL, generated from the canonical model (model/entities.ts), the custom fields of the
  * config, the relationships (schema/relations.ts) and what the config makes writable. Nothing here
  * is written by hand per entity: a field added to the model appears in its type, filters, sort
  * keys, aggregates and mutation inputs.

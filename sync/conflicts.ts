@@ -14,8 +14,8 @@
 import type { Knex } from 'knex';
 import type { App } from '../app/app.js';
 import { CrmlinkError, ValidationError } from '../core/errors.js';
-import { normalizeDecimal } from '../model/values.js';
-import { canonical, nowIso } from '../hub/hub.js';
+import { coerceValue, ValueError } from '../model/validation.js';
+import { nowIso } from '../hub/hub.js';
 import { ENTITY_SYSTEM_COLUMNS as C, SYSTEM_TABLES as T } from '../hub/tables.js';
 import { isEntityName, type CrmValue, type ModelField } from '../model/entities.js';
 
@@ -142,44 +142,11 @@ async function provenanceSource(trx: Knex.Transaction, entity: string, gid: stri
 
 /** A value given by a person → the field's canonical form, or a ValidationError saying why not. */
 function coerce(field: ModelField, v: CrmValue, id: number): CrmValue {
-  if (v === null) {
-    if (field.required) throw new ValidationError(`${field.name} is required and cannot be empty`, { id, field: field.name });
-    return null;
-  }
-  const bad = (why: string) => new ValidationError(`${field.name}: ${JSON.stringify(v)} ${why}`, { id, field: field.name });
-  switch (field.type) {
-    case 'int': {
-      const n = typeof v === 'number' ? v : Number(String(v).trim());
-      if (!Number.isInteger(n)) throw bad('is not an integer');
-      return n;
-    }
-    case 'decimal':
-      try {
-        return normalizeDecimal(typeof v === 'boolean' ? String(Number(v)) : v);
-      } catch {
-        throw bad('is not a decimal number');
-      }
-    case 'boolean':
-      if (typeof v === 'boolean') return v;
-      if (['true', '1'].includes(String(v).toLowerCase())) return true;
-      if (['false', '0'].includes(String(v).toLowerCase())) return false;
-      throw bad('is not true or false');
-    case 'enum':
-      if (field.values && !field.values.includes(String(v))) throw bad(`is not one of ${field.values.join(', ')}`);
-      return String(v);
-    case 'date':
-      if (!/^\d{4}-\d{2}-\d{2}$/.test(String(v))) throw bad('is not a date (YYYY-MM-DD)');
-      return String(v);
-    case 'datetime': {
-      const t = Date.parse(String(v));
-      if (Number.isNaN(t)) throw bad('is not a date-time');
-      return new Date(t).toISOString();
-    }
-    default: {
-      const s = canonical(field, v);
-      if (typeof s === 'string' && field.maxLength && s.length > field.maxLength) throw bad(`is longer than ${field.maxLength} characters`);
-      return s;
-    }
+  try {
+    return coerceValue(field, v);
+  } catch (err) {
+    if (err instanceof ValueError) throw new ValidationError(err.message, { id, field: field.name });
+    throw err;
   }
 }
 

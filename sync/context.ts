@@ -9,7 +9,7 @@ import { CrmlinkError } from '../core/errors.js';
 import type { ConflictPolicy, JobConfig } from '../config/schema.js';
 import type { Driver } from '../connectors/driver.js';
 import type { EntityMapping } from '../connectors/mapping/entity-mapping.js';
-import { canonical } from '../hub/hub.js';
+import { canonicalFieldValue } from '../model/values.js';
 import type { CrmRecord, EntityName, ModelField } from '../model/entities.js';
 import { IdentityLinker } from './identity.js';
 import type { MergePolicies } from './three-way-merge.js';
@@ -107,7 +107,7 @@ export class RunContext {
     for (const name of fields) {
       const f = this.fieldByName.get(name);
       if (!f) continue;
-      out[name] = canonical(f, record[name]);
+      out[name] = canonicalFieldValue(f, record[name]);
     }
     return out;
   }

@@ -20,7 +20,6 @@ import {
   cleanText,
   concatParts,
   mapCode,
-  normalizeDecimal,
   readBoolean,
   readDate,
   readDateTime,
@@ -304,7 +303,7 @@ function readField(p: FieldPlan, row: Row): CrmValue {
 
 /**
  * Every decimal a mapping produces is in normal form (readDecimal: "1.50" → "1.5"), whatever its
- * origin (column, default, code map, constant), so comparing decimals as strings (core/values.ts
+ * origin (column, default, code map, constant), so comparing decimals as strings (model/values.ts
  * sameValue, the hub, the merge) compares their values.
  */
 function canonicalDecimal(p: FieldPlan, value: CrmValue): CrmValue {
@@ -358,10 +357,8 @@ function writeValue(p: FieldPlan, value: CrmValue): unknown {
 function unmapDecimal(value: CrmValue, map: Record<string, string | number | boolean | null>): unknown {
   const want = toDecimalString(value);
   if (want !== null) {
-    const n = normalizeDecimal(want);
     for (const [code, v] of Object.entries(map)) {
-      const have = v === null || typeof v === 'boolean' ? null : toDecimalString(v);
-      if (have !== null && normalizeDecimal(have) === n) return code;
+      if (v !== null && typeof v !== 'boolean' && toDecimalString(v) === want) return code;
     }
   }
   return unmapCode(value, map);

@@ -658,7 +658,7 @@ for (const dialect of testDialects()) {
         ['-0.0001', '0', '3', '5'],
       ]);
       for (const r of recs) for (const f of ['creditLimit', 'taxRate', 'discount', 'fee']) expect(r[f]).toBe(coreNormalizeDecimal(String(r[f])));
-      // String equality is value equality (core/values.ts sameValue).
+      // String equality is value equality (model/values.ts sameValue).
       expect(coreSameValue(recs[0].fee, '5.00')).toBe(false);
       expect(coreSameValue(recs[0].fee, coreNormalizeDecimal('5.00'))).toBe(true);
       // A record read back and written unchanged is unchanged in every database.
