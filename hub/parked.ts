@@ -5,7 +5,6 @@
  * same record again counts an attempt instead of adding a row.
  */
 import type { Knex } from 'knex';
-import type { App } from '../app/app.js';
 import { CrmlinkError } from '../core/errors.js';
 import { SYSTEM_TABLES as T } from './tables.js';
 
@@ -80,10 +79,6 @@ export async function unparkKeys(q: Q, job: string, source: string, direction: '
       .whereIn(column, keys.slice(i, i + 500))
       .update({ status: 'resolved', updated_at: new Date().toISOString() });
   }
-}
-
-export async function listParked(app: App, opts: { job?: string; status?: 'parked' | 'resolved' | 'all'; limit?: number } = {}): Promise<ParkedRecord[]> {
-  return readParked(app.hub.knex, opts);
 }
 
 export async function readParked(q: Q, opts: { job?: string; status?: 'parked' | 'resolved' | 'all'; limit?: number; ids?: number[] } = {}): Promise<ParkedRecord[]> {

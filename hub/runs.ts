@@ -1,23 +1,31 @@
 /**
- * Run history (crm_run) and the status overview built from it: what ran when, how much it moved,
- * what it left (conflicts, parked records) and how far behind each job is.
+ * Run history (crm_run): what ran when, how it ended and what it moved. The shape of a run's
+ * report belongs to the sync engine; the hub stores it as JSON.
  */
 import type { Knex } from 'knex';
-import type { App } from '../app/app.js';
 import { SYSTEM_TABLES as T } from './tables.js';
-import { listCheckpoints } from './checkpoints.js';
-import type { RunReport, RunStatus } from '../sync/types.js';
 
 type Q = Knex | Knex.Transaction;
 
-export interface RunRecord {
+/** A run as recorded; `S` is the shape of its stats (the sync engine's report). */
+export interface RunRecord<S = unknown> {
   id: number;
   job: string;
-  status: RunStatus | 'running' | 'abandoned';
+  /** The run's status, or running / abandoned. */
+  status: string;
   dryRun: boolean;
   startedAt: string;
   endedAt: string | null;
-  stats: Partial<RunReport> | null;
+  stats: S | null;
+  error: string | null;
+}
+
+/** How a run ended, as the hub records it. */
+export interface RunOutcome {
+  status: string;
+  endedAt: string;
+  /** The run's report (stored as JSON). */
+  stats: unknown;
   error: string | null;
 }
 
@@ -26,15 +34,10 @@ export async function startRun(q: Q, job: string, startedAt: string): Promise<nu
   return idOf(inserted[0]);
 }
 
-export async function finishRun(q: Q, id: number, report: RunReport): Promise<void> {
+export async function finishRun(q: Q, id: number, outcome: RunOutcome): Promise<void> {
   await q(T.run)
     .where({ id })
-    .update({
-      status: report.status,
-      ended_at: report.endedAt,
-      stats: JSON.stringify(statsOf(report)),
-      error: report.error ? JSON.stringify(report.error) : report.reason ?? null,
-    });
+    .update({ status: outcome.status, ended_at: outcome.endedAt, stats: JSON.stringify(outcome.stats), error: outcome.error });
 }
 
 /** A skipped tick (lock held elsewhere, tick already run) is history too. */
@@ -54,9 +57,9 @@ export async function abandonStaleRuns(q: Q, job: string): Promise<number> {
   return q(T.run).where({ job, status: 'running' }).update({ status: 'abandoned', ended_at: new Date().toISOString(), error: 'the process ended during the run' });
 }
 
-export async function listRuns(app: App, opts: { job?: string; limit?: number } = {}): Promise<RunRecord[]> {
-  const rows = (await app.hub
-    .knex(T.run)
+/** Recent runs, newest first. */
+export async function readRuns<S>(q: Q, opts: { job?: string; limit?: number } = {}): Promise<RunRecord<S>[]> {
+  const rows = (await q(T.run)
     .modify((b) => {
       if (opts.job) b.where({ job: opts.job });
     })
@@ -65,62 +68,26 @@ export async function listRuns(app: App, opts: { job?: string; limit?: number } 
   return rows.map((r) => ({
     id: Number(r.id),
     job: r.job,
-    status: r.status as RunRecord['status'],
+    status: r.status,
     dryRun: Boolean(r.dry_run),
     startedAt: r.started_at,
     endedAt: r.ended_at,
-    stats: r.stats ? (JSON.parse(r.stats) as Partial<RunReport>) : null,
+    stats: r.stats ? (JSON.parse(r.stats) as S) : null,
     error: r.error,
   }));
 }
 
-export interface JobStatus {
-  job: string;
-  entity: string;
-  sources: string[];
-  direction: string;
-  schedule: string | null;
-  lastRun: RunRecord | null;
-  lastSuccessAt: string | null;
-  running: boolean;
-  openConflicts: number;
-  parked: number;
-  lagSeconds: number | null;
-  checkpoints: { source: string; value: unknown; updatedAt: string }[];
+/** The last run of a job that ended ok or partial. */
+export async function lastSuccessfulRun<S>(q: Q, job: string): Promise<{ endedAt: string; stats: S | null } | null> {
+  const row = (await q(T.run).where({ job }).whereIn('status', ['ok', 'partial']).orderBy('id', 'desc').first()) as { ended_at: string; stats: string | null } | undefined;
+  return row ? { endedAt: row.ended_at, stats: row.stats ? (JSON.parse(row.stats) as S) : null } : null;
 }
 
-/** One line per configured job: last run, open conflicts, parked records, lag, checkpoints. */
-export async function syncStatus(app: App): Promise<JobStatus[]> {
-  const knex = app.hub.knex;
-  const out: JobStatus[] = [];
-  for (const [job, cfg] of Object.entries(app.config.sync.jobs)) {
-    const [last] = await listRuns(app, { job, limit: 1 });
-    const lastOk = (await knex(T.run).where({ job }).whereIn('status', ['ok', 'partial']).orderBy('id', 'desc').first()) as { ended_at: string; stats: string | null } | undefined;
-    const conflicts = await knex(T.conflict).where({ job, status: 'open' }).count({ n: '*' });
-    const parked = await knex(T.parked).where({ job, status: 'parked' }).count({ n: '*' });
-    const lastStats = lastOk?.stats ? (JSON.parse(lastOk.stats) as Partial<RunReport>) : null;
-    out.push({
-      job,
-      entity: cfg.entity,
-      sources: cfg.sources,
-      direction: cfg.direction,
-      schedule: cfg.schedule ?? null,
-      lastRun: last ?? null,
-      lastSuccessAt: lastOk?.ended_at ?? null,
-      running: last?.status === 'running',
-      openConflicts: Number(conflicts[0]?.n ?? 0),
-      parked: Number(parked[0]?.n ?? 0),
-      lagSeconds: lastStats?.lagSeconds ?? null,
-      checkpoints: (await listCheckpoints(knex, job)).map(({ source, value, updatedAt }) => ({ source, value, updatedAt })),
-    });
-  }
-  return out;
-}
-
-function statsOf(report: RunReport): Partial<RunReport> {
-  // The plan can be large and is only for dry runs, which are not recorded anyway.
-  const { plan: _plan, ...rest } = report;
-  return rest;
+/** Open conflicts and parked records of a job. */
+export async function pendingCounts(q: Q, job: string): Promise<{ openConflicts: number; parked: number }> {
+  const conflicts = await q(T.conflict).where({ job, status: 'open' }).count({ n: '*' });
+  const parked = await q(T.parked).where({ job, status: 'parked' }).count({ n: '*' });
+  return { openConflicts: Number(conflicts[0]?.n ?? 0), parked: Number(parked[0]?.n ?? 0) };
 }
 
 function idOf(v: unknown): number {

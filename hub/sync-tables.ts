@@ -13,6 +13,7 @@
  *   tick once even if the first finished before the second tried the lock.
  */
 import type { Knex } from 'knex';
+import type { Column, Statements } from './statements.js';
 
 export const SYNC_TABLES = {
   seen: 'crm_sync_seen',
@@ -68,4 +69,92 @@ async function migrate(knex: Knex): Promise<void> {
     t.string('claimed_at', 30).notNullable();
     t.primary(['job', 'tick']);
   });
+}
+
+type Q = Knex | Knex.Transaction;
+
+/** A planned insert into a source, recorded before it is made (crm_sync_intent). */
+export interface InsertIntent {
+  id: number;
+  gid: string;
+  /** The canonical values being inserted. */
+  values: string;
+  /** The row as written, column → value (JSON). */
+  row: string;
+}
+
+/** The sync engine's own bookkeeping in the hub: snapshot keys seen, insert intents, claimed ticks. */
+export class SyncJournal {
+  private readonly markSeenSql: string;
+  private readonly seenSql: string;
+  private readonly seenColumns: Column[] = [
+    { name: 'job', type: 'text' },
+    { name: 'source', type: 'text' },
+    { name: 'source_key', type: 'text' },
+  ];
+
+  constructor(private readonly statements: Statements) {
+    this.markSeenSql = statements.upsertSql(SYNC_TABLES.seen, this.seenColumns, ['job', 'source', 'source_key'], []);
+    const p = (n: number) => statements.param(n, 'text');
+    this.seenSql = `SELECT source_key FROM ${SYNC_TABLES.seen} WHERE job = ${p(1)} AND source = ${p(2)} AND ${statements.inList('source_key', 'text', 3)}`;
+  }
+
+  /** Keys seen so far by a full-scan snapshot of `source` in `job`. */
+  async markSeen(q: Q, job: string, source: string, keys: readonly string[]): Promise<void> {
+    await this.statements.execute(
+      q,
+      this.markSeenSql,
+      this.seenColumns,
+      [...new Set(keys)].map((k) => [job, source, k]),
+    );
+  }
+
+  async seen(q: Q, job: string, source: string, keys: readonly string[]): Promise<Set<string>> {
+    const out = new Set<string>();
+    for (let i = 0; i < keys.length; i += 5000) {
+      const rows = await this.statements.select<{ source_key: string }>(q, this.seenSql, [job, source, this.statements.listParam(keys.slice(i, i + 5000))]);
+      for (const r of rows) out.add(r.source_key);
+    }
+    return out;
+  }
+
+  async forgetSeen(q: Q, job: string, source: string): Promise<void> {
+    await q(SYNC_TABLES.seen).where({ job, source }).delete();
+  }
+
+  /** Record intents; returns their ids in order. */
+  async recordIntents(q: Q, job: string, entity: string, source: string, intents: readonly { gid: string; values: unknown; row: unknown }[]): Promise<number[]> {
+    const now = new Date().toISOString();
+    const ids: number[] = [];
+    for (let i = 0; i < intents.length; i += 500) {
+      const part = intents.slice(i, i + 500);
+      const res = (await q(SYNC_TABLES.intent).insert(
+        part.map((x) => ({ job, entity, source, gid: x.gid, values: JSON.stringify(x.values), row: JSON.stringify(x.row), created_at: now })),
+        ['id'],
+      )) as unknown[];
+      for (const r of res) ids.push(Number(typeof r === 'object' && r !== null ? (r as { id: unknown }).id : r));
+    }
+    return ids;
+  }
+
+  async intents(q: Q, job: string, source: string): Promise<InsertIntent[]> {
+    const rows = (await q(SYNC_TABLES.intent).where({ job, source }).orderBy('id')) as InsertIntent[];
+    return rows.map((r) => ({ id: Number(r.id), gid: r.gid, values: r.values, row: r.row }));
+  }
+
+  async dropIntents(q: Q, ids: readonly number[]): Promise<void> {
+    for (let i = 0; i < ids.length; i += 500) await q(SYNC_TABLES.intent).whereIn('id', ids.slice(i, i + 500)).delete();
+  }
+
+  /** First claim of a scheduled tick wins; false when another process claimed it. */
+  async claimTick(q: Q, job: string, tick: string, holder: string): Promise<boolean> {
+    try {
+      await q(SYNC_TABLES.tick).insert({ job, tick, holder, claimed_at: new Date().toISOString() });
+      return true;
+    } catch (err) {
+      const existing = await q(SYNC_TABLES.tick).where({ job, tick }).first();
+      if (existing) return false;
+      throw err;
+    }
+  }
 }

@@ -14,7 +14,7 @@ import { ENTITY_SYSTEM_COLUMNS as C, SYSTEM_TABLES as T } from '../hub/tables.js
 import type { CrmRecord, EntityName } from '../model/entities.js';
 import type { SurvivorshipRules } from './golden.js';
 import { DEFAULT_RULES, MatchIndex, type InvalidCode, type Match, type MatchInput, type MatchRule } from './matcher.js';
-import { mergeRecords, toCandidate, type CandidateRow, type MergeResult } from './record-merge.js';
+import { mergeRecords, type CandidateRow, type MergeResult } from './record-merge.js';
 
 export type CandidateStatus = 'open' | 'accepted' | 'rejected' | 'superseded';
 export const CANDIDATE_STATUSES: readonly CandidateStatus[] = ['open', 'accepted', 'rejected', 'superseded'];
@@ -178,31 +178,27 @@ export async function findCandidates(
 
   // -- keep them
   const existing = new Map<string, CandidateRow>();
-  const rows = (await hub.knex(T.mergeCandidate).where({ entity })) as Record<string, unknown>[];
-  for (const r of rows) {
-    const c = toCandidate(r);
-    existing.set(`${c.gid_a}|${c.gid_b}`, c);
-  }
+  for (const c of await hub.store.merges.candidates(hub.knex, entity)) existing.set(`${c.gid_a}|${c.gid_b}`, c);
   let inserted = 0;
   let updated = 0;
   let skipped = 0;
   const sure: [string, string][] = [];
   const now = nowIso();
-  await hub.knex.transaction(async (trx) => {
+  await hub.store.transaction(async (trx) => {
     for (const m of matches) {
       const [a, b] = orderPair(m.a, m.b);
       const key = `${a}|${b}`;
       const cur = existing.get(key);
       if (m.certainty === 'sure' && options.autoMergeSure && cur?.status !== 'rejected') sure.push([a, b]);
+      const proposal = { gidA: a, gidB: b, score: m.score, rule: m.rule, reason: m.reason };
       if (!cur) {
-        const row = { entity, gid_a: a, gid_b: b, score: m.score, rule: m.rule, reason: m.reason, status: 'open', created_at: now, decided_at: null, decided_by: null };
-        await trx(T.mergeCandidate).insert(row).onConflict(['entity', 'gid_a', 'gid_b']).ignore();
-        existing.set(key, { id: 0, ...row });
+        await hub.store.merges.propose(trx, entity, [proposal], now);
+        existing.set(key, { id: 0, entity, gid_a: a, gid_b: b, score: m.score, rule: m.rule, reason: m.reason, status: 'open', created_at: now, decided_at: null, decided_by: null });
         inserted++;
       } else if (cur.status !== 'open') {
         skipped++;
       } else if (Math.abs(cur.score - m.score) > 1e-6 || cur.rule !== m.rule || cur.reason !== m.reason) {
-        await trx(T.mergeCandidate).where({ entity, gid_a: a, gid_b: b }).update({ score: m.score, rule: m.rule, reason: m.reason });
+        await hub.store.merges.rescore(trx, entity, proposal);
         updated++;
       }
     }
@@ -228,13 +224,7 @@ export async function listCandidates(
   opts: { entity?: EntityName; status?: CandidateStatus | 'all'; limit?: number; offset?: number; ids?: readonly number[] } = {},
 ): Promise<CandidateView[]> {
   const entity = opts.entity ?? 'Customer';
-  const q = hub.knex(T.mergeCandidate).where({ entity }).orderBy([{ column: 'score', order: 'desc' }, { column: 'id' }]);
-  const status = opts.status ?? 'open';
-  if (status !== 'all') q.where({ status });
-  if (opts.ids) q.whereIn('id', [...opts.ids]);
-  if (opts.limit !== undefined) q.limit(opts.limit);
-  if (opts.offset !== undefined) q.offset(opts.offset);
-  const cands = ((await q) as Record<string, unknown>[]).map(toCandidate);
+  const cands = await hub.store.merges.listCandidates(hub.knex, { ...opts, entity, status: opts.status ?? 'open' });
 
   const gids = [...new Set(cands.flatMap((c) => [c.gid_a, c.gid_b]))];
   const records = await hub.getMany(entity, gids);
@@ -271,10 +261,9 @@ export async function listCandidates(
 
 /** Mark a candidate as not the same record; findCandidates will not propose the pair again. */
 export async function rejectCandidate(hub: Hub, id: number, actor: string): Promise<CandidateView> {
-  await hub.knex.transaction(async (trx) => {
-    const row = (await trx(T.mergeCandidate).where({ id }).first()) as Record<string, unknown> | undefined;
-    if (!row) throw new CrmlinkError('NOT_FOUND', `merge candidate ${id} does not exist`, { key: String(id), table: T.mergeCandidate });
-    const c = toCandidate(row);
+  await hub.store.transaction(async (trx) => {
+    const c = await hub.store.merges.candidate(trx, id);
+    if (!c) throw new CrmlinkError('NOT_FOUND', `merge candidate ${id} does not exist`, { key: String(id), table: T.mergeCandidate });
     if (c.status === 'rejected') return;
     if (c.status !== 'open') {
       throw new ValidationError(`merge candidate ${id} (${c.gid_a} / ${c.gid_b}) is ${c.status}, only an open candidate can be rejected`, {
@@ -283,9 +272,8 @@ export async function rejectCandidate(hub: Hub, id: number, actor: string): Prom
         status: c.status,
       });
     }
-    const now = nowIso();
-    await trx(T.mergeCandidate).where({ id }).update({ status: 'rejected', decided_at: now, decided_by: actor });
-    await hub.audit(trx, {
+    await hub.store.merges.decide(trx, id, 'rejected', actor, nowIso());
+    await hub.store.audit.record(trx, {
       actor,
       action: 'reject_candidate',
       entity: c.entity,
@@ -294,7 +282,8 @@ export async function rejectCandidate(hub: Hub, id: number, actor: string): Prom
       after: { candidate: id, status: 'rejected' },
     });
   });
-  const [view] = await listCandidates(hub, { status: 'all', ids: [id], entity: await candidateEntity(hub, id) });
+  const entity = ((await hub.store.merges.candidate(hub.knex, id))?.entity ?? 'Customer') as EntityName;
+  const [view] = await listCandidates(hub, { status: 'all', ids: [id], entity });
   return view;
 }
 
@@ -308,9 +297,8 @@ export async function acceptCandidate(
   actor: string,
   opts: { survivor?: string; rules?: SurvivorshipRules } = {},
 ): Promise<MergeResult> {
-  const row = (await hub.knex(T.mergeCandidate).where({ id }).first()) as Record<string, unknown> | undefined;
-  if (!row) throw new CrmlinkError('NOT_FOUND', `merge candidate ${id} does not exist`, { key: String(id), table: T.mergeCandidate });
-  const c = toCandidate(row);
+  const c = await hub.store.merges.candidate(hub.knex, id);
+  if (!c) throw new CrmlinkError('NOT_FOUND', `merge candidate ${id} does not exist`, { key: String(id), table: T.mergeCandidate });
   if (c.status !== 'open') {
     throw new ValidationError(`merge candidate ${id} (${c.gid_a} / ${c.gid_b}) is ${c.status}, only an open candidate can be accepted`, {
       entity: c.entity,
@@ -324,9 +312,4 @@ export async function acceptCandidate(
   }
   const merged = survivor === c.gid_a ? c.gid_b : c.gid_a;
   return mergeRecords(hub, { entity: c.entity as EntityName, survivor, merged, actor, rules: opts.rules });
-}
-
-async function candidateEntity(hub: Hub, id: number): Promise<EntityName> {
-  const row = (await hub.knex(T.mergeCandidate).where({ id }).first('entity')) as { entity: string } | undefined;
-  return (row?.entity ?? 'Customer') as EntityName;
 }

@@ -18,39 +18,22 @@
  */
 import type { Knex } from 'knex';
 import { CrmlinkError, ValidationError } from '../core/errors.js';
-import { sameValue, stableStringify } from '../model/values.js';
 import { nowIso, type Hub, type HubRecord } from '../hub/hub.js';
-import { canonicalFieldValue } from '../model/values.js';
-import { ENTITY_SYSTEM_COLUMNS as C, SYSTEM_TABLES as T } from '../hub/tables.js';
-import { ENTITY_NAMES, MODEL, type EntityName, type ModelField } from '../model/entities.js';
-import { DEFAULT_SURVIVORSHIP, recomputeGolden, type ProvenanceRow, type SurvivorshipRules } from './golden.js';
+import type { CandidateRow, MergeLogRow } from '../hub/merges.js';
+import type { ProvenanceRow } from '../hub/provenance.js';
+import { ENTITY_SYSTEM_COLUMNS as C } from '../hub/tables.js';
+import type { XrefRow } from '../hub/xref.js';
+import { ENTITY_NAMES, MODEL, type CrmRecord, type EntityName } from '../model/entities.js';
+import { canonicalFieldValue, sameValue } from '../model/values.js';
+import { sameCandidate } from '../hub/merges.js';
+import { DEFAULT_SURVIVORSHIP, recomputeGolden, type SurvivorshipRules } from './golden.js';
+
+export type { CandidateRow } from '../hub/merges.js';
+export type { XrefRow } from '../hub/xref.js';
 
 /** A database row as stored (JSON-safe). */
 export type RawValue = string | number | boolean | null;
 export type RawRow = Record<string, RawValue>;
-
-export interface XrefRow {
-  entity: string;
-  source: string;
-  source_key: string;
-  gid: string;
-  rule: string | null;
-  linked_at: string;
-}
-
-export interface CandidateRow {
-  id: number;
-  entity: string;
-  gid_a: string;
-  gid_b: string;
-  score: number;
-  rule: string;
-  reason: string;
-  status: string;
-  created_at: string;
-  decided_at: string | null;
-  decided_by: string | null;
-}
 
 /** What crm_merge.snapshot holds: the state before and right after the merge. */
 export interface MergeSnapshot {
@@ -153,141 +136,54 @@ export async function resolveMerged(hub: Hub, entity: EntityName, gid: string, t
 
 /** Merges of an entity, newest first; `gid` limits them to those involving that record. */
 export async function listMerges(hub: Hub, opts: { entity?: EntityName; gid?: string; includeUndone?: boolean } = {}): Promise<MergeRow[]> {
-  const entity = opts.entity ?? 'Customer';
-  const q = hub.knex(T.merge).where({ entity }).select('id', 'entity', 'survivor', 'merged', 'at', 'by', 'undone_at').orderBy('id', 'desc');
-  if (opts.gid) {
-    const gid = opts.gid;
-    q.where((w) => w.where('survivor', gid).orWhere('merged', gid));
-  }
-  if (!opts.includeUndone) q.whereNull('undone_at');
-  const rows = (await q) as Record<string, unknown>[];
-  return rows.map((r) => ({
-    id: Number(r.id),
-    entity: String(r.entity),
-    survivor: String(r.survivor),
-    merged: String(r.merged),
-    at: String(r.at),
-    by: String(r.by),
-    undoneAt: (r.undone_at as string | null) ?? null,
-  }));
+  const rows = await hub.store.merges.listMerges(hub.knex, { ...opts, entity: opts.entity ?? 'Customer' });
+  return rows.map(({ snapshot: _snapshot, ...r }) => r);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Merge
 // ---------------------------------------------------------------------------------------------
 
+/** What a merge reads before it changes anything: the pair and everything it will touch. */
+interface MergeBefore {
+  survivor: RawRow;
+  merged: RawRow;
+  xref: XrefRow[];
+  provenance: ProvenanceRow[];
+  mergedProvenance: ProvenanceRow[];
+  children: MergeSnapshot['children'];
+  candidates: CandidateRow[];
+}
+
 export async function mergeRecords(hub: Hub, input: MergeInput): Promise<MergeResult> {
   const entity = input.entity ?? 'Customer';
   const { survivor, merged, actor } = input;
-  const rules = input.rules ?? DEFAULT_SURVIVORSHIP;
   if (survivor === merged) {
     throw new ValidationError(`cannot merge ${entity} ${merged} into itself`, { entity, key: merged, survivor, merged });
   }
-  const table = hub.table(entity);
-
-  return hub.knex.transaction(async (trx) => {
-    const rows = await lockRows(hub, trx, table, [survivor, merged]);
-    const sRow = rows.get(survivor);
-    const mRow = rows.get(merged);
-    for (const [gid, row] of [[survivor, sRow], [merged, mRow]] as const) {
-      if (!row) throw new CrmlinkError('NOT_FOUND', `${entity} ${gid} does not exist`, { entity, key: gid, table, survivor, merged });
-      const into = row[C.mergedInto];
-      if (typeof into === 'string' && into !== '') {
-        throw new ValidationError(
-          `cannot merge ${merged} into ${survivor}: ${gid} was already merged into ${into}` +
-            (gid === survivor ? ` (merge into ${into} instead)` : ''),
-          { entity, key: gid, survivor, merged, mergedInto: into },
-        );
-      }
-      if (canonicalFieldValue(BOOL, row[C.deleted]) === true) {
-        throw new ValidationError(`cannot merge ${merged} into ${survivor}: ${gid} is deleted`, { entity, key: gid, survivor, merged });
-      }
-    }
-    const sBefore = sRow as RawRow;
-    const mBefore = mRow as RawRow;
-    const sRecord = hub.fromRow(entity, sBefore);
-    const mRecord = hub.fromRow(entity, mBefore);
-
-    // -- snapshot what will change
-    const xref = ((await trx(T.xref).where({ entity, gid: merged }).orderBy(['source', 'source_key'])) as Record<string, unknown>[]).map(toXref);
-    const provBefore = await provenanceRows(trx, entity, survivor);
-    const mergedProv = await provenanceRows(trx, entity, merged);
-    const children: MergeSnapshot['children'] = [];
-    for (const ref of referencingFields(entity)) {
-      const ids = ((await trx(hub.table(ref.entity)).where(ref.field, merged).orderBy(C.id).pluck(C.id)) as unknown[]).map(String);
-      if (ids.length > 0) children.push({ entity: ref.entity, field: ref.field, ids });
-    }
-    const candBefore = ((await trx(T.mergeCandidate)
-      .where({ entity })
-      .where((w) => w.where('gid_a', merged).orWhere('gid_b', merged))
-      .orderBy('id')) as Record<string, unknown>[]).map(toCandidate);
-
-    // -- move source keys
-    await trx(T.xref).where({ entity, gid: merged }).update({ gid: survivor });
-
-    // -- re-point children
-    const moved: Partial<Record<EntityName, number>> = {};
-    for (const c of children) {
-      await repoint(hub, trx, c.entity, c.field, c.ids, merged, survivor);
-      moved[c.entity] = (moved[c.entity] ?? 0) + c.ids.length;
-    }
-
-    // -- the merged record becomes a redirect
+  return hub.store.transaction(async (trx) => {
+    const before = await readBeforeMerge(hub, trx, entity, survivor, merged);
     const now = nowIso();
-    const seq = await hub.nextSeq(trx);
-    await trx(table)
-      .where(C.id, merged)
-      .update({ [C.mergedInto]: survivor, [C.version]: mRecord.version + 1, [C.seq]: seq, [C.updatedAt]: now });
-
-    // -- survivorship over both records' sources; fields the survivor lacks come from the merged
-    const mergedProvMap: Record<string, { source: string; changedAt: string | null }> = {};
-    for (const p of mergedProv) mergedProvMap[p.field] = { source: p.source, changedAt: p.changed_at };
-    const recomputed = await recomputeGolden(hub, trx, entity, survivor, rules, {
-      fallbacks: [{ values: mRecord.values, provenance: mergedProvMap }],
+    const sRecord = hub.fromRow(entity, before.survivor);
+    const mRecord = hub.fromRow(entity, before.merged);
+    await hub.store.xref.moveAll(trx, entity, merged, survivor);
+    const moved = await repointChildren(hub, trx, before.children, merged, survivor, actor);
+    // The merged record becomes a redirect; survivorship runs over both records' sources, fields
+    // the survivor lacks coming from the merged record.
+    await hub.store.golden.write(trx, entity, [{ gid: merged, current: mRecord, patch: {}, mergedInto: survivor }], { actor, action: 'merge' });
+    const mergedProvenance = Object.fromEntries(before.mergedProvenance.map((p) => [p.field, { source: p.source, changedAt: p.changed_at }]));
+    const recomputed = await recomputeGolden(hub, trx, entity, survivor, input.rules ?? DEFAULT_SURVIVORSHIP, {
+      fallbacks: [{ values: mRecord.values, provenance: mergedProvenance }],
       touch: true,
+      actor,
     });
-
-    // -- candidates: this pair accepted, other open pairs about the merged record superseded
-    const candidates: MergeSnapshot['candidates'] = [];
-    for (const before of candBefore) {
-      const other = before.gid_a === merged ? before.gid_b : before.gid_a;
-      let status: string;
-      if (other === survivor) status = 'accepted';
-      else if (before.status === 'open') status = 'superseded';
-      else continue;
-      const after: CandidateRow = { ...before, status, decided_at: now, decided_by: actor };
-      await trx(T.mergeCandidate).where('id', before.id).update({ status, decided_at: now, decided_by: actor });
-      candidates.push({ before, after });
-    }
-
-    const sAfter = toRaw((await trx(table).where(C.id, survivor).first()) as Record<string, unknown>);
-    const mAfter = toRaw((await trx(table).where(C.id, merged).first()) as Record<string, unknown>);
-    const provAfter = await provenanceRows(trx, entity, survivor);
-    const snapshot: MergeSnapshot = {
-      format: 1,
-      entity,
-      survivor: { before: toRaw(sBefore), after: sAfter },
-      merged: { before: toRaw(mBefore), after: mAfter },
-      xref,
-      provenance: { before: provBefore, after: provAfter },
-      children,
-      candidates,
-    };
-    const mergeId = await insertId(trx, T.merge, {
-      entity,
-      survivor,
-      merged,
-      snapshot: JSON.stringify(snapshot),
-      at: now,
-      by: actor,
-      undone_at: null,
-    });
-
-    const allKeys = ((await trx(T.xref).where({ entity, gid: survivor }).orderBy(['source', 'source_key'])) as Record<string, unknown>[]).map(toXref);
-    const survivorAfter = hub.fromRow(entity, sAfter);
-    const mergedAfter = hub.fromRow(entity, mAfter);
-    const movedKeys = xref.map((x) => ({ source: x.source, sourceKey: x.source_key }));
-    await hub.audit(trx, {
+    const candidates = await decideCandidates(hub, trx, before.candidates, survivor, merged, actor, now);
+    const snapshot = await snapshotMerge(hub, trx, entity, before, candidates);
+    const mergeId = await hub.store.merges.logMerge(trx, { entity, survivor, merged, snapshot, at: now, by: actor });
+    const survivorAfter = hub.fromRow(entity, snapshot.survivor.after);
+    const mergedAfter = hub.fromRow(entity, snapshot.merged.after);
+    const movedKeys = before.xref.map((x) => ({ source: x.source, sourceKey: x.source_key }));
+    await hub.store.audit.record(trx, {
       actor,
       action: 'merge',
       entity,
@@ -303,18 +199,99 @@ export async function mergeRecords(hub: Hub, input: MergeInput): Promise<MergeRe
         candidates: candidates.map((c) => ({ id: c.before.id, status: c.after.status })),
       },
     });
-
-    return {
-      mergeId,
-      entity,
-      survivor: survivorAfter,
-      merged: mergedAfter,
-      sourceKeys: allKeys.map((x) => ({ source: x.source, sourceKey: x.source_key })),
-      movedKeys,
-      children: moved,
-      changedFields: recomputed.changed,
-    };
+    const allKeys = await hub.store.xref.ofRecord(trx, entity, survivor);
+    const sourceKeys = allKeys.map((x) => ({ source: x.source, sourceKey: x.source_key }));
+    return { mergeId, entity, survivor: survivorAfter, merged: mergedAfter, sourceKeys, movedKeys, children: moved, changedFields: recomputed.changed };
   });
+}
+
+/** Lock the pair, check it can be merged, and read everything the merge will change. */
+async function readBeforeMerge(hub: Hub, trx: Knex.Transaction, entity: EntityName, survivor: string, merged: string): Promise<MergeBefore> {
+  const table = hub.table(entity);
+  const rows = await lockRows(hub, trx, table, [survivor, merged]);
+  for (const gid of [survivor, merged]) {
+    const row = rows.get(gid);
+    if (!row) throw new CrmlinkError('NOT_FOUND', `${entity} ${gid} does not exist`, { entity, key: gid, table, survivor, merged });
+    const into = row[C.mergedInto];
+    if (typeof into === 'string' && into !== '') {
+      throw new ValidationError(`cannot merge ${merged} into ${survivor}: ${gid} was already merged into ${into}` + (gid === survivor ? ` (merge into ${into} instead)` : ''), {
+        entity,
+        key: gid,
+        survivor,
+        merged,
+        mergedInto: into,
+      });
+    }
+    if (canonicalFieldValue({ type: 'boolean' }, row[C.deleted]) === true) {
+      throw new ValidationError(`cannot merge ${merged} into ${survivor}: ${gid} is deleted`, { entity, key: gid, survivor, merged });
+    }
+  }
+  const children: MergeSnapshot['children'] = [];
+  for (const ref of referencingFields(entity)) {
+    const ids = ((await trx(hub.table(ref.entity)).where(ref.field, merged).orderBy(C.id).pluck(C.id)) as unknown[]).map(String);
+    if (ids.length > 0) children.push({ entity: ref.entity, field: ref.field, ids });
+  }
+  const { store } = hub;
+  return {
+    survivor: rows.get(survivor) as RawRow,
+    merged: rows.get(merged) as RawRow,
+    xref: await store.xref.ofRecord(trx, entity, merged),
+    provenance: await store.provenance.rows(trx, entity, survivor),
+    mergedProvenance: await store.provenance.rows(trx, entity, merged),
+    children,
+    candidates: await store.merges.candidates(trx, entity, merged),
+  };
+}
+
+/** This pair accepted, other open pairs about the merged record superseded. */
+async function decideCandidates(hub: Hub, trx: Knex.Transaction, before: CandidateRow[], survivor: string, merged: string, actor: string, now: string): Promise<MergeSnapshot['candidates']> {
+  const out: MergeSnapshot['candidates'] = [];
+  for (const c of before) {
+    const other = c.gid_a === merged ? c.gid_b : c.gid_a;
+    const status = other === survivor ? 'accepted' : c.status === 'open' ? 'superseded' : null;
+    if (status === null) continue;
+    await hub.store.merges.decide(trx, c.id, status, actor, now);
+    out.push({ before: c, after: { ...c, status, decided_at: now, decided_by: actor } });
+  }
+  return out;
+}
+
+/** Everything the merge changed, before and after, for unmerge. */
+async function snapshotMerge(hub: Hub, trx: Knex.Transaction, entity: EntityName, before: MergeBefore, candidates: MergeSnapshot['candidates']): Promise<MergeSnapshot> {
+  const survivor = String(before.survivor[C.id]);
+  const merged = String(before.merged[C.id]);
+  const after = await lockRows(hub, trx, hub.table(entity), [survivor, merged]);
+  return {
+    format: 1,
+    entity,
+    survivor: { before: before.survivor, after: after.get(survivor) as RawRow },
+    merged: { before: before.merged, after: after.get(merged) as RawRow },
+    xref: before.xref,
+    provenance: { before: before.provenance, after: await hub.store.provenance.rows(trx, entity, survivor) },
+    children: before.children,
+    candidates,
+  };
+}
+
+/** Point the children's ref fields that still hold `from` at `to`, each a new version; counts by entity. */
+async function repointChildren(hub: Hub, trx: Knex.Transaction, children: MergeSnapshot['children'], from: string, to: string, actor: string): Promise<Partial<Record<EntityName, number>>> {
+  const counts: Partial<Record<EntityName, number>> = {};
+  for (const c of children) {
+    const n = await repoint(hub, trx, c.entity, c.field, c.ids, from, to, actor);
+    counts[c.entity] = (counts[c.entity] ?? 0) + n;
+  }
+  return counts;
+}
+
+async function repoint(hub: Hub, trx: Knex.Transaction, entity: EntityName, field: string, ids: readonly string[], from: string, to: string, actor: string): Promise<number> {
+  let n = 0;
+  for (let i = 0; i < ids.length; i += 500) {
+    const records = await hub.getMany(entity, ids.slice(i, i + 500), trx);
+    const writes = [...records.values()].filter((r) => r.values[field] === from).map((r) => ({ gid: r.id, current: r, patch: { [field]: to } }));
+    await hub.store.golden.write(trx, entity, writes, { actor, action: 'repoint' });
+    n += writes.length;
+  }
+  return n;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -324,177 +301,167 @@ export async function mergeRecords(hub: Hub, input: MergeInput): Promise<MergeRe
 export async function unmergeRecords(hub: Hub, input: UnmergeInput): Promise<UnmergeResult> {
   const entity = input.entity ?? 'Customer';
   const { actor } = input;
-  const table = hub.table(entity);
-
-  return hub.knex.transaction(async (trx) => {
-    // -- which merge
-    let row: Record<string, unknown> | undefined;
-    if (input.mergeId !== undefined) {
-      row = (await trx(T.merge).where({ id: input.mergeId }).first()) as Record<string, unknown> | undefined;
-      if (!row) throw new CrmlinkError('NOT_FOUND', `merge ${input.mergeId} does not exist`, { entity, mergeId: input.mergeId, table: T.merge });
-      if (row.entity !== entity) {
-        throw new ValidationError(`merge ${input.mergeId} is a merge of ${String(row.entity)}, not ${entity}`, { entity, mergeId: input.mergeId });
-      }
-    } else {
-      row = (await trx(T.merge).where({ entity, merged: input.merged }).whereNull('undone_at').orderBy('id', 'desc').first()) as
-        | Record<string, unknown>
-        | undefined;
-      if (!row) {
-        throw new CrmlinkError('NOT_FOUND', `${entity} ${input.merged} is not merged into another record (no merge to undo)`, {
-          entity,
-          key: input.merged,
-          table: T.merge,
-        });
-      }
-    }
-    const mergeId = Number(row.id);
-    const survivor = String(row.survivor);
-    const merged = String(row.merged);
-    if (row.undone_at) {
-      throw new ValidationError(`merge ${mergeId} (${merged} into ${survivor}) was already undone at ${String(row.undone_at)}`, {
-        entity,
-        mergeId,
-        survivor,
-        merged,
-      });
-    }
-
-    // -- later merges this one's undo would break
-    const later = (await trx(T.merge)
-      .where({ entity })
-      .where('id', '>', mergeId)
-      .whereNull('undone_at')
-      .where((w) => w.where('merged', survivor).orWhere('merged', merged).orWhere('survivor', merged))
-      .orderBy('id', 'desc')
-      .first()) as Record<string, unknown> | undefined;
-    if (later) {
-      throw new ValidationError(
-        `cannot unmerge merge ${mergeId} (${merged} into ${survivor}): later merge ${String(later.id)} (${String(later.merged)} into ${String(later.survivor)}) depends on it; unmerge that first`,
-        { entity, mergeId, survivor, merged, dependentMergeId: Number(later.id) },
-      );
-    }
-
-    let snapshot: MergeSnapshot;
-    try {
-      snapshot = JSON.parse(String(row.snapshot)) as MergeSnapshot;
-    } catch (err) {
-      throw new CrmlinkError('INTERNAL', `merge ${mergeId} has an unreadable snapshot`, { entity, mergeId, table: T.merge }, { cause: err });
-    }
-    if (snapshot.format !== 1) throw new CrmlinkError('INTERNAL', `merge ${mergeId}: unknown snapshot format ${String(snapshot.format)}`, { entity, mergeId });
-
-    const rows = await lockRows(hub, trx, table, [survivor, merged]);
+  return hub.store.transaction(async (trx) => {
+    const log = await findMerge(hub, trx, entity, input);
+    const { id: mergeId, survivor, merged } = log;
+    const snapshot = parseSnapshot(log, entity);
+    const rows = await lockRows(hub, trx, hub.table(entity), [survivor, merged]);
     const sCur = rows.get(survivor);
     const mCur = rows.get(merged);
     if (!sCur || !mCur) {
       const missing = !sCur ? survivor : merged;
-      throw new CrmlinkError('NOT_FOUND', `cannot unmerge merge ${mergeId}: ${entity} ${missing} no longer exists`, { entity, mergeId, key: missing, table });
+      throw new CrmlinkError('NOT_FOUND', `cannot unmerge merge ${mergeId}: ${entity} ${missing} no longer exists`, { entity, mergeId, key: missing, table: hub.table(entity) });
     }
     if (mCur[C.mergedInto] !== survivor) {
-      throw new ValidationError(
-        `cannot unmerge merge ${mergeId}: ${merged} is no longer merged into ${survivor} (now ${String(mCur[C.mergedInto] ?? 'not merged')})`,
-        { entity, mergeId, survivor, merged },
-      );
+      throw new ValidationError(`cannot unmerge merge ${mergeId}: ${merged} is no longer merged into ${survivor} (now ${String(mCur[C.mergedInto] ?? 'not merged')})`, { entity, mergeId, survivor, merged });
     }
-
     const kept: string[] = [];
-    const fields = hub.fields(entity);
     const sBefore = hub.fromRow(entity, sCur);
     const mBefore = hub.fromRow(entity, mCur);
-
-    // -- the two records, field by field
-    await restoreRow(hub, trx, entity, survivor, sCur, snapshot.survivor, fields, kept);
-    await restoreRow(hub, trx, entity, merged, mCur, snapshot.merged, fields, kept);
-
-    // -- source keys back to the merged record
-    for (const x of snapshot.xref) {
-      const cur = (await trx(T.xref).where({ entity, source: x.source, source_key: x.source_key }).first()) as Record<string, unknown> | undefined;
-      if (!cur) {
-        kept.push(`xref ${x.source}:${x.source_key} was removed after the merge`);
-        continue;
-      }
-      if (cur.gid !== survivor) {
-        kept.push(`xref ${x.source}:${x.source_key} now belongs to ${String(cur.gid)}`);
-        continue;
-      }
-      await trx(T.xref).where({ entity, source: x.source, source_key: x.source_key }).update({ gid: merged, rule: x.rule, linked_at: x.linked_at });
-    }
-
-    // -- children back to the merged record
-    for (const c of snapshot.children) {
-      const n = await repoint(hub, trx, c.entity, c.field, c.ids, survivor, merged);
-      if (n < c.ids.length) kept.push(`${c.ids.length - n} ${c.entity} row(s) no longer pointing at ${survivor} were left as they are`);
-    }
-
-    // -- the survivor's provenance, field by field
-    const provCur = new Map((await provenanceRows(trx, entity, survivor)).map((p) => [p.field, p]));
-    const provBefore = new Map(snapshot.provenance.before.map((p) => [p.field, p]));
-    const provAfter = new Map(snapshot.provenance.after.map((p) => [p.field, p]));
-    for (const field of new Set([...provBefore.keys(), ...provAfter.keys()])) {
-      const cur = provCur.get(field);
-      const after = provAfter.get(field);
-      const before = provBefore.get(field);
-      if (!sameProvenance(cur, after)) {
-        kept.push(`provenance of ${field} changed after the merge`);
-        continue;
-      }
-      if (sameProvenance(before, after)) continue;
-      if (!before) await trx(T.provenance).where({ entity, gid: survivor, field }).delete();
-      else if (cur) await trx(T.provenance).where({ entity, gid: survivor, field }).update({ source: before.source, changed_at: before.changed_at });
-      else await trx(T.provenance).insert(before);
-    }
-
-    // -- candidates back to how they were
-    for (const c of snapshot.candidates) {
-      const curRow = (await trx(T.mergeCandidate).where('id', c.before.id).first()) as Record<string, unknown> | undefined;
-      if (!curRow) {
-        kept.push(`merge candidate ${c.before.id} was removed after the merge`);
-        continue;
-      }
-      if (!sameCandidate(toCandidate(curRow), c.after)) {
-        kept.push(`merge candidate ${c.before.id} changed after the merge`);
-        continue;
-      }
-      const { id: _id, ...rest } = c.before;
-      await trx(T.mergeCandidate).where('id', c.before.id).update(rest);
-    }
-
-    // -- records merged into the survivor after this merge still count: recompute over them, so a
-    //    field this merge filled and a later merged record also has is not left empty
-    const laterInto = ((await trx(T.merge).where({ entity, survivor }).where('id', '>', mergeId).whereNull('undone_at').orderBy('id').pluck('merged')) as unknown[]).map(String);
-    if (laterInto.length > 0 && input.rules !== undefined) {
-      const fallbacks = [...(await hub.getMany(entity, laterInto, trx)).values()].map((r) => ({ values: r.values }));
-      const r = await recomputeGolden(hub, trx, entity, survivor, input.rules, { fallbacks });
-      if (r.changed.length > 0) kept.push(`${survivor} recomputed over later merges (${laterInto.join(', ')}): ${r.changed.join(', ')}`);
-    }
-
-    const now = nowIso();
-    await trx(T.merge).where('id', mergeId).update({ undone_at: now });
-
+    await restoreRecord(hub, trx, entity, sBefore, sCur, snapshot.survivor, actor, kept);
+    await restoreRecord(hub, trx, entity, mBefore, mCur, snapshot.merged, actor, kept);
+    await restoreLinks(hub, trx, snapshot, survivor, actor, kept);
+    await restoreProvenance(hub, trx, entity, survivor, snapshot.provenance, kept);
+    await restoreCandidates(hub, trx, snapshot.candidates, kept);
+    await recomputeOverLaterMerges(hub, trx, entity, survivor, mergeId, input.rules, actor, kept);
+    await hub.store.merges.markUndone(trx, mergeId, nowIso());
     const survivorAfter = (await hub.get(entity, survivor, trx)) as HubRecord;
     const restored = (await hub.get(entity, merged, trx)) as HubRecord;
-    await hub.audit(trx, {
+    await hub.store.audit.record(trx, {
       actor,
       action: 'unmerge',
       entity,
       gid: merged,
       before: { mergeId, survivor: sBefore.values, merged: { id: merged, mergedInto: mBefore.mergedInto } },
-      after: {
-        mergeId,
-        survivor: survivorAfter.values,
-        merged: { id: merged, ...restored.values },
-        sourceKeys: snapshot.xref.map((x) => ({ source: x.source, sourceKey: x.source_key })),
-        kept,
-      },
+      after: { mergeId, survivor: survivorAfter.values, merged: { id: merged, ...restored.values }, sourceKeys: snapshot.xref.map((x) => ({ source: x.source, sourceKey: x.source_key })), kept },
     });
     return { mergeId, entity, survivor: survivorAfter, restored, kept };
   });
 }
 
+/** The merge to undo (by id, or the latest of the merged record), checked that it can be undone. */
+async function findMerge(hub: Hub, trx: Knex.Transaction, entity: EntityName, input: UnmergeInput): Promise<MergeLogRow> {
+  const { merges } = hub.store;
+  let log: MergeLogRow | null;
+  if (input.mergeId !== undefined) {
+    log = await merges.merge(trx, input.mergeId);
+    if (!log) throw new CrmlinkError('NOT_FOUND', `merge ${input.mergeId} does not exist`, { entity, mergeId: input.mergeId, table: 'crm_merge' });
+    if (log.entity !== entity) throw new ValidationError(`merge ${input.mergeId} is a merge of ${log.entity}, not ${entity}`, { entity, mergeId: input.mergeId });
+  } else {
+    log = await merges.latestMergeOf(trx, entity, input.merged);
+    if (!log) throw new CrmlinkError('NOT_FOUND', `${entity} ${input.merged} is not merged into another record (no merge to undo)`, { entity, key: input.merged, table: 'crm_merge' });
+  }
+  const { id: mergeId, survivor, merged } = log;
+  if (log.undoneAt) throw new ValidationError(`merge ${mergeId} (${merged} into ${survivor}) was already undone at ${log.undoneAt}`, { entity, mergeId, survivor, merged });
+  const later = await merges.dependentMerge(trx, entity, mergeId, survivor, merged);
+  if (later) {
+    throw new ValidationError(
+      `cannot unmerge merge ${mergeId} (${merged} into ${survivor}): later merge ${later.id} (${later.merged} into ${later.survivor}) depends on it; unmerge that first`,
+      { entity, mergeId, survivor, merged, dependentMergeId: later.id },
+    );
+  }
+  return log;
+}
+
+function parseSnapshot(log: MergeLogRow, entity: EntityName): MergeSnapshot {
+  let snapshot: MergeSnapshot;
+  try {
+    snapshot = JSON.parse(log.snapshot) as MergeSnapshot;
+  } catch (err) {
+    throw new CrmlinkError('INTERNAL', `merge ${log.id} has an unreadable snapshot`, { entity, mergeId: log.id, table: 'crm_merge' }, { cause: err });
+  }
+  if (snapshot.format !== 1) throw new CrmlinkError('INTERNAL', `merge ${log.id}: unknown snapshot format ${String(snapshot.format)}`, { entity, mergeId: log.id });
+  return snapshot;
+}
+
+/**
+ * Put back, column by column, what the merge changed on one record: a column is restored when it
+ * still holds the merge's value, and kept (reported) when it changed since.
+ */
+async function restoreRecord(hub: Hub, trx: Knex.Transaction, entity: EntityName, current: HubRecord, raw: RawRow, snap: { before: RawRow; after: RawRow }, actor: string, kept: string[]): Promise<void> {
+  const patch: CrmRecord = {};
+  const system: { mergedInto?: string | null; deleted?: boolean } = {};
+  const columns = [
+    ...hub.fields(entity).map((f) => ({ name: f.name, type: f.type })),
+    { name: C.mergedInto, type: 'string' as const },
+    { name: C.deleted, type: 'boolean' as const },
+  ];
+  for (const { name, type } of columns) {
+    const before = canonicalFieldValue({ type }, snap.before[name]);
+    const after = canonicalFieldValue({ type }, snap.after[name]);
+    if (sameValue(before, after)) continue;
+    const now = canonicalFieldValue({ type }, raw[name]);
+    if (!sameValue(now, after)) {
+      kept.push(`${current.id}.${name} changed after the merge; kept ${JSON.stringify(now)}`);
+      continue;
+    }
+    if (name === C.mergedInto) system.mergedInto = before === null ? null : String(before);
+    else if (name === C.deleted) system.deleted = before === true;
+    else patch[name] = before;
+  }
+  if (Object.keys(patch).length === 0 && Object.keys(system).length === 0) return;
+  await hub.store.golden.write(trx, entity, [{ gid: current.id, current, patch, ...system }], { actor, action: 'unmerge' });
+}
+
+/** Source keys and children back to the merged record, where they still point at the survivor. */
+async function restoreLinks(hub: Hub, trx: Knex.Transaction, snapshot: MergeSnapshot, survivor: string, actor: string, kept: string[]): Promise<void> {
+  for (const x of snapshot.xref) {
+    const r = await hub.store.xref.restore(trx, x, survivor);
+    if (r.restored) continue;
+    kept.push(r.gid === null ? `xref ${x.source}:${x.source_key} was removed after the merge` : `xref ${x.source}:${x.source_key} now belongs to ${r.gid}`);
+  }
+  const merged = String(snapshot.merged.before[C.id]);
+  for (const c of snapshot.children) {
+    const n = await repoint(hub, trx, c.entity, c.field, c.ids, survivor, merged, actor);
+    if (n < c.ids.length) kept.push(`${c.ids.length - n} ${c.entity} row(s) no longer pointing at ${survivor} were left as they are`);
+  }
+}
+
+/** The survivor's provenance, field by field, where it is still what the merge left. */
+async function restoreProvenance(hub: Hub, trx: Knex.Transaction, entity: EntityName, survivor: string, snap: MergeSnapshot['provenance'], kept: string[]): Promise<void> {
+  const current = new Map((await hub.store.provenance.rows(trx, entity, survivor)).map((p) => [p.field, p]));
+  const before = new Map(snap.before.map((p) => [p.field, p]));
+  const after = new Map(snap.after.map((p) => [p.field, p]));
+  const fields: Record<string, { source: string; changedAt: string } | null> = {};
+  for (const field of new Set([...before.keys(), ...after.keys()])) {
+    const b = before.get(field);
+    const a = after.get(field);
+    if (!sameProvenance(current.get(field), a)) {
+      kept.push(`provenance of ${field} changed after the merge`);
+      continue;
+    }
+    if (sameProvenance(b, a)) continue;
+    fields[field] = b ? { source: b.source, changedAt: b.changed_at } : null;
+  }
+  await hub.store.provenance.apply(trx, entity, [{ gid: survivor, fields }]);
+}
+
+/** Merge candidates back to how they were, where the merge's decision still stands. */
+async function restoreCandidates(hub: Hub, trx: Knex.Transaction, candidates: MergeSnapshot['candidates'], kept: string[]): Promise<void> {
+  const { merges } = hub.store;
+  for (const c of candidates) {
+    const cur = await merges.candidate(trx, c.before.id);
+    if (!cur) kept.push(`merge candidate ${c.before.id} was removed after the merge`);
+    else if (!sameCandidate(cur, c.after)) kept.push(`merge candidate ${c.before.id} changed after the merge`);
+    else await merges.restoreCandidate(trx, c.before);
+  }
+}
+
+/**
+ * Records merged into the survivor after this merge still count: recompute over them, so a field
+ * this merge filled and a later merged record also has is not left empty.
+ */
+async function recomputeOverLaterMerges(hub: Hub, trx: Knex.Transaction, entity: EntityName, survivor: string, mergeId: number, rules: SurvivorshipRules | undefined, actor: string, kept: string[]): Promise<void> {
+  const laterInto = await hub.store.merges.mergedIntoAfter(trx, entity, survivor, mergeId);
+  if (laterInto.length === 0 || rules === undefined) return;
+  const fallbacks = [...(await hub.getMany(entity, laterInto, trx)).values()].map((r) => ({ values: r.values }));
+  const r = await recomputeGolden(hub, trx, entity, survivor, rules, { fallbacks, actor });
+  if (r.changed.length > 0) kept.push(`${survivor} recomputed over later merges (${laterInto.join(', ')}): ${r.changed.join(', ')}`);
+}
+
 // ---------------------------------------------------------------------------------------------
 // helpers
 // ---------------------------------------------------------------------------------------------
-
-const BOOL: ModelField = { name: C.deleted, type: 'boolean' };
 
 /** Read (and on PostgreSQL lock) rows by id, in id order so two merges cannot deadlock. */
 async function lockRows(hub: Hub, trx: Knex.Transaction, table: string, ids: string[]): Promise<Map<string, RawRow>> {
@@ -517,116 +484,7 @@ function toRaw(row: Record<string, unknown>): RawRow {
   return out;
 }
 
-function toXref(r: Record<string, unknown>): XrefRow {
-  return {
-    entity: String(r.entity),
-    source: String(r.source),
-    source_key: String(r.source_key),
-    gid: String(r.gid),
-    rule: (r.rule as string | null) ?? null,
-    linked_at: String(r.linked_at),
-  };
-}
-
-export function toCandidate(r: Record<string, unknown>): CandidateRow {
-  return {
-    id: Number(r.id),
-    entity: String(r.entity),
-    gid_a: String(r.gid_a),
-    gid_b: String(r.gid_b),
-    score: Number(r.score),
-    rule: String(r.rule),
-    reason: String(r.reason),
-    status: String(r.status),
-    created_at: String(r.created_at),
-    decided_at: (r.decided_at as string | null) ?? null,
-    decided_by: (r.decided_by as string | null) ?? null,
-  };
-}
-
-function sameCandidate(a: CandidateRow, b: CandidateRow): boolean {
-  // float4 on PostgreSQL: compare scores at the precision it keeps
-  return stableStringify({ ...a, score: Math.round(a.score * 1e6) }) === stableStringify({ ...b, score: Math.round(b.score * 1e6) });
-}
-
-async function provenanceRows(trx: Knex.Transaction, entity: EntityName, gid: string): Promise<ProvenanceRow[]> {
-  const rows = (await trx(T.provenance).where({ entity, gid }).orderBy('field')) as Record<string, unknown>[];
-  return rows.map((r) => ({ entity: String(r.entity), gid: String(r.gid), field: String(r.field), source: String(r.source), changed_at: String(r.changed_at) }));
-}
-
 function sameProvenance(a: ProvenanceRow | undefined, b: ProvenanceRow | undefined): boolean {
   if (!a || !b) return a === b;
   return a.source === b.source && a.changed_at === b.changed_at;
-}
-
-async function insertId(trx: Knex.Transaction, table: string, row: Record<string, unknown>): Promise<number> {
-  const res = (await trx(table).insert(row).returning('id')) as unknown[];
-  const first = res[0];
-  return Number(typeof first === 'object' && first !== null ? (first as { id: unknown }).id : first);
-}
-
-/**
- * Set `field` from `from` to `to` on the rows `ids` that still hold `from`, each with a new
- * _seq and _version. Returns how many rows changed.
- */
-async function repoint(hub: Hub, trx: Knex.Transaction, entity: EntityName, field: string, ids: readonly string[], from: string, to: string): Promise<number> {
-  const table = hub.table(entity);
-  const now = nowIso();
-  let n = 0;
-  for (let i = 0; i < ids.length; i += 200) {
-    const current = ((await trx(table).whereIn(C.id, ids.slice(i, i + 200)).where(field, from).orderBy(C.id).pluck(C.id)) as unknown[]).map(String);
-    if (current.length === 0) continue;
-    const first = await hub.nextSeq(trx, current.length);
-    const cases = current.map(() => 'WHEN ? THEN CAST(? AS BIGINT)').join(' ');
-    const bindings: (string | number)[] = [C.id];
-    current.forEach((id, j) => bindings.push(id, first + j));
-    await trx(table)
-      .whereIn(C.id, current)
-      .update({
-        [field]: to,
-        [C.version]: trx.raw('?? + 1', [C.version]),
-        [C.seq]: trx.raw(`CASE ?? ${cases} END`, bindings),
-        [C.updatedAt]: now,
-      });
-    n += current.length;
-  }
-  return n;
-}
-
-/**
- * Put back, column by column, what the merge changed on one record: a column is restored when it
- * still holds the merge's value, and kept (reported) when it changed since.
- */
-async function restoreRow(
-  hub: Hub,
-  trx: Knex.Transaction,
-  entity: EntityName,
-  gid: string,
-  current: RawRow,
-  snap: { before: RawRow; after: RawRow },
-  fields: ModelField[],
-  kept: string[],
-): Promise<void> {
-  const patch: Record<string, RawValue> = {};
-  const columns: { name: string; field: ModelField }[] = [
-    ...fields.map((f) => ({ name: f.name, field: f })),
-    { name: C.mergedInto, field: { name: C.mergedInto, type: 'string' } },
-    { name: C.deleted, field: BOOL },
-  ];
-  for (const { name, field } of columns) {
-    const before = canonicalFieldValue(field, snap.before[name]);
-    const after = canonicalFieldValue(field, snap.after[name]);
-    if (sameValue(before, after)) continue;
-    const now = canonicalFieldValue(field, current[name]);
-    if (!sameValue(now, after)) {
-      kept.push(`${gid}.${name} changed after the merge; kept ${JSON.stringify(now)}`);
-      continue;
-    }
-    patch[name] = snap.before[name] ?? null;
-  }
-  if (Object.keys(patch).length === 0) return;
-  const seq = await hub.nextSeq(trx);
-  await trx(hub.table(entity))
-    .where(C.id, gid)
-    .update({ ...patch, [C.version]: Number(current[C.version]) + 1, [C.seq]: seq, [C.updatedAt]: nowIso() });
 }

@@ -29,5 +29,5 @@ export {
   toDecimalString,
 } from './decimal.js';
 export { assertTimeZone, formatNaive, isIsoDate, normalizeDateTime, parseNaive, toInstant, utcToZoned, zoneOffsetMs, zonedToUtc, type WallClock } from './time.js';
-export { canonicalFieldValue, hashRecord, sameValue, stableStringify } from './values.js';
+export { canonicalFieldValue, hashRecord, pickFields, sameValue, stableStringify } from './values.js';
 export { DECIMAL_PRECISION, DEFAULT_MAX_LENGTH, REF_MAX_LENGTH, ValueError, checkValue, coerceValue, maxLengthOf, valueProblem } from './validation.js';

@@ -39,6 +39,13 @@ export function canonicalFieldValue(field: Pick<ModelField, 'type'>, v: unknown)
   }
 }
 
+/** The named fields of a record, absent ones as null. */
+export function pickFields(values: Readonly<CrmRecord>, fields: readonly string[]): CrmRecord {
+  const out: CrmRecord = {};
+  for (const f of fields) out[f] = values[f] ?? null;
+  return out;
+}
+
 /** Stable JSON: keys sorted, so equal records hash equally. */
 export function stableStringify(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value ?? null);

@@ -5,8 +5,8 @@
 export { runJob, retryParked, jobConfig, type RetryParkedResult } from './engine.js';
 export { startScheduler, SyncScheduler, type SchedulerOptions, type ScheduledJob } from './scheduler.js';
 export { listConflicts, getConflict, resolveConflict, type ConflictRecord, type ConflictFilter, type ResolveOptions } from './conflicts.js';
-export { listParked, type ParkedRecord } from '../hub/parked.js';
-export { listRuns, syncStatus, type RunRecord, type JobStatus } from '../hub/runs.js';
+export { listParked, listRuns, syncStatus, type RunRecord, type JobStatus } from './status.js';
+export type { ParkedRecord } from '../hub/parked.js';
 export { tryLockJob, lockName, type JobLock } from '../hub/locks.js';
 export { isTransient, withRetry } from './retry.js';
 export { syncMetricsRegistry, recordRunMetrics } from './metrics.js';

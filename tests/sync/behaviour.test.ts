@@ -10,7 +10,7 @@ import { silentLogger } from '../../core/logger.js';
 import { runJob } from '../../sync/engine.js';
 import { listConflicts } from '../../sync/conflicts.js';
 import { syncMetricsRegistry } from '../../sync/metrics.js';
-import { syncStatus } from '../../hub/runs.js';
+import { syncStatus } from '../../sync/status.js';
 import { SyncScheduler } from '../../sync/scheduler.js';
 import type { FaultHook, ProgressEvent } from '../../sync/types.js';
 import { createTestDatabase, fixtureKnex, type TestDatabase } from '../support/databases.js';

@@ -10,7 +10,7 @@ import type { App } from '../../app/app.js';
 import { installCapture } from '../../connectors/capture/index.js';
 import { runJob } from '../../sync/engine.js';
 import { listConflicts } from '../../sync/conflicts.js';
-import { listParked } from '../../hub/parked.js';
+import { listParked } from '../../sync/status.js';
 import { requireDialect } from '../support/databases.js';
 import { createWorld, dumpHub, hubCustomers, rows, seedErp, CODE_A, CODE_B, CODE_C, type World } from './support.js';
 

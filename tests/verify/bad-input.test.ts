@@ -20,7 +20,7 @@ import { ConfigError } from '../../core/errors.js';
 import { closeApp, openApp, type App } from '../../app/app.js';
 import { makeCreditCode } from '../../identity/credit-code.js';
 import { runJob } from '../../sync/engine.js';
-import { listParked } from '../../hub/parked.js';
+import { listParked } from '../../sync/status.js';
 import { createTestDatabase, fixtureKnex, requireDialect, type TestDatabase } from '../support/databases.js';
 
 // ------------------------------------------------------------------------------ configs

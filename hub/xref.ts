@@ -1,0 +1,126 @@
+/**
+ * The cross-reference (crm_xref): which golden record (global id) each source key belongs to.
+ */
+import type { Knex } from 'knex';
+import type { Column, Statements } from './statements.js';
+import { SYSTEM_TABLES as T } from './tables.js';
+
+type Q = Knex | Knex.Transaction;
+
+export interface XrefEntry {
+  gid: string;
+  rule: string | null;
+}
+
+export interface XrefRow {
+  entity: string;
+  source: string;
+  source_key: string;
+  gid: string;
+  rule: string | null;
+  linked_at: string;
+}
+
+export interface XrefLink {
+  entity: string;
+  source: string;
+  sourceKey: string;
+  gid: string;
+  rule: string | null;
+}
+
+const COLUMNS: Column[] = [
+  { name: 'entity', type: 'text' },
+  { name: 'source', type: 'text' },
+  { name: 'source_key', type: 'text' },
+  { name: 'gid', type: 'text' },
+  { name: 'rule', type: 'text' },
+  { name: 'linked_at', type: 'text' },
+];
+const LOOKUP_CHUNK = 5000;
+
+export class XrefStore {
+  private readonly upsert: string;
+  private readonly byKeys: string;
+  private readonly byGids: string;
+
+  constructor(private readonly statements: Statements) {
+    this.upsert = statements.upsertSql(T.xref, COLUMNS, ['entity', 'source', 'source_key'], ['gid', 'rule', 'linked_at']);
+    const p = (n: number) => statements.param(n, 'text');
+    const where = `entity = ${p(1)} AND source = ${p(2)}`;
+    this.byKeys = `SELECT source_key, gid, rule FROM ${T.xref} WHERE ${where} AND ${statements.inList('source_key', 'text', 3)}`;
+    this.byGids = `SELECT gid, source_key FROM ${T.xref} WHERE ${where} AND ${statements.inList('gid', 'text', 3)} ORDER BY gid, linked_at, source_key`;
+  }
+
+  private async lookup<T>(q: Q, sql: string, entity: string, source: string, values: readonly string[], each: (row: T) => void): Promise<void> {
+    const unique = [...new Set(values)];
+    for (let i = 0; i < unique.length; i += LOOKUP_CHUNK) {
+      for (const r of await this.statements.select<T>(q, sql, [entity, source, this.statements.listParam(unique.slice(i, i + LOOKUP_CHUNK))])) each(r);
+    }
+  }
+
+  /** The golden record of each of these source keys (keys without one are absent). */
+  async load(q: Q, entity: string, source: string, keys: readonly string[]): Promise<Map<string, XrefEntry>> {
+    const out = new Map<string, XrefEntry>();
+    await this.lookup<{ source_key: string; gid: string; rule: string | null }>(q, this.byKeys, entity, source, keys, (r) => out.set(r.source_key, { gid: r.gid, rule: r.rule }));
+    return out;
+  }
+
+  /** Source keys of each gid in one source, oldest link first. */
+  async keysByGid(q: Q, entity: string, source: string, gids: readonly string[]): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>();
+    await this.lookup<{ gid: string; source_key: string }>(q, this.byGids, entity, source, gids, (r) => {
+      const list = out.get(r.gid);
+      if (list) list.push(r.source_key);
+      else out.set(r.gid, [r.source_key]);
+    });
+    return out;
+  }
+
+  /** Every xref row of one record, by source and key. */
+  async ofRecord(q: Q, entity: string, gid: string): Promise<XrefRow[]> {
+    const rows = (await q(T.xref).where({ entity, gid }).orderBy(['source', 'source_key'])) as Record<string, unknown>[];
+    return rows.map((r) => ({
+      entity: String(r.entity),
+      source: String(r.source),
+      source_key: String(r.source_key),
+      gid: String(r.gid),
+      rule: (r.rule as string | null) ?? null,
+      linked_at: String(r.linked_at),
+    }));
+  }
+
+  /** Link source keys to golden records (a key linked before moves to the new record). */
+  async link(q: Q, links: readonly XrefLink[]): Promise<void> {
+    const now = new Date().toISOString();
+    const byKey = new Map(links.map((l) => [`${l.entity}\u0000${l.source}\u0000${l.sourceKey}`, l]));
+    await this.statements.execute(
+      q,
+      this.upsert,
+      COLUMNS,
+      [...byKey.values()].map((l) => [l.entity, l.source, l.sourceKey, l.gid, l.rule, now]),
+    );
+  }
+
+  /** Move every source key of `from` to `to` (a merge). */
+  async moveAll(q: Q, entity: string, from: string, to: string): Promise<void> {
+    await q(T.xref).where({ entity, gid: from }).update({ gid: to });
+  }
+
+  /**
+   * Put an xref row back as it was (an unmerge) when it still belongs to `expectedGid`. Returns
+   * the gid it belongs to now when it does not (null: the row is gone).
+   */
+  async restore(q: Q, row: XrefRow, expectedGid: string): Promise<{ restored: true } | { restored: false; gid: string | null }> {
+    const key = { entity: row.entity, source: row.source, source_key: row.source_key };
+    const cur = (await q(T.xref).where(key).first()) as { gid: string } | undefined;
+    if (!cur || cur.gid !== expectedGid) return { restored: false, gid: cur?.gid ?? null };
+    await q(T.xref).where(key).update({ gid: row.gid, rule: row.rule, linked_at: row.linked_at });
+    return { restored: true };
+  }
+
+  /** Golden records (of `gids`) that already have a key of this source. */
+  async gidsWithKeys(q: Q, entity: string, source: string, gids: readonly string[]): Promise<Set<string>> {
+    return new Set((await this.keysByGid(q, entity, source, gids)).keys());
+  }
+}
