@@ -20,13 +20,14 @@ import { CrmlinkError } from '../core/errors.js';
 import type { JobConfig } from '../config/schema.js';
 import type { Change, Where } from '../connectors/driver.js';
 import { tryLockJob, type JobLock } from '../hub/locks.js';
-import { ensureSyncTables, SYNC_TABLES } from '../hub/sync-tables.js';
+import { ensureSyncTables } from '../hub/sync-tables.js';
 import { RunContext, type HubAccess } from './context.js';
-import { pullSource, applyPage } from './pull.js';
+import { applyPage, commitPage, pullSource } from './pull.js';
 import { pushAll, pushBatch, resolveIntents } from './push.js';
 import { abandonStaleRuns, finishRun, recordSkipped, startRun } from '../hub/runs.js';
 import { readParked } from '../hub/parked.js';
 import { recordRunMetrics } from './metrics.js';
+import { recordedStats } from './status.js';
 import type { RunOptions, RunReport, RunStatus } from './types.js';
 
 export function jobConfig(app: App, job: string): JobConfig {
@@ -55,7 +56,7 @@ export async function runJob(app: App, job: string, opts: RunOptions = {}): Prom
   }
   let runId: number | null = null;
   try {
-    if (opts.tick && !(await claimTick(app.hub.knex, job, opts.tick, lock))) {
+    if (opts.tick && !(await app.hub.store.journal.claimTick(app.hub.knex, job, opts.tick, lock.holder))) {
       const reason = `tick ${opts.tick} was already run by another process`;
       const id = await recordSkipped(app.hub.knex, job, reason, startedAt);
       return skipped(job, cfg, id, started, reason);
@@ -65,7 +66,7 @@ export async function runJob(app: App, job: string, opts: RunOptions = {}): Prom
     runId = await startRun(app.hub.knex, job, startedAt);
     const access: HubAccess = { q: app.hub.knex, tx: (fn) => app.hub.knex.transaction(fn) };
     const report = await execute(app, job, cfg, access, opts, started, runId);
-    await finishRun(app.hub.knex, runId, report).catch((err: unknown) => app.logger.error({ job, err }, 'could not record the run'));
+    await finishRun(app.hub.knex, runId, { status: report.status, endedAt: report.endedAt, stats: recordedStats(report), error: report.error ? JSON.stringify(report.error) : (report.reason ?? null) }).catch((err: unknown) => app.logger.error({ job, err }, 'could not record the run'));
     recordRunMetrics(report);
     log(app, report);
     return report;
@@ -171,18 +172,6 @@ function log(app: App, r: RunReport): void {
   else app.logger.info(line, 'sync run finished');
 }
 
-/** First claim of a scheduled tick wins; the others skip it. */
-async function claimTick(knex: Knex, job: string, tick: string, lock: JobLock): Promise<boolean> {
-  try {
-    await knex(SYNC_TABLES.tick).insert({ job, tick, holder: lock.holder, claimed_at: new Date().toISOString() });
-    return true;
-  } catch (err) {
-    const existing = await knex(SYNC_TABLES.tick).where({ job, tick }).first();
-    if (existing) return false;
-    throw err;
-  }
-}
-
 export interface RetryParkedResult {
   retried: number;
   resolved: number;
@@ -215,8 +204,8 @@ export async function retryParked(app: App, job: string, opts: Pick<RunOptions, 
         if (pulls.length > 0) {
           const changes = await rereadRows(ctx, unit.name, pulls.map((p) => p.sourceKey!));
           const batch = { changes, checkpoint: { strategy: unit.mapping.capture.strategy }, hasMore: false, snapshot: false };
-          const pageLog = await ctx.retry(() => ctx.hub.tx((trx) => applyPage(ctx, unit, trx, batch, { page: 1, startScan: false, checkpoint: null })), `retry ${unit.name} rows`);
-          pageLog.commit(ctx, unit.name);
+          const outcome = await ctx.retry(() => ctx.hub.tx((trx) => applyPage(ctx, unit, trx, batch, { page: 1, startScan: false, checkpoint: null })), `retry ${unit.name} rows`);
+          commitPage(ctx, unit.name, outcome);
         }
         const pushes = parked.filter((p) => p.source === unit.name && p.direction === 'push' && p.gid !== null);
         if (pushes.length > 0) {
