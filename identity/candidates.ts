@@ -141,22 +141,37 @@ export async function findCandidates(
   rules: readonly MatchRule[] = DEFAULT_RULES,
   options: FindCandidatesOptions = {},
 ): Promise<FindCandidatesResult> {
-  const table = hub.table(entity);
   const have = new Set(hub.fields(entity).map((f) => f.name));
   const cols = MATCH_FIELDS.filter((f) => have.has(f));
   if (!cols.some((c) => rules.some((r) => r.rule === c))) {
     throw new ValidationError(`${entity} has none of the fields the match rules use (${rules.map((r) => r.rule).join(', ')})`, { entity });
   }
+  const found = await matchLiveRecords(hub, entity, cols, rules, options);
+  const kept = await keepCandidates(hub, entity, found.matches, options.autoMergeSure ?? false);
+  // Automatic merges of sure matches: each group of records joined by sure matches folds into
+  // one survivor chosen by rankSurvivors, whatever order the matches were found in.
+  const merged: MergeResult[] = [];
+  for (const group of connectedGroups(kept.sure)) {
+    const [survivor, ...rest] = await rankSurvivors(hub, entity, group);
+    for (const gone of rest) merged.push(await mergeRecords(hub, { entity, survivor, merged: gone, actor: options.actor ?? 'auto', rules: options.survivorship }));
+  }
+  return { records: found.records, matches: found.matches.length, inserted: kept.inserted, updated: kept.updated, skipped: kept.skipped, merged, invalid: found.invalid };
+}
 
-  // -- live records, through the blocking index
+/** Every pair of live records the rules match, through the blocking index (each record looked up, then added). */
+async function matchLiveRecords(
+  hub: Hub,
+  entity: EntityName,
+  cols: readonly (typeof MATCH_FIELDS)[number][],
+  rules: readonly MatchRule[],
+  options: FindCandidatesOptions,
+): Promise<{ records: number; matches: Match[]; invalid: InvalidCode[] }> {
   const index = new MatchIndex(rules, options.maxSharedContact === undefined ? {} : { maxSharedContact: options.maxSharedContact });
-  const matches: Match[] = [];
-  const invalid: InvalidCode[] = [];
-  let records = 0;
+  const out = { records: 0, matches: [] as Match[], invalid: [] as InvalidCode[] };
   let lastId = '';
   for (;;) {
     const page = (await hub
-      .knex(table)
+      .knex(hub.table(entity))
       .select(C.id, ...cols)
       .where(C.deleted, false)
       .whereNull(C.mergedInto)
@@ -168,54 +183,42 @@ export async function findCandidates(
       const rec: MatchInput = { id: String(r[C.id]) };
       for (const c of cols) rec[c] = (r[c] as string | null) ?? null;
       const found = index.find(rec);
-      if (found.invalid) invalid.push(found.invalid);
-      matches.push(...found.matches);
+      if (found.invalid) out.invalid.push(found.invalid);
+      out.matches.push(...found.matches);
       index.add(rec);
-      records++;
+      out.records++;
     }
     lastId = String(page[page.length - 1][C.id]);
   }
+  return out;
+}
 
-  // -- keep them
+/** New pairs recorded, open ones refreshed, decided ones left alone; the sure pairs to merge. */
+async function keepCandidates(hub: Hub, entity: EntityName, matches: readonly Match[], autoMergeSure: boolean): Promise<{ inserted: number; updated: number; skipped: number; sure: [string, string][] }> {
   const existing = new Map<string, CandidateRow>();
   for (const c of await hub.store.merges.candidates(hub.knex, entity)) existing.set(`${c.gid_a}|${c.gid_b}`, c);
-  let inserted = 0;
-  let updated = 0;
-  let skipped = 0;
-  const sure: [string, string][] = [];
+  const out = { inserted: 0, updated: 0, skipped: 0, sure: [] as [string, string][] };
   const now = nowIso();
   await hub.store.transaction(async (trx) => {
     for (const m of matches) {
       const [a, b] = orderPair(m.a, m.b);
       const key = `${a}|${b}`;
       const cur = existing.get(key);
-      if (m.certainty === 'sure' && options.autoMergeSure && cur?.status !== 'rejected') sure.push([a, b]);
+      if (m.certainty === 'sure' && autoMergeSure && cur?.status !== 'rejected') out.sure.push([a, b]);
       const proposal = { gidA: a, gidB: b, score: m.score, rule: m.rule, reason: m.reason };
       if (!cur) {
         await hub.store.merges.propose(trx, entity, [proposal], now);
         existing.set(key, { id: 0, entity, gid_a: a, gid_b: b, score: m.score, rule: m.rule, reason: m.reason, status: 'open', created_at: now, decided_at: null, decided_by: null });
-        inserted++;
+        out.inserted++;
       } else if (cur.status !== 'open') {
-        skipped++;
+        out.skipped++;
       } else if (Math.abs(cur.score - m.score) > 1e-6 || cur.rule !== m.rule || cur.reason !== m.reason) {
         await hub.store.merges.rescore(trx, entity, proposal);
-        updated++;
+        out.updated++;
       }
     }
   });
-
-  // -- automatic merges of sure matches: each group of records joined by sure matches folds into
-  // one survivor chosen by rankSurvivors, whatever order the matches were found in
-  const merged: MergeResult[] = [];
-  if (options.autoMergeSure) {
-    for (const group of connectedGroups(sure)) {
-      const [survivor, ...rest] = await rankSurvivors(hub, entity, group);
-      for (const gone of rest) {
-        merged.push(await mergeRecords(hub, { entity, survivor, merged: gone, actor: options.actor ?? 'auto', rules: options.survivorship }));
-      }
-    }
-  }
-  return { records, matches: matches.length, inserted, updated, skipped, merged, invalid };
+  return out;
 }
 
 /** Candidates with both records' key fields, best score first. */

@@ -152,74 +152,16 @@ export function surviveFields(
   }
   const defaultRule = parseRule(rules.default);
   const hubProv = options.hubProvenance ?? {};
-  const fallbacks: HubFallback[] = [
-    ...(hubValues ? [{ values: hubValues, provenance: hubProv }] : []),
-    ...(options.fallbacks ?? []),
-  ];
-
+  const fallbacks: HubFallback[] = [...(hubValues ? [{ values: hubValues, provenance: hubProv }] : []), ...(options.fallbacks ?? [])];
   const values: CrmRecord = {};
   const provenance: Record<string, FieldProvenance> = {};
-
   for (const field of fields) {
     const fieldRule = rules.fields[field];
     const rule = fieldRule === undefined ? defaultRule : parseRule(fieldRule, field);
     const textual = types.has(field) ? types.get(field) === 'string' || types.get(field) === 'text' : undefined;
-
-    const offers: Offer[] = [];
-    for (const c of candidates) {
-      const v = c.values[field];
-      if (!hasValue(v)) continue;
-      offers.push({ source: c.source, key: c.key ?? '', value: v, changedAt: c.changedAt, provenance: { source: c.source, changedAt: c.changedAt } });
-    }
-    const hubValue = hubValues?.[field];
-    const hubOffer: Offer | undefined = hasValue(hubValue)
-      ? {
-          source: HUB,
-          key: '',
-          value: hubValue,
-          changedAt: hubProv[field]?.changedAt ?? null,
-          provenance: hubProv[field] ?? { source: HUB, changedAt: null },
-        }
-      : undefined;
-    // A value edited in the hub itself competes with the sources.
-    if (hubOffer && hubProv[field]?.source === HUB) offers.push(hubOffer);
-
-    let winner: Offer | undefined;
-    switch (rule.kind) {
-      case 'hub':
-        winner = hubOffer ?? [...offers].sort(byNewest)[0];
-        break;
-      case 'newest':
-        winner = [...offers].sort(byNewest)[0];
-        break;
-      case 'complete':
-        winner = [...offers].sort((a, b) => {
-          const la = textual === false ? 1 : length(a.value);
-          const lb = textual === false ? 1 : length(b.value);
-          return la !== lb ? lb - la : byNewest(a, b);
-        })[0];
-        break;
-      case 'order': {
-        for (const s of rule.sources) {
-          const pool = s === HUB ? (hubOffer ? [hubOffer] : []) : offers.filter((o) => o.source === s);
-          winner = pool.sort(byNewest)[0];
-          if (winner) break;
-        }
-        winner ??= offers.filter((o) => !rule.sources.includes(o.source)).sort(byNewest)[0];
-        break;
-      }
-    }
-
-    if (!winner) {
-      // No source knows the field: keep what the hub has (the survivor's, then the merged's).
-      for (const fb of fallbacks) {
-        const v = fb.values[field];
-        if (hasValue(v)) {
-          winner = { source: HUB, key: '', value: v, changedAt: null, provenance: fb.provenance?.[field] ?? { source: HUB, changedAt: null } };
-          break;
-        }
-      }
-    }
+    const { offers, hubOffer } = offersFor(field, candidates, hubValues, hubProv);
+    // No source knows the field: keep what the hub has (the survivor's, then the merged's).
+    const winner = pickWinner(rule, offers, hubOffer, textual) ?? fallbackOffer(field, fallbacks);
     if (winner) {
       values[field] = winner.value;
       provenance[field] = { ...winner.provenance };
@@ -228,6 +170,51 @@ export function surviveFields(
     }
   }
   return { values, provenance };
+}
+
+/** Every source's value of a field as an offer; the hub's own value competes when it was edited in the hub. */
+function offersFor(field: string, candidates: readonly SurvivorCandidate[], hubValues: CrmRecord | undefined, hubProv: Readonly<Record<string, FieldProvenance>>): { offers: Offer[]; hubOffer?: Offer } {
+  const offers: Offer[] = [];
+  for (const c of candidates) {
+    const v = c.values[field];
+    if (hasValue(v)) offers.push({ source: c.source, key: c.key ?? '', value: v, changedAt: c.changedAt, provenance: { source: c.source, changedAt: c.changedAt } });
+  }
+  const hubValue = hubValues?.[field];
+  if (!hasValue(hubValue)) return { offers };
+  const hubOffer: Offer = { source: HUB, key: '', value: hubValue, changedAt: hubProv[field]?.changedAt ?? null, provenance: hubProv[field] ?? { source: HUB, changedAt: null } };
+  if (hubProv[field]?.source === HUB) offers.push(hubOffer);
+  return { offers, hubOffer };
+}
+
+function pickWinner(rule: ParsedRule, offers: readonly Offer[], hubOffer: Offer | undefined, textual: boolean | undefined): Offer | undefined {
+  switch (rule.kind) {
+    case 'hub':
+      return hubOffer ?? [...offers].sort(byNewest)[0];
+    case 'newest':
+      return [...offers].sort(byNewest)[0];
+    case 'complete':
+      return [...offers].sort((a, b) => {
+        const la = textual === false ? 1 : length(a.value);
+        const lb = textual === false ? 1 : length(b.value);
+        return la !== lb ? lb - la : byNewest(a, b);
+      })[0];
+    case 'order': {
+      for (const s of rule.sources) {
+        const pool = s === HUB ? (hubOffer ? [hubOffer] : []) : offers.filter((o) => o.source === s);
+        const winner = pool.sort(byNewest)[0];
+        if (winner) return winner;
+      }
+      return offers.filter((o) => !rule.sources.includes(o.source)).sort(byNewest)[0];
+    }
+  }
+}
+
+function fallbackOffer(field: string, fallbacks: readonly HubFallback[]): Offer | undefined {
+  for (const fb of fallbacks) {
+    const v = fb.values[field];
+    if (hasValue(v)) return { source: HUB, key: '', value: v, changedAt: null, provenance: fb.provenance?.[field] ?? { source: HUB, changedAt: null } };
+  }
+  return undefined;
 }
 
 /** Match rules and survivorship of an entity from the config, with the defaults filled in. */
