@@ -6,7 +6,7 @@ import type { Knex } from 'knex';
 import { CrmlinkError } from '../core/errors.js';
 import type { CrmRecord, EntityName } from '../model/entities.js';
 import { hashRecord } from '../model/values.js';
-import type { Column, Statements } from './statements.js';
+import { columns, type Column, type Statements } from './statements.js';
 import { SYSTEM_TABLES as T } from './tables.js';
 
 type Q = Knex | Knex.Transaction;
@@ -35,17 +35,7 @@ export interface SourceVersion {
   changedAt: string;
 }
 
-const COLUMNS: Column[] = [
-  { name: 'entity', type: 'text' },
-  { name: 'source', type: 'text' },
-  { name: 'source_key', type: 'text' },
-  { name: 'values', type: 'text' },
-  { name: 'hash', type: 'text' },
-  { name: 'deleted', type: 'boolean' },
-  { name: 'changed_at', type: 'text' },
-  { name: 'synced_at', type: 'text' },
-];
-const LOOKUP_CHUNK = 5000;
+const COLUMNS: Column[] = columns('entity', 'source', 'source_key', 'values', 'hash', { deleted: 'boolean' }, 'changed_at', 'synced_at');
 
 export const isTrue = (v: unknown): boolean => v === true || v === 1 || v === '1';
 
@@ -71,11 +61,7 @@ export class BaseStore {
 
   async load(q: Q, entity: string, source: string, keys: readonly string[]): Promise<Map<string, BaseEntry>> {
     const out = new Map<string, BaseEntry>();
-    const unique = [...new Set(keys)];
-    for (let i = 0; i < unique.length; i += LOOKUP_CHUNK) {
-      const rows = await this.statements.select<Record<string, unknown>>(q, this.byKeys, [entity, source, this.statements.listParam(unique.slice(i, i + LOOKUP_CHUNK))]);
-      for (const r of rows) out.set(String(r.source_key), entryOf(r));
-    }
+    await this.statements.selectIn<Record<string, unknown>>(q, this.byKeys, [entity, source], keys, (r) => out.set(String(r.source_key), entryOf(r)));
     return out;
   }
 

@@ -5,6 +5,7 @@
  */
 import type { Knex } from 'knex';
 import type { CrmValue } from '../model/entities.js';
+import { rowReader } from './rows.js';
 import { SYSTEM_TABLES as T } from './tables.js';
 
 type Q = Knex | Knex.Transaction;
@@ -65,23 +66,25 @@ export interface ConflictFilter {
   offset?: number;
 }
 
+const readConflictRow = rowReader({
+  id: 'number',
+  job: 'text',
+  entity: 'text',
+  gid: 'text',
+  field: 'text',
+  values: 'json',
+  rule: 'text',
+  reason: 'text',
+  resolution: 'json?',
+  resolvedBy: ['resolved_by', 'text?'],
+  createdAt: ['created_at', 'text'],
+  resolvedAt: ['resolved_at', 'text?'],
+});
+
 function toRecord(r: Record<string, unknown>): ConflictRecord {
-  return {
-    id: Number(r.id),
-    job: String(r.job),
-    entity: String(r.entity),
-    gid: String(r.gid),
-    field: String(r.field),
-    base: typeof r.base === 'string' ? (JSON.parse(r.base) as CrmValue) : undefined,
-    values: JSON.parse(String(r.values)) as Record<string, CrmValue>,
-    rule: String(r.rule),
-    reason: String(r.reason),
-    status: r.status === 'resolved' ? 'resolved' : 'open',
-    resolution: typeof r.resolution === 'string' ? (JSON.parse(r.resolution) as ConflictRecord['resolution']) : null,
-    resolvedBy: (r.resolved_by as string | null) ?? null,
-    createdAt: String(r.created_at),
-    resolvedAt: (r.resolved_at as string | null) ?? null,
-  };
+  // No base (first sync) is undefined, not null: null is a base value.
+  const base = typeof r.base === 'string' ? (JSON.parse(r.base) as CrmValue) : undefined;
+  return { ...(readConflictRow(r) as Omit<ConflictRecord, 'base' | 'status'>), base, status: r.status === 'resolved' ? 'resolved' : 'open' };
 }
 
 const idOf = (v: unknown): number => Number(typeof v === 'object' && v !== null ? (v as { id: unknown }).id : v);

@@ -4,6 +4,7 @@
  */
 import type { Knex } from 'knex';
 import { stableStringify } from '../model/values.js';
+import { rowReader } from './rows.js';
 import { SYSTEM_TABLES as T } from './tables.js';
 
 type Q = Knex | Knex.Transaction;
@@ -35,45 +36,42 @@ export interface MergeLogRow {
   entity: string;
   survivor: string;
   merged: string;
-  snapshot: string;
+  /** JSON; null when not read (listMerges). */
+  snapshot: string | null;
   at: string;
   by: string;
   undoneAt: string | null;
 }
 
-export function toCandidate(r: Record<string, unknown>): CandidateRow {
-  return {
-    id: Number(r.id),
-    entity: String(r.entity),
-    gid_a: String(r.gid_a),
-    gid_b: String(r.gid_b),
-    score: Number(r.score),
-    rule: String(r.rule),
-    reason: String(r.reason),
-    status: String(r.status),
-    created_at: String(r.created_at),
-    decided_at: (r.decided_at as string | null) ?? null,
-    decided_by: (r.decided_by as string | null) ?? null,
-  };
-}
+export const toCandidate: (r: Record<string, unknown>) => CandidateRow = rowReader({
+  id: 'number',
+  entity: 'text',
+  gid_a: 'text',
+  gid_b: 'text',
+  score: 'number',
+  rule: 'text',
+  reason: 'text',
+  status: 'text',
+  created_at: 'text',
+  decided_at: 'text?',
+  decided_by: 'text?',
+});
 
 /** Two candidate rows alike, scores at the precision PostgreSQL's float4 keeps. */
 export function sameCandidate(a: CandidateRow, b: CandidateRow): boolean {
   return stableStringify({ ...a, score: Math.round(a.score * 1e6) }) === stableStringify({ ...b, score: Math.round(b.score * 1e6) });
 }
 
-function toMergeLog(r: Record<string, unknown>): MergeLogRow {
-  return {
-    id: Number(r.id),
-    entity: String(r.entity),
-    survivor: String(r.survivor),
-    merged: String(r.merged),
-    snapshot: String(r.snapshot ?? ''),
-    at: String(r.at),
-    by: String(r.by),
-    undoneAt: (r.undone_at as string | null) ?? null,
-  };
-}
+const toMergeLog: (r: Record<string, unknown>) => MergeLogRow = rowReader({
+  id: 'number',
+  entity: 'text',
+  survivor: 'text',
+  merged: 'text',
+  snapshot: 'text?',
+  at: 'text',
+  by: 'text',
+  undoneAt: ['undone_at', 'text?'],
+});
 
 const idOf = (v: unknown): number => Number(typeof v === 'object' && v !== null ? (v as { id: unknown }).id : v);
 

@@ -4,7 +4,8 @@
  */
 import type { Knex } from 'knex';
 import type { EntityName } from '../model/entities.js';
-import type { Column, Statements } from './statements.js';
+import { columns, type Column, type Statements } from './statements.js';
+import { rowReader } from './rows.js';
 import { SYSTEM_TABLES as T } from './tables.js';
 
 type Q = Knex | Knex.Transaction;
@@ -29,15 +30,9 @@ export interface ProvenanceRow {
   changed_at: string;
 }
 
-const COLUMNS: Column[] = [
-  { name: 'entity', type: 'text' },
-  { name: 'gid', type: 'text' },
-  { name: 'field', type: 'text' },
-  { name: 'source', type: 'text' },
-  { name: 'changed_at', type: 'text' },
-];
+const COLUMNS: Column[] = columns('entity', 'gid', 'field', 'source', 'changed_at');
 const KEY: Column[] = COLUMNS.slice(0, 3);
-const LOOKUP_CHUNK = 5000;
+const readProvenanceRow: (r: Record<string, unknown>) => ProvenanceRow = rowReader({ entity: 'text', gid: 'text', field: 'text', source: 'text', changed_at: 'text' });
 
 export class ProvenanceStore {
   private readonly upsert: string;
@@ -57,16 +52,12 @@ export class ProvenanceStore {
   /** Provenance of these records, by gid. */
   async load(q: Q, entity: EntityName, gids: readonly string[]): Promise<Map<string, Provenance>> {
     const out = new Map<string, Provenance>();
-    const unique = [...new Set(gids)];
-    for (let i = 0; i < unique.length; i += LOOKUP_CHUNK) {
-      const rows = await this.statements.select<Omit<ProvenanceRow, 'entity'>>(q, this.byGids, [entity, this.statements.listParam(unique.slice(i, i + LOOKUP_CHUNK))]);
-      for (const r of rows) {
-        let p = out.get(r.gid);
-        if (!p) out.set(r.gid, (p = { changedAt: {}, source: {} }));
-        p.changedAt[r.field] = r.changed_at;
-        p.source[r.field] = r.source;
-      }
-    }
+    await this.statements.selectIn<Omit<ProvenanceRow, 'entity'>>(q, this.byGids, [entity], gids, (r) => {
+      let p = out.get(r.gid);
+      if (!p) out.set(r.gid, (p = { changedAt: {}, source: {} }));
+      p.changedAt[r.field] = r.changed_at;
+      p.source[r.field] = r.source;
+    });
     return out;
   }
 
@@ -80,7 +71,7 @@ export class ProvenanceStore {
   /** One record's provenance rows, by field name. */
   async rows(q: Q, entity: EntityName, gid: string): Promise<ProvenanceRow[]> {
     const rows = (await q(T.provenance).where({ entity, gid }).orderBy('field')) as Record<string, unknown>[];
-    return rows.map((r) => ({ entity: String(r.entity), gid: String(r.gid), field: String(r.field), source: String(r.source), changed_at: String(r.changed_at) }));
+    return rows.map(readProvenanceRow);
   }
 
   /** Set (or, for null, remove) the provenance of fields; a time of null is recorded as now. */

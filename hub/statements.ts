@@ -20,6 +20,14 @@ export interface Column {
 }
 
 export type HubDialect = 'sqlite' | 'postgres';
+
+/** Columns by name, text unless given another type: `columns('entity', 'gid', { deleted: 'boolean' })`. */
+export function columns(...names: (string | Record<string, ColumnType>)[]): Column[] {
+  return names.flatMap((n) => (typeof n === 'string' ? [{ name: n, type: 'text' as const }] : Object.entries(n).map(([name, type]) => ({ name, type }))));
+}
+
+/** Values per statement of a lookup by a list of keys. */
+const LOOKUP_CHUNK = 5000;
 type Q = Knex | Knex.Transaction;
 type Cell = string | number | bigint | boolean | null;
 
@@ -112,6 +120,17 @@ export class Statements {
     } finally {
       done();
       await release();
+    }
+  }
+
+  /**
+   * Rows of `sql` for every value of `values` (deduplicated, in chunks), `sql` taking `fixed` and
+   * then the list as its last parameter (see inList).
+   */
+  async selectIn<T>(q: Q, sql: string, fixed: readonly unknown[], values: readonly (string | number)[], each: (row: T) => void): Promise<void> {
+    const unique = [...new Set(values)];
+    for (let i = 0; i < unique.length; i += LOOKUP_CHUNK) {
+      for (const row of await this.select<T>(q, sql, [...fixed, this.listParam(unique.slice(i, i + LOOKUP_CHUNK))])) each(row);
     }
   }
 

@@ -13,7 +13,7 @@
  *   tick once even if the first finished before the second tried the lock.
  */
 import type { Knex } from 'knex';
-import type { Column, Statements } from './statements.js';
+import { columns, type Column, type Statements } from './statements.js';
 
 export const SYNC_TABLES = {
   seen: 'crm_sync_seen',
@@ -87,11 +87,7 @@ export interface InsertIntent {
 export class SyncJournal {
   private readonly markSeenSql: string;
   private readonly seenSql: string;
-  private readonly seenColumns: Column[] = [
-    { name: 'job', type: 'text' },
-    { name: 'source', type: 'text' },
-    { name: 'source_key', type: 'text' },
-  ];
+  private readonly seenColumns: Column[] = columns('job', 'source', 'source_key');
 
   constructor(private readonly statements: Statements) {
     this.markSeenSql = statements.upsertSql(SYNC_TABLES.seen, this.seenColumns, ['job', 'source', 'source_key'], []);
@@ -111,10 +107,7 @@ export class SyncJournal {
 
   async seen(q: Q, job: string, source: string, keys: readonly string[]): Promise<Set<string>> {
     const out = new Set<string>();
-    for (let i = 0; i < keys.length; i += 5000) {
-      const rows = await this.statements.select<{ source_key: string }>(q, this.seenSql, [job, source, this.statements.listParam(keys.slice(i, i + 5000))]);
-      for (const r of rows) out.add(r.source_key);
-    }
+    await this.statements.selectIn<{ source_key: string }>(q, this.seenSql, [job, source], keys, (r) => out.add(r.source_key));
     return out;
   }
 

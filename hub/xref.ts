@@ -2,7 +2,8 @@
  * The cross-reference (crm_xref): which golden record (global id) each source key belongs to.
  */
 import type { Knex } from 'knex';
-import type { Column, Statements } from './statements.js';
+import { columns, type Column, type Statements } from './statements.js';
+import { rowReader } from './rows.js';
 import { SYSTEM_TABLES as T } from './tables.js';
 
 type Q = Knex | Knex.Transaction;
@@ -29,15 +30,8 @@ export interface XrefLink {
   rule: string | null;
 }
 
-const COLUMNS: Column[] = [
-  { name: 'entity', type: 'text' },
-  { name: 'source', type: 'text' },
-  { name: 'source_key', type: 'text' },
-  { name: 'gid', type: 'text' },
-  { name: 'rule', type: 'text' },
-  { name: 'linked_at', type: 'text' },
-];
-const LOOKUP_CHUNK = 5000;
+const COLUMNS: Column[] = columns('entity', 'source', 'source_key', 'gid', 'rule', 'linked_at');
+const readXrefRow: (r: Record<string, unknown>) => XrefRow = rowReader({ entity: 'text', source: 'text', source_key: 'text', gid: 'text', rule: 'text?', linked_at: 'text' });
 
 export class XrefStore {
   private readonly upsert: string;
@@ -52,24 +46,17 @@ export class XrefStore {
     this.byGids = `SELECT gid, source_key FROM ${T.xref} WHERE ${where} AND ${statements.inList('gid', 'text', 3)} ORDER BY gid, linked_at, source_key`;
   }
 
-  private async lookup<T>(q: Q, sql: string, entity: string, source: string, values: readonly string[], each: (row: T) => void): Promise<void> {
-    const unique = [...new Set(values)];
-    for (let i = 0; i < unique.length; i += LOOKUP_CHUNK) {
-      for (const r of await this.statements.select<T>(q, sql, [entity, source, this.statements.listParam(unique.slice(i, i + LOOKUP_CHUNK))])) each(r);
-    }
-  }
-
   /** The golden record of each of these source keys (keys without one are absent). */
   async load(q: Q, entity: string, source: string, keys: readonly string[]): Promise<Map<string, XrefEntry>> {
     const out = new Map<string, XrefEntry>();
-    await this.lookup<{ source_key: string; gid: string; rule: string | null }>(q, this.byKeys, entity, source, keys, (r) => out.set(r.source_key, { gid: r.gid, rule: r.rule }));
+    await this.statements.selectIn<{ source_key: string; gid: string; rule: string | null }>(q, this.byKeys, [entity, source], keys, (r) => out.set(r.source_key, { gid: r.gid, rule: r.rule }));
     return out;
   }
 
   /** Source keys of each gid in one source, oldest link first. */
   async keysByGid(q: Q, entity: string, source: string, gids: readonly string[]): Promise<Map<string, string[]>> {
     const out = new Map<string, string[]>();
-    await this.lookup<{ gid: string; source_key: string }>(q, this.byGids, entity, source, gids, (r) => {
+    await this.statements.selectIn<{ gid: string; source_key: string }>(q, this.byGids, [entity, source], gids, (r) => {
       const list = out.get(r.gid);
       if (list) list.push(r.source_key);
       else out.set(r.gid, [r.source_key]);
@@ -80,14 +67,7 @@ export class XrefStore {
   /** Every xref row of one record, by source and key. */
   async ofRecord(q: Q, entity: string, gid: string): Promise<XrefRow[]> {
     const rows = (await q(T.xref).where({ entity, gid }).orderBy(['source', 'source_key'])) as Record<string, unknown>[];
-    return rows.map((r) => ({
-      entity: String(r.entity),
-      source: String(r.source),
-      source_key: String(r.source_key),
-      gid: String(r.gid),
-      rule: (r.rule as string | null) ?? null,
-      linked_at: String(r.linked_at),
-    }));
+    return rows.map(readXrefRow);
   }
 
   /** Link source keys to golden records (a key linked before moves to the new record). */

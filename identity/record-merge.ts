@@ -366,7 +366,7 @@ async function findMerge(hub: Hub, trx: Knex.Transaction, entity: EntityName, in
 function parseSnapshot(log: MergeLogRow, entity: EntityName): MergeSnapshot {
   let snapshot: MergeSnapshot;
   try {
-    snapshot = JSON.parse(log.snapshot) as MergeSnapshot;
+    snapshot = JSON.parse(log.snapshot ?? '') as MergeSnapshot;
   } catch (err) {
     throw new CrmlinkError('INTERNAL', `merge ${log.id} has an unreadable snapshot`, { entity, mergeId: log.id, table: 'crm_merge' }, { cause: err });
   }

@@ -26,14 +26,17 @@ import {
 
 describe('decimals: one canonical form', () => {
   it('normalises plain and exponent notation, numbers and bigints alike', () => {
-    expect(normalizeDecimal('1500.00')).toBe('1500');
-    expect(normalizeDecimal(' +007.50 ')).toBe('7.5');
-    expect(normalizeDecimal('-0.000')).toBe('0');
-    expect(normalizeDecimal('.5')).toBe('0.5');
-    expect(normalizeDecimal('5.')).toBe('5');
-    expect(normalizeDecimal('1.5e-7')).toBe('0.00000015');
-    expect(normalizeDecimal(1e21)).toBe('1000000000000000000000');
-    expect(normalizeDecimal(-12n)).toBe('-12');
+    const cases: [string | number | bigint, string][] = [
+      ['1500.00', '1500'],
+      [' +007.50 ', '7.5'],
+      ['-0.000', '0'],
+      ['.5', '0.5'],
+      ['5.', '5'],
+      ['1.5e-7', '0.00000015'],
+      [1e21, '1000000000000000000000'],
+      [-12n, '-12'],
+    ];
+    for (const [input, canonical] of cases) expect(normalizeDecimal(input), String(input)).toBe(canonical);
     for (const bad of ['', '.', '1,5', '0x1F', 'Infinity', 'NaN', '1.2.3', '--1']) expect(() => normalizeDecimal(bad), bad).toThrow(RangeError);
     expect(() => normalizeDecimal(Number.NaN)).toThrow(RangeError);
   });
@@ -62,12 +65,8 @@ describe('decimals: one canonical form', () => {
   });
 
   it('rounds half away from zero, pads, adds exactly and reads engine numbers back', () => {
-    expect(roundDecimal('2.345', 2)).toBe('2.35');
-    expect(roundDecimal('-2.345', 2)).toBe('-2.35');
-    expect(roundDecimal('9.995', 2)).toBe('10');
-    expect(roundDecimal('-0.004', 2)).toBe('0');
-    expect(fixedDecimal('1.5', 2)).toBe('1.50');
-    expect(fixedDecimal('2', 0)).toBe('2');
+    for (const [text, rounded] of [['2.345', '2.35'], ['-2.345', '-2.35'], ['9.995', '10'], ['-0.004', '0']]) expect(roundDecimal(text, 2)).toBe(rounded);
+    expect([fixedDecimal('1.5', 2), fixedDecimal('2', 0)]).toEqual(['1.50', '2']);
     expect(addDecimals(['0.1', '0.2', '12345678901234567890.12'])).toBe('12345678901234567890.42');
     expect(addDecimals([])).toBe('0');
     expect(decimalFromDb(0.1 + 0.2, 2)).toBe('0.3');

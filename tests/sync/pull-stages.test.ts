@@ -3,13 +3,11 @@
  * canonicalize and the three-way merge are pure; snapshot deletes, link identity and write run
  * against a real hub (SQLite and PostgreSQL).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../config/load.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { entitySourceSchema, type SourceConfig } from '../../config/schema.js';
 import { EntityMapping } from '../../connectors/mapping/entity-mapping.js';
 import { Hub } from '../../hub/hub.js';
 import type { HubRecord } from '../../hub/golden.js';
-import { ensureSyncTables } from '../../hub/sync-tables.js';
 import { fieldsOf } from '../../model/entities.js';
 import { IdentityLinker } from '../../sync/identity.js';
 import { canonicalizePage } from '../../sync/pull/canonicalize.js';
@@ -19,7 +17,7 @@ import { mergePage } from '../../sync/pull/merge-page.js';
 import { addSnapshotDeletes } from '../../sync/pull/snapshot.js';
 import type { DecodedPage, LinkedPage, PageContext } from '../../sync/pull/types.js';
 import { writePage } from '../../sync/pull/write.js';
-import { createTestDatabase, requireDialect, type TestDatabase } from '../support/databases.js';
+import { useTestHub } from '../support/hub.js';
 
 const model = new Map(fieldsOf('Customer').map((f) => [f.name, f]));
 const ctx: PageContext = {
@@ -31,17 +29,9 @@ const ctx: PageContext = {
   policies: { default: 'manual', fields: { creditLimit: 'source:erp' }, clockSkewSeconds: 5 },
   now: '2024-06-01T00:00:00.000Z',
 };
-const source = { dialect: 'sqlite', connection: { filename: 'x' }, timezone: 'Asia/Shanghai', readOnly: false } as unknown as SourceConfig;
-const mapping = new EntityMapping(
-  'Customer',
-  'erp',
-  source,
-  entitySourceSchema.parse({
-    table: 'cust',
-    key: ['no'],
-    fields: { code: 'no', name: { column: 'nm', trim: true }, phone: 'tel', status: { column: 'st', map: { '1': 'ACTIVE', '0': 'INACTIVE', '9': 'GONE' } }, creditLimit: 'lim' },
-  }),
-);
+const columns = { code: 'no', name: { column: 'nm', trim: true }, phone: 'tel', status: { column: 'st', map: { '1': 'ACTIVE', '0': 'INACTIVE', '9': 'GONE' } }, creditLimit: 'lim' };
+const erp = { dialect: 'sqlite', connection: { filename: 'x' }, timezone: 'Asia/Shanghai', readOnly: false } as unknown as SourceConfig;
+const mapping = new EntityMapping('Customer', 'erp', erp, entitySourceSchema.parse({ table: 'cust', key: ['no'], fields: columns }));
 const at = (iso: string) => new Date(iso);
 
 describe('decode', () => {
@@ -167,21 +157,11 @@ describe('three-way merge', () => {
 });
 
 describe.each(['sqlite', 'postgres'] as const)('snapshot deletes, link identity and write on a %s hub', (dialect) => {
-  let db: TestDatabase | undefined;
+  const env = useTestHub(dialect, 'stages');
   let hub: Hub;
   beforeAll(async () => {
-    if (!(await requireDialect(dialect))) return;
-    db = await createTestDatabase(dialect, 'stages');
-    hub = await Hub.open(
-      parseConfig(`
-hub:
-  dialect: ${dialect}
-  connection: ${JSON.stringify(db.connection)}
-sources:
-  erp: { kind: erp, dialect: sqlite, connection: { filename: ./erp.db } }
-`),
-    );
-    await ensureSyncTables(hub.knex);
+    if (!env.hub) return;
+    hub = env.hub;
     await hub.store.transaction(async (trx) => {
       await hub.store.golden.write(trx, 'Customer', [{ gid: 'cus_1', current: null, patch: { code: 'C1', name: 'Acme', phone: '1' } }], { actor: 'test', action: 'seed' });
       await hub.store.xref.link(trx, [{ entity: 'Customer', source: 'erp', sourceKey: 'C1', gid: 'cus_1', rule: null }]);
@@ -191,13 +171,9 @@ sources:
       ]);
     });
   });
-  afterAll(async () => {
-    await hub?.destroy();
-    await db?.drop();
-  });
 
   it('links known keys, matches unknown ones, reads the hub side, and ends a snapshot with its deletes', async (t) => {
-    if (!db) return t.skip();
+    if (!env.hub) return t.skip();
     const items = new Map([
       ['C1', { kind: 'upsert' as const, sourceKey: 'C1', record: { code: 'C1', name: 'Acme', phone: '2' }, changedAt: null }],
       ['C2', { kind: 'upsert' as const, sourceKey: 'C2', record: { code: 'C2', name: 'Beta Ltd', phone: null }, changedAt: null }],
@@ -218,7 +194,7 @@ sources:
   });
 
   it('writes a plan: golden records versioned with provenance, links, bases, an audit entry, then the checkpoint', async (t) => {
-    if (!db) return t.skip();
+    if (!env.hub) return t.skip();
     const current = (await hub.get('Customer', 'cus_1'))!;
     const plan = mergePage(
       linked({

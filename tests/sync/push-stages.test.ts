@@ -32,21 +32,23 @@ const target = (over: Partial<PushTarget> = {}): PushTarget => ({
 });
 const ctx = { entity: 'Customer' as const, model: new Map(fieldsOf('Customer').map((f) => [f.name, f])) };
 const state = (over: Partial<PushState> = {}): PushState => ({ keysByGid: new Map(), bases: new Map(), open: new Map(), refKeys: new Map(), ...over });
+/** g2 is linked to finance row B1, g3 to C1. */
+const linkedRows = (): Pick<PushState, 'keysByGid' | 'bases'> => ({
+  keysByGid: new Map([
+    ['g2', ['B1']],
+    ['g3', ['C1']],
+  ]),
+  bases: new Map([
+    ['B1', base('B1', { code: 'B1', name: 'Beta', phone: '1' })],
+    ['C1', base('C1', { code: 'C1' })],
+  ]),
+});
 
 describe('push: plan', () => {
   it('inserts new records without their nulls, updates only fields that differ from the base, deletes deleted ones', () => {
     const plan = planPush(
       [record('g1', { code: 'A1', name: 'Acme', phone: null }), record('g2', { code: 'B1', name: 'Beta', phone: '2', ownerId: 'u1' }), record('g3', { code: 'C1' }, true)],
-      state({
-        keysByGid: new Map([
-          ['g2', ['B1']],
-          ['g3', ['C1']],
-        ]),
-        bases: new Map([
-          ['B1', base('B1', { code: 'B1', name: 'Beta', phone: '1' })],
-          ['C1', base('C1', { code: 'C1' })],
-        ]),
-      }),
+      state(linkedRows()),
       target(),
       ctx,
     );
@@ -61,14 +63,7 @@ describe('push: plan', () => {
     const plan = planPush(
       [record('g2', { code: 'B1', name: 'Beta 2', phone: '9' }), record('g3', { code: 'C1' }, true), record('g4', { name: 'No key' })],
       state({
-        keysByGid: new Map([
-          ['g2', ['B1']],
-          ['g3', ['C1']],
-        ]),
-        bases: new Map([
-          ['B1', base('B1', { code: 'B1', name: 'Beta', phone: '1' })],
-          ['C1', base('C1', { code: 'C1' })],
-        ]),
+        ...linkedRows(),
         open: new Map([['g2', new Map([['phone', { id: 1, field: 'phone', values: {} }]])]]),
       }),
       target({ canDelete: false }),
