@@ -8,8 +8,10 @@ import { ENTITY_SYSTEM_COLUMNS as C, SYSTEM_TABLES as T } from './tables.js';
 
 export type CustomFields = Partial<Record<(typeof ENTITY_NAMES)[number], ModelField[]>>;
 
+export type TableDefinitions = Record<string, (t: Knex.CreateTableBuilder) => void>;
+
 /** The hub's system tables, each created once (nothing is dropped or changed later). */
-const SYSTEM_TABLE_DEFINITIONS: Record<string, (t: Knex.CreateTableBuilder) => void> = {
+const SYSTEM_TABLE_DEFINITIONS: TableDefinitions = {
   [T.counter]: (t) => {
     t.string('name', 64).primary();
     t.bigInteger('value').notNullable();
@@ -143,10 +145,20 @@ const SYSTEM_TABLE_DEFINITIONS: Record<string, (t: Knex.CreateTableBuilder) => v
 
 export async function migrateHub(knex: Knex, custom: CustomFields = {}): Promise<void> {
   const pg = knex.client.config.client === 'pg';
-  for (const [name, build] of Object.entries(SYSTEM_TABLE_DEFINITIONS)) {
-    if (!(await knex.schema.hasTable(name))) await knex.schema.createTable(name, build);
-  }
+  await createMissingTables(knex, SYSTEM_TABLE_DEFINITIONS);
   for (const entity of ENTITY_NAMES) await migrateEntityTable(knex, entity, fieldsOf(entity, custom[entity] ?? []), pg);
+}
+
+/** Create the tables that do not exist yet, in order; one another process creates meanwhile is fine. */
+export async function createMissingTables(knex: Knex, definitions: TableDefinitions): Promise<void> {
+  for (const [name, build] of Object.entries(definitions)) {
+    if (await knex.schema.hasTable(name)) continue;
+    try {
+      await knex.schema.createTable(name, build);
+    } catch (err) {
+      if (!(await knex.schema.hasTable(name))) throw err;
+    }
+  }
 }
 
 /** One entity table: created with its fields and system columns, or given the fields it lacks. */

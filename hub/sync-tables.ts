@@ -13,6 +13,7 @@
  *   tick once even if the first finished before the second tried the lock.
  */
 import type { Knex } from 'knex';
+import { createMissingTables, type TableDefinitions } from './migrate.js';
 import { columns, type Column, type Statements } from './statements.js';
 
 export const SYNC_TABLES = {
@@ -33,23 +34,15 @@ export function ensureSyncTables(knex: Knex): Promise<void> {
   return p;
 }
 
-async function migrate(knex: Knex): Promise<void> {
-  const create = async (name: string, build: (t: Knex.CreateTableBuilder) => void) => {
-    if (await knex.schema.hasTable(name)) return;
-    try {
-      await knex.schema.createTable(name, build);
-    } catch (err) {
-      // Another process created it between the check and the create.
-      if (!(await knex.schema.hasTable(name))) throw err;
-    }
-  };
-  await create(SYNC_TABLES.seen, (t) => {
+/** The sync engine's tables, created the first time a job runs. */
+const SYNC_TABLE_DEFINITIONS: TableDefinitions = {
+  [SYNC_TABLES.seen]: (t) => {
     t.string('job', 64).notNullable();
     t.string('source', 64).notNullable();
     t.string('source_key', 400).notNullable();
     t.primary(['job', 'source', 'source_key']);
-  });
-  await create(SYNC_TABLES.intent, (t) => {
+  },
+  [SYNC_TABLES.intent]: (t) => {
     t.increments('id');
     t.string('job', 64).notNullable();
     t.string('entity', 40).notNullable();
@@ -61,14 +54,18 @@ async function migrate(knex: Knex): Promise<void> {
     t.text('row').notNullable();
     t.string('created_at', 30).notNullable();
     t.index(['job', 'source']);
-  });
-  await create(SYNC_TABLES.tick, (t) => {
+  },
+  [SYNC_TABLES.tick]: (t) => {
     t.string('job', 64).notNullable();
     t.string('tick', 30).notNullable();
     t.string('holder', 120).notNullable();
     t.string('claimed_at', 30).notNullable();
     t.primary(['job', 'tick']);
-  });
+  },
+};
+
+function migrate(knex: Knex): Promise<void> {
+  return createMissingTables(knex, SYNC_TABLE_DEFINITIONS);
 }
 
 type Q = Knex | Knex.Transaction;
