@@ -13,7 +13,7 @@
  * await resolveConflict(app, c.id, { keep: 'finance', actor: 'alice' });
  */
 import type { Knex } from 'knex';
-import type { App } from '../app/app.js';
+import type { SyncApp } from './context.js';
 import { CrmlinkError, ValidationError } from '../core/errors.js';
 import type { ConflictFilter, ConflictRecord } from '../hub/conflicts.js';
 import { nowIso } from '../hub/golden.js';
@@ -23,11 +23,11 @@ import { coerceValue, ValueError } from '../model/validation.js';
 
 export type { ConflictFilter, ConflictRecord } from '../hub/conflicts.js';
 
-export async function listConflicts(app: App, filter: ConflictFilter = {}): Promise<ConflictRecord[]> {
+export async function listConflicts(app: SyncApp, filter: ConflictFilter = {}): Promise<ConflictRecord[]> {
   return app.hub.store.conflicts.list(app.hub.knex, filter);
 }
 
-export async function getConflict(app: App, id: number): Promise<ConflictRecord | null> {
+export async function getConflict(app: SyncApp, id: number): Promise<ConflictRecord | null> {
   return app.hub.store.conflicts.get(app.hub.knex, id);
 }
 
@@ -40,7 +40,7 @@ export interface ResolveOptions {
 }
 
 /** Apply a decision to the golden record and close the conflict. */
-export async function resolveConflict(app: App, id: number, opts: ResolveOptions): Promise<ConflictRecord> {
+export async function resolveConflict(app: SyncApp, id: number, opts: ResolveOptions): Promise<ConflictRecord> {
   const { store } = app.hub;
   return store.transaction(async (trx) => {
     const c = await store.conflicts.get(trx, id);

@@ -4,9 +4,11 @@
  * hub handle pages write through, and the run's statistics and dry-run plan.
  */
 import type { Knex } from 'knex';
-import type { App } from '../app/app.js';
+import type { SourceSet } from '../connectors/registry.js';
+import type { Logger } from '../core/logger.js';
+import type { Hub } from '../hub/hub.js';
 import { CrmlinkError } from '../core/errors.js';
-import type { ConflictPolicy, JobConfig } from '../config/schema.js';
+import type { ConflictPolicy, CrmlinkConfig, JobConfig } from '../config/schema.js';
 import type { Driver } from '../connectors/driver.js';
 import type { EntityMapping } from '../connectors/mapping/entity-mapping.js';
 import { canonicalFieldValue } from '../model/values.js';
@@ -15,6 +17,17 @@ import { IdentityLinker } from './identity.js';
 import type { MergePolicies } from './three-way-merge.js';
 import { withRetry } from './retry.js';
 import { emptyStats, type FaultPoint, type PlannedConflict, type PlannedWrite, type RunOptions, type SourceStats, type TargetPlan } from './types.js';
+
+/**
+ * The parts of the application the sync engine runs with (app/ builds them; any object of this
+ * shape will do).
+ */
+export interface SyncApp {
+  config: CrmlinkConfig;
+  hub: Hub;
+  sources: SourceSet;
+  logger: Logger;
+}
 
 /** Plan entries kept per list in a dry run (counts stay exact). */
 export const PLAN_LIMIT = 1000;
@@ -56,7 +69,7 @@ export class RunContext {
   readonly dryRun: boolean;
 
   constructor(
-    readonly app: App,
+    readonly app: SyncApp,
     readonly job: string,
     readonly cfg: JobConfig,
     readonly hub: HubAccess,

@@ -15,7 +15,7 @@
  * const plan = await runJob(app, 'customers', { dryRun: true }); // plan.plan.finance.updates ...
  */
 import type { Knex } from 'knex';
-import type { App } from '../app/app.js';
+import type { SyncApp } from './context.js';
 import { CrmlinkError } from '../core/errors.js';
 import type { JobConfig } from '../config/schema.js';
 import type { Change, Where } from '../connectors/driver.js';
@@ -30,7 +30,7 @@ import { recordRunMetrics } from './metrics.js';
 import { recordedStats } from './status.js';
 import type { RunOptions, RunReport, RunStatus } from './types.js';
 
-export function jobConfig(app: App, job: string): JobConfig {
+export function jobConfig(app: SyncApp, job: string): JobConfig {
   const cfg = app.config.sync.jobs[job];
   if (!cfg) {
     const known = Object.keys(app.config.sync.jobs);
@@ -40,7 +40,7 @@ export function jobConfig(app: App, job: string): JobConfig {
 }
 
 /** Run a job now. See the module comment for what happens and what comes back. */
-export async function runJob(app: App, job: string, opts: RunOptions = {}): Promise<RunReport> {
+export async function runJob(app: SyncApp, job: string, opts: RunOptions = {}): Promise<RunReport> {
   const cfg = jobConfig(app, job);
   await ensureSyncTables(app.hub.knex);
   const started = new Date();
@@ -75,7 +75,7 @@ export async function runJob(app: App, job: string, opts: RunOptions = {}): Prom
   }
 }
 
-async function dryRun(app: App, job: string, cfg: JobConfig, opts: RunOptions, started: Date): Promise<RunReport> {
+async function dryRun(app: SyncApp, job: string, cfg: JobConfig, opts: RunOptions, started: Date): Promise<RunReport> {
   // Everything happens in one hub transaction that is rolled back; sources are only read.
   const trx = await app.hub.knex.transaction();
   try {
@@ -86,7 +86,7 @@ async function dryRun(app: App, job: string, cfg: JobConfig, opts: RunOptions, s
   }
 }
 
-async function execute(app: App, job: string, cfg: JobConfig, access: HubAccess, opts: RunOptions, started: Date, runId: number | null): Promise<RunReport> {
+async function execute(app: SyncApp, job: string, cfg: JobConfig, access: HubAccess, opts: RunOptions, started: Date, runId: number | null): Promise<RunReport> {
   let ctx: RunContext | null = null;
   let status: RunStatus = 'ok';
   let error: RunReport['error'];
@@ -166,7 +166,7 @@ function shorten(message: string): string {
   return message.length <= 1200 ? message : `${message.slice(0, 500)} … ${message.slice(-500)}`;
 }
 
-function log(app: App, r: RunReport): void {
+function log(app: SyncApp, r: RunReport): void {
   const line = { job: r.job, status: r.status, ms: r.durationMs, read: r.totals.read, written: r.totals.written, conflicts: r.totals.conflicts, parked: r.totals.parked, lag: r.lagSeconds };
   if (r.status === 'failed') app.logger.error(line, 'sync run failed');
   else app.logger.info(line, 'sync run finished');
@@ -184,7 +184,7 @@ export interface RetryParkedResult {
  * pushed records are pushed again. Whatever goes through leaves the list; the rest stays parked
  * with one more attempt counted.
  */
-export async function retryParked(app: App, job: string, opts: Pick<RunOptions, 'signal' | 'retries' | 'retryMinTimeoutMs'> = {}): Promise<RetryParkedResult> {
+export async function retryParked(app: SyncApp, job: string, opts: Pick<RunOptions, 'signal' | 'retries' | 'retryMinTimeoutMs'> = {}): Promise<RetryParkedResult> {
   const cfg = jobConfig(app, job);
   await ensureSyncTables(app.hub.knex);
   const started = new Date();

@@ -3,6 +3,7 @@
  * resolve conflicts, list and retry parked records, and the merge itself.
  */
 export { runJob, retryParked, jobConfig, type RetryParkedResult } from './engine.js';
+export type { SyncApp } from './context.js';
 export { startScheduler, SyncScheduler, type SchedulerOptions, type ScheduledJob } from './scheduler.js';
 export { listConflicts, getConflict, resolveConflict, type ConflictRecord, type ConflictFilter, type ResolveOptions } from './conflicts.js';
 export { listParked, listRuns, syncStatus, type RunRecord, type JobStatus } from './status.js';

@@ -2,7 +2,7 @@
  * What the sync engine reports about itself, read from the hub store: run history, the status of
  * each job (last run, open conflicts, parked records, lag, checkpoints) and the parked records.
  */
-import type { App } from '../app/app.js';
+import type { SyncApp } from './context.js';
 import type { ParkedRecord } from '../hub/parked.js';
 import type { RunRecord as HubRunRecord } from '../hub/runs.js';
 import type { RunReport, RunStatus } from './types.js';
@@ -32,12 +32,12 @@ export function recordedStats(report: RunReport): Partial<RunReport> {
   return rest;
 }
 
-export async function listRuns(app: App, opts: { job?: string; limit?: number } = {}): Promise<RunRecord[]> {
+export async function listRuns(app: SyncApp, opts: { job?: string; limit?: number } = {}): Promise<RunRecord[]> {
   return (await app.hub.store.runs.readRuns<Partial<RunReport>>(app.hub.knex, opts)) as RunRecord[];
 }
 
 /** One line per configured job: last run, open conflicts, parked records, lag, checkpoints. */
-export async function syncStatus(app: App): Promise<JobStatus[]> {
+export async function syncStatus(app: SyncApp): Promise<JobStatus[]> {
   const { knex, store } = app.hub;
   const out: JobStatus[] = [];
   for (const [job, cfg] of Object.entries(app.config.sync.jobs)) {
@@ -61,6 +61,6 @@ export async function syncStatus(app: App): Promise<JobStatus[]> {
   return out;
 }
 
-export async function listParked(app: App, opts: { job?: string; status?: 'parked' | 'resolved' | 'all'; limit?: number } = {}): Promise<ParkedRecord[]> {
+export async function listParked(app: SyncApp, opts: { job?: string; status?: 'parked' | 'resolved' | 'all'; limit?: number } = {}): Promise<ParkedRecord[]> {
   return app.hub.store.parked.readParked(app.hub.knex, opts);
 }
