@@ -14,7 +14,7 @@
 import type { Knex } from 'knex';
 import { CrmlinkError, ValidationError } from '../core/errors.js';
 import type { CrmRecord, CrmValue, EntityName, ModelField } from '../model/entities.js';
-import { toDecimalString } from '../model/decimal.js';
+import { normalizeDecimal } from '../model/decimal.js';
 import { valueProblem } from '../model/validation.js';
 import type { AuditLog } from './audit.js';
 import type { FieldProvenance, ProvenanceStore } from './provenance.js';
@@ -176,9 +176,10 @@ export class GoldenRecords {
   async write(trx: Knex.Transaction, entity: EntityName, writes: readonly GoldenWrite[], meta: WriteMeta): Promise<WrittenRecord[]> {
     if (writes.length === 0 && meta.summary === undefined) return [];
     const t = this.statementsOf(entity);
+    const patches = writes.map((w) => this.checked(entity, t, w));
     const now = nowIso();
     let seq = writes.length > 0 ? await this.nextSeq(trx, writes.length) : 0;
-    const written = writes.map((w) => toWritten(w, this.checked(entity, t, w), t.fields, seq++, now));
+    const written = writes.map((w, i) => toWritten(w, patches[i], t.fields, seq++, now));
     await this.store(trx, entity, t, written);
     await this.ctx.provenance.apply(trx, entity, writes.map((w) => ({ gid: w.gid, fields: w.provenance ?? {} })));
     await this.ctx.audit.recordMany(trx, [
@@ -195,7 +196,7 @@ export class GoldenRecords {
     for (const [name, given] of Object.entries(w.patch)) {
       const field = t.byName.get(name);
       if (!field) throw new ValidationError(`${entity} has no field ${name}`, { entity, key: w.gid, field: name });
-      const value = field.type === 'decimal' && given !== null && typeof given !== 'boolean' ? (toDecimalString(given) ?? given) : given;
+      const value = field.type === 'decimal' ? canonicalDecimal(given) : given;
       const problem = valueProblem(field, value);
       if (problem !== null) {
         throw new ValidationError(`${entity}.${name} of ${w.gid}: ${JSON.stringify(given)} ${problem}`, { entity, key: w.gid, field: name, value: given as CrmValue });
@@ -230,6 +231,16 @@ export class GoldenRecords {
       const stale = group.find((w, i) => (done ? !done.has(w.id) : res.changes[i] !== 1));
       if (stale) throw new StaleRecordError(entity, stale.id, stale.version - 1);
     }
+  }
+}
+
+/** A decimal in any notation in canonical form; anything else as given, for the model check to name. */
+function canonicalDecimal(v: CrmValue): CrmValue {
+  if (typeof v !== 'string' && typeof v !== 'number') return v;
+  try {
+    return normalizeDecimal(v);
+  } catch {
+    return v;
   }
 }
 
