@@ -4,7 +4,7 @@
  */
 import type { Knex } from 'knex';
 import { ENTITY_NAMES, fieldsOf, MODEL, type EntityName, type ModelField } from '../model/entities.js';
-import { ENTITY_SYSTEM_COLUMNS as C, SYSTEM_TABLES as T } from './tables.js';
+import { ENTITY_SYSTEM_COLUMNS as C, SYNC_TABLES, SYSTEM_TABLES as T } from './tables.js';
 
 export type CustomFields = Partial<Record<(typeof ENTITY_NAMES)[number], ModelField[]>>;
 
@@ -140,6 +140,36 @@ const SYSTEM_TABLE_DEFINITIONS: TableDefinitions = {
     t.string('at', 30).notNullable();
     t.string('by', 120).notNullable();
     t.string('undone_at', 30).nullable();
+  },
+};
+
+/** The sync engine's tables, created the first time a job runs. */
+export const SYNC_TABLE_DEFINITIONS: TableDefinitions = {
+  [SYNC_TABLES.seen]: (t) => {
+    t.string('job', 64).notNullable();
+    t.string('source', 64).notNullable();
+    t.string('source_key', 400).notNullable();
+    t.primary(['job', 'source', 'source_key']);
+  },
+  [SYNC_TABLES.intent]: (t) => {
+    t.increments('id');
+    t.string('job', 64).notNullable();
+    t.string('entity', 40).notNullable();
+    t.string('source', 64).notNullable();
+    t.string('gid', 40).notNullable();
+    /** JSON: the canonical values being inserted. */
+    t.text('values').notNullable();
+    /** JSON: the row as written (column → value). */
+    t.text('row').notNullable();
+    t.string('created_at', 30).notNullable();
+    t.index(['job', 'source']);
+  },
+  [SYNC_TABLES.tick]: (t) => {
+    t.string('job', 64).notNullable();
+    t.string('tick', 30).notNullable();
+    t.string('holder', 120).notNullable();
+    t.string('claimed_at', 30).notNullable();
+    t.primary(['job', 'tick']);
   },
 };
 

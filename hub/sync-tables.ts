@@ -1,6 +1,6 @@
 /**
- * Tables private to the sync engine, created next to the hub's own (hub/migrate.ts) the first time
- * a job runs. Idempotent.
+ * The sync engine's own bookkeeping in the hub: tables defined in hub/migrate.ts and created the
+ * first time a job runs (idempotent), and the store's module that reads and writes them.
  *
  * - crm_sync_seen: keys seen so far in a full-scan (hash) snapshot that spans several pages and
  *   commits; what is in crm_base but not here once the snapshot ends was deleted at the source.
@@ -13,59 +13,22 @@
  *   tick once even if the first finished before the second tried the lock.
  */
 import type { Knex } from 'knex';
-import { createMissingTables, type TableDefinitions } from './migrate.js';
+import { createMissingTables, SYNC_TABLE_DEFINITIONS } from './migrate.js';
+import { SYNC_TABLES } from './tables.js';
 import { columns, type Column, type Statements } from './statements.js';
 
-export const SYNC_TABLES = {
-  seen: 'crm_sync_seen',
-  intent: 'crm_sync_intent',
-  tick: 'crm_sync_tick',
-} as const;
+export { SYNC_TABLES } from './tables.js';
 
 const migrated = new WeakMap<Knex, Promise<void>>();
 
 export function ensureSyncTables(knex: Knex): Promise<void> {
   let p = migrated.get(knex);
   if (!p) {
-    p = migrate(knex);
+    p = createMissingTables(knex, SYNC_TABLE_DEFINITIONS);
     migrated.set(knex, p);
     p.catch(() => migrated.delete(knex));
   }
   return p;
-}
-
-/** The sync engine's tables, created the first time a job runs. */
-const SYNC_TABLE_DEFINITIONS: TableDefinitions = {
-  [SYNC_TABLES.seen]: (t) => {
-    t.string('job', 64).notNullable();
-    t.string('source', 64).notNullable();
-    t.string('source_key', 400).notNullable();
-    t.primary(['job', 'source', 'source_key']);
-  },
-  [SYNC_TABLES.intent]: (t) => {
-    t.increments('id');
-    t.string('job', 64).notNullable();
-    t.string('entity', 40).notNullable();
-    t.string('source', 64).notNullable();
-    t.string('gid', 40).notNullable();
-    /** JSON: the canonical values being inserted. */
-    t.text('values').notNullable();
-    /** JSON: the row as written (column → value). */
-    t.text('row').notNullable();
-    t.string('created_at', 30).notNullable();
-    t.index(['job', 'source']);
-  },
-  [SYNC_TABLES.tick]: (t) => {
-    t.string('job', 64).notNullable();
-    t.string('tick', 30).notNullable();
-    t.string('holder', 120).notNullable();
-    t.string('claimed_at', 30).notNullable();
-    t.primary(['job', 'tick']);
-  },
-};
-
-function migrate(knex: Knex): Promise<void> {
-  return createMissingTables(knex, SYNC_TABLE_DEFINITIONS);
 }
 
 type Q = Knex | Knex.Transaction;
