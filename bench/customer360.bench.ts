@@ -33,7 +33,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Knex } from 'knex';
-import type { App } from '../core/app.js';
+import type { App } from '../app/app.js';
 import { closedLoop, flags, machine, mergeRounds, round, type LoadResult } from './lib/common.js';
 import type { BenchDialect } from './data/generate.js';
 import { profileDuring } from './lib/cpuprofile.js';

@@ -32,7 +32,7 @@ import { profileDuring } from './lib/cpuprofile.js';
 process.env.NODE_ENV ??= 'production';
 const { createDatabase, loadSystem } = await import('./data/generate.js');
 const { parseConfig } = await import('../config/load.js');
-const { openApp } = await import('../core/app.js');
+const { openApp } = await import('../app/app.js');
 const { silentLogger } = await import('../core/logger.js');
 const { startServer } = await import('../server/server.js');
 

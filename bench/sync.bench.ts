@@ -59,7 +59,7 @@ async function parent(): Promise<void> {
 
 async function child(n: number): Promise<void> {
   const { parseConfig } = await import('../config/load.js');
-  const { closeApp, openApp } = await import('../core/app.js');
+  const { closeApp, openApp } = await import('../app/app.js');
   const { silentLogger } = await import('../core/logger.js');
   const { installCapture } = await import('../connectors/capture/index.js');
   const { runJob } = await import('../sync/engine.js');

@@ -4,7 +4,7 @@
  */
 import { InvalidArgumentError } from 'commander';
 import { loadConfigFile, DEFAULT_CONFIG_FILE, type LoadedConfig } from '../config/load.js';
-import { openApp, closeApp, type App } from '../core/app.js';
+import { openApp, closeApp, type App } from '../app/app.js';
 import { createLogger } from '../core/logger.js';
 
 export interface ConfigOption {

@@ -11,7 +11,7 @@ import { ConfigError, CrmlinkError, type ConfigIssue } from '../core/errors.js';
 import { hasOwnKey } from '../core/own.js';
 import { configSchema, entitySchema, type CrmlinkConfig } from './schema.js';
 import { serverIssues } from './server.js';
-import { ENTITY_NAMES, MODEL, isEntityName } from '../schema/model.js';
+import { ENTITY_NAMES, MODEL, isEntityName } from '../model/entities.js';
 import { resolvePreset } from './presets.js';
 
 export interface LoadedConfig {

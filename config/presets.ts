@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { MappingError } from '../core/errors.js';
-import { isEntityName } from '../schema/model.js';
+import { isEntityName } from '../model/entities.js';
 import { entitySourceSchema, type EntitySourceConfig } from './schema.js';
 
 /**

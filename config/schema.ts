@@ -4,7 +4,7 @@
  * come from these declarations.
  */
 import { z } from 'zod';
-import { ENTITY_NAMES } from '../schema/model.js';
+import { ENTITY_NAMES } from '../model/entities.js';
 
 export const DIALECTS = ['mssql', 'postgres', 'mysql', 'sqlite'] as const;
 export type Dialect = (typeof DIALECTS)[number];

@@ -36,8 +36,8 @@ import { rawRows, tableBuilder, type AdapterOptions, type ColumnTypes, type Dial
 import { applyAfter, applyKeyIn, applyWhere, type Binder } from './where.js';
 import { encodeKey } from './keys.js';
 import { canonicalValue } from './hash.js';
-import { normalizeDecimal, DECIMAL_RE } from './mapping/decimal.js';
-import { parseNaive } from './mapping/time.js';
+import { normalizeDecimal, DECIMAL_RE } from '../model/decimal.js';
+import { parseNaive } from '../model/time.js';
 import { captureChanges } from './capture/index.js';
 
 export interface KnexDriverOptions extends Omit<AdapterOptions, 'name'> {

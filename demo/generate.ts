@@ -351,10 +351,58 @@ export function generateDemoData(opts: GenerateOptions = {}): DemoDataset {
     throw new RangeError(`demo customers must be an integer from ${MIN_CUSTOMERS} to ${MAX_CUSTOMERS}, got ${n}`);
   }
   const seed = opts.seed ?? DEFAULT_SEED;
+  // One random stream per stage, so a stage's rows do not depend on how many draws another made.
   const stream = (name: string): Random => new Random(`${seed}:${name}`);
+  const world = companies(n, stream('companies'), stream('finance-only'));
+  const erp = erpCustomers(world);
+  const finance = financeAccounts(world, erp, stream('finance'));
+  const orders = salesOrders(world, erp, stream('orders'));
+  const receivables = invoicesAndReceipts(world, finance, orders.ordersOf, stream('receivables'));
+  const oa = approvals(world, erp, stream('oa'));
+  return {
+    erp: { Customer: erp.Customer, Inventory: inventory(), SO_SOMain: orders.SO_SOMain, SO_SODetails: orders.SO_SODetails },
+    finance: { fin_customer: finance.fin_customer, ...receivables },
+    oa,
+    plan: {
+      customers: n,
+      links: finance.links,
+      erpOnly: erp.codes.filter((_, i) => !world.designs[i].link),
+      financeOnly: [...finance.financeOnlyKeys].sort(),
+      falseFriend: falseFriendOf(world, erp, finance),
+    },
+  };
+}
 
-  // Companies -------------------------------------------------------------------------------------
-  const rngCo = stream('companies');
+/** The companies: ERP customers with their design (see the module comment), and finance-only ones. */
+interface DemoWorld {
+  erpCompanies: Company[];
+  financeOnly: Company[];
+  designs: ErpDesign[];
+}
+
+interface ErpSide {
+  codes: string[];
+  Customer: SeedRow[];
+}
+
+interface FinanceSide {
+  fin_customer: SeedRow[];
+  links: DemoLink[];
+  /** ERP customer index → finance account number. */
+  acctOf: Map<number, string>;
+  financeOnlyKeys: string[];
+}
+
+interface OrderSummary {
+  code: string;
+  date: string;
+  state: string;
+  totalCents: number;
+}
+
+const WINDOW_START = addDays(AS_OF, -364);
+
+function companies(n: number, rngCo: Random, rngFo: Random): DemoWorld {
   const usedCodes = new Set<string>();
   const usedNames = new Set<string>([...COMPANIES, ...FINANCE_ONLY_COMPANIES].map(identityKey));
   const erpCompanies: Company[] = [];
@@ -362,21 +410,20 @@ export function generateDemoData(opts: GenerateOptions = {}): DemoDataset {
     const s = i < COMPANIES.length ? COMPANIES[i] : syntheticSeed(rngCo, usedNames, i);
     erpCompanies.push(makeCompany(rngCo, s, usedCodes));
   }
-  const financeOnlyCount = Math.ceil(n / 10);
   const financeOnly: Company[] = [];
-  const rngFo = stream('finance-only');
-  for (let j = 0; j < financeOnlyCount; j++) {
+  for (let j = 0; j < Math.ceil(n / 10); j++) {
     const s = j < FINANCE_ONLY_COMPANIES.length ? FINANCE_ONLY_COMPANIES[j] : syntheticSeed(rngFo, usedNames, n + j);
     financeOnly.push(makeCompany(rngFo, s, usedCodes));
   }
-  const designs = erpCompanies.map((_, i) => designOf(i));
+  return { erpCompanies, financeOnly, designs: erpCompanies.map((_, i) => designOf(i)) };
+}
 
-  // ERP customers -----------------------------------------------------------------------------------
-  const erpCodes = erpCompanies.map((_, i) => code4('C', i + 1));
-  const Customer: SeedRow[] = erpCompanies.map((co, i) => {
-    const d = designs[i];
+function erpCustomers(world: DemoWorld): ErpSide {
+  const codes = world.erpCompanies.map((_, i) => code4('C', i + 1));
+  const Customer: SeedRow[] = world.erpCompanies.map((co, i) => {
+    const d = world.designs[i];
     return {
-      cCusCode: erpCodes[i],
+      cCusCode: codes[i],
       cCusName: nameVariant(co.seed, d.erpName),
       cCusAbbName: co.seed.short,
       cCusRegCode: d.erpCreditCode ? co.creditCode : null,
@@ -396,63 +443,72 @@ export function generateDemoData(opts: GenerateOptions = {}): DemoDataset {
       dModifyDate: shanghaiDateTime(co.modifiedAt),
     };
   });
+  return { codes, Customer };
+}
 
-  // Finance accounts: linked ERP customers and finance-only ones, numbered in finance's own order.
-  const rngFin = stream('finance');
+/** Finance accounts: linked ERP customers and finance-only ones, numbered in finance's own order. */
+function financeAccounts(world: DemoWorld, erp: ErpSide, rngFin: Random): FinanceSide {
   type FinEntry = { company: Company; erpIndex: number | null };
-  const finEntries: FinEntry[] = [
-    ...erpCompanies.flatMap((company, i) => (designs[i].link ? [{ company, erpIndex: i }] : [])),
-    ...financeOnly.map((company) => ({ company, erpIndex: null })),
+  const entries: FinEntry[] = [
+    ...world.erpCompanies.flatMap((company, i) => (world.designs[i].link ? [{ company, erpIndex: i }] : [])),
+    ...world.financeOnly.map((company) => ({ company, erpIndex: null })),
   ];
-  const finOrder = rngFin.shuffle(finEntries);
-  const acctOf = new Map<number, string>();
-  const links: DemoLink[] = [];
-  const financeOnlyKeys: string[] = [];
-  const fin_customer: SeedRow[] = finOrder.map((entry, k) => {
+  const out: FinanceSide = { fin_customer: [], links: [], acctOf: new Map(), financeOnlyKeys: [] };
+  rngFin.shuffle(entries).forEach((entry, k) => {
     const acctNo = `AR-${String(k + 1).padStart(4, '0')}`;
     const co = entry.company;
-    const d = entry.erpIndex === null ? null : designs[entry.erpIndex];
-    let name = registeredName(co.seed);
-    let creditCode: string | null = co.creditCode;
-    let phone = co.phone;
-    let limit = co.creditLimitCents;
-    if (d && entry.erpIndex !== null) {
-      name = d.financeName === 'short' ? co.seed.short : nameVariant(co.seed, d.financeName);
-      if (d.link !== 'creditCode') creditCode = null;
-      if (d.differs.includes('phone')) phone = landline(rngFin, co.city);
-      if (d.differs.includes('creditLimit')) {
-        const delta = rngFin.int(2, 10) * 50_000 * 100;
-        limit = limit > delta && rngFin.chance(0.5) ? limit - delta : limit + delta;
-      }
-      acctOf.set(entry.erpIndex, acctNo);
-      links.push({
-        erpCode: erpCodes[entry.erpIndex],
-        acctNo,
-        kind: d.link ?? 'creditCode',
-        erpName: String(Customer[entry.erpIndex].cCusName),
-        financeName: name,
-        creditCode,
-        differs: [...d.differs],
-      });
-    } else {
-      financeOnlyKeys.push(acctNo);
-    }
+    const values = { name: registeredName(co.seed), creditCode: co.creditCode as string | null, phone: co.phone, limit: co.creditLimitCents };
+    if (entry.erpIndex !== null) linkAccount(world, erp, rngFin, entry.erpIndex, acctNo, values, out);
+    else out.financeOnlyKeys.push(acctNo);
     const updated = new Date(co.modifiedAt.getTime() + rngFin.int(-40, 40) * 86_400_000 + rngFin.int(0, 86_399) * 1000);
-    return {
+    out.fin_customer.push({
       acct_no: acctNo,
-      cust_name: name,
-      credit_code: creditCode,
-      tel: phone,
-      credit_limit: money(limit),
+      cust_name: values.name,
+      credit_code: values.creditCode,
+      tel: values.phone,
+      credit_limit: money(values.limit),
       owner: rngFin.pick(AR_CLERKS).id,
       updated_at: isoUtc(minInstant(updated, shanghaiInstant(AS_OF, 18 * 3600))),
-    };
+    });
   });
-  links.sort((a, b) => (a.erpCode < b.erpCode ? -1 : 1));
-  fin_customer.sort((a, b) => (String(a.acct_no) < String(b.acct_no) ? -1 : 1));
+  out.links.sort((a, b) => (a.erpCode < b.erpCode ? -1 : 1));
+  out.fin_customer.sort((a, b) => (String(a.acct_no) < String(b.acct_no) ? -1 : 1));
+  return out;
+}
 
-  // Products and orders ---------------------------------------------------------------------------
-  const Inventory: SeedRow[] = PRODUCTS.map((p) => ({
+/** How a linked account differs from its ERP customer, by the customer's design. */
+function linkAccount(
+  world: DemoWorld,
+  erp: ErpSide,
+  rngFin: Random,
+  erpIndex: number,
+  acctNo: string,
+  values: { name: string; creditCode: string | null; phone: string; limit: number },
+  out: FinanceSide,
+): void {
+  const d = world.designs[erpIndex];
+  const co = world.erpCompanies[erpIndex];
+  values.name = d.financeName === 'short' ? co.seed.short : nameVariant(co.seed, d.financeName);
+  if (d.link !== 'creditCode') values.creditCode = null;
+  if (d.differs.includes('phone')) values.phone = landline(rngFin, co.city);
+  if (d.differs.includes('creditLimit')) {
+    const delta = rngFin.int(2, 10) * 50_000 * 100;
+    values.limit = values.limit > delta && rngFin.chance(0.5) ? values.limit - delta : values.limit + delta;
+  }
+  out.acctOf.set(erpIndex, acctNo);
+  out.links.push({
+    erpCode: erp.codes[erpIndex],
+    acctNo,
+    kind: d.link ?? 'creditCode',
+    erpName: String(erp.Customer[erpIndex].cCusName),
+    financeName: values.name,
+    creditCode: values.creditCode,
+    differs: [...d.differs],
+  });
+}
+
+function inventory(): SeedRow[] {
+  return PRODUCTS.map((p) => ({
     cInvCode: p.code,
     cInvName: p.name,
     cInvStd: p.spec,
@@ -462,68 +518,35 @@ export function generateDemoData(opts: GenerateOptions = {}): DemoDataset {
     dEDate: null,
     dModifyDate: '2025-12-28 09:30:00',
   }));
+}
 
-  const rngSo = stream('orders');
-  const windowStart = addDays(AS_OF, -364);
-  interface OrderDraft {
-    erpIndex: number;
-    date: string;
-    state: string;
-    person: SalesPerson;
-    lines: { product: (typeof PRODUCTS)[number]; qtyMilli: number; priceCents: number; sumCents: number }[];
-    memo: string | null;
-  }
-  const orderDrafts: OrderDraft[] = [];
-  erpCompanies.forEach((co, i) => {
-    const d = designs[i];
-    const count = d.inactive ? rngSo.int(1, 2) : rngSo.int(3, 7);
-    for (let k = 0; k < count; k++) {
-      const date = d.inactive ? addDays(windowStart, rngSo.int(0, 150)) : addDays(windowStart, rngSo.int(0, 364));
-      const age = daysBetween(date, AS_OF);
-      const state =
-        age > 90
-          ? rngSo.weighted([['3', 80], ['2', 15], ['4', 5]])
-          : age > 25
-            ? rngSo.weighted([['2', 60], ['3', 30], ['1', 10]])
-            : rngSo.weighted([['1', 55], ['0', 30], ['2', 15]]);
-      const products = rngSo.sample(PRODUCTS, rngSo.int(1, 4));
-      const lines = products.map((product) => {
-        const qtyMilli =
-          product.unit === '吨'
-            ? rngSo.int(500, 60_000)
-            : product.unit === '米'
-              ? rngSo.int(10, 500) * 10_000
-              : product.unit === '箱'
-                ? rngSo.int(10, 200) * 1000
-                : product.unit === '人天'
-                  ? rngSo.int(5, 60) * 1000
-                  : rngSo.int(1, 40) * 1000;
-        const list = Math.round(Number(product.price) * 100);
-        const priceCents = Math.round((list * rngSo.int(85, 105)) / 100);
-        return { product, qtyMilli, priceCents, sumCents: Math.round((qtyMilli * priceCents) / 1000) };
-      });
-      const person = rngSo.chance(0.9) ? co.owner : rngSo.pick(SALES);
-      const memo = rngSo.weighted<string | null>([[null, 6], ['年度框架协议', 1], ['加急发货', 1], ['分批交货', 1], ['含安装调试', 1]]);
-      orderDrafts.push({ erpIndex: i, date, state, person, lines, memo });
-    }
-  });
-  orderDrafts.sort((a, b) => (a.date === b.date ? a.erpIndex - b.erpIndex : a.date < b.date ? -1 : 1));
+interface OrderDraft {
+  erpIndex: number;
+  date: string;
+  state: string;
+  person: SalesPerson;
+  lines: { product: (typeof PRODUCTS)[number]; qtyMilli: number; priceCents: number; sumCents: number }[];
+  memo: string | null;
+}
 
-  const APPROVER = '周建国';
-  const SO_SOMain: SeedRow[] = [];
-  const SO_SODetails: SeedRow[] = [];
-  const ordersOf = new Map<number, { code: string; date: string; state: string; totalCents: number }[]>();
+/** Who approves and closes the demo's sales orders. */
+const APPROVER = '周建国';
+
+function salesOrders(world: DemoWorld, erp: ErpSide, rngSo: Random): { SO_SOMain: SeedRow[]; SO_SODetails: SeedRow[]; ordersOf: Map<number, OrderSummary[]> } {
+  const drafts = world.erpCompanies.flatMap((co, i) => orderDrafts(co, i, world.designs[i], rngSo));
+  drafts.sort((a, b) => (a.date === b.date ? a.erpIndex - b.erpIndex : a.date < b.date ? -1 : 1));
+  const out = { SO_SOMain: [] as SeedRow[], SO_SODetails: [] as SeedRow[], ordersOf: new Map<number, OrderSummary[]>() };
   let autoId = 1;
-  orderDrafts.forEach((o, k) => {
+  drafts.forEach((o, k) => {
     const id = 1_000_001 + k;
     const code = `SO${o.date.slice(0, 4)}${String(k + 1).padStart(6, '0')}`;
     const totalCents = o.lines.reduce((s, l) => s + l.sumCents, 0);
     const modified = shanghaiInstant(minDay(addDays(o.date, rngSo.int(0, 20)), AS_OF), rngSo.int(8 * 3600, 21 * 3600));
-    SO_SOMain.push({
+    out.SO_SOMain.push({
       ID: id,
       cSOCode: code,
       dDate: o.date,
-      cCusCode: erpCodes[o.erpIndex],
+      cCusCode: erp.codes[o.erpIndex],
       cState: o.state,
       // U8 itself: approved = cVerifier set, closed = cCloser set (0 开立 has neither).
       cVerifier: o.state === '0' ? null : APPROVER,
@@ -537,90 +560,121 @@ export function generateDemoData(opts: GenerateOptions = {}): DemoDataset {
       dModifyDate: shanghaiDateTime(modified),
     });
     o.lines.forEach((l, r) => {
-      SO_SODetails.push({
-        AutoID: autoId,
-        ID: id,
-        cSOCode: code,
-        iSOsID: 2_000_000 + autoId++,
-        iRowNo: r + 1,
-        cInvCode: l.product.code,
-        cInvName: l.product.name,
-        iQuantity: l.qtyMilli / 1000,
-        iTaxUnitPrice: money(l.priceCents),
-        iSum: money(l.sumCents),
-      });
+      const auto = autoId++;
+      out.SO_SODetails.push({ AutoID: auto, ID: id, cSOCode: code, iSOsID: 2_000_000 + auto, iRowNo: r + 1, cInvCode: l.product.code, cInvName: l.product.name, iQuantity: l.qtyMilli / 1000, iTaxUnitPrice: money(l.priceCents), iSum: money(l.sumCents) });
     });
-    const list = ordersOf.get(o.erpIndex) ?? [];
+    const list = out.ordersOf.get(o.erpIndex) ?? [];
     list.push({ code, date: o.date, state: o.state, totalCents });
-    ordersOf.set(o.erpIndex, list);
+    out.ordersOf.set(o.erpIndex, list);
   });
+  return out;
+}
 
-  // Invoices and receipts -------------------------------------------------------------------------
-  const rngAr = stream('receivables');
-  interface InvoiceDraft {
-    acctNo: string;
-    soNo: string | null;
-    date: string;
-    terms: number;
-    amountCents: number;
-    status: 'open' | 'partial' | 'paid' | 'void';
-    paidCents: number;
-    receipts: { date: string; cents: number; method: string }[];
+/** One customer's orders of the last year: fewer and older for an inactive one. */
+function orderDrafts(co: Company, erpIndex: number, d: ErpDesign, rngSo: Random): OrderDraft[] {
+  const out: OrderDraft[] = [];
+  const count = d.inactive ? rngSo.int(1, 2) : rngSo.int(3, 7);
+  for (let k = 0; k < count; k++) {
+    const date = d.inactive ? addDays(WINDOW_START, rngSo.int(0, 150)) : addDays(WINDOW_START, rngSo.int(0, 364));
+    const age = daysBetween(date, AS_OF);
+    const state =
+      age > 90
+        ? rngSo.weighted([['3', 80], ['2', 15], ['4', 5]])
+        : age > 25
+          ? rngSo.weighted([['2', 60], ['3', 30], ['1', 10]])
+          : rngSo.weighted([['1', 55], ['0', 30], ['2', 15]]);
+    const lines = rngSo.sample(PRODUCTS, rngSo.int(1, 4)).map((product) => orderLine(product, rngSo));
+    const person = rngSo.chance(0.9) ? co.owner : rngSo.pick(SALES);
+    const memo = rngSo.weighted<string | null>([[null, 6], ['年度框架协议', 1], ['加急发货', 1], ['分批交货', 1], ['含安装调试', 1]]);
+    out.push({ erpIndex, date, state, person, lines, memo });
   }
-  const invoiceDrafts: InvoiceDraft[] = [];
-  const methods: (readonly [string, number])[] = [['银行转账', 7], ['银行承兑汇票', 2], ['电汇', 1]];
-  const addInvoice = (acctNo: string, soNo: string | null, date: string, amountCents: number, status: InvoiceDraft['status']) => {
-    const terms = rngAr.pick([30, 60, 90]);
-    let paidCents = 0;
-    const receipts: InvoiceDraft['receipts'] = [];
-    const receiptDate = () => minDay(addDays(date, rngAr.int(5, terms + 20)), AS_OF);
-    if (status === 'paid') {
-      paidCents = amountCents;
-      if (amountCents > 20_000_00 && rngAr.chance(0.35)) {
-        const first = Math.round((amountCents * rngAr.int(30, 70)) / 10_000) * 100;
-        const d1 = receiptDate();
-        receipts.push({ date: d1, cents: first, method: rngAr.weighted(methods) });
-        receipts.push({ date: minDay(addDays(d1, rngAr.int(5, 30)), AS_OF), cents: amountCents - first, method: rngAr.weighted(methods) });
-      } else {
-        receipts.push({ date: receiptDate(), cents: amountCents, method: rngAr.weighted(methods) });
-      }
-    } else if (status === 'partial') {
-      paidCents = Math.max(100, Math.round((amountCents * rngAr.int(20, 80)) / 10_000) * 100);
-      if (paidCents >= amountCents) paidCents = Math.floor(amountCents / 2);
-      receipts.push({ date: receiptDate(), cents: paidCents, method: rngAr.weighted(methods) });
-    }
-    invoiceDrafts.push({ acctNo, soNo, date, terms, amountCents, status, paidCents, receipts });
-  };
-  erpCompanies.forEach((_, i) => {
-    const acctNo = acctOf.get(i);
+  return out;
+}
+
+function orderLine(product: (typeof PRODUCTS)[number], rngSo: Random): OrderDraft['lines'][number] {
+  const qtyMilli =
+    product.unit === '吨'
+      ? rngSo.int(500, 60_000)
+      : product.unit === '米'
+        ? rngSo.int(10, 500) * 10_000
+        : product.unit === '箱'
+          ? rngSo.int(10, 200) * 1000
+          : product.unit === '人天'
+            ? rngSo.int(5, 60) * 1000
+            : rngSo.int(1, 40) * 1000;
+  const list = Math.round(Number(product.price) * 100);
+  const priceCents = Math.round((list * rngSo.int(85, 105)) / 100);
+  return { product, qtyMilli, priceCents, sumCents: Math.round((qtyMilli * priceCents) / 1000) };
+}
+
+interface InvoiceDraft {
+  acctNo: string;
+  soNo: string | null;
+  date: string;
+  terms: number;
+  amountCents: number;
+  status: 'open' | 'partial' | 'paid' | 'void';
+  paidCents: number;
+  receipts: { date: string; cents: number; method: string }[];
+}
+
+const PAYMENT_METHODS: (readonly [string, number])[] = [['银行转账', 7], ['银行承兑汇票', 2], ['电汇', 1]];
+
+/** Invoices of shipped and closed ERP orders and of finance-only accounts, with their receipts. */
+function invoicesAndReceipts(world: DemoWorld, finance: FinanceSide, ordersOf: Map<number, OrderSummary[]>, rngAr: Random): { ar_invoice: SeedRow[]; ar_receipt: SeedRow[] } {
+  const drafts: InvoiceDraft[] = [];
+  world.erpCompanies.forEach((_, i) => {
+    const acctNo = finance.acctOf.get(i);
     if (!acctNo) return;
     for (const o of ordersOf.get(i) ?? []) {
       if (o.state !== '2' && o.state !== '3') continue;
       const date = minDay(addDays(o.date, rngAr.int(2, 15)), AS_OF);
-      const status: InvoiceDraft['status'] =
-        o.state === '3'
-          ? rngAr.weighted([['paid', 85], ['partial', 10], ['void', 5]])
-          : rngAr.weighted([['open', 50], ['partial', 30], ['paid', 20]]);
-      addInvoice(acctNo, o.code, date, o.totalCents, status);
+      const status: InvoiceDraft['status'] = o.state === '3' ? rngAr.weighted([['paid', 85], ['partial', 10], ['void', 5]]) : rngAr.weighted([['open', 50], ['partial', 30], ['paid', 20]]);
+      drafts.push(invoiceDraft(acctNo, o.code, date, o.totalCents, status, rngAr));
     }
   });
-  fin_customer.forEach((row) => {
-    if (!financeOnlyKeys.includes(String(row.acct_no))) return;
+  for (const row of finance.fin_customer) {
+    if (!finance.financeOnlyKeys.includes(String(row.acct_no))) continue;
     const count = rngAr.int(2, 5);
     for (let k = 0; k < count; k++) {
-      const date = addDays(windowStart, rngAr.int(0, 364));
+      const date = addDays(WINDOW_START, rngAr.int(0, 364));
       const amountCents = rngAr.int(800_000, 60_000_000);
       const old = daysBetween(date, AS_OF) > 100;
-      const status: InvoiceDraft['status'] = old
-        ? rngAr.weighted([['paid', 80], ['partial', 10], ['void', 10]])
-        : rngAr.weighted([['open', 50], ['partial', 25], ['paid', 25]]);
-      addInvoice(String(row.acct_no), null, date, amountCents, status);
+      const status: InvoiceDraft['status'] = old ? rngAr.weighted([['paid', 80], ['partial', 10], ['void', 10]]) : rngAr.weighted([['open', 50], ['partial', 25], ['paid', 25]]);
+      drafts.push(invoiceDraft(String(row.acct_no), null, date, amountCents, status, rngAr));
     }
-  });
-  invoiceDrafts.sort((a, b) => (a.date === b.date ? (a.acctNo < b.acctNo ? -1 : 1) : a.date < b.date ? -1 : 1));
+  }
+  drafts.sort((a, b) => (a.date === b.date ? (a.acctNo < b.acctNo ? -1 : 1) : a.date < b.date ? -1 : 1));
+  return invoiceRows(drafts, rngAr);
+}
+
+function invoiceDraft(acctNo: string, soNo: string | null, date: string, amountCents: number, status: InvoiceDraft['status'], rngAr: Random): InvoiceDraft {
+  const terms = rngAr.pick([30, 60, 90]);
+  let paidCents = 0;
+  const receipts: InvoiceDraft['receipts'] = [];
+  const receiptDate = () => minDay(addDays(date, rngAr.int(5, terms + 20)), AS_OF);
+  if (status === 'paid') {
+    paidCents = amountCents;
+    if (amountCents > 20_000_00 && rngAr.chance(0.35)) {
+      const first = Math.round((amountCents * rngAr.int(30, 70)) / 10_000) * 100;
+      const d1 = receiptDate();
+      receipts.push({ date: d1, cents: first, method: rngAr.weighted(PAYMENT_METHODS) });
+      receipts.push({ date: minDay(addDays(d1, rngAr.int(5, 30)), AS_OF), cents: amountCents - first, method: rngAr.weighted(PAYMENT_METHODS) });
+    } else {
+      receipts.push({ date: receiptDate(), cents: amountCents, method: rngAr.weighted(PAYMENT_METHODS) });
+    }
+  } else if (status === 'partial') {
+    paidCents = Math.max(100, Math.round((amountCents * rngAr.int(20, 80)) / 10_000) * 100);
+    if (paidCents >= amountCents) paidCents = Math.floor(amountCents / 2);
+    receipts.push({ date: receiptDate(), cents: paidCents, method: rngAr.weighted(PAYMENT_METHODS) });
+  }
+  return { acctNo, soNo, date, terms, amountCents, status, paidCents, receipts };
+}
+
+function invoiceRows(drafts: readonly InvoiceDraft[], rngAr: Random): { ar_invoice: SeedRow[]; ar_receipt: SeedRow[] } {
   const ar_invoice: SeedRow[] = [];
-  const receiptDrafts: { acctNo: string; invNo: string; date: string; cents: number; method: string }[] = [];
-  invoiceDrafts.forEach((inv, k) => {
+  const receipts: { acctNo: string; invNo: string; date: string; cents: number; method: string }[] = [];
+  drafts.forEach((inv, k) => {
     const invNo = `INV${inv.date.slice(0, 4)}${String(k + 1).padStart(5, '0')}`;
     const last = inv.receipts.reduce((m, r) => (r.date > m ? r.date : m), inv.date);
     ar_invoice.push({
@@ -636,10 +690,10 @@ export function generateDemoData(opts: GenerateOptions = {}): DemoDataset {
       status: inv.status,
       updated_at: isoUtc(shanghaiInstant(last, rngAr.int(9 * 3600, 18 * 3600))),
     });
-    for (const r of inv.receipts) receiptDrafts.push({ acctNo: inv.acctNo, invNo, date: r.date, cents: r.cents, method: r.method });
+    for (const r of inv.receipts) receipts.push({ acctNo: inv.acctNo, invNo, date: r.date, cents: r.cents, method: r.method });
   });
-  receiptDrafts.sort((a, b) => (a.date === b.date ? (a.invNo < b.invNo ? -1 : 1) : a.date < b.date ? -1 : 1));
-  const ar_receipt: SeedRow[] = receiptDrafts.map((r, k) => ({
+  receipts.sort((a, b) => (a.date === b.date ? (a.invNo < b.invNo ? -1 : 1) : a.date < b.date ? -1 : 1));
+  const ar_receipt: SeedRow[] = receipts.map((r, k) => ({
     rcpt_no: `SK${r.date.slice(0, 4)}${String(k + 1).padStart(5, '0')}`,
     acct_no: r.acctNo,
     inv_no: r.invNo,
@@ -647,74 +701,77 @@ export function generateDemoData(opts: GenerateOptions = {}): DemoDataset {
     amount: money(r.cents),
     method: r.method,
   }));
+  return { ar_invoice, ar_receipt };
+}
 
-  // OA approvals ------------------------------------------------------------------------------------
-  const rngOa = stream('oa');
+interface RequestDraft {
+  workflow: (typeof WORKFLOWS)[number];
+  creator: { hrmId: number; name: string };
+  khmc: string;
+  khbm: string;
+  amountCents: number;
+  note: string;
+  day: string;
+  second: number;
+  short: string;
+}
+
+/** OA approval requests about customers, typed by hand in the form (names as people spell them). */
+function approvals(world: DemoWorld, erp: ErpSide, rngOa: Random): DemoDataset['oa'] {
   const HrmResource: SeedRow[] = [
     ...SALES.map((s) => ({ id: s.hrmId, loginid: s.id, lastname: s.name, departmentid: s.team })),
     ...AR_CLERKS.map((f) => ({ id: f.hrmId, loginid: f.id, lastname: f.name, departmentid: 'finance' })),
   ];
   const workflow_base: SeedRow[] = WORKFLOWS.map((w) => ({ id: w.id, workflowname: w.name, formid: -12, isvalid: '1' }));
-  interface RequestDraft {
-    workflow: (typeof WORKFLOWS)[number];
-    creator: { hrmId: number; name: string };
-    khmc: string;
-    khbm: string;
-    amountCents: number;
-    note: string;
-    day: string;
-    second: number;
-    short: string;
-  }
-  const requestDrafts: RequestDraft[] = [];
-  const typedName = (co: Company): string =>
-    rngOa.weighted<string>([
-      [registeredName(co.seed), 45],
-      [co.seed.short, 20],
-      [nameVariant(co.seed, rngOa.pick(['bracketRegion', 'noSuffix', 'fullWidthSpace', 'cityForm'] as const)), 20],
-      [`${registeredName(co.seed)} `, 10],
-      [nameVariant(co.seed, 'fullWidth'), 5],
-    ]);
-  const addRequest = (co: Company, erpCode: string | null) => {
-    const workflow = rngOa.weighted<(typeof WORKFLOWS)[number]>([[WORKFLOWS[0], 3], [WORKFLOWS[1], 4], [WORKFLOWS[2], 3]]);
-    const amountCents =
-      workflow.id === 12
-        ? co.creditLimitCents + rngOa.int(2, 20) * 50_000 * 100
-        : workflow.id === 15
-          ? rngOa.int(200_000, 15_000_000)
-          : rngOa.int(5_000_000, 300_000_000);
-    const note =
-      workflow.id === 12
-        ? rngOa.pick(['客户回款良好，申请上调信用额度', '年度订单增长，临时上调额度', '新项目备货，申请调整额度'])
-        : workflow.id === 15
-          ? rngOa.pick(['季度大单特价', '竞品报价较低，申请特价', '老客户年度返利折让'])
-          : rngOa.pick(['年度框架合同续签', '新签采购合同', '补充协议（交期调整）']);
-    requestDrafts.push({
-      workflow,
-      creator: co.owner,
-      khmc: typedName(co),
-      khbm: erpCode !== null && rngOa.chance(0.6) ? erpCode : '',
-      amountCents,
-      note,
-      day: addDays(AS_OF, -rngOa.int(0, 200)),
-      second: rngOa.int(8 * 3600 + 1800, 19 * 3600),
-      short: co.seed.short,
-    });
-  };
-  erpCompanies.forEach((co, i) => {
-    const count = designs[i].inactive ? 0 : rngOa.weighted([[0, 25], [1, 35], [2, 28], [3, 12]]);
-    for (let k = 0; k < count; k++) addRequest(co, erpCodes[i]);
+  const drafts: RequestDraft[] = [];
+  world.erpCompanies.forEach((co, i) => {
+    const count = world.designs[i].inactive ? 0 : rngOa.weighted([[0, 25], [1, 35], [2, 28], [3, 12]]);
+    for (let k = 0; k < count; k++) drafts.push(requestDraft(co, erp.codes[i], rngOa));
   });
-  financeOnly.forEach((co) => addRequest(co, null));
-  requestDrafts.sort((a, b) => (a.day === b.day ? a.second - b.second : a.day < b.day ? -1 : 1));
+  for (const co of world.financeOnly) drafts.push(requestDraft(co, null, rngOa));
+  drafts.sort((a, b) => (a.day === b.day ? a.second - b.second : a.day < b.day ? -1 : 1));
+  return { HrmResource, workflow_base, ...requestRows(drafts, rngOa) };
+}
 
-  const workflow_requestbase: SeedRow[] = [];
-  const formtable_main_12: SeedRow[] = [];
-  requestDrafts.forEach((r, k) => {
+function typedName(co: Company, rngOa: Random): string {
+  return rngOa.weighted<string>([
+    [registeredName(co.seed), 45],
+    [co.seed.short, 20],
+    [nameVariant(co.seed, rngOa.pick(['bracketRegion', 'noSuffix', 'fullWidthSpace', 'cityForm'] as const)), 20],
+    [`${registeredName(co.seed)} `, 10],
+    [nameVariant(co.seed, 'fullWidth'), 5],
+  ]);
+}
+
+function requestDraft(co: Company, erpCode: string | null, rngOa: Random): RequestDraft {
+  const workflow = rngOa.weighted<(typeof WORKFLOWS)[number]>([[WORKFLOWS[0], 3], [WORKFLOWS[1], 4], [WORKFLOWS[2], 3]]);
+  const amountCents =
+    workflow.id === 12 ? co.creditLimitCents + rngOa.int(2, 20) * 50_000 * 100 : workflow.id === 15 ? rngOa.int(200_000, 15_000_000) : rngOa.int(5_000_000, 300_000_000);
+  const note =
+    workflow.id === 12
+      ? rngOa.pick(['客户回款良好，申请上调信用额度', '年度订单增长，临时上调额度', '新项目备货，申请调整额度'])
+      : workflow.id === 15
+        ? rngOa.pick(['季度大单特价', '竞品报价较低，申请特价', '老客户年度返利折让'])
+        : rngOa.pick(['年度框架合同续签', '新签采购合同', '补充协议（交期调整）']);
+  return {
+    workflow,
+    creator: co.owner,
+    khmc: typedName(co, rngOa),
+    khbm: erpCode !== null && rngOa.chance(0.6) ? erpCode : '',
+    amountCents,
+    note,
+    day: addDays(AS_OF, -rngOa.int(0, 200)),
+    second: rngOa.int(8 * 3600 + 1800, 19 * 3600),
+    short: co.seed.short,
+  };
+}
+
+function requestRows(drafts: readonly RequestDraft[], rngOa: Random): { workflow_requestbase: SeedRow[]; formtable_main_12: SeedRow[] } {
+  const out = { workflow_requestbase: [] as SeedRow[], formtable_main_12: [] as SeedRow[] };
+  drafts.forEach((r, k) => {
     const requestid = 10_231 + k;
-    const age = daysBetween(r.day, AS_OF);
     const [nodeType, status] =
-      age > 20
+      daysBetween(r.day, AS_OF) > 20
         ? rngOa.weighted<readonly [string, string]>([[['3', '归档'], 80], [['0', '退回'], 15], [['0', '撤回'], 5]])
         : rngOa.weighted<readonly [string, string]>([
             [['1', rngOa.pick(['部门经理审批', '销售总监审批', '财务总监审批'])], 55],
@@ -725,10 +782,9 @@ export function generateDemoData(opts: GenerateOptions = {}): DemoDataset {
     const created = shanghaiInstant(r.day, r.second);
     const lastDay = minDay(addDays(r.day, nodeType === '1' ? rngOa.int(0, 2) : rngOa.int(1, 7)), AS_OF);
     const last = shanghaiInstant(lastDay, Math.max(r.second, rngOa.int(9 * 3600, 20 * 3600)));
-    const lastAt = last.getTime() < created.getTime() ? created : last;
     const createdText = shanghaiDateTime(created);
-    const lastText = shanghaiDateTime(lastAt);
-    workflow_requestbase.push({
+    const lastText = shanghaiDateTime(last.getTime() < created.getTime() ? created : last);
+    out.workflow_requestbase.push({
       requestid,
       workflowid: r.workflow.id,
       requestname: `${r.workflow.type}-${r.short}-${r.creator.name}-${createdText.slice(0, 10)}`,
@@ -745,38 +801,18 @@ export function generateDemoData(opts: GenerateOptions = {}): DemoDataset {
       deleted: 0,
       requestlevel: 0,
     });
-    formtable_main_12.push({
-      id: k + 1,
-      requestid,
-      khmc: r.khmc,
-      khbm: r.khbm,
-      sqje: money(r.amountCents),
-      sqlx: r.workflow.type,
-      sqsm: r.note,
-    });
+    out.formtable_main_12.push({ id: k + 1, requestid, khmc: r.khmc, khbm: r.khbm, sqje: money(r.amountCents), sqlx: r.workflow.type, sqsm: r.note });
   });
+  return out;
+}
 
-  // The false friend: a finance-only company sharing a word with an ERP customer.
-  let falseFriend: DemoPlan['falseFriend'] = null;
-  const ff = financeOnly[0];
-  const ffRow = fin_customer.find((r) => r.cust_name === ff.name);
-  const twin = erpCompanies.findIndex((co) => co.seed.core.slice(0, 2) === ff.seed.core.slice(0, 2));
-  if (ffRow && twin >= 0) {
-    falseFriend = { acctNo: String(ffRow.acct_no), name: ff.name, erpCode: erpCodes[twin], erpName: erpCompanies[twin].name };
-  }
-
-  return {
-    erp: { Customer, Inventory, SO_SOMain, SO_SODetails },
-    finance: { fin_customer, ar_invoice, ar_receipt },
-    oa: { HrmResource, workflow_base, workflow_requestbase, formtable_main_12 },
-    plan: {
-      customers: n,
-      links,
-      erpOnly: erpCodes.filter((_, i) => !designs[i].link),
-      financeOnly: [...financeOnlyKeys].sort(),
-      falseFriend,
-    },
-  };
+/** The false friend: a finance-only company sharing a word with an ERP customer. */
+function falseFriendOf(world: DemoWorld, erp: ErpSide, finance: FinanceSide): DemoPlan['falseFriend'] {
+  const ff = world.financeOnly[0];
+  const ffRow = finance.fin_customer.find((r) => r.cust_name === ff.name);
+  const twin = world.erpCompanies.findIndex((co) => co.seed.core.slice(0, 2) === ff.seed.core.slice(0, 2));
+  if (!ffRow || twin < 0) return null;
+  return { acctNo: String(ffRow.acct_no), name: ff.name, erpCode: erp.codes[twin], erpName: world.erpCompanies[twin].name };
 }
 
 function minInstant(a: Date, b: Date): Date {

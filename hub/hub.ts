@@ -1,8 +1,7 @@
 /**
- * The CRM hub: crmlink's own store (SQLite embedded, or PostgreSQL for several instances). It owns
- * the golden records, the cross-reference of source keys, merge bases, conflicts, parked records,
- * run history, audit and locks. Sync, identity and the GraphQL layer all read and write it through
- * this one connection.
+ * The CRM hub: crmlink's own database (SQLite embedded, or PostgreSQL for several instances): its
+ * connection, its schema, the golden records read back in canonical form, and `store`, the only
+ * code that writes it (hub/store.ts).
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -11,38 +10,21 @@ import knexFactory, { type Knex } from 'knex';
 import type { LoadedConfig } from '../config/load.js';
 import { resolveConfigPath } from '../config/load.js';
 import type { CrmlinkConfig } from '../config/schema.js';
-import { fieldsOf, MODEL, type CrmRecord, type CrmValue, type EntityName, type ModelField } from '../schema/model.js';
-import { normalizeDecimal } from '../core/values.js';
+import { fieldsOf, MODEL, type CrmRecord, type EntityName, type ModelField } from '../model/entities.js';
+import { canonicalFieldValue } from '../model/values.js';
 import { migrateHub, type CustomFields } from './migrate.js';
-import { ENTITY_SYSTEM_COLUMNS as C, SYSTEM_TABLES as T } from './tables.js';
+import { HubStore } from './store.js';
+import type { HubRecord } from './golden.js';
+import { ENTITY_SYSTEM_COLUMNS as C } from './tables.js';
 
-/** A golden record as stored: fields plus system columns. */
-export interface HubRecord {
-  id: string;
-  version: number;
-  seq: number;
-  updatedAt: string;
-  deleted: boolean;
-  mergedInto: string | null;
-  values: CrmRecord;
-}
-
-export interface AuditEntry {
-  actor: string;
-  action: string;
-  entity: string;
-  gid?: string | null;
-  before?: unknown;
-  after?: unknown;
-}
-
-export function nowIso(): string {
-  return new Date().toISOString();
-}
+export { nowIso, type HubRecord } from './golden.js';
+export type { AuditEntry } from './audit.js';
 
 export class Hub {
   readonly dialect: 'sqlite' | 'postgres';
   readonly custom: CustomFields;
+  /** The only writer of the hub. */
+  readonly store: HubStore;
 
   private constructor(
     readonly knex: Knex,
@@ -50,6 +32,12 @@ export class Hub {
   ) {
     this.dialect = config.hub.dialect;
     this.custom = customFieldsOf(config);
+    this.store = new HubStore(
+      knex,
+      this.dialect,
+      (e) => this.fields(e),
+      (e) => this.table(e),
+    );
   }
 
   /** Open the hub and bring its schema up to date. */
@@ -104,21 +92,14 @@ export class Hub {
   }
 
   /** Reserve `n` consecutive change sequence numbers; returns the first. Call inside the write's transaction. */
-  async nextSeq(trx: Knex.Transaction | Knex, n = 1): Promise<number> {
-    const row = await trx(T.counter).where({ name: 'seq' }).first();
-    if (!row) {
-      await trx(T.counter).insert({ name: 'seq', value: n });
-      return 1;
-    }
-    const current = Number(row.value);
-    await trx(T.counter).where({ name: 'seq' }).update({ value: current + n });
-    return current + 1;
+  nextSeq(trx: Knex.Transaction | Knex, n = 1): Promise<number> {
+    return this.store.golden.nextSeq(trx, n);
   }
 
   /** Turn a stored row into a HubRecord with canonical values. */
   fromRow(entity: EntityName, row: Record<string, unknown>): HubRecord {
     const values: CrmRecord = {};
-    for (const f of this.fields(entity)) values[f.name] = canonical(f, row[f.name]);
+    for (const f of this.fields(entity)) values[f.name] = canonicalFieldValue(f, row[f.name]);
     return {
       id: String(row[C.id]),
       version: Number(row[C.version]),
@@ -155,18 +136,6 @@ export class Hub {
     return out;
   }
 
-  async audit(trx: Knex | Knex.Transaction, entry: AuditEntry): Promise<void> {
-    await trx(T.audit).insert({
-      at: nowIso(),
-      actor: entry.actor,
-      action: entry.action,
-      entity: entry.entity,
-      gid: entry.gid ?? null,
-      before: entry.before === undefined ? null : JSON.stringify(entry.before),
-      after: entry.after === undefined ? null : JSON.stringify(entry.after),
-    });
-  }
-
   async destroy(): Promise<void> {
     await this.knex.destroy();
   }
@@ -179,19 +148,4 @@ function customFieldsOf(config: CrmlinkConfig): CustomFields {
     out[entity as EntityName] = Object.entries(ec.fields).map(([name, f]) => ({ name, type: f.type, scale: f.scale, description: f.description, custom: true }));
   }
   return out;
-}
-
-/** Stored value → canonical value (SQLite booleans are 0/1, PostgreSQL numerics carry trailing zeros). */
-export function canonical(field: ModelField, v: unknown): CrmValue {
-  if (v === null || v === undefined) return null;
-  switch (field.type) {
-    case 'boolean':
-      return v === true || v === 1 || v === '1' || v === 't' || v === 'true';
-    case 'int':
-      return Number(v);
-    case 'decimal':
-      return normalizeDecimal(String(v));
-    default:
-      return String(v);
-  }
 }

@@ -1,3 +1,15 @@
-export { Hub, nowIso, canonical, type HubRecord, type AuditEntry } from './hub.js';
+export { Hub, nowIso, type HubRecord, type AuditEntry } from './hub.js';
+export { HubStore } from './store.js';
+export { StaleRecordError, type GoldenWrite, type HubChange, type WriteMeta, type WrittenRecord } from './golden.js';
+export type { FieldProvenance, Provenance, ProvenanceRow } from './provenance.js';
+export type { BaseEntry, BaseWrite, SourceVersion } from './bases.js';
+export type { XrefEntry, XrefLink, XrefRow } from './xref.js';
+export type { ConflictDecision, ConflictFilter, ConflictRecord, ConflictWrite, OpenConflict, OpenConflicts } from './conflicts.js';
+export type { CandidateProposal, CandidateRow, MergeLogRow } from './merges.js';
+export type { SourceCheckpoint } from './checkpoints.js';
+export type { ParkedRecord, ParkInput } from './parked.js';
+export type { RunRecord, RunOutcome } from './runs.js';
+export type { JobLock } from './locks.js';
 export { SYSTEM_TABLES, ENTITY_SYSTEM_COLUMNS } from './tables.js';
+export { SYNC_TABLES } from './sync-tables.js';
 export { migrateHub } from './migrate.js';

@@ -3,23 +3,20 @@
  * become new columns, nothing is dropped.
  */
 import type { Knex } from 'knex';
-import { ENTITY_NAMES, fieldsOf, MODEL, type ModelField } from '../schema/model.js';
-import { ENTITY_SYSTEM_COLUMNS as C, SYSTEM_TABLES as T } from './tables.js';
+import { ENTITY_NAMES, fieldsOf, MODEL, type EntityName, type ModelField } from '../model/entities.js';
+import { ENTITY_SYSTEM_COLUMNS as C, SYNC_TABLES, SYSTEM_TABLES as T } from './tables.js';
 
 export type CustomFields = Partial<Record<(typeof ENTITY_NAMES)[number], ModelField[]>>;
 
-export async function migrateHub(knex: Knex, custom: CustomFields = {}): Promise<void> {
-  const pg = knex.client.config.client === 'pg';
-  const has = (t: string) => knex.schema.hasTable(t);
-  const create = async (name: string, build: (t: Knex.CreateTableBuilder) => void) => {
-    if (!(await has(name))) await knex.schema.createTable(name, build);
-  };
+export type TableDefinitions = Record<string, (t: Knex.CreateTableBuilder) => void>;
 
-  await create(T.counter, (t) => {
+/** The hub's system tables, each created once (nothing is dropped or changed later). */
+const SYSTEM_TABLE_DEFINITIONS: TableDefinitions = {
+  [T.counter]: (t) => {
     t.string('name', 64).primary();
     t.bigInteger('value').notNullable();
-  });
-  await create(T.xref, (t) => {
+  },
+  [T.xref]: (t) => {
     t.string('entity', 40).notNullable();
     t.string('source', 64).notNullable();
     t.string('source_key', 400).notNullable();
@@ -28,8 +25,8 @@ export async function migrateHub(knex: Knex, custom: CustomFields = {}): Promise
     t.string('linked_at', 30).notNullable();
     t.primary(['entity', 'source', 'source_key']);
     t.index(['entity', 'gid']);
-  });
-  await create(T.base, (t) => {
+  },
+  [T.base]: (t) => {
     t.string('entity', 40).notNullable();
     t.string('source', 64).notNullable();
     t.string('source_key', 400).notNullable();
@@ -39,23 +36,23 @@ export async function migrateHub(knex: Knex, custom: CustomFields = {}): Promise
     t.string('changed_at', 30).nullable();
     t.string('synced_at', 30).notNullable();
     t.primary(['entity', 'source', 'source_key']);
-  });
-  await create(T.provenance, (t) => {
+  },
+  [T.provenance]: (t) => {
     t.string('entity', 40).notNullable();
     t.string('gid', 40).notNullable();
     t.string('field', 64).notNullable();
     t.string('source', 64).notNullable();
     t.string('changed_at', 30).notNullable();
     t.primary(['entity', 'gid', 'field']);
-  });
-  await create(T.checkpoint, (t) => {
+  },
+  [T.checkpoint]: (t) => {
     t.string('job', 64).notNullable();
     t.string('source', 64).notNullable();
     t.text('value').notNullable();
     t.string('updated_at', 30).notNullable();
     t.primary(['job', 'source']);
-  });
-  await create(T.conflict, (t) => {
+  },
+  [T.conflict]: (t) => {
     t.increments('id');
     t.string('job', 64).notNullable();
     t.string('entity', 40).notNullable();
@@ -73,8 +70,8 @@ export async function migrateHub(knex: Knex, custom: CustomFields = {}): Promise
     t.string('resolved_at', 30).nullable();
     t.index(['status', 'entity']);
     t.index(['entity', 'gid']);
-  });
-  await create(T.parked, (t) => {
+  },
+  [T.parked]: (t) => {
     t.increments('id');
     t.string('job', 64).notNullable();
     t.string('entity', 40).notNullable();
@@ -90,8 +87,8 @@ export async function migrateHub(knex: Knex, custom: CustomFields = {}): Promise
     t.string('created_at', 30).notNullable();
     t.string('updated_at', 30).notNullable();
     t.index(['status', 'job']);
-  });
-  await create(T.run, (t) => {
+  },
+  [T.run]: (t) => {
     t.increments('id');
     t.string('job', 64).notNullable();
     t.string('status', 16).notNullable();
@@ -101,8 +98,8 @@ export async function migrateHub(knex: Knex, custom: CustomFields = {}): Promise
     t.text('stats').nullable();
     t.text('error').nullable();
     t.index(['job', 'id']);
-  });
-  await create(T.audit, (t) => {
+  },
+  [T.audit]: (t) => {
     t.increments('id');
     t.string('at', 30).notNullable();
     t.string('actor', 120).notNullable();
@@ -112,14 +109,14 @@ export async function migrateHub(knex: Knex, custom: CustomFields = {}): Promise
     t.text('before').nullable();
     t.text('after').nullable();
     t.index(['entity', 'gid']);
-  });
-  await create(T.lock, (t) => {
+  },
+  [T.lock]: (t) => {
     t.string('name', 120).primary();
     t.string('holder', 120).notNullable();
     t.string('acquired_at', 30).notNullable();
     t.string('expires_at', 30).notNullable();
-  });
-  await create(T.mergeCandidate, (t) => {
+  },
+  [T.mergeCandidate]: (t) => {
     t.increments('id');
     t.string('entity', 40).notNullable();
     t.string('gid_a', 40).notNullable();
@@ -132,8 +129,8 @@ export async function migrateHub(knex: Knex, custom: CustomFields = {}): Promise
     t.string('decided_at', 30).nullable();
     t.string('decided_by', 120).nullable();
     t.unique(['entity', 'gid_a', 'gid_b']);
-  });
-  await create(T.merge, (t) => {
+  },
+  [T.merge]: (t) => {
     t.increments('id');
     t.string('entity', 40).notNullable();
     t.string('survivor', 40).notNullable();
@@ -143,29 +140,77 @@ export async function migrateHub(knex: Knex, custom: CustomFields = {}): Promise
     t.string('at', 30).notNullable();
     t.string('by', 120).notNullable();
     t.string('undone_at', 30).nullable();
-  });
+  },
+};
 
-  for (const entity of ENTITY_NAMES) {
-    const model = MODEL[entity];
-    const fields = fieldsOf(entity, custom[entity] ?? []);
-    if (!(await has(model.table))) {
-      await knex.schema.createTable(model.table, (t) => {
-        t.string(C.id, 40).primary();
-        for (const f of fields) addColumn(t, f, pg);
-        t.integer(C.version).notNullable().defaultTo(1);
-        t.bigInteger(C.seq).notNullable();
-        t.string(C.updatedAt, 30).notNullable();
-        t.boolean(C.deleted).notNullable().defaultTo(false);
-        t.string(C.mergedInto, 40).nullable();
-        t.index([C.seq]);
-        for (const f of fields) if (f.type === 'ref' || f.name === 'code' || f.name === 'ownerId') t.index([f.name]);
-      });
-    } else {
-      const columns = await knex(model.table).columnInfo();
-      const missing = fields.filter((f) => !(f.name in columns));
-      if (missing.length) await knex.schema.alterTable(model.table, (t) => missing.forEach((f) => addColumn(t, f, pg)));
+/** The sync engine's tables, created the first time a job runs. */
+export const SYNC_TABLE_DEFINITIONS: TableDefinitions = {
+  [SYNC_TABLES.seen]: (t) => {
+    t.string('job', 64).notNullable();
+    t.string('source', 64).notNullable();
+    t.string('source_key', 400).notNullable();
+    t.primary(['job', 'source', 'source_key']);
+  },
+  [SYNC_TABLES.intent]: (t) => {
+    t.increments('id');
+    t.string('job', 64).notNullable();
+    t.string('entity', 40).notNullable();
+    t.string('source', 64).notNullable();
+    t.string('gid', 40).notNullable();
+    /** JSON: the canonical values being inserted. */
+    t.text('values').notNullable();
+    /** JSON: the row as written (column → value). */
+    t.text('row').notNullable();
+    t.string('created_at', 30).notNullable();
+    t.index(['job', 'source']);
+  },
+  [SYNC_TABLES.tick]: (t) => {
+    t.string('job', 64).notNullable();
+    t.string('tick', 30).notNullable();
+    t.string('holder', 120).notNullable();
+    t.string('claimed_at', 30).notNullable();
+    t.primary(['job', 'tick']);
+  },
+};
+
+export async function migrateHub(knex: Knex, custom: CustomFields = {}): Promise<void> {
+  const pg = knex.client.config.client === 'pg';
+  await createMissingTables(knex, SYSTEM_TABLE_DEFINITIONS);
+  for (const entity of ENTITY_NAMES) await migrateEntityTable(knex, entity, fieldsOf(entity, custom[entity] ?? []), pg);
+}
+
+/** Create the tables that do not exist yet, in order; one another process creates meanwhile is fine. */
+export async function createMissingTables(knex: Knex, definitions: TableDefinitions): Promise<void> {
+  for (const [name, build] of Object.entries(definitions)) {
+    if (await knex.schema.hasTable(name)) continue;
+    try {
+      await knex.schema.createTable(name, build);
+    } catch (err) {
+      if (!(await knex.schema.hasTable(name))) throw err;
     }
   }
+}
+
+/** One entity table: created with its fields and system columns, or given the fields it lacks. */
+async function migrateEntityTable(knex: Knex, entity: EntityName, fields: ModelField[], pg: boolean): Promise<void> {
+  const model = MODEL[entity];
+  if (!(await knex.schema.hasTable(model.table))) {
+    await knex.schema.createTable(model.table, (t) => {
+      t.string(C.id, 40).primary();
+      for (const f of fields) addColumn(t, f, pg);
+      t.integer(C.version).notNullable().defaultTo(1);
+      t.bigInteger(C.seq).notNullable();
+      t.string(C.updatedAt, 30).notNullable();
+      t.boolean(C.deleted).notNullable().defaultTo(false);
+      t.string(C.mergedInto, 40).nullable();
+      t.index([C.seq]);
+      for (const f of fields) if (f.type === 'ref' || f.name === 'code' || f.name === 'ownerId') t.index([f.name]);
+    });
+    return;
+  }
+  const columns = await knex(model.table).columnInfo();
+  const missing = fields.filter((f) => !(f.name in columns));
+  if (missing.length) await knex.schema.alterTable(model.table, (t) => missing.forEach((f) => addColumn(t, f, pg)));
 }
 
 function addColumn(t: Knex.CreateTableBuilder | Knex.AlterTableBuilder, f: ModelField, pg: boolean): void {

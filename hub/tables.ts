@@ -25,6 +25,13 @@ export const SYSTEM_TABLES = {
   counter: 'crm_counter',
 } as const;
 
+/** Tables of the sync engine's own bookkeeping (hub/sync-tables.ts), created when a job first runs. */
+export const SYNC_TABLES = {
+  seen: 'crm_sync_seen',
+  intent: 'crm_sync_intent',
+  tick: 'crm_sync_tick',
+} as const;
+
 /** System columns every entity table has besides its fields. */
 export const ENTITY_SYSTEM_COLUMNS = {
   id: 'id',

@@ -11,10 +11,10 @@
 import { CrmlinkError, ValidationError } from '../core/errors.js';
 import { nowIso, type Hub } from '../hub/hub.js';
 import { ENTITY_SYSTEM_COLUMNS as C, SYSTEM_TABLES as T } from '../hub/tables.js';
-import type { CrmRecord, EntityName } from '../schema/model.js';
+import type { CrmRecord, EntityName } from '../model/entities.js';
 import type { SurvivorshipRules } from './golden.js';
 import { DEFAULT_RULES, MatchIndex, type InvalidCode, type Match, type MatchInput, type MatchRule } from './matcher.js';
-import { mergeRecords, toCandidate, type CandidateRow, type MergeResult } from './merge.js';
+import { mergeRecords, type CandidateRow, type MergeResult } from './record-merge.js';
 
 export type CandidateStatus = 'open' | 'accepted' | 'rejected' | 'superseded';
 export const CANDIDATE_STATUSES: readonly CandidateStatus[] = ['open', 'accepted', 'rejected', 'superseded'];
@@ -141,22 +141,37 @@ export async function findCandidates(
   rules: readonly MatchRule[] = DEFAULT_RULES,
   options: FindCandidatesOptions = {},
 ): Promise<FindCandidatesResult> {
-  const table = hub.table(entity);
   const have = new Set(hub.fields(entity).map((f) => f.name));
   const cols = MATCH_FIELDS.filter((f) => have.has(f));
   if (!cols.some((c) => rules.some((r) => r.rule === c))) {
     throw new ValidationError(`${entity} has none of the fields the match rules use (${rules.map((r) => r.rule).join(', ')})`, { entity });
   }
+  const found = await matchLiveRecords(hub, entity, cols, rules, options);
+  const kept = await keepCandidates(hub, entity, found.matches, options.autoMergeSure ?? false);
+  // Automatic merges of sure matches: each group of records joined by sure matches folds into
+  // one survivor chosen by rankSurvivors, whatever order the matches were found in.
+  const merged: MergeResult[] = [];
+  for (const group of connectedGroups(kept.sure)) {
+    const [survivor, ...rest] = await rankSurvivors(hub, entity, group);
+    for (const gone of rest) merged.push(await mergeRecords(hub, { entity, survivor, merged: gone, actor: options.actor ?? 'auto', rules: options.survivorship }));
+  }
+  return { records: found.records, matches: found.matches.length, inserted: kept.inserted, updated: kept.updated, skipped: kept.skipped, merged, invalid: found.invalid };
+}
 
-  // -- live records, through the blocking index
+/** Every pair of live records the rules match, through the blocking index (each record looked up, then added). */
+async function matchLiveRecords(
+  hub: Hub,
+  entity: EntityName,
+  cols: readonly (typeof MATCH_FIELDS)[number][],
+  rules: readonly MatchRule[],
+  options: FindCandidatesOptions,
+): Promise<{ records: number; matches: Match[]; invalid: InvalidCode[] }> {
   const index = new MatchIndex(rules, options.maxSharedContact === undefined ? {} : { maxSharedContact: options.maxSharedContact });
-  const matches: Match[] = [];
-  const invalid: InvalidCode[] = [];
-  let records = 0;
+  const out = { records: 0, matches: [] as Match[], invalid: [] as InvalidCode[] };
   let lastId = '';
   for (;;) {
     const page = (await hub
-      .knex(table)
+      .knex(hub.table(entity))
       .select(C.id, ...cols)
       .where(C.deleted, false)
       .whereNull(C.mergedInto)
@@ -168,58 +183,42 @@ export async function findCandidates(
       const rec: MatchInput = { id: String(r[C.id]) };
       for (const c of cols) rec[c] = (r[c] as string | null) ?? null;
       const found = index.find(rec);
-      if (found.invalid) invalid.push(found.invalid);
-      matches.push(...found.matches);
+      if (found.invalid) out.invalid.push(found.invalid);
+      out.matches.push(...found.matches);
       index.add(rec);
-      records++;
+      out.records++;
     }
     lastId = String(page[page.length - 1][C.id]);
   }
+  return out;
+}
 
-  // -- keep them
+/** New pairs recorded, open ones refreshed, decided ones left alone; the sure pairs to merge. */
+async function keepCandidates(hub: Hub, entity: EntityName, matches: readonly Match[], autoMergeSure: boolean): Promise<{ inserted: number; updated: number; skipped: number; sure: [string, string][] }> {
   const existing = new Map<string, CandidateRow>();
-  const rows = (await hub.knex(T.mergeCandidate).where({ entity })) as Record<string, unknown>[];
-  for (const r of rows) {
-    const c = toCandidate(r);
-    existing.set(`${c.gid_a}|${c.gid_b}`, c);
-  }
-  let inserted = 0;
-  let updated = 0;
-  let skipped = 0;
-  const sure: [string, string][] = [];
+  for (const c of await hub.store.merges.candidates(hub.knex, entity)) existing.set(`${c.gid_a}|${c.gid_b}`, c);
+  const out = { inserted: 0, updated: 0, skipped: 0, sure: [] as [string, string][] };
   const now = nowIso();
-  await hub.knex.transaction(async (trx) => {
+  await hub.store.transaction(async (trx) => {
     for (const m of matches) {
       const [a, b] = orderPair(m.a, m.b);
       const key = `${a}|${b}`;
       const cur = existing.get(key);
-      if (m.certainty === 'sure' && options.autoMergeSure && cur?.status !== 'rejected') sure.push([a, b]);
+      if (m.certainty === 'sure' && autoMergeSure && cur?.status !== 'rejected') out.sure.push([a, b]);
+      const proposal = { gidA: a, gidB: b, score: m.score, rule: m.rule, reason: m.reason };
       if (!cur) {
-        const row = { entity, gid_a: a, gid_b: b, score: m.score, rule: m.rule, reason: m.reason, status: 'open', created_at: now, decided_at: null, decided_by: null };
-        await trx(T.mergeCandidate).insert(row).onConflict(['entity', 'gid_a', 'gid_b']).ignore();
-        existing.set(key, { id: 0, ...row });
-        inserted++;
+        await hub.store.merges.propose(trx, entity, [proposal], now);
+        existing.set(key, { id: 0, entity, gid_a: a, gid_b: b, score: m.score, rule: m.rule, reason: m.reason, status: 'open', created_at: now, decided_at: null, decided_by: null });
+        out.inserted++;
       } else if (cur.status !== 'open') {
-        skipped++;
+        out.skipped++;
       } else if (Math.abs(cur.score - m.score) > 1e-6 || cur.rule !== m.rule || cur.reason !== m.reason) {
-        await trx(T.mergeCandidate).where({ entity, gid_a: a, gid_b: b }).update({ score: m.score, rule: m.rule, reason: m.reason });
-        updated++;
+        await hub.store.merges.rescore(trx, entity, proposal);
+        out.updated++;
       }
     }
   });
-
-  // -- automatic merges of sure matches: each group of records joined by sure matches folds into
-  // one survivor chosen by rankSurvivors, whatever order the matches were found in
-  const merged: MergeResult[] = [];
-  if (options.autoMergeSure) {
-    for (const group of connectedGroups(sure)) {
-      const [survivor, ...rest] = await rankSurvivors(hub, entity, group);
-      for (const gone of rest) {
-        merged.push(await mergeRecords(hub, { entity, survivor, merged: gone, actor: options.actor ?? 'auto', rules: options.survivorship }));
-      }
-    }
-  }
-  return { records, matches: matches.length, inserted, updated, skipped, merged, invalid };
+  return out;
 }
 
 /** Candidates with both records' key fields, best score first. */
@@ -228,13 +227,7 @@ export async function listCandidates(
   opts: { entity?: EntityName; status?: CandidateStatus | 'all'; limit?: number; offset?: number; ids?: readonly number[] } = {},
 ): Promise<CandidateView[]> {
   const entity = opts.entity ?? 'Customer';
-  const q = hub.knex(T.mergeCandidate).where({ entity }).orderBy([{ column: 'score', order: 'desc' }, { column: 'id' }]);
-  const status = opts.status ?? 'open';
-  if (status !== 'all') q.where({ status });
-  if (opts.ids) q.whereIn('id', [...opts.ids]);
-  if (opts.limit !== undefined) q.limit(opts.limit);
-  if (opts.offset !== undefined) q.offset(opts.offset);
-  const cands = ((await q) as Record<string, unknown>[]).map(toCandidate);
+  const cands = await hub.store.merges.listCandidates(hub.knex, { ...opts, entity, status: opts.status ?? 'open' });
 
   const gids = [...new Set(cands.flatMap((c) => [c.gid_a, c.gid_b]))];
   const records = await hub.getMany(entity, gids);
@@ -271,10 +264,9 @@ export async function listCandidates(
 
 /** Mark a candidate as not the same record; findCandidates will not propose the pair again. */
 export async function rejectCandidate(hub: Hub, id: number, actor: string): Promise<CandidateView> {
-  await hub.knex.transaction(async (trx) => {
-    const row = (await trx(T.mergeCandidate).where({ id }).first()) as Record<string, unknown> | undefined;
-    if (!row) throw new CrmlinkError('NOT_FOUND', `merge candidate ${id} does not exist`, { key: String(id), table: T.mergeCandidate });
-    const c = toCandidate(row);
+  await hub.store.transaction(async (trx) => {
+    const c = await hub.store.merges.candidate(trx, id);
+    if (!c) throw new CrmlinkError('NOT_FOUND', `merge candidate ${id} does not exist`, { key: String(id), table: T.mergeCandidate });
     if (c.status === 'rejected') return;
     if (c.status !== 'open') {
       throw new ValidationError(`merge candidate ${id} (${c.gid_a} / ${c.gid_b}) is ${c.status}, only an open candidate can be rejected`, {
@@ -283,9 +275,8 @@ export async function rejectCandidate(hub: Hub, id: number, actor: string): Prom
         status: c.status,
       });
     }
-    const now = nowIso();
-    await trx(T.mergeCandidate).where({ id }).update({ status: 'rejected', decided_at: now, decided_by: actor });
-    await hub.audit(trx, {
+    await hub.store.merges.decide(trx, id, 'rejected', actor, nowIso());
+    await hub.store.audit.record(trx, {
       actor,
       action: 'reject_candidate',
       entity: c.entity,
@@ -294,7 +285,8 @@ export async function rejectCandidate(hub: Hub, id: number, actor: string): Prom
       after: { candidate: id, status: 'rejected' },
     });
   });
-  const [view] = await listCandidates(hub, { status: 'all', ids: [id], entity: await candidateEntity(hub, id) });
+  const entity = ((await hub.store.merges.candidate(hub.knex, id))?.entity ?? 'Customer') as EntityName;
+  const [view] = await listCandidates(hub, { status: 'all', ids: [id], entity });
   return view;
 }
 
@@ -308,9 +300,8 @@ export async function acceptCandidate(
   actor: string,
   opts: { survivor?: string; rules?: SurvivorshipRules } = {},
 ): Promise<MergeResult> {
-  const row = (await hub.knex(T.mergeCandidate).where({ id }).first()) as Record<string, unknown> | undefined;
-  if (!row) throw new CrmlinkError('NOT_FOUND', `merge candidate ${id} does not exist`, { key: String(id), table: T.mergeCandidate });
-  const c = toCandidate(row);
+  const c = await hub.store.merges.candidate(hub.knex, id);
+  if (!c) throw new CrmlinkError('NOT_FOUND', `merge candidate ${id} does not exist`, { key: String(id), table: T.mergeCandidate });
   if (c.status !== 'open') {
     throw new ValidationError(`merge candidate ${id} (${c.gid_a} / ${c.gid_b}) is ${c.status}, only an open candidate can be accepted`, {
       entity: c.entity,
@@ -324,9 +315,4 @@ export async function acceptCandidate(
   }
   const merged = survivor === c.gid_a ? c.gid_b : c.gid_a;
   return mergeRecords(hub, { entity: c.entity as EntityName, survivor, merged, actor, rules: opts.rules });
-}
-
-async function candidateEntity(hub: Hub, id: number): Promise<EntityName> {
-  const row = (await hub.knex(T.mergeCandidate).where({ id }).first('entity')) as { entity: string } | undefined;
-  return (row?.entity ?? 'Customer') as EntityName;
 }

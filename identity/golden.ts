@@ -23,10 +23,10 @@
 import type { Knex } from 'knex';
 import type { CrmlinkConfig } from '../config/schema.js';
 import { CrmlinkError } from '../core/errors.js';
-import { sameValue } from '../core/values.js';
+import { sameValue } from '../model/values.js';
 import { nowIso, type Hub, type HubRecord } from '../hub/hub.js';
-import { ENTITY_SYSTEM_COLUMNS as C, SYSTEM_TABLES as T } from '../hub/tables.js';
-import { fieldsOf, type CrmRecord, type CrmValue, type EntityName, type FieldType } from '../schema/model.js';
+import type { FieldProvenance } from '../hub/provenance.js';
+import { fieldsOf, type CrmRecord, type CrmValue, type EntityName, type FieldType } from '../model/entities.js';
 import { DEFAULT_RULES, type MatchRule } from './matcher.js';
 
 /** Survivorship of one entity: a default rule and per-field overrides (see the module comment). */
@@ -47,10 +47,7 @@ export interface SurvivorCandidate {
   key?: string;
 }
 
-export interface FieldProvenance {
-  source: string;
-  changedAt: string | null;
-}
+export type { FieldProvenance } from '../hub/provenance.js';
 
 export interface Survived {
   values: CrmRecord;
@@ -155,74 +152,16 @@ export function surviveFields(
   }
   const defaultRule = parseRule(rules.default);
   const hubProv = options.hubProvenance ?? {};
-  const fallbacks: HubFallback[] = [
-    ...(hubValues ? [{ values: hubValues, provenance: hubProv }] : []),
-    ...(options.fallbacks ?? []),
-  ];
-
+  const fallbacks: HubFallback[] = [...(hubValues ? [{ values: hubValues, provenance: hubProv }] : []), ...(options.fallbacks ?? [])];
   const values: CrmRecord = {};
   const provenance: Record<string, FieldProvenance> = {};
-
   for (const field of fields) {
     const fieldRule = rules.fields[field];
     const rule = fieldRule === undefined ? defaultRule : parseRule(fieldRule, field);
     const textual = types.has(field) ? types.get(field) === 'string' || types.get(field) === 'text' : undefined;
-
-    const offers: Offer[] = [];
-    for (const c of candidates) {
-      const v = c.values[field];
-      if (!hasValue(v)) continue;
-      offers.push({ source: c.source, key: c.key ?? '', value: v, changedAt: c.changedAt, provenance: { source: c.source, changedAt: c.changedAt } });
-    }
-    const hubValue = hubValues?.[field];
-    const hubOffer: Offer | undefined = hasValue(hubValue)
-      ? {
-          source: HUB,
-          key: '',
-          value: hubValue,
-          changedAt: hubProv[field]?.changedAt ?? null,
-          provenance: hubProv[field] ?? { source: HUB, changedAt: null },
-        }
-      : undefined;
-    // A value edited in the hub itself competes with the sources.
-    if (hubOffer && hubProv[field]?.source === HUB) offers.push(hubOffer);
-
-    let winner: Offer | undefined;
-    switch (rule.kind) {
-      case 'hub':
-        winner = hubOffer ?? [...offers].sort(byNewest)[0];
-        break;
-      case 'newest':
-        winner = [...offers].sort(byNewest)[0];
-        break;
-      case 'complete':
-        winner = [...offers].sort((a, b) => {
-          const la = textual === false ? 1 : length(a.value);
-          const lb = textual === false ? 1 : length(b.value);
-          return la !== lb ? lb - la : byNewest(a, b);
-        })[0];
-        break;
-      case 'order': {
-        for (const s of rule.sources) {
-          const pool = s === HUB ? (hubOffer ? [hubOffer] : []) : offers.filter((o) => o.source === s);
-          winner = pool.sort(byNewest)[0];
-          if (winner) break;
-        }
-        winner ??= offers.filter((o) => !rule.sources.includes(o.source)).sort(byNewest)[0];
-        break;
-      }
-    }
-
-    if (!winner) {
-      // No source knows the field: keep what the hub has (the survivor's, then the merged's).
-      for (const fb of fallbacks) {
-        const v = fb.values[field];
-        if (hasValue(v)) {
-          winner = { source: HUB, key: '', value: v, changedAt: null, provenance: fb.provenance?.[field] ?? { source: HUB, changedAt: null } };
-          break;
-        }
-      }
-    }
+    const { offers, hubOffer } = offersFor(field, candidates, hubValues, hubProv);
+    // No source knows the field: keep what the hub has (the survivor's, then the merged's).
+    const winner = pickWinner(rule, offers, hubOffer, textual) ?? fallbackOffer(field, fallbacks);
     if (winner) {
       values[field] = winner.value;
       provenance[field] = { ...winner.provenance };
@@ -231,6 +170,51 @@ export function surviveFields(
     }
   }
   return { values, provenance };
+}
+
+/** Every source's value of a field as an offer; the hub's own value competes when it was edited in the hub. */
+function offersFor(field: string, candidates: readonly SurvivorCandidate[], hubValues: CrmRecord | undefined, hubProv: Readonly<Record<string, FieldProvenance>>): { offers: Offer[]; hubOffer?: Offer } {
+  const offers: Offer[] = [];
+  for (const c of candidates) {
+    const v = c.values[field];
+    if (hasValue(v)) offers.push({ source: c.source, key: c.key ?? '', value: v, changedAt: c.changedAt, provenance: { source: c.source, changedAt: c.changedAt } });
+  }
+  const hubValue = hubValues?.[field];
+  if (!hasValue(hubValue)) return { offers };
+  const hubOffer: Offer = { source: HUB, key: '', value: hubValue, changedAt: hubProv[field]?.changedAt ?? null, provenance: hubProv[field] ?? { source: HUB, changedAt: null } };
+  if (hubProv[field]?.source === HUB) offers.push(hubOffer);
+  return { offers, hubOffer };
+}
+
+function pickWinner(rule: ParsedRule, offers: readonly Offer[], hubOffer: Offer | undefined, textual: boolean | undefined): Offer | undefined {
+  switch (rule.kind) {
+    case 'hub':
+      return hubOffer ?? [...offers].sort(byNewest)[0];
+    case 'newest':
+      return [...offers].sort(byNewest)[0];
+    case 'complete':
+      return [...offers].sort((a, b) => {
+        const la = textual === false ? 1 : length(a.value);
+        const lb = textual === false ? 1 : length(b.value);
+        return la !== lb ? lb - la : byNewest(a, b);
+      })[0];
+    case 'order': {
+      for (const s of rule.sources) {
+        const pool = s === HUB ? (hubOffer ? [hubOffer] : []) : offers.filter((o) => o.source === s);
+        const winner = pool.sort(byNewest)[0];
+        if (winner) return winner;
+      }
+      return offers.filter((o) => !rule.sources.includes(o.source)).sort(byNewest)[0];
+    }
+  }
+}
+
+function fallbackOffer(field: string, fallbacks: readonly HubFallback[]): Offer | undefined {
+  for (const fb of fallbacks) {
+    const v = fb.values[field];
+    if (hasValue(v)) return { source: HUB, key: '', value: v, changedAt: null, provenance: fb.provenance?.[field] ?? { source: HUB, changedAt: null } };
+  }
+  return undefined;
 }
 
 /** Match rules and survivorship of an entity from the config, with the defaults filled in. */
@@ -264,19 +248,13 @@ export function identityConfig(
 // Recompute in the hub
 // ---------------------------------------------------------------------------------------------
 
-export interface ProvenanceRow {
-  entity: string;
-  gid: string;
-  field: string;
-  source: string;
-  changed_at: string;
-}
-
 export interface RecomputeOptions {
   /** Hub records whose values fill fields no source has (e.g. the merged record in a merge). */
   fallbacks?: readonly HubFallback[];
   /** Bump _version/_seq even when no value changed (a merge changed the record's identity). */
   touch?: boolean;
+  /** Who asked (recorded with the write). */
+  actor?: string;
 }
 
 export interface RecomputeResult {
@@ -287,58 +265,10 @@ export interface RecomputeResult {
   provenance: Record<string, FieldProvenance>;
 }
 
-/** Provenance rows of one record as a field → provenance map. */
-export async function readProvenance(
-  trx: Knex | Knex.Transaction,
-  entity: EntityName,
-  gid: string,
-): Promise<Record<string, FieldProvenance>> {
-  const rows = (await trx(T.provenance).where({ entity, gid })) as ProvenanceRow[];
-  const out: Record<string, FieldProvenance> = {};
-  for (const r of rows) out[r.field] = { source: r.source, changedAt: r.changed_at };
-  return out;
-}
-
-/** The source versions (crm_base) of every source record cross-referenced to `gid`. */
-export async function readSourceVersions(
-  trx: Knex | Knex.Transaction,
-  entity: EntityName,
-  gid: string,
-): Promise<SurvivorCandidate[]> {
-  const xrefs = (await trx(T.xref).where({ entity, gid }).select('source', 'source_key')) as { source: string; source_key: string }[];
-  const bySource = new Map<string, string[]>();
-  for (const x of xrefs) bySource.set(x.source, [...(bySource.get(x.source) ?? []), x.source_key]);
-  const out: SurvivorCandidate[] = [];
-  for (const [source, keys] of bySource) {
-    for (let i = 0; i < keys.length; i += 500) {
-      const rows = (await trx(T.base)
-        .where({ entity, source })
-        .whereIn('source_key', keys.slice(i, i + 500))) as {
-        source_key: string;
-        values: string;
-        deleted: unknown;
-        changed_at: string | null;
-        synced_at: string;
-      }[];
-      for (const r of rows) {
-        if (r.deleted === true || r.deleted === 1 || r.deleted === '1') continue;
-        let values: CrmRecord;
-        try {
-          values = JSON.parse(r.values) as CrmRecord;
-        } catch (err) {
-          throw new CrmlinkError('INTERNAL', `crm_base row of ${entity} ${source}:${r.source_key} holds invalid JSON`, { entity, source, key: r.source_key, table: T.base }, { cause: err });
-        }
-        out.push({ source, key: r.source_key, values, changedAt: r.changed_at ?? r.synced_at });
-      }
-    }
-  }
-  return out;
-}
-
 /**
  * Recompute the golden record `gid` from the crm_base rows of every source record linked to it,
- * write the changed fields (new _version, _seq, _updated_at) and replace its provenance rows.
- * Run inside the caller's transaction.
+ * and write the changed fields (new _version, _seq, _updated_at) and its provenance through the
+ * hub store. Run inside the caller's transaction.
  */
 export async function recomputeGolden(
   hub: Hub,
@@ -348,39 +278,44 @@ export async function recomputeGolden(
   rules: SurvivorshipRules,
   options: RecomputeOptions = {},
 ): Promise<RecomputeResult> {
+  const { store } = hub;
   const before = await hub.get(entity, gid, trx);
   if (!before) throw new CrmlinkError('NOT_FOUND', `${entity} ${gid} does not exist`, { entity, key: gid, table: hub.table(entity) });
   const fields = hub.fields(entity).filter((f) => f.type !== 'ref').map((f) => f.name);
-  const candidates = await readSourceVersions(trx, entity, gid);
-  const hubProvenance = await readProvenance(trx, entity, gid);
+  const candidates = await store.bases.versionsOf(trx, entity, gid);
+  const hubProvenance = await store.provenance.ofRecord(trx, entity, gid);
   const survived = surviveFields(entity, candidates, rules, before.values, { fields, hubProvenance, fallbacks: options.fallbacks });
-
   const changed = fields.filter((f) => !sameValue(before.values[f], survived.values[f]));
+  const provenance = provenanceChanges(fields, survived.provenance, hubProvenance);
   let after = before;
   if (changed.length > 0 || options.touch) {
     const patch: CrmRecord = {};
     for (const f of changed) patch[f] = survived.values[f];
-    const seq = await hub.nextSeq(trx);
-    const updatedAt = nowIso();
-    await trx(hub.table(entity))
-      .where(C.id, gid)
-      .update({ ...hub.toRow(entity, patch), [C.version]: before.version + 1, [C.seq]: seq, [C.updatedAt]: updatedAt });
-    after = { ...before, version: before.version + 1, seq, updatedAt, values: { ...before.values, ...patch } };
-  }
-
-  // Provenance: one row per field that has a value; rows that did not change are left alone.
-  const now = nowIso();
-  for (const f of fields) {
-    const want = survived.provenance[f];
-    const have = hubProvenance[f];
-    if (!want) {
-      if (have) await trx(T.provenance).where({ entity, gid, field: f }).delete();
-      continue;
-    }
-    const changedAt = want.changedAt ?? have?.changedAt ?? now;
-    if (have && have.source === want.source && have.changedAt === changedAt) continue;
-    if (have) await trx(T.provenance).where({ entity, gid, field: f }).update({ source: want.source, changed_at: changedAt });
-    else await trx(T.provenance).insert({ entity, gid, field: f, source: want.source, changed_at: changedAt });
+    const meta = { actor: options.actor ?? 'survivorship', action: 'recompute' };
+    [after] = await store.golden.write(trx, entity, [{ gid, current: before, patch, provenance }], meta);
+  } else {
+    await store.provenance.apply(trx, entity, [{ gid, fields: provenance }]);
   }
   return { before, after, changed, provenance: survived.provenance };
+}
+
+/** One provenance entry per field that has a value; entries that did not change are left out. */
+function provenanceChanges(
+  fields: readonly string[],
+  want: Readonly<Record<string, FieldProvenance>>,
+  have: Readonly<Record<string, FieldProvenance>>,
+): Record<string, FieldProvenance | null> {
+  const now = nowIso();
+  const out: Record<string, FieldProvenance | null> = {};
+  for (const f of fields) {
+    const w = want[f];
+    const h = have[f];
+    if (!w) {
+      if (h) out[f] = null;
+      continue;
+    }
+    const changedAt = w.changedAt ?? h?.changedAt ?? now;
+    if (!h || h.source !== w.source || h.changedAt !== changedAt) out[f] = { source: w.source, changedAt };
+  }
+  return out;
 }

@@ -33,14 +33,11 @@ export {
   DEFAULT_SURVIVORSHIP,
   identityConfig,
   parseRule,
-  readProvenance,
-  readSourceVersions,
   recomputeGolden,
   surviveFields,
   type FieldProvenance,
   type HubFallback,
   type ParsedRule,
-  type ProvenanceRow,
   type RecomputeOptions,
   type RecomputeResult,
   type SurviveOptions,
@@ -63,7 +60,7 @@ export {
   type UnmergeInput,
   type UnmergeResult,
   type XrefRow,
-} from './merge.js';
+} from './record-merge.js';
 export {
   connectedGroups,
   rankSurvivors,

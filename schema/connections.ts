@@ -8,15 +8,15 @@
  */
 import type { Row } from '../connectors/driver.js';
 import { CrmlinkError } from '../core/errors.js';
-import { stableStringify } from '../core/values.js';
+import { stableStringify } from '../model/values.js';
 import { and, fieldsIn, keysetAfter, whereToFilter, type Filter, type GqlWhere, type SortColumn } from './filters.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { decodeId } from './ids.js';
-import type { EntityName, ModelField } from './model.js';
+import type { EntityName, ModelField } from '../model/entities.js';
 import type { Scope } from './runtime.js';
 import { assertNotHidden, isHidden, visibilityFilter } from './security.js';
 import type { AggSpec, EntityStore, Rec } from './store.js';
-import { addDecimals } from './decimal.js';
+import { addDecimals } from '../model/decimal.js';
 import type DataLoader from 'dataloader';
 import { fieldsKey } from './selection.js';
 

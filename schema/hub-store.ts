@@ -11,10 +11,10 @@ import type { Row } from '../connectors/driver.js';
 import type { Hub } from '../hub/hub.js';
 import { ENTITY_SYSTEM_COLUMNS as C } from '../hub/tables.js';
 import { CrmlinkError } from '../core/errors.js';
-import { MODEL, type CrmRecord, type CrmValue, type EntityName, type ModelField } from './model.js';
+import { MODEL, type CrmRecord, type CrmValue, type EntityName, type ModelField } from '../model/entities.js';
 import { isConst, simplify, type Filter, type SortColumn } from './filters.js';
 import { HUB, withFieldGetters, type AggSpec, type EntityStore, type Rec, type StoreQuery } from './store.js';
-import { decimalFromDb } from './decimal.js';
+import { decimalFromDb } from '../model/decimal.js';
 
 interface Sql {
   sql: string;

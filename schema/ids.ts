@@ -7,7 +7,7 @@
  *   sourceKey]). base64url of `["` starts with `WyJ`, which never collides with a hub prefix.
  */
 import { CrmlinkError } from '../core/errors.js';
-import { ENTITY_NAMES, MODEL, isEntityName, type EntityName } from './model.js';
+import { ENTITY_NAMES, MODEL, isEntityName, type EntityName } from '../model/entities.js';
 
 export type DecodedId =
   | { kind: 'hub'; entity: EntityName; gid: string }

@@ -14,7 +14,7 @@
 import type { GraphQLSchema } from 'graphql';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import { createYoga, type YogaServerInstance, type Plugin } from 'graphql-yoga';
-import type { App } from '../core/app.js';
+import type { App } from '../app/app.js';
 import { silentLogger } from '../core/logger.js';
 import { DateScalar, DateTimeScalar, DecimalScalar } from './scalars.js';
 import { Runtime } from './runtime.js';

@@ -1,24 +1,22 @@
 /**
  * create / update / delete per writable entity.
  *
- * - Replicated: the hub is written in one transaction: new `_version`, a new `_seq` (what sync
- *   reads to push hub-side edits to the sources), provenance `hub` for the fields set, and the
- *   audit entry. Sync pushes the change to the sources later.
+ * - Replicated: the hub store writes the golden record in one transaction: new `_version`, a new
+ *   `_seq` (what sync reads to push hub-side edits to the sources), provenance `hub` for the fields
+ *   set, and the audit entry. Sync pushes the change to the sources later.
  * - Federated: written through to the owner source with driver.upsert/delete (one transaction
  *   there), only when the mapping allows the operation; the audit entry goes to the hub.
  *
- * `expectedVersion` (optimistic concurrency): hub records compare `_version` inside the write's
- * transaction and update with `WHERE _version = ?`; federated records compare the hash of the row
+ * `expectedVersion` (optimistic concurrency): hub records compare `_version` before the write, and
+ * the store updates with `WHERE _version = ?`; federated records compare the hash of the row
  * re-read just before the write.
  */
-import type { Knex } from 'knex';
 import type { WriteOp } from '../config/schema.js';
 import type { Row, RowOutcome } from '../connectors/driver.js';
 import { encodeKey } from '../connectors/keys.js';
 import { CrmlinkError } from '../core/errors.js';
-import { nowIso } from '../hub/hub.js';
-import { ENTITY_SYSTEM_COLUMNS as C, SYSTEM_TABLES as T } from '../hub/tables.js';
-import { ENTITY_NAMES, type CrmRecord, type EntityName } from './model.js';
+import { nowIso, StaleRecordError, type GoldenWrite, type HubRecord } from '../hub/golden.js';
+import { ENTITY_NAMES, type CrmRecord, type EntityName } from '../model/entities.js';
 import { decodeId, federatedId } from './ids.js';
 import { isHidden, requireWrite } from './security.js';
 import type { Runtime, Scope } from './runtime.js';
@@ -113,73 +111,48 @@ function actor(s: Scope): string {
 
 // ---------------------------------------------------------------- hub (replicated)
 
-function systemRow(hub: Runtime['app']['hub'], version: number, seq: number, now: string, deleted: boolean): Row {
-  return {
-    [C.version]: version,
-    [C.seq]: seq,
-    [C.updatedAt]: now,
-    [C.deleted]: hub.dialect === 'sqlite' ? (deleted ? 1 : 0) : deleted,
-  };
+/** The write of one golden record through the hub store; a lost race is the caller's version conflict. */
+async function writeGolden(s: Scope, entity: EntityName, write: GoldenWrite, action: string, expected: number | null): Promise<void> {
+  const store = s.app.hub.store;
+  try {
+    await store.transaction((trx) => store.golden.write(trx, entity, [write], { actor: actor(s), action }));
+  } catch (err) {
+    if (err instanceof StaleRecordError && write.current) throw versionConflict(entity, write.gid, write.current.version + 1, expected ?? write.current.version);
+    throw err;
+  }
 }
 
-async function writeProvenance(trx: Knex.Transaction, entity: EntityName, gid: string, fields: string[], now: string): Promise<void> {
-  if (fields.length === 0) return;
-  await trx(T.provenance)
-    .insert(fields.map((field) => ({ entity, gid, field, source: HUB, changed_at: now })))
-    .onConflict(['entity', 'gid', 'field'])
-    .merge(['source', 'changed_at']);
+function hubProvenance(fields: readonly string[]): Record<string, { source: string; changedAt: string }> {
+  const at = nowIso();
+  return Object.fromEntries(fields.map((f) => [f, { source: HUB, changedAt: at }]));
 }
 
 async function hubCreate(s: Scope, entity: EntityName, values: CrmRecord): Promise<string> {
-  const hub = s.app.hub;
-  const id = hub.newId(entity);
-  await hub.knex.transaction(async (trx) => {
-    const now = nowIso();
-    const seq = await hub.nextSeq(trx);
-    await trx(hub.table(entity)).insert({ [C.id]: id, ...hub.toRow(entity, values), ...systemRow(hub, 1, seq, now, false) });
-    await writeProvenance(trx, entity, id, Object.keys(values).filter((k) => values[k] !== null), now);
-    await hub.audit(trx, { actor: actor(s), action: 'create', entity, gid: id, after: values });
-  });
+  const id = s.app.hub.newId(entity);
+  const set = Object.keys(values).filter((k) => values[k] !== null);
+  await writeGolden(s, entity, { gid: id, current: null, patch: values, provenance: hubProvenance(set), audit: { after: values } }, 'create', null);
   return id;
 }
 
+/** The golden record to change, checked against the version the caller expects. */
+async function currentRecord(s: Scope, rec: Rec, expected: number | null, op: 'update' | 'delete'): Promise<HubRecord> {
+  const current = await s.app.hub.get(rec.entity, rec.key);
+  if (!current || current.deleted || (op === 'update' && current.mergedInto)) throw notFound(rec.entity, rec.id);
+  if (expected !== null && current.version !== expected) throw versionConflict(rec.entity, rec.id, current.version, expected);
+  return current;
+}
+
 async function hubUpdate(s: Scope, rec: Rec, values: CrmRecord, expected: number | null): Promise<void> {
-  const hub = s.app.hub;
-  const entity = rec.entity;
-  await hub.knex.transaction(async (trx) => {
-    const current = await hub.get(entity, rec.key, trx);
-    if (!current || current.deleted || current.mergedInto) throw notFound(entity, rec.id);
-    if (expected !== null && current.version !== expected) throw versionConflict(entity, rec.id, current.version, expected);
-    const changed = Object.keys(values).filter((k) => String(values[k]) !== String(current.values[k]));
-    if (changed.length === 0) return;
-    const now = nowIso();
-    const seq = await hub.nextSeq(trx);
-    const n = await trx(hub.table(entity))
-      .where(C.id, rec.key)
-      .where(C.version, current.version)
-      .update({ ...hub.toRow(entity, values), ...systemRow(hub, current.version + 1, seq, now, false) });
-    if (n !== 1) throw versionConflict(entity, rec.id, current.version + 1, current.version);
-    await writeProvenance(trx, entity, rec.key, changed, now);
-    await hub.audit(trx, { actor: actor(s), action: 'update', entity, gid: rec.key, before: current.values, after: { ...current.values, ...values } });
-  });
+  const current = await currentRecord(s, rec, expected, 'update');
+  const changed = Object.keys(values).filter((k) => String(values[k]) !== String(current.values[k]));
+  if (changed.length === 0) return;
+  const audit = { before: current.values, after: { ...current.values, ...values } };
+  await writeGolden(s, rec.entity, { gid: rec.key, current, patch: values, provenance: hubProvenance(changed), audit }, 'update', expected);
 }
 
 async function hubDelete(s: Scope, rec: Rec, expected: number | null): Promise<void> {
-  const hub = s.app.hub;
-  const entity = rec.entity;
-  await hub.knex.transaction(async (trx) => {
-    const current = await hub.get(entity, rec.key, trx);
-    if (!current || current.deleted) throw notFound(entity, rec.id);
-    if (expected !== null && current.version !== expected) throw versionConflict(entity, rec.id, current.version, expected);
-    const now = nowIso();
-    const seq = await hub.nextSeq(trx);
-    const n = await trx(hub.table(entity))
-      .where(C.id, rec.key)
-      .where(C.version, current.version)
-      .update(systemRow(hub, current.version + 1, seq, now, true));
-    if (n !== 1) throw versionConflict(entity, rec.id, current.version + 1, current.version);
-    await hub.audit(trx, { actor: actor(s), action: 'delete', entity, gid: rec.key, before: current.values });
-  });
+  const current = await currentRecord(s, rec, expected, 'delete');
+  await writeGolden(s, rec.entity, { gid: rec.key, current, patch: {}, deleted: true, audit: { before: current.values } }, 'delete', expected);
 }
 
 // ---------------------------------------------------------------- sources (federated)
@@ -224,7 +197,7 @@ async function auditSource(s: Scope, action: string, store: SourceStore, key: st
   // crm_audit.gid is varchar(40) and federated global ids are longer (base64 of entity, source,
   // key): the column stays NULL and the record is named in the JSON (global id, source, key).
   const ref = { id: federatedId(store.entity, store.space, key), source: store.space, key };
-  await s.app.hub.audit(s.app.hub.knex, {
+  await s.app.hub.store.audit.record(s.app.hub.knex, {
     actor: actor(s),
     action,
     entity: store.entity,

@@ -3,7 +3,7 @@
  * field `via` points at the parent, and a to-one field for every ref field. The GraphQL types and
  * the resolvers are both generated from these.
  */
-import { MODEL, ENTITY_NAMES, type EntityName } from './model.js';
+import { MODEL, ENTITY_NAMES, type EntityName } from '../model/entities.js';
 
 export interface ListRelation {
   parent: EntityName;

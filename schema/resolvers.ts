@@ -7,7 +7,7 @@
  */
 import type { GraphQLFieldResolver } from 'graphql';
 import { CrmlinkError } from '../core/errors.js';
-import { ENTITY_NAMES, MODEL, type EntityName } from './model.js';
+import { ENTITY_NAMES, MODEL, type EntityName } from '../model/entities.js';
 import { LIST_RELATIONS, REF_RELATIONS, singularName } from './relations.js';
 import { nestedConnection, topLevelConnection, cursorOf, type ConnectionArgs, type ConnectionSource, type Page, type Plan } from './connections.js';
 import type { CrmlinkConfig } from '../config/schema.js';
@@ -16,7 +16,7 @@ import { anonymousViewer, isHidden, isVisible, type Viewer } from './security.js
 import { scopeOf, type Runtime, type Scope } from './runtime.js';
 import { HUB, exposesField, type Rec } from './store.js';
 import { fieldSources, sourceRecords, syncStatus } from './provenance.js';
-import { addDecimals } from './decimal.js';
+import { addDecimals } from '../model/decimal.js';
 import { consoleResolvers } from './console-ops.js';
 import { connectionFields } from './selection.js';
 

@@ -4,10 +4,10 @@
  * batched statement per source, whatever the number of rows.
  */
 import DataLoader from 'dataloader';
-import type { App } from '../core/app.js';
+import type { App } from '../app/app.js';
 import type { EntityConfig } from '../config/schema.js';
 import { CrmlinkError } from '../core/errors.js';
-import { ENTITY_NAMES, MODEL, type EntityName, type ModelField } from './model.js';
+import { ENTITY_NAMES, MODEL, type EntityName, type ModelField } from '../model/entities.js';
 import { HubStore } from './hub-store.js';
 import { MappingSubsets, SourceStore } from './source-store.js';
 import { effectiveEntities } from '../connectors/registry.js';

@@ -3,7 +3,7 @@
  * would lose digits as a JSON number); Date is YYYY-MM-DD; DateTime is ISO-8601 UTC.
  */
 import { GraphQLScalarType, Kind, type ValueNode } from './graphql-runtime.js';
-import { normalizeDecimal } from '../core/values.js';
+import { isPlainDecimal, normalizeDecimal } from '../model/decimal.js';
 import { CrmlinkError } from '../core/errors.js';
 
 function bad(type: string, value: unknown, hint: string): CrmlinkError {
@@ -11,13 +11,10 @@ function bad(type: string, value: unknown, hint: string): CrmlinkError {
 }
 
 function parseDecimal(v: unknown): string {
-  if (typeof v === 'number' && Number.isFinite(v)) return normalizeDecimal(String(v));
+  if (typeof v === 'number' && Number.isFinite(v)) return normalizeDecimal(v);
   if (typeof v !== 'string') throw bad('Decimal', v, 'expected a string such as "1234.56"');
-  try {
-    return normalizeDecimal(v);
-  } catch {
-    throw bad('Decimal', v, 'expected a plain decimal such as "1234.56"');
-  }
+  if (!isPlainDecimal(v)) throw bad('Decimal', v, 'expected a plain decimal such as "1234.56"');
+  return normalizeDecimal(v);
 }
 
 export const DecimalScalar = new GraphQLScalarType({

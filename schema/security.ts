@@ -13,7 +13,7 @@ import type { CrmlinkConfig } from '../config/schema.js';
 import { CrmlinkError } from '../core/errors.js';
 import { ownValue } from '../core/own.js';
 import { ADMIN_SCOPE_RULE, adminScopeHolds } from '../config/server.js';
-import type { EntityName } from './model.js';
+import type { EntityName } from '../model/entities.js';
 import { TRUE, FALSE, type Filter } from './filters.js';
 import type { Rec } from './store.js';
 import type { Scope } from './runtime.js';

@@ -10,7 +10,7 @@
 import type { FieldNode, FragmentDefinitionNode, GraphQLResolveInfo, SelectionSetNode } from 'graphql';
 import { Kind } from './graphql-runtime.js';
 import { LIST_RELATIONS, REF_RELATIONS } from './relations.js';
-import type { EntityName } from './model.js';
+import type { EntityName } from '../model/entities.js';
 import type { EntityStore } from './store.js';
 
 /** Fields computed from the key or the hub alone, never from the record's columns. */

@@ -1,5 +1,5 @@
 /** One source's connection check as the API shows it (ops.ts `Source.health`, console-ops.ts `testSource`). */
-import type { App } from '../core/app.js';
+import type { App } from '../app/app.js';
 import { redact } from '../core/errors.js';
 
 export interface SourceHealthView {

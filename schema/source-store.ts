@@ -13,12 +13,12 @@ import type { Driver, Row, TableRef, Where } from '../connectors/driver.js';
 import { EntityMapping } from '../connectors/mapping/entity-mapping.js';
 import type { EntitySourceConfig, SourceConfig } from '../config/schema.js';
 import { CrmlinkError } from '../core/errors.js';
-import { stableStringify } from '../core/values.js';
-import { fieldsOf, type CrmRecord, type CrmValue, type EntityName, type ModelField } from './model.js';
+import { stableStringify } from '../model/values.js';
+import { fieldsOf, type CrmRecord, type CrmValue, type EntityName, type ModelField } from '../model/entities.js';
 import { isConst, simplify, type Filter, type SortColumn } from './filters.js';
 import { withFieldGetters, type AggSpec, type EntityStore, type Rec, type StoreQuery } from './store.js';
 import { federatedId } from './ids.js';
-import { decimalFromDb } from './decimal.js';
+import { decimalFromDb } from '../model/decimal.js';
 
 /**
  * Mappings of a subset of an entity's fields, built from the same config as the full mapping, so

@@ -9,7 +9,7 @@
  * form holding ERP customer codes).
  */
 import type { Row } from '../connectors/driver.js';
-import type { CrmRecord, CrmValue, EntityName, ModelField } from './model.js';
+import type { CrmRecord, CrmValue, EntityName, ModelField } from '../model/entities.js';
 import type { Filter, SortColumn } from './filters.js';
 
 export const HUB = 'hub';

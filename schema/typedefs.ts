@@ -1,11 +1,11 @@
 /**
- * The GraphQL SDL, generated from the canonical model (schema/model.ts), the custom fields of the
+ * The GraphQL SDL, generated from the canonical model (model/entities.ts), the custom fields of the
  * config, the relationships (schema/relations.ts) and what the config makes writable. Nothing here
  * is written by hand per entity: a field added to the model appears in its type, filters, sort
  * keys, aggregates and mutation inputs.
  */
 import { CrmlinkError } from '../core/errors.js';
-import { ENTITY_NAMES, MODEL, type EntityName, type ModelField } from './model.js';
+import { ENTITY_NAMES, MODEL, type EntityName, type ModelField } from '../model/entities.js';
 import { LIST_RELATIONS, REF_RELATIONS, singularName } from './relations.js';
 import { isNumeric, isOrdered } from './connections.js';
 import type { Runtime } from './runtime.js';

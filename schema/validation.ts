@@ -4,9 +4,9 @@
  * credit codes (GB 32100-2015 check character), e-mail, phone, lengths and decimal places.
  */
 import { ValidationError } from '../core/errors.js';
-import { normalizeDecimal } from '../core/values.js';
+import { decimalPlaces, normalizeDecimal } from '../model/decimal.js';
 import { validateCreditCode } from '../identity/credit-code.js';
-import type { CrmRecord, CrmValue, EntityName, ModelField } from './model.js';
+import type { CrmRecord, CrmValue, EntityName, ModelField } from '../model/entities.js';
 
 const EMAIL = /^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/;
 /** Digits with optional +country, spaces, dashes, parentheses and an extension: 6–20 digits. */
@@ -64,7 +64,7 @@ function checkValue(entity: EntityName, f: ModelField, v: string | number | bool
       return String(v);
     case 'decimal': {
       const d = normalizeDecimal(String(v));
-      const places = d.includes('.') ? d.split('.')[1].length : 0;
+      const places = decimalPlaces(d);
       if (f.scale !== undefined && places > f.scale) fail(entity, f.name, `${d} has ${places} decimal places; at most ${f.scale} are kept`);
       return d;
     }

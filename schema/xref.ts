@@ -6,7 +6,7 @@
  */
 import type { Knex } from 'knex';
 import { SYSTEM_TABLES as T } from '../hub/tables.js';
-import type { EntityName } from './model.js';
+import type { EntityName } from '../model/entities.js';
 import { HUB } from './store.js';
 
 const CHUNK = 500;

@@ -29,7 +29,7 @@ import type { TLSSocket } from 'node:tls';
 import { extname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeJwt } from 'jose';
-import type { App } from '../core/app.js';
+import type { App } from '../app/app.js';
 import { viewerFor, type Viewer } from '../schema/security.js';
 import { authenticate } from './plugins/use-auth.js';
 import { toHeaders } from './node-request.js';

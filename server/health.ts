@@ -8,7 +8,7 @@
  * request: one check is reused for server.readiness.cacheSeconds, and probes arriving while one
  * runs wait for it, so a flood of probes opens no more connections than one.
  */
-import type { App } from '../core/app.js';
+import type { App } from '../app/app.js';
 import { redact } from '../core/errors.js';
 
 export interface ReadinessReport {

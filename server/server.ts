@@ -17,8 +17,8 @@
 import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { register as promRegistry } from 'prom-client';
-import type { App } from '../core/app.js';
-import { closeApp } from '../core/app.js';
+import type { App } from '../app/app.js';
+import { closeApp } from '../app/app.js';
 import { createYogaApp } from '../schema/index.js';
 import { serverIssues, adminScopeHolds } from '../config/server.js';
 import { ConfigError, isCrmlinkError } from '../core/errors.js';

@@ -4,17 +4,30 @@
  * hub handle pages write through, and the run's statistics and dry-run plan.
  */
 import type { Knex } from 'knex';
-import type { App } from '../core/app.js';
+import type { SourceSet } from '../connectors/registry.js';
+import type { Logger } from '../core/logger.js';
+import type { Hub } from '../hub/hub.js';
 import { CrmlinkError } from '../core/errors.js';
-import type { ConflictPolicy, JobConfig } from '../config/schema.js';
+import type { ConflictPolicy, CrmlinkConfig, JobConfig } from '../config/schema.js';
 import type { Driver } from '../connectors/driver.js';
 import type { EntityMapping } from '../connectors/mapping/entity-mapping.js';
-import { canonical } from '../hub/hub.js';
-import type { CrmRecord, EntityName, ModelField } from '../schema/model.js';
+import { canonicalFieldValue } from '../model/values.js';
+import type { CrmRecord, EntityName, ModelField } from '../model/entities.js';
 import { IdentityLinker } from './identity.js';
-import type { MergePolicies } from './merge.js';
+import type { MergePolicies } from './three-way-merge.js';
 import { withRetry } from './retry.js';
 import { emptyStats, type FaultPoint, type PlannedConflict, type PlannedWrite, type RunOptions, type SourceStats, type TargetPlan } from './types.js';
+
+/**
+ * The parts of the application the sync engine runs with (app/ builds them; any object of this
+ * shape will do).
+ */
+export interface SyncApp {
+  config: CrmlinkConfig;
+  hub: Hub;
+  sources: SourceSet;
+  logger: Logger;
+}
 
 /** Plan entries kept per list in a dry run (counts stay exact). */
 export const PLAN_LIMIT = 1000;
@@ -56,7 +69,7 @@ export class RunContext {
   readonly dryRun: boolean;
 
   constructor(
-    readonly app: App,
+    readonly app: SyncApp,
     readonly job: string,
     readonly cfg: JobConfig,
     readonly hub: HubAccess,
@@ -107,7 +120,7 @@ export class RunContext {
     for (const name of fields) {
       const f = this.fieldByName.get(name);
       if (!f) continue;
-      out[name] = canonical(f, record[name]);
+      out[name] = canonicalFieldValue(f, record[name]);
     }
     return out;
   }

@@ -15,22 +15,23 @@
  * const plan = await runJob(app, 'customers', { dryRun: true }); // plan.plan.finance.updates ...
  */
 import type { Knex } from 'knex';
-import type { App } from '../core/app.js';
+import type { SyncApp } from './context.js';
 import { CrmlinkError } from '../core/errors.js';
 import { ownValue } from '../core/own.js';
 import type { JobConfig } from '../config/schema.js';
 import type { Change, Where } from '../connectors/driver.js';
-import { tryLockJob, type JobLock } from './locks.js';
-import { ensureSyncTables, SYNC_TABLES } from './migrate.js';
+import { tryLockJob, type JobLock } from '../hub/locks.js';
+import { ensureSyncTables } from '../hub/sync-tables.js';
 import { RunContext, type HubAccess } from './context.js';
-import { pullSource, applyPage } from './pull.js';
+import { applyPage, commitPage, pullSource } from './pull.js';
 import { pushAll, pushBatch, resolveIntents } from './push.js';
-import { abandonStaleRuns, finishRun, recordSkipped, startRun } from './runs.js';
-import { readParked } from './parking.js';
+import { abandonStaleRuns, finishRun, recordSkipped, startRun } from '../hub/runs.js';
+import { readParked } from '../hub/parked.js';
 import { recordRunMetrics } from './metrics.js';
+import { recordedStats } from './status.js';
 import type { RunOptions, RunReport, RunStatus } from './types.js';
 
-export function jobConfig(app: App, job: string): JobConfig {
+export function jobConfig(app: SyncApp, job: string): JobConfig {
   const cfg = ownValue(app.config.sync.jobs, job);
   if (!cfg) {
     const known = Object.keys(app.config.sync.jobs);
@@ -40,7 +41,7 @@ export function jobConfig(app: App, job: string): JobConfig {
 }
 
 /** Run a job now. See the module comment for what happens and what comes back. */
-export async function runJob(app: App, job: string, opts: RunOptions = {}): Promise<RunReport> {
+export async function runJob(app: SyncApp, job: string, opts: RunOptions = {}): Promise<RunReport> {
   const cfg = jobConfig(app, job);
   await ensureSyncTables(app.hub.knex);
   const started = new Date();
@@ -56,7 +57,7 @@ export async function runJob(app: App, job: string, opts: RunOptions = {}): Prom
   }
   let runId: number | null = null;
   try {
-    if (opts.tick && !(await claimTick(app.hub.knex, job, opts.tick, lock))) {
+    if (opts.tick && !(await app.hub.store.journal.claimTick(app.hub.knex, job, opts.tick, lock.holder))) {
       const reason = `tick ${opts.tick} was already run by another process`;
       const id = await recordSkipped(app.hub.knex, job, reason, startedAt);
       return skipped(job, cfg, id, started, reason);
@@ -66,7 +67,7 @@ export async function runJob(app: App, job: string, opts: RunOptions = {}): Prom
     runId = await startRun(app.hub.knex, job, startedAt);
     const access: HubAccess = { q: app.hub.knex, tx: (fn) => app.hub.knex.transaction(fn) };
     const report = await execute(app, job, cfg, access, opts, started, runId);
-    await finishRun(app.hub.knex, runId, report).catch((err: unknown) => app.logger.error({ job, err }, 'could not record the run'));
+    await finishRun(app.hub.knex, runId, { status: report.status, endedAt: report.endedAt, stats: recordedStats(report), error: report.error ? JSON.stringify(report.error) : (report.reason ?? null) }).catch((err: unknown) => app.logger.error({ job, err }, 'could not record the run'));
     recordRunMetrics(report);
     log(app, report);
     return report;
@@ -75,7 +76,7 @@ export async function runJob(app: App, job: string, opts: RunOptions = {}): Prom
   }
 }
 
-async function dryRun(app: App, job: string, cfg: JobConfig, opts: RunOptions, started: Date): Promise<RunReport> {
+async function dryRun(app: SyncApp, job: string, cfg: JobConfig, opts: RunOptions, started: Date): Promise<RunReport> {
   // Everything happens in one hub transaction that is rolled back; sources are only read.
   const trx = await app.hub.knex.transaction();
   try {
@@ -86,7 +87,7 @@ async function dryRun(app: App, job: string, cfg: JobConfig, opts: RunOptions, s
   }
 }
 
-async function execute(app: App, job: string, cfg: JobConfig, access: HubAccess, opts: RunOptions, started: Date, runId: number | null): Promise<RunReport> {
+async function execute(app: SyncApp, job: string, cfg: JobConfig, access: HubAccess, opts: RunOptions, started: Date, runId: number | null): Promise<RunReport> {
   let ctx: RunContext | null = null;
   let status: RunStatus = 'ok';
   let error: RunReport['error'];
@@ -166,22 +167,10 @@ function shorten(message: string): string {
   return message.length <= 1200 ? message : `${message.slice(0, 500)} … ${message.slice(-500)}`;
 }
 
-function log(app: App, r: RunReport): void {
+function log(app: SyncApp, r: RunReport): void {
   const line = { job: r.job, status: r.status, ms: r.durationMs, read: r.totals.read, written: r.totals.written, conflicts: r.totals.conflicts, parked: r.totals.parked, lag: r.lagSeconds };
   if (r.status === 'failed') app.logger.error(line, 'sync run failed');
   else app.logger.info(line, 'sync run finished');
-}
-
-/** First claim of a scheduled tick wins; the others skip it. */
-async function claimTick(knex: Knex, job: string, tick: string, lock: JobLock): Promise<boolean> {
-  try {
-    await knex(SYNC_TABLES.tick).insert({ job, tick, holder: lock.holder, claimed_at: new Date().toISOString() });
-    return true;
-  } catch (err) {
-    const existing = await knex(SYNC_TABLES.tick).where({ job, tick }).first();
-    if (existing) return false;
-    throw err;
-  }
 }
 
 export interface RetryParkedResult {
@@ -196,7 +185,7 @@ export interface RetryParkedResult {
  * pushed records are pushed again. Whatever goes through leaves the list; the rest stays parked
  * with one more attempt counted.
  */
-export async function retryParked(app: App, job: string, opts: Pick<RunOptions, 'signal' | 'retries' | 'retryMinTimeoutMs'> = {}): Promise<RetryParkedResult> {
+export async function retryParked(app: SyncApp, job: string, opts: Pick<RunOptions, 'signal' | 'retries' | 'retryMinTimeoutMs'> = {}): Promise<RetryParkedResult> {
   const cfg = jobConfig(app, job);
   await ensureSyncTables(app.hub.knex);
   const started = new Date();
@@ -216,8 +205,8 @@ export async function retryParked(app: App, job: string, opts: Pick<RunOptions, 
         if (pulls.length > 0) {
           const changes = await rereadRows(ctx, unit.name, pulls.map((p) => p.sourceKey!));
           const batch = { changes, checkpoint: { strategy: unit.mapping.capture.strategy }, hasMore: false, snapshot: false };
-          const pageLog = await ctx.retry(() => ctx.hub.tx((trx) => applyPage(ctx, unit, trx, batch, { page: 1, startScan: false, checkpoint: null })), `retry ${unit.name} rows`);
-          pageLog.commit(ctx, unit.name);
+          const outcome = await ctx.retry(() => ctx.hub.tx((trx) => applyPage(ctx, unit, trx, batch, { page: 1, startScan: false, checkpoint: null })), `retry ${unit.name} rows`);
+          commitPage(ctx, unit.name, outcome);
         }
         const pushes = parked.filter((p) => p.source === unit.name && p.direction === 'push' && p.gid !== null);
         if (pushes.length > 0) {

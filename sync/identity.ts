@@ -17,10 +17,9 @@
  */
 import type { Knex } from 'knex';
 import type { Hub } from '../hub/hub.js';
-import { ENTITY_SYSTEM_COLUMNS as C, SYSTEM_TABLES as T } from '../hub/tables.js';
+import { ENTITY_SYSTEM_COLUMNS as C } from '../hub/tables.js';
 import { DEFAULT_RULES, MatchIndex, type MatchInput, type MatchRule } from '../identity/matcher.js';
-import type { CrmRecord, CrmValue, EntityName } from '../schema/model.js';
-import { chunks } from './state.js';
+import type { CrmRecord, CrmValue, EntityName } from '../model/entities.js';
 
 type Q = Knex | Knex.Transaction;
 
@@ -103,10 +102,7 @@ export class IdentityLinker {
       });
     }
     const sureGids = pending.flatMap((p) => (p.sure ? [p.sure.gid] : []));
-    for (const part of chunks([...new Set(sureGids)], 500)) {
-      const rows = (await q(T.xref).where({ entity: this.entity, source }).whereIn('gid', part).select('gid')) as { gid: string }[];
-      for (const r of rows) taken.add(r.gid);
-    }
+    for (const gid of await this.hub.store.xref.gidsWithKeys(q, this.entity, source, sureGids)) taken.add(gid);
     for (const p of pending) {
       let decision: LinkDecision;
       if (p.sure && !taken.has(p.sure.gid)) {
@@ -131,7 +127,8 @@ export class IdentityLinker {
     const wanted = [...new Set(requests.map((r) => r.record.code).filter((c): c is string => typeof c === 'string' && c !== ''))].filter(
       (c) => !this.codes.has(c),
     );
-    for (const part of chunks(wanted, 500)) {
+    for (let i = 0; i < wanted.length; i += 500) {
+      const part = wanted.slice(i, i + 500);
       const rows = (await q(table)
         .whereIn('code', part)
         .where(C.deleted, false)
@@ -146,11 +143,7 @@ export class IdentityLinker {
       }
     }
     const candidates = [...new Set(requests.map((r) => (typeof r.record.code === 'string' ? this.codes.get(r.record.code) : null)).filter((g): g is string => !!g))];
-    const taken = new Set<string>();
-    for (const part of chunks(candidates, 500)) {
-      const rows = (await q(T.xref).where({ entity: this.entity, source }).whereIn('gid', part).select('gid')) as { gid: string }[];
-      for (const r of rows) taken.add(r.gid);
-    }
+    const taken = await this.hub.store.xref.gidsWithKeys(q, this.entity, source, candidates);
     for (const req of requests) {
       const code = typeof req.record.code === 'string' && req.record.code !== '' ? req.record.code : null;
       const gid = code ? this.codes.get(code) : null;

@@ -3,14 +3,15 @@
  * resolve conflicts, list and retry parked records, and the merge itself.
  */
 export { runJob, retryParked, jobConfig, type RetryParkedResult } from './engine.js';
+export type { SyncApp } from './context.js';
 export { startScheduler, SyncScheduler, type SchedulerOptions, type ScheduledJob } from './scheduler.js';
 export { listConflicts, getConflict, resolveConflict, type ConflictRecord, type ConflictFilter, type ResolveOptions } from './conflicts.js';
-export { listParked, type ParkedRecord } from './parking.js';
-export { listRuns, syncStatus, type RunRecord, type JobStatus } from './runs.js';
-export { tryLockJob, lockName, type JobLock } from './locks.js';
+export { listParked, listRuns, syncStatus, type RunRecord, type JobStatus } from './status.js';
+export type { ParkedRecord } from '../hub/parked.js';
+export { tryLockJob, lockName, type JobLock } from '../hub/locks.js';
 export { isTransient, withRetry } from './retry.js';
 export { syncMetricsRegistry, recordRunMetrics } from './metrics.js';
-export { mergeSource, mergeRecord, decide, policyFor, type MergePolicies, type HubSide, type SourceSide, type FieldConflict, type FieldChange, type SourceMergeResult, type RecordMergeResult } from './merge.js';
+export { mergeSource, mergeRecord, decide, policyFor, type MergePolicies, type HubSide, type SourceSide, type FieldConflict, type FieldChange, type SourceMergeResult, type RecordMergeResult } from './three-way-merge.js';
 export type {
   FaultHook,
   FaultInfo,

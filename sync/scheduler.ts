@@ -15,7 +15,7 @@
  * await scheduler.stop();
  */
 import cron, { type ScheduledTask } from 'node-cron';
-import type { App } from '../core/app.js';
+import type { SyncApp } from './context.js';
 import { runJob } from './engine.js';
 import type { RunOptions, RunReport } from './types.js';
 
@@ -44,7 +44,7 @@ export class SyncScheduler {
   private stopping: Promise<void> | null = null;
 
   constructor(
-    private readonly app: App,
+    private readonly app: SyncApp,
     private readonly opts: SchedulerOptions = {},
   ) {}
 
@@ -106,6 +106,6 @@ export class SyncScheduler {
 }
 
 /** Start scheduling every job that has a schedule. The result is what the server stops on shutdown. */
-export function startScheduler(app: App, opts: SchedulerOptions = {}): SyncScheduler {
+export function startScheduler(app: SyncApp, opts: SchedulerOptions = {}): SyncScheduler {
   return new SyncScheduler(app, opts).start();
 }

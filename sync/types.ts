@@ -1,7 +1,7 @@
 /**
  * The shapes runJob takes and returns: options, fault hooks, progress, run reports and dry-run plans.
  */
-import type { CrmValue } from '../schema/model.js';
+import type { CrmValue } from '../model/entities.js';
 
 /**
  * Where a run can be interrupted on purpose (crash tests). Each point sits between two steps of

@@ -4,8 +4,8 @@
  * crmlink.yaml that maps them (demo/config.ts's mappings, on the generated schema), and teardown.
  */
 import { parseConfig } from '../../config/load.js';
-import type { App } from '../../core/app.js';
-import { closeApp, openApp } from '../../core/app.js';
+import type { App } from '../../app/app.js';
+import { closeApp, openApp } from '../../app/app.js';
 import { silentLogger } from '../../core/logger.js';
 import { createDatabase, loadSystem, seedHub, type BenchDatabase, type BenchDialect, type LoadReport } from '../data/generate.js';
 

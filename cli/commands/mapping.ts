@@ -8,7 +8,7 @@ import { stringify } from 'yaml';
 import { CrmlinkError } from '../../core/errors.js';
 import { SourceSet } from '../../connectors/registry.js';
 import type { ColumnInfo, TableInfo } from '../../connectors/driver.js';
-import { MODEL, isEntityName, type EntityName, type FieldType } from '../../schema/model.js';
+import { MODEL, isEntityName, type EntityName, type FieldType } from '../../model/entities.js';
 import { EXIT, ExitCode } from '../exit-codes.js';
 import type { SourcesContext } from './sources.js';
 

@@ -22,7 +22,7 @@
 import type { CaptureSpec, Change, ChangeBatch, Checkpoint } from '../driver.js';
 import { encodeKey } from '../keys.js';
 import { rowHash } from '../hash.js';
-import { formatNaive, parseNaive, toInstant } from '../mapping/time.js';
+import { formatNaive, parseNaive, toInstant } from '../../model/time.js';
 import { captureColumns, type CaptureHost } from './host.js';
 
 export type TsValue = string | number;

@@ -8,7 +8,7 @@ import { CHANGELOG_TABLE } from '../dialect-adapter.js';
 import { encodeKey } from '../keys.js';
 import { keyHash, rowHash } from '../hash.js';
 import { applyKeyIn, applyWhere } from '../where.js';
-import { toInstant } from '../mapping/time.js';
+import { toInstant } from '../../model/time.js';
 import { captureColumns, type CaptureHost } from './host.js';
 
 export const CRMLINK_ORIGIN = 'crmlink';

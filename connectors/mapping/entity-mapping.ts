@@ -11,7 +11,7 @@
  */
 import type { EntitySourceConfig, FieldMapping, SourceConfig, WriteOp } from '../../config/schema.js';
 import { MappingError } from '../../core/errors.js';
-import { fieldsOf, isEntityName, type CrmRecord, type CrmValue, type FieldType, type ModelField } from '../../schema/model.js';
+import { fieldsOf, isEntityName, type CrmRecord, type CrmValue, type FieldType, type ModelField } from '../../model/entities.js';
 import type { CaptureSpec, KeyValues, Row, TableRef, Where } from '../driver.js';
 import { decodeKey, encodeKey } from '../keys.js';
 import {
@@ -20,7 +20,6 @@ import {
   cleanText,
   concatParts,
   mapCode,
-  normalizeDecimal,
   readBoolean,
   readDate,
   readDateTime,
@@ -37,7 +36,7 @@ import {
   writeDateTime,
   writeDecimal,
 } from './transforms.js';
-import { assertTimeZone } from './time.js';
+import { assertTimeZone } from '../../model/time.js';
 
 /** Custom fields as declared under entities.<Entity>.fields. */
 export type CustomFields = Record<string, { type: ModelField['type']; scale?: number; description?: string }>;
@@ -321,7 +320,7 @@ function readValue(p: FieldPlan, row: Row): CrmValue {
 
 /**
  * Every decimal a mapping produces is in normal form (readDecimal: "1.50" → "1.5"), whatever its
- * origin (column, default, code map, constant), so comparing decimals as strings (core/values.ts
+ * origin (column, default, code map, constant), so comparing decimals as strings (model/values.ts
  * sameValue, the hub, the merge) compares their values.
  */
 function canonicalDecimal(p: FieldPlan, value: CrmValue): CrmValue {
@@ -375,10 +374,8 @@ function writeValue(p: FieldPlan, value: CrmValue): unknown {
 function unmapDecimal(value: CrmValue, map: Record<string, string | number | boolean | null>): unknown {
   const want = toDecimalString(value);
   if (want !== null) {
-    const n = normalizeDecimal(want);
     for (const [code, v] of Object.entries(map)) {
-      const have = v === null || typeof v === 'boolean' ? null : toDecimalString(v);
-      if (have !== null && normalizeDecimal(have) === n) return code;
+      if (v !== null && typeof v !== 'boolean' && toDecimalString(v) === want) return code;
     }
   }
   return unmapCode(value, map);

@@ -1,3 +1,3 @@
 export { EntityMapping, filterToWhere, type CustomFields } from './entity-mapping.js';
 export * from './transforms.js';
-export { toInstant, zonedToUtc, utcToZoned, formatNaive, parseNaive } from './time.js';
+export { toInstant, zonedToUtc, utcToZoned, formatNaive, parseNaive } from '../../model/time.js';

@@ -1,15 +1,16 @@
 /**
- * Value transforms between source columns and the canonical CRM representation (schema/model.ts):
- * text clean-up (trim, case, full-width → half-width), code maps both ways, exact decimals,
- * ints, booleans, dates and zone-less date-times. Each `read*` turns a driver value into a
- * CrmValue, each `write*` the reverse; failures throw TransformError, which EntityMapping wraps
- * with the source, table, key, field and column.
+ * Value transforms between source columns and the canonical CRM representation (model/): text
+ * clean-up (trim, case, full-width → half-width), code maps both ways, and the column side of
+ * decimals, ints, booleans, dates and zone-less date-times, whose rules live in model/decimal.ts
+ * and model/time.ts. Each `read*` turns a driver value into a CrmValue, each `write*` the reverse;
+ * failures throw TransformError, which EntityMapping wraps with the source, table, key, field and
+ * column.
  */
-import type { CrmValue } from '../../schema/model.js';
-import { normalizeDecimal, roundDecimal, toDecimalString } from './decimal.js';
-import { formatNaive, parseNaive, toInstant, utcToZoned } from './time.js';
+import type { CrmValue } from '../../model/entities.js';
+import { normalizeDecimal, roundDecimal, toDecimalString } from '../../model/decimal.js';
+import { formatNaive, parseNaive, toInstant, utcToZoned } from '../../model/time.js';
 
-export { normalizeDecimal, roundDecimal, toDecimalString, fixedDecimal } from './decimal.js';
+export { normalizeDecimal, roundDecimal, toDecimalString, fixedDecimal } from '../../model/decimal.js';
 
 export class TransformError extends Error {}
 
@@ -66,24 +67,22 @@ export function unmapCode(value: CrmValue, map: CodeMap): string {
 
 /** Exact decimal text, normalised ("1.50" → "1.5"). Never through a float when the driver gives text. */
 export function readDecimal(raw: unknown): string {
-  const s = toDecimalString(typeof raw === 'string' ? raw.trim() : raw);
+  const s = toDecimalString(raw);
   if (s === null) throw new TransformError(`not a decimal number`);
-  return normalizeDecimal(s);
+  return s;
 }
 
 /** Decimal text for the column: rounded half-up to `scale` when given. */
 export function writeDecimal(value: CrmValue, scale?: number): string {
   const s = toDecimalString(value);
   if (s === null) throw new TransformError(`not a decimal number`);
-  return scale === undefined ? normalizeDecimal(s) : roundDecimal(s, scale);
+  return scale === undefined ? s : roundDecimal(s, scale);
 }
 
 export function readInt(raw: unknown): number {
   if (typeof raw === 'number' && Number.isSafeInteger(raw)) return raw;
-  const s = toDecimalString(typeof raw === 'string' ? raw.trim() : raw);
-  if (s === null) throw new TransformError('not an integer');
-  const n = normalizeDecimal(s);
-  if (n.includes('.')) throw new TransformError('not an integer');
+  const n = toDecimalString(raw);
+  if (n === null || n.includes('.')) throw new TransformError('not an integer');
   const v = Number(n);
   if (!Number.isSafeInteger(v)) throw new TransformError('integer out of the safe range (map it as decimal or string)');
   return v;

@@ -23,7 +23,7 @@ import { SourceSet } from '../../connectors/registry.js';
 import { parseConfig } from '../../config/load.js';
 import { shiftTs } from '../../connectors/capture/timestamp.js';
 import { sameValue } from '../../connectors/knex-driver.js';
-import { normalizeDecimal as coreNormalizeDecimal, sameValue as coreSameValue } from '../../core/values.js';
+import { normalizeDecimal as coreNormalizeDecimal, sameValue as coreSameValue } from '../../model/values.js';
 
 const source = (extra: Partial<SourceConfig> = {}): SourceConfig => ({
   kind: 'erp',
@@ -103,7 +103,7 @@ describe('every decimal a mapping produces is normalised (string equality is val
     expect(m.toRecord({ code: 'R4', amount: null, tax_code: 'N', discount: '2', total_int: '1', total_frac: null, parts: '' })).toMatchObject({ creditLimit: null, taxRate: null });
   });
 
-  it('is a fixed point of the normal form core/values.ts compares with, for any spelling', () => {
+  it('is a fixed point of the normal form model/values.ts compares with, for any spelling', () => {
     fc.assert(
       fc.property(
         fc.bigInt({ min: -(10n ** 20n), max: 10n ** 20n }),

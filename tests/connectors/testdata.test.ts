@@ -16,7 +16,7 @@ import { SourceSet } from '../../connectors/registry.js';
 import { EntityMapping } from '../../connectors/mapping/entity-mapping.js';
 import { entitySourceSchema } from '../../config/schema.js';
 import type { Driver, Row } from '../../connectors/driver.js';
-import type { CrmRecord } from '../../schema/model.js';
+import type { CrmRecord } from '../../model/entities.js';
 import { sourceFor } from '../contract/support.js';
 import { createDriver } from '../../connectors/registry.js';
 

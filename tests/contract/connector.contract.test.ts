@@ -13,8 +13,8 @@ import { EntityMapping } from '../../connectors/mapping/entity-mapping.js';
 import { entitySourceSchema } from '../../config/schema.js';
 import { CrmlinkError } from '../../core/errors.js';
 import { encodeKey } from '../../connectors/keys.js';
-import { toInstant } from '../../connectors/mapping/time.js';
-import { normalizeDecimal as coreNormalizeDecimal, sameValue as coreSameValue } from '../../core/values.js';
+import { toInstant } from '../../model/time.js';
+import { normalizeDecimal as coreNormalizeDecimal, sameValue as coreSameValue } from '../../model/values.js';
 import { decimalColumn, gap, killDriverSessions, waitForDriverQuery, naiveDateTimeColumn, readAll, sleep, sourceFor } from './support.js';
 
 const LEGACY_TABLE = '客户 Order';
@@ -664,7 +664,7 @@ for (const dialect of testDialects()) {
         ['-0.0001', '0', '3', '5'],
       ]);
       for (const r of recs) for (const f of ['creditLimit', 'taxRate', 'discount', 'fee']) expect(r[f]).toBe(coreNormalizeDecimal(String(r[f])));
-      // String equality is value equality (core/values.ts sameValue).
+      // String equality is value equality (model/values.ts sameValue).
       expect(coreSameValue(recs[0].fee, '5.00')).toBe(false);
       expect(coreSameValue(recs[0].fee, coreNormalizeDecimal('5.00'))).toBe(true);
       // A record read back and written unchanged is unchanged in every database.

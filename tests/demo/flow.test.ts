@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Knex } from 'knex';
 import { loadConfigFile } from '../../config/load.js';
-import { closeApp, openApp, type App } from '../../core/app.js';
+import { closeApp, openApp, type App } from '../../app/app.js';
 import { silentLogger } from '../../core/logger.js';
 import { runJob } from '../../sync/engine.js';
 import type { RunReport } from '../../sync/types.js';

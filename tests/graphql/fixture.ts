@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import type { Knex } from 'knex';
 import { parseConfig } from '../../config/load.js';
 import type { Dialect } from '../../config/schema.js';
-import { openApp, closeApp, type App } from '../../core/app.js';
+import { openApp, closeApp, type App } from '../../app/app.js';
 import { silentLogger } from '../../core/logger.js';
 import { createTestDatabase, fixtureKnex, type TestDatabase } from '../support/databases.js';
 import { createYogaApp, type CrmYoga } from '../../schema/index.js';

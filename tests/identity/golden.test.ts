@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../config/load.js';
 import { CrmlinkError } from '../../core/errors.js';
-import { hashRecord } from '../../core/values.js';
+import { hashRecord } from '../../model/values.js';
 import { Hub, nowIso } from '../../hub/hub.js';
 import { SYSTEM_TABLES as T } from '../../hub/tables.js';
 import {
@@ -12,7 +12,7 @@ import {
   surviveFields,
   type SurvivorCandidate,
 } from '../../identity/index.js';
-import type { CrmRecord } from '../../schema/model.js';
+import type { CrmRecord } from '../../model/entities.js';
 import { createTestDatabase, requireDialect, type TestDatabase } from '../support/databases.js';
 
 const ERP: SurvivorCandidate = {

@@ -8,9 +8,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Command, CommanderError } from 'commander';
 import { parseConfig, type LoadedConfig } from '../../config/load.js';
 import { CrmlinkError } from '../../core/errors.js';
-import { hashRecord } from '../../core/values.js';
+import { hashRecord } from '../../model/values.js';
 import { createLogger } from '../../core/logger.js';
-import type { App } from '../../core/app.js';
+import type { App } from '../../app/app.js';
 import { Hub, nowIso } from '../../hub/hub.js';
 import { SYSTEM_TABLES as T } from '../../hub/tables.js';
 import {
@@ -31,7 +31,7 @@ import {
 } from '../../identity/index.js';
 import { register } from '../../cli/commands/customers.js';
 import { exitCodeFor } from '../../cli/exit-codes.js';
-import { MODEL, type CrmRecord, type EntityName } from '../../schema/model.js';
+import { MODEL, type CrmRecord, type EntityName } from '../../model/entities.js';
 import { createTestDatabase, requireDialect, type TestDatabase } from '../support/databases.js';
 
 const ALIBABA_CODE = makeCreditCode('91330100716105852');

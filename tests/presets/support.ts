@@ -12,7 +12,7 @@ import mysql from 'mysql2/promise';
 import { expect } from 'vitest';
 import { loadConfigFile } from '../../config/load.js';
 import { resolvePreset, type PresetOptionValue } from '../../config/presets.js';
-import { openApp, closeApp, type App } from '../../core/app.js';
+import { openApp, closeApp, type App } from '../../app/app.js';
 import { silentLogger } from '../../core/logger.js';
 import { createYogaApp, type CrmYoga } from '../../schema/index.js';
 import { runJob } from '../../sync/engine.js';

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DatabaseError } from '../../core/errors.js';
 import { retryParked, runJob } from '../../sync/engine.js';
 import { listConflicts, resolveConflict } from '../../sync/conflicts.js';
-import { listParked } from '../../sync/parking.js';
+import { listParked } from '../../sync/status.js';
 import type { FaultHook } from '../../sync/types.js';
 import { createWorld, dumpHub, editHub, hubCustomers, rows, seedErp, CODE_A, CODE_B, CODE_C, type World } from './support.js';
 

@@ -5,12 +5,12 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../config/load.js';
-import { closeApp, openApp, type App } from '../../core/app.js';
+import { closeApp, openApp, type App } from '../../app/app.js';
 import { silentLogger } from '../../core/logger.js';
 import { runJob } from '../../sync/engine.js';
 import { listConflicts } from '../../sync/conflicts.js';
 import { syncMetricsRegistry } from '../../sync/metrics.js';
-import { syncStatus } from '../../sync/runs.js';
+import { syncStatus } from '../../sync/status.js';
 import { SyncScheduler } from '../../sync/scheduler.js';
 import type { FaultHook, ProgressEvent } from '../../sync/types.js';
 import { createTestDatabase, fixtureKnex, type TestDatabase } from '../support/databases.js';

@@ -4,7 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { afterEach, describe, expect, it } from 'vitest';
-import { closeApp } from '../../core/app.js';
+import { closeApp } from '../../app/app.js';
 import { exitCodeFor } from '../../cli/exit-codes.js';
 import { register as registerSync } from '../../cli/commands/sync.js';
 import { register as registerConflicts } from '../../cli/commands/conflicts.js';

@@ -10,7 +10,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { App } from '../../core/app.js';
+import type { App } from '../../app/app.js';
 import { runJob } from '../../sync/engine.js';
 import { requireDialect } from '../support/databases.js';
 import { createWorld, rows, seedErp, CODE_A, CODE_B, CODE_C, type World, type WorldOptions } from './support.js';

@@ -6,11 +6,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Dialect } from '../../config/schema.js';
-import type { App } from '../../core/app.js';
+import type { App } from '../../app/app.js';
 import { installCapture } from '../../connectors/capture/index.js';
 import { runJob } from '../../sync/engine.js';
 import { listConflicts } from '../../sync/conflicts.js';
-import { listParked } from '../../sync/parking.js';
+import { listParked } from '../../sync/status.js';
 import { requireDialect } from '../support/databases.js';
 import { createWorld, dumpHub, hubCustomers, rows, seedErp, CODE_A, CODE_B, CODE_C, type World } from './support.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { mergeRecord, mergeSource, type HubSide, type MergePolicies, type SourceSide } from '../../sync/merge.js';
-import type { CrmRecord } from '../../schema/model.js';
+import { mergeRecord, mergeSource, type HubSide, type MergePolicies, type SourceSide } from '../../sync/three-way-merge.js';
+import type { CrmRecord } from '../../model/entities.js';
 
 const manual: MergePolicies = { default: 'manual', fields: {}, clockSkewSeconds: 5 };
 

@@ -5,7 +5,7 @@
 import type { Knex } from 'knex';
 import { parseConfig } from '../../config/load.js';
 import type { Dialect } from '../../config/schema.js';
-import { openApp, closeApp, type App } from '../../core/app.js';
+import { openApp, closeApp, type App } from '../../app/app.js';
 import { silentLogger } from '../../core/logger.js';
 import { makeCreditCode } from '../../identity/credit-code.js';
 import { createTestDatabase, fixtureKnex, type TestDatabase } from '../support/databases.js';

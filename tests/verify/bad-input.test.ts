@@ -17,10 +17,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Knex } from 'knex';
 import { parseConfig } from '../../config/load.js';
 import { ConfigError } from '../../core/errors.js';
-import { closeApp, openApp, type App } from '../../core/app.js';
+import { closeApp, openApp, type App } from '../../app/app.js';
 import { makeCreditCode } from '../../identity/credit-code.js';
 import { runJob } from '../../sync/engine.js';
-import { listParked } from '../../sync/parking.js';
+import { listParked } from '../../sync/status.js';
 import { createTestDatabase, fixtureKnex, requireDialect, type TestDatabase } from '../support/databases.js';
 
 // ------------------------------------------------------------------------------ configs

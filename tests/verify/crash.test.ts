@@ -24,7 +24,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { App } from '../../core/app.js';
+import type { App } from '../../app/app.js';
 import { makeCreditCode } from '../../identity/credit-code.js';
 import { runJob } from '../../sync/engine.js';
 import type { FaultInfo, FaultPoint } from '../../sync/types.js';

@@ -38,7 +38,7 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { App } from '../../core/app.js';
+import type { App } from '../../app/app.js';
 import { makeCreditCode } from '../../identity/credit-code.js';
 import { resolveConflict } from '../../sync/conflicts.js';
 import { runJob } from '../../sync/engine.js';

@@ -2,7 +2,7 @@
  * Histories the randomized test found, shrunk, kept as plain scenarios (see RELIABILITY.md).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { App } from '../../core/app.js';
+import type { App } from '../../app/app.js';
 import { makeCreditCode } from '../../identity/credit-code.js';
 import { listConflicts } from '../../sync/conflicts.js';
 import { runJob } from '../../sync/engine.js';

@@ -16,7 +16,7 @@
 import type { Knex } from 'knex';
 import { parseConfig } from '../../config/load.js';
 import type { Dialect } from '../../config/schema.js';
-import { closeApp, openApp, type App } from '../../core/app.js';
+import { closeApp, openApp, type App } from '../../app/app.js';
 import { silentLogger, type Logger } from '../../core/logger.js';
 import { installCapture } from '../../connectors/capture/index.js';
 import { createTestDatabase, fixtureKnex, type TestDatabase } from '../support/databases.js';

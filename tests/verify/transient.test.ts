@@ -18,7 +18,7 @@
 import type { Knex } from 'knex';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { App } from '../../core/app.js';
+import type { App } from '../../app/app.js';
 import { retryParked, runJob } from '../../sync/engine.js';
 import { requireDialect } from '../support/databases.js';
 import { createVerifyWorld, editHub, insertRow, readSystem, type VerifyWorld } from './support.js';

@@ -26,8 +26,8 @@
  * // r.values.phone === '2', r.conflicts.length === 0
  */
 import type { ConflictPolicy } from '../config/schema.js';
-import { sameValue } from '../core/values.js';
-import type { CrmRecord, CrmValue } from '../schema/model.js';
+import { sameValue } from '../model/values.js';
+import type { CrmRecord, CrmValue } from '../model/entities.js';
 
 /** A time as a Date or an ISO-8601 string; null when the side does not know. */
 export type ChangeTime = Date | string | null;

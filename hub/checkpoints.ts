@@ -7,15 +7,15 @@
  * - the hub's (source "@hub"): the highest hub `_seq` the push has dealt with.
  */
 import type { Knex } from 'knex';
-import type { Checkpoint } from '../connectors/driver.js';
-import { SYSTEM_TABLES as T } from '../hub/tables.js';
+import { SYSTEM_TABLES as T } from './tables.js';
 
 /** Source names are letters, digits, _ and -, so this can never clash with one. */
 export const HUB_CHECKPOINT = '@hub';
 
-export interface SourceCheckpoint {
-  /** The driver's position; null before the first page. */
-  position: Checkpoint | null;
+/** A source's checkpoint; `P` is the connector's position, opaque to the hub (stored as JSON). */
+export interface SourceCheckpoint<P = unknown> {
+  /** The connector's position; null before the first page. */
+  position: P | null;
   /** A hash snapshot is half read: its seen keys are in crm_sync_seen. */
   inScan: boolean;
   /** Set when the first complete pass over the source has finished (the initial load). */
@@ -24,14 +24,14 @@ export interface SourceCheckpoint {
 
 type Q = Knex | Knex.Transaction;
 
-export async function readSourceCheckpoint(q: Q, job: string, source: string): Promise<SourceCheckpoint> {
+export async function readSourceCheckpoint<P>(q: Q, job: string, source: string): Promise<SourceCheckpoint<P>> {
   const row = (await q(T.checkpoint).where({ job, source }).first()) as { value: string } | undefined;
   if (!row) return { position: null, inScan: false, loadedAt: null };
-  const parsed = JSON.parse(row.value) as Partial<SourceCheckpoint>;
+  const parsed = JSON.parse(row.value) as Partial<SourceCheckpoint<P>>;
   return { position: parsed.position ?? null, inScan: parsed.inScan ?? false, loadedAt: parsed.loadedAt ?? null };
 }
 
-export async function writeSourceCheckpoint(q: Q, job: string, source: string, cp: SourceCheckpoint): Promise<void> {
+export async function writeSourceCheckpoint<P>(q: Q, job: string, source: string, cp: SourceCheckpoint<P>): Promise<void> {
   await upsert(q, job, source, JSON.stringify(cp));
 }
 

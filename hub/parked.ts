@@ -5,9 +5,9 @@
  * same record again counts an attempt instead of adding a row.
  */
 import type { Knex } from 'knex';
-import type { App } from '../core/app.js';
 import { CrmlinkError } from '../core/errors.js';
-import { SYSTEM_TABLES as T } from '../hub/tables.js';
+import { rowReader } from './rows.js';
+import { SYSTEM_TABLES as T } from './tables.js';
 
 type Q = Knex | Knex.Transaction;
 
@@ -22,14 +22,8 @@ export interface ParkInput {
   payload?: unknown;
 }
 
-export interface ParkedRecord {
+export interface ParkedRecord extends Pick<ParkInput, 'job' | 'entity' | 'source' | 'sourceKey' | 'gid' | 'direction'> {
   id: number;
-  job: string;
-  entity: string;
-  source: string;
-  sourceKey: string | null;
-  gid: string | null;
-  direction: 'pull' | 'push';
   code: string;
   message: string;
   payload: unknown;
@@ -82,10 +76,6 @@ export async function unparkKeys(q: Q, job: string, source: string, direction: '
   }
 }
 
-export async function listParked(app: App, opts: { job?: string; status?: 'parked' | 'resolved' | 'all'; limit?: number } = {}): Promise<ParkedRecord[]> {
-  return readParked(app.hub.knex, opts);
-}
-
 export async function readParked(q: Q, opts: { job?: string; status?: 'parked' | 'resolved' | 'all'; limit?: number; ids?: number[] } = {}): Promise<ParkedRecord[]> {
   const rows = (await q(T.parked)
     .modify((b) => {
@@ -96,20 +86,22 @@ export async function readParked(q: Q, opts: { job?: string; status?: 'parked' |
     })
     .orderBy('id')
     .limit(opts.limit ?? 10_000)) as Record<string, unknown>[];
-  return rows.map((r) => ({
-    id: Number(r.id),
-    job: String(r.job),
-    entity: String(r.entity),
-    source: String(r.source),
-    sourceKey: (r.source_key as string | null) ?? null,
-    gid: (r.gid as string | null) ?? null,
-    direction: r.direction as 'pull' | 'push',
-    code: String(r.code),
-    message: String(r.message),
-    payload: typeof r.payload === 'string' ? (JSON.parse(r.payload) as unknown) : null,
-    attempts: Number(r.attempts),
-    status: r.status as 'parked' | 'resolved',
-    createdAt: String(r.created_at),
-    updatedAt: String(r.updated_at),
-  }));
+  return rows.map((r) => readParkedRow(r) as ParkedRecord);
 }
+
+const readParkedRow = rowReader({
+  id: 'number',
+  job: 'text',
+  entity: 'text',
+  source: 'text',
+  sourceKey: ['source_key', 'text?'],
+  gid: 'text?',
+  direction: 'text',
+  code: 'text',
+  message: 'text',
+  payload: 'json?',
+  attempts: 'number',
+  status: 'text',
+  createdAt: ['created_at', 'text'],
+  updatedAt: ['updated_at', 'text'],
+});

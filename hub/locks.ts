@@ -12,8 +12,8 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
-import type { Hub } from '../hub/hub.js';
-import { SYSTEM_TABLES as T } from '../hub/tables.js';
+import type { Hub } from './hub.js';
+import { SYSTEM_TABLES as T } from './tables.js';
 
 export interface JobLock {
   readonly name: string;
@@ -57,20 +57,13 @@ async function tryPgLock(knex: Knex, name: string): Promise<JobLock | null> {
   } finally {
     if (!kept) await knex.client.releaseConnection(conn);
   }
-  let released = false;
-  return {
-    name,
-    holder,
-    release: async () => {
-      if (released) return;
-      released = true;
-      try {
-        await knex.raw('select pg_advisory_unlock(hashtext(?))', [name]).connection(conn);
-      } finally {
-        await knex.client.releaseConnection(conn);
-      }
-    },
-  };
+  return lockHandle(name, holder, async () => {
+    try {
+      await knex.raw('select pg_advisory_unlock(hashtext(?))', [name]).connection(conn);
+    } finally {
+      await knex.client.releaseConnection(conn);
+    }
+  });
 }
 
 async function trySqliteLock(knex: Knex, name: string, ttlSeconds: number): Promise<JobLock | null> {
@@ -105,6 +98,18 @@ async function trySqliteLock(knex: Knex, name: string, ttlSeconds: number): Prom
       .catch(() => undefined);
   }, Math.max(1000, (ttlSeconds * 1000) / 3));
   timer.unref();
+  return lockHandle(name, holder, async () => {
+    clearInterval(timer);
+    try {
+      await knex(T.lock).where({ name, holder }).delete();
+    } finally {
+      local.delete(localKey);
+    }
+  });
+}
+
+/** A held lock whose release runs `free` once, however often it is called. */
+function lockHandle(name: string, holder: string, free: () => Promise<void>): JobLock {
   let released = false;
   return {
     name,
@@ -112,12 +117,7 @@ async function trySqliteLock(knex: Knex, name: string, ttlSeconds: number): Prom
     release: async () => {
       if (released) return;
       released = true;
-      clearInterval(timer);
-      try {
-        await knex(T.lock).where({ name, holder }).delete();
-      } finally {
-        local.delete(localKey);
-      }
+      await free();
     },
   };
 }

@@ -6,7 +6,7 @@ import type { LoadedConfig } from '../config/load.js';
 import type { CrmlinkConfig } from '../config/schema.js';
 import { Hub } from '../hub/hub.js';
 import { SourceSet } from '../connectors/registry.js';
-import { createLogger, type Logger } from './logger.js';
+import { createLogger, type Logger } from '../core/logger.js';
 
 export interface App {
   loaded: LoadedConfig;

@@ -1,0 +1,179 @@
+/**
+ * Conflict records (crm_conflict): open ones wait for a person, decided ones record what a policy
+ * chose. An open conflict on a field that already has one is folded into it (the new side's value
+ * added, the reason updated) rather than piling up one row per run.
+ */
+import type { Knex } from 'knex';
+import type { CrmValue } from '../model/entities.js';
+import { rowReader } from './rows.js';
+import { SYSTEM_TABLES as T } from './tables.js';
+
+type Q = Knex | Knex.Transaction;
+
+export interface OpenConflict {
+  id: number;
+  field: string;
+  values: Record<string, CrmValue>;
+}
+
+/** Open conflicts by gid, then field. */
+export type OpenConflicts = Map<string, Map<string, OpenConflict>>;
+
+/** What a merge decided about one field (the shape of sync's FieldConflict). */
+export interface ConflictDecision {
+  field: string;
+  /** The base value; undefined when there was no base. */
+  base: CrmValue | undefined;
+  values: Record<string, CrmValue>;
+  rule: string;
+  winner: string | null;
+  reason: string;
+  status: 'open' | 'auto';
+}
+
+export interface ConflictWrite {
+  gid: string;
+  conflict: ConflictDecision;
+}
+
+export interface ConflictRecord {
+  id: number;
+  job: string;
+  entity: string;
+  gid: string;
+  field: string;
+  /** The value both sides started from; undefined when there was no base (first sync). */
+  base: CrmValue | undefined;
+  /** The competing values by side: "hub" and source names. */
+  values: Record<string, CrmValue>;
+  rule: string;
+  reason: string;
+  status: 'open' | 'resolved';
+  resolution: { keep: string | null; value: CrmValue; auto?: boolean } | null;
+  resolvedBy: string | null;
+  createdAt: string;
+  resolvedAt: string | null;
+}
+
+export interface ConflictFilter {
+  /** Default open. */
+  status?: 'open' | 'resolved' | 'all';
+  entity?: string;
+  gid?: string;
+  job?: string;
+  field?: string;
+  limit?: number;
+  offset?: number;
+}
+
+const readConflictRow = rowReader({
+  id: 'number',
+  job: 'text',
+  entity: 'text',
+  gid: 'text',
+  field: 'text',
+  values: 'json',
+  rule: 'text',
+  reason: 'text',
+  resolution: 'json?',
+  resolvedBy: ['resolved_by', 'text?'],
+  createdAt: ['created_at', 'text'],
+  resolvedAt: ['resolved_at', 'text?'],
+});
+
+function toRecord(r: Record<string, unknown>): ConflictRecord {
+  // No base (first sync) is undefined, not null: null is a base value.
+  const base = typeof r.base === 'string' ? (JSON.parse(r.base) as CrmValue) : undefined;
+  return { ...(readConflictRow(r) as Omit<ConflictRecord, 'base' | 'status'>), base, status: r.status === 'resolved' ? 'resolved' : 'open' };
+}
+
+const idOf = (v: unknown): number => Number(typeof v === 'object' && v !== null ? (v as { id: unknown }).id : v);
+
+export class ConflictStore {
+  /** Open conflicts of these records, by gid then field. */
+  async loadOpen(q: Q, entity: string, gids: readonly string[]): Promise<OpenConflicts> {
+    const out: OpenConflicts = new Map();
+    const unique = [...new Set(gids)];
+    for (let i = 0; i < unique.length; i += 500) {
+      const rows = (await q(T.conflict)
+        .where({ entity, status: 'open' })
+        .whereIn('gid', unique.slice(i, i + 500))
+        .select('id', 'gid', 'field', 'values')) as { id: number; gid: string; field: string; values: string }[];
+      for (const r of rows) {
+        let m = out.get(r.gid);
+        if (!m) out.set(r.gid, (m = new Map()));
+        m.set(r.field, { id: Number(r.id), field: r.field, values: JSON.parse(r.values) as Record<string, CrmValue> });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Store conflicts. Open ones fold into an open conflict of the same field (`open`, which this
+   * call keeps up to date, so a later write in the same page folds into one it created); decided
+   * ones are kept as resolved records, so what a policy decided stays visible.
+   */
+  async save(q: Q, job: string, entity: string, writes: readonly ConflictWrite[], open: OpenConflicts): Promise<void> {
+    const now = new Date().toISOString();
+    for (const { gid, conflict: c } of writes) {
+      const existing = c.status === 'open' ? open.get(gid)?.get(c.field) : undefined;
+      if (existing) {
+        existing.values = { ...existing.values, ...c.values };
+        await q(T.conflict)
+          .where({ id: existing.id })
+          .update({ values: JSON.stringify(existing.values), rule: c.rule, reason: c.reason });
+        continue;
+      }
+      const row = {
+        job,
+        entity,
+        gid,
+        field: c.field,
+        base: c.base === undefined ? null : JSON.stringify(c.base),
+        values: JSON.stringify(c.values),
+        rule: c.rule,
+        reason: c.reason,
+        created_at: now,
+        ...(c.status === 'open'
+          ? { status: 'open' }
+          : {
+              status: 'resolved',
+              resolution: JSON.stringify({ auto: true, keep: c.winner, value: c.winner ? (c.values[c.winner] ?? null) : null }),
+              resolved_by: `policy:${c.rule}`,
+              resolved_at: now,
+            }),
+      };
+      const [id] = (await q(T.conflict).insert(row, ['id'])) as unknown[];
+      if (c.status !== 'open') continue;
+      let m = open.get(gid);
+      if (!m) open.set(gid, (m = new Map()));
+      m.set(c.field, { id: idOf(id), field: c.field, values: { ...c.values } });
+    }
+  }
+
+  async list(q: Q, filter: ConflictFilter = {}): Promise<ConflictRecord[]> {
+    const rows = (await q(T.conflict)
+      .modify((b) => {
+        const status = filter.status ?? 'open';
+        if (status !== 'all') b.where({ status });
+        if (filter.entity) b.where({ entity: filter.entity });
+        if (filter.gid) b.where({ gid: filter.gid });
+        if (filter.job) b.where({ job: filter.job });
+        if (filter.field) b.where({ field: filter.field });
+      })
+      .orderBy('id')
+      .limit(filter.limit ?? 1000)
+      .offset(filter.offset ?? 0)) as Record<string, unknown>[];
+    return rows.map(toRecord);
+  }
+
+  async get(q: Q, id: number): Promise<ConflictRecord | null> {
+    const row = (await q(T.conflict).where({ id }).first()) as Record<string, unknown> | undefined;
+    return row ? toRecord(row) : null;
+  }
+
+  /** Close a conflict with the decision taken. */
+  async resolve(q: Q, id: number, resolution: { keep: string; value: CrmValue }, actor: string, at: string): Promise<void> {
+    await q(T.conflict).where({ id }).update({ status: 'resolved', resolution: JSON.stringify(resolution), resolved_by: actor, resolved_at: at });
+  }
+}

@@ -1,0 +1,490 @@
+/**
+ * Merge and unmerge of golden records (customers, in practice).
+ *
+ * A merge folds `merged` into `survivor` in one hub transaction: every source key of `merged`
+ * moves to the survivor in crm_xref, every replicated child (contacts, orders, invoices, payments,
+ * opportunities, activities, approvals) is re-pointed, the survivor's fields are recomputed by
+ * survivorship (fields it lacks are filled from the merged record), and the merged record stays as
+ * a redirect (`_merged_into = survivor`, not deleted) so `node(mergedId)` still resolves. Federated
+ * children need nothing: they are read live through crm_xref, which now lists both records' keys.
+ *
+ * Everything the merge changes is snapshotted in crm_merge, so unmerge restores it. Unmerge undoes
+ * exactly what the merge did: a value, xref row, child reference or provenance row is put back
+ * when it still holds what the merge wrote; when it changed after the merge (a later sync or
+ * edit), the newer state is kept and reported in the audit row. With nothing changed in between,
+ * both records, their source keys, their children and their provenance return to their prior
+ * state. The change-tracking columns (_version, _seq, _updated_at) move forward instead of back,
+ * so change feeds and optimistic locking see the unmerge as a new change.
+ */
+import type { Knex } from 'knex';
+import { CrmlinkError, ValidationError } from '../core/errors.js';
+import { nowIso, type Hub, type HubRecord } from '../hub/hub.js';
+import type { CandidateRow, MergeLogRow } from '../hub/merges.js';
+import type { ProvenanceRow } from '../hub/provenance.js';
+import { ENTITY_SYSTEM_COLUMNS as C } from '../hub/tables.js';
+import type { XrefRow } from '../hub/xref.js';
+import { ENTITY_NAMES, MODEL, type CrmRecord, type EntityName } from '../model/entities.js';
+import { canonicalFieldValue, sameValue } from '../model/values.js';
+import { sameCandidate } from '../hub/merges.js';
+import { DEFAULT_SURVIVORSHIP, recomputeGolden, type SurvivorshipRules } from './golden.js';
+
+export type { CandidateRow } from '../hub/merges.js';
+export type { XrefRow } from '../hub/xref.js';
+
+/** A database row as stored (JSON-safe). */
+export type RawValue = string | number | boolean | null;
+export type RawRow = Record<string, RawValue>;
+
+/** What crm_merge.snapshot holds: the state before and right after the merge. */
+export interface MergeSnapshot {
+  format: 1;
+  entity: EntityName;
+  survivor: { before: RawRow; after: RawRow };
+  merged: { before: RawRow; after: RawRow };
+  /** The merged record's xref rows before the merge (all moved to the survivor). */
+  xref: XrefRow[];
+  /** The survivor's provenance rows. */
+  provenance: { before: ProvenanceRow[]; after: ProvenanceRow[] };
+  /** Child rows whose ref field pointed at the merged record (re-pointed to the survivor). */
+  children: { entity: EntityName; field: string; ids: string[] }[];
+  /** Merge candidate rows the merge decided (the pair accepted, others about `merged` superseded). */
+  candidates: { before: CandidateRow; after: CandidateRow }[];
+}
+
+export interface MergeInput {
+  entity?: EntityName;
+  survivor: string;
+  merged: string;
+  /** Who asked (user id, `cli:<user>`, `auto`); recorded in crm_merge and the audit log. */
+  actor: string;
+  /** Survivorship for the recomputed survivor; default `newest`. */
+  rules?: SurvivorshipRules;
+}
+
+export interface SourceKey {
+  source: string;
+  sourceKey: string;
+}
+
+export interface MergeResult {
+  mergeId: number;
+  entity: EntityName;
+  survivor: HubRecord;
+  merged: HubRecord;
+  /** Every source key now under the survivor. */
+  sourceKeys: SourceKey[];
+  /** Source keys moved from the merged record. */
+  movedKeys: SourceKey[];
+  /** Child rows re-pointed, per entity. */
+  children: Partial<Record<EntityName, number>>;
+  /** Fields of the survivor whose value changed. */
+  changedFields: string[];
+}
+
+export type UnmergeInput = {
+  entity?: EntityName;
+  actor: string;
+  /**
+   * Survivorship, used only when other records were merged into the survivor after this merge:
+   * the survivor is then recomputed over them once this merge is undone.
+   */
+  rules?: SurvivorshipRules;
+} & ({ mergeId: number; merged?: undefined } | { merged: string; mergeId?: undefined });
+
+export interface UnmergeResult {
+  mergeId: number;
+  entity: EntityName;
+  survivor: HubRecord;
+  /** The merged record, standing on its own again. */
+  restored: HubRecord;
+  /** Changes made after the merge that unmerge kept rather than overwrite (empty normally). */
+  kept: string[];
+}
+
+export interface MergeRow {
+  id: number;
+  entity: string;
+  survivor: string;
+  merged: string;
+  at: string;
+  by: string;
+  undoneAt: string | null;
+}
+
+/** Fields of other entities that reference `entity` (e.g. Contact.customerId for Customer). */
+export function referencingFields(entity: EntityName): { entity: EntityName; field: string }[] {
+  const out: { entity: EntityName; field: string }[] = [];
+  for (const e of ENTITY_NAMES) {
+    for (const f of MODEL[e].fields) if (f.type === 'ref' && f.ref === entity) out.push({ entity: e, field: f.name });
+  }
+  return out;
+}
+
+/** Follow `_merged_into` to the record that stands for `gid` now (itself when not merged). */
+export async function resolveMerged(hub: Hub, entity: EntityName, gid: string, trx: Knex | Knex.Transaction = hub.knex): Promise<string> {
+  let id = gid;
+  const seen = new Set<string>();
+  for (;;) {
+    const row = (await trx(hub.table(entity)).where(C.id, id).first(C.mergedInto)) as Record<string, unknown> | undefined;
+    const next = row?.[C.mergedInto];
+    if (typeof next !== 'string' || next === '') return id;
+    if (seen.has(next)) throw new CrmlinkError('INTERNAL', `merge cycle at ${entity} ${next}`, { entity, key: gid });
+    seen.add(id);
+    id = next;
+  }
+}
+
+/** Merges of an entity, newest first; `gid` limits them to those involving that record. */
+export async function listMerges(hub: Hub, opts: { entity?: EntityName; gid?: string; includeUndone?: boolean } = {}): Promise<MergeRow[]> {
+  const rows = await hub.store.merges.listMerges(hub.knex, { ...opts, entity: opts.entity ?? 'Customer' });
+  return rows.map(({ snapshot: _snapshot, ...r }) => r);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Merge
+// ---------------------------------------------------------------------------------------------
+
+/** What a merge reads before it changes anything: the pair and everything it will touch. */
+interface MergeBefore {
+  survivor: RawRow;
+  merged: RawRow;
+  xref: XrefRow[];
+  provenance: ProvenanceRow[];
+  mergedProvenance: ProvenanceRow[];
+  children: MergeSnapshot['children'];
+  candidates: CandidateRow[];
+}
+
+export async function mergeRecords(hub: Hub, input: MergeInput): Promise<MergeResult> {
+  const entity = input.entity ?? 'Customer';
+  const { survivor, merged, actor } = input;
+  if (survivor === merged) {
+    throw new ValidationError(`cannot merge ${entity} ${merged} into itself`, { entity, key: merged, survivor, merged });
+  }
+  return hub.store.transaction(async (trx) => {
+    const before = await readBeforeMerge(hub, trx, entity, survivor, merged);
+    const now = nowIso();
+    const sRecord = hub.fromRow(entity, before.survivor);
+    const mRecord = hub.fromRow(entity, before.merged);
+    await hub.store.xref.moveAll(trx, entity, merged, survivor);
+    const moved = await repointChildren(hub, trx, before.children, merged, survivor, actor);
+    // The merged record becomes a redirect; survivorship runs over both records' sources, fields
+    // the survivor lacks coming from the merged record.
+    await hub.store.golden.write(trx, entity, [{ gid: merged, current: mRecord, patch: {}, mergedInto: survivor }], { actor, action: 'merge' });
+    const mergedProvenance = Object.fromEntries(before.mergedProvenance.map((p) => [p.field, { source: p.source, changedAt: p.changed_at }]));
+    const recomputed = await recomputeGolden(hub, trx, entity, survivor, input.rules ?? DEFAULT_SURVIVORSHIP, {
+      fallbacks: [{ values: mRecord.values, provenance: mergedProvenance }],
+      touch: true,
+      actor,
+    });
+    const candidates = await decideCandidates(hub, trx, before.candidates, survivor, merged, actor, now);
+    const snapshot = await snapshotMerge(hub, trx, entity, before, candidates);
+    const mergeId = await hub.store.merges.logMerge(trx, { entity, survivor, merged, snapshot, at: now, by: actor });
+    const survivorAfter = hub.fromRow(entity, snapshot.survivor.after);
+    const mergedAfter = hub.fromRow(entity, snapshot.merged.after);
+    const movedKeys = before.xref.map((x) => ({ source: x.source, sourceKey: x.source_key }));
+    await hub.store.audit.record(trx, {
+      actor,
+      action: 'merge',
+      entity,
+      gid: survivor,
+      before: { survivor: sRecord.values, merged: { id: merged, ...mRecord.values } },
+      after: {
+        mergeId,
+        survivor: survivorAfter.values,
+        merged: { id: merged, mergedInto: survivor },
+        changedFields: recomputed.changed,
+        movedKeys,
+        children: moved,
+        candidates: candidates.map((c) => ({ id: c.before.id, status: c.after.status })),
+      },
+    });
+    const allKeys = await hub.store.xref.ofRecord(trx, entity, survivor);
+    const sourceKeys = allKeys.map((x) => ({ source: x.source, sourceKey: x.source_key }));
+    return { mergeId, entity, survivor: survivorAfter, merged: mergedAfter, sourceKeys, movedKeys, children: moved, changedFields: recomputed.changed };
+  });
+}
+
+/** Lock the pair, check it can be merged, and read everything the merge will change. */
+async function readBeforeMerge(hub: Hub, trx: Knex.Transaction, entity: EntityName, survivor: string, merged: string): Promise<MergeBefore> {
+  const table = hub.table(entity);
+  const rows = await lockRows(hub, trx, table, [survivor, merged]);
+  for (const gid of [survivor, merged]) {
+    const row = rows.get(gid);
+    if (!row) throw new CrmlinkError('NOT_FOUND', `${entity} ${gid} does not exist`, { entity, key: gid, table, survivor, merged });
+    const into = row[C.mergedInto];
+    if (typeof into === 'string' && into !== '') {
+      throw new ValidationError(`cannot merge ${merged} into ${survivor}: ${gid} was already merged into ${into}` + (gid === survivor ? ` (merge into ${into} instead)` : ''), {
+        entity,
+        key: gid,
+        survivor,
+        merged,
+        mergedInto: into,
+      });
+    }
+    if (canonicalFieldValue({ type: 'boolean' }, row[C.deleted]) === true) {
+      throw new ValidationError(`cannot merge ${merged} into ${survivor}: ${gid} is deleted`, { entity, key: gid, survivor, merged });
+    }
+  }
+  const children: MergeSnapshot['children'] = [];
+  for (const ref of referencingFields(entity)) {
+    const ids = ((await trx(hub.table(ref.entity)).where(ref.field, merged).orderBy(C.id).pluck(C.id)) as unknown[]).map(String);
+    if (ids.length > 0) children.push({ entity: ref.entity, field: ref.field, ids });
+  }
+  const { store } = hub;
+  return {
+    survivor: rows.get(survivor) as RawRow,
+    merged: rows.get(merged) as RawRow,
+    xref: await store.xref.ofRecord(trx, entity, merged),
+    provenance: await store.provenance.rows(trx, entity, survivor),
+    mergedProvenance: await store.provenance.rows(trx, entity, merged),
+    children,
+    candidates: await store.merges.candidates(trx, entity, merged),
+  };
+}
+
+/** This pair accepted, other open pairs about the merged record superseded. */
+async function decideCandidates(hub: Hub, trx: Knex.Transaction, before: CandidateRow[], survivor: string, merged: string, actor: string, now: string): Promise<MergeSnapshot['candidates']> {
+  const out: MergeSnapshot['candidates'] = [];
+  for (const c of before) {
+    const other = c.gid_a === merged ? c.gid_b : c.gid_a;
+    const status = other === survivor ? 'accepted' : c.status === 'open' ? 'superseded' : null;
+    if (status === null) continue;
+    await hub.store.merges.decide(trx, c.id, status, actor, now);
+    out.push({ before: c, after: { ...c, status, decided_at: now, decided_by: actor } });
+  }
+  return out;
+}
+
+/** Everything the merge changed, before and after, for unmerge. */
+async function snapshotMerge(hub: Hub, trx: Knex.Transaction, entity: EntityName, before: MergeBefore, candidates: MergeSnapshot['candidates']): Promise<MergeSnapshot> {
+  const survivor = String(before.survivor[C.id]);
+  const merged = String(before.merged[C.id]);
+  const after = await lockRows(hub, trx, hub.table(entity), [survivor, merged]);
+  return {
+    format: 1,
+    entity,
+    survivor: { before: before.survivor, after: after.get(survivor) as RawRow },
+    merged: { before: before.merged, after: after.get(merged) as RawRow },
+    xref: before.xref,
+    provenance: { before: before.provenance, after: await hub.store.provenance.rows(trx, entity, survivor) },
+    children: before.children,
+    candidates,
+  };
+}
+
+/** Point the children's ref fields that still hold `from` at `to`, each a new version; counts by entity. */
+async function repointChildren(hub: Hub, trx: Knex.Transaction, children: MergeSnapshot['children'], from: string, to: string, actor: string): Promise<Partial<Record<EntityName, number>>> {
+  const counts: Partial<Record<EntityName, number>> = {};
+  for (const c of children) {
+    const n = await repoint(hub, trx, c.entity, c.field, c.ids, from, to, actor);
+    counts[c.entity] = (counts[c.entity] ?? 0) + n;
+  }
+  return counts;
+}
+
+async function repoint(hub: Hub, trx: Knex.Transaction, entity: EntityName, field: string, ids: readonly string[], from: string, to: string, actor: string): Promise<number> {
+  let n = 0;
+  for (let i = 0; i < ids.length; i += 500) {
+    const records = await hub.getMany(entity, ids.slice(i, i + 500), trx);
+    const writes = [...records.values()].filter((r) => r.values[field] === from).map((r) => ({ gid: r.id, current: r, patch: { [field]: to } }));
+    await hub.store.golden.write(trx, entity, writes, { actor, action: 'repoint' });
+    n += writes.length;
+  }
+  return n;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Unmerge
+// ---------------------------------------------------------------------------------------------
+
+export async function unmergeRecords(hub: Hub, input: UnmergeInput): Promise<UnmergeResult> {
+  const entity = input.entity ?? 'Customer';
+  const { actor } = input;
+  return hub.store.transaction(async (trx) => {
+    const log = await findMerge(hub, trx, entity, input);
+    const { id: mergeId, survivor, merged } = log;
+    const snapshot = parseSnapshot(log, entity);
+    const rows = await lockRows(hub, trx, hub.table(entity), [survivor, merged]);
+    const sCur = rows.get(survivor);
+    const mCur = rows.get(merged);
+    if (!sCur || !mCur) {
+      const missing = !sCur ? survivor : merged;
+      throw new CrmlinkError('NOT_FOUND', `cannot unmerge merge ${mergeId}: ${entity} ${missing} no longer exists`, { entity, mergeId, key: missing, table: hub.table(entity) });
+    }
+    if (mCur[C.mergedInto] !== survivor) {
+      throw new ValidationError(`cannot unmerge merge ${mergeId}: ${merged} is no longer merged into ${survivor} (now ${String(mCur[C.mergedInto] ?? 'not merged')})`, { entity, mergeId, survivor, merged });
+    }
+    const kept: string[] = [];
+    const sBefore = hub.fromRow(entity, sCur);
+    const mBefore = hub.fromRow(entity, mCur);
+    await restoreRecord(hub, trx, entity, sBefore, sCur, snapshot.survivor, actor, kept);
+    await restoreRecord(hub, trx, entity, mBefore, mCur, snapshot.merged, actor, kept);
+    await restoreLinks(hub, trx, snapshot, survivor, actor, kept);
+    await restoreProvenance(hub, trx, entity, survivor, snapshot.provenance, kept);
+    await restoreCandidates(hub, trx, snapshot.candidates, kept);
+    await recomputeOverLaterMerges(hub, trx, entity, survivor, mergeId, input.rules, actor, kept);
+    await hub.store.merges.markUndone(trx, mergeId, nowIso());
+    const survivorAfter = (await hub.get(entity, survivor, trx)) as HubRecord;
+    const restored = (await hub.get(entity, merged, trx)) as HubRecord;
+    await hub.store.audit.record(trx, {
+      actor,
+      action: 'unmerge',
+      entity,
+      gid: merged,
+      before: { mergeId, survivor: sBefore.values, merged: { id: merged, mergedInto: mBefore.mergedInto } },
+      after: { mergeId, survivor: survivorAfter.values, merged: { id: merged, ...restored.values }, sourceKeys: snapshot.xref.map((x) => ({ source: x.source, sourceKey: x.source_key })), kept },
+    });
+    return { mergeId, entity, survivor: survivorAfter, restored, kept };
+  });
+}
+
+/** The merge to undo (by id, or the latest of the merged record), checked that it can be undone. */
+async function findMerge(hub: Hub, trx: Knex.Transaction, entity: EntityName, input: UnmergeInput): Promise<MergeLogRow> {
+  const { merges } = hub.store;
+  let log: MergeLogRow | null;
+  if (input.mergeId !== undefined) {
+    log = await merges.merge(trx, input.mergeId);
+    if (!log) throw new CrmlinkError('NOT_FOUND', `merge ${input.mergeId} does not exist`, { entity, mergeId: input.mergeId, table: 'crm_merge' });
+    if (log.entity !== entity) throw new ValidationError(`merge ${input.mergeId} is a merge of ${log.entity}, not ${entity}`, { entity, mergeId: input.mergeId });
+  } else {
+    log = await merges.latestMergeOf(trx, entity, input.merged);
+    if (!log) throw new CrmlinkError('NOT_FOUND', `${entity} ${input.merged} is not merged into another record (no merge to undo)`, { entity, key: input.merged, table: 'crm_merge' });
+  }
+  const { id: mergeId, survivor, merged } = log;
+  if (log.undoneAt) throw new ValidationError(`merge ${mergeId} (${merged} into ${survivor}) was already undone at ${log.undoneAt}`, { entity, mergeId, survivor, merged });
+  const later = await merges.dependentMerge(trx, entity, mergeId, survivor, merged);
+  if (later) {
+    throw new ValidationError(
+      `cannot unmerge merge ${mergeId} (${merged} into ${survivor}): later merge ${later.id} (${later.merged} into ${later.survivor}) depends on it; unmerge that first`,
+      { entity, mergeId, survivor, merged, dependentMergeId: later.id },
+    );
+  }
+  return log;
+}
+
+function parseSnapshot(log: MergeLogRow, entity: EntityName): MergeSnapshot {
+  let snapshot: MergeSnapshot;
+  try {
+    snapshot = JSON.parse(log.snapshot ?? '') as MergeSnapshot;
+  } catch (err) {
+    throw new CrmlinkError('INTERNAL', `merge ${log.id} has an unreadable snapshot`, { entity, mergeId: log.id, table: 'crm_merge' }, { cause: err });
+  }
+  if (snapshot.format !== 1) throw new CrmlinkError('INTERNAL', `merge ${log.id}: unknown snapshot format ${String(snapshot.format)}`, { entity, mergeId: log.id });
+  return snapshot;
+}
+
+/**
+ * Put back, column by column, what the merge changed on one record: a column is restored when it
+ * still holds the merge's value, and kept (reported) when it changed since.
+ */
+async function restoreRecord(hub: Hub, trx: Knex.Transaction, entity: EntityName, current: HubRecord, raw: RawRow, snap: { before: RawRow; after: RawRow }, actor: string, kept: string[]): Promise<void> {
+  const patch: CrmRecord = {};
+  const system: { mergedInto?: string | null; deleted?: boolean } = {};
+  const columns = [
+    ...hub.fields(entity).map((f) => ({ name: f.name, type: f.type })),
+    { name: C.mergedInto, type: 'string' as const },
+    { name: C.deleted, type: 'boolean' as const },
+  ];
+  for (const { name, type } of columns) {
+    const before = canonicalFieldValue({ type }, snap.before[name]);
+    const after = canonicalFieldValue({ type }, snap.after[name]);
+    if (sameValue(before, after)) continue;
+    const now = canonicalFieldValue({ type }, raw[name]);
+    if (!sameValue(now, after)) {
+      kept.push(`${current.id}.${name} changed after the merge; kept ${JSON.stringify(now)}`);
+      continue;
+    }
+    if (name === C.mergedInto) system.mergedInto = before === null ? null : String(before);
+    else if (name === C.deleted) system.deleted = before === true;
+    else patch[name] = before;
+  }
+  if (Object.keys(patch).length === 0 && Object.keys(system).length === 0) return;
+  await hub.store.golden.write(trx, entity, [{ gid: current.id, current, patch, ...system }], { actor, action: 'unmerge' });
+}
+
+/** Source keys and children back to the merged record, where they still point at the survivor. */
+async function restoreLinks(hub: Hub, trx: Knex.Transaction, snapshot: MergeSnapshot, survivor: string, actor: string, kept: string[]): Promise<void> {
+  for (const x of snapshot.xref) {
+    const r = await hub.store.xref.restore(trx, x, survivor);
+    if (r.restored) continue;
+    kept.push(r.gid === null ? `xref ${x.source}:${x.source_key} was removed after the merge` : `xref ${x.source}:${x.source_key} now belongs to ${r.gid}`);
+  }
+  const merged = String(snapshot.merged.before[C.id]);
+  for (const c of snapshot.children) {
+    const n = await repoint(hub, trx, c.entity, c.field, c.ids, survivor, merged, actor);
+    if (n < c.ids.length) kept.push(`${c.ids.length - n} ${c.entity} row(s) no longer pointing at ${survivor} were left as they are`);
+  }
+}
+
+/** The survivor's provenance, field by field, where it is still what the merge left. */
+async function restoreProvenance(hub: Hub, trx: Knex.Transaction, entity: EntityName, survivor: string, snap: MergeSnapshot['provenance'], kept: string[]): Promise<void> {
+  const current = new Map((await hub.store.provenance.rows(trx, entity, survivor)).map((p) => [p.field, p]));
+  const before = new Map(snap.before.map((p) => [p.field, p]));
+  const after = new Map(snap.after.map((p) => [p.field, p]));
+  const fields: Record<string, { source: string; changedAt: string } | null> = {};
+  for (const field of new Set([...before.keys(), ...after.keys()])) {
+    const b = before.get(field);
+    const a = after.get(field);
+    if (!sameProvenance(current.get(field), a)) {
+      kept.push(`provenance of ${field} changed after the merge`);
+      continue;
+    }
+    if (sameProvenance(b, a)) continue;
+    fields[field] = b ? { source: b.source, changedAt: b.changed_at } : null;
+  }
+  await hub.store.provenance.apply(trx, entity, [{ gid: survivor, fields }]);
+}
+
+/** Merge candidates back to how they were, where the merge's decision still stands. */
+async function restoreCandidates(hub: Hub, trx: Knex.Transaction, candidates: MergeSnapshot['candidates'], kept: string[]): Promise<void> {
+  const { merges } = hub.store;
+  for (const c of candidates) {
+    const cur = await merges.candidate(trx, c.before.id);
+    if (!cur) kept.push(`merge candidate ${c.before.id} was removed after the merge`);
+    else if (!sameCandidate(cur, c.after)) kept.push(`merge candidate ${c.before.id} changed after the merge`);
+    else await merges.restoreCandidate(trx, c.before);
+  }
+}
+
+/**
+ * Records merged into the survivor after this merge still count: recompute over them, so a field
+ * this merge filled and a later merged record also has is not left empty.
+ */
+async function recomputeOverLaterMerges(hub: Hub, trx: Knex.Transaction, entity: EntityName, survivor: string, mergeId: number, rules: SurvivorshipRules | undefined, actor: string, kept: string[]): Promise<void> {
+  const laterInto = await hub.store.merges.mergedIntoAfter(trx, entity, survivor, mergeId);
+  if (laterInto.length === 0 || rules === undefined) return;
+  const fallbacks = [...(await hub.getMany(entity, laterInto, trx)).values()].map((r) => ({ values: r.values }));
+  const r = await recomputeGolden(hub, trx, entity, survivor, rules, { fallbacks, actor });
+  if (r.changed.length > 0) kept.push(`${survivor} recomputed over later merges (${laterInto.join(', ')}): ${r.changed.join(', ')}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// helpers
+// ---------------------------------------------------------------------------------------------
+
+/** Read (and on PostgreSQL lock) rows by id, in id order so two merges cannot deadlock. */
+async function lockRows(hub: Hub, trx: Knex.Transaction, table: string, ids: string[]): Promise<Map<string, RawRow>> {
+  const q = trx(table).whereIn(C.id, ids).orderBy(C.id);
+  if (hub.dialect === 'postgres') q.forUpdate();
+  const rows = (await q) as Record<string, unknown>[];
+  return new Map(rows.map((r) => [String(r[C.id]), toRaw(r)]));
+}
+
+/** A row as JSON-safe values, exactly as the driver returned them (bigints as strings). */
+function toRaw(row: Record<string, unknown>): RawRow {
+  const out: RawRow = {};
+  for (const [k, v] of Object.entries(row)) {
+    if (v === null || v === undefined) out[k] = null;
+    else if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[k] = v;
+    else if (typeof v === 'bigint') out[k] = v.toString();
+    else if (v instanceof Date) out[k] = v.toISOString();
+    else out[k] = String(v);
+  }
+  return out;
+}
+
+function sameProvenance(a: ProvenanceRow | undefined, b: ProvenanceRow | undefined): boolean {
+  if (!a || !b) return a === b;
+  return a.source === b.source && a.changed_at === b.changed_at;
+}

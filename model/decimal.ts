@@ -1,0 +1,129 @@
+/**
+ * Decimals: the one rule for reading, normalising, rounding and adding exact decimals. Money never
+ * goes through a JS float.
+ *
+ * Canonical form (what a mapping produces, the hub stores and every comparison uses): a string in
+ * plain notation without insignificant zeros or a "+" sign: "1.50" → "1.5", "007" → "7", "-0.0" →
+ * "0", "1e3" → "1000". Two decimals are equal exactly when their canonical strings are.
+ *
+ * Arithmetic, rounding and exponent notation go through decimal.js. Text already in plain
+ * notation, which is what nearly every driver returns, is normalised by trimming zeros off the
+ * string: constructing a Decimal per value costs about four times as much (bench/mapping.bench.ts,
+ * `decimalNsPerValue`: ~700 ns against ~180 ns), and row mapping normalises every decimal of every
+ * row it reads.
+ */
+import { Decimal } from 'decimal.js';
+
+/** Enough digits that no sum or rounding of hub values (numeric(30, s)) is ever cut short. */
+const Exact = Decimal.clone({ precision: 200, rounding: Decimal.ROUND_HALF_UP, toExpNeg: -1e9, toExpPos: 1e9 });
+
+/** Plain decimal notation, optionally signed ("1.50", "-.5", "+3."). */
+export const DECIMAL_RE = /^[+-]?(\d+(\.\d*)?|\.\d+)$/;
+/** Already canonical: no sign but "-", no leading or trailing zeros, not "-0". */
+const CANONICAL_RE = /^(?:0|-?(?:[1-9]\d*(?:\.\d*[1-9])?|0\.\d*[1-9]))$/;
+const PLAIN_RE = /^([+-]?)(\d*)(?:\.(\d*))?$/;
+const EXPONENT_RE = /^[+-]?(\d+(\.\d*)?|\.\d+)[eE][+-]?\d+$/;
+
+/** Whether `text` is a decimal in plain notation (what the GraphQL Decimal scalar accepts). */
+export function isPlainDecimal(text: string): boolean {
+  return DECIMAL_RE.test(text.trim());
+}
+
+/**
+ * The canonical form of a decimal given as text (plain or exponent notation), a number or a
+ * bigint. Throws RangeError for anything else (no thousands separators: see toDecimalString).
+ */
+export function normalizeDecimal(input: string | number | bigint): string {
+  const out = typeof input === 'string' ? canonicalText(input.trim()) : typeof input === 'number' ? canonicalNumber(input) : input.toString();
+  if (out === null) throw new RangeError(`not a decimal: ${String(input)}`);
+  return out;
+}
+
+function canonicalText(s: string): string | null {
+  if (CANONICAL_RE.test(s)) return s;
+  const plain = PLAIN_RE.exec(s);
+  if (plain && (plain[2] !== '' || (plain[3] ?? '') !== '')) return trimZeros(plain[1], plain[2], plain[3] ?? '');
+  return EXPONENT_RE.test(s) ? canonical(new Exact(s)) : null;
+}
+
+function canonicalNumber(n: number): string | null {
+  return Number.isFinite(n) ? canonicalText(String(n)) : null;
+}
+
+function trimZeros(sign: string, int: string, frac: string): string {
+  let i = 0;
+  while (i < int.length - 1 && int.charCodeAt(i) === 48) i++;
+  let j = frac.length;
+  while (j > 0 && frac.charCodeAt(j - 1) === 48) j--;
+  const whole = int.slice(i) || '0';
+  const body = j > 0 ? `${whole}.${frac.slice(0, j)}` : whole;
+  return body === '0' || sign !== '-' ? body : `-${body}`;
+}
+
+function canonical(d: Decimal): string {
+  return d.isZero() ? '0' : d.toFixed();
+}
+
+/**
+ * A decimal read from a source, in canonical form: text with spaces, thousands separators or an
+ * exponent, a number or a bigint. null when it is not a decimal.
+ */
+export function toDecimalString(value: unknown): string | null {
+  if (typeof value === 'string') {
+    const s = value.trim();
+    return canonicalText(s) ?? (s.includes(',') ? canonicalText(s.replace(/,/g, '')) : null);
+  }
+  if (typeof value === 'number') return canonicalNumber(value);
+  return typeof value === 'bigint' ? value.toString() : null;
+}
+
+/** Round half away from zero (what finance calls half-up) to `scale` places; canonical result. */
+export function roundDecimal(s: string, scale: number): string {
+  const n = normalizeDecimal(s);
+  const point = n.indexOf('.');
+  if (point < 0 || n.length - point - 1 <= scale) return n;
+  return canonical(new Exact(n).toDecimalPlaces(scale, Decimal.ROUND_HALF_UP));
+}
+
+/** Fixed number of places ("1.5", 2 → "1.50"), for columns that want them written out. */
+export function fixedDecimal(s: string, scale: number): string {
+  const r = new Exact(roundDecimal(s, scale));
+  return r.toFixed(scale);
+}
+
+/** Decimal places of a canonical decimal ("1.25" → 2, "10" → 0). */
+export function decimalPlaces(canonicalDecimal: string): number {
+  const point = canonicalDecimal.indexOf('.');
+  return point < 0 ? 0 : canonicalDecimal.length - point - 1;
+}
+
+/** Digits before the point of a canonical decimal ("-123.4" → 3, "0.5" → 0). */
+export function integerDigits(canonicalDecimal: string): number {
+  const body = canonicalDecimal.startsWith('-') ? canonicalDecimal.slice(1) : canonicalDecimal;
+  const point = body.indexOf('.');
+  const int = point < 0 ? body : body.slice(0, point);
+  return int === '0' ? 0 : int.length;
+}
+
+/** The exact sum of decimals (canonical result; "0" for none). */
+export function addDecimals(values: readonly (string | number | bigint)[]): string {
+  let total = new Exact(0);
+  for (const v of values) total = total.plus(normalizeDecimal(v));
+  return canonical(total);
+}
+
+/**
+ * A value an engine computed (SQLite sums text decimals as REAL) back to a canonical decimal,
+ * rounded to `scale` places: exact while |value| < 2^53 / 10^scale. null for null or a non-number.
+ */
+export function decimalFromDb(v: unknown, scale?: number): string | null {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) return null;
+    return normalizeDecimal(scale === undefined ? v : v.toFixed(scale));
+  }
+  if (typeof v === 'bigint') return v.toString();
+  const s = String(v).trim();
+  if (/e/i.test(s)) return decimalFromDb(Number(s), scale);
+  return normalizeDecimal(s);
+}

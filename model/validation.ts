@@ -1,0 +1,126 @@
+/**
+ * What a field accepts: the checks every hub write goes through (types, enums, bounds), and the
+ * conversion of a value a person typed into the field's canonical form. The hub store applies
+ * `valueProblem` to every value it writes, whoever the caller; the pull applies it per row first,
+ * so a bad row is parked on its own instead of failing its page.
+ */
+import type { CrmValue, ModelField } from './entities.js';
+import { integerDigits, normalizeDecimal } from './decimal.js';
+import { isIsoDate, normalizeDateTime } from './time.js';
+
+/** Total digits of a hub decimal column (numeric(30, scale) on PostgreSQL). */
+export const DECIMAL_PRECISION = 30;
+/** Length of a hub string column without its own maxLength, and of a ref (a global id). */
+export const DEFAULT_MAX_LENGTH = 255;
+export const REF_MAX_LENGTH = 40;
+
+/** A value a field does not accept; `reason` says why in words a person can act on. */
+export class ValueError extends RangeError {
+  constructor(
+    readonly field: string,
+    readonly reason: string,
+    readonly value: unknown,
+  ) {
+    super(`${field}: ${JSON.stringify(value)} ${reason}`);
+    this.name = 'ValueError';
+  }
+}
+
+/** The longest text a field holds in the hub, or undefined when unbounded. */
+export function maxLengthOf(field: Pick<ModelField, 'type' | 'maxLength'>): number | undefined {
+  if (field.type === 'ref') return REF_MAX_LENGTH;
+  if (field.type === 'string' || field.type === 'enum') return field.maxLength ?? DEFAULT_MAX_LENGTH;
+  return undefined;
+}
+
+function tooLong(s: string, max: number | undefined): boolean {
+  // Characters, as the database counts them; the cheap UTF-16 length decides nearly always.
+  return max !== undefined && s.length > max && [...s].length > max;
+}
+
+/** Why a canonical value does not fit the field, or null when it does. null always fits (`required` is the caller's rule). */
+export function valueProblem(field: ModelField, v: CrmValue | undefined): string | null {
+  if (v === null || v === undefined) return null;
+  switch (field.type) {
+    case 'string':
+    case 'text':
+    case 'ref':
+    case 'enum': {
+      if (typeof v !== 'string') return `is not text`;
+      if (field.type === 'enum' && field.values && !field.values.includes(v)) return `is not one of ${field.values.join(', ')}`;
+      const max = maxLengthOf(field);
+      return tooLong(v, max) ? `is longer than ${max} characters` : null;
+    }
+    case 'int':
+      return typeof v === 'number' && Number.isSafeInteger(v) ? null : 'is not an integer';
+    case 'decimal': {
+      if (typeof v !== 'string') return 'is not a decimal in canonical form';
+      let canonical: string;
+      try {
+        canonical = normalizeDecimal(v);
+      } catch {
+        return 'is not a decimal number';
+      }
+      if (canonical !== v) return 'is not a decimal in canonical form';
+      const room = DECIMAL_PRECISION - (field.scale ?? 4);
+      return integerDigits(v) > room ? `has more than ${room} digits before the point` : null;
+    }
+    case 'boolean':
+      return typeof v === 'boolean' ? null : 'is not true or false';
+    case 'date':
+      return typeof v === 'string' && isIsoDate(v) ? null : 'is not a date (YYYY-MM-DD)';
+    case 'datetime':
+      return typeof v === 'string' && normalizeDateTime(v) !== null ? null : 'is not a date-time';
+  }
+}
+
+/** Throw ValueError when the value does not fit the field. */
+export function checkValue(field: ModelField, v: CrmValue | undefined): void {
+  const problem = valueProblem(field, v);
+  if (problem !== null) throw new ValueError(field.name, problem, v);
+}
+
+/**
+ * A value given by a person (a conflict resolved with a value of their own, a restore) → the
+ * field's canonical form, or ValueError saying why not.
+ */
+export function coerceValue(field: ModelField, v: CrmValue): CrmValue {
+  if (v === null) {
+    if (field.required) throw new ValueError(field.name, 'is required and cannot be empty', v);
+    return null;
+  }
+  const out = convert(field, v);
+  checkValue(field, out);
+  return out;
+}
+
+function convert(field: ModelField, v: Exclude<CrmValue, null>): CrmValue {
+  const bad = (why: string) => new ValueError(field.name, why, v);
+  switch (field.type) {
+    case 'int': {
+      const n = typeof v === 'number' ? v : Number(String(v).trim());
+      if (!Number.isInteger(n)) throw bad('is not an integer');
+      return n;
+    }
+    case 'decimal':
+      try {
+        return normalizeDecimal(typeof v === 'boolean' ? Number(v) : v);
+      } catch {
+        throw bad('is not a decimal number');
+      }
+    case 'boolean': {
+      if (typeof v === 'boolean') return v;
+      const s = String(v).toLowerCase();
+      if (s === 'true' || s === '1') return true;
+      if (s === 'false' || s === '0') return false;
+      throw bad('is not true or false');
+    }
+    case 'datetime': {
+      const iso = normalizeDateTime(v);
+      if (iso === null) throw bad('is not a date-time');
+      return iso;
+    }
+    default:
+      return String(v);
+  }
+}

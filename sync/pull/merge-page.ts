@@ -1,0 +1,163 @@
+/**
+ * Stage 5, three-way merge: every item against its base and its golden record (sync/three-way-
+ * merge.ts), in the order the source gave them. Pure: it decides everything the page will write
+ * (golden records, bases, links, conflicts, merge candidates) and writes nothing.
+ */
+import { pickFields, sameValue } from '../../model/values.js';
+import type { CrmRecord } from '../../model/entities.js';
+import type { LinkDecision } from '../identity.js';
+import { mergeSource, policyFor, type FieldConflict, type HubSide } from '../three-way-merge.js';
+import { emptyStats } from '../types.js';
+import type { LinkedPage, PageContext, PageItem, PagePlan, UpsertItem, WorkingRecord } from './types.js';
+
+export function mergePage(page: LinkedPage, ctx: PageContext): PagePlan {
+  const plan: PagePlan = { records: [], bases: [], links: [], conflicts: [], candidates: [], done: [], stats: emptyStats(), plannedConflicts: [], warnings: [] };
+  const working = new Map<string, WorkingRecord>();
+  const work = (gid: string, sourceKey: string): WorkingRecord => {
+    const rec = page.records.get(gid) ?? null;
+    const id = rec?.id ?? gid;
+    let w = working.get(id);
+    if (!w) {
+      const p = page.provenance.get(id);
+      w = { gid: id, current: rec, deleted: rec?.deleted ?? false, values: { ...rec?.values }, changedAt: { ...p?.changedAt }, provenance: { ...p?.source }, changed: new Set(), sourceKey };
+      working.set(id, w);
+    }
+    return w;
+  };
+  for (const item of page.items.values()) {
+    const gid = page.xref.get(item.sourceKey)?.gid ?? page.decisions.get(item.sourceKey)?.gid ?? null;
+    if (item.kind === 'delete') mergeDelete(item, gid, page, ctx, plan, work);
+    else if (gid) mergeUpsert(item, () => work(gid, item.sourceKey), page, ctx, plan);
+  }
+  plan.records = [...working.values()].filter((w) => w.changed.size > 0);
+  return plan;
+}
+
+function addConflict(plan: PagePlan, ctx: PageContext, w: WorkingRecord, sourceKey: string, c: FieldConflict): void {
+  plan.conflicts.push({ gid: w.gid, conflict: c });
+  if (c.status === 'open') plan.stats.conflicts++;
+  else plan.stats.autoResolved++;
+  plan.plannedConflicts.push({ gid: w.gid, sourceKey, field: c.field, values: c.values, rule: c.rule, winner: c.winner, reason: c.reason });
+}
+
+function mergeDelete(item: Extract<PageItem, { kind: 'delete' }>, gid: string | null, page: LinkedPage, ctx: PageContext, plan: PagePlan, work: (gid: string, key: string) => WorkingRecord): void {
+  const base = page.bases.get(item.sourceKey);
+  if (!base || base.deleted) return; // never synced, or already known to be gone
+  plan.bases.push({ sourceKey: item.sourceKey, values: base.values, deleted: true, changedAt: item.changedAt ?? ctx.now });
+  plan.done.push(item.sourceKey);
+  if (!gid) return;
+  const w = work(gid, item.sourceKey);
+  if (!w.current || w.deleted) return;
+  const moved = ctx.fields.filter((f) => Object.prototype.hasOwnProperty.call(base.values, f) && !sameValue(w.values[f], base.values[f]));
+  if (moved.length > 0) {
+    // A delete against edits the hub made since: the delete wins, the edits are named.
+    addConflict(plan, ctx, w, item.sourceKey, {
+      field: '_deleted',
+      base: null,
+      values: { hub: JSON.stringify(pickFields(w.values, moved)), [ctx.source]: null },
+      rule: 'manual',
+      winner: ctx.source,
+      status: 'auto',
+      source: ctx.source,
+      reason: `deleted in ${ctx.source} while ${moved.join(', ')} changed in the hub since the last sync; the delete wins, the hub's values are kept here`,
+    });
+  }
+  w.deleted = true;
+  w.changed.add('_deleted');
+}
+
+function mergeUpsert(item: UpsertItem, record: () => WorkingRecord, page: LinkedPage, ctx: PageContext, plan: PagePlan): void {
+  const S = ctx.source;
+  const base = page.bases.get(item.sourceKey);
+  const sameAsBase = base !== undefined && !movedFromBase(item.record, base.values, ctx.fields);
+  plan.done.push(item.sourceKey);
+  if (sameAsBase && !base.deleted) {
+    plan.stats.unchanged++;
+    return;
+  }
+  const w = record();
+  const decision = page.xref.has(item.sourceKey) ? undefined : page.decisions.get(item.sourceKey);
+  if (decision) recordLink(item.sourceKey, w.gid, decision, ctx, plan);
+  if (base?.deleted || (w.current && w.deleted)) {
+    if (sameAsBase) {
+      plan.stats.unchanged++;
+      return;
+    }
+    // Edited (or re-created) in the source after the record was deleted: it stays deleted, and
+    // the edit is named so nothing is lost silently.
+    addConflict(plan, ctx, w, item.sourceKey, {
+      field: '_deleted',
+      base: null,
+      values: { hub: null, [S]: JSON.stringify(item.record) },
+      rule: 'manual',
+      winner: 'hub',
+      status: 'auto',
+      source: S,
+      reason: `${S} row ${item.sourceKey} changed after the record was deleted; it stays deleted (its values are kept here)`,
+    });
+    plan.bases.push({ sourceKey: item.sourceKey, values: item.record, deleted: base?.deleted ?? false, changedAt: item.changedAt });
+    return;
+  }
+  mergeFields(item, w, base?.values ?? null, page, ctx, plan);
+}
+
+/** A new source key's link, counted, with its merge candidate. */
+function recordLink(sourceKey: string, gid: string, decision: LinkDecision, ctx: PageContext, plan: PagePlan): void {
+  plan.links.push({ entity: ctx.entity, source: ctx.source, sourceKey, gid, rule: decision.rule });
+  if (decision.isNew) plan.stats.created++;
+  else plan.stats.linked++;
+  if (decision.candidate) {
+    const { gid: other, score, rule, reason } = decision.candidate;
+    plan.candidates.push({ gidA: gid, gidB: other, score, rule, reason });
+    plan.stats.mergeCandidates++;
+  }
+  if (decision.invalidCode) plan.warnings.push({ sourceKey, message: `invalid credit code ${decision.invalidCode}` });
+}
+
+function mergeFields(item: UpsertItem, w: WorkingRecord, base: CrmRecord | null, page: LinkedPage, ctx: PageContext, plan: PagePlan): void {
+  const S = ctx.source;
+  const at = item.changedAt;
+  const hubSide: HubSide = { exists: w.current !== null || w.changed.size > 0, values: w.values, changedAt: w.changedAt, provenance: w.provenance, updatedAt: w.current?.updatedAt ?? null };
+  const r = mergeSource(hubSide, { source: S, base, values: item.record, fields: ctx.fields, changedAt: at }, ctx.policies);
+  for (const ch of r.changes) {
+    w.values[ch.field] = ch.to;
+    w.changedAt[ch.field] = at ?? ctx.now;
+    w.provenance[ch.field] = S;
+    w.changed.add(ch.field);
+  }
+  for (const c of r.conflicts) addConflict(plan, ctx, w, item.sourceKey, c);
+  // A field with an open conflict still takes one-sided changes; the conflict must show the new
+  // value, or whoever resolves it could overwrite a value they were never shown.
+  for (const ch of r.changes) {
+    if (!page.open.get(w.gid)?.has(ch.field) || r.conflicts.some((c) => c.field === ch.field)) continue;
+    plan.conflicts.push({
+      gid: w.gid,
+      conflict: {
+        field: ch.field,
+        base: undefined,
+        values: { hub: ch.to, [S]: ch.to },
+        rule: policyFor(ctx.policies, ch.field),
+        winner: null,
+        status: 'open',
+        reason: `${ch.field} changed in ${S} to ${JSON.stringify(ch.to)} while this conflict was open; the hub took it (it had not changed since ${S} last synced), so it is one of the values to choose from`,
+      },
+    });
+  }
+  // A brand-new record whose mapped fields are all null still has to exist.
+  if (!w.current && w.changed.size === 0) w.changed.add('_created');
+  if (r.changes.length === 0 && r.conflicts.length === 0) plan.stats.unchanged++;
+  plan.bases.push({ sourceKey: item.sourceKey, values: r.base, deleted: false, changedAt: at });
+}
+
+/**
+ * Whether the source's values differ from its base. A field the base does not hold (never written
+ * to or read from this source, e.g. a NULL left out of an insert) counts only when it has a value.
+ */
+export function movedFromBase(record: CrmRecord, base: CrmRecord, fields: readonly string[]): boolean {
+  for (const f of fields) {
+    const v = record[f] ?? null;
+    if (Object.prototype.hasOwnProperty.call(base, f) ? !sameValue(v, base[f]) : v !== null) return true;
+  }
+  return false;
+}
+

@@ -1,0 +1,26 @@
+/**
+ * A hub on a fresh test database for the describe block that calls `useTestHub`: opened before
+ * its tests, dropped after. `hub` stays null when the database server is missing, so the tests can
+ * skip (loudly, and failing under CI=true: see databases.ts requireDialect).
+ */
+import { afterAll, beforeAll } from 'vitest';
+import { parseConfig } from '../../config/load.js';
+import { Hub } from '../../hub/hub.js';
+import { ensureSyncTables } from '../../hub/sync-tables.js';
+import { createTestDatabase, requireDialect, type TestDatabase } from './databases.js';
+
+export function useTestHub(dialect: 'sqlite' | 'postgres', label: string): { hub: Hub | null } {
+  const state: { hub: Hub | null; db?: TestDatabase } = { hub: null };
+  beforeAll(async () => {
+    if (!(await requireDialect(dialect))) return;
+    state.db = await createTestDatabase(dialect, label);
+    const sources = { erp: { kind: 'erp', dialect: 'sqlite', connection: { filename: './erp.db' } } };
+    state.hub = await Hub.open(parseConfig(JSON.stringify({ hub: { dialect, connection: state.db.connection }, sources })));
+    await ensureSyncTables(state.hub.knex);
+  });
+  afterAll(async () => {
+    await state.hub?.destroy();
+    await state.db?.drop();
+  });
+  return state;
+}
