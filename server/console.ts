@@ -27,7 +27,7 @@ import { readdirSync, readFileSync, lstatSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { extname, join, relative, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packagePath } from '../core/package-root.js';
 import { decodeJwt } from 'jose';
 import type { App } from '../app/app.js';
 import { viewerFor, type Viewer } from '../schema/security.js';
@@ -44,7 +44,7 @@ export const SESSION_TTL_MS = 12 * 60 * 60 * 1000;
 const MAX_SESSIONS = 10_000;
 
 /** The console's files: console/ next to server/. */
-export const CONSOLE_DIR = fileURLToPath(new URL('../console/', import.meta.url));
+export const CONSOLE_DIR = packagePath('console') + sep;
 
 /** Files the sign-in page needs: served without credentials (they hold no data). */
 const PUBLIC_ASSETS = new Set(['signin.js', 'i18n.js', 'dom.js', 'style.css', 'favicon.svg']);
