@@ -26,6 +26,7 @@ import { publicReadiness, readiness, ReadinessProbe } from './health.js';
 import { allowedHostNames, hostName } from './hosts.js';
 import { authenticate } from './plugins/use-auth.js';
 import { toHeaders } from './node-request.js';
+import { installLastResort } from './last-resort.js';
 
 export interface Stoppable {
   stop(): Promise<void>;
@@ -48,6 +49,12 @@ export interface ServerOptions {
   background?: Stoppable[];
   /** Install SIGTERM/SIGINT handlers that close the server. */
   handleSignals?: boolean;
+  /**
+   * Install the process's last-resort handlers (server/last-resort.ts): an unhandled rejection or
+   * uncaught exception is logged and the server keeps serving. For the process that owns the
+   * server (`crmlink serve`, `crmlink demo`); removed on close.
+   */
+  lastResort?: boolean;
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse, path: string) => void;
@@ -59,6 +66,7 @@ export async function startServer(app: App, opts: ServerOptions = {}): Promise<R
   if (app.config.server.auth.mode === 'none' && app.config.server.auth.anonymousRole === undefined) {
     app.logger.warn({ setting: 'server.auth' }, 'no authentication and no anonymous role: every GraphQL request will be refused until server.auth is configured');
   }
+  const removeLastResort = opts.lastResort ? installLastResort(app.logger) : undefined;
   const yoga = createYogaApp(app);
   const port = opts.port ?? app.config.server.port;
   const host = opts.host ?? app.config.server.host;
@@ -102,6 +110,7 @@ export async function startServer(app: App, opts: ServerOptions = {}): Promise<R
       await stopped;
       clearTimeout(timer);
       await closeApp(app);
+      removeLastResort?.();
       app.logger.info('stopped');
     })();
     return closing;
