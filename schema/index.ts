@@ -27,6 +27,7 @@ import { useAuth } from '../server/plugins/use-auth.js';
 import { corsOptions, useCsrfPrevention } from '../server/plugins/use-browser-guards.js';
 import { useDepthLimit } from '../server/plugins/use-depth-limit.js';
 import { useCostLimit } from '../server/plugins/use-cost-limit.js';
+import { useDocumentLimits } from '../server/plugins/use-document-limits.js';
 import { useDisableIntrospection } from '../server/plugins/use-introspection.js';
 import { useHideFieldSuggestions } from '../server/plugins/use-field-suggestions.js';
 import { fieldSuggestionsEnabled, introspectionEnabled } from '../config/server.js';
@@ -83,8 +84,9 @@ export function createYogaApp(app: App, opts: { logger?: boolean; jit?: boolean 
   const plugins: Plugin[] = [
     useCsrfPrevention(),
     useAuth({ config: app.config }) as Plugin,
+    useDocumentLimits(server.limits),
     useDepthLimit({ maxDepth: server.limits.depth }),
-    useCostLimit({ maxCost: server.limits.cost }),
+    useCostLimit({ maxCost: server.limits.cost, weights: { aggregate: server.limits.aggregateCost } }),
   ];
   if (!introspectionEnabled(server)) plugins.push(useDisableIntrospection());
   if (!fieldSuggestionsEnabled(server)) plugins.push(useHideFieldSuggestions());

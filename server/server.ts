@@ -90,7 +90,11 @@ export async function startServer(app: App, opts: ServerOptions = {}): Promise<R
       res.writeHead(302, { location: '/graphql' });
       res.end();
     },
-    '*': (req, res) => void yoga(req, res),
+    '*': (req, res) => {
+      const refused = bodyRefusal(req, app.config.server.limits.bodyBytes);
+      if (refused) return json(res, refused.status, { errors: [{ message: refused.message, extensions: { code: refused.code, setting: 'server.limits.bodyBytes' } }] }, { connection: 'close' });
+      void yoga(req, res);
+    },
   });
 
   const server = await listen(createServer(main), port, host, 'server.port / --port');
@@ -165,6 +169,24 @@ function listener(hosts: ReadonlySet<string>, open: Record<string, Handler>, rou
     const route = Object.hasOwn(routes, path) ? routes[path] : Object.hasOwn(routes, segment) && segment !== '/' ? routes[segment] : routes['*'];
     return route(req, res, path);
   };
+}
+
+/**
+ * A body larger than server.limits.bodyBytes is refused from its Content-Length, before a byte of
+ * it is read (Node's parser never delivers more than Content-Length says). A body without one
+ * (chunked) could not be bounded before yoga reads it whole, so it is refused too: every GraphQL
+ * client sends Content-Length.
+ */
+function bodyRefusal(req: IncomingMessage, max: number): { status: number; code: string; message: string } | undefined {
+  const length = req.headers['content-length'];
+  if (length === undefined) {
+    if (req.headers['transfer-encoding'] === undefined) return undefined;
+    return { status: 411, code: 'LENGTH_REQUIRED', message: 'send the request body with a Content-Length header' };
+  }
+  const n = Number(length);
+  if (!Number.isSafeInteger(n) || n < 0) return { status: 400, code: 'BAD_REQUEST', message: 'Content-Length is not a number' };
+  if (n > max) return { status: 413, code: 'PAYLOAD_TOO_LARGE', message: `the request body has ${n} bytes; at most ${max} are accepted (server.limits.bodyBytes)` };
+  return undefined;
 }
 
 type Access = 'granted' | 'unauthenticated' | 'forbidden';
