@@ -318,9 +318,46 @@ export const serverSchema = z
       .strict()
       .prefault({}),
     limits: z
-      .object({ depth: z.number().int().min(1).default(10), cost: z.number().int().min(1).default(50000) })
+      .object({
+        depth: z.number().int().min(1).default(10).describe('How deeply a query may nest fields with selections (QUERY_TOO_COMPLEX beyond).'),
+        cost: z
+          .number()
+          .int()
+          .min(1)
+          .default(50000)
+          .describe(
+            'The most one operation may cost, checked before any SQL runs: 1 per root or aliased field, 1 per object, each list and page multiplied by its length (first/last, the default page of 50, the ids of nodes(ids:)), aggregateCost per totalCount and aggregate, all multiplied by the parents they repeat under.',
+          ),
+        aggregateCost: z
+          .number()
+          .int()
+          .min(0)
+          .default(10)
+          .describe('The cost of each totalCount and each aggregate (a COUNT or SUM over the whole filtered set, whatever the page size), per parent.'),
+        aliases: z.number().int().min(0).default(30).describe('How many aliased fields one operation may have, through its fragments.'),
+        tokens: z.number().int().min(1).default(5000).describe('How many lexical tokens one document may have; parsing stops beyond.'),
+        fragmentSpreads: z
+          .number()
+          .int()
+          .min(0)
+          .default(200)
+          .describe('How many fragment spreads one operation may execute, counted through fragments (a fragment spread twice in a fragment spread twice counts 2 + 4).'),
+        filterDepth: z
+          .number()
+          .int()
+          .min(1)
+          .default(12)
+          .describe('How deeply input objects may nest in arguments and variables (where filters with and/or/not); VALIDATION_FAILED beyond.'),
+        bodyBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .default(1_048_576)
+          .describe('The largest request body /graphql accepts, in bytes (413 beyond; a body without Content-Length gets 411).'),
+      })
       .strict()
-      .prefault({}),
+      .prefault({})
+      .describe('Limits on a single request (see SECURITY.md, "Limits on a single request").'),
     auth: z
       .object({
         mode: z

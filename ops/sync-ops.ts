@@ -251,7 +251,11 @@ export function opsResolvers(rt: Runtime): { types: Record<string, Record<string
       });
       const totalRow = (await base.clone().count({ n: '*' })) as { n: unknown }[];
       const page = base.clone().orderBy('id', 'asc').limit(first + 1);
-      if (a.after) page.where('id', '>', Number(decodeCursor(String(a.after), sig, 'after')[0]));
+      if (a.after) {
+        const [after] = decodeCursor(String(a.after), sig, 'after', 1);
+        if (typeof after !== 'number') throw new CrmlinkError('VALIDATION_FAILED', 'after: not a cursor returned by this API', { field: 'after' });
+        page.where('id', '>', after);
+      }
       const rows = (await page) as ConflictRow[];
       const nodes = rows.slice(0, first).map(conflictView);
       return {

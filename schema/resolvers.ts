@@ -99,6 +99,15 @@ export function hideableFields(config: CrmlinkConfig): Set<string> {
   return out;
 }
 
+/**
+ * A connection field resolves once its plan does: arguments the plan refuses (page size, first
+ * with last, a cursor, an orderBy or filter on a hidden field) become this field's error even when
+ * the selection reads nothing that awaits the plan (`{ customers(first: 5000) { __typename } }`).
+ */
+function planned(c: ConnectionSource): Promise<ConnectionSource> {
+  return c.plan.then(() => c);
+}
+
 /** An edge: the cursor is encoded only when the query asks for it. */
 class Edge {
   constructor(
@@ -190,7 +199,7 @@ export function buildResolvers(rt: Runtime): ResolverMap {
       const key = `${entity}.${rel.name}`;
       const childStore = rt.store(rel.child);
       t[rel.name] = masked(rel.name, (r, args, ctx, info) =>
-        nestedConnection(scope(rt, ctx), key, { parent: r as Rec, child: rel.child, via: rel.via }, args as ConnectionArgs, connectionFields(info, rel.child, childStore)),
+        planned(nestedConnection(scope(rt, ctx), key, { parent: r as Rec, child: rel.child, via: rel.via }, args as ConnectionArgs, connectionFields(info, rel.child, childStore))),
       );
     }
     if (entity === 'Customer') t.receivableBalance = masked('receivableBalance', (r, _a, ctx) => receivableBalance(scope(rt, ctx), r as Rec));
@@ -211,7 +220,7 @@ export function buildResolvers(rt: Runtime): ResolverMap {
     };
 
     query[singularName(entity)] = (_p, args, ctx) => resolveNode(scope(rt, ctx), String(args.id), entity);
-    query[MODEL[entity].plural] = (_p, args, ctx, info) => topLevelConnection(scope(rt, ctx), entity, args as ConnectionArgs, connectionFields(info, entity, store));
+    query[MODEL[entity].plural] = (_p, args, ctx, info) => planned(topLevelConnection(scope(rt, ctx), entity, args as ConnectionArgs, connectionFields(info, entity, store)));
   }
   map.Query = query;
   return map;

@@ -21,6 +21,7 @@ import { useAuth } from './plugins/use-auth.js';
 import { corsOptions, useCsrfPrevention } from './plugins/use-browser-guards.js';
 import { useDepthLimit } from './plugins/use-depth-limit.js';
 import { useCostLimit } from './plugins/use-cost-limit.js';
+import { useDocumentLimits } from './plugins/use-document-limits.js';
 import { useDisableIntrospection } from './plugins/use-introspection.js';
 import { useHideFieldSuggestions } from './plugins/use-field-suggestions.js';
 import { maskedErrors } from './plugins/use-error-masking.js';
@@ -53,8 +54,9 @@ export function createYogaApp(app: SchemaApp, opts: { logger?: boolean; jit?: bo
   const plugins: Plugin[] = [
     useCsrfPrevention(),
     useAuth({ config: app.config }) as Plugin,
+    useDocumentLimits(server.limits),
     useDepthLimit({ maxDepth: server.limits.depth }),
-    useCostLimit({ maxCost: server.limits.cost }),
+    useCostLimit({ maxCost: server.limits.cost, weights: { aggregate: server.limits.aggregateCost } }),
   ];
   if (!introspectionEnabled(server)) plugins.push(useDisableIntrospection());
   if (!fieldSuggestionsEnabled(server)) plugins.push(useHideFieldSuggestions());

@@ -41,7 +41,7 @@ export function register(program: Command, ctx: CliContext): void {
         await ctx.closeApp(app);
         return;
       }
-      const server = await startServer(app, { port: opts.port, handleSignals: true });
+      const server = await startServer(app, { port: opts.port, handleSignals: true, lastResort: true });
       ctx.out(`\ncrmlink demo: GraphQL and GraphiQL at ${server.url}/graphql, operations console at ${server.url}/console`);
       ctx.out(`config: ${demo.configPath}\n`);
       ctx.out(formatDemoQueries(`${server.url}/graphql`));
