@@ -150,3 +150,51 @@ describe('the columns of the systems a value goes to', () => {
     expect(r.data.updateSalesOrder).toEqual({ currency: 'USD', totalAmount: '123456789012.5' });
   });
 });
+
+describe('resolveConflict(value:) goes through the checks of a mutation', () => {
+  const conflictOn = async (gid: string, field: string): Promise<string> => {
+    const [id] = await s.fixture.app.hub.knex('crm_conflict').insert(
+      {
+        job: 'customers',
+        entity: 'Customer',
+        gid,
+        field,
+        base: JSON.stringify(null),
+        values: JSON.stringify({ hub: null, erp: null }),
+        rule: 'manual',
+        reason: `both sides changed ${field}`,
+        status: 'open',
+        created_at: new Date().toISOString(),
+      },
+      ['id'],
+    );
+    return String(typeof id === 'object' ? (id as { id: number }).id : id);
+  };
+  const RESOLVE = 'mutation($id: ID!, $value: JSON) { resolveConflict(id: $id, value: $value) { status } }';
+
+  test.each([
+    ['email', 'not-an-email', /is not a valid e-mail address/],
+    ['phone', `1${' '.repeat(150_000)}!`, /longer than 40 characters/],
+    ['name', 'N'.repeat(100_000), /longer than 200 characters/],
+    ['creditCode', '91310000MA1K0001XX', /not a valid unified social credit code/],
+    ['creditLimit', `${'9'.repeat(5000)}.99`, /at most 28 fit/],
+    ['name', { nested: 'object' }, /takes one value, not a list or an object/],
+  ])('%s: refused, the conflict stays open, the message stays short', async (field, value, message) => {
+    const id = await conflictOn('cus_0002', field);
+    const started = performance.now();
+    const r = await s.gql(RESOLVE, { id, value }, ADMIN);
+    expect(performance.now() - started).toBeLessThan(3000);
+    expect(r.errors?.[0]?.extensions).toMatchObject({ code: 'VALIDATION_FAILED', field });
+    expect(r.errors?.[0]?.message).toMatch(message);
+    expect(r.errors?.[0]?.message.length).toBeLessThan(300);
+    expect((await s.fixture.app.hub.knex('crm_conflict').where({ id: Number(id) }).first()).status).toBe('open');
+  });
+
+  test('a valid value is normalised as a mutation would and resolves the conflict', async () => {
+    const id = await conflictOn('cus_0002', 'name');
+    const r = await s.gql(RESOLVE, { id, value: '  Trimmed Name Ltd  ' }, ADMIN);
+    expect(r.errors).toBeUndefined();
+    expect(r.data.resolveConflict.status).toBe('resolved');
+    expect((await s.gql('{ customer(id: "cus_0002") { name } }', {}, ADMIN)).data.customer.name).toBe('Trimmed Name Ltd');
+  });
+});
