@@ -14,6 +14,19 @@ export const DECIMAL_PRECISION = 30;
 export const DEFAULT_MAX_LENGTH = 255;
 export const REF_MAX_LENGTH = 40;
 
+/** Characters of a value an error message quotes; a longer value is cut and its length given. */
+export const QUOTE_MAX = 40;
+
+/**
+ * A value as an error message shows it: JSON, cut to QUOTE_MAX characters with its length, so a
+ * megabyte of input never comes back in the error (nor fills a log).
+ */
+export function describeValue(value: unknown): string {
+  if (typeof value === 'string' && value.length > QUOTE_MAX) return `${JSON.stringify(value.slice(0, QUOTE_MAX))}… (${value.length} characters)`;
+  const s = JSON.stringify(value) ?? String(value);
+  return s.length > QUOTE_MAX + 2 ? `${s.slice(0, QUOTE_MAX)}… (${s.length} characters)` : s;
+}
+
 /** A value a field does not accept; `reason` says why in words a person can act on. */
 export class ValueError extends RangeError {
   constructor(
@@ -21,9 +34,25 @@ export class ValueError extends RangeError {
     readonly reason: string,
     readonly value: unknown,
   ) {
-    super(`${field}: ${JSON.stringify(value)} ${reason}`);
+    super(`${field}: ${describeValue(value)} ${reason}`);
     this.name = 'ValueError';
   }
+}
+
+/** Total digits and decimal places a decimal field holds in the hub. */
+export function decimalBounds(field: Pick<ModelField, 'scale' | 'precision'>): { precision: number; scale: number } {
+  const scale = field.scale ?? 4;
+  return { precision: Math.min(field.precision ?? DECIMAL_PRECISION, DECIMAL_PRECISION), scale };
+}
+
+/**
+ * Whether `s` has more than `max` characters (code points, as the database counts them). The
+ * UTF-16 length decides without looking at the text unless it lies between max and 2 × max.
+ */
+export function longerThan(s: string, max: number): boolean {
+  if (s.length <= max) return false;
+  if (s.length > 2 * max) return true;
+  return [...s].length > max;
 }
 
 /** The longest text a field holds in the hub, or undefined when unbounded. */
@@ -34,8 +63,7 @@ export function maxLengthOf(field: Pick<ModelField, 'type' | 'maxLength'>): numb
 }
 
 function tooLong(s: string, max: number | undefined): boolean {
-  // Characters, as the database counts them; the cheap UTF-16 length decides nearly always.
-  return max !== undefined && s.length > max && [...s].length > max;
+  return max !== undefined && longerThan(s, max);
 }
 
 /** Why a canonical value does not fit the field, or null when it does. null always fits (`required` is the caller's rule). */
@@ -62,7 +90,8 @@ export function valueProblem(field: ModelField, v: CrmValue | undefined): string
         return 'is not a decimal number';
       }
       if (canonical !== v) return 'is not a decimal in canonical form';
-      const room = DECIMAL_PRECISION - (field.scale ?? 4);
+      const { precision, scale } = decimalBounds(field);
+      const room = precision - scale;
       return integerDigits(v) > room ? `has more than ${room} digits before the point` : null;
     }
     case 'boolean':

@@ -24,6 +24,7 @@ import { SourceStore } from './source-store.js';
 import { HubStore } from './hub-store.js';
 import { HUB, type EntityStore, type Rec } from './store.js';
 import { validateInput } from './validation.js';
+import { checkTargetColumns, checkWritableFields } from './write-limits.js';
 import { notFound, resolveNode, scope, type CrmContext } from './resolvers.js';
 import type { GraphQLFieldResolver } from 'graphql';
 
@@ -287,6 +288,8 @@ export function buildMutations(rt: Runtime): Record<string, Resolver> {
         const values = validateInput(entity, fields, args.input as Record<string, unknown>, 'create');
         checkHiddenInput(s, entity, values);
         checkOwnership(s, entity, values, null);
+        checkWritableFields(rt, entity, values, 'insert');
+        await checkTargetColumns(rt, entity, values, 'insert');
         await refsToSpace(s, entity, values, store);
         const key = store instanceof SourceStore ? await sourceCreate(s, store, values) : await hubCreate(s, entity, values);
         return read(s, key);
@@ -300,6 +303,8 @@ export function buildMutations(rt: Runtime): Record<string, Resolver> {
         checkHiddenInput(s, entity, values);
         const rec = await loadForWrite(s, entity, String(args.id));
         checkOwnership(s, entity, values, rec);
+        checkWritableFields(rt, entity, values, 'update');
+        await checkTargetColumns(rt, entity, values, 'update');
         const expected = (args.expectedVersion as number | null | undefined) ?? null;
         await refsToSpace(s, entity, values, store);
         if (store instanceof SourceStore) await sourceUpdate(s, store, rec, values, expected);
