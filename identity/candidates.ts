@@ -13,7 +13,7 @@ import { nowIso, type Hub } from '../hub/hub.js';
 import { ENTITY_SYSTEM_COLUMNS as C, SYSTEM_TABLES as T } from '../hub/tables.js';
 import type { CrmRecord, EntityName } from '../model/entities.js';
 import type { SurvivorshipRules } from './golden.js';
-import { DEFAULT_RULES, MatchIndex, type InvalidCode, type Match, type MatchInput, type MatchRule } from './matcher.js';
+import { DEFAULT_RULES, MatchIndex, type InvalidCode, type Match, type MatchInput, type MatchRule, type MatchThresholds } from './matcher.js';
 import { mergeRecords, type CandidateRow, type MergeResult } from './record-merge.js';
 
 export type CandidateStatus = 'open' | 'accepted' | 'rejected' | 'superseded';
@@ -28,6 +28,8 @@ export interface FindCandidatesOptions {
   survivorship?: SurvivorshipRules;
   /** See MatchIndexOptions.maxSharedContact. */
   maxSharedContact?: number;
+  /** Link and candidate thresholds (default DEFAULT_THRESHOLDS). */
+  thresholds?: Partial<MatchThresholds>;
 }
 
 export interface FindCandidatesResult {
@@ -166,7 +168,7 @@ async function matchLiveRecords(
   rules: readonly MatchRule[],
   options: FindCandidatesOptions,
 ): Promise<{ records: number; matches: Match[]; invalid: InvalidCode[] }> {
-  const index = new MatchIndex(rules, options.maxSharedContact === undefined ? {} : { maxSharedContact: options.maxSharedContact });
+  const index = new MatchIndex(rules, { thresholds: options.thresholds, ...(options.maxSharedContact === undefined ? {} : { maxSharedContact: options.maxSharedContact }) });
   const out = { records: 0, matches: [] as Match[], invalid: [] as InvalidCode[] };
   let lastId = '';
   for (;;) {

@@ -27,7 +27,7 @@ import { sameValue } from '../model/values.js';
 import { nowIso, type Hub, type HubRecord } from '../hub/hub.js';
 import type { FieldProvenance } from '../hub/provenance.js';
 import { fieldsOf, type CrmRecord, type CrmValue, type EntityName, type FieldType } from '../model/entities.js';
-import { DEFAULT_RULES, type MatchRule } from './matcher.js';
+import { DEFAULT_RULES, resolveThresholds, type MatchRule, type MatchThresholds } from './matcher.js';
 
 /** Survivorship of one entity: a default rule and per-field overrides (see the module comment). */
 export interface SurvivorshipRules {
@@ -221,7 +221,7 @@ function fallbackOffer(field: string, fallbacks: readonly HubFallback[]): Offer 
 export function identityConfig(
   config: CrmlinkConfig,
   entity: EntityName = 'Customer',
-): { match: MatchRule[]; survivorship: SurvivorshipRules } {
+): { match: MatchRule[]; thresholds: MatchThresholds; survivorship: SurvivorshipRules } {
   const ec = config.entities[entity];
   const survivorship: SurvivorshipRules = ec?.survivorship
     ? { default: ec.survivorship.default, fields: { ...ec.survivorship.fields } }
@@ -241,7 +241,11 @@ export function identityConfig(
   };
   check(survivorship.default, `entities.${entity}.survivorship.default`);
   for (const [f, r] of Object.entries(survivorship.fields)) check(r, `entities.${entity}.survivorship.fields.${f}`);
-  return { match: ec?.match ? ec.match.map((r) => ({ ...r })) : [...DEFAULT_RULES], survivorship };
+  return {
+    match: ec?.match && ec.match.length > 0 ? ec.match.map((r) => ({ ...r })) : [...DEFAULT_RULES],
+    thresholds: resolveThresholds(ec?.matchThresholds),
+    survivorship,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------

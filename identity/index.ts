@@ -19,9 +19,18 @@ export {
 } from './normalize.js';
 export {
   DEFAULT_RULES,
+  DEFAULT_THRESHOLDS,
+  DEFAULT_WEIGHTS,
   MatchIndex,
+  combineWeights,
+  describeMatching,
   matchAll,
+  resolveRules,
+  resolveThresholds,
   type Certainty,
+  type Evidence,
+  type MatchThresholds,
+  type ResolvedRule,
   type InvalidCode,
   type Match,
   type MatchIndexOptions,

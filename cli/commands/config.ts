@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { configJsonSchema } from '../../config/json-schema.js';
 import { configReferenceMarkdown } from '../../config/docs.js';
+import { describeMatching, identityConfig } from '../../identity/index.js';
 import type { CliContext } from '../context.js';
 
 export function register(program: Command, ctx: CliContext): void {
@@ -14,12 +15,18 @@ export function register(program: Command, ctx: CliContext): void {
       const loaded = ctx.loadConfig(opts);
       const c = loaded.config;
       const entities = Object.keys(c.entities);
+      // The rules the sync and `customers candidates --find` will use, defaults included, so
+      // nobody has to guess what an absent match block means.
+      const matching = Object.prototype.hasOwnProperty.call(c.entities, 'Customer')
+        ? `\n  match (Customer${c.entities.Customer?.match?.length ? '' : ', default rules: no match block'}): ${describeMatching(identityConfig(c, 'Customer').match, c.entities.Customer?.matchThresholds)}`
+        : '';
       ctx.out(
         `config ok: ${loaded.file}\n` +
           `  hub: ${c.hub.dialect}\n` +
           `  sources: ${Object.entries(c.sources).map(([n, s]) => `${n} (${s.dialect}, ${s.kind})`).join(', ') || 'none'}\n` +
           `  entities: ${entities.join(', ') || 'none'}\n` +
-          `  jobs: ${Object.keys(c.sync.jobs).join(', ') || 'none'}`,
+          `  jobs: ${Object.keys(c.sync.jobs).join(', ') || 'none'}` +
+          matching,
       );
     });
 

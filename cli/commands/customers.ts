@@ -91,6 +91,7 @@ export function register(program: Command, ctx: CustomersCliContext): void {
               autoMergeSure: opts.autoMergeSure,
               actor: opts.actor ?? defaultActor(),
               survivorship: ids.survivorship,
+              thresholds: ids.thresholds,
             })
           : undefined;
         const list = await listCandidates(app.hub, { status: opts.status as CandidateStatus | 'all', limit: opts.limit });
