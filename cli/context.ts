@@ -9,6 +9,8 @@ import { createLogger } from '../core/logger.js';
 
 export interface ConfigOption {
   config?: string;
+  /** Create and migrate nothing in the hub (dry runs). */
+  readOnlyHub?: boolean;
 }
 
 export interface CliContext {
@@ -26,7 +28,7 @@ export function defaultContext(): CliContext {
     openApp: async (opts) => {
       const loaded = loadConfig(opts);
       // Commands log warnings only; `serve` raises the level from the config.
-      return openApp(loaded, { logger: createLogger(process.env.CRMLINK_LOG_LEVEL ?? 'warn') });
+      return openApp(loaded, { logger: createLogger(process.env.CRMLINK_LOG_LEVEL ?? 'warn'), readOnlyHub: opts.readOnlyHub });
     },
     closeApp,
     out: (text) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
@@ -39,7 +41,7 @@ export type AppCliContext = Pick<CliContext, 'openApp' | 'closeApp' | 'out'> & {
 
 /** Open the app for one command and close it whatever happens. */
 export async function withApp<T>(ctx: AppCliContext, opts: ConfigOption, fn: (app: App) => Promise<T>): Promise<T> {
-  const app = await ctx.openApp({ config: opts.config });
+  const app = await ctx.openApp({ config: opts.config, ...(opts.readOnlyHub ? { readOnlyHub: true } : {}) });
   try {
     return await fn(app);
   } finally {
