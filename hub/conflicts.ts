@@ -29,6 +29,8 @@ export interface ConflictDecision {
   winner: string | null;
   reason: string;
   status: 'open' | 'auto';
+  /** Who decided an `auto` one (default `policy:<rule>`), e.g. the person who chose it when merging. */
+  decidedBy?: string;
 }
 
 export interface ConflictWrite {
@@ -139,7 +141,7 @@ export class ConflictStore {
           : {
               status: 'resolved',
               resolution: JSON.stringify({ auto: true, keep: c.winner, value: c.winner ? (c.values[c.winner] ?? null) : null }),
-              resolved_by: `policy:${c.rule}`,
+              resolved_by: c.decidedBy ?? `policy:${c.rule}`,
               resolved_at: now,
             }),
       };

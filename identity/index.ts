@@ -40,7 +40,10 @@ export {
 } from './matcher.js';
 export {
   DEFAULT_SURVIVORSHIP,
+  MANUAL_POLICIES,
   identityConfig,
+  type IdentityConfig,
+  type MergePolicies,
   parseRule,
   recomputeGolden,
   surviveFields,
@@ -61,6 +64,8 @@ export {
   resolveMerged,
   unmergeRecords,
   type CandidateRow,
+  type FieldOutcome,
+  type PlannedWrite,
   type MergeInput,
   type MergeResult,
   type MergeRow,
