@@ -38,6 +38,8 @@ export interface TwoSystemsOptions {
   /** Survivorship block under entities.Customer. */
   survivorship?: string;
   label?: string;
+  /** A `server:` block (e.g. development auth for GraphQL tests). */
+  server?: string;
 }
 
 export async function createTwoSystems(erpRows: readonly Person[], finRows: readonly Person[], opts: TwoSystemsOptions = {}): Promise<TwoSystems> {
@@ -92,6 +94,7 @@ sync:
       conflicts: ${opts.conflicts ?? '{ default: manual }'}
 log:
   level: silent
+${opts.server ?? ''}
 `;
   const apps: App[] = [];
   return {
