@@ -2,7 +2,9 @@ import type { Command } from 'commander';
 import { configJsonSchema } from '../../config/json-schema.js';
 import { configReferenceMarkdown } from '../../config/docs.js';
 import { describeMatching, identityConfig } from '../../identity/index.js';
-import type { CliContext } from '../context.js';
+import { positiveInt, type CliContext } from '../context.js';
+import { EXIT, ExitCode } from '../exit-codes.js';
+import { sampleCheck } from '../../sync/sample-check.js';
 
 export function register(program: Command, ctx: CliContext): void {
   const config = program.command('config').description('Check the config file or print its JSON Schema');
@@ -11,7 +13,8 @@ export function register(program: Command, ctx: CliContext): void {
     .command('check')
     .description('Validate the config file: every problem with its path and line; exit 2 when invalid')
     .option('-c, --config <file>', 'config file (default: crmlink.yaml or $CRMLINK_CONFIG)')
-    .action((opts: { config?: string }) => {
+    .option('--sample <n>', 'also read up to N rows of every mapped table and check each value against the model (connects to the sources); exit 2 when a value would be refused', positiveInt)
+    .action(async (opts: { config?: string; sample?: number }) => {
       const loaded = ctx.loadConfig(opts);
       const c = loaded.config;
       const entities = Object.keys(c.entities);
@@ -28,6 +31,19 @@ export function register(program: Command, ctx: CliContext): void {
           `  jobs: ${Object.keys(c.sync.jobs).join(', ') || 'none'}` +
           matching,
       );
+      if (opts.sample === undefined) return;
+      const report = await sampleCheck(loaded, opts.sample);
+      const lines = [`sample: ${report.rows} rows of ${report.checked.length} mapped tables (${report.checked.join(', ') || 'none'})`];
+      for (const p of report.problems) {
+        lines.push(
+          `  refused: ${p.entity}.${p.field} from ${p.source}${p.column ? ` (${p.column})` : ''}: ${p.rows} of the sampled rows ${p.problem}; e.g. ${p.examples.join(', ')}`,
+        );
+      }
+      if (report.problems.length > 0) {
+        lines.push('  these rows would be parked by the sync: fix the mapping (a `map:` of codes for an enum, a transform, another column) or the data');
+      }
+      ctx.out(lines.join('\n'));
+      if (report.problems.length > 0) throw new ExitCode(EXIT.usage);
     });
 
   config
