@@ -3,5 +3,13 @@
 import { register } from 'tsx/esm/api';
 
 register();
+// Output to a closed pipe (`crmlink sync parked | head`) ends the command quietly, as other
+// command-line tools do, instead of crashing with an unhandled EPIPE.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
+}
 const { main } = await import('../cli/main.ts');
 process.exitCode = await main(process.argv);
