@@ -18,9 +18,10 @@ export interface App extends ServerApp {
   logger: Logger;
 }
 
-export async function openApp(loaded: LoadedConfig, opts: { logger?: Logger } = {}): Promise<App> {
+/** `readOnlyHub`: create and migrate nothing in the hub (dry runs); see Hub.open. */
+export async function openApp(loaded: LoadedConfig, opts: { logger?: Logger; readOnlyHub?: boolean } = {}): Promise<App> {
   const logger = opts.logger ?? createLogger(loaded.config.log.level);
-  const hub = await Hub.open(loaded);
+  const hub = await Hub.open(loaded, { readOnly: opts.readOnlyHub });
   const sources = SourceSet.open(loaded);
   const close = async () => {
     await Promise.allSettled([sources.destroy(), hub.destroy()]);

@@ -4,6 +4,15 @@
 // falls back to the TypeScript sources through tsx, and says so.
 import { existsSync } from 'node:fs';
 
+// Output to a closed pipe (`crmlink sync parked | head`) ends the command quietly, as other
+// command-line tools do, instead of crashing with an unhandled EPIPE.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
+}
+
 const compiled = new URL('../dist/cli/main.js', import.meta.url);
 let main;
 if (existsSync(compiled)) {

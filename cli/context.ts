@@ -8,6 +8,8 @@ import type { App } from '../app/app.js';
 
 export interface ConfigOption {
   config?: string;
+  /** Create and migrate nothing in the hub (dry runs). */
+  readOnlyHub?: boolean;
 }
 
 export interface CliContext {
@@ -33,7 +35,7 @@ export function defaultContext(): CliContext {
       const loaded = await loadConfig(opts);
       const [{ openApp }, { createLogger }] = await Promise.all([import('../app/app.js'), import('../core/logger.js')]);
       // Commands log warnings only; `serve` raises the level from the config.
-      return openApp(loaded, { logger: createLogger(process.env.CRMLINK_LOG_LEVEL ?? 'warn') });
+      return openApp(loaded, { logger: createLogger(process.env.CRMLINK_LOG_LEVEL ?? 'warn'), readOnlyHub: opts.readOnlyHub });
     },
     closeApp: async (app) => (await import('../app/app.js')).closeApp(app),
     out: (text) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
@@ -46,7 +48,7 @@ export type AppCliContext = Pick<CliContext, 'openApp' | 'closeApp' | 'out'> & {
 
 /** Open the app for one command and close it whatever happens. */
 export async function withApp<T>(ctx: AppCliContext, opts: ConfigOption, fn: (app: App) => Promise<T>): Promise<T> {
-  const app = await ctx.openApp({ config: opts.config });
+  const app = await ctx.openApp({ config: opts.config, ...(opts.readOnlyHub ? { readOnlyHub: true } : {}) });
   try {
     return await fn(app);
   } finally {

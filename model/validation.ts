@@ -7,6 +7,7 @@
 import type { CrmValue, ModelField } from './entities.js';
 import { integerDigits, normalizeDecimal } from './decimal.js';
 import { isIsoDate, normalizeDateTime } from './time.js';
+import { canonicalFieldValue } from './values.js';
 
 /** Total digits of a hub decimal column (numeric(30, scale) on PostgreSQL). */
 export const DECIMAL_PRECISION = 30;
@@ -101,6 +102,35 @@ export function valueProblem(field: ModelField, v: CrmValue | undefined): string
     case 'datetime':
       return typeof v === 'string' && normalizeDateTime(v) !== null ? null : 'is not a date-time';
   }
+}
+
+const TRUE_TEXT = new Set(['1', 't', 'true']);
+const FALSE_TEXT = new Set(['0', 'f', 'false']);
+
+/**
+ * A value as a source gave it (after the mapping's transforms) → its canonical form, or why the
+ * field cannot take it: not convertible (a decimal that is not a number, text a boolean does not
+ * spell), outside the field's type or enum, or empty where the field is required. Used by the pull
+ * for every row before the hub, and by `config check --sample` on sample rows.
+ */
+export function canonicalize(field: ModelField, raw: unknown): { value: CrmValue; problem: null } | { value: null; problem: string } {
+  const empty = raw === null || raw === undefined;
+  if (empty) return field.required ? { value: null, problem: 'is required but empty' } : { value: null, problem: null };
+  if (field.type === 'boolean') {
+    // canonicalFieldValue reads anything it does not know as false: 'Y' or 'yes' would become false.
+    const t = typeof raw === 'string' ? raw.trim().toLowerCase() : typeof raw === 'number' ? String(raw) : null;
+    if (t !== null && !TRUE_TEXT.has(t) && !FALSE_TEXT.has(t)) return { value: null, problem: 'is not true or false (1/0, t/f, true/false); map the codes with `map:`' };
+  }
+  let value: CrmValue;
+  try {
+    value = canonicalFieldValue(field, raw);
+  } catch (err) {
+    return { value: null, problem: err instanceof Error ? err.message : String(err) };
+  }
+  const problem = field.type === 'ref' ? null : valueProblem(field, value);
+  if (problem !== null) return { value: null, problem };
+  if (field.required && typeof value === 'string' && value.trim() === '') return { value: null, problem: 'is required but empty' };
+  return { value, problem: null };
 }
 
 /** Throw ValueError when the value does not fit the field. */

@@ -241,9 +241,9 @@ export function consoleResolvers(rt: Runtime): { query: Record<string, Resolver>
     acceptMergeCandidate: async (_p, a, ctx) => {
       const v = operator(ctx, 'accept merge candidates');
       const id = intId(a.id, 'merge candidate', 'id');
-      // Survivorship as configured (entities.Customer.survivorship), like `crmlink customers merge`.
-      const rules = identityConfig(app.config, 'Customer').survivorship;
-      const r = await acceptCandidate(app.hub, id, actorOf(v), { rules, ...(a.survivor ? { survivor: String(a.survivor) } : {}) });
+      // Survivorship and the job's conflict policies as configured, like `crmlink customers merge`.
+      const ids = identityConfig(app.config, 'Customer');
+      const r = await acceptCandidate(app.hub, id, actorOf(v), { rules: ids.survivorship, policies: ids.conflicts, job: ids.job, ...(a.survivor ? { survivor: String(a.survivor) } : {}) });
       const keys = (l: { source: string; sourceKey: string }[]) => l.map((k) => ({ source: k.source, key: k.sourceKey }));
       return { mergeId: String(r.mergeId), survivor: r.survivor.id, merged: r.merged.id, sourceKeys: keys(r.sourceKeys), movedKeys: keys(r.movedKeys), changedFields: r.changedFields };
     },

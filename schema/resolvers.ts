@@ -54,10 +54,25 @@ function refTarget(s: Scope, rec: Rec, field: string, target: EntityName): Promi
   return s.recordIn(target, refSpaceOf(s, rec, field), String(v));
 }
 
-function receivableBalance(s: Scope, rec: Rec): Promise<string> {
+/** The invoice fields a receivable balance is computed from. */
+const RECEIVABLE_FIELDS = ['customerId', 'balance', 'status'] as const;
+
+/** Whether any source maps the invoice fields a receivable balance needs. */
+function receivablesMapped(s: Scope): boolean {
+  const sources = s.app.config.entities.Invoice?.sources ?? {};
+  return Object.values(sources).some((m) => RECEIVABLE_FIELDS.every((f) => m !== undefined && Object.prototype.hasOwnProperty.call(m.fields, f)));
+}
+
+/**
+ * Unknown is not zero: null when no source maps invoices with customer, balance and status, and
+ * for a customer with no record in the invoices' system; 0 only when the invoices were looked at
+ * and none is open.
+ */
+function receivableBalance(s: Scope, rec: Rec): Promise<string | null> {
+  if (!receivablesMapped(s)) return Promise.resolve(null);
   const invoices = s.rt.store('Invoice');
   return s
-    .loader<Rec, string>(
+    .loader<Rec, string | null>(
       'receivableBalance',
       async (customers) => {
         const bySpace = new Map<string, Rec[]>();
@@ -82,7 +97,10 @@ function receivableBalance(s: Scope, rec: Rec): Promise<string> {
             })
           : [];
         const byGroup = new Map(rows.map((r) => [String(r._g), r.balance === null || r.balance === undefined ? '0' : String(r.balance)]));
-        return customers.map((c) => addDecimals((keysOf.get(c) ?? []).map((k) => byGroup.get(k) ?? '0')));
+        return customers.map((c) => {
+          const keys = keysOf.get(c) ?? [];
+          return keys.length === 0 ? null : addDecimals(keys.map((k) => byGroup.get(k) ?? '0'));
+        });
       },
       (r) => `${r.space}:${r.key}`,
     )

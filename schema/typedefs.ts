@@ -236,7 +236,9 @@ export function buildTypeDefs(rt: Runtime, extras: readonly ExtraTypeDefs[] = []
     for (const r of REF_RELATIONS.filter((x) => x.entity === entity)) lines.push(`  ${r.name}: ${r.target}`);
     for (const r of LIST_RELATIONS.filter((x) => x.parent === entity)) lines.push(`  ${r.name}${CONNECTION_ARGS(r.child)}: ${r.child}Connection!`);
     if (entity === 'Customer') {
-      lines.push('  "Sum of the balance of open and partly paid invoices, computed by the invoices\' source."\n  receivableBalance: Decimal');
+      lines.push(
+        '  "Sum of the balance of open and partly paid invoices, computed by the invoices\' source. Null when unknown: no source maps invoices (customerId, balance, status), or this customer has no record in the invoices\' system; 0 means its invoices were looked at and none is open."\n  receivableBalance: Decimal',
+      );
     }
     lines.push('  "The source records linked to this one."\n  sourceRecords: [SourceRecord!]!');
     lines.push('  "Where each field\'s value came from."\n  fieldSources: [FieldSource!]!');

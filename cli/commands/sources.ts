@@ -4,6 +4,7 @@
  * 2 bad usage or config.
  */
 import type { Command } from 'commander';
+// graphql-js's "did you mean" ranking (lexical distance, case differences cheapest).
 import type { LoadedConfig } from '../../config/load.js';
 import { CrmlinkError } from '../../core/errors.js';
 import type { SourceSet } from '../../connectors/registry.js';
@@ -83,7 +84,11 @@ export function register(program: Command, ctx: SourcesContext): void {
       try {
         const tables = await set.driver(name).introspect({ table: opts.table, schema: opts.schema });
         if (opts.table && tables.length === 0) {
-          err(`table "${opts.table}" not found in source "${name}"`);
+          // Table names are case-sensitive in some dialects: name the near ones (customer for Customer).
+          const names = (await set.driver(name).introspect({ schema: opts.schema })).map((t) => t.name);
+          const { suggestionList } = await import('graphql/jsutils/suggestionList.js');
+          const near = suggestionList(opts.table, names).slice(0, 5);
+          err(`table "${opts.table}" not found in source "${name}"${near.length ? `; did you mean ${near.map((n) => `"${n}"`).join(', ')}?` : ''}`);
           throw new ExitCode(EXIT.failed);
         }
         out(opts.json ? JSON.stringify(tables, null, 2) : tables.map(formatTable).join('\n'));

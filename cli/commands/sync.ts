@@ -39,7 +39,8 @@ export function register(program: Command, ctx: SyncCliContext): void {
     .option('--dry-run', 'compute and print what the run would do; write nothing')
     .option('--json', 'print the run report as JSON')
     .action(async (job: string, opts: CommonOptions & { dryRun?: boolean }) => {
-      await withApp(ctx, opts, async (app) => {
+      // A dry run writes nothing, the hub's schema included: see Hub.open.
+      await withApp(ctx, { config: opts.config, readOnlyHub: opts.dryRun === true }, async (app) => {
         const bar = !opts.json && process.stderr.isTTY ? progressBar() : null;
         const controller = new AbortController();
         const onSignal = () => controller.abort(new Error('interrupted'));
