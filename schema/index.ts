@@ -23,6 +23,7 @@ import { buildResolvers, type CrmContext } from './resolvers.js';
 import { buildMutations } from './mutations.js';
 import { opsResolvers, OPS_TYPEDEFS, JSONScalar } from './ops.js';
 import { CUSTOMER_360 } from './graphiql.js';
+import { historyResolvers, HISTORY_TYPEDEFS } from './history.js';
 import { useAuth } from '../server/plugins/use-auth.js';
 import { corsOptions, useCsrfPrevention } from '../server/plugins/use-browser-guards.js';
 import { useDepthLimit } from '../server/plugins/use-depth-limit.js';
@@ -43,9 +44,14 @@ export { CUSTOMER_360 } from './graphiql.js';
 /** The executable schema for `app`: types per entity (custom fields included), resolvers, mutations, ops. */
 export function buildSchema(app: App): GraphQLSchema {
   const rt = new Runtime(app);
-  const typeDefs = buildTypeDefs(rt, OPS_TYPEDEFS);
+  const typeDefs = buildTypeDefs(rt, {
+    types: `${OPS_TYPEDEFS.types}\n${HISTORY_TYPEDEFS.types}`,
+    query: [...OPS_TYPEDEFS.query, ...HISTORY_TYPEDEFS.query],
+    mutation: [...OPS_TYPEDEFS.mutation, ...HISTORY_TYPEDEFS.mutation],
+  });
   const read = buildResolvers(rt);
   const ops = opsResolvers(rt);
+  const history = historyResolvers(rt);
   const resolvers = {
     ...read,
     ...ops.types,
@@ -53,8 +59,8 @@ export function buildSchema(app: App): GraphQLSchema {
     Date: DateScalar,
     DateTime: DateTimeScalar,
     JSON: JSONScalar,
-    Query: { ...(read.Query as object), ...ops.query },
-    Mutation: { ...buildMutations(rt), ...ops.mutation, ...(read.Mutation as object) },
+    Query: { ...(read.Query as object), ...ops.query, ...history.query },
+    Mutation: { ...buildMutations(rt), ...ops.mutation, ...history.mutation, ...(read.Mutation as object) },
   };
   return makeExecutableSchema({ typeDefs, resolvers });
 }
