@@ -263,7 +263,7 @@ function historyOf(entity: EntityName, current: HubRecord | null, w: WrittenReco
     if (current) before[f] = old;
     after[f] = now;
   }
-  return { entity, gid: w.id, version: w.version, at: w.updatedAt, actor: meta.actor, action: meta.action, run: meta.run ?? null, source: meta.source ?? null, before, after, deleted: w.deleted, mergedInto: w.mergedInto };
+  return { entity, gid: w.id, version: w.version, at: w.updatedAt, actor: meta.actor, action: meta.action, run: meta.run ?? null, source: meta.source ?? null, before, after, deleted: w.deleted, mergedInto: w.mergedInto, deletedBefore: current?.deleted ?? false, mergedIntoBefore: current?.mergedInto ?? null };
 }
 
 function toWritten(w: GoldenWrite, patch: CrmRecord, fields: readonly ModelField[], seq: number, now: string): WrittenRecord {

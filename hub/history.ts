@@ -35,6 +35,9 @@ export interface HistoryEntry {
   /** The record's state after this version. */
   deleted: boolean;
   mergedInto: string | null;
+  /** The record's state before it. */
+  deletedBefore: boolean;
+  mergedIntoBefore: string | null;
 }
 
 /** What the golden write hands over for each record it wrote. */
@@ -51,6 +54,8 @@ export interface HistoryWrite {
   after: CrmRecord;
   deleted: boolean;
   mergedInto: string | null;
+  deletedBefore: boolean;
+  mergedIntoBefore: string | null;
 }
 
 /** A record as it was after a version. */
@@ -75,6 +80,8 @@ interface HistoryRow {
   after: string;
   deleted: unknown;
   merged_into: string | null;
+  deleted_before: unknown;
+  merged_into_before: string | null;
 }
 
 /** The version asked for is not (or no longer) kept. */
@@ -101,13 +108,15 @@ function toEntry(r: HistoryRow): HistoryEntry {
     changes: fields.map((field) => ({ field, before: before[field] ?? null, after: after[field] ?? null })),
     deleted: isTrue(r.deleted),
     mergedInto: r.merged_into,
+    deletedBefore: isTrue(r.deleted_before),
+    mergedIntoBefore: r.merged_into_before,
   };
 }
 
 export class HistoryStore {
   /** Called by the golden write only, in its transaction. */
   async record(q: Q, writes: readonly HistoryWrite[]): Promise<void> {
-    // Chunks keep a page under every engine's parameter limit (13 columns a row).
+    // Chunks keep a page under every engine's parameter limit (14 columns a row).
     for (let i = 0; i < writes.length; i += 200) {
       await q(T.history).insert(
         writes.slice(i, i + 200).map((w) => ({
@@ -123,6 +132,8 @@ export class HistoryStore {
           after: JSON.stringify(w.after),
           deleted: w.deleted,
           merged_into: w.mergedInto,
+          deleted_before: w.deletedBefore,
+          merged_into_before: w.mergedIntoBefore,
         })),
       );
     }
@@ -166,19 +177,18 @@ export class HistoryStore {
 
   /**
    * The record as it was after `version`, rebuilt from its current state by undoing each newer
-   * version. Throws VersionNotKeptError when a version on the way is not recorded.
+   * version (so a version written before history was kept can still be reached, as long as every
+   * later one is recorded). Throws VersionNotKeptError otherwise.
    */
   async stateAt(q: Q, entity: EntityName, current: RecordState & { id: string }, version: number): Promise<RecordState> {
     if (version === current.version) return { version, values: { ...current.values }, deleted: current.deleted, mergedInto: current.mergedInto };
     if (version < 1 || version > current.version) throw new VersionNotKeptError(entity, current.id, version);
-    const newer = await this.since(q, entity, current.id, version - 1);
-    const at = newer.find((e) => e.version === version);
-    if (!at || newer.length < current.version - version + 1) throw new VersionNotKeptError(entity, current.id, version);
+    const newer = await this.since(q, entity, current.id, version);
+    const versions = new Set(newer.map((e) => e.version));
+    for (let v = version + 1; v <= current.version; v++) if (!versions.has(v)) throw new VersionNotKeptError(entity, current.id, version);
     const values: CrmRecord = { ...current.values };
-    for (const e of newer) {
-      if (e.version <= version) continue;
-      for (const c of e.changes) values[c.field] = c.before;
-    }
-    return { version, values, deleted: at.deleted, mergedInto: at.mergedInto };
+    for (const e of newer) for (const c of e.changes) values[c.field] = c.before;
+    const next = newer[newer.length - 1];
+    return { version, values, deleted: next.deletedBefore, mergedInto: next.mergedIntoBefore };
   }
 }

@@ -126,6 +126,8 @@ const SYSTEM_TABLE_DEFINITIONS: TableDefinitions = {
     t.text('after').notNullable();
     t.boolean('deleted').notNullable();
     t.string('merged_into', 40).nullable();
+    t.boolean('deleted_before').notNullable();
+    t.string('merged_into_before', 40).nullable();
     t.index(['entity', 'gid', 'version']);
     t.index(['run_id']);
   },

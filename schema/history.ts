@@ -3,9 +3,15 @@
  * A viewer sees the history of the records its row rules let it see (a deleted record by its last
  * values), and a field hidden from its role is left out of every version: neither its values nor
  * the fact that it changed show.
+ *
+ * Restores (restoreRecord, undeleteRecord, restoreChanges, restoreRun) need the steward capability
+ * or an admin role, act only on records the viewer sees, and never set a field hidden from it; they
+ * delegate to sync/restore.ts, as conflict resolution delegates to sync/conflicts.ts.
  */
 import type { GraphQLFieldResolver } from 'graphql';
 import { CrmlinkError } from '../core/errors.js';
+import { ownValue } from '../core/own.js';
+import { restoreChanges, restoreRecord, restoreRun, undeleteRecord, type RecordRestore, type RestoreBy, type RestorePlan } from '../sync/restore.js';
 import type { HistoryEntry } from '../hub/history.js';
 import type { HubRecord } from '../hub/golden.js';
 import { isEntityName, type EntityName } from '../model/entities.js';
@@ -56,9 +62,50 @@ type RecordVersionConnection {
   pageInfo: PageInfo!
   totalCount: Int!
 }
+type NotRecreated {
+  source: String!
+  key: String!
+  reason: String!
+}
+"What a restore did (or, in a dry run, would do) to one record (恢复结果)."
+type RestoreResult {
+  entity: String!
+  recordId: ID!
+  "The new version; null when nothing needed changing or in a dry run."
+  version: Int
+  "Fields set back."
+  fields: [String!]!
+  undeleted: Boolean!
+  "Sources the next push re-creates or rewrites the record in."
+  recreateIn: [String!]!
+  notRecreated: [NotRecreated!]!
+  "Fields left alone because they changed after the change being undone."
+  changedSince: [String!]!
+  "Why the record was left alone."
+  skipped: String
+}
+type SourceRestore {
+  source: String!
+  entity: String!
+  key: String!
+  recordId: ID
+  fields: [String!]!
+  "restored, planned (dry run), changed-since, gone, recreated-by-undelete"
+  status: String!
+}
+type RestorePlan {
+  dryRun: Boolean!
+  records: [RestoreResult!]!
+  sources: [SourceRestore!]!
+}
 `,
   query: ['  "Every version of a golden record, newest first (deleted records too)."\n  history(entity: String!, id: ID!, first: Int = 20, after: String): RecordVersionConnection!'],
-  mutation: [],
+  mutation: [
+    '  "Restore a record, or the fields given, to what they were after a version (steward or admin). Pushed to the sources like an edit."\n  restoreRecord(entity: String!, id: ID!, version: Int!, fields: [String!]): RestoreResult!',
+    '  "Bring a deleted record back; it is re-created in the sources that lost it (steward or admin)."\n  undeleteRecord(entity: String!, id: ID!): RestoreResult!',
+    '  "Undo recorded changes (RecordVersion ids) where the record still holds what they wrote (steward or admin)."\n  restoreChanges(changes: [ID!]!, dryRun: Boolean = false): RestorePlan!',
+    '  "Undo everything a sync run changed, in the hub and in the sources its push overwrote (steward seeing every customer, or admin)."\n  restoreRun(run: ID!, dryRun: Boolean = false, sources: Boolean = true): RestorePlan!',
+  ],
 };
 
 const SIG = 'history:version';
@@ -121,5 +168,63 @@ export function historyResolvers(rt: Runtime): { query: Record<string, Resolver>
       };
     },
   };
-  return { query, mutation: {} };
+  const mutation: Record<string, Resolver> = {
+    restoreRecord: async (_p, a, ctx) => {
+      const s = scope(rt, ctx);
+      requireSteward(s, 'restore records');
+      const { entity, record } = await visibleGolden(s, String(a.entity), String(a.id));
+      const fields = Array.isArray(a.fields) ? a.fields.map(String) : undefined;
+      return resultView(await restoreRecord(s.app, entity, record.id, { ...restorer(s), version: Number(a.version), ...(fields ? { fields } : {}) }));
+    },
+    undeleteRecord: async (_p, a, ctx) => {
+      const s = scope(rt, ctx);
+      requireSteward(s, 'undelete records');
+      const { entity, record } = await visibleGolden(s, String(a.entity), String(a.id));
+      return resultView(await undeleteRecord(s.app, entity, record.id, restorer(s)));
+    },
+    restoreChanges: async (_p, a, ctx) => {
+      const s = scope(rt, ctx);
+      requireSteward(s, 'restore changes');
+      const ids = (Array.isArray(a.changes) ? a.changes : []).map((v) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 1) throw new CrmlinkError('VALIDATION_FAILED', `changes: "${String(v)}" is not a change id (RecordVersion.id)`, { field: 'changes' });
+        return n;
+      });
+      const plan = await restoreChanges(s.app, ids, { ...restorer(s), dryRun: Boolean(a.dryRun), allow: (entity, record) => isVisible(s, asRec(entity, record)) });
+      return planView(plan);
+    },
+    restoreRun: async (_p, a, ctx) => {
+      const s = scope(rt, ctx);
+      requireSteward(s, 'undo sync runs');
+      if (s.viewer.customers !== 'all' || s.viewer.hidden.size > 0) {
+        throw new CrmlinkError('FORBIDDEN', `role "${s.viewer.role}" may not undo sync runs: a run changes records of every owner, so it needs customers: all and no hide`, { setting: `server.auth.roles.${s.viewer.role}` });
+      }
+      const run = Number(a.run);
+      if (!Number.isInteger(run) || run < 1) throw new CrmlinkError('VALIDATION_FAILED', `run: "${String(a.run)}" is not a sync run id`, { field: 'run' });
+      return planView(await restoreRun(s.app, run, { ...restorer(s), dryRun: Boolean(a.dryRun), sources: a.sources !== false }));
+    },
+  };
+  return { query, mutation };
+}
+
+/**
+ * Restoring is the steward's (数据管理员) capability, or an admin's: deny by default
+ * (server.auth.roles.<role>.steward).
+ */
+function requireSteward(s: Scope, what: string): void {
+  const rule = ownValue(s.app.config.server.auth.roles, s.viewer.role);
+  if (s.viewer.admin || rule?.steward === true) return;
+  throw new CrmlinkError('FORBIDDEN', `role "${s.viewer.role}" may not ${what} (needs steward or admin)`, { setting: `server.auth.roles.${s.viewer.role}.steward` });
+}
+
+function restorer(s: Scope): RestoreBy {
+  return { actor: `${s.viewer.user} (${s.viewer.role})`.slice(0, 120), hidden: (entity, field) => isHidden(s.viewer, entity, field) };
+}
+
+function resultView(r: RecordRestore) {
+  return { ...r, recordId: r.id, skipped: r.skipped ?? null };
+}
+
+function planView(p: RestorePlan) {
+  return { dryRun: p.dryRun, records: p.records.map(resultView), sources: p.sources.map((x) => ({ ...x, recordId: x.id })) };
 }

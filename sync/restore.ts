@@ -39,7 +39,7 @@ export interface RestoreBy {
   /** Who restores (audit and history). */
   actor: string;
   /** Fields the caller may not write (masked for its role): left out of restores, refused when named. */
-  hidden?: ReadonlySet<string>;
+  hidden?: (entity: EntityName, field: string) => boolean;
 }
 
 /** What happened to one record. */
@@ -137,11 +137,11 @@ export async function restoreRun(app: SyncApp, run: number, opts: RestoreBy & { 
 /** The fields a restore may set: those named (checked), or every field; never a hidden one. */
 function restorable(app: SyncApp, entity: EntityName, opts: RestoreBy & { fields?: readonly string[] }): string[] {
   const all = app.hub.fields(entity).map((f) => f.name);
-  const hidden = opts.hidden ?? new Set<string>();
-  if (!opts.fields) return all.filter((f) => !hidden.has(f));
+  const hidden = (f: string) => opts.hidden?.(entity, f) ?? false;
+  if (!opts.fields) return all.filter((f) => !hidden(f));
   for (const f of opts.fields) {
     if (!all.includes(f)) throw new ValidationError(`${entity} has no field ${f}`, { entity, field: f });
-    if (hidden.has(f)) throw new CrmlinkError('FORBIDDEN', `${entity}.${f} is hidden from this role and cannot be restored by it`, { entity, field: f });
+    if (hidden(f)) throw new CrmlinkError('FORBIDDEN', `${entity}.${f} is hidden from this role and cannot be restored by it`, { entity, field: f });
   }
   return [...new Set(opts.fields)];
 }
@@ -170,8 +170,7 @@ async function undoEntries(app: SyncApp, entries: readonly HistoryEntry[], opts:
     const first = list[0];
     const last = list[list.length - 1];
     const entity = entityOf(first.entity);
-    const prior = first.version > 1 ? (await app.hub.store.history.list(app.hub.knex, entity, first.gid, { first: 1, beforeVersion: first.version }))[0] : undefined;
-    const undo: Undo = { entity, gid: first.gid, before: {}, after: {}, created: first.version === 1, deletedIt: last.deleted && !(prior?.deleted ?? false) };
+    const undo: Undo = { entity, gid: first.gid, before: {}, after: {}, created: first.version === 1, deletedIt: last.deleted && !first.deletedBefore };
     for (const e of list) {
       for (const c of e.changes) {
         if (!Object.prototype.hasOwnProperty.call(undo.before, c.field)) undo.before[c.field] = c.before;
@@ -190,11 +189,10 @@ async function undoRecord(app: SyncApp, u: Undo, opts: RestoreBy & { dryRun?: bo
   if (opts.allow && !(await opts.allow(u.entity, current))) return { ...empty, skipped: 'not visible to you' };
   if (current.mergedInto) return { ...empty, skipped: `merged into ${current.mergedInto} since: unmerge it first` };
   if (u.created) return { ...empty, skipped: 'created by the change: delete it if it should not exist' };
-  const hidden = opts.hidden ?? new Set<string>();
   const patch: CrmRecord = {};
   const changedSince: string[] = [];
   for (const [f, after] of Object.entries(u.after)) {
-    if (hidden.has(f) || !app.hub.fields(u.entity).some((m) => m.name === f)) continue;
+    if (opts.hidden?.(u.entity, f) || !app.hub.fields(u.entity).some((m) => m.name === f)) continue;
     const now = current.values[f] ?? null;
     const before = u.before[f] ?? null;
     if (sameValue(now, after)) {
