@@ -1,5 +1,5 @@
 /**
- * Restore and undelete, over a SQLite hub with PostgreSQL (ERP) and MariaDB (finance) sources:
+ * Restore and undelete, over a SQLite or PostgreSQL hub with PostgreSQL (ERP) and MariaDB (finance) sources:
  * each restore is a new version pushed to every source like an edit; an undeleted record is
  * re-created where it was hard-deleted and linked again (no duplicate on the next run); a run is
  * undone in the hub and in the sources its push overwrote; a restore that meets a concurrent source
@@ -22,8 +22,8 @@ afterEach(async () => {
 
 const by = { actor: 'sam (steward)' };
 
-async function setUp(): Promise<{ w: World; app: App; gid: (code: string) => Promise<string> }> {
-  const w = await createWorld({ erp: 'postgres', finance: 'mysql', label: 'restore' });
+async function setUp(hub: 'sqlite' | 'postgres'): Promise<{ w: World; app: App; gid: (code: string) => Promise<string> }> {
+  const w = await createWorld({ hub, erp: 'postgres', finance: 'mysql', label: 'restore' });
   world = w;
   await seedErp(w.erp, [
     { code: 'C001', name: 'Acme', creditCode: CODE_A, phone: '010-1', city: 'Beijing' },
@@ -41,9 +41,9 @@ async function setUp(): Promise<{ w: World; app: App; gid: (code: string) => Pro
 const erpRow = (w: World, code: string) => w.erp('erp_customer').where({ cust_code: code }).first();
 const finRow = (w: World, code: string) => w.fin('fin_account').where({ acct_no: code }).first();
 
-describe.runIf(available)('restore', () => {
+describe.runIf(available).each(['sqlite', 'postgres'] as const)('restore on a %s hub', (hub) => {
   it('restores a field, then a whole record, as new versions pushed to every source', async () => {
-    const { w, app, gid } = await setUp();
+    const { w, app, gid } = await setUp(hub);
     await w.erp('erp_customer').where({ cust_code: 'C001' }).update({ phone: '010-2', city: 'Shanghai', updated_at: new Date().toISOString() });
     expect((await runJob(app, 'customers')).status).toBe('ok');
     expect(await finRow(w, 'C001')).toMatchObject({ phone: '010-2' });
@@ -68,7 +68,7 @@ describe.runIf(available)('restore', () => {
   });
 
   it('undeletes a record hard-deleted everywhere: re-created and linked in every source, no duplicate after', async () => {
-    const { w, app, gid } = await setUp();
+    const { w, app, gid } = await setUp(hub);
     const id = await gid('C002');
     await w.erp('erp_customer').where({ cust_code: 'C002' }).delete();
     expect((await runJob(app, 'customers')).status).toBe('ok');
@@ -97,7 +97,7 @@ describe.runIf(available)('restore', () => {
   });
 
   it('undoes a whole run in the hub and in the source its push overwrote; a dry run changes nothing', async () => {
-    const { w, app, gid } = await setUp();
+    const { w, app, gid } = await setUp(hub);
     await w.erp('erp_customer').where({ cust_code: 'C001' }).update({ phone: 'WRONG', cust_name: 'Acme Wrong', updated_at: new Date().toISOString() });
     const bad = await runJob(app, 'customers');
     expect(bad.status).toBe('ok');
@@ -127,7 +127,7 @@ describe.runIf(available)('restore', () => {
   });
 
   it('undoes selected changes only where the record still holds what they wrote', async () => {
-    const { w, app, gid } = await setUp();
+    const { w, app, gid } = await setUp(hub);
     const id = await gid('C001');
     await w.erp('erp_customer').where({ cust_code: 'C001' }).update({ phone: '010-2', city: 'Shanghai', updated_at: new Date().toISOString() });
     expect((await runJob(app, 'customers')).status).toBe('ok');
@@ -142,7 +142,7 @@ describe.runIf(available)('restore', () => {
   });
 
   it('a restore that meets a concurrent source edit raises a conflict as usual', async () => {
-    const { w, app, gid } = await setUp();
+    const { w, app, gid } = await setUp(hub);
     const id = await gid('C001');
     await w.erp('erp_customer').where({ cust_code: 'C001' }).update({ phone: '010-2', updated_at: new Date().toISOString() });
     expect((await runJob(app, 'customers')).status).toBe('ok');
