@@ -14,7 +14,7 @@ import { ownValue } from '../core/own.js';
 import { restoreChanges, restoreRecord, restoreRun, undeleteRecord, type RecordRestore, type RestoreBy, type RestorePlan } from '../sync/restore.js';
 import type { HistoryEntry } from '../hub/history.js';
 import type { HubRecord } from '../hub/golden.js';
-import { isEntityName, type EntityName } from '../model/entities.js';
+import { ENTITY_NAMES, isEntityName, type EntityName } from '../model/entities.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { expectId } from './ids.js';
 import { HubStore } from './hub-store.js';
@@ -144,30 +144,52 @@ function versionView(s: Scope, e: HistoryEntry) {
   };
 }
 
-export function historyResolvers(rt: Runtime): { query: Record<string, Resolver>; mutation: Record<string, Resolver> } {
+/** Entities kept in the hub whose type can take a `history` field (no custom field of that name). */
+function withHistoryField(rt: Runtime): EntityName[] {
+  return ENTITY_NAMES.filter((e) => !rt.isFederated(e) && !rt.fields(e).some((f) => f.name === 'history'));
+}
+
+/** `extend type <Entity> { history }` for every entity the hub keeps (not the federated ones). */
+export function historyEntityTypeDefs(rt: Runtime): string {
+  return withHistoryField(rt)
+    .map((e) => `extend type ${e} {\n  "Every version of this record, newest first (记录历史)."\n  history(first: Int = 20, after: String): RecordVersionConnection!\n}`)
+    .join('\n');
+}
+
+/** One page of a record's versions, newest first. */
+async function historyPage(s: Scope, entity: EntityName, gid: string, a: Record<string, unknown>) {
+  const first = Math.min(Math.max(Number(a.first ?? 20), 0), 500);
+  const before = a.after ? Number(decodeCursor(String(a.after), SIG, 'after')[0]) : undefined;
+  const store = s.app.hub.store.history;
+  const entries = await store.list(s.app.hub.knex, entity, gid, { first: first + 1, ...(before !== undefined ? { beforeVersion: before } : {}) });
+  const nodes = entries.slice(0, first).map((e) => versionView(s, e));
+  const cursor = (v: number) => encodeCursor(SIG, [v]);
+  return {
+    edges: nodes.map((n) => ({ cursor: cursor(n.version), node: n })),
+    nodes,
+    totalCount: await store.count(s.app.hub.knex, entity, gid),
+    pageInfo: {
+      hasNextPage: entries.length > first,
+      hasPreviousPage: before !== undefined,
+      startCursor: nodes[0] ? cursor(nodes[0].version) : null,
+      endCursor: nodes.length ? cursor(nodes[nodes.length - 1].version) : null,
+    },
+  };
+}
+
+export function historyResolvers(rt: Runtime): { types: Record<string, Record<string, Resolver>>; query: Record<string, Resolver>; mutation: Record<string, Resolver> } {
   const query: Record<string, Resolver> = {
     history: async (_p, a, ctx) => {
       const s = scope(rt, ctx);
       const { entity, record } = await visibleGolden(s, String(a.entity), String(a.id));
-      const first = Math.min(Math.max(Number(a.first ?? 20), 0), 500);
-      const before = a.after ? Number(decodeCursor(String(a.after), SIG, 'after')[0]) : undefined;
-      const store = s.app.hub.store.history;
-      const entries = await store.list(s.app.hub.knex, entity, record.id, { first: first + 1, ...(before !== undefined ? { beforeVersion: before } : {}) });
-      const nodes = entries.slice(0, first).map((e) => versionView(s, e));
-      const cursor = (v: number) => encodeCursor(SIG, [v]);
-      return {
-        edges: nodes.map((n) => ({ cursor: cursor(n.version), node: n })),
-        nodes,
-        totalCount: await store.count(s.app.hub.knex, entity, record.id),
-        pageInfo: {
-          hasNextPage: entries.length > first,
-          hasPreviousPage: before !== undefined,
-          startCursor: nodes[0] ? cursor(nodes[0].version) : null,
-          endCursor: nodes.length ? cursor(nodes[nodes.length - 1].version) : null,
-        },
-      };
+      return historyPage(s, entity, record.id, a);
     },
   };
+  // The parent record was read under the viewer's row rules already.
+  const types: Record<string, Record<string, Resolver>> = {};
+  for (const entity of withHistoryField(rt)) {
+    types[entity] = { history: (rec, a, ctx) => historyPage(scope(rt, ctx), entity, (rec as Rec).key, a) };
+  }
   const mutation: Record<string, Resolver> = {
     restoreRecord: async (_p, a, ctx) => {
       const s = scope(rt, ctx);
@@ -204,7 +226,7 @@ export function historyResolvers(rt: Runtime): { query: Record<string, Resolver>
       return planView(await restoreRun(s.app, run, { ...restorer(s), dryRun: Boolean(a.dryRun), sources: a.sources !== false }));
     },
   };
-  return { query, mutation };
+  return { types, query, mutation };
 }
 
 /**

@@ -23,7 +23,7 @@ import { buildResolvers, type CrmContext } from './resolvers.js';
 import { buildMutations } from './mutations.js';
 import { opsResolvers, OPS_TYPEDEFS, JSONScalar } from './ops.js';
 import { CUSTOMER_360 } from './graphiql.js';
-import { historyResolvers, HISTORY_TYPEDEFS } from './history.js';
+import { historyEntityTypeDefs, historyResolvers, HISTORY_TYPEDEFS } from './history.js';
 import { useAuth } from '../server/plugins/use-auth.js';
 import { corsOptions, useCsrfPrevention } from '../server/plugins/use-browser-guards.js';
 import { useDepthLimit } from '../server/plugins/use-depth-limit.js';
@@ -45,7 +45,7 @@ export { CUSTOMER_360 } from './graphiql.js';
 export function buildSchema(app: App): GraphQLSchema {
   const rt = new Runtime(app);
   const typeDefs = buildTypeDefs(rt, {
-    types: `${OPS_TYPEDEFS.types}\n${HISTORY_TYPEDEFS.types}`,
+    types: `${OPS_TYPEDEFS.types}\n${HISTORY_TYPEDEFS.types}\n${historyEntityTypeDefs(rt)}`,
     query: [...OPS_TYPEDEFS.query, ...HISTORY_TYPEDEFS.query],
     mutation: [...OPS_TYPEDEFS.mutation, ...HISTORY_TYPEDEFS.mutation],
   });
@@ -55,6 +55,7 @@ export function buildSchema(app: App): GraphQLSchema {
   const resolvers = {
     ...read,
     ...ops.types,
+    ...Object.fromEntries(Object.entries(history.types).map(([t, fields]) => [t, { ...((read as Record<string, object>)[t] ?? {}), ...fields }])),
     Decimal: DecimalScalar,
     Date: DateScalar,
     DateTime: DateTimeScalar,

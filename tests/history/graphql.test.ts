@@ -69,6 +69,11 @@ describe.runIf(available)('history in GraphQL', () => {
     expect(page2.data.history.nodes[0].changes.map((c: { field: string }) => c.field)).toEqual(['name']);
     expect(JSON.stringify(page2.data)).not.toContain('900');
 
+    // The same as a field of the record.
+    const field = await f.gql(`query($id: ID!) { customer(id: $id) { history(first: 5) { totalCount nodes { version changes { field } } } } }`, { id }, ALICE);
+    expect(field.errors).toBeUndefined();
+    expect(field.data.customer.history).toEqual({ totalCount: 2, nodes: [{ version: 3, changes: [{ field: 'phone' }] }, { version: 2, changes: [{ field: 'name' }] }] });
+
     // bob's row rule does not reach alice's customer: as if it did not exist.
     const bob = await f.gql(HISTORY, { id }, BOB);
     expect(bob.errors?.[0].extensions?.code).toBe('NOT_FOUND');
