@@ -8,8 +8,9 @@
  * it to every source like any edit, with compare-before-write and conflicts as usual. Undeleting
  * also repairs the links: where a source lost the row (hard delete), its cross-reference and base
  * are dropped so the push inserts the row again and links it; where the row is still there and
- * live, its base is cleared so the push writes every field; a row soft-deleted in its source is
- * reported, not touched.
+ * live, its base is cleared so the push writes every field; a row soft-deleted in its source gets
+ * its flag cleared (to the live value the row filter names) and its base cleared too, or is
+ * reported when the mapping names no live value.
  *
  * Bulk restores (`restoreChanges`, `restoreRun`) undo a field only where the record still holds
  * what the change wrote; a field changed since is left alone and reported. A record a run created
@@ -218,14 +219,14 @@ async function write(
   changedSince: string[],
 ): Promise<RecordRestore> {
   const undeleting = current.deleted && !deleted;
-  const relink = undeleting ? await relinkPlan(app, entity, current.id) : { drop: [], reset: [], notRecreated: [] };
+  const relink: RelinkPlan = undeleting ? await relinkPlan(app, entity, current.id) : { drop: [], reset: [], revive: [], notRecreated: [] };
   const result: RecordRestore = {
     entity,
     id: current.id,
     version: null,
     fields: Object.keys(patch),
     undeleted: undeleting,
-    recreateIn: [...new Set([...relink.drop, ...relink.reset].map((r) => r.source))],
+    recreateIn: [...new Set([...relink.drop, ...relink.reset, ...relink.revive].map((r) => r.source))],
     notRecreated: relink.notRecreated,
     changedSince,
   };
@@ -252,7 +253,7 @@ async function write(
       await store.xref.unlink(trx, entity, source, keys);
       await store.bases.remove(trx, entity, source, keys);
     }
-    for (const [source, keys] of bySource(relink.reset)) {
+    for (const [source, keys] of bySource([...relink.reset, ...relink.revive])) {
       await store.bases.save(trx, entity, source, keys.map((sourceKey) => ({ sourceKey, values: {}, deleted: false, changedAt: null })));
     }
     return written.version;
@@ -260,6 +261,19 @@ async function write(
     if (err instanceof StaleRecordError) throw new CrmlinkError('VERSION_CONFLICT', `${entity} ${current.id} changed while it was being restored; look at its history again and repeat the restore`, { entity, key: current.id });
     throw err;
   });
+  // Soft-deleted rows come back once the hub has the record back; the push then writes every field.
+  for (const r of relink.revive) {
+    const m = app.sources.mapping(entity, r.source);
+    const res = await app.sources
+      .driver(r.source)
+      .upsert([{ ...(m.softUndeleteRow() ?? {}), ...m.keyRow(r.key) }], { ...m.table, key: [...m.key], identity: false, mode: 'update', origin: ORIGIN })
+      .catch((err: unknown) => [{ index: 0, status: 'error' as const, error: err instanceof Error ? err : new Error(String(err)) }]);
+    const o = res[0];
+    if (o?.status === 'error' || o?.status === 'missing') {
+      result.recreateIn = result.recreateIn.filter((s) => s !== r.source || relink.drop.concat(relink.reset).some((x) => x.source === s));
+      result.notRecreated.push({ source: r.source, key: r.key, reason: o.status === 'error' ? `clearing its delete flag failed: ${o.error.message}` : 'the row is gone' });
+    }
+  }
   return result;
 }
 
@@ -274,12 +288,14 @@ interface RelinkPlan {
   drop: { source: string; key: string }[];
   /** Rows still there and live: bases cleared, the push writes every field. */
   reset: { source: string; key: string }[];
+  /** Rows soft-deleted in their source: flag cleared once the hub commits, bases cleared. */
+  revive: { source: string; key: string }[];
   notRecreated: { source: string; key: string; reason: string }[];
 }
 
 /** For a record being undeleted: what each source that has (had) it needs. */
 async function relinkPlan(app: SyncApp, entity: EntityName, gid: string): Promise<RelinkPlan> {
-  const plan: RelinkPlan = { drop: [], reset: [], notRecreated: [] };
+  const plan: RelinkPlan = { drop: [], reset: [], revive: [], notRecreated: [] };
   const { store } = app.hub;
   const sources = Object.keys(app.config.entities[entity]?.sources ?? {});
   for (const source of sources) {
@@ -288,7 +304,9 @@ async function relinkPlan(app: SyncApp, entity: EntityName, gid: string): Promis
     const bases = await store.bases.load(app.hub.knex, entity, source, keys);
     const m = app.sources.mapping(entity, source);
     const driver = app.sources.driver(source);
-    const canInsert = !(app.config.sources[source]?.readOnly ?? false) && m.canWrite('insert');
+    const writable = !(app.config.sources[source]?.readOnly ?? false);
+    const canInsert = writable && m.canWrite('insert');
+    const canUpdate = writable && m.canWrite('update');
     for (const key of keys) {
       if (!bases.get(key)?.deleted) continue;
       const byKey: Where = { and: m.keyValues(key).map((v, j) => ({ column: m.key[j], op: 'eq' as const, value: v })) };
@@ -300,7 +318,8 @@ async function relinkPlan(app: SyncApp, entity: EntityName, gid: string): Promis
       }
       const live = m.filter ? await driver.select({ ...m.table, columns: [...m.key], where: { and: [m.filter, byKey] }, limit: 1 }) : there;
       if (live.length > 0) plan.reset.push({ source, key });
-      else plan.notRecreated.push({ source, key, reason: `the row is soft-deleted in ${source}: clear its delete flag there (entities.${entity}.sources.${source}.delete)` });
+      else if (m.softUndeleteRow() !== null && canUpdate) plan.revive.push({ source, key });
+      else plan.notRecreated.push({ source, key, reason: `the row is soft-deleted in ${source} and crmlink cannot clear its flag (the row filter names no live value for the delete column, or ${source} may not be updated): clear it there (entities.${entity}.sources.${source}.delete)` });
     }
   }
   return plan;

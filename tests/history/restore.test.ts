@@ -1,7 +1,8 @@
 /**
  * Restore and undelete, over a SQLite or PostgreSQL hub with PostgreSQL (ERP) and MariaDB (finance) sources:
  * each restore is a new version pushed to every source like an edit; an undeleted record is
- * re-created where it was hard-deleted and linked again (no duplicate on the next run); a run is
+ * re-created where it was hard-deleted and linked again, and revived where it was soft-deleted (no
+ * duplicate on the next run); a run is
  * undone in the hub and in the sources its push overwrote; a restore that meets a concurrent source
  * edit raises a conflict as usual.
  */
@@ -22,8 +23,8 @@ afterEach(async () => {
 
 const by = { actor: 'sam (steward)' };
 
-async function setUp(hub: 'sqlite' | 'postgres'): Promise<{ w: World; app: App; gid: (code: string) => Promise<string> }> {
-  const w = await createWorld({ hub, erp: 'postgres', finance: 'mysql', label: 'restore' });
+async function setUp(hub: 'sqlite' | 'postgres', financeDelete: 'hard' | 'soft' = 'hard'): Promise<{ w: World; app: App; gid: (code: string) => Promise<string> }> {
+  const w = await createWorld({ hub, erp: 'postgres', finance: 'mysql', financeDelete, label: 'restore' });
   world = w;
   await seedErp(w.erp, [
     { code: 'C001', name: 'Acme', creditCode: CODE_A, phone: '010-1', city: 'Beijing' },
@@ -94,6 +95,23 @@ describe.runIf(available).each(['sqlite', 'postgres'] as const)('restore on a %s
     expect(Number((await w.erp('erp_customer').count({ n: '*' }))[0].n)).toBe(2);
     expect(Number((await w.fin('fin_account').count({ n: '*' }))[0].n)).toBe(2);
     await expect(undeleteRecord(app, 'Customer', id, by)).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+  });
+
+  it('undeletes a record soft-deleted in a source by clearing its flag there', async () => {
+    const { w, app, gid } = await setUp(hub, 'soft');
+    const id = await gid('C002');
+    await w.erp('erp_customer').where({ cust_code: 'C002' }).delete();
+    expect((await runJob(app, 'customers')).status).toBe('ok');
+    expect(await finRow(w, 'C002')).toMatchObject({ deleted: 1 });
+
+    expect(await undeleteRecord(app, 'Customer', id, by)).toMatchObject({ undeleted: true, recreateIn: ['erp', 'finance'], notRecreated: [] });
+    expect(await finRow(w, 'C002')).toMatchObject({ deleted: 0, name: 'Bolt' });
+    expect((await runJob(app, 'customers')).status).toBe('ok');
+    expect(await erpRow(w, 'C002')).toMatchObject({ cust_name: 'Bolt', phone: '020-1' });
+    const again = await runJob(app, 'customers');
+    expect(again.totals).toMatchObject({ hubWritten: 0, sourceWritten: 0, parked: 0 });
+    expect(Number((await w.fin('fin_account').count({ n: '*' }))[0].n)).toBe(2);
+    expect((await hubCustomers(app)).C002).toMatchObject({ id, phone: '020-1' });
   });
 
   it('undoes a whole run in the hub and in the source its push overwrote; a dry run changes nothing', async () => {
