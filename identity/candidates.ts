@@ -16,8 +16,8 @@ import type { SurvivorshipRules } from './golden.js';
 import { DEFAULT_RULES, MatchIndex, type InvalidCode, type Match, type MatchInput, type MatchRule } from './matcher.js';
 import { mergeRecords, type CandidateRow, type MergeResult } from './record-merge.js';
 
-export type CandidateStatus = 'open' | 'accepted' | 'rejected' | 'superseded';
-export const CANDIDATE_STATUSES: readonly CandidateStatus[] = ['open', 'accepted', 'rejected', 'superseded'];
+import { CANDIDATE_STATUSES, type CandidateStatus } from './candidate-status.js';
+export { CANDIDATE_STATUSES, type CandidateStatus };
 
 export interface FindCandidatesOptions {
   /** Merge sure matches instead of only listing them (survivor: see rankSurvivors). */

@@ -17,7 +17,6 @@ import { scopeOf, type Runtime, type Scope } from './runtime.js';
 import { HUB, exposesField, type Rec } from './store.js';
 import { fieldSources, sourceRecords, syncStatus } from './provenance.js';
 import { addDecimals } from '../model/decimal.js';
-import { consoleResolvers } from './console-ops.js';
 import { connectionFields } from './selection.js';
 
 /** The GraphQL context: what use-auth puts there (yoga adds request and params). */
@@ -214,10 +213,7 @@ export function buildResolvers(rt: Runtime): ResolverMap {
     query[singularName(entity)] = (_p, args, ctx) => resolveNode(scope(rt, ctx), String(args.id), entity);
     query[MODEL[entity].plural] = (_p, args, ctx, info) => topLevelConnection(scope(rt, ctx), entity, args as ConnectionArgs, connectionFields(info, entity, store));
   }
-  // The operations console's fields (schema/console-ops.ts); its mutations join the others in index.ts.
-  const consoleOps = consoleResolvers(rt);
-  map.Query = { ...query, ...consoleOps.query };
-  map.Mutation = consoleOps.mutation;
+  map.Query = query;
   return map;
 }
 

@@ -9,7 +9,7 @@ import { ENTITY_NAMES, MODEL, type EntityName, type ModelField } from '../model/
 import { LIST_RELATIONS, REF_RELATIONS, singularName } from './relations.js';
 import { isNumeric, isOrdered } from './connections.js';
 import type { Runtime } from './runtime.js';
-import { CONSOLE_TYPEDEFS } from './console-ops.js';
+import type { ExtraTypeDefs } from './module.js';
 
 const NAME = /^[_A-Za-z][_0-9A-Za-z]*$/;
 const RESERVED = new Set(['id', 'version', 'sourceRecords', 'fieldSources', 'syncStatus', 'receivableBalance']);
@@ -196,14 +196,10 @@ type DeletePayload {
 }
 `;
 
-/** SDL contributed by other modules (the sync/ops fields). */
-export interface ExtraTypeDefs {
-  types: string;
-  query: string[];
-  mutation: string[];
-}
+export type { ExtraTypeDefs };
 
-export function buildTypeDefs(rt: Runtime, extra: ExtraTypeDefs): string {
+/** The SDL of the model's entities for `rt`, plus what each module contributes (`extras`). */
+export function buildTypeDefs(rt: Runtime, extras: readonly ExtraTypeDefs[] = []): string {
   const out: string[] = [COMMON];
   const query: string[] = [
     '  "Any record by its global id."\n  node(id: ID!): Node',
@@ -291,9 +287,11 @@ export function buildTypeDefs(rt: Runtime, extra: ExtraTypeDefs): string {
     }
   }
 
-  query.push(...extra.query, ...CONSOLE_TYPEDEFS.query);
-  mutation.push(...extra.mutation, ...CONSOLE_TYPEDEFS.mutation);
-  out.push(extra.types, CONSOLE_TYPEDEFS.types);
+  for (const extra of extras) {
+    query.push(...extra.query);
+    mutation.push(...extra.mutation);
+    out.push(extra.types);
+  }
   out.push(`type Query {\n${query.join('\n')}\n}`);
   if (mutation.length) out.push(`type Mutation {\n${mutation.join('\n')}\n}`);
   return out.join('\n\n');

@@ -31,10 +31,8 @@ import type { HistoryEntry } from '../hub/history.js';
 import { isEntityName, type CrmRecord, type CrmValue, type EntityName } from '../model/entities.js';
 import { canonicalFieldValue, pickFields, sameValue } from '../model/values.js';
 import type { SyncApp } from './context.js';
+import { SOURCE_WRITE } from './push.js';
 import { ORIGIN } from './push/source-write.js';
-
-/** The audit action of a push's write to a source (sync/push.ts records it). */
-const SOURCE_WRITE = 'source-write';
 
 export interface RestoreBy {
   /** Who restores (audit and history). */

@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import { configJsonSchema } from '../../config/json-schema.js';
-import { configReferenceMarkdown } from '../../config/docs.js';
 import type { CliContext } from '../context.js';
 
 export function register(program: Command, ctx: CliContext): void {
@@ -10,8 +8,8 @@ export function register(program: Command, ctx: CliContext): void {
     .command('check')
     .description('Validate the config file: every problem with its path and line; exit 2 when invalid')
     .option('-c, --config <file>', 'config file (default: crmlink.yaml or $CRMLINK_CONFIG)')
-    .action((opts: { config?: string }) => {
-      const loaded = ctx.loadConfig(opts);
+    .action(async (opts: { config?: string }) => {
+      const loaded = await ctx.loadConfig(opts);
       const c = loaded.config;
       const entities = Object.keys(c.entities);
       ctx.out(
@@ -26,10 +24,10 @@ export function register(program: Command, ctx: CliContext): void {
   config
     .command('schema')
     .description('Print the JSON Schema of crmlink.yaml (for editor completion)')
-    .action(() => ctx.out(JSON.stringify(configJsonSchema(), null, 2)));
+    .action(async () => ctx.out(JSON.stringify((await import('../../config/json-schema.js')).configJsonSchema(), null, 2)));
 
   config
     .command('docs')
     .description('Print the config reference in Markdown (docs/config.md)')
-    .action(() => ctx.out(configReferenceMarkdown()));
+    .action(async () => ctx.out((await import('../../config/docs.js')).configReferenceMarkdown()));
 }

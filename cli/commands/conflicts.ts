@@ -6,9 +6,12 @@
 import { userInfo } from 'node:os';
 import { InvalidArgumentError, type Command } from 'commander';
 import { CrmlinkError } from '../../core/errors.js';
-import { listConflicts, resolveConflict, type ConflictRecord } from '../../sync/index.js';
+import type { ConflictRecord } from '../../sync/index.js';
 import { EXIT, ExitCode } from '../exit-codes.js';
 import { withApp, type AppCliContext } from '../context.js';
+
+/** The sync engine loads with the first command that uses it, not with `--help`. */
+const engine = () => import('../../sync/index.js');
 
 export type ConflictsCliContext = AppCliContext;
 
@@ -48,7 +51,7 @@ export function register(program: Command, ctx: ConflictsCliContext): void {
     .option('--json', 'print JSON')
     .action(async (opts: CommonOptions & { entity?: string; job?: string; status?: 'open' | 'resolved' | 'all' }) => {
       await withApp(ctx, opts, async (app) => {
-        const list = await listConflicts(app, { entity: opts.entity, job: opts.job, status: opts.status });
+        const list = await (await engine()).listConflicts(app, { entity: opts.entity, job: opts.job, status: opts.status });
         if (opts.json) return ctx.out(JSON.stringify(list, null, 2));
         if (list.length === 0) return ctx.out('no conflicts');
         ctx.out(list.map(formatConflict).join('\n\n'));
@@ -71,7 +74,7 @@ export function register(program: Command, ctx: ConflictsCliContext): void {
       }
       await withApp(ctx, opts, async (app) => {
         try {
-          const done = await resolveConflict(app, id, {
+          const done = await (await engine()).resolveConflict(app, id, {
             keep: opts.keep ?? 'value',
             ...(opts.value !== undefined ? { value: opts.value } : {}),
             actor: opts.actor ?? defaultActor(),

@@ -6,18 +6,11 @@
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { positiveInt, withApp, type AppCliContext } from '../context.js';
-import {
-  CANDIDATE_STATUSES,
-  findCandidates,
-  identityConfig,
-  listCandidates,
-  mergeRecords,
-  rejectCandidate,
-  unmergeRecords,
-  type CandidateSide,
-  type CandidateStatus,
-  type CandidateView,
-} from '../../identity/index.js';
+import type { CandidateSide, CandidateView } from '../../identity/index.js';
+import { CANDIDATE_STATUSES, type CandidateStatus } from '../../identity/candidate-status.js';
+
+/** Identity loads with the first command that uses it, not with `--help`. */
+const identity = () => import('../../identity/index.js');
 
 export type CustomersCliContext = AppCliContext;
 
@@ -85,15 +78,15 @@ export function register(program: Command, ctx: CustomersCliContext): void {
       if (!statuses.includes(opts.status)) cmd.error(`error: --status must be one of ${statuses.join(', ')}`, { exitCode: 2, code: 'crmlink.usage' });
       if (opts.autoMergeSure && !opts.find) cmd.error('error: --auto-merge-sure needs --find', { exitCode: 2, code: 'crmlink.usage' });
       await withApp(ctx, opts, async (app) => {
-        const ids = identityConfig(app.config, 'Customer');
+        const ids = (await identity()).identityConfig(app.config, 'Customer');
         const found = opts.find
-          ? await findCandidates(app.hub, 'Customer', ids.match, {
+          ? await (await identity()).findCandidates(app.hub, 'Customer', ids.match, {
               autoMergeSure: opts.autoMergeSure,
               actor: opts.actor ?? defaultActor(),
               survivorship: ids.survivorship,
             })
           : undefined;
-        const list = await listCandidates(app.hub, { status: opts.status as CandidateStatus | 'all', limit: opts.limit });
+        const list = await (await identity()).listCandidates(app.hub, { status: opts.status as CandidateStatus | 'all', limit: opts.limit });
         if (opts.json) {
           ctx.out(
             JSON.stringify(
@@ -144,12 +137,12 @@ export function register(program: Command, ctx: CustomersCliContext): void {
     .option('--json', 'print JSON')
     .action(async (survivor: string, merged: string, opts: CommonOptions) => {
       await withApp(ctx, opts, async (app) => {
-        const r = await mergeRecords(app.hub, {
+        const r = await (await identity()).mergeRecords(app.hub, {
           entity: 'Customer',
           survivor,
           merged,
           actor: opts.actor ?? defaultActor(),
-          rules: identityConfig(app.config, 'Customer').survivorship,
+          rules: (await identity()).identityConfig(app.config, 'Customer').survivorship,
         });
         if (opts.json) {
           ctx.out(JSON.stringify(r, null, 2));
@@ -180,11 +173,11 @@ export function register(program: Command, ctx: CustomersCliContext): void {
       }
       await withApp(ctx, opts, async (app) => {
         const actor = opts.actor ?? defaultActor();
-        const rules = identityConfig(app.config, 'Customer').survivorship;
+        const rules = (await identity()).identityConfig(app.config, 'Customer').survivorship;
         const r =
           opts.mergeId !== undefined
-            ? await unmergeRecords(app.hub, { entity: 'Customer', mergeId: opts.mergeId, actor, rules })
-            : await unmergeRecords(app.hub, { entity: 'Customer', merged: merged as string, actor, rules });
+            ? await (await identity()).unmergeRecords(app.hub, { entity: 'Customer', mergeId: opts.mergeId, actor, rules })
+            : await (await identity()).unmergeRecords(app.hub, { entity: 'Customer', merged: merged as string, actor, rules });
         if (opts.json) {
           ctx.out(JSON.stringify(r, null, 2));
           return;
@@ -205,7 +198,7 @@ export function register(program: Command, ctx: CustomersCliContext): void {
     .option('--json', 'print JSON')
     .action(async (id: number, opts: CommonOptions) => {
       await withApp(ctx, opts, async (app) => {
-        const c = await rejectCandidate(app.hub, id, opts.actor ?? defaultActor());
+        const c = await (await identity()).rejectCandidate(app.hub, id, opts.actor ?? defaultActor());
         ctx.out(opts.json ? JSON.stringify(c, null, 2) : `rejected candidate #${c.id}: ${c.a.id} / ${c.b.id}`);
       });
     });

@@ -9,9 +9,12 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { CrmlinkError } from '../../core/errors.js';
 import type { HistoryEntry } from '../../hub/history.js';
 import { isEntityName, type EntityName } from '../../model/entities.js';
-import { restoreChanges, restoreRecord, restoreRun, undeleteRecord, type RecordRestore, type RestorePlan } from '../../sync/index.js';
+import type { RecordRestore, RestorePlan } from '../../sync/index.js';
 import { EXIT, ExitCode } from '../exit-codes.js';
 import { positiveInt, withApp, type AppCliContext } from '../context.js';
+
+/** The sync engine loads with the first command that uses it, not with `--help`. */
+const engine = () => import('../../sync/index.js');
 
 export type HistoryCliContext = AppCliContext;
 
@@ -84,7 +87,7 @@ export function register(program: Command, ctx: HistoryCliContext): void {
     await withApp(ctx, opts, (app) =>
       refusable(ctx, async () => {
         const fields = opts.fields?.split(',').map((f) => f.trim()).filter((f) => f.length > 0);
-        const r = await restoreRecord(app, entity, id, { actor: opts.actor ?? defaultActor(), version: opts.to, ...(fields ? { fields } : {}) });
+        const r = await (await engine()).restoreRecord(app, entity, id, { actor: opts.actor ?? defaultActor(), version: opts.to, ...(fields ? { fields } : {}) });
         ctx.out(opts.json ? JSON.stringify(r, null, 2) : formatRestore(r));
       }),
     );
@@ -99,7 +102,7 @@ export function register(program: Command, ctx: HistoryCliContext): void {
   ).action(async (entity: EntityName, id: string, opts: CommonOptions) => {
     await withApp(ctx, opts, (app) =>
       refusable(ctx, async () => {
-        const r = await undeleteRecord(app, entity, id, { actor: opts.actor ?? defaultActor() });
+        const r = await (await engine()).undeleteRecord(app, entity, id, { actor: opts.actor ?? defaultActor() });
         ctx.out(opts.json ? JSON.stringify(r, null, 2) : formatRestore(r));
       }),
     );
@@ -114,7 +117,7 @@ export function register(program: Command, ctx: HistoryCliContext): void {
   ).action(async (ids: number[], opts: CommonOptions & { dryRun?: boolean }) => {
     await withApp(ctx, opts, (app) =>
       refusable(ctx, async () => {
-        const plan = await restoreChanges(app, ids, { actor: opts.actor ?? defaultActor(), dryRun: opts.dryRun ?? false });
+        const plan = await (await engine()).restoreChanges(app, ids, { actor: opts.actor ?? defaultActor(), dryRun: opts.dryRun ?? false });
         ctx.out(opts.json ? JSON.stringify(plan, null, 2) : formatPlan(plan));
       }),
     );
@@ -130,7 +133,7 @@ export function register(program: Command, ctx: HistoryCliContext): void {
   ).action(async (run: number, opts: CommonOptions & { dryRun?: boolean; sources?: boolean }) => {
     await withApp(ctx, opts, (app) =>
       refusable(ctx, async () => {
-        const plan = await restoreRun(app, run, { actor: opts.actor ?? defaultActor(), dryRun: opts.dryRun ?? false, sources: opts.sources !== false });
+        const plan = await (await engine()).restoreRun(app, run, { actor: opts.actor ?? defaultActor(), dryRun: opts.dryRun ?? false, sources: opts.sources !== false });
         ctx.out(opts.json ? JSON.stringify(plan, null, 2) : formatPlan(plan));
       }),
     );

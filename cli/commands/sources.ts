@@ -6,13 +6,12 @@
 import type { Command } from 'commander';
 import type { LoadedConfig } from '../../config/load.js';
 import { CrmlinkError } from '../../core/errors.js';
-import { SourceSet } from '../../connectors/registry.js';
-import { captureDdl, installCapture, uninstallCapture } from '../../connectors/capture/index.js';
+import type { SourceSet } from '../../connectors/registry.js';
 import type { ColumnInfo, TableInfo } from '../../connectors/driver.js';
 import { EXIT, ExitCode } from '../exit-codes.js';
 
 export interface SourcesContext {
-  loadConfig(opts: { config?: string }): LoadedConfig;
+  loadConfig(opts: { config?: string }): Promise<LoadedConfig>;
   out?(text: string): void;
   err?(text: string): void;
 }
@@ -25,8 +24,10 @@ export function register(program: Command, ctx: SourcesContext): void {
   const sources = program.command('sources').description('Test, introspect and prepare the source databases');
 
   /** Open the sources named on the command line; an unknown name is a usage error (exit 2). */
-  const open = (opts: { config?: string }, only?: string[]): SourceSet => {
-    const loaded = ctx.loadConfig(opts);
+  const open = async (opts: { config?: string }, only?: string[]): Promise<SourceSet> => {
+    const loaded = await ctx.loadConfig(opts);
+    // The drivers load with the first command that opens a source, not with `--help`.
+    const { SourceSet } = await import('../../connectors/registry.js');
     try {
       return SourceSet.open(loaded, only ? { only } : {});
     } catch (e) {
@@ -45,7 +46,7 @@ export function register(program: Command, ctx: SourcesContext): void {
     .option(...CONFIG_OPTION)
     .option('--json', 'print JSON')
     .action(async (name: string | undefined, opts: { config?: string; json?: boolean }) => {
-      const set = open(opts, name ? [name] : undefined);
+      const set = await open(opts, name ? [name] : undefined);
       try {
         const reports = await Promise.all(set.names().map(async (n) => ({ name: n, report: await set.driver(n).test() })));
         if (opts.json) {
@@ -78,7 +79,7 @@ export function register(program: Command, ctx: SourcesContext): void {
     .option(...CONFIG_OPTION)
     .option('--json', 'print JSON')
     .action(async (name: string, opts: { config?: string; table?: string; schema?: string; json?: boolean }) => {
-      const set = open(opts, [name]);
+      const set = await open(opts, [name]);
       try {
         const tables = await set.driver(name).introspect({ table: opts.table, schema: opts.schema });
         if (opts.table && tables.length === 0) {
@@ -100,7 +101,7 @@ export function register(program: Command, ctx: SourcesContext): void {
     .option('--uninstall', 'drop the capture triggers instead')
     .option(...CONFIG_OPTION)
     .action(async (name: string, opts: { config?: string; entity?: string; dryRun?: boolean; uninstall?: boolean }) => {
-      const set = open(opts, [name]);
+      const set = await open(opts, [name]);
       try {
         const entities = opts.entity ? [opts.entity] : set.entitiesOf(name).filter((e) => set.mapping(e, name).capture.strategy === 'trigger');
         if (entities.length === 0) {
@@ -108,6 +109,7 @@ export function register(program: Command, ctx: SourcesContext): void {
           throw new ExitCode(EXIT.usage);
         }
         const driver = set.driver(name);
+        const { captureDdl, installCapture, uninstallCapture } = await import('../../connectors/capture/index.js');
         for (const entity of entities) {
           const mapping = set.mapping(entity, name);
           if (opts.dryRun) {

@@ -7,26 +7,32 @@
  * Restores (restoreRecord, undeleteRecord, restoreChanges, restoreRun) need the steward capability
  * or an admin role, act only on records the viewer sees, and never set a field hidden from it; they
  * delegate to sync/restore.ts, as conflict resolution delegates to sync/conflicts.ts.
+ * Entity types get a `history` field too (`Customer.history`).
  */
-import type { GraphQLFieldResolver } from 'graphql';
 import { CrmlinkError } from '../core/errors.js';
 import { ownValue } from '../core/own.js';
 import { restoreChanges, restoreRecord, restoreRun, undeleteRecord, type RecordRestore, type RestoreBy, type RestorePlan } from '../sync/restore.js';
 import type { HistoryEntry } from '../hub/history.js';
 import type { HubRecord } from '../hub/golden.js';
 import { ENTITY_NAMES, isEntityName, type EntityName } from '../model/entities.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
-import { expectId } from './ids.js';
-import { HubStore } from './hub-store.js';
-import { notFound, scope, type CrmContext } from './resolvers.js';
-import type { Runtime, Scope } from './runtime.js';
-import { isHidden, isVisible } from './security.js';
-import { HUB, type Rec } from './store.js';
-import type { ExtraTypeDefs } from './typedefs.js';
+import { decodeCursor, encodeCursor } from '../schema/cursor.js';
+import { expectId } from '../schema/ids.js';
+import { HubStore } from '../schema/hub-store.js';
+import type { ExtraTypeDefs, ModuleResolvers, Resolver, SchemaModule } from '../schema/module.js';
+import { notFound, scope } from '../schema/resolvers.js';
+import type { Runtime, Scope } from '../schema/runtime.js';
+import { isHidden, isVisible } from '../schema/security.js';
+import { HUB, type Rec } from '../schema/store.js';
 
-type Resolver = GraphQLFieldResolver<unknown, CrmContext, Record<string, unknown>>;
+/**
+ * `history` on every entity type. A federated entity lives in its source only: its records have no
+ * hub history, so the field is an empty list there.
+ */
+const ENTITY_HISTORY = ENTITY_NAMES.map(
+  (e) => `extend type ${e} {\n  "Every version of this record, newest first (记录历史); empty for a federated entity."\n  history(first: Int = 20, after: String): RecordVersionConnection!\n}`,
+).join('\n');
 
-export const HISTORY_TYPEDEFS: ExtraTypeDefs = {
+const HISTORY_TYPEDEFS: ExtraTypeDefs = {
   types: /* GraphQL */ `
 type FieldChange {
   field: String!
@@ -98,6 +104,7 @@ type RestorePlan {
   records: [RestoreResult!]!
   sources: [SourceRestore!]!
 }
+${ENTITY_HISTORY}
 `,
   query: ['  "Every version of a golden record, newest first (deleted records too)."\n  history(entity: String!, id: ID!, first: Int = 20, after: String): RecordVersionConnection!'],
   mutation: [
@@ -144,17 +151,7 @@ function versionView(s: Scope, e: HistoryEntry) {
   };
 }
 
-/** Entities kept in the hub whose type can take a `history` field (no custom field of that name). */
-function withHistoryField(rt: Runtime): EntityName[] {
-  return ENTITY_NAMES.filter((e) => !rt.isFederated(e) && !rt.fields(e).some((f) => f.name === 'history'));
-}
-
-/** `extend type <Entity> { history }` for every entity the hub keeps (not the federated ones). */
-export function historyEntityTypeDefs(rt: Runtime): string {
-  return withHistoryField(rt)
-    .map((e) => `extend type ${e} {\n  "Every version of this record, newest first (记录历史)."\n  history(first: Int = 20, after: String): RecordVersionConnection!\n}`)
-    .join('\n');
-}
+const EMPTY_PAGE = { edges: [], nodes: [], totalCount: 0, pageInfo: { hasNextPage: false, hasPreviousPage: false, startCursor: null, endCursor: null } };
 
 /** One page of a record's versions, newest first. */
 async function historyPage(s: Scope, entity: EntityName, gid: string, a: Record<string, unknown>) {
@@ -177,7 +174,7 @@ async function historyPage(s: Scope, entity: EntityName, gid: string, a: Record<
   };
 }
 
-export function historyResolvers(rt: Runtime): { types: Record<string, Record<string, Resolver>>; query: Record<string, Resolver>; mutation: Record<string, Resolver> } {
+function historyResolvers(rt: Runtime): ModuleResolvers {
   const query: Record<string, Resolver> = {
     history: async (_p, a, ctx) => {
       const s = scope(rt, ctx);
@@ -187,8 +184,8 @@ export function historyResolvers(rt: Runtime): { types: Record<string, Record<st
   };
   // The parent record was read under the viewer's row rules already.
   const types: Record<string, Record<string, Resolver>> = {};
-  for (const entity of withHistoryField(rt)) {
-    types[entity] = { history: (rec, a, ctx) => historyPage(scope(rt, ctx), entity, (rec as Rec).key, a) };
+  for (const entity of ENTITY_NAMES) {
+    types[entity] = { history: (rec, a, ctx) => (rt.isFederated(entity) ? EMPTY_PAGE : historyPage(scope(rt, ctx), entity, (rec as Rec).key, a)) };
   }
   const mutation: Record<string, Resolver> = {
     restoreRecord: async (_p, a, ctx) => {
@@ -250,3 +247,6 @@ function resultView(r: RecordRestore) {
 function planView(p: RestorePlan) {
   return { dryRun: p.dryRun, records: p.records.map(resultView), sources: p.sources.map((x) => ({ ...x, recordId: x.id })) };
 }
+
+/** Record history and restores as a part of the API. */
+export const historyModule: SchemaModule = { typeDefs: HISTORY_TYPEDEFS, resolvers: historyResolvers };

@@ -7,8 +7,7 @@
  * which skips rows while others are being resolved. Everything here needs an admin role;
  * resolving and running also need write.
  */
-import { GraphQLScalarType, Kind, type ValueNode } from './graphql-runtime.js';
-import type { GraphQLFieldResolver } from 'graphql';
+import { GraphQLScalarType, Kind, type ValueNode } from '../schema/graphql-runtime.js';
 import { CrmlinkError } from '../core/errors.js';
 import { hasOwnKey } from '../core/own.js';
 import { SYSTEM_TABLES as T } from '../hub/tables.js';
@@ -16,14 +15,13 @@ import { listParked, listRuns } from '../sync/status.js';
 import { resolveConflict, type ConflictRecord } from '../sync/conflicts.js';
 import { runJob } from '../sync/engine.js';
 import type { CrmValue } from '../model/entities.js';
-import type { ExtraTypeDefs } from './typedefs.js';
-import type { Runtime } from './runtime.js';
-import { scope, type CrmContext } from './resolvers.js';
-import { requireAdmin, requireWrite } from './security.js';
-import { encodeCursor, decodeCursor } from './cursor.js';
-import { sourceHealth } from './source-health.js';
+import type { ExtraTypeDefs, Resolver, SchemaModule } from '../schema/module.js';
+import type { Runtime } from '../schema/runtime.js';
+import { scope, type CrmContext } from '../schema/resolvers.js';
+import { requireAdmin, requireWrite } from '../schema/security.js';
+import { encodeCursor, decodeCursor } from '../schema/cursor.js';
+import { sourceHealth } from '../schema/source-health.js';
 
-type Resolver = GraphQLFieldResolver<unknown, CrmContext, Record<string, unknown>>;
 
 function literal(ast: ValueNode): unknown {
   switch (ast.kind) {
@@ -310,3 +308,6 @@ export function opsResolvers(rt: Runtime): { types: Record<string, Record<string
   };
   return { types, query, mutation };
 }
+
+/** Jobs, runs, parked records, conflicts and sources, as a part of the API. */
+export const syncOpsModule: SchemaModule = { typeDefs: OPS_TYPEDEFS, resolvers: opsResolvers, scalars: { JSON: JSONScalar } };

@@ -12,19 +12,17 @@
  * @example
  *   mutation { acceptMergeCandidate(id: "3", survivor: "cus_0001") { mergeId survivor merged } }
  */
-import type { GraphQLFieldResolver } from 'graphql';
 import { CrmlinkError, ValidationError } from '../core/errors.js';
 import { hasOwnKey } from '../core/own.js';
 import { SYSTEM_TABLES as T } from '../hub/tables.js';
 import { acceptCandidate, CANDIDATE_STATUSES, identityConfig, listCandidates, listMerges, rejectCandidate, unmergeRecords, type CandidateStatus, type CandidateView } from '../identity/index.js';
 import { retryParked } from '../sync/engine.js';
-import { sourceHealth } from './source-health.js';
-import type { ExtraTypeDefs } from './typedefs.js';
-import type { Runtime } from './runtime.js';
-import { anonymousViewer, requireAdmin, requireWrite, type Viewer } from './security.js';
-import type { CrmContext } from './resolvers.js';
+import { sourceHealth } from '../schema/source-health.js';
+import type { ExtraTypeDefs, Resolver, SchemaModule } from '../schema/module.js';
+import type { Runtime } from '../schema/runtime.js';
+import { anonymousViewer, requireAdmin, requireWrite, type Viewer } from '../schema/security.js';
+import type { CrmContext } from '../schema/resolvers.js';
 
-type Resolver = GraphQLFieldResolver<unknown, CrmContext, Record<string, unknown>>;
 
 export const CONSOLE_TYPEDEFS: ExtraTypeDefs = {
   types: /* GraphQL */ `
@@ -286,3 +284,6 @@ export function consoleResolvers(rt: Runtime): { query: Record<string, Resolver>
   };
   return { query, mutation };
 }
+
+/** The operations console's queries and actions, as a part of the API. */
+export const consoleModule: SchemaModule = { typeDefs: CONSOLE_TYPEDEFS, resolvers: consoleResolvers };
