@@ -263,6 +263,10 @@ export const roleSchema = z
       .boolean()
       .default(false)
       .describe('May use operations: sync jobs, conflicts, parked records, merge candidates, the console. These show every customer, so an admin role needs customers: all and no hide.'),
+    steward: z
+      .boolean()
+      .default(false)
+      .describe('Data steward: may restore records, fields and deleted records from history within its row rules (never a hidden field), and undo selected changes; undoing a whole sync run also needs customers: all and no hide. Admin roles may too.'),
   })
   .strict();
 

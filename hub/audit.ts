@@ -16,7 +16,32 @@ export interface AuditEntry {
   after?: unknown;
 }
 
+/** An audit entry as stored, JSON parsed. */
+export interface AuditRecord extends AuditEntry {
+  id: number;
+  at: string;
+}
+
+interface AuditRow {
+  id: number | string;
+  at: string;
+  actor: string;
+  action: string;
+  entity: string;
+  gid: string | null;
+  before: string | null;
+  after: string | null;
+}
+
+const parse = (s: string | null): unknown => (s === null ? undefined : (JSON.parse(s) as unknown));
+
 export class AuditLog {
+  /** Entries of one action written at or after `since` (ISO-8601), oldest first. */
+  async byAction(q: Q, action: string, since: string): Promise<AuditRecord[]> {
+    const rows = (await q(T.audit).where({ action }).where('at', '>=', since).orderBy('id')) as AuditRow[];
+    return rows.map((r) => ({ id: Number(r.id), at: r.at, actor: r.actor, action: r.action, entity: r.entity, gid: r.gid, before: parse(r.before), after: parse(r.after) }));
+  }
+
   async record(q: Q, entry: AuditEntry): Promise<void> {
     await this.recordMany(q, [entry]);
   }

@@ -67,6 +67,11 @@ export class BaseStore {
     return out;
   }
 
+  /** Forget the bases of these source keys (rows to be inserted again). */
+  async remove(q: Q, entity: string, source: string, keys: readonly string[]): Promise<void> {
+    for (let i = 0; i < keys.length; i += 500) await q(T.base).where({ entity, source }).whereIn('source_key', keys.slice(i, i + 500)).del();
+  }
+
   /** Store new bases; the last write per key wins within one call (a page may touch a key twice). */
   async save(q: Q, entity: string, source: string, writes: readonly BaseWrite[]): Promise<void> {
     const now = new Date().toISOString();

@@ -16,7 +16,9 @@ import { CrmlinkError, ValidationError } from '../core/errors.js';
 import type { CrmRecord, CrmValue, EntityName, ModelField } from '../model/entities.js';
 import { normalizeDecimal } from '../model/decimal.js';
 import { valueProblem } from '../model/validation.js';
+import { sameValue } from '../model/values.js';
 import type { AuditLog } from './audit.js';
+import type { HistoryStore, HistoryWrite } from './history.js';
 import type { FieldProvenance, ProvenanceStore } from './provenance.js';
 import type { Column, ColumnType, Statements } from './statements.js';
 import { ENTITY_SYSTEM_COLUMNS as C, SYSTEM_TABLES as T } from './tables.js';
@@ -55,6 +57,10 @@ export interface WriteMeta {
   action: string;
   /** One audit entry for the whole call (e.g. a page of a sync run), besides each record's own. */
   summary?: unknown;
+  /** The sync run writing (crm_run id), kept in each version's history. */
+  run?: number | null;
+  /** The source a sync run read the records from, kept in each version's history. */
+  source?: string | null;
 }
 
 /** The record as written. */
@@ -121,6 +127,7 @@ export interface GoldenContext {
   fields(entity: EntityName): ModelField[];
   table(entity: EntityName): string;
   audit: AuditLog;
+  history: HistoryStore;
   provenance: ProvenanceStore;
   changed(event: HubChange): void;
 }
@@ -181,6 +188,7 @@ export class GoldenRecords {
     let seq = writes.length > 0 ? await this.nextSeq(trx, writes.length) : 0;
     const written = writes.map((w, i) => toWritten(w, patches[i], t.fields, seq++, now));
     await this.store(trx, entity, t, written);
+    await this.ctx.history.record(trx, written.map((w, i) => historyOf(entity, writes[i].current, w, meta)));
     await this.ctx.provenance.apply(trx, entity, writes.map((w) => ({ gid: w.gid, fields: w.provenance ?? {} })));
     await this.ctx.audit.recordMany(trx, [
       ...writes.flatMap((w) => (w.audit ? [{ actor: meta.actor, action: meta.action, entity, gid: w.gid, before: w.audit.before, after: w.audit.after }] : [])),
@@ -242,6 +250,20 @@ function canonicalDecimal(v: CrmValue): CrmValue {
   } catch {
     return v;
   }
+}
+
+/** The version's history row: the fields whose value moved, before and after (all set ones on create). */
+function historyOf(entity: EntityName, current: HubRecord | null, w: WrittenRecord, meta: WriteMeta): HistoryWrite {
+  const before: CrmRecord = {};
+  const after: CrmRecord = {};
+  for (const f of current ? w.changed : Object.keys(w.values)) {
+    const old = current?.values[f] ?? null;
+    const now = w.values[f] ?? null;
+    if (current ? sameValue(old, now) : now === null) continue;
+    if (current) before[f] = old;
+    after[f] = now;
+  }
+  return { entity, gid: w.id, version: w.version, at: w.updatedAt, actor: meta.actor, action: meta.action, run: meta.run ?? null, source: meta.source ?? null, before, after, deleted: w.deleted, mergedInto: w.mergedInto, deletedBefore: current?.deleted ?? false, mergedIntoBefore: current?.mergedInto ?? null };
 }
 
 function toWritten(w: GoldenWrite, patch: CrmRecord, fields: readonly ModelField[], seq: number, now: string): WrittenRecord {

@@ -1,6 +1,7 @@
 export { Hub, nowIso, type HubRecord, type AuditEntry } from './hub.js';
 export { HubStore } from './store.js';
 export { StaleRecordError, type GoldenWrite, type HubChange, type WriteMeta, type WrittenRecord } from './golden.js';
+export { VersionNotKeptError, type HistoryEntry, type RecordState } from './history.js';
 export type { FieldProvenance, Provenance, ProvenanceRow } from './provenance.js';
 export type { BaseEntry, BaseWrite, SourceVersion } from './bases.js';
 export type { XrefEntry, XrefLink, XrefRow } from './xref.js';

@@ -110,6 +110,27 @@ const SYSTEM_TABLE_DEFINITIONS: TableDefinitions = {
     t.text('after').nullable();
     t.index(['entity', 'gid']);
   },
+  [T.history]: (t) => {
+    t.increments('id');
+    t.string('entity', 40).notNullable();
+    t.string('gid', 40).notNullable();
+    t.integer('version').notNullable();
+    t.string('at', 30).notNullable();
+    t.string('actor', 120).notNullable();
+    t.string('action', 40).notNullable();
+    t.integer('run_id').nullable();
+    t.string('source', 64).nullable();
+    /** JSON: field → value before this version, for the fields it changed */
+    t.text('before').notNullable();
+    /** JSON: field → value after this version, for the fields it changed */
+    t.text('after').notNullable();
+    t.boolean('deleted').notNullable();
+    t.string('merged_into', 40).nullable();
+    t.boolean('deleted_before').notNullable();
+    t.string('merged_into_before', 40).nullable();
+    t.index(['entity', 'gid', 'version']);
+    t.index(['run_id']);
+  },
   [T.lock]: (t) => {
     t.string('name', 120).primary();
     t.string('holder', 120).notNullable();

@@ -57,11 +57,12 @@ export async function abandonStaleRuns(q: Q, job: string): Promise<number> {
   return q(T.run).where({ job, status: 'running' }).update({ status: 'abandoned', ended_at: new Date().toISOString(), error: 'the process ended during the run' });
 }
 
-/** Recent runs, newest first. */
-export async function readRuns<S>(q: Q, opts: { job?: string; limit?: number } = {}): Promise<RunRecord<S>[]> {
+/** Recent runs, newest first (or the one run `id`). */
+export async function readRuns<S>(q: Q, opts: { job?: string; limit?: number; id?: number } = {}): Promise<RunRecord<S>[]> {
   const rows = (await q(T.run)
     .modify((b) => {
       if (opts.job) b.where({ job: opts.job });
+      if (opts.id !== undefined) b.where({ id: opts.id });
     })
     .orderBy('id', 'desc')
     .limit(opts.limit ?? 20)) as { id: number; job: string; status: string; dry_run: unknown; started_at: string; ended_at: string | null; stats: string | null; error: string | null }[];

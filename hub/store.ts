@@ -10,6 +10,7 @@
  * | merge bases | bases.ts | crm_base |
  * | conflicts | conflicts.ts | crm_conflict |
  * | audit | audit.ts | crm_audit |
+ * | record history (every version) | history.ts | crm_history |
  * | merge candidates and the merge log | merges.ts | crm_merge_candidate, crm_merge |
  * | checkpoints | checkpoints.ts | crm_checkpoint |
  * | run history | runs.ts | crm_run |
@@ -33,6 +34,7 @@ import { BaseStore } from './bases.js';
 import * as checkpoints from './checkpoints.js';
 import { ConflictStore } from './conflicts.js';
 import { GoldenRecords, type HubChange } from './golden.js';
+import { HistoryStore } from './history.js';
 import * as locks from './locks.js';
 import { MergeStore } from './merges.js';
 import * as parked from './parked.js';
@@ -45,6 +47,7 @@ import { XrefStore } from './xref.js';
 export class HubStore {
   readonly statements: Statements;
   readonly audit = new AuditLog();
+  readonly history = new HistoryStore();
   readonly provenance: ProvenanceStore;
   readonly golden: GoldenRecords;
   readonly xref: XrefStore;
@@ -79,6 +82,7 @@ export class HubStore {
       fields,
       table,
       audit: this.audit,
+      history: this.history,
       provenance: this.provenance,
       changed: (change) => this.onChange?.(change),
     });

@@ -18,6 +18,8 @@ export const SYSTEM_TABLES = {
   parked: 'crm_parked',
   run: 'crm_run',
   audit: 'crm_audit',
+  /** every version of every golden record: fields before and after, who, when */
+  history: 'crm_history',
   lock: 'crm_lock',
   mergeCandidate: 'crm_merge_candidate',
   /** merges, with the snapshot needed to undo them */

@@ -99,6 +99,11 @@ export class XrefStore {
     return { restored: true };
   }
 
+  /** Drop the links of these source keys (an undelete whose rows are gone: the push links the rows it inserts again). */
+  async unlink(q: Q, entity: string, source: string, keys: readonly string[]): Promise<void> {
+    for (let i = 0; i < keys.length; i += 500) await q(T.xref).where({ entity, source }).whereIn('source_key', keys.slice(i, i + 500)).del();
+  }
+
   /** Golden records (of `gids`) that already have a key of this source. */
   async gidsWithKeys(q: Q, entity: string, source: string, gids: readonly string[]): Promise<Set<string>> {
     return new Set((await this.keysByGid(q, entity, source, gids)).keys());

@@ -32,9 +32,12 @@ export function buildSchema(app: SchemaApp, modules: readonly SchemaModule[] = [
   );
   const read = buildResolvers(rt);
   const parts = modules.map((m) => m.resolvers(rt));
+  // A module may add fields to a generated type (e.g. Customer.history): merged per type, field by field.
+  const types: Record<string, object> = {};
+  for (const p of parts) for (const [t, fields] of Object.entries(p.types ?? {})) types[t] = { ...(types[t] ?? (read as Record<string, object>)[t] ?? {}), ...fields };
   const resolvers = {
     ...read,
-    ...Object.assign({}, ...parts.map((p) => p.types ?? {})),
+    ...types,
     ...Object.assign({}, ...modules.map((m) => m.scalars ?? {})),
     Decimal: DecimalScalar,
     Date: DateScalar,

@@ -67,6 +67,8 @@ export class RunContext {
   readonly plan: Record<string, TargetPlan> | null;
   readonly linker: IdentityLinker;
   readonly dryRun: boolean;
+  /** The run's crm_run id (null for a dry run or a retry outside a run): what history and audit name. */
+  runId: number | null = null;
 
   constructor(
     readonly app: SyncApp,

@@ -95,6 +95,7 @@ async function execute(app: SyncApp, job: string, cfg: JobConfig, access: HubAcc
   let error: RunReport['error'];
   try {
     ctx = new RunContext(app, job, cfg, access, opts);
+    ctx.runId = runId;
     if (!ctx.dryRun) await resolveIntents(ctx);
     if (cfg.direction !== 'push') {
       for (const unit of ctx.units) {

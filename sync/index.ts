@@ -6,6 +6,7 @@ export { runJob, retryParked, jobConfig, type RetryParkedResult } from './engine
 export type { SyncApp } from './context.js';
 export { startScheduler, SyncScheduler, type SchedulerOptions, type ScheduledJob } from './scheduler.js';
 export { listConflicts, getConflict, resolveConflict, type ConflictRecord, type ConflictFilter, type ResolveOptions } from './conflicts.js';
+export { restoreRecord, undeleteRecord, restoreChanges, restoreRun, type RestoreBy, type RecordRestore, type SourceRestore, type RestorePlan } from './restore.js';
 export { listParked, listRuns, syncStatus, type RunRecord, type JobStatus } from './status.js';
 export type { ParkedRecord } from '../hub/parked.js';
 export { tryLockJob, lockName, type JobLock } from '../hub/locks.js';

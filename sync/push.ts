@@ -25,7 +25,7 @@ import type { HubRecord } from '../hub/golden.js';
 import { park, unparkKeys } from '../hub/parked.js';
 import { ENTITY_SYSTEM_COLUMNS as C } from '../hub/tables.js';
 import type { CrmRecord } from '../model/entities.js';
-import { sameValue } from '../model/values.js';
+import { pickFields, sameValue } from '../model/values.js';
 import type { RunContext, SourceUnit } from './context.js';
 import { addStats } from './context.js';
 import { planPush, type PlannedInsert, type PushPlan, type PushState } from './push/plan.js';
@@ -33,6 +33,9 @@ import { writeToSource, type SourceResult } from './push/source-write.js';
 import { emptyStats, type SourceStats } from './types.js';
 
 export { ORIGIN } from './push/source-write.js';
+
+/** The audit action of a push's write to a source, which keeps the source's old values. */
+export const SOURCE_WRITE = 'source-write';
 
 /** Push every hub record changed since the job's hub checkpoint. */
 export async function pushAll(ctx: RunContext): Promise<void> {
@@ -113,6 +116,15 @@ async function deferMoved(ctx: RunContext, unit: SourceUnit, plan: PushPlan): Pr
   const before = plan.updates.length + plan.deletes.length;
   plan.updates = plan.updates.filter((w) => !read.moved.has(w.sourceKey));
   plan.deletes = plan.deletes.filter((w) => !read.moved.has(w.sourceKey));
+  // What the source holds before it is overwritten, for the audit (and restoreRun) to undo it there.
+  for (const u of plan.updates) {
+    const cur = read.current.get(u.sourceKey);
+    if (cur) u.old = pickFields(cur, Object.keys(u.values));
+  }
+  for (const d of plan.deletes) {
+    const cur = read.current.get(d.sourceKey);
+    if (cur) d.old = cur;
+  }
   return before - plan.updates.length - plan.deletes.length;
 }
 
@@ -148,6 +160,19 @@ async function recordInHub(ctx: RunContext, unit: SourceUnit, trx: Knex.Transact
       open,
     );
   }
+  // The source's values before this batch overwrote them (point 4 of record history): a wrong
+  // write-back can be undone in the source too (restoreRun writes them back).
+  await store.audit.recordMany(
+    trx,
+    result.overwritten.map((o) => ({
+      actor: `sync:${job}`,
+      action: SOURCE_WRITE,
+      entity,
+      gid: o.gid,
+      before: { source: S, key: o.sourceKey, values: o.old },
+      after: { source: S, key: o.sourceKey, run: ctx.runId, op: o.op, values: o.values },
+    })),
+  );
   for (const p of result.parks) await park(trx, { job, entity, source: S, sourceKey: p.sourceKey, gid: p.gid, direction: 'push', error: p.error, payload: p.payload });
   await store.journal.dropIntents(trx, plan.inserts.flatMap((i) => (i.intentId === undefined ? [] : [i.intentId])));
   await unparkKeys(trx, job, S, 'push', result.ok);
@@ -161,9 +186,10 @@ async function changedSinceBase(
   ctx: RunContext,
   unit: SourceUnit,
   planned: { sourceKey: string; base: BaseEntry | undefined }[],
-): Promise<{ moved: Set<string> }> {
+): Promise<{ moved: Set<string>; current: Map<string, CrmRecord> }> {
   const m = unit.mapping;
   const out = new Set<string>();
+  const records = new Map<string, CrmRecord>();
   const current = new Map<string, Row>();
   const columns = m.columns;
   for (let i = 0; i < planned.length; i += 200) {
@@ -181,6 +207,7 @@ async function changedSinceBase(
     if (!row || !p.base) continue;
     try {
       const rec = ctx.canonicalize(m.toRecord(row), unit.fields);
+      records.set(p.sourceKey, rec);
       // Refs are global ids in the base and source keys in the row: compare the rest.
       const fields = unit.fields.filter((f) => ctx.fieldByName.get(f)?.type !== 'ref' && Object.prototype.hasOwnProperty.call(p.base!.values, f));
       if (fields.some((f) => !sameValue(rec[f] ?? null, p.base!.values[f] ?? null))) out.add(p.sourceKey);
@@ -188,7 +215,7 @@ async function changedSinceBase(
       out.add(p.sourceKey); // unreadable now: leave it to the pull, which parks it with its error
     }
   }
-  return { moved: out };
+  return { moved: out, current: records };
 }
 
 /** Intents are committed before the source insert, so a crash between the two can be told. */

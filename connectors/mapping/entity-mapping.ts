@@ -228,6 +228,22 @@ export class EntityMapping {
     return { [d.column]: d.value ?? 1 };
   }
 
+  /**
+   * soft delete: the columns that make a row live again (an undelete), from the row filter's value
+   * for the flag column (`filter: { deleted: 0 }`, `{ eq: 0 }`, or `{ ne: 1, orNull: true }` → NULL);
+   * null when the filter does not name one.
+   */
+  softUndeleteRow(): Row | null {
+    const d = this.config.delete;
+    if (d.mode !== 'soft' || !d.column) return null;
+    const f = this.config.filter?.[d.column];
+    if (f === undefined) return null;
+    if (f === null || typeof f !== 'object') return { [d.column]: f };
+    if (f.eq !== undefined) return { [d.column]: f.eq };
+    if (f.orNull) return { [d.column]: null };
+    return null;
+  }
+
   private transformError(p: FieldPlan, row: Row, err: unknown, value?: unknown): MappingError {
     if (err instanceof MappingError) return err;
     const column = p.columns.join('+') || undefined;

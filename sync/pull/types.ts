@@ -27,6 +27,8 @@ export interface PageContext {
   policies: MergePolicies;
   /** The page's clock: when a change has no time of its own. */
   now: string;
+  /** The run (crm_run id) the page belongs to, kept in the history of what it writes; null when unknown. */
+  run?: number | null;
 }
 
 /** One source record's change: the last change of its key in the page. */

@@ -29,6 +29,8 @@ export async function writePage(plan: PagePlan, page: Pick<LinkedPage, 'open'>, 
     await store.golden.write(trx, ctx.entity, writes, {
       actor: `sync:${ctx.job}`,
       action: 'sync',
+      run: ctx.run ?? null,
+      source: ctx.source,
       ...(writes.length > 0 ? { summary: { job: ctx.job, source: ctx.source, inserted, updated, deleted } } : {}),
     });
   } catch (err) {

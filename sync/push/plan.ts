@@ -48,12 +48,16 @@ export interface PlannedUpdate {
   values: CrmRecord;
   row: Row;
   base: BaseEntry | undefined;
+  /** The source's canonical values of the fields to write, read just before writing (refs as its own keys). */
+  old?: CrmRecord;
 }
 export interface PlannedDelete {
   gid: string;
   sourceKey: string;
   base: BaseEntry;
   soft: boolean;
+  /** The source's canonical record read just before deleting it. */
+  old?: CrmRecord;
 }
 export interface PushPark {
   gid: string;

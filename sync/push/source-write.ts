@@ -9,6 +9,7 @@ import type { KeyValues, RowOutcome, WriteOptions } from '../../connectors/drive
 import { encodeKey } from '../../connectors/keys.js';
 import type { BaseWrite } from '../../hub/bases.js';
 import type { XrefLink } from '../../hub/xref.js';
+import type { CrmRecord } from '../../model/entities.js';
 import type { RunContext, SourceUnit } from '../context.js';
 import type { PlannedDelete, PlannedInsert, PlannedUpdate, PushPark, PushPlan } from './plan.js';
 
@@ -20,6 +21,8 @@ export interface SourceResult {
   /** gids whose rows went through (their parked entries are done). */
   ok: string[];
   parks: PushPark[];
+  /** Rows updated or deleted, with the values they held before (for the audit). */
+  overwritten: { gid: string; sourceKey: string; op: 'update' | 'delete'; old: CrmRecord; values: CrmRecord | null }[];
   inserted: number;
   updated: number;
   deleted: number;
@@ -72,6 +75,7 @@ export async function updateRows(ctx: RunContext, unit: SourceUnit, updates: rea
     out.bases.push({ sourceKey: u.sourceKey, values: { ...(u.base?.values ?? {}), ...u.values }, deleted: false, changedAt: null });
     out.ok.push(u.gid);
     if (o.status !== 'unchanged') out.updated++;
+    if (o.status !== 'unchanged' && u.old) out.overwritten.push({ gid: u.gid, sourceKey: u.sourceKey, op: 'update', old: u.old, values: u.values });
   });
 }
 
@@ -98,13 +102,16 @@ export async function deleteRows(ctx: RunContext, unit: SourceUnit, deletes: rea
     // 'missing' is fine: already gone.
     out.bases.push({ sourceKey: d.sourceKey, values: d.base.values, deleted: true, changedAt: null });
     out.ok.push(d.gid);
-    if (o.status === 'deleted' || o.status === 'updated') out.deleted++;
+    if (o.status === 'deleted' || o.status === 'updated') {
+      out.deleted++;
+      if (d.old) out.overwritten.push({ gid: d.gid, sourceKey: d.sourceKey, op: 'delete', old: d.old, values: null });
+    }
   }
 }
 
 /** The planned writes of a batch, in order: inserts, (fault point), updates, deletes. */
 export async function writeToSource(ctx: RunContext, unit: SourceUnit, plan: PushPlan, findInserted: FindInserted, fault: () => Promise<void>): Promise<SourceResult> {
-  const out: SourceResult = { links: [], bases: [], ok: [], parks: [...plan.parks], inserted: 0, updated: 0, deleted: 0 };
+  const out: SourceResult = { links: [], bases: [], ok: [], parks: [...plan.parks], overwritten: [], inserted: 0, updated: 0, deleted: 0 };
   await insertRows(ctx, unit, plan.inserts, findInserted, out);
   await fault();
   await updateRows(ctx, unit, plan.updates, out);

@@ -4,10 +4,11 @@
  * 1. Statically: no module outside hub/ builds a write (insert, update, delete, merge, upsert,
  *    onConflict, truncate, or raw INSERT / UPDATE / DELETE / MERGE SQL) against a hub table.
  *    The detector is checked on literals first, so it is known to catch what it looks for.
- * 2. Behaviourally: every write path — a pull, a conflict resolution, a merge, an unmerge, and
- *    GraphQL create / update / delete — changes golden records only through the store's golden
- *    record write: every record whose `_version` moved is in the store's change events for that
- *    operation, and the operation left its audit entry.
+ * 2. Behaviourally: every write path — a pull, a conflict resolution, a merge, an unmerge, a
+ *    restore, and GraphQL create / update / delete — changes golden records only through the
+ *    store's golden record write: every record whose `_version` moved is in the store's change
+ *    events for that operation, the operation left its audit entry, and each new version is in
+ *    the record's history.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -15,10 +16,11 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { App } from '../../app/app.js';
 import type { HubChange } from '../../hub/golden.js';
-import { ENTITY_NAMES, MODEL } from '../../model/entities.js';
+import { ENTITY_NAMES, MODEL, type EntityName } from '../../model/entities.js';
 import { mergeRecords, unmergeRecords } from '../../identity/index.js';
 import { resolveConflict, listConflicts } from '../../sync/conflicts.js';
 import { runJob } from '../../sync/engine.js';
+import { restoreRecord } from '../../sync/restore.js';
 import { createWorld, seedErp, CODE_A, CODE_B, type World } from '../sync/support.js';
 import { createFixture, customerGid, SERVER_AUTH, type Fixture } from '../graphql/fixture.js';
 
@@ -109,6 +111,13 @@ async function throughStore(app: App, action: string, fn: () => Promise<unknown>
   for (const [k, v] of after) if (before.has(k) && before.get(k) !== v) expect(v, k).toBeGreaterThan(before.get(k)!);
   const audit = (await app.hub.knex('crm_audit').where('id', '>', auditBefore).select('action')) as { action: string }[];
   expect(audit.map((a) => a.action)).toContain(action);
+  // Every new version of every record it wrote is in the record's history.
+  for (const k of moved) {
+    const [entity, id] = k.split(':') as [EntityName, string];
+    const kept = (await app.hub.knex('crm_history').where({ entity, gid: id }).where('version', '>', before.get(k) ?? 0).orderBy('version').pluck('version')) as unknown[];
+    const from = (before.get(k) ?? 0) + 1;
+    expect(kept.map(Number), k).toEqual(Array.from({ length: after.get(k)! - from + 1 }, (_, i) => from + i));
+  }
   return moved;
 }
 
@@ -143,6 +152,7 @@ describe('every write path goes through the store', () => {
     const merged = await throughStore(app, 'merge', () => mergeRecords(app.hub, { survivor: a, merged: b, actor: 'bob' }));
     expect(merged).toEqual([`Customer:${a}`, `Customer:${b}`].sort());
     await throughStore(app, 'unmerge', () => unmergeRecords(app.hub, { merged: b, actor: 'bob' }));
+    await throughStore(app, 'restore', () => restoreRecord(app, 'Customer', a, { actor: 'sam', version: 1 }));
   });
 
   it('GraphQL create, update and delete', async () => {

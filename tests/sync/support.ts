@@ -205,7 +205,7 @@ export async function editHub(app: App, code: string, values: Record<string, str
 
 /** Every row of every hub table, for "nothing changed" checks. */
 export async function dumpHub(app: App): Promise<Record<string, unknown[]>> {
-  const tables = ['crm_customer', 'crm_xref', 'crm_base', 'crm_provenance', 'crm_checkpoint', 'crm_conflict', 'crm_parked', 'crm_run', 'crm_audit', 'crm_lock', 'crm_merge_candidate', 'crm_counter', 'crm_sync_seen', 'crm_sync_intent', 'crm_sync_tick'];
+  const tables = ['crm_customer', 'crm_xref', 'crm_base', 'crm_provenance', 'crm_checkpoint', 'crm_conflict', 'crm_parked', 'crm_run', 'crm_audit', 'crm_history', 'crm_lock', 'crm_merge_candidate', 'crm_counter', 'crm_sync_seen', 'crm_sync_intent', 'crm_sync_tick'];
   const out: Record<string, unknown[]> = {};
   for (const t of tables) {
     if (await app.hub.knex.schema.hasTable(t)) out[t] = await app.hub.knex(t).select();
