@@ -133,7 +133,23 @@ export async function whereToFilter(where: GqlWhere | null | undefined, ctx: Whe
   return simplify({ and: parts });
 }
 
+/**
+ * The longest string a filter compares with. A LIKE pattern has engine limits (SQLite refuses
+ * patterns over 50,000 bytes, SQL Server's are 8,000 bytes), and no real search needs more.
+ */
+export const MAX_FILTER_STRING = 4000;
+
+function checkLength(field: string, op: FilterOp, value: unknown): void {
+  const values = Array.isArray(value) ? value : [value];
+  for (const v of values) {
+    if (typeof v === 'string' && v.length > MAX_FILTER_STRING) {
+      throw new CrmlinkError('VALIDATION_FAILED', `where.${field}.${op}: a value of ${v.length} characters; at most ${MAX_FILTER_STRING} are allowed`, { field });
+    }
+  }
+}
+
 function leaf(field: string, op: FilterOp, value: unknown): Filter {
+  checkLength(field, op, value);
   switch (op) {
     case 'eq':
       return value === null ? { field, op: 'isNull', value: true } : { field, op, value };

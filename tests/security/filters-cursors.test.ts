@@ -77,6 +77,13 @@ describe('forged cursors and deep filters', () => {
     refused(r);
   });
 
+  test('a 100,000-character contains (a LIKE pattern the engine refuses) is a validation error', async () => {
+    const r = await s.gql('query($x: String) { customers(where: { name: { contains: $x } }) { totalCount } }', { x: 'x'.repeat(100_000) }, ADMIN);
+    refused(r);
+    expect(r.errors?.[0]?.message).toMatch(/^where\.name\.contains: a value of 100000 characters; at most 4000/);
+    expect(r.errors?.[0]?.message.length).toBeLessThan(200);
+  });
+
   test('a filter within the bound still works', async () => {
     const r = await s.gql(`{ customers(where: ${deepOr(5)}) { totalCount } }`, undefined, ADMIN);
     expect(r.errors).toBeUndefined();
