@@ -84,6 +84,17 @@ describe('forged cursors and deep filters', () => {
     expect(r.errors?.[0]?.message.length).toBeLessThan(200);
   });
 
+  test.each([
+    ['a value list', 'query($x: [String]) { customers(where: { name: { in: $x } }) { totalCount } }', () => Array.from({ length: 1001 }, (_, i) => `n${i}`), /^where\.name\.in: 1001 values; at most 1000/],
+    ['an id list', 'query($x: [ID!]) { customers(where: { id: { in: $x } }) { totalCount } }', () => Array.from({ length: 20_000 }, () => 'cus_0001'), /^where\.id\.in: 20000 values/],
+    ['a reference list', 'query($x: [ID!]) { salesOrders(where: { customerId: { nin: $x } }) { totalCount } }', () => Array.from({ length: 1001 }, () => 'cus_0001'), /^where\.customerId\.nin: 1001 values/],
+    ['nodes(ids:)', 'query($x: [ID!]!) { nodes(ids: $x) { id } }', () => Array.from({ length: 1001 }, () => 'cus_0001'), /^ids: 1001 ids; at most 1000/],
+  ])('%s longer than 1,000 is a validation error', async (_name, query, list, message) => {
+    const r = await s.gql(query, { x: list() }, ADMIN);
+    refused(r);
+    expect(r.errors?.[0]?.message).toMatch(message);
+  });
+
   test('a filter within the bound still works', async () => {
     const r = await s.gql(`{ customers(where: ${deepOr(5)}) { totalCount } }`, undefined, ADMIN);
     expect(r.errors).toBeUndefined();
