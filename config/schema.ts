@@ -185,9 +185,23 @@ export const customFieldSchema = z
 export const matchRuleSchema = z
   .object({
     rule: z.enum(['creditCode', 'name', 'phone', 'email']),
-    certainty: z.enum(['sure', 'probable']).optional(),
+    certainty: z.enum(['sure', 'probable']).optional().describe('sure: this rule alone links (weight 1).'),
+    weight: z
+      .number()
+      .gt(0)
+      .max(1)
+      .optional()
+      .describe('Evidence of one agreement, in (0, 1]; agreeing rules combine as 1 − Π(1 − weight). Defaults: creditCode 1, name 0.9, email 0.7, phone 0.6.'),
   })
   .strict();
+
+export const matchThresholdsSchema = z
+  .object({
+    link: z.number().gt(0).max(1).default(0.95).describe('Combined score at or above which two records are one customer.'),
+    candidate: z.number().gt(0).max(1).default(0.5).describe('Combined score at or above which a pair becomes a merge candidate.'),
+  })
+  .strict()
+  .refine((t) => t.candidate <= t.link, { message: 'candidate must not be above link' });
 
 export const survivorshipSchema = z
   .object({
@@ -205,7 +219,11 @@ export const entitySchema = z
     owner: z.string().optional().describe('federated: the source that answers reads and takes writes (default: the first).'),
     sources: z.record(z.string(), entitySourceSchema),
     fields: z.record(z.string(), customFieldSchema).default({}).describe('Custom fields beyond the canonical model.'),
-    match: z.array(matchRuleSchema).optional().describe('Identity rules, in order (Customer).'),
+    match: z
+      .array(matchRuleSchema)
+      .optional()
+      .describe('Identity rules, in order (Customer). Absent: creditCode, name, phone, email with their default weights (docs/identity.md).'),
+    matchThresholds: matchThresholdsSchema.optional().describe('Link and candidate thresholds for the combined match score (default link 0.95, candidate 0.5).'),
     survivorship: survivorshipSchema.optional(),
     writable: z.array(z.enum(WRITE_OPS)).default(['insert', 'update', 'delete']).describe('GraphQL mutations allowed.'),
   })

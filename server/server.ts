@@ -17,9 +17,8 @@
 import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { register as promRegistry } from 'prom-client';
-import type { App } from '../app/app.js';
-import { closeApp } from '../app/app.js';
-import { createYogaApp } from '../schema/index.js';
+import type { ServerApp } from './server-app.js';
+import { createYogaApp } from './yoga-app.js';
 import { serverIssues, adminScopeHolds } from '../config/server.js';
 import { ConfigError, isCrmlinkError } from '../core/errors.js';
 import { publicReadiness, readiness, ReadinessProbe } from './health.js';
@@ -59,7 +58,7 @@ export interface ServerOptions {
 
 type Handler = (req: IncomingMessage, res: ServerResponse, path: string) => void;
 
-export async function startServer(app: App, opts: ServerOptions = {}): Promise<RunningServer> {
+export async function startServer(app: ServerApp, opts: ServerOptions = {}): Promise<RunningServer> {
   // The same checks as `config check`, again here for a config that did not come through it.
   const problems = serverIssues(app.config);
   if (problems.length > 0) throw new ConfigError(problems.map((p) => ({ code: 'CONFIG_INVALID', ...p })), app.loaded.file);
@@ -113,7 +112,7 @@ export async function startServer(app: App, opts: ServerOptions = {}): Promise<R
       const timer = setTimeout(() => servers.forEach((s) => s.closeAllConnections()), 5000);
       await stopped;
       clearTimeout(timer);
-      await closeApp(app);
+      await app.close();
       removeLastResort?.();
       app.logger.info('stopped');
     })();
@@ -133,7 +132,7 @@ export async function startServer(app: App, opts: ServerOptions = {}): Promise<R
 }
 
 /** The monitoring listener: probes and metrics without credentials, on its own address. */
-async function startMonitoring(app: App, probe: ReadinessProbe): Promise<RunningServer['monitoring']> {
+async function startMonitoring(app: ServerApp, probe: ReadinessProbe): Promise<RunningServer['monitoring']> {
   const cfg = app.config.server.metricsListener;
   if (!cfg) return undefined;
   const handler = listener(allowedHostNames({ host: cfg.host }, cfg.host), {
@@ -192,7 +191,7 @@ function bodyRefusal(req: IncomingMessage, max: number): { status: number; code:
 type Access = 'granted' | 'unauthenticated' | 'forbidden';
 
 /** Whether the request carries an admin credential (in auth mode none: whether the anonymous role is admin). */
-async function monitoringAccess(app: App, req: IncomingMessage): Promise<Access> {
+async function monitoringAccess(app: ServerApp, req: IncomingMessage): Promise<Access> {
   try {
     const viewer = await authenticate(app.config, toHeaders(req));
     return viewer.admin && adminScopeHolds(viewer) ? 'granted' : 'forbidden';
