@@ -133,7 +133,28 @@ export async function whereToFilter(where: GqlWhere | null | undefined, ctx: Whe
   return simplify({ and: parts });
 }
 
+/**
+ * The longest string a filter compares with. A LIKE pattern has engine limits (SQLite refuses
+ * patterns over 50,000 bytes, SQL Server's are 8,000 bytes), and no real search needs more.
+ */
+export const MAX_FILTER_STRING = 4000;
+/** The most values an `in` / `nin` list may hold (each id of one is translated, each value bound). */
+export const MAX_FILTER_LIST = 1000;
+
+function checkLength(field: string, op: string, value: unknown): void {
+  if (Array.isArray(value) && value.length > MAX_FILTER_LIST) {
+    throw new CrmlinkError('VALIDATION_FAILED', `where.${field}.${op}: ${value.length} values; at most ${MAX_FILTER_LIST} are allowed`, { field });
+  }
+  const values = Array.isArray(value) ? value : [value];
+  for (const v of values) {
+    if (typeof v === 'string' && v.length > MAX_FILTER_STRING) {
+      throw new CrmlinkError('VALIDATION_FAILED', `where.${field}.${op}: a value of ${v.length} characters; at most ${MAX_FILTER_STRING} are allowed`, { field });
+    }
+  }
+}
+
 function leaf(field: string, op: FilterOp, value: unknown): Filter {
+  checkLength(field, op, value);
   switch (op) {
     case 'eq':
       return value === null ? { field, op: 'isNull', value: true } : { field, op, value };
@@ -166,6 +187,7 @@ async function keyFilter(ops: Record<string, unknown>, toKeys: (ids: string[]) =
   const parts: Filter[] = [];
   for (const [op, value] of Object.entries(ops)) {
     if (value === undefined || value === null) continue;
+    checkLength('id', op, value);
     const ids = Array.isArray(value) ? (value as string[]) : [String(value)];
     const keys = await toKeys(ids);
     if (op === 'eq' || op === 'in') parts.push({ keyIn: keys });
@@ -187,6 +209,7 @@ async function refFilter(field: string, ops: Record<string, unknown>, toValues: 
       parts.push(leaf(field, op === 'ne' ? 'ne' : 'eq', null));
       continue;
     }
+    checkLength(field, op, value);
     const ids = Array.isArray(value) ? (value as string[]) : [String(value)];
     const values = await toValues(ids);
     if (op === 'eq' || op === 'in') parts.push({ field, op: 'in', value: values });

@@ -9,7 +9,7 @@ import type { GraphQLFieldResolver } from 'graphql';
 import { CrmlinkError } from '../core/errors.js';
 import { ENTITY_NAMES, MODEL, type EntityName } from '../model/entities.js';
 import { LIST_RELATIONS, REF_RELATIONS, singularName } from './relations.js';
-import { nestedConnection, topLevelConnection, cursorOf, type ConnectionArgs, type ConnectionSource, type Page, type Plan } from './connections.js';
+import { nestedConnection, topLevelConnection, cursorOf, MAX_PAGE_SIZE, type ConnectionArgs, type ConnectionSource, type Page, type Plan } from './connections.js';
 import type { CrmlinkConfig } from '../config/schema.js';
 import { decodeId, federatedId } from './ids.js';
 import { anonymousViewer, isHidden, isVisible, type Viewer } from './security.js';
@@ -172,7 +172,9 @@ export function buildResolvers(rt: Runtime): ResolverMap {
   query.node = async (_p, args, ctx) => resolveNode(scope(rt, ctx), String(args.id));
   query.nodes = async (_p, args, ctx) => {
     const s = scope(rt, ctx);
-    return Promise.all((args.ids as string[]).map((id) => resolveNode(s, id)));
+    const ids = args.ids as string[];
+    if (ids.length > MAX_PAGE_SIZE) throw new CrmlinkError('VALIDATION_FAILED', `ids: ${ids.length} ids; at most ${MAX_PAGE_SIZE} per request`, { field: 'ids' });
+    return Promise.all(ids.map((id) => resolveNode(s, id)));
   };
 
   const hideable = hideableFields(rt.app.config);

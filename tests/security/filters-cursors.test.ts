@@ -77,6 +77,24 @@ describe('forged cursors and deep filters', () => {
     refused(r);
   });
 
+  test('a 100,000-character contains (a LIKE pattern the engine refuses) is a validation error', async () => {
+    const r = await s.gql('query($x: String) { customers(where: { name: { contains: $x } }) { totalCount } }', { x: 'x'.repeat(100_000) }, ADMIN);
+    refused(r);
+    expect(r.errors?.[0]?.message).toMatch(/^where\.name\.contains: a value of 100000 characters; at most 4000/);
+    expect(r.errors?.[0]?.message.length).toBeLessThan(200);
+  });
+
+  test.each([
+    ['a value list', 'query($x: [String]) { customers(where: { name: { in: $x } }) { totalCount } }', () => Array.from({ length: 1001 }, (_, i) => `n${i}`), /^where\.name\.in: 1001 values; at most 1000/],
+    ['an id list', 'query($x: [ID!]) { customers(where: { id: { in: $x } }) { totalCount } }', () => Array.from({ length: 20_000 }, () => 'cus_0001'), /^where\.id\.in: 20000 values/],
+    ['a reference list', 'query($x: [ID!]) { salesOrders(where: { customerId: { nin: $x } }) { totalCount } }', () => Array.from({ length: 1001 }, () => 'cus_0001'), /^where\.customerId\.nin: 1001 values/],
+    ['nodes(ids:)', 'query($x: [ID!]!) { nodes(ids: $x) { id } }', () => Array.from({ length: 1001 }, () => 'cus_0001'), /^ids: 1001 ids; at most 1000/],
+  ])('%s longer than 1,000 is a validation error', async (_name, query, list, message) => {
+    const r = await s.gql(query, { x: list() }, ADMIN);
+    refused(r);
+    expect(r.errors?.[0]?.message).toMatch(message);
+  });
+
   test('a filter within the bound still works', async () => {
     const r = await s.gql(`{ customers(where: ${deepOr(5)}) { totalCount } }`, undefined, ADMIN);
     expect(r.errors).toBeUndefined();

@@ -61,6 +61,14 @@ describe('doubling fragments', () => {
     expect(slowest).toBeLessThan(2000);
   });
 
+  test('without a key the same document is refused before parsing (authentication first)', async () => {
+    const t = performance.now();
+    const r = await s.gql(doublingFragments(23, 'customers { totalCount }'));
+    expect(r.status).toBe(401);
+    expect(r.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    expect(performance.now() - t).toBeLessThan(2000);
+  });
+
   test('the spread limit counts spreads in the document and names its setting', async () => {
     const spreads = Array.from({ length: 300 }, () => '...F').join(' ');
     const r = await s.gql(`{ ${spreads} } fragment F on Query { __typename }`, undefined, ADMIN);
