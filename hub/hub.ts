@@ -25,6 +25,8 @@ export class Hub {
   readonly custom: CustomFields;
   /** The only writer of the hub. */
   readonly store: HubStore;
+  /** Key of the version of a federated record (a keyed MAC of its values): see hub/secrets.ts. */
+  versionKey: Buffer = Buffer.alloc(0);
 
   private constructor(
     readonly knex: Knex,
@@ -74,6 +76,7 @@ export class Hub {
     }
     const h = new Hub(knex, loaded.config);
     await migrateHub(knex, h.custom);
+    h.versionKey = await h.store.secret(knex, 'record-version');
     return h;
   }
 

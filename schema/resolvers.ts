@@ -7,7 +7,7 @@
  */
 import type { GraphQLFieldResolver } from 'graphql';
 import { CrmlinkError } from '../core/errors.js';
-import { ENTITY_NAMES, MODEL, type EntityName } from '../model/entities.js';
+import { ENTITY_NAMES, MODEL, withDerivedHidden, type EntityName } from '../model/entities.js';
 import { LIST_RELATIONS, REF_RELATIONS, singularName } from './relations.js';
 import { nestedConnection, topLevelConnection, cursorOf, type ConnectionArgs, type ConnectionSource, type Page, type Plan } from './connections.js';
 import type { CrmlinkConfig } from '../config/schema.js';
@@ -97,7 +97,7 @@ function receivableBalance(s: Scope, rec: Rec): Promise<string> {
 export function hideableFields(config: CrmlinkConfig): Set<string> {
   const out = new Set<string>();
   for (const role of Object.values(config.server.auth.roles)) for (const c of role?.hide ?? []) out.add(c);
-  return out;
+  return withDerivedHidden(out);
 }
 
 /** An edge: the cursor is encoded only when the query asks for it. */

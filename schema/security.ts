@@ -7,13 +7,15 @@
  * record); nested lists start from a record already visible.
  *
  * Field masking: a field listed in the role's `hide` ("Customer.creditLimit") resolves to null;
- * filtering, sorting or aggregating on it is refused (FORBIDDEN), since a filter would leak it.
+ * filtering, sorting or aggregating on it is refused (FORBIDDEN), since a filter would leak it. A
+ * derived field (Customer.receivableBalance, the sum of Invoice.balance) is hidden with every
+ * field it is computed from, as the model declares them.
  */
 import type { CrmlinkConfig } from '../config/schema.js';
 import { CrmlinkError } from '../core/errors.js';
 import { ownValue } from '../core/own.js';
 import { ADMIN_SCOPE_RULE, adminScopeHolds } from '../config/server.js';
-import type { EntityName } from '../model/entities.js';
+import { withDerivedHidden, type EntityName } from '../model/entities.js';
 import { TRUE, FALSE, type Filter } from './filters.js';
 import type { Rec } from './store.js';
 import type { Scope } from './runtime.js';
@@ -40,7 +42,8 @@ export function viewerFor(config: CrmlinkConfig, who: { user: string; role: stri
     role: who.role,
     ...(who.team ? { team: who.team } : {}),
     customers: rule.customers,
-    hidden: new Set(rule.hide),
+    // A derived field is hidden with any field it is computed from (model/entities.ts DERIVED_FIELDS).
+    hidden: withDerivedHidden(rule.hide),
     write: rule.write,
     admin: rule.admin,
   };
