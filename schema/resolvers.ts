@@ -12,7 +12,7 @@ import { LIST_RELATIONS, REF_RELATIONS, singularName } from './relations.js';
 import { nestedConnection, topLevelConnection, cursorOf, type ConnectionArgs, type ConnectionSource, type Page, type Plan } from './connections.js';
 import type { CrmlinkConfig } from '../config/schema.js';
 import { decodeId, federatedId } from './ids.js';
-import { anonymousViewer, isHidden, isVisible, type Viewer } from './security.js';
+import { anonymousViewer, isHidden, isVisible, visibilityWorkForMissing, type Viewer } from './security.js';
 import { scopeOf, type Runtime, type Scope } from './runtime.js';
 import { HUB, exposesField, type Rec } from './store.js';
 import { fieldSources, sourceRecords, syncStatus } from './provenance.js';
@@ -39,7 +39,10 @@ export async function resolveNode(s: Scope, id: string, expect?: EntityName): Pr
   const d = decodeId(id);
   if (!d || (expect && d.entity !== expect)) return null;
   const rec = d.kind === 'hub' ? await s.recordIn(d.entity, HUB, d.gid) : await s.recordIn(d.entity, d.source, d.sourceKey);
-  if (!rec) return null;
+  if (!rec) {
+    await visibilityWorkForMissing(s, d.entity);
+    return null;
+  }
   return (await isVisible(s, rec)) ? rec : null;
 }
 
