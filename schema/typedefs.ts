@@ -240,7 +240,7 @@ export function buildTypeDefs(rt: Runtime, extra: ExtraTypeDefs): string {
     for (const r of REF_RELATIONS.filter((x) => x.entity === entity)) lines.push(`  ${r.name}: ${r.target}`);
     for (const r of LIST_RELATIONS.filter((x) => x.parent === entity)) lines.push(`  ${r.name}${CONNECTION_ARGS(r.child)}: ${r.child}Connection!`);
     if (entity === 'Customer') {
-      lines.push('  "Sum of the balance of open and partly paid invoices, computed by the invoices\' source."\n  receivableBalance: Decimal');
+      lines.push('  "Sum of the balance of open and partly paid invoices, computed by the invoices\' source; null for a role that cannot see Invoice.balance, status or customerId."\n  receivableBalance: Decimal');
     }
     lines.push('  "The source records linked to this one."\n  sourceRecords: [SourceRecord!]!');
     lines.push('  "Where each field\'s value came from."\n  fieldSources: [FieldSource!]!');
