@@ -25,6 +25,8 @@ export class Hub {
   readonly custom: CustomFields;
   /** The only writer of the hub. */
   readonly store: HubStore;
+  /** Key of the version of a federated record (a keyed MAC of its values): see hub/secrets.ts. */
+  versionKey: Buffer = Buffer.alloc(0);
 
   private constructor(
     readonly knex: Knex,
@@ -59,6 +61,8 @@ export class Hub {
     }
     const h = await Hub.connect(loaded);
     await migrateHub(h.knex, h.custom);
+    // A read-only (dry-run) hub serves no GraphQL, so it needs no version key (and may predate its table).
+    h.versionKey = await h.store.secret(h.knex, 'record-version');
     return h;
   }
 

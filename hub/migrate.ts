@@ -16,6 +16,10 @@ const SYSTEM_TABLE_DEFINITIONS: TableDefinitions = {
     t.string('name', 64).primary();
     t.bigInteger('value').notNullable();
   },
+  [T.secret]: (t) => {
+    t.string('name', 64).primary();
+    t.text('value').notNullable();
+  },
   [T.xref]: (t) => {
     t.string('entity', 40).notNullable();
     t.string('source', 64).notNullable();

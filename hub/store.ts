@@ -17,6 +17,7 @@
  * | parked records | parked.ts | crm_parked |
  * | job locks | locks.ts | crm_lock (SQLite) or advisory locks (PostgreSQL) |
  * | the sync engine's journal | sync-tables.ts | crm_sync_seen, crm_sync_intent, crm_sync_tick |
+ * | the hub's own secrets | secrets.ts | crm_secret |
  *
  * Statements are prepared once per table and kept (statements.ts). A test
  * (tests/hub/single-writer.test.ts) fails when code outside hub/ writes a hub table.
@@ -40,6 +41,7 @@ import { MergeStore } from './merges.js';
 import * as parked from './parked.js';
 import { ProvenanceStore } from './provenance.js';
 import * as runs from './runs.js';
+import { hubSecret } from './secrets.js';
 import { Statements, type HubDialect } from './statements.js';
 import { SyncJournal } from './sync-tables.js';
 import { XrefStore } from './xref.js';
@@ -59,6 +61,7 @@ export class HubStore {
   readonly runs = runs;
   readonly parked = parked;
   readonly locks = locks;
+  readonly secret = hubSecret;
 
   /**
    * Told of every golden record write, inside its transaction (so a listener that acts on it must

@@ -25,6 +25,8 @@ export const SYSTEM_TABLES = {
   /** merges, with the snapshot needed to undo them */
   merge: 'crm_merge',
   counter: 'crm_counter',
+  /** secrets of the hub itself (the key of federated record versions), created at random */
+  secret: 'crm_secret',
 } as const;
 
 /** Tables of the sync engine's own bookkeeping (hub/sync-tables.ts), created when a job first runs. */

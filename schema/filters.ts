@@ -153,8 +153,17 @@ function checkLength(field: string, op: string, value: unknown): void {
   }
 }
 
+/** Whether a filter value (or one of a list) holds U+0000, which no stored text holds. */
+function holdsNul(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('\u0000');
+  return Array.isArray(value) && value.some((v) => typeof v === 'string' && v.includes('\u0000'));
+}
+
 function leaf(field: string, op: FilterOp, value: unknown): Filter {
   checkLength(field, op, value);
+  // SQLite ends a LIKE pattern at U+0000 (`contains: "\u0000"` would match every row) and
+  // PostgreSQL refuses it in text: refused here for every store alike.
+  if (holdsNul(value)) throw new CrmlinkError('VALIDATION_FAILED', `where.${field}.${op}: text cannot hold the NUL character (U+0000)`, { field });
   switch (op) {
     case 'eq':
       return value === null ? { field, op: 'isNull', value: true } : { field, op, value };

@@ -7,12 +7,12 @@
  */
 import type { GraphQLFieldResolver } from 'graphql';
 import { CrmlinkError } from '../core/errors.js';
-import { ENTITY_NAMES, MODEL, type EntityName } from '../model/entities.js';
+import { ENTITY_NAMES, MODEL, withDerivedHidden, type EntityName } from '../model/entities.js';
 import { LIST_RELATIONS, REF_RELATIONS, singularName } from './relations.js';
 import { nestedConnection, topLevelConnection, cursorOf, MAX_PAGE_SIZE, type ConnectionArgs, type ConnectionSource, type Page, type Plan } from './connections.js';
 import type { CrmlinkConfig } from '../config/schema.js';
 import { decodeId, federatedId } from './ids.js';
-import { anonymousViewer, isHidden, isVisible, type Viewer } from './security.js';
+import { anonymousViewer, isHidden, isVisible, visibilityWorkForMissing, type Viewer } from './security.js';
 import { scopeOf, type Runtime, type Scope } from './runtime.js';
 import { HUB, exposesField, type Rec } from './store.js';
 import { fieldSources, sourceRecords, syncStatus } from './provenance.js';
@@ -38,7 +38,10 @@ export async function resolveNode(s: Scope, id: string, expect?: EntityName): Pr
   const d = decodeId(id);
   if (!d || (expect && d.entity !== expect)) return null;
   const rec = d.kind === 'hub' ? await s.recordIn(d.entity, HUB, d.gid) : await s.recordIn(d.entity, d.source, d.sourceKey);
-  if (!rec) return null;
+  if (!rec) {
+    await visibilityWorkForMissing(s, d.entity);
+    return null;
+  }
   return (await isVisible(s, rec)) ? rec : null;
 }
 
@@ -114,7 +117,7 @@ function receivableBalance(s: Scope, rec: Rec): Promise<string | null> {
 export function hideableFields(config: CrmlinkConfig): Set<string> {
   const out = new Set<string>();
   for (const role of Object.values(config.server.auth.roles)) for (const c of role?.hide ?? []) out.add(c);
-  return out;
+  return withDerivedHidden(out);
 }
 
 /**

@@ -7,13 +7,15 @@
  * record); nested lists start from a record already visible.
  *
  * Field masking: a field listed in the role's `hide` ("Customer.creditLimit") resolves to null;
- * filtering, sorting or aggregating on it is refused (FORBIDDEN), since a filter would leak it.
+ * filtering, sorting or aggregating on it is refused (FORBIDDEN), since a filter would leak it. A
+ * derived field (Customer.receivableBalance, the sum of Invoice.balance) is hidden with every
+ * field it is computed from, as the model declares them.
  */
 import type { CrmlinkConfig } from '../config/schema.js';
 import { CrmlinkError } from '../core/errors.js';
 import { ownValue } from '../core/own.js';
 import { ADMIN_SCOPE_RULE, adminScopeHolds } from '../config/server.js';
-import type { EntityName } from '../model/entities.js';
+import { withDerivedHidden, type EntityName } from '../model/entities.js';
 import { TRUE, FALSE, type Filter } from './filters.js';
 import type { Rec } from './store.js';
 import type { Scope } from './runtime.js';
@@ -32,7 +34,8 @@ export function viewerFor(config: CrmlinkConfig, who: { user: string; role: stri
     role: who.role,
     ...(who.team ? { team: who.team } : {}),
     customers: rule.customers,
-    hidden: new Set(rule.hide),
+    // A derived field is hidden with any field it is computed from (model/entities.ts DERIVED_FIELDS).
+    hidden: withDerivedHidden(rule.hide),
     write: rule.write,
     admin: rule.admin,
   };
@@ -115,6 +118,25 @@ export async function isVisible(scope: Scope, rec: Rec): Promise<boolean> {
   if (ref === null || ref === undefined) return false;
   const p = await scope.recordIn(parent.entity, scope.rt.store(rec.entity).refSpace(parent.via), String(ref));
   return p ? isVisible(scope, p) : false;
+}
+
+/**
+ * The work isVisible does for a record, done for one that does not exist: the parent lookups the
+ * row rule would make. node(id) of someone else's record and of a missing one then cost the same
+ * (no timing oracle of existence); both answer null.
+ */
+const ABSENT = 'absent';
+
+export async function visibilityWorkForMissing(scope: Scope, entity: EntityName): Promise<void> {
+  if (scope.viewer.customers === 'all') return;
+  let child = entity;
+  for (let parent = PARENT[child]; parent; parent = PARENT[child]) {
+    // The lookups of a real parent (key translation, then the read); what they find is not used.
+    const store = scope.rt.store(parent.entity);
+    await scope.translate(parent.entity, scope.rt.store(child).refSpace(parent.via), store.space, [ABSENT]).catch(() => null);
+    await scope.byKey(parent.entity, ABSENT).catch(() => null);
+    child = parent.entity;
+  }
 }
 
 export function isHidden(v: Viewer, entity: string, field: string): boolean {

@@ -8,7 +8,7 @@
  * in memory: the Driver interface has no window functions, and a level is bounded by the parents'
  * page size times their children.
  */
-import { createHash } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import type { Driver, Row, TableRef, Where } from '../connectors/driver.js';
 import { EntityMapping } from '../connectors/mapping/entity-mapping.js';
 import type { EntitySourceConfig, SourceConfig } from '../config/schema.js';
@@ -86,6 +86,8 @@ export class SourceStore implements EntityStore {
     custom: readonly ModelField[],
     /** Conversion of some fields only; without it a record converts all its fields at once. */
     readonly subsets?: MappingSubsets,
+    /** Key of record versions (the hub's `record-version` secret). */
+    readonly versionKey: Buffer = Buffer.alloc(0),
   ) {
     this.fields = new Map(fieldsOf(entity, custom).map((f) => [f.name, f]));
     this.nullsFirstAsc = driver.dialect !== 'postgres';
@@ -339,11 +341,17 @@ class SourceRec implements Rec {
   }
 
   get version(): number {
-    return (this.versionCache ??= rowVersion(this.values));
+    return (this.versionCache ??= rowVersion(this.values, this.store.versionKey));
   }
 }
 
-/** A federated record has no stored version: a hash of its values stands in for expectedVersion. */
-export function rowVersion(values: Record<string, unknown>): number {
-  return createHash('sha256').update(stableStringify(values)).digest().readUInt32BE(0) & 0x7fffffff;
+/**
+ * A federated record has no stored version: a keyed MAC of its values stands in for
+ * expectedVersion. Keyed, because the values include fields a role may not see: a plain hash
+ * would let it find a hidden value by hashing candidates until one gives the version it was shown.
+ * Without the key the version tells only whether the record changed.
+ */
+export function rowVersion(values: Record<string, unknown>, key: Buffer): number {
+  if (key.length === 0) throw new CrmlinkError('INTERNAL', 'record versions need the hub key (hub/secrets.ts), which was not loaded');
+  return createHmac('sha256', key).update(stableStringify(values)).digest().readUInt32BE(0) & 0x7fffffff;
 }

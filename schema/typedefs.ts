@@ -237,7 +237,7 @@ export function buildTypeDefs(rt: Runtime, extras: readonly ExtraTypeDefs[] = []
     for (const r of LIST_RELATIONS.filter((x) => x.parent === entity)) lines.push(`  ${r.name}${CONNECTION_ARGS(r.child)}: ${r.child}Connection!`);
     if (entity === 'Customer') {
       lines.push(
-        '  "Sum of the balance of open and partly paid invoices, computed by the invoices\' source. Null when unknown: no source maps invoices (customerId, balance, status), or this customer has no record in the invoices\' system; 0 means its invoices were looked at and none is open."\n  receivableBalance: Decimal',
+        '  "Sum of the balance of open and partly paid invoices, computed by the invoices\' source. Null when unknown: no source maps invoices (customerId, balance, status), or this customer has no record in the invoices\' system; 0 means its invoices were looked at and none is open. Null also for a role that cannot see Invoice.balance, status or customerId."\n  receivableBalance: Decimal',
       );
     }
     lines.push('  "The source records linked to this one."\n  sourceRecords: [SourceRecord!]!');

@@ -52,6 +52,8 @@ export function validateInput(entity: EntityName, fields: readonly ModelField[],
     if (typeof v === 'string') {
       // Length first: trimming, patterns and messages only ever see text of a bounded length.
       checkLength(entity, f, v);
+      // PostgreSQL refuses U+0000 in text and SQLite cuts C strings at it: no system can hold it.
+      if (v.includes('\u0000')) fail(entity, f.name, 'cannot hold the NUL character (U+0000)');
       if (f.type !== 'text') v = v.trim();
     }
     const empty = v === null || v === '' || v === undefined;
