@@ -52,6 +52,8 @@ export interface MergeSnapshot {
   children: { entity: EntityName; field: string; ids: string[] }[];
   /** Merge candidate rows the merge decided (the pair accepted, others about `merged` superseded). */
   candidates: { before: CandidateRow; after: CandidateRow }[];
+  /** Open conflicts the merge raised (disagreements left to a person); unmerge closes those still open. */
+  conflicts?: number[];
 }
 
 export interface MergeInput {
@@ -259,10 +261,12 @@ async function mergeInTransaction(hub: Hub, trx: Knex.Transaction, entity: Entit
   }
   await hub.store.golden.write(trx, entity, [{ gid: survivor, current: sRecord, patch, provenance }], { actor, action: 'merge' });
   const job = input.job ?? 'merge';
+  const openBefore = new Set([...((await hub.store.conflicts.loadOpen(trx, entity, [survivor])).get(survivor)?.values() ?? [])].map((c) => c.id));
   await hub.store.conflicts.save(trx, job, entity, decided.conflicts, await hub.store.conflicts.loadOpen(trx, entity, [survivor]));
+  const raised = [...((await hub.store.conflicts.loadOpen(trx, entity, [survivor])).get(survivor)?.values() ?? [])].map((c) => c.id).filter((id) => !openBefore.has(id));
 
   const candidates = await decideCandidates(hub, trx, before.candidates, survivor, merged, actor, now);
-  const snapshot = await snapshotMerge(hub, trx, entity, before, candidates);
+  const snapshot = { ...(await snapshotMerge(hub, trx, entity, before, candidates)), conflicts: raised };
   const mergeId = await hub.store.merges.logMerge(trx, { entity, survivor, merged, snapshot, at: now, by: actor });
   const survivorAfter = hub.fromRow(entity, snapshot.survivor.after);
   const mergedAfter = hub.fromRow(entity, snapshot.merged.after);
@@ -592,6 +596,7 @@ export async function unmergeRecords(hub: Hub, input: UnmergeInput): Promise<Unm
     await restoreLinks(hub, trx, snapshot, survivor, actor, kept);
     await restoreProvenance(hub, trx, entity, survivor, snapshot.provenance, kept);
     await restoreCandidates(hub, trx, snapshot.candidates, kept);
+    await closeRaisedConflicts(hub, trx, entity, survivor, mergeId, snapshot.conflicts ?? [], actor);
     await recomputeOverLaterMerges(hub, trx, entity, survivor, mergeId, input.rules, actor, kept);
     await hub.store.merges.markUndone(trx, mergeId, nowIso());
     const survivorAfter = (await hub.get(entity, survivor, trx)) as HubRecord;
@@ -703,6 +708,24 @@ async function restoreProvenance(hub: Hub, trx: Knex.Transaction, entity: Entity
     fields[field] = b ? { source: b.source, changedAt: b.changed_at } : null;
   }
   await hub.store.provenance.apply(trx, entity, [{ gid: survivor, fields }]);
+}
+
+/**
+ * The conflicts the merge raised are about two records that are no longer one: those still open
+ * are closed (the survivor keeps its value), named in the audit entry.
+ */
+async function closeRaisedConflicts(hub: Hub, trx: Knex.Transaction, entity: EntityName, survivor: string, mergeId: number, ids: readonly number[], actor: string): Promise<void> {
+  const open = (await hub.store.conflicts.loadOpen(trx, entity, [survivor])).get(survivor);
+  const closed: number[] = [];
+  const now = nowIso();
+  for (const c of open?.values() ?? []) {
+    if (!ids.includes(c.id)) continue;
+    await hub.store.conflicts.resolve(trx, c.id, { keep: 'hub', value: c.values.hub ?? null }, actor, now);
+    closed.push(c.id);
+  }
+  if (closed.length > 0) {
+    await hub.store.audit.record(trx, { actor, action: 'resolve-conflict', entity, gid: survivor, after: { conflicts: closed, reason: `merge ${mergeId} was undone: the records are no longer one` } });
+  }
 }
 
 /** Merge candidates back to how they were, where the merge's decision still stands. */

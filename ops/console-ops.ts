@@ -83,12 +83,42 @@ type MergeCandidate {
   b: MergeCandidateSide!
 }
 type MergeOutcome {
+  "0 for a dry run."
   mergeId: ID!
   survivor: ID!
   merged: ID!
   sourceKeys: [SourceKey!]!
   movedKeys: [SourceKey!]!
   changedFields: [String!]!
+  "Every field either record has a value for: what survived, from which source, and why (docs/identity.md)."
+  fields: [MergeField!]!
+  "Fields left as open conflicts (kept as the survivor has them, pushed nowhere)."
+  conflicts: [String!]!
+  "What the next sync run writes to each source record because of the merge."
+  writes: [MergeWrite!]!
+  "Nothing was changed."
+  dryRun: Boolean!
+}
+"The person's choice for one field the two records disagree on: side is survivor, merged or a source name."
+input MergeChoice {
+  field: String!
+  side: String!
+}
+type MergeField {
+  field: String!
+  survivorValue: JSON
+  mergedValue: JSON
+  value: JSON
+  source: String
+  "same | filled | chosen | rule | conflict"
+  decision: String!
+  reason: String!
+}
+type MergeWrite {
+  source: String!
+  key: String!
+  "field → { from, to }"
+  fields: JSON!
 }
 type CustomerMerge {
   id: ID!
@@ -123,7 +153,7 @@ type RetryParkedOutcome {
   ],
   mutation: [
     '  "Connect to one source and run a trivial query now."\n  testSource(name: String!): SourceTest!',
-    '  "Merge the pair of an open candidate; survivor is one of its two ids (default: the first)."\n  acceptMergeCandidate(id: ID!, survivor: ID): MergeOutcome!',
+    '  "Merge the pair of an open candidate; survivor is one of its two ids (default: the first). choose decides fields the two disagree on; others follow the job\'s conflict policy (manual: open conflicts). dryRun: show what would happen, change nothing."\n  acceptMergeCandidate(id: ID!, survivor: ID, choose: [MergeChoice!], dryRun: Boolean = false): MergeOutcome!',
     '  "Mark an open candidate as two different customers; it is not proposed again."\n  rejectMergeCandidate(id: ID!): MergeCandidate!',
     '  "Undo a merge: by mergeId, or by customerId (the merged record, or a survivor with exactly one merge)."\n  unmergeCustomer(mergeId: ID, customerId: ID): UnmergeOutcome!',
     '  "Try a job\'s parked records again."\n  retryParked(job: String!): RetryParkedOutcome!',
@@ -243,9 +273,29 @@ export function consoleResolvers(rt: Runtime): { query: Record<string, Resolver>
       const id = intId(a.id, 'merge candidate', 'id');
       // Survivorship and the job's conflict policies as configured, like `crmlink customers merge`.
       const ids = identityConfig(app.config, 'Customer');
-      const r = await acceptCandidate(app.hub, id, actorOf(v), { rules: ids.survivorship, policies: ids.conflicts, job: ids.job, ...(a.survivor ? { survivor: String(a.survivor) } : {}) });
+      // Object.fromEntries defines own properties: a field named __proto__ is just an unknown field (refused).
+      const choose = Array.isArray(a.choose) ? Object.fromEntries((a.choose as { field: string; side: string }[]).map((c) => [String(c.field), String(c.side)])) : undefined;
+      const r = await acceptCandidate(app.hub, id, actorOf(v), {
+        rules: ids.survivorship,
+        policies: ids.conflicts,
+        job: ids.job,
+        choose,
+        dryRun: a.dryRun === true,
+        ...(a.survivor ? { survivor: String(a.survivor) } : {}),
+      });
       const keys = (l: { source: string; sourceKey: string }[]) => l.map((k) => ({ source: k.source, key: k.sourceKey }));
-      return { mergeId: String(r.mergeId), survivor: r.survivor.id, merged: r.merged.id, sourceKeys: keys(r.sourceKeys), movedKeys: keys(r.movedKeys), changedFields: r.changedFields };
+      return {
+        mergeId: String(r.mergeId),
+        survivor: r.survivor.id,
+        merged: r.merged.id,
+        sourceKeys: keys(r.sourceKeys),
+        movedKeys: keys(r.movedKeys),
+        changedFields: r.changedFields,
+        fields: r.fields.map((f) => ({ field: f.field, survivorValue: f.survivor, mergedValue: f.merged, value: f.value, source: f.source, decision: f.decision, reason: f.reason })),
+        conflicts: r.conflicts,
+        writes: r.writes.map((w) => ({ source: w.source, key: w.sourceKey, fields: w.fields })),
+        dryRun: r.dryRun,
+      };
     },
     rejectMergeCandidate: async (_p, a, ctx) => {
       const v = operator(ctx, 'reject merge candidates');

@@ -10,6 +10,8 @@
  * - IN_SYNC otherwise. A federated record is read live, hence always IN_SYNC.
  */
 import { SYSTEM_TABLES as T } from '../hub/tables.js';
+import type { CrmValue } from '../model/entities.js';
+import { isHidden } from './security.js';
 import { HUB, type Rec } from './store.js';
 import type { Scope } from './runtime.js';
 
@@ -17,6 +19,8 @@ export interface SourceRecordView {
   source: string;
   key: string;
   syncedAt: string | null;
+  /** That system's values as last read by sync (crm_base), fields hidden from the viewer left out; null before the first sync. */
+  values: Record<string, CrmValue> | null;
 }
 export interface FieldSourceView {
   field: string;
@@ -27,6 +31,13 @@ export type SyncStatus = 'IN_SYNC' | 'PENDING' | 'CONFLICT' | 'ERROR';
 
 const keyOf = (r: Rec) => `${r.entity}:${r.key}`;
 
+/** A system's values without the fields the viewer's role hides (row rules apply to the record already). */
+function visible(scope: Scope, entity: string, values: Readonly<Record<string, CrmValue | undefined>>): Record<string, CrmValue> {
+  const out: Record<string, CrmValue> = {};
+  for (const [f, v] of Object.entries(values)) if (v !== undefined && !isHidden(scope.viewer, entity, f)) out[f] = v;
+  return out;
+}
+
 function groupByEntity(recs: readonly Rec[]): Map<string, string[]> {
   const m = new Map<string, string[]>();
   for (const r of recs) m.set(r.entity, [...(m.get(r.entity) ?? []), r.key]);
@@ -34,7 +45,7 @@ function groupByEntity(recs: readonly Rec[]): Map<string, string[]> {
 }
 
 export function sourceRecords(scope: Scope, rec: Rec): Promise<SourceRecordView[]> {
-  if (rec.space !== HUB) return Promise.resolve([{ source: rec.space, key: rec.key, syncedAt: null }]);
+  if (rec.space !== HUB) return Promise.resolve([{ source: rec.space, key: rec.key, syncedAt: null, values: visible(scope, rec.entity, rec.values) }]);
   return scope
     .loader<Rec, SourceRecordView[]>(
       'prov:sourceRecords',
@@ -46,13 +57,14 @@ export function sourceRecords(scope: Scope, rec: Rec): Promise<SourceRecordView[
             .leftJoin(`${T.base} as b`, function on() {
               this.on('b.entity', '=', 'x.entity').andOn('b.source', '=', 'x.source').andOn('b.source_key', '=', 'x.source_key');
             })
-            .select({ gid: 'x.gid', source: 'x.source', key: 'x.source_key', syncedAt: 'b.synced_at' })
+            .select({ gid: 'x.gid', source: 'x.source', key: 'x.source_key', syncedAt: 'b.synced_at', values: 'b.values' })
             .where('x.entity', entity)
             .whereIn('x.gid', gids)
             .orderBy([{ column: 'x.source' }, { column: 'x.source_key' }]);
           for (const r of rows) {
             const k = `${entity}:${String(r.gid)}`;
-            out.set(k, [...(out.get(k) ?? []), { source: String(r.source), key: String(r.key), syncedAt: r.syncedAt ? String(r.syncedAt) : null }]);
+            const values = typeof r.values === 'string' ? visible(scope, entity, JSON.parse(r.values) as Record<string, CrmValue>) : null;
+            out.set(k, [...(out.get(k) ?? []), { source: String(r.source), key: String(r.key), syncedAt: r.syncedAt ? String(r.syncedAt) : null, values }]);
           }
         }
         return recs.map((r) => out.get(keyOf(r)) ?? []);

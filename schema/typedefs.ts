@@ -103,6 +103,8 @@ type SourceRecord {
   source: String!
   key: String!
   syncedAt: DateTime
+  """That system's values as sync last read them (field → value), to compare side by side; fields your role may not see are left out; null before the first sync."""
+  values: JSON
 }
 
 """Which source the current value of a field came from, and when."""

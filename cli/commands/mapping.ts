@@ -4,7 +4,8 @@
  * team to review and paste under entities.<E>.sources.<NAME>.
  */
 import type { Command } from 'commander';
-import { stringify } from 'yaml';
+import { Document, isMap, isScalar } from 'yaml';
+import { DEFAULT_RULES, describeMatching } from '../../identity/index.js';
 import { CrmlinkError } from '../../core/errors.js';
 import type { SourceSet } from '../../connectors/registry.js';
 import type { ColumnInfo, TableInfo } from '../../connectors/driver.js';
@@ -69,7 +70,11 @@ const GUESSES: [field: string, pattern: RegExp][] = [
   ['ownerTeam', /depart|dept|team/],
   ['updatedAt', /modif|updat|lastmod|changed/],
   ['createdAt', /creat(e|ed)?(date|time|at|on)/],
-  ['status', /status|forbid|enable|state/],
+  // An enum takes only its own values: guessed from a column called status, never from "state"
+  // (a ship-to state is free text) or flags, which need a map of codes anyway.
+  ['status', /status$/],
+  ['amount', /^total$|totalamount|amount$|^amt$|money$/],
+  ['balance', /balance$/],
   ['industry', /industry|trade/],
   ['name', /name$/],
   ['code', /code$|^number$|^no$|^num$|id$/],
@@ -85,27 +90,64 @@ export function normaliseColumn(column: string): string {
 
 const TEMPORAL = /date|time/i;
 
-export function guessFields(entity: EntityName, table: TableInfo): { fields: Record<string, string>; unmapped: string[] } {
+export interface FieldGuesses {
+  fields: Record<string, string>;
+  unmapped: string[];
+  /** Fields whose column has the field's own name (no guess). */
+  exact: Set<string>;
+  /** Fields several columns could be (e.g. a name in two columns): left unmapped, the columns named. */
+  ambiguous: Record<string, string[]>;
+}
+
+/**
+ * Fields from column names. A column with the field's own name maps it; otherwise a pattern
+ * guesses, and a field two columns could be is not guessed at all: no guess beats a wrong one.
+ */
+export function guessFields(entity: EntityName, table: TableInfo): FieldGuesses {
   const model = new Map(MODEL[entity].fields.map((f) => [f.name, f.type]));
-  const fields: Record<string, string> = {};
+  const exactOf = new Map<string, string>();
+  const patternOf = new Map<string, string[]>();
   const unmapped: string[] = [];
   for (const col of table.columns) {
     const n = normaliseColumn(col.name);
-    const exact = [...model.keys()].find((f) => f.toLowerCase() === n && !(f in fields));
-    const guess = exact ?? GUESSES.find(([f, re]) => model.has(f) && !(f in fields) && re.test(n) && typeFits(model.get(f), col))?.[0];
-    if (guess) fields[guess] = col.name;
+    const exact = [...model.keys()].find((f) => f.toLowerCase() === n && !exactOf.has(f));
+    if (exact) {
+      exactOf.set(exact, col.name);
+      continue;
+    }
+    const guess = GUESSES.find(([f, re]) => model.has(f) && re.test(n) && typeFits(model.get(f), col))?.[0];
+    if (guess) patternOf.set(guess, [...(patternOf.get(guess) ?? []), col.name]);
     else unmapped.push(col.name);
   }
-  return { fields, unmapped };
+  const fields: Record<string, string> = {};
+  const ambiguous: Record<string, string[]> = {};
+  for (const f of model.keys()) {
+    const exact = exactOf.get(f);
+    const guessed = patternOf.get(f) ?? [];
+    if (exact) {
+      fields[f] = exact;
+      unmapped.push(...guessed);
+    } else if (guessed.length === 1) fields[f] = guessed[0];
+    else if (guessed.length > 1) {
+      ambiguous[f] = guessed;
+      unmapped.push(...guessed);
+    }
+  }
+  const order = new Map(table.columns.map((c, i) => [c.name, i]));
+  unmapped.sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0));
+  return { fields, unmapped, exact: new Set(exactOf.keys()), ambiguous };
 }
+
+const NUMERIC = /int|dec|num|real|float|double|money/i;
 
 function typeFits(type: FieldType | undefined, col: ColumnInfo): boolean {
   if (type === 'datetime' || type === 'date') return TEMPORAL.test(col.type);
+  if (type === 'decimal' || type === 'int') return NUMERIC.test(col.type);
   return !TEMPORAL.test(col.type) || type === 'string';
 }
 
 export function scaffoldMapping(source: string, entity: EntityName, table: TableInfo): string {
-  const { fields, unmapped } = guessFields(entity, table);
+  const { fields, unmapped, exact, ambiguous } = guessFields(entity, table);
   const key = table.primaryKey.length > 0 ? table.primaryKey : (table.uniqueKeys[0] ?? []);
   const modified = table.columns.find((c) => TEMPORAL.test(c.type) && /modif|updat|lastmod|changed/.test(normaliseColumn(c.name)));
   const decimals = new Map(table.columns.filter((c) => c.scale !== null && c.scale > 0).map((c) => [c.name, c.scale as number]));
@@ -135,6 +177,27 @@ export function scaffoldMapping(source: string, entity: EntityName, table: Table
     `# write: [] keeps the table read-only; add insert / update / delete once the ERP team agrees.`,
     ...(key.length === 0 ? ['# TODO: the table has no primary or unique key: set key to the columns that identify a row.'] : []),
   ];
-  const footer = unmapped.length > 0 ? [`# Columns not mapped: ${unmapped.join(', ')}`] : [];
-  return [...header, stringify(doc, { lineWidth: 0 }).trimEnd(), ...footer].join('\n');
+  const yamlDoc = new Document(doc);
+  // Every guess says so on its line: a reviewer sees which lines are certain.
+  const node = yamlDoc.getIn(['entities', entity, 'sources', source, 'fields'], true);
+  if (isMap(node)) {
+    for (const pair of node.items) {
+      const field = isScalar(pair.key) ? String(pair.key.value) : '';
+      const model = MODEL[entity].fields.find((m) => m.name === field);
+      const notes = [exact.has(field) ? 'same name' : 'guessed from the column name: review'];
+      if (model?.type === 'enum') notes.push(`enum ${model.values?.join('/') ?? ''}: add map: of the source's codes`);
+      if (isScalar(pair.value) || isMap(pair.value)) pair.value.comment = ` ${notes.join('; ')}`;
+    }
+  }
+  const footer = [
+    ...Object.entries(ambiguous).map(([f, cols]) => `# Not guessed: ${f} could be ${cols.join(' or ')} (several columns? use { columns: [${cols.join(', ')}], separator: " " })`),
+    ...(unmapped.length > 0 ? [`# Columns not mapped: ${unmapped.join(', ')}`] : []),
+    ...(entity === 'Customer'
+      ? [
+          `# Identity: without entities.Customer.match the default rules apply: ${describeMatching(DEFAULT_RULES)}.`,
+          '# To change them: match: [{ rule: creditCode }, { rule: name, weight: 0.9 }, { rule: phone, weight: 0.6 }, { rule: email, weight: 0.7 }] (docs/identity.md)',
+        ]
+      : []),
+  ];
+  return [...header, yamlDoc.toString({ lineWidth: 0 }).trimEnd(), ...footer].join('\n');
 }

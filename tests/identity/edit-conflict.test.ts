@@ -57,3 +57,44 @@ describe('an edit of a field with an open conflict', () => {
     expect(await listConflicts(app)).toEqual([]);
   });
 });
+
+describe('sourceRecords', () => {
+  const query = async (sys: TwoSystems, q: string): Promise<unknown> => {
+    const app = await sys.open();
+    await runJob(app, 'customers');
+    const yoga = createYogaApp(app, { logger: false });
+    const res = await yoga.fetch('http://x/graphql', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: q }) });
+    const body = (await res.json()) as { data?: unknown; errors?: unknown };
+    expect(body.errors).toBeUndefined();
+    return body.data;
+  };
+  const ERP = [{ code: 'C02', name: '杭州阿里巴巴网络有限公司', phone: '0571-85022088', email: 'ir@alibaba.example' }];
+  const FIN = [{ code: 'F02', name: '杭州阿里巴巴网络有限公司', phone: '0571-85022088', email: 'finance@alibaba.example' }];
+
+  it("shows each system's values side by side", async () => {
+    if (!(await haveBothServers())) return;
+    sys = await createTwoSystems(ERP, FIN, { label: 'srv', server: DEV_ADMIN });
+    const data = await query(sys, '{ customers(first: 1) { nodes { email sourceRecords { source key values } } } }');
+    expect(data).toEqual({
+      customers: {
+        nodes: [
+          {
+            email: 'ir@alibaba.example',
+            sourceRecords: [
+              { source: 'erp', key: 'C02', values: { code: 'C02', name: '杭州阿里巴巴网络有限公司', phone: '0571-85022088', email: 'ir@alibaba.example' } },
+              { source: 'finance', key: 'F02', values: { name: '杭州阿里巴巴网络有限公司', phone: '0571-85022088', email: 'finance@alibaba.example' } },
+            ],
+          },
+        ],
+      },
+    });
+  });
+
+  it('leaves out the fields the role may not see', async () => {
+    if (!(await haveBothServers())) return;
+    const server = `server:\n  auth:\n    mode: none\n    anonymousRole: sales\n    roles:\n      sales: { customers: all, hide: [Customer.email] }\n`;
+    sys = await createTwoSystems(ERP, FIN, { label: 'srh', server });
+    const data = (await query(sys, '{ customers(first: 1) { nodes { sourceRecords { source values } } } }')) as { customers: { nodes: { sourceRecords: { values: Record<string, unknown> }[] }[] } };
+    for (const r of data.customers.nodes[0].sourceRecords) expect(Object.keys(r.values)).not.toContain('email');
+  });
+});

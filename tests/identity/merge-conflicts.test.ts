@@ -88,6 +88,19 @@ describe('merge: disagreements are conflicts, never silent overwrites', () => {
     expect(await sys!.fin('fin_customer').select('acct', 'name', 'email')).toEqual([{ acct: 'F04', name: '北京小米移动软件有限公司', email: 'fin@xiaomi.example' }]);
   });
 
+  it('unmerge closes the conflicts the merge raised', async () => {
+    if (!(await haveBothServers())) return;
+    const { app, erpGid, finGid, cli } = await setUp();
+    await cli('customers', 'merge', erpGid, finGid);
+    expect((await listConflicts(app)).length).toBe(2);
+    const text = await cli('customers', 'unmerge', finGid);
+    expect(text).toContain(`unmerged ${finGid} from ${erpGid}`);
+    expect(await listConflicts(app)).toEqual([]);
+    expect((await goldenWithKeys(app)).length).toBe(2);
+    const report = await runJob(app, 'customers');
+    expect(report.totals.sourceWritten).toBe(0);
+  });
+
   it("the person merging chooses per field; the choice is recorded and pushed; provenance names the chosen source", async () => {
     if (!(await haveBothServers())) return;
     const { app, erpGid, finGid, cli } = await setUp();
