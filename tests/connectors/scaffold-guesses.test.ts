@@ -50,7 +50,7 @@ afterAll(async () => {
 async function scaffold(table: string, entity: string): Promise<string> {
   const out: string[] = [];
   const program = new Command('crmlink').exitOverride();
-  registerMapping(program, { loadConfig: (o: { config?: string }) => loadConfigFile(o.config ?? join(dir, 'crmlink.yaml')), out: (t: string) => out.push(t), err: (t: string) => out.push(t) });
+  registerMapping(program, { loadConfig: async (o: { config?: string }) => loadConfigFile(o.config ?? join(dir, 'crmlink.yaml')), out: (t: string) => out.push(t), err: (t: string) => out.push(t) });
   await program.parseAsync(['node', 'crmlink', 'mapping', 'scaffold', 'shop', '--table', table, '--entity', entity, '--config', join(dir, 'crmlink.yaml')]);
   return out.join('\n');
 }

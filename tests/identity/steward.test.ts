@@ -6,7 +6,7 @@
  * with a dry run first and a per-field choice.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { createYogaApp } from '../../schema/index.js';
+import { createYogaApp } from '../../server/yoga-app.js';
 import { listCandidates } from '../../identity/index.js';
 import { runJob } from '../../sync/engine.js';
 import { listConflicts } from '../../sync/conflicts.js';
