@@ -222,9 +222,7 @@ export interface RestoreReport {
  * `before-restore` backup in `dir`.
  */
 export async function restoreBackup(hub: Hub, ref: string, opts: RestoreOptions): Promise<RestoreReport> {
-  const verified = await verifyBackup(ref, opts);
-  const { manifest, path } = verified;
-  if (!verified.ok) throw new BackupError('VALIDATION_FAILED', `backup ${path} failed verification, not restored: ${verified.problems.join('; ')}`, { file: path });
+  const { manifest, path } = await resolveBackup(ref, opts.dir);
   if (manifest.hubKind !== hubKind(hub))
     throw new BackupError('VALIDATION_FAILED', `backup ${path} is of a ${manifest.hubKind} hub; this hub is ${hubKind(hub)}`, { file: path, setting: 'hub.dialect' });
   if (manifest.schemaVersion > HUB_SCHEMA_VERSION)
@@ -233,6 +231,8 @@ export async function restoreBackup(hub: Hub, ref: string, opts: RestoreOptions)
       `backup ${path} has hub schema version ${manifest.schemaVersion}, newer than this crmlink's ${HUB_SCHEMA_VERSION}: restore it with the crmlink version that took it`,
       { file: path },
     );
+  const verified = await verifyBackup(path, opts);
+  if (!verified.ok) throw new BackupError('VALIDATION_FAILED', `backup ${path} failed verification, not restored: ${verified.problems.join('; ')}`, { file: path });
 
   const locks: JobLock[] = [];
   try {
