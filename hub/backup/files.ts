@@ -6,7 +6,8 @@
  *
  * Both are written under a `.partial` name and renamed when complete, the manifest last; only a
  * backup with a manifest is listed. A process killed mid-backup leaves at most `.partial` files
- * (or a data file without its manifest), which the next backup removes.
+ * (with SQLite's `.partial-journal`), or a data file without its manifest, which the next backup
+ * removes.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -141,9 +142,11 @@ export async function removeLeftovers(dir: string): Promise<string[]> {
   const present = new Set(names);
   const removed: string[] = [];
   for (const name of names) {
-    const dataName = name.endsWith(PARTIAL_SUFFIX) ? name.slice(0, -PARTIAL_SUFFIX.length).replace(MANIFEST_SUFFIX, '') : name;
+    // SQLite may leave its rollback journal beside a partial copy: "<name>.partial-journal".
+    const partial = /^(.*?)(\.manifest\.json)?\.partial(-journal|-wal|-shm)?$/.exec(name);
+    const dataName = partial ? partial[1] : name;
     if (!DATA_NAME.test(dataName)) continue;
-    const leftover = name.endsWith(PARTIAL_SUFFIX) || (!name.endsWith(MANIFEST_SUFFIX) && !present.has(name + MANIFEST_SUFFIX));
+    const leftover = partial !== null || (!name.endsWith(MANIFEST_SUFFIX) && !present.has(name + MANIFEST_SUFFIX));
     if (!leftover) continue;
     await rm(join(dir, name), { force: true });
     removed.push(name);
