@@ -63,16 +63,18 @@ describe.each(['sqlite', 'postgres'] as const)('hub backups on a %s hub', (diale
     expect(m.sizeBytes).toBe(readFileSync(entry.path).length);
     // Every hub table is counted; only the backup's own lock row differs from the live hub.
     expect(Object.keys(m.rowCounts).sort()).toEqual(Object.keys(live).sort());
-    expect(m.rowCounts.crm_audit).toBe(30);
+    expect(m.rowCounts.crm_audit).toBe(live.crm_audit);
+    expect(m.rowCounts.crm_audit).toBeGreaterThanOrEqual(30);
     const report = await verifyBackup(entry.path, { dir });
     expect(report.problems).toEqual([]);
     expect(report.ok).toBe(true);
-    expect(report.rowCounts.crm_audit).toBe(30);
+    expect(report.rowCounts.crm_audit).toBe(live.crm_audit);
     expect((await listBackups(dir)).map((b) => b.path)).toContain(entry.path);
   });
 
   it('finds a damaged backup, and refuses to restore it, naming the file', async (t) => {
     if (!hub) return t.skip();
+    const before = await actors(hub);
     const entry = await takeBackup(hub, { dir });
     const fd = openSync(entry.path, 'r+');
     writeSync(fd, Buffer.from([0xff ^ readFileSync(entry.path)[2000]]), 0, 1, 2000);
@@ -85,7 +87,7 @@ describe.each(['sqlite', 'postgres'] as const)('hub backups on a %s hub', (diale
     expect((err as BackupError).code).toBe('VALIDATION_FAILED');
     expect((err as BackupError).message).toContain(entry.path);
     expect((err as BackupError).context.file).toBe(entry.path);
-    expect(await actors(hub)).toHaveLength(30);
+    expect(await actors(hub)).toEqual(before);
   });
 
   it('refuses a backup from a newer schema version or another hub kind', async (t) => {
