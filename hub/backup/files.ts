@@ -17,7 +17,7 @@ import { BackupError } from './errors.js';
 
 export const MANIFEST_SUFFIX = '.manifest.json';
 export const PARTIAL_SUFFIX = '.partial';
-const DATA_NAME = /^hub-\d{8}T\d{9}Z(-[a-z0-9]+)?\.(db|dump)$/;
+const DATA_NAME = /^hub-\d{8}T\d{9}Z(-[a-z0-9-]+)?\.(db|dump)$/;
 
 export type HubKind = 'sqlite' | 'postgres';
 /** Why a backup was taken; `before-restore` backups are the hub a restore replaced, never pruned. */

@@ -1,5 +1,9 @@
-/** Retention (keep N daily, M weekly, the newest `last`) on literal dates. */
+/** Retention (keep N daily, M weekly, the newest `last`) on literal dates; leftovers of interrupted backups. */
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { removeLeftovers } from '../../hub/backup/files.js';
 import { isoWeek, keepOf, retained } from '../../hub/backup/index.js';
 
 const at = (iso: string) => ({ name: iso, createdAt: iso });
@@ -35,5 +39,28 @@ describe('backup retention', () => {
     expect(isoWeek(new Date('2027-01-03T12:00:00Z'))).toBe('2026-W53');
     expect(isoWeek(new Date('2027-01-04T12:00:00Z'))).toBe('2027-W01');
     expect(isoWeek(new Date('2025-12-29T12:00:00Z'))).toBe('2026-W01');
+  });
+});
+
+describe('leftovers of interrupted backups', () => {
+  it('are removed: partial data, journals and manifests, and data without a manifest; complete backups and foreign files stay', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'crmlink-leftovers-'));
+    try {
+      const files = [
+        'hub-20261207T020000123Z-3f9a.db',
+        'hub-20261207T020000123Z-3f9a.db.manifest.json',
+        'hub-20261207T030000123Z-before-restore.db.partial',
+        'hub-20261207T030000123Z-before-restore.db.partial-journal',
+        'hub-20261207T040000123Z-aaaa.dump.partial',
+        'hub-20261207T050000123Z-bbbb.db',
+        'hub-20261207T050000123Z-bbbb.db.manifest.json.partial',
+        'notes.txt',
+      ];
+      for (const f of files) writeFileSync(join(dir, f), 'x');
+      expect((await removeLeftovers(dir)).sort()).toEqual(files.slice(2, 7).sort());
+      expect(readdirSync(dir).sort()).toEqual([files[0], files[1], 'notes.txt'].sort());
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
