@@ -7,8 +7,10 @@ import type { CrmlinkConfig } from '../config/schema.js';
 import { Hub } from '../hub/hub.js';
 import { SourceSet } from '../connectors/registry.js';
 import { createLogger, type Logger } from '../core/logger.js';
+import type { ServerApp } from '../server/server-app.js';
 
-export interface App {
+/** What every layer's slice (SyncApp, SchemaApp, ServerApp) is cut from. */
+export interface App extends ServerApp {
   loaded: LoadedConfig;
   config: CrmlinkConfig;
   hub: Hub;
@@ -16,13 +18,17 @@ export interface App {
   logger: Logger;
 }
 
-export async function openApp(loaded: LoadedConfig, opts: { logger?: Logger } = {}): Promise<App> {
+/** `readOnlyHub`: create and migrate nothing in the hub (dry runs); see Hub.open. */
+export async function openApp(loaded: LoadedConfig, opts: { logger?: Logger; readOnlyHub?: boolean } = {}): Promise<App> {
   const logger = opts.logger ?? createLogger(loaded.config.log.level);
-  const hub = await Hub.open(loaded);
+  const hub = await Hub.open(loaded, { readOnly: opts.readOnlyHub });
   const sources = SourceSet.open(loaded);
-  return { loaded, config: loaded.config, hub, sources, logger };
+  const close = async () => {
+    await Promise.allSettled([sources.destroy(), hub.destroy()]);
+  };
+  return { loaded, config: loaded.config, hub, sources, logger, close };
 }
 
 export async function closeApp(app: App): Promise<void> {
-  await Promise.allSettled([app.sources.destroy(), app.hub.destroy()]);
+  await app.close();
 }

@@ -41,7 +41,7 @@ import { profileDuring } from './lib/cpuprofile.js';
 // Run as a production server runs: graphql-js reads NODE_ENV once, when it loads, to skip its
 // development-only checks; so everything that loads graphql is imported after setting it.
 process.env.NODE_ENV ??= 'production';
-const { createYogaApp } = await import('../schema/index.js');
+const { createYogaApp } = await import('../server/yoga-app.js');
 const { deploy } = await import('./lib/setup.js');
 
 const f = flags();

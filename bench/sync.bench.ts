@@ -267,7 +267,7 @@ server: { auth: { mode: none, anonymousRole: admin, roles: { admin: { customers:
       await new Promise((r) => setTimeout(r, 6000));
       await runJob(app, 'customers');
       // Loaded only now, so the GraphQL layer's memory is not in the initial load's RSS.
-      const { createYogaApp } = await import('../schema/index.js');
+      const { createYogaApp } = await import('../server/yoga-app.js');
       const yoga = createYogaApp(app, { logger: false });
       // The hub ids here are made by the sync: find customer i's through the cross-reference.
       const gidOf = async (i: number): Promise<string> => String((await app!.hub.knex('crm_xref').where({ entity: 'Customer', source: 'erp', source_key: customerCode(i) }).first()).gid);

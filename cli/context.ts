@@ -3,32 +3,41 @@
  * stdout and diagnostics to stderr so their output can be piped.
  */
 import { InvalidArgumentError } from 'commander';
-import { loadConfigFile, DEFAULT_CONFIG_FILE, type LoadedConfig } from '../config/load.js';
-import { openApp, closeApp, type App } from '../app/app.js';
-import { createLogger } from '../core/logger.js';
+import type { LoadedConfig } from '../config/load.js';
+import type { App } from '../app/app.js';
 
 export interface ConfigOption {
   config?: string;
+  /** Create and migrate nothing in the hub (dry runs). */
+  readOnlyHub?: boolean;
 }
 
 export interface CliContext {
-  loadConfig(opts: ConfigOption): LoadedConfig;
+  loadConfig(opts: ConfigOption): Promise<LoadedConfig>;
   openApp(opts: ConfigOption): Promise<App>;
   closeApp(app: App): Promise<void>;
   out(text: string): void;
   err(text: string): void;
 }
 
+/**
+ * The config loader, the app and what they pull in (drivers, GraphQL, zod) load when a command
+ * first needs them, so `crmlink --help` and usage errors answer at once.
+ */
 export function defaultContext(): CliContext {
-  const loadConfig = (opts: ConfigOption) => loadConfigFile(opts.config ?? process.env.CRMLINK_CONFIG ?? DEFAULT_CONFIG_FILE);
+  const loadConfig = async (opts: ConfigOption) => {
+    const { loadConfigFile, DEFAULT_CONFIG_FILE } = await import('../config/load.js');
+    return loadConfigFile(opts.config ?? process.env.CRMLINK_CONFIG ?? DEFAULT_CONFIG_FILE);
+  };
   return {
     loadConfig,
     openApp: async (opts) => {
-      const loaded = loadConfig(opts);
+      const loaded = await loadConfig(opts);
+      const [{ openApp }, { createLogger }] = await Promise.all([import('../app/app.js'), import('../core/logger.js')]);
       // Commands log warnings only; `serve` raises the level from the config.
-      return openApp(loaded, { logger: createLogger(process.env.CRMLINK_LOG_LEVEL ?? 'warn') });
+      return openApp(loaded, { logger: createLogger(process.env.CRMLINK_LOG_LEVEL ?? 'warn'), readOnlyHub: opts.readOnlyHub });
     },
-    closeApp,
+    closeApp: async (app) => (await import('../app/app.js')).closeApp(app),
     out: (text) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
     err: (text) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`),
   };
@@ -39,7 +48,7 @@ export type AppCliContext = Pick<CliContext, 'openApp' | 'closeApp' | 'out'> & {
 
 /** Open the app for one command and close it whatever happens. */
 export async function withApp<T>(ctx: AppCliContext, opts: ConfigOption, fn: (app: App) => Promise<T>): Promise<T> {
-  const app = await ctx.openApp({ config: opts.config });
+  const app = await ctx.openApp({ config: opts.config, ...(opts.readOnlyHub ? { readOnlyHub: true } : {}) });
   try {
     return await fn(app);
   } finally {

@@ -14,11 +14,11 @@
  *   `{ $option: name }` is replaced by the source's option value.
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, sep } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { MappingError } from '../core/errors.js';
+import { packagePath } from '../core/package-root.js';
 import { isEntityName } from '../model/entities.js';
 import { entitySourceSchema, type EntitySourceConfig } from './schema.js';
 
@@ -26,7 +26,7 @@ import { entitySourceSchema, type EntitySourceConfig } from './schema.js';
  * The preset folders live beside the connector code that documents them; they are data (YAML
  * and README), read here because a preset is a piece of config.
  */
-export const PRESET_DIR = fileURLToPath(new URL('../connectors/presets/', import.meta.url));
+export const PRESET_DIR = packagePath('connectors', 'presets') + sep;
 /** The key standing for the source's own name in a preset's mapping.yaml. */
 export const PRESET_SOURCE = '$source';
 

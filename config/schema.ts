@@ -185,9 +185,23 @@ export const customFieldSchema = z
 export const matchRuleSchema = z
   .object({
     rule: z.enum(['creditCode', 'name', 'phone', 'email']),
-    certainty: z.enum(['sure', 'probable']).optional(),
+    certainty: z.enum(['sure', 'probable']).optional().describe('sure: this rule alone links (weight 1).'),
+    weight: z
+      .number()
+      .gt(0)
+      .max(1)
+      .optional()
+      .describe('Evidence of one agreement, in (0, 1]; agreeing rules combine as 1 − Π(1 − weight). Defaults: creditCode 1, name 0.9, email 0.7, phone 0.6.'),
   })
   .strict();
+
+export const matchThresholdsSchema = z
+  .object({
+    link: z.number().gt(0).max(1).default(0.95).describe('Combined score at or above which two records are one customer.'),
+    candidate: z.number().gt(0).max(1).default(0.5).describe('Combined score at or above which a pair becomes a merge candidate.'),
+  })
+  .strict()
+  .refine((t) => t.candidate <= t.link, { message: 'candidate must not be above link' });
 
 export const survivorshipSchema = z
   .object({
@@ -205,7 +219,11 @@ export const entitySchema = z
     owner: z.string().optional().describe('federated: the source that answers reads and takes writes (default: the first).'),
     sources: z.record(z.string(), entitySourceSchema),
     fields: z.record(z.string(), customFieldSchema).default({}).describe('Custom fields beyond the canonical model.'),
-    match: z.array(matchRuleSchema).optional().describe('Identity rules, in order (Customer).'),
+    match: z
+      .array(matchRuleSchema)
+      .optional()
+      .describe('Identity rules, in order (Customer). Absent: creditCode, name, phone, email with their default weights (docs/identity.md).'),
+    matchThresholds: matchThresholdsSchema.optional().describe('Link and candidate thresholds for the combined match score (default link 0.95, candidate 0.5).'),
     survivorship: survivorshipSchema.optional(),
     writable: z.array(z.enum(WRITE_OPS)).default(['insert', 'update', 'delete']).describe('GraphQL mutations allowed.'),
   })
@@ -318,9 +336,46 @@ export const serverSchema = z
       .strict()
       .prefault({}),
     limits: z
-      .object({ depth: z.number().int().min(1).default(10), cost: z.number().int().min(1).default(50000) })
+      .object({
+        depth: z.number().int().min(1).default(10).describe('How deeply a query may nest fields with selections (QUERY_TOO_COMPLEX beyond).'),
+        cost: z
+          .number()
+          .int()
+          .min(1)
+          .default(50000)
+          .describe(
+            'The most one operation may cost, checked before any SQL runs: 1 per root or aliased field, 1 per object, each list and page multiplied by its length (first/last, the default page of 50, the ids of nodes(ids:)), aggregateCost per totalCount and aggregate, all multiplied by the parents they repeat under.',
+          ),
+        aggregateCost: z
+          .number()
+          .int()
+          .min(0)
+          .default(10)
+          .describe('The cost of each totalCount and each aggregate (a COUNT or SUM over the whole filtered set, whatever the page size), per parent.'),
+        aliases: z.number().int().min(0).default(30).describe('How many aliased fields one operation may have, through its fragments.'),
+        tokens: z.number().int().min(1).default(5000).describe('How many lexical tokens one document may have; parsing stops beyond.'),
+        fragmentSpreads: z
+          .number()
+          .int()
+          .min(0)
+          .default(200)
+          .describe('How many fragment spreads one operation may execute, counted through fragments (a fragment spread twice in a fragment spread twice counts 2 + 4).'),
+        filterDepth: z
+          .number()
+          .int()
+          .min(1)
+          .default(12)
+          .describe('How deeply input objects may nest in arguments and variables (where filters with and/or/not); VALIDATION_FAILED beyond.'),
+        bodyBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .default(1_048_576)
+          .describe('The largest request body /graphql accepts, in bytes (413 beyond; a body without Content-Length gets 411).'),
+      })
       .strict()
-      .prefault({}),
+      .prefault({})
+      .describe('Limits on a single request (see SECURITY.md, "Limits on a single request").'),
     auth: z
       .object({
         mode: z

@@ -160,7 +160,32 @@ export function isCrmlinkError(err: unknown): err is CrmlinkError {
  * (what breaks URL parsing in the first place) is removed whole.
  */
 export function redact(text: string): string {
-  return text
-    .replace(/(password|pwd|secret|token)(["']?\s*[:=]\s*["']?)[^"',;\s}]+/gi, '$1$2***')
-    .replace(/(\/\/[^:/?#@\s]*:)\S*@/g, '$1***@');
+  return redactUrlPasswords(text.replace(/(password|pwd|secret|token)(["']?\s*[:=]\s*["']?)[^"',;\s}]+/gi, '$1$2***'));
+}
+
+/** `//user:` (the start of a URL's credentials). */
+const URL_USER = /\/\/[^:/?#@\s]*:/g;
+
+/**
+ * `//user:password@` → `//user:***@`, the password running to the last `@` before a space. A
+ * loop rather than one pattern: `\S*@` would rescan the rest of the text from every `//user:`
+ * (quadratic on text made of them); here each character is looked at a bounded number of times.
+ */
+function redactUrlPasswords(text: string): string {
+  let out = '';
+  let from = 0;
+  URL_USER.lastIndex = 0;
+  for (let m = URL_USER.exec(text); m; m = URL_USER.exec(text)) {
+    const start = m.index + m[0].length;
+    let end = start;
+    while (end < text.length && !/\s/.test(text[end])) end++;
+    const at = text.lastIndexOf('@', end - 1);
+    if (at >= start) {
+      out += `${text.slice(from, start)}***`;
+      from = at;
+    }
+    // Whatever follows in the same run is the password or the host: continue after it.
+    URL_USER.lastIndex = Math.max(end, start);
+  }
+  return out + text.slice(from);
 }

@@ -11,6 +11,7 @@
  */
 import { join, resolve } from 'node:path';
 import { DEMO_FILE_NAMES, HUB_FILE_NAME } from './seed.js';
+import { DEMO_JOB, DEMO_PORT } from './defaults.js';
 
 export interface DemoConfigOptions {
   /** GraphQL server port (default 4000). */
@@ -25,10 +26,7 @@ export interface DemoConfigOptions {
   logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
-export const DEMO_PORT = 4000;
-
-/** Name of the sync job the demo runs. */
-export const DEMO_JOB = 'customers';
+export { DEMO_PORT, DEMO_JOB } from './defaults.js';
 
 export function demoConfigYaml(dir: string, opts: DemoConfigOptions = {}): string {
   const port = opts.port ?? DEMO_PORT;

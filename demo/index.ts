@@ -13,6 +13,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { demoConfigYaml, type DemoConfigOptions } from './config.js';
+import { DEFAULT_DEMO_DIR } from './defaults.js';
 import { applyDemoEdits, describeEdits, type DemoEdit } from './edits.js';
 import { HUB_FILE_NAME, seedDemo, type DemoFiles, type SeedOptions, type SeedResult } from './seed.js';
 
@@ -24,8 +25,7 @@ export { applyDemoEdits, describeEdits, EDIT_TARGETS, type DemoEdit, type EditOu
 export { generateDemoData, DEFAULT_CUSTOMERS, type DemoDataset, type DemoPlan, type DemoLink } from './generate.js';
 export { DEMO_TABLES } from './ddl.js';
 
-/** Where `npm start` keeps the demo (relative to the project). */
-export const DEFAULT_DEMO_DIR = 'examples/demo';
+export { DEFAULT_DEMO_DIR } from './defaults.js';
 export const DEMO_CONFIG_FILE = 'crmlink.yaml';
 
 export interface PrepareDemoOptions extends SeedOptions, DemoConfigOptions {}

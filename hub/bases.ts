@@ -33,6 +33,8 @@ export interface SourceVersion {
   values: CrmRecord;
   /** When the source last changed it (ISO-8601), else when it was last synced. */
   changedAt: string;
+  /** When the source itself says it changed it; null when the source gives no time (a hub read time is no evidence). */
+  sourceChangedAt: string | null;
 }
 
 const COLUMNS: Column[] = columns('entity', 'source', 'source_key', 'values', 'hash', { deleted: 'boolean' }, 'changed_at', 'synced_at');
@@ -126,7 +128,7 @@ export class BaseStore {
           } catch (err) {
             throw new CrmlinkError('INTERNAL', `crm_base row of ${entity} ${source}:${r.source_key} holds invalid JSON`, { entity, source, key: r.source_key, table: T.base }, { cause: err });
           }
-          out.push({ source, key: r.source_key, values, changedAt: r.changed_at ?? r.synced_at });
+          out.push({ source, key: r.source_key, values, changedAt: r.changed_at ?? r.synced_at, sourceChangedAt: r.changed_at });
         }
       }
     }

@@ -29,6 +29,8 @@ export interface ConflictDecision {
   winner: string | null;
   reason: string;
   status: 'open' | 'auto';
+  /** Who decided an `auto` one (default `policy:<rule>`), e.g. the person who chose it when merging. */
+  decidedBy?: string;
 }
 
 export interface ConflictWrite {
@@ -49,7 +51,8 @@ export interface ConflictRecord {
   rule: string;
   reason: string;
   status: 'open' | 'resolved';
-  resolution: { keep: string | null; value: CrmValue; auto?: boolean } | null;
+  /** auto: a policy decided; edit: a person decided by editing the field while the conflict was open. */
+  resolution: { keep: string | null; value: CrmValue; auto?: boolean; edit?: boolean } | null;
   resolvedBy: string | null;
   createdAt: string;
   resolvedAt: string | null;
@@ -139,7 +142,7 @@ export class ConflictStore {
           : {
               status: 'resolved',
               resolution: JSON.stringify({ auto: true, keep: c.winner, value: c.winner ? (c.values[c.winner] ?? null) : null }),
-              resolved_by: `policy:${c.rule}`,
+              resolved_by: c.decidedBy ?? `policy:${c.rule}`,
               resolved_at: now,
             }),
       };
@@ -173,7 +176,7 @@ export class ConflictStore {
   }
 
   /** Close a conflict with the decision taken. */
-  async resolve(q: Q, id: number, resolution: { keep: string; value: CrmValue }, actor: string, at: string): Promise<void> {
+  async resolve(q: Q, id: number, resolution: { keep: string; value: CrmValue; edit?: boolean }, actor: string, at: string): Promise<void> {
     await q(T.conflict).where({ id }).update({ status: 'resolved', resolution: JSON.stringify(resolution), resolved_by: actor, resolved_at: at });
   }
 }

@@ -3,7 +3,7 @@
  * connection, its schema, the golden records read back in canonical form, and `store`, the only
  * code that writes it (hub/store.ts).
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import knexFactory, { type Knex } from 'knex';
@@ -15,7 +15,7 @@ import { canonicalFieldValue } from '../model/values.js';
 import { migrateHub, type CustomFields } from './migrate.js';
 import { HubStore } from './store.js';
 import type { HubRecord } from './golden.js';
-import { ENTITY_SYSTEM_COLUMNS as C } from './tables.js';
+import { ENTITY_SYSTEM_COLUMNS as C, SYSTEM_TABLES } from './tables.js';
 
 export { nowIso, type HubRecord } from './golden.js';
 export type { AuditEntry } from './audit.js';
@@ -40,8 +40,37 @@ export class Hub {
     );
   }
 
-  /** Open the hub and bring its schema up to date. */
-  static async open(loaded: LoadedConfig): Promise<Hub> {
+  /**
+   * Open the hub and bring its schema up to date. `readOnly` (dry runs) creates and migrates
+   * nothing: an existing hub is opened as it is, and a hub that does not exist yet (no SQLite file,
+   * no crmlink tables in PostgreSQL) is stood in for by an empty one in memory.
+   */
+  static async open(loaded: LoadedConfig, opts: { readOnly?: boolean } = {}): Promise<Hub> {
+    const { hub } = loaded.config;
+    if (opts.readOnly) {
+      if (hub.dialect === 'sqlite') {
+        const filename = resolveConfigPath(loaded, hub.connection.filename ?? './.crmlink/hub.db');
+        if (filename !== ':memory:' && !existsSync(filename)) return Hub.scratch(loaded.config);
+      }
+      const h = await Hub.connect(loaded);
+      if (await h.knex.schema.hasTable(SYSTEM_TABLES.xref)) return h;
+      await h.knex.destroy();
+      return Hub.scratch(loaded.config);
+    }
+    const h = await Hub.connect(loaded);
+    await migrateHub(h.knex, h.custom);
+    return h;
+  }
+
+  /** An empty hub in memory with the config's custom fields: what a dry run plans against before the first run. */
+  private static async scratch(config: CrmlinkConfig): Promise<Hub> {
+    const knex = knexFactory({ client: 'better-sqlite3', connection: { filename: ':memory:' }, useNullAsDefault: true, pool: { min: 1, max: 1 } });
+    const h = new Hub(knex, { ...config, hub: { ...config.hub, dialect: 'sqlite', connection: { filename: ':memory:' } } });
+    await migrateHub(knex, h.custom);
+    return h;
+  }
+
+  private static async connect(loaded: LoadedConfig): Promise<Hub> {
     const { hub } = loaded.config;
     let knex: Knex;
     if (hub.dialect === 'sqlite') {
@@ -72,9 +101,7 @@ export class Hub {
         searchPath: c.schema ? [c.schema] : undefined,
       });
     }
-    const h = new Hub(knex, loaded.config);
-    await migrateHub(knex, h.custom);
-    return h;
+    return new Hub(knex, loaded.config);
   }
 
   fields(entity: EntityName): ModelField[] {

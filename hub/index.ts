@@ -13,4 +13,3 @@ export type { JobLock } from './locks.js';
 export { SYSTEM_TABLES, ENTITY_SYSTEM_COLUMNS } from './tables.js';
 export { SYNC_TABLES } from './sync-tables.js';
 export { migrateHub } from './migrate.js';
-export * from './backup/index.js';

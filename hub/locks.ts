@@ -12,7 +12,6 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
-import type { Hub } from './hub.js';
 import { SYSTEM_TABLES as T } from './tables.js';
 
 export interface JobLock {
@@ -37,8 +36,14 @@ export function newHolder(): string {
   return `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
 }
 
+/** What taking a lock needs of the hub (the Hub class has it; a type of its own keeps hub.ts ↔ locks.ts acyclic). */
+export interface LockingHub {
+  readonly dialect: 'sqlite' | 'postgres';
+  readonly knex: Knex;
+}
+
 /** Take the job's lock, or null when another run holds it. */
-export async function tryLockJob(hub: Hub, job: string, opts: LockOptions = {}): Promise<JobLock | null> {
+export async function tryLockJob(hub: LockingHub, job: string, opts: LockOptions = {}): Promise<JobLock | null> {
   const name = lockName(job);
   return hub.dialect === 'postgres' ? tryPgLock(hub.knex, name) : trySqliteLock(hub.knex, name, opts.ttlSeconds ?? 120);
 }

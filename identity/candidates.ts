@@ -12,12 +12,12 @@ import { CrmlinkError, ValidationError } from '../core/errors.js';
 import { nowIso, type Hub } from '../hub/hub.js';
 import { ENTITY_SYSTEM_COLUMNS as C, SYSTEM_TABLES as T } from '../hub/tables.js';
 import type { CrmRecord, EntityName } from '../model/entities.js';
-import type { SurvivorshipRules } from './golden.js';
-import { DEFAULT_RULES, MatchIndex, type InvalidCode, type Match, type MatchInput, type MatchRule } from './matcher.js';
-import { mergeRecords, type CandidateRow, type MergeResult } from './record-merge.js';
+import type { MergePolicies, SurvivorshipRules } from './golden.js';
+import { DEFAULT_RULES, MatchIndex, type InvalidCode, type Match, type MatchInput, type MatchRule, type MatchThresholds } from './matcher.js';
+import { mergeRecords, type CandidateRow, type MergeInput, type MergeResult } from './record-merge.js';
 
-export type CandidateStatus = 'open' | 'accepted' | 'rejected' | 'superseded';
-export const CANDIDATE_STATUSES: readonly CandidateStatus[] = ['open', 'accepted', 'rejected', 'superseded'];
+import { CANDIDATE_STATUSES, type CandidateStatus } from './candidate-status.js';
+export { CANDIDATE_STATUSES, type CandidateStatus };
 
 export interface FindCandidatesOptions {
   /** Merge sure matches instead of only listing them (survivor: see rankSurvivors). */
@@ -26,8 +26,13 @@ export interface FindCandidatesOptions {
   actor?: string;
   /** Survivorship for automatic merges. */
   survivorship?: SurvivorshipRules;
+  /** Conflict policies and job for automatic merges (identityConfig); default manual. */
+  policies?: MergePolicies;
+  job?: string | null;
   /** See MatchIndexOptions.maxSharedContact. */
   maxSharedContact?: number;
+  /** Link and candidate thresholds (default DEFAULT_THRESHOLDS). */
+  thresholds?: Partial<MatchThresholds>;
 }
 
 export interface FindCandidatesResult {
@@ -153,7 +158,9 @@ export async function findCandidates(
   const merged: MergeResult[] = [];
   for (const group of connectedGroups(kept.sure)) {
     const [survivor, ...rest] = await rankSurvivors(hub, entity, group);
-    for (const gone of rest) merged.push(await mergeRecords(hub, { entity, survivor, merged: gone, actor: options.actor ?? 'auto', rules: options.survivorship }));
+    for (const gone of rest) {
+      merged.push(await mergeRecords(hub, { entity, survivor, merged: gone, actor: options.actor ?? 'auto', rules: options.survivorship, policies: options.policies, job: options.job }));
+    }
   }
   return { records: found.records, matches: found.matches.length, inserted: kept.inserted, updated: kept.updated, skipped: kept.skipped, merged, invalid: found.invalid };
 }
@@ -166,7 +173,7 @@ async function matchLiveRecords(
   rules: readonly MatchRule[],
   options: FindCandidatesOptions,
 ): Promise<{ records: number; matches: Match[]; invalid: InvalidCode[] }> {
-  const index = new MatchIndex(rules, options.maxSharedContact === undefined ? {} : { maxSharedContact: options.maxSharedContact });
+  const index = new MatchIndex(rules, { thresholds: options.thresholds, ...(options.maxSharedContact === undefined ? {} : { maxSharedContact: options.maxSharedContact }) });
   const out = { records: 0, matches: [] as Match[], invalid: [] as InvalidCode[] };
   let lastId = '';
   for (;;) {
@@ -298,7 +305,7 @@ export async function acceptCandidate(
   hub: Hub,
   id: number,
   actor: string,
-  opts: { survivor?: string; rules?: SurvivorshipRules } = {},
+  opts: { survivor?: string; rules?: SurvivorshipRules } & Pick<MergeInput, 'policies' | 'job' | 'choose' | 'dryRun'> = {},
 ): Promise<MergeResult> {
   const c = await hub.store.merges.candidate(hub.knex, id);
   if (!c) throw new CrmlinkError('NOT_FOUND', `merge candidate ${id} does not exist`, { key: String(id), table: T.mergeCandidate });
@@ -314,5 +321,5 @@ export async function acceptCandidate(
     throw new ValidationError(`survivor ${survivor} is not one of candidate ${id}'s records (${c.gid_a}, ${c.gid_b})`, { key: String(id), survivor });
   }
   const merged = survivor === c.gid_a ? c.gid_b : c.gid_a;
-  return mergeRecords(hub, { entity: c.entity as EntityName, survivor, merged, actor, rules: opts.rules });
+  return mergeRecords(hub, { entity: c.entity as EntityName, survivor, merged, actor, rules: opts.rules, policies: opts.policies, job: opts.job, choose: opts.choose, dryRun: opts.dryRun });
 }

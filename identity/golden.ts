@@ -27,7 +27,7 @@ import { sameValue } from '../model/values.js';
 import { nowIso, type Hub, type HubRecord } from '../hub/hub.js';
 import type { FieldProvenance } from '../hub/provenance.js';
 import { fieldsOf, type CrmRecord, type CrmValue, type EntityName, type FieldType } from '../model/entities.js';
-import { DEFAULT_RULES, type MatchRule } from './matcher.js';
+import { DEFAULT_RULES, resolveThresholds, type MatchRule, type MatchThresholds } from './matcher.js';
 
 /** Survivorship of one entity: a default rule and per-field overrides (see the module comment). */
 export interface SurvivorshipRules {
@@ -217,11 +217,35 @@ function fallbackOffer(field: string, fallbacks: readonly HubFallback[]): Offer 
   return undefined;
 }
 
+/** How an entity's records are matched and merged, from the config with the defaults filled in. */
+export interface IdentityConfig {
+  match: MatchRule[];
+  thresholds: MatchThresholds;
+  survivorship: SurvivorshipRules;
+  /**
+   * The conflict policies a merge applies to fields the two records disagree on: those of the
+   * first sync job of the entity (`sync.jobs.<job>.conflicts`), `manual` when there is none.
+   */
+  conflicts: MergePolicies;
+  /** That job's name (merge conflicts are filed under it), or null. */
+  job: string | null;
+}
+
+/** Conflict policies for a merge: manual | hub | newest | source:<name>, per field. */
+export interface MergePolicies {
+  default: string;
+  fields: Readonly<Record<string, string>>;
+  /** `newest` decides only when the two source change times are further apart than this. */
+  clockSkewSeconds: number;
+}
+
+export const MANUAL_POLICIES: MergePolicies = { default: 'manual', fields: {}, clockSkewSeconds: 5 };
+
 /** Match rules and survivorship of an entity from the config, with the defaults filled in. */
 export function identityConfig(
   config: CrmlinkConfig,
   entity: EntityName = 'Customer',
-): { match: MatchRule[]; survivorship: SurvivorshipRules } {
+): IdentityConfig {
   const ec = config.entities[entity];
   const survivorship: SurvivorshipRules = ec?.survivorship
     ? { default: ec.survivorship.default, fields: { ...ec.survivorship.fields } }
@@ -241,7 +265,17 @@ export function identityConfig(
   };
   check(survivorship.default, `entities.${entity}.survivorship.default`);
   for (const [f, r] of Object.entries(survivorship.fields)) check(r, `entities.${entity}.survivorship.fields.${f}`);
-  return { match: ec?.match ? ec.match.map((r) => ({ ...r })) : [...DEFAULT_RULES], survivorship };
+  const jobEntry = Object.entries(config.sync.jobs).find(([, j]) => j.entity === entity);
+  const conflicts: MergePolicies = jobEntry
+    ? { default: jobEntry[1].conflicts.default, fields: { ...jobEntry[1].conflicts.fields }, clockSkewSeconds: jobEntry[1].clockSkewSeconds }
+    : MANUAL_POLICIES;
+  return {
+    match: ec?.match && ec.match.length > 0 ? ec.match.map((r) => ({ ...r })) : [...DEFAULT_RULES],
+    thresholds: resolveThresholds(ec?.matchThresholds),
+    survivorship,
+    conflicts,
+    job: jobEntry ? jobEntry[0] : null,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -19,9 +19,18 @@ export {
 } from './normalize.js';
 export {
   DEFAULT_RULES,
+  DEFAULT_THRESHOLDS,
+  DEFAULT_WEIGHTS,
   MatchIndex,
+  combineWeights,
+  describeMatching,
   matchAll,
+  resolveRules,
+  resolveThresholds,
   type Certainty,
+  type Evidence,
+  type MatchThresholds,
+  type ResolvedRule,
   type InvalidCode,
   type Match,
   type MatchIndexOptions,
@@ -31,7 +40,10 @@ export {
 } from './matcher.js';
 export {
   DEFAULT_SURVIVORSHIP,
+  MANUAL_POLICIES,
   identityConfig,
+  type IdentityConfig,
+  type MergePolicies,
   parseRule,
   recomputeGolden,
   surviveFields,
@@ -52,6 +64,8 @@ export {
   resolveMerged,
   unmergeRecords,
   type CandidateRow,
+  type FieldOutcome,
+  type PlannedWrite,
   type MergeInput,
   type MergeResult,
   type MergeRow,

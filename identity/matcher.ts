@@ -2,7 +2,13 @@
  * Rule-based record matching for identity resolution (one customer across ERP, finance, OA).
  *
  * Every rule matches on an exact normalised key, so candidates are found through a hash block per
- * rule (credit code, name core, phone, e-mail) and never by comparing all pairs. There is no fuzzy
+ * rule (credit code, name core, phone, e-mail) and never by comparing all pairs. Each rule that
+ * agrees on a pair is one piece of evidence with a weight in (0, 1]; the pieces combine as in
+ * probabilistic record linkage (independent evidence, Fellegi–Sunter style): the pair is a
+ * coincidence only if every agreeing key is one, so score = 1 − Π(1 − weight). The score is then
+ * compared with two thresholds: at or above `link` the pair is one customer (sure), at or above
+ * `candidate` a person is asked (probable), below it nothing is reported. See docs/identity.md.
+ * There is no fuzzy
  * name similarity on purpose: Chinese company names that differ by one character (美的 / 美菱) are
  * usually different registered companies, so "almost the same name" is a false-match generator.
  */
@@ -21,13 +27,32 @@ export type MatchRuleName = 'creditCode' | 'name' | 'phone' | 'email';
 export type Certainty = 'sure' | 'probable';
 
 /**
- * One matching rule. Default certainty: creditCode sure, the others probable. A name rule
- * configured as 'sure' is sure only for the exact normalised name including the region; a name
- * that lacks the region on one side stays probable.
+ * One matching rule. `weight` is the evidence one agreement gives, in (0, 1] (defaults: creditCode
+ * 1, name 0.9, e-mail 0.7, phone 0.6). `certainty: sure` makes the rule link on its own (weight 1);
+ * a name rule configured as 'sure' is sure only for the exact normalised name including the
+ * region; a name that lacks the region on one side keeps the name's weight.
  */
 export interface MatchRule {
   rule: MatchRuleName;
   certainty?: Certainty;
+  weight?: number;
+}
+
+/** Where scores link a pair (sure) and where they only propose it (probable). */
+export interface MatchThresholds {
+  /** Score at or above which a pair is one record. Default 0.95. */
+  link: number;
+  /** Score at or above which a pair is a merge candidate. Default 0.5. */
+  candidate: number;
+}
+
+export const DEFAULT_THRESHOLDS: Readonly<MatchThresholds> = Object.freeze({ link: 0.95, candidate: 0.5 });
+
+/** One agreeing rule of a pair. */
+export interface Evidence {
+  rule: MatchRuleName;
+  weight: number;
+  reason: string;
 }
 
 export interface Match {
@@ -35,11 +60,16 @@ export interface Match {
   a: string;
   /** The indexed record (right side in matchAll). */
   b: string;
+  /** sure: score ≥ link threshold; probable: score ≥ candidate threshold. */
   certainty: Certainty;
-  /** Strength of the evidence, in [0, 1]. */
+  /** Combined evidence, in [0, 1]: 1 − Π(1 − weight) over `evidence`. */
   score: number;
-  rule: MatchRuleName;
+  /** The agreeing rules, strongest first, joined by '+' (e.g. "name+phone"). */
+  rule: string;
+  /** Every agreeing rule's reason, joined by '; '. */
   reason: string;
+  /** Every agreeing rule, strongest first. */
+  evidence: Evidence[];
 }
 
 export interface InvalidCode {
@@ -55,6 +85,8 @@ export interface MatchIndexOptions {
    * one bad value cannot produce a quadratic number of candidates. Default 50.
    */
   maxSharedContact?: number;
+  /** Link and candidate thresholds; default DEFAULT_THRESHOLDS. */
+  thresholds?: Partial<MatchThresholds>;
 }
 
 export const DEFAULT_RULES: readonly MatchRule[] = [
@@ -73,7 +105,7 @@ const DEFAULT_CERTAINTY: Record<MatchRuleName, Certainty> = {
 
 // Evidence strength per rule. Phones and mailboxes are shared within groups and families of
 // companies more often than names are, hence lower.
-const SCORE: Record<MatchRuleName, number> = { creditCode: 1, name: 0.9, phone: 0.6, email: 0.7 };
+export const DEFAULT_WEIGHTS: Readonly<Record<MatchRuleName, number>> = Object.freeze({ creditCode: 1, name: 0.9, phone: 0.6, email: 0.7 });
 
 const MIN_PHONE_DIGITS = 7; // local landline without area code
 const EMAIL_RE = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
@@ -88,19 +120,50 @@ interface Entry {
   invalid?: InvalidCode;
 }
 
-interface ResolvedRule {
+/** A rule with its defaults filled in: what the matcher actually uses. */
+export interface ResolvedRule {
   rule: MatchRuleName;
   certainty: Certainty;
+  /** Evidence of one agreement; 1 for a sure rule. */
+  weight: number;
 }
 
-function resolveRules(rules: readonly MatchRule[]): ResolvedRule[] {
+/** The rules as the matcher applies them (defaults filled in), checked. */
+export function resolveRules(rules: readonly MatchRule[]): ResolvedRule[] {
   const seen = new Set<MatchRuleName>();
   return rules.map((r) => {
-    if (!(r.rule in DEFAULT_CERTAINTY)) throw new Error(`unknown match rule '${String(r.rule)}'`);
+    if (!Object.prototype.hasOwnProperty.call(DEFAULT_CERTAINTY, r.rule)) throw new Error(`unknown match rule '${String(r.rule)}'`);
     if (seen.has(r.rule)) throw new Error(`match rule '${r.rule}' is listed more than once`);
     seen.add(r.rule);
-    return { rule: r.rule, certainty: r.certainty ?? DEFAULT_CERTAINTY[r.rule] };
+    const certainty = r.certainty ?? DEFAULT_CERTAINTY[r.rule];
+    if (r.weight !== undefined && !(r.weight > 0 && r.weight <= 1)) throw new Error(`match rule '${r.rule}': weight ${r.weight} is not in (0, 1]`);
+    // sure: links alone; probable: never links alone, so a default weight of 1 drops to the name's.
+    const weight = r.weight ?? (certainty === 'sure' && r.rule !== 'name' ? 1 : Math.min(DEFAULT_WEIGHTS[r.rule], DEFAULT_WEIGHTS.name));
+    return { rule: r.rule, certainty, weight };
   });
+}
+
+/** Thresholds with defaults filled in, checked (0 < candidate ≤ link ≤ 1). */
+export function resolveThresholds(t: Partial<MatchThresholds> | undefined): MatchThresholds {
+  const out = { link: t?.link ?? DEFAULT_THRESHOLDS.link, candidate: t?.candidate ?? DEFAULT_THRESHOLDS.candidate };
+  if (!(out.candidate > 0 && out.candidate <= out.link && out.link <= 1)) {
+    throw new Error(`match thresholds must satisfy 0 < candidate (${out.candidate}) ≤ link (${out.link}) ≤ 1`);
+  }
+  return out;
+}
+
+/** The effective rules and thresholds in one line, for `config check` and the docs. */
+export function describeMatching(rules: readonly MatchRule[], thresholds?: Partial<MatchThresholds>): string {
+  const t = resolveThresholds(thresholds);
+  const list = resolveRules(rules).map((r) => `${r.rule} ${r.weight}${r.certainty === 'sure' ? ' (sure)' : ''}`);
+  return `${list.join(', ')}; link at score ≥ ${t.link}, merge candidate at score ≥ ${t.candidate}; score = 1 − Π(1 − weight) over the agreeing rules`;
+}
+
+/** Independent evidence combined: 1 − Π(1 − w), rounded to 6 places so equal evidence compares equal. */
+export function combineWeights(weights: readonly number[]): number {
+  let miss = 1;
+  for (const w of weights) miss *= 1 - w;
+  return Math.round((1 - miss) * 1e6) / 1e6;
 }
 
 function present(v: string | null | undefined): v is string {
@@ -144,8 +207,8 @@ function blockKey(e: Entry, rule: MatchRuleName): string | undefined {
 }
 
 /** Compare two entries that share the block key of `rule`; undefined if they do not match. */
-function evaluate(rule: ResolvedRule, q: Entry, c: Entry): Omit<Match, 'a' | 'b'> | undefined {
-  const base = { rule: rule.rule, certainty: rule.certainty, score: SCORE[rule.rule] };
+function evaluate(rule: ResolvedRule, q: Entry, c: Entry): Evidence | undefined {
+  const base = { rule: rule.rule, weight: rule.weight };
   switch (rule.rule) {
     case 'creditCode':
       return { ...base, reason: `same unified social credit code ${q.code}` };
@@ -166,7 +229,7 @@ function evaluate(rule: ResolvedRule, q: Entry, c: Entry): Omit<Match, 'a' | 'b'
         region === undefined ? '' : exact ? ` (${region})` : ` (${region} on one side, no region on the other)`;
       return {
         ...base,
-        certainty: rule.certainty === 'sure' && exact ? 'sure' : 'probable',
+        weight: rule.certainty === 'sure' && exact ? 1 : rule.weight,
         reason: `same company name after normalisation: ${qn.core}${where}`,
       };
     }
@@ -178,6 +241,7 @@ class Blocks {
   readonly rules: ResolvedRule[];
   readonly used: ReadonlySet<MatchRuleName>;
   private readonly maxSharedContact: number;
+  readonly thresholds: MatchThresholds;
   private readonly entries = new Map<string, Entry>();
   private readonly blocks = new Map<MatchRuleName, Map<string, Set<string>>>();
 
@@ -185,6 +249,7 @@ class Blocks {
     this.rules = resolveRules(rules);
     this.used = new Set(this.rules.map((r) => r.rule));
     this.maxSharedContact = options.maxSharedContact ?? 50;
+    this.thresholds = resolveThresholds(options.thresholds);
     for (const r of this.rules) this.blocks.set(r.rule, new Map());
   }
 
@@ -221,9 +286,13 @@ class Blocks {
     }
   }
 
-  /** At most one match per indexed record: the first rule, in configured order, that matches. */
+  /**
+   * At most one match per indexed record, with every rule that agrees on it as evidence; pairs
+   * whose combined score is below the candidate threshold are left out.
+   */
   matchEntry(q: Entry, skipId?: string): Match[] {
-    const found = new Map<string, Match>();
+    const found = new Map<string, Evidence[]>();
+    const vetoed = new Set<string>();
     // Two different valid credit codes are two legal entities, whatever their names or phones
     // say; this veto keeps a shared switchboard from linking sister companies as one.
     const veto = this.used.has('creditCode') ? q.code : undefined;
@@ -234,14 +303,36 @@ class Blocks {
       if (!ids) continue;
       if ((rule.rule === 'phone' || rule.rule === 'email') && ids.size > this.maxSharedContact) continue;
       for (const id of ids) {
-        if (id === skipId || found.has(id)) continue;
+        if (id === skipId || vetoed.has(id)) continue;
         const c = this.entries.get(id)!;
-        if (veto !== undefined && c.code !== undefined && c.code !== veto) continue;
-        const m = evaluate(rule, q, c);
-        if (m) found.set(id, { a: q.id, b: id, ...m });
+        if (veto !== undefined && c.code !== undefined && c.code !== veto) {
+          vetoed.add(id);
+          continue;
+        }
+        const e = evaluate(rule, q, c);
+        if (!e) continue;
+        const list = found.get(id);
+        if (list) list.push(e);
+        else found.set(id, [e]);
       }
     }
-    return [...found.values()];
+    const out: Match[] = [];
+    for (const [id, evidence] of found) {
+      // Strongest first; equal weights keep the configured rule order (a stable sort).
+      evidence.sort((x, y) => y.weight - x.weight);
+      const score = combineWeights(evidence.map((e) => e.weight));
+      if (score < this.thresholds.candidate) continue;
+      out.push({
+        a: q.id,
+        b: id,
+        certainty: score >= this.thresholds.link ? 'sure' : 'probable',
+        score,
+        rule: evidence.map((e) => e.rule).join('+'),
+        reason: evidence.map((e) => e.reason).join('; '),
+        evidence,
+      });
+    }
+    return out;
   }
 }
 

@@ -120,7 +120,9 @@ const BRACKETS_RE = /[（【\[［〔{｛]/g;
 const CLOSE_BRACKETS_RE = /[）】\]］〕}｝]/g;
 // Whitespace, punctuation and symbols (incl. the Chinese ones such as ·、，。)
 const NOISE_RE = /[\s\p{P}\p{S}]+/gu;
-const TRAILING_NOISE_RE = /[\s\p{P}\p{S}]+$/u;
+// The run must start after a character that is not noise: tried from inside a run, it would
+// rescan the run once per position (quadratic on a long run that does not end the text).
+const TRAILING_NOISE_RE = /(?<![\s\p{P}\p{S}])[\s\p{P}\p{S}]+$/u;
 
 export interface NormalizedName {
   /** Region (if any) followed by core: the canonical key of the full name without legal form. */
@@ -197,7 +199,9 @@ export function normalizeCompanyName(name: string): NormalizedName {
 
 // Everything after an extension marker is the extension: 转 / 轉 / 分机 / ext / x / #. A bare "x"
 // counts only between digits/space and digits, so the x of "Fax:" is not taken for one.
-const EXTENSION_RE = /(?:转|轉|分机|分機|ext\.?|extension|#|(?<=[\d\s])x(?=\s*\d)).*$/i;
+// `s`: the rest runs to the end of the text whatever it holds, so the first marker always matches
+// (without it a line break after many markers rescans the text from each one).
+const EXTENSION_RE = /(?:转|轉|分机|分機|ext\.?|extension|#|(?<=[\d\s])x(?=\s*\d)).*$/is;
 // Several numbers in one field ("010-8888 6666 / 138…"): the first one is the main number.
 const LIST_SEPARATOR_RE = /[\/,;、]/;
 

@@ -23,10 +23,13 @@ import type { CandidateRow, MergeLogRow } from '../hub/merges.js';
 import type { ProvenanceRow } from '../hub/provenance.js';
 import { ENTITY_SYSTEM_COLUMNS as C } from '../hub/tables.js';
 import type { XrefRow } from '../hub/xref.js';
-import { ENTITY_NAMES, MODEL, type CrmRecord, type EntityName } from '../model/entities.js';
+import type { ConflictWrite } from '../hub/conflicts.js';
+import type { FieldProvenance } from '../hub/provenance.js';
+import type { SourceVersion } from '../hub/bases.js';
+import { ENTITY_NAMES, MODEL, type CrmRecord, type CrmValue, type EntityName } from '../model/entities.js';
 import { canonicalFieldValue, sameValue } from '../model/values.js';
 import { sameCandidate } from '../hub/merges.js';
-import { DEFAULT_SURVIVORSHIP, recomputeGolden, type SurvivorshipRules } from './golden.js';
+import { DEFAULT_SURVIVORSHIP, MANUAL_POLICIES, parseRule, recomputeGolden, type MergePolicies, type SurvivorshipRules } from './golden.js';
 
 export type { CandidateRow } from '../hub/merges.js';
 export type { XrefRow } from '../hub/xref.js';
@@ -57,8 +60,49 @@ export interface MergeInput {
   merged: string;
   /** Who asked (user id, `cli:<user>`, `auto`); recorded in crm_merge and the audit log. */
   actor: string;
-  /** Survivorship for the recomputed survivor; default `newest`. */
+  /**
+   * Survivorship for fields the two records disagree on: a source order, `complete` or `hub`
+   * decides; `newest` decides only on the sources' own change times. Default `newest`.
+   */
   rules?: SurvivorshipRules;
+  /** The job's conflict policies, for disagreements survivorship leaves open. Default: manual. */
+  policies?: MergePolicies;
+  /** Job the conflicts are filed under (identityConfig().job); default `merge`. */
+  job?: string | null;
+  /**
+   * The person's choice per field: `survivor`, `merged`, or the name of the source whose value
+   * should survive. A choice decides that field whatever the rules say.
+   */
+  choose?: Readonly<Record<string, string>>;
+  /** Work everything out and return it, write nothing. */
+  dryRun?: boolean;
+}
+
+/** What happened to one field of the survivor. */
+export interface FieldOutcome {
+  field: string;
+  /** The survivor's value before the merge. */
+  survivor: CrmValue;
+  /** The merged record's value. */
+  merged: CrmValue;
+  /** The value after the merge. */
+  value: CrmValue;
+  /** The source the surviving value came from (its provenance), `hub` for a value edited in crmlink. */
+  source: string | null;
+  /**
+   * same: both agree (or the merged record has none); filled: only the merged record had a value;
+   * chosen: the person merging chose; rule: survivorship or the job's policy decided;
+   * conflict: left open for a person (the survivor's value kept meanwhile, not pushed).
+   */
+  decision: 'same' | 'filled' | 'chosen' | 'rule' | 'conflict';
+  reason: string;
+}
+
+/** What the next sync run will write to one source record because of the merge. */
+export interface PlannedWrite {
+  source: string;
+  sourceKey: string;
+  fields: Record<string, { from: CrmValue; to: CrmValue }>;
 }
 
 export interface SourceKey {
@@ -79,6 +123,14 @@ export interface MergeResult {
   children: Partial<Record<EntityName, number>>;
   /** Fields of the survivor whose value changed. */
   changedFields: string[];
+  /** Every field either record has a value for, with what survived and why. */
+  fields: FieldOutcome[];
+  /** Fields left as open conflicts. */
+  conflicts: string[];
+  /** What the next run pushes to each source record (fields with an open conflict are held back). */
+  writes: PlannedWrite[];
+  /** Nothing was written (MergeInput.dryRun); mergeId is 0. */
+  dryRun: boolean;
 }
 
 export type UnmergeInput = {
@@ -155,54 +207,271 @@ interface MergeBefore {
   candidates: CandidateRow[];
 }
 
+/** Thrown inside a dry run's transaction to roll it back with the result. */
+class DryRunRollback extends Error {
+  constructor(readonly result: MergeResult) {
+    super('dry run');
+  }
+}
+
 export async function mergeRecords(hub: Hub, input: MergeInput): Promise<MergeResult> {
   const entity = input.entity ?? 'Customer';
   const { survivor, merged, actor } = input;
   if (survivor === merged) {
     throw new ValidationError(`cannot merge ${entity} ${merged} into itself`, { entity, key: merged, survivor, merged });
   }
-  return hub.store.transaction(async (trx) => {
-    const before = await readBeforeMerge(hub, trx, entity, survivor, merged);
-    const now = nowIso();
-    const sRecord = hub.fromRow(entity, before.survivor);
-    const mRecord = hub.fromRow(entity, before.merged);
-    await hub.store.xref.moveAll(trx, entity, merged, survivor);
-    const moved = await repointChildren(hub, trx, before.children, merged, survivor, actor);
-    // The merged record becomes a redirect; survivorship runs over both records' sources, fields
-    // the survivor lacks coming from the merged record.
-    await hub.store.golden.write(trx, entity, [{ gid: merged, current: mRecord, patch: {}, mergedInto: survivor }], { actor, action: 'merge' });
-    const mergedProvenance = Object.fromEntries(before.mergedProvenance.map((p) => [p.field, { source: p.source, changedAt: p.changed_at }]));
-    const recomputed = await recomputeGolden(hub, trx, entity, survivor, input.rules ?? DEFAULT_SURVIVORSHIP, {
-      fallbacks: [{ values: mRecord.values, provenance: mergedProvenance }],
-      touch: true,
-      actor,
+  try {
+    return await hub.store.transaction(async (trx) => {
+      const result = await mergeInTransaction(hub, trx, entity, input);
+      if (input.dryRun) throw new DryRunRollback({ ...result, mergeId: 0, dryRun: true });
+      return result;
     });
-    const candidates = await decideCandidates(hub, trx, before.candidates, survivor, merged, actor, now);
-    const snapshot = await snapshotMerge(hub, trx, entity, before, candidates);
-    const mergeId = await hub.store.merges.logMerge(trx, { entity, survivor, merged, snapshot, at: now, by: actor });
-    const survivorAfter = hub.fromRow(entity, snapshot.survivor.after);
-    const mergedAfter = hub.fromRow(entity, snapshot.merged.after);
-    const movedKeys = before.xref.map((x) => ({ source: x.source, sourceKey: x.source_key }));
-    await hub.store.audit.record(trx, {
-      actor,
-      action: 'merge',
-      entity,
-      gid: survivor,
-      before: { survivor: sRecord.values, merged: { id: merged, ...mRecord.values } },
-      after: {
-        mergeId,
-        survivor: survivorAfter.values,
-        merged: { id: merged, mergedInto: survivor },
-        changedFields: recomputed.changed,
-        movedKeys,
-        children: moved,
-        candidates: candidates.map((c) => ({ id: c.before.id, status: c.after.status })),
-      },
-    });
-    const allKeys = await hub.store.xref.ofRecord(trx, entity, survivor);
-    const sourceKeys = allKeys.map((x) => ({ source: x.source, sourceKey: x.source_key }));
-    return { mergeId, entity, survivor: survivorAfter, merged: mergedAfter, sourceKeys, movedKeys, children: moved, changedFields: recomputed.changed };
+  } catch (err) {
+    if (err instanceof DryRunRollback) return err.result;
+    throw err;
+  }
+}
+
+async function mergeInTransaction(hub: Hub, trx: Knex.Transaction, entity: EntityName, input: MergeInput): Promise<MergeResult> {
+  const { survivor, merged, actor } = input;
+  const before = await readBeforeMerge(hub, trx, entity, survivor, merged);
+  const now = nowIso();
+  const sRecord = hub.fromRow(entity, before.survivor);
+  const mRecord = hub.fromRow(entity, before.merged);
+  // Decide every field before anything moves: the sources' own versions of both records.
+  const versions = [
+    ...(await hub.store.bases.versionsOf(trx, entity, survivor)).map((v) => ({ ...v, side: 'survivor' as const })),
+    ...(await hub.store.bases.versionsOf(trx, entity, merged)).map((v) => ({ ...v, side: 'merged' as const })),
+  ];
+  const decided = decideFields(hub, entity, sRecord.values, mRecord.values, provenanceOf(before.provenance), provenanceOf(before.mergedProvenance), versions, input, now);
+
+  await hub.store.xref.moveAll(trx, entity, merged, survivor);
+  const moved = await repointChildren(hub, trx, before.children, merged, survivor, actor);
+  // The merged record becomes a redirect.
+  await hub.store.golden.write(trx, entity, [{ gid: merged, current: mRecord, patch: {}, mergedInto: survivor }], { actor, action: 'merge' });
+  const patch: CrmRecord = {};
+  const provenance: Record<string, FieldProvenance> = {};
+  for (const o of decided.outcomes) {
+    if (sameValue(o.value, o.survivor)) continue;
+    patch[o.field] = o.value;
+    const p = decided.provenance.get(o.field);
+    if (p) provenance[o.field] = p;
+  }
+  await hub.store.golden.write(trx, entity, [{ gid: survivor, current: sRecord, patch, provenance }], { actor, action: 'merge' });
+  const job = input.job ?? 'merge';
+  await hub.store.conflicts.save(trx, job, entity, decided.conflicts, await hub.store.conflicts.loadOpen(trx, entity, [survivor]));
+
+  const candidates = await decideCandidates(hub, trx, before.candidates, survivor, merged, actor, now);
+  const snapshot = await snapshotMerge(hub, trx, entity, before, candidates);
+  const mergeId = await hub.store.merges.logMerge(trx, { entity, survivor, merged, snapshot, at: now, by: actor });
+  const survivorAfter = hub.fromRow(entity, snapshot.survivor.after);
+  const mergedAfter = hub.fromRow(entity, snapshot.merged.after);
+  const movedKeys = before.xref.map((x) => ({ source: x.source, sourceKey: x.source_key }));
+  const changedFields = decided.outcomes.filter((o) => !sameValue(o.value, o.survivor)).map((o) => o.field);
+  const conflicts = decided.outcomes.filter((o) => o.decision === 'conflict').map((o) => o.field);
+  const writes = plannedWrites(survivorAfter.values, versions, new Set(conflicts), await hub.store.conflicts.loadOpen(trx, entity, [survivor]), survivor);
+  await hub.store.audit.record(trx, {
+    actor,
+    action: 'merge',
+    entity,
+    gid: survivor,
+    before: { survivor: sRecord.values, merged: { id: merged, ...mRecord.values } },
+    after: {
+      mergeId,
+      survivor: survivorAfter.values,
+      merged: { id: merged, mergedInto: survivor },
+      changedFields,
+      fields: decided.outcomes.filter((o) => o.decision !== 'same'),
+      movedKeys,
+      children: moved,
+      candidates: candidates.map((c) => ({ id: c.before.id, status: c.after.status })),
+    },
   });
+  const allKeys = await hub.store.xref.ofRecord(trx, entity, survivor);
+  const sourceKeys = allKeys.map((x) => ({ source: x.source, sourceKey: x.source_key }));
+  return {
+    mergeId,
+    entity,
+    survivor: survivorAfter,
+    merged: mergedAfter,
+    sourceKeys,
+    movedKeys,
+    children: moved,
+    changedFields,
+    fields: decided.outcomes,
+    conflicts,
+    writes,
+    dryRun: false,
+  };
+}
+
+type Version = SourceVersion & { side: 'survivor' | 'merged' };
+
+function provenanceOf(rows: readonly ProvenanceRow[]): Map<string, FieldProvenance> {
+  return new Map(rows.map((p) => [p.field, { source: p.source, changedAt: p.changed_at }]));
+}
+
+function hasValue(v: CrmValue | undefined): v is string | number | boolean {
+  return v !== null && v !== undefined && !(typeof v === 'string' && v.trim() === '');
+}
+
+/**
+ * Field by field: what survives, where it came from, and which disagreements are conflicts.
+ * Agreement keeps the survivor's provenance; a value only the merged record has comes with the
+ * merged record's provenance; a disagreement is decided by the person's choice, else by an
+ * explicit survivorship rule (a source order, complete, hub; newest only on the sources' own
+ * change times), else by the job's conflict policy, and otherwise stays an open conflict with the
+ * survivor's value kept. The time a record was created in the hub is never used.
+ */
+function decideFields(
+  hub: Hub,
+  entity: EntityName,
+  s: CrmRecord,
+  m: CrmRecord,
+  sProv: Map<string, FieldProvenance>,
+  mProv: Map<string, FieldProvenance>,
+  versions: readonly Version[],
+  input: MergeInput,
+  now: string,
+): { outcomes: FieldOutcome[]; provenance: Map<string, FieldProvenance>; conflicts: ConflictWrite[] } {
+  const fields = hub.fields(entity).filter((f) => f.type !== 'ref').map((f) => f.name);
+  const known = new Set(fields);
+  for (const f of Object.keys(input.choose ?? {})) {
+    if (!known.has(f)) throw new ValidationError(`cannot choose ${f}: ${entity} has no such field (or it is a reference)`, { entity, field: f });
+  }
+  const rules = input.rules ?? DEFAULT_SURVIVORSHIP;
+  const policies = input.policies ?? MANUAL_POLICIES;
+  const outcomes: FieldOutcome[] = [];
+  const provenance = new Map<string, FieldProvenance>();
+  const conflicts: ConflictWrite[] = [];
+  for (const field of fields) {
+    const sv = s[field] ?? null;
+    const mv = m[field] ?? null;
+    if (!hasValue(sv) && !hasValue(mv)) continue;
+    const sSource = sProv.get(field)?.source ?? 'hub';
+    const mSource = mProv.get(field)?.source ?? 'hub';
+    const base = { field, survivor: sv, merged: mv };
+    const choice = Object.prototype.hasOwnProperty.call(input.choose ?? {}, field) ? input.choose![field] : undefined;
+    if (!hasValue(mv) || sameValue(sv, mv)) {
+      if (choice !== undefined && choice !== 'survivor' && choice !== sSource) {
+        throw new ValidationError(`cannot choose ${choice} for ${field}: both records hold ${JSON.stringify(sv)} there is nothing to choose`, { entity, field });
+      }
+      outcomes.push({ ...base, value: sv, source: sProv.get(field)?.source ?? null, decision: 'same', reason: hasValue(mv) ? 'both records agree' : 'only the survivor has a value' });
+      continue;
+    }
+    if (!hasValue(sv)) {
+      outcomes.push({ ...base, value: mv, source: mProv.get(field)?.source ?? null, decision: 'filled', reason: `only the merged record has a value (from ${mSource})` });
+      provenance.set(field, mProv.get(field) ?? { source: 'hub', changedAt: now });
+      continue;
+    }
+    // Two different values. Sides are named after the source each value came from.
+    const mKey = mSource === sSource ? `${mSource}:merged` : mSource;
+    const values: Record<string, CrmValue> = { hub: sv, [mKey]: mv };
+    const take = (side: 'survivor' | 'merged', decision: 'chosen' | 'rule', rule: string, reason: string, decidedBy?: string) => {
+      const value = side === 'survivor' ? sv : mv;
+      outcomes.push({ ...base, value, source: (side === 'survivor' ? sProv : mProv).get(field)?.source ?? null, decision, reason });
+      if (side === 'merged') provenance.set(field, mProv.get(field) ?? { source: 'hub', changedAt: now });
+      conflicts.push({
+        gid: input.survivor,
+        conflict: { field, base: undefined, values, rule, winner: side === 'survivor' ? 'hub' : mKey, reason, status: 'auto', ...(decidedBy ? { decidedBy } : {}) },
+      });
+    };
+    if (choice !== undefined) {
+      const side = choice === 'survivor' || (choice === sSource && choice !== mSource) ? 'survivor' : choice === 'merged' || choice === mSource ? 'merged' : null;
+      if (side === null) {
+        throw new ValidationError(`cannot choose ${choice} for ${field}: the values come from ${sSource} (survivor) and ${mSource} (merged); choose survivor, merged or one of those`, { entity, field });
+      }
+      take(side, 'chosen', 'manual', `${field}: ${input.actor} chose ${side === 'survivor' ? sSource : mSource}'s ${JSON.stringify(side === 'survivor' ? sv : mv)} over ${JSON.stringify(side === 'survivor' ? mv : sv)} when merging ${input.merged} into ${input.survivor}`, input.actor);
+      continue;
+    }
+    const bySurvivorship = survivorshipSide(rules.fields[field] ?? rules.default, field, sSource, mSource, sv, mv, versions, policies.clockSkewSeconds);
+    if (bySurvivorship) {
+      take(bySurvivorship.side, 'rule', `survivorship:${bySurvivorship.rule}`, `${field}: survivorship "${bySurvivorship.rule}" keeps ${bySurvivorship.side === 'survivor' ? sSource : mSource}'s value (${bySurvivorship.why}) when merging ${input.merged} into ${input.survivor}`);
+      continue;
+    }
+    const policy = policies.fields[field] ?? policies.default;
+    const byPolicy = policySide(policy, sSource, mSource, sv, mv, versions, field, policies.clockSkewSeconds);
+    if (byPolicy) {
+      take(byPolicy.side, 'rule', policy, `${field}: the job's policy ${policy} keeps ${byPolicy.side === 'survivor' ? sSource : mSource}'s value (${byPolicy.why}) when merging ${input.merged} into ${input.survivor}`);
+      continue;
+    }
+    const reason = `${field} differs: ${sSource} has ${JSON.stringify(sv)}, ${mSource} has ${JSON.stringify(mv)} (merging ${input.merged} into ${input.survivor}); policy ${policy} leaves it to a person, ${JSON.stringify(sv)} is kept meanwhile and neither is pushed`;
+    outcomes.push({ ...base, value: sv, source: sProv.get(field)?.source ?? null, decision: 'conflict', reason });
+    conflicts.push({ gid: input.survivor, conflict: { field, base: undefined, values, rule: policy, winner: null, reason, status: 'open' } });
+  }
+  return { outcomes, provenance, conflicts };
+}
+
+type Side = { side: 'survivor' | 'merged'; why: string };
+
+/** The sources' own change time of a field's value on one side; null when no source gave one. */
+function sourceTime(versions: readonly Version[], side: 'survivor' | 'merged', source: string, field: string, value: CrmValue): number | null {
+  let best: number | null = null;
+  for (const v of versions) {
+    if (v.side !== side || v.source !== source || v.sourceChangedAt === null || !sameValue(v.values[field] ?? null, value)) continue;
+    const t = Date.parse(v.sourceChangedAt);
+    if (!Number.isNaN(t) && (best === null || t > best)) best = t;
+  }
+  return best;
+}
+
+function newestSide(versions: readonly Version[], field: string, sSource: string, mSource: string, sv: CrmValue, mv: CrmValue, skewSeconds: number): Side | null {
+  const ts = sourceTime(versions, 'survivor', sSource, field, sv);
+  const tm = sourceTime(versions, 'merged', mSource, field, mv);
+  if (ts === null || tm === null || Math.abs(ts - tm) <= skewSeconds * 1000) return null;
+  return ts > tm ? { side: 'survivor', why: `${sSource} changed it later` } : { side: 'merged', why: `${mSource} changed it later` };
+}
+
+function survivorshipSide(rule: string, field: string, sSource: string, mSource: string, sv: CrmValue, mv: CrmValue, versions: readonly Version[], skew: number): (Side & { rule: string }) | null {
+  const parsed = parseRule(rule, field);
+  switch (parsed.kind) {
+    case 'newest': {
+      const n = newestSide(versions, field, sSource, mSource, sv, mv, skew);
+      return n ? { ...n, rule } : null;
+    }
+    case 'hub':
+      return { side: 'survivor', why: 'the survivor keeps its value', rule };
+    case 'complete': {
+      const ls = typeof sv === 'string' ? [...sv.trim()].length : 1;
+      const lm = typeof mv === 'string' ? [...mv.trim()].length : 1;
+      if (ls === lm) return null;
+      return ls > lm ? { side: 'survivor', why: 'the longer value', rule } : { side: 'merged', why: 'the longer value', rule };
+    }
+    case 'order': {
+      for (const src of parsed.sources) {
+        if (src === sSource && src !== mSource) return { side: 'survivor', why: `${src} comes first`, rule };
+        if (src === mSource && src !== sSource) return { side: 'merged', why: `${src} comes first`, rule };
+      }
+      return null;
+    }
+  }
+}
+
+function policySide(policy: string, sSource: string, mSource: string, sv: CrmValue, mv: CrmValue, versions: readonly Version[], field: string, skew: number): Side | null {
+  if (policy === 'hub') return { side: 'survivor', why: 'the hub keeps its value' };
+  if (policy === 'newest') return newestSide(versions, field, sSource, mSource, sv, mv, skew);
+  if (policy.startsWith('source:')) {
+    const owner = policy.slice('source:'.length);
+    if (owner === sSource && owner !== mSource) return { side: 'survivor', why: `${owner} owns ${field}` };
+    if (owner === mSource && owner !== sSource) return { side: 'merged', why: `${owner} owns ${field}` };
+  }
+  return null;
+}
+
+/** Per source record: the fields whose golden value now differs from what that source holds. */
+function plannedWrites(golden: CrmRecord, versions: readonly Version[], held: ReadonlySet<string>, open: Awaited<ReturnType<Hub['store']['conflicts']['loadOpen']>>, gid: string): PlannedWrite[] {
+  const openFields = open.get(gid);
+  const out: PlannedWrite[] = [];
+  for (const v of versions) {
+    const fields: PlannedWrite['fields'] = {};
+    for (const [f, from] of Object.entries(v.values)) {
+      if (held.has(f) || openFields?.has(f) || !Object.prototype.hasOwnProperty.call(golden, f)) continue;
+      const to = golden[f] ?? null;
+      if (!sameValue(from ?? null, to)) fields[f] = { from: from ?? null, to };
+    }
+    if (Object.keys(fields).length > 0) out.push({ source: v.source, sourceKey: v.key, fields });
+  }
+  return out.sort((a, b) => (a.source === b.source ? (a.sourceKey < b.sourceKey ? -1 : 1) : a.source < b.source ? -1 : 1));
 }
 
 /** Lock the pair, check it can be merged, and read everything the merge will change. */

@@ -26,9 +26,16 @@ export interface ModelField {
   ref?: EntityName;
   /** Decimal places kept for a decimal field. */
   scale?: number;
+  /** Total digits of a decimal field (DECIMAL_PRECISION when not given). */
+  precision?: number;
   /** Maximum length of a string field in the hub. */
   maxLength?: number;
   required?: boolean;
+  /**
+   * Kept by the systems that hold the record (when it was created or last changed there): read,
+   * never written by a mutation.
+   */
+  managed?: boolean;
   /** Declared in the config rather than the canonical model. */
   custom?: boolean;
 }
@@ -90,8 +97,8 @@ export const MODEL: Record<EntityName, EntityModel> = {
       dec('creditLimit', 2),
       str('ownerId', { description: 'User id of the salesperson who owns the customer.' }),
       str('ownerTeam', { description: 'Team (department) of the owner.' }),
-      { name: 'createdAt', type: 'datetime' },
-      { name: 'updatedAt', type: 'datetime' },
+      { name: 'createdAt', type: 'datetime', managed: true },
+      { name: 'updatedAt', type: 'datetime', managed: true },
     ],
   },
   Contact: {
@@ -312,6 +319,52 @@ export const MODEL: Record<EntityName, EntityModel> = {
     ],
   },
 };
+
+/** A schema coordinate: an entity's field. */
+export interface FieldRef {
+  entity: EntityName;
+  field: string;
+}
+
+/**
+ * A field computed from the fields of other records rather than stored. `from` lists every field
+ * the value depends on (the ones summed, and the ones that select and group them): whoever may not
+ * see one of them may not see the derived field either, since it would give the hidden value away
+ * (one open invoice: the balance itself).
+ */
+export interface DerivedField {
+  entity: EntityName;
+  name: string;
+  type: FieldType;
+  description: string;
+  from: readonly FieldRef[];
+}
+
+export const DERIVED_FIELDS: readonly DerivedField[] = [
+  {
+    entity: 'Customer',
+    name: 'receivableBalance',
+    type: 'decimal',
+    description: "Sum of the balance of open and partly paid invoices, computed by the invoices' source.",
+    from: [
+      { entity: 'Invoice', field: 'balance' },
+      { entity: 'Invoice', field: 'status' },
+      { entity: 'Invoice', field: 'customerId' },
+    ],
+  },
+];
+
+/**
+ * Every schema coordinate ("Customer.receivableBalance") that is hidden when the coordinates in
+ * `hidden` are: those, plus each derived field computed from one of them.
+ */
+export function withDerivedHidden(hidden: Iterable<string>): Set<string> {
+  const out = new Set(hidden);
+  for (const d of DERIVED_FIELDS) {
+    if (d.from.some((r) => out.has(`${r.entity}.${r.field}`))) out.add(`${d.entity}.${d.name}`);
+  }
+  return out;
+}
 
 export function entityModel(name: EntityName): EntityModel {
   return MODEL[name];

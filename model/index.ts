@@ -4,13 +4,17 @@
  * imports it.
  */
 export {
+  DERIVED_FIELDS,
   ENTITY_NAMES,
   MODEL,
   entityModel,
   fieldsOf,
   isEntityName,
+  withDerivedHidden,
   type CrmRecord,
   type CrmValue,
+  type DerivedField,
+  type FieldRef,
   type EntityModel,
   type EntityName,
   type FieldType,
@@ -30,4 +34,4 @@ export {
 } from './decimal.js';
 export { assertTimeZone, formatNaive, isIsoDate, normalizeDateTime, parseNaive, toInstant, utcToZoned, zoneOffsetMs, zonedToUtc, type WallClock } from './time.js';
 export { canonicalFieldValue, hashRecord, pickFields, sameValue, stableStringify } from './values.js';
-export { DECIMAL_PRECISION, DEFAULT_MAX_LENGTH, REF_MAX_LENGTH, ValueError, checkValue, coerceValue, maxLengthOf, valueProblem } from './validation.js';
+export { DECIMAL_PRECISION, DEFAULT_MAX_LENGTH, QUOTE_MAX, REF_MAX_LENGTH, ValueError, checkValue, coerceValue, decimalBounds, describeValue, longerThan, maxLengthOf, valueProblem } from './validation.js';

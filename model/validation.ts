@@ -7,12 +7,26 @@
 import type { CrmValue, ModelField } from './entities.js';
 import { integerDigits, normalizeDecimal } from './decimal.js';
 import { isIsoDate, normalizeDateTime } from './time.js';
+import { canonicalFieldValue } from './values.js';
 
 /** Total digits of a hub decimal column (numeric(30, scale) on PostgreSQL). */
 export const DECIMAL_PRECISION = 30;
 /** Length of a hub string column without its own maxLength, and of a ref (a global id). */
 export const DEFAULT_MAX_LENGTH = 255;
 export const REF_MAX_LENGTH = 40;
+
+/** Characters of a value an error message quotes; a longer value is cut and its length given. */
+export const QUOTE_MAX = 40;
+
+/**
+ * A value as an error message shows it: JSON, cut to QUOTE_MAX characters with its length, so a
+ * megabyte of input never comes back in the error (nor fills a log).
+ */
+export function describeValue(value: unknown): string {
+  if (typeof value === 'string' && value.length > QUOTE_MAX) return `${JSON.stringify(value.slice(0, QUOTE_MAX))}… (${value.length} characters)`;
+  const s = JSON.stringify(value) ?? String(value);
+  return s.length > QUOTE_MAX + 2 ? `${s.slice(0, QUOTE_MAX)}… (${s.length} characters)` : s;
+}
 
 /** A value a field does not accept; `reason` says why in words a person can act on. */
 export class ValueError extends RangeError {
@@ -21,9 +35,25 @@ export class ValueError extends RangeError {
     readonly reason: string,
     readonly value: unknown,
   ) {
-    super(`${field}: ${JSON.stringify(value)} ${reason}`);
+    super(`${field}: ${describeValue(value)} ${reason}`);
     this.name = 'ValueError';
   }
+}
+
+/** Total digits and decimal places a decimal field holds in the hub. */
+export function decimalBounds(field: Pick<ModelField, 'scale' | 'precision'>): { precision: number; scale: number } {
+  const scale = field.scale ?? 4;
+  return { precision: Math.min(field.precision ?? DECIMAL_PRECISION, DECIMAL_PRECISION), scale };
+}
+
+/**
+ * Whether `s` has more than `max` characters (code points, as the database counts them). The
+ * UTF-16 length decides without looking at the text unless it lies between max and 2 × max.
+ */
+export function longerThan(s: string, max: number): boolean {
+  if (s.length <= max) return false;
+  if (s.length > 2 * max) return true;
+  return [...s].length > max;
 }
 
 /** The longest text a field holds in the hub, or undefined when unbounded. */
@@ -34,8 +64,7 @@ export function maxLengthOf(field: Pick<ModelField, 'type' | 'maxLength'>): numb
 }
 
 function tooLong(s: string, max: number | undefined): boolean {
-  // Characters, as the database counts them; the cheap UTF-16 length decides nearly always.
-  return max !== undefined && s.length > max && [...s].length > max;
+  return max !== undefined && longerThan(s, max);
 }
 
 /** Why a canonical value does not fit the field, or null when it does. null always fits (`required` is the caller's rule). */
@@ -62,7 +91,8 @@ export function valueProblem(field: ModelField, v: CrmValue | undefined): string
         return 'is not a decimal number';
       }
       if (canonical !== v) return 'is not a decimal in canonical form';
-      const room = DECIMAL_PRECISION - (field.scale ?? 4);
+      const { precision, scale } = decimalBounds(field);
+      const room = precision - scale;
       return integerDigits(v) > room ? `has more than ${room} digits before the point` : null;
     }
     case 'boolean':
@@ -72,6 +102,35 @@ export function valueProblem(field: ModelField, v: CrmValue | undefined): string
     case 'datetime':
       return typeof v === 'string' && normalizeDateTime(v) !== null ? null : 'is not a date-time';
   }
+}
+
+const TRUE_TEXT = new Set(['1', 't', 'true']);
+const FALSE_TEXT = new Set(['0', 'f', 'false']);
+
+/**
+ * A value as a source gave it (after the mapping's transforms) → its canonical form, or why the
+ * field cannot take it: not convertible (a decimal that is not a number, text a boolean does not
+ * spell), outside the field's type or enum, or empty where the field is required. Used by the pull
+ * for every row before the hub, and by `config check --sample` on sample rows.
+ */
+export function canonicalize(field: ModelField, raw: unknown): { value: CrmValue; problem: null } | { value: null; problem: string } {
+  const empty = raw === null || raw === undefined;
+  if (empty) return field.required ? { value: null, problem: 'is required but empty' } : { value: null, problem: null };
+  if (field.type === 'boolean') {
+    // canonicalFieldValue reads anything it does not know as false: 'Y' or 'yes' would become false.
+    const t = typeof raw === 'string' ? raw.trim().toLowerCase() : typeof raw === 'number' ? String(raw) : null;
+    if (t !== null && !TRUE_TEXT.has(t) && !FALSE_TEXT.has(t)) return { value: null, problem: 'is not true or false (1/0, t/f, true/false); map the codes with `map:`' };
+  }
+  let value: CrmValue;
+  try {
+    value = canonicalFieldValue(field, raw);
+  } catch (err) {
+    return { value: null, problem: err instanceof Error ? err.message : String(err) };
+  }
+  const problem = field.type === 'ref' ? null : valueProblem(field, value);
+  if (problem !== null) return { value: null, problem };
+  if (field.required && typeof value === 'string' && value.trim() === '') return { value: null, problem: 'is required but empty' };
+  return { value, problem: null };
 }
 
 /** Throw ValueError when the value does not fit the field. */

@@ -128,8 +128,8 @@ export async function planConnection(scope: Scope, entity: EntityName, args: Con
   const base: Filter[] = [await filterFor(scope, entity, args.where)];
   if (rowRule) base.push(await visibilityFilter(scope, entity));
   const parts = [...base];
-  if (args.after) parts.push(keysetAfter(forwardSort, decodeCursor(args.after, signature, 'after'), store.nullsFirstAsc));
-  if (args.before) parts.push(keysetAfter(reversed, decodeCursor(args.before, signature, 'before'), store.nullsFirstAsc));
+  if (args.after) parts.push(keysetAfter(forwardSort, decodeCursor(args.after, signature, 'after', forwardSort.length), store.nullsFirstAsc));
+  if (args.before) parts.push(keysetAfter(reversed, decodeCursor(args.before, signature, 'before', forwardSort.length), store.nullsFirstAsc));
 
   return {
     entity,
@@ -162,6 +162,16 @@ export function cursorOf(plan: Plan, rec: Rec): string {
     plan.signature,
     plan.forwardSort.map((s) => rec.raw[s.column]),
   );
+}
+
+/**
+ * A plan is awaited by the connection field's resolver (resolvers.ts), which reports its refusal;
+ * the no-op handler only keeps a plan that nothing else awaits from being an unhandled rejection,
+ * which would end the process. Every awaiter still gets the rejection.
+ */
+function settled(plan: Promise<Plan>): Promise<Plan> {
+  plan.catch(() => undefined);
+  return plan;
 }
 
 /** What a Connection type's resolvers read. */
@@ -236,7 +246,7 @@ function combine(rows: Row[], specs: AggSpec[]): Row | undefined {
  * reads of the records (schema/selection.ts); undefined: everything.
  */
 export function topLevelConnection(scope: Scope, entity: EntityName, args: ConnectionArgs, fields?: ReadonlySet<string>): ConnectionSource {
-  const plan = planConnection(scope, entity, args, true);
+  const plan = settled(planConnection(scope, entity, args, true));
   let page: Promise<Page> | undefined;
   let agg: Promise<Row | undefined> | undefined;
   const specsOf = (p: Plan) => aggSpecs(scope, p.store);
@@ -278,7 +288,7 @@ function nestedLevel(scope: Scope, relationKey: string, parentEntity: EntityName
   // Parents asking for other fields of the children get their own level: a page read for one
   // selection must not answer another (it may lack columns).
   return scope.memo(`nested:${argKey}:${fieldsKey(fields)}`, () => {
-    const plan = planConnection(scope, child, args, false);
+    const plan = settled(planConnection(scope, child, args, false));
 
     /** Parent records → their keys in the space of the child's ref field, one translation per level. */
     const childKeys = async (parents: readonly Rec[], p: Plan): Promise<Map<Rec, string[]>> => {

@@ -17,27 +17,53 @@ function enc(v: unknown): Encoded {
   return String(v);
 }
 
-function dec(v: Encoded): unknown {
-  if (v === null || typeof v !== 'object') return v;
-  if ('d' in v) return new Date(v.d);
-  if ('b' in v) return Buffer.from(v.b, 'base64');
-  return BigInt(v.n);
+/**
+ * One encoded value back to its raw value, or undefined when it is not something encodeCursor
+ * writes: a cursor is client input, and a forged one (`{"n":"abc"}`, an invalid date, an object)
+ * must be refused as such, not fail inside BigInt or the store.
+ */
+function dec(v: unknown): { ok: true; value: unknown } | undefined {
+  if (v === null || typeof v === 'string' || typeof v === 'boolean') return { ok: true, value: v };
+  if (typeof v === 'number') return Number.isFinite(v) ? { ok: true, value: v } : undefined;
+  if (typeof v !== 'object' || Array.isArray(v)) return undefined;
+  const keys = Object.keys(v);
+  if (keys.length !== 1) return undefined;
+  const [k] = keys;
+  const s = (v as Record<string, unknown>)[k];
+  if (typeof s !== 'string') return undefined;
+  if (k === 'd') {
+    const d = new Date(s);
+    return Number.isNaN(d.getTime()) ? undefined : { ok: true, value: d };
+  }
+  if (k === 'b') return /^[A-Za-z0-9+/]*={0,2}$/.test(s) ? { ok: true, value: Buffer.from(s, 'base64') } : undefined;
+  if (k === 'n') return /^-?\d{1,40}$/.test(s) ? { ok: true, value: BigInt(s) } : undefined;
+  return undefined;
 }
 
 export function encodeCursor(signature: string, values: readonly unknown[]): string {
   return Buffer.from(JSON.stringify({ s: signature, v: values.map(enc) }), 'utf8').toString('base64url');
 }
 
-export function decodeCursor(cursor: string, signature: string, arg: string): unknown[] {
-  let parsed: { s?: unknown; v?: unknown };
+/** The raw values of a cursor made for `signature` with `columns` sort columns; VALIDATION_FAILED otherwise. */
+export function decodeCursor(cursor: string, signature: string, arg: string, columns: number): unknown[] {
+  const forged = () => new CrmlinkError('VALIDATION_FAILED', `${arg}: not a cursor returned by this API`, { field: arg });
+  let parsed: unknown;
   try {
-    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { s?: unknown; v?: unknown };
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
-    throw new CrmlinkError('VALIDATION_FAILED', `${arg}: not a cursor returned by this API`, { field: arg });
+    throw forged();
   }
-  if (!Array.isArray(parsed.v)) throw new CrmlinkError('VALIDATION_FAILED', `${arg}: not a cursor returned by this API`, { field: arg });
-  if (parsed.s !== signature) {
+  if (typeof parsed !== 'object' || parsed === null || !Array.isArray((parsed as { v?: unknown }).v)) throw forged();
+  const { s, v } = parsed as { s?: unknown; v: unknown[] };
+  if (s !== signature) {
     throw new CrmlinkError('VALIDATION_FAILED', `${arg}: the cursor belongs to a different orderBy; page with the orderBy it came from`, { field: arg });
   }
-  return (parsed.v as Encoded[]).map(dec);
+  if (v.length !== columns) throw forged();
+  const out: unknown[] = [];
+  for (const x of v) {
+    const d = dec(x);
+    if (!d) throw forged();
+    out.push(d.value);
+  }
+  return out;
 }

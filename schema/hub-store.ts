@@ -151,8 +151,10 @@ export class HubStore implements EntityStore {
     if (query.partition && query.limit !== undefined) {
       const part = q(query.partition.field);
       sql =
-        `SELECT * FROM (SELECT t.*, ROW_NUMBER() OVER (PARTITION BY t.${part} ORDER BY ${query.sort.map((s) => `t.${this.expr(s.column)} ${s.direction === 'desc' ? 'DESC' : 'ASC'}`).join(', ')}) AS "_rn" ` +
-        `FROM ${q(this.table)} t WHERE ${b.sql}) p WHERE "_rn" <= ? ORDER BY ${order}`;
+        // One table in each FROM, so the column expressions need no qualifier (a qualifier in front of
+        // the decimal CAST of a SQLite hub would not be SQL).
+        `SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY ${part} ORDER BY ${order}) AS "_rn" ` +
+        `FROM ${q(this.table)} WHERE ${b.sql}) p WHERE "_rn" <= ? ORDER BY ${order}`;
       bindings.push(query.limit);
     } else {
       sql = `SELECT * FROM ${q(this.table)} WHERE ${b.sql} ORDER BY ${order}`;

@@ -24,8 +24,10 @@ import { SourceStore } from './source-store.js';
 import { HubStore } from './hub-store.js';
 import { HUB, type EntityStore, type Rec } from './store.js';
 import { validateInput } from './validation.js';
+import { checkTargetColumns, checkWritableFields } from './write-limits.js';
 import { notFound, resolveNode, scope, type CrmContext } from './resolvers.js';
 import type { GraphQLFieldResolver } from 'graphql';
+import type { Knex } from 'knex';
 
 type Resolver = GraphQLFieldResolver<unknown, CrmContext, Record<string, unknown>>;
 
@@ -112,10 +114,13 @@ function actor(s: Scope): string {
 // ---------------------------------------------------------------- hub (replicated)
 
 /** The write of one golden record through the hub store; a lost race is the caller's version conflict. */
-async function writeGolden(s: Scope, entity: EntityName, write: GoldenWrite, action: string, expected: number | null): Promise<void> {
+async function writeGolden(s: Scope, entity: EntityName, write: GoldenWrite, action: string, expected: number | null, also?: (trx: Knex.Transaction) => Promise<void>): Promise<void> {
   const store = s.app.hub.store;
   try {
-    await store.transaction((trx) => store.golden.write(trx, entity, [write], { actor: actor(s), action }));
+    await store.transaction(async (trx) => {
+      await store.golden.write(trx, entity, [write], { actor: actor(s), action });
+      await also?.(trx);
+    });
   } catch (err) {
     if (err instanceof StaleRecordError && write.current) throw versionConflict(entity, write.gid, write.current.version + 1, expected ?? write.current.version);
     throw err;
@@ -142,12 +147,39 @@ async function currentRecord(s: Scope, rec: Rec, expected: number | null, op: 'u
   return current;
 }
 
+/**
+ * An edit of a field with an open conflict is a person's choice: the conflict is resolved with the
+ * value written (resolution `{ keep: 'value', edit: true }`, by the editor, in the same
+ * transaction), so the field is no longer held back and the next run pushes it everywhere. Setting
+ * the value the hub already holds settles the conflict the same way.
+ */
 async function hubUpdate(s: Scope, rec: Rec, values: CrmRecord, expected: number | null): Promise<void> {
   const current = await currentRecord(s, rec, expected, 'update');
   const changed = Object.keys(values).filter((k) => String(values[k]) !== String(current.values[k]));
-  if (changed.length === 0) return;
+  const open = (await s.app.hub.store.conflicts.loadOpen(s.app.hub.knex, rec.entity, [rec.key])).get(rec.key);
+  const settled = Object.keys(values).filter((k) => open?.has(k));
+  if (changed.length === 0 && settled.length === 0) return;
   const audit = { before: current.values, after: { ...current.values, ...values } };
-  await writeGolden(s, rec.entity, { gid: rec.key, current, patch: values, provenance: hubProvenance(changed), audit }, 'update', expected);
+  const provenance = hubProvenance([...new Set([...changed, ...settled])]);
+  const resolve = async (trx: Knex.Transaction) => {
+    const now = nowIso();
+    const still = (await s.app.hub.store.conflicts.loadOpen(trx, rec.entity, [rec.key])).get(rec.key);
+    for (const field of settled) {
+      const c = still?.get(field);
+      if (!c) continue;
+      const value = values[field] ?? null;
+      await s.app.hub.store.conflicts.resolve(trx, c.id, { keep: 'value', value, edit: true }, actor(s), now);
+      await s.app.hub.store.audit.record(trx, {
+        actor: actor(s),
+        action: 'resolve-conflict',
+        entity: rec.entity,
+        gid: rec.key,
+        before: { conflict: c.id, field, values: c.values },
+        after: { conflict: c.id, field, value, keep: 'value', reason: `${rec.entity}.${field} edited while conflict ${c.id} was open: the edit is the person's choice` },
+      });
+    }
+  };
+  await writeGolden(s, rec.entity, { gid: rec.key, current, patch: values, provenance, audit }, 'update', expected, resolve);
 }
 
 async function hubDelete(s: Scope, rec: Rec, expected: number | null): Promise<void> {
@@ -287,6 +319,8 @@ export function buildMutations(rt: Runtime): Record<string, Resolver> {
         const values = validateInput(entity, fields, args.input as Record<string, unknown>, 'create');
         checkHiddenInput(s, entity, values);
         checkOwnership(s, entity, values, null);
+        checkWritableFields(rt, entity, values, 'insert');
+        await checkTargetColumns(rt, entity, values, 'insert');
         await refsToSpace(s, entity, values, store);
         const key = store instanceof SourceStore ? await sourceCreate(s, store, values) : await hubCreate(s, entity, values);
         return read(s, key);
@@ -300,6 +334,8 @@ export function buildMutations(rt: Runtime): Record<string, Resolver> {
         checkHiddenInput(s, entity, values);
         const rec = await loadForWrite(s, entity, String(args.id));
         checkOwnership(s, entity, values, rec);
+        checkWritableFields(rt, entity, values, 'update');
+        await checkTargetColumns(rt, entity, values, 'update');
         const expected = (args.expectedVersion as number | null | undefined) ?? null;
         await refsToSpace(s, entity, values, store);
         if (store instanceof SourceStore) await sourceUpdate(s, store, rec, values, expected);

@@ -17,7 +17,6 @@ import { scopeOf, type Runtime, type Scope } from './runtime.js';
 import { HUB, exposesField, type Rec } from './store.js';
 import { fieldSources, sourceRecords, syncStatus } from './provenance.js';
 import { addDecimals } from '../model/decimal.js';
-import { consoleResolvers } from './console-ops.js';
 import { connectionFields } from './selection.js';
 
 /** The GraphQL context: what use-auth puts there (yoga adds request and params). */
@@ -55,10 +54,25 @@ function refTarget(s: Scope, rec: Rec, field: string, target: EntityName): Promi
   return s.recordIn(target, refSpaceOf(s, rec, field), String(v));
 }
 
-function receivableBalance(s: Scope, rec: Rec): Promise<string> {
+/** The invoice fields a receivable balance is computed from. */
+const RECEIVABLE_FIELDS = ['customerId', 'balance', 'status'] as const;
+
+/** Whether any source maps the invoice fields a receivable balance needs. */
+function receivablesMapped(s: Scope): boolean {
+  const sources = s.app.config.entities.Invoice?.sources ?? {};
+  return Object.values(sources).some((m) => RECEIVABLE_FIELDS.every((f) => m !== undefined && Object.prototype.hasOwnProperty.call(m.fields, f)));
+}
+
+/**
+ * Unknown is not zero: null when no source maps invoices with customer, balance and status, and
+ * for a customer with no record in the invoices' system; 0 only when the invoices were looked at
+ * and none is open.
+ */
+function receivableBalance(s: Scope, rec: Rec): Promise<string | null> {
+  if (!receivablesMapped(s)) return Promise.resolve(null);
   const invoices = s.rt.store('Invoice');
   return s
-    .loader<Rec, string>(
+    .loader<Rec, string | null>(
       'receivableBalance',
       async (customers) => {
         const bySpace = new Map<string, Rec[]>();
@@ -83,7 +97,10 @@ function receivableBalance(s: Scope, rec: Rec): Promise<string> {
             })
           : [];
         const byGroup = new Map(rows.map((r) => [String(r._g), r.balance === null || r.balance === undefined ? '0' : String(r.balance)]));
-        return customers.map((c) => addDecimals((keysOf.get(c) ?? []).map((k) => byGroup.get(k) ?? '0')));
+        return customers.map((c) => {
+          const keys = keysOf.get(c) ?? [];
+          return keys.length === 0 ? null : addDecimals(keys.map((k) => byGroup.get(k) ?? '0'));
+        });
       },
       (r) => `${r.space}:${r.key}`,
     )
@@ -98,6 +115,15 @@ export function hideableFields(config: CrmlinkConfig): Set<string> {
   const out = new Set<string>();
   for (const role of Object.values(config.server.auth.roles)) for (const c of role?.hide ?? []) out.add(c);
   return out;
+}
+
+/**
+ * A connection field resolves once its plan does: arguments the plan refuses (page size, first
+ * with last, a cursor, an orderBy or filter on a hidden field) become this field's error even when
+ * the selection reads nothing that awaits the plan (`{ customers(first: 5000) { __typename } }`).
+ */
+function planned(c: ConnectionSource): Promise<ConnectionSource> {
+  return c.plan.then(() => c);
 }
 
 /** An edge: the cursor is encoded only when the query asks for it. */
@@ -191,7 +217,7 @@ export function buildResolvers(rt: Runtime): ResolverMap {
       const key = `${entity}.${rel.name}`;
       const childStore = rt.store(rel.child);
       t[rel.name] = masked(rel.name, (r, args, ctx, info) =>
-        nestedConnection(scope(rt, ctx), key, { parent: r as Rec, child: rel.child, via: rel.via }, args as ConnectionArgs, connectionFields(info, rel.child, childStore)),
+        planned(nestedConnection(scope(rt, ctx), key, { parent: r as Rec, child: rel.child, via: rel.via }, args as ConnectionArgs, connectionFields(info, rel.child, childStore))),
       );
     }
     if (entity === 'Customer') t.receivableBalance = masked('receivableBalance', (r, _a, ctx) => receivableBalance(scope(rt, ctx), r as Rec));
@@ -212,12 +238,9 @@ export function buildResolvers(rt: Runtime): ResolverMap {
     };
 
     query[singularName(entity)] = (_p, args, ctx) => resolveNode(scope(rt, ctx), String(args.id), entity);
-    query[MODEL[entity].plural] = (_p, args, ctx, info) => topLevelConnection(scope(rt, ctx), entity, args as ConnectionArgs, connectionFields(info, entity, store));
+    query[MODEL[entity].plural] = (_p, args, ctx, info) => planned(topLevelConnection(scope(rt, ctx), entity, args as ConnectionArgs, connectionFields(info, entity, store)));
   }
-  // The operations console's fields (schema/console-ops.ts); its mutations join the others in index.ts.
-  const consoleOps = consoleResolvers(rt);
-  map.Query = { ...query, ...consoleOps.query };
-  map.Mutation = consoleOps.mutation;
+  map.Query = query;
   return map;
 }
 

@@ -4,7 +4,7 @@
  * batched statement per source, whatever the number of rows.
  */
 import DataLoader from 'dataloader';
-import type { App } from '../app/app.js';
+import type { SchemaApp } from './schema-app.js';
 import type { EntityConfig } from '../config/schema.js';
 import { CrmlinkError } from '../core/errors.js';
 import { ENTITY_NAMES, MODEL, type EntityName, type ModelField } from '../model/entities.js';
@@ -13,12 +13,12 @@ import { MappingSubsets, SourceStore } from './source-store.js';
 import { effectiveEntities } from '../connectors/registry.js';
 import { HUB, type EntityStore, type Rec } from './store.js';
 import { keysInAllSources, translateKeys } from './xref.js';
-import type { Viewer } from './security.js';
+import type { Viewer } from './viewer.js';
 
 export class Runtime {
   readonly stores: Record<EntityName, EntityStore>;
 
-  constructor(readonly app: App) {
+  constructor(readonly app: SchemaApp) {
     const stores = {} as Record<EntityName, EntityStore>;
     for (const entity of ENTITY_NAMES) stores[entity] = this.makeStore(entity);
     this.stores = stores;
@@ -75,7 +75,7 @@ export class Scope {
     readonly viewer: Viewer,
   ) {}
 
-  get app(): App {
+  get app(): SchemaApp {
     return this.rt.app;
   }
 

@@ -5,13 +5,15 @@
 import { GraphQLScalarType, Kind, type ValueNode } from './graphql-runtime.js';
 import { isPlainDecimal, normalizeDecimal } from '../model/decimal.js';
 import { CrmlinkError } from '../core/errors.js';
+import { describeValue } from '../model/validation.js';
 
 function bad(type: string, value: unknown, hint: string): CrmlinkError {
-  return new CrmlinkError('VALIDATION_FAILED', `${type}: ${JSON.stringify(value)} is not valid (${hint})`);
+  return new CrmlinkError('VALIDATION_FAILED', `${type}: ${describeValue(value)} is not valid (${hint})`);
 }
 
 function parseDecimal(v: unknown): string {
   if (typeof v === 'number' && Number.isFinite(v)) return normalizeDecimal(v);
+  if (typeof v === 'number') throw bad('Decimal', String(v), 'expected a finite number');
   if (typeof v !== 'string') throw bad('Decimal', v, 'expected a string such as "1234.56"');
   if (!isPlainDecimal(v)) throw bad('Decimal', v, 'expected a plain decimal such as "1234.56"');
   return normalizeDecimal(v);

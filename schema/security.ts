@@ -17,17 +17,9 @@ import type { EntityName } from '../model/entities.js';
 import { TRUE, FALSE, type Filter } from './filters.js';
 import type { Rec } from './store.js';
 import type { Scope } from './runtime.js';
+import type { Viewer } from './viewer.js';
 
-export interface Viewer {
-  user: string;
-  role: string;
-  team?: string;
-  customers: 'all' | 'team' | 'own';
-  /** Schema coordinates masked for this role, e.g. Customer.creditLimit. */
-  hidden: ReadonlySet<string>;
-  write: boolean;
-  admin: boolean;
-}
+export type { Viewer };
 
 export function viewerFor(config: CrmlinkConfig, who: { user: string; role: string; team?: string }): Viewer {
   // The role name comes from a token or a key's entry: only a declared role counts.

@@ -1,5 +1,5 @@
 /** One source's connection check as the API shows it (ops.ts `Source.health`, console-ops.ts `testSource`). */
-import type { App } from '../app/app.js';
+import type { SchemaApp } from './schema-app.js';
 import { redact } from '../core/errors.js';
 
 export interface SourceHealthView {
@@ -14,7 +14,7 @@ export interface SourceHealthView {
  * opened is reported down like one that does not answer, so one bad source never turns the whole
  * `sources` list into null; messages are redacted.
  */
-export async function sourceHealth(app: App, name: string): Promise<SourceHealthView> {
+export async function sourceHealth(app: SchemaApp, name: string): Promise<SourceHealthView> {
   try {
     const r = await app.sources.driver(name).test();
     return { ok: r.ok, latencyMs: r.latencyMs, version: r.version ?? null, error: r.error ? redact(r.error.message) : null };

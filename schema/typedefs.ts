@@ -9,7 +9,7 @@ import { ENTITY_NAMES, MODEL, type EntityName, type ModelField } from '../model/
 import { LIST_RELATIONS, REF_RELATIONS, singularName } from './relations.js';
 import { isNumeric, isOrdered } from './connections.js';
 import type { Runtime } from './runtime.js';
-import { CONSOLE_TYPEDEFS } from './console-ops.js';
+import type { ExtraTypeDefs } from './module.js';
 
 const NAME = /^[_A-Za-z][_0-9A-Za-z]*$/;
 const RESERVED = new Set(['id', 'version', 'sourceRecords', 'fieldSources', 'syncStatus', 'receivableBalance']);
@@ -196,14 +196,10 @@ type DeletePayload {
 }
 `;
 
-/** SDL contributed by other modules (the sync/ops fields). */
-export interface ExtraTypeDefs {
-  types: string;
-  query: string[];
-  mutation: string[];
-}
+export type { ExtraTypeDefs };
 
-export function buildTypeDefs(rt: Runtime, extra: ExtraTypeDefs): string {
+/** The SDL of the model's entities for `rt`, plus what each module contributes (`extras`). */
+export function buildTypeDefs(rt: Runtime, extras: readonly ExtraTypeDefs[] = []): string {
   const out: string[] = [COMMON];
   const query: string[] = [
     '  "Any record by its global id."\n  node(id: ID!): Node',
@@ -240,7 +236,9 @@ export function buildTypeDefs(rt: Runtime, extra: ExtraTypeDefs): string {
     for (const r of REF_RELATIONS.filter((x) => x.entity === entity)) lines.push(`  ${r.name}: ${r.target}`);
     for (const r of LIST_RELATIONS.filter((x) => x.parent === entity)) lines.push(`  ${r.name}${CONNECTION_ARGS(r.child)}: ${r.child}Connection!`);
     if (entity === 'Customer') {
-      lines.push('  "Sum of the balance of open and partly paid invoices, computed by the invoices\' source."\n  receivableBalance: Decimal');
+      lines.push(
+        '  "Sum of the balance of open and partly paid invoices, computed by the invoices\' source. Null when unknown: no source maps invoices (customerId, balance, status), or this customer has no record in the invoices\' system; 0 means its invoices were looked at and none is open."\n  receivableBalance: Decimal',
+      );
     }
     lines.push('  "The source records linked to this one."\n  sourceRecords: [SourceRecord!]!');
     lines.push('  "Where each field\'s value came from."\n  fieldSources: [FieldSource!]!');
@@ -291,9 +289,11 @@ export function buildTypeDefs(rt: Runtime, extra: ExtraTypeDefs): string {
     }
   }
 
-  query.push(...extra.query, ...CONSOLE_TYPEDEFS.query);
-  mutation.push(...extra.mutation, ...CONSOLE_TYPEDEFS.mutation);
-  out.push(extra.types, CONSOLE_TYPEDEFS.types);
+  for (const extra of extras) {
+    query.push(...extra.query);
+    mutation.push(...extra.mutation);
+    out.push(extra.types);
+  }
   out.push(`type Query {\n${query.join('\n')}\n}`);
   if (mutation.length) out.push(`type Mutation {\n${mutation.join('\n')}\n}`);
   return out.join('\n\n');

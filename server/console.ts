@@ -27,9 +27,9 @@ import { readdirSync, readFileSync, lstatSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { extname, join, relative, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packagePath } from '../core/package-root.js';
 import { decodeJwt } from 'jose';
-import type { App } from '../app/app.js';
+import type { ServerApp } from './server-app.js';
 import { viewerFor, type Viewer } from '../schema/security.js';
 import { authenticate } from './plugins/use-auth.js';
 import { toHeaders } from './node-request.js';
@@ -44,7 +44,7 @@ export const SESSION_TTL_MS = 12 * 60 * 60 * 1000;
 const MAX_SESSIONS = 10_000;
 
 /** The console's files: console/ next to server/. */
-export const CONSOLE_DIR = fileURLToPath(new URL('../console/', import.meta.url));
+export const CONSOLE_DIR = packagePath('console') + sep;
 
 /** Files the sign-in page needs: served without credentials (they hold no data). */
 const PUBLIC_ASSETS = new Set(['signin.js', 'i18n.js', 'dom.js', 'style.css', 'favicon.svg']);
@@ -96,7 +96,7 @@ interface ConsoleState {
   sessions: Map<string, Session>;
 }
 
-const states = new WeakMap<App, ConsoleState>();
+const states = new WeakMap<ServerApp, ConsoleState>();
 let index: AssetIndex | undefined;
 
 /** Whether a request path belongs to the console. */
@@ -131,7 +131,7 @@ export function consoleAssets(fresh = false, dir = CONSOLE_DIR): AssetIndex {
   return index;
 }
 
-function stateOf(app: App): ConsoleState {
+function stateOf(app: ServerApp): ConsoleState {
   let s = states.get(app);
   if (!s) {
     s = { sessions: new Map() };
@@ -141,7 +141,7 @@ function stateOf(app: App): ConsoleState {
 }
 
 /** Serve one request under /console. Never throws: failures become a 500. */
-export function serveConsole(app: App, req: IncomingMessage, res: ServerResponse): void {
+export function serveConsole(app: ServerApp, req: IncomingMessage, res: ServerResponse): void {
   handle(app, req, res).catch((err: unknown) => {
     app.logger.error({ err, url: req.url }, 'console request failed');
     if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', 'console error', { 'cache-control': 'no-store' });
@@ -149,7 +149,7 @@ export function serveConsole(app: App, req: IncomingMessage, res: ServerResponse
   });
 }
 
-async function handle(app: App, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(app: ServerApp, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const path = (req.url ?? '/').split('?')[0];
   const method = req.method ?? 'GET';
 
@@ -208,7 +208,7 @@ function assetPath(parts: string[]): string | null {
 type Gate = { status: 200; viewer: Viewer } | { status: 401 | 403; message: string };
 
 /** Who is asking: credentials in the request's headers, else the session cookie. */
-async function gate(app: App, req: IncomingMessage): Promise<Gate> {
+async function gate(app: ServerApp, req: IncomingMessage): Promise<Gate> {
   const config = app.config;
   const headers = toHeaders(req);
   let viewer: Viewer;
@@ -253,7 +253,7 @@ function refusal(err: unknown): Gate {
   return { status: code === 'FORBIDDEN' ? 403 : 401, message };
 }
 
-async function session(app: App, req: IncomingMessage, res: ServerResponse, method: string): Promise<void> {
+async function session(app: ServerApp, req: IncomingMessage, res: ServerResponse, method: string): Promise<void> {
   const noStore = { 'cache-control': 'no-store' };
   req.resume(); // no body is read
   if (!sameOrigin(req)) return json(res, 403, { error: 'cross-origin request refused' }, noStore);
@@ -327,7 +327,7 @@ function cookie(req: IncomingMessage, name: string): string | undefined {
 }
 
 /** An HTML page of console/, with the asset base, auth mode and message filled in. */
-function page(res: ServerResponse, req: IncomingMessage, name: string, status: number, app: App, assets: AssetIndex, message = ''): void {
+function page(res: ServerResponse, req: IncomingMessage, name: string, status: number, app: ServerApp, assets: AssetIndex, message = ''): void {
   const tpl = assets.files.get(name);
   if (!tpl) return send(res, 500, 'text/plain; charset=utf-8', `console/${name} is missing`, { 'cache-control': 'no-store' });
   const html = tpl.body

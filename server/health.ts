@@ -8,7 +8,7 @@
  * request: one check is reused for server.readiness.cacheSeconds, and probes arriving while one
  * runs wait for it, so a flood of probes opens no more connections than one.
  */
-import type { App } from '../app/app.js';
+import type { ServerApp } from './server-app.js';
 import { redact } from '../core/errors.js';
 
 export interface ReadinessReport {
@@ -24,7 +24,7 @@ export interface PublicReadiness {
 
 const messageOf = (err: unknown) => redact(err instanceof Error ? err.message : String(err));
 
-export async function readiness(app: App, timeoutMs = 5000): Promise<ReadinessReport> {
+export async function readiness(app: ServerApp, timeoutMs = 5000): Promise<ReadinessReport> {
   const signal = AbortSignal.timeout(timeoutMs);
   const hub = app.hub.knex
     .raw('select 1')

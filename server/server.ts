@@ -17,15 +17,15 @@
 import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { register as promRegistry } from 'prom-client';
-import type { App } from '../app/app.js';
-import { closeApp } from '../app/app.js';
-import { createYogaApp } from '../schema/index.js';
+import type { ServerApp } from './server-app.js';
+import { createYogaApp } from './yoga-app.js';
 import { serverIssues, adminScopeHolds } from '../config/server.js';
 import { ConfigError, isCrmlinkError } from '../core/errors.js';
 import { publicReadiness, readiness, ReadinessProbe } from './health.js';
 import { allowedHostNames, hostName } from './hosts.js';
 import { authenticate } from './plugins/use-auth.js';
 import { toHeaders } from './node-request.js';
+import { installLastResort } from './last-resort.js';
 
 export interface Stoppable {
   stop(): Promise<void>;
@@ -48,17 +48,24 @@ export interface ServerOptions {
   background?: Stoppable[];
   /** Install SIGTERM/SIGINT handlers that close the server. */
   handleSignals?: boolean;
+  /**
+   * Install the process's last-resort handlers (server/last-resort.ts): an unhandled rejection or
+   * uncaught exception is logged and the server keeps serving. For the process that owns the
+   * server (`crmlink serve`, `crmlink demo`); removed on close.
+   */
+  lastResort?: boolean;
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse, path: string) => void;
 
-export async function startServer(app: App, opts: ServerOptions = {}): Promise<RunningServer> {
+export async function startServer(app: ServerApp, opts: ServerOptions = {}): Promise<RunningServer> {
   // The same checks as `config check`, again here for a config that did not come through it.
   const problems = serverIssues(app.config);
   if (problems.length > 0) throw new ConfigError(problems.map((p) => ({ code: 'CONFIG_INVALID', ...p })), app.loaded.file);
   if (app.config.server.auth.mode === 'none' && app.config.server.auth.anonymousRole === undefined) {
     app.logger.warn({ setting: 'server.auth' }, 'no authentication and no anonymous role: every GraphQL request will be refused until server.auth is configured');
   }
+  const removeLastResort = opts.lastResort ? installLastResort(app.logger) : undefined;
   const yoga = createYogaApp(app);
   const port = opts.port ?? app.config.server.port;
   const host = opts.host ?? app.config.server.host;
@@ -82,7 +89,11 @@ export async function startServer(app: App, opts: ServerOptions = {}): Promise<R
       res.writeHead(302, { location: '/graphql' });
       res.end();
     },
-    '*': (req, res) => void yoga(req, res),
+    '*': (req, res) => {
+      const refused = bodyRefusal(req, app.config.server.limits.bodyBytes);
+      if (refused) return json(res, refused.status, { errors: [{ message: refused.message, extensions: { code: refused.code, setting: 'server.limits.bodyBytes' } }] }, { connection: 'close' });
+      void yoga(req, res);
+    },
   });
 
   const server = await listen(createServer(main), port, host, 'server.port / --port');
@@ -101,7 +112,8 @@ export async function startServer(app: App, opts: ServerOptions = {}): Promise<R
       const timer = setTimeout(() => servers.forEach((s) => s.closeAllConnections()), 5000);
       await stopped;
       clearTimeout(timer);
-      await closeApp(app);
+      await app.close();
+      removeLastResort?.();
       app.logger.info('stopped');
     })();
     return closing;
@@ -120,7 +132,7 @@ export async function startServer(app: App, opts: ServerOptions = {}): Promise<R
 }
 
 /** The monitoring listener: probes and metrics without credentials, on its own address. */
-async function startMonitoring(app: App, probe: ReadinessProbe): Promise<RunningServer['monitoring']> {
+async function startMonitoring(app: ServerApp, probe: ReadinessProbe): Promise<RunningServer['monitoring']> {
   const cfg = app.config.server.metricsListener;
   if (!cfg) return undefined;
   const handler = listener(allowedHostNames({ host: cfg.host }, cfg.host), {
@@ -158,10 +170,28 @@ function listener(hosts: ReadonlySet<string>, open: Record<string, Handler>, rou
   };
 }
 
+/**
+ * A body larger than server.limits.bodyBytes is refused from its Content-Length, before a byte of
+ * it is read (Node's parser never delivers more than Content-Length says). A body without one
+ * (chunked) could not be bounded before yoga reads it whole, so it is refused too: every GraphQL
+ * client sends Content-Length.
+ */
+function bodyRefusal(req: IncomingMessage, max: number): { status: number; code: string; message: string } | undefined {
+  const length = req.headers['content-length'];
+  if (length === undefined) {
+    if (req.headers['transfer-encoding'] === undefined) return undefined;
+    return { status: 411, code: 'LENGTH_REQUIRED', message: 'send the request body with a Content-Length header' };
+  }
+  const n = Number(length);
+  if (!Number.isSafeInteger(n) || n < 0) return { status: 400, code: 'BAD_REQUEST', message: 'Content-Length is not a number' };
+  if (n > max) return { status: 413, code: 'PAYLOAD_TOO_LARGE', message: `the request body has ${n} bytes; at most ${max} are accepted (server.limits.bodyBytes)` };
+  return undefined;
+}
+
 type Access = 'granted' | 'unauthenticated' | 'forbidden';
 
 /** Whether the request carries an admin credential (in auth mode none: whether the anonymous role is admin). */
-async function monitoringAccess(app: App, req: IncomingMessage): Promise<Access> {
+async function monitoringAccess(app: ServerApp, req: IncomingMessage): Promise<Access> {
   try {
     const viewer = await authenticate(app.config, toHeaders(req));
     return viewer.admin && adminScopeHolds(viewer) ? 'granted' : 'forbidden';

@@ -105,7 +105,7 @@ export class RunContext {
     });
     for (const u of this.units) this.stats[u.name] = emptyStats();
     this.plan = this.dryRun ? {} : null;
-    this.linker = new IdentityLinker(app.hub, this.entity, entityCfg?.match);
+    this.linker = new IdentityLinker(app.hub, this.entity, entityCfg?.match, entityCfg?.matchThresholds);
   }
 
   unit(name: string): SourceUnit {

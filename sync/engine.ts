@@ -43,10 +43,10 @@ export function jobConfig(app: SyncApp, job: string): JobConfig {
 /** Run a job now. See the module comment for what happens and what comes back. */
 export async function runJob(app: SyncApp, job: string, opts: RunOptions = {}): Promise<RunReport> {
   const cfg = jobConfig(app, job);
-  await ensureSyncTables(app.hub.knex);
   const started = new Date();
   const startedAt = started.toISOString();
   if (opts.dryRun) return dryRun(app, job, cfg, opts, started);
+  await ensureSyncTables(app.hub.knex);
 
   const lock = await tryLockJob(app.hub, job);
   if (!lock) {
@@ -80,6 +80,8 @@ async function dryRun(app: SyncApp, job: string, cfg: JobConfig, opts: RunOption
   // Everything happens in one hub transaction that is rolled back; sources are only read.
   const trx = await app.hub.knex.transaction();
   try {
+    // The sync engine's own tables, if the hub lacks them, exist only inside this transaction.
+    await ensureSyncTables(trx);
     const access: HubAccess = { q: trx, tx: (fn) => trx.transaction(fn) };
     return await execute(app, job, cfg, access, { ...opts, dryRun: true }, started, null);
   } finally {

@@ -2,8 +2,10 @@
  * Linking source rows that the cross-reference does not know yet to golden records.
  *
  * - Customer: the identity matcher (credit code, normalised name, phone, e-mail, as configured in
- *   `entities.Customer.match`) against the hub's customers. A sure match links to that customer; a
- *   probable one creates a new customer and a merge candidate for a person to accept or reject.
+ *   `entities.Customer.match`, the default rules when absent) against the hub's customers. The
+ *   agreeing rules' weights combine into one score (docs/identity.md): at or above the link
+ *   threshold the row links to that customer; at or above the candidate threshold it creates a new
+ *   customer and a merge candidate for a person to accept or reject.
  *   A sure match to a customer that already has another row of the same source is treated as
  *   probable: two rows of one system are two records there, and linking both to one golden record
  *   would make them overwrite each other.
@@ -18,7 +20,7 @@
 import type { Knex } from 'knex';
 import type { Hub } from '../hub/hub.js';
 import { ENTITY_SYSTEM_COLUMNS as C } from '../hub/tables.js';
-import { DEFAULT_RULES, MatchIndex, type MatchInput, type MatchRule } from '../identity/matcher.js';
+import { DEFAULT_RULES, MatchIndex, type MatchInput, type MatchRule, type MatchThresholds } from '../identity/matcher.js';
 import type { CrmRecord, CrmValue, EntityName } from '../model/entities.js';
 
 type Q = Knex | Knex.Transaction;
@@ -50,6 +52,7 @@ export class IdentityLinker {
     private readonly hub: Hub,
     readonly entity: EntityName,
     rules: readonly MatchRule[] | undefined,
+    private readonly thresholds?: Partial<MatchThresholds>,
   ) {
     this.rules = rules && rules.length > 0 ? rules : DEFAULT_RULES;
   }
@@ -161,7 +164,7 @@ export class IdentityLinker {
 
   private async ensureIndex(q: Q): Promise<MatchIndex> {
     if (this.index) return this.index;
-    const index = new MatchIndex(this.rules);
+    const index = new MatchIndex(this.rules, { thresholds: this.thresholds });
     const table = this.hub.table(this.entity);
     // Keyset over ids: bounded memory per round trip even for a large hub.
     let after = '';

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import { configJsonSchema } from '../../config/json-schema.js';
-import { configReferenceMarkdown } from '../../config/docs.js';
-import type { CliContext } from '../context.js';
+import { positiveInt, type CliContext } from '../context.js';
+import { EXIT, ExitCode } from '../exit-codes.js';
 
 export function register(program: Command, ctx: CliContext): void {
   const config = program.command('config').description('Check the config file or print its JSON Schema');
@@ -10,26 +9,48 @@ export function register(program: Command, ctx: CliContext): void {
     .command('check')
     .description('Validate the config file: every problem with its path and line; exit 2 when invalid')
     .option('-c, --config <file>', 'config file (default: crmlink.yaml or $CRMLINK_CONFIG)')
-    .action((opts: { config?: string }) => {
-      const loaded = ctx.loadConfig(opts);
+    .option('--sample <n>', 'also read up to N rows of every mapped table and check each value against the model (connects to the sources); exit 2 when a value would be refused', positiveInt)
+    .action(async (opts: { config?: string; sample?: number }) => {
+      const loaded = await ctx.loadConfig(opts);
+      const { describeMatching, identityConfig } = await import('../../identity/index.js');
       const c = loaded.config;
       const entities = Object.keys(c.entities);
+      // The rules the sync and `customers candidates --find` will use, defaults included, so
+      // nobody has to guess what an absent match block means.
+      const matching = Object.prototype.hasOwnProperty.call(c.entities, 'Customer')
+        ? `\n  match (Customer${c.entities.Customer?.match?.length ? '' : ', default rules: no match block'}): ${describeMatching(identityConfig(c, 'Customer').match, c.entities.Customer?.matchThresholds)}`
+        : '';
       ctx.out(
         `config ok: ${loaded.file}\n` +
           `  hub: ${c.hub.dialect}\n` +
           `  sources: ${Object.entries(c.sources).map(([n, s]) => `${n} (${s.dialect}, ${s.kind})`).join(', ') || 'none'}\n` +
           `  entities: ${entities.join(', ') || 'none'}\n` +
-          `  jobs: ${Object.keys(c.sync.jobs).join(', ') || 'none'}`,
+          `  jobs: ${Object.keys(c.sync.jobs).join(', ') || 'none'}` +
+          matching,
       );
+      if (opts.sample === undefined) return;
+      const { sampleCheck } = await import('../../sync/sample-check.js');
+      const report = await sampleCheck(loaded, opts.sample);
+      const lines = [`sample: ${report.rows} rows of ${report.checked.length} mapped tables (${report.checked.join(', ') || 'none'})`];
+      for (const p of report.problems) {
+        lines.push(
+          `  refused: ${p.entity}.${p.field} from ${p.source}${p.column ? ` (${p.column})` : ''}: ${p.rows} of the sampled rows ${p.problem}; e.g. ${p.examples.join(', ')}`,
+        );
+      }
+      if (report.problems.length > 0) {
+        lines.push('  these rows would be parked by the sync: fix the mapping (a `map:` of codes for an enum, a transform, another column) or the data');
+      }
+      ctx.out(lines.join('\n'));
+      if (report.problems.length > 0) throw new ExitCode(EXIT.usage);
     });
 
   config
     .command('schema')
     .description('Print the JSON Schema of crmlink.yaml (for editor completion)')
-    .action(() => ctx.out(JSON.stringify(configJsonSchema(), null, 2)));
+    .action(async () => ctx.out(JSON.stringify((await import('../../config/json-schema.js')).configJsonSchema(), null, 2)));
 
   config
     .command('docs')
     .description('Print the config reference in Markdown (docs/config.md)')
-    .action(() => ctx.out(configReferenceMarkdown()));
+    .action(async () => ctx.out((await import('../../config/docs.js')).configReferenceMarkdown()));
 }

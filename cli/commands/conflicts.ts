@@ -6,9 +6,13 @@
 import { userInfo } from 'node:os';
 import { InvalidArgumentError, type Command } from 'commander';
 import { CrmlinkError } from '../../core/errors.js';
-import { listConflicts, resolveConflict, type ConflictRecord } from '../../sync/index.js';
+import { isEntityName } from '../../model/entities.js';
+import type { ConflictRecord } from '../../sync/index.js';
 import { EXIT, ExitCode } from '../exit-codes.js';
 import { withApp, type AppCliContext } from '../context.js';
+
+/** The sync engine loads with the first command that uses it, not with `--help`. */
+const engine = () => import('../../sync/index.js');
 
 export type ConflictsCliContext = AppCliContext;
 
@@ -48,10 +52,17 @@ export function register(program: Command, ctx: ConflictsCliContext): void {
     .option('--json', 'print JSON')
     .action(async (opts: CommonOptions & { entity?: string; job?: string; status?: 'open' | 'resolved' | 'all' }) => {
       await withApp(ctx, opts, async (app) => {
-        const list = await listConflicts(app, { entity: opts.entity, job: opts.job, status: opts.status });
-        if (opts.json) return ctx.out(JSON.stringify(list, null, 2));
+        const list = await (await engine()).listConflicts(app, { entity: opts.entity, job: opts.job, status: opts.status });
+        // The record's code and name, what a steward recognises, beside the internal id.
+        const labels = new Map<string, string>();
+        for (const entity of new Set(list.map((c) => c.entity))) {
+          if (!isEntityName(entity)) continue;
+          const records = await app.hub.getMany(entity, [...new Set(list.filter((c) => c.entity === entity).map((c) => c.gid))]);
+          for (const [gid, r] of records) labels.set(`${entity}|${gid}`, [r.values.code, r.values.name].filter((v) => v !== null && v !== undefined && v !== '').join(' '));
+        }
+        if (opts.json) return ctx.out(JSON.stringify(list.map((c) => ({ ...c, record: labels.get(`${c.entity}|${c.gid}`) ?? null })), null, 2));
         if (list.length === 0) return ctx.out('no conflicts');
-        ctx.out(list.map(formatConflict).join('\n\n'));
+        ctx.out(list.map((c) => formatConflict(c, labels.get(`${c.entity}|${c.gid}`))).join('\n\n'));
       });
     });
 
@@ -71,7 +82,7 @@ export function register(program: Command, ctx: ConflictsCliContext): void {
       }
       await withApp(ctx, opts, async (app) => {
         try {
-          const done = await resolveConflict(app, id, {
+          const done = await (await engine()).resolveConflict(app, id, {
             keep: opts.keep ?? 'value',
             ...(opts.value !== undefined ? { value: opts.value } : {}),
             actor: opts.actor ?? defaultActor(),
@@ -88,12 +99,12 @@ export function register(program: Command, ctx: ConflictsCliContext): void {
     });
 }
 
-export function formatConflict(c: ConflictRecord): string {
+export function formatConflict(c: ConflictRecord, label?: string): string {
   const sides = Object.entries(c.values)
     .map(([side, v]) => `    ${side.padEnd(12)} ${JSON.stringify(v)}`)
     .join('\n');
   return [
-    `#${c.id}  ${c.entity} ${c.gid}  field ${c.field}  [${c.status}]  rule ${c.rule}  (job ${c.job}, ${c.createdAt})`,
+    `#${c.id}  ${c.entity} ${label ? `${label} (${c.gid})` : c.gid}  field ${c.field}  [${c.status}]  rule ${c.rule}  (job ${c.job}, ${c.createdAt})`,
     `    ${'base'.padEnd(12)} ${c.base === undefined ? '(none)' : JSON.stringify(c.base)}`,
     sides,
     `  ${c.reason}`,

@@ -4,20 +4,13 @@
  * was refused), 2 bad usage.
  */
 import { userInfo } from 'node:os';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { positiveInt, withApp, type AppCliContext } from '../context.js';
-import {
-  CANDIDATE_STATUSES,
-  findCandidates,
-  identityConfig,
-  listCandidates,
-  mergeRecords,
-  rejectCandidate,
-  unmergeRecords,
-  type CandidateSide,
-  type CandidateStatus,
-  type CandidateView,
-} from '../../identity/index.js';
+import type { CandidateSide, CandidateView, MergeResult } from '../../identity/index.js';
+import { CANDIDATE_STATUSES, type CandidateStatus } from '../../identity/candidate-status.js';
+
+/** Identity loads with the first command that uses it, not with `--help`. */
+const identity = () => import('../../identity/index.js');
 
 export type CustomersCliContext = AppCliContext;
 
@@ -67,6 +60,41 @@ function displayWidth(s: string): number {
   return w;
 }
 
+/** `--choose email=finance --choose phone=survivor` → { email: 'finance', phone: 'survivor' }. */
+function collectChoice(value: string, previous: Record<string, string>): Record<string, string> {
+  const at = value.indexOf('=');
+  if (at <= 0 || at === value.length - 1) throw new InvalidArgumentError('expected field=side, e.g. email=finance (side: survivor, merged or a source name)');
+  return { ...previous, [value.slice(0, at)]: value.slice(at + 1) };
+}
+
+/** Every field that moved, with its source and why; the conflicts; what each system will be sent. */
+export function mergeText(r: MergeResult, survivor: string, merged: string): string {
+  const v = (x: unknown) => JSON.stringify(x);
+  const lines = [
+    r.dryRun
+      ? `dry run: merging ${merged} into ${survivor} would do this (nothing was changed)`
+      : `merged ${merged} into ${survivor} (merge ${r.mergeId}; undo with: crmlink customers unmerge --merge-id ${r.mergeId})`,
+    `  name: ${r.survivor.values.name ?? ''}`,
+    `  source keys: ${r.sourceKeys.map((k) => `${k.source}:${k.sourceKey}`).join(', ') || 'none'}`,
+    `  re-pointed: ${Object.entries(r.children).map(([e, n]) => `${n} ${e}`).join(', ') || 'none'}`,
+    `  fields changed: ${r.changedFields.join(', ') || 'none'}`,
+  ];
+  for (const o of r.fields) {
+    if (o.decision === 'same') continue;
+    const label = { filled: 'filled', chosen: 'chosen', rule: 'decided', conflict: 'CONFLICT', same: '' }[o.decision];
+    lines.push(`    ${o.field}: ${label} ${v(o.value)}${o.source ? ` from ${o.source}` : ''}${o.decision === 'filled' ? '' : ` (survivor ${v(o.survivor)}, merged ${v(o.merged)})`} — ${o.reason}`);
+  }
+  if (r.conflicts.length > 0) {
+    const how = r.dryRun ? 'decide them now with --choose field=side' : 'see and resolve them with crmlink conflicts list / resolve';
+    lines.push(`  open conflicts: ${r.conflicts.join(', ')} (${how})`);
+  }
+  lines.push(r.writes.length === 0 ? '  the next sync writes nothing to the sources because of this merge' : '  the next sync writes (where the job may update):');
+  for (const w of r.writes) {
+    lines.push(`    ${w.source}:${w.sourceKey} ${Object.entries(w.fields).map(([f, c]) => `${f} ${v(c.from)} → ${v(c.to)}`).join(', ')}`);
+  }
+  return lines.join('\n');
+}
+
 export function register(program: Command, ctx: CustomersCliContext): void {
   const customers = program.command('customers').description('Review merge candidates; merge and unmerge customers');
 
@@ -85,15 +113,18 @@ export function register(program: Command, ctx: CustomersCliContext): void {
       if (!statuses.includes(opts.status)) cmd.error(`error: --status must be one of ${statuses.join(', ')}`, { exitCode: 2, code: 'crmlink.usage' });
       if (opts.autoMergeSure && !opts.find) cmd.error('error: --auto-merge-sure needs --find', { exitCode: 2, code: 'crmlink.usage' });
       await withApp(ctx, opts, async (app) => {
-        const ids = identityConfig(app.config, 'Customer');
+        const ids = (await identity()).identityConfig(app.config, 'Customer');
         const found = opts.find
-          ? await findCandidates(app.hub, 'Customer', ids.match, {
+          ? await (await identity()).findCandidates(app.hub, 'Customer', ids.match, {
               autoMergeSure: opts.autoMergeSure,
               actor: opts.actor ?? defaultActor(),
               survivorship: ids.survivorship,
+              thresholds: ids.thresholds,
+              policies: ids.conflicts,
+              job: ids.job,
             })
           : undefined;
-        const list = await listCandidates(app.hub, { status: opts.status as CandidateStatus | 'all', limit: opts.limit });
+        const list = await (await identity()).listCandidates(app.hub, { status: opts.status as CandidateStatus | 'all', limit: opts.limit });
         if (opts.json) {
           ctx.out(
             JSON.stringify(
@@ -141,28 +172,28 @@ export function register(program: Command, ctx: CustomersCliContext): void {
     .argument('<merged>', 'global id of the customer merged into it')
     .option('-c, --config <file>', 'config file (default: crmlink.yaml or $CRMLINK_CONFIG)')
     .option('--actor <name>', 'recorded in the audit log (default cli:<user>)')
+    .option('--choose <field=side>', 'the value that survives for a field both records hold differently: survivor, merged or a source name (repeatable)', collectChoice, {})
+    .option('--dry-run', 'show what the merge would do and what the next sync would write to each system; change nothing')
     .option('--json', 'print JSON')
-    .action(async (survivor: string, merged: string, opts: CommonOptions) => {
+    .action(async (survivor: string, merged: string, opts: CommonOptions & { choose: Record<string, string>; dryRun?: boolean }) => {
       await withApp(ctx, opts, async (app) => {
-        const r = await mergeRecords(app.hub, {
+        const ids = (await identity()).identityConfig(app.config, 'Customer');
+        const r = await (await identity()).mergeRecords(app.hub, {
           entity: 'Customer',
           survivor,
           merged,
           actor: opts.actor ?? defaultActor(),
-          rules: identityConfig(app.config, 'Customer').survivorship,
+          rules: ids.survivorship,
+          policies: ids.conflicts,
+          job: ids.job,
+          choose: opts.choose,
+          dryRun: opts.dryRun,
         });
         if (opts.json) {
           ctx.out(JSON.stringify(r, null, 2));
           return;
         }
-        const children = Object.entries(r.children).map(([e, n]) => `${n} ${e}`).join(', ') || 'none';
-        ctx.out(
-          `merged ${merged} into ${survivor} (merge ${r.mergeId}; undo with: crmlink customers unmerge --merge-id ${r.mergeId})\n` +
-            `  name: ${r.survivor.values.name ?? ''}\n` +
-            `  source keys: ${r.sourceKeys.map((k) => `${k.source}:${k.sourceKey}`).join(', ') || 'none'}\n` +
-            `  re-pointed: ${children}\n` +
-            `  fields changed: ${r.changedFields.join(', ') || 'none'}`,
-        );
+        ctx.out(mergeText(r, survivor, merged));
       });
     });
 
@@ -180,11 +211,11 @@ export function register(program: Command, ctx: CustomersCliContext): void {
       }
       await withApp(ctx, opts, async (app) => {
         const actor = opts.actor ?? defaultActor();
-        const rules = identityConfig(app.config, 'Customer').survivorship;
+        const rules = (await identity()).identityConfig(app.config, 'Customer').survivorship;
         const r =
           opts.mergeId !== undefined
-            ? await unmergeRecords(app.hub, { entity: 'Customer', mergeId: opts.mergeId, actor, rules })
-            : await unmergeRecords(app.hub, { entity: 'Customer', merged: merged as string, actor, rules });
+            ? await (await identity()).unmergeRecords(app.hub, { entity: 'Customer', mergeId: opts.mergeId, actor, rules })
+            : await (await identity()).unmergeRecords(app.hub, { entity: 'Customer', merged: merged as string, actor, rules });
         if (opts.json) {
           ctx.out(JSON.stringify(r, null, 2));
           return;
@@ -205,7 +236,7 @@ export function register(program: Command, ctx: CustomersCliContext): void {
     .option('--json', 'print JSON')
     .action(async (id: number, opts: CommonOptions) => {
       await withApp(ctx, opts, async (app) => {
-        const c = await rejectCandidate(app.hub, id, opts.actor ?? defaultActor());
+        const c = await (await identity()).rejectCandidate(app.hub, id, opts.actor ?? defaultActor());
         ctx.out(opts.json ? JSON.stringify(c, null, 2) : `rejected candidate #${c.id}: ${c.a.id} / ${c.b.id}`);
       });
     });

@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
-import { DEFAULT_DEMO_DIR, DEMO_JOB, DEMO_PORT, formatDemoQueries, prepareDemo, runDemoScenario } from '../../demo/index.js';
+import { DEFAULT_DEMO_DIR, DEMO_PORT } from '../../demo/defaults.js';
 
 export function register(program: Command, ctx: CliContext): void {
   program
@@ -12,7 +12,11 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--reset', 'delete the demo databases and hub and seed them again')
     .option('--no-serve', 'prepare and sync, then exit (no server)')
     .action(async (opts: { dir: string; port: number; reset?: boolean; serve: boolean }) => {
-      const [{ runJob }, { startServer }] = await Promise.all([import('../../sync/engine.js'), import('../../server/server.js')]);
+      const [{ runJob }, { startServer }, { DEMO_JOB, formatDemoQueries, prepareDemo, runDemoScenario }] = await Promise.all([
+        import('../../sync/engine.js'),
+        import('../../server/server.js'),
+        import('../../demo/index.js'),
+      ]);
       if (opts.reset) rmSync(opts.dir, { recursive: true, force: true });
       const demo = await prepareDemo(opts.dir, { port: opts.port });
       ctx.out(demo.created ? `seeded demo databases in ${demo.dir}` : `using the demo databases in ${demo.dir}`);
@@ -37,7 +41,7 @@ export function register(program: Command, ctx: CliContext): void {
         await ctx.closeApp(app);
         return;
       }
-      const server = await startServer(app, { port: opts.port, handleSignals: true });
+      const server = await startServer(app, { port: opts.port, handleSignals: true, lastResort: true });
       ctx.out(`\ncrmlink demo: GraphQL and GraphiQL at ${server.url}/graphql, operations console at ${server.url}/console`);
       ctx.out(`config: ${demo.configPath}\n`);
       ctx.out(formatDemoQueries(`${server.url}/graphql`));

@@ -6,20 +6,13 @@
  * Progress goes to stderr: a redrawn line on a terminal, a line per tenth otherwise.
  */
 import type { Command } from 'commander';
-import {
-  backupSettingsOf,
-  keepOf,
-  listBackups,
-  pruneBackups,
-  restoreBackup,
-  takeBackup,
-  verifyBackup,
-  type BackupEntry,
-  type BackupProgress,
-} from '../../hub/index.js';
+import type { BackupEntry, BackupProgress } from '../../hub/backup/index.js';
 import type { App } from '../../app/app.js';
 import { EXIT, ExitCode } from '../exit-codes.js';
 import { withApp, type CliContext } from '../context.js';
+
+/** The backup module (and its SQLite driver) loads with the first command that uses it, not with `--help`. */
+const backups = () => import('../../hub/backup/index.js');
 
 interface Options {
   config?: string;
@@ -37,6 +30,7 @@ export function register(program: Command, ctx: CliContext): void {
       .option('--json', 'print the manifest as JSON')
       .action(async (opts: Options & { prune: boolean }) => {
         await withApp(ctx, opts, async (app) => {
+          const { backupSettingsOf, keepOf, pruneBackups, takeBackup } = await backups();
           const settings = backupSettingsOf(app.loaded);
           const progress = progressLine(ctx);
           let entry: BackupEntry;
@@ -63,7 +57,8 @@ export function register(program: Command, ctx: CliContext): void {
     .option('-c, --config <file>', 'config file')
     .option('--json', 'print JSON')
     .action(async (opts: Options) => {
-      const settings = backupSettingsOf(ctx.loadConfig(opts));
+      const { backupSettingsOf, listBackups } = await backups();
+      const settings = backupSettingsOf(await ctx.loadConfig(opts));
       const list = await listBackups(settings.dir);
       if (opts.json) return ctx.out(JSON.stringify(list, null, 2));
       if (list.length === 0) return ctx.out(`no backups in ${settings.dir}`);
@@ -82,7 +77,8 @@ export function register(program: Command, ctx: CliContext): void {
     .option('-c, --config <file>', 'config file')
     .option('--json', 'print JSON')
     .action(async (ref: string, opts: Options) => {
-      const settings = backupSettingsOf(ctx.loadConfig(opts));
+      const { backupSettingsOf, verifyBackup } = await backups();
+      const settings = backupSettingsOf(await ctx.loadConfig(opts));
       const progress = progressLine(ctx);
       let report;
       try {
@@ -104,6 +100,7 @@ export function register(program: Command, ctx: CliContext): void {
       .option('--json', 'print JSON')
       .action(async (ref: string, opts: Options) => {
         await withApp(ctx, opts, async (app: App) => {
+          const { backupSettingsOf, restoreBackup } = await backups();
           const settings = backupSettingsOf(app.loaded);
           const progress = progressLine(ctx);
           let report;

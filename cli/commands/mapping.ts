@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import { CrmlinkError } from '../../core/errors.js';
-import { SourceSet } from '../../connectors/registry.js';
+import type { SourceSet } from '../../connectors/registry.js';
 import type { ColumnInfo, TableInfo } from '../../connectors/driver.js';
 import { MODEL, isEntityName, type EntityName, type FieldType } from '../../model/entities.js';
 import { EXIT, ExitCode } from '../exit-codes.js';
@@ -30,7 +30,8 @@ export function register(program: Command, ctx: SourcesContext): void {
         err(`unknown entity "${opts.entity}" (one of ${Object.keys(MODEL).join(', ')})`);
         throw new ExitCode(EXIT.usage);
       }
-      const loaded = ctx.loadConfig(opts);
+      const loaded = await ctx.loadConfig(opts);
+      const { SourceSet } = await import('../../connectors/registry.js');
       let set: SourceSet;
       try {
         set = SourceSet.open(loaded, { only: [name] });

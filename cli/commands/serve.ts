@@ -19,7 +19,7 @@ export function register(program: Command, ctx: CliContext): void {
       app.logger.level = app.config.log.level;
       // Scheduled work: sync jobs and hub backups (hub.backup.schedule); --no-schedule runs neither.
       const background = opts.schedule ? [startScheduler(app), startBackupScheduler(app.hub, backupSettingsOf(app.loaded), app.logger)] : [];
-      const server = await startServer(app, { port: opts.port, background, handleSignals: true });
+      const server = await startServer(app, { port: opts.port, background, handleSignals: true, lastResort: true });
       ctx.out(`crmlink serving GraphQL at ${server.url}/graphql (console: ${server.url}/console, health: /healthz, readiness: /readyz, metrics: /metrics)`);
       if (server.monitoring) ctx.out(`monitoring (no credentials): ${server.monitoring.url}/metrics, ${server.monitoring.url}/readyz`);
       // Keep running until a signal closes the server.

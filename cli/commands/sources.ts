@@ -4,15 +4,15 @@
  * 2 bad usage or config.
  */
 import type { Command } from 'commander';
+// graphql-js's "did you mean" ranking (lexical distance, case differences cheapest).
 import type { LoadedConfig } from '../../config/load.js';
 import { CrmlinkError } from '../../core/errors.js';
-import { SourceSet } from '../../connectors/registry.js';
-import { captureDdl, installCapture, uninstallCapture } from '../../connectors/capture/index.js';
+import type { SourceSet } from '../../connectors/registry.js';
 import type { ColumnInfo, TableInfo } from '../../connectors/driver.js';
 import { EXIT, ExitCode } from '../exit-codes.js';
 
 export interface SourcesContext {
-  loadConfig(opts: { config?: string }): LoadedConfig;
+  loadConfig(opts: { config?: string }): Promise<LoadedConfig>;
   out?(text: string): void;
   err?(text: string): void;
 }
@@ -25,8 +25,10 @@ export function register(program: Command, ctx: SourcesContext): void {
   const sources = program.command('sources').description('Test, introspect and prepare the source databases');
 
   /** Open the sources named on the command line; an unknown name is a usage error (exit 2). */
-  const open = (opts: { config?: string }, only?: string[]): SourceSet => {
-    const loaded = ctx.loadConfig(opts);
+  const open = async (opts: { config?: string }, only?: string[]): Promise<SourceSet> => {
+    const loaded = await ctx.loadConfig(opts);
+    // The drivers load with the first command that opens a source, not with `--help`.
+    const { SourceSet } = await import('../../connectors/registry.js');
     try {
       return SourceSet.open(loaded, only ? { only } : {});
     } catch (e) {
@@ -45,7 +47,7 @@ export function register(program: Command, ctx: SourcesContext): void {
     .option(...CONFIG_OPTION)
     .option('--json', 'print JSON')
     .action(async (name: string | undefined, opts: { config?: string; json?: boolean }) => {
-      const set = open(opts, name ? [name] : undefined);
+      const set = await open(opts, name ? [name] : undefined);
       try {
         const reports = await Promise.all(set.names().map(async (n) => ({ name: n, report: await set.driver(n).test() })));
         if (opts.json) {
@@ -78,11 +80,15 @@ export function register(program: Command, ctx: SourcesContext): void {
     .option(...CONFIG_OPTION)
     .option('--json', 'print JSON')
     .action(async (name: string, opts: { config?: string; table?: string; schema?: string; json?: boolean }) => {
-      const set = open(opts, [name]);
+      const set = await open(opts, [name]);
       try {
         const tables = await set.driver(name).introspect({ table: opts.table, schema: opts.schema });
         if (opts.table && tables.length === 0) {
-          err(`table "${opts.table}" not found in source "${name}"`);
+          // Table names are case-sensitive in some dialects: name the near ones (customer for Customer).
+          const names = (await set.driver(name).introspect({ schema: opts.schema })).map((t) => t.name);
+          const { suggestionList } = await import('graphql/jsutils/suggestionList.js');
+          const near = suggestionList(opts.table, names).slice(0, 5);
+          err(`table "${opts.table}" not found in source "${name}"${near.length ? `; did you mean ${near.map((n) => `"${n}"`).join(', ')}?` : ''}`);
           throw new ExitCode(EXIT.failed);
         }
         out(opts.json ? JSON.stringify(tables, null, 2) : tables.map(formatTable).join('\n'));
@@ -100,7 +106,7 @@ export function register(program: Command, ctx: SourcesContext): void {
     .option('--uninstall', 'drop the capture triggers instead')
     .option(...CONFIG_OPTION)
     .action(async (name: string, opts: { config?: string; entity?: string; dryRun?: boolean; uninstall?: boolean }) => {
-      const set = open(opts, [name]);
+      const set = await open(opts, [name]);
       try {
         const entities = opts.entity ? [opts.entity] : set.entitiesOf(name).filter((e) => set.mapping(e, name).capture.strategy === 'trigger');
         if (entities.length === 0) {
@@ -108,6 +114,7 @@ export function register(program: Command, ctx: SourcesContext): void {
           throw new ExitCode(EXIT.usage);
         }
         const driver = set.driver(name);
+        const { captureDdl, installCapture, uninstallCapture } = await import('../../connectors/capture/index.js');
         for (const entity of entities) {
           const mapping = set.mapping(entity, name);
           if (opts.dryRun) {

@@ -5,11 +5,14 @@
  */
 import type { Command } from 'commander';
 import { CrmlinkError } from '../../core/errors.js';
-import { listParked, listRuns, retryParked, runJob, syncStatus, type ProgressEvent, type RunReport } from '../../sync/index.js';
+import type { ProgressEvent, RunReport } from '../../sync/index.js';
 import { EXIT, ExitCode } from '../exit-codes.js';
 import { positiveInt, withApp, type AppCliContext } from '../context.js';
 
 export type SyncCliContext = AppCliContext;
+
+/** The sync engine loads with the first command that uses it, not with `--help`. */
+const engine = () => import('../../sync/index.js');
 
 interface CommonOptions {
   config?: string;
@@ -36,14 +39,15 @@ export function register(program: Command, ctx: SyncCliContext): void {
     .option('--dry-run', 'compute and print what the run would do; write nothing')
     .option('--json', 'print the run report as JSON')
     .action(async (job: string, opts: CommonOptions & { dryRun?: boolean }) => {
-      await withApp(ctx, opts, async (app) => {
+      // A dry run writes nothing, the hub's schema included: see Hub.open.
+      await withApp(ctx, { config: opts.config, readOnlyHub: opts.dryRun === true }, async (app) => {
         const bar = !opts.json && process.stderr.isTTY ? progressBar() : null;
         const controller = new AbortController();
         const onSignal = () => controller.abort(new Error('interrupted'));
         process.once('SIGINT', onSignal);
         let report: RunReport;
         try {
-          report = await runJob(app, job, { dryRun: opts.dryRun, signal: controller.signal, onProgress: bar?.update });
+          report = await (await engine()).runJob(app, job, { dryRun: opts.dryRun, signal: controller.signal, onProgress: bar?.update });
         } catch (err) {
           usageOnUnknownJob(ctx, err);
         } finally {
@@ -62,7 +66,7 @@ export function register(program: Command, ctx: SyncCliContext): void {
     .option('--json', 'print JSON')
     .action(async (opts: CommonOptions) => {
       await withApp(ctx, opts, async (app) => {
-        const status = await syncStatus(app);
+        const status = await (await engine()).syncStatus(app);
         if (opts.json) return ctx.out(JSON.stringify(status, null, 2));
         if (status.length === 0) return ctx.out('no sync jobs configured (sync.jobs)');
         const rows = status.map((s) => [
@@ -89,7 +93,7 @@ export function register(program: Command, ctx: SyncCliContext): void {
     .option('--json', 'print JSON')
     .action(async (opts: CommonOptions & { job?: string; limit?: number }) => {
       await withApp(ctx, opts, async (app) => {
-        const runs = await listRuns(app, { job: opts.job, limit: opts.limit });
+        const runs = await (await engine()).listRuns(app, { job: opts.job, limit: opts.limit });
         if (opts.json) return ctx.out(JSON.stringify(runs, null, 2));
         const rows = runs.map((r) => [
           String(r.id),
@@ -117,11 +121,11 @@ export function register(program: Command, ctx: SyncCliContext): void {
     .action(async (opts: CommonOptions & { job?: string; retry?: boolean }) => {
       await withApp(ctx, opts, async (app) => {
         if (opts.retry) {
-          const jobs = opts.job ? [opts.job] : [...new Set((await listParked(app)).map((p) => p.job))];
+          const jobs = opts.job ? [opts.job] : [...new Set((await (await engine()).listParked(app)).map((p) => p.job))];
           const results = [];
           for (const job of jobs) {
             try {
-              results.push({ job, ...(await retryParked(app, job)) });
+              results.push({ job, ...(await (await engine()).retryParked(app, job)) });
             } catch (err) {
               usageOnUnknownJob(ctx, err);
             }
@@ -132,7 +136,7 @@ export function register(program: Command, ctx: SyncCliContext): void {
           if (results.some((r) => r.remaining > 0 || r.report.status === 'failed')) throw new ExitCode(EXIT.failed);
           return;
         }
-        const parked = await listParked(app, { job: opts.job });
+        const parked = await (await engine()).listParked(app, { job: opts.job });
         if (opts.json) return ctx.out(JSON.stringify(parked, null, 2));
         if (parked.length === 0) return ctx.out('nothing parked');
         ctx.out(

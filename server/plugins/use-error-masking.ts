@@ -107,6 +107,28 @@ export function toGraphQLError(err: unknown, opts: ErrorOptions, located?: Locat
   return build(message, graphqlCodeOf('INTERNAL'), located, {});
 }
 
+/** The longest error message a client gets; GraphQL's own messages quote invalid values whole. */
+export const MESSAGE_MAX = 600;
+
+/** The error with its message cut to MESSAGE_MAX characters (a megabyte of input never comes back). */
+function capped(e: GraphQLError): GraphQLError {
+  if (e.message.length <= MESSAGE_MAX) return e;
+  const message = `${e.message.slice(0, MESSAGE_MAX)}… (message cut, ${e.message.length} characters)`;
+  const out = new GraphQLError(message, { nodes: e.nodes, source: e.source, positions: e.positions, path: e.path, extensions: e.extensions });
+  if (!out.locations && e.locations?.length) Object.defineProperty(out, 'locations', { value: e.locations, enumerable: true, writable: true, configurable: true });
+  return out;
+}
+
+/**
+ * A CrmlinkError wrapped by GraphQL (a scalar refusing a variable: GraphQL wraps the scalar's
+ * error once for the value and once for the variable), or undefined.
+ */
+function wrappedCrmlinkError(error: GraphQLError): CrmlinkError | undefined {
+  let e: unknown = error.originalError;
+  for (let depth = 0; e instanceof GraphQLError && depth < 5; depth++) e = e.originalError;
+  return isCrmlinkError(e) ? e : undefined;
+}
+
 /** Yoga's maskedErrors option, routed through toGraphQLError. */
 export function maskedErrors(opts: ErrorOptions): NonNullable<YogaServerOptions<object, object>['maskedErrors']> {
   return {
@@ -115,12 +137,19 @@ export function maskedErrors(opts: ErrorOptions): NonNullable<YogaServerOptions<
         const original = error.originalError;
         if (!original || original === error) {
           // GraphQL's own errors (syntax, validation) and ones already mapped by a plugin.
-          return error;
+          return capped(error);
         }
-        if (original instanceof GraphQLError && !original.originalError) return original.extensions?.code ? original : error;
-        return toGraphQLError(original, opts, error);
+        if (original instanceof GraphQLError && !original.originalError) return capped(original.extensions?.code ? original : error);
+        const inner = original instanceof GraphQLError ? wrappedCrmlinkError(error) : undefined;
+        if (inner && inner.kind === 'user') {
+          // GraphQL's message says which variable and where; the code is the scalar's own.
+          const extra: Record<string, unknown> = {};
+          for (const k of PUBLIC_CONTEXT) if (inner.context[k] !== undefined) extra[k] = inner.context[k];
+          return capped(build(error.message, graphqlCodeOf(inner.code), error, extra));
+        }
+        return capped(toGraphQLError(original, opts, error));
       }
-      return toGraphQLError(error, opts);
+      return capped(toGraphQLError(error, opts));
     },
   };
 }

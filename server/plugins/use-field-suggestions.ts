@@ -11,12 +11,29 @@ import type { Plugin } from 'graphql-yoga';
 import type { ExecutionResult } from 'graphql';
 import { GraphQLError } from '../../schema/graphql-runtime.js';
 
-const SUGGESTION = /\s*Did you mean [^?]*\?/g;
+/**
+ * The message without its "Did you mean …?" suggestions and the spaces before them. indexOf
+ * rather than a pattern: `\s*Did you mean [^?]*\?` rescans the text from every space and every
+ * suggestion that has no "?" after it.
+ */
+function withoutSuggestions(message: string): string {
+  let out = '';
+  let from = 0;
+  for (let i = message.indexOf('Did you mean ', from); i >= 0; i = message.indexOf('Did you mean ', from)) {
+    const q = message.indexOf('?', i);
+    if (q < 0) break;
+    let start = i;
+    while (start > from && /\s/.test(message[start - 1])) start--;
+    out += message.slice(from, start);
+    from = q + 1;
+  }
+  return out + message.slice(from);
+}
 
 function hideSuggestion<E extends Error>(error: E): E | GraphQLError {
   if (!error.message.includes('Did you mean')) return error;
-  if (!(error instanceof GraphQLError)) return Object.assign(error, { message: error.message.replace(SUGGESTION, '') });
-  return new GraphQLError(error.message.replace(SUGGESTION, ''), {
+  if (!(error instanceof GraphQLError)) return Object.assign(error, { message: withoutSuggestions(error.message) });
+  return new GraphQLError(withoutSuggestions(error.message), {
     nodes: error.nodes,
     source: error.source,
     positions: error.positions,

@@ -1,13 +1,13 @@
 /**
  * Stage 2, canonicalize: mapped records → canonical values as the hub stores and compares them
- * (model/values.ts), checked against the model (model/validation.ts) and for text that was not
- * valid UTF-8 in the source. A record that fails is rejected on its own, naming the field.
+ * (model/values.ts), checked against the model (model/validation.ts `canonicalize`: type, enum,
+ * required, bounds) and for text that was not valid UTF-8 in the source. A record that fails is
+ * rejected on its own (parked), naming the field, the source column, the value and the fix.
  */
 import { isUtf8 } from 'node:buffer';
 import { RowError } from '../../core/errors.js';
 import type { CrmRecord } from '../../model/entities.js';
-import { valueProblem } from '../../model/validation.js';
-import { canonicalFieldValue } from '../../model/values.js';
+import { canonicalize } from '../../model/validation.js';
 import type { DecodedPage, PageContext, UpsertItem } from './types.js';
 
 /** Where a field's value came from in the source, for messages. */
@@ -37,7 +37,13 @@ function canonicalRecord(item: UpsertItem, ctx: PageContext, origin: FieldOrigin
   for (const name of ctx.fields) {
     const field = ctx.model.get(name);
     if (!field) continue;
-    const v = canonicalFieldValue(field, item.record[name]);
+    const raw = item.record[name];
+    const checked = canonicalize(field, raw);
+    if (checked.problem !== null) {
+      const hint = field.type === 'enum' ? `; map the source's codes onto ${field.values?.join(', ') ?? 'the enum'} with \`map:\` in entities.${ctx.entity}.sources.${ctx.source}.fields.${name}` : '';
+      throw rejection(item, name, ctx, origin, `${shown(raw)} ${checked.problem}${hint}`);
+    }
+    const v = checked.value;
     out[name] = v;
     if (field.type === 'string' || field.type === 'text') {
       const column = origin.column(name);
@@ -49,11 +55,14 @@ function canonicalRecord(item: UpsertItem, ctx: PageContext, origin: FieldOrigin
         throw rejection(item, name, ctx, origin, `not valid UTF-8 text (${shown}); fix the encoding in ${ctx.source}`);
       }
     }
-    // Refs hold source keys until the link stage turns them into global ids.
-    const problem = field.type === 'ref' ? null : valueProblem(field, v);
-    if (problem !== null) throw rejection(item, name, ctx, origin, `${JSON.stringify(v)} ${problem}`);
   }
   return out;
+}
+
+function shown(v: unknown): string {
+  if (v instanceof Date) return v.toISOString();
+  if (Buffer.isBuffer(v)) return `bytes 0x${v.toString('hex').slice(0, 64)}`;
+  return JSON.stringify(typeof v === 'bigint' ? v.toString() : v) ?? String(v);
 }
 
 function rejection(item: UpsertItem, field: string, ctx: PageContext, origin: FieldOrigin, what: string): RowError {

@@ -72,7 +72,7 @@ async function run(...args: string[]): Promise<{ code: number; out: string; err:
   const out: string[] = [];
   const err: string[] = [];
   const program = new Command('crmlink').exitOverride();
-  const ctx = { loadConfig: (o: { config?: string }) => loadConfigFile(o.config ?? configFile), out: (t: string) => out.push(t), err: (t: string) => err.push(t) };
+  const ctx = { loadConfig: async (o: { config?: string }) => loadConfigFile(o.config ?? configFile), out: (t: string) => out.push(t), err: (t: string) => err.push(t) };
   registerSources(program, ctx);
   registerMapping(program, ctx);
   for (const c of program.commands.flatMap((c) => [c, ...c.commands])) c.exitOverride().configureOutput({ writeErr: (t) => err.push(t), writeOut: (t) => out.push(t) });

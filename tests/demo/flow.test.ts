@@ -14,7 +14,7 @@ import { closeApp, openApp, type App } from '../../app/app.js';
 import { silentLogger } from '../../core/logger.js';
 import { runJob } from '../../sync/engine.js';
 import type { RunReport } from '../../sync/types.js';
-import { createYogaApp, type CrmYoga } from '../../schema/index.js';
+import { createYogaApp, type CrmYoga } from '../../server/yoga-app.js';
 import { DEMO_JOB, DEMO_QUERIES, EDIT_TARGETS, prepareDemo, runDemoScenario, type DemoScenarioResult, type PreparedDemo } from '../../demo/index.js';
 import { openSqlite } from '../../demo/seed.js';
 

@@ -191,8 +191,9 @@ describe('seedDemo', () => {
     const right: MatchInput[] = fin.map((r) => ({ id: String(r.acct_no), name: str(r.cust_name), creditCode: str(r.credit_code), phone: str(r.tel) }));
     const { matches, invalid } = matchAll(left, right, [{ rule: 'creditCode', certainty: 'sure' }, { rule: 'name' }, { rule: 'phone' }]);
     expect(invalid).toEqual([]);
-    const got = matches.map((m) => `${m.a}|${m.b}|${m.rule}|${m.certainty}`).sort();
-    const want = plan.links.map((l) => `${l.erpCode}|${l.acctNo}|${l.kind}|${l.kind === 'creditCode' ? 'sure' : 'probable'}`).sort();
+    // The strongest agreeing rule is the designed kind; a credit code links on its own.
+    const got = matches.map((m) => `${m.a}|${m.b}|${m.evidence[0].rule}|${m.evidence[0].rule === 'creditCode' ? m.certainty : '-'}`).sort();
+    const want = plan.links.map((l) => `${l.erpCode}|${l.acctNo}|${l.kind}|${l.kind === 'creditCode' ? 'sure' : '-'}`).sort();
     expect(got).toEqual(want);
     // The finance-only company sharing a word with an ERP customer matches nothing.
     expect(plan.falseFriend).not.toBeNull();
@@ -266,7 +267,7 @@ describe('demo sizes', () => {
     const right: MatchInput[] = d.finance.fin_customer.map((r) => ({ id: String(r.acct_no), name: str(r.cust_name), creditCode: str(r.credit_code), phone: str(r.tel) }));
     const { matches } = matchAll(left, right, [{ rule: 'creditCode', certainty: 'sure' }, { rule: 'name' }, { rule: 'phone' }]);
     const found = new Map(matches.map((m) => [`${m.a}|${m.b}`, m]));
-    for (const l of d.plan.links) expect(found.get(`${l.erpCode}|${l.acctNo}`)?.rule, l.erpCode).toBe(l.kind);
+    for (const l of d.plan.links) expect(found.get(`${l.erpCode}|${l.acctNo}`)?.evidence[0].rule, l.erpCode).toBe(l.kind);
     // Generated short names may look like other companies: only ever probable, never sure.
     const designed = new Set(d.plan.links.map((l) => `${l.erpCode}|${l.acctNo}`));
     for (const m of matches) if (!designed.has(`${m.a}|${m.b}`)) expect(m.certainty).toBe('probable');

@@ -17,6 +17,7 @@ import { createRequire } from 'node:module';
 import { closeApp, openApp } from '../../app/app.js';
 import { silentLogger } from '../../core/logger.js';
 import { buildSchema } from '../../schema/index.js';
+import { OPERATION_MODULES } from '../../ops/index.js';
 import { DEMO_QUERIES, EDIT_TARGETS, applyDemoEdits, prepareDemo, type PreparedDemo } from '../../demo/index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'crmlink-demo-src-'));
@@ -136,7 +137,7 @@ describe('demo queries against the schema the demo config generates', () => {
     const { parse, validate } = createRequire(import.meta.url)('graphql') as typeof import('graphql');
     const app = await openApp(loaded, { logger: silentLogger });
     try {
-      const schema = buildSchema(app);
+      const schema = buildSchema(app, OPERATION_MODULES);
       for (const q of DEMO_QUERIES) expect(validate(schema, parse(q.query)).map((e) => e.message), q.name).toEqual([]);
     } finally {
       await closeApp(app);

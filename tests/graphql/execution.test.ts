@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { parse } from '../../schema/graphql-runtime.js';
-import { createYogaApp, type CrmYoga } from '../../schema/index.js';
+import { createYogaApp, type CrmYoga } from '../../server/yoga-app.js';
 import { jitEligible } from '../../server/plugins/use-jit.js';
 import { createFixture, customerGid, SERVER_AUTH, type Fixture } from './fixture.js';
 

@@ -16,7 +16,7 @@ import type { Dialect } from '../../config/schema.js';
 import { openApp, closeApp, type App } from '../../app/app.js';
 import { silentLogger } from '../../core/logger.js';
 import { createTestDatabase, fixtureKnex, type TestDatabase } from '../support/databases.js';
-import { createYogaApp, type CrmYoga } from '../../schema/index.js';
+import { createYogaApp, type CrmYoga } from '../../server/yoga-app.js';
 import { makeCreditCode } from '../../identity/credit-code.js';
 
 export const pad = (i: number) => String(i).padStart(4, '0');

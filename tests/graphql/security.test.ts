@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { SignJWT } from 'jose';
 import { createFixture, customerGid, ownerOf, SERVER_AUTH, type Fixture } from './fixture.js';
-import { graphiqlEnabled } from '../../schema/index.js';
+import { graphiqlEnabled } from '../../server/yoga-app.js';
 
 const ADMIN = { 'x-api-key': 'admin-key-0123456789' };
 const ALICE = { 'x-api-key': 'alice-key-0123456789' };

@@ -23,8 +23,8 @@ import { createWorld, seedErp, CODE_A, CODE_B, type World } from '../sync/suppor
 import { createFixture, customerGid, SERVER_AUTH, type Fixture } from '../graphql/fixture.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-/** Where hub writes may live, and the layers that may do anything (tests, benchmarks). */
-const ALLOWED = /^(hub|tests|bench|node_modules)\//;
+/** Where hub writes may live, the layers that may do anything (tests, benchmarks), and what is not source (dist/ is the compiled copy of it). */
+const ALLOWED = /^(hub|tests|bench|node_modules|dist)\//;
 
 const WRITE_CALL = /\.(insert|update|del|delete|upsert|merge|onConflict|increment|decrement|truncate)\s*\(/;
 const WRITE_SQL = /\b(INSERT\s+INTO|UPDATE\s+["\w.]+\s+(AS\s+\w+\s+)?SET|DELETE\s+FROM|MERGE\s+INTO|TRUNCATE\s+TABLE)\b/i;

@@ -37,6 +37,7 @@ describe('matchAll: credit code', () => {
         score: 1,
         rule: 'creditCode',
         reason: `same unified social credit code ${HUAWEI}`,
+        evidence: [{ rule: 'creditCode', weight: 1, reason: `same unified social credit code ${HUAWEI}` }],
       },
     ]);
   });
@@ -114,6 +115,7 @@ describe('matchAll: names', () => {
         score: 0.9,
         rule: 'name',
         reason: 'same company name after normalisation: 华为技术',
+        evidence: [{ rule: 'name', weight: 0.9, reason: 'same company name after normalisation: 华为技术' }],
       },
     ]);
   });
@@ -182,7 +184,15 @@ describe('matchAll: phone, e-mail, rule order', () => {
     ];
     const { matches } = matchAll(left, right, [{ rule: 'phone' }, { rule: 'email' }]);
     expect(matches).toEqual([
-      { a: 'p', b: 'p2', certainty: 'probable', score: 0.6, rule: 'phone', reason: 'same phone number 01088886666' },
+      {
+        a: 'p',
+        b: 'p2',
+        certainty: 'probable',
+        score: 0.6,
+        rule: 'phone',
+        reason: 'same phone number 01088886666',
+        evidence: [{ rule: 'phone', weight: 0.6, reason: 'same phone number 01088886666' }],
+      },
       {
         a: 'e',
         b: 'e2',
@@ -190,16 +200,18 @@ describe('matchAll: phone, e-mail, rule order', () => {
         score: 0.7,
         rule: 'email',
         reason: 'same e-mail address zhangsan@huawei.com',
+        evidence: [{ rule: 'email', weight: 0.7, reason: 'same e-mail address zhangsan@huawei.com' }],
       },
     ]);
   });
 
-  it('reports one match per pair, from the first rule in configured order', () => {
+  it('reports one match per pair with every agreeing rule as evidence, strongest first', () => {
     const left: MatchInput[] = [{ id: 'a', name: '小米科技有限责任公司', phone: '010-60606666' }];
     const right: MatchInput[] = [{ id: 'b', name: '小米科技有限公司', phone: '01060606666' }];
     const first = (rules: MatchRule[]) => matchAll(left, right, rules).matches.map((m) => m.rule);
-    expect(first([{ rule: 'phone' }, { rule: 'name' }])).toEqual(['phone']);
-    expect(first([{ rule: 'name' }, { rule: 'phone' }])).toEqual(['name']);
+    expect(first([{ rule: 'phone' }, { rule: 'name' }])).toEqual(['name+phone']);
+    expect(first([{ rule: 'name' }, { rule: 'phone' }])).toEqual(['name+phone']);
+    expect(first([{ rule: 'phone' }])).toEqual(['phone']);
     expect(first([{ rule: 'creditCode' }])).toEqual([]);
   });
 
@@ -239,7 +251,7 @@ describe('MatchIndex', () => {
     const first = index.find(probe);
     expect(first.invalid).toBeUndefined();
     expect(first.matches.map((m) => [m.b, m.rule, m.certainty])).toEqual([
-      ['erp:C0001', 'creditCode', 'sure'],
+      ['erp:C0001', 'creditCode+name', 'sure'],
       ['oa:12', 'name', 'probable'],
     ]);
 

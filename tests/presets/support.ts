@@ -14,7 +14,7 @@ import { loadConfigFile } from '../../config/load.js';
 import { resolvePreset, type PresetOptionValue } from '../../config/presets.js';
 import { openApp, closeApp, type App } from '../../app/app.js';
 import { silentLogger } from '../../core/logger.js';
-import { createYogaApp, type CrmYoga } from '../../schema/index.js';
+import { createYogaApp, type CrmYoga } from '../../server/yoga-app.js';
 import { runJob } from '../../sync/engine.js';
 import type { RunReport } from '../../sync/types.js';
 import { createTestDatabase, type TestDatabase } from '../support/databases.js';

@@ -356,7 +356,7 @@ describe('identity on SQLite', () => {
     const xref = await app.hub.knex('crm_xref').orderBy('source').select('source', 'source_key', 'gid', 'rule');
     expect(xref).toEqual([
       { source: 'erp', source_key: 'C001', gid: hub[0].id, rule: null },
-      { source: 'finance', source_key: 'F-9', gid: hub[0].id, rule: 'creditCode' },
+      { source: 'finance', source_key: 'F-9', gid: hub[0].id, rule: 'creditCode+name' },
     ]);
     // The two systems use different codes and names: named as conflicts, not guessed.
     expect((await listConflicts(app)).map((c) => c.field).sort()).toEqual(['code', 'name']);

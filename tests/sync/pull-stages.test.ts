@@ -76,7 +76,9 @@ describe('canonicalize', () => {
   it('rejects a value the model refuses, and text that was not UTF-8, naming field, column and key', () => {
     const bad = canonicalizePage(page({ code: 'C1', name: 'Acme', status: 'GONE' }), ctx, origin);
     expect(bad.items.size).toBe(0);
-    expect((bad.rejected[0].error as Error).message).toBe('Customer.status from erp.cust.st (key C1): "GONE" is not one of ACTIVE, INACTIVE, BLOCKED, PROSPECT');
+    expect((bad.rejected[0].error as Error).message).toBe(
+      'Customer.status from erp.cust.st (key C1): "GONE" is not one of ACTIVE, INACTIVE, BLOCKED, PROSPECT; map the source\'s codes onto ACTIVE, INACTIVE, BLOCKED, PROSPECT with `map:` in entities.Customer.sources.erp.fields.status',
+    );
     const broken = canonicalizePage(page({ code: 'C1', name: 'Ac\uFFFDme' }, { nm: 'Ac\uFFFDme' }), ctx, origin);
     expect((broken.rejected[0].error as { context: unknown }).context).toMatchObject({ field: 'name', column: 'nm', key: 'C1', source: 'erp' });
   });

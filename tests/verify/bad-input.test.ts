@@ -7,7 +7,7 @@
  *   not know the tables) and fails the run with the source, table and column named, leaving the
  *   hub untouched.
  * - Bad rows, on real databases (ERP on PostgreSQL, finance on MariaDB, OA on SQLite): over-long
- *   strings, invalid dates, invalid credit codes, NULL into NOT NULL, wrong types, broken encodings
+ *   strings, invalid dates, invalid credit codes, a required field empty, wrong types, broken encodings
  *   (bytes that are not UTF-8 in a MariaDB binary column and in SQLite text). Each bad row is parked
  *   (or, for an invalid credit code, reported and kept out of identity matching) with its error,
  *   and every other row syncs.
@@ -241,12 +241,12 @@ log: { level: silent }
       expect(await k.erp('erp_customer').where({ cust_code: 'O2' })).toHaveLength(1);
     });
 
-    it('NULL into NOT NULL: parked on push to each system that requires the column, naming it', async (t) => {
+    it('a required field empty: parked on pull before the hub, naming field, column and key (never pushed as NULL)', async (t) => {
       if (!ready) return t.skip();
-      const erp = parked.filter((p) => p.source === 'erp' && p.direction === 'push' && /O4/.test(p.message));
-      const fin = parked.filter((p) => p.source === 'finance' && p.direction === 'push' && /O4/.test(p.message));
-      expect(erp[0]?.message).toMatch(/erp_customer row "?O4"? rejected: null value in column "cust_name" .*violates not-null constraint/);
-      expect(fin[0]?.message).toMatch(/fin_account row "?O4"? rejected: Field 'name' doesn't have a default value/);
+      const oa = parked.filter((p) => p.source === 'oa' && p.direction === 'pull' && /\.title /.test(p.message));
+      expect(oa[0]?.message).toMatch(/Customer\.name from oa\.oa_customer\.title \(key 4\): null is required but empty/);
+      expect(parked.filter((p) => p.direction === 'push' && /O4/.test(p.message))).toEqual([]);
+      expect(await app.hub.knex('crm_customer').where({ code: 'O4' })).toHaveLength(0);
     });
 
     it('invalid credit code: reported with source, key, code and why; kept out of matching; the row syncs', async (t) => {
@@ -266,8 +266,8 @@ log: { level: silent }
         expect(await k.fin('fin_account').where({ acct_no: code }), `finance ${code}`).toHaveLength(1);
         expect(await k.oa('oa_customer').where({ cust_code: code }), `oa ${code}`).toHaveLength(1);
       }
-      // Pulled: O3, O5, O6 (oa), F2 (finance). Pushed: O2 → finance, O4 → erp and finance.
-      expect(parked.map((p) => `${p.direction}:${p.source}`).sort()).toEqual(['pull:finance', 'pull:oa', 'pull:oa', 'pull:oa', 'push:erp', 'push:finance', 'push:finance']);
+      // Pulled: O3, O4, O5, O6 (oa), F2 (finance). Pushed: O2 → finance.
+      expect(parked.map((p) => `${p.direction}:${p.source}`).sort()).toEqual(['pull:finance', 'pull:oa', 'pull:oa', 'pull:oa', 'pull:oa', 'push:finance']);
       // And they stay parked, not re-reported as new failures, on the next run.
       const again = await runJob(app, 'all');
       expect(again.totals.written).toBe(0);

@@ -9,7 +9,8 @@
  * strings bound to char/varchar/text columns are wrapped in VarCharParam, which the connection's
  * `mapBinding` hook (a knex mssql option) turns into a tedious VarChar parameter.
  */
-import { TYPES } from 'tedious';
+import { createRequire } from 'node:module';
+import type * as tedious from 'tedious';
 import type { Knex } from 'knex';
 import type { SourceConfig } from '../../../config/schema.js';
 import type { ColumnInfo, DialectCapabilities, Row, TableInfo, TableRef } from '../../driver.js';
@@ -54,7 +55,8 @@ export class VarCharParam {
 
 /** knex mssql `options.mapBinding`: VarCharParam → tedious VarChar; anything else keeps knex's default. */
 export function mapBinding(binding: unknown): { value: unknown; type: unknown } | undefined {
-  if (binding instanceof VarCharParam) return { value: binding.value, type: TYPES.VarChar };
+  // tedious loads with the first SQL Server query (knex requires it then), not when crmlink starts.
+  if (binding instanceof VarCharParam) return { value: binding.value, type: (createRequire(import.meta.url)('tedious') as typeof tedious).TYPES.VarChar };
   return undefined;
 }
 

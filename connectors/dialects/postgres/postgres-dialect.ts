@@ -4,7 +4,8 @@
  * the database holds. The parsers are set per client (pg's `types` option), so other pg users in
  * the same process keep the global defaults.
  */
-import pg from 'pg';
+import { createRequire } from 'node:module';
+import type pg from 'pg';
 import type { Knex } from 'knex';
 import type { SourceConfig } from '../../../config/schema.js';
 import type { DialectCapabilities, TableInfo } from '../../driver.js';
@@ -39,9 +40,12 @@ export const POSTGRES_CAPABILITIES: DialectCapabilities = Object.freeze({
 /** numeric, int8, timestamp (without time zone), date, time: kept as the server's text. */
 export const PG_RAW_TYPES: ReadonlySet<number> = new Set([1700, 20, 1114, 1082, 1083]);
 
+/** pg loads with the first PostgreSQL query (knex requires it then), not when crmlink starts. */
+const requirePg = () => createRequire(import.meta.url)('pg') as typeof pg;
+
 export const pgTypes: pg.CustomTypesConfig = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    PG_RAW_TYPES.has(oid) ? (value: string) => value : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
+    PG_RAW_TYPES.has(oid) ? (value: string) => value : requirePg().types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
 };
 
 const TRANSIENT_CODES = new Set(['40001', '40P01', '57014', '08006', '08000', '08003', '08001', '57P01', '57P02', '57P03', '53300', '55P03']);

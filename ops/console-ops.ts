@@ -12,19 +12,17 @@
  * @example
  *   mutation { acceptMergeCandidate(id: "3", survivor: "cus_0001") { mergeId survivor merged } }
  */
-import type { GraphQLFieldResolver } from 'graphql';
 import { CrmlinkError, ValidationError } from '../core/errors.js';
 import { hasOwnKey } from '../core/own.js';
 import { SYSTEM_TABLES as T } from '../hub/tables.js';
 import { acceptCandidate, CANDIDATE_STATUSES, identityConfig, listCandidates, listMerges, rejectCandidate, unmergeRecords, type CandidateStatus, type CandidateView } from '../identity/index.js';
 import { retryParked } from '../sync/engine.js';
-import { sourceHealth } from './source-health.js';
-import type { ExtraTypeDefs } from './typedefs.js';
-import type { Runtime } from './runtime.js';
-import { anonymousViewer, requireAdmin, requireWrite, type Viewer } from './security.js';
-import type { CrmContext } from './resolvers.js';
+import { sourceHealth } from '../schema/source-health.js';
+import type { ExtraTypeDefs, Resolver, SchemaModule } from '../schema/module.js';
+import type { Runtime } from '../schema/runtime.js';
+import { anonymousViewer, requireAdmin, requireWrite, type Viewer } from '../schema/security.js';
+import type { CrmContext } from '../schema/resolvers.js';
 
-type Resolver = GraphQLFieldResolver<unknown, CrmContext, Record<string, unknown>>;
 
 export const CONSOLE_TYPEDEFS: ExtraTypeDefs = {
   types: /* GraphQL */ `
@@ -243,9 +241,9 @@ export function consoleResolvers(rt: Runtime): { query: Record<string, Resolver>
     acceptMergeCandidate: async (_p, a, ctx) => {
       const v = operator(ctx, 'accept merge candidates');
       const id = intId(a.id, 'merge candidate', 'id');
-      // Survivorship as configured (entities.Customer.survivorship), like `crmlink customers merge`.
-      const rules = identityConfig(app.config, 'Customer').survivorship;
-      const r = await acceptCandidate(app.hub, id, actorOf(v), { rules, ...(a.survivor ? { survivor: String(a.survivor) } : {}) });
+      // Survivorship and the job's conflict policies as configured, like `crmlink customers merge`.
+      const ids = identityConfig(app.config, 'Customer');
+      const r = await acceptCandidate(app.hub, id, actorOf(v), { rules: ids.survivorship, policies: ids.conflicts, job: ids.job, ...(a.survivor ? { survivor: String(a.survivor) } : {}) });
       const keys = (l: { source: string; sourceKey: string }[]) => l.map((k) => ({ source: k.source, key: k.sourceKey }));
       return { mergeId: String(r.mergeId), survivor: r.survivor.id, merged: r.merged.id, sourceKeys: keys(r.sourceKeys), movedKeys: keys(r.movedKeys), changedFields: r.changedFields };
     },
@@ -286,3 +284,6 @@ export function consoleResolvers(rt: Runtime): { query: Record<string, Resolver>
   };
   return { query, mutation };
 }
+
+/** The operations console's queries and actions, as a part of the API. */
+export const consoleModule: SchemaModule = { typeDefs: CONSOLE_TYPEDEFS, resolvers: consoleResolvers };

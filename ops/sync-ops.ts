@@ -7,23 +7,23 @@
  * which skips rows while others are being resolved. Everything here needs an admin role;
  * resolving and running also need write.
  */
-import { GraphQLScalarType, Kind, type ValueNode } from './graphql-runtime.js';
-import type { GraphQLFieldResolver } from 'graphql';
+import { GraphQLScalarType, Kind, type ValueNode } from '../schema/graphql-runtime.js';
 import { CrmlinkError } from '../core/errors.js';
 import { hasOwnKey } from '../core/own.js';
 import { SYSTEM_TABLES as T } from '../hub/tables.js';
 import { listParked, listRuns } from '../sync/status.js';
-import { resolveConflict, type ConflictRecord } from '../sync/conflicts.js';
+import { getConflict, resolveConflict, type ConflictRecord } from '../sync/conflicts.js';
 import { runJob } from '../sync/engine.js';
-import type { CrmValue } from '../model/entities.js';
-import type { ExtraTypeDefs } from './typedefs.js';
-import type { Runtime } from './runtime.js';
-import { scope, type CrmContext } from './resolvers.js';
-import { requireAdmin, requireWrite } from './security.js';
-import { encodeCursor, decodeCursor } from './cursor.js';
-import { sourceHealth } from './source-health.js';
+import { isEntityName, type CrmValue } from '../model/entities.js';
+import { validateInput } from '../schema/validation.js';
+import { checkTargetColumns } from '../schema/write-limits.js';
+import type { ExtraTypeDefs, Resolver, SchemaModule } from '../schema/module.js';
+import type { Runtime } from '../schema/runtime.js';
+import { scope, type CrmContext } from '../schema/resolvers.js';
+import { requireAdmin, requireWrite } from '../schema/security.js';
+import { encodeCursor, decodeCursor } from '../schema/cursor.js';
+import { sourceHealth } from '../schema/source-health.js';
 
-type Resolver = GraphQLFieldResolver<unknown, CrmContext, Record<string, unknown>>;
 
 function literal(ast: ValueNode): unknown {
   switch (ast.kind) {
@@ -215,6 +215,24 @@ function recordView(c: ConflictRecord) {
   };
 }
 
+/**
+ * A value given to resolve a conflict, through the checks a mutation's value goes through (lengths,
+ * formats, decimals, read-only fields, the columns of the systems it goes to). A conflict that
+ * does not exist or is about no field is left to resolveConflict, which says why.
+ */
+async function checkedResolution(rt: Runtime, id: number, value: unknown): Promise<CrmValue> {
+  const c = await getConflict(rt.app, id);
+  if (!c || !isEntityName(c.entity)) return value as CrmValue;
+  const fields = rt.fields(c.entity);
+  if (!fields.some((f) => f.name === c.field)) return value as CrmValue;
+  if (value !== null && typeof value === 'object') {
+    throw new CrmlinkError('VALIDATION_FAILED', `value: ${c.entity}.${c.field} takes one value, not a list or an object`, { entity: c.entity, field: c.field });
+  }
+  const values = validateInput(c.entity, fields, { [c.field]: value }, 'update');
+  await checkTargetColumns(rt, c.entity, values, 'update');
+  return values[c.field] ?? null;
+}
+
 export function opsResolvers(rt: Runtime): { types: Record<string, Record<string, Resolver>>; query: Record<string, Resolver>; mutation: Record<string, Resolver> } {
   const app = rt.app;
   const admin = (ctx: CrmContext, what: string) => requireAdmin(scope(rt, ctx).viewer, what);
@@ -253,7 +271,11 @@ export function opsResolvers(rt: Runtime): { types: Record<string, Record<string
       });
       const totalRow = (await base.clone().count({ n: '*' })) as { n: unknown }[];
       const page = base.clone().orderBy('id', 'asc').limit(first + 1);
-      if (a.after) page.where('id', '>', Number(decodeCursor(String(a.after), sig, 'after')[0]));
+      if (a.after) {
+        const [after] = decodeCursor(String(a.after), sig, 'after', 1);
+        if (typeof after !== 'number') throw new CrmlinkError('VALIDATION_FAILED', 'after: not a cursor returned by this API', { field: 'after' });
+        page.where('id', '>', after);
+      }
       const rows = (await page) as ConflictRow[];
       const nodes = rows.slice(0, first).map(conflictView);
       return {
@@ -281,7 +303,7 @@ export function opsResolvers(rt: Runtime): { types: Record<string, Record<string
       if (!keep) throw new CrmlinkError('VALIDATION_FAILED', 'pass keep ("hub" or a source name) or value', { field: 'keep' });
       const resolved = await resolveConflict(app, id, {
         keep,
-        ...(a.value !== undefined ? { value: a.value as CrmValue } : {}),
+        ...(a.value !== undefined ? { value: await checkedResolution(rt, id, a.value) } : {}),
         actor: `${viewer.user} (${viewer.role})`,
       });
       return recordView(resolved);
@@ -310,3 +332,6 @@ export function opsResolvers(rt: Runtime): { types: Record<string, Record<string
   };
   return { types, query, mutation };
 }
+
+/** Jobs, runs, parked records, conflicts and sources, as a part of the API. */
+export const syncOpsModule: SchemaModule = { typeDefs: OPS_TYPEDEFS, resolvers: opsResolvers, scalars: { JSON: JSONScalar } };

@@ -1,0 +1,29 @@
+/**
+ * A part of the API defined outside the schema layer (operations: jobs, conflicts, the console's
+ * queries): its SDL, its resolvers over the runtime, and any scalar it brings. buildSchema takes a
+ * list of them, so schema/ imports nothing above it.
+ */
+import type { GraphQLFieldResolver, GraphQLScalarType } from 'graphql';
+import type { Runtime } from './runtime.js';
+import type { CrmContext } from './resolvers.js';
+
+export type Resolver = GraphQLFieldResolver<unknown, CrmContext, Record<string, unknown>>;
+
+/** SDL a module contributes: its types, and the fields it adds to Query and Mutation. */
+export interface ExtraTypeDefs {
+  types: string;
+  query: string[];
+  mutation: string[];
+}
+
+export interface ModuleResolvers {
+  types?: Record<string, Record<string, Resolver>>;
+  query?: Record<string, Resolver>;
+  mutation?: Record<string, Resolver>;
+}
+
+export interface SchemaModule {
+  typeDefs: ExtraTypeDefs;
+  resolvers(rt: Runtime): ModuleResolvers;
+  scalars?: Record<string, GraphQLScalarType>;
+}

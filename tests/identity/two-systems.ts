@@ -1,0 +1,126 @@
+/**
+ * The same customers in two real systems, as a new user meets them: an ERP on PostgreSQL and a
+ * finance database on MariaDB, no credit codes, a few e-mails, phones and names changed on one
+ * side. The config has no match block unless a test gives one.
+ */
+import type { Knex } from 'knex';
+import { parseConfig } from '../../config/load.js';
+import { openApp, closeApp, type App } from '../../app/app.js';
+import { silentLogger } from '../../core/logger.js';
+import { createTestDatabase, fixtureKnex, requireDialect, type TestDatabase } from '../support/databases.js';
+
+export interface Person {
+  code: string;
+  name: string;
+  phone: string | null;
+  email: string | null;
+}
+
+export interface TwoSystems {
+  erp: Knex;
+  fin: Knex;
+  yaml: string;
+  hubFile: string;
+  open(): Promise<App>;
+  close(): Promise<void>;
+}
+
+/** Whether both servers are reachable (skips loudly otherwise, fails under CI). */
+export async function haveBothServers(): Promise<boolean> {
+  return (await requireDialect('postgres')) && (await requireDialect('mysql'));
+}
+
+export interface TwoSystemsOptions {
+  /** Extra lines under entities.Customer (e.g. a match block), indented by four spaces. */
+  customerExtra?: string;
+  /** The job's conflicts block. */
+  conflicts?: string;
+  /** Survivorship block under entities.Customer. */
+  survivorship?: string;
+  label?: string;
+  /** A `server:` block (e.g. development auth for GraphQL tests). */
+  server?: string;
+}
+
+export async function createTwoSystems(erpRows: readonly Person[], finRows: readonly Person[], opts: TwoSystemsOptions = {}): Promise<TwoSystems> {
+  const label = opts.label ?? 'two';
+  const hubDb = await createTestDatabase('sqlite', `${label}hub`);
+  const erpDb = await createTestDatabase('postgres', `${label}erp`);
+  const finDb = await createTestDatabase('mysql', `${label}fin`);
+  const erp = fixtureKnex(erpDb);
+  const fin = fixtureKnex(finDb);
+  await erp.schema.createTable('customer', (t) => {
+    t.string('code', 20).primary();
+    t.string('name', 200).notNullable();
+    t.string('phone', 30).nullable();
+    t.string('email', 100).nullable();
+  });
+  await fin.schema.createTable('fin_customer', (t) => {
+    t.string('acct', 20).primary();
+    t.string('name', 200).notNullable();
+    t.string('phone', 30).nullable();
+    t.string('email', 100).nullable();
+  });
+  if (erpRows.length) await erp('customer').insert(erpRows.map((p) => ({ code: p.code, name: p.name, phone: p.phone, email: p.email })));
+  if (finRows.length) await fin('fin_customer').insert(finRows.map((p) => ({ acct: p.code, name: p.name, phone: p.phone, email: p.email })));
+  const conn = (db: TestDatabase) => JSON.stringify(db.connection);
+  const yaml = `
+hub:
+  dialect: sqlite
+  connection: ${conn(hubDb)}
+sources:
+  erp: { kind: erp, dialect: postgres, connection: ${conn(erpDb)} }
+  finance: { kind: finance, dialect: mysql, connection: ${conn(finDb)} }
+entities:
+  Customer:
+    sources:
+      erp:
+        table: customer
+        key: [code]
+        write: [update]
+        fields: { code: code, name: name, phone: phone, email: email }
+      finance:
+        table: fin_customer
+        key: [acct]
+        write: [update]
+        fields: { name: name, phone: phone, email: email }
+${opts.customerExtra ?? ''}
+${opts.survivorship ?? ''}
+sync:
+  jobs:
+    customers:
+      entity: Customer
+      sources: [erp, finance]
+      conflicts: ${opts.conflicts ?? '{ default: manual }'}
+log:
+  level: silent
+${opts.server ?? ''}
+`;
+  const apps: App[] = [];
+  return {
+    erp,
+    fin,
+    yaml,
+    hubFile: hubDb.database,
+    open: async () => {
+      const app = await openApp(parseConfig(yaml), { logger: silentLogger });
+      apps.push(app);
+      return app;
+    },
+    close: async () => {
+      await Promise.allSettled(apps.map((a) => closeApp(a)));
+      await Promise.allSettled([erp.destroy(), fin.destroy()]);
+      await Promise.allSettled([hubDb.drop(), erpDb.drop(), finDb.drop()]);
+    },
+  };
+}
+
+/** Live golden customers, each with its source keys. */
+export async function goldenWithKeys(app: App): Promise<{ id: string; values: Record<string, unknown>; keys: string[] }[]> {
+  const rows = (await app.hub.knex('crm_customer').where('_deleted', false).whereNull('_merged_into').orderBy('id')) as Record<string, unknown>[];
+  const xref = (await app.hub.knex('crm_xref').where({ entity: 'Customer' }).orderBy(['source', 'source_key'])) as { gid: string; source: string; source_key: string }[];
+  return rows.map((r) => {
+    const rec = app.hub.fromRow('Customer', r);
+    return { id: rec.id, values: rec.values, keys: xref.filter((x) => x.gid === rec.id).map((x) => `${x.source}:${x.source_key}`) };
+  });
+}

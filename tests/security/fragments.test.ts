@@ -1,0 +1,76 @@
+/**
+ * Fragments that spread the next one twice, 23 levels deep: about 1 KB of text that expands to
+ * 2^23 selections. Authentication refuses it before any work without a key (auth-first.test.ts);
+ * with a valid key the depth and cost of each fragment are computed once, and the number of
+ * fragment spreads is bounded, so the answer comes at once and /healthz keeps answering.
+ */
+import { performance } from 'node:perf_hooks';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { SERVER_AUTH } from '../graphql/fixture.js';
+import { startSecurityServer, type SecurityServer } from './support.js';
+
+const ADMIN = { 'x-api-key': 'admin-key-0123456789' };
+
+/** `{ ...F0 }` where each fragment spreads the next twice; the last selects `leaf`. */
+export function doublingFragments(levels: number, leaf: string, type = 'Query', root = '{ ...F0 }'): string {
+  const out = [root];
+  for (let i = 0; i < levels; i++) out.push(`fragment F${i} on ${type} { ...F${i + 1} ...F${i + 1} }`);
+  out.push(`fragment F${levels} on ${type} { ${leaf} }`);
+  return out.join('\n');
+}
+
+describe('doubling fragments', () => {
+  let s: SecurityServer;
+  beforeAll(async () => {
+    s = await startSecurityServer({ customers: 2, server: SERVER_AUTH });
+  });
+  afterAll(async () => {
+    await s?.close();
+  });
+
+  /** The request's answer, and the slowest /healthz answer while it ran. */
+  async function timed(query: string) {
+    let done = false;
+    let slowest = 0;
+    const probe = (async () => {
+      while (!done) {
+        const t = performance.now();
+        await (await s.fetch('/healthz')).text();
+        slowest = Math.max(slowest, performance.now() - t);
+      }
+    })();
+    const t = performance.now();
+    const r = await s.gql(query, undefined, ADMIN);
+    const ms = performance.now() - t;
+    done = true;
+    await probe;
+    return { r, ms, slowest };
+  }
+
+  test.each([
+    ['on Query, with a connection at the bottom', doublingFragments(23, 'customers { nodes { salesOrders { nodes { lines { nodes { amount } } } } } }')],
+    ['on Query, 40 levels', doublingFragments(40, '__typename')],
+    ['inside a connection', doublingFragments(23, 'salesOrders { totalCount }', 'Customer', '{ customers { nodes { ...F0 } } }')],
+  ])('%s: refused at once, /healthz keeps answering', async (_name, query) => {
+    expect(query.length).toBeLessThan(2000);
+    const { r, ms, slowest } = await timed(query);
+    expect(r.errors?.[0]?.extensions?.code, JSON.stringify(r).slice(0, 300)).toBe('QUERY_TOO_COMPLEX');
+    expect(r.errors?.[0]?.message).toMatch(/server\.limits\.(fragmentSpreads|cost|depth)/);
+    // Generous bounds: the exponential version takes tens of seconds.
+    expect(ms).toBeLessThan(2000);
+    expect(slowest).toBeLessThan(2000);
+  });
+
+  test('the spread limit counts spreads in the document and names its setting', async () => {
+    const spreads = Array.from({ length: 300 }, () => '...F').join(' ');
+    const r = await s.gql(`{ ${spreads} } fragment F on Query { __typename }`, undefined, ADMIN);
+    expect(r.errors?.[0]?.extensions?.code).toBe('QUERY_TOO_COMPLEX');
+    expect(r.errors?.[0]?.message).toMatch(/server\.limits\.fragmentSpreads/);
+  });
+
+  test('fragments used the ordinary way still work', async () => {
+    const r = await s.gql('{ customers(first: 2) { nodes { ...C } } } fragment C on Customer { id ...N } fragment N on Customer { name }', undefined, ADMIN);
+    expect(r.errors).toBeUndefined();
+    expect(r.data.customers.nodes).toHaveLength(2);
+  });
+});
