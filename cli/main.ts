@@ -15,10 +15,11 @@ import { register as registerMapping } from './commands/mapping.js';
 import { register as registerSync } from './commands/sync.js';
 import { register as registerConflicts } from './commands/conflicts.js';
 import { register as registerHistory } from './commands/history.js';
+import { register as registerHub } from './commands/hub.js';
 
 type Register = (program: Command, ctx: CliContext) => void;
 
-const COMMANDS: Register[] = [registerDemo, registerServe, registerConfig, registerSources, registerMapping, registerSync, registerConflicts, registerHistory, registerCustomers];
+const COMMANDS: Register[] = [registerDemo, registerServe, registerConfig, registerSources, registerMapping, registerSync, registerConflicts, registerHistory, registerCustomers, registerHub];
 
 export function buildProgram(ctx: CliContext = defaultContext()): Command {
   const program = new Command('crmlink')

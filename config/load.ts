@@ -296,6 +296,9 @@ function crossCheck(config: CrmlinkConfig): PathIssue[] {
     }
   }
 
+  const backupSchedule = config.hub.backup.schedule;
+  if (backupSchedule !== undefined && !cron.validate(backupSchedule)) bad('hub.backup.schedule', `invalid cron expression "${backupSchedule}"`);
+
   const urls: [string, string | undefined][] = [
     ['hub.connection.url', config.hub.connection.url],
     ...Object.entries(config.sources).map(([n, s]): [string, string | undefined] => [`sources.${n}.connection.url`, s.connection.url]),

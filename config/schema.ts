@@ -420,10 +420,43 @@ export const serverSchema = z
   .strict();
 export type ServerConfig = z.infer<typeof serverSchema>;
 
+/** How many backups retention keeps: the newest `last`, plus the newest of each of the last `daily` days and `weekly` ISO weeks. */
+export const backupKeepSchema = z
+  .object({
+    last: z.number().int().min(0).default(1).describe('Keep the newest N backups whatever their age.'),
+    daily: z.number().int().min(0).default(7).describe('Keep the newest backup of each of the last N days (UTC) that have one.'),
+    weekly: z.number().int().min(0).default(4).describe('Keep the newest backup of each of the last N ISO weeks that have one.'),
+  })
+  .strict();
+
+export const backupSchema = z
+  .object({
+    dir: z.string().default('./.crmlink/backups').describe('Directory of the backups (relative to the config file). Put it on another disk than the hub.'),
+    schedule: z
+      .string()
+      .optional()
+      .describe('node-cron expression for `crmlink serve` to take a backup, e.g. "0 2 * * *" (02:00 daily); absent: only `crmlink hub backup`.'),
+    keep: z
+      .union([z.number().int().min(1), backupKeepSchema])
+      .default({ last: 1, daily: 7, weekly: 4 })
+      .describe('Retention (保留策略): a number keeps the newest N; or { last, daily, weekly }. Older backups are deleted after each backup.'),
+    pagesPerStep: z
+      .number()
+      .int()
+      .min(1)
+      .default(1000)
+      .describe('SQLite hub: database pages copied per step of the online backup; smaller steps keep a serving process more responsive.'),
+    pgDump: z.string().default('pg_dump').describe('PostgreSQL hub: the pg_dump program (a name on PATH or a path).'),
+    pgRestore: z.string().default('pg_restore').describe('PostgreSQL hub: the pg_restore program (a name on PATH or a path).'),
+  })
+  .strict();
+export type BackupConfig = z.infer<typeof backupSchema>;
+
 export const hubSchema = z
   .object({
     dialect: z.enum(['sqlite', 'postgres']).default('sqlite').describe('sqlite (embedded, one process) or postgres (several crmlink instances).'),
     connection: connectionSchema.default({ filename: './.crmlink/hub.db' }),
+    backup: backupSchema.prefault({}).describe('Backups of the hub (备份): where, how often, how many to keep. See docs/backups.md.'),
   })
   .strict();
 

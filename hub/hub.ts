@@ -69,7 +69,7 @@ export class Hub {
   /** An empty hub in memory with the config's custom fields: what a dry run plans against before the first run. */
   private static async scratch(config: CrmlinkConfig): Promise<Hub> {
     const knex = knexFactory({ client: 'better-sqlite3', connection: { filename: ':memory:' }, useNullAsDefault: true, pool: { min: 1, max: 1 } });
-    const h = new Hub(knex, { ...config, hub: { dialect: 'sqlite', connection: { filename: ':memory:' } } });
+    const h = new Hub(knex, { ...config, hub: { ...config.hub, dialect: 'sqlite', connection: { filename: ':memory:' } } });
     await migrateHub(knex, h.custom);
     return h;
   }

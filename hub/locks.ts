@@ -78,6 +78,9 @@ async function trySqliteLock(knex: Knex, name: string, ttlSeconds: number): Prom
   const holder = newHolder();
   try {
     const taken = await knex.transaction(async (trx) => {
+      // Write first, so the transaction takes SQLite's write lock at once (waiting busy_timeout for
+      // another process's writer) instead of reading and then failing to upgrade (SQLITE_BUSY).
+      await trx.raw(`update ${T.lock} set expires_at = expires_at where 1 = 0`);
       const row = (await trx(T.lock).where({ name }).first()) as { holder: string; expires_at: string } | undefined;
       const now = new Date();
       if (row && row.expires_at > now.toISOString() && !holderIsGone(row.holder)) return false;

@@ -6,6 +6,12 @@ import type { Knex } from 'knex';
 import { ENTITY_NAMES, fieldsOf, MODEL, type EntityName, type ModelField } from '../model/entities.js';
 import { ENTITY_SYSTEM_COLUMNS as C, SYNC_TABLES, SYSTEM_TABLES as T } from './tables.js';
 
+/**
+ * The hub's schema version, recorded in every backup's manifest. Raise it when a migration makes a
+ * hub that an older crmlink cannot use; a backup from a newer version is never restored.
+ */
+export const HUB_SCHEMA_VERSION = 1;
+
 export type CustomFields = Partial<Record<(typeof ENTITY_NAMES)[number], ModelField[]>>;
 
 export type TableDefinitions = Record<string, (t: Knex.CreateTableBuilder) => void>;

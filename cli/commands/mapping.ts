@@ -5,7 +5,6 @@
  */
 import type { Command } from 'commander';
 import { Document, isMap, isScalar } from 'yaml';
-import { DEFAULT_RULES, describeMatching } from '../../identity/index.js';
 import { CrmlinkError } from '../../core/errors.js';
 import type { SourceSet } from '../../connectors/registry.js';
 import type { ColumnInfo, TableInfo } from '../../connectors/driver.js';
@@ -49,7 +48,8 @@ export function register(program: Command, ctx: SourcesContext): void {
           err(`table "${opts.table}" not found in source "${name}" (see: crmlink sources introspect ${name})`);
           throw new ExitCode(EXIT.failed);
         }
-        out(scaffoldMapping(name, opts.entity, table));
+        const { DEFAULT_RULES, describeMatching } = await import('../../identity/index.js');
+        out(scaffoldMapping(name, opts.entity, table, describeMatching(DEFAULT_RULES)));
       } finally {
         await set.destroy();
       }
@@ -146,7 +146,8 @@ function typeFits(type: FieldType | undefined, col: ColumnInfo): boolean {
   return !TEMPORAL.test(col.type) || type === 'string';
 }
 
-export function scaffoldMapping(source: string, entity: EntityName, table: TableInfo): string {
+/** `defaultMatching`: the default match rules in words (identity's describeMatching), for the Customer comment. */
+export function scaffoldMapping(source: string, entity: EntityName, table: TableInfo, defaultMatching: string): string {
   const { fields, unmapped, exact, ambiguous } = guessFields(entity, table);
   const key = table.primaryKey.length > 0 ? table.primaryKey : (table.uniqueKeys[0] ?? []);
   const modified = table.columns.find((c) => TEMPORAL.test(c.type) && /modif|updat|lastmod|changed/.test(normaliseColumn(c.name)));
@@ -194,7 +195,7 @@ export function scaffoldMapping(source: string, entity: EntityName, table: Table
     ...(unmapped.length > 0 ? [`# Columns not mapped: ${unmapped.join(', ')}`] : []),
     ...(entity === 'Customer'
       ? [
-          `# Identity: without entities.Customer.match the default rules apply: ${describeMatching(DEFAULT_RULES)}.`,
+          `# Identity: without entities.Customer.match the default rules apply: ${defaultMatching}.`,
           '# To change them: match: [{ rule: creditCode }, { rule: name, weight: 0.9 }, { rule: phone, weight: 0.6 }, { rule: email, weight: 0.7 }] (docs/identity.md)',
         ]
       : []),

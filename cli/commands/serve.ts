@@ -4,16 +4,21 @@ import type { CliContext } from '../context.js';
 export function register(program: Command, ctx: CliContext): void {
   program
     .command('serve')
-    .description('Serve the GraphQL API and run the scheduled sync jobs')
+    .description('Serve the GraphQL API and run the scheduled sync jobs and hub backups')
     .option('-c, --config <file>', 'config file (default: crmlink.yaml or $CRMLINK_CONFIG)')
     .option('-p, --port <port>', 'port (default: server.port)', (v) => Number(v))
-    .option('--no-schedule', 'do not run scheduled sync jobs in this process')
+    .option('--no-schedule', 'do not run scheduled sync jobs or hub backups in this process')
     .action(async (opts: { config?: string; port?: number; schedule: boolean }) => {
       // The server stack (graphql-yoga, prom-client) loads only when serving, keeping other commands quick.
-      const [{ startServer }, { startScheduler }] = await Promise.all([import('../../server/server.js'), import('../../sync/scheduler.js')]);
+      const [{ startServer }, { startScheduler }, { startBackupScheduler, backupSettingsOf }] = await Promise.all([
+        import('../../server/server.js'),
+        import('../../sync/scheduler.js'),
+        import('../../hub/backup/index.js'),
+      ]);
       const app = await ctx.openApp(opts);
       app.logger.level = app.config.log.level;
-      const background = opts.schedule ? [startScheduler(app)] : [];
+      // Scheduled work: sync jobs and hub backups (hub.backup.schedule); --no-schedule runs neither.
+      const background = opts.schedule ? [startScheduler(app), startBackupScheduler(app.hub, backupSettingsOf(app.loaded), app.logger)] : [];
       const server = await startServer(app, { port: opts.port, background, handleSignals: true, lastResort: true });
       ctx.out(`crmlink serving GraphQL at ${server.url}/graphql (console: ${server.url}/console, health: /healthz, readiness: /readyz, metrics: /metrics)`);
       if (server.monitoring) ctx.out(`monitoring (no credentials): ${server.monitoring.url}/metrics, ${server.monitoring.url}/readyz`);
