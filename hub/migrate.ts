@@ -5,6 +5,7 @@
 import type { Knex } from 'knex';
 import { ENTITY_NAMES, fieldsOf, MODEL, type EntityName, type ModelField } from '../model/entities.js';
 import { ENTITY_SYSTEM_COLUMNS as C, SYNC_TABLES, SYSTEM_TABLES as T } from './tables.js';
+import { ANALYSIS_TABLE_DEFINITIONS } from './analysis.js';
 
 export type CustomFields = Partial<Record<(typeof ENTITY_NAMES)[number], ModelField[]>>;
 
@@ -176,6 +177,7 @@ export const SYNC_TABLE_DEFINITIONS: TableDefinitions = {
 export async function migrateHub(knex: Knex, custom: CustomFields = {}): Promise<void> {
   const pg = knex.client.config.client === 'pg';
   await createMissingTables(knex, SYSTEM_TABLE_DEFINITIONS);
+  await createMissingTables(knex, ANALYSIS_TABLE_DEFINITIONS);
   for (const entity of ENTITY_NAMES) await migrateEntityTable(knex, entity, fieldsOf(entity, custom[entity] ?? []), pg);
 }
 
