@@ -31,3 +31,4 @@ export {
   type StageChange,
 } from './query.js';
 export { todayIn, addMonths, addDays, centsToDecimal } from './sql.js';
+export { AnalysisRefresher, type SyncRunSummary } from './freshness.js';

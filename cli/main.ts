@@ -14,10 +14,11 @@ import { register as registerSources } from './commands/sources.js';
 import { register as registerMapping } from './commands/mapping.js';
 import { register as registerSync } from './commands/sync.js';
 import { register as registerConflicts } from './commands/conflicts.js';
+import { register as registerAnalysis } from './commands/analysis.js';
 
 type Register = (program: Command, ctx: CliContext) => void;
 
-const COMMANDS: Register[] = [registerDemo, registerServe, registerConfig, registerSources, registerMapping, registerSync, registerConflicts, registerCustomers];
+const COMMANDS: Register[] = [registerDemo, registerServe, registerConfig, registerSources, registerMapping, registerSync, registerConflicts, registerCustomers, registerAnalysis];
 
 export function buildProgram(ctx: CliContext = defaultContext()): Command {
   const program = new Command('crmlink')

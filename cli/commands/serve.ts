@@ -10,10 +10,16 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--no-schedule', 'do not run scheduled sync jobs in this process')
     .action(async (opts: { config?: string; port?: number; schedule: boolean }) => {
       // The server stack (graphql-yoga, prom-client) loads only when serving, keeping other commands quick.
-      const [{ startServer }, { startScheduler }] = await Promise.all([import('../../server/server.js'), import('../../sync/scheduler.js')]);
+      const [{ startServer }, { startScheduler }, { AnalysisRefresher }] = await Promise.all([
+        import('../../server/server.js'),
+        import('../../sync/scheduler.js'),
+        import('../../analysis/freshness.js'),
+      ]);
       const app = await ctx.openApp(opts);
       app.logger.level = app.config.log.level;
-      const background = opts.schedule ? [startScheduler(app)] : [];
+      // The analysis follows the sync: what a run touched is refreshed when it ends, all of it on analysis.schedule.
+      const analysis = opts.schedule ? new AnalysisRefresher(app.hub, app.config.analysis, { logger: app.logger }).start() : null;
+      const background = analysis ? [startScheduler(app, { onRun: (report) => void analysis.afterSyncRun(report) }), analysis] : [];
       const server = await startServer(app, { port: opts.port, background, handleSignals: true });
       ctx.out(`crmlink serving GraphQL at ${server.url}/graphql (console: ${server.url}/console, health: /healthz, readiness: /readyz, metrics: /metrics)`);
       if (server.monitoring) ctx.out(`monitoring (no credentials): ${server.monitoring.url}/metrics, ${server.monitoring.url}/readyz`);

@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import { CrmlinkError } from '../../core/errors.js';
+import { AnalysisRefresher } from '../../analysis/freshness.js';
 import { listParked, listRuns, retryParked, runJob, syncStatus, type ProgressEvent, type RunReport } from '../../sync/index.js';
 import { EXIT, ExitCode } from '../exit-codes.js';
 import { positiveInt, withApp, type AppCliContext } from '../context.js';
@@ -51,6 +52,10 @@ export function register(program: Command, ctx: SyncCliContext): void {
           bar?.done();
         }
         ctx.out(opts.json ? JSON.stringify(report, null, 2) : formatReport(report));
+        // The customers the run touched get their analysis refreshed (analysis.refreshAfterSync).
+        const refresher = new AnalysisRefresher(app.hub, app.config.analysis, { logger: app.logger });
+        await refresher.afterSyncRun(report);
+        if (refresher.last.error !== null) (ctx.err ?? ctx.out)(`warning: analysis refresh failed: ${refresher.last.error}`);
         if (report.status !== 'ok') throw new ExitCode(EXIT.failed);
       });
     });
