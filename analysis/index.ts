@@ -13,6 +13,8 @@ export {
   distribution,
   listAnalyses,
   pareto,
+  profitTotalCents,
+  shareOf,
   stageChanges,
   offsetCursor,
   parseOffsetCursor,

@@ -337,3 +337,16 @@ export async function stageChanges(knex: Knex, scope: AnalysisScope, q: { from?:
     at: String(r.changed_at),
   }));
 }
+
+/** The scope's total profit of profitable customers, in cents: what contribution shares are of. */
+export async function profitTotalCents(knex: Knex, scope: AnalysisScope): Promise<bigint> {
+  const sc = scopeSql(scope);
+  const r = rowsOf(await knex.raw(`SELECT SUM(a.profit_cents) AS total FROM ${FROM} WHERE ${sc.sql} AND a.profit_cents > 0`, sc.bindings as Knex.RawBinding[]))[0];
+  return bigOr0(r?.total);
+}
+
+/** A contribution share: profit / total, 6 places; null when the total is not positive. */
+export function shareOf(profit: string, totalCents: bigint): string | null {
+  if (totalCents <= 0n) return null;
+  return new Decimal(profit).times(100).div(totalCents.toString()).toDecimalPlaces(6, Decimal.ROUND_HALF_UP).toFixed();
+}

@@ -23,6 +23,7 @@ import { buildResolvers, type CrmContext } from './resolvers.js';
 import { buildMutations } from './mutations.js';
 import { opsResolvers, OPS_TYPEDEFS, JSONScalar } from './ops.js';
 import { CUSTOMER_360 } from './graphiql.js';
+import { ANALYSIS_TYPEDEFS, analysisResolvers } from './analysis.js';
 import { useAuth } from '../server/plugins/use-auth.js';
 import { corsOptions, useCsrfPrevention } from '../server/plugins/use-browser-guards.js';
 import { useDepthLimit } from '../server/plugins/use-depth-limit.js';
@@ -43,17 +44,24 @@ export { CUSTOMER_360 } from './graphiql.js';
 /** The executable schema for `app`: types per entity (custom fields included), resolvers, mutations, ops. */
 export function buildSchema(app: App): GraphQLSchema {
   const rt = new Runtime(app);
-  const typeDefs = buildTypeDefs(rt, OPS_TYPEDEFS);
+  const typeDefs = buildTypeDefs(rt, {
+    types: `${OPS_TYPEDEFS.types}\n${ANALYSIS_TYPEDEFS.types}`,
+    query: [...OPS_TYPEDEFS.query, ...ANALYSIS_TYPEDEFS.query],
+    mutation: [...OPS_TYPEDEFS.mutation, ...ANALYSIS_TYPEDEFS.mutation],
+  });
   const read = buildResolvers(rt);
   const ops = opsResolvers(rt);
+  const analysis = analysisResolvers(rt);
   const resolvers = {
     ...read,
     ...ops.types,
+    ...analysis.types,
+    Customer: { ...(read.Customer as object), ...analysis.types.Customer },
     Decimal: DecimalScalar,
     Date: DateScalar,
     DateTime: DateTimeScalar,
     JSON: JSONScalar,
-    Query: { ...(read.Query as object), ...ops.query },
+    Query: { ...(read.Query as object), ...ops.query, ...analysis.query },
     Mutation: { ...buildMutations(rt), ...ops.mutation, ...(read.Mutation as object) },
   };
   return makeExecutableSchema({ typeDefs, resolvers });
