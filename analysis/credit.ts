@@ -28,7 +28,7 @@ export async function checkCredit(hub: Hub, cfg: AnalysisConfig, customerId: str
     throw new CrmlinkError('VALIDATION_FAILED', `creditCheck: amount must be a decimal of at least 0, got "${amount}"`, { field: 'amount' });
   }
   const cents = BigInt(new Decimal(amount).times(100).toDecimalPlaces(0, Decimal.ROUND_UP).toFixed(0));
-  const [f] = await computeFigures(hub.knex, hub.dialect, cfg, windowsOf(todayIn(now(), cfg.timezone), cfg), [customerId]);
+  const [f] = await computeFigures(hub.knex, hub.dialect, cfg, windowsOf(cfg.asOf ?? todayIn(now(), cfg.timezone), cfg), [customerId]);
   if (!f) return null;
   const limit = f.creditLimitCents;
   const base = { customerId, amount: new Decimal(amount).toFixed(), receivable: centsToDecimal(f.receivableCents) };

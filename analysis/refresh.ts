@@ -41,7 +41,7 @@ export async function refreshAnalysis(hub: Hub, cfg: AnalysisConfig, opts: Refre
   const now = opts.now ?? (() => new Date());
   const store = hub.store.analysis;
   const startedAt = now().toISOString();
-  const asOf = todayIn(now(), cfg.timezone);
+  const asOf = cfg.asOf ?? todayIn(now(), cfg.timezone);
   const windows = windowsOf(asOf, cfg);
   const last = opts.kind === 'incremental' ? await store.lastRun(hub.knex) : null;
   // No refresh yet: an incremental one is a full one.

@@ -399,6 +399,11 @@ export const analysisSchema = z
       .default('UTC')
       .refine(knownTimeZone, 'expected an IANA time zone such as Asia/Shanghai')
       .describe('IANA time zone whose calendar day is "today" for windows, recency and aging (e.g. Asia/Shanghai).'),
+    asOf: z
+      .string()
+      .regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a day, YYYY-MM-DD')
+      .optional()
+      .describe('Compute as of this day instead of today (a month-end close, a demo whose data ends on a fixed day).'),
     windowMonths: z.number().int().min(1).max(240).default(24).describe('RFM, profit contribution and tiers look at orders of this many months up to today.'),
     currentMonths: z
       .number()
