@@ -12,6 +12,7 @@
  */
 import cron, { type ScheduledTask } from 'node-cron';
 import type { AnalysisConfig } from '../config/schema.js';
+import { CrmlinkError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Hub } from '../hub/hub.js';
 import { refreshAnalysis, type RefreshReport } from './refresh.js';
@@ -37,7 +38,7 @@ export class AnalysisRefresher {
   constructor(
     private readonly hub: Hub,
     private readonly cfg: AnalysisConfig,
-    private readonly opts: { logger?: Pick<Logger, 'info' | 'error'>; now?: () => Date } = {},
+    private readonly opts: { logger?: Pick<Logger, 'info' | 'error'>; now?: () => Date; /** After LOCKED, try again this much later (default 5 s). */ retryMs?: number } = {},
   ) {}
 
   /** Schedule the full refresh, when `analysis.schedule` is set. */
@@ -92,15 +93,34 @@ export class AnalysisRefresher {
       this.last = { report, error: null };
       this.opts.logger?.info({ kind: report.kind, customers: report.customers, stageChanges: report.stageChanges }, 'analysis refreshed');
     } catch (err) {
+      if (err instanceof CrmlinkError && err.code === 'LOCKED') {
+        // Another process is refreshing, possibly from before this run's changes: once more later.
+        this.last = { report: null, error: err.message };
+        this.retryLater(kind);
+        return;
+      }
       this.last = { report: null, error: err instanceof Error ? err.message : String(err) };
       this.opts.logger?.error({ err }, 'analysis refresh failed');
     }
+  }
+
+  private retryTimer: NodeJS.Timeout | null = null;
+
+  private retryLater(kind: Kind): void {
+    if (this.stopped || this.retryTimer) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      void this.request(kind);
+    }, this.opts.retryMs ?? 5000);
+    this.retryTimer.unref();
   }
 
   /** Stop scheduling and wait for a running refresh. */
   async stop(): Promise<void> {
     this.stopped = true;
     this.pending = null;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
     if (this.task) {
       await this.task.stop();
       await this.task.destroy();

@@ -4,7 +4,7 @@
  * computed by SQL on the hub (refresh.ts) and stored through the hub store; queries (query.ts)
  * read them within a viewer's row scope. docs/analysis.md has the rules and formulas.
  */
-export { refreshAnalysis, touchedCustomers, type RefreshOptions, type RefreshReport } from './refresh.js';
+export { refreshAnalysis, touchedCustomers, ANALYSIS_LOCK, type RefreshOptions, type RefreshReport } from './refresh.js';
 export { checkCredit, type CreditCheck } from './credit.js';
 export { computeFigures, lifecycleStage, windowsOf, LIFECYCLE_STAGES, OPEN_STAGES, type LifecycleStage, type Windows } from './figures.js';
 export { computeScores, quadrantOf, segmentOf, QUADRANTS, type Quadrant, type Thresholds } from './ranks.js';

@@ -15,6 +15,7 @@
  */
 import type { Knex } from 'knex';
 import type { AnalysisConfig } from '../config/schema.js';
+import { CrmlinkError } from '../core/errors.js';
 import type { Hub } from '../hub/hub.js';
 import { computeFigures, windowsOf } from './figures.js';
 import { computeScores, type Thresholds } from './ranks.js';
@@ -37,7 +38,24 @@ export interface RefreshReport {
 /** Customers at most this many per figures statement (bound parameters). */
 const CHUNK = 500;
 
+/** The hub lock a refresh holds (no sync job can be named so: job names are config keys without a colon in practice). */
+export const ANALYSIS_LOCK = ':analysis';
+
+/**
+ * Refresh the analysis. One refresh at a time per hub, whatever the number of crmlink processes:
+ * a refresh that finds another one running fails with LOCKED (the caller tries again later).
+ */
 export async function refreshAnalysis(hub: Hub, cfg: AnalysisConfig, opts: RefreshOptions): Promise<RefreshReport> {
+  const lock = await hub.store.locks.tryLockJob(hub, ANALYSIS_LOCK);
+  if (!lock) throw new CrmlinkError('LOCKED', 'an analysis refresh is already running on this hub; try again when it has finished', {});
+  try {
+    return await refreshLocked(hub, cfg, opts);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function refreshLocked(hub: Hub, cfg: AnalysisConfig, opts: RefreshOptions): Promise<RefreshReport> {
   const now = opts.now ?? (() => new Date());
   const store = hub.store.analysis;
   const startedAt = now().toISOString();

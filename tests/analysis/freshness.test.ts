@@ -3,8 +3,8 @@
  * (through the scheduler's onRun, as `crmlink serve` wires it), a full refresh can be scheduled,
  * and requests that arrive while a refresh runs are folded into one more run.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { AnalysisRefresher, analysesOf, touchedCustomers } from '../../analysis/index.js';
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
+import { AnalysisRefresher, ANALYSIS_LOCK, analysesOf, refreshAnalysis, touchedCustomers } from '../../analysis/index.js';
 import { analysisSchema } from '../../config/schema.js';
 import { startScheduler } from '../../sync/scheduler.js';
 import type { App } from '../../app/app.js';
@@ -76,6 +76,26 @@ describe('analysis after sync runs', () => {
     expect(runs.length - before).toBe(2);
     expect(runs[0].kind).toBe('full');
     await refresher.stop();
+  });
+
+  test('one refresh at a time per hub: a refresh that finds the lock held is LOCKED, the refresher tries again', async () => {
+    const lock = await app.hub.store.locks.tryLockJob(app.hub, ANALYSIS_LOCK);
+    expect(lock).not.toBeNull();
+    let released = false;
+    try {
+      await expect(refreshAnalysis(app.hub, app.config.analysis, { kind: 'full', now })).rejects.toMatchObject({ code: 'LOCKED' });
+      const refresher = new AnalysisRefresher(app.hub, app.config.analysis, { now, retryMs: 20 });
+      const before = (await app.hub.store.analysis.runs(app.hub.knex, 1000)).length;
+      await refresher.request('full');
+      expect(refresher.last.error).toMatch(/already running/);
+      await lock!.release();
+      released = true;
+      await vi.waitFor(async () => expect((await app.hub.store.analysis.runs(app.hub.knex, 1000)).length).toBe(before + 1), { timeout: 10_000 });
+      await refresher.stop();
+      expect(refresher.last.report).toMatchObject({ kind: 'full' });
+    } finally {
+      if (!released) await lock!.release();
+    }
   });
 
   test('refreshAfterSync: false leaves sync runs alone', async () => {
