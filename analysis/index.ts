@@ -34,3 +34,4 @@ export {
 } from './query.js';
 export { todayIn, addMonths, addDays, centsToDecimal } from './sql.js';
 export { AnalysisRefresher, type SyncRunSummary } from './freshness.js';
+export { writeCsv, writeXlsx, EXPORT_COLUMNS, type ExportColumn } from './export.js';

@@ -17,6 +17,8 @@ import {
   refreshAnalysis,
   SORT_KEYS,
   type CustomerAnalysis,
+  writeCsv,
+  writeXlsx,
   type SortKey,
 } from '../../analysis/index.js';
 
@@ -129,7 +131,9 @@ export function register(program: Command, ctx: AnalysisCliContext): void {
     .option('--asc', 'ascending (default descending)')
     .option('--limit <n>', 'at most this many', positiveInt, 50)
     .option('--json', 'print JSON')
-    .action(async (opts: CommonOptions & { tier?: string[]; segment?: string[]; stage?: string[]; quadrant?: string[]; overLimit?: boolean; overdue?: boolean; sort: string; asc?: boolean; limit: number }) => {
+    .option('--xlsx <file>', 'write the list to an Excel workbook')
+    .option('--csv <file>', 'write the list to a CSV file')
+    .action(async (opts: CommonOptions & { tier?: string[]; segment?: string[]; stage?: string[]; quadrant?: string[]; overLimit?: boolean; overdue?: boolean; sort: string; asc?: boolean; limit: number; xlsx?: string; csv?: string }) => {
       await withApp(ctx, opts, async (app) => {
         const page = await listAnalyses(
           app.hub.knex,
@@ -140,6 +144,9 @@ export function register(program: Command, ctx: AnalysisCliContext): void {
             first: opts.limit,
           },
         );
+        if (opts.xlsx) await writeXlsx(opts.xlsx, page.nodes);
+        if (opts.csv) await writeCsv(opts.csv, page.nodes);
+        if (opts.xlsx || opts.csv) return ctx.out(`${page.nodes.length} customers written to ${[opts.xlsx, opts.csv].filter(Boolean).join(' and ')}`);
         if (opts.json) return ctx.out(JSON.stringify(page.nodes, null, 2));
         if (page.nodes.length === 0) return ctx.out('no customers match');
         const row = (a: CustomerAnalysis) => [

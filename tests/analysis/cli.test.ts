@@ -6,7 +6,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import ExcelJS from 'exceljs';
 import { main } from '../../cli/main.js';
+import { EXPORT_COLUMNS } from '../../analysis/index.js';
 import { defaultContext, type CliContext } from '../../cli/context.js';
 import { loadConfigFile } from '../../config/load.js';
 import { Hub } from '../../hub/hub.js';
@@ -67,6 +69,34 @@ describe('crmlink analysis', () => {
     expect(no.out).toContain('does not fit (OVER_LIMIT): limit 500, receivable 120, available 380');
     expect((await cli('credit', 'cus_nope', '1')).code).toBe(1);
     expect((await cli('refresh', '--as-of', '2026-02-30')).code).toBe(2);
+  });
+
+  test('customers --xlsx and --csv: the exports open in exceljs and match the list', async () => {
+    expect((await cli('refresh', '--full', '--as-of', F.TODAY)).code).toBe(0);
+    const xlsx = join(dir, 'overdue.xlsx');
+    const csv = join(dir, 'overdue.csv');
+    const r = await cli('customers', '--overdue', '--sort', 'receivable', '--xlsx', xlsx, '--csv', csv);
+    expect(r.out).toContain('3 customers written to');
+    const list = JSON.parse((await cli('customers', '--overdue', '--sort', 'receivable', '--json')).out) as { customerId: string; credit: { receivable: string; overdue: string } }[];
+    expect(list.map((c) => c.customerId)).toEqual(['cus_c01', 'cus_c05', 'cus_c02']);
+
+    const wb = new ExcelJS.Workbook();
+    await wb.xlsx.readFile(xlsx);
+    const ws = wb.getWorksheet('customers')!;
+    const header = (ws.getRow(1).values as unknown[]).slice(1);
+    expect(header).toEqual(EXPORT_COLUMNS.map((c) => c.header));
+    const col = (key: string) => EXPORT_COLUMNS.findIndex((c) => c.key === key) + 1;
+    const rows = [2, 3, 4].map((n) => ws.getRow(n));
+    expect(rows.map((row) => row.getCell(col('customerId')).value)).toEqual(list.map((c) => c.customerId));
+    expect(rows.map((row) => row.getCell(col('receivable')).value)).toEqual(list.map((c) => Number(c.credit.receivable)));
+    expect(rows[0].getCell(col('name')).value).toBe('Alpha 有限公司');
+    expect(rows[0].getCell(col('receivable')).numFmt).toBe('#,##0.00');
+
+    const fromCsv = new ExcelJS.Workbook();
+    const sheet = await fromCsv.csv.readFile(csv);
+    expect(sheet.rowCount).toBe(4);
+    expect(sheet.getRow(2).getCell(col('customerId')).value).toBe('cus_c01');
+    expect(String(sheet.getRow(4).getCell(col('overdue')).value)).toBe(list[2].credit.overdue);
   });
 });
 
