@@ -419,7 +419,7 @@ export const analysisSchema = z
     rfm: z
       .object({
         segments: z
-          .array(z.object({ name: z.string().min(1), r: scoreRange, f: scoreRange, m: scoreRange }).strict())
+          .array(z.object({ name: z.string().min(1).max(40), r: scoreRange, f: scoreRange, m: scoreRange }).strict())
           .min(1)
           .default(DEFAULT_RFM_SEGMENTS.map((s) => ({ name: s.name, r: [...s.r], f: [...s.f], m: [...s.m] })))
           .describe('Segment rule table, first match wins: score ranges [min, max] of recency, frequency and monetary value.'),
@@ -431,14 +431,14 @@ export const analysisSchema = z
       .object({
         method: z.enum(['pyramid', 'abc']).default('pyramid').describe('pyramid: by rank (top 1 % / next 4 % / next 15 % / rest); abc: by cumulative share of contribution.'),
         pyramid: z
-          .array(z.object({ name: z.string().min(1), percent: z.number().gt(0).max(100).multipleOf(0.01) }).strict())
+          .array(z.object({ name: z.string().min(1).max(40), percent: z.number().gt(0).max(100).multipleOf(0.01) }).strict())
           .default([
             { name: 'vip', percent: 1 },
             { name: 'major', percent: 4 },
             { name: 'ordinary', percent: 15 },
           ])
           .describe('Tiers from the top, each with its share of the customers that made a profit.'),
-        rest: z.string().min(1).default('small').describe('Tier of every other customer.'),
+        rest: z.string().min(1).max(40).default('small').describe('Tier of every other customer.'),
         abc: z
           .object({ a: percent.default(80), b: percent.default(95) })
           .strict()
