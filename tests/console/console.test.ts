@@ -498,7 +498,7 @@ browserSuite('the console in headless Chromium', { shuffle: false }, () => {
     const runsBefore = (await data('{ syncRuns(job: "customers") { id } }')).syncRuns.length;
 
     await show(page, '#/jobs', 'jobs');
-    await page.getByTestId('run-chart').waitFor();
+    await page.getByTestId('job-customers').getByTestId('run-chart').waitFor();
     await page.getByTestId('dry-run-customers').click();
     await page.getByTestId('plan-dialog').waitFor();
     const erpPlan = page.getByTestId('plan-erp');
