@@ -214,34 +214,42 @@ export async function listAnalyses(knex: Knex, scope: AnalysisScope, args: ListA
   return { nodes: rows.slice(0, first).map(view), totalCount: Number(count?.n ?? 0), startOffset: offset, hasNextPage: rows.length > first };
 }
 
-export const DIMENSIONS = { TIER: 'a.tier', SEGMENT: 'a.segment', STAGE: 'a.stage', QUADRANT: 'a.quadrant' } as const;
+export const DIMENSIONS = { TIER: 'a.tier', SEGMENT: 'a.segment', STAGE: 'a.stage', QUADRANT: 'a.quadrant', ALL: null } as const;
 export type Dimension = keyof typeof DIMENSIONS;
 
 export interface Bucket {
+  /** The tier, segment, stage or quadrant; null for ALL (and for customers without one). */
   key: string | null;
   customers: number;
   revenue: string;
   profit: string;
   receivable: string;
+  overdue: string;
+  aging: { days0To30: string; days31To60: string; days61To90: string; over90: string };
 }
 
-/** Customers, revenue, profit and receivables per tier / segment / stage / quadrant, in the scope. */
+/** Customers, revenue, profit and receivables per tier / segment / stage / quadrant (or in all), in the scope. */
 export async function distribution(knex: Knex, scope: AnalysisScope, dimension: Dimension, filter: AnalysisFilter = {}): Promise<Bucket[]> {
   const sc = scopeSql(scope);
   const f = filterSql(filter);
   const key = DIMENSIONS[dimension];
-  const rows = rowsOf(
-    await knex.raw(
-      `SELECT ${key} AS k, COUNT(*) AS n, SUM(a.revenue_cents) AS rev, SUM(a.profit_cents) AS profit, SUM(a.receivable_cents) AS ar FROM ${FROM} WHERE ${sc.sql} AND ${f.sql} GROUP BY ${key} ORDER BY ${key}`,
-      [...sc.bindings, ...f.bindings] as Knex.RawBinding[],
-    ),
-  );
+  const sums =
+    'COUNT(*) AS n, SUM(a.revenue_cents) AS rev, SUM(a.profit_cents) AS profit, SUM(a.receivable_cents) AS ar, SUM(a.overdue_cents) AS overdue, ' +
+    'SUM(a.aging_0_30_cents) AS a30, SUM(a.aging_31_60_cents) AS a60, SUM(a.aging_61_90_cents) AS a90, SUM(a.aging_over_90_cents) AS a90p';
+  const sql =
+    key === null
+      ? `SELECT NULL AS k, ${sums} FROM ${FROM} WHERE ${sc.sql} AND ${f.sql}`
+      : `SELECT ${key} AS k, ${sums} FROM ${FROM} WHERE ${sc.sql} AND ${f.sql} GROUP BY ${key} ORDER BY ${key}`;
+  const rows = rowsOf(await knex.raw(sql, [...sc.bindings, ...f.bindings] as Knex.RawBinding[]));
+  const money = (v: unknown) => centsToDecimal(bigOr0(v));
   return rows.map((r) => ({
     key: r.k === null || r.k === undefined ? null : String(r.k),
     customers: Number(r.n),
-    revenue: centsToDecimal(bigOr0(r.rev)),
-    profit: centsToDecimal(bigOr0(r.profit)),
-    receivable: centsToDecimal(bigOr0(r.ar)),
+    revenue: money(r.rev),
+    profit: money(r.profit),
+    receivable: money(r.ar),
+    overdue: money(r.overdue),
+    aging: { days0To30: money(r.a30), days31To60: money(r.a60), days61To90: money(r.a90), over90: money(r.a90p) },
   }));
 }
 

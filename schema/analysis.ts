@@ -61,6 +61,8 @@ enum AnalysisDimension {
   SEGMENT
   STAGE
   QUADRANT
+  "one bucket: every customer you see"
+  ALL
 }
 enum CustomerAnalysisSortField {
   PROFIT
@@ -182,7 +184,10 @@ type AnalysisBucket {
   revenue: Decimal!
   "null when your role may not see profit"
   profit: Decimal
+  "null when your role may not see credit figures (so are overdue and aging)"
   receivable: Decimal
+  overdue: Decimal
+  aging: Aging
 }
 type ParetoPoint {
   rank: Int!
@@ -363,6 +368,8 @@ export function analysisResolvers(rt: Runtime): { types: Record<string, Record<s
         key: args.by === 'STAGE' || args.by === 'QUADRANT' ? upper(b.key) : b.key,
         profit: noProfit ? null : b.profit,
         receivable: noCredit ? null : b.receivable,
+        overdue: noCredit ? null : b.overdue,
+        aging: noCredit ? null : b.aging,
       }));
     },
     paretoCurve: async (_p, args, ctx) => {

@@ -169,11 +169,15 @@ describe.each(['sqlite', 'postgres'] as const)('customer analysis on a %s hub', 
     expect(p.points[0].share).toBe(new Decimal(1140).div('2332.49').toDecimalPlaces(6).toFixed());
     expect(p.points[1].cumulativeShare).toBe(new Decimal(1652.5).div('2332.49').toDecimalPlaces(6).toFixed());
     expect(p.points[4].cumulativeShare).toBe('1');
-    const tiers = await distribution(ctx.hub.knex, alice, 'TIER');
+    const tiers = (await distribution(ctx.hub.knex, alice, 'TIER')).map(({ key, customers, revenue, profit, receivable }) => ({ key, customers, revenue, profit, receivable }));
     expect(tiers).toEqual([
       { key: 'ordinary', customers: 1, revenue: '1025', profit: '512.5', receivable: '0' },
       { key: 'small', customers: 3, revenue: '1499.99', profit: '679.99', receivable: '250' },
       { key: 'vip', customers: 1, revenue: '2600', profit: '1140', receivable: '1300' },
+    ]);
+    // c01 1,000 / 0 / 300 / 0, c03 50 / 0 / 0 / 0, c05 0 / 0 / 0 / 200; overdue 300 + 200.
+    expect(await distribution(ctx.hub.knex, alice, 'ALL')).toEqual([
+      { key: null, customers: 5, revenue: '5124.99', profit: '2332.49', receivable: '1550', overdue: '500', aging: { days0To30: '1050', days31To60: '0', days61To90: '300', over90: '200' } },
     ]);
     const page = await listAnalyses(ctx.hub.knex, { customers: 'team', team: 'west' }, { filter: { overdue: true } });
     expect(page.nodes.map((n) => n.customerId)).toEqual(['cus_c02']);
