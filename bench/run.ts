@@ -48,6 +48,12 @@ const BENCHES: Bench[] = [
     fullArgs: ['--sizes', '10000,100000,1000000', '--lag-samples', '10'],
   },
   {
+    name: 'analysis: full refresh, and incremental after changed orders (SQLite hub)',
+    file: 'analysis.bench.ts',
+    args: ['--customers', '10000', '--lines', '100000', '--changed', '1000'],
+    fullArgs: ['--customers', '100000', '--lines', '1000000', '--changed', '1000'],
+  },
+  {
     name: 'load: 100 GraphQL clients on the HTTP server while the sync job runs',
     file: 'load.bench.ts',
     args: ['--seconds', '15', '--customers', '5000'],

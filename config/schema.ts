@@ -5,6 +5,16 @@
  */
 import { z } from 'zod';
 import { ENTITY_NAMES } from '../model/entities.js';
+import { assertTimeZone } from '../model/time.js';
+
+function knownTimeZone(zone: string): boolean {
+  try {
+    assertTimeZone(zone);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export const DIALECTS = ['mssql', 'postgres', 'mysql', 'sqlite'] as const;
 export type Dialect = (typeof DIALECTS)[number];
@@ -460,6 +470,119 @@ export const hubSchema = z
   })
   .strict();
 
+const percent = z.number().min(0).max(100);
+const scoreRange = z.tuple([z.number().int().min(1).max(5), z.number().int().min(1).max(5)]);
+
+/** The default RFM rule table: the first row whose ranges hold names the segment. */
+export const DEFAULT_RFM_SEGMENTS = [
+  { name: 'champions', r: [4, 5], f: [4, 5], m: [4, 5] },
+  { name: 'loyal', r: [3, 5], f: [3, 5], m: [1, 5] },
+  { name: 'new', r: [4, 5], f: [1, 1], m: [1, 5] },
+  { name: 'promising', r: [4, 5], f: [2, 2], m: [1, 5] },
+  { name: 'at_risk', r: [1, 2], f: [3, 5], m: [1, 5] },
+  { name: 'hibernating', r: [1, 2], f: [1, 2], m: [1, 5] },
+  { name: 'needs_attention', r: [1, 5], f: [1, 5], m: [1, 5] },
+] as const satisfies readonly { name: string; r: readonly [number, number]; f: readonly [number, number]; m: readonly [number, number] }[];
+
+export const analysisSchema = z
+  .object({
+    timezone: z
+      .string()
+      .default('UTC')
+      .refine(knownTimeZone, 'expected an IANA time zone such as Asia/Shanghai')
+      .describe('IANA time zone whose calendar day is "today" for windows, recency and aging (e.g. Asia/Shanghai).'),
+    asOf: z
+      .string()
+      .regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a day, YYYY-MM-DD')
+      .optional()
+      .describe('Compute as of this day instead of today (a month-end close, a demo whose data ends on a fixed day).'),
+    windowMonths: z.number().int().min(1).max(240).default(24).describe('RFM, profit contribution and tiers look at orders of this many months up to today.'),
+    currentMonths: z
+      .number()
+      .int()
+      .min(1)
+      .max(120)
+      .default(12)
+      .describe('Current value (value matrix) is the contribution of this many months; the revenue trend compares them with the same span before.'),
+    excludeOrderStatuses: z
+      .array(z.enum(['DRAFT', 'APPROVED', 'SHIPPED', 'CLOSED', 'CANCELLED']))
+      .default(['DRAFT', 'CANCELLED'])
+      .describe('Sales orders with these statuses count for nothing.'),
+    rfm: z
+      .object({
+        segments: z
+          .array(z.object({ name: z.string().min(1).max(40), r: scoreRange, f: scoreRange, m: scoreRange }).strict())
+          .min(1)
+          .default(DEFAULT_RFM_SEGMENTS.map((s) => ({ name: s.name, r: [...s.r], f: [...s.f], m: [...s.m] })))
+          .describe('Segment rule table, first match wins: score ranges [min, max] of recency, frequency and monetary value.'),
+      })
+      .strict()
+      .prefault({})
+      .describe('RFM: recency, frequency and monetary value scored 1–5 by quintile, named by segment.'),
+    tiers: z
+      .object({
+        method: z.enum(['pyramid', 'abc']).default('pyramid').describe('pyramid: by rank (top 1 % / next 4 % / next 15 % / rest); abc: by cumulative share of contribution.'),
+        pyramid: z
+          .array(z.object({ name: z.string().min(1).max(40), percent: z.number().gt(0).max(100).multipleOf(0.01) }).strict())
+          .default([
+            { name: 'vip', percent: 1 },
+            { name: 'major', percent: 4 },
+            { name: 'ordinary', percent: 15 },
+          ])
+          .describe('Tiers from the top, each with its share of the customers that made a profit.'),
+        rest: z.string().min(1).max(40).default('small').describe('Tier of every other customer.'),
+        abc: z
+          .object({ a: percent.default(80), b: percent.default(95) })
+          .strict()
+          .prefault({})
+          .describe('abc: A while the cumulative share before the customer is under a %, B under b %, else C.'),
+      })
+      .strict()
+      .prefault({})
+      .refine((t) => t.pyramid.reduce((sum, x) => sum + x.percent, 0) <= 100, 'the pyramid percents add up to more than 100')
+      .refine((t) => t.abc.a <= t.abc.b, 'abc.a must not exceed abc.b')
+      .describe('Pyramid tiers (客户分级) by profit contribution.'),
+    valueMatrix: z
+      .object({
+        currentThreshold: z
+          .string()
+          .regex(/^\d+(\.\d{1,2})?$/)
+          .optional()
+          .describe('Current value at or above this is "high"; default: the mean over customers with any current or potential value.'),
+        potentialThreshold: z.string().regex(/^\d+(\.\d{1,2})?$/).optional().describe('Potential value at or above this is "high"; default: the mean, likewise.'),
+        opportunityProbability: z
+          .object({
+            LEAD: percent.default(10),
+            QUALIFIED: percent.default(25),
+            PROPOSAL: percent.default(50),
+            NEGOTIATION: percent.default(75),
+          })
+          .strict()
+          .prefault({})
+          .describe('Win probability (%) of an open opportunity by stage; potential value weighs the amount by it.'),
+      })
+      .strict()
+      .prefault({})
+      .describe('Value matrix (价值矩阵): current value against potential value.'),
+    lifecycle: z
+      .object({
+        newDays: z.number().int().min(1).default(180).describe('new: the first order is at most this many days old.'),
+        lapsedDays: z.number().int().min(1).default(365).describe('lapsed: no order for more than this many days.'),
+        growthPercent: percent.default(10).describe('growing: current revenue up by at least this much on the span before.'),
+        declinePercent: percent.default(20).describe('declining: current revenue down by at least this much on the span before.'),
+      })
+      .strict()
+      .prefault({})
+      .describe('Lifecycle (客户生命周期) rules: prospect → new → growing → mature → declining → lapsed.'),
+    schedule: z
+      .string()
+      .optional()
+      .describe('node-cron expression of the full refresh, e.g. "30 2 * * *"; absent: only after sync runs and on demand.'),
+    refreshAfterSync: z.boolean().default(true).describe('Refresh the customers a sync run touched when it ends.'),
+  })
+  .strict();
+export type AnalysisConfig = z.infer<typeof analysisSchema>;
+
 export const configSchema = z
   .object({
     hub: hubSchema.prefault({}).describe("crmlink's own store: golden records, cross-references, sync state."),
@@ -475,6 +598,7 @@ export const configSchema = z
       .strict()
       .prefault({}),
     server: serverSchema.prefault({}),
+    analysis: analysisSchema.prefault({}).describe('Customer analysis: RFM, profit contribution, tiers, value matrix, lifecycle, credit (docs/analysis.md).'),
     log: z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
       .strict()

@@ -1,7 +1,9 @@
 /**
  * The demo's crmlink.yaml: the three seeded SQLite systems as sources, the customer replicated
- * from ERP and finance with identity rules and a sync job, everything else federated (read live
- * from the system that owns it), and a server open to an anonymous admin.
+ * from ERP and finance with identity rules and a sync job, products, orders, order lines and
+ * invoices replicated by pull jobs (the customer analysis computes on the hub), payments and
+ * approvals federated (read live from the system that owns them), and a server open to an
+ * anonymous admin.
  *
  * Written out as commented YAML (not serialised from an object) because users read it as the
  * worked example of a config.
@@ -12,6 +14,7 @@
 import { join, resolve } from 'node:path';
 import { DEMO_FILE_NAMES, HUB_FILE_NAME } from './seed.js';
 import { DEMO_JOB, DEMO_PORT } from './defaults.js';
+import { AS_OF } from './time.js';
 
 export interface DemoConfigOptions {
   /** GraphQL server port (default 4000). */
@@ -27,6 +30,12 @@ export interface DemoConfigOptions {
 }
 
 export { DEMO_PORT, DEMO_JOB } from './defaults.js';
+
+/** Pull jobs that copy what the customer analysis needs into the hub, in the order refs need. */
+export const DEMO_PULL_JOBS = ['products', 'orders', 'order-lines', 'invoices'] as const;
+
+/** The day the demo's analysis is computed as of: the day its seeded history ends. */
+export const DEMO_ANALYSIS_AS_OF = AS_OF;
 
 export function demoConfigYaml(dir: string, opts: DemoConfigOptions = {}): string {
   const port = opts.port ?? DEMO_PORT;
@@ -109,10 +118,11 @@ entities:
           phone: { column: tel, trim: true }
           creditLimit: { column: credit_limit, type: decimal, scale: 2 }
 
-  # Everything else is federated: read live from the system that owns it.
+  # Products, orders, their lines and invoices are copied into the hub by pull jobs (below): the
+  # customer analysis (客户分析) computes on the hub. Payments and approvals are read live.
   Product:
-    mode: federated
-    owner: erp
+    mode: replicated
+    writable: []                   # a copy for reading: changed in the ERP / finance only
     sources:
       erp:
         table: Inventory
@@ -124,11 +134,12 @@ entities:
           unit: cComUnitCode
           category: cInvCCode
           price: { column: iInvSPrice, type: decimal, scale: 4 }
+          cost: { column: iInvSCost, type: decimal, scale: 4 }   # 参考成本: what profit contribution charges
           status: { constant: ACTIVE }
 
   SalesOrder:
-    mode: federated
-    owner: erp
+    mode: replicated
+    writable: []
     sources:
       erp:
         table: SO_SOMain
@@ -143,8 +154,8 @@ entities:
           salesperson: cPersonCode
 
   SalesOrderLine:
-    mode: federated
-    owner: erp
+    mode: replicated
+    writable: []
     sources:
       erp:
         table: SO_SODetails
@@ -160,8 +171,8 @@ entities:
           amount: { column: iSum, type: decimal, scale: 2 }
 
   Invoice:
-    mode: federated
-    owner: finance
+    mode: replicated
+    writable: []
     sources:
       finance:
         table: ar_invoice
@@ -228,6 +239,17 @@ sync:
         fields:
           creditLimit: "source:finance"
           name: "source:erp"
+    # Read-only copies for the analysis: pulled, never pushed back.
+    products: { entity: Product, sources: [erp], direction: pull, schedule: "*/5 * * * *" }
+    orders: { entity: SalesOrder, sources: [erp], direction: pull, schedule: "*/5 * * * *" }
+    order-lines: { entity: SalesOrderLine, sources: [erp], direction: pull, schedule: "*/5 * * * *" }
+    invoices: { entity: Invoice, sources: [finance], direction: pull, schedule: "*/5 * * * *" }
+
+# Customer analysis (客户分析, docs/analysis.md): the seeded history ends on ${AS_OF}, so the
+# analysis is computed as of that day; refreshed after every sync run that changes the hub.
+analysis:
+  timezone: Asia/Shanghai
+  asOf: "${AS_OF}"
 
 server:
   port: ${port}

@@ -46,6 +46,7 @@ export const ERP_DDL: readonly string[] = [
     cInvCCode     nvarchar(12)  NULL,                  -- 存货大类编码
     cComUnitCode  nvarchar(35)  NULL,                  -- 主计量单位
     iInvSPrice    decimal(18,4) NULL,                  -- 参考售价
+    iInvSCost     decimal(18,4) NULL,                  -- 参考成本
     dEDate        datetime      NULL,                  -- 停用日期
     dModifyDate   datetime      NULL
   )`,

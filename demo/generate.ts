@@ -359,6 +359,7 @@ export function generateDemoData(opts: GenerateOptions = {}): DemoDataset {
   const orders = salesOrders(world, erp, stream('orders'));
   const receivables = invoicesAndReceipts(world, finance, orders.ordersOf, stream('receivables'));
   const oa = approvals(world, erp, stream('oa'));
+  lowerLimitsBelowBalances(world, erp, finance, receivables.ar_invoice);
   return {
     erp: { Customer: erp.Customer, Inventory: inventory(), SO_SOMain: orders.SO_SOMain, SO_SODetails: orders.SO_SODetails },
     finance: { fin_customer: finance.fin_customer, ...receivables },
@@ -371,6 +372,25 @@ export function generateDemoData(opts: GenerateOptions = {}): DemoDataset {
       falseFriend: falseFriendOf(world, erp, finance),
     },
   };
+}
+
+/**
+ * Over-limit customers (overLimitDesign): credit limit, in the ERP and in finance alike, set to
+ * 60 % of what they owe (rounded down to 10,000), so the analysis flags them.
+ */
+function lowerLimitsBelowBalances(world: DemoWorld, erp: ErpSide, finance: FinanceSide, invoices: readonly SeedRow[]): void {
+  const owed = new Map<string, number>();
+  for (const inv of invoices) owed.set(String(inv.acct_no), (owed.get(String(inv.acct_no)) ?? 0) + Math.round(Number(inv.balance) * 100));
+  world.erpCompanies.forEach((_, i) => {
+    const acctNo = finance.acctOf.get(i);
+    if (!overLimitDesign(i) || !acctNo) return;
+    const balance = owed.get(acctNo) ?? 0;
+    if (balance <= 0) return;
+    const limitCents = Math.max(1_000_000, Math.floor((balance * 0.6) / 1_000_000) * 1_000_000);
+    erp.Customer[i].iCusCreLine = money(limitCents);
+    const row = finance.fin_customer.find((r) => r.acct_no === acctNo);
+    if (row) row.credit_limit = money(limitCents);
+  });
 }
 
 /** The companies: ERP customers with their design (see the module comment), and finance-only ones. */
@@ -401,6 +421,36 @@ interface OrderSummary {
 }
 
 const WINDOW_START = addDays(AS_OF, -364);
+/** Orders go back two years, so the analysis has a current year and the one before to compare. */
+const HISTORY_DAYS = 729;
+const HISTORY_START = addDays(AS_OF, -HISTORY_DAYS);
+
+/**
+ * How a customer buys over the two years (customer analysis: lifecycle stages), by ERP index:
+ * steady, growing (more recent orders), declining (older ones), new (first order in the last
+ * 150 days) or lapsed (nothing for over a year; also every inactive customer).
+ */
+export type BuyingProfile = 'steady' | 'growing' | 'declining' | 'new' | 'lapsed';
+const PROFILES: readonly BuyingProfile[] = ['steady', 'growing', 'steady', 'declining', 'new', 'steady', 'lapsed', 'growing'];
+
+export function buyingProfileOf(i: number, d: Pick<ErpDesign, 'inactive'>): BuyingProfile {
+  return d.inactive ? 'lapsed' : PROFILES[i % PROFILES.length];
+}
+
+/**
+ * Order quantities scale by customer size, a few large customers and many small ones, so profit
+ * contribution follows a Pareto curve (a tenth of the customers carries about half the profit).
+ */
+const SIZES: readonly number[] = [12, 1, 3, 0.5, 1, 6, 0.3, 1.5, 2, 0.8, 1, 0.4];
+
+export function customerSizeOf(i: number): number {
+  return SIZES[i % SIZES.length];
+}
+
+/** Customers (i % 10 = 3) whose credit limit the demo sets below what they owe: over their limit. */
+export function overLimitDesign(i: number): boolean {
+  return i % 10 === 3;
+}
 
 function companies(n: number, rngCo: Random, rngFo: Random): DemoWorld {
   const usedCodes = new Set<string>();
@@ -507,14 +557,21 @@ function linkAccount(
   });
 }
 
+/** Reference cost (参考成本): 58–86 % of the reference price, varying by product so margins differ. */
+export function unitCostOf(p: { price: string }, index: number): number {
+  const percent = 58 + ((index * 7) % 29);
+  return Math.round(Number(p.price) * percent) / 100;
+}
+
 function inventory(): SeedRow[] {
-  return PRODUCTS.map((p) => ({
+  return PRODUCTS.map((p, k) => ({
     cInvCode: p.code,
     cInvName: p.name,
     cInvStd: p.spec,
     cInvCCode: p.category,
     cComUnitCode: p.unit,
     iInvSPrice: Number(p.price),
+    iInvSCost: unitCostOf(p, k),
     dEDate: null,
     dModifyDate: '2025-12-28 09:30:00',
   }));
@@ -570,12 +627,24 @@ function salesOrders(world: DemoWorld, erp: ErpSide, rngSo: Random): { SO_SOMain
   return out;
 }
 
-/** One customer's orders of the last year: fewer and older for an inactive one. */
+/** One customer's orders of the last two years, by its buying profile and size. */
 function orderDrafts(co: Company, erpIndex: number, d: ErpDesign, rngSo: Random): OrderDraft[] {
   const out: OrderDraft[] = [];
-  const count = d.inactive ? rngSo.int(1, 2) : rngSo.int(3, 7);
+  const profile = buyingProfileOf(erpIndex, d);
+  const count = profile === 'lapsed' || profile === 'new' ? rngSo.int(1, 3) : rngSo.int(3, 7);
   for (let k = 0; k < count; k++) {
-    const date = d.inactive ? addDays(WINDOW_START, rngSo.int(0, 150)) : addDays(WINDOW_START, rngSo.int(0, 364));
+    const u = rngSo.int(0, 10_000) / 10_000;
+    const back =
+      profile === 'lapsed'
+        ? 400 + Math.floor(u * (HISTORY_DAYS - 400))
+        : profile === 'new'
+          ? Math.floor(u * 150)
+          : profile === 'growing'
+            ? Math.floor(u * u * HISTORY_DAYS)
+            : profile === 'declining'
+              ? HISTORY_DAYS - Math.floor(u * u * HISTORY_DAYS)
+              : Math.floor(u * HISTORY_DAYS);
+    const date = minDay(addDays(AS_OF, -back), AS_OF);
     const age = daysBetween(date, AS_OF);
     const state =
       age > 90
@@ -583,7 +652,7 @@ function orderDrafts(co: Company, erpIndex: number, d: ErpDesign, rngSo: Random)
         : age > 25
           ? rngSo.weighted([['2', 60], ['3', 30], ['1', 10]])
           : rngSo.weighted([['1', 55], ['0', 30], ['2', 15]]);
-    const lines = rngSo.sample(PRODUCTS, rngSo.int(1, 4)).map((product) => orderLine(product, rngSo));
+    const lines = rngSo.sample(PRODUCTS, rngSo.int(1, 4)).map((product) => orderLine(product, rngSo, customerSizeOf(erpIndex)));
     const person = rngSo.chance(0.9) ? co.owner : rngSo.pick(SALES);
     const memo = rngSo.weighted<string | null>([[null, 6], ['年度框架协议', 1], ['加急发货', 1], ['分批交货', 1], ['含安装调试', 1]]);
     out.push({ erpIndex, date, state, person, lines, memo });
@@ -591,8 +660,8 @@ function orderDrafts(co: Company, erpIndex: number, d: ErpDesign, rngSo: Random)
   return out;
 }
 
-function orderLine(product: (typeof PRODUCTS)[number], rngSo: Random): OrderDraft['lines'][number] {
-  const qtyMilli =
+function orderLine(product: (typeof PRODUCTS)[number], rngSo: Random, size: number): OrderDraft['lines'][number] {
+  const base =
     product.unit === '吨'
       ? rngSo.int(500, 60_000)
       : product.unit === '米'
@@ -602,6 +671,8 @@ function orderLine(product: (typeof PRODUCTS)[number], rngSo: Random): OrderDraf
           : product.unit === '人天'
             ? rngSo.int(5, 60) * 1000
             : rngSo.int(1, 40) * 1000;
+  // Whole units stay whole: only tonnes are sold in fractions.
+  const qtyMilli = product.unit === '吨' ? Math.max(1, Math.round(base * size)) : Math.max(1, Math.round((base * size) / 1000)) * 1000;
   const list = Math.round(Number(product.price) * 100);
   const priceCents = Math.round((list * rngSo.int(85, 105)) / 100);
   return { product, qtyMilli, priceCents, sumCents: Math.round((qtyMilli * priceCents) / 1000) };
@@ -626,10 +697,13 @@ function invoicesAndReceipts(world: DemoWorld, finance: FinanceSide, ordersOf: M
   world.erpCompanies.forEach((_, i) => {
     const acctNo = finance.acctOf.get(i);
     if (!acctNo) return;
-    for (const o of ordersOf.get(i) ?? []) {
-      if (o.state !== '2' && o.state !== '3') continue;
+    const invoiced = (ordersOf.get(i) ?? []).filter((o) => o.state === '2' || o.state === '3');
+    const latest = invoiced.reduce<OrderSummary | null>((m, o) => (m === null || o.date > m.date ? o : m), null);
+    for (const o of invoiced) {
       const date = minDay(addDays(o.date, rngAr.int(2, 15)), AS_OF);
-      const status: InvoiceDraft['status'] = o.state === '3' ? rngAr.weighted([['paid', 85], ['partial', 10], ['void', 5]]) : rngAr.weighted([['open', 50], ['partial', 30], ['paid', 20]]);
+      let status: InvoiceDraft['status'] = o.state === '3' ? rngAr.weighted([['paid', 85], ['partial', 10], ['void', 5]]) : rngAr.weighted([['open', 50], ['partial', 30], ['paid', 20]]);
+      // An over-limit customer's latest invoice is still open (drawn first, so the stream is unchanged).
+      if (overLimitDesign(i) && o === latest) status = 'open';
       drafts.push(invoiceDraft(acctNo, o.code, date, o.totalCents, status, rngAr));
     }
   });

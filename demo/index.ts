@@ -6,7 +6,11 @@
  *   const demo = await prepareDemo('examples/demo');          // seed if absent, write crmlink.yaml
  *   const app = await openApp(loadConfigFile(demo.configPath));
  *   if (demo.fresh) {
- *     await runDemoScenario(demo, { sync: () => runJob(app, DEMO_JOB), log: console.log });
+ *     await runDemoScenario(demo, {
+ *       sync: (job) => runJob(app, job),
+ *       analyze: () => refreshAnalysis(app.hub, app.config.analysis, { kind: 'full' }),
+ *       log: console.log,
+ *     });
  *   }
  *   // serve createYogaApp(app) and print formatDemoQueries(url)
  */
@@ -19,7 +23,8 @@ import { HUB_FILE_NAME, seedDemo, type DemoFiles, type SeedOptions, type SeedRes
 
 export { seedDemo, demoFiles, demoExists, DEMO_FILE_NAMES, HUB_FILE_NAME, SEED_INFO_FILE } from './seed.js';
 export type { DemoFiles, SeedOptions, SeedResult } from './seed.js';
-export { demoConfigYaml, DEMO_JOB, DEMO_PORT, type DemoConfigOptions } from './config.js';
+export { demoConfigYaml, DEMO_JOB, DEMO_PULL_JOBS, DEMO_ANALYSIS_AS_OF, DEMO_PORT, type DemoConfigOptions } from './config.js';
+import { DEMO_JOB, DEMO_PULL_JOBS } from './config.js';
 export { DEMO_QUERIES, DEMO_GRAPHIQL_DOCUMENT, formatDemoQueries, type DemoQuery } from './queries.js';
 export { applyDemoEdits, describeEdits, EDIT_TARGETS, type DemoEdit, type EditOutcome } from './edits.js';
 export { generateDemoData, DEFAULT_CUSTOMERS, type DemoDataset, type DemoPlan, type DemoLink } from './generate.js';
@@ -67,8 +72,10 @@ export async function prepareDemo(dir: string = DEFAULT_DEMO_DIR, opts: PrepareD
 }
 
 export interface DemoScenarioHooks {
-  /** Run the demo's sync job once, e.g. `() => runJob(app, DEMO_JOB)`. */
-  sync: () => Promise<unknown>;
+  /** Run a sync job once, e.g. `(job) => runJob(app, job)`: DEMO_JOB twice, then each of DEMO_PULL_JOBS. */
+  sync: (job: string) => Promise<unknown>;
+  /** Then refresh the customer analysis, e.g. `() => refreshAnalysis(app.hub, app.config.analysis, { kind: 'full' })`. */
+  analyze?: () => Promise<unknown>;
   /** Progress lines (default: none). */
   log?: (line: string) => void;
 }
@@ -79,6 +86,8 @@ export interface DemoScenarioResult {
   edits: DemoEdit[];
   /** null when the first sync failed. */
   second: unknown;
+  /** The pull jobs' results by job (empty when the first sync failed). */
+  pulls: Record<string, unknown>;
 }
 
 /** A sync result that says it failed (a RunReport with status 'failed'). */
@@ -95,15 +104,22 @@ function failed(result: unknown): boolean {
 export async function runDemoScenario(demo: Pick<PreparedDemo, 'files'>, hooks: DemoScenarioHooks): Promise<DemoScenarioResult> {
   const log = hooks.log ?? (() => {});
   log('sync 1/2: linking ERP and finance customers into the hub …');
-  const first = await hooks.sync();
+  const first = await hooks.sync(DEMO_JOB);
   if (failed(first)) {
     log('the first sync failed: the demo edits are not applied (fix the cause, then `crmlink demo --reset`)');
-    return { first, edits: [], second: null };
+    return { first, edits: [], second: null, pulls: {} };
   }
   log('editing the source systems, as their users would:');
   const edits = await applyDemoEdits(demo.files);
   for (const line of describeEdits(edits)) log(`  ${line}`);
   log('sync 2/2: merging the edits …');
-  const second = await hooks.sync();
-  return { first, edits, second };
+  const second = await hooks.sync(DEMO_JOB);
+  log('copying products, orders and invoices into the hub for the customer analysis …');
+  const pulls: Record<string, unknown> = {};
+  for (const job of DEMO_PULL_JOBS) pulls[job] = await hooks.sync(job);
+  if (hooks.analyze) {
+    log('analysing customers (客户分析) …');
+    await hooks.analyze();
+  }
+  return { first, edits, second, pulls };
 }

@@ -5,6 +5,7 @@
 import type { Knex } from 'knex';
 import { ENTITY_NAMES, fieldsOf, MODEL, type EntityName, type ModelField } from '../model/entities.js';
 import { ENTITY_SYSTEM_COLUMNS as C, SYNC_TABLES, SYSTEM_TABLES as T } from './tables.js';
+import { ANALYSIS_TABLE_DEFINITIONS } from './analysis.js';
 
 /**
  * The hub's schema version, recorded in every backup's manifest. Raise it when a migration makes a
@@ -14,7 +15,9 @@ export const HUB_SCHEMA_VERSION = 1;
 
 export type CustomFields = Partial<Record<(typeof ENTITY_NAMES)[number], ModelField[]>>;
 
-export type TableDefinitions = Record<string, (t: Knex.CreateTableBuilder) => void>;
+import type { TableDefinitions } from './tables.js';
+
+export type { TableDefinitions };
 
 /** The hub's system tables, each created once (nothing is dropped or changed later). */
 const SYSTEM_TABLE_DEFINITIONS: TableDefinitions = {
@@ -207,6 +210,7 @@ export const SYNC_TABLE_DEFINITIONS: TableDefinitions = {
 export async function migrateHub(knex: Knex, custom: CustomFields = {}): Promise<void> {
   const pg = knex.client.config.client === 'pg';
   await createMissingTables(knex, SYSTEM_TABLE_DEFINITIONS);
+  await createMissingTables(knex, ANALYSIS_TABLE_DEFINITIONS);
   for (const entity of ENTITY_NAMES) await migrateEntityTable(knex, entity, fieldsOf(entity, custom[entity] ?? []), pg);
 }
 

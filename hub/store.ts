@@ -18,6 +18,7 @@
  * | job locks | locks.ts | crm_lock (SQLite) or advisory locks (PostgreSQL) |
  * | the sync engine's journal | sync-tables.ts | crm_sync_seen, crm_sync_intent, crm_sync_tick |
  * | the hub's own secrets | secrets.ts | crm_secret |
+ * | customer analysis results | analysis.ts | crm_analysis, crm_analysis_stage, crm_analysis_run |
  *
  * Statements are prepared once per table and kept (statements.ts). A test
  * (tests/hub/single-writer.test.ts) fails when code outside hub/ writes a hub table.
@@ -30,6 +31,7 @@
  */
 import type { Knex } from 'knex';
 import type { EntityName, ModelField } from '../model/entities.js';
+import { AnalysisStore } from './analysis.js';
 import { AuditLog } from './audit.js';
 import { BaseStore } from './bases.js';
 import * as checkpoints from './checkpoints.js';
@@ -57,6 +59,7 @@ export class HubStore {
   readonly conflicts = new ConflictStore();
   readonly merges = new MergeStore();
   readonly journal: SyncJournal;
+  readonly analysis: AnalysisStore;
   readonly checkpoints = checkpoints;
   readonly runs = runs;
   readonly parked = parked;
@@ -80,6 +83,7 @@ export class HubStore {
     this.xref = new XrefStore(this.statements);
     this.bases = new BaseStore(this.statements);
     this.journal = new SyncJournal(this.statements);
+    this.analysis = new AnalysisStore(dialect);
     this.golden = new GoldenRecords({
       statements: this.statements,
       fields,

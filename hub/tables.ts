@@ -4,6 +4,8 @@
  * identity, sync state and history. Timestamps are ISO-8601 UTC strings so SQLite and PostgreSQL
  * store, compare and sort them the same way.
  */
+import type { Knex } from 'knex';
+
 export const SYSTEM_TABLES = {
   /** global id ↔ (source, source key) */
   xref: 'crm_xref',
@@ -47,3 +49,6 @@ export const ENTITY_SYSTEM_COLUMNS = {
   /** Set when this record was merged into another (the survivor's id). */
   mergedInto: '_merged_into',
 } as const;
+
+/** Table name → how to create it (hub/migrate.ts creates the missing ones). */
+export type TableDefinitions = Record<string, (t: Knex.CreateTableBuilder) => void>;

@@ -131,6 +131,7 @@ export const MODEL: Record<EntityName, EntityModel> = {
       str('unitCode', { description: 'Unit of measure, by its code in the system of record.' }),
       str('category'),
       dec('price', 4),
+      { ...dec('cost', 4), description: 'Standard unit cost (ERP inventory costing); what profit contribution charges a sold unit when its order line records no cost.' },
       enm('status', ['ACTIVE', 'INACTIVE']),
     ],
   },
@@ -165,6 +166,7 @@ export const MODEL: Record<EntityName, EntityModel> = {
       dec('quantity', 4),
       dec('unitPrice', 4),
       dec('amount', 2),
+      { ...dec('unitCost', 4), description: 'Unit cost recorded on the line where the ERP keeps one; profit contribution prefers it to Product.cost.' },
     ],
   },
   Invoice: {

@@ -15,6 +15,7 @@ import { buildTypeDefs } from './typedefs.js';
 import { buildResolvers } from './resolvers.js';
 import { buildMutations } from './mutations.js';
 import type { SchemaModule } from './module.js';
+import { analysisModule } from './analysis.js';
 
 export { type CrmContext } from './resolvers.js';
 export { type Viewer } from './viewer.js';
@@ -24,8 +25,10 @@ export { federatedId, decodeId } from './ids.js';
 export { CUSTOMER_360 } from './graphiql.js';
 
 /** The executable schema for `app`: types per entity (custom fields included), resolvers, mutations, and each module's part. */
-export function buildSchema(app: SchemaApp, modules: readonly SchemaModule[] = []): GraphQLSchema {
+export function buildSchema(app: SchemaApp, extra: readonly SchemaModule[] = []): GraphQLSchema {
   const rt = new Runtime(app);
+  // Customer analysis reads the hub only: part of every schema.
+  const modules = [analysisModule, ...extra];
   const typeDefs = buildTypeDefs(
     rt,
     modules.map((m) => m.typeDefs),

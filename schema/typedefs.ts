@@ -12,7 +12,7 @@ import type { Runtime } from './runtime.js';
 import type { ExtraTypeDefs } from './module.js';
 
 const NAME = /^[_A-Za-z][_0-9A-Za-z]*$/;
-const RESERVED = new Set(['id', 'version', 'sourceRecords', 'fieldSources', 'syncStatus', 'receivableBalance']);
+const RESERVED = new Set(['id', 'version', 'sourceRecords', 'fieldSources', 'syncStatus', 'receivableBalance', 'analysis']);
 
 export function enumTypeName(entity: EntityName, field: ModelField): string {
   return `${entity}${field.name[0].toUpperCase()}${field.name.slice(1)}`;

@@ -12,10 +12,11 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--reset', 'delete the demo databases and hub and seed them again')
     .option('--no-serve', 'prepare and sync, then exit (no server)')
     .action(async (opts: { dir: string; port: number; reset?: boolean; serve: boolean }) => {
-      const [{ runJob }, { startServer }, { DEMO_JOB, formatDemoQueries, prepareDemo, runDemoScenario }] = await Promise.all([
+      const [{ runJob }, { startServer }, { DEMO_JOB, formatDemoQueries, prepareDemo, runDemoScenario }, { refreshAnalysis }] = await Promise.all([
         import('../../sync/engine.js'),
         import('../../server/server.js'),
         import('../../demo/index.js'),
+        import('../../analysis/refresh.js'),
       ]);
       if (opts.reset) rmSync(opts.dir, { recursive: true, force: true });
       const demo = await prepareDemo(opts.dir, { port: opts.port });
@@ -24,11 +25,15 @@ export function register(program: Command, ctx: CliContext): void {
       try {
         if (demo.fresh) {
           await runDemoScenario(demo, {
-            sync: async () => {
-              const report = await runJob(app, DEMO_JOB);
+            sync: async (job) => {
+              const report = await runJob(app, job);
               const t = report.totals;
-              ctx.out(`  ${report.status}: read ${t.read}, hub ${t.hubWritten}, sources ${t.sourceWritten}, conflicts ${t.conflicts}, parked ${t.parked} (${report.durationMs} ms)`);
+              ctx.out(`  ${job === DEMO_JOB ? '' : `${job}: `}${report.status}: read ${t.read}, hub ${t.hubWritten}, sources ${t.sourceWritten}, conflicts ${t.conflicts}, parked ${t.parked} (${report.durationMs} ms)`);
               return report;
+            },
+            analyze: async () => {
+              const r = await refreshAnalysis(app.hub, app.config.analysis, { kind: 'full' });
+              ctx.out(`  ${r.customers} customers analysed as of ${r.asOf} (\`crmlink analysis status\`)`);
             },
             log: (line) => ctx.out(line),
           });

@@ -10,15 +10,21 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--no-schedule', 'do not run scheduled sync jobs or hub backups in this process')
     .action(async (opts: { config?: string; port?: number; schedule: boolean }) => {
       // The server stack (graphql-yoga, prom-client) loads only when serving, keeping other commands quick.
-      const [{ startServer }, { startScheduler }, { startBackupScheduler, backupSettingsOf }] = await Promise.all([
+      const [{ startServer }, { startScheduler }, { startBackupScheduler, backupSettingsOf }, { AnalysisRefresher }] = await Promise.all([
         import('../../server/server.js'),
         import('../../sync/scheduler.js'),
         import('../../hub/backup/index.js'),
+        import('../../analysis/freshness.js'),
       ]);
       const app = await ctx.openApp(opts);
       app.logger.level = app.config.log.level;
-      // Scheduled work: sync jobs and hub backups (hub.backup.schedule); --no-schedule runs neither.
-      const background = opts.schedule ? [startScheduler(app), startBackupScheduler(app.hub, backupSettingsOf(app.loaded), app.logger)] : [];
+      // Scheduled work: sync jobs, hub backups (hub.backup.schedule) and the analysis, which follows
+      // the sync (what a run touched is refreshed when it ends, all of it on analysis.schedule);
+      // --no-schedule runs none of them.
+      const analysis = opts.schedule ? new AnalysisRefresher(app.hub, app.config.analysis, { logger: app.logger }).start() : null;
+      const background = analysis
+        ? [startScheduler(app, { onRun: (report) => void analysis.afterSyncRun(report) }), analysis, startBackupScheduler(app.hub, backupSettingsOf(app.loaded), app.logger)]
+        : [];
       const server = await startServer(app, { port: opts.port, background, handleSignals: true, lastResort: true });
       ctx.out(`crmlink serving GraphQL at ${server.url}/graphql (console: ${server.url}/console, health: /healthz, readiness: /readyz, metrics: /metrics)`);
       if (server.monitoring) ctx.out(`monitoring (no credentials): ${server.monitoring.url}/metrics, ${server.monitoring.url}/readyz`);

@@ -55,6 +55,11 @@ export function register(program: Command, ctx: SyncCliContext): void {
           bar?.done();
         }
         ctx.out(opts.json ? JSON.stringify(report, null, 2) : formatReport(report));
+        // The customers the run touched get their analysis refreshed (analysis.refreshAfterSync).
+        const { AnalysisRefresher } = await import('../../analysis/freshness.js');
+        const refresher = new AnalysisRefresher(app.hub, app.config.analysis, { logger: app.logger });
+        await refresher.afterSyncRun(report);
+        if (refresher.last.error !== null) (ctx.err ?? ctx.out)(`warning: analysis refresh failed: ${refresher.last.error}`);
         if (report.status !== 'ok') throw new ExitCode(EXIT.failed);
       });
     });

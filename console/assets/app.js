@@ -9,8 +9,9 @@ import conflicts from './views/conflicts.js';
 import parked from './views/parked.js';
 import merges from './views/merges.js';
 import customers from './views/customers.js';
+import analysis from './views/analysis.js';
 
-const VIEWS = [sources, jobs, conflicts, parked, merges, customers];
+const VIEWS = [sources, jobs, conflicts, parked, merges, customers, analysis];
 const DEFAULT = '#/sources';
 
 const state = { viewer: null, badges: {}, cleanup: null, renderSeq: 0 };

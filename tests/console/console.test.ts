@@ -498,7 +498,7 @@ browserSuite('the console in headless Chromium', { shuffle: false }, () => {
     const runsBefore = (await data('{ syncRuns(job: "customers") { id } }')).syncRuns.length;
 
     await show(page, '#/jobs', 'jobs');
-    await page.getByTestId('run-chart').waitFor();
+    await page.getByTestId('job-customers').getByTestId('run-chart').waitFor();
     await page.getByTestId('dry-run-customers').click();
     await page.getByTestId('plan-dialog').waitFor();
     const erpPlan = page.getByTestId('plan-erp');
@@ -594,6 +594,32 @@ browserSuite('the console in headless Chromium', { shuffle: false }, () => {
     const after = await data(`{ customerMerges(customerId: "${mergedPair!.survivor}", includeUndone: true) { undoneAt } customer(id: "${mergedPair!.merged}") { id sourceRecords { source } } }`);
     expect(after.customerMerges[0].undoneAt).toMatch(/^\d{4}-/);
     expect(after.customer.sourceRecords.length).toBeGreaterThan(0);
+  });
+
+  test('customer analysis: Pareto curve, tiers, value matrix, lifecycle and aging, clickable through to the customers', async () => {
+    await show(page, '#/analysis', 'analysis');
+    await page.getByTestId('pareto').waitFor();
+    const curve = (await data('{ paretoCurve(first: 1000) { customers } analysisDistribution(by: TIER) { key customers } }'));
+    expect(await page.getByTestId('pareto-point').count()).toBe(curve.paretoCurve.customers);
+    for (const id of ['panel-tiers', 'panel-matrix', 'panel-stages', 'panel-aging']) await page.getByTestId(id).waitFor();
+    await shot(page, '11-analysis');
+
+    const vip = (curve.analysisDistribution as { key: string; customers: number }[]).find((b) => b.key === 'vip')!;
+    await page.getByTestId('tier-vip').locator('rect').click();
+    await page.locator('[data-view="analysis"][data-hash="#/analysis/tier/vip"]').waitFor();
+    expect(await page.getByTestId('analysis-table').locator('tbody tr').count()).toBe(vip.customers);
+    expect(await page.getByTestId('analysis-count').textContent()).toBe(String(vip.customers));
+
+    await page.getByTestId('analysis-clear').click();
+    await page.locator('[data-view="analysis"][data-hash="#/analysis"]').waitFor();
+    await page.getByTestId('quadrant-KEEP').click();
+    await page.locator('[data-view="analysis"][data-hash="#/analysis/quadrant/keep"]').waitFor();
+    const keep = (await data('{ customerAnalyses(where: { quadrant: [KEEP] }) { totalCount } }')).customerAnalyses.totalCount;
+    expect(await page.getByTestId('analysis-table').locator('tbody tr').count()).toBe(keep);
+
+    // Through to the customer 360.
+    await page.getByTestId('analysis-table').locator('tbody tr a').first().click();
+    await page.getByTestId('golden-record').waitFor();
   });
 
   test('labels follow the browser language and the switch', async () => {

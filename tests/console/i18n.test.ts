@@ -38,7 +38,10 @@ describe('console labels', () => {
     expect(used.size).toBeGreaterThan(100);
     expect([...used].filter((k) => !(k in en))).toEqual([]);
     const built = [
-      ...['sources', 'jobs', 'conflicts', 'parked', 'merges', 'customers'].map((v) => `nav.${v}`),
+      ...['sources', 'jobs', 'conflicts', 'parked', 'merges', 'customers', 'analysis'].map((v) => `nav.${v}`),
+      ...['PROSPECT', 'NEW', 'GROWING', 'MATURE', 'DECLINING', 'LAPSED'].map((v) => `analysis.stage.${v}`),
+      ...['KEEP', 'DEVELOP', 'MAINTAIN', 'REDUCE'].map((v) => `analysis.quadrant.${v}`),
+      ...['days0To30', 'days31To60', 'days61To90', 'over90'].map((v) => `analysis.aging.${v}`),
       ...['code', 'name', 'shortName', 'creditCode', 'phone', 'email', 'address', 'city', 'province', 'industry', 'status', 'creditLimit', 'ownerId', 'ownerTeam', 'createdAt', 'updatedAt'].map((f) => `field.${f}`),
       ...['IN_SYNC', 'PENDING', 'CONFLICT', 'ERROR'].map((s) => `sync.${s}`),
       ...['ok', 'partial', 'failed', 'skipped', 'aborted', 'running', 'abandoned'].map((s) => `run.${s}`),

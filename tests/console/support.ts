@@ -12,7 +12,8 @@ import { loadConfigFile } from '../../config/load.js';
 import { openApp, type App } from '../../app/app.js';
 import { silentLogger } from '../../core/logger.js';
 import { runJob } from '../../sync/engine.js';
-import { DEMO_JOB, prepareDemo, runDemoScenario, type PreparedDemo } from '../../demo/index.js';
+import { refreshAnalysis } from '../../analysis/index.js';
+import { prepareDemo, runDemoScenario, type PreparedDemo } from '../../demo/index.js';
 import { openSqlite } from '../../demo/seed.js';
 import { startServer, type RunningServer } from '../../server/server.js';
 
@@ -81,7 +82,7 @@ export async function startConsoleFixture(): Promise<ConsoleFixture> {
       CONSOLE_SALES_KEY: KEYS.sales,
     };
     const app = await openApp(loadConfigFile(configPath, env), { logger: silentLogger });
-    await runDemoScenario(demo, { sync: () => runJob(app, DEMO_JOB) });
+    await runDemoScenario(demo, { sync: (job) => runJob(app, job), analyze: () => refreshAnalysis(app.hub, app.config.analysis, { kind: 'full' }) });
     const server = await startServer(app, { port: 0, host: '127.0.0.1' });
     const url = `http://127.0.0.1:${server.port}`;
     const sourceRow = async (system: 'erp' | 'finance' | 'oa', sql: string, bindings: readonly (string | number)[] = []) => {

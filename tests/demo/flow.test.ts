@@ -15,7 +15,7 @@ import { silentLogger } from '../../core/logger.js';
 import { runJob } from '../../sync/engine.js';
 import type { RunReport } from '../../sync/types.js';
 import { createYogaApp, type CrmYoga } from '../../server/yoga-app.js';
-import { DEMO_JOB, DEMO_QUERIES, EDIT_TARGETS, prepareDemo, runDemoScenario, type DemoScenarioResult, type PreparedDemo } from '../../demo/index.js';
+import { DEMO_QUERIES, EDIT_TARGETS, prepareDemo, runDemoScenario, type DemoScenarioResult, type PreparedDemo } from '../../demo/index.js';
 import { openSqlite } from '../../demo/seed.js';
 
 const root = mkdtempSync(join(tmpdir(), 'crmlink-demo-flow-'));
@@ -53,7 +53,7 @@ async function one(file: string, sql: string, bindings: readonly (string | numbe
 beforeAll(async () => {
   demo = await prepareDemo(join(root, 'demo'), { logLevel: 'silent' });
   app = await openApp(loadConfigFile(demo.configPath, {}), { logger: silentLogger });
-  scenario = await runDemoScenario(demo, { sync: () => runJob(app, DEMO_JOB) });
+  scenario = await runDemoScenario(demo, { sync: (job) => runJob(app, job) });
   yoga = createYogaApp(app);
 });
 afterAll(async () => {

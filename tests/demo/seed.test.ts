@@ -16,6 +16,8 @@ import { matchAll, type MatchInput } from '../../identity/matcher.js';
 import { normalizeCompanyName } from '../../identity/normalize.js';
 import {
   DEMO_GRAPHIQL_DOCUMENT,
+  DEMO_JOB,
+  DEMO_PULL_JOBS,
   DEMO_QUERIES,
   DEMO_TABLES,
   EDIT_TARGETS,
@@ -283,7 +285,7 @@ describe('demo config', () => {
     expect(Object.keys(c.sources).sort()).toEqual(['erp', 'finance', 'oa']);
     expect(c.sources.erp.timezone).toBe('Asia/Shanghai');
     expect(c.sources.oa.timezone).toBe('Asia/Shanghai');
-    expect(c.hub).toEqual({ dialect: 'sqlite', connection: { filename: './hub.db' } });
+    expect(c.hub).toMatchObject({ dialect: 'sqlite', connection: { filename: './hub.db' } });
     expect(loaded.baseDir).toBe(dir);
     expect(c.entities.Customer!.mode).toBe('replicated');
     expect(Object.keys(c.entities.Customer!.sources)).toEqual(['erp', 'finance']);
@@ -295,9 +297,15 @@ describe('demo config', () => {
       { rule: 'name', certainty: 'probable' },
       { rule: 'phone', certainty: 'probable' },
     ]);
-    for (const [entity, owner] of [['Product', 'erp'], ['SalesOrder', 'erp'], ['SalesOrderLine', 'erp'], ['Invoice', 'finance'], ['Payment', 'finance'], ['ApprovalRequest', 'oa']] as const) {
+    for (const [entity, owner] of [['Payment', 'finance'], ['ApprovalRequest', 'oa']] as const) {
       expect(c.entities[entity], entity).toMatchObject({ mode: 'federated', owner });
     }
+    // What the customer analysis needs is copied into the hub by pull jobs, read-only.
+    for (const [entity, job, source] of [['Product', 'products', 'erp'], ['SalesOrder', 'orders', 'erp'], ['SalesOrderLine', 'order-lines', 'erp'], ['Invoice', 'invoices', 'finance']] as const) {
+      expect(c.entities[entity], entity).toMatchObject({ mode: 'replicated', writable: [] });
+      expect(c.sync.jobs[job], job).toMatchObject({ entity, sources: [source], direction: 'pull' });
+    }
+    expect(c.analysis).toMatchObject({ timezone: 'Asia/Shanghai', asOf: '2026-09-30' });
     expect(c.sync.jobs.customers).toMatchObject({
       entity: 'Customer',
       sources: ['erp', 'finance'],
@@ -401,18 +409,22 @@ describe('prepareDemo and the edits between two sync runs', () => {
 });
 
 describe('runDemoScenario', () => {
-  it('syncs, edits, syncs — in that order', async () => {
+  it('syncs, edits, syncs, pulls what the analysis needs, analyses — in that order', async () => {
     const demo = await prepareDemo(join(root, 'scenario'));
     const calls: string[] = [];
     const erpPhone = async () => (await rows(demo.files.erp, 'Customer')).find((r) => r.cCusCode === EDIT_TARGETS.cleanMerge)!.cCusPhone;
     const before = await erpPhone();
     const res = await runDemoScenario(demo, {
-      sync: async () => {
-        calls.push(`sync with phone ${String(await erpPhone())}`);
+      sync: async (job) => {
+        calls.push(job === DEMO_JOB ? `sync with phone ${String(await erpPhone())}` : `pull ${job}`);
         return { status: 'ok' };
+      },
+      analyze: async () => {
+        calls.push('analyze');
       },
       log: (line) => calls.push(line),
     });
+    expect(calls.filter((c) => c.startsWith('pull ') || c === 'analyze')).toEqual([...DEMO_PULL_JOBS.map((j) => `pull ${j}`), 'analyze']);
     const syncs = calls.filter((c) => c.startsWith('sync with'));
     expect(syncs).toHaveLength(2);
     expect(syncs[0]).toBe(`sync with phone ${String(before)}`);

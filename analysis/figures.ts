@@ -1,0 +1,218 @@
+/**
+ * Per-customer figures, computed by one SQL statement on the hub (orders and their lines, invoices,
+ * receivables, opportunities, credit limits, each grouped by customer in the database), then the
+ * lifecycle stage from those figures. Nothing here loops over orders or lines in JavaScript.
+ */
+import type { Knex } from 'knex';
+import type { AnalysisConfig } from '../config/schema.js';
+import type { CustomerFigures } from '../hub/analysis.js';
+import { addDays, addMonths, bigOf, bigOr0, col, daysBetween, productCents, table, units, type HubDialect } from './sql.js';
+
+/** Open opportunity stages, in the order of the funnel. */
+export const OPEN_STAGES = ['LEAD', 'QUALIFIED', 'PROPOSAL', 'NEGOTIATION'] as const;
+
+export const LIFECYCLE_STAGES = ['prospect', 'new', 'growing', 'mature', 'declining', 'lapsed'] as const;
+export type LifecycleStage = (typeof LIFECYCLE_STAGES)[number];
+
+/** The days every window of a refresh is measured from ("today" in the analysis time zone). */
+export interface Windows {
+  today: string;
+  /** Orders after this day count for RFM, contribution and tiers. */
+  windowStart: string;
+  /** After this day: the current span (value matrix). */
+  currentStart: string;
+  /** After this day and up to currentStart: the span before. */
+  previousStart: string;
+  d30: string;
+  d60: string;
+  d90: string;
+}
+
+export function windowsOf(today: string, cfg: AnalysisConfig): Windows {
+  return {
+    today,
+    windowStart: addMonths(today, -cfg.windowMonths),
+    currentStart: addMonths(today, -cfg.currentMonths),
+    previousStart: addMonths(today, -2 * cfg.currentMonths),
+    d30: addDays(today, -30),
+    d60: addDays(today, -60),
+    d90: addDays(today, -90),
+  };
+}
+
+/** Percent → basis points (whole numbers, so weighting stays integer arithmetic). */
+const bp = (percent: number) => Math.round(percent * 100);
+
+/**
+ * The figures of `customerIds` (every live customer when null), as of `w.today`.
+ */
+export async function computeFigures(knex: Knex | Knex.Transaction, dialect: HubDialect, cfg: AnalysisConfig, w: Windows, customerIds: readonly string[] | null): Promise<CustomerFigures[]> {
+  const bindings: unknown[] = [];
+  /** A binding, pushed in the order the SQL text is built (template literals evaluate left to right). */
+  const p = (v: unknown) => {
+    bindings.push(v);
+    return '?';
+  };
+  const list = (vs: readonly unknown[]) => vs.map(p).join(', ');
+  const u = (e: string) => units(dialect, e, 2);
+  const onlyCustomers = (expr: string) => (customerIds === null ? '' : ` AND ${expr} IN (${list(customerIds)})`);
+  const excluded = () => (cfg.excludeOrderStatuses.length ? ` AND (o.status IS NULL OR o.status NOT IN (${list(cfg.excludeOrderStatuses)}))` : '');
+  const prob = cfg.valueMatrix.opportunityProbability;
+  const lineCost = `COALESCE(${col('l', 'unitCost')}, ${col('pr', 'cost')})`;
+
+  const sql = `
+WITH ol AS (
+  SELECT ${col('l', 'orderId')} AS oid,
+    SUM(COALESCE(${u(col('l', 'amount'))}, ${productCents(dialect, col('l', 'quantity'), col('l', 'unitPrice'))}, 0)) AS rev,
+    SUM(COALESCE(${productCents(dialect, col('l', 'quantity'), lineCost)}, 0)) AS cost,
+    SUM(CASE WHEN ${lineCost} IS NULL THEN 1 ELSE 0 END) AS nocost
+  FROM ${table('SalesOrderLine')} l
+  LEFT JOIN ${table('Product')} pr ON pr.id = ${col('l', 'productId')} AND NOT pr._deleted
+  WHERE NOT l._deleted${customerIds === null ? '' : ` AND ${col('l', 'orderId')} IN (SELECT o.id FROM ${table('SalesOrder')} o WHERE 1 = 1${onlyCustomers(col('o', 'customerId'))})`}
+  GROUP BY ${col('l', 'orderId')}
+),
+so AS (
+  SELECT ${col('o', 'customerId')} AS cid, ${col('o', 'orderDate')} AS d,
+    COALESCE(ol.rev, ${u(col('o', 'totalAmount'))}, 0) AS rev,
+    COALESCE(ol.cost, 0) AS cost,
+    CASE WHEN ol.oid IS NULL THEN 1 ELSE ol.nocost END AS nocost
+  FROM ${table('SalesOrder')} o LEFT JOIN ol ON ol.oid = o.id
+  WHERE NOT o._deleted AND ${col('o', 'orderDate')} IS NOT NULL AND ${col('o', 'orderDate')} <= ${p(w.today)}${excluded()}${onlyCustomers(col('o', 'customerId'))}
+),
+ord AS (
+  SELECT cid, MIN(d) AS first_order, MAX(d) AS last_order,
+    SUM(CASE WHEN d > ${p(w.windowStart)} THEN 1 ELSE 0 END) AS orders_w,
+    MAX(CASE WHEN d > ${p(w.windowStart)} THEN d END) AS last_w,
+    SUM(CASE WHEN d > ${p(w.windowStart)} THEN rev ELSE 0 END) AS rev_w,
+    SUM(CASE WHEN d > ${p(w.windowStart)} THEN cost ELSE 0 END) AS cost_w,
+    SUM(CASE WHEN d > ${p(w.windowStart)} THEN nocost ELSE 0 END) AS nocost_w,
+    SUM(CASE WHEN d > ${p(w.currentStart)} THEN rev ELSE 0 END) AS rev_cur,
+    SUM(CASE WHEN d > ${p(w.currentStart)} THEN rev - cost ELSE 0 END) AS profit_cur,
+    SUM(CASE WHEN d > ${p(w.previousStart)} AND d <= ${p(w.currentStart)} THEN rev ELSE 0 END) AS rev_prev
+  FROM so GROUP BY cid
+),
+inv AS (
+  SELECT ${col('i', 'customerId')} AS cid, MAX(${col('i', 'invoiceDate')}) AS last_invoice
+  FROM ${table('Invoice')} i
+  WHERE NOT i._deleted AND (i.status IS NULL OR i.status <> 'VOID') AND ${col('i', 'invoiceDate')} > ${p(w.windowStart)} AND ${col('i', 'invoiceDate')} <= ${p(w.today)}${onlyCustomers(col('i', 'customerId'))}
+  GROUP BY ${col('i', 'customerId')}
+),
+open_items AS (
+  SELECT ${col('i', 'customerId')} AS cid, COALESCE(${col('i', 'invoiceDate')}, ${p(w.today)}) AS d, COALESCE(${col('i', 'dueDate')}, ${col('i', 'invoiceDate')}) AS due,
+    COALESCE(${u(col('i', 'balance'))}, COALESCE(${u(col('i', 'amount'))}, 0) - COALESCE(${u(col('i', 'paidAmount'))}, 0)) AS bal
+  FROM ${table('Invoice')} i
+  WHERE NOT i._deleted AND (i.status IS NULL OR i.status IN ('OPEN', 'PARTIAL'))${onlyCustomers(col('i', 'customerId'))}
+  UNION ALL
+  SELECT ${col('r', 'customerId')}, COALESCE(${col('r', 'documentDate')}, ${p(w.today)}), COALESCE(${col('r', 'dueDate')}, ${col('r', 'documentDate')}),
+    COALESCE(${u(col('r', 'balance'))}, ${u(col('r', 'amount'))}, 0)
+  FROM ${table('Receivable')} r
+  WHERE NOT r._deleted AND (r.status IS NULL OR r.status IN ('OPEN', 'PARTIAL'))${onlyCustomers(col('r', 'customerId'))}
+),
+ar AS (
+  SELECT cid, SUM(bal) AS receivable,
+    SUM(CASE WHEN due < ${p(w.today)} THEN bal ELSE 0 END) AS overdue,
+    SUM(CASE WHEN d >= ${p(w.d30)} THEN bal ELSE 0 END) AS a30,
+    SUM(CASE WHEN d < ${p(w.d30)} AND d >= ${p(w.d60)} THEN bal ELSE 0 END) AS a60,
+    SUM(CASE WHEN d < ${p(w.d60)} AND d >= ${p(w.d90)} THEN bal ELSE 0 END) AS a90,
+    SUM(CASE WHEN d < ${p(w.d90)} THEN bal ELSE 0 END) AS a90p
+  FROM open_items GROUP BY cid
+),
+opp AS (
+  SELECT ${col('op', 'customerId')} AS cid, COUNT(*) AS open_opps,
+    SUM(COALESCE(${u(col('op', 'amount'))}, 0) * CASE op.stage WHEN 'LEAD' THEN ${p(bp(prob.LEAD))} WHEN 'QUALIFIED' THEN ${p(bp(prob.QUALIFIED))} WHEN 'PROPOSAL' THEN ${p(bp(prob.PROPOSAL))} WHEN 'NEGOTIATION' THEN ${p(bp(prob.NEGOTIATION))} ELSE 0 END) AS pipeline_bp
+  FROM ${table('Opportunity')} op
+  WHERE NOT op._deleted AND op.stage IN (${list(OPEN_STAGES)})${onlyCustomers(col('op', 'customerId'))}
+  GROUP BY ${col('op', 'customerId')}
+),
+crl AS (
+  SELECT ${col('cl', 'customerId')} AS cid, MAX(${u(col('cl', 'amount'))}) AS lim
+  FROM ${table('CreditLimit')} cl
+  WHERE NOT cl._deleted AND (cl.status IS NULL OR cl.status = 'ACTIVE')
+    AND (${col('cl', 'validFrom')} IS NULL OR ${col('cl', 'validFrom')} <= ${p(w.today)}) AND (${col('cl', 'validTo')} IS NULL OR ${col('cl', 'validTo')} >= ${p(w.today)})${onlyCustomers(col('cl', 'customerId'))}
+  GROUP BY ${col('cl', 'customerId')}
+)
+SELECT c.id AS customer_id, ${u(col('c', 'creditLimit'))} AS customer_limit, crl.lim AS record_limit,
+  ord.first_order, ord.last_order, ord.orders_w, ord.last_w, ord.rev_w, ord.cost_w, ord.nocost_w, ord.rev_cur, ord.profit_cur, ord.rev_prev,
+  inv.last_invoice, ar.receivable, ar.overdue, ar.a30, ar.a60, ar.a90, ar.a90p, opp.open_opps, opp.pipeline_bp
+FROM ${table('Customer')} c
+LEFT JOIN ord ON ord.cid = c.id
+LEFT JOIN inv ON inv.cid = c.id
+LEFT JOIN ar ON ar.cid = c.id
+LEFT JOIN opp ON opp.cid = c.id
+LEFT JOIN crl ON crl.cid = c.id
+WHERE NOT c._deleted AND c._merged_into IS NULL${onlyCustomers('c.id')}`;
+
+  const res = (await knex.raw(sql, bindings as Knex.RawBinding[])) as { rows?: Record<string, unknown>[] } | Record<string, unknown>[];
+  const rows = Array.isArray(res) ? res : (res.rows ?? []);
+  return rows.map((r) => figuresOf(r, cfg, w));
+}
+
+const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+
+function figuresOf(r: Record<string, unknown>, cfg: AnalysisConfig, w: Windows): CustomerFigures {
+  const revenue = bigOr0(r.rev_w);
+  const cost = bigOr0(r.cost_w);
+  const revCur = bigOr0(r.rev_cur);
+  const revPrev = bigOr0(r.rev_prev);
+  // Weighted pipeline: cents × basis points / 10 000, rounded half up to the cent.
+  const pipelineBp = bigOr0(r.pipeline_bp);
+  const pipeline = (pipelineBp + 5000n) / 10000n;
+  const trend = revCur - revPrev;
+  const lastW = str(r.last_w);
+  const lastInvoice = str(r.last_invoice);
+  const ordersW = Number(r.orders_w ?? 0);
+  // Recency: the latest order or invoice in the window, for customers that ordered in it.
+  const lastPurchase = ordersW > 0 ? ([lastW, lastInvoice].filter((d): d is string => d !== null).sort().pop() ?? null) : null;
+  const firstOrder = str(r.first_order);
+  const lastOrder = str(r.last_order);
+  return {
+    customerId: String(r.customer_id),
+    asOf: w.today,
+    ordersInWindow: ordersW,
+    revenueCents: revenue,
+    costCents: cost,
+    profitCents: revenue - cost,
+    costMissingLines: Number(r.nocost_w ?? 0),
+    firstOrder,
+    lastOrder,
+    lastPurchase,
+    revenueCurrentCents: revCur,
+    revenuePreviousCents: revPrev,
+    profitCurrentCents: bigOr0(r.profit_cur),
+    pipelineCents: pipeline,
+    potentialCents: (trend > 0n ? trend : 0n) + pipeline,
+    openOpportunities: Number(r.open_opps ?? 0),
+    stage: lifecycleStage(cfg.lifecycle, w.today, firstOrder, lastOrder, revCur, revPrev),
+    receivableCents: bigOr0(r.receivable),
+    overdueCents: bigOr0(r.overdue),
+    aging0To30Cents: bigOr0(r.a30),
+    aging31To60Cents: bigOr0(r.a60),
+    aging61To90Cents: bigOr0(r.a90),
+    agingOver90Cents: bigOr0(r.a90p),
+    creditLimitCents: bigOf(r.record_limit) ?? bigOf(r.customer_limit),
+  };
+}
+
+/**
+ * The lifecycle rule table (docs/analysis.md), first match wins:
+ * prospect (never ordered) → lapsed (last order more than lapsedDays ago) → new (first order at
+ * most newDays ago) → growing / declining (current revenue against the span before, by
+ * growthPercent / declinePercent; nothing before but something now is growing) → mature.
+ */
+export function lifecycleStage(
+  rules: AnalysisConfig['lifecycle'],
+  today: string,
+  firstOrder: string | null,
+  lastOrder: string | null,
+  revenueCurrent: bigint,
+  revenuePrevious: bigint,
+): LifecycleStage {
+  if (firstOrder === null || lastOrder === null) return 'prospect';
+  if (daysBetween(lastOrder, today) > rules.lapsedDays) return 'lapsed';
+  if (daysBetween(firstOrder, today) <= rules.newDays) return 'new';
+  if (revenuePrevious <= 0n) return revenueCurrent > 0n ? 'growing' : 'declining';
+  const cur = revenueCurrent * 10000n;
+  if (cur >= revenuePrevious * BigInt(10000 + bp(rules.growthPercent))) return 'growing';
+  if (cur <= revenuePrevious * BigInt(10000 - bp(rules.declinePercent))) return 'declining';
+  return 'mature';
+}

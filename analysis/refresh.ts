@@ -1,0 +1,132 @@
+/**
+ * Keeping the analysis fresh without recomputing everything:
+ * - full: the figures of every customer, then the ranks; on a schedule (analysis.schedule) and on demand;
+ * - incremental: only the customers whose records changed since the last refresh, found by the
+ *   hub's change sequence (`_seq` past the last refresh's watermark on the customer, its orders,
+ *   order lines, products sold to it, invoices, receivables, payments, opportunities and credit
+ *   limits), then the ranks, which are one statement over the stored figures. Run after every sync
+ *   run, so what a run touched is fresh when it ends.
+ *
+ * The clock is injected (`now`), so tests and the demo fix "today".
+ *
+ * @example
+ * const report = await refreshAnalysis(app.hub, app.config.analysis, { kind: 'full' });
+ * console.log(report.customers, report.stageChanges);
+ */
+import type { Knex } from 'knex';
+import type { AnalysisConfig } from '../config/schema.js';
+import { CrmlinkError } from '../core/errors.js';
+import type { Hub } from '../hub/hub.js';
+import { computeFigures, windowsOf } from './figures.js';
+import { computeScores, type Thresholds } from './ranks.js';
+import { col, table, todayIn } from './sql.js';
+
+export interface RefreshOptions {
+  kind: 'full' | 'incremental';
+  now?: () => Date;
+}
+
+export interface RefreshReport {
+  kind: 'full' | 'incremental';
+  asOf: string;
+  customers: number;
+  stageChanges: number;
+  thresholds: Thresholds;
+  runId: number;
+}
+
+/** Customers at most this many per figures statement (bound parameters). */
+const CHUNK = 500;
+
+/** The hub lock a refresh holds (no sync job can be named so: job names are config keys without a colon in practice). */
+export const ANALYSIS_LOCK = ':analysis';
+
+/**
+ * Refresh the analysis. One refresh at a time per hub, whatever the number of crmlink processes:
+ * a refresh that finds another one running fails with LOCKED (the caller tries again later).
+ */
+export async function refreshAnalysis(hub: Hub, cfg: AnalysisConfig, opts: RefreshOptions): Promise<RefreshReport> {
+  const lock = await hub.store.locks.tryLockJob(hub, ANALYSIS_LOCK);
+  if (!lock) throw new CrmlinkError('LOCKED', 'an analysis refresh is already running on this hub; try again when it has finished', {});
+  try {
+    return await refreshLocked(hub, cfg, opts);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function refreshLocked(hub: Hub, cfg: AnalysisConfig, opts: RefreshOptions): Promise<RefreshReport> {
+  const now = opts.now ?? (() => new Date());
+  const store = hub.store.analysis;
+  const startedAt = now().toISOString();
+  const asOf = cfg.asOf ?? todayIn(now(), cfg.timezone);
+  const windows = windowsOf(asOf, cfg);
+  const last = opts.kind === 'incremental' ? await store.lastRun(hub.knex) : null;
+  // No refresh yet: an incremental one is a full one.
+  const kind = opts.kind === 'incremental' && last === null ? 'full' : opts.kind;
+  const watermark = await store.sequence(hub.knex);
+  const runId = await store.startRun(hub.knex, { kind, asOf, startedAt, watermark });
+  try {
+    const result = await hub.store.transaction(async (trx) => {
+      let customers = 0;
+      let stageChanges = 0;
+      if (kind === 'full') {
+        const figures = await computeFigures(trx, hub.dialect, cfg, windows, null);
+        stageChanges += await store.writeFigures(trx, figures, startedAt);
+        const live = new Set(figures.map((f) => f.customerId));
+        const stored = (await trx('crm_analysis').select('customer_id')) as { customer_id: string }[];
+        await store.removeCustomers(trx, stored.map((r) => r.customer_id).filter((id) => !live.has(id)));
+        customers = figures.length;
+      } else {
+        const { touched, gone } = await touchedCustomers(trx, last?.watermark ?? 0);
+        for (let i = 0; i < touched.length; i += CHUNK) {
+          const figures = await computeFigures(trx, hub.dialect, cfg, windows, touched.slice(i, i + CHUNK));
+          stageChanges += await store.writeFigures(trx, figures, startedAt);
+          customers += figures.length;
+        }
+        await store.removeCustomers(trx, gone);
+      }
+      const { scores, thresholds } = await computeScores(trx, cfg);
+      await store.writeScores(trx, scores);
+      return { customers, stageChanges, thresholds };
+    });
+    await store.finishRun(hub.knex, runId, { status: 'ok', endedAt: now().toISOString(), customers: result.customers, thresholds: jsonThresholds(result.thresholds), error: null });
+    return { kind, asOf, runId, ...result };
+  } catch (err) {
+    await store.finishRun(hub.knex, runId, { status: 'failed', endedAt: now().toISOString(), customers: 0, thresholds: null, error: err instanceof Error ? err.message : String(err) });
+    throw err;
+  }
+}
+
+export function jsonThresholds(t: Thresholds): Record<string, unknown> {
+  return { ...t, currentCents: t.currentCents.toString(), potentialCents: t.potentialCents.toString() };
+}
+
+/**
+ * Customers whose figures may have moved since `watermark`: their own record or any record that
+ * feeds their figures has a change sequence past it. `gone`: deleted or merged away since.
+ */
+export async function touchedCustomers(knex: Knex | Knex.Transaction, watermark: number): Promise<{ touched: string[]; gone: string[] }> {
+  const byCustomer = (entity: 'SalesOrder' | 'Invoice' | 'Receivable' | 'Payment' | 'Opportunity' | 'CreditLimit') =>
+    `SELECT ${col('x', 'customerId')} AS cid FROM ${table(entity)} x WHERE x._seq > ?`;
+  const sql = [
+    `SELECT c.id AS cid FROM ${table('Customer')} c WHERE c._seq > ?`,
+    byCustomer('SalesOrder'),
+    byCustomer('Invoice'),
+    byCustomer('Receivable'),
+    byCustomer('Payment'),
+    byCustomer('Opportunity'),
+    byCustomer('CreditLimit'),
+    `SELECT ${col('o', 'customerId')} FROM ${table('SalesOrderLine')} l JOIN ${table('SalesOrder')} o ON o.id = ${col('l', 'orderId')} WHERE l._seq > ?`,
+    `SELECT ${col('o', 'customerId')} FROM ${table('Product')} pr JOIN ${table('SalesOrderLine')} l ON ${col('l', 'productId')} = pr.id JOIN ${table('SalesOrder')} o ON o.id = ${col('l', 'orderId')} WHERE pr._seq > ?`,
+  ].join('\nUNION\n');
+  const res = (await knex.raw(
+    `SELECT t.cid, c.id AS live FROM (${sql}) t LEFT JOIN ${table('Customer')} c ON c.id = t.cid AND NOT c._deleted AND c._merged_into IS NULL WHERE t.cid IS NOT NULL`,
+    Array.from({ length: 9 }, () => watermark),
+  )) as { rows?: Record<string, unknown>[] } | Record<string, unknown>[];
+  const rows = Array.isArray(res) ? res : (res.rows ?? []);
+  const touched: string[] = [];
+  const gone: string[] = [];
+  for (const r of rows) (r.live === null || r.live === undefined ? gone : touched).push(String(r.cid));
+  return { touched, gone };
+}

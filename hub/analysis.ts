@@ -1,0 +1,279 @@
+/**
+ * Customer analysis results (analysis/ computes them, this module is the only one that writes
+ * them): one row per customer with its figures and scores, the stage changes of the lifecycle, and
+ * one row per refresh. Money is kept as whole cents (bigint) so sums, sorting and windows are exact
+ * on SQLite and PostgreSQL alike.
+ *
+ * | table | what |
+ * | --- | --- |
+ * | crm_analysis | per customer: figures (cents), RFM scores, tier, quadrant, stage, credit |
+ * | crm_analysis_stage | lifecycle stage changes: customer, from, to, when |
+ * | crm_analysis_run | refreshes: kind, as-of day, change-sequence watermark, thresholds used |
+ */
+import type { Knex } from 'knex';
+import type { TableDefinitions } from './tables.js';
+
+type Q = Knex | Knex.Transaction;
+
+export const ANALYSIS_TABLES = {
+  customer: 'crm_analysis',
+  stage: 'crm_analysis_stage',
+  run: 'crm_analysis_run',
+} as const;
+
+/** Figures per customer as analysis/ computes them (money in cents). */
+export interface CustomerFigures {
+  customerId: string;
+  asOf: string;
+  ordersInWindow: number;
+  revenueCents: bigint;
+  costCents: bigint;
+  profitCents: bigint;
+  costMissingLines: number;
+  firstOrder: string | null;
+  lastOrder: string | null;
+  lastPurchase: string | null;
+  revenueCurrentCents: bigint;
+  revenuePreviousCents: bigint;
+  profitCurrentCents: bigint;
+  pipelineCents: bigint;
+  potentialCents: bigint;
+  openOpportunities: number;
+  stage: string;
+  receivableCents: bigint;
+  overdueCents: bigint;
+  aging0To30Cents: bigint;
+  aging31To60Cents: bigint;
+  aging61To90Cents: bigint;
+  agingOver90Cents: bigint;
+  creditLimitCents: bigint | null;
+}
+
+/** Scores and classes that depend on every customer (ranks), written after the figures. */
+export interface CustomerScores {
+  customerId: string;
+  rScore: number | null;
+  fScore: number | null;
+  mScore: number | null;
+  segment: string | null;
+  profitRank: number | null;
+  tier: string;
+  quadrant: string;
+}
+
+export const ANALYSIS_TABLE_DEFINITIONS: TableDefinitions = {
+  [ANALYSIS_TABLES.customer]: (t) => {
+    t.string('customer_id', 40).primary();
+    t.string('as_of', 10).notNullable();
+    t.string('computed_at', 30).notNullable();
+    t.integer('orders').notNullable();
+    t.bigInteger('revenue_cents').notNullable();
+    t.bigInteger('cost_cents').notNullable();
+    t.bigInteger('profit_cents').notNullable();
+    t.integer('cost_missing_lines').notNullable();
+    t.string('first_order', 10).nullable();
+    t.string('last_order', 10).nullable();
+    t.string('last_purchase', 10).nullable();
+    t.bigInteger('revenue_current_cents').notNullable();
+    t.bigInteger('revenue_previous_cents').notNullable();
+    t.bigInteger('profit_current_cents').notNullable();
+    t.bigInteger('pipeline_cents').notNullable();
+    t.bigInteger('potential_cents').notNullable();
+    t.integer('open_opportunities').notNullable();
+    t.integer('r_score').nullable();
+    t.integer('f_score').nullable();
+    t.integer('m_score').nullable();
+    t.string('segment', 40).nullable();
+    t.integer('profit_rank').nullable();
+    t.string('tier', 40).nullable();
+    t.string('quadrant', 20).nullable();
+    t.string('stage', 20).notNullable();
+    t.string('stage_since', 30).notNullable();
+    t.bigInteger('receivable_cents').notNullable();
+    t.bigInteger('overdue_cents').notNullable();
+    t.bigInteger('aging_0_30_cents').notNullable();
+    t.bigInteger('aging_31_60_cents').notNullable();
+    t.bigInteger('aging_61_90_cents').notNullable();
+    t.bigInteger('aging_over_90_cents').notNullable();
+    t.bigInteger('credit_limit_cents').nullable();
+    t.index(['profit_cents']);
+    t.index(['stage']);
+  },
+  [ANALYSIS_TABLES.stage]: (t) => {
+    t.increments('id');
+    t.string('customer_id', 40).notNullable();
+    t.string('from_stage', 20).nullable();
+    t.string('to_stage', 20).notNullable();
+    t.string('changed_at', 30).notNullable();
+    t.index(['changed_at']);
+    t.index(['customer_id']);
+  },
+  [ANALYSIS_TABLES.run]: (t) => {
+    t.increments('id');
+    t.string('kind', 12).notNullable();
+    t.string('as_of', 10).notNullable();
+    t.string('started_at', 30).notNullable();
+    t.string('ended_at', 30).nullable();
+    /** Change sequence (crm_counter 'seq') read when the refresh started: what the next incremental one starts after. */
+    t.bigInteger('watermark').notNullable();
+    t.integer('customers').notNullable().defaultTo(0);
+    t.string('status', 16).notNullable();
+    /** JSON: the thresholds the refresh used (value matrix, tiers). */
+    t.text('thresholds').nullable();
+    t.text('error').nullable();
+  },
+};
+
+export interface AnalysisRun {
+  id: number;
+  kind: 'full' | 'incremental';
+  asOf: string;
+  startedAt: string;
+  endedAt: string | null;
+  watermark: number;
+  customers: number;
+  status: string;
+  thresholds: unknown;
+  error: string | null;
+}
+
+const BATCH = 200;
+
+export class AnalysisStore {
+  constructor(private readonly dialect: 'sqlite' | 'postgres') {}
+
+  /**
+   * Replace the figures of these customers; a stage that differs from the stored one is recorded
+   * as a change at `at`. Returns how many stages changed.
+   */
+  async writeFigures(trx: Knex.Transaction, figures: readonly CustomerFigures[], at: string): Promise<number> {
+    let changes = 0;
+    for (let i = 0; i < figures.length; i += BATCH) {
+      const batch = figures.slice(i, i + BATCH);
+      const ids = batch.map((f) => f.customerId);
+      const stored = new Map<string, { stage: string; stage_since: string }>();
+      for (const r of (await trx(ANALYSIS_TABLES.customer).whereIn('customer_id', ids).select('customer_id', 'stage', 'stage_since')) as {
+        customer_id: string;
+        stage: string;
+        stage_since: string;
+      }[])
+        stored.set(r.customer_id, r);
+      const moved = batch.filter((f) => stored.get(f.customerId)?.stage !== f.stage);
+      if (moved.length) {
+        await trx(ANALYSIS_TABLES.stage).insert(moved.map((f) => ({ customer_id: f.customerId, from_stage: stored.get(f.customerId)?.stage ?? null, to_stage: f.stage, changed_at: at })));
+        changes += moved.length;
+      }
+      const rows = batch.map((f) => ({
+        customer_id: f.customerId,
+        as_of: f.asOf,
+        computed_at: at,
+        orders: f.ordersInWindow,
+        revenue_cents: this.big(f.revenueCents),
+        cost_cents: this.big(f.costCents),
+        profit_cents: this.big(f.profitCents),
+        cost_missing_lines: f.costMissingLines,
+        first_order: f.firstOrder,
+        last_order: f.lastOrder,
+        last_purchase: f.lastPurchase,
+        revenue_current_cents: this.big(f.revenueCurrentCents),
+        revenue_previous_cents: this.big(f.revenuePreviousCents),
+        profit_current_cents: this.big(f.profitCurrentCents),
+        pipeline_cents: this.big(f.pipelineCents),
+        potential_cents: this.big(f.potentialCents),
+        open_opportunities: f.openOpportunities,
+        stage: f.stage,
+        stage_since: stored.get(f.customerId)?.stage === f.stage ? stored.get(f.customerId)!.stage_since : at,
+        receivable_cents: this.big(f.receivableCents),
+        overdue_cents: this.big(f.overdueCents),
+        aging_0_30_cents: this.big(f.aging0To30Cents),
+        aging_31_60_cents: this.big(f.aging31To60Cents),
+        aging_61_90_cents: this.big(f.aging61To90Cents),
+        aging_over_90_cents: this.big(f.agingOver90Cents),
+        credit_limit_cents: f.creditLimitCents === null ? null : this.big(f.creditLimitCents),
+      }));
+      await trx(ANALYSIS_TABLES.customer)
+        .insert(rows)
+        .onConflict('customer_id')
+        .merge();
+    }
+    return changes;
+  }
+
+  /** Drop the rows of customers that no longer exist (deleted or merged away). */
+  async removeCustomers(trx: Knex.Transaction, customerIds: readonly string[]): Promise<void> {
+    for (let i = 0; i < customerIds.length; i += BATCH) await trx(ANALYSIS_TABLES.customer).whereIn('customer_id', customerIds.slice(i, i + BATCH)).delete();
+  }
+
+  /** Write the rank-based scores of every customer given: one UPDATE … FROM (VALUES …) per batch. */
+  async writeScores(trx: Knex.Transaction, scores: readonly CustomerScores[]): Promise<void> {
+    const int = 'CAST(? AS INTEGER)';
+    const text = 'CAST(? AS VARCHAR(40))';
+    const row = `(${text}, ${int}, ${int}, ${int}, ${text}, ${int}, ${text}, ${text})`;
+    for (let i = 0; i < scores.length; i += BATCH) {
+      const batch = scores.slice(i, i + BATCH);
+      // VALUES columns are column1, column2, … on both SQLite and PostgreSQL.
+      const sql =
+        `UPDATE ${ANALYSIS_TABLES.customer} SET r_score = v.column2, f_score = v.column3, m_score = v.column4, segment = v.column5, ` +
+        `profit_rank = v.column6, tier = v.column7, quadrant = v.column8 FROM (VALUES ${batch.map(() => row).join(', ')}) AS v ` +
+        `WHERE ${ANALYSIS_TABLES.customer}.customer_id = v.column1`;
+      await trx.raw(
+        sql,
+        batch.flatMap((s) => [s.customerId, s.rScore, s.fScore, s.mScore, s.segment, s.profitRank, s.tier, s.quadrant]),
+      );
+    }
+  }
+
+  async startRun(q: Q, run: { kind: 'full' | 'incremental'; asOf: string; startedAt: string; watermark: number }): Promise<number> {
+    const inserted = (await q(ANALYSIS_TABLES.run).insert(
+      { kind: run.kind, as_of: run.asOf, started_at: run.startedAt, watermark: run.watermark, status: 'running', customers: 0 },
+      ['id'],
+    )) as unknown[];
+    const first = inserted[0];
+    return typeof first === 'object' && first !== null ? Number((first as { id: unknown }).id) : Number(first);
+  }
+
+  async finishRun(q: Q, id: number, outcome: { status: 'ok' | 'failed'; endedAt: string; customers: number; thresholds: unknown; error: string | null }): Promise<void> {
+    await q(ANALYSIS_TABLES.run)
+      .where({ id })
+      .update({ status: outcome.status, ended_at: outcome.endedAt, customers: outcome.customers, thresholds: JSON.stringify(outcome.thresholds), error: outcome.error });
+  }
+
+  /** The last refresh that ended well (any kind), or null. */
+  async lastRun(q: Q, kind?: 'full' | 'incremental'): Promise<AnalysisRun | null> {
+    const query = q(ANALYSIS_TABLES.run).where({ status: 'ok' });
+    if (kind) query.where({ kind });
+    const row = (await query.orderBy('id', 'desc').first()) as Record<string, unknown> | undefined;
+    return row ? toRun(row) : null;
+  }
+
+  async runs(q: Q, limit: number): Promise<AnalysisRun[]> {
+    const rows = (await q(ANALYSIS_TABLES.run).orderBy('id', 'desc').limit(limit)) as Record<string, unknown>[];
+    return rows.map(toRun);
+  }
+
+  /** The hub's change sequence now (the last number reserved). */
+  async sequence(q: Q): Promise<number> {
+    const row = (await q('crm_counter').where({ name: 'seq' }).first()) as { value: unknown } | undefined;
+    return row ? Number(row.value) : 0;
+  }
+
+  /** PostgreSQL bigint columns take text (no precision lost), better-sqlite3 takes a bigint. */
+  private big(v: bigint): string | bigint {
+    return this.dialect === 'postgres' ? v.toString() : v;
+  }
+}
+
+function toRun(r: Record<string, unknown>): AnalysisRun {
+  return {
+    id: Number(r.id),
+    kind: r.kind === 'full' ? 'full' : 'incremental',
+    asOf: String(r.as_of),
+    startedAt: String(r.started_at),
+    endedAt: r.ended_at === null || r.ended_at === undefined ? null : String(r.ended_at),
+    watermark: Number(r.watermark),
+    customers: Number(r.customers),
+    status: String(r.status),
+    thresholds: typeof r.thresholds === 'string' ? (JSON.parse(r.thresholds) as unknown) : null,
+    error: r.error === null || r.error === undefined ? null : String(r.error),
+  };
+}
