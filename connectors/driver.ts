@@ -1,5 +1,5 @@
 /**
- * The seam every database sits behind. A Driver speaks one dialect (SQL Server, PostgreSQL,
+ * The SQL side of the connector interface (connectors/connector.ts). A Driver speaks one dialect (SQL Server, PostgreSQL,
  * MySQL/MariaDB, SQLite) over knex; what differs between engines is declared in `capabilities`,
  * never tested with `if (dialect === ...)` by callers.
  *
@@ -9,6 +9,7 @@
 import type { Knex } from 'knex';
 import type { Dialect } from '../config/schema.js';
 import type { CrmlinkError } from '../core/errors.js';
+import type { Connector, ConnectorCapabilities } from './connector.js';
 
 export interface DialectCapabilities {
   /** How a batched upsert is written. */
@@ -40,6 +41,8 @@ export interface ColumnInfo {
   autoIncrement: boolean;
   defaultValue: string | null;
   comment: string | null;
+  /** File and plugin connectors: the crmlink type the column's values map to. */
+  crmType?: 'string' | 'text' | 'int' | 'decimal' | 'boolean' | 'date' | 'datetime';
 }
 
 export interface TableInfo {
@@ -49,6 +52,8 @@ export interface TableInfo {
   primaryKey: string[];
   uniqueKeys: string[][];
   comment: string | null;
+  /** What the connector left out or could not read, e.g. an Access attachment column (skipped). */
+  notices?: string[];
 }
 
 export type Row = Record<string, unknown>;
@@ -165,7 +170,8 @@ export type RowOutcome =
 
 export interface HealthReport {
   ok: boolean;
-  dialect: Dialect;
+  /** The engine or format: a SQL dialect, access, xlsx, csv, or a plugin's package name. */
+  dialect: string;
   /** Server version string, when reachable. */
   version?: string;
   latencyMs: number;
@@ -173,25 +179,12 @@ export interface HealthReport {
   error?: CrmlinkError;
 }
 
-export interface Driver {
-  readonly name: string;
+/** A SQL connector: the Connector methods over knex, plus what only SQL has. */
+export interface Driver extends Connector {
   readonly dialect: Dialect;
-  readonly capabilities: DialectCapabilities;
+  readonly capabilities: DialectCapabilities & ConnectorCapabilities;
   /** The underlying knex instance (for the hub and the planner; sources go through the methods). */
   readonly knex: Knex;
-
-  test(signal?: AbortSignal): Promise<HealthReport>;
-  introspect(opts?: { table?: string; schema?: string; signal?: AbortSignal }): Promise<TableInfo[]>;
-  /** Keyset-paged read by key; memory stays bounded by pageSize. */
-  readPages(opts: ReadPagesOptions): AsyncIterable<Row[]>;
-  select(spec: SelectSpec): Promise<Row[]>;
-  aggregate(spec: AggregateSpec): Promise<Row[]>;
-  changesSince(spec: CaptureSpec, checkpoint: Checkpoint | null, opts?: { pageSize?: number; signal?: AbortSignal }): Promise<ChangeBatch>;
-  /** Batched upsert in one transaction; a bad row is reported in its outcome and the others commit. */
-  upsert(rows: Row[], opts: WriteOptions): Promise<RowOutcome[]>;
-  /** Batched delete by key in one transaction. */
-  delete(keys: KeyValues[], opts: WriteOptions): Promise<RowOutcome[]>;
   /** Listen to every SQL statement this driver sends (statement counting, debugging). */
   onQuery(listener: (sql: string) => void): () => void;
-  destroy(): Promise<void>;
 }
