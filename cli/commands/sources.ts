@@ -47,7 +47,7 @@ export function register(program: Command, ctx: SourcesContext): void {
     .action(async (name: string | undefined, opts: { config?: string; json?: boolean }) => {
       const set = open(opts, name ? [name] : undefined);
       try {
-        const reports = await Promise.all(set.names().map(async (n) => ({ name: n, report: await set.driver(n).test() })));
+        const reports = await Promise.all(set.names().map(async (n) => ({ name: n, report: await set.connector(n).test() })));
         if (opts.json) {
           out(
             JSON.stringify(
@@ -80,7 +80,7 @@ export function register(program: Command, ctx: SourcesContext): void {
     .action(async (name: string, opts: { config?: string; table?: string; schema?: string; json?: boolean }) => {
       const set = open(opts, [name]);
       try {
-        const tables = await set.driver(name).introspect({ table: opts.table, schema: opts.schema });
+        const tables = await set.connector(name).introspect({ table: opts.table, schema: opts.schema });
         if (opts.table && tables.length === 0) {
           err(`table "${opts.table}" not found in source "${name}"`);
           throw new ExitCode(EXIT.failed);

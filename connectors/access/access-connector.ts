@@ -58,7 +58,7 @@ export class AccessConnector extends FileConnector {
       throw this.fileError('SOURCE_DATABASE_UNKNOWN', `the Access file is damaged or truncated (${message})`, {}, err);
     }
     // Jet 4 passwords are only obfuscated in the header, so mdb-reader opens the file anyway: check it here.
-    const stored = reader.getPassword();
+    const stored = versionByte <= 1 ? reader.getPassword() : null;
     if (stored && stored !== password) {
       throw this.fileError(
         'SOURCE_AUTH_FAILED',
