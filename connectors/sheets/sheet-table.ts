@@ -90,25 +90,28 @@ export function buildTable(name: string, sheet: string, grid: GridRow[], config:
     used.set(base, n);
     return n === 1 ? base : `${base}_${n}`;
   };
-  for (let i = 0; i < width; i++) {
+  // A column blank in the header and in every row is a spacer (or stray formatting): not a column.
+  const keep: number[] = [];
+  for (let i = 0; i < width; i++) if (!isBlank(header.cells[i]) || body.some((r) => !isBlank(r.cells[i]))) keep.push(i);
+  for (const i of keep) {
     const h = header.cells[i];
     if (!isBlank(h)) names.push(unique(cellText(h as Cell).trim().replace(/\s+/g, ' ')));
-    else if (i > 0 && !isBlank(header.cells[i - 1]) && names[i - 1]) names.push(unique(names[i - 1].replace(/_\d+$/, '')));
+    else if (i > 0 && !isBlank(header.cells[i - 1])) names.push(unique(cellText(header.cells[i - 1] as Cell).trim().replace(/\s+/g, ' ')));
     else names.push(unique(columnLetter(i)));
   }
-  // Drop trailing columns that are blank in the header and every row (stray formatting).
-  let last = width - 1;
-  while (last >= 0 && isBlank(header.cells[last]) && body.every((r) => isBlank(r.cells[last]))) last--;
-  const columns = names.slice(0, last + 1);
+  const columns = names;
+  // Rows re-cut to the kept columns, so index i of a row is column i.
+  const recut = (r: GridRow): GridRow => ({ number: r.number, cells: keep.map((i) => r.cells[i] ?? null) });
 
   // Data rows: skip blank ones; single-value rows after the last real row are notes.
+  const bodyRows = body.map(recut);
   const filled = (r: GridRow) => r.cells.slice(0, columns.length).filter((c) => !isBlank(c)).length;
   let lastData = -1;
-  body.forEach((r, i) => {
-    if (filled(r) >= 2 || columns.length === 1 && filled(r) === 1) lastData = i;
+  bodyRows.forEach((r, i) => {
+    if (filled(r) >= 2 || (columns.length === 1 && filled(r) === 1)) lastData = i;
   });
-  const data = body.slice(0, lastData + 1).filter((r) => filled(r) > 0);
-  for (const r of body.slice(lastData + 1)) {
+  const data = bodyRows.slice(0, lastData + 1).filter((r) => filled(r) > 0);
+  for (const r of bodyRows.slice(lastData + 1)) {
     if (filled(r) > 0) notices.push(`row ${r.number}: "${r.cells.filter((c) => !isBlank(c)).map((c) => cellText(c as Cell)).join(' ')}" read as a note below the table, not as data`);
   }
 
