@@ -19,13 +19,13 @@ const name = z.string().min(1);
 
 export const connectionSchema = z
   .object({
-    filename: z.string().optional().describe('SQLite: database file (":memory:" for an in-memory one).'),
+    filename: z.string().optional().describe('SQLite: database file (":memory:" for an in-memory one). access, xlsx, csv: the file to read. Relative to the config file.'),
     url: z.string().optional().describe('Connection URL, e.g. postgres://user@host:5432/db. Use ${VAR} for secrets.'),
     host: z.string().optional(),
     port: z.coerce.number().int().positive().optional(),
     database: z.string().optional(),
     user: z.string().optional(),
-    password: z.string().optional().describe('Secret: always write it as ${ENV_VAR}.'),
+    password: z.string().optional().describe('Secret: always write it as ${ENV_VAR}. access: the password of a protected or encrypted file.'),
     schema: z.string().optional().describe('PostgreSQL / SQL Server schema of the mapped tables.'),
     encrypt: z.boolean().optional().describe('SQL Server: encrypt the connection (default true).'),
     trustServerCertificate: z.boolean().optional().describe('SQL Server: accept a self-signed certificate.'),
