@@ -78,6 +78,10 @@ export const fileOptionsSchema = z
     quote: z.string().length(1).default('"').describe('csv: the quote character.'),
     table: z.string().optional().describe('csv: the name the file\'s one table goes by (default: the file name without extension).'),
     tables: z.record(z.string(), fileTableSchema).default({}).describe('Table name → where it is in the file and how its columns are typed.'),
+    writeBack: z
+      .boolean()
+      .default(false)
+      .describe('xlsx, csv: crmlink may write to the file (a new version written atomically, the previous one kept as <file>.bak; skipped while Excel has it open). Access files are never written.'),
   })
   .strict();
 export type FileOptions = z.infer<typeof fileOptionsSchema>;

@@ -8,8 +8,9 @@
  * content hash is the one the last complete scan saw. Memory holds one parsed copy of the file.
  */
 import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
-import { basename, isAbsolute, resolve } from 'node:path';
+import { copyFile, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { Decimal } from 'decimal.js';
 import type { SourceConfig } from '../../config/schema.js';
 import { CrmlinkError, type ErrorCode } from '../../core/errors.js';
@@ -50,6 +51,20 @@ interface FileVersion {
   sha256: string;
 }
 
+/** What a write changes in one table: rows by key (canonical key text → row). */
+export interface WritePlan {
+  table: LoadedTable;
+  key: string[];
+  updates: Map<string, Row>;
+  inserts: Row[];
+  deletes: Set<string>;
+}
+
+/** A key's canonical text, the same for 1 and "1" (cells and parameters differ in type). */
+export function keyText(values: readonly unknown[]): string {
+  return JSON.stringify(values.map((v) => (v === null || v === undefined ? null : v instanceof Date ? v.toISOString() : String(v))));
+}
+
 /** Checkpoint of the hash strategy over a file: the content hash the scan is reading (or has read). */
 export interface FileHashCheckpoint extends HashCheckpoint {
   file?: string;
@@ -76,11 +91,17 @@ export abstract class FileConnector implements Connector {
       throw new CrmlinkError('CONFIG_INVALID', `sources.${name}.connection.filename is required: the ${kind} file to read`, { source: name, setting: `sources.${name}.connection.filename` });
     }
     this.file = isAbsolute(filename) ? filename : resolve(baseDir, filename);
-    this.capabilities = { write, transactions: false, filters: FILTER_OPS, capture: ['hash'], aggregate: true, nullsAscending: 'first' };
+    this.capabilities = { write, transactions: write, filters: FILTER_OPS, capture: ['hash'], aggregate: true, nullsAscending: 'first' };
   }
 
   /** Parse one version of the file. Errors name the file (and table, row, column where they apply). */
   protected abstract parse(content: Buffer): Promise<ParsedFile>;
+
+  /**
+   * The file's new content with `plan` applied (connectors that can write back). Called with the
+   * content the plan was made from; other sheets, formulas and formatting are the subclass's to keep.
+   */
+  protected rewrite?(content: Buffer, plan: WritePlan): Promise<Buffer>;
 
   /** Why this source cannot be written, for WRITE_FORBIDDEN. */
   protected readOnlyReason(): string {
@@ -266,12 +287,98 @@ export abstract class FileConnector implements Connector {
     return { ...batch, checkpoint: next };
   }
 
-  async upsert(_rows: Row[], opts: WriteOptions): Promise<RowOutcome[]> {
-    throw this.readOnly('write to', opts.table);
+  async upsert(rows: Row[], opts: WriteOptions): Promise<RowOutcome[]> {
+    if (!this.capabilities.write || !this.rewrite) throw this.readOnly('write to', opts.table);
+    return this.write(opts, (t, plan) => {
+      const existing = new Set(t.rows.map((r) => keyText(opts.key.map((k) => r[k]))));
+      return rows.map((row, index): RowOutcome => {
+        const key = opts.key.map((k) => row[k]);
+        const id = keyText(key);
+        const exists = existing.has(id);
+        if (exists && opts.mode === 'insert') {
+          return { index, key, status: 'error', error: new CrmlinkError('ROW_REJECTED', `source "${this.name}": table "${opts.table}" already has key ${id}`, { source: this.name, table: opts.table, key: id }) };
+        }
+        if (!exists && opts.mode === 'update') return { index, key, status: 'missing' };
+        if (exists) plan.updates.set(id, { ...plan.updates.get(id), ...row });
+        else {
+          plan.inserts.push(row);
+          existing.add(id);
+        }
+        return { index, key, status: exists ? 'updated' : 'inserted' };
+      });
+    });
   }
 
-  async delete(_keys: KeyValues[], opts: WriteOptions): Promise<RowOutcome[]> {
-    throw this.readOnly('delete from', opts.table);
+  async delete(keys: KeyValues[], opts: WriteOptions): Promise<RowOutcome[]> {
+    if (!this.capabilities.write || !this.rewrite) throw this.readOnly('delete from', opts.table);
+    return this.write(opts, (t, plan) => {
+      const existing = new Set(t.rows.map((r) => keyText(opts.key.map((k) => r[k]))));
+      return keys.map((key, index): RowOutcome => {
+        const id = keyText(key);
+        if (!existing.has(id)) return { index, key, status: 'missing' };
+        plan.deletes.add(id);
+        return { index, key, status: 'deleted' };
+      });
+    });
+  }
+
+  /** The lock file Excel (and WPS) keep beside a workbook they have open: `~$name.xlsx`. */
+  lockFile(): string {
+    return join(dirname(this.file), `~$${basename(this.file)}`);
+  }
+
+  /**
+   * Plan a write against the current file, render its new version, and put it in place
+   * atomically: the new content goes to a temporary file in the same directory (flushed to disk),
+   * the current file is kept as `<file>.bak`, and a rename replaces it, so a crash at any moment
+   * leaves either the old file or the new one. While the file is open in Excel (a `~$` lock file
+   * beside it) nothing is written: LOCKED, which the sync retries later.
+   */
+  private async write(opts: WriteOptions, plan: (t: LoadedTable, p: WritePlan) => RowOutcome[]): Promise<RowOutcome[]> {
+    opts.signal?.throwIfAborted();
+    if (existsSync(this.lockFile())) {
+      throw this.fileError('LOCKED', `the file is open in Excel (lock file ${basename(this.lockFile())}): not written; the change is retried once it is closed`, { table: opts.table });
+    }
+    const t = await this.table(opts.table, opts.signal);
+    const missing = opts.key.filter((k) => !t.info.columns.some((c) => c.name === k));
+    if (missing.length) throw this.fileError('MAPPING_INVALID', `table "${opts.table}" has no key column ${missing.map((k) => `"${k}"`).join(', ')}`, { table: opts.table, column: missing[0] });
+    const p: WritePlan = { table: t, key: opts.key, updates: new Map(), inserts: [], deletes: new Set() };
+    const outcomes = plan(t, p);
+    if (p.updates.size === 0 && p.inserts.length === 0 && p.deletes.size === 0) return outcomes;
+    let content: Buffer;
+    try {
+      content = await readFile(this.file);
+    } catch (err) {
+      throw this.ioError(err);
+    }
+    const next = await (this.rewrite as NonNullable<FileConnector['rewrite']>).call(this, content, p);
+    await this.replaceFile(next);
+    return outcomes;
+  }
+
+  private async replaceFile(next: Buffer): Promise<void> {
+    const temp = join(dirname(this.file), `.${basename(this.file)}.crmlink-${process.pid}-${Date.now()}.tmp`);
+    try {
+      const fh = await open(temp, 'wx');
+      try {
+        await fh.writeFile(next);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      // The previous version, kept as the backup (itself replaced by rename, never half-written).
+      const bak = `${this.file}.bak`;
+      const bakTemp = `${temp}.bak`;
+      await copyFile(this.file, bakTemp);
+      await rename(bakTemp, bak);
+      await rename(temp, this.file);
+    } catch (err) {
+      throw this.fileError('SOURCE_UNREACHABLE', `the new version could not be written (${err instanceof Error ? err.message : String(err)}); the file is unchanged`, {}, err);
+    } finally {
+      await rm(temp, { force: true });
+      await rm(`${temp}.bak`, { force: true });
+    }
+    this.cached = undefined;
   }
 
   private readOnly(what: string, table: string): CrmlinkError {

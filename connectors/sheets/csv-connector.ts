@@ -10,8 +10,9 @@ import { parse } from 'csv-parse/sync';
 import iconv from 'iconv-lite';
 import type { SourceConfig } from '../../config/schema.js';
 import { ownValue } from '../../core/own.js';
-import { FileConnector, type ParsedFile } from '../files/file-connector.js';
-import { buildTable, type FileIssue, type GridRow } from './sheet-table.js';
+import { FileConnector, keyText, type ParsedFile, type WritePlan } from '../files/file-connector.js';
+import type { Row } from '../driver.js';
+import { buildTable, cellKey, type FileIssue, type GridRow } from './sheet-table.js';
 
 const DELIMITERS = [',', ';', '\t', '|'];
 
@@ -19,11 +20,41 @@ export class CsvConnector extends FileConnector {
   private lastIssues: FileIssue[] = [];
 
   constructor(name: string, source: SourceConfig, baseDir: string) {
-    super(name, 'csv', source, baseDir, false);
+    super(name, 'csv', source, baseDir, source.file?.writeBack ?? false);
   }
 
   protected override readOnlyReason(): string {
-    return 'write-back to CSV files is not enabled for this source';
+    return `write-back is not enabled: set sources.${this.name}.file.writeBack: true`;
+  }
+
+  /**
+   * The file with the plan applied, in its own encoding (BOM kept), delimiter and line ending:
+   * records whose key is updated get the new values in the columns written, deleted ones are left
+   * out, new ones are appended; every other record keeps its values.
+   */
+  protected override async rewrite(content: Buffer, plan: WritePlan): Promise<Buffer> {
+    const bom = content.length >= 3 && content[0] === 0xef && content[1] === 0xbb && content[2] === 0xbf;
+    const { text, encoding } = decode(content, this.source.file?.encoding ?? 'auto');
+    const quote = this.source.file?.quote ?? '"';
+    const delimiter = this.source.file?.delimiter ?? detectDelimiter(text, quote);
+    const eol = text.includes('\r\n') ? '\r\n' : '\n';
+    const records = parse(text, { delimiter, quote, relax_column_count: true, skip_empty_lines: true, skip_records_with_error: true }) as string[][];
+    const header = records[0] ?? [];
+    const index = new Map(header.map((h, i) => [h.trim(), i] as const));
+    const types = new Map(plan.table.info.columns.map((c) => [c.name, c.crmType ?? 'string'] as const));
+    const keyIdx = plan.key.map((k) => index.get(k) ?? -1);
+    const out: string[][] = [header];
+    for (const rec of records.slice(1)) {
+      const key = keyText(plan.key.map((k, j) => cellKey(rec[keyIdx[j]] ?? null, types.get(k))));
+      if (plan.deletes.has(key)) continue;
+      const update = plan.updates.get(key);
+      out.push(update ? applyRow(rec, update, index) : rec);
+    }
+    for (const row of plan.inserts) out.push(applyRow(new Array<string>(header.length).fill(''), row, index));
+    const body = out.map((r) => r.map((v) => csvField(v, delimiter, quote)).join(delimiter)).join(eol) + (/\r?\n$/.test(text) ? eol : '');
+    const enc = encoding.startsWith('GBK') ? 'gbk' : encoding.startsWith('GB18030') ? 'gb18030' : 'utf8';
+    const bytes = enc === 'utf8' ? Buffer.from(body, 'utf8') : iconv.encode(body, enc);
+    return bom ? Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), bytes]) : bytes;
   }
 
   /** The file's one table name. */
@@ -98,4 +129,21 @@ export function detectDelimiter(text: string, quote: string): string {
     }
   }
   return best;
+}
+
+/** A record with the row's values written into the columns it names (as text). */
+function applyRow(rec: string[], row: Row, index: Map<string, number>): string[] {
+  const out = [...rec];
+  for (const [column, value] of Object.entries(row)) {
+    const i = index.get(column);
+    if (i === undefined) continue;
+    while (out.length <= i) out.push('');
+    out[i] = value === null || value === undefined ? '' : typeof value === 'boolean' ? (value ? 'true' : 'false') : value instanceof Date ? value.toISOString() : String(value);
+  }
+  return out;
+}
+
+/** One field, quoted only when it must be (a delimiter, a quote or a line break in it). */
+function csvField(v: string, delimiter: string, quote: string): string {
+  return v.includes(delimiter) || v.includes(quote) || /[\r\n]/.test(v) ? `${quote}${v.split(quote).join(quote + quote)}${quote}` : v;
 }

@@ -252,3 +252,9 @@ export function convert(raw: Cell, type: SheetColumnType): Converted {
     }
   }
 }
+
+/** A key cell as the typed value reads give (so a write finds the row a read returned). */
+export function cellKey(raw: Cell, type: ColumnInfo['crmType']): unknown {
+  const typed = convert(raw, type === undefined || type === 'text' ? 'string' : type);
+  return typed.ok ? typed.value : raw;
+}

@@ -9,8 +9,10 @@ import { Readable } from 'node:stream';
 import ExcelJS from 'exceljs';
 import type { FileTableConfig, SourceConfig } from '../../config/schema.js';
 import { CrmlinkError } from '../../core/errors.js';
-import { FileConnector, type ParsedFile } from '../files/file-connector.js';
-import { buildTable, type Cell, type FileIssue, type GridRow, type SheetTable } from './sheet-table.js';
+import { ownValue } from '../../core/own.js';
+import { FileConnector, keyText, type ParsedFile, type WritePlan } from '../files/file-connector.js';
+import type { Row } from '../driver.js';
+import { buildTable, cellKey, type Cell, type FileIssue, type GridRow, type SheetTable } from './sheet-table.js';
 
 interface Placement {
   table: string;
@@ -27,11 +29,72 @@ export class XlsxConnector extends FileConnector {
   private lastIssues = new Map<string, FileIssue[]>();
 
   constructor(name: string, source: SourceConfig, baseDir: string) {
-    super(name, 'xlsx', source, baseDir, false);
+    super(name, 'xlsx', source, baseDir, source.file?.writeBack ?? false);
   }
 
   protected override readOnlyReason(): string {
-    return 'write-back to workbooks is not enabled for this source';
+    return `write-back is not enabled: set sources.${this.name}.file.writeBack: true`;
+  }
+
+  /**
+   * The workbook with the plan applied, through exceljs's full reader and writer: only the cells
+   * of the table's rows that change are set; a deleted row's cells are cleared (rows below do not
+   * move, so formulas pointing at them stay right); a new row goes to the first blank row below
+   * the table (or is inserted there). Other sheets, formulas and styles are written back as read.
+   * A formula cell is never overwritten: the write fails, naming the cell, and the file is unchanged.
+   */
+  protected override async rewrite(content: Buffer, plan: WritePlan): Promise<Buffer> {
+    const name = plan.table.info.name;
+    const config = ownValue(this.source.file?.tables ?? {}, name);
+    const sheetName = config?.sheet ?? name;
+    const wb = new ExcelJS.Workbook();
+    await wb.xlsx.load(content as unknown as ArrayBuffer);
+    const ws = wb.getWorksheet(sheetName);
+    if (!ws) throw this.fileError('MAPPING_INVALID', `table "${name}": no worksheet "${sheetName}"`, { table: name });
+    const p = placement(name, config);
+    let headerAt = p.firstRow;
+    while (headerAt <= ws.rowCount && (ws.getRow(headerAt).values as unknown[]).every((v) => v === null || v === undefined || v === '')) headerAt++;
+    const columns = new Map<string, number>();
+    ws.getRow(headerAt).eachCell((cell, col) => {
+      const text = cellValue(cell.value);
+      if (text !== null && !columns.has(String(text).trim())) columns.set(String(text).trim(), col);
+    });
+    const types = new Map(plan.table.info.columns.map((c) => [c.name, c.crmType] as const));
+    const keyCols = plan.key.map((k) => columns.get(k) ?? -1);
+    const end = p.lastRow ?? ws.rowCount;
+    let lastData = headerAt;
+    for (let r = headerAt + 1; r <= end; r++) {
+      const row = ws.getRow(r);
+      const key = keyCols.map((c, j) => cellKey(c > 0 ? cellValue(row.getCell(c).value) : null, types.get(plan.key[j])));
+      if (key.some((v) => v !== null)) lastData = r;
+      const id = keyText(key);
+      if (plan.deletes.has(id)) {
+        for (const c of columns.values()) row.getCell(c).value = null;
+        continue;
+      }
+      const update = plan.updates.get(id);
+      if (update) this.setCells(row, update, columns, name);
+    }
+    let at = lastData + 1;
+    for (const insert of plan.inserts) {
+      const blank = (ws.getRow(at).values as unknown[]).every((v) => v === null || v === undefined || v === '');
+      if (!blank) ws.insertRow(at, []);
+      this.setCells(ws.getRow(at), insert, columns, name);
+      at++;
+    }
+    return Buffer.from(await wb.xlsx.writeBuffer());
+  }
+
+  private setCells(row: ExcelJS.Row, values: Row, columns: Map<string, number>, table: string): void {
+    for (const [column, value] of Object.entries(values)) {
+      const c = columns.get(column);
+      if (c === undefined) continue;
+      const cell = row.getCell(c);
+      if (cell.formula) {
+        throw this.fileError('ROW_REJECTED', `table "${table}", cell ${cell.address} ("${column}") holds a formula: crmlink does not overwrite formulas`, { table, column });
+      }
+      cell.value = toCell(value, cell.value);
+    }
   }
 
   /** Cells and rows of `table` that could not be read as declared, with sheet, row and column. */
@@ -129,4 +192,14 @@ function cellValue(v: unknown): Cell {
     if (o.text !== undefined) return cellValue(o.text);
   }
   return String(v);
+}
+
+/** A row value as a cell value: numbers where the cell holds numbers, dates as dates. */
+function toCell(value: unknown, previous: unknown): ExcelJS.CellValue {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'number' || typeof value === 'boolean' || value instanceof Date) return value;
+  const text = String(value);
+  if ((typeof previous === 'number' || previous === null || previous === undefined) && /^[+-]?\d+(\.\d+)?$/.test(text) && Number.isFinite(Number(text)) && !/^[+-]?0\d/.test(text)) return Number(text);
+  if (previous instanceof Date && /^\d{4}-\d{2}-\d{2}( \d{2}:\d{2}(:\d{2})?)?$/.test(text)) return new Date(`${text.replace(' ', 'T')}${text.length === 10 ? 'T00:00:00' : ''}Z`);
+  return text;
 }
