@@ -192,10 +192,37 @@ export function connectorContract(name: string, setup: () => Promise<ContractFix
       expect((del as CrmlinkError).code).toBe('WRITE_FORBIDDEN');
     });
 
+  });
+
+  // Change capture changes the data: its own fixture, so the read cases see the data as set up
+  // whatever order the cases run in.
+  describe(`connector contract (change capture): ${name}`, () => {
+    let fx: ContractFixture | null = null;
+    beforeAll(async () => {
+      fx = await setup();
+    });
+    afterAll(async () => {
+      await fx?.connector.destroy();
+      await fx?.cleanup?.();
+    });
+    const when = (title: string, fn: (f: ContractFixture) => Promise<void>, gap?: ContractCase) =>
+      it(title, async (ctx) => {
+        if (!fx) return ctx.skip();
+        const why = gap ? opts.gaps?.[gap] : undefined;
+        if (why) {
+          process.stderr.write(`[${name}] declared gap "${gap}": ${why}\n`);
+          return ctx.skip();
+        }
+        await fn(fx);
+      });
+
     when(
       'captures changes by row hash: a full snapshot, then what changed and what was deleted',
       async (f) => {
-        const columns = Object.keys(all[0] ?? {});
+        const [first0] = await f.connector.select({ table: f.table, columns: f.key, limit: 1, orderBy: f.key.map((column) => ({ column, direction: 'asc' as const })) });
+        const info = (await f.connector.introspect({ table: f.table }))[0];
+        const columns = info.columns.map((c) => c.name);
+        expect(first0).toBeDefined();
         const spec = { table: f.table, key: f.key, columns, strategy: 'hash' as const, lookBackSeconds: 0 };
         const scan = async (from: Checkpoint | null) => {
           const hashes = new Map<string, string>();
@@ -228,5 +255,87 @@ export function connectorContract(name: string, setup: () => Promise<ContractFix
       },
       'change capture',
     );
+  });
+}
+
+/** What the write contract needs: a writable table with two rows the cases may change. */
+export interface WriteContractFixture {
+  connector: Connector;
+  table: string;
+  key: string[];
+  /** A text column (Chinese text is written to it). */
+  textColumn: string;
+  /** Three existing rows, with at least their key (one per case that changes an existing row). */
+  existing: [Row, Row, Row];
+  /** Two keys no row has: one is inserted, the other must stay absent. */
+  newKeys: [KeyValues, KeyValues];
+  cleanup?(): Promise<void>;
+}
+
+/**
+ * The write side of the contract, for connectors with capabilities.write: batched upserts with
+ * an outcome per row (inserted, updated, unchanged, missing, error), deletes, Chinese text written
+ * and read back unchanged. Each case touches its own rows, so the cases run in any order.
+ */
+export function connectorWriteContract(name: string, setup: () => Promise<WriteContractFixture | null>): void {
+  describe(`connector contract (write side): ${name}`, () => {
+    let fx: WriteContractFixture | null = null;
+    beforeAll(async () => {
+      fx = await setup();
+    });
+    afterAll(async () => {
+      await fx?.connector.destroy();
+      await fx?.cleanup?.();
+    });
+    const when = (title: string, fn: (f: WriteContractFixture) => Promise<void>) =>
+      it(title, async (ctx) => {
+        if (!fx) return ctx.skip();
+        await fn(fx);
+      });
+    const read = async (f: WriteContractFixture, key: KeyValues) =>
+      f.connector.select({ table: f.table, columns: [...f.key, f.textColumn], where: { and: f.key.map((k, i) => ({ column: k, op: 'eq' as const, value: key[i] })) } });
+    const rowOf = (f: WriteContractFixture, key: KeyValues, text: string): Row => ({ ...Object.fromEntries(f.key.map((k, i) => [k, key[i]])), [f.textColumn]: text });
+
+    when('declares that it can write', async (f) => {
+      expect(f.connector.capabilities.write).toBe(true);
+    });
+
+    when('inserts a new row and reads it back, Chinese text unchanged', async (f) => {
+      const text = '（新）成都天府软件园·研发中心 有限公司';
+      const [o] = await f.connector.upsert([rowOf(f, f.newKeys[0], text)], { table: f.table, key: f.key });
+      expect(o.status).toBe('inserted');
+      const back = await read(f, f.newKeys[0]);
+      expect(back.length).toBe(1);
+      expect(back[0][f.textColumn]).toBe(text);
+    });
+
+    when('updates a row, then reports the same values as unchanged', async (f) => {
+      const key = f.key.map((k) => f.existing[0][k]);
+      const text = '上海锦江贸易（集团）有限公司';
+      expect((await f.connector.upsert([rowOf(f, key, text)], { table: f.table, key: f.key }))[0].status).toBe('updated');
+      expect((await read(f, key))[0][f.textColumn]).toBe(text);
+      expect((await f.connector.upsert([rowOf(f, key, text)], { table: f.table, key: f.key }))[0].status).toBe('unchanged');
+    });
+
+    when('mode update: a missing key is reported missing and nothing is inserted', async (f) => {
+      const [o] = await f.connector.upsert([rowOf(f, f.newKeys[1], 'x')], { table: f.table, key: f.key, mode: 'update' });
+      expect(o.status).toBe('missing');
+      expect(await read(f, f.newKeys[1])).toEqual([]);
+    });
+
+    when('mode insert: an existing key is an error outcome, the row unchanged', async (f) => {
+      const key = f.key.map((k) => f.existing[1][k]);
+      const before = await read(f, key);
+      const [o] = await f.connector.upsert([rowOf(f, key, 'should not be written')], { table: f.table, key: f.key, mode: 'insert' });
+      expect(o.status).toBe('error');
+      expect(await read(f, key)).toEqual(before);
+    });
+
+    when('deletes by key; a missing key is reported missing', async (f) => {
+      const key = f.key.map((k) => f.existing[2][k]);
+      const out = await f.connector.delete([key, f.newKeys[1]], { table: f.table, key: f.key });
+      expect(out.map((o) => o.status)).toEqual(['deleted', 'missing']);
+      expect(await read(f, key)).toEqual([]);
+    });
   });
 }

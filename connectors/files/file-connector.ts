@@ -290,19 +290,21 @@ export abstract class FileConnector implements Connector {
   async upsert(rows: Row[], opts: WriteOptions): Promise<RowOutcome[]> {
     if (!this.capabilities.write || !this.rewrite) throw this.readOnly('write to', opts.table);
     return this.write(opts, (t, plan) => {
-      const existing = new Set(t.rows.map((r) => keyText(opts.key.map((k) => r[k]))));
+      const existing = new Map<string, Row | null>(t.rows.map((r) => [keyText(opts.key.map((k) => r[k])), r]));
       return rows.map((row, index): RowOutcome => {
         const key = opts.key.map((k) => row[k]);
         const id = keyText(key);
-        const exists = existing.has(id);
+        const current = existing.get(id);
+        const exists = current !== undefined;
         if (exists && opts.mode === 'insert') {
           return { index, key, status: 'error', error: new CrmlinkError('ROW_REJECTED', `source "${this.name}": table "${opts.table}" already has key ${id}`, { source: this.name, table: opts.table, key: id }) };
         }
         if (!exists && opts.mode === 'update') return { index, key, status: 'missing' };
+        if (current && Object.entries(row).every(([c, v]) => keyText([current[c]]) === keyText([v]))) return { index, key, status: 'unchanged' };
         if (exists) plan.updates.set(id, { ...plan.updates.get(id), ...row });
         else {
           plan.inserts.push(row);
-          existing.add(id);
+          existing.set(id, null);
         }
         return { index, key, status: exists ? 'updated' : 'inserted' };
       });

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ExcelJS from 'exceljs';
 import iconv from 'iconv-lite';
-import { connectorContract } from '../../connectors/contract/index.js';
+import { connectorContract, connectorWriteContract } from '../../connectors/contract/index.js';
 import { createConnector } from '../../connectors/registry.js';
 import { sourceSchema, type SourceConfig } from '../../config/schema.js';
 import { createTestDatabase, fixtureKnex, requireDialect, testDialects } from '../support/databases.js';
@@ -165,3 +165,47 @@ connectorContract(
   },
   { gaps: { aggregate: 'the example plugin declares capabilities.aggregate: false' } },
 );
+
+// ---------------------------------------------------------------- write side
+
+for (const dialect of testDialects()) {
+  connectorWriteContract(dialect, async () => {
+    if (!(await requireDialect(dialect))) return null;
+    const db = await createTestDatabase(dialect, 'connwrite');
+    const fx = fixtureKnex(db);
+    await fx.schema.createTable('customers', (t) => {
+      t.integer('id').primary();
+      t.string('name', 100).notNullable();
+      t.string('city', 20);
+    });
+    await fx('customers').insert(CUSTOMERS);
+    return {
+      connector: createConnector('erp', sourceFor(db)),
+      table: 'customers',
+      key: ['id'],
+      textColumn: 'name',
+      existing: [CUSTOMERS[0], CUSTOMERS[1], CUSTOMERS[2]],
+      newKeys: [[101], [102]],
+      async cleanup() {
+        await fx.destroy();
+        await db.drop();
+      },
+    };
+  });
+}
+
+connectorWriteContract('xlsx', async () => {
+  const { dir, cleanup } = tempDir('xlsxw');
+  await writeWorkbook(join(dir, 'customers.xlsx'), CUSTOMERS);
+  const c = createConnector('sheet', source({ connector: 'xlsx', connection: { filename: 'customers.xlsx' }, file: { writeBack: true } }), { baseDir: dir });
+  const row = (x: Customer) => ({ 编号: x.id, 名称: x.name });
+  return { connector: c, table: '客户', key: ['编号'], textColumn: '名称', existing: [row(CUSTOMERS[0]), row(CUSTOMERS[1]), row(CUSTOMERS[2])], newKeys: [[101], [102]], cleanup };
+});
+
+connectorWriteContract('csv (GBK)', async () => {
+  const { dir, cleanup } = tempDir('csvw');
+  writeGbkCsv(join(dir, 'customers.csv'), CUSTOMERS);
+  const c = createConnector('csv', source({ connector: 'csv', connection: { filename: 'customers.csv' }, file: { writeBack: true } }), { baseDir: dir });
+  const row = (x: Customer) => ({ 编号: x.id, 名称: x.name });
+  return { connector: c, table: 'customers', key: ['编号'], textColumn: '名称', existing: [row(CUSTOMERS[0]), row(CUSTOMERS[1]), row(CUSTOMERS[2])], newKeys: [[101], [102]], cleanup };
+});
