@@ -3,7 +3,7 @@
  * table with its header row as columns (sheet-table.ts). Formula cells give their cached result,
  * date-formatted cells and declared date columns give dates (serials included), rich text its text.
  *
- * Read-only for now: capabilities.write is false and a write says so (write-back is not built yet).
+ * Write-back is opt-in (file.writeBack): see `rewrite`, and FileConnector for the atomic replace.
  */
 import { Readable } from 'node:stream';
 import ExcelJS from 'exceljs';
