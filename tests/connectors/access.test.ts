@@ -17,6 +17,7 @@ import type { Checkpoint, ChangeBatch, Row } from '../../connectors/driver.js';
 import { openApp, closeApp, type App } from '../../app/app.js';
 import { runJob } from '../../sync/engine.js';
 import { silentLogger } from '../../core/logger.js';
+import { createYogaApp } from '../../schema/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/databases.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'access');
@@ -271,5 +272,44 @@ log: { level: silent }
     expect(broken.status).not.toBe('ok');
     expect(JSON.stringify(broken.error)).toContain('no table \\"Asset Items\\"');
     expect((await app.hub.knex('crm_product').count({ n: '*' }))[0].n).toBe(65);
+  });
+});
+
+describe('Access in GraphQL: read live, a mutation refused with the reason', () => {
+  it('reads assets live from the file; updateProduct is refused naming the source and why', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'crmlink-access-gql-'));
+    const hubDb = await createTestDatabase('sqlite', 'accessgql');
+    copyFileSync(join(FIXTURES, 'asset-items.accdb'), join(work, 'assets.accdb'));
+    const yaml = `
+hub: { dialect: sqlite, connection: ${JSON.stringify(hubDb.connection)} }
+sources:
+  assets: { kind: erp, connector: access, connection: { filename: assets.accdb } }
+entities:
+  Product:
+    mode: federated
+    owner: assets
+    writable: [update]
+    sources:
+      assets: { table: Asset Items, key: [Asset No], fields: { code: Asset No, name: Description, price: { column: Cost, type: decimal, scale: 2 } } }
+server:
+  auth: { mode: none, anonymousRole: admin, roles: { admin: { customers: all, write: true, admin: true } } }
+log: { level: silent }
+`;
+    const gqlApp = await openApp(parseConfig(yaml, { baseDir: work }), { logger: silentLogger });
+    const yoga = createYogaApp(gqlApp, { logger: false });
+    const gql = async (query: string) => (await (await yoga.fetch('http://x/graphql', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }) })).json()) as { data?: { products?: { totalCount: number; nodes: { id: string; code: string; price: string }[] } }; errors?: { message: string; extensions?: { code?: string } }[] };
+    try {
+      const read = await gql('{ products(where: { code: { eq: "30050" } }) { totalCount nodes { id code price } } }');
+      expect(read.errors).toBeUndefined();
+      expect(read.data?.products?.nodes).toEqual([{ id: expect.any(String), code: '30050', price: '1995.5' }]);
+      const id = read.data?.products?.nodes[0].id;
+      const res = await gql(`mutation { updateProduct(id: "${id}", input: { price: "1" }) { id } }`);
+      expect(res.errors?.[0].extensions?.code).toBe('WRITE_FORBIDDEN');
+      expect(res.errors?.[0].message).toContain('source "assets" is read-only (access: crmlink can read it but not write it)');
+    } finally {
+      await closeApp(gqlApp);
+      await hubDb.drop();
+      rmSync(work, { recursive: true, force: true });
+    }
   });
 });
