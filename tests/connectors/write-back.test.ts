@@ -75,7 +75,8 @@ describe('CSV write-back', () => {
 });
 
 describe('xlsx write-back', () => {
-  beforeAll(async () => {
+  /** Each case writes its own copy of the workbook, so the cases run in any order. */
+  async function makeBook(file: string): Promise<void> {
     const wb = new ExcelJS.Workbook();
     const ws = wb.addWorksheet('客户');
     ws.addRow(['编号', '名称', '单价', '数量', '金额']);
@@ -85,10 +86,11 @@ describe('xlsx write-back', () => {
     const other = wb.addWorksheet('汇总');
     other.addRow(['合计', { formula: 'SUM(客户!E2:E3)', result: 2751 }]);
     other.addRow(['备注', '由财务部维护']);
-    await wb.xlsx.writeFile(join(dir, 'book.xlsx'));
-  });
+    await wb.xlsx.writeFile(join(dir, file));
+  }
 
   it('changes only the cells written: other sheets, formulas and formatting stay as they were', async () => {
+    await makeBook('book.xlsx');
     const c = connector('xlsx', 'book.xlsx');
     const res = await c.upsert(
       [
@@ -118,33 +120,37 @@ describe('xlsx write-back', () => {
   });
 
   it('never overwrites a formula: the write fails naming the cell, the file unchanged', async () => {
-    const c = connector('xlsx', 'book.xlsx');
-    const before = readFileSync(join(dir, 'book.xlsx'));
+    await makeBook('formula.xlsx');
+    const c = connector('xlsx', 'formula.xlsx');
+    const before = readFileSync(join(dir, 'formula.xlsx'));
     const e = await c.upsert([{ 编号: 'P1', 金额: 1 }], { table: '客户', key: ['编号'] }).catch((err: unknown) => err);
     expect((e as Error).message).toContain('cell E2 ("金额") holds a formula');
-    expect(readFileSync(join(dir, 'book.xlsx')).equals(before)).toBe(true);
+    expect(readFileSync(join(dir, 'formula.xlsx')).equals(before)).toBe(true);
   });
 
   it('while Excel has the workbook open (~$ lock file), nothing is written: LOCKED, retried later', async () => {
-    const c = connector('xlsx', 'book.xlsx');
-    const before = readFileSync(join(dir, 'book.xlsx'));
-    writeFileSync(join(dir, '~$book.xlsx'), 'owner');
+    await makeBook('locked.xlsx');
+    const c = connector('xlsx', 'locked.xlsx');
+    const before = readFileSync(join(dir, 'locked.xlsx'));
+    writeFileSync(join(dir, '~$locked.xlsx'), 'owner');
     try {
       const e = await c.upsert([{ 编号: 'P1', 单价: '1' }], { table: '客户', key: ['编号'] }).catch((err: unknown) => err);
       expect(e).toBeInstanceOf(CrmlinkError);
       expect((e as CrmlinkError).code).toBe('LOCKED');
       expect((e as CrmlinkError).transient).toBe(true);
-      expect((e as Error).message).toContain('open in Excel (lock file ~$book.xlsx)');
-      expect(readFileSync(join(dir, 'book.xlsx')).equals(before)).toBe(true);
+      expect((e as Error).message).toContain('open in Excel (lock file ~$locked.xlsx)');
+      expect(readFileSync(join(dir, 'locked.xlsx')).equals(before)).toBe(true);
     } finally {
-      rmSync(join(dir, '~$book.xlsx'));
+      rmSync(join(dir, '~$locked.xlsx'));
     }
-    expect((await c.upsert([{ 编号: 'P1', 单价: '1200.5' }], { table: '客户', key: ['编号'] }))[0].status).toBe('updated');
+    expect((await c.upsert([{ 编号: 'P1', 单价: '1' }], { table: '客户', key: ['编号'] }))[0].status).toBe('updated');
   });
 });
 
 describe('a write killed midway', () => {
   it('SIGKILL while writing leaves the old file or the new one, never a broken one', async () => {
+    // Its own directory: a killed writer may leave its temporary file behind.
+    const dir = mkdtempSync(join(tmpdir(), 'crmlink-writeback-kill-'));
     const rows = Array.from({ length: 8_000 }, (_, i) => `${i + 1},${NAMES[i % NAMES.length]} ${i}`);
     writeFileSync(join(dir, 'big.csv'), iconv.encode(['编号,公司名称', ...rows].join('\r\n') + '\r\n', 'gbk'));
     for (let round = 0; round < 3; round++) {
@@ -166,5 +172,6 @@ describe('a write killed midway', () => {
       const c = createConnector('after', sourceSchema.parse({ kind: 'crm', connector: 'csv', connection: { filename: 'big.csv' } }), { baseDir: dir });
       expect((await c.introspect({ table: 'big' }))[0].columns.map((col) => col.name)).toEqual(['编号', '公司名称']);
     }
+    rmSync(dir, { recursive: true, force: true });
   });
 });
