@@ -109,33 +109,58 @@ export class XlsxConnector extends FileConnector {
       throw this.fileError('SOURCE_DATABASE_UNKNOWN', 'is not an Excel workbook (.xlsx): it is not a zip archive (an old .xls must be saved as .xlsx first)');
     }
     const configured = Object.entries(this.source.file?.tables ?? {});
-    const placements: Placement[] = [];
-    const sheets: string[] = [];
+    let placements: Placement[] = [];
+    let sheets: string[] = [];
+    /** Route one worksheet's rows into the tables placed on it. */
+    const consume = async (sheetName: string, rows: AsyncIterable<{ number: number; values: unknown[] }> | Iterable<{ number: number; values: unknown[] }>) => {
+      sheets.push(sheetName);
+      const here = configured.filter(([t, c]) => (c.sheet ?? t) === sheetName);
+      const mine: Placement[] = (here.length ? here : [[sheetName, undefined] as const]).map(([table, config]) => placement(table, config));
+      // A sheet a configured table names is read as that table; any other sheet is a table of its own.
+      placements.push(...mine);
+      for await (const row of rows) {
+        for (const p of mine) {
+          if (row.number < p.firstRow || (p.lastRow !== undefined && row.number > p.lastRow)) continue;
+          const cells: Cell[] = [];
+          const end = p.lastCol ?? row.values.length - 2;
+          for (let c = p.firstCol; c <= end; c++) cells.push(cellValue(row.values[c + 1]));
+          p.grid.push({ number: row.number, cells });
+        }
+      }
+    };
     try {
-      const reader = new ExcelJS.stream.xlsx.WorkbookReader(Readable.from(content), {
-        sharedStrings: 'cache',
-        styles: 'cache', // number formats tell dates from numbers
-        hyperlinks: 'ignore',
-        worksheets: 'emit',
-        entries: 'emit',
-      });
-      for await (const ws of reader) {
-        const sheetName = (ws as unknown as { name: string }).name;
-        sheets.push(sheetName);
-        const here = configured.filter(([t, c]) => (c.sheet ?? t) === sheetName);
-        const mine: Placement[] = (here.length ? here : configured.some(([t, c]) => (c.sheet ?? t) === sheetName) ? [] : [[sheetName, undefined] as const]).map(([table, config]) =>
-          placement(table, config),
-        );
-        placements.push(...mine);
-        for await (const row of ws as unknown as AsyncIterable<ExcelJS.Row>) {
-          const values = row.values as unknown[];
-          for (const p of mine) {
-            if (row.number < p.firstRow || (p.lastRow !== undefined && row.number > p.lastRow)) continue;
-            const cells: Cell[] = [];
-            const end = p.lastCol ?? values.length - 2;
-            for (let c = p.firstCol; c <= end; c++) cells.push(cellValue(values[c + 1]));
-            p.grid.push({ number: row.number, cells });
-          }
+      try {
+        const reader = new ExcelJS.stream.xlsx.WorkbookReader(Readable.from(content), {
+          sharedStrings: 'cache',
+          styles: 'cache', // number formats tell dates from numbers
+          hyperlinks: 'ignore',
+          worksheets: 'emit',
+          entries: 'emit',
+        });
+        for await (const ws of reader) {
+          // A sheet met before workbook.xml and its relations has no name yet ("Sheet1"): not usable.
+          const state = reader as unknown as { workbookRels?: unknown; model?: unknown };
+          if (!state.workbookRels || !state.model) throw new Error('worksheets stored before workbook.xml');
+          const rows = (async function* () {
+            for await (const row of ws as unknown as AsyncIterable<ExcelJS.Row>) yield { number: row.number, values: row.values as unknown[] };
+          })();
+          await consume((ws as unknown as { name: string }).name, rows);
+        }
+      } catch (streamErr) {
+        // The streaming reader needs workbook.xml before the sheets in the archive; some writers
+        // (exceljs itself, at times) store them the other way round. Read such a file whole.
+        placements = [];
+        sheets = [];
+        const wb = new ExcelJS.Workbook();
+        try {
+          await wb.xlsx.load(content as unknown as ArrayBuffer);
+        } catch {
+          throw streamErr;
+        }
+        for (const ws of wb.worksheets) {
+          const rows: { number: number; values: unknown[] }[] = [];
+          ws.eachRow({ includeEmpty: false }, (row, number) => rows.push({ number, values: row.values as unknown[] }));
+          await consume(ws.name, rows);
         }
       }
     } catch (err) {

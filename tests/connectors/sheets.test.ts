@@ -5,7 +5,7 @@
  * cells reported with sheet, row and column and parked by the sync while the rest goes in.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ExcelJS from 'exceljs';
@@ -186,6 +186,23 @@ describe('Excel workbooks', () => {
     expect(old.ok).toBe(false);
     expect(old.error?.message).toContain('is not an Excel workbook (.xlsx)');
     expect(old.error?.message).toContain('old.xlsx');
+  });
+
+  it('reads a workbook whose archive stores the worksheets before workbook.xml (the streaming reader cannot)', async () => {
+    // jszip is exceljs's own zip library: rewrite the archive with the sheets first.
+    const { default: JSZip } = await import('jszip');
+    const zip = await JSZip.loadAsync(readFileSync(join(dir, 'survey.xlsx')));
+    const names = Object.keys(zip.files).filter((n) => !zip.files[n].dir);
+    const order = [...names.filter((n) => n.startsWith('xl/worksheets/')), ...names.filter((n) => !n.startsWith('xl/worksheets/'))];
+    const out = new JSZip();
+    for (const n of order) out.file(n, await zip.files[n].async('nodebuffer'));
+    writeFileSync(join(dir, 'reordered.xlsx'), await out.generateAsync({ type: 'nodebuffer' }));
+    const c = connector('xlsx', 'reordered.xlsx', surveyConfig);
+    expect((await all(c, 'products', ['编号'])).map((r) => [r['编号'], r['金额']])).toEqual([
+      ['P1', 2401],
+      ['P2', 350],
+    ]);
+    expect((await all(c, 'survey', ['客户编号'])).map((r) => r['调查日期'])).toEqual(['2024-01-05', '2024-01-09', '2024-01-09']);
   });
 
   it('change detection: a touched but unchanged workbook is not scanned again', async () => {
