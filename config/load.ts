@@ -9,7 +9,7 @@ import cron from 'node-cron';
 import type { z } from 'zod';
 import { ConfigError, CrmlinkError, type ConfigIssue } from '../core/errors.js';
 import { hasOwnKey } from '../core/own.js';
-import { configSchema, entitySchema, type CrmlinkConfig } from './schema.js';
+import { FILE_CONNECTORS, configSchema, entitySchema, type CrmlinkConfig } from './schema.js';
 import { serverIssues } from './server.js';
 import { ENTITY_NAMES, MODEL, isEntityName } from '../model/entities.js';
 import { resolvePreset } from './presets.js';
@@ -230,6 +230,16 @@ function crossCheck(config: CrmlinkConfig): PathIssue[] {
   const bad = (path: string, message: string) => issues.push({ code: 'CONFIG_INVALID', path, message });
   const sourceNames = Object.keys(config.sources);
 
+  for (const [sourceName, source] of Object.entries(config.sources)) {
+    const at = `sources.${sourceName}`;
+    if ((source.dialect === undefined) === (source.connector === undefined)) {
+      bad(at, 'needs exactly one of dialect (a database server or SQLite file) and connector (access | xlsx | csv | an npm package)');
+    }
+    const builtIn = (FILE_CONNECTORS as readonly string[]).includes(source.connector ?? '');
+    if (builtIn && !source.connection.filename) bad(`${at}.connection.filename`, `required for the ${source.connector} connector: the file to read`);
+    if (source.file && !builtIn) bad(`${at}.file`, 'applies to the access, xlsx and csv connectors only');
+  }
+
   for (const [entityName, entity] of Object.entries(config.entities)) {
     if (!entity || !isEntityName(entityName)) continue;
     const known = new Set([...MODEL[entityName].fields.map((f) => f.name), ...Object.keys(entity.fields)]);
@@ -273,6 +283,13 @@ function crossCheck(config: CrmlinkConfig): PathIssue[] {
       }
       if ((strategy === 'rowversion' || strategy === 'change-tracking') && config.sources[sourceName]?.dialect !== 'mssql') {
         bad(`${at}.changes.strategy`, `${strategy} needs a SQL Server source`);
+      }
+      const fileConnector = config.sources[sourceName]?.connector;
+      if ((fileConnector === 'access' || fileConnector === 'xlsx' || fileConnector === 'csv') && strategy !== 'hash') {
+        bad(`${at}.changes.strategy`, `a ${fileConnector} source captures changes by row hash only (strategy: hash)`);
+      }
+      if (fileConnector === 'access' && mapping.write.length > 0) {
+        bad(`${at}.write`, `source "${sourceName}" is an Access file, which crmlink can only read: remove ${mapping.write.join(', ')} (the hub keeps the values)`);
       }
       if (mapping.delete.mode === 'soft' && !mapping.delete.column) bad(`${at}.delete.column`, 'required for soft deletes');
     }

@@ -29,13 +29,13 @@ const name = z.string().min(1);
 
 export const connectionSchema = z
   .object({
-    filename: z.string().optional().describe('SQLite: database file (":memory:" for an in-memory one).'),
+    filename: z.string().optional().describe('SQLite: database file (":memory:" for an in-memory one). access, xlsx, csv: the file to read. Relative to the config file.'),
     url: z.string().optional().describe('Connection URL, e.g. postgres://user@host:5432/db. Use ${VAR} for secrets.'),
     host: z.string().optional(),
     port: z.coerce.number().int().positive().optional(),
     database: z.string().optional(),
     user: z.string().optional(),
-    password: z.string().optional().describe('Secret: always write it as ${ENV_VAR}.'),
+    password: z.string().optional().describe('Secret: always write it as ${ENV_VAR}. access: the password of a protected or encrypted file.'),
     schema: z.string().optional().describe('PostgreSQL / SQL Server schema of the mapped tables.'),
     encrypt: z.boolean().optional().describe('SQL Server: encrypt the connection (default true).'),
     trustServerCertificate: z.boolean().optional().describe('SQL Server: accept a self-signed certificate.'),
@@ -53,11 +53,66 @@ export const poolSchema = z
   })
   .strict();
 
+/** Connectors built into crmlink that read files rather than talk to a database server. */
+export const FILE_CONNECTORS = ['access', 'xlsx', 'csv'] as const;
+export type FileConnector = (typeof FILE_CONNECTORS)[number];
+
+export const FILE_ENCODINGS = ['auto', 'utf8', 'gbk', 'gb18030'] as const;
+export const COLUMN_TYPES = ['string', 'int', 'decimal', 'boolean', 'date', 'datetime'] as const;
+export type SheetColumnType = (typeof COLUMN_TYPES)[number];
+
+/** One table of a workbook or a CSV file: where it is and how its columns are typed. */
+export const fileTableSchema = z
+  .object({
+    sheet: z.string().optional().describe('xlsx: the worksheet (default: the table name, else the first sheet).'),
+    range: z
+      .string()
+      .regex(/^[A-Za-z]{1,3}[0-9]+:[A-Za-z]{1,3}[0-9]*$/, 'a range such as A1:F200 (or A3:F for "to the last row")')
+      .optional()
+      .describe('xlsx: the cells of the table, header row first, e.g. A3:F200; A3:F reads to the last row.'),
+    headerRow: z.number().int().min(1).optional().describe('Row of the column headers (1-based; default 1, or the range\'s first row).'),
+    key: z.array(name).optional().describe('Key columns (by header), reported by introspection; the mapping\'s key is what reads use.'),
+    types: z
+      .record(z.string(), z.enum(COLUMN_TYPES))
+      .optional()
+      .describe('Header → type, overriding what is inferred: string | int | decimal | boolean | date | datetime.'),
+  })
+  .strict();
+export type FileTableConfig = z.infer<typeof fileTableSchema>;
+
+/** File sources (connector access | xlsx | csv): how the file is read. */
+export const fileOptionsSchema = z
+  .object({
+    encoding: z.enum(FILE_ENCODINGS).default('auto').describe('csv: auto (UTF-8 with or without BOM, else GB18030) | utf8 | gbk | gb18030.'),
+    delimiter: z.string().min(1).max(4).optional().describe('csv: the field delimiter; default: detected from the header line among , ; tab |.'),
+    quote: z.string().length(1).default('"').describe('csv: the quote character.'),
+    table: z.string().optional().describe('csv: the name the file\'s one table goes by (default: the file name without extension).'),
+    tables: z.record(z.string(), fileTableSchema).default({}).describe('Table name → where it is in the file and how its columns are typed.'),
+    writeBack: z
+      .boolean()
+      .default(false)
+      .describe('xlsx, csv: crmlink may write to the file (a new version written atomically, the previous one kept as <file>.bak; skipped while Excel has it open). Access files are never written.'),
+  })
+  .strict();
+export type FileOptions = z.infer<typeof fileOptionsSchema>;
+
 export const sourceSchema = z
   .object({
     kind: z.enum(SOURCE_KINDS).describe('What the system is: erp | finance | oa | crm.'),
-    dialect: z.enum(DIALECTS).describe('Database engine: mssql | postgres | mysql | sqlite.'),
+    dialect: z.enum(DIALECTS).optional().describe('Database engine: mssql | postgres | mysql | sqlite. Exactly one of dialect and connector.'),
+    connector: z
+      .string()
+      .regex(/^(?:@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*$/, 'a built-in connector (access | xlsx | csv) or an npm package name')
+      .optional()
+      .describe(
+        'A source that is not a database server: access (.mdb/.accdb), xlsx, csv, or the name of an npm package that exports a crmlink connector (e.g. "@acme/crmlink-connector-foo"). Exactly one of dialect and connector.',
+      ),
     connection: connectionSchema,
+    file: fileOptionsSchema.optional().describe('File sources: encoding, delimiter, and per table its sheet, range, header row, key and column types.'),
+    settings: z
+      .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
+      .optional()
+      .describe('Plugin connectors: their own settings, passed through as they are (secrets as ${VAR}).'),
     timezone: z
       .string()
       .default('UTC')

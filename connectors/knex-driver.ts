@@ -39,6 +39,7 @@ import { canonicalValue } from './hash.js';
 import { normalizeDecimal, DECIMAL_RE } from '../model/decimal.js';
 import { parseNaive } from '../model/time.js';
 import { captureChanges } from './capture/index.js';
+import { FILTER_OPS, type ConnectorCapabilities } from './connector.js';
 
 export interface KnexDriverOptions extends Omit<AdapterOptions, 'name'> {
   /** test(): give up after this long (default 10 s). */
@@ -62,10 +63,24 @@ interface PlannedRow {
 
 export { rawRows };
 
+/** What every SQL dialect offers as a connector; the engine differences are in DialectCapabilities. */
+function sqlConnectorCapabilities(adapter: DialectAdapter): ConnectorCapabilities {
+  const c = adapter.capabilities;
+  return {
+    write: true,
+    transactions: true,
+    filters: FILTER_OPS,
+    capture: ['hash', 'timestamp', 'trigger', ...(c.rowversion ? (['rowversion'] as const) : []), ...(c.changeTracking ? (['change-tracking'] as const) : [])],
+    aggregate: true,
+    nullsAscending: adapter.dialect === 'postgres' ? 'last' : 'first',
+  };
+}
+
 export class KnexDriver implements Driver {
   readonly name: string;
   readonly dialect: Dialect;
-  readonly capabilities: DialectCapabilities;
+  readonly kind: string;
+  readonly capabilities: DialectCapabilities & ConnectorCapabilities;
   readonly knex: Knex;
   readonly adapter: DialectAdapter;
   readonly source: SourceConfig;
@@ -77,7 +92,8 @@ export class KnexDriver implements Driver {
     this.source = source;
     this.adapter = adapter;
     this.dialect = adapter.dialect;
-    this.capabilities = adapter.capabilities;
+    this.kind = adapter.dialect;
+    this.capabilities = { ...adapter.capabilities, ...sqlConnectorCapabilities(adapter) };
     this.testTimeoutMs = opts.testTimeoutMs ?? 10_000;
     this.knex = knexFactory(adapter.knexConfig(source, { name, baseDir: opts.baseDir, create: opts.create }));
   }

@@ -20,6 +20,11 @@ import { PostgresAdapter } from './dialects/postgres/postgres-dialect.js';
 import { MysqlAdapter } from './dialects/mysql/mysql-dialect.js';
 import { MssqlAdapter } from './dialects/mssql/mssql-dialect.js';
 import { EntityMapping, type CustomFields } from './mapping/entity-mapping.js';
+import type { Connector } from './connector.js';
+import { AccessConnector } from './access/access-connector.js';
+import { XlsxConnector } from './sheets/xlsx-connector.js';
+import { CsvConnector } from './sheets/csv-connector.js';
+import { loadPlugin } from './plugins.js';
 
 const ADAPTERS: Record<Dialect, () => DialectAdapter> = {
   sqlite: () => new SqliteAdapter(),
@@ -32,9 +37,34 @@ export function adapterFor(dialect: Dialect): DialectAdapter {
   return ADAPTERS[dialect]();
 }
 
-/** A driver for one source. Nothing connects until the first call. */
+/** A SQL driver for one source (one with a `dialect`). Nothing connects until the first call. */
 export function createDriver(name: string, source: SourceConfig, opts: KnexDriverOptions = {}): Driver {
+  if (!source.dialect) {
+    throw new CrmlinkError('CONFIG_INVALID', `source "${name}" is a ${source.connector ?? 'non-SQL'} source, not a database: it has no SQL driver`, { source: name, path: `sources.${name}` });
+  }
   return new KnexDriver(name, source, adapterFor(source.dialect), opts);
+}
+
+/**
+ * The connector for one source: a SQL driver for a `dialect`, the built-in Access, xlsx or csv
+ * connector, or the plugin exported by the npm package `connector` names (resolved from the
+ * config's directory). Nothing connects or opens a file until the first call.
+ */
+export function createConnector(name: string, source: SourceConfig, opts: KnexDriverOptions = {}): Connector {
+  const baseDir = opts.baseDir ?? process.cwd();
+  if (source.dialect) return createDriver(name, source, opts);
+  switch (source.connector) {
+    case 'access':
+      return new AccessConnector(name, source, baseDir);
+    case 'xlsx':
+      return new XlsxConnector(name, source, baseDir);
+    case 'csv':
+      return new CsvConnector(name, source, baseDir);
+    case undefined:
+      throw new CrmlinkError('CONFIG_INVALID', `sources.${name} needs a dialect or a connector`, { source: name, path: `sources.${name}` });
+    default:
+      return loadPlugin(source.connector, { name, source, baseDir });
+  }
 }
 
 /**
@@ -51,7 +81,7 @@ export function effectiveEntities(config: CrmlinkConfig): Record<string, Record<
 }
 
 export class SourceSet {
-  private readonly drivers = new Map<string, Driver>();
+  private readonly drivers = new Map<string, Connector>();
   private readonly mappings = new Map<string, EntityMapping>();
   private readonly entities: Record<string, Record<string, EntitySourceConfig>>;
 
@@ -80,13 +110,23 @@ export class SourceSet {
     return this.loaded.config.sources[name];
   }
 
-  driver(name: string): Driver {
+  /** The source's connector, whatever implements it. */
+  connector(name: string): Connector {
     let d = this.drivers.get(name);
     if (!d) {
       d = openDriver(name, this.config(name), this.driverOptions);
       this.drivers.set(name, d);
     }
     return d;
+  }
+
+  /** The source's SQL driver; a file or plugin source has none (use `connector`). */
+  driver(name: string): Driver {
+    const c = this.connector(name);
+    if (!(c instanceof KnexDriver)) {
+      throw new CrmlinkError('NOT_AVAILABLE', `source "${name}" is a ${c.kind} source, not a SQL database: this needs a SQL source`, { source: name, path: `sources.${name}` });
+    }
+    return c;
   }
 
   /** Entities with at least one mapping on `source` (config or preset). */
@@ -144,9 +184,9 @@ export class SourceSet {
  * CrmlinkError naming the setting, its message redacted and without the original as cause: Node's
  * "Invalid URL" error carries the whole URL, password included, in its `input`.
  */
-function openDriver(name: string, source: SourceConfig, opts: KnexDriverOptions): Driver {
+function openDriver(name: string, source: SourceConfig, opts: KnexDriverOptions): Connector {
   try {
-    return createDriver(name, source, opts);
+    return createConnector(name, source, opts);
   } catch (err) {
     if (err instanceof CrmlinkError) throw err;
     const setting = `sources.${name}.connection`;

@@ -15,6 +15,7 @@ import { join, resolve } from 'node:path';
 import { DEMO_FILE_NAMES, HUB_FILE_NAME } from './seed.js';
 import { DEMO_JOB, DEMO_PORT } from './defaults.js';
 import { AS_OF } from './time.js';
+import { SURVEY_HEADER_ROW, SURVEY_SHEET, SURVEYS_FILE_NAME } from './surveys.js';
 
 export interface DemoConfigOptions {
   /** GraphQL server port (default 4000). */
@@ -50,6 +51,7 @@ export function demoConfigYaml(dir: string, opts: DemoConfigOptions = {}): strin
 #   erp      Yonyou-U8-like ERP: customers, credit limits, products, sales orders
 #   finance  receivables ledger: its own account numbers (AR-0001…), invoices, receipts
 #   oa       Weaver-e-cology-like OA: approval requests that name customers as people typed them
+#   surveys  an Excel workbook of satisfaction surveys (满意度调查) kept by the sales team
 
 hub:
   dialect: sqlite
@@ -72,6 +74,18 @@ sources:
     connection: { filename: ${path(DEMO_FILE_NAMES.oa)} }
     timezone: Asia/Shanghai
     readOnly: true                 # the OA is only ever read
+  surveys:
+    kind: crm
+    connector: xlsx                # not a database: a workbook, read with its header row as columns
+    connection: { filename: ${path(SURVEYS_FILE_NAME)} }
+    timezone: Asia/Shanghai
+    file:
+      tables:
+        responses:
+          sheet: ${SURVEY_SHEET}
+          headerRow: ${SURVEY_HEADER_ROW}            # a title and a blank row above the header
+          key: [问卷编号]
+          types: { 调查日期: date, 总体评分: decimal, 服务评分: decimal, 产品评分: decimal, 交付评分: decimal }
 
 entities:
   # The customer is replicated: the hub keeps the golden record, kept in step with ERP and finance.
@@ -226,6 +240,26 @@ entities:
           submittedAt: { column: created_at, type: datetime }
           decidedAt: { column: decided_at, type: datetime }
           amount: { column: sqje, type: decimal, scale: 2 }
+
+  # Satisfaction surveys, read live from the workbook; 客户编号 holds the ERP customer code.
+  SurveyResponse:
+    mode: federated
+    owner: surveys
+    sources:
+      surveys:
+        table: responses
+        key: [问卷编号]
+        fields:
+          code: 问卷编号
+          customerId: { column: 客户编号, type: ref, refSource: erp }   # → Customer (ERP key)
+          surveyDate: { column: 调查日期, type: date }
+          channel: { column: 渠道, map: { 电话: PHONE, 上门: VISIT, 微信: WECHAT, 邮件: EMAIL, 网页: WEB } }
+          score: { column: 总体评分, type: decimal, scale: 1 }
+          serviceScore: { column: 服务评分, type: decimal, scale: 1 }
+          productScore: { column: 产品评分, type: decimal, scale: 1 }
+          deliveryScore: { column: 交付评分, type: decimal, scale: 1 }
+          comment: 意见
+          respondent: 受访人
 
 sync:
   jobs:

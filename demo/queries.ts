@@ -14,7 +14,7 @@ export interface DemoQuery {
 }
 
 /** One customer, whole: ERP master data, finance receivables, OA approvals, where each field came from. */
-const CUSTOMER_360 = /* GraphQL */ `# One customer across ERP, finance and OA. In finance this company is
+const CUSTOMER_360 = /* GraphQL */ `# One customer across ERP, finance, OA and the survey workbook. In finance this company is
 # "华为技术（北京）有限公司" under account AR-xxxx; the credit code links it to ERP C0002.
 query Customer360($name: String = "华为技术") {
   customers(where: { name: { contains: $name } }, first: 1) {
@@ -52,6 +52,11 @@ query Customer360($name: String = "华为技术") {
       }
       approvals(first: 5, orderBy: [{ field: submittedAt, direction: DESC }]) {
         nodes { code title workflow status amount requester submittedAt customerName }
+      }
+      surveyResponses(first: 5, orderBy: [{ field: surveyDate, direction: DESC }]) {
+        totalCount
+        aggregate { avg { score serviceScore productScore deliveryScore } }
+        nodes { code surveyDate channel score comment respondent }
       }
     }
   }
@@ -127,7 +132,7 @@ query Conflicts {
 `;
 
 export const DEMO_QUERIES: readonly DemoQuery[] = [
-  { name: 'Customer360', title: 'Customer 360: one customer across ERP, finance and OA', query: CUSTOMER_360, variables: { name: '华为技术' } },
+  { name: 'Customer360', title: 'Customer 360: one customer across ERP, finance, OA and the survey workbook', query: CUSTOMER_360, variables: { name: '华为技术' } },
   { name: 'BigCustomers', title: 'Filter, order by several keys, page with cursors', query: FILTER_ORDER_PAGE },
   { name: 'Totals', title: 'Aggregates pushed down to each source', query: AGGREGATES },
   { name: 'Conflicts', title: 'Open sync conflicts (after the second sync run)', query: CONFLICTS },

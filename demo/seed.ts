@@ -12,6 +12,7 @@ import { join, resolve } from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import { ERP_DDL, FINANCE_DDL, OA_DDL } from './ddl.js';
 import { DEFAULT_CUSTOMERS, DEFAULT_SEED, generateDemoData, type DemoPlan, type SeedRow } from './generate.js';
+import { generateSurveys, surveysFile, writeSurveyWorkbook } from './surveys.js';
 
 export interface DemoFiles {
   erp: string;
@@ -67,7 +68,11 @@ export function demoExists(dir: string): boolean {
 /** Create the demo databases in `dir` unless they are already there (or `force`). */
 export async function seedDemo(dir: string, opts: SeedOptions = {}): Promise<SeedResult> {
   const files = demoFiles(dir);
-  if (!opts.force && demoExists(dir)) return { created: false, files };
+  if (!opts.force && demoExists(dir)) {
+    // A demo seeded before the survey workbook existed gets one for the customers its ERP holds.
+    if (!existsSync(surveysFile(dir))) await writeSurveyWorkbook(surveysFile(dir), generateSurveys(await erpCustomers(files.erp), opts.seed ?? DEFAULT_SEED));
+    return { created: false, files };
+  }
 
   const customers = opts.customers ?? DEFAULT_CUSTOMERS;
   const seed = opts.seed ?? DEFAULT_SEED;
@@ -88,11 +93,24 @@ export async function seedDemo(dir: string, opts: SeedOptions = {}): Promise<See
   } finally {
     for (const k of ['erp', 'finance', 'oa'] as const) removeDatabaseFile(temp[k]);
   }
+  const surveys = generateSurveys(data.erp.Customer.map((c) => ({ code: String(c.cCusCode), name: String(c.cCusName) })), seed);
+  await writeSurveyWorkbook(surveysFile(dir), surveys);
+  counts['surveys.xlsx'] = surveys.length;
   if (opts.resetHub ?? true) removeDatabaseFile(join(resolve(dir), HUB_FILE_NAME));
 
   const info = { seed, customers, seededAt: new Date().toISOString(), counts, plan: summarizePlan(data.plan) };
   writeFileSync(join(resolve(dir), SEED_INFO_FILE), JSON.stringify(info, null, 2) + '\n');
   return { created: true, files, counts, plan: data.plan };
+}
+
+async function erpCustomers(erpFile: string): Promise<{ code: string; name: string }[]> {
+  const db = openSqlite(erpFile);
+  try {
+    const rows = (await db('Customer').select('cCusCode', 'cCusName').orderBy('cCusCode')) as { cCusCode: string; cCusName: string }[];
+    return rows.map((r) => ({ code: r.cCusCode, name: r.cCusName }));
+  } finally {
+    await db.destroy();
+  }
 }
 
 /** A knex instance on one SQLite file (the caller destroys it). */

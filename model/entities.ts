@@ -67,6 +67,7 @@ export const ENTITY_NAMES = [
   'Opportunity',
   'Activity',
   'ApprovalRequest',
+  'SurveyResponse',
 ] as const;
 export type EntityName = (typeof ENTITY_NAMES)[number];
 
@@ -318,6 +319,25 @@ export const MODEL: Record<EntityName, EntityModel> = {
       { name: 'submittedAt', type: 'datetime' },
       { name: 'decidedAt', type: 'datetime' },
       dec('amount', 2),
+    ],
+  },
+  SurveyResponse: {
+    name: 'SurveyResponse',
+    plural: 'surveyResponses',
+    idPrefix: 'svy',
+    table: 'crm_survey_response',
+    description: 'A customer satisfaction survey response (满意度调查), often a row of an Excel workbook: when, through which channel, the scores given and the comment.',
+    fields: [
+      str('code', { description: 'Response number in the source (questionnaire or row id).' }),
+      ref('customerId', 'Customer'),
+      { name: 'surveyDate', type: 'date', description: 'Day the customer answered.' },
+      enm('channel', ['PHONE', 'VISIT', 'EMAIL', 'WECHAT', 'WEB', 'OTHER']),
+      { name: 'score', type: 'decimal', scale: 1, description: 'Overall satisfaction score (the scale is the survey\'s, typically 1-5).' },
+      { name: 'serviceScore', type: 'decimal', scale: 1, description: 'Score for service.' },
+      { name: 'productScore', type: 'decimal', scale: 1, description: 'Score for product quality.' },
+      { name: 'deliveryScore', type: 'decimal', scale: 1, description: 'Score for delivery.' },
+      { name: 'comment', type: 'text', description: 'What the customer wrote or said.' },
+      str('respondent', { description: 'Who answered at the customer.' }),
     ],
   },
 };

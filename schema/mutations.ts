@@ -191,6 +191,14 @@ async function hubDelete(s: Scope, rec: Rec, expected: number | null): Promise<v
 
 function checkCanWrite(store: SourceStore, op: WriteOp, values: CrmRecord): void {
   const where = `entities.${store.entity}.sources.${store.space}.write`;
+  if (!store.driver.capabilities.write) {
+    // The connector cannot write at all (an Access file): say so rather than point at the mapping.
+    throw new CrmlinkError('WRITE_FORBIDDEN', `source "${store.space}" is read-only (${store.driver.kind}: crmlink can read it but not write it): ${op} on ${store.entity} refused; change the value in ${store.driver.kind === 'access' ? 'Access' : 'the source'} itself`, {
+      source: store.space,
+      entity: store.entity,
+      operation: op,
+    });
+  }
   if (!store.mapping.canWrite(op)) {
     throw new CrmlinkError(
       'WRITE_FORBIDDEN',

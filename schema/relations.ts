@@ -33,6 +33,7 @@ export const LIST_RELATIONS: readonly ListRelation[] = [
   { parent: 'Customer', name: 'opportunities', child: 'Opportunity', via: 'customerId' },
   { parent: 'Customer', name: 'activities', child: 'Activity', via: 'customerId' },
   { parent: 'Customer', name: 'approvals', child: 'ApprovalRequest', via: 'customerId' },
+  { parent: 'Customer', name: 'surveyResponses', child: 'SurveyResponse', via: 'customerId' },
   { parent: 'SalesOrder', name: 'lines', child: 'SalesOrderLine', via: 'orderId' },
   { parent: 'Invoice', name: 'lines', child: 'InvoiceLine', via: 'invoiceId' },
   { parent: 'Invoice', name: 'payments', child: 'Payment', via: 'invoiceId' },

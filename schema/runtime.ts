@@ -52,7 +52,7 @@ export class Runtime {
     const custom = this.fields(entity).filter((f) => f.custom);
     const mapping = this.app.sources.mapping(entity, owner);
     const subsets = MappingSubsets.of(mapping, this.app.sources.config(owner), effectiveEntities(this.app.config)[entity]?.[owner], custom);
-    return new SourceStore(entity, owner, this.app.sources.driver(owner), mapping, custom, subsets, this.app.hub.versionKey);
+    return new SourceStore(entity, owner, this.app.sources.connector(owner), mapping, custom, subsets, this.app.hub.versionKey);
   }
 
   store(entity: EntityName): EntityStore {

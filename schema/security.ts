@@ -66,6 +66,7 @@ const PARENT: Partial<Record<EntityName, { via: string; entity: EntityName }>> =
   Opportunity: { via: 'customerId', entity: 'Customer' },
   Activity: { via: 'customerId', entity: 'Customer' },
   ApprovalRequest: { via: 'customerId', entity: 'Customer' },
+  SurveyResponse: { via: 'customerId', entity: 'Customer' },
   SalesOrderLine: { via: 'orderId', entity: 'SalesOrder' },
 };
 

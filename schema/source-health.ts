@@ -16,7 +16,7 @@ export interface SourceHealthView {
  */
 export async function sourceHealth(app: SchemaApp, name: string): Promise<SourceHealthView> {
   try {
-    const r = await app.sources.driver(name).test();
+    const r = await app.sources.connector(name).test();
     return { ok: r.ok, latencyMs: r.latencyMs, version: r.version ?? null, error: r.error ? redact(r.error.message) : null };
   } catch (err) {
     return { ok: false, latencyMs: 0, version: null, error: redact(err instanceof Error ? err.message : String(err)) };

@@ -9,7 +9,8 @@
  * page size times their children.
  */
 import { createHmac } from 'node:crypto';
-import type { Driver, Row, TableRef, Where } from '../connectors/driver.js';
+import type { Row, TableRef, Where } from '../connectors/driver.js';
+import type { Connector } from '../connectors/connector.js';
 import { EntityMapping } from '../connectors/mapping/entity-mapping.js';
 import type { EntitySourceConfig, SourceConfig } from '../config/schema.js';
 import { CrmlinkError } from '../core/errors.js';
@@ -81,7 +82,7 @@ export class SourceStore implements EntityStore {
   constructor(
     readonly entity: EntityName,
     readonly space: string,
-    readonly driver: Driver,
+    readonly driver: Connector,
     readonly mapping: EntityMapping,
     custom: readonly ModelField[],
     /** Conversion of some fields only; without it a record converts all its fields at once. */
@@ -90,7 +91,7 @@ export class SourceStore implements EntityStore {
     readonly versionKey: Buffer = Buffer.alloc(0),
   ) {
     this.fields = new Map(fieldsOf(entity, custom).map((f) => [f.name, f]));
-    this.nullsFirstAsc = driver.dialect !== 'postgres';
+    this.nullsFirstAsc = driver.capabilities.nullsAscending === 'first';
     for (const f of this.fields.values()) if (f.type === 'ref') this.refSpaces.set(f.name, mapping.refSourceOf(f.name));
     this.Rec = withFieldGetters(SourceRec, this.fields.keys());
   }

@@ -34,10 +34,10 @@ export async function readiness(app: ServerApp, timeoutMs = 5000): Promise<Readi
   const checks = await Promise.all(
     names.map(async (name) => {
       try {
-        const r = await app.sources.driver(name).test(signal);
+        const r = await app.sources.connector(name).test(signal);
         return [name, { ok: r.ok, dialect: r.dialect, latencyMs: r.latencyMs, ...(r.error ? { error: messageOf(r.error) } : {}) }] as const;
       } catch (err) {
-        return [name, { ok: false, dialect: app.config.sources[name]?.dialect ?? 'unknown', latencyMs: -1, error: messageOf(err) }] as const;
+        return [name, { ok: false, dialect: app.config.sources[name]?.dialect ?? app.config.sources[name]?.connector ?? 'unknown', latencyMs: -1, error: messageOf(err) }] as const;
       }
     }),
   );

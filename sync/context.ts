@@ -9,7 +9,7 @@ import type { Logger } from '../core/logger.js';
 import type { Hub } from '../hub/hub.js';
 import { CrmlinkError } from '../core/errors.js';
 import type { ConflictPolicy, CrmlinkConfig, JobConfig } from '../config/schema.js';
-import type { Driver } from '../connectors/driver.js';
+import type { Connector } from '../connectors/connector.js';
 import type { EntityMapping } from '../connectors/mapping/entity-mapping.js';
 import { canonicalFieldValue } from '../model/values.js';
 import type { CrmRecord, EntityName, ModelField } from '../model/entities.js';
@@ -35,7 +35,7 @@ export const PLAN_LIMIT = 1000;
 export interface SourceUnit {
   name: string;
   mapping: EntityMapping;
-  driver: Driver;
+  driver: Connector;
   /** Fields of the mapping that exist in the hub model. */
   fields: string[];
   /** Fields crmlink may write to this source (empty when it may not write). */
@@ -87,7 +87,8 @@ export class RunContext {
       fields: cfg.conflicts.fields as Record<string, ConflictPolicy>,
       clockSkewSeconds: cfg.clockSkewSeconds,
     };
-    const readOnly = (s: string) => app.config.sources[s]?.readOnly ?? false;
+    // A source that cannot be written (an Access file) is read-only whatever the config says.
+    const readOnly = (s: string) => (app.config.sources[s]?.readOnly ?? false) || !app.sources.connector(s).capabilities.write;
     const entityCfg = app.config.entities[this.entity];
     this.units = [...new Set(cfg.sources)].sort().map((name) => {
       const mapping = app.sources.mapping(this.entity, name);
@@ -96,7 +97,7 @@ export class RunContext {
       return {
         name,
         mapping,
-        driver: app.sources.driver(name),
+        driver: app.sources.connector(name),
         fields,
         writable: ro ? [] : mapping.writableFields().filter((f) => this.fieldByName.has(f)),
         canInsert: !ro && mapping.canWrite('insert'),

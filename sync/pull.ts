@@ -80,7 +80,8 @@ interface PageMeta {
 
 /** The stages' view of one source in this run. */
 export function pageContext(ctx: RunContext, unit: SourceUnit): PageContext {
-  return { job: ctx.job, entity: ctx.entity, source: unit.name, fields: unit.fields, model: ctx.fieldByName, policies: ctx.policies, now: new Date().toISOString(), run: ctx.runId };
+  const refSources = new Map(unit.fields.map((f) => [f, unit.mapping.refSourceOf(f)] as const).filter(([, s]) => s !== unit.name));
+  return { job: ctx.job, entity: ctx.entity, source: unit.name, fields: unit.fields, model: ctx.fieldByName, refSources, policies: ctx.policies, now: new Date().toISOString(), run: ctx.runId };
 }
 
 /** Apply one page of changes inside `trx`, stage by stage. Exported for retrying parked rows. */

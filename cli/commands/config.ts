@@ -23,7 +23,7 @@ export function register(program: Command, ctx: CliContext): void {
       ctx.out(
         `config ok: ${loaded.file}\n` +
           `  hub: ${c.hub.dialect}\n` +
-          `  sources: ${Object.entries(c.sources).map(([n, s]) => `${n} (${s.dialect}, ${s.kind})`).join(', ') || 'none'}\n` +
+          `  sources: ${Object.entries(c.sources).map(([n, s]) => `${n} (${s.dialect ?? s.connector}, ${s.kind})`).join(', ') || 'none'}\n` +
           `  entities: ${entities.join(', ') || 'none'}\n` +
           `  jobs: ${Object.keys(c.sync.jobs).join(', ') || 'none'}` +
           matching,

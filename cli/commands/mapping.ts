@@ -43,7 +43,7 @@ export function register(program: Command, ctx: SourcesContext): void {
         throw e;
       }
       try {
-        const [table] = await set.driver(name).introspect({ table: opts.table, schema: opts.schema });
+        const [table] = await set.connector(name).introspect({ table: opts.table, schema: opts.schema });
         if (!table) {
           err(`table "${opts.table}" not found in source "${name}" (see: crmlink sources introspect ${name})`);
           throw new ExitCode(EXIT.failed);

@@ -49,7 +49,7 @@ export function register(program: Command, ctx: SourcesContext): void {
     .action(async (name: string | undefined, opts: { config?: string; json?: boolean }) => {
       const set = await open(opts, name ? [name] : undefined);
       try {
-        const reports = await Promise.all(set.names().map(async (n) => ({ name: n, report: await set.driver(n).test() })));
+        const reports = await Promise.all(set.names().map(async (n) => ({ name: n, report: await set.connector(n).test() })));
         if (opts.json) {
           out(
             JSON.stringify(
@@ -82,7 +82,7 @@ export function register(program: Command, ctx: SourcesContext): void {
     .action(async (name: string, opts: { config?: string; table?: string; schema?: string; json?: boolean }) => {
       const set = await open(opts, [name]);
       try {
-        const tables = await set.driver(name).introspect({ table: opts.table, schema: opts.schema });
+        const tables = await set.connector(name).introspect({ table: opts.table, schema: opts.schema });
         if (opts.table && tables.length === 0) {
           // Table names are case-sensitive in some dialects: name the near ones (customer for Customer).
           const names = (await set.driver(name).introspect({ schema: opts.schema })).map((t) => t.name);

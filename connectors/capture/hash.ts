@@ -13,7 +13,7 @@ export interface HashCheckpoint extends Checkpoint {
   after: unknown[] | null;
 }
 
-export async function hashChanges(host: CaptureHost, spec: CaptureSpec, cp: HashCheckpoint | null, pageSize: number, signal?: AbortSignal): Promise<ChangeBatch> {
+export async function hashChanges(host: Pick<CaptureHost, 'select'>, spec: CaptureSpec, cp: HashCheckpoint | null, pageSize: number, signal?: AbortSignal): Promise<ChangeBatch> {
   const columns = captureColumns(spec.columns, spec.key);
   const rows = await host.select({
     table: spec.table,

@@ -51,7 +51,8 @@ async function translateRefs(items: Map<string, PageItem>, ctx: PageContext, trx
     const wanted = new Set<string>();
     for (const i of out.values()) if (i.kind === 'upsert' && i.record[name] !== null && i.record[name] !== undefined) wanted.add(String(i.record[name]));
     if (wanted.size === 0) continue;
-    const found = await hub.store.xref.load(trx, target, ctx.source, [...wanted]);
+    const space = ctx.refSources?.get(name) ?? ctx.source;
+    const found = await hub.store.xref.load(trx, target, space, [...wanted]);
     for (const [key, i] of out) {
       if (i.kind !== 'upsert' || i.record[name] === null || i.record[name] === undefined) continue;
       const x = found.get(String(i.record[name]));
@@ -62,7 +63,7 @@ async function translateRefs(items: Map<string, PageItem>, ctx: PageContext, trx
       out.delete(key);
       const error = new RowError(
         'ROW_REJECTED',
-        `${ctx.entity}.${name} refers to ${target} ${String(i.record[name])} of ${ctx.source}, which is not in the hub yet: sync ${target} first, then retry the parked rows`,
+        `${ctx.entity}.${name} refers to ${target} ${String(i.record[name])} of ${space}, which is not in the hub yet: sync ${target} first, then retry the parked rows`,
         { source: ctx.source, entity: ctx.entity, key, field: name },
       );
       rejected.push({ sourceKey: key, error, payload: i.record });

@@ -24,6 +24,8 @@ export interface PageContext {
   /** The fields the source maps that exist in the hub model. */
   fields: readonly string[];
   model: ReadonlyMap<string, ModelField>;
+  /** Ref fields whose keys are another source's (the mapping's `refSource`), e.g. a survey sheet holding ERP customer codes. */
+  refSources?: ReadonlyMap<string, string>;
   policies: MergePolicies;
   /** The page's clock: when a change has no time of its own. */
   now: string;

@@ -4,7 +4,7 @@
  * Checked by the modules the process resolves (a resolve hook logs them), not by a timing.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -15,21 +15,34 @@ const BIN = resolve(import.meta.dirname, '../../bin/crmlink.mjs');
 const dir = mkdtempSync(join(tmpdir(), 'crmlink-startup-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** The modules (file URLs) a command resolves, in order. */
+/**
+ * The modules (file URLs) a command loads. Written to a file with synchronous appends: output to a
+ * pipe written at exit (or from the hooks' thread) can be cut short when the process ends.
+ */
+let runs = 0;
 function modulesLoadedBy(args: string[]): { urls: string[]; status: number | null; stdout: string } {
+  const log = join(dir, `loaded-${++runs}.txt`);
+  writeFileSync(log, '');
   const hooks = join(dir, 'hooks.mjs');
-  writeFileSync(hooks, `export async function resolve(s, c, next) { const r = await next(s, c); if (r.url.startsWith('file:')) process.stderr.write('LOADED ' + r.url + '\\n'); return r; }\n`);
+  writeFileSync(
+    hooks,
+    `import { appendFileSync } from 'node:fs';\n` +
+      `export async function resolve(s, c, next) { const r = await next(s, c); if (r.url.startsWith('file:')) appendFileSync(process.env.CRMLINK_LOADED_LOG, r.url + '\\n'); return r; }\n`,
+  );
   const register = join(dir, 'register.mjs');
   // ES modules through the resolve hook; CommonJS ones (a driver knex requires) from the CommonJS cache at exit.
   writeFileSync(
     register,
-    `import { register, createRequire } from 'node:module'; import { pathToFileURL } from 'node:url';\n` +
+    `import { register, createRequire } from 'node:module'; import { pathToFileURL } from 'node:url'; import { appendFileSync } from 'node:fs';\n` +
       `register(${JSON.stringify(pathToFileURL(hooks).href)});\n` +
       `const Module = createRequire(import.meta.url)('node:module');\n` +
-      `process.on('exit', () => { for (const f of Object.keys(Module._cache)) process.stderr.write('LOADED ' + pathToFileURL(f).href + '\\n'); });\n`,
+      `process.on('exit', () => appendFileSync(process.env.CRMLINK_LOADED_LOG, Object.keys(Module._cache).map((f) => pathToFileURL(f).href + '\\n').join('')));\n`,
   );
-  const r = spawnSync(process.execPath, ['--import', pathToFileURL(register).href, BIN, ...args], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
-  const urls = r.stderr.split('\n').filter((l) => l.startsWith('LOADED ')).map((l) => l.slice(7));
+  const r = spawnSync(process.execPath, ['--import', pathToFileURL(register).href, BIN, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, NODE_OPTIONS: '', CRMLINK_LOADED_LOG: log },
+  });
+  const urls = readFileSync(log, 'utf8').split('\n').filter(Boolean);
   return { urls, status: r.status, stdout: r.stdout };
 }
 

@@ -301,7 +301,7 @@ describe('mssql statements', () => {
   });
 
   it('declares what SQL Server can do as capabilities', () => {
-    expect(driver.capabilities).toEqual({
+    expect(driver.capabilities).toMatchObject({
       upsert: 'merge',
       maxParameters: 2100,
       returning: true,

@@ -157,6 +157,26 @@ describe('the demo flow', () => {
     expect(phones.some((vals) => y.every((e) => vals.includes(e.to)))).toBe(true);
   });
 
+  it('shows the survey workbook in the customer 360: responses with their scores and average', async () => {
+    const q = DEMO_QUERIES.find((x) => x.name === 'Customer360')!;
+    type Survey = { code: string; surveyDate: string; channel: string; score: string; comment: string | null };
+    const data = await gql<{ customers: { nodes: { code: string; surveyResponses: { totalCount: number; aggregate: { avg: { score: string } }; nodes: Survey[] } }[] } }>(q.query, q.variables);
+    const c = data.customers.nodes[0];
+    const surveys = await gql<{ surveyResponses: { nodes: { score: string; customer: { code: string } | null }[] } }>(`{ surveyResponses(first: 1000) { nodes { score customer { code } } } }`);
+    const mine = surveys.surveyResponses.nodes.filter((s) => s.customer?.code === c.code);
+    expect(mine.length).toBeGreaterThan(0);
+    expect(c.surveyResponses.totalCount).toBe(mine.length);
+    const avg = mine.reduce((sum, s) => sum + Number(s.score), 0) / mine.length;
+    expect(Number(c.surveyResponses.aggregate.avg.score)).toBeCloseTo(avg, 6);
+    for (const s of c.surveyResponses.nodes) {
+      expect(s.code).toMatch(/^MY\d{4}$/);
+      expect(['PHONE', 'VISIT', 'WECHAT', 'EMAIL', 'WEB']).toContain(s.channel);
+      expect(s.surveyDate).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    }
+    // Every response of the workbook is linked to a customer the ERP knows.
+    expect(surveys.surveyResponses.nodes.every((s) => s.customer !== null)).toBe(true);
+  });
+
   it('answers every example query without errors', async () => {
     for (const q of DEMO_QUERIES) await gql(q.query, q.variables);
   });

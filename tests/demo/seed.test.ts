@@ -11,6 +11,8 @@ import type { Knex } from 'knex';
 import { parse } from 'graphql';
 import { parseConfig } from '../../config/load.js';
 import { EntityMapping } from '../../connectors/mapping/entity-mapping.js';
+import { createConnector } from '../../connectors/registry.js';
+import type { Connector } from '../../connectors/connector.js';
 import { validateCreditCode } from '../../identity/credit-code.js';
 import { matchAll, type MatchInput } from '../../identity/matcher.js';
 import { normalizeCompanyName } from '../../identity/normalize.js';
@@ -282,7 +284,8 @@ describe('demo config', () => {
   it('passes parseConfig (relative paths, loaded from its directory)', () => {
     const loaded = parseConfig(demoConfigYaml(dir), { file: join(dir, 'crmlink.yaml'), env: {} });
     const c = loaded.config;
-    expect(Object.keys(c.sources).sort()).toEqual(['erp', 'finance', 'oa']);
+    expect(Object.keys(c.sources).sort()).toEqual(['erp', 'finance', 'oa', 'surveys']);
+    expect(c.sources.surveys).toMatchObject({ connector: 'xlsx', connection: { filename: './surveys.xlsx' } });
     expect(c.sources.erp.timezone).toBe('Asia/Shanghai');
     expect(c.sources.oa.timezone).toBe('Asia/Shanghai');
     expect(c.hub).toMatchObject({ dialect: 'sqlite', connection: { filename: './hub.db' } });
@@ -297,7 +300,7 @@ describe('demo config', () => {
       { rule: 'name', certainty: 'probable' },
       { rule: 'phone', certainty: 'probable' },
     ]);
-    for (const [entity, owner] of [['Payment', 'finance'], ['ApprovalRequest', 'oa']] as const) {
+    for (const [entity, owner] of [['Payment', 'finance'], ['ApprovalRequest', 'oa'], ['SurveyResponse', 'surveys']] as const) {
       expect(c.entities[entity], entity).toMatchObject({ mode: 'federated', owner });
     }
     // What the customer analysis needs is copied into the hub by pull jobs, read-only.
@@ -336,8 +339,9 @@ describe('demo config', () => {
       if (!ec) continue;
       for (const [source, sc] of Object.entries(ec.sources)) {
         const mapping = new EntityMapping(entity, source, config.sources[source], sc, ec.fields);
-        const file = seeded.files[source as keyof DemoFiles];
-        const all = await withDb(file, (db) => db(mapping.table.table).select(mapping.columns) as Promise<DbRow[]>);
+        const all = config.sources[source].connector
+          ? await readConnector(createConnector(source, config.sources[source], { baseDir: dir }), mapping.table.table, mapping.columns)
+          : await withDb(seeded.files[source as keyof DemoFiles], (db) => db(mapping.table.table).select(mapping.columns) as Promise<DbRow[]>);
         expect(all.length, `${entity} in ${source}`).toBeGreaterThan(0);
         const records = all.map((r) => mapping.toRecord(r));
         if (entity === 'Customer') {
@@ -346,7 +350,7 @@ describe('demo config', () => {
         entities++;
       }
     }
-    expect(entities).toBe(8);
+    expect(entities).toBe(9);
   });
 });
 
@@ -473,3 +477,12 @@ describe('demo queries', () => {
     expect(parse(DEMO_GRAPHIQL_DOCUMENT).definitions).toHaveLength(DEMO_QUERIES.length);
   });
 });
+
+/** Every row of a file source's table (the demo's survey workbook). */
+async function readConnector(c: Connector, table: string, columns: string[]): Promise<DbRow[]> {
+  try {
+    return (await c.select({ table, columns })) as DbRow[];
+  } finally {
+    await c.destroy();
+  }
+}

@@ -1,0 +1,211 @@
+/**
+ * The exported connector contract (connectors/contract), read side, over every real implementation:
+ * SQLite, PostgreSQL, MariaDB (SQL Server with MSSQL_URL), Access, xlsx, CSV (GBK), and a plugin
+ * loaded from an npm package by its name in the config.
+ */
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import ExcelJS from 'exceljs';
+import iconv from 'iconv-lite';
+import { connectorContract, connectorWriteContract } from '../../connectors/contract/index.js';
+import { createConnector } from '../../connectors/registry.js';
+import { sourceSchema, type SourceConfig } from '../../config/schema.js';
+import { createTestDatabase, fixtureKnex, requireDialect, testDialects } from '../support/databases.js';
+import { sourceFor } from './support.js';
+import { installPlugin, PLUGIN_NAME } from './plugin-fixture.js';
+
+const ACCESS = join(import.meta.dirname, '..', 'fixtures', 'access');
+
+/** The customers every generated source holds: Chinese names, one NULL city. */
+const CUSTOMERS = [
+  { id: 1, name: '上海锦江贸易有限公司', city: '上海' },
+  { id: 2, name: '北京华联商厦股份有限公司', city: '北京' },
+  { id: 3, name: '广州（南方）物流有限公司', city: '广州' },
+  { id: 4, name: 'Acme Trading Co.', city: null },
+  { id: 5, name: '深圳市腾达电子有限公司', city: '深圳' },
+  { id: 6, name: '杭州西湖茶业有限公司', city: '杭州' },
+];
+type Customer = (typeof CUSTOMERS)[number];
+/** The change every fixture applies: 2 renamed, 5 deleted, 7 added. */
+function changed(): Customer[] {
+  return [...CUSTOMERS.filter((c) => c.id !== 5).map((c) => (c.id === 2 ? { ...c, name: '北京华联商厦（集团）股份有限公司' } : c)), { id: 7, name: '成都天府软件有限公司', city: '成都' }];
+}
+const CHANGE = { upserted: [[2], [7]], deleted: [[5]] };
+
+const source = (extra: Record<string, unknown>): SourceConfig => sourceSchema.parse({ kind: 'crm', connection: {}, ...extra });
+
+function tempDir(label: string): { dir: string; cleanup: () => Promise<void> } {
+  const dir = mkdtempSync(join(tmpdir(), `crmlink-${label}-`));
+  return { dir, cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+for (const dialect of testDialects()) {
+  connectorContract(dialect, async () => {
+    if (!(await requireDialect(dialect))) return null;
+    const db = await createTestDatabase(dialect, 'conncontract');
+    const fx = fixtureKnex(db);
+    await fx.schema.createTable('customers', (t) => {
+      t.integer('id').primary();
+      t.string('name', 100).notNullable();
+      t.string('city', 20);
+    });
+    await fx('customers').insert(CUSTOMERS);
+    return {
+      connector: createConnector('erp', sourceFor(db)),
+      table: 'customers',
+      key: ['id'],
+      textColumn: 'name',
+      expectedCount: CUSTOMERS.length,
+      sample: { id: 3, name: '广州（南方）物流有限公司', city: '广州' },
+      async change() {
+        await fx('customers').where({ id: 2 }).update({ name: changed()[1].name });
+        await fx('customers').where({ id: 5 }).delete();
+        await fx('customers').insert(changed()[5]);
+        return CHANGE;
+      },
+      async cleanup() {
+        await fx.destroy();
+        await db.drop();
+      },
+    };
+  });
+}
+
+connectorContract(
+  'access',
+  async () => {
+    const { dir, cleanup } = tempDir('access');
+    copyFileSync(join(ACCESS, 'asset-items.accdb'), join(dir, 'assets.accdb'));
+    return {
+      connector: createConnector('assets', source({ connector: 'access', connection: { filename: 'assets.accdb' } }), { baseDir: dir }),
+      table: 'Asset Items',
+      key: ['Asset No'],
+      textColumn: 'Asset Category',
+      expectedCount: 65,
+      sample: { 'Asset No': '30050', Make: 'GEO Rocket', Acquired: '1997-09-02 00:00:00', Cost: '1995.5000', Warranty: 12, Comments: null },
+      cleanup,
+    };
+  },
+  { gaps: { 'change capture': 'no two Access fixtures hold the same table with different rows, and nothing here can write an Access file (tests/connectors/access.test.ts replaces one file by another)' } },
+);
+
+async function writeWorkbook(file: string, rows: Customer[]): Promise<void> {
+  const wb = new ExcelJS.Workbook();
+  const ws = wb.addWorksheet('客户');
+  ws.addRow(['编号', '名称', '城市']);
+  for (const c of rows) ws.addRow([c.id, c.name, c.city]);
+  wb.addWorksheet('说明').addRow(['本表由销售部维护']);
+  await wb.xlsx.writeFile(file);
+}
+
+connectorContract('xlsx', async () => {
+  const { dir, cleanup } = tempDir('xlsx');
+  const file = join(dir, 'customers.xlsx');
+  await writeWorkbook(file, CUSTOMERS);
+  return {
+    connector: createConnector('sheet', source({ connector: 'xlsx', connection: { filename: 'customers.xlsx' } }), { baseDir: dir }),
+    table: '客户',
+    key: ['编号'],
+    textColumn: '名称',
+    expectedCount: CUSTOMERS.length,
+    sample: { 编号: 3, 名称: '广州（南方）物流有限公司', 城市: '广州' },
+    async change() {
+      await writeWorkbook(file, changed());
+      return CHANGE;
+    },
+    cleanup,
+  };
+});
+
+function writeGbkCsv(file: string, rows: Customer[]): void {
+  const text = ['编号,名称,城市', ...rows.map((c) => `${c.id},${c.name},${c.city ?? ''}`)].join('\r\n');
+  writeFileSync(file, iconv.encode(text, 'gbk'));
+}
+
+connectorContract('csv (GBK)', async () => {
+  const { dir, cleanup } = tempDir('csv');
+  const file = join(dir, 'customers.csv');
+  writeGbkCsv(file, CUSTOMERS);
+  return {
+    connector: createConnector('csv', source({ connector: 'csv', connection: { filename: 'customers.csv' } }), { baseDir: dir }),
+    table: 'customers',
+    key: ['编号'],
+    textColumn: '名称',
+    expectedCount: CUSTOMERS.length,
+    sample: { 编号: 3, 名称: '广州（南方）物流有限公司', 城市: '广州' },
+    async change() {
+      writeGbkCsv(file, changed());
+      return CHANGE;
+    },
+    cleanup,
+  };
+});
+
+connectorContract(
+  `plugin ${PLUGIN_NAME}`,
+  async () => {
+    const { dir, cleanup } = tempDir('plugin');
+    installPlugin(dir);
+    const write = (rows: Customer[]) => writeFileSync(join(dir, 'rows.json'), JSON.stringify({ customers: { key: ['id'], rows } }));
+    write(CUSTOMERS);
+    return {
+      connector: createConnector('json', source({ connector: PLUGIN_NAME, connection: {}, settings: { file: 'rows.json' } }), { baseDir: dir }),
+      table: 'customers',
+      key: ['id'],
+      textColumn: 'name',
+      expectedCount: CUSTOMERS.length,
+      sample: { id: 3, name: '广州（南方）物流有限公司', city: '广州' },
+      async change() {
+        write(changed());
+        return CHANGE;
+      },
+      cleanup,
+    };
+  },
+  { gaps: { aggregate: 'the example plugin declares capabilities.aggregate: false' } },
+);
+
+// ---------------------------------------------------------------- write side
+
+for (const dialect of testDialects()) {
+  connectorWriteContract(dialect, async () => {
+    if (!(await requireDialect(dialect))) return null;
+    const db = await createTestDatabase(dialect, 'connwrite');
+    const fx = fixtureKnex(db);
+    await fx.schema.createTable('customers', (t) => {
+      t.integer('id').primary();
+      t.string('name', 100).notNullable();
+      t.string('city', 20);
+    });
+    await fx('customers').insert(CUSTOMERS);
+    return {
+      connector: createConnector('erp', sourceFor(db)),
+      table: 'customers',
+      key: ['id'],
+      textColumn: 'name',
+      existing: [CUSTOMERS[0], CUSTOMERS[1], CUSTOMERS[2]],
+      newKeys: [[101], [102]],
+      async cleanup() {
+        await fx.destroy();
+        await db.drop();
+      },
+    };
+  });
+}
+
+connectorWriteContract('xlsx', async () => {
+  const { dir, cleanup } = tempDir('xlsxw');
+  await writeWorkbook(join(dir, 'customers.xlsx'), CUSTOMERS);
+  const c = createConnector('sheet', source({ connector: 'xlsx', connection: { filename: 'customers.xlsx' }, file: { writeBack: true } }), { baseDir: dir });
+  const row = (x: Customer) => ({ 编号: x.id, 名称: x.name });
+  return { connector: c, table: '客户', key: ['编号'], textColumn: '名称', existing: [row(CUSTOMERS[0]), row(CUSTOMERS[1]), row(CUSTOMERS[2])], newKeys: [[101], [102]], cleanup };
+});
+
+connectorWriteContract('csv (GBK)', async () => {
+  const { dir, cleanup } = tempDir('csvw');
+  writeGbkCsv(join(dir, 'customers.csv'), CUSTOMERS);
+  const c = createConnector('csv', source({ connector: 'csv', connection: { filename: 'customers.csv' }, file: { writeBack: true } }), { baseDir: dir });
+  const row = (x: Customer) => ({ 编号: x.id, 名称: x.name });
+  return { connector: c, table: 'customers', key: ['编号'], textColumn: '名称', existing: [row(CUSTOMERS[0]), row(CUSTOMERS[1]), row(CUSTOMERS[2])], newKeys: [[101], [102]], cleanup };
+});
