@@ -8,17 +8,25 @@ export function register(program: Command, ctx: CliContext): void {
     .option('-c, --config <file>', 'config file (default: crmlink.yaml or $CRMLINK_CONFIG)')
     .option('-p, --port <port>', 'port (default: server.port)', (v) => Number(v))
     .option('--no-schedule', 'do not run scheduled sync jobs or hub backups in this process')
-    .action(async (opts: { config?: string; port?: number; schedule: boolean }) => {
+    .option('--no-propagate', 'do not push hub changes to the sources as they happen (event-driven propagation); scheduled runs still do')
+    .action(async (opts: { config?: string; port?: number; schedule: boolean; propagate: boolean }) => {
       // The server stack (graphql-yoga, prom-client) loads only when serving, keeping other commands quick.
-      const [{ startServer }, { startScheduler }, { startBackupScheduler, backupSettingsOf }] = await Promise.all([
+      const [{ startServer }, { startScheduler }, { startBackupScheduler, backupSettingsOf }, { startPropagation }] = await Promise.all([
         import('../../server/server.js'),
         import('../../sync/scheduler.js'),
         import('../../hub/backup/index.js'),
+        import('../../sync/propagation.js'),
       ]);
       const app = await ctx.openApp(opts);
       app.logger.level = app.config.log.level;
+      const background = [];
+      if (opts.propagate) background.push((app.propagation = startPropagation(app)));
       // Scheduled work: sync jobs and hub backups (hub.backup.schedule); --no-schedule runs neither.
-      const background = opts.schedule ? [startScheduler(app), startBackupScheduler(app.hub, backupSettingsOf(app.loaded), app.logger)] : [];
+      // A tick waits for an event push holding the job's lock (milliseconds) instead of being skipped.
+      if (opts.schedule) {
+        background.push(startScheduler(app, opts.propagate ? { runOptions: { lockWaitMs: 30000 } } : {}));
+        background.push(startBackupScheduler(app.hub, backupSettingsOf(app.loaded), app.logger));
+      }
       const server = await startServer(app, { port: opts.port, background, handleSignals: true, lastResort: true });
       ctx.out(`crmlink serving GraphQL at ${server.url}/graphql (console: ${server.url}/console, health: /healthz, readiness: /readyz, metrics: /metrics)`);
       if (server.monitoring) ctx.out(`monitoring (no credentials): ${server.monitoring.url}/metrics, ${server.monitoring.url}/readyz`);
