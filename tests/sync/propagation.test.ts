@@ -10,10 +10,11 @@ import type { App } from '../../app/app.js';
 import type { FieldProvenance } from '../../hub/provenance.js';
 import { runJob } from '../../sync/engine.js';
 import { listConflicts, resolveConflict } from '../../sync/conflicts.js';
-import { Propagator, type PropagationOptions, type PropagationTimers } from '../../sync/propagation.js';
+import { Propagator, type PropagationOptions } from '../../sync/propagation.js';
 import { SyncScheduler } from '../../sync/scheduler.js';
 import type { RunReport } from '../../sync/types.js';
 import { requireDialect } from '../support/databases.js';
+import { ManualTimers } from './propagation-support.js';
 import { createWorld, seedErp, CODE_A, CODE_B, type World, type WorldOptions } from './support.js';
 
 let world: World | null = null;
@@ -24,33 +25,6 @@ afterEach(async () => {
   await world?.close();
   world = null;
 });
-
-/** Timers that fire only when the test advances the clock. */
-export class ManualTimers implements PropagationTimers {
-  private now = 0;
-  private queue: { fn: () => void; at: number }[] = [];
-
-  set(fn: () => void, ms: number): unknown {
-    const t = { fn, at: this.now + ms };
-    this.queue.push(t);
-    return t;
-  }
-
-  clear(handle: unknown): void {
-    this.queue = this.queue.filter((t) => t !== handle);
-  }
-
-  get scheduled(): number {
-    return this.queue.length;
-  }
-
-  advance(ms: number): void {
-    this.now += ms;
-    const due = this.queue.filter((t) => t.at <= this.now).sort((a, b) => a.at - b.at);
-    this.queue = this.queue.filter((t) => t.at > this.now);
-    for (const t of due) t.fn();
-  }
-}
 
 /** Log every row inserted or updated in the ERP (PostgreSQL) and finance (MariaDB) tables. */
 async function installWriteLogs(w: World): Promise<void> {
