@@ -302,12 +302,15 @@ export function buildTypeDefs(rt: Runtime, extras: readonly ExtraTypeDefs[] = []
     }
   }
 
+  const subscription: string[] = [];
   for (const extra of extras) {
     query.push(...extra.query);
     mutation.push(...extra.mutation);
+    subscription.push(...(extra.subscription ?? []));
     out.push(extra.types);
   }
   out.push(`type Query {\n${query.join('\n')}\n}`);
   if (mutation.length) out.push(`type Mutation {\n${mutation.join('\n')}\n}`);
+  if (subscription.length) out.push(`type Subscription {\n${subscription.join('\n')}\n}`);
   return out.join('\n\n');
 }
