@@ -112,6 +112,7 @@ async function execute(app: SyncApp, job: string, cfg: JobConfig, access: HubAcc
     if (!ctx.dryRun) await resolveIntents(ctx);
     if (cfg.direction !== 'push') {
       for (const unit of ctx.units) {
+        if (opts.pullOnly && !opts.pullOnly.includes(unit.name)) continue;
         const t = performance.now();
         try {
           await pullSource(ctx, unit);

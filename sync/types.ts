@@ -54,6 +54,8 @@ export interface RunOptions {
   /** Retries of transient faults per step (default 4) and first backoff in ms (default 100). */
   retries?: number;
   retryMinTimeoutMs?: number;
+  /** Pull only these sources (one that signalled a change); the push still goes to every source. */
+  pullOnly?: readonly string[];
   /** How long to wait for the job's lock before recording a skipped run (default 0: skip at once). */
   lockWaitMs?: number;
 }

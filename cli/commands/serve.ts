@@ -11,16 +11,21 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--no-propagate', 'do not push hub changes to the sources as they happen (event-driven propagation); scheduled runs still do')
     .action(async (opts: { config?: string; port?: number; schedule: boolean; propagate: boolean }) => {
       // The server stack (graphql-yoga, prom-client) loads only when serving, keeping other commands quick.
-      const [{ startServer }, { startScheduler }, { startBackupScheduler, backupSettingsOf }, { startPropagation }] = await Promise.all([
+      const [{ startServer }, { startScheduler }, { startBackupScheduler, backupSettingsOf }, { startPropagation }, { startSourceListener }] = await Promise.all([
         import('../../server/server.js'),
         import('../../sync/scheduler.js'),
         import('../../hub/backup/index.js'),
         import('../../sync/propagation.js'),
+        import('../../sync/source-listener.js'),
       ]);
       const app = await ctx.openApp(opts);
       app.logger.level = app.config.log.level;
       const background = [];
-      if (opts.propagate) background.push((app.propagation = startPropagation(app)));
+      if (opts.propagate) {
+        background.push((app.propagation = startPropagation(app)));
+        // PostgreSQL sources with trigger capture: a change there starts a pull within a second.
+        background.push(await startSourceListener(app));
+      }
       // Scheduled work: sync jobs and hub backups (hub.backup.schedule); --no-schedule runs neither.
       // A tick waits for an event push holding the job's lock (milliseconds) instead of being skipped.
       if (opts.schedule) {
