@@ -81,13 +81,15 @@ describe('createCustomer(propagate: WAIT)', () => {
   it('says why a target parked the record, and the other target still has it', async (t) => {
     const s = await serve();
     if (!s) return t.skip();
-    const long = 'A company name far too long for the finance system (41+)';
-    const r = await s.gql(CREATE, { input: { code: 'C011', name: long }, propagate: 'WAIT', timeoutMs: 30000 });
+    // Finance refuses a second account with the same phone (a rule only that database knows).
+    await s.w.fin.raw('CREATE UNIQUE INDEX fin_account_phone ON fin_account (phone)');
+    await s.w.fin('fin_account').insert({ acct_no: 'X900', name: 'Someone else', phone: '010-55556666' });
+    const r = await s.gql(CREATE, { input: { code: 'C011', name: 'Eta', phone: '010-55556666' }, propagate: 'WAIT', timeoutMs: 30000 });
     expect(r.errors).toBeUndefined();
     const [erp, finance] = r.data.createCustomer.propagation;
     expect(erp).toMatchObject({ source: 'erp', key: 'C011', status: 'SYNCED' });
     expect(finance).toMatchObject({ source: 'finance', key: null, status: 'PARKED' });
-    expect(finance.reason).toMatch(/fin_account|check|constraint/i);
+    expect(finance.reason).toMatch(/fin_account_phone|unique|duplicate/i);
     expect(await s.w.fin('fin_account').where({ acct_no: 'C011' }).first()).toBeUndefined();
   });
 
