@@ -277,13 +277,17 @@ export class Propagator {
     if (!queued || queued.size === 0) return;
     const cfg = this.app.config.sync.jobs[job];
     if (!cfg) return void this.pending.delete(job);
+    let hubDown = false;
     const lock = await lockJob(this.app, job, 0).catch((err: unknown) => {
       this.app.logger.warn({ job, err }, 'event push: could not take the job lock');
+      hubDown = true;
       return null;
     });
     if (!lock) {
       // A run of the job holds it: that run may push these records already; ours finds nothing left then.
-      if (!this.stopping) this.schedule(job, this.lockRetryMs);
+      // The hub unreachable: back off as after a failed push.
+      if (hubDown) this.retryLater(job, []);
+      else if (!this.stopping) this.schedule(job, this.lockRetryMs);
       return;
     }
     const gids = [...queued];

@@ -160,6 +160,30 @@ describe('event-driven propagation through the push stages', () => {
     expect(reports).toHaveLength(0);
   });
 
+  it('a pull by one job queues a push for the other jobs of the entity', async (t) => {
+    const world = await loadedWorld();
+    if (!world) return t.skip();
+    const { w, app } = world;
+    const jobs = app.config.sync.jobs;
+    const base = jobs.customers;
+    // The ERP feeds the hub; finance is fed from the hub: two jobs, as two teams may own them.
+    jobs['erp-in'] = { ...base, sources: ['erp'], direction: 'pull' };
+    jobs['finance-out'] = { ...base, sources: ['finance'], direction: 'push' };
+    delete jobs.customers;
+    const timers = new ManualTimers();
+    const reports: RunReport[] = [];
+    const p = propagator(app, { timers, onPush: (r) => reports.push(r) });
+    await w.erp('erp_customer').where({ cust_code: 'C002' }).update({ phone: '010-6' });
+    await clearLogs(w); // the edit itself
+    const pulled = await runJob(app, 'erp-in');
+    expect(pulled.sources.erp).toMatchObject({ hubUpdated: 1 });
+    await p.settled();
+    timers.advance(1000);
+    await p.settled();
+    expect(reports.map((r) => r.job)).toEqual(['finance-out']);
+    expect(await written(w)).toEqual({ erp: [], finance: ['UPDATE C002 010-6'] });
+  });
+
   it('leaves a job with propagate: schedule to its runs', async (t) => {
     const world = await loadedWorld();
     if (!world) return t.skip();
