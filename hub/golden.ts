@@ -201,7 +201,9 @@ export class GoldenRecords {
     ]);
     if (written.length > 0) {
       // executionPromise is the outermost transaction's; a savepoint has its own, which resolves at release.
-      const committed = trx.executionPromise.then(() => true, () => false);
+      // (A caller handing a plain connection has no transaction to wait for: its write is committed.)
+      const ended = trx.executionPromise as Promise<unknown> | undefined;
+      const committed = ended ? ended.then(() => true, () => false) : Promise.resolve(true);
       this.ctx.changed({ entity, actor: meta.actor, action: meta.action, records: written, committed });
     }
     return written;
