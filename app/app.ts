@@ -8,6 +8,7 @@ import { Hub } from '../hub/hub.js';
 import { SourceSet } from '../connectors/registry.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import type { ServerApp } from '../server/server-app.js';
+import type { Propagator } from '../sync/propagation.js';
 
 /** What every layer's slice (SyncApp, SchemaApp, ServerApp) is cut from. */
 export interface App extends ServerApp {
@@ -16,6 +17,8 @@ export interface App extends ServerApp {
   hub: Hub;
   sources: SourceSet;
   logger: Logger;
+  /** Event-driven propagation, when this process runs it (`crmlink serve`): mutations can wait on it. */
+  propagation?: Propagator;
 }
 
 /** `readOnlyHub`: create and migrate nothing in the hub (dry runs); see Hub.open. */

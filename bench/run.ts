@@ -54,6 +54,12 @@ const BENCHES: Bench[] = [
     fullArgs: ['--customers', '100000', '--lines', '1000000', '--changed', '1000'],
   },
   {
+    name: 'propagation: change to visible in every other system (5-minute cron, events only)',
+    file: 'propagation.bench.ts',
+    args: ['--samples', '20', '--customers', '1000'],
+    fullArgs: ['--samples', '200', '--customers', '10000'],
+  },
+  {
     name: 'load: 100 GraphQL clients on the HTTP server while the sync job runs',
     file: 'load.bench.ts',
     args: ['--seconds', '15', '--customers', '5000'],

@@ -306,6 +306,10 @@ export const jobSchema = z
     sources: z.array(name).min(1),
     schedule: z.string().optional().describe('node-cron expression, e.g. "*/5 * * * *"; absent: run only on demand.'),
     direction: z.enum(['both', 'pull', 'push']).default('both'),
+    propagate: z
+      .enum(['events', 'schedule'])
+      .optional()
+      .describe('events: a hub change is pushed to the sources within a second while `crmlink serve` runs (the default); schedule: only scheduled and manual runs push. 事件驱动传播 / 仅定时.'),
     conflicts: z
       .object({
         default: conflictPolicySchema.default('manual'),
@@ -649,7 +653,17 @@ export const configSchema = z
       .default({})
       .describe('Per CRM entity: how it maps onto the sources.'),
     sync: z
-      .object({ jobs: z.record(z.string(), jobSchema).default({}) })
+      .object({
+        jobs: z.record(z.string(), jobSchema).default({}),
+        propagation: z
+          .object({
+            debounceMs: z.number().int().min(0).max(60000).default(200).describe('Changes of the same job arriving within this window are pushed together, each record once with its latest values.'),
+            retryMs: z.number().int().min(10).max(3600000).default(5000).describe('A target that failed is tried again after this long (doubling, up to 10 times); the schedule catches up after that.'),
+          })
+          .strict()
+          .prefault({})
+          .describe('Event-driven propagation (事件驱动传播): hub changes pushed at once while serving.'),
+      })
       .strict()
       .prefault({}),
     server: serverSchema.prefault({}),

@@ -76,6 +76,11 @@ export interface HubChange {
   actor: string;
   action: string;
   records: readonly WrittenRecord[];
+  /**
+   * Settles when the write's transaction ends: true once committed, false when rolled back (a dry
+   * run, a failed page). A listener that reads the hub back waits for it.
+   */
+  committed: Promise<boolean>;
 }
 
 /** A write lost the race: the record's `_version` moved between the caller's read and its write. */
@@ -194,7 +199,13 @@ export class GoldenRecords {
       ...writes.flatMap((w) => (w.audit ? [{ actor: meta.actor, action: meta.action, entity, gid: w.gid, before: w.audit.before, after: w.audit.after }] : [])),
       ...(meta.summary === undefined ? [] : [{ actor: meta.actor, action: meta.action, entity, gid: null, after: meta.summary }]),
     ]);
-    if (written.length > 0) this.ctx.changed({ entity, actor: meta.actor, action: meta.action, records: written });
+    if (written.length > 0) {
+      // executionPromise is the outermost transaction's; a savepoint has its own, which resolves at release.
+      // (A caller handing a plain connection has no transaction to wait for: its write is committed.)
+      const ended = trx.executionPromise as Promise<unknown> | undefined;
+      const committed = ended ? ended.then(() => true, () => false) : Promise.resolve(true);
+      this.ctx.changed({ entity, actor: meta.actor, action: meta.action, records: written, committed });
+    }
     return written;
   }
 

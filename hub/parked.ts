@@ -76,13 +76,14 @@ export async function unparkKeys(q: Q, job: string, source: string, direction: '
   }
 }
 
-export async function readParked(q: Q, opts: { job?: string; status?: 'parked' | 'resolved' | 'all'; limit?: number; ids?: number[] } = {}): Promise<ParkedRecord[]> {
+export async function readParked(q: Q, opts: { job?: string; status?: 'parked' | 'resolved' | 'all'; limit?: number; ids?: number[]; gids?: readonly string[] } = {}): Promise<ParkedRecord[]> {
   const rows = (await q(T.parked)
     .modify((b) => {
       if (opts.job) b.where({ job: opts.job });
       const status = opts.status ?? 'parked';
       if (status !== 'all') b.where({ status });
       if (opts.ids) b.whereIn('id', opts.ids);
+      if (opts.gids) b.whereIn('gid', [...opts.gids]);
     })
     .orderBy('id')
     .limit(opts.limit ?? 10_000)) as Record<string, unknown>[];

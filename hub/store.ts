@@ -71,6 +71,16 @@ export class HubStore {
    * wait for the commit, e.g. `trx.executionPromise`): the one place hub-change events start.
    */
   onChange: ((change: HubChange) => void) | null = null;
+  private readonly listeners = new Set<(change: HubChange) => void>();
+
+  /**
+   * Listen to every golden record write besides `onChange` (propagation, subscriptions); returns
+   * the unsubscribe. A listener that throws is ignored: a write never fails for a listener.
+   */
+  subscribe(listener: (change: HubChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => void this.listeners.delete(listener);
+  }
 
   constructor(
     private readonly knex: Knex,
@@ -91,7 +101,16 @@ export class HubStore {
       audit: this.audit,
       history: this.history,
       provenance: this.provenance,
-      changed: (change) => this.onChange?.(change),
+      changed: (change) => {
+        this.onChange?.(change);
+        for (const l of this.listeners) {
+          try {
+            l(change);
+          } catch {
+            // A listener's own problem; the write stands.
+          }
+        }
+      },
     });
   }
 

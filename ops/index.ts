@@ -7,8 +7,9 @@ import type { SchemaModule } from '../schema/module.js';
 import { consoleModule } from './console-ops.js';
 import { historyModule } from './history-ops.js';
 import { syncOpsModule } from './sync-ops.js';
+import { propagationModule } from './propagation-ops.js';
 
-export { syncOpsModule, consoleModule, historyModule };
+export { syncOpsModule, consoleModule, historyModule, propagationModule };
 
 /** Every operations part of the API, in the order their fields appear. */
-export const OPERATION_MODULES: readonly SchemaModule[] = [syncOpsModule, consoleModule, historyModule];
+export const OPERATION_MODULES: readonly SchemaModule[] = [syncOpsModule, consoleModule, historyModule, propagationModule];

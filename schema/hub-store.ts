@@ -167,6 +167,11 @@ export class HubStore implements EntityStore {
     return rows.map((r) => this.toRec(r));
   }
 
+  /** A record as a hub write reported it (subscriptions), without reading it again. */
+  fromWritten(r: { id: string; values: CrmRecord; version: number; updatedAt: string }): Rec {
+    return new this.Rec(this.entity, r.id, r.values, r.version, r.updatedAt, {});
+  }
+
   toRec(row: Row): Rec {
     const h = this.hub.fromRow(this.entity, row);
     return new this.Rec(this.entity, h.id, h.values, h.version, h.updatedAt, row);

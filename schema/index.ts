@@ -20,7 +20,8 @@ import { analysisModule } from './analysis.js';
 export { type CrmContext } from './resolvers.js';
 export { type Viewer } from './viewer.js';
 export { type SchemaApp } from './schema-app.js';
-export { type SchemaModule, type ExtraTypeDefs, type Resolver } from './module.js';
+export { type SchemaModule, type ExtraTypeDefs, type Resolver, type SubscriptionField } from './module.js';
+export { subscriptionModule } from './subscriptions.js';
 export { federatedId, decodeId } from './ids.js';
 export { CUSTOMER_360 } from './graphiql.js';
 
@@ -48,5 +49,7 @@ export function buildSchema(app: SchemaApp, extra: readonly SchemaModule[] = [])
     Query: Object.assign({}, read.Query, ...parts.map((p) => p.query ?? {})),
     Mutation: Object.assign(buildMutations(rt), ...parts.map((p) => p.mutation ?? {})),
   };
+  const subscription = Object.assign({}, ...parts.map((p) => p.subscription ?? {})) as Record<string, unknown>;
+  if (Object.keys(subscription).length > 0) Object.assign(resolvers, { Subscription: subscription });
   return makeExecutableSchema({ typeDefs, resolvers });
 }

@@ -14,12 +14,21 @@ export interface ExtraTypeDefs {
   types: string;
   query: string[];
   mutation: string[];
+  /** Fields of Subscription (served over server-sent events). */
+  subscription?: string[];
+}
+
+/** A subscription field: the event stream, and how one event becomes the field's value. */
+export interface SubscriptionField {
+  subscribe(parent: unknown, args: Record<string, unknown>, ctx: CrmContext): AsyncIterable<unknown> | Promise<AsyncIterable<unknown>>;
+  resolve(event: unknown): unknown;
 }
 
 export interface ModuleResolvers {
   types?: Record<string, Record<string, Resolver>>;
   query?: Record<string, Resolver>;
   mutation?: Record<string, Resolver>;
+  subscription?: Record<string, SubscriptionField>;
 }
 
 export interface SchemaModule {

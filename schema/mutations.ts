@@ -114,12 +114,13 @@ function actor(s: Scope): string {
 // ---------------------------------------------------------------- hub (replicated)
 
 /** The write of one golden record through the hub store; a lost race is the caller's version conflict. */
-async function writeGolden(s: Scope, entity: EntityName, write: GoldenWrite, action: string, expected: number | null, also?: (trx: Knex.Transaction) => Promise<void>): Promise<void> {
+async function writeGolden(s: Scope, entity: EntityName, write: GoldenWrite, action: string, expected: number | null, also?: (trx: Knex.Transaction) => Promise<void>): Promise<number> {
   const store = s.app.hub.store;
   try {
-    await store.transaction(async (trx) => {
-      await store.golden.write(trx, entity, [write], { actor: actor(s), action });
+    return await store.transaction(async (trx) => {
+      const [written] = await store.golden.write(trx, entity, [write], { actor: actor(s), action });
       await also?.(trx);
+      return written.version;
     });
   } catch (err) {
     if (err instanceof StaleRecordError && write.current) throw versionConflict(entity, write.gid, write.current.version + 1, expected ?? write.current.version);
@@ -132,11 +133,11 @@ function hubProvenance(fields: readonly string[]): Record<string, { source: stri
   return Object.fromEntries(fields.map((f) => [f, { source: HUB, changedAt: at }]));
 }
 
-async function hubCreate(s: Scope, entity: EntityName, values: CrmRecord): Promise<string> {
+async function hubCreate(s: Scope, entity: EntityName, values: CrmRecord): Promise<{ key: string; version: number }> {
   const id = s.app.hub.newId(entity);
   const set = Object.keys(values).filter((k) => values[k] !== null);
-  await writeGolden(s, entity, { gid: id, current: null, patch: values, provenance: hubProvenance(set), audit: { after: values } }, 'create', null);
-  return id;
+  const version = await writeGolden(s, entity, { gid: id, current: null, patch: values, provenance: hubProvenance(set), audit: { after: values } }, 'create', null);
+  return { key: id, version };
 }
 
 /** The golden record to change, checked against the version the caller expects. */
@@ -153,12 +154,12 @@ async function currentRecord(s: Scope, rec: Rec, expected: number | null, op: 'u
  * transaction), so the field is no longer held back and the next run pushes it everywhere. Setting
  * the value the hub already holds settles the conflict the same way.
  */
-async function hubUpdate(s: Scope, rec: Rec, values: CrmRecord, expected: number | null): Promise<void> {
+async function hubUpdate(s: Scope, rec: Rec, values: CrmRecord, expected: number | null): Promise<number> {
   const current = await currentRecord(s, rec, expected, 'update');
   const changed = Object.keys(values).filter((k) => String(values[k]) !== String(current.values[k]));
   const open = (await s.app.hub.store.conflicts.loadOpen(s.app.hub.knex, rec.entity, [rec.key])).get(rec.key);
   const settled = Object.keys(values).filter((k) => open?.has(k));
-  if (changed.length === 0 && settled.length === 0) return;
+  if (changed.length === 0 && settled.length === 0) return current.version;
   const audit = { before: current.values, after: { ...current.values, ...values } };
   const provenance = hubProvenance([...new Set([...changed, ...settled])]);
   const resolve = async (trx: Knex.Transaction) => {
@@ -179,7 +180,24 @@ async function hubUpdate(s: Scope, rec: Rec, values: CrmRecord, expected: number
       });
     }
   };
-  await writeGolden(s, rec.entity, { gid: rec.key, current, patch: values, provenance, audit }, 'update', expected, resolve);
+  return writeGolden(s, rec.entity, { gid: rec.key, current, patch: values, provenance, audit }, 'update', expected, resolve);
+}
+
+const WAIT_MAX_MS = 60_000;
+
+/**
+ * `propagate: WAIT`: hold the answer until event-driven propagation has pushed this version to
+ * every other system, or the timeout passes; `propagation` on the answer then tells each
+ * system's outcome. Without a running propagation (not `crmlink serve`, or `propagate: schedule`)
+ * there is nothing to wait for: the answer says PENDING with the job that will push it.
+ */
+async function awaitPropagation(s: Scope, entity: EntityName, gid: string, version: number, args: Record<string, unknown>): Promise<void> {
+  if (args.propagate !== 'WAIT' || !s.app.propagation) return;
+  const given = args.timeoutMs as number | null | undefined;
+  if (given !== null && given !== undefined && (!Number.isInteger(given) || given < 0 || given > WAIT_MAX_MS)) {
+    throw new CrmlinkError('VALIDATION_FAILED', `timeoutMs: ${String(given)} is not a whole number of milliseconds between 0 and ${WAIT_MAX_MS}`, { entity, field: 'timeoutMs' });
+  }
+  await s.app.propagation.waitFor(entity, gid, version, { timeoutMs: given ?? 5000 });
 }
 
 async function hubDelete(s: Scope, rec: Rec, expected: number | null): Promise<void> {
@@ -330,8 +348,10 @@ export function buildMutations(rt: Runtime): Record<string, Resolver> {
         checkWritableFields(rt, entity, values, 'insert');
         await checkTargetColumns(rt, entity, values, 'insert');
         await refsToSpace(s, entity, values, store);
-        const key = store instanceof SourceStore ? await sourceCreate(s, store, values) : await hubCreate(s, entity, values);
-        return read(s, key);
+        if (store instanceof SourceStore) return read(s, await sourceCreate(s, store, values));
+        const created = await hubCreate(s, entity, values);
+        await awaitPropagation(s, entity, created.key, created.version, args);
+        return read(s, created.key);
       };
     }
     if (ec.writable.includes('update')) {
@@ -347,7 +367,7 @@ export function buildMutations(rt: Runtime): Record<string, Resolver> {
         const expected = (args.expectedVersion as number | null | undefined) ?? null;
         await refsToSpace(s, entity, values, store);
         if (store instanceof SourceStore) await sourceUpdate(s, store, rec, values, expected);
-        else await hubUpdate(s, rec, values, expected);
+        else await awaitPropagation(s, entity, rec.key, await hubUpdate(s, rec, values, expected), args);
         return read(s, rec.key);
       };
     }

@@ -6,10 +6,18 @@ import type { CrmlinkConfig } from '../config/schema.js';
 import type { SourceSet } from '../connectors/registry.js';
 import type { Logger } from '../core/logger.js';
 import type { Hub } from '../hub/hub.js';
+import type { EntityName } from '../model/entities.js';
+
+/** What a mutation with `propagate: WAIT` waits on (event-driven propagation, when the process runs it). */
+export interface PropagationWaiter {
+  /** Resolves once every job propagating `entity` has pushed `gid` at `version` or later, or after the timeout (false). */
+  waitFor(entity: EntityName, gid: string, version: number, opts: { timeoutMs: number }): Promise<boolean>;
+}
 
 export interface SchemaApp {
   config: CrmlinkConfig;
   hub: Hub;
   sources: SourceSet;
   logger: Logger;
+  propagation?: PropagationWaiter;
 }

@@ -60,6 +60,9 @@ function doc(text: string | undefined, indent = '  '): string {
 const CONNECTION_ARGS = (entity: EntityName) =>
   `(where: ${entity}Where, orderBy: [${entity}OrderBy!], first: Int, after: String, last: Int, before: String)`;
 
+/** Replicated records only (a federated write is in its source already); timeoutMs is capped at 60000. */
+const PROPAGATE_ARGS = ', propagate: Propagate = ASYNC, timeoutMs: Int = 5000';
+
 const COMMON = /* GraphQL */ `
 """An exact decimal number, serialised as a string ("1234.56")."""
 scalar Decimal
@@ -73,6 +76,14 @@ scalar JSON
 """An object with a global id: hub ids (cus_...) for replicated records, opaque ids for federated ones."""
 interface Node {
   id: ID!
+}
+
+"""How a mutation of a replicated record treats its propagation to the other systems."""
+enum Propagate {
+  "Return at once; the change reaches the other systems moments later (read propagation to follow it)."
+  ASYNC
+  "Return once the change has been pushed to every other system, or timeoutMs has passed: propagation then says, per system, the key there or why it is parked or pending."
+  WAIT
 }
 
 enum SortDirection {
@@ -281,22 +292,25 @@ export function buildTypeDefs(rt: Runtime, extras: readonly ExtraTypeDefs[] = []
       const inputLines = fields.map((f) => `${doc(f.required ? 'Required.' : undefined)}  ${f.name}: ${scalarOf(entity, f)}`);
       if (writable.includes('insert')) {
         out.push(`input ${entity}CreateInput {\n${inputLines.join('\n')}\n}`);
-        mutation.push(`  create${entity}(input: ${entity}CreateInput!): ${entity}!`);
+        mutation.push(`  create${entity}(input: ${entity}CreateInput!${PROPAGATE_ARGS}): ${entity}!`);
       }
       if (writable.includes('update')) {
         out.push(`input ${entity}UpdateInput {\n${fields.map((f) => `  ${f.name}: ${scalarOf(entity, f)}`).join('\n')}\n}`);
-        mutation.push(`  "Fails with VERSION_CONFLICT when expectedVersion is given and the record has moved on."\n  update${entity}(id: ID!, input: ${entity}UpdateInput!, expectedVersion: Int): ${entity}!`);
+        mutation.push(`  "Fails with VERSION_CONFLICT when expectedVersion is given and the record has moved on."\n  update${entity}(id: ID!, input: ${entity}UpdateInput!, expectedVersion: Int${PROPAGATE_ARGS}): ${entity}!`);
       }
       if (writable.includes('delete')) mutation.push(`  delete${entity}(id: ID!, expectedVersion: Int): DeletePayload!`);
     }
   }
 
+  const subscription: string[] = [];
   for (const extra of extras) {
     query.push(...extra.query);
     mutation.push(...extra.mutation);
+    subscription.push(...(extra.subscription ?? []));
     out.push(extra.types);
   }
   out.push(`type Query {\n${query.join('\n')}\n}`);
   if (mutation.length) out.push(`type Mutation {\n${mutation.join('\n')}\n}`);
+  if (subscription.length) out.push(`type Subscription {\n${subscription.join('\n')}\n}`);
   return out.join('\n\n');
 }

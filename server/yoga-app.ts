@@ -15,7 +15,7 @@
 import { createYoga, type YogaServerInstance, type Plugin } from 'graphql-yoga';
 import { silentLogger } from '../core/logger.js';
 import { fieldSuggestionsEnabled, introspectionEnabled } from '../config/server.js';
-import { buildSchema, CUSTOMER_360, type CrmContext, type SchemaApp } from '../schema/index.js';
+import { buildSchema, CUSTOMER_360, subscriptionModule, type CrmContext, type SchemaApp } from '../schema/index.js';
 import { OPERATION_MODULES } from '../ops/index.js';
 import { useAuth } from './plugins/use-auth.js';
 import { corsOptions, useCsrfPrevention } from './plugins/use-browser-guards.js';
@@ -63,7 +63,8 @@ export function createYogaApp(app: SchemaApp, opts: { logger?: boolean; jit?: bo
   // Compiled execution for queries (server/plugins/use-jit.ts); CRMLINK_GRAPHQL_JIT=off turns it off to compare.
   if (opts.jit ?? process.env.CRMLINK_GRAPHQL_JIT !== 'off') plugins.push(useJit({ logger }));
   return createYoga<Record<string, unknown>, CrmContext>({
-    schema: buildSchema(app, OPERATION_MODULES),
+    // Subscriptions are served over server-sent events (yoga's built-in SSE), through the same plugins.
+    schema: buildSchema(app, [...OPERATION_MODULES, subscriptionModule]),
     graphqlEndpoint: '/graphql',
     graphiql: graphiqlEnabled(server) ? { defaultQuery: CUSTOMER_360, title: 'crmlink' } : false,
     landingPage: false,

@@ -48,7 +48,7 @@ export async function runJob(app: SyncApp, job: string, opts: RunOptions = {}): 
   if (opts.dryRun) return dryRun(app, job, cfg, opts, started);
   await ensureSyncTables(app.hub.knex);
 
-  const lock = await tryLockJob(app.hub, job);
+  const lock = await lockJob(app, job, opts.lockWaitMs ?? 0, opts.signal);
   if (!lock) {
     const reason = 'LOCKED: another run of this job holds its lock';
     const id = await recordSkipped(app.hub.knex, job, reason, startedAt);
@@ -76,6 +76,19 @@ export async function runJob(app: SyncApp, job: string, opts: RunOptions = {}): 
   }
 }
 
+/**
+ * The job's lock, waiting up to `waitMs` for it (an event-driven push of the same job lasts
+ * milliseconds: a scheduled tick waits for it rather than being skipped).
+ */
+export async function lockJob(app: SyncApp, job: string, waitMs: number, signal?: AbortSignal): Promise<JobLock | null> {
+  const deadline = Date.now() + waitMs;
+  for (let delay = 10; ; delay = Math.min(delay * 2, 200)) {
+    const lock = await tryLockJob(app.hub, job);
+    if (lock || Date.now() + delay > deadline || signal?.aborted) return lock;
+    await new Promise<void>((r) => setTimeout(r, delay));
+  }
+}
+
 async function dryRun(app: SyncApp, job: string, cfg: JobConfig, opts: RunOptions, started: Date): Promise<RunReport> {
   // Everything happens in one hub transaction that is rolled back; sources are only read.
   const trx = await app.hub.knex.transaction();
@@ -99,6 +112,7 @@ async function execute(app: SyncApp, job: string, cfg: JobConfig, access: HubAcc
     if (!ctx.dryRun) await resolveIntents(ctx);
     if (cfg.direction !== 'push') {
       for (const unit of ctx.units) {
+        if (opts.pullOnly && !opts.pullOnly.includes(unit.name)) continue;
         const t = performance.now();
         try {
           await pullSource(ctx, unit);
@@ -119,7 +133,7 @@ async function execute(app: SyncApp, job: string, cfg: JobConfig, access: HubAcc
   return report;
 }
 
-function buildReport(job: string, cfg: JobConfig, ctx: RunContext | null, started: Date, runId: number | null, status: RunStatus, error?: RunReport['error']): RunReport {
+export function buildReport(job: string, cfg: JobConfig, ctx: RunContext | null, started: Date, runId: number | null, status: RunStatus, error?: RunReport['error']): RunReport {
   const ended = new Date();
   const sources = ctx?.stats ?? {};
   const totals = { read: 0, written: 0, hubWritten: 0, sourceWritten: 0, conflicts: 0, autoResolved: 0, parked: 0 };
@@ -159,7 +173,7 @@ function skipped(job: string, cfg: JobConfig, runId: number, started: Date, reas
   return report;
 }
 
-function describeError(err: unknown): { code: string; message: string } {
+export function describeError(err: unknown): { code: string; message: string } {
   if (err instanceof CrmlinkError) return { code: err.code, message: shorten(err.message) };
   if (err instanceof Error) return { code: err.name === 'AbortError' ? 'ABORTED' : 'INTERNAL', message: shorten(err.message) };
   return { code: 'INTERNAL', message: shorten(String(err)) };

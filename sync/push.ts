@@ -96,7 +96,7 @@ export async function pushBatch(ctx: RunContext, unit: SourceUnit, records: read
 }
 
 /** What the hub knows about the batch's records in this source. */
-async function pushState(ctx: RunContext, unit: SourceUnit, records: readonly HubRecord[]): Promise<PushState> {
+export async function pushState(ctx: RunContext, unit: SourceUnit, records: readonly HubRecord[]): Promise<PushState> {
   const { store } = ctx.app.hub;
   const gids = records.map((r) => r.id);
   const keysByGid = await store.xref.keysByGid(ctx.hub.q, ctx.entity, unit.name, gids);

@@ -54,6 +54,10 @@ export interface RunOptions {
   /** Retries of transient faults per step (default 4) and first backoff in ms (default 100). */
   retries?: number;
   retryMinTimeoutMs?: number;
+  /** Pull only these sources (one that signalled a change); the push still goes to every source. */
+  pullOnly?: readonly string[];
+  /** How long to wait for the job's lock before recording a skipped run (default 0: skip at once). */
+  lockWaitMs?: number;
 }
 
 export interface SourceStats {
@@ -170,6 +174,8 @@ export interface RunReport {
   lagSeconds: number | null;
   /** Why the run was skipped or failed. */
   reason?: string;
+  /** event: an event-driven push of the records a hub change named (sync/propagation.ts). */
+  trigger?: 'event';
   error?: { code: string; message: string };
   /** Dry runs: the plan per target. */
   plan?: Record<string, TargetPlan>;

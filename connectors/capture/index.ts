@@ -13,6 +13,7 @@ import { changeTrackingChanges, type ChangeTrackingCheckpoint } from './change-t
 import { isCaptureHost, type CaptureHost } from './host.js';
 
 export { CRMLINK_ORIGIN } from './trigger.js';
+export { listenChanges, CHANGE_CHANNEL, type ChangeListener, type ChangeHandlers } from './listen.js';
 export { shiftTs, tsOrder } from './timestamp.js';
 export type { HashCheckpoint, TimestampCheckpoint, TriggerCheckpoint, RowversionCheckpoint, ChangeTrackingCheckpoint };
 

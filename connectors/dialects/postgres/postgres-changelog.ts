@@ -8,6 +8,9 @@ import type { TableRef } from '../../driver.js';
 import { CHANGELOG_TABLE, qualified, type ChangelogDdl } from '../../dialect-adapter.js';
 import { captureObjectName } from '../shared.js';
 
+/** The channel the capture triggers NOTIFY with the table's name (connectors/capture/listen.ts listens). */
+export const CHANGE_CHANNEL = 'crmlink_changes';
+
 export function postgresChangelog(knex: Knex): ChangelogDdl {
   const sql = (text: string, bindings: readonly Knex.RawBinding[] = []) => knex.raw(text, bindings).toQuery();
   const log = (table: TableRef) => qualified({ table: CHANGELOG_TABLE, schema: table.schema });
@@ -26,8 +29,13 @@ export function postgresChangelog(knex: Knex): ChangelogDdl {
         `insert into ?? (table_name, key_json, op, origin) values (TG_ARGV[0], ${keyOf(alias)}, ${op}, nullif(current_setting('crmlink.origin', true), ''));`;
       return [
         sql(
+          // NOTIFY (delivered at commit, once per transaction and table) wakes a listening crmlink
+          // for a pull within a second; crmlink's own writes do not wake it.
           `create or replace function ??() returns trigger language plpgsql as $crmlink$
 begin
+  if coalesce(current_setting('crmlink.origin', true), '') <> 'crmlink' then
+    perform pg_notify('${CHANGE_CHANNEL}', TG_ARGV[0]);
+  end if;
   if TG_OP = 'DELETE' then
     ${insert('OLD', `'D'`)}
     return OLD;

@@ -1,0 +1,106 @@
+/**
+ * Subscriptions over server-sent events on a real server (the GraphQL fixture behind startServer):
+ * an event for every committed write, only of records inside the subscriber's row rules, hidden
+ * fields never in it, and no subscription without credentials.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { SERVER_AUTH } from './fixture.js';
+import { startSecurityServer, type SecurityServer } from '../security/support.js';
+
+const ADMIN = 'admin-key-0123456789';
+const ALICE = 'alice-key-0123456789';
+
+let served: SecurityServer | null = null;
+const streams: AbortController[] = [];
+afterEach(async () => {
+  for (const c of streams.splice(0)) c.abort();
+  await served?.close();
+  served = null;
+});
+
+interface Stream {
+  status: number;
+  /** The next `next` event's payload (pings skipped). */
+  next(): Promise<{ data?: Record<string, unknown>; errors?: unknown[] }>;
+}
+
+/** Open a subscription; resolves once the server has started it (its first ping arrived). */
+async function subscribe(s: SecurityServer, query: string, key?: string): Promise<Stream> {
+  const ctrl = new AbortController();
+  streams.push(ctrl);
+  const res = await s.fetch('/graphql', {
+    method: 'POST',
+    headers: { accept: 'text/event-stream', 'content-type': 'application/json', ...(key ? { 'x-api-key': key } : {}) },
+    body: JSON.stringify({ query }),
+    signal: ctrl.signal,
+  });
+  if (!res.body || !(res.headers.get('content-type') ?? '').startsWith('text/event-stream')) {
+    return { status: res.status, next: () => Promise.reject(new Error(`not an event stream: ${res.status} ${res.headers.get('content-type')}`)) };
+  }
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  const block = async (): Promise<string> => {
+    for (;;) {
+      const end = buffer.indexOf('\n\n');
+      if (end >= 0) {
+        const b = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        return b;
+      }
+      const { value, done } = await reader.read();
+      if (done) throw new Error('the event stream ended');
+      buffer += decoder.decode(value, { stream: true });
+    }
+  };
+  expect(await block()).toBe(':'); // the stream is open: the subscription is listening
+  return {
+    status: res.status,
+    next: async () => {
+      for (;;) {
+        const b = await block();
+        if (b.startsWith(':')) continue;
+        const data = b.split('\n').find((l) => l.startsWith('data: '));
+        if (b.startsWith('event: next') && data) return JSON.parse(data.slice(6)) as { data?: Record<string, unknown> };
+        throw new Error(`unexpected event: ${b}`);
+      }
+    },
+  };
+}
+
+const WATCH = `subscription { customerChanged { id action changedFields node { id name creditLimit ownerId } } }`;
+
+describe('customerChanged over SSE', () => {
+  it('a salesperson receives only changes of her own customers, without hidden fields', async () => {
+    served = await startSecurityServer({ server: SERVER_AUTH, customers: 4 });
+    const alice = await subscribe(served, WATCH, ALICE);
+    expect(alice.status).toBe(200);
+    // Bob's customer first: had it been delivered, it would be the first event.
+    const bob = await served.gql(`mutation { updateCustomer(id: "cus_0002", input: { phone: "010-22223333" }) { id } }`, {}, { 'x-api-key': ADMIN });
+    expect(bob.errors).toBeUndefined();
+    const mine = await served.gql(`mutation { updateCustomer(id: "cus_0001", input: { name: "Alice Co", creditLimit: "999" }) { id } }`, {}, { 'x-api-key': ADMIN });
+    expect(mine.errors).toBeUndefined();
+    const event = await alice.next();
+    expect(event.errors).toBeUndefined();
+    expect(event.data).toEqual({
+      customerChanged: { id: 'cus_0001', action: 'update', changedFields: ['name'], node: { id: 'cus_0001', name: 'Alice Co', creditLimit: null, ownerId: 'alice' } },
+    });
+  });
+
+  it('an admin sees every change; with an id, only that record', async () => {
+    served = await startSecurityServer({ server: SERVER_AUTH, customers: 4 });
+    const all = await subscribe(served, WATCH, ADMIN);
+    const one = await subscribe(served, `subscription { customerChanged(id: "cus_0004") { id changedFields node { creditLimit } } }`, ADMIN);
+    await served.gql(`mutation { updateCustomer(id: "cus_0003", input: { creditLimit: "5" }) { id } }`, {}, { 'x-api-key': ADMIN });
+    await served.gql(`mutation { updateCustomer(id: "cus_0004", input: { creditLimit: "7" }) { id } }`, {}, { 'x-api-key': ADMIN });
+    expect((await all.next()).data).toMatchObject({ customerChanged: { id: 'cus_0003', changedFields: ['creditLimit'], node: { creditLimit: '5' } } });
+    expect((await all.next()).data).toMatchObject({ customerChanged: { id: 'cus_0004', node: { creditLimit: '7' } } });
+    expect((await one.next()).data).toEqual({ customerChanged: { id: 'cus_0004', changedFields: ['creditLimit'], node: { creditLimit: '7' } } });
+  });
+
+  it('needs credentials', async () => {
+    served = await startSecurityServer({ server: SERVER_AUTH, customers: 2 });
+    const anonymous = await subscribe(served, WATCH);
+    expect(anonymous.status).toBe(401);
+  });
+});
