@@ -4,8 +4,8 @@
  * customer-360 page reads 4 of 8 order-line columns. Computed once per field node of a document.
  *
  * Always a superset: @skip/@include are ignored, fragments of any type condition count, and
- * anything not understood (or `version`, `fieldSources`, which need the whole record) means "all
- * fields" (undefined).
+ * anything not understood (or `version`, `fieldSources`, `sourceRecords`, which need the whole
+ * record: a federated record's source record shows its values) means "all fields" (undefined).
  */
 import type { FieldNode, FragmentDefinitionNode, GraphQLResolveInfo, SelectionSetNode } from 'graphql';
 import { Kind } from './graphql-runtime.js';
@@ -14,9 +14,9 @@ import type { EntityName } from '../model/entities.js';
 import type { EntityStore } from './store.js';
 
 /** Fields computed from the key or the hub alone, never from the record's columns. */
-const KEY_ONLY = new Set(['__typename', 'id', 'sourceRecords', 'syncStatus', 'receivableBalance']);
+const KEY_ONLY = new Set(['__typename', 'id', 'syncStatus', 'receivableBalance']);
 /** Fields that need every value of the record. */
-const WHOLE = new Set(['version', 'fieldSources']);
+const WHOLE = new Set(['version', 'fieldSources', 'sourceRecords']);
 
 const cache = new WeakMap<FieldNode, { entity: EntityName; fields: ReadonlySet<string> | undefined }>();
 

@@ -308,3 +308,18 @@ describe('columns read from the sources', () => {
     expect(typeof c.c.edges[0].cursor).toBe('string');
   });
 });
+
+describe('a selection that reads only some columns', () => {
+  test('sourceRecords of federated records shows their values (read with every column)', async () => {
+    // Found by the fuzz test: sourceRecords was counted as needing the key only, so the page read
+    // the selected columns and showing the record's values failed (an INTERNAL error, unhandled).
+    const r = await ok(`{ salesOrders(first: 2, orderBy: [{ field: code }]) { nodes { code sourceRecords { source key values } } } }`);
+    const nodes = r.data.salesOrders.nodes as { code: string; sourceRecords: { source: string; key: string; values: Record<string, unknown> }[] }[];
+    expect(nodes).toHaveLength(2);
+    for (const n of nodes) {
+      expect(n.sourceRecords).toHaveLength(1);
+      expect(n.sourceRecords[0]).toMatchObject({ source: 'erp', key: n.code });
+      expect(n.sourceRecords[0].values).toMatchObject({ code: n.code });
+    }
+  });
+});
