@@ -505,6 +505,11 @@ export const backupSchema = z
       .string()
       .optional()
       .describe('node-cron expression for `crmlink serve` to take a backup, e.g. "0 2 * * *" (02:00 daily); absent: only `crmlink hub backup`.'),
+    staleAfterHours: z
+      .number()
+      .positive()
+      .optional()
+      .describe('The console warns when the newest backup is older than this (hours). Default 26 when a schedule is set (daily plus slack); otherwise never.'),
     keep: z
       .union([z.number().int().min(1), backupKeepSchema])
       .default({ last: 1, daily: 7, weekly: 4 })

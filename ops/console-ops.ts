@@ -12,7 +12,12 @@
  * @example
  *   mutation { acceptMergeCandidate(id: "3", survivor: "cus_0001") { mergeId survivor merged } }
  */
+import { resolve } from 'node:path';
+import { resolveConfigPath } from '../config/load.js';
 import { CrmlinkError, ValidationError } from '../core/errors.js';
+// files.js and status.js only: reading manifests needs none of the backup drivers.
+import { listBackups } from '../hub/backup/files.js';
+import { backupStatus } from '../hub/backup/status.js';
 import { hasOwnKey } from '../core/own.js';
 import { SYSTEM_TABLES as T } from '../hub/tables.js';
 import { acceptCandidate, CANDIDATE_STATUSES, identityConfig, listCandidates, listMerges, rejectCandidate, unmergeRecords, type CandidateStatus, type CandidateView } from '../identity/index.js';
@@ -137,6 +142,28 @@ type UnmergeOutcome {
   "Changes made after the merge that the unmerge kept."
   kept: [String!]!
 }
+"""A complete hub backup, as its manifest describes it (docs/backups.md)."""
+type HubBackup {
+  file: String!
+  at: DateTime!
+  "Size of the data file in bytes."
+  size: Float!
+  "manual, scheduled or before-restore"
+  label: String!
+  "sqlite or postgres"
+  hubKind: String!
+  sha256: String!
+}
+"""The hub's backups: the newest, and whether it is too old (hub.backup.staleAfterHours)."""
+type HubBackups {
+  last: HubBackup
+  count: Int!
+  "No backup newer than staleAfterHours; false when no backup is expected (no schedule, no staleAfterHours)."
+  stale: Boolean!
+  staleAfterHours: Float
+  "hub.backup.schedule (cron), when backups run on a schedule."
+  schedule: String
+}
 type RetryParkedOutcome {
   retried: Int!
   resolved: Int!
@@ -149,6 +176,7 @@ type RetryParkedOutcome {
     '  "Who is calling and what the role allows (any authenticated caller)."\n  viewer: Viewer!',
     '  "Per source, when a sync run last read it successfully."\n  sourceActivity: [SourceActivity!]!',
     '  "Merge candidates of customers, best score first. status: open, accepted, rejected, superseded or all."\n  mergeCandidates(status: String = "open", first: Int = 50, offset: Int = 0): [MergeCandidate!]!',
+    '  "The newest hub backup in hub.backup.dir and whether it is stale."\n  hubBackups: HubBackups!',
     '  "Merges a customer took part in (as survivor or merged), newest first."\n  customerMerges(customerId: ID!, includeUndone: Boolean = false): [CustomerMerge!]!',
   ],
   mutation: [
@@ -245,6 +273,20 @@ export function consoleResolvers(rt: Runtime): { query: Record<string, Resolver>
       const offset = Math.max(Number(a.offset ?? 0), 0);
       const list = await listCandidates(app.hub, { entity: 'Customer', status: status as CandidateStatus | 'all', limit: first, offset });
       return list.map(candidateView);
+    },
+    hubBackups: async (_p, _a, ctx) => {
+      admin(ctx, 'read hub backups');
+      const settings = app.config.hub.backup;
+      const dir = app.loaded ? resolveConfigPath(app.loaded, settings.dir) : resolve(settings.dir);
+      const status = backupStatus(await listBackups(dir), settings);
+      const m = status.last?.manifest;
+      return {
+        last: m ? { file: m.file, at: m.createdAt, size: m.sizeBytes, label: m.label, hubKind: m.hubKind, sha256: m.sha256 } : null,
+        count: status.count,
+        stale: status.stale,
+        staleAfterHours: status.staleAfterHours,
+        schedule: settings.schedule ?? null,
+      };
     },
     customerMerges: async (_p, a, ctx) => {
       admin(ctx, 'read merges');

@@ -2,6 +2,7 @@
  * The parts of the application the GraphQL schema reads through (app/ builds them; any object of
  * this shape will do, as with the sync engine's SyncApp).
  */
+import type { LoadedConfig } from '../config/load.js';
 import type { CrmlinkConfig } from '../config/schema.js';
 import type { SourceSet } from '../connectors/registry.js';
 import type { Logger } from '../core/logger.js';
@@ -20,4 +21,6 @@ export interface SchemaApp {
   sources: SourceSet;
   logger: Logger;
   propagation?: PropagationWaiter;
+  /** The loaded config, when there is one: its directory resolves relative paths such as hub.backup.dir. */
+  loaded?: LoadedConfig;
 }

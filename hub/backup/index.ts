@@ -6,3 +6,4 @@ export { BackupError } from './errors.js';
 export { keepOf, retained, isoWeek, type Keep } from './retention.js';
 export { BackupScheduler, backupSettingsOf, startBackupScheduler, type BackupRunResult, type BackupSettings } from './scheduler.js';
 export type { BackupProgress } from './progress.js';
+export { backupStatus, staleAfterHoursOf, DEFAULT_STALE_AFTER_HOURS, type BackupStatus } from './status.js';
