@@ -43,6 +43,8 @@ export interface FixtureOptions {
    * key, mapped with `refSource: erp`, and the OA mapping allows insert and update.
    */
   approvalRefSource?: 'erp';
+  /** Extra YAML appended under `hub:` (indented by the caller), e.g. a `backup:` block. */
+  hub?: string;
 }
 
 export interface Fixture {
@@ -94,7 +96,7 @@ function connYaml(db: TestDatabase): string {
   return JSON.stringify(Object.fromEntries(Object.entries(c).filter(([, v]) => v !== undefined)));
 }
 
-export function configYaml(dir: string, dbs: Fixture['dbs'], server = '', approvalRefSource?: 'erp', extraSources = ''): string {
+export function configYaml(dir: string, dbs: Fixture['dbs'], server = '', approvalRefSource?: 'erp', extraSources = '', extraHub = ''): string {
   const serverBlock = /^\s*auth:/m.test(server) ? server : `${server}${DEV_AUTH}`;
   const approvalRef = approvalRefSource ? `{ column: customer_ref, type: ref, refSource: ${approvalRefSource} }` : 'customer_ref';
   const approvalWrite = approvalRefSource ? '\n        write: [insert, update]' : '';
@@ -102,6 +104,7 @@ export function configYaml(dir: string, dbs: Fixture['dbs'], server = '', approv
 hub:
   dialect: sqlite
   connection: { filename: ${JSON.stringify(join(dir, 'hub.db'))} }
+${extraHub}
 log: { level: silent }
 sources:
   erp: { kind: erp, dialect: ${dbs.erp.dialect}, connection: ${connYaml(dbs.erp)} }
@@ -333,7 +336,7 @@ export async function createFixture(opts: FixtureOptions = {}): Promise<Fixture>
   const knex = { erp: fixtureKnex(dbs.erp), finance: fixtureKnex(dbs.finance), oa: fixtureKnex(dbs.oa) };
   await createSchemas(knex);
   await seedSources(knex, 1, n, opts.approvalRefSource);
-  const loaded = parseConfig(configYaml(dir, dbs, opts.server ?? '', opts.approvalRefSource, opts.sources), { env: { ...process.env, ...(opts.env ?? {}) }, baseDir: dir });
+  const loaded = parseConfig(configYaml(dir, dbs, opts.server ?? '', opts.approvalRefSource, opts.sources, opts.hub ?? ''), { env: { ...process.env, ...(opts.env ?? {}) }, baseDir: dir });
   const app = await openApp(loaded, { logger: silentLogger });
   await seedHub(app, 1, n);
   const yoga = createYogaApp(app, { logger: false });

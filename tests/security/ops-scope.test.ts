@@ -97,6 +97,7 @@ describe('per request: a scoped admin role reaches no operations surface', () =>
     '{ syncJobs { name } }',
     '{ sources { name } }',
     '{ sourceActivity { source } }',
+    '{ hubBackups { count last { file } } }',
   ];
   const WRITES = [
     'mutation { resolveConflict(id: "1", keep: "finance") { status } }',
