@@ -1,5 +1,41 @@
-// Sources: each connector with its health, dialect, last successful read and a connection test.
-import { h, add, badge, fmtTime, table } from '../dom.js';
+// Sources: each connector with its health, dialect, last successful read and a connection test;
+// above them the hub's last backup, with a warning when it is stale (hub.backup.staleAfterHours).
+import { h, add, badge, fmtTime, fmtNumber, table } from '../dom.js';
+
+function fmtSize(bytes, lang) {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let v = bytes;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i += 1;
+  }
+  return `${i === 0 ? fmtNumber(v, lang) : v.toFixed(1)} ${units[i]}`;
+}
+
+/** The backup panel; its own query, so an unreadable backup directory does not hide the sources. */
+async function backupPanel(ctx) {
+  const { t } = ctx;
+  let b;
+  try {
+    b = (await ctx.gql('{ hubBackups { last { file at size label } count stale staleAfterHours schedule } }')).hubBackups;
+  } catch (err) {
+    return h('section', { class: ['panel', 'error-panel'], 'data-testid': 'backup-status' }, h('h2', {}, t('backup.title')), h('p', { class: 'error-text' }, ctx.errorText(err)));
+  }
+  const last = b.last
+    ? h('p', { 'data-testid': 'backup-last' },
+        t('backup.last', { at: fmtTime(b.last.at, ctx.lang), size: fmtSize(b.last.size, ctx.lang) }), ' ',
+        badge(t(`backup.label.${b.last.label}`, {}, b.last.label)), ' ',
+        h('code', { class: 'muted small' }, b.last.file))
+    : h('p', { 'data-testid': 'backup-last' }, t('backup.none'));
+  const plan = b.schedule ? t('backup.schedule', { schedule: b.schedule, n: b.count }) : t('backup.onDemand', { n: b.count });
+  return h('section', { class: ['panel', b.stale && 'backup-stale'], 'data-testid': 'backup-status' },
+    h('h2', {}, t('backup.title')),
+    b.stale ? h('p', { class: 'warning', role: 'alert', 'data-testid': 'backup-stale' }, b.last ? t('backup.stale', { hours: b.staleAfterHours }) : t('backup.staleNone')) : null,
+    last,
+    h('p', { class: 'muted small' }, plan),
+  );
+}
 
 function health(ctx, r) {
   if (!r) return badge(ctx.t('sources.untested'));
@@ -11,10 +47,13 @@ export default {
   id: 'sources',
   async render(ctx) {
     const { t } = ctx;
-    const d = await ctx.gql(`{
-      sources { name dialect kind readOnly health { ok latencyMs version error } }
-      sourceActivity { source lastReadAt jobs }
-    }`);
+    const [d, backups] = await Promise.all([
+      ctx.gql(`{
+        sources { name dialect kind readOnly health { ok latencyMs version error } }
+        sourceActivity { source lastReadAt jobs }
+      }`),
+      backupPanel(ctx),
+    ]);
     const activity = new Map(d.sourceActivity.map((a) => [a.source, a]));
 
     const rows = d.sources.map((src) => {
@@ -41,6 +80,7 @@ export default {
 
     add(ctx.root, 
       h('header', { class: 'view-head' }, h('h1', {}, t('nav.sources')), h('p', { class: 'muted' }, t('sources.intro'))),
+      backups,
       table(
         [
           { label: t('sources.name'), cell: (r) => h('b', {}, r.src.name) },
