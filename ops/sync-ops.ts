@@ -240,7 +240,11 @@ export function opsResolvers(rt: Runtime): { types: Record<string, Record<string
   const query: Record<string, Resolver> = {
     sources: (_p, _a, ctx) => {
       admin(ctx, 'list sources');
-      return app.sources.names().map((name) => ({ name, ...app.sources.config(name) }));
+      return app.sources.names().map((name) => {
+        const config = app.sources.config(name);
+        // A file or plugin source has a connector instead of a SQL dialect: it names what it speaks.
+        return { name, ...config, dialect: config.dialect ?? config.connector ?? 'unknown' };
+      });
     },
     syncJobs: (_p, _a, ctx) => {
       admin(ctx, 'list sync jobs');

@@ -142,4 +142,11 @@ describe('survey responses on the customer', () => {
     expect(r.errors).toBeUndefined();
     expect(r.data.surveyResponses.nodes).toEqual([{ code: 'S1' }, { code: 'S2' }]);
   });
+
+  it('the sources list names the workbook source by its connector, beside the SQL ones', async () => {
+    // A file source has no SQL dialect: it must not turn the whole list into an error (the console's sources view reads it).
+    const r = await gql('{ sources { name dialect kind } }', 'admin-key-0123456789');
+    expect(r.errors).toBeUndefined();
+    expect(r.data.sources).toContainEqual(expect.objectContaining({ dialect: 'xlsx' }));
+  });
 });
