@@ -17,11 +17,13 @@
  * Without /usr/bin/chromium the browser part is skipped with a notice (CI=true: it fails).
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { request as httpRequest } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { EDIT_TARGETS } from '../../demo/index.js';
+import { takeBackup } from '../../hub/backup/index.js';
 import { openSqlite } from '../../demo/seed.js';
 import { SignJWT } from 'jose';
 import { KEYS, startConsoleFixture, startVariant, type ConsoleFixture } from './support.js';
@@ -430,6 +432,30 @@ browserSuite('the console in headless Chromium', { shuffle: false }, () => {
     await page.getByTestId('test-finance').click();
     await toast(page, 'finance: connection OK');
     await shot(page, '02-sources');
+  });
+
+  test('backups: the last backup with its time and size, and a warning in both languages when it is stale', async () => {
+    const b = await takeBackup(f.app.hub, { dir: join(f.demo.dir, 'backups'), label: 'manual' });
+    await page.reload();
+    await page.locator('[data-view="sources"]').waitFor();
+    const last = await page.getByTestId('backup-last').textContent();
+    expect(last).toContain('Last backup');
+    expect(last).toMatch(/\d+(\.\d)? (B|KB|MB)/);
+    expect(last).toContain(b.manifest.file);
+    expect(await page.getByTestId('backup-stale').count()).toBe(0);
+
+    // The same backup, as if taken 30 hours ago.
+    const manifest = JSON.parse(readFileSync(b.manifestPath, 'utf8')) as { createdAt: string };
+    writeFileSync(b.manifestPath, JSON.stringify({ ...manifest, createdAt: new Date(Date.now() - 30 * 3_600_000).toISOString() }));
+    await page.reload();
+    await page.getByTestId('backup-stale').waitFor();
+    expect(await page.getByTestId('backup-stale').isVisible()).toBe(true);
+    expect(await page.getByTestId('backup-stale').textContent()).toContain('older than 26 hours');
+    await shot(page, '02b-backup-stale');
+    await page.getByTestId('lang').selectOption('zh');
+    await expect.poll(() => page.getByTestId('backup-stale').textContent()).toContain('已超过 26 小时');
+    await page.getByTestId('lang').selectOption('en');
+    await expect.poll(() => page.getByTestId('backup-stale').textContent()).toContain('older than 26 hours');
   });
 
   test('conflicts: keep a side, enter a value, and resolve in bulk after a preview', async () => {

@@ -2,7 +2,8 @@
  * A running crmlink for the console tests: the embedded demo (ERP, finance and OA in SQLite,
  * seeded, synced, edited and synced again, so it has manual conflicts, parked records and merge
  * candidates) served by the real HTTP server on a free port, with API-key authentication and the
- * roles the console knows: admin and operator act, auditor only looks, sales is refused.
+ * roles the console knows: admin and operator act, auditor only looks, sales is refused. Hub
+ * backups go to `<demo dir>/backups` and are stale after 26 hours.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -70,8 +71,9 @@ export async function startConsoleFixture(): Promise<ConsoleFixture> {
   try {
     const demo = await prepareDemo(join(root, 'demo'), { logLevel: 'silent', port: 0 });
     const text = readFileSync(demo.configPath, 'utf8');
-    const replaced = text.replace(/^server:\n(?:[ #].*\n|\n)*/m, SERVER_BLOCK);
-    if (replaced === text || !replaced.includes('mode: apiKey')) throw new Error('the demo config has no server block to replace (demo/config.ts changed?)');
+    // Backups are expected (staleAfterHours) but none is taken here: the console warns until a test takes one.
+    const replaced = text.replace(/^server:\n(?:[ #].*\n|\n)*/m, SERVER_BLOCK).replace(/^(hub:\n(?: .*\n)*?  connection: .*\n)/m, '$1  backup: { dir: ./backups, staleAfterHours: 26 }\n');
+    if (replaced === text || !replaced.includes('mode: apiKey') || !replaced.includes('staleAfterHours')) throw new Error('the demo config has no server block to replace (demo/config.ts changed?)');
     const configPath = join(demo.dir, 'crmlink-console.yaml');
     writeFileSync(configPath, replaced);
     const env = {
