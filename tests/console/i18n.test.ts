@@ -50,6 +50,7 @@ describe('console labels', () => {
       ...['open', 'accepted', 'rejected', 'superseded', 'all'].map((s) => `merges.status.${s}`),
       ...['parked', 'resolved', 'all'].map((s) => `parked.status.${s}`),
       ...['erp', 'finance', 'oa', 'crm'].map((k) => `kind.${k}`),
+      ...['PHONE', 'VISIT', 'EMAIL', 'WECHAT', 'WEB', 'OTHER'].map((c) => `channel.${c}`),
     ];
     expect(built.filter((k) => !(k in en))).toEqual([]);
   });
