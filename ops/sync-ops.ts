@@ -61,6 +61,7 @@ type SourceHealth {
 }
 type Source {
   name: String!
+  "Database engine (mssql, postgres, mysql, sqlite), or the connector of a file or plugin source (access, xlsx, csv, a package name)."
   dialect: String!
   kind: String!
   readOnly: Boolean!
@@ -240,7 +241,11 @@ export function opsResolvers(rt: Runtime): { types: Record<string, Record<string
   const query: Record<string, Resolver> = {
     sources: (_p, _a, ctx) => {
       admin(ctx, 'list sources');
-      return app.sources.names().map((name) => ({ name, ...app.sources.config(name) }));
+      // A file or plugin source has a connector instead of a dialect: it names the source's engine the same way.
+      return app.sources.names().map((name) => {
+        const cfg = app.sources.config(name);
+        return { name, ...cfg, dialect: cfg.dialect ?? cfg.connector };
+      });
     },
     syncJobs: (_p, _a, ctx) => {
       admin(ctx, 'list sync jobs');
