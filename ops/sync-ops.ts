@@ -61,6 +61,7 @@ type SourceHealth {
 }
 type Source {
   name: String!
+  "Database engine (mssql, postgres, mysql, sqlite), or the connector of a file or plugin source (access, xlsx, csv, a package name)."
   dialect: String!
   kind: String!
   readOnly: Boolean!

@@ -312,6 +312,18 @@ const en = {
   'customers.approvalTitle': 'Request',
   'customers.requester': 'Requester',
   'customers.submitted': 'Submitted',
+  'customers.surveys': 'Satisfaction surveys',
+  'customers.surveyCount': '{n} responses',
+  'customers.surveyAverage': 'Average score',
+  'customers.surveyAverages': 'service {service} · product {product} · delivery {delivery}',
+  'customers.noSurveys': 'No survey responses.',
+  'customers.surveyDate': 'Date',
+  'customers.surveyChannel': 'Channel',
+  'customers.surveyScore': 'Score',
+  'customers.surveyService': 'Service',
+  'customers.surveyProduct': 'Product',
+  'customers.surveyDelivery': 'Delivery',
+  'customers.surveyComment': 'Comment',
 
   'field.code': 'Code',
   'field.name': 'Name',
@@ -346,6 +358,12 @@ const en = {
   'approval.APPROVED': 'approved',
   'approval.REJECTED': 'rejected',
   'approval.WITHDRAWN': 'withdrawn',
+  'channel.PHONE': 'phone',
+  'channel.VISIT': 'visit',
+  'channel.EMAIL': 'e-mail',
+  'channel.WECHAT': 'WeChat',
+  'channel.WEB': 'web',
+  'channel.OTHER': 'other',
 };
 
 const zh = {
@@ -658,6 +676,18 @@ const zh = {
   'customers.approvalTitle': '申请',
   'customers.requester': '申请人',
   'customers.submitted': '提交时间',
+  'customers.surveys': '满意度调查',
+  'customers.surveyCount': '{n} 份',
+  'customers.surveyAverage': '平均评分',
+  'customers.surveyAverages': '服务 {service} · 产品 {product} · 交付 {delivery}',
+  'customers.noSurveys': '没有调查问卷。',
+  'customers.surveyDate': '调查日期',
+  'customers.surveyChannel': '渠道',
+  'customers.surveyScore': '总体评分',
+  'customers.surveyService': '服务',
+  'customers.surveyProduct': '产品',
+  'customers.surveyDelivery': '交付',
+  'customers.surveyComment': '意见',
 
   'field.code': '编码',
   'field.name': '名称',
@@ -692,6 +722,12 @@ const zh = {
   'approval.APPROVED': '已归档',
   'approval.REJECTED': '已退回',
   'approval.WITHDRAWN': '已撤回',
+  'channel.PHONE': '电话',
+  'channel.VISIT': '上门',
+  'channel.EMAIL': '邮件',
+  'channel.WECHAT': '微信',
+  'channel.WEB': '网页',
+  'channel.OTHER': '其他',
 };
 
 export const MESSAGES = { en, zh };

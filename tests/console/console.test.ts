@@ -22,8 +22,10 @@ import { join } from 'node:path';
 import { request as httpRequest } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import ExcelJS from 'exceljs';
 import { EDIT_TARGETS } from '../../demo/index.js';
 import { takeBackup } from '../../hub/backup/index.js';
+import { SURVEY_HEADER_ROW, SURVEY_SHEET, surveysFile } from '../../demo/surveys.js';
 import { openSqlite } from '../../demo/seed.js';
 import { SignJWT } from 'jose';
 import { KEYS, startConsoleFixture, startVariant, type ConsoleFixture } from './support.js';
@@ -327,6 +329,38 @@ describe('/console in the other auth modes', () => {
 
 const browserSuite = HAVE_CHROMIUM || IN_CI ? describe : describe.skip;
 
+interface WorkbookSurvey {
+  customerCode: string;
+  date: string;
+  channel: string;
+  score: number;
+  comment: string | null;
+}
+
+/** The demo's survey workbook as the sales team sees it, read with exceljs (not through crmlink). */
+async function workbookSurveys(dir: string): Promise<WorkbookSurvey[]> {
+  const wb = new ExcelJS.Workbook();
+  await wb.xlsx.readFile(surveysFile(dir));
+  const ws = wb.getWorksheet(SURVEY_SHEET);
+  if (!ws) throw new Error(`no sheet ${SURVEY_SHEET} in the demo's workbook`);
+  const out: WorkbookSurvey[] = [];
+  ws.eachRow((row, n) => {
+    const no = row.getCell(1).value;
+    if (n <= SURVEY_HEADER_ROW || typeof no !== 'string' || !/^MY\d{4}$/.test(no)) return;
+    const date = row.getCell(4).value;
+    const overall = row.getCell(9).value as { result?: unknown } | number;
+    const comment = row.getCell(10).value;
+    out.push({
+      customerCode: String(row.getCell(2).value),
+      date: date instanceof Date ? date.toISOString().slice(0, 10) : String(date),
+      channel: String(row.getCell(5).value),
+      score: Number(typeof overall === 'object' && overall !== null ? overall.result : overall),
+      comment: typeof comment === 'string' && comment !== '' ? comment : null,
+    });
+  });
+  return out;
+}
+
 // One operator's session in steps (sign in, resolve conflicts, run the job, retry what parked, merge
 // then unmerge the pair): each step starts where the last one left the data, so the order is fixed.
 browserSuite('the console in headless Chromium', { shuffle: false }, () => {
@@ -620,6 +654,49 @@ browserSuite('the console in headless Chromium', { shuffle: false }, () => {
     const after = await data(`{ customerMerges(customerId: "${mergedPair!.survivor}", includeUndone: true) { undoneAt } customer(id: "${mergedPair!.merged}") { id sourceRecords { source } } }`);
     expect(after.customerMerges[0].undoneAt).toMatch(/^\d{4}-/);
     expect(after.customer.sourceRecords.length).toBeGreaterThan(0);
+  });
+
+  test('customer 360: the survey responses from the demo workbook, with the average score, in English and Chinese', async () => {
+    // The workbook's customer with the most responses (the first of them on a tie).
+    const rows = await workbookSurveys(f.demo.dir);
+    const byCustomer = new Map<string, WorkbookSurvey[]>();
+    for (const r of rows) byCustomer.set(r.customerCode, [...(byCustomer.get(r.customerCode) ?? []), r]);
+    const [code, mine] = [...byCustomer].reduce((best, e) => (e[1].length > best[1].length ? e : best));
+    expect(mine.length).toBeGreaterThan(1);
+    const customer = (await data(`{ customers(where: { code: { eq: "${code}" } }) { nodes { id } } }`)).customers.nodes[0];
+    expect(customer).toBeDefined();
+
+    await show(page, `#/customers/${customer.id}`, 'customers');
+    const panel = page.getByTestId('surveys-panel');
+    const table = page.getByTestId('surveys');
+    await table.waitFor();
+    const channelEn: Record<string, string> = { 电话: 'phone', 上门: 'visit', 微信: 'WeChat', 邮件: 'e-mail', 网页: 'web' };
+    const two = new Intl.NumberFormat('en-US', { maximumFractionDigits: 2 });
+    const cells = async () => (await table.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? ''))));
+    const shown = await cells();
+    expect(shown).toHaveLength(mine.length);
+    // Newest first; each row: date, channel, overall score, three sub-scores, comment (with the respondent under it).
+    const dates = shown.map((r) => r[0]);
+    expect(dates).toEqual([...dates].sort().reverse());
+    expect(shown.map((r) => [r[0], r[1], r[2]]).sort()).toEqual(mine.map((m) => [m.date, channelEn[m.channel], two.format(m.score)]).sort());
+    for (const m of mine) {
+      const row = shown.find((r) => r[0] === m.date && r[2] === two.format(m.score))!;
+      if (m.comment) expect(row[6].startsWith(m.comment)).toBe(true);
+      else expect(row[6].startsWith('—')).toBe(true);
+    }
+    const mean = mine.reduce((sum, m) => sum + m.score, 0) / mine.length;
+    expect(await page.getByTestId('survey-average').textContent()).toBe(two.format(mean));
+    expect(await panel.locator('h2').textContent()).toBe(`Satisfaction surveys ${mine.length} responses`);
+    await shot(page, '09b-customer-surveys');
+
+    // The same in Chinese: labels follow the switch, the data stays as it is.
+    await page.getByTestId('lang').selectOption('zh');
+    await panel.locator('h2', { hasText: '满意度调查' }).waitFor();
+    expect(await panel.locator('thead').textContent()).toContain('总体评分');
+    expect((await cells()).map((r) => r[1]).sort()).toEqual(mine.map((m) => m.channel).sort());
+    expect(await panel.textContent()).toContain(`平均评分 ${new Intl.NumberFormat('zh-CN', { maximumFractionDigits: 2 }).format(mean)}`);
+    await page.getByTestId('lang').selectOption('en');
+    await panel.locator('h2', { hasText: 'Satisfaction surveys' }).waitFor();
   });
 
   test('customer analysis: Pareto curve, tiers, value matrix, lifecycle and aging, clickable through to the customers', async () => {

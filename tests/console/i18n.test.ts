@@ -51,6 +51,7 @@ describe('console labels', () => {
       ...['parked', 'resolved', 'all'].map((s) => `parked.status.${s}`),
       ...['erp', 'finance', 'oa', 'crm'].map((k) => `kind.${k}`),
       ...['manual', 'scheduled', 'before-restore'].map((l) => `backup.label.${l}`),
+      ...['PHONE', 'VISIT', 'EMAIL', 'WECHAT', 'WEB', 'OTHER'].map((c) => `channel.${c}`),
     ];
     expect(built.filter((k) => !(k in en))).toEqual([]);
   });

@@ -1,6 +1,7 @@
 /**
  * Stored XSS in the console: HTML in source data (a customer's name and city, a conflict's values
- * and reason, a parked record's key and message, a merge candidate's reason, a sync run's error)
+ * and reason, a parked record's key and message, a merge candidate's reason, a sync run's error,
+ * a survey response's comment and respondent)
  * shows as text on every console view and never becomes markup, in headless Chromium against the
  * real server. The page builds the DOM with textContent only (console/assets/dom.js) and its CSP
  * forbids inline scripts: both hold here.
@@ -77,6 +78,13 @@ suite('console views render stored HTML as text', () => {
       updated_at: NOW,
     });
     await hub.knex('crm_merge_candidate').insert({ entity: 'Customer', gid_a: 'cus_0001', gid_b: 'cus_0002', score: 0.9, rule: 'name', reason: PAYLOAD, status: 'open', created_at: NOW });
+    // A survey response in the hub (no source maps SurveyResponse here), as a workbook row could carry it.
+    await hub.knex(hub.table('SurveyResponse')).insert({
+      id: 'svy_0001',
+      ...hub.toRow('SurveyResponse', { code: 'MY0001', customerId: 'cus_0001', surveyDate: '2024-05-01', channel: 'PHONE', score: '4.5', comment: `Survey ${PAYLOAD}`, respondent: PAYLOAD }),
+      _seq: 1,
+      _updated_at: NOW,
+    });
     await hub.knex('crm_run').insert({ job: 'customers', status: 'failed', dry_run: false, started_at: NOW, ended_at: NOW, stats: JSON.stringify({ note: PAYLOAD }), error: PAYLOAD });
 
     const { chromium } = await import('playwright-core');
@@ -104,6 +112,7 @@ suite('console views render stored HTML as text', () => {
     ['#/merges', 'merges', '<img data-xss'],
     ['#/customers', 'customers', 'Acme <img data-xss'],
     ['#/customers/cus_0001', 'customers', 'Acme <img data-xss'],
+    ['#/customers/cus_0001', 'customers', 'Survey <img data-xss'],
   ];
 
   test.each(VIEWS)('%s shows the payload as text, and no markup of it exists', async (hash, view, text) => {

@@ -1,6 +1,42 @@
 // Customer 360: search, then one customer's golden record with the provenance of each field, its
-// source keys, merges (with unmerge), sales orders, invoices and approvals.
+// source keys, merges (with unmerge), sales orders, invoices, approvals and satisfaction surveys.
 import { h, add, badge, statusKind, show, fmtTime, fmtMoney, table } from '../dom.js';
+
+/** A score or an average of scores (decimal strings from the API): at most two decimals, "—" for none. */
+function fmtScore(v, lang) {
+  if (v === null || v === undefined || v === '' || Number.isNaN(Number(v))) return '—';
+  return new Intl.NumberFormat(lang === 'zh' ? 'zh-CN' : 'en-US', { maximumFractionDigits: 2 }).format(Number(v));
+}
+
+/** The customer's survey responses, newest first, with the average scores over all of them. */
+function surveysPanel(ctx, surveys) {
+  const { t } = ctx;
+  const avg = surveys.aggregate?.avg ?? {};
+  return h('section', { class: 'panel', 'data-testid': 'surveys-panel' },
+    h('h2', {}, t('customers.surveys'), ' ', h('span', { class: 'muted' }, t('customers.surveyCount', { n: surveys.totalCount }))),
+    surveys.nodes.length === 0
+      ? h('p', { class: 'empty' }, t('customers.noSurveys'))
+      : [
+          h('p', { class: 'facts' },
+            h('span', {}, t('customers.surveyAverage'), ' ', h('b', { 'data-testid': 'survey-average' }, fmtScore(avg.score, ctx.lang))),
+            h('span', { class: 'muted', 'data-testid': 'survey-averages' }, t('customers.surveyAverages', { service: fmtScore(avg.serviceScore, ctx.lang), product: fmtScore(avg.productScore, ctx.lang), delivery: fmtScore(avg.deliveryScore, ctx.lang) })),
+          ),
+          table(
+            [
+              { label: t('customers.surveyDate'), cell: (r) => show(r.surveyDate) },
+              { label: t('customers.surveyChannel'), cell: (r) => (r.channel ? t(`channel.${r.channel}`, {}, r.channel) : '—') },
+              { label: t('customers.surveyScore'), class: 'num', cell: (r) => h('b', {}, fmtScore(r.score, ctx.lang)) },
+              { label: t('customers.surveyService'), class: 'num', cell: (r) => fmtScore(r.serviceScore, ctx.lang) },
+              { label: t('customers.surveyProduct'), class: 'num', cell: (r) => fmtScore(r.productScore, ctx.lang) },
+              { label: t('customers.surveyDelivery'), class: 'num', cell: (r) => fmtScore(r.deliveryScore, ctx.lang) },
+              { label: t('customers.surveyComment'), cell: (r) => h('span', {}, show(r.comment), r.respondent ? h('div', { class: 'muted small' }, r.respondent) : null) },
+            ],
+            surveys.nodes,
+            { class: 'compact', 'data-testid': 'surveys' },
+          ),
+        ],
+  );
+}
 
 const FIELDS = ['code', 'name', 'shortName', 'creditCode', 'phone', 'email', 'address', 'city', 'province', 'industry', 'status', 'creditLimit', 'ownerId', 'ownerTeam', 'createdAt', 'updatedAt'];
 
@@ -53,6 +89,7 @@ async function detail(ctx, id) {
         salesOrders(first: 10, orderBy: [{ field: orderDate, direction: DESC }]) { totalCount aggregate { sum { totalAmount } } nodes { id code orderDate status currency totalAmount } }
         invoices(first: 10, orderBy: [{ field: invoiceDate, direction: DESC }]) { totalCount nodes { id code invoiceDate dueDate amount balance status } }
         approvals(first: 10, orderBy: [{ field: submittedAt, direction: DESC }]) { totalCount nodes { id code title workflow status requester submittedAt amount } }
+        surveyResponses(first: 20, orderBy: [{ field: surveyDate, direction: DESC }]) { totalCount aggregate { avg { score serviceScore productScore deliveryScore } } nodes { id code surveyDate channel score serviceScore productScore deliveryScore comment respondent } }
       }
       customerMerges(customerId: $id, includeUndone: true) { id survivor survivorName merged mergedName at by undoneAt }
     }`,
@@ -188,6 +225,7 @@ async function detail(ctx, id) {
             ),
       ),
     ),
+    surveysPanel(ctx, c.surveyResponses),
   );
 }
 
