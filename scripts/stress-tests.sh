@@ -18,7 +18,7 @@ for i in $(seq 1 "$runs"); do
   seed=$((RANDOM * 32768 + RANDOM))
   log=$(mktemp -t crmlink-stress.XXXXXX)
   if npx vitest run --sequence.shuffle --sequence.seed="$seed" >"$log" 2>&1; then
-    echo "run $i (seed $seed): passed — $(grep -E '^ +Tests ' "$log" | tr -s ' ')"
+    echo "run $i (seed $seed): passed — $(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -E '^ +Tests ' | tr -s ' ')"
   else
     failed=$((failed + 1))
     echo "run $i (seed $seed): FAILED — log in $log"
