@@ -67,8 +67,16 @@ const PARENT: Partial<Record<EntityName, { via: string; entity: EntityName }>> =
   Activity: { via: 'customerId', entity: 'Customer' },
   ApprovalRequest: { via: 'customerId', entity: 'Customer' },
   SurveyResponse: { via: 'customerId', entity: 'Customer' },
+  Receivable: { via: 'customerId', entity: 'Customer' },
+  CreditLimit: { via: 'customerId', entity: 'Customer' },
   SalesOrderLine: { via: 'orderId', entity: 'SalesOrder' },
+  InvoiceLine: { via: 'invoiceId', entity: 'Invoice' },
 };
+
+/** The record a row of `entity` is visible through (undefined: not customer data, e.g. Product, Employee). */
+export function rowRuleParent(entity: EntityName): { via: string; entity: EntityName } | undefined {
+  return PARENT[entity];
+}
 
 function customerRule(v: Viewer): Filter {
   switch (v.customers) {
