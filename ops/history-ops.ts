@@ -15,7 +15,7 @@ import { restoreChanges, restoreRecord, restoreRun, undeleteRecord, type RecordR
 import type { HistoryEntry } from '../hub/history.js';
 import type { HubRecord } from '../hub/golden.js';
 import { ENTITY_NAMES, isEntityName, type EntityName } from '../model/entities.js';
-import { decodeCursor, encodeCursor } from '../schema/cursor.js';
+import { decodeNumberCursor, encodeCursor } from '../schema/cursor.js';
 import { expectId } from '../schema/ids.js';
 import { HubStore } from '../schema/hub-store.js';
 import type { ExtraTypeDefs, ModuleResolvers, Resolver, SchemaModule } from '../schema/module.js';
@@ -156,9 +156,7 @@ const EMPTY_PAGE = { edges: [], nodes: [], totalCount: 0, pageInfo: { hasNextPag
 /** One page of a record's versions, newest first. */
 async function historyPage(s: Scope, entity: EntityName, gid: string, a: Record<string, unknown>) {
   const first = Math.min(Math.max(Number(a.first ?? 20), 0), 500);
-  const [after] = a.after ? decodeCursor(String(a.after), SIG, 'after', 1) : [undefined];
-  if (after !== undefined && typeof after !== 'number') throw new CrmlinkError('VALIDATION_FAILED', 'after: not a cursor returned by this API', { field: 'after' });
-  const before = after;
+  const before = a.after ? decodeNumberCursor(String(a.after), SIG, 'after') : undefined;
   const store = s.app.hub.store.history;
   const entries = await store.list(s.app.hub.knex, entity, gid, { first: first + 1, ...(before !== undefined ? { beforeVersion: before } : {}) });
   const nodes = entries.slice(0, first).map((e) => versionView(s, e));

@@ -21,7 +21,7 @@ import type { ExtraTypeDefs, Resolver, SchemaModule } from '../schema/module.js'
 import type { Runtime } from '../schema/runtime.js';
 import { scope, type CrmContext } from '../schema/resolvers.js';
 import { requireAdmin, requireWrite } from '../schema/security.js';
-import { encodeCursor, decodeCursor } from '../schema/cursor.js';
+import { encodeCursor, decodeNumberCursor } from '../schema/cursor.js';
 import { sourceHealth } from '../schema/source-health.js';
 
 
@@ -276,11 +276,7 @@ export function opsResolvers(rt: Runtime): { types: Record<string, Record<string
       });
       const totalRow = (await base.clone().count({ n: '*' })) as { n: unknown }[];
       const page = base.clone().orderBy('id', 'asc').limit(first + 1);
-      if (a.after) {
-        const [after] = decodeCursor(String(a.after), sig, 'after', 1);
-        if (typeof after !== 'number') throw new CrmlinkError('VALIDATION_FAILED', 'after: not a cursor returned by this API', { field: 'after' });
-        page.where('id', '>', after);
-      }
+      if (a.after) page.where('id', '>', decodeNumberCursor(String(a.after), sig, 'after'));
       const rows = (await page) as ConflictRow[];
       const nodes = rows.slice(0, first).map(conflictView);
       return {

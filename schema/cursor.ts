@@ -67,3 +67,10 @@ export function decodeCursor(cursor: string, signature: string, arg: string, col
   }
   return out;
 }
+
+/** A cursor over one numeric column (an id, a version), as the operations' lists issue it. */
+export function decodeNumberCursor(cursor: string, signature: string, arg: string): number {
+  const [n] = decodeCursor(cursor, signature, arg, 1);
+  if (typeof n !== 'number') throw new CrmlinkError('VALIDATION_FAILED', `${arg}: not a cursor returned by this API`, { field: arg });
+  return n;
+}
