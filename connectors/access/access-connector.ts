@@ -5,7 +5,10 @@
  *
  * The password comes from `connection.password`, written as `${VAR}` (from the environment).
  */
+import { existsSync } from 'node:fs';
+import { basename, dirname, extname, join } from 'node:path';
 import MDBReader from 'mdb-reader';
+import { CrmlinkError } from '../../core/errors.js';
 import type { SourceConfig } from '../../config/schema.js';
 import { ownValue } from '../../core/own.js';
 import type { Row, TableInfo } from '../driver.js';
@@ -29,6 +32,28 @@ export class AccessConnector extends FileConnector {
 
   protected override readOnlyReason(): string {
     return 'Access files are read with mdb-reader, which cannot write them';
+  }
+
+  /**
+   * The lock file Access keeps beside a database it has open: `name.laccdb` for .accdb, `name.ldb`
+   * for .mdb. It is removed when the last user closes the file (and left behind after a crash).
+   */
+  accessLockFile(): string {
+    const ext = extname(this.file);
+    return join(dirname(this.file), `${basename(this.file, ext)}${ext.toLowerCase() === '.mdb' ? '.ldb' : '.laccdb'}`);
+  }
+
+  /**
+   * A file that does not parse. While Access has it open (its lock file is present) the bytes read
+   * may be a write in progress: LOCKED, which the sync retries on its next run, rather than
+   * reporting a damaged file.
+   */
+  private unreadable(message: string, context: Record<string, unknown>, cause: unknown): CrmlinkError {
+    const lock = this.accessLockFile();
+    if (existsSync(lock)) {
+      return this.fileError('LOCKED', `the file is open in Access (lock file ${basename(lock)}) and could not be read, probably mid-write: it is read again on the next run; if Access is closed, delete the stale lock file (${message})`, { ...context, lockFile: lock }, cause);
+    }
+    return this.fileError('SOURCE_DATABASE_UNKNOWN', message, context, cause);
   }
 
   protected async parse(content: Buffer): Promise<ParsedFile> {
@@ -55,7 +80,7 @@ export class AccessConnector extends FileConnector {
           err,
         );
       }
-      throw this.fileError('SOURCE_DATABASE_UNKNOWN', `the Access file is damaged or truncated (${message})`, {}, err);
+      throw this.unreadable(`the Access file is damaged or truncated (${message})`, {}, err);
     }
     // Jet 4 passwords are only obfuscated in the header, so mdb-reader opens the file anyway: check it here.
     const stored = versionByte <= 1 ? reader.getPassword() : null;
@@ -72,7 +97,7 @@ export class AccessConnector extends FileConnector {
       try {
         tables.set(name, this.readTable(reader, name, jet3));
       } catch (err) {
-        throw this.fileError('SOURCE_DATABASE_UNKNOWN', `table "${name}" cannot be read: the file is damaged or truncated (${err instanceof Error ? err.message : String(err)})`, { table: name }, err);
+        throw this.unreadable(`table "${name}" cannot be read: the file is damaged or truncated (${err instanceof Error ? err.message : String(err)})`, { table: name }, err);
       }
     }
     return { tables, description: `${version}, ${tables.size} table${tables.size === 1 ? '' : 's'}` };

@@ -156,7 +156,8 @@ export abstract class FileConnector implements Connector {
   private ioError(err: unknown): CrmlinkError {
     const code = (err as { code?: unknown }).code;
     if (code === 'ENOENT') return this.fileError('SOURCE_DATABASE_UNKNOWN', 'the file does not exist', {}, err);
-    if (code === 'EBUSY' || code === 'EAGAIN') return this.fileError('LOCKED', 'the file is locked by another program: close it and retry', {}, err);
+    // EBUSY: a Windows sharing violation (the file open exclusively); ETXTBSY/EAGAIN: the same through a share or a lease.
+    if (code === 'EBUSY' || code === 'EAGAIN' || code === 'ETXTBSY') return this.fileError('LOCKED', 'the file is locked by another program: close it and retry', {}, err);
     if (code === 'EACCES' || code === 'EPERM') return this.fileError('SOURCE_AUTH_FAILED', 'crmlink may not read the file: check its permissions', {}, err);
     return this.fileError('SOURCE_UNREACHABLE', `cannot read the file: ${err instanceof Error ? err.message : String(err)}`, {}, err);
   }

@@ -5,7 +5,9 @@
  * and a sync pull of an Access table into the hub, deletes included.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createConnector, SourceSet } from '../../connectors/registry.js';
@@ -133,6 +135,55 @@ describe('Access errors name the file, the table, the column, the setting', () =
     expect(e2.code).toBe('SOURCE_DATABASE_UNKNOWN');
     expect(e2.message).toMatch(/damaged or truncated/);
     expect(e2.message).toContain('cut.accdb');
+  });
+
+  it('a file Access has open (its lock file beside it) that reads as damaged: LOCKED, retried on the next run', async () => {
+    for (const [name, lock] of [['open.accdb', 'open.laccdb'], ['open.mdb', 'open.ldb']]) {
+      const fixture = name.endsWith('.mdb') ? 'numeric-access2003.mdb' : 'asset-items.accdb';
+      writeFileSync(join(dir, name), readFileSync(join(FIXTURES, fixture)).subarray(0, 8192));
+      writeFileSync(join(dir, lock), '');
+      const c = createConnector('ledger', sourceSchema.parse({ kind: 'erp', connector: 'access', connection: { filename: name } }), { baseDir: dir });
+      const e = await failure(c.introspect());
+      expect(e.code).toBe('LOCKED');
+      expect(e.transient).toBe(true);
+      expect(e.message).toContain(lock);
+      expect(e.message).toContain(join(dir, name));
+      // Access closed (lock file gone): the same bytes are a damaged file, not a lock.
+      rmSync(join(dir, lock));
+      expect((await failure(c.introspect())).code).toBe('SOURCE_DATABASE_UNKNOWN');
+    }
+  });
+
+  it('a file crmlink may not read: SOURCE_AUTH_FAILED naming the file and what to check', async () => {
+    // Root reads any file, so the read runs as "nobody" in a child process when the test runs as root.
+    const sub = mkdtempSync(join(tmpdir(), 'crmlink-access-perm-'));
+    try {
+      chmodSync(sub, 0o755);
+      const file = join(sub, 'ledger.accdb');
+      copyFileSync(join(FIXTURES, 'asset-items.accdb'), file);
+      chmodSync(file, 0o000);
+      let outcome: { code: string; message: string };
+      if (process.getuid?.() === 0) {
+        const root = join(import.meta.dirname, '..', '..');
+        const script = [
+          `const { createConnector } = await import(${JSON.stringify(pathToFileURL(join(root, 'dist', 'connectors', 'registry.js')).href)});`,
+          `const { sourceSchema } = await import(${JSON.stringify(pathToFileURL(join(root, 'dist', 'config', 'schema.js')).href)});`,
+          `const c = createConnector('ledger', sourceSchema.parse({ kind: 'erp', connector: 'access', connection: { filename: ${JSON.stringify(file)} } }), { baseDir: '/' });`,
+          `try { await c.introspect(); console.log(JSON.stringify({ code: 'none', message: '' })); } catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })); }`,
+        ].join('\n');
+        const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { uid: 65534, gid: 65534, encoding: 'utf8', cwd: sub });
+        expect(run.stderr).toBe('');
+        outcome = JSON.parse(run.stdout) as { code: string; message: string };
+      } else {
+        const c = createConnector('ledger', sourceSchema.parse({ kind: 'erp', connector: 'access', connection: { filename: file } }), { baseDir: '/' });
+        outcome = await failure(c.introspect());
+      }
+      expect(outcome.code).toBe('SOURCE_AUTH_FAILED');
+      expect(outcome.message).toContain(file);
+      expect(outcome.message).toContain('check its permissions');
+    } finally {
+      rmSync(sub, { recursive: true, force: true });
+    }
   });
 
   it.each(['password-access2003.mdb', 'password-access2010.accdb', 'encrypted-agile.accdb'])('%s: opens with the password, refuses a wrong or missing one', async (fixture) => {
