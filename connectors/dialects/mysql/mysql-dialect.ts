@@ -16,11 +16,13 @@ import {
   connectionParts,
   errorCodes,
   poolConfig,
+  qualified,
   quietLog,
   tableBuilder,
   type AdapterOptions,
   type ChangelogDdl,
   type ErrorClass,
+  type UpdateStatement,
 } from '../../dialect-adapter.js';
 import { introspectMysql } from './mysql-introspector.js';
 import { mysqlChangelog } from './mysql-changelog.js';
@@ -96,6 +98,11 @@ export class MysqlAdapter extends DialectAdapterBase {
     return out;
   }
 
+  /** One joined UPDATE per chunk (see updateJoinStatement), not one UPDATE per row. */
+  override update(knex: Knex | Knex.Transaction, stmt: UpdateStatement): Knex.Raw[] {
+    return [updateJoinStatement(knex, stmt)];
+  }
+
   override originStatements(knex: Knex | Knex.Transaction, origin: string): Knex.Raw[] {
     return [knex.raw('set @crmlink_origin = ?', [origin])];
   }
@@ -107,4 +114,28 @@ export class MysqlAdapter extends DialectAdapterBase {
   override changelog(knex: Knex): ChangelogDdl {
     return mysqlChangelog(knex);
   }
+}
+
+/**
+ * `UPDATE t JOIN (<rows>) s ON t.k = s.k SET t.c = s.c` for one chunk. The rows travel as
+ * parameters in `SELECT ?, ? UNION ALL ...` behind an empty `SELECT <columns> FROM t`: that first
+ * branch names the columns and gives them the table's types and collations, so comparing a key
+ * never mixes collations. (The UNION is materialised, so reading the target table is allowed.)
+ * `INSERT ... ON DUPLICATE KEY UPDATE` is not used: it would build the whole row first and fail on
+ * NOT NULL columns the row does not carry, and it would insert a row deleted meanwhile.
+ */
+export function updateJoinStatement(knex: Knex | Knex.Transaction, stmt: UpdateStatement): Knex.Raw {
+  const { key, set, rows } = stmt;
+  const columns = [...key, ...set];
+  const table = qualified(stmt.table);
+  const one = `select ${columns.map(() => '?').join(', ')}`;
+  const bindings: Knex.RawBinding[] = [table, ...columns, table];
+  for (const row of rows) for (const c of columns) bindings.push(row[c] as Knex.RawBinding);
+  for (const k of key) bindings.push(k, k);
+  for (const c of set) bindings.push(c, c);
+  const sql =
+    `update ?? as crmlink_t join (select ${columns.map(() => '??').join(', ')} from ?? where 1 = 0${rows.map(() => ` union all ${one}`).join('')}) as crmlink_s` +
+    ` on ${key.map(() => 'crmlink_t.?? = crmlink_s.??').join(' and ')}` +
+    ` set ${set.map(() => 'crmlink_t.?? = crmlink_s.??').join(', ')}`;
+  return knex.raw(sql, bindings);
 }

@@ -8,7 +8,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import type { Knex } from 'knex';
 import type { SourceConfig } from '../../../config/schema.js';
 import type { DialectCapabilities, TableInfo } from '../../driver.js';
-import { DialectAdapterBase, errorCodes, quietLog, type AdapterOptions, type ChangelogDdl, type ErrorClass } from '../../dialect-adapter.js';
+import { DialectAdapterBase, errorCodes, qualified, quietLog, type AdapterOptions, type ChangelogDdl, type ErrorClass, type UpdateStatement } from '../../dialect-adapter.js';
 import { introspectSqlite } from './sqlite-introspector.js';
 import { sqliteChangelog } from './sqlite-changelog.js';
 
@@ -64,7 +64,34 @@ export class SqliteAdapter extends DialectAdapterBase {
     return introspectSqlite(knex, opts);
   }
 
+  /** One `UPDATE ... FROM` per chunk (see updateFromValues), not one UPDATE per row. */
+  override update(knex: Knex | Knex.Transaction, stmt: UpdateStatement): Knex.Raw[] {
+    return [updateFromValues(knex, stmt)];
+  }
+
   override changelog(knex: Knex): ChangelogDdl {
     return sqliteChangelog(knex);
   }
+}
+
+/**
+ * `WITH s(k, c) AS (VALUES (?, ?), ...) UPDATE t SET c = s.c FROM s WHERE t.k = s.k` (SQLite 3.33+)
+ * for one chunk. A VALUES list is not held to the 500-term cap of compound SELECTs, and its
+ * columns have no affinity, so `t.k = s.k` compares with the column's affinity exactly as
+ * `t.k = ?` does.
+ */
+export function updateFromValues(knex: Knex | Knex.Transaction, stmt: UpdateStatement): Knex.Raw {
+  const { key, set, rows } = stmt;
+  const columns = [...key, ...set];
+  const tuple = `(${columns.map(() => '?').join(', ')})`;
+  const bindings: Knex.RawBinding[] = [...columns];
+  for (const row of rows) for (const c of columns) bindings.push(row[c] as Knex.RawBinding);
+  bindings.push(qualified(stmt.table));
+  for (const c of set) bindings.push(c, c);
+  for (const k of key) bindings.push(k, k);
+  const sql =
+    `with "crmlink_s"(${columns.map(() => '??').join(', ')}) as (values ${rows.map(() => tuple).join(', ')})` +
+    ` update ?? as "crmlink_t" set ${set.map(() => '?? = "crmlink_s".??').join(', ')} from "crmlink_s"` +
+    ` where ${key.map(() => '"crmlink_t".?? = "crmlink_s".??').join(' and ')}`;
+  return knex.raw(sql, bindings);
 }
