@@ -15,6 +15,7 @@ import { listParked, listRuns } from '../sync/status.js';
 import { getConflict, resolveConflict, type ConflictRecord } from '../sync/conflicts.js';
 import { runJob } from '../sync/engine.js';
 import { isEntityName, type CrmValue } from '../model/entities.js';
+import { coerceValue, ValueError } from '../model/validation.js';
 import { validateInput } from '../schema/validation.js';
 import { checkTargetColumns } from '../schema/write-limits.js';
 import type { ExtraTypeDefs, Resolver, SchemaModule } from '../schema/module.js';
@@ -219,19 +220,46 @@ function recordView(c: ConflictRecord) {
 /**
  * A value given to resolve a conflict, through the checks a mutation's value goes through (lengths,
  * formats, decimals, read-only fields, the columns of the systems it goes to). A conflict that
- * does not exist or is about no field is left to resolveConflict, which says why.
+ * does not exist or is about no field is left to resolveConflict, which says why. `asText`: the
+ * value was typed on a command line, so it is first read as the field's type (the model's rule).
  */
-async function checkedResolution(rt: Runtime, id: number, value: unknown): Promise<CrmValue> {
+async function checkedResolution(rt: Runtime, id: number, value: unknown, asText: boolean): Promise<CrmValue> {
   const c = await getConflict(rt.app, id);
   if (!c || !isEntityName(c.entity)) return value as CrmValue;
   const fields = rt.fields(c.entity);
-  if (!fields.some((f) => f.name === c.field)) return value as CrmValue;
+  const field = fields.find((f) => f.name === c.field);
+  if (!field) return value as CrmValue;
   if (value !== null && typeof value === 'object') {
     throw new CrmlinkError('VALIDATION_FAILED', `value: ${c.entity}.${c.field} takes one value, not a list or an object`, { entity: c.entity, field: c.field });
   }
-  const values = validateInput(c.entity, fields, { [c.field]: value }, 'update');
+  let given = value as CrmValue;
+  if (asText) {
+    try {
+      given = coerceValue(field, given);
+    } catch (err) {
+      if (err instanceof ValueError) throw new CrmlinkError('VALIDATION_FAILED', `value: ${c.entity}.${c.field}: ${err.message}`, { entity: c.entity, field: c.field });
+      throw err;
+    }
+  }
+  const values = validateInput(c.entity, fields, { [c.field]: given }, 'update');
   await checkTargetColumns(rt, c.entity, values, 'update');
   return values[c.field] ?? null;
+}
+
+/**
+ * Decide a conflict, a given value checked as a mutation's would be: the one way GraphQL and the
+ * CLI resolve conflicts. `valueAsText`: the value is command-line text, read as the field's type.
+ */
+export async function resolveConflictChecked(
+  rt: Runtime,
+  id: number,
+  opts: { keep: string; value?: unknown; actor: string; valueAsText?: boolean },
+): Promise<ConflictRecord> {
+  return resolveConflict(rt.app, id, {
+    keep: opts.keep,
+    ...(opts.value !== undefined ? { value: await checkedResolution(rt, id, opts.value, opts.valueAsText ?? false) } : {}),
+    actor: opts.actor,
+  });
 }
 
 export function opsResolvers(rt: Runtime): { types: Record<string, Record<string, Resolver>>; query: Record<string, Resolver>; mutation: Record<string, Resolver> } {
@@ -302,9 +330,9 @@ export function opsResolvers(rt: Runtime): { types: Record<string, Record<string
       if (!Number.isInteger(id)) throw new CrmlinkError('VALIDATION_FAILED', `id: "${String(a.id)}" is not a conflict id`, { field: 'id' });
       const keep = a.keep === undefined || a.keep === null ? (a.value !== undefined ? 'value' : undefined) : String(a.keep);
       if (!keep) throw new CrmlinkError('VALIDATION_FAILED', 'pass keep ("hub" or a source name) or value', { field: 'keep' });
-      const resolved = await resolveConflict(app, id, {
+      const resolved = await resolveConflictChecked(rt, id, {
         keep,
-        ...(a.value !== undefined ? { value: await checkedResolution(rt, id, a.value) } : {}),
+        ...(a.value !== undefined ? { value: a.value } : {}),
         actor: `${viewer.user} (${viewer.role})`,
       });
       return recordView(resolved);

@@ -82,9 +82,11 @@ export function register(program: Command, ctx: ConflictsCliContext): void {
       }
       await withApp(ctx, opts, async (app) => {
         try {
-          const done = await (await engine()).resolveConflict(app, id, {
+          // Through the checks a GraphQL resolveConflict makes (lengths, formats, the target columns).
+          const [{ Runtime }, { resolveConflictChecked }] = await Promise.all([import('../../schema/runtime.js'), import('../../ops/sync-ops.js')]);
+          const done = await resolveConflictChecked(new Runtime(app), id, {
             keep: opts.keep ?? 'value',
-            ...(opts.value !== undefined ? { value: opts.value } : {}),
+            ...(opts.value !== undefined ? { value: opts.value, valueAsText: true } : {}),
             actor: opts.actor ?? defaultActor(),
           });
           ctx.out(opts.json ? JSON.stringify(done, null, 2) : `conflict #${id} resolved: ${done.entity} ${done.gid}.${done.field} = ${JSON.stringify(done.resolution?.value ?? null)} (pushed on the next run)`);

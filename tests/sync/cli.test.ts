@@ -104,12 +104,20 @@ describe('crmlink conflicts', () => {
     expect(wrongSide.code).toBe(1);
     expect(wrongSide.err).toMatch(/no value from "oa"/);
 
-    const ok = await cli(world, 'conflicts', 'resolve', String(c.id), '--value', 'agreed', '--actor', 'bob');
+    // A given value goes through the checks a GraphQL mutation's value does: not a phone number here.
+    const notPhone = await cli(world, 'conflicts', 'resolve', String(c.id), '--value', 'agreed', '--actor', 'bob');
+    expect(notPhone.code).toBe(1);
+    expect(notPhone.err).toMatch(/VALIDATION_FAILED.*phone.*"agreed" is not a valid phone number/);
+    const tooLong = await cli(world, 'conflicts', 'resolve', String(c.id), '--value', '1'.repeat(500), '--actor', 'bob');
+    expect(tooLong.code).toBe(1);
+    expect(tooLong.err).toMatch(/phone.*longer than/);
+
+    const ok = await cli(world, 'conflicts', 'resolve', String(c.id), '--value', '+86 21 5555 0100', '--actor', 'bob');
     expect(ok.code).toBe(0);
-    expect(ok.out).toMatch(/resolved: Customer .*\.phone = "agreed"/);
+    expect(ok.out).toMatch(/resolved: Customer .*\.phone = "\+86 21 5555 0100"/);
     expect((await cli(world, 'conflicts', 'resolve', String(c.id), '--keep', 'hub')).code).toBe(1);
     expect((await cli(world, 'sync', 'run', 'customers')).code).toBe(0);
-    expect(await world.erp('erp_customer').pluck('phone')).toEqual(['agreed']);
-    expect(await world.fin('fin_account').pluck('phone')).toEqual(['agreed']);
+    expect(await world.erp('erp_customer').pluck('phone')).toEqual(['+86 21 5555 0100']);
+    expect(await world.fin('fin_account').pluck('phone')).toEqual(['+86 21 5555 0100']);
   });
 });
