@@ -44,7 +44,11 @@ function ceilShare(n: number, percent: number): number {
   return Number((BigInt(n) * bp + 9999n) / 10000n);
 }
 
-export async function computeScores(knex: Knex | Knex.Transaction, cfg: AnalysisConfig): Promise<{ scores: CustomerScores[]; thresholds: Thresholds }> {
+/**
+ * Every customer's scores, and `changed`: those that differ from what crm_analysis holds, the only
+ * rows a refresh needs to write (after 1,000 changed orders, a few hundred of 100k customers).
+ */
+export async function computeScores(knex: Knex | Knex.Transaction, cfg: AnalysisConfig): Promise<{ scores: CustomerScores[]; changed: CustomerScores[]; thresholds: Thresholds }> {
   const A = ANALYSIS_TABLES.customer;
   const totals = rows(
     await knex.raw(`SELECT SUM(profit_current_cents) AS cur, SUM(potential_cents) AS pot, COUNT(*) AS n FROM ${A} WHERE profit_current_cents <> 0 OR potential_cents <> 0`),
@@ -75,7 +79,8 @@ WITH r AS (
     SUM(profit_cents) OVER () AS total
   FROM ${A} WHERE profit_cents > 0
 )
-SELECT a.customer_id, a.profit_current_cents, a.potential_cents, r.rs, r.fs, r.ms, t.rk, t.before, t.total
+SELECT a.customer_id, a.profit_current_cents, a.potential_cents, r.rs, r.fs, r.ms, t.rk, t.before, t.total,
+  a.r_score, a.f_score, a.m_score, a.segment, a.profit_rank, a.tier, a.quadrant
 FROM ${A} a LEFT JOIN r ON r.customer_id = a.customer_id LEFT JOIN t ON t.customer_id = a.customer_id`),
   );
 
@@ -88,12 +93,13 @@ FROM ${A} a LEFT JOIN r ON r.customer_id = a.customer_id LEFT JOIN t ON t.custom
   }
   const thresholds: Thresholds = { ...thresholdsBase, tierMethod: cfg.tiers.method, tierRanks, rankedCustomers };
 
+  const changed: CustomerScores[] = [];
   const scores = ranked.map((r): CustomerScores => {
     const rs = r.rs === null || r.rs === undefined ? null : Number(r.rs);
     const fs = r.fs === null || r.fs === undefined ? null : Number(r.fs);
     const ms = r.ms === null || r.ms === undefined ? null : Number(r.ms);
     const rank = r.rk === null || r.rk === undefined ? null : Number(r.rk);
-    return {
+    const score: CustomerScores = {
       customerId: String(r.customer_id),
       rScore: rs,
       fScore: fs,
@@ -103,8 +109,26 @@ FROM ${A} a LEFT JOIN r ON r.customer_id = a.customer_id LEFT JOIN t ON t.custom
       tier: tierOf(cfg.tiers, thresholds, rank, bigOf(r.before), bigOf(r.total)),
       quadrant: quadrantOf(bigOr0(r.profit_current_cents), bigOr0(r.potential_cents), thresholds),
     };
+    if (!sameScores(score, r)) changed.push(score);
+    return score;
   });
-  return { scores, thresholds };
+  return { scores, changed, thresholds };
+}
+
+const intOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+const textOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+
+/** Whether the stored row (r_score … quadrant of crm_analysis) already holds these scores. */
+function sameScores(s: CustomerScores, stored: Record<string, unknown>): boolean {
+  return (
+    s.rScore === intOrNull(stored.r_score) &&
+    s.fScore === intOrNull(stored.f_score) &&
+    s.mScore === intOrNull(stored.m_score) &&
+    s.segment === textOrNull(stored.segment) &&
+    s.profitRank === intOrNull(stored.profit_rank) &&
+    s.tier === textOrNull(stored.tier) &&
+    s.quadrant === textOrNull(stored.quadrant)
+  );
 }
 
 export function segmentOf(segments: AnalysisConfig['rfm']['segments'], r: number, f: number, m: number): string | null {

@@ -86,8 +86,8 @@ async function refreshLocked(hub: Hub, cfg: AnalysisConfig, opts: RefreshOptions
         }
         await store.removeCustomers(trx, gone);
       }
-      const { scores, thresholds } = await computeScores(trx, cfg);
-      await store.writeScores(trx, scores);
+      const { changed, thresholds } = await computeScores(trx, cfg);
+      await store.writeScores(trx, changed);
       return { customers, stageChanges, thresholds };
     });
     await store.finishRun(hub.knex, runId, { status: 'ok', endedAt: now().toISOString(), customers: result.customers, thresholds: jsonThresholds(result.thresholds), error: null });
@@ -109,6 +109,10 @@ export function jsonThresholds(t: Thresholds): Record<string, unknown> {
 export async function touchedCustomers(knex: Knex | Knex.Transaction, watermark: number): Promise<{ touched: string[]; gone: string[] }> {
   const byCustomer = (entity: 'SalesOrder' | 'Invoice' | 'Receivable' | 'Payment' | 'Opportunity' | 'CreditLimit') =>
     `SELECT ${col('x', 'customerId')} AS cid FROM ${table(entity)} x WHERE x._seq > ?`;
+  // UNION ALL, deduplicated below: a UNION makes SQLite walk each table's customerId index in
+  // order (for its merge) and test _seq on every row, instead of a range on the _seq index
+  // (8 s against 0.1 s at 1M order lines). A changed product is found through the lines' productId
+  // index, not by scanning every line.
   const sql = [
     `SELECT c.id AS cid FROM ${table('Customer')} c WHERE c._seq > ?`,
     byCustomer('SalesOrder'),
@@ -118,15 +122,15 @@ export async function touchedCustomers(knex: Knex | Knex.Transaction, watermark:
     byCustomer('Opportunity'),
     byCustomer('CreditLimit'),
     `SELECT ${col('o', 'customerId')} FROM ${table('SalesOrderLine')} l JOIN ${table('SalesOrder')} o ON o.id = ${col('l', 'orderId')} WHERE l._seq > ?`,
-    `SELECT ${col('o', 'customerId')} FROM ${table('Product')} pr JOIN ${table('SalesOrderLine')} l ON ${col('l', 'productId')} = pr.id JOIN ${table('SalesOrder')} o ON o.id = ${col('l', 'orderId')} WHERE pr._seq > ?`,
-  ].join('\nUNION\n');
+    `SELECT ${col('o', 'customerId')} FROM ${table('SalesOrderLine')} l JOIN ${table('SalesOrder')} o ON o.id = ${col('l', 'orderId')} WHERE ${col('l', 'productId')} IN (SELECT pr.id FROM ${table('Product')} pr WHERE pr._seq > ?)`,
+  ].join('\nUNION ALL\n');
   const res = (await knex.raw(
     `SELECT t.cid, c.id AS live FROM (${sql}) t LEFT JOIN ${table('Customer')} c ON c.id = t.cid AND NOT c._deleted AND c._merged_into IS NULL WHERE t.cid IS NOT NULL`,
     Array.from({ length: 9 }, () => watermark),
   )) as { rows?: Record<string, unknown>[] } | Record<string, unknown>[];
   const rows = Array.isArray(res) ? res : (res.rows ?? []);
-  const touched: string[] = [];
-  const gone: string[] = [];
-  for (const r of rows) (r.live === null || r.live === undefined ? gone : touched).push(String(r.cid));
-  return { touched, gone };
+  const touched = new Set<string>();
+  const gone = new Set<string>();
+  for (const r of rows) (r.live === null || r.live === undefined ? gone : touched).add(String(r.cid));
+  return { touched: [...touched], gone: [...gone] };
 }

@@ -113,6 +113,22 @@ describe.each(['sqlite', 'postgres'] as const)('customer analysis on a %s hub', 
     });
   });
 
+  test('a refresh writes only the scores that moved: none after a refresh, one for one customer that differs', async (t) => {
+    if (!ctx.hub) return t.skip();
+    const { computeScores } = await import('../../analysis/index.js');
+    const fresh = await computeScores(ctx.hub.knex, cfg);
+    expect(fresh.scores.length).toBe(9);
+    expect(fresh.changed).toEqual([]);
+    const stored = (await ctx.hub.knex('crm_analysis').where({ customer_id: 'cus_c05' }).first('tier')) as { tier: string };
+    await ctx.hub.knex('crm_analysis').where({ customer_id: 'cus_c05' }).update({ tier: 'stale' });
+    try {
+      const { changed } = await computeScores(ctx.hub.knex, cfg);
+      expect(changed.map((s) => [s.customerId, s.tier])).toEqual([['cus_c05', stored.tier]]);
+    } finally {
+      await ctx.hub.knex('crm_analysis').where({ customer_id: 'cus_c05' }).update({ tier: stored.tier });
+    }
+  });
+
   test('value matrix: current value against potential, thresholds at the mean', async (t) => {
     if (!ctx.hub) return t.skip();
     const all = await get();
