@@ -58,6 +58,10 @@ export async function computeFigures(knex: Knex | Knex.Transaction, dialect: Hub
   const onlyCustomers = (expr: string) => (customerIds === null ? '' : ` AND ${expr} IN (${list(customerIds)})`);
   const excluded = () => (cfg.excludeOrderStatuses.length ? ` AND (o.status IS NULL OR o.status NOT IN (${list(cfg.excludeOrderStatuses)}))` : '');
   const prob = cfg.valueMatrix.opportunityProbability;
+  // SQLite would walk the customerId/orderId index to group without sorting, one random row
+  // lookup per order; the unary plus hides the index, so it scans the table and sorts (2× faster
+  // at 1M lines). PostgreSQL's planner chooses well by itself (and has no unary plus for text).
+  const scanned = (e: string) => (dialect === 'sqlite' && customerIds === null ? `+${e}` : e);
   const lineCost = `COALESCE(${col('l', 'unitCost')}, ${col('pr', 'cost')})`;
 
   const sql = `
@@ -69,7 +73,7 @@ WITH ol AS (
   FROM ${table('SalesOrderLine')} l
   LEFT JOIN ${table('Product')} pr ON pr.id = ${col('l', 'productId')} AND NOT pr._deleted
   WHERE NOT l._deleted${customerIds === null ? '' : ` AND ${col('l', 'orderId')} IN (SELECT o.id FROM ${table('SalesOrder')} o WHERE 1 = 1${onlyCustomers(col('o', 'customerId'))})`}
-  GROUP BY ${col('l', 'orderId')}
+  GROUP BY ${scanned(col('l', 'orderId'))}
 ),
 so AS (
   SELECT ${col('o', 'customerId')} AS cid, ${col('o', 'orderDate')} AS d,
@@ -89,13 +93,13 @@ ord AS (
     SUM(CASE WHEN d > ${p(w.currentStart)} THEN rev ELSE 0 END) AS rev_cur,
     SUM(CASE WHEN d > ${p(w.currentStart)} THEN rev - cost ELSE 0 END) AS profit_cur,
     SUM(CASE WHEN d > ${p(w.previousStart)} AND d <= ${p(w.currentStart)} THEN rev ELSE 0 END) AS rev_prev
-  FROM so GROUP BY cid
+  FROM so GROUP BY ${scanned('cid')}
 ),
 inv AS (
   SELECT ${col('i', 'customerId')} AS cid, MAX(${col('i', 'invoiceDate')}) AS last_invoice
   FROM ${table('Invoice')} i
   WHERE NOT i._deleted AND (i.status IS NULL OR i.status <> 'VOID') AND ${col('i', 'invoiceDate')} > ${p(w.windowStart)} AND ${col('i', 'invoiceDate')} <= ${p(w.today)}${onlyCustomers(col('i', 'customerId'))}
-  GROUP BY ${col('i', 'customerId')}
+  GROUP BY ${scanned(col('i', 'customerId'))}
 ),
 open_items AS (
   SELECT ${col('i', 'customerId')} AS cid, COALESCE(${col('i', 'invoiceDate')}, ${p(w.today)}) AS d, COALESCE(${col('i', 'dueDate')}, ${col('i', 'invoiceDate')}) AS due,
@@ -122,14 +126,14 @@ opp AS (
     SUM(COALESCE(${u(col('op', 'amount'))}, 0) * CASE op.stage WHEN 'LEAD' THEN ${p(bp(prob.LEAD))} WHEN 'QUALIFIED' THEN ${p(bp(prob.QUALIFIED))} WHEN 'PROPOSAL' THEN ${p(bp(prob.PROPOSAL))} WHEN 'NEGOTIATION' THEN ${p(bp(prob.NEGOTIATION))} ELSE 0 END) AS pipeline_bp
   FROM ${table('Opportunity')} op
   WHERE NOT op._deleted AND op.stage IN (${list(OPEN_STAGES)})${onlyCustomers(col('op', 'customerId'))}
-  GROUP BY ${col('op', 'customerId')}
+  GROUP BY ${scanned(col('op', 'customerId'))}
 ),
 crl AS (
   SELECT ${col('cl', 'customerId')} AS cid, MAX(${u(col('cl', 'amount'))}) AS lim
   FROM ${table('CreditLimit')} cl
   WHERE NOT cl._deleted AND (cl.status IS NULL OR cl.status = 'ACTIVE')
     AND (${col('cl', 'validFrom')} IS NULL OR ${col('cl', 'validFrom')} <= ${p(w.today)}) AND (${col('cl', 'validTo')} IS NULL OR ${col('cl', 'validTo')} >= ${p(w.today)})${onlyCustomers(col('cl', 'customerId'))}
-  GROUP BY ${col('cl', 'customerId')}
+  GROUP BY ${scanned(col('cl', 'customerId'))}
 )
 SELECT c.id AS customer_id, ${u(col('c', 'creditLimit'))} AS customer_limit, crl.lim AS record_limit,
   ord.first_order, ord.last_order, ord.orders_w, ord.last_w, ord.rev_w, ord.cost_w, ord.nocost_w, ord.rev_cur, ord.profit_cur, ord.rev_prev,
