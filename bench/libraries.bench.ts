@@ -10,7 +10,7 @@
  * 2. time zones: model/time.ts (Intl offsets cached per zone and day) against temporal-polyfill,
  *    speed per conversion both ways, and agreement around every offset transition of a set of
  *    zones (all IANA zones with --all-zones), including Asia/Shanghai's 1986–1991 summer time;
- * 3. GraphQL limits: our depth rule and cost estimate and graphql-js's maxTokens against
+ * 3. GraphQL limits: the former hand-written depth rule, our cost estimate and graphql-js's maxTokens against
  *    graphql-armor's max-depth, cost-limit and max-tokens: what each counts, and speed.
  */
 import { performance } from 'node:perf_hooks';
@@ -18,10 +18,9 @@ import { Temporal } from 'temporal-polyfill';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { costLimitRule } from '@escape.tech/graphql-armor-cost-limit';
 import { MaxTokensParserWLexer } from '@escape.tech/graphql-armor-max-tokens';
-import { buildSchema, parse, validate, type DocumentNode, type ValidationRule } from '../schema/graphql-runtime.js';
+import { buildSchema, GraphQLError, Kind, parse, validate, type ASTVisitor, type DocumentNode, type FragmentDefinitionNode, type SelectionSetNode, type ValidationContext, type ValidationRule } from '../schema/graphql-runtime.js';
 import { zonedToUtc, utcToZoned, zoneOffsetMs } from '../model/time.js';
 import { halfWidth } from '../model/text.js';
-import { depthLimitRule } from '../server/plugins/use-depth-limit.js';
 import { operationCost } from '../server/plugins/use-cost-limit.js';
 import { flags, round } from './lib/common.js';
 
@@ -245,6 +244,43 @@ function transitions(tz: string, fromYear: number, toYear: number): number[] {
 
 // ------------------------------------------------------------------ 3. GraphQL limits
 
+/** The hand-written depth rule server/plugins/use-depth-limit.ts had (fields with a selection set, fragments memoised). */
+function formerSelectionDepth(set: SelectionSetNode | undefined, fragments: Record<string, FragmentDefinitionNode>, memo: Map<string, number>): number {
+  if (!set) return 0;
+  let max = 0;
+  for (const sel of set.selections) {
+    if (sel.kind === Kind.FIELD) {
+      if (sel.name.value === '__schema' || sel.name.value === '__type') continue;
+      max = Math.max(max, sel.selectionSet ? 1 + formerSelectionDepth(sel.selectionSet, fragments, memo) : 0);
+    } else if (sel.kind === Kind.INLINE_FRAGMENT) {
+      max = Math.max(max, formerSelectionDepth(sel.selectionSet, fragments, memo));
+    } else {
+      const name = sel.name.value;
+      let depth = memo.get(name);
+      if (depth === undefined) {
+        memo.set(name, 0);
+        depth = Object.hasOwn(fragments, name) ? formerSelectionDepth(fragments[name].selectionSet, fragments, memo) : 0;
+        memo.set(name, depth);
+      }
+      max = Math.max(max, depth);
+    }
+  }
+  return max;
+}
+function depthLimitRule(maxDepth: number) {
+  return (context: ValidationContext): ASTVisitor => {
+    const memo = new Map<string, number>();
+    return {
+      OperationDefinition(node) {
+        const fragments: Record<string, FragmentDefinitionNode> = {};
+        for (const d of context.getDocument().definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments[d.name.value] = d;
+        const depth = formerSelectionDepth(node.selectionSet, fragments, memo);
+        if (depth > maxDepth) context.reportError(new GraphQLError(`the query is ${depth} levels deep`));
+      },
+    };
+  };
+}
+
 {
   const schema = buildSchema(`
     type Query { customers(first: Int = 50, after: String): CustomerConnection! customer(id: ID!): Customer }
@@ -265,6 +301,8 @@ function transitions(tz: string, fromYear: number, toYear: number): number[] {
     salesOrders(first: 10) { totalCount nodes { number total lines(first: 20) { nodes { quantity amount } } } }
     invoices(first: 10) { totalCount nodes { number balance } } } }`);
   const big = (pages: number) => parse(`{ customers(first: ${pages}) { nodes { id salesOrders(first: ${pages}) { nodes { id } } } } }`);
+  const byVariable = parse(`query($n: Int) { customers(first: $n) { nodes { id salesOrders(first: $n) { nodes { id } } } } }`);
+  const defaultPages = parse(`{ customers { nodes { id salesOrders { nodes { id } } } } }`);
   // F0 spreads F1 twice, F1 spreads F2 twice, …: 2^levels spreads when walked without memory.
   const bomb = (levels: number) => {
     let s = `{ customers { nodes { ...F0 } } }`;
@@ -295,6 +333,10 @@ function transitions(tz: string, fromYear: number, toYear: number): number[] {
     customer360: { oursDepth: oursDepth(customer360), armorDepth: armorDepth(customer360), oursCost: operationCost(schema, customer360, { id: '1' }), armorCost: armorCost(customer360) },
     pages1x1: { oursCost: operationCost(schema, big(1)), armorCost: armorCost(big(1)) },
     pages1000x1000: { oursCost: operationCost(schema, big(1000)), armorCost: armorCost(big(1000)) },
+    // The same page sizes as a variable: armor reads only literal first/last.
+    pages1000x1000ByVariable: { oursCost: operationCost(schema, byVariable, { n: 1000 }), armorCost: armorCost(byVariable) },
+    // No first: the argument's default page (50).
+    defaultPages: { oursCost: operationCost(schema, defaultPages), armorCost: armorCost(defaultPages) },
     fragmentBomb20: { oursDepth: oursDepth(bomb(20)), armorDepth: armorDepth(bomb(20)) },
   };
 
