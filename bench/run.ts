@@ -30,6 +30,12 @@ const BENCHES: Bench[] = [
   { name: 'connectors: bounded-memory read', file: 'read-memory.bench.ts', args: ['100000'], fullArgs: ['1000000'] },
   { name: 'connectors: row mapping vs a hand-written conversion', file: 'mapping.bench.ts', args: ['--rows', '100000'], fullArgs: ['--rows', '1000000'] },
   {
+    name: 'libraries: width folding vs NFKC, zone conversion vs temporal-polyfill, GraphQL limits vs graphql-armor',
+    file: 'libraries.bench.ts',
+    args: ['--values', '50000', '--rounds', '2'],
+    fullArgs: ['--values', '200000', '--rounds', '3', '--all-zones'],
+  },
+  {
     name: 'graphql: customer-360 over PostgreSQL + MariaDB + SQLite vs hand-written SQL',
     file: 'customer360.bench.ts',
     args: ['--scales', '1000,5000', '--seconds', '2', '--rounds', '1'],

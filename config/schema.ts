@@ -179,7 +179,7 @@ export const fieldMappingSchema = z
     scale: z.number().int().min(0).max(18).optional().describe('Decimal places kept for a decimal.'),
     trim: z.boolean().optional(),
     case: z.enum(['upper', 'lower']).optional(),
-    halfWidth: z.boolean().optional().describe('Turn full-width characters into half-width ones.'),
+    halfWidth: z.boolean().optional().describe('Fold full-width and other compatibility characters (Unicode NFKC): ＡＢＣ１２３（） → ABC123(), ￥ → ¥, half-width katakana → full-width.'),
     map: z.record(z.string(), scalar).optional().describe('Code map, source value → CRM value, e.g. { "1": ACTIVE }.'),
     timezone: z.string().optional().describe('Overrides the source time zone for this column.'),
     write: z.boolean().optional().describe('false: never written back to this column.'),

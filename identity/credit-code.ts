@@ -6,7 +6,7 @@
  * here: it is the one rule every issuer follows, and it catches the typos that matter for
  * matching (swapped or mistyped characters).
  */
-import { toHalfWidth } from './normalize.js';
+import { halfWidth } from '../model/text.js';
 
 /** The 31 characters the standard allows; I, O, Z, S and V are left out to avoid misreading. */
 export const CREDIT_CODE_CHARSET = '0123456789ABCDEFGHJKLMNPQRTUWXY';
@@ -21,7 +21,7 @@ export type CreditCodeResult = { ok: true; code: string } | { ok: false; reason:
 
 /** Trim, full-width → half-width, upper case: how codes arrive from forms and spreadsheets. */
 export function normalizeCreditCode(input: string): string {
-  return toHalfWidth(input).trim().toUpperCase();
+  return halfWidth(input).trim().toUpperCase();
 }
 
 function invalidCharReason(ch: string, position: number): string {

@@ -14,7 +14,6 @@ export {
   normalizeCompanyName,
   normalizeEmail,
   normalizePhone,
-  toHalfWidth,
   type NormalizedName,
 } from './normalize.js';
 export {

@@ -3,17 +3,7 @@
  * phone numbers, e-mail addresses. Pure functions, no I/O.
  */
 
-/** Full-width ASCII (U+FF01–FF5E) → ASCII, ideographic space (U+3000) → space. */
-export function toHalfWidth(s: string): string {
-  let out = '';
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0xff01 && c <= 0xff5e) out += String.fromCharCode(c - 0xfee0);
-    else if (c === 0x3000) out += ' ';
-    else out += s[i];
-  }
-  return out;
-}
+import { halfWidth } from '../model/text.js';
 
 // ---------------------------------------------------------------------------------------------
 // Company names
@@ -136,7 +126,7 @@ export interface NormalizedName {
 }
 
 export function normalizeCompanyName(name: string): NormalizedName {
-  let s = toSimplified(toHalfWidth(name).toLowerCase())
+  let s = toSimplified(halfWidth(name).toLowerCase())
     .replace(BRACKETS_RE, '(')
     .replace(CLOSE_BRACKETS_RE, ')');
 
@@ -211,7 +201,7 @@ const LIST_SEPARATOR_RE = /[\/,;、]/;
  * "+86 138-0013-8000" → "13800138000"). Returns "" when there are no digits.
  */
 export function normalizePhone(s: string): string {
-  const text = toHalfWidth(s).split(LIST_SEPARATOR_RE)[0].trim().replace(EXTENSION_RE, '');
+  const text = halfWidth(s).split(LIST_SEPARATOR_RE)[0].trim().replace(EXTENSION_RE, '');
   const groups = text.match(/\d+/g);
   if (!groups) return '';
 
@@ -243,7 +233,7 @@ export function normalizePhone(s: string): string {
 
 /** Lower case, trimmed, full-width folded, "+tag" removed from the local part. */
 export function normalizeEmail(s: string): string {
-  const e = toHalfWidth(s).trim().toLowerCase().replace(/^mailto:/, '');
+  const e = halfWidth(s).trim().toLowerCase().replace(/^mailto:/, '');
   const at = e.lastIndexOf('@');
   if (at < 0) return e;
   const local = e.slice(0, at);

@@ -8,7 +8,9 @@
  * Zone offsets come from Intl (no time-zone library) and are cached per zone and UTC day: a day
  * whose offset is the same at its first and last millisecond has that offset throughout (no zone
  * changes its offset twice within one day), so Intl runs once per zone and day instead of once
- * per value; a day with a transition is resolved per value.
+ * per value; a day with a transition is resolved per value. The Temporal polyfill gives the same
+ * answers at every transition of every IANA zone and is 20–500× slower per conversion, so it is
+ * the tests' oracle, not the implementation (docs/ARCHITECTURE.md, bench/libraries.bench.ts).
  */
 
 const DAY_MS = 86_400_000;
@@ -138,16 +140,24 @@ export function parseNaive(input: string): WallClock | null {
 }
 
 /**
- * A wall clock in `timeZone` → the UTC instant (epoch ms). A wall clock in a gap or an overlap
- * resolves with the offset in force after the change (Berlin 02:30 on a fall-back day → 01:30Z).
+ * A wall clock in `timeZone` → the UTC instant (epoch ms). Around a change of offset it resolves
+ * as Temporal's default ('compatible', also java.time's and Python's fold=0): a wall clock in a
+ * gap is read with the offset before the change, i.e. moved forward by the gap (New York 02:30 on
+ * 2024-03-10 → 03:30 EDT); one in an overlap, which happens twice, is the earlier instant (Berlin
+ * 02:30 on 2024-10-27 → 00:30Z). tests/model/time-zones.test.ts checks this against
+ * temporal-polyfill at every transition of a set of zones.
  */
 export function zonedToUtc(wallMs: number, timeZone: string): number {
   if (timeZone === 'UTC' || timeZone === 'Etc/UTC') return wallMs;
-  const offset1 = zoneOffsetMs(wallMs, timeZone);
-  let t = wallMs - offset1;
-  const offset2 = zoneOffsetMs(t, timeZone);
-  if (offset2 !== offset1) t = wallMs - offset2;
-  return t;
+  // The offsets a day either side: the instant is within ±14 h of the wall clock read as UTC.
+  const before = zoneOffsetMs(wallMs - DAY_MS, timeZone);
+  const after = zoneOffsetMs(wallMs + DAY_MS, timeZone);
+  if (before === after) return wallMs - before;
+  const early = wallMs - before;
+  if (zoneOffsetMs(early, timeZone) === before) return early; // before the change, or an overlap's first time
+  const late = wallMs - after;
+  if (zoneOffsetMs(late, timeZone) === after) return late; // after the change
+  return early; // in the gap: the offset before the change moves it forward
 }
 
 /** A UTC instant → the wall clock in `timeZone` (epoch ms of it read as UTC). */

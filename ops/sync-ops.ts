@@ -10,6 +10,7 @@
 import { GraphQLScalarType, Kind, type ValueNode } from '../schema/graphql-runtime.js';
 import { CrmlinkError } from '../core/errors.js';
 import { hasOwnKey } from '../core/own.js';
+import { describeSchedule } from '../config/schedule-text.js';
 import { SYSTEM_TABLES as T } from '../hub/tables.js';
 import { listParked, listRuns } from '../sync/status.js';
 import { getConflict, resolveConflict, type ConflictRecord } from '../sync/conflicts.js';
@@ -74,8 +75,15 @@ type SyncJob {
   entity: String!
   sources: [String!]!
   direction: String!
+  "The cron expression (node-cron); null when the job runs only on demand."
   schedule: String
+  "The schedule in words, in English and Chinese; null when the job runs only on demand."
+  scheduleText: ScheduleText
   lastRun: SyncRun
+}
+type ScheduleText {
+  en: String!
+  zh: String!
 }
 type SyncRun {
   id: ID!
@@ -277,7 +285,12 @@ export function opsResolvers(rt: Runtime): { types: Record<string, Record<string
     },
     syncJobs: (_p, _a, ctx) => {
       admin(ctx, 'list sync jobs');
-      return Object.entries(app.config.sync.jobs).map(([name, j]) => ({ name, ...j, schedule: j.schedule ?? null }));
+      return Object.entries(app.config.sync.jobs).map(([name, j]) => ({
+        name,
+        ...j,
+        schedule: j.schedule ?? null,
+        scheduleText: j.schedule ? { en: describeSchedule(j.schedule, 'en'), zh: describeSchedule(j.schedule, 'zh') } : null,
+      }));
     },
     syncRuns: async (_p, a, ctx) => {
       admin(ctx, 'read sync runs');

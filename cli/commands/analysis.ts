@@ -96,9 +96,10 @@ export function register(program: Command, ctx: AnalysisCliContext): void {
         const status = { schedule: cfg.schedule ?? null, nextFullRefresh: nextFull?.toISOString() ?? null, refreshAfterSync: cfg.refreshAfterSync, runs, tiers, stages, quadrants };
         if (opts.json) return ctx.out(JSON.stringify(status, null, 2));
         const last = runs.find((r) => r.status === 'ok');
+        const { describeSchedule } = await import('../../config/schedule-text.js');
         const lines = [
           last ? `last refresh: ${last.kind}, as of ${last.asOf}, ended ${last.endedAt}, ${last.customers} customers` : 'never refreshed: run `crmlink analysis refresh --full`',
-          `full refresh: ${cfg.schedule ? `${cfg.schedule} (${cfg.timezone}), next ${status.nextFullRefresh}` : 'not scheduled (analysis.schedule)'}; after sync runs: ${cfg.refreshAfterSync ? 'yes' : 'no'}`,
+          `full refresh: ${cfg.schedule ? `${cfg.schedule} (${describeSchedule(cfg.schedule)}, ${cfg.timezone}), next ${status.nextFullRefresh}` : 'not scheduled (analysis.schedule)'}; after sync runs: ${cfg.refreshAfterSync ? 'yes' : 'no'}`,
         ];
         const failed = runs.find((r) => r.status === 'failed');
         if (failed && (!last || failed.id > last.id)) lines.push(`last refresh FAILED at ${failed.startedAt}: ${failed.error}`);

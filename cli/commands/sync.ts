@@ -74,12 +74,13 @@ export function register(program: Command, ctx: SyncCliContext): void {
         const status = await (await engine()).syncStatus(app);
         if (opts.json) return ctx.out(JSON.stringify(status, null, 2));
         if (status.length === 0) return ctx.out('no sync jobs configured (sync.jobs)');
+        const { describeSchedule } = await import('../../config/schedule-text.js');
         const rows = status.map((s) => [
           s.job,
           s.entity,
           s.sources.join(','),
           s.direction,
-          s.schedule ?? '-',
+          s.schedule ? `${s.schedule} (${describeSchedule(s.schedule)})` : '-',
           s.lastRun ? `${s.lastRun.status} ${s.lastRun.startedAt}` : 'never',
           String(s.openConflicts),
           String(s.parked),

@@ -9,6 +9,7 @@
 import type { CrmValue } from '../../model/entities.js';
 import { normalizeDecimal, roundDecimal, toDecimalString } from '../../model/decimal.js';
 import { formatNaive, parseNaive, toInstant, utcToZoned } from '../../model/time.js';
+import { halfWidth } from '../../model/text.js';
 
 export { normalizeDecimal, roundDecimal, toDecimalString, fixedDecimal } from '../../model/decimal.js';
 
@@ -20,10 +21,8 @@ export interface TextOptions {
   halfWidth?: boolean;
 }
 
-/** Full-width ASCII (U+FF01–U+FF5E) and the ideographic space (U+3000) → their half-width forms. */
-export function halfWidth(text: string): string {
-  return text.replace(/[\uFF01-\uFF5E\u3000]/g, (ch) => (ch === '\u3000' ? ' ' : String.fromCharCode(ch.charCodeAt(0) - 0xfee0)));
-}
+/** `halfWidth: true`: Unicode NFKC (model/text.ts), full-width ASCII and other compatibility characters folded. */
+export { halfWidth } from '../../model/text.js';
 
 export function cleanText(text: string, opts: TextOptions): string {
   let s = text;

@@ -145,10 +145,6 @@ const en = {
   'direction.both': 'both ways',
   'direction.pull': 'into the hub',
   'direction.push': 'out of the hub',
-  'cron.everyMinutes': 'every {n} minutes',
-  'cron.everyMinute': 'every minute',
-  'cron.hourly': 'hourly at :{m}',
-  'cron.daily': 'daily at {time}',
 
   'chart.aria': 'Rows read and written, and lag, over the last {n} runs',
   'chart.rows': 'rows',
@@ -509,10 +505,6 @@ const zh = {
   'direction.both': '双向',
   'direction.pull': '写入中心库',
   'direction.push': '从中心库写出',
-  'cron.everyMinutes': '每 {n} 分钟',
-  'cron.everyMinute': '每分钟',
-  'cron.hourly': '每小时第 {m} 分',
-  'cron.daily': '每天 {time}',
 
   'chart.aria': '最近 {n} 次运行的读取行数、写入行数和延迟',
   'chart.rows': '行数',

@@ -40,7 +40,9 @@ function modulesLoadedBy(args: string[]): { urls: string[]; status: number | nul
   );
   const r = spawnSync(process.execPath, ['--import', pathToFileURL(register).href, BIN, ...args], {
     encoding: 'utf8',
-    env: { ...process.env, NODE_OPTIONS: '', CRMLINK_LOADED_LOG: log },
+    // Nothing of the test runner's NODE_OPTIONS, except the preload scripts/with-node.sh adds under
+    // another Node major (better-sqlite3's addon for that ABI).
+    env: { ...process.env, NODE_OPTIONS: /--require \S*native-addons\.cjs/.exec(process.env.NODE_OPTIONS ?? '')?.[0] ?? '', CRMLINK_LOADED_LOG: log },
   });
   const urls = readFileSync(log, 'utf8').split('\n').filter(Boolean);
   return { urls, status: r.status, stdout: r.stdout };

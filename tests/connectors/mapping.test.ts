@@ -202,6 +202,8 @@ describe('text, codes, booleans', () => {
   it('turns full-width ASCII and the ideographic space into half width, leaving CJK alone', () => {
     expect(halfWidth('ＡＢＣ１２３！　（北京）')).toBe('ABC123! (北京)');
     expect(halfWidth('ｅｍａｉｌ＠ｅｘａｍｐｌｅ．ｃｏｍ')).toBe('email@example.com');
+    // NFKC: the other compatibility characters fold as well (docs/ARCHITECTURE.md, libraries).
+    expect(halfWidth('￥１００，ｶﾌﾞ')).toBe('¥100,カブ');
   });
 
   it('maps codes both ways', () => {

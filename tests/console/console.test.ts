@@ -730,10 +730,13 @@ browserSuite('the console in headless Chromium', { shuffle: false }, () => {
     await show(page, '#/jobs', 'jobs');
     expect(await page.getByTestId('nav-sources').textContent()).toBe('数据源');
     expect(await page.getByTestId('dry-run-customers').textContent()).toBe('试运行');
+    // The schedule in words comes from the server (cronstrue, zh_CN locale).
+    expect(await page.getByTestId('schedule-customers').textContent()).toBe('每隔 5 分钟');
     expect(await page.evaluate(() => document.documentElement.lang)).toBe('zh-CN');
     await shot(page, '11-jobs-zh');
     await page.getByTestId('lang').selectOption('en');
     expect(await page.getByTestId('nav-sources').textContent()).toBe('Sources');
+    expect(await page.getByTestId('schedule-customers').textContent()).toBe('Every 5 minutes');
 
     const zh = await newContext('zh-CN');
     const p = await zh.newPage();

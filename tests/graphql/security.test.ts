@@ -114,6 +114,19 @@ describe('limits', () => {
     expect(r.total).toBe(0);
   });
 
+  test('the depth limit counts fields with a selection set, through fragments: 8 passes, 9 is refused and named', async () => {
+    const eight = `{ customers(first: 1) { nodes { salesOrders(first: 1) { nodes { customer { salesOrders(first: 1) { nodes { lines(first: 1) { totalCount } } } } } } } } }`;
+    const ok = await f.gql(eight, {}, ADMIN);
+    expect(ok.errors).toBeUndefined();
+    // The same eight levels through a fragment and an inline fragment (neither is a level of its own).
+    const viaFragments = `{ customers(first: 1) { nodes { ...O } } } fragment O on Customer { salesOrders(first: 1) { nodes { ... on SalesOrder { customer { salesOrders(first: 1) { nodes { lines(first: 1) { totalCount } } } } } } } }`;
+    expect((await f.gql(viaFragments, {}, ADMIN)).errors).toBeUndefined();
+    const nine = viaFragments.replace('lines(first: 1) { totalCount }', 'lines(first: 1) { nodes { lineNo } }');
+    const refused = await f.gql(nine, {}, ADMIN);
+    expect(refused.errors?.[0]?.extensions?.code).toBe('QUERY_TOO_COMPLEX');
+    expect(refused.errors?.[0]?.message).toBe('the query is 9 levels deep; at most 8 are allowed (server.limits.depth)');
+  });
+
   test('too many records is QUERY_TOO_COMPLEX', async () => {
     const r = await f.gql(`{ customers(first: 1000) { nodes { salesOrders(first: 1000) { nodes { code } } } } }`, {}, ADMIN);
     expect(r.errors?.[0]?.extensions?.code).toBe('QUERY_TOO_COMPLEX');

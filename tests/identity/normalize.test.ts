@@ -3,22 +3,34 @@ import {
   normalizeCompanyName,
   normalizeEmail,
   normalizePhone,
-  toHalfWidth,
 } from '../../identity/index.js';
+import { halfWidth } from '../../model/index.js';
 
-describe('toHalfWidth', () => {
+describe('halfWidth (NFKC)', () => {
   it.each([
     ['ＡＢＣ１２３', 'ABC123'],
     ['（北京）', '(北京)'],
     ['\u3000华为\u3000', ' 华为 '],
     ['！～', '!~'],
-    ['华为（）【】', '华为()【】'], // 【】 are not full-width ASCII: toHalfWidth leaves them alone
+    ['华为（）【】', '华为()【】'], // 【】 have no compatibility form: left alone
+    ['华为技术有限公司。、', '华为技术有限公司。、'], // ideographs and CJK punctuation unchanged
+    // Beyond full-width ASCII, the other compatibility characters fold too:
+    ['￥１００', '¥100'], // full-width currency sign
+    ['ｶﾌﾞｼｷｶﾞｲｼｬ', 'カブシキガイシャ'], // half-width katakana → full-width
+    ['\uF9DC基', '隆基'], // CJK compatibility ideograph → unified
+    ['①号楼²', '1号楼2'],
+    ['A\u00A0B', 'A B'], // no-break space
   ])('%s → %s', (input, expected) => {
-    expect(toHalfWidth(input)).toBe(expected);
+    expect(halfWidth(input)).toBe(expected);
   });
 });
 
 describe('normalizeCompanyName', () => {
+  it('reads a compatibility ideograph and a full-width currency sign as the plain characters (NFKC)', () => {
+    expect(normalizeCompanyName('\uF9DC基绿能科技股份有限公司').normalized).toBe(normalizeCompanyName('隆基绿能科技股份有限公司').normalized);
+    expect(normalizeCompanyName('ｶﾌﾞｼｷｶﾞｲｼｬ东京贸易有限公司').normalized).toBe(normalizeCompanyName('カブシキガイシャ东京贸易有限公司').normalized);
+  });
+
   const huawei = { normalized: '北京华为技术', core: '华为技术', region: '北京', suffix: '有限公司' };
 
   it.each([

@@ -99,11 +99,14 @@ describe('times: one rule, offsets cached per zone and day', () => {
     );
   });
 
-  it('turns wall clocks into instants; a gap or an overlap resolves to the offset after the change', () => {
+  it('turns wall clocks into instants; a gap moves forward, an overlap is its earlier instant (east and west alike)', () => {
     expect(zonedToUtc(Date.UTC(2024, 0, 2, 8, 0, 0), 'Asia/Shanghai')).toBe(Date.UTC(2024, 0, 2, 0, 0, 0));
-    // 02:30 on 2024-03-31 does not exist in Berlin; 02:30 on 2024-10-27 exists twice.
+    // 02:30 on 2024-03-31 does not exist in Berlin (→ 03:30 CEST); 02:30 on 2024-10-27 exists twice (→ the CEST one).
     expect(zonedToUtc(Date.UTC(2024, 2, 31, 2, 30), 'Europe/Berlin')).toBe(Date.UTC(2024, 2, 31, 1, 30));
-    expect(zonedToUtc(Date.UTC(2024, 9, 27, 2, 30), 'Europe/Berlin')).toBe(Date.UTC(2024, 9, 27, 1, 30));
+    expect(zonedToUtc(Date.UTC(2024, 9, 27, 2, 30), 'Europe/Berlin')).toBe(Date.UTC(2024, 9, 27, 0, 30));
+    // New York, west of Greenwich, by the same rule: 02:30 on 2024-03-10 → 03:30 EDT; 01:30 on 2024-11-03 → the EDT one.
+    expect(zonedToUtc(Date.UTC(2024, 2, 10, 2, 30), 'America/New_York')).toBe(Date.UTC(2024, 2, 10, 7, 30));
+    expect(zonedToUtc(Date.UTC(2024, 10, 3, 1, 30), 'America/New_York')).toBe(Date.UTC(2024, 10, 3, 5, 30));
     expect(toInstant('2024-01-02 08:00:00', 'Asia/Shanghai')).toBe(Date.UTC(2024, 0, 2, 0, 0, 0));
     expect(toInstant('2024-01-02T08:00:00+08:00', 'UTC')).toBe(Date.UTC(2024, 0, 2, 0, 0, 0));
     expect(toInstant(' 2024-01-02T00:00:00.5Z', 'UTC')).toBe(Date.UTC(2024, 0, 2, 0, 0, 0, 500));

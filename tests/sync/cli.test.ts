@@ -59,6 +59,13 @@ describe('crmlink sync', () => {
     expect(runs.out.split('\n')).toHaveLength(2);
   });
 
+  it('status shows a schedule with its words', async () => {
+    world = await createWorld({ schedule: '30 2 * * 1-5' });
+    const text = await cli(world, 'sync', 'status');
+    expect(text.code).toBe(0);
+    expect(text.out).toContain('30 2 * * 1-5 (At 02:30, Monday through Friday)');
+  });
+
   it('exits 2 for an unknown job and 1 for a run that parked records', async () => {
     world = await createWorld();
     await seedErp(world.erp, [

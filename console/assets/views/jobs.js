@@ -5,19 +5,10 @@ import { runChart } from '../chart.js';
 
 const RUNS = 20;
 
-/** A few common cron shapes in words; anything else is shown as written. */
-export function describeCron(expr, t) {
-  if (!expr) return t('jobs.manual');
-  const f = expr.trim().split(/\s+/);
-  if (f.length !== 5) return expr;
-  const [min, hour, dom, mon, dow] = f;
-  const rest = dom === '*' && mon === '*' && dow === '*';
-  let m;
-  if (rest && hour === '*' && (m = /^\*\/(\d+)$/.exec(min))) return t('cron.everyMinutes', { n: m[1] });
-  if (rest && hour === '*' && min === '*') return t('cron.everyMinute');
-  if (rest && hour === '*' && /^\d+$/.test(min)) return t('cron.hourly', { m: min });
-  if (rest && /^\d+$/.test(hour) && /^\d+$/.test(min)) return t('cron.daily', { time: `${hour.padStart(2, '0')}:${min.padStart(2, '0')}` });
-  return expr;
+/** The schedule in words in the page's language (GraphQL scheduleText, cronstrue on the server). */
+function scheduleWords(job, t, lang) {
+  if (!job.schedule) return t('jobs.manual');
+  return job.scheduleText?.[lang] ?? job.schedule;
 }
 
 function perSource(stats) {
@@ -129,7 +120,7 @@ export default {
   id: 'jobs',
   async render(ctx) {
     const { t } = ctx;
-    const d = await ctx.gql('{ syncJobs { name entity sources direction schedule } }');
+    const d = await ctx.gql('{ syncJobs { name entity sources direction schedule scheduleText { en zh } } }');
     const runsByJob = await Promise.all(
       d.syncJobs.map((j) => ctx.gql(`query($j: String!) { syncRuns(job: $j, first: ${RUNS}) { id job status dryRun startedAt endedAt stats error } }`, { j: j.name }).then((r) => r.syncRuns)),
     );
@@ -179,7 +170,7 @@ export default {
               h('p', { class: 'muted' },
                 sources.join(job.direction === 'both' ? ' ⇄ ' : job.direction === 'pull' ? ' → hub ← ' : ' ← hub → '),
                 ' · ', t(`direction.${job.direction}`),
-                ' · ', h('span', { title: job.schedule ?? '' }, describeCron(job.schedule, t)),
+                ' · ', h('span', { title: job.schedule ?? '', 'data-testid': `schedule-${job.name}` }, scheduleWords(job, t, ctx.lang)),
                 job.schedule ? h('code', { class: 'cron' }, job.schedule) : null,
               ),
             ),
