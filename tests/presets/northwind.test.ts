@@ -16,7 +16,9 @@ let w: PresetWorld;
 beforeAll(async () => {
   ready = await requireDialect('postgres');
   if (!ready) return;
-  w = await createPresetWorld({ preset: 'northwind', dialect: 'postgres', files: [DUMP], label: 'nwpreset' });
+  // As the docs show: the preset maps the tables, the config only says how each entity is served.
+  const entitiesYaml = `entities:\n  Customer:\n    mode: replicated\n  SalesOrder: { mode: replicated }\n`;
+  w = await createPresetWorld({ preset: 'northwind', dialect: 'postgres', files: [DUMP], label: 'nwpreset', entitiesYaml });
   const reports = await w.syncAll();
   for (const [entity, r] of Object.entries(reports)) {
     expect({ entity, status: r.status, parked: r.totals.parked, error: r.error }).toEqual({ entity, status: 'ok', parked: 0, error: undefined });

@@ -78,6 +78,8 @@ export async function createPresetWorld(opts: {
   files: string[];
   options?: Record<string, PresetOptionValue>;
   label: string;
+  /** An `entities:` block of the crmlink.yaml, e.g. modes for entities the preset maps (no sources of their own). */
+  entitiesYaml?: string;
 }): Promise<PresetWorld> {
   const db = await createTestDatabase(opts.dialect, opts.label);
   for (const f of opts.files) await loadSqlFile(db, resolve(PRESET_FIXTURES, opts.preset, f));
@@ -101,7 +103,7 @@ sources:
     timezone: Asia/Shanghai
     readOnly: true
     preset: ${opts.preset}
-${opts.options ? `    presetOptions: ${JSON.stringify(opts.options)}\n` : ''}sync:
+${opts.options ? `    presetOptions: ${JSON.stringify(opts.options)}\n` : ''}${opts.entitiesYaml ?? ''}sync:
   jobs:
 ${entities.map((e) => `    ${e}: { entity: ${e}, sources: [erp], direction: pull }`).join('\n')}
 server:${DEV_AUTH}`,
