@@ -16,6 +16,11 @@ import { resolvePreset } from './presets.js';
 
 export interface LoadedConfig {
   config: CrmlinkConfig;
+  /**
+   * Where a problem found later (e.g. a column missing from the live table) is reported: its
+   * line, and for a mapping that came from a preset the source's `preset` key instead.
+   */
+  locate?(path: string, message: string): ConfigIssue;
   /** Absolute path of the file, when loaded from one. */
   file?: string;
   /** Directory relative paths (SQLite files) are resolved against. */
@@ -28,21 +33,46 @@ export const DEFAULT_CONFIG_FILE = 'crmlink.yaml';
 
 /** Read, interpolate and validate a config file. Throws ConfigError listing every problem. */
 export function loadConfigFile(file: string = DEFAULT_CONFIG_FILE, env: Env = process.env): LoadedConfig {
+  const { loaded, issues } = checkConfigFile(file, env);
+  if (issues.length > 0) throw new ConfigError(issues, loaded.file);
+  return loaded;
+}
+
+/**
+ * A config file's problems, sorted by line, and what of it is valid (`config check` goes on to
+ * check the valid parts against the live sources). Throws only when the file is missing.
+ */
+export function checkConfigFile(file: string = DEFAULT_CONFIG_FILE, env: Env = process.env): ConfigCheck {
   const abs = resolve(file);
   if (!existsSync(abs)) {
     throw new CrmlinkError('CONFIG_NOT_FOUND', `config file not found: ${file} (pass --config FILE or create crmlink.yaml)`, {
       setting: '--config',
     });
   }
-  const loaded = parseConfig(readFileSync(abs, 'utf8'), { env, file: abs });
-  return { ...loaded, file: abs };
+  const checked = checkConfig(readFileSync(abs, 'utf8'), { env, file: abs });
+  return { loaded: { ...checked.loaded, file: abs }, issues: checked.issues };
+}
+
+export interface ConfigCheck {
+  /** The config when `issues` is empty; otherwise the parts of it that are valid. */
+  loaded: LoadedConfig;
+  issues: ConfigIssue[];
 }
 
 /**
  * Parse config text. `file` only labels errors and anchors relative paths; `presetDir` replaces the
  * shipped preset folder (tests of the preset checks).
  */
-export function parseConfig(text: string, opts: { env?: Env; file?: string; baseDir?: string; presetDir?: string } = {}): LoadedConfig {
+export function parseConfig(text: string, opts: ParseOptions = {}): LoadedConfig {
+  const { loaded, issues } = checkConfig(text, opts);
+  if (issues.length > 0) throw new ConfigError(issues, opts.file);
+  return loaded;
+}
+
+type ParseOptions = { env?: Env; file?: string; baseDir?: string; presetDir?: string };
+
+/** parseConfig without throwing: every problem, and the valid parts of the config. */
+export function checkConfig(text: string, opts: ParseOptions = {}): ConfigCheck {
   const env = opts.env ?? process.env;
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
@@ -58,7 +88,10 @@ export function parseConfig(text: string, opts: { env?: Env; file?: string; base
   }
   // A duplicate key leaves a readable document (the first value wins), so the checks below still
   // run on it; after a syntax error the rest of the file cannot be read reliably.
-  if (doc.errors.some((e) => e.code !== 'DUPLICATE_KEY')) throw new ConfigError(sortByLine(issues), opts.file);
+  const baseDir = opts.baseDir ?? (opts.file ? dirname(opts.file) : process.cwd());
+  if (doc.errors.some((e) => e.code !== 'DUPLICATE_KEY')) {
+    return { loaded: { config: acceptedParts({}).config, file: opts.file, baseDir }, issues: sortByLine(issues) };
+  }
 
   const lineOf = (path: readonly PropertyKey[]): number | undefined => lineOfPath(doc, lineCounter, path);
   const raw = interpolate(doc.toJS() ?? {}, env, [], issues, lineOf);
@@ -87,13 +120,15 @@ export function parseConfig(text: string, opts: { env?: Env; file?: string; base
     const relabelled = presets.relabel(issue);
     issues.push({ ...relabelled, line: lineOf(relabelled.path.split('.')) });
   }
-  if (issues.length > 0) throw new ConfigError(sortByLine(issues), opts.file);
-
-  return { config, file: opts.file, baseDir: opts.baseDir ?? (opts.file ? dirname(opts.file) : process.cwd()) };
+  const locate = (path: string, message: string): ConfigIssue => {
+    const relabelled = presets.relabel({ code: 'CONFIG_INVALID', path, message });
+    return { ...relabelled, line: lineOf(relabelled.path.split('.')) };
+  };
+  return { loaded: { config, file: opts.file, baseDir, locate }, issues: sortByLine(issues) };
 }
 
 /** Issues in the order of the file; those without a line (a key that is not there) last. */
-function sortByLine(issues: ConfigIssue[]): ConfigIssue[] {
+export function sortByLine(issues: ConfigIssue[]): ConfigIssue[] {
   return issues
     .map((issue, i) => ({ issue, i }))
     .sort((a, b) => (a.issue.line ?? Infinity) - (b.issue.line ?? Infinity) || a.i - b.i)
