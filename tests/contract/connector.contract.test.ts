@@ -145,6 +145,27 @@ for (const dialect of testDialects()) {
       expect(all.map((t) => t.name)).toContain(LEGACY_TABLE);
     });
 
+    when('introspects foreign keys with the referenced table and columns, composite ones in key order', async () => {
+      await fx.schema.createTable('fk_parent', (t) => {
+        t.string('region', 10).notNullable();
+        t.string('code', 10).notNullable();
+        t.primary(['region', 'code']);
+      });
+      await fx.schema.createTable('fk_child', (t) => {
+        t.integer('id').primary();
+        t.string('p_region', 10);
+        t.string('p_code', 10);
+        t.foreign(['p_region', 'p_code'], 'fk_child_parent').references(['region', 'code']).inTable('fk_parent');
+      });
+      const [child] = await driver.introspect({ table: 'fk_child' });
+      expect(child.foreignKeys).toEqual([
+        expect.objectContaining({ columns: ['p_region', 'p_code'], referencedTable: 'fk_parent', referencedColumns: ['region', 'code'] }),
+      ]);
+      if (dialect !== 'sqlite') expect(child.foreignKeys?.[0].name).toBe('fk_child_parent');
+      const [parent] = await driver.introspect({ table: 'fk_parent' });
+      expect(parent.foreignKeys).toEqual([]);
+    });
+
     when('round-trips Chinese text through a table and columns with legacy names', async () => {
       const table = `${LEGACY_TABLE} 2`;
       await createLegacyTable(table);
