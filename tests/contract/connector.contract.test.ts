@@ -262,6 +262,46 @@ for (const dialect of testDialects()) {
       expect(byGrp[0] === 2).toBe(dialect !== 'postgres');
     });
 
+    when('contains is case-insensitive for text, and % _ ! [ in the search text match themselves', async () => {
+      await fx.schema.createTable('contains_rule', (t) => {
+        t.string('code', 10).primary();
+        t.string('name', 60);
+        t.integer('qty');
+      });
+      await fx('contains_rule').insert([
+        { code: 'C1', name: 'Acme Trading' },
+        { code: 'C2', name: 'ACME 100% wool', qty: 1005 },
+        { code: 'C3', name: 'acme_b' },
+        { code: 'C4', name: 'acmexb' },
+        { code: 'C5', name: 'Bang! [x]' },
+        { code: 'C6', name: null },
+      ]);
+      const codes = async (value: string) =>
+        (
+          await driver.select({
+            table: 'contains_rule',
+            columns: ['code'],
+            where: { column: 'name', op: 'contains', value },
+            orderBy: [{ column: 'code', direction: 'asc' }],
+          })
+        ).map((r) => r.code);
+      expect(await codes('acme')).toEqual(['C1', 'C2', 'C3', 'C4']);
+      expect(await codes('TRADING')).toEqual(['C1']);
+      expect(await codes('aCmE T')).toEqual(['C1']);
+      expect(await codes('0%')).toEqual(['C2']);
+      expect(await codes('%')).toEqual(['C2']);
+      expect(await codes('e_b')).toEqual(['C3']);
+      expect(await codes('_')).toEqual(['C3']);
+      expect(await codes('!')).toEqual(['C5']);
+      expect(await codes('[x]')).toEqual(['C5']);
+      expect(await codes('[X')).toEqual(['C5']);
+      expect(await codes('nope')).toEqual([]);
+      // A number column is searched as its text (PostgreSQL has no LIKE on numbers).
+      expect(
+        (await driver.select({ table: 'contains_rule', columns: ['code'], where: { column: 'qty', op: 'contains', value: '00' } })).map((r) => r.code),
+      ).toEqual(['C2']);
+    });
+
     when('compiles filters (and/or/not, in/nin, like with % and _ taken literally) and aggregates', async () => {
       await fx.schema.createTable('products', (t) => {
         t.string('code', 20).primary();
