@@ -3,7 +3,7 @@
  * stdout and diagnostics to stderr so their output can be piped.
  */
 import { InvalidArgumentError } from 'commander';
-import type { LoadedConfig } from '../config/load.js';
+import type { ConfigCheck, LoadedConfig } from '../config/load.js';
 import type { App } from '../app/app.js';
 
 export interface ConfigOption {
@@ -14,6 +14,8 @@ export interface ConfigOption {
 
 export interface CliContext {
   loadConfig(opts: ConfigOption): Promise<LoadedConfig>;
+  /** Every problem of the config file and its valid parts, without throwing (`config check`). */
+  checkConfig?(opts: ConfigOption): Promise<ConfigCheck>;
   openApp(opts: ConfigOption): Promise<App>;
   closeApp(app: App): Promise<void>;
   out(text: string): void;
@@ -31,6 +33,10 @@ export function defaultContext(): CliContext {
   };
   return {
     loadConfig,
+    checkConfig: async (opts) => {
+      const { checkConfigFile, DEFAULT_CONFIG_FILE } = await import('../config/load.js');
+      return checkConfigFile(opts.config ?? process.env.CRMLINK_CONFIG ?? DEFAULT_CONFIG_FILE);
+    },
     openApp: async (opts) => {
       const loaded = await loadConfig(opts);
       const [{ openApp }, { createLogger }] = await Promise.all([import('../app/app.js'), import('../core/logger.js')]);

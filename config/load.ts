@@ -9,13 +9,18 @@ import cron from 'node-cron';
 import type { z } from 'zod';
 import { ConfigError, CrmlinkError, type ConfigIssue } from '../core/errors.js';
 import { hasOwnKey } from '../core/own.js';
-import { FILE_CONNECTORS, configSchema, entitySchema, type CrmlinkConfig } from './schema.js';
+import { FILE_CONNECTORS, configSchema, entitySchema, jobSchema, sourceSchema, type CrmlinkConfig } from './schema.js';
 import { serverIssues } from './server.js';
 import { ENTITY_NAMES, MODEL, isEntityName } from '../model/entities.js';
 import { resolvePreset } from './presets.js';
 
 export interface LoadedConfig {
   config: CrmlinkConfig;
+  /**
+   * Where a problem found later (e.g. a column missing from the live table) is reported: its
+   * line, and for a mapping that came from a preset the source's `preset` key instead.
+   */
+  locate?(path: string, message: string): ConfigIssue;
   /** Absolute path of the file, when loaded from one. */
   file?: string;
   /** Directory relative paths (SQLite files) are resolved against. */
@@ -28,21 +33,46 @@ export const DEFAULT_CONFIG_FILE = 'crmlink.yaml';
 
 /** Read, interpolate and validate a config file. Throws ConfigError listing every problem. */
 export function loadConfigFile(file: string = DEFAULT_CONFIG_FILE, env: Env = process.env): LoadedConfig {
+  const { loaded, issues } = checkConfigFile(file, env);
+  if (issues.length > 0) throw new ConfigError(issues, loaded.file);
+  return loaded;
+}
+
+/**
+ * A config file's problems, sorted by line, and what of it is valid (`config check` goes on to
+ * check the valid parts against the live sources). Throws only when the file is missing.
+ */
+export function checkConfigFile(file: string = DEFAULT_CONFIG_FILE, env: Env = process.env): ConfigCheck {
   const abs = resolve(file);
   if (!existsSync(abs)) {
     throw new CrmlinkError('CONFIG_NOT_FOUND', `config file not found: ${file} (pass --config FILE or create crmlink.yaml)`, {
       setting: '--config',
     });
   }
-  const loaded = parseConfig(readFileSync(abs, 'utf8'), { env, file: abs });
-  return { ...loaded, file: abs };
+  const checked = checkConfig(readFileSync(abs, 'utf8'), { env, file: abs });
+  return { loaded: { ...checked.loaded, file: abs }, issues: checked.issues };
+}
+
+export interface ConfigCheck {
+  /** The config when `issues` is empty; otherwise the parts of it that are valid. */
+  loaded: LoadedConfig;
+  issues: ConfigIssue[];
 }
 
 /**
  * Parse config text. `file` only labels errors and anchors relative paths; `presetDir` replaces the
  * shipped preset folder (tests of the preset checks).
  */
-export function parseConfig(text: string, opts: { env?: Env; file?: string; baseDir?: string; presetDir?: string } = {}): LoadedConfig {
+export function parseConfig(text: string, opts: ParseOptions = {}): LoadedConfig {
+  const { loaded, issues } = checkConfig(text, opts);
+  if (issues.length > 0) throw new ConfigError(issues, opts.file);
+  return loaded;
+}
+
+type ParseOptions = { env?: Env; file?: string; baseDir?: string; presetDir?: string };
+
+/** parseConfig without throwing: every problem, and the valid parts of the config. */
+export function checkConfig(text: string, opts: ParseOptions = {}): ConfigCheck {
   const env = opts.env ?? process.env;
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
@@ -56,31 +86,102 @@ export function parseConfig(text: string, opts: { env?: Env; file?: string; base
         : err.message.split('\n')[0];
     issues.push({ code: 'CONFIG_INVALID', path: '', message, line });
   }
-  if (issues.length > 0) throw new ConfigError(issues, opts.file);
+  // A duplicate key leaves a readable document (the first value wins), so the checks below still
+  // run on it; after a syntax error the rest of the file cannot be read reliably.
+  const baseDir = opts.baseDir ?? (opts.file ? dirname(opts.file) : process.cwd());
+  if (doc.errors.some((e) => e.code !== 'DUPLICATE_KEY')) {
+    return { loaded: { config: acceptedParts({}).config, file: opts.file, baseDir }, issues: sortByLine(issues) };
+  }
 
   const lineOf = (path: readonly PropertyKey[]): number | undefined => lineOfPath(doc, lineCounter, path);
   const raw = interpolate(doc.toJS() ?? {}, env, [], issues, lineOf);
 
+  // Every problem of the file in one pass: when the schema refuses part of the file, the parts it
+  // accepts are still expanded and cross-checked, and names declared in the refused parts count as
+  // declared (a job naming a source whose dialect is wrong is not also "unknown source").
   const parsed = configSchema.safeParse(raw);
-  if (!parsed.success) {
+  let config: CrmlinkConfig;
+  let declared: DeclaredNames;
+  if (parsed.success) {
+    config = parsed.data as CrmlinkConfig;
+    declared = { sources: new Set(Object.keys(config.sources)), entities: new Set(Object.keys(config.entities)) };
+  } else {
     for (const issue of parsed.error.issues) {
       // An unknown key is reported at its own line rather than its parent's.
       const at = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]] : issue.path;
       issues.push({ code: 'CONFIG_INVALID', path: issue.path.join('.'), message: describeIssue(issue), line: lineOf(at) });
     }
+    ({ config, declared } = acceptedParts(raw));
   }
-  if (issues.length > 0) throw new ConfigError(issues, opts.file);
 
-  const config = parsed.data as CrmlinkConfig;
   const presets = expandPresets(config, opts.presetDir);
   for (const issue of presets.issues) issues.push({ ...issue, line: lineOf(issue.path.split('.')) });
-  for (const issue of crossCheck(config)) {
+  for (const issue of crossCheck(config, declared)) {
     const relabelled = presets.relabel(issue);
     issues.push({ ...relabelled, line: lineOf(relabelled.path.split('.')) });
   }
-  if (issues.length > 0) throw new ConfigError(issues, opts.file);
+  const locate = (path: string, message: string): ConfigIssue => {
+    const relabelled = presets.relabel({ code: 'CONFIG_INVALID', path, message });
+    return { ...relabelled, line: lineOf(relabelled.path.split('.')) };
+  };
+  return { loaded: { config, file: opts.file, baseDir, locate }, issues: sortByLine(issues) };
+}
 
-  return { config, file: opts.file, baseDir: opts.baseDir ?? (opts.file ? dirname(opts.file) : process.cwd()) };
+/** Issues in the order of the file; those without a line (a key that is not there) last. */
+export function sortByLine(issues: ConfigIssue[]): ConfigIssue[] {
+  return issues
+    .map((issue, i) => ({ issue, i }))
+    .sort((a, b) => (a.issue.line ?? Infinity) - (b.issue.line ?? Infinity) || a.i - b.i)
+    .map((x) => x.issue);
+}
+
+/** Names the file declares, valid or not: references to them are not "unknown". */
+interface DeclaredNames {
+  sources: ReadonlySet<string>;
+  entities: ReadonlySet<string>;
+}
+
+function recordOf(value: unknown): Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+}
+
+/**
+ * The parts of a file the schema refused as a whole that are valid on their own: each source,
+ * entity and job by itself, each other section whole (its defaults when it is invalid). The
+ * cross-checks run on these so that one bad key does not hide the file's other problems.
+ */
+function acceptedParts(raw: unknown): { config: CrmlinkConfig; declared: DeclaredNames } {
+  const top = recordOf(raw);
+  const shape = configSchema.shape;
+  const section = <S extends z.ZodType>(schema: S, value: unknown): z.infer<S> => {
+    const r = schema.safeParse(value);
+    return r.success ? r.data : schema.parse(undefined);
+  };
+  const entries = <S extends z.ZodType>(schema: S, value: unknown, keyOk: (k: string) => boolean): Record<string, z.infer<S>> => {
+    const out: Record<string, z.infer<S>> = {};
+    for (const [k, v] of Object.entries(recordOf(value))) {
+      const r = schema.safeParse(v);
+      if (r.success && keyOk(k)) out[k] = r.data;
+    }
+    return out;
+  };
+  const sync = recordOf(top.sync);
+  const config = {
+    hub: section(shape.hub, top.hub),
+    sources: entries(sourceSchema, top.sources, (k) => /^[A-Za-z][A-Za-z0-9_-]*$/.test(k)),
+    entities: entries(entitySchema, top.entities, isEntityName),
+    sync: {
+      jobs: entries(jobSchema, sync.jobs, () => true),
+      propagation: section(shape.sync, { propagation: sync.propagation }).propagation,
+    },
+    server: section(shape.server, top.server),
+    analysis: section(shape.analysis, top.analysis),
+    log: section(shape.log, top.log),
+  } as CrmlinkConfig;
+  return {
+    config,
+    declared: { sources: new Set(Object.keys(recordOf(top.sources))), entities: new Set(Object.keys(recordOf(top.entities))) },
+  };
 }
 
 /** Resolve a path from the config (e.g. a SQLite filename) against the config's directory. */
@@ -225,10 +326,11 @@ function expandPresets(config: CrmlinkConfig, presetDir?: string): { issues: Pat
 }
 
 /** Checks that span keys: references between sources, entities, fields and jobs. */
-function crossCheck(config: CrmlinkConfig): PathIssue[] {
+function crossCheck(config: CrmlinkConfig, declared: DeclaredNames): PathIssue[] {
   const issues: PathIssue[] = [];
   const bad = (path: string, message: string) => issues.push({ code: 'CONFIG_INVALID', path, message });
-  const sourceNames = Object.keys(config.sources);
+  const sourceNames = [...declared.sources];
+  const isSource = (name: string) => declared.sources.has(name);
 
   for (const [sourceName, source] of Object.entries(config.sources)) {
     const at = `sources.${sourceName}`;
@@ -243,19 +345,26 @@ function crossCheck(config: CrmlinkConfig): PathIssue[] {
   for (const [entityName, entity] of Object.entries(config.entities)) {
     if (!entity || !isEntityName(entityName)) continue;
     const known = new Set([...MODEL[entityName].fields.map((f) => f.name), ...Object.keys(entity.fields)]);
+    if (Object.keys(entity.sources).length === 0 && Object.keys(config.sources).length === declared.sources.size) {
+      const presets = Object.entries(config.sources).filter(([, s]) => s.preset !== undefined);
+      bad(
+        `entities.${entityName}`,
+        `no source maps ${entityName}: map it under entities.${entityName}.sources${presets.length ? ` (the presets of ${presets.map(([n, s]) => `${n} (${s.preset})`).join(', ')} do not map it)` : ', or give a source a preset that maps it'}`,
+      );
+    }
     if (entity.owner && !hasOwnKey(entity.sources, entity.owner)) {
       bad(`entities.${entityName}.owner`, `"${entity.owner}" is not one of this entity's sources (${Object.keys(entity.sources).join(', ')})`);
     }
     for (const [sourceName, mapping] of Object.entries(entity.sources)) {
       const at = `entities.${entityName}.sources.${sourceName}`;
-      if (!hasOwnKey(config.sources, sourceName)) bad(at, `unknown source "${sourceName}" (declared: ${sourceNames.join(', ') || 'none'})`);
+      if (!isSource(sourceName)) bad(at, `unknown source "${sourceName}" (declared: ${sourceNames.join(', ') || 'none'})`);
       for (const [field, fm] of Object.entries(mapping.fields)) {
         if (!known.has(field)) bad(`${at}.fields.${field}`, `unknown field "${field}" of ${entityName} (declare custom fields under entities.${entityName}.fields)`);
         if (typeof fm === 'object') {
           if (fm.refSource !== undefined) {
             const type = MODEL[entityName].fields.find((f) => f.name === field)?.type;
             if (type !== 'ref') bad(`${at}.fields.${field}.refSource`, `refSource applies to ref fields only (${entityName}.${field} is ${type ?? 'a custom field'})`);
-            else if (!hasOwnKey(config.sources, fm.refSource)) bad(`${at}.fields.${field}.refSource`, `unknown source "${fm.refSource}" (declared: ${sourceNames.join(', ')})`);
+            else if (!isSource(fm.refSource)) bad(`${at}.fields.${field}.refSource`, `unknown source "${fm.refSource}" (declared: ${sourceNames.join(', ')})`);
           }
           const forms = [fm.column, fm.columns, fm.split, fm.constant, fm.cases].filter((x) => x !== undefined).length;
           if (forms !== 1) bad(`${at}.fields.${field}`, 'needs exactly one of column, columns, split, constant, cases');
@@ -298,10 +407,10 @@ function crossCheck(config: CrmlinkConfig): PathIssue[] {
   for (const [jobName, job] of Object.entries(config.sync.jobs)) {
     const at = `sync.jobs.${jobName}`;
     const entity = config.entities[job.entity];
-    if (!entity) bad(`${at}.entity`, `entity ${job.entity} has no mapping under entities`);
+    if (!entity && !declared.entities.has(job.entity)) bad(`${at}.entity`, `entity ${job.entity} has no mapping under entities`);
     job.sources.forEach((s, i) => {
-      if (!hasOwnKey(config.sources, s)) bad(`${at}.sources.${i}`, `unknown source "${s}"`);
-      else if (entity && !hasOwnKey(entity.sources, s)) bad(`${at}.sources.${i}`, `source "${s}" has no mapping for ${job.entity}`);
+      if (!isSource(s)) bad(`${at}.sources.${i}`, `unknown source "${s}"`);
+      else if (entity && hasOwnKey(config.sources, s) && !hasOwnKey(entity.sources, s)) bad(`${at}.sources.${i}`, `source "${s}" has no mapping for ${job.entity}`);
     });
     if (job.schedule !== undefined && !cron.validate(job.schedule)) bad(`${at}.schedule`, `invalid cron expression "${job.schedule}"`);
     const policies: [string, string][] = [['default', job.conflicts.default], ...Object.entries(job.conflicts.fields)];

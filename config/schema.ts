@@ -282,7 +282,10 @@ export const entitySchema = z
       .default('replicated')
       .describe('replicated: a hub copy kept in sync; federated: read live from the owning source.'),
     owner: z.string().optional().describe('federated: the source that answers reads and takes writes (default: the first).'),
-    sources: z.record(z.string(), entitySourceSchema),
+    sources: z
+      .record(z.string(), entitySourceSchema)
+      .default({})
+      .describe("Source name → how this entity maps onto it. May be left out for a source whose preset maps the entity (the preset's mapping is used)."),
     fields: z.record(z.string(), customFieldSchema).default({}).describe('Custom fields beyond the canonical model.'),
     match: z
       .array(matchRuleSchema)

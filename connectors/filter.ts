@@ -78,7 +78,8 @@ export function matchesWhere(row: Row, where: Where | undefined): boolean {
     case 'gte':
       return !isNull && where.value != null && compareValues(v, where.value) >= 0;
     case 'contains':
-      return !isNull && String(v).includes(String(where.value));
+      // Case-insensitive, as every SQL dialect and the hub evaluate it (docs/filters.md).
+      return !isNull && String(v).toLowerCase().includes(String(where.value).toLowerCase());
     case 'startsWith':
       return !isNull && String(v).startsWith(String(where.value));
   }

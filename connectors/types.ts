@@ -46,8 +46,19 @@ export interface TableInfo {
   primaryKey: string[];
   uniqueKeys: string[][];
   comment: string | null;
+  /** Foreign keys of the table, where the source declares them (SQL dialects). */
+  foreignKeys?: ForeignKeyInfo[];
   /** What the connector left out or could not read, e.g. an Access attachment column (skipped). */
   notices?: string[];
+}
+
+/** `columns` of a table refer to `referencedColumns` of `referencedTable`, in order. */
+export interface ForeignKeyInfo {
+  name: string | null;
+  columns: string[];
+  referencedSchema: string | null;
+  referencedTable: string;
+  referencedColumns: string[];
 }
 
 export type Row = Record<string, unknown>;

@@ -66,10 +66,16 @@ function compile(b: Knex.QueryBuilder, w: Where, bind: Binder): void {
     case 'gte':
       b.where(column, OPS[op], bind(column, value) as Knex.Value);
       return;
-    case 'contains':
+    case 'contains': {
+      // Case-insensitive on every engine, whatever the column's collation (docs/filters.md):
+      // both sides lowered; PostgreSQL lowers text only, so the column is read as text there.
+      const pattern = `%${escapeLike(String(value))}%`;
+      const text = b.client.dialect === 'postgresql' ? 'lower(cast(?? as text))' : 'lower(??)';
+      b.whereRaw(`${text} like lower(?) escape '!'`, [column, bind(column, pattern) as Knex.Value]);
+      return;
+    }
     case 'startsWith': {
-      const text = escapeLike(String(value));
-      const pattern = op === 'contains' ? `%${text}%` : `${text}%`;
+      const pattern = `${escapeLike(String(value))}%`;
       b.whereRaw(`?? like ? escape '!'`, [column, bind(column, pattern) as Knex.Value]);
       return;
     }

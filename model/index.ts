@@ -34,5 +34,6 @@ export {
 } from './decimal.js';
 export { assertTimeZone, formatNaive, isIsoDate, normalizeDateTime, parseNaive, toInstant, utcToZoned, zoneOffsetMs, zonedToUtc, type WallClock } from './time.js';
 export { halfWidth } from './text.js';
+export { modelReferenceMarkdown } from './docs.js';
 export { canonicalFieldValue, hashRecord, pickFields, sameValue, stableStringify } from './values.js';
 export { DECIMAL_PRECISION, DEFAULT_MAX_LENGTH, QUOTE_MAX, REF_MAX_LENGTH, ValueError, checkValue, coerceValue, decimalBounds, describeValue, longerThan, maxLengthOf, valueProblem } from './validation.js';

@@ -118,8 +118,12 @@ export class HubStore implements EntityStore {
       case 'gte':
         return { sql: `${e} >= ?`, bindings: [p(f.value)] };
       case 'contains':
-        // instr/strpos rather than LIKE: no wildcard escaping, and case-sensitive on both engines.
-        return { sql: this.sqlite ? `instr(${q(column)}, ?) > 0` : `strpos(${q(column)}, ?) > 0`, bindings: [String(f.value)] };
+        // instr/strpos rather than LIKE: % and _ are plain characters. Case-insensitive, as the
+        // sources evaluate it (docs/filters.md): both sides lowered.
+        return {
+          sql: this.sqlite ? `instr(lower(${q(column)}), lower(?)) > 0` : `strpos(lower(${q(column)}), lower(?)) > 0`,
+          bindings: [String(f.value)],
+        };
       case 'startsWith':
         return { sql: `substr(${q(column)}, 1, length(?)) = ?`, bindings: [String(f.value), String(f.value)] };
       case 'isNull':

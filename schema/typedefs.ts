@@ -134,7 +134,9 @@ input StringFilter {
   lte: String
   gt: String
   gte: String
+  "Holds this text, whatever the case of letters (A matches a); % and _ are plain characters. docs/filters.md"
   contains: String
+  "Begins with this text; % and _ are plain characters."
   startsWith: String
   isNull: Boolean
 }

@@ -1,16 +1,21 @@
 /**
- * `crmlink mapping scaffold NAME --table T --entity E`: a mapping skeleton guessed from the
- * table's column names (Yonyou-style cCusCode, Kingdee-style FNUMBER, snake_case), for the ERP
- * team to review and paste under entities.<E>.sources.<NAME>.
+ * `crmlink mapping scaffold NAME --table T --entity E [--table T2 --entity E2 ...]`: the config file
+ * with a mapping per table guessed from the column names (Yonyou-style cCusCode, Kingdee-style
+ * FNUMBER, snake_case) under one `entities:` block, each entity with its `mode` and a pull job,
+ * every guess commented for the ERP team to review. What it prints passes `config check` as it
+ * stands; the file's own keys, comments and ${VAR}s are kept.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { Document, isMap, isScalar } from 'yaml';
+import { Document, Scalar, isMap, isScalar, parseDocument, type YAMLMap } from 'yaml';
 import { CrmlinkError } from '../../core/errors.js';
 import type { SourceSet } from '../../connectors/registry.js';
 import type { ColumnInfo, TableInfo } from '../../connectors/driver.js';
 import { MODEL, isEntityName, type EntityName, type FieldType } from '../../model/entities.js';
 import { EXIT, ExitCode } from '../exit-codes.js';
 import type { SourcesContext } from './sources.js';
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 export function register(program: Command, ctx: SourcesContext): void {
   const out = (t: string) => (ctx.out ?? ((s: string) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`)))(t);
@@ -19,15 +24,21 @@ export function register(program: Command, ctx: SourcesContext): void {
 
   mapping
     .command('scaffold')
-    .description('Print a YAML mapping skeleton for one table, guessing fields from column names')
+    .description('Print the config file with a mapping per table guessed from its column names (one entities: block, a mode and a pull job per entity), ready for `config check`')
     .argument('<name>', 'source name')
-    .requiredOption('-t, --table <table>', 'source table')
-    .requiredOption('-e, --entity <entity>', 'CRM entity, e.g. Customer')
+    .requiredOption('-t, --table <table>', 'source table (repeat with --entity for several tables)', collect)
+    .requiredOption('-e, --entity <entity>', 'CRM entity the table before it maps, e.g. Customer', collect)
     .option('-s, --schema <schema>', 'schema (PostgreSQL / SQL Server)')
+    .option('-o, --out <file>', 'write the config to this file instead of printing it')
     .option('-c, --config <file>', 'config file (default: crmlink.yaml or $CRMLINK_CONFIG)')
-    .action(async (name: string, opts: { table: string; entity: string; schema?: string; config?: string }) => {
-      if (!isEntityName(opts.entity)) {
-        err(`unknown entity "${opts.entity}" (one of ${Object.keys(MODEL).join(', ')})`);
+    .action(async (name: string, opts: { table: string[]; entity: string[]; schema?: string; out?: string; config?: string }) => {
+      const unknown = opts.entity.filter((e) => !isEntityName(e));
+      if (unknown.length > 0) {
+        err(`unknown entity ${unknown.map((e) => `"${e}"`).join(', ')} (one of ${Object.keys(MODEL).join(', ')})`);
+        throw new ExitCode(EXIT.usage);
+      }
+      if (opts.table.length !== opts.entity.length) {
+        err(`give one --entity per --table (${opts.table.length} tables, ${opts.entity.length} entities)`);
         throw new ExitCode(EXIT.usage);
       }
       const loaded = await ctx.loadConfig(opts);
@@ -43,13 +54,21 @@ export function register(program: Command, ctx: SourcesContext): void {
         throw e;
       }
       try {
-        const [table] = await set.connector(name).introspect({ table: opts.table, schema: opts.schema });
-        if (!table) {
-          err(`table "${opts.table}" not found in source "${name}" (see: crmlink sources introspect ${name})`);
-          throw new ExitCode(EXIT.failed);
-        }
         const { DEFAULT_RULES, describeMatching } = await import('../../identity/index.js');
-        out(scaffoldMapping(name, opts.entity, table, describeMatching(DEFAULT_RULES)));
+        const doc = loaded.file ? parseDocument(readFileSync(loaded.file, 'utf8')) : new Document({});
+        for (let i = 0; i < opts.table.length; i++) {
+          const [table] = await set.connector(name).introspect({ table: opts.table[i], schema: opts.schema });
+          if (!table) {
+            err(`table "${opts.table[i]}" not found in source "${name}" (see: crmlink sources introspect ${name})`);
+            throw new ExitCode(EXIT.usage);
+          }
+          addScaffold(doc, name, opts.entity[i] as EntityName, table, describeMatching(DEFAULT_RULES));
+        }
+        const text = doc.toString({ lineWidth: 0 });
+        if (opts.out) {
+          writeFileSync(opts.out, text);
+          err(`wrote ${opts.out}: review every guessed line, then run crmlink config check --config ${opts.out}`);
+        } else out(text.trimEnd());
       } finally {
         await set.destroy();
       }
@@ -146,10 +165,12 @@ function typeFits(type: FieldType | undefined, col: ColumnInfo): boolean {
   return !TEMPORAL.test(col.type) || type === 'string';
 }
 
-/** `defaultMatching`: the default match rules in words (identity's describeMatching), for the Customer comment. */
-export function scaffoldMapping(source: string, entity: EntityName, table: TableInfo, defaultMatching: string): string {
+/** The mapping of one table, guessed, with the notes a reviewer needs. */
+function scaffoldEntry(entity: EntityName, table: TableInfo): { mapping: Record<string, unknown>; notes: string[]; footer: string[]; exact: Set<string> } {
   const { fields, unmapped, exact, ambiguous } = guessFields(entity, table);
-  const key = table.primaryKey.length > 0 ? table.primaryKey : (table.uniqueKeys[0] ?? []);
+  const keyFound = table.primaryKey.length > 0 ? table.primaryKey : (table.uniqueKeys[0] ?? []);
+  // A key is required: without one the first column stands in, marked TODO.
+  const key = keyFound.length > 0 ? keyFound : table.columns.slice(0, 1).map((c) => c.name);
   const modified = table.columns.find((c) => TEMPORAL.test(c.type) && /modif|updat|lastmod|changed/.test(normaliseColumn(c.name)));
   const decimals = new Map(table.columns.filter((c) => c.scale !== null && c.scale > 0).map((c) => [c.name, c.scale as number]));
   const fieldEntries: Record<string, string | { column: string; scale: number }> = {};
@@ -157,48 +178,96 @@ export function scaffoldMapping(source: string, entity: EntityName, table: Table
     const scale = decimals.get(column);
     fieldEntries[f] = MODEL[entity].fields.find((m) => m.name === f)?.type === 'decimal' && scale !== undefined ? { column, scale } : column;
   }
-  const doc = {
-    entities: {
-      [entity]: {
-        sources: {
-          [source]: {
-            table: table.name,
-            ...(table.schema && !['public', 'dbo'].includes(table.schema) ? { schema: table.schema } : {}),
-            key,
-            changes: modified ? { strategy: 'timestamp', column: modified.name, lookBackSeconds: 300 } : { strategy: 'hash' },
-            write: [],
-            fields: fieldEntries,
-          },
-        },
-      },
-    },
+  const mapping = {
+    table: table.name,
+    ...(table.schema && !['public', 'dbo'].includes(table.schema) ? { schema: table.schema } : {}),
+    key,
+    changes: modified ? { strategy: 'timestamp', column: modified.name, lookBackSeconds: 300 } : { strategy: 'hash' },
+    write: [],
+    fields: fieldEntries,
   };
-  const header = [
-    `# Mapping skeleton for ${entity} from ${source}.${table.name}, guessed from column names: review every line.`,
-    `# write: [] keeps the table read-only; add insert / update / delete once the ERP team agrees.`,
-    ...(key.length === 0 ? ['# TODO: the table has no primary or unique key: set key to the columns that identify a row.'] : []),
+  const notes = [
+    `${entity} from ${table.name}, guessed from column names: review every line.`,
+    'write: [] keeps the table read-only; add insert / update / delete once the ERP team agrees.',
+    ...(keyFound.length === 0 ? [`TODO: the table has no primary or unique key: key is set to ${key.join(', ') || 'nothing'}; set it to the columns that identify a row.`] : []),
   ];
-  const yamlDoc = new Document(doc);
-  // Every guess says so on its line: a reviewer sees which lines are certain.
-  const node = yamlDoc.getIn(['entities', entity, 'sources', source, 'fields'], true);
-  if (isMap(node)) {
-    for (const pair of node.items) {
-      const field = isScalar(pair.key) ? String(pair.key.value) : '';
-      const model = MODEL[entity].fields.find((m) => m.name === field);
-      const notes = [exact.has(field) ? 'same name' : 'guessed from the column name: review'];
-      if (model?.type === 'enum') notes.push(`enum ${model.values?.join('/') ?? ''}: add map: of the source's codes`);
-      if (isScalar(pair.value) || isMap(pair.value)) pair.value.comment = ` ${notes.join('; ')}`;
+  const footer = [
+    ...Object.entries(ambiguous).map(([f, cols]) => `Not guessed: ${f} could be ${cols.join(' or ')} (several columns? use { columns: [${cols.join(', ')}], separator: " " })`),
+    ...(unmapped.length > 0 ? [`Columns not mapped: ${unmapped.join(', ')}`] : []),
+  ];
+  return { mapping, notes, footer, exact };
+}
+
+/** A scalar key node, so a comment can sit above it. */
+function keyNode(map: YAMLMap, key: string): Scalar | undefined {
+  const pair = map.items.find((p) => (isScalar(p.key) ? String(p.key.value) : String(p.key)) === key);
+  if (!pair) return undefined;
+  if (!isScalar(pair.key)) pair.key = new Scalar(pair.key);
+  return pair.key as Scalar;
+}
+
+function mapAt(doc: Document, path: string[]): YAMLMap {
+  const node = doc.getIn(path, true);
+  if (isMap(node)) return node;
+  doc.setIn(path, doc.createNode({}));
+  return doc.getIn(path, true) as YAMLMap;
+}
+
+/**
+ * Adds `entities.<entity>` (mode, and the table's mapping for `source`) and a pull job for it
+ * when the file has none, with every guess commented. `defaultMatching`: the default match rules
+ * in words (identity's describeMatching), for the Customer note.
+ */
+export function addScaffold(doc: Document, source: string, entity: EntityName, table: TableInfo, defaultMatching: string): void {
+  const { mapping, notes, footer, exact } = scaffoldEntry(entity, table);
+  const entities = mapAt(doc, ['entities']);
+  const entityMap = mapAt(doc, ['entities', entity]);
+  if (!entityMap.has('mode')) entityMap.set('mode', doc.createNode('replicated'));
+  const mode = entityMap.get('mode', true);
+  if (isScalar(mode) && !mode.comment) mode.comment = ' replicated: a hub copy kept in step by the sync job | federated: read live from the source';
+  const sources = mapAt(doc, ['entities', entity, 'sources']);
+  sources.set(source, doc.createNode(mapping));
+  const entityKey = keyNode(entities, entity);
+  const identity =
+    entity === 'Customer'
+      ? [
+          `Identity: without entities.Customer.match the default rules apply: ${defaultMatching}.`,
+          'To change them: match: [{ rule: creditCode }, { rule: name, weight: 0.9 }, { rule: phone, weight: 0.6 }, { rule: email, weight: 0.7 }] (docs/identity.md)',
+        ]
+      : [];
+  if (entityKey) entityKey.commentBefore = [...notes, ...identity].map((l) => ` ${l}`).join('\n');
+  const mappingNode = sources.get(source, true);
+  if (isMap(mappingNode)) {
+    const fieldsKey = keyNode(mappingNode, 'fields');
+    if (fieldsKey && footer.length > 0) fieldsKey.commentBefore = footer.map((l) => ` ${l}`).join('\n');
+    // Every guess says so on its line: a reviewer sees which lines are certain.
+    const fieldsNode = mappingNode.get('fields', true);
+    if (isMap(fieldsNode)) {
+      for (const pair of fieldsNode.items) {
+        const field = isScalar(pair.key) ? String(pair.key.value) : '';
+        const model = MODEL[entity].fields.find((m) => m.name === field);
+        const fieldNotes = [exact.has(field) ? 'same name' : 'guessed from the column name: review'];
+        if (model?.type === 'enum') fieldNotes.push(`enum ${model.values?.join('/') ?? ''}: add map: of the source's codes`);
+        if (isScalar(pair.value) || isMap(pair.value)) pair.value.comment = ` ${fieldNotes.join('; ')}`;
+      }
     }
   }
-  const footer = [
-    ...Object.entries(ambiguous).map(([f, cols]) => `# Not guessed: ${f} could be ${cols.join(' or ')} (several columns? use { columns: [${cols.join(', ')}], separator: " " })`),
-    ...(unmapped.length > 0 ? [`# Columns not mapped: ${unmapped.join(', ')}`] : []),
-    ...(entity === 'Customer'
-      ? [
-          `# Identity: without entities.Customer.match the default rules apply: ${defaultMatching}.`,
-          '# To change them: match: [{ rule: creditCode }, { rule: name, weight: 0.9 }, { rule: phone, weight: 0.6 }, { rule: email, weight: 0.7 }] (docs/identity.md)',
-        ]
-      : []),
-  ];
-  return [...header, yamlDoc.toString({ lineWidth: 0 }).trimEnd(), ...footer].join('\n');
+  // A replicated entity answers from the hub: without a job that fills it, it answers nothing.
+  const jobs = mapAt(doc, ['sync', 'jobs']);
+  const hasJob = jobs.items.some((p) => isMap(p.value) && String(p.value.get('entity')) === entity);
+  if (!hasJob) {
+    const jobName = jobs.has(MODEL[entity].plural) ? `${MODEL[entity].plural}-${source}` : MODEL[entity].plural;
+    jobs.set(jobName, doc.createNode({ entity, sources: [source], direction: 'pull' }));
+    const jobKey = keyNode(jobs, jobName);
+    if (jobKey) {
+      jobKey.commentBefore = ` Fills the hub with ${entity} from ${source}: crmlink sync run ${jobName}; add schedule: "*/15 * * * *" to run it under crmlink serve.`;
+    }
+  }
+}
+
+/** One table's mapping as a config fragment (entities + job), as `mapping scaffold` prints it. */
+export function scaffoldMapping(source: string, entity: EntityName, table: TableInfo, defaultMatching: string): string {
+  const doc = new Document({});
+  addScaffold(doc, source, entity, table, defaultMatching);
+  return doc.toString({ lineWidth: 0 }).trimEnd();
 }

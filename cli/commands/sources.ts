@@ -9,6 +9,7 @@ import type { LoadedConfig } from '../../config/load.js';
 import { CrmlinkError } from '../../core/errors.js';
 import type { SourceSet } from '../../connectors/registry.js';
 import type { ColumnInfo, TableInfo } from '../../connectors/driver.js';
+import type { ForeignKeyInfo } from '../../connectors/types.js';
 import { EXIT, ExitCode } from '../exit-codes.js';
 
 export interface SourcesContext {
@@ -73,7 +74,7 @@ export function register(program: Command, ctx: SourcesContext): void {
 
   sources
     .command('introspect')
-    .description("Print a source's tables and columns (types, nullability, keys, comments)")
+    .description("Print a source's tables and columns (types, nullability, keys, foreign keys and the tables they reference, comments); exit 2 for an unknown table")
     .argument('<name>', 'source name')
     .option('-t, --table <table>', 'only this table')
     .option('-s, --schema <schema>', 'schema (PostgreSQL / SQL Server)')
@@ -89,7 +90,8 @@ export function register(program: Command, ctx: SourcesContext): void {
           const { suggestionList } = await import('graphql/jsutils/suggestionList.js');
           const near = suggestionList(opts.table, names).slice(0, 5);
           err(`table "${opts.table}" not found in source "${name}"${near.length ? `; did you mean ${near.map((n) => `"${n}"`).join(', ')}?` : ''}`);
-          throw new ExitCode(EXIT.failed);
+          // A name that is not there is a usage error, like an unknown source.
+          throw new ExitCode(EXIT.usage);
         }
         out(opts.json ? JSON.stringify(tables, null, 2) : tables.map(formatTable).join('\n'));
       } finally {
@@ -141,6 +143,11 @@ export function formatType(c: ColumnInfo): string {
   return c.type;
 }
 
+/** The referenced table, with its schema when it is not the table's own. */
+function refName(t: TableInfo, fk: ForeignKeyInfo): string {
+  return fk.referencedSchema && fk.referencedSchema !== t.schema ? `${fk.referencedSchema}.${fk.referencedTable}` : fk.referencedTable;
+}
+
 export function formatTable(t: TableInfo): string {
   const head = `${t.schema ? `${t.schema}.` : ''}${t.name}${t.comment ? `  -- ${t.comment}` : ''}`;
   const width = Math.max(4, ...t.columns.map((c) => c.name.length));
@@ -151,11 +158,14 @@ export function formatTable(t: TableInfo): string {
       c.nullable ? 'null' : 'not null',
       c.defaultValue !== null ? `default ${c.defaultValue}` : '',
     ].filter(Boolean);
+    const refs = (t.foreignKeys ?? []).filter((fk) => fk.columns.length === 1 && fk.columns[0] === c.name);
+    for (const fk of refs) flags.push(`FK → ${refName(t, fk)}.${fk.referencedColumns[0]}`);
     return `  ${c.name.padEnd(width)}  ${formatType(c).padEnd(18)}  ${flags.join(', ')}${c.comment ? `  -- ${c.comment}` : ''}`;
   });
   const keys = [
     t.primaryKey.length > 0 ? `  primary key (${t.primaryKey.join(', ')})` : '  (no primary key)',
     ...t.uniqueKeys.map((u) => `  unique (${u.join(', ')})`),
+    ...(t.foreignKeys ?? []).map((fk) => `  foreign key (${fk.columns.join(', ')}) references ${refName(t, fk)} (${fk.referencedColumns.join(', ')})${fk.name ? `  -- ${fk.name}` : ''}`),
   ];
   return [head, ...lines, ...keys].join('\n');
 }

@@ -141,6 +141,9 @@ export function connectorContract(name: string, setup: () => Promise<ContractFix
         { column: t, op: 'in', value: [texts[0], texts[texts.length - 1]] },
         { column: t, op: 'startsWith', value: texts[1].slice(0, 1) },
         { column: t, op: 'contains', value: texts[1].slice(1, 3) || texts[1] },
+        // contains is case-insensitive for text, wherever it is evaluated (docs/filters.md).
+        { column: t, op: 'contains', value: (texts[1].slice(1, 3) || texts[1]).toUpperCase() },
+        { column: t, op: 'contains', value: (texts[1].slice(1, 3) || texts[1]).toLowerCase() },
         { column: t, op: 'isNull', value: true },
         { column: k, op: 'gt', value: keys[1] },
         { column: k, op: 'lte', value: keys[3] },

@@ -3,6 +3,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ColumnInfo, TableInfo, TableRef } from '../driver.js';
+import type { ForeignKeyInfo } from '../types.js';
 
 /** "decimal(18,4)" → precision 18, scale 4; "varchar(50)" → maxLength 50. */
 export function parseTypeName(type: string): { base: string; maxLength: number | null; precision: number | null; scale: number | null } {
@@ -27,13 +28,25 @@ export function captureObjectName(ref: TableRef, suffix: string): string {
 }
 
 /** Group flat introspection rows into TableInfo objects in table order. */
+/** One column of a foreign key, as the catalogs list them (in key order). */
+export interface ForeignKeyColumn {
+  table: string;
+  /** Constraint name (grouping key); `#<id>` where the engine names none (SQLite). */
+  name: string;
+  column: string;
+  refSchema: string | null;
+  refTable: string;
+  refColumn: string;
+}
+
 export function assembleTables(
   tables: { schema: string | null; name: string; comment: string | null }[],
   columns: (ColumnInfo & { table: string })[],
   keys: { table: string; index: string; primary: boolean; column: string }[],
+  foreignKeys: ForeignKeyColumn[] = [],
 ): TableInfo[] {
   const byName = new Map<string, TableInfo>();
-  for (const t of tables) byName.set(t.name, { schema: t.schema, name: t.name, columns: [], primaryKey: [], uniqueKeys: [], comment: t.comment });
+  for (const t of tables) byName.set(t.name, { schema: t.schema, name: t.name, columns: [], primaryKey: [], uniqueKeys: [], foreignKeys: [], comment: t.comment });
   for (const c of columns) {
     const t = byName.get(c.table);
     if (!t) continue;
@@ -53,6 +66,18 @@ export function assembleTables(
     if (ix.primary) t.primaryKey = ix.columns;
     else t.uniqueKeys.push(ix.columns);
   }
+  const fks = new Map<string, { table: string; fk: ForeignKeyInfo }>();
+  for (const k of foreignKeys) {
+    const id = `${k.table}\u0000${k.name}`;
+    let entry = fks.get(id);
+    if (!entry) {
+      entry = { table: k.table, fk: { name: k.name.startsWith('#') ? null : k.name, columns: [], referencedSchema: k.refSchema, referencedTable: k.refTable, referencedColumns: [] } };
+      fks.set(id, entry);
+    }
+    entry.fk.columns.push(k.column);
+    entry.fk.referencedColumns.push(k.refColumn);
+  }
+  for (const { table, fk } of fks.values()) byName.get(table)?.foreignKeys?.push(fk);
   return [...byName.values()];
 }
 

@@ -46,7 +46,7 @@ describe('small findings', () => {
     const out: string[] = [];
     const ctx = { ...defaultContext(), out: (t: string) => out.push(t), err: (t: string) => out.push(t) };
     const code = await main(['node', 'crmlink', 'sources', 'introspect', 'erp', '--table', 'Customer', '-c', join(dir, 'crmlink.yaml')], ctx);
-    expect(code).toBe(1);
+    expect(code).toBe(2); // an unknown table is a usage error (cli/exit-codes.ts)
     expect(out.join('\n')).toContain('table "Customer" not found in source "erp"; did you mean "customer"?');
   });
 

@@ -17,3 +17,12 @@ it('the README configuration example loads and validates', () => {
   expect(Object.keys(loaded.config.sources)).toEqual(['erp', 'finance']);
   expect(loaded.config.sync.jobs.customers.sources).toEqual(['erp', 'finance']);
 });
+
+it('the README preset example loads and validates: entities without sources of their own, jobs on the preset entities', () => {
+  const block = [...README.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]).find((b) => /preset: northwind/.test(b));
+  expect(block, 'a yaml block with preset: northwind in README.md').toBeDefined();
+  const loaded = parseConfig(block!, { env: { NW_USER: 'u', NW_PASSWORD: 'p' }, file: 'README.md' });
+  expect(loaded.config.entities.Customer?.mode).toBe('replicated');
+  expect(loaded.config.entities.Customer?.sources.nw.table).toBe('customers');
+  expect(loaded.config.entities.SalesOrder?.sources.nw.table).toBe('orders');
+});

@@ -110,7 +110,7 @@ describe('crmlink sources', () => {
     expect(text.out).toMatch(/iCusCreLine\s+decimal\(18,2\)\s+null/);
     const json = await run('sources', 'introspect', 'u8', '--json');
     expect(JSON.parse(json.out).map((t: { name: string }) => t.name)).toEqual(['Customer', 'Notes']);
-    expect((await run('sources', 'introspect', 'u8', '--table', 'Nope')).code).toBe(1);
+    expect((await run('sources', 'introspect', 'u8', '--table', 'Nope')).code).toBe(2); // an unknown table is a usage error
   });
 
   it('install-capture: prints DDL on --dry-run, installs the triggers, and uninstalls them', async () => {

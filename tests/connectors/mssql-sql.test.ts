@@ -113,7 +113,7 @@ describe('mssql statements', () => {
       .toNative();
     expect(q.sql).toBe(
       // SQL Server sorts NULLs first: descending [select] has them last, after every value.
-      'select top (@p0) [cCusCode], [cCusName], [select] from [dbo].[客户 Order] where (([cCusName] like @p1 escape \'!\') and ([cCusCode] in (@p2, @p3))) and (([cCusCode] > @p4) or ([cCusCode] = @p5 and ([select] < @p6 or [select] is null))) order by [cCusCode] asc, [select] desc',
+      'select top (@p0) [cCusCode], [cCusName], [select] from [dbo].[客户 Order] where ((lower([cCusName]) like lower(@p1) escape \'!\') and ([cCusCode] in (@p2, @p3))) and (([cCusCode] > @p4) or ([cCusCode] = @p5 and ([select] < @p6 or [select] is null))) order by [cCusCode] asc, [select] desc',
     );
     expect(q.bindings[0]).toBe(500);
     expect(q.bindings[1]).toBe('%50!%!_![x]%');
@@ -298,6 +298,11 @@ describe('mssql statements', () => {
     expect(cols.bindings).toEqual(['dbo', 'Customer']);
     expect(q.keys.toSQL().sql).toContain('sys.index_columns');
     expect(q.tables.toSQL().sql).toContain("o.type in ('U', 'V')");
+    // Foreign keys: each column with the referenced table and column, in key order.
+    const fks = q.foreignKeys.toSQL().toNative();
+    expect(fks.sql).toContain('from sys.foreign_keys fk');
+    expect(fks.sql).toContain('order by o.name, fk.name, fkc.constraint_column_id');
+    expect(fks.bindings).toEqual(['dbo', 'Customer']);
   });
 
   it('declares what SQL Server can do as capabilities', () => {

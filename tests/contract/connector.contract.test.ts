@@ -145,6 +145,27 @@ for (const dialect of testDialects()) {
       expect(all.map((t) => t.name)).toContain(LEGACY_TABLE);
     });
 
+    when('introspects foreign keys with the referenced table and columns, composite ones in key order', async () => {
+      await fx.schema.createTable('fk_parent', (t) => {
+        t.string('region', 10).notNullable();
+        t.string('code', 10).notNullable();
+        t.primary(['region', 'code']);
+      });
+      await fx.schema.createTable('fk_child', (t) => {
+        t.integer('id').primary();
+        t.string('p_region', 10);
+        t.string('p_code', 10);
+        t.foreign(['p_region', 'p_code'], 'fk_child_parent').references(['region', 'code']).inTable('fk_parent');
+      });
+      const [child] = await driver.introspect({ table: 'fk_child' });
+      expect(child.foreignKeys).toEqual([
+        expect.objectContaining({ columns: ['p_region', 'p_code'], referencedTable: 'fk_parent', referencedColumns: ['region', 'code'] }),
+      ]);
+      if (dialect !== 'sqlite') expect(child.foreignKeys?.[0].name).toBe('fk_child_parent');
+      const [parent] = await driver.introspect({ table: 'fk_parent' });
+      expect(parent.foreignKeys).toEqual([]);
+    });
+
     when('round-trips Chinese text through a table and columns with legacy names', async () => {
       const table = `${LEGACY_TABLE} 2`;
       await createLegacyTable(table);
@@ -239,6 +260,46 @@ for (const dialect of testDialects()) {
       expect(afterNull.map((r) => Number(r.id))).toEqual(byGrp.slice(byGrp.indexOf(4) + 1));
       // PostgreSQL sorts NULLs last ascending, the others first.
       expect(byGrp[0] === 2).toBe(dialect !== 'postgres');
+    });
+
+    when('contains is case-insensitive for text, and % _ ! [ in the search text match themselves', async () => {
+      await fx.schema.createTable('contains_rule', (t) => {
+        t.string('code', 10).primary();
+        t.string('name', 60);
+        t.integer('qty');
+      });
+      await fx('contains_rule').insert([
+        { code: 'C1', name: 'Acme Trading' },
+        { code: 'C2', name: 'ACME 100% wool', qty: 1005 },
+        { code: 'C3', name: 'acme_b' },
+        { code: 'C4', name: 'acmexb' },
+        { code: 'C5', name: 'Bang! [x]' },
+        { code: 'C6', name: null },
+      ]);
+      const codes = async (value: string) =>
+        (
+          await driver.select({
+            table: 'contains_rule',
+            columns: ['code'],
+            where: { column: 'name', op: 'contains', value },
+            orderBy: [{ column: 'code', direction: 'asc' }],
+          })
+        ).map((r) => r.code);
+      expect(await codes('acme')).toEqual(['C1', 'C2', 'C3', 'C4']);
+      expect(await codes('TRADING')).toEqual(['C1']);
+      expect(await codes('aCmE T')).toEqual(['C1']);
+      expect(await codes('0%')).toEqual(['C2']);
+      expect(await codes('%')).toEqual(['C2']);
+      expect(await codes('e_b')).toEqual(['C3']);
+      expect(await codes('_')).toEqual(['C3']);
+      expect(await codes('!')).toEqual(['C5']);
+      expect(await codes('[x]')).toEqual(['C5']);
+      expect(await codes('[X')).toEqual(['C5']);
+      expect(await codes('nope')).toEqual([]);
+      // A number column is searched as its text (PostgreSQL has no LIKE on numbers).
+      expect(
+        (await driver.select({ table: 'contains_rule', columns: ['code'], where: { column: 'qty', op: 'contains', value: '00' } })).map((r) => r.code),
+      ).toEqual(['C2']);
     });
 
     when('compiles filters (and/or/not, in/nin, like with % and _ taken literally) and aggregates', async () => {

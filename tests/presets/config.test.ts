@@ -150,3 +150,43 @@ ${entities.map((e) => `    ${e}: { entity: ${e}, sources: [src], direction: pull
     });
   }
 });
+
+describe('a preset validates from crmlink.yaml as the docs show: an entities block without sources of its own', () => {
+  for (const name of presetNames()) {
+    it(name, async () => {
+      const entities = [...resolvePreset(name, name === 'kingdee-k3cloud' ? { organization: 100001 } : {}).mappings.keys()];
+      const file = join(dir, `${name}-modes.yaml`);
+      writeFileSync(
+        file,
+        `sources:
+  src:
+    kind: erp
+    dialect: sqlite
+    preset: ${name}
+    ${OPTIONS[name] ?? ''}
+    connection: { filename: ./src.db }
+entities:
+${entities.map((e) => `  ${e}:\n    mode: replicated`).join('\n')}
+sync:
+  jobs:
+    first: { entity: ${entities[0]}, sources: [src], direction: pull }
+`,
+      );
+      const out: string[] = [];
+      const err: string[] = [];
+      const code = await main(['node', 'crmlink', 'config', 'check', '--offline', '--config', file], { ...defaultContext(), out: (t) => out.push(t), err: (t) => err.push(t) });
+      expect(err.join('\n')).toBe('');
+      expect(code).toBe(0);
+      expect(out.join('\n')).toContain(`entities: ${entities.join(', ')}`);
+    });
+  }
+
+  it('an entity no source maps (neither the config nor a preset) is an error naming the presets', () => {
+    const issues = issuesOf(() =>
+      parseConfig(`sources:\n  nw: { kind: erp, dialect: sqlite, preset: northwind, connection: { filename: a.db } }\nentities:\n  Invoice:\n    mode: replicated\n`),
+    );
+    expect(issues).toEqual([
+      expect.objectContaining({ path: 'entities.Invoice', line: 4, message: 'no source maps Invoice: map it under entities.Invoice.sources (the presets of nw (northwind) do not map it)' }),
+    ]);
+  });
+});

@@ -6,7 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireDialect } from '../support/databases.js';
-import { createPresetWorld, type PresetWorld } from './support.js';
+import { configCheck, createPresetWorld, type PresetWorld } from './support.js';
 
 const DUMP = fileURLToPath(new URL('../fixtures/postgres/northwind.sql', import.meta.url));
 
@@ -16,7 +16,9 @@ let w: PresetWorld;
 beforeAll(async () => {
   ready = await requireDialect('postgres');
   if (!ready) return;
-  w = await createPresetWorld({ preset: 'northwind', dialect: 'postgres', files: [DUMP], label: 'nwpreset' });
+  // As the docs show: the preset maps the tables, the config only says how each entity is served.
+  const entitiesYaml = `entities:\n  Customer:\n    mode: replicated\n  SalesOrder: { mode: replicated }\n`;
+  w = await createPresetWorld({ preset: 'northwind', dialect: 'postgres', files: [DUMP], label: 'nwpreset', entitiesYaml });
   const reports = await w.syncAll();
   for (const [entity, r] of Object.entries(reports)) {
     expect({ entity, status: r.status, parked: r.totals.parked, error: r.error }).toEqual({ entity, status: 'ok', parked: 0, error: undefined });
@@ -31,6 +33,14 @@ type Conn<T> = { nodes: T[]; totalCount?: number };
 type Row = Record<string, unknown>;
 
 describe('northwind through crmlink.yaml', () => {
+  it('passes config check connected: every table and column the preset maps is in the database', async (ctx) => {
+    if (!ready) return ctx.skip();
+    const r = await configCheck(w);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(new RegExp(`live: ${w.entities.length} mapped tables checked against their sources`));
+  });
+
   it('syncs every entity the preset maps', async (ctx) => {
     if (!ready) return ctx.skip();
     expect(w.entities).toEqual(['Customer', 'Employee', 'Product', 'SalesOrder', 'Contact', 'SalesOrderLine']);

@@ -19,6 +19,8 @@ import { runJob } from '../../sync/engine.js';
 import type { RunReport } from '../../sync/types.js';
 import { createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { DEV_AUTH } from '../graphql/fixture.js';
+import { main } from '../../cli/main.js';
+import { defaultContext } from '../../cli/context.js';
 
 export const PRESET_FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '../fixtures/presets');
 
@@ -78,6 +80,8 @@ export async function createPresetWorld(opts: {
   files: string[];
   options?: Record<string, PresetOptionValue>;
   label: string;
+  /** An `entities:` block of the crmlink.yaml, e.g. modes for entities the preset maps (no sources of their own). */
+  entitiesYaml?: string;
 }): Promise<PresetWorld> {
   const db = await createTestDatabase(opts.dialect, opts.label);
   for (const f of opts.files) await loadSqlFile(db, resolve(PRESET_FIXTURES, opts.preset, f));
@@ -101,7 +105,7 @@ sources:
     timezone: Asia/Shanghai
     readOnly: true
     preset: ${opts.preset}
-${opts.options ? `    presetOptions: ${JSON.stringify(opts.options)}\n` : ''}sync:
+${opts.options ? `    presetOptions: ${JSON.stringify(opts.options)}\n` : ''}${opts.entitiesYaml ?? ''}sync:
   jobs:
 ${entities.map((e) => `    ${e}: { entity: ${e}, sources: [erp], direction: pull }`).join('\n')}
 server:${DEV_AUTH}`,
@@ -136,6 +140,17 @@ server:${DEV_AUTH}`,
 function rank(entity: string): number {
   const i = ORDER.indexOf(entity);
   return i < 0 ? ORDER.length : i;
+}
+
+/**
+ * `crmlink config check` on the world's crmlink.yaml, connected: the preset's mappings are checked
+ * against the vendor tables loaded from the fixtures (every mapped table and column there).
+ */
+export async function configCheck(w: PresetWorld): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(['node', 'crmlink', 'config', 'check', '--config', w.configFile], { ...defaultContext(), out: (t) => out.push(t), err: (t) => err.push(t) });
+  return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
 /** Nodes of a connection, by a key field. */

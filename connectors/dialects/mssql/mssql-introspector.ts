@@ -4,7 +4,7 @@ import type { ColumnInfo, TableInfo } from '../../driver.js';
 import { rawRows } from '../../dialect-adapter.js';
 import { assembleTables, num, str } from '../shared.js';
 
-export function introspectMssqlQueries(knex: Knex, opts: { schema?: string; table?: string }): { tables: Knex.Raw; columns: Knex.Raw; keys: Knex.Raw } {
+export function introspectMssqlQueries(knex: Knex, opts: { schema?: string; table?: string }): { tables: Knex.Raw; columns: Knex.Raw; keys: Knex.Raw; foreignKeys: Knex.Raw } {
   const filter = (alias: string) =>
     `${opts.schema ? ` and s.name = ?` : ` and s.name = schema_name()`}${opts.table ? ` and ${alias}.name = ?` : ''}`;
   const args = [...(opts.schema ? [opts.schema] : []), ...(opts.table ? [opts.table] : [])];
@@ -41,12 +41,26 @@ export function introspectMssqlQueries(knex: Knex, opts: { schema?: string; tabl
         order by o.name, i.is_primary_key desc, i.name, ic.key_ordinal`,
       args,
     ),
+    foreignKeys: knex.raw(
+      `select o.name as table_name, fk.name as fk_name, c.name as column_name, rs.name as ref_schema, ro.name as ref_table, rc.name as ref_column
+         from sys.foreign_keys fk
+         join sys.foreign_key_columns fkc on fkc.constraint_object_id = fk.object_id
+         join sys.objects o on o.object_id = fk.parent_object_id
+         join sys.schemas s on s.schema_id = o.schema_id
+         join sys.columns c on c.object_id = fkc.parent_object_id and c.column_id = fkc.parent_column_id
+         join sys.objects ro on ro.object_id = fk.referenced_object_id
+         join sys.schemas rs on rs.schema_id = ro.schema_id
+         join sys.columns rc on rc.object_id = fkc.referenced_object_id and rc.column_id = fkc.referenced_column_id
+        where 1 = 1${filter('o')}
+        order by o.name, fk.name, fkc.constraint_column_id`,
+      args,
+    ),
   };
 }
 
 export async function introspectMssql(knex: Knex, opts: { schema?: string; table?: string }): Promise<TableInfo[]> {
   const q = introspectMssqlQueries(knex, opts);
-  const [tables, columns, keys] = [rawRows(await q.tables), rawRows(await q.columns), rawRows(await q.keys)];
+  const [tables, columns, keys, foreignKeys] = [rawRows(await q.tables), rawRows(await q.columns), rawRows(await q.keys), rawRows(await q.foreignKeys)];
   return assembleTables(
     tables.map((t) => ({ schema: String(t.schema_name), name: String(t.table_name), comment: str(t.comment) })),
     columns.map((c): ColumnInfo & { table: string } => {
@@ -72,6 +86,14 @@ export async function introspectMssql(knex: Knex, opts: { schema?: string; table
       index: String(k.index_name),
       primary: k.is_primary_key === true || k.is_primary_key === 1,
       column: String(k.column_name),
+    })),
+    foreignKeys.map((f) => ({
+      table: String(f.table_name),
+      name: String(f.fk_name),
+      column: String(f.column_name),
+      refSchema: String(f.ref_schema),
+      refTable: String(f.ref_table),
+      refColumn: String(f.ref_column),
     })),
   );
 }

@@ -34,6 +34,16 @@ export async function introspectMysql(knex: Knex, opts: { schema?: string; table
       args,
     ),
   );
+  const foreignKeys = rawRows(
+    await knex.raw(
+      `select table_name as table_name, constraint_name as constraint_name, column_name as column_name,
+              referenced_table_schema as ref_schema, referenced_table_name as ref_table, referenced_column_name as ref_column
+         from information_schema.key_column_usage
+        where table_schema = ${schemaExpr}${onlyTable} and referenced_table_name is not null
+        order by table_name, constraint_name, ordinal_position`,
+      args,
+    ),
+  );
   return assembleTables(
     tables.map((t) => ({ schema: String(t.table_schema), name: String(t.table_name), comment: str(t.table_comment) || null })),
     columns.map(
@@ -52,5 +62,13 @@ export async function introspectMysql(knex: Knex, opts: { schema?: string; table
       }),
     ),
     keys.map((k) => ({ table: String(k.table_name), index: String(k.index_name), primary: k.index_name === 'PRIMARY', column: String(k.column_name) })),
+    foreignKeys.map((f) => ({
+      table: String(f.table_name),
+      name: String(f.constraint_name),
+      column: String(f.column_name),
+      refSchema: str(f.ref_schema),
+      refTable: String(f.ref_table),
+      refColumn: String(f.ref_column),
+    })),
   );
 }

@@ -44,6 +44,22 @@ export async function introspectPostgres(knex: Knex, opts: { schema: string; tab
       args,
     ),
   );
+  const foreignKeys = rawRows(
+    await knex.raw(
+      `select t.relname as table_name, c.conname as name, a.attname as column_name, rn.nspname as ref_schema, rt.relname as ref_table, ra.attname as ref_column
+         from pg_constraint c
+         join pg_class t on t.oid = c.conrelid
+         join pg_namespace n on n.oid = t.relnamespace
+         join pg_class rt on rt.oid = c.confrelid
+         join pg_namespace rn on rn.oid = rt.relnamespace
+         cross join lateral unnest(c.conkey, c.confkey) with ordinality as k(attnum, refnum, ord)
+         join pg_attribute a on a.attrelid = t.oid and a.attnum = k.attnum
+         join pg_attribute ra on ra.attrelid = rt.oid and ra.attnum = k.refnum
+        where c.contype = 'f' and n.nspname = ?${opts.table ? ' and t.relname = ?' : ''}
+        order by t.relname, c.conname, k.ord`,
+      args,
+    ),
+  );
   return assembleTables(
     tables.map((t) => ({ schema: opts.schema, name: String(t.name), comment: str(t.comment) })),
     columns.map(
@@ -61,5 +77,13 @@ export async function introspectPostgres(knex: Knex, opts: { schema: string; tab
       }),
     ),
     keys.map((k) => ({ table: String(k.table_name), index: String(k.index_name), primary: k.is_primary === true, column: String(k.column_name) })),
+    foreignKeys.map((f) => ({
+      table: String(f.table_name),
+      name: String(f.name),
+      column: String(f.column_name),
+      refSchema: String(f.ref_schema),
+      refTable: String(f.ref_table),
+      refColumn: String(f.ref_column),
+    })),
   );
 }

@@ -1,7 +1,7 @@
 /** SQLite introspection through sqlite_master and the pragma table-valued functions. */
 import type { Knex } from 'knex';
 import type { ColumnInfo, TableInfo } from '../../driver.js';
-import { assembleTables, parseTypeName, str } from '../shared.js';
+import { assembleTables, parseTypeName, str, type ForeignKeyColumn } from '../shared.js';
 
 interface PragmaColumn {
   name: string;
@@ -22,6 +22,7 @@ export async function introspectSqlite(knex: Knex, opts: { table?: string }): Pr
   const tables = (await q) as { name: string; sql: string | null }[];
   const columns: (ColumnInfo & { table: string })[] = [];
   const keys: { table: string; index: string; primary: boolean; column: string }[] = [];
+  const foreignKeys: ForeignKeyColumn[] = [];
   for (const t of tables) {
     const cols = (await knex.raw('select * from pragma_table_xinfo(?)', [t.name])) as PragmaColumn[];
     const pk = cols.filter((c) => c.pk > 0).sort((a, b) => a.pk - b.pk);
@@ -44,6 +45,12 @@ export async function introspectSqlite(knex: Knex, opts: { table?: string }): Pr
       });
     }
     for (const c of pk) keys.push({ table: t.name, index: '#pk', primary: true, column: c.name });
+    const fks = (await knex.raw('select * from pragma_foreign_key_list(?) order by id, seq', [t.name])) as { id: number; table: string; from: string; to: string | null }[];
+    for (const fk of fks) {
+      // REFERENCES parent without columns means the parent's primary key.
+      const to = fk.to ?? (await parentKey(knex, fk.table))[fks.filter((f) => f.id === fk.id).indexOf(fk)] ?? '';
+      foreignKeys.push({ table: t.name, name: `#${fk.id}`, column: fk.from, refSchema: null, refTable: fk.table, refColumn: to });
+    }
     const indexes = (await knex.raw('select * from pragma_index_list(?)', [t.name])) as { name: string; unique: number; origin: string; partial: number }[];
     for (const ix of indexes) {
       if (!ix.unique || ix.origin === 'pk' || ix.partial) continue;
@@ -55,5 +62,11 @@ export async function introspectSqlite(knex: Knex, opts: { table?: string }): Pr
     tables.map((t) => ({ schema: null, name: t.name, comment: null })),
     columns,
     keys,
+    foreignKeys,
   );
+}
+
+async function parentKey(knex: Knex, table: string): Promise<string[]> {
+  const cols = (await knex.raw('select * from pragma_table_info(?)', [table])) as PragmaColumn[];
+  return cols.filter((c) => c.pk > 0).sort((a, b) => a.pk - b.pk).map((c) => c.name);
 }
