@@ -697,6 +697,25 @@ export const analysisSchema = z
   .strict();
 export type AnalysisConfig = z.infer<typeof analysisSchema>;
 
+export const tracingSchema = z
+  .object({
+    exporter: z
+      .enum(['none', 'otlp'])
+      .optional()
+      .describe(
+        'otlp: send spans by OTLP over HTTP (protobuf) to endpoint; none: record nothing (the no-op tracer, no cost). Default: otlp when endpoint or the environment variable OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set, else none.',
+      ),
+    endpoint: z
+      .string()
+      .url()
+      .optional()
+      .describe('OTLP/HTTP traces URL, e.g. http://otel-collector:4318/v1/traces. Default: what OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT (+ /v1/traces) say.'),
+    serviceName: z.string().min(1).default('crmlink').describe('service.name of the spans (OTEL_SERVICE_NAME wins when set).'),
+    sampleRatio: z.number().min(0).max(1).default(1).describe('Share of new traces recorded (0..1); a request carrying a sampled traceparent is recorded whatever this says.'),
+  })
+  .strict();
+export type TracingConfig = z.infer<typeof tracingSchema>;
+
 export const configSchema = z
   .object({
     hub: hubSchema.prefault({}).describe("crmlink's own store: golden records, cross-references, sync state."),
@@ -727,6 +746,7 @@ export const configSchema = z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
       .strict()
       .prefault({}),
+    tracing: tracingSchema.prefault({}).describe('OpenTelemetry traces (docs/operations.md, "Traces").'),
   })
   .strict();
 
