@@ -52,6 +52,8 @@ interface StatementContext {
   table?: TableRef;
   sql?: string;
   key?: KeyValues;
+  /** Rows a write sends, for the statement's span (what the driver answers is no count for inserts). */
+  rows?: number;
 }
 
 /** One row planned for writing inside a chunk. */
@@ -280,7 +282,7 @@ export class KnexDriver implements Driver {
               continue;
             }
             if (this.adapter.upsertMatchesAnyUniqueKey && group.items.every((p) => p.status === 'inserted')) {
-              await this.run(this.adapter.insert(sp, ref, rowsOf(), types), { op: 'insert', table: ref });
+              await this.run(this.adapter.insert(sp, ref, rowsOf(), types), { op: 'insert', table: ref, rows: group.items.length });
               continue;
             }
             // Only rows found new reach here. They go through the upsert statement all the same,
@@ -298,7 +300,7 @@ export class KnexDriver implements Driver {
               },
               types,
             );
-            await this.run(stmt, { op: 'upsert', table: ref });
+            await this.run(stmt, { op: 'upsert', table: ref, rows: group.items.length });
           }
         });
       }
@@ -438,7 +440,7 @@ export class KnexDriver implements Driver {
         const result = (await stmt) as T;
         // A raw statement's result, and an insert's, is the driver's own shape (pg: { rows },
         // mysql2: [rows, fields], SQLite: [lastId]): only reads and counts are row counts.
-        const rows = 'isRawInstance' in stmt || ctx.op === 'insert' || ctx.op === 'upsert' ? undefined : rowCount(result);
+        const rows = ctx.rows ?? ('isRawInstance' in stmt || ctx.op === 'insert' || ctx.op === 'upsert' ? undefined : rowCount(result));
         if (rows !== undefined) span.setAttribute('crmlink.rows', rows);
         return result;
       } catch (err) {
