@@ -14,7 +14,9 @@
  */
 import type { Plugin } from 'graphql-yoga';
 import { Counter, Gauge, Histogram, register } from 'prom-client';
-import { getOperationAST, type ExecutionResult } from '../../schema/graphql-runtime.js';
+import { getOperationAST, type ExecutionResult, type GraphQLError } from '../../schema/graphql-runtime.js';
+import { isCrmlinkError } from '../../core/errors.js';
+import { graphqlCodeOf } from './use-error-masking.js';
 
 export const MAX_OPERATION_NAMES = 200;
 const NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
@@ -58,6 +60,13 @@ function operationLabel(name: string | undefined): string {
   return name;
 }
 
+/** The code the client will see in extensions.code (errors are mapped after execution, in use-error-masking.ts). */
+function codeOf(error: GraphQLError): string {
+  const code = error.extensions?.code;
+  if (typeof code === 'string') return code;
+  return isCrmlinkError(error.originalError) ? graphqlCodeOf(error.originalError.code).code : 'INTERNAL';
+}
+
 interface RequestState {
   started: number;
   operation: string;
@@ -79,8 +88,7 @@ export function useRequestMetrics(opts: { now?: () => number } = {}): Plugin<{ r
       return {
         onExecuteDone({ result }) {
           for (const error of (result as ExecutionResult).errors ?? []) {
-            const code = error.extensions?.code;
-            requestErrors.inc({ operation: state.operation, code: typeof code === 'string' ? code : 'INTERNAL' });
+            requestErrors.inc({ operation: state.operation, code: codeOf(error) });
             state.graphqlErrors += 1;
           }
         },
