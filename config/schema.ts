@@ -703,7 +703,7 @@ export const tracingSchema = z
       .enum(['none', 'otlp'])
       .optional()
       .describe(
-        'otlp: send spans by OTLP over HTTP (protobuf) to endpoint; none: record nothing (the no-op tracer, no cost). Default: otlp when endpoint or the environment variable OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set, else none.',
+        'otlp: send spans by OTLP over HTTP (JSON encoding) to endpoint; none: record nothing (the no-op tracer, no cost). Default: otlp when endpoint or the environment variable OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set, else none.',
       ),
     endpoint: z
       .string()
