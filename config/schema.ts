@@ -361,7 +361,7 @@ const origin = z
 
 export const serverSchema = z
   .object({
-    port: z.number().int().min(0).max(65535).default(4000),
+    port: z.coerce.number().int().min(0).max(65535).default(4000).describe('Port to listen on (a number, or "${PORT}" from the environment).'),
     host: z.string().default('127.0.0.1').describe('Address to listen on.'),
     allowedHosts: z
       .array(z.string().min(1))
@@ -396,7 +396,7 @@ export const serverSchema = z
     metricsListener: z
       .object({
         host: z.string().default('127.0.0.1').describe('Address of the monitoring listener; keep it private.'),
-        port: z.number().int().min(0).max(65535).describe('Port of the monitoring listener.'),
+        port: z.coerce.number().int().min(0).max(65535).describe('Port of the monitoring listener.'),
       })
       .strict()
       .optional()
