@@ -63,7 +63,11 @@ describe('/graphql request metrics', () => {
       // Half the body now; the rest once the server counts the request.
       req.write(body.slice(0, 10));
       void (async () => {
-        while (((await requestsInFlight.get()).values[0]?.value ?? 0) < 1) await new Promise<void>((r) => setImmediate(r));
+        const deadline = Date.now() + 10_000;
+        while (((await requestsInFlight.get()).values[0]?.value ?? 0) < 1) {
+          if (Date.now() > deadline) throw new Error('the request being received was never counted in flight');
+          await new Promise<void>((r) => setImmediate(r));
+        }
         expect(sample(await scrape(), 'crmlink_http_requests_in_flight')).toBe(1);
         req.end(body.slice(10));
       })().catch(reject);
