@@ -9,6 +9,7 @@ import { SourceSet } from '../connectors/registry.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import type { ServerApp } from '../server/server-app.js';
 import type { Propagator } from '../sync/propagation.js';
+import { startTracing } from './tracing.js';
 
 /** What every layer's slice (SyncApp, SchemaApp, ServerApp) is cut from. */
 export interface App extends ServerApp {
@@ -26,8 +27,11 @@ export async function openApp(loaded: LoadedConfig, opts: { logger?: Logger; rea
   const logger = opts.logger ?? createLogger(loaded.config.log.level);
   const hub = await Hub.open(loaded, { readOnly: opts.readOnlyHub });
   const sources = SourceSet.open(loaded);
+  // Spans are exported only when tracing is configured (tracing.*, OTEL_EXPORTER_OTLP_ENDPOINT).
+  const tracing = startTracing(loaded.config.tracing);
   const close = async () => {
     await Promise.allSettled([sources.destroy(), hub.destroy()]);
+    await tracing?.shutdown().catch((err: unknown) => logger.warn({ err }, 'could not flush the last spans'));
   };
   return { loaded, config: loaded.config, hub, sources, logger, close };
 }

@@ -26,6 +26,7 @@ interface Bench {
 
 const BENCHES: Bench[] = [
   { name: 'cli: process start, compiled vs tsx', file: 'startup.bench.ts', args: ['--runs', '10'], fullArgs: ['--runs', '30'] },
+  { name: 'tracing: a source statement with tracing off and on', file: 'tracing.bench.ts', args: ['--statements', '5000'], fullArgs: ['--statements', '20000'] },
   { name: 'identity: match N vs N customers', file: 'identity.bench.ts', args: ['20000'], fullArgs: ['100000'] },
   { name: 'connectors: bounded-memory read', file: 'read-memory.bench.ts', args: ['100000'], fullArgs: ['1000000'] },
   { name: 'connectors: row mapping vs a hand-written conversion', file: 'mapping.bench.ts', args: ['--rows', '100000'], fullArgs: ['--rows', '1000000'] },

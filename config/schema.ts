@@ -342,6 +342,12 @@ export const roleSchema = z
   })
   .strict();
 
+/** Asymmetric JWS algorithms a JWKS-verified token may use (no HMAC: a public key is no secret). */
+export const JWT_ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
+
+/** A span as jose reads it: "30s", "8h", "2 days". */
+const DURATION = /^\d+\s*(s|sec|secs|second|seconds|m|min|mins|minute|minutes|h|hr|hrs|hour|hours|d|day|days|w|week|weeks)$/;
+
 export const apiKeySchema = z
   .object({
     key: z.string().min(16).describe('Secret: write it as ${ENV_VAR}.'),
@@ -358,7 +364,7 @@ const origin = z
 
 export const serverSchema = z
   .object({
-    port: z.number().int().min(0).max(65535).default(4000),
+    port: z.coerce.number().int().min(0).max(65535).default(4000).describe('Port to listen on (a number, or "${PORT}" from the environment).'),
     host: z.string().default('127.0.0.1').describe('Address to listen on.'),
     allowedHosts: z
       .array(z.string().min(1))
@@ -393,7 +399,7 @@ export const serverSchema = z
     metricsListener: z
       .object({
         host: z.string().default('127.0.0.1').describe('Address of the monitoring listener; keep it private.'),
-        port: z.number().int().min(0).max(65535).describe('Port of the monitoring listener.'),
+        port: z.coerce.number().int().min(0).max(65535).describe('Port of the monitoring listener.'),
       })
       .strict()
       .optional()
@@ -457,7 +463,7 @@ export const serverSchema = z
         mode: z
           .enum(['none', 'apiKey', 'jwt'])
           .default('none')
-          .describe('none: no credentials, every request runs as anonymousRole (refused in production unless allowOpenInProduction); apiKey: x-api-key header; jwt: Authorization: Bearer <HS256 token>.'),
+          .describe('none: no credentials, every request runs as anonymousRole (refused in production unless allowOpenInProduction); apiKey: x-api-key header; jwt: Authorization: Bearer <token>, HS256 with a secret or RS256/ES256 against an identity provider\'s JWKS.'),
         allowOpenInProduction: z
           .boolean()
           .default(false)
@@ -465,13 +471,57 @@ export const serverSchema = z
         apiKeys: z.array(apiKeySchema).default([]),
         jwt: z
           .object({
-            secret: z.string().min(16).optional().describe('HS256 secret, at least 16 characters; required in jwt mode. Write it as ${ENV_VAR}.'),
-            issuer: z.string().optional(),
-            audience: z.string().optional(),
-            roleClaim: z.string().default('role'),
-            teamClaim: z.string().default('team'),
+            secret: z
+              .string()
+              .min(16)
+              .optional()
+              .describe('HS256 secret, at least 16 characters, for tokens crmlink\'s own issuer signs. Write it as ${ENV_VAR}. Set this or jwksUrl, not both.'),
+            jwksUrl: z
+              .string()
+              .url()
+              .optional()
+              .describe(
+                "The identity provider's JSON Web Key Set (e.g. https://idp.example.com/.well-known/jwks.json): tokens signed with its keys (RS256, ES256, see algorithms) are accepted. Keys are cached; a token with a key id not in the cache fetches the set again (at most once per jwksCooldownSeconds), so a rotated key is picked up without a restart. Must be https in production (http only to 127.0.0.1/localhost). Set this or secret, not both.",
+              ),
+            algorithms: z
+              .array(z.enum(JWT_ASYMMETRIC_ALGORITHMS))
+              .min(1)
+              .default(['RS256', 'ES256'])
+              .describe('Signature algorithms accepted with jwksUrl. HMAC algorithms are never accepted with a key set (an HS256 token signed with a public key is refused).'),
+            jwksCacheSeconds: z.number().int().min(0).default(600).describe('How long a fetched key set is used before it is fetched again.'),
+            jwksCooldownSeconds: z
+              .number()
+              .min(0)
+              .default(30)
+              .describe('The least time between two fetches of the key set, however many tokens with an unknown key id arrive.'),
+            jwksTimeoutSeconds: z.number().positive().default(5).describe('A key set fetch that has not answered by then fails (the request gets SOURCE_UNAVAILABLE, 503).'),
+            issuer: z
+              .union([z.string(), z.array(z.string()).min(1)])
+              .optional()
+              .describe('Accepted "iss" values; set it whenever tokens come from an identity provider.'),
+            audience: z
+              .union([z.string(), z.array(z.string()).min(1)])
+              .optional()
+              .describe('Accepted "aud" values (the token must name one of them); set it whenever tokens come from an identity provider.'),
+            clockTolerance: z
+              .union([z.number().int().min(0), z.string().regex(DURATION, 'expected seconds or a span such as "30s"')])
+              .default(0)
+              .describe('Leeway for exp, nbf and iat against this server\'s clock (seconds, or "30s", "2m").'),
+            userClaim: z.string().min(1).default('sub').describe('Claim naming the user (a dotted path such as "ext.employee_id" reaches into an object).'),
+            roleClaim: z
+              .string()
+              .min(1)
+              .default('role')
+              .describe('Claim naming the role: a string, or an array of strings (e.g. "groups", "realm_access.roles"). A dotted path reaches into an object unless the token has a claim of that exact name.'),
+            teamClaim: z.string().min(1).default('team').describe('Claim naming the team (optional in the token); dotted paths as for roleClaim.'),
+            roleMap: z
+              .record(z.string(), z.string())
+              .optional()
+              .describe(
+                'Identity-provider values of roleClaim → crmlink roles, e.g. { "crm-admins": admin, "sales-east": sales }. The first entry (in the order written) whose value the token carries names the role; a token carrying none is refused. Without roleMap the claim must be a string naming a declared role.',
+              ),
             maxTokenAge: z
-              .union([z.number().int().positive(), z.string().regex(/^\d+\s*(s|sec|secs|second|seconds|m|min|mins|minute|minutes|h|hr|hrs|hour|hours|d|day|days|w|week|weeks)$/, 'expected seconds or a span such as "8h"')])
+              .union([z.number().int().positive(), z.string().regex(DURATION, 'expected seconds or a span such as "8h"')])
               .optional()
               .describe('Accept a token without exp when its iat is at most this old (seconds, or "30m", "8h"). Without it, every token must carry exp.'),
           })
@@ -650,6 +700,25 @@ export const analysisSchema = z
   .strict();
 export type AnalysisConfig = z.infer<typeof analysisSchema>;
 
+export const tracingSchema = z
+  .object({
+    exporter: z
+      .enum(['none', 'otlp'])
+      .optional()
+      .describe(
+        'otlp: send spans by OTLP over HTTP (JSON encoding) to endpoint; none: record nothing (the no-op tracer, no cost). Default: otlp when endpoint or the environment variable OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set, else none.',
+      ),
+    endpoint: z
+      .string()
+      .url()
+      .optional()
+      .describe('OTLP/HTTP traces URL, e.g. http://otel-collector:4318/v1/traces. Default: what OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT (+ /v1/traces) say.'),
+    serviceName: z.string().min(1).default('crmlink').describe('service.name of the spans (OTEL_SERVICE_NAME wins when set).'),
+    sampleRatio: z.number().min(0).max(1).default(1).describe('Share of new traces recorded (0..1); a request carrying a sampled traceparent is recorded whatever this says.'),
+  })
+  .strict();
+export type TracingConfig = z.infer<typeof tracingSchema>;
+
 export const configSchema = z
   .object({
     hub: hubSchema.prefault({}).describe("crmlink's own store: golden records, cross-references, sync state."),
@@ -680,6 +749,7 @@ export const configSchema = z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
       .strict()
       .prefault({}),
+    tracing: tracingSchema.prefault({}).describe('OpenTelemetry traces (docs/operations.md, "Traces").'),
   })
   .strict();
 

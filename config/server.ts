@@ -52,8 +52,21 @@ export function serverIssues(config: CrmlinkConfig): ServerIssue[] {
         'production: true needs authentication: set server.auth.mode to apiKey or jwt, or set server.auth.allowOpenInProduction: true to serve every request as the anonymous role on purpose',
     });
   }
-  if (auth.mode === 'jwt' && !auth.jwt?.secret) {
-    issues.push({ path: 'server.auth.jwt.secret', message: 'required in jwt mode (at least 16 characters; write it as ${ENV_VAR})' });
+  const jwt = auth.jwt;
+  if (auth.mode === 'jwt' && !jwt?.secret && !jwt?.jwksUrl) {
+    issues.push({
+      path: 'server.auth.jwt',
+      message: "jwt mode needs server.auth.jwt.secret (HS256, at least 16 characters; write it as ${ENV_VAR}) or server.auth.jwt.jwksUrl (the identity provider's key set)",
+    });
+  }
+  if (jwt?.secret && jwt.jwksUrl) {
+    issues.push({ path: 'server.auth.jwt.jwksUrl', message: 'set secret (HS256) or jwksUrl (an identity provider), not both: one server verifies one kind of token' });
+  }
+  if (jwt?.jwksUrl && server.production && !secureJwksUrl(jwt.jwksUrl)) {
+    issues.push({ path: 'server.auth.jwt.jwksUrl', message: 'production: the key set must be fetched over https (http only from 127.0.0.1 or localhost), or anyone on the path could hand this server their own keys' });
+  }
+  for (const [value, role] of Object.entries(jwt?.roleMap ?? {})) {
+    if (!hasOwnKey(roles, role)) issues.push({ path: `server.auth.jwt.roleMap.${value}`, message: `unknown role "${role}" (declared: ${declared})` });
   }
   if (auth.mode === 'apiKey' && auth.apiKeys.length === 0) {
     issues.push({ path: 'server.auth.apiKeys', message: 'apiKey mode needs at least one key' });
@@ -70,4 +83,10 @@ export function serverIssues(config: CrmlinkConfig): ServerIssue[] {
     if (!hasOwnKey(roles, k.role)) issues.push({ path: `server.auth.apiKeys.${i}.role`, message: `unknown role "${k.role}" (declared: ${declared})` });
   });
   return issues;
+}
+
+/** https, or http to this machine's loopback (an identity provider's sidecar). */
+function secureJwksUrl(url: string): boolean {
+  const u = new URL(url);
+  return u.protocol === 'https:' || (u.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname));
 }

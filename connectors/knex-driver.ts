@@ -5,6 +5,7 @@
  */
 import knexFactory, { type Knex } from 'knex';
 import type { Dialect, SourceConfig } from '../config/schema.js';
+import { inSpan, SpanKind } from '../core/tracing.js';
 import {
   ConnectionError,
   CrmlinkError,
@@ -51,6 +52,8 @@ interface StatementContext {
   table?: TableRef;
   sql?: string;
   key?: KeyValues;
+  /** Rows a write sends, for the statement's span (what the driver answers is no count for inserts). */
+  rows?: number;
 }
 
 /** One row planned for writing inside a chunk. */
@@ -279,7 +282,7 @@ export class KnexDriver implements Driver {
               continue;
             }
             if (this.adapter.upsertMatchesAnyUniqueKey && group.items.every((p) => p.status === 'inserted')) {
-              await this.run(this.adapter.insert(sp, ref, rowsOf(), types), { op: 'insert', table: ref });
+              await this.run(this.adapter.insert(sp, ref, rowsOf(), types), { op: 'insert', table: ref, rows: group.items.length });
               continue;
             }
             // Only rows found new reach here. They go through the upsert statement all the same,
@@ -297,7 +300,7 @@ export class KnexDriver implements Driver {
               },
               types,
             );
-            await this.run(stmt, { op: 'upsert', table: ref });
+            await this.run(stmt, { op: 'upsert', table: ref, rows: group.items.length });
           }
         });
       }
@@ -424,11 +427,26 @@ export class KnexDriver implements Driver {
 
   /** Run a statement; failures come back as CrmlinkErrors carrying the (redacted) SQL. */
   async run<T = unknown>(stmt: Knex.QueryBuilder | Knex.Raw, ctx: StatementContext): Promise<T> {
-    try {
-      return (await stmt) as T;
-    } catch (err) {
-      throw this.wrapError(err, { ...ctx, sql: ctx.sql ?? sqlOf(stmt) });
-    }
+    // One span per statement: which source, table and operation, and how many rows came back or
+    // were touched. The SQL is not an attribute: spans leave the process, and values are bound.
+    const attributes = {
+      'crmlink.source': this.name,
+      'db.system.name': this.dialect,
+      'db.operation.name': ctx.op,
+      ...(ctx.table ? { 'db.collection.name': ctx.table.schema ? `${ctx.table.schema}.${ctx.table.table}` : ctx.table.table } : {}),
+    };
+    return inSpan(`${ctx.op} ${attributes['db.collection.name'] ?? this.name}`, attributes, async (span) => {
+      try {
+        const result = (await stmt) as T;
+        // A raw statement's result, and an insert's, is the driver's own shape (pg: { rows },
+        // mysql2: [rows, fields], SQLite: [lastId]): only reads and counts are row counts.
+        const rows = ctx.rows ?? ('isRawInstance' in stmt || ctx.op === 'insert' || ctx.op === 'upsert' ? undefined : rowCount(result));
+        if (rows !== undefined) span.setAttribute('crmlink.rows', rows);
+        return result;
+      } catch (err) {
+        throw this.wrapError(err, { ...ctx, sql: ctx.sql ?? sqlOf(stmt) });
+      }
+    }, SpanKind.CLIENT);
   }
 
   wrapError(err: unknown, ctx: StatementContext): CrmlinkError {
@@ -583,6 +601,13 @@ export class KnexDriver implements Driver {
 export function chunkRowCount(maxParameters: number, maxRows: number, width: number): number {
   const byParams = Math.floor((maxParameters - 16) / Math.max(1, width));
   return Math.max(1, Math.min(maxRows, byParams));
+}
+
+/** Rows a statement returned (a select) or touched (knex answers an update or delete with a count). */
+function rowCount(result: unknown): number | undefined {
+  if (Array.isArray(result)) return result.length;
+  if (typeof result === 'number') return result;
+  return undefined;
 }
 
 class TimeoutError extends Error {}

@@ -26,6 +26,7 @@ import { allowedHostNames, hostName } from './hosts.js';
 import { authenticate } from './plugins/use-auth.js';
 import { toHeaders } from './node-request.js';
 import { installLastResort } from './last-resort.js';
+import { tracedListener } from './http-tracing.js';
 
 export interface Stoppable {
   stop(): Promise<void>;
@@ -96,7 +97,7 @@ export async function startServer(app: ServerApp, opts: ServerOptions = {}): Pro
     },
   });
 
-  const server = await listen(createServer(main), port, host, 'server.port / --port');
+  const server = await listen(createServer(tracedListener(main)), port, host, 'server.port / --port');
   const monitoring = await startMonitoring(app, probe);
 
   const address = server.address() as AddressInfo;

@@ -1,7 +1,7 @@
 /**
  * The yoga server for an application: the schema (with the operations part of the API) and every
- * plugin configured from `server` (auth, CSRF, depth and cost limits, error mapping, introspection
- * and suggestion switches, compiled execution).
+ * plugin configured from `server` (request metrics, auth, CSRF, depth and cost limits, error mapping,
+ * introspection and suggestion switches, compiled execution, an OpenTelemetry span per operation).
  *
  * @example
  *   const app = await openApp(loadConfigFile('crmlink.yaml'));
@@ -26,6 +26,8 @@ import { useDisableIntrospection } from './plugins/use-introspection.js';
 import { useHideFieldSuggestions } from './plugins/use-field-suggestions.js';
 import { maskedErrors } from './plugins/use-error-masking.js';
 import { useJit } from './plugins/use-jit.js';
+import { useRequestMetrics } from './plugins/use-request-metrics.js';
+import { useTracing } from './plugins/use-tracing.js';
 
 export { graphqlCodeOf, toGraphQLError } from './plugins/use-error-masking.js';
 export { operationCost } from './plugins/use-cost-limit.js';
@@ -52,6 +54,7 @@ export function createYogaApp(app: SchemaApp, opts: { logger?: boolean; jit?: bo
   const server = app.config.server;
   const logger = opts.logger === false ? silentLogger : app.logger;
   const plugins: Plugin[] = [
+    useRequestMetrics() as Plugin,
     useCsrfPrevention(),
     useAuth({ config: app.config }) as Plugin,
     useDocumentLimits(server.limits),
@@ -62,6 +65,8 @@ export function createYogaApp(app: SchemaApp, opts: { logger?: boolean; jit?: bo
   if (!fieldSuggestionsEnabled(server)) plugins.push(useHideFieldSuggestions());
   // Compiled execution for queries (server/plugins/use-jit.ts); CRMLINK_GRAPHQL_JIT=off turns it off to compare.
   if (opts.jit ?? process.env.CRMLINK_GRAPHQL_JIT !== 'off') plugins.push(useJit({ logger }));
+  // Last: it wraps whichever executor the plugins before it chose.
+  plugins.push(useTracing());
   return createYoga<Record<string, unknown>, CrmContext>({
     // Subscriptions are served over server-sent events (yoga's built-in SSE), through the same plugins.
     schema: buildSchema(app, [...OPERATION_MODULES, subscriptionModule]),

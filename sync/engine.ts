@@ -28,6 +28,7 @@ import { pushAll, pushBatch, resolveIntents } from './push.js';
 import { abandonStaleRuns, finishRun, recordSkipped, startRun } from '../hub/runs.js';
 import { readParked } from '../hub/parked.js';
 import { recordRunMetrics } from './metrics.js';
+import { inSpan, SpanStatusCode } from '../core/tracing.js';
 import { recordedStats } from './status.js';
 import type { RunOptions, RunReport, RunStatus } from './types.js';
 
@@ -41,7 +42,17 @@ export function jobConfig(app: SyncApp, job: string): JobConfig {
 }
 
 /** Run a job now. See the module comment for what happens and what comes back. */
-export async function runJob(app: SyncApp, job: string, opts: RunOptions = {}): Promise<RunReport> {
+export function runJob(app: SyncApp, job: string, opts: RunOptions = {}): Promise<RunReport> {
+  // The run's span holds one span per stage (pull of each source, push), each holding its batches.
+  return inSpan('sync.run', { 'crmlink.sync.job': job, 'crmlink.sync.dry_run': opts.dryRun === true }, async (span) => {
+    const report = await runJobTraced(app, job, opts);
+    span.setAttributes({ 'crmlink.sync.status': report.status, 'crmlink.rows.read': report.totals.read, 'crmlink.rows.written': report.totals.written });
+    if (report.status === 'failed') span.setStatus({ code: SpanStatusCode.ERROR, message: report.error?.code ?? 'failed' });
+    return report;
+  });
+}
+
+async function runJobTraced(app: SyncApp, job: string, opts: RunOptions): Promise<RunReport> {
   const cfg = jobConfig(app, job);
   const started = new Date();
   const startedAt = started.toISOString();
@@ -115,13 +126,15 @@ async function execute(app: SyncApp, job: string, cfg: JobConfig, access: HubAcc
         if (opts.pullOnly && !opts.pullOnly.includes(unit.name)) continue;
         const t = performance.now();
         try {
-          await pullSource(ctx, unit);
+          const pulled = ctx;
+          await inSpan('sync.pull', { 'crmlink.sync.stage': 'pull', 'crmlink.source': unit.name }, () => pullSource(pulled, unit));
         } finally {
           ctx.stats[unit.name].pullMs += Math.round(performance.now() - t);
         }
       }
     }
-    if (cfg.direction !== 'pull') await pushAll(ctx);
+    const pushing = ctx;
+    if (cfg.direction !== 'pull') await inSpan('sync.push', { 'crmlink.sync.stage': 'push' }, () => pushAll(pushing));
   } catch (err) {
     const aborted = opts.signal?.aborted === true;
     status = aborted ? 'aborted' : 'failed';

@@ -23,6 +23,7 @@ import { mergePage } from './pull/merge-page.js';
 import { addSnapshotDeletes } from './pull/snapshot.js';
 import type { PageContext, PageOutcome, Rejected } from './pull/types.js';
 import { writePage } from './pull/write.js';
+import { inSpan } from '../core/tracing.js';
 
 /** Read every change of one source since its checkpoint and apply it, page by page. */
 export async function pullSource(ctx: RunContext, unit: SourceUnit): Promise<void> {
@@ -31,32 +32,43 @@ export async function pullSource(ctx: RunContext, unit: SourceUnit): Promise<voi
   let done = 0;
   for (let page = 1; ; page++) {
     ctx.opts.signal?.throwIfAborted();
-    const position = cp.position;
-    const batch = await ctx.retry(
-      () => unit.driver.changesSince(unit.mapping.capture, position, { pageSize: ctx.cfg.batchSize, signal: ctx.opts.signal }),
-      `read ${unit.name}`,
-    );
-    await ctx.fault('after-read', 'pull', unit.name, page, batch.changes.length);
-    const next: SourceCheckpoint<Checkpoint> = {
-      position: batch.checkpoint,
-      inScan: batch.snapshot && batch.hasMore,
-      loadedAt: cp.loadedAt ?? (batch.hasMore ? null : new Date().toISOString()),
-    };
-    const startScan = batch.snapshot && !cp.inScan;
-    const outcome = await ctx.retry(async () => {
-      try {
-        return await ctx.hub.tx((trx) => applyPage(ctx, unit, trx, batch, { page, startScan, checkpoint: next }));
-      } catch (err) {
-        ctx.linker.invalidate();
-        throw err;
-      }
-    }, `apply ${unit.name} page ${page}`);
-    commitPage(ctx, unit.name, outcome);
+    const from = cp;
+    const { batch, next } = await inSpan('sync.pull.batch', { 'crmlink.sync.stage': 'pull', 'crmlink.source': unit.name, 'crmlink.sync.batch': page }, async (span) => {
+      const pulled = await pullPage(ctx, unit, from, page);
+      span.setAttribute('crmlink.rows', pulled.batch.changes.length);
+      return pulled;
+    });
     cp = next;
     done += batch.changes.length;
     ctx.progress('pull', unit.name, done, estimated);
     if (!batch.hasMore) break;
   }
+}
+
+/** Read one page of changes after `cp` and apply it in one hub transaction. */
+async function pullPage(ctx: RunContext, unit: SourceUnit, cp: SourceCheckpoint<Checkpoint>, page: number): Promise<{ batch: ChangeBatch; next: SourceCheckpoint<Checkpoint> }> {
+  const position = cp.position;
+  const batch = await ctx.retry(
+    () => unit.driver.changesSince(unit.mapping.capture, position, { pageSize: ctx.cfg.batchSize, signal: ctx.opts.signal }),
+    `read ${unit.name}`,
+  );
+  await ctx.fault('after-read', 'pull', unit.name, page, batch.changes.length);
+  const next: SourceCheckpoint<Checkpoint> = {
+    position: batch.checkpoint,
+    inScan: batch.snapshot && batch.hasMore,
+    loadedAt: cp.loadedAt ?? (batch.hasMore ? null : new Date().toISOString()),
+  };
+  const startScan = batch.snapshot && !cp.inScan;
+  const outcome = await ctx.retry(async () => {
+    try {
+      return await ctx.hub.tx((trx) => applyPage(ctx, unit, trx, batch, { page, startScan, checkpoint: next }));
+    } catch (err) {
+      ctx.linker.invalidate();
+      throw err;
+    }
+  }, `apply ${unit.name} page ${page}`);
+  commitPage(ctx, unit.name, outcome);
+  return { batch, next };
 }
 
 async function estimateRows(ctx: RunContext, unit: SourceUnit, cp: SourceCheckpoint): Promise<number | null> {

@@ -31,6 +31,7 @@ import { addStats } from './context.js';
 import { planPush, type PlannedInsert, type PushPlan, type PushState } from './push/plan.js';
 import { writeToSource, type SourceResult } from './push/source-write.js';
 import { emptyStats, type SourceStats } from './types.js';
+import { inSpan } from '../core/tracing.js';
 
 export { ORIGIN } from './push/source-write.js';
 
@@ -73,7 +74,12 @@ export async function pushAll(ctx: RunContext): Promise<void> {
 }
 
 /** Write one batch of hub records to one source. Exported for retrying parked records. */
-export async function pushBatch(ctx: RunContext, unit: SourceUnit, records: readonly HubRecord[], batchNo: number): Promise<void> {
+export function pushBatch(ctx: RunContext, unit: SourceUnit, records: readonly HubRecord[], batchNo: number): Promise<void> {
+  const attributes = { 'crmlink.sync.stage': 'push', 'crmlink.source': unit.name, 'crmlink.sync.batch': batchNo, 'crmlink.rows': records.length };
+  return inSpan('sync.push.batch', attributes, () => pushBatchTraced(ctx, unit, records, batchNo));
+}
+
+async function pushBatchTraced(ctx: RunContext, unit: SourceUnit, records: readonly HubRecord[], batchNo: number): Promise<void> {
   const st: SourceStats = emptyStats();
   const plan = planPush(records, await pushState(ctx, unit, records), unit, { entity: ctx.entity, model: ctx.fieldByName });
   if (!ctx.dryRun) st.deferred += await deferMoved(ctx, unit, plan);

@@ -4,9 +4,10 @@
  * - none: every request runs as `anonymousRole` (none set: every request is refused).
  * - apiKey: header `x-api-key` (or `Authorization: Bearer <key>`), compared in constant time with
  *   server.auth.apiKeys; the key names the user, role and team.
- * - jwt: `Authorization: Bearer <token>`, HS256 with server.auth.jwt.secret, issuer and audience
- *   checked when configured; `exp` is required unless `maxTokenAge` is set (then `iat` is, and the
- *   token may be no older); `sub` is the user, `roleClaim` / `teamClaim` the role and team.
+ * - jwt: `Authorization: Bearer <token>`, HS256 with server.auth.jwt.secret or RS256/ES256 against
+ *   server.auth.jwt.jwksUrl (server/plugins/jwt.ts), issuer and audience checked when configured;
+ *   `exp` is required unless `maxTokenAge` is set (then `iat` is, and the token may be no older);
+ *   `userClaim`, `roleClaim` (through `roleMap`) and `teamClaim` name the user, role and team.
  *
  * Authentication runs first, in yoga's onRequestParse: before the body is read and before the
  * document is parsed or validated, so a request without valid credentials costs a header check
@@ -15,11 +16,11 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Plugin } from 'graphql-yoga';
-import { jwtVerify, errors as joseErrors } from 'jose';
 import type { CrmlinkConfig } from '../../config/schema.js';
 import { isCrmlinkError } from '../../core/errors.js';
 import { anonymousViewer, viewerFor, type Viewer } from '../../schema/security.js';
 import { requestError } from './use-error-masking.js';
+import { identityOfToken } from './jwt.js';
 
 export interface AuthOptions {
   config: CrmlinkConfig;
@@ -61,36 +62,12 @@ export async function authenticate(config: CrmlinkConfig, headers: Headers): Pro
     }
     case 'jwt': {
       const jwt = auth.jwt;
-      if (!jwt?.secret) throw requestError('INTERNAL', 'server.auth.jwt.secret is not set', { setting: 'server.auth.jwt.secret' });
+      if (!jwt?.secret && !jwt?.jwksUrl) {
+        throw requestError('INTERNAL', 'server.auth.jwt needs secret or jwksUrl', { setting: 'server.auth.jwt' });
+      }
       const token = bearer(headers);
       if (!token) throw requestError('UNAUTHENTICATED', 'missing token: send Authorization: Bearer <JWT>');
-      let payload: Record<string, unknown>;
-      try {
-        ({ payload } = await jwtVerify(token, new TextEncoder().encode(jwt.secret), {
-          algorithms: ['HS256'],
-          // A token that never expires is a password that cannot be changed: refuse it, unless
-          // the config bounds the age of tokens by their iat instead.
-          ...(jwt.maxTokenAge !== undefined ? { maxTokenAge: jwt.maxTokenAge, requiredClaims: ['iat'] } : { requiredClaims: ['exp'] }),
-          ...(jwt.issuer ? { issuer: jwt.issuer } : {}),
-          ...(jwt.audience ? { audience: jwt.audience } : {}),
-        }));
-      } catch (err) {
-        const why =
-          err instanceof joseErrors.JWTExpired
-            ? 'the token has expired'
-            : err instanceof joseErrors.JWTClaimValidationFailed
-              ? err.reason === 'missing'
-                ? `the token has no "${err.claim}" claim${err.claim === 'exp' ? ' (tokens must expire; or set server.auth.jwt.maxTokenAge)' : ''}`
-                : `claim "${err.claim}" is not accepted (${err.reason})`
-              : 'the token is not valid';
-        throw requestError('UNAUTHENTICATED', why);
-      }
-      const user = typeof payload.sub === 'string' ? payload.sub : undefined;
-      const role = payload[jwt.roleClaim];
-      const team = payload[jwt.teamClaim];
-      if (!user) throw requestError('UNAUTHENTICATED', 'the token has no subject (sub)');
-      if (typeof role !== 'string') throw requestError('UNAUTHENTICATED', `the token has no "${jwt.roleClaim}" claim`);
-      return viewerFor(config, { user, role, ...(typeof team === 'string' ? { team } : {}) });
+      return viewerFor(config, await identityOfToken(jwt, token));
     }
   }
 }

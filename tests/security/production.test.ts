@@ -131,9 +131,10 @@ describe('defaults deny', () => {
 });
 
 describe('config check on authentication settings', () => {
-  test('jwt mode without a secret', () => {
-    expect(configError(config('  auth: { mode: jwt, roles: { r: {} } }')).message).toContain('server.auth.jwt.secret: required in jwt mode');
-    expect(configError(config('  auth: { mode: jwt, jwt: { issuer: x }, roles: { r: {} } }')).message).toContain('server.auth.jwt.secret: required in jwt mode');
+  test('jwt mode without a secret or a key set', () => {
+    const needs = 'server.auth.jwt: jwt mode needs server.auth.jwt.secret (HS256';
+    expect(configError(config('  auth: { mode: jwt, roles: { r: {} } }')).message).toContain(needs);
+    expect(configError(config('  auth: { mode: jwt, jwt: { issuer: x }, roles: { r: {} } }')).message).toContain(needs);
   });
 
   test('apiKey mode without keys', () => {
