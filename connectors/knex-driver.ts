@@ -24,6 +24,7 @@ import type {
   HealthReport,
   KeyValues,
   OrderBy,
+  ReadKeysOptions,
   ReadPagesOptions,
   Row,
   RowOutcome,
@@ -39,6 +40,7 @@ import { canonicalValue } from './hash.js';
 import { normalizeDecimal, DECIMAL_RE } from '../model/decimal.js';
 import { parseNaive } from '../model/time.js';
 import { captureChanges } from './capture/index.js';
+import { READ_KEYS_CHUNK } from './read-keys.js';
 import { FILTER_OPS, type ConnectorCapabilities } from './connector.js';
 
 export interface KnexDriverOptions extends Omit<AdapterOptions, 'name'> {
@@ -154,6 +156,29 @@ export class KnexDriver implements Driver {
       const last = rows[rows.length - 1];
       after = opts.key.map((k) => last[k]);
     }
+  }
+
+  /**
+   * Which of these keys have a row (matching `where`): `SELECT <key columns> ... WHERE <filter> AND
+   * key IN (...)`, the keys split into as few statements as the dialect's parameter limit allows
+   * (at most READ_KEYS_CHUNK keys each).
+   */
+  async readKeys(opts: ReadKeysOptions): Promise<KeyValues[]> {
+    const ref = this.ref(opts);
+    const types = await this.columnTypes(ref);
+    const bind = this.binder(types);
+    // Room for the filter's parameters, then as many keys as fit.
+    const chunk = Math.max(1, Math.min(READ_KEYS_CHUNK, Math.floor((this.capabilities.maxParameters - 100) / opts.key.length)));
+    const out: KeyValues[] = [];
+    for (let i = 0; i < opts.keys.length; i += chunk) {
+      opts.signal?.throwIfAborted();
+      const qb = this.table(ref).select(opts.key);
+      applyWhere(qb, opts.where, bind);
+      applyKeyIn(qb, opts.key, opts.keys.slice(i, i + chunk), { rowValues: this.adapter.rowValues, bind });
+      const rows = this.readRows(await this.run<Row[]>(qb, { op: 'read keys', table: ref }), types);
+      for (const r of rows) out.push(opts.key.map((k) => r[k]));
+    }
+    return out;
   }
 
   async select(spec: SelectSpec): Promise<Row[]> {
