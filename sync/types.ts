@@ -31,7 +31,7 @@ export interface FaultHook {
 
 export interface ProgressEvent {
   job: string;
-  phase: 'pull' | 'push';
+  phase: 'pull' | 'push' | 'reconcile';
   source: string;
   /** Rows done so far in this phase and source. */
   done: number;
@@ -174,8 +174,11 @@ export interface RunReport {
   lagSeconds: number | null;
   /** Why the run was skipped or failed. */
   reason?: string;
-  /** event: an event-driven push of the records a hub change named (sync/propagation.ts). */
-  trigger?: 'event';
+  /**
+   * event: an event-driven push of the records a hub change named (sync/propagation.ts);
+   * reconcile: a key reconcile (sync/reconcile.ts).
+   */
+  trigger?: 'event' | 'reconcile';
   error?: { code: string; message: string };
   /** Dry runs: the plan per target. */
   plan?: Record<string, TargetPlan>;
