@@ -25,6 +25,8 @@ export interface WorldOptions {
   direction?: 'both' | 'pull' | 'push';
   clockSkewSeconds?: number;
   schedule?: string;
+  /** sync.jobs.customers.reconcile.schedule */
+  reconcileSchedule?: string;
   label?: string;
 }
 
@@ -120,6 +122,7 @@ sync:
       sources: [erp, finance]
       direction: ${opts.direction ?? 'both'}
 ${opts.schedule ? `      schedule: "${opts.schedule}"
+` : ''}${opts.reconcileSchedule ? `      reconcile: { schedule: "${opts.reconcileSchedule}" }
 ` : ''}      batchSize: ${opts.batchSize ?? 500}
       clockSkewSeconds: ${opts.clockSkewSeconds ?? 5}
       conflicts: ${JSON.stringify(conflicts)}
