@@ -20,7 +20,7 @@ import { CrmlinkError } from '../core/errors.js';
 import { ownValue } from '../core/own.js';
 import type { JobConfig } from '../config/schema.js';
 import type { Change, Where } from '../connectors/driver.js';
-import { tryLockJob, type JobLock } from '../hub/locks.js';
+import { tryLockEntity, tryLockJob, type JobLock } from '../hub/locks.js';
 import { ensureSyncTables } from '../hub/sync-tables.js';
 import { RunContext, type HubAccess } from './context.js';
 import { applyPage, commitPage, pullSource } from './pull.js';
@@ -48,13 +48,13 @@ export async function runJob(app: SyncApp, job: string, opts: RunOptions = {}): 
   if (opts.dryRun) return dryRun(app, job, cfg, opts, started);
   await ensureSyncTables(app.hub.knex);
 
-  const lock = await lockJob(app, job, opts.lockWaitMs ?? 0, opts.signal);
-  if (!lock) {
-    const reason = 'LOCKED: another run of this job holds its lock';
-    const id = await recordSkipped(app.hub.knex, job, reason, startedAt);
-    app.logger.info({ job }, 'sync run skipped: the job is already running');
-    return skipped(job, cfg, id, started, reason);
+  const locked = await lockRun(app, job, cfg.entity, opts.lockWaitMs ?? 0, opts.signal);
+  if ('busy' in locked) {
+    const id = await recordSkipped(app.hub.knex, job, locked.busy, startedAt);
+    app.logger.info({ job, reason: locked.busy }, 'sync run skipped: the job or its entity is busy');
+    return skipped(job, cfg, id, started, locked.busy);
   }
+  const { lock } = locked;
   let runId: number | null = null;
   try {
     if (opts.tick && !(await app.hub.store.journal.claimTick(app.hub.knex, job, opts.tick, lock.holder))) {
@@ -80,10 +80,49 @@ export async function runJob(app: SyncApp, job: string, opts: RunOptions = {}): 
  * The job's lock, waiting up to `waitMs` for it (an event-driven push of the same job lasts
  * milliseconds: a scheduled tick waits for it rather than being skipped).
  */
-export async function lockJob(app: SyncApp, job: string, waitMs: number, signal?: AbortSignal): Promise<JobLock | null> {
+export function lockJob(app: SyncApp, job: string, waitMs: number, signal?: AbortSignal): Promise<JobLock | null> {
+  return waitForLock(() => tryLockJob(app.hub, job), waitMs, signal);
+}
+
+/**
+ * What a run that pulls holds: its job's lock, then its entity's (hub/locks.ts tryLockEntity), so
+ * runs of two jobs on one entity never interleave and cannot both create the same new record.
+ * Each is waited for up to `waitMs`; `busy` says which was held.
+ */
+export async function lockRun(app: SyncApp, job: string, entity: string, waitMs: number, signal?: AbortSignal): Promise<{ lock: JobLock } | { busy: string }> {
+  const jobLock = await lockJob(app, job, waitMs, signal);
+  if (!jobLock) return { busy: 'LOCKED: another run of this job holds its lock' };
+  let entityLock: JobLock | null;
+  try {
+    entityLock = await waitForLock(() => tryLockEntity(app.hub, entity), waitMs, signal);
+  } catch (err) {
+    await jobLock.release();
+    throw err;
+  }
+  if (!entityLock) {
+    await jobLock.release();
+    return { busy: `LOCKED: a run of another job on ${entity} holds the entity's lock (runs of jobs on one entity take turns); this one runs at its next tick` };
+  }
+  const held = entityLock;
+  return {
+    lock: {
+      name: jobLock.name,
+      holder: jobLock.holder,
+      release: async () => {
+        try {
+          await held.release();
+        } finally {
+          await jobLock.release();
+        }
+      },
+    },
+  };
+}
+
+async function waitForLock(take: () => Promise<JobLock | null>, waitMs: number, signal?: AbortSignal): Promise<JobLock | null> {
   const deadline = Date.now() + waitMs;
   for (let delay = 10; ; delay = Math.min(delay * 2, 200)) {
-    const lock = await tryLockJob(app.hub, job);
+    const lock = await take();
     if (lock || Date.now() + delay > deadline || signal?.aborted) return lock;
     await new Promise<void>((r) => setTimeout(r, delay));
   }
@@ -206,10 +245,11 @@ export async function retryParked(app: SyncApp, job: string, opts: Pick<RunOptio
   const cfg = jobConfig(app, job);
   await ensureSyncTables(app.hub.knex);
   const started = new Date();
-  const lock = await tryLockJob(app.hub, job);
-  if (!lock) {
-    throw new CrmlinkError('LOCKED', `job ${job} is running; retry its parked records when it has finished`, { setting: `sync.jobs.${job}` });
+  const locked = await lockRun(app, job, cfg.entity, 0);
+  if ('busy' in locked) {
+    throw new CrmlinkError('LOCKED', `job ${job} cannot retry its parked records now (${locked.busy}); try again when the run has finished`, { setting: `sync.jobs.${job}` });
   }
+  const { lock } = locked;
   try {
     const parked = await readParked(app.hub.knex, { job, status: 'parked' });
     const access: HubAccess = { q: app.hub.knex, tx: (fn) => app.hub.knex.transaction(fn) };
