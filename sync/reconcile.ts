@@ -134,8 +134,30 @@ async function reconcileSource(ctx: RunContext, unit: SourceUnit, opts: Reconcil
   const m = unit.mapping;
   const store = ctx.app.hub.store;
   const pageSize = opts.pageSize ?? RECONCILE_PAGE_SIZE;
+  // Missing keys are applied a job batch at a time (one hub transaction each), not a page at a
+  // time: deletes are rare and spread out, and a transaction per page of keys would cost more
+  // than the comparison.
+  let pending: string[] = [];
+  let applied = 0;
+  const apply = async () => {
+    if (pending.length === 0 || opts.dryRun) return void (pending = []);
+    const keys = pending;
+    pending = [];
+    const batch = { changes: keys.map((k) => ({ key: keyValues(unit, k), op: 'delete' as const, row: null, changedAt: null, hash: '' })), checkpoint: { strategy: m.capture.strategy }, hasMore: false, snapshot: false };
+    const n = ++applied;
+    // No checkpoint moves: the capture's own position is untouched by a reconcile.
+    const outcome = await ctx.retry(async () => {
+      try {
+        return await ctx.hub.tx((trx) => applyPage(ctx, unit, trx, batch, { page: n, startScan: false, checkpoint: null }));
+      } catch (err) {
+        ctx.linker.invalidate();
+        throw err;
+      }
+    }, `apply ${unit.name} deletes`);
+    commitPage(ctx, unit.name, outcome);
+  };
   let after: string | null = null;
-  for (let page = 1; ; page++) {
+  for (;;) {
     ctx.opts.signal?.throwIfAborted();
     const hubPage = await store.bases.liveKeysPage(ctx.hub.q, ctx.entity, unit.name, after, pageSize);
     if (hubPage.keys.length > 0) {
@@ -148,24 +170,14 @@ async function reconcileSource(ctx: RunContext, unit: SourceUnit, opts: Reconcil
       out.checked += hubPage.keys.length;
       out.missing += missing.length;
       for (const k of missing) if (out.missingKeys.length < PLAN_LIMIT) out.missingKeys.push(k);
-      if (missing.length > 0 && !opts.dryRun) {
-        const batch = { changes: missing.map((k) => ({ key: keyValues(unit, k), op: 'delete' as const, row: null, changedAt: null, hash: '' })), checkpoint: { strategy: m.capture.strategy }, hasMore: false, snapshot: false };
-        // No checkpoint moves: the capture's own position is untouched by a reconcile.
-        const outcome = await ctx.retry(async () => {
-          try {
-            return await ctx.hub.tx((trx) => applyPage(ctx, unit, trx, batch, { page, startScan: false, checkpoint: null }));
-          } catch (err) {
-            ctx.linker.invalidate();
-            throw err;
-          }
-        }, `apply ${unit.name} deletes`);
-        commitPage(ctx, unit.name, outcome);
-      }
+      pending.push(...missing);
+      if (pending.length >= ctx.cfg.batchSize) await apply();
       ctx.progress('reconcile', unit.name, out.checked, null);
     }
     if (hubPage.next === null) break;
     after = hubPage.next;
   }
+  await apply();
   return out;
 }
 
