@@ -10,6 +10,7 @@ import {
   CrmlinkError,
   DatabaseError,
   RowError,
+  SchemaError,
   ValidationError,
   redact,
   type ErrorContext,
@@ -422,7 +423,7 @@ export class KnexDriver implements Driver {
   /** Column types of a table, when the dialect binds by column type (otherwise undefined, at no cost). */
   async columnTypes(ref: TableRef): Promise<ColumnTypes | undefined> {
     if (!this.adapter.typedParameters) return undefined;
-    const id = `${ref.schema ?? ''}.${ref.table}`;
+    const id = this.cacheKey(ref);
     let p = this.columnCache.get(id);
     if (!p) {
       p = this.introspect({ table: ref.table, schema: ref.schema }).then(
@@ -432,6 +433,10 @@ export class KnexDriver implements Driver {
       this.columnCache.set(id, p);
     }
     return p;
+  }
+
+  private cacheKey(ref: TableRef): string {
+    return `${ref.schema ?? ''}.${ref.table}`;
   }
 
   binder(types: ColumnTypes | undefined): Binder {
@@ -487,6 +492,16 @@ export class KnexDriver implements Driver {
           'SOURCE_DATABASE_UNKNOWN',
           `source "${this.name}": the database does not exist (${message}): check ${setting}`,
           { ...context, setting },
+          options,
+        );
+      }
+      case 'missing-column': {
+        // The table changed under us: forget its cached column types, name the column.
+        if (ctx.table) this.columnCache.delete(this.cacheKey(this.ref(ctx.table)));
+        const column = missingColumn(message);
+        return new SchemaError(
+          `source "${this.name}": ${context.table ?? 'the table'} has no column ${column ?? '(see below)'} any more (${ctx.op}: ${message}): restore the column in the source, or remove it from the mapping (entities.<entity>.sources.${this.name}.fields); rows read so far are kept and the run resumes from its last checkpoint`,
+          { ...context, ...(column ? { column } : {}) },
           options,
         );
       }
@@ -728,4 +743,17 @@ export function sameValue(a: unknown, b: unknown): boolean {
   const nx = parseNaive(sx);
   const ny = nx ? parseNaive(sy) : null;
   return nx !== null && ny !== null && nx.ms === ny.ms;
+}
+
+/** The column a "no such column" message names, on each engine's wording. */
+export function missingColumn(message: string): string | null {
+  const m =
+    /column "?([^"\s]+?)"? does not exist/i.exec(message) ?? // PostgreSQL
+    /Unknown column '([^']+)'/i.exec(message) ?? // MySQL / MariaDB
+    /no such column: ([^\s,)]+)/i.exec(message) ?? // SQLite
+    /Invalid column name '([^']+)'/i.exec(message); // SQL Server
+  if (!m) return null;
+  const name = m[1];
+  // PostgreSQL and MySQL may qualify it (t.col, `t`.`col`).
+  return name.split('.').pop()!.replace(/[`"]/g, '');
 }

@@ -146,6 +146,11 @@ export class RunContext {
     });
   }
 
+  /** The host's clock (RunOptions.clock). */
+  now(): Date {
+    return this.opts.clock?.() ?? new Date();
+  }
+
   progress(phase: ProgressEvent['phase'], source: string, done: number, estimated: number | null): void {
     this.opts.onProgress?.({ job: this.job, phase, source, done, estimated });
   }

@@ -14,6 +14,7 @@ import type { Knex } from 'knex';
 import type { ChangeBatch, Checkpoint } from '../connectors/driver.js';
 import { readSourceCheckpoint, writeSourceCheckpoint, type SourceCheckpoint } from '../hub/checkpoints.js';
 import { park } from '../hub/parked.js';
+import { SchemaError } from '../core/errors.js';
 import type { RunContext, SourceUnit } from './context.js';
 import { addStats } from './context.js';
 import { canonicalizePage } from './pull/canonicalize.js';
@@ -27,6 +28,14 @@ import { writePage } from './pull/write.js';
 /** Read every change of one source since its checkpoint and apply it, page by page. */
 export async function pullSource(ctx: RunContext, unit: SourceUnit): Promise<void> {
   let cp = await readSourceCheckpoint<Checkpoint>(ctx.hub.q, ctx.job, unit.name);
+  const keyTypes = await readKeyTypes(unit);
+  if (keyTypes && cp.keyTypes && changedKey(cp.keyTypes, keyTypes)) {
+    if (!ctx.opts.acceptKeyChange?.includes(unit.name)) throw keyChanged(ctx, unit, cp.keyTypes, keyTypes);
+    // Accepted: the old position is ordered by the old type, so read the table again from the start
+    // (rows unchanged since their base are no-ops; nothing is skipped).
+    ctx.app.logger.warn({ job: ctx.job, source: unit.name, was: cp.keyTypes, now: keyTypes }, 'key type change accepted: reading the source again from the start');
+    cp = { position: null, inScan: false, loadedAt: cp.loadedAt };
+  }
   const estimated = ctx.opts.onProgress ? await estimateRows(ctx, unit, cp) : null;
   let done = 0;
   for (let page = 1; ; page++) {
@@ -40,7 +49,8 @@ export async function pullSource(ctx: RunContext, unit: SourceUnit): Promise<voi
     const next: SourceCheckpoint<Checkpoint> = {
       position: batch.checkpoint,
       inScan: batch.snapshot && batch.hasMore,
-      loadedAt: cp.loadedAt ?? (batch.hasMore ? null : new Date().toISOString()),
+      loadedAt: cp.loadedAt ?? (batch.hasMore ? null : ctx.now().toISOString()),
+      ...(keyTypes ? { keyTypes } : {}),
     };
     const startScan = batch.snapshot && !cp.inScan;
     const outcome = await ctx.retry(async () => {
@@ -57,6 +67,34 @@ export async function pullSource(ctx: RunContext, unit: SourceUnit): Promise<voi
     ctx.progress('pull', unit.name, done, estimated);
     if (!batch.hasMore) break;
   }
+}
+
+/** The key columns' types as the source reports them now (null: it does not say). */
+async function readKeyTypes(unit: SourceUnit): Promise<Record<string, string> | null> {
+  const [info] = await unit.driver.introspect({ table: unit.mapping.table.table, schema: unit.mapping.table.schema });
+  if (!info) return null;
+  const out: Record<string, string> = {};
+  for (const k of unit.mapping.key) {
+    const c = info.columns.find((x) => x.name === k);
+    if (!c) return null;
+    out[k] = c.type.toLowerCase();
+  }
+  return out;
+}
+
+function changedKey(was: Record<string, string>, now: Record<string, string>): boolean {
+  return Object.keys(now).some((k) => was[k] !== undefined && was[k] !== now[k]);
+}
+
+function keyChanged(ctx: RunContext, unit: SourceUnit, was: Record<string, string>, now: Record<string, string>): SchemaError {
+  const column = Object.keys(now).find((k) => was[k] !== undefined && was[k] !== now[k])!;
+  const table = unit.mapping.table.table;
+  return new SchemaError(
+    `source "${unit.name}": the key column ${table}.${column} changed type from ${was[column]} to ${now[column]} since the last run of job ${ctx.job}. ` +
+      `Nothing was read: the capture position is ordered by the old type, and keys that changed their text would no longer match their links. ` +
+      `If the key values kept their text (1 → '1'), run the job once with --accept-key-change ${unit.name} (reads ${unit.name} again from the start); otherwise restore the column type.`,
+    { source: unit.name, table, column, was: was[column], now: now[column], setting: `entities.${ctx.entity}.sources.${unit.name}.key` },
+  );
 }
 
 async function estimateRows(ctx: RunContext, unit: SourceUnit, cp: SourceCheckpoint): Promise<number | null> {
@@ -81,7 +119,7 @@ interface PageMeta {
 /** The stages' view of one source in this run. */
 export function pageContext(ctx: RunContext, unit: SourceUnit): PageContext {
   const refSources = new Map(unit.fields.map((f) => [f, unit.mapping.refSourceOf(f)] as const).filter(([, s]) => s !== unit.name));
-  return { job: ctx.job, entity: ctx.entity, source: unit.name, fields: unit.fields, model: ctx.fieldByName, refSources, policies: ctx.policies, now: new Date().toISOString(), run: ctx.runId };
+  return { job: ctx.job, entity: ctx.entity, source: unit.name, fields: unit.fields, model: ctx.fieldByName, refSources, policies: ctx.policies, now: ctx.now().toISOString(), run: ctx.runId };
 }
 
 /** Apply one page of changes inside `trx`, stage by stage. Exported for retrying parked rows. */

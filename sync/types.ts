@@ -58,6 +58,13 @@ export interface RunOptions {
   pullOnly?: readonly string[];
   /** How long to wait for the job's lock before recording a skipped run (default 0: skip at once). */
   lockWaitMs?: number;
+  /** Sources whose key column changed type and whose keys kept their text: read them again from the start. */
+  acceptKeyChange?: readonly string[];
+  /**
+   * The crmlink host's clock (tests inject one to jump it). It stamps hub-side times only: capture
+   * positions come from the source's own values, never from this clock.
+   */
+  clock?: () => Date;
 }
 
 export interface SourceStats {

@@ -39,8 +39,9 @@ export function register(program: Command, ctx: SyncCliContext): void {
     .argument('<job>', 'job name (sync.jobs.<name>)')
     .option('-c, --config <file>', 'config file (default: crmlink.yaml or $CRMLINK_CONFIG)')
     .option('--dry-run', 'compute and print what the run would do; write nothing')
+    .option('--accept-key-change <source...>', "a source's key column changed type and its keys kept their text: read it again from the start")
     .option('--json', 'print the run report as JSON')
-    .action(async (job: string, opts: CommonOptions & { dryRun?: boolean }) => {
+    .action(async (job: string, opts: CommonOptions & { dryRun?: boolean; acceptKeyChange?: string[] }) => {
       // A dry run writes nothing, the hub's schema included: see Hub.open.
       await withApp(ctx, { config: opts.config, readOnlyHub: opts.dryRun === true }, async (app) => {
         const bar = !opts.json && process.stderr.isTTY ? progressBar() : null;
@@ -49,7 +50,7 @@ export function register(program: Command, ctx: SyncCliContext): void {
         process.once('SIGINT', onSignal);
         let report: RunReport;
         try {
-          report = await (await engine()).runJob(app, job, { dryRun: opts.dryRun, signal: controller.signal, onProgress: bar?.update });
+          report = await (await engine()).runJob(app, job, { dryRun: opts.dryRun, acceptKeyChange: opts.acceptKeyChange, signal: controller.signal, onProgress: bar?.update });
         } catch (err) {
           usageOnUnknownJob(ctx, err);
         } finally {
