@@ -500,7 +500,7 @@ export class KnexDriver implements Driver {
         if (ctx.table) this.columnCache.delete(this.cacheKey(this.ref(ctx.table)));
         const column = missingColumn(message);
         return new SchemaError(
-          `source "${this.name}": ${context.table ?? 'the table'} has no column ${column ?? '(see below)'} any more (${ctx.op}: ${message}): restore the column in the source, or remove it from the mapping (entities.<entity>.sources.${this.name}.fields); rows read so far are kept and the run resumes from its last checkpoint`,
+          `source "${this.name}": ${context.table ?? 'the table'} has no column ${column ?? '(see below)'} (dropped, or misspelt in the mapping; ${ctx.op}: ${message}): restore the column in the source, or remove it from the mapping (entities.<entity>.sources.${this.name}.fields); rows read so far are kept and the run resumes from its last checkpoint`,
           { ...context, ...(column ? { column } : {}) },
           options,
         );
@@ -570,7 +570,7 @@ export class KnexDriver implements Driver {
     const fail = (p: PlannedRow, err: CrmlinkError) => {
       const pg = err.cause as { column?: unknown } | undefined;
       const column = typeof pg?.column === 'string' ? pg.column : columnFromMessage(err.message);
-      const message = dbMessage(err.cause ?? err, undefined);
+      const message = explainRowMessage(dbMessage(err.cause ?? err, undefined), column, column ? p.row[column] : undefined);
       outcomes[p.index] = {
         index: p.index,
         key: p.key,
@@ -666,8 +666,31 @@ export function dbMessage(err: unknown, sql: string | undefined): string {
 }
 
 function columnFromMessage(message: string): string | undefined {
+  // MariaDB qualifies it: column `db`.`table`.`name`.
+  const qualified = /column (?:`[^`]+`\.)+`([^`]+)`/i.exec(message);
+  if (qualified) return qualified[1];
   const m = /column ['"`]([^'"`]+)['"`]/i.exec(message) ?? /Column '([^']+)'/.exec(message) ?? /NOT NULL constraint failed: [^.]+\.(\S+)/.exec(message);
   return m?.[1];
+}
+
+/**
+ * A database's refusal of one row, said plainly where the database's own words are obscure:
+ * MariaDB/MySQL "Incorrect string value: '\xF0\x9F\x98\x80...'" is text the column's character set
+ * cannot hold (an emoji in a GBK or latin1 column), shown with the characters themselves.
+ */
+export function explainRowMessage(message: string, column: string | undefined, value?: unknown): string {
+  const bad = /Incorrect string value: '((?:\\x[0-9A-Fa-f]{2})+)/.exec(message);
+  if (bad) {
+    const bytes = Buffer.from(bad[1].replace(/\\x/g, ''), 'hex');
+    // The message cuts the value short: show the whole characters among the bytes it quotes.
+    const chars = bytes.toString('utf8').replace(/\uFFFD/g, '');
+    return `column ${column ?? '(unknown)'} cannot hold "${chars}" (bytes ${bad[1]}): a character outside the column's character set (e.g. an emoji in a GBK or latin1 column); widen the column to utf8mb4 or change the text in the system it came from (${message})`;
+  }
+  // Over the column's length or precision: name the value, which the database does not.
+  if (column && value !== undefined && value !== null && /Out of range value|Data too long|value too long|numeric field overflow|String or binary data would be truncated/i.test(message)) {
+    return `column ${column} cannot hold ${JSON.stringify(typeof value === 'string' || typeof value === 'number' ? value : String(value))}: over its length or precision (${message})`;
+  }
+  return message;
 }
 
 function lookupKey(kv: KeyValues): string {
