@@ -70,6 +70,7 @@ const CONFIGS: [string, (t: string) => string, RegExp][] = [
   ['missing env var', (t) => t.replace('${ERP_PASSWORD}', '${CRMLINK_VERIFY_UNSET}'), /sources\.erp\.connection\.password: environment variable CRMLINK_VERIFY_UNSET is not set \(line 9\)/],
   ['duplicate source names', (t) => t.replace('  finance:\n    kind: finance', '  erp:\n    kind: finance'), /duplicate key "erp" \(each name may appear once\) \(line 10\)/],
   ['job on an unknown source', (t) => t.replace('sources: [erp, finance]', 'sources: [erp, billing]'), /sync\.jobs\.customers\.sources\.1: unknown source "billing"/],
+  ['bad reconcile cron', (t) => t.replace('schedule: "*/5 * * * *"', 'schedule: "*/5 * * * *"\n      reconcile: { schedule: "nightly" }'), /sync\.jobs\.customers\.reconcile\.schedule: invalid cron expression "nightly"/],
   ['wrong type', (t) => t.replace('schedule: "*/5 * * * *"', 'schedule: "*/5 * * * *"\n      batchSize: lots'), /sync\.jobs\.customers\.batchSize: expected number/],
 ];
 
