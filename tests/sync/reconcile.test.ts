@@ -99,6 +99,22 @@ describe('key reconcile on SQLite', () => {
     expect(Object.keys(await hubCustomers(app))).toHaveLength(42);
   });
 
+  it('a source whose connector cannot list keys is reported, the others reconciled, the run partial', async () => {
+    world = await createWorld({ erpCapture: 'timestamp', label: 'recnokeys' });
+    await seedErp(world.erp, THREE);
+    const app = await world.open();
+    await runJob(app, 'customers');
+    await world.erp('erp_customer').where({ cust_code: 'C001' }).delete();
+    // As a plugin connector without readKeys (the contract's example plugin) would be.
+    Object.defineProperty(app.sources.connector('finance'), 'readKeys', { value: undefined });
+    const r = await reconcileJob(app, 'customers');
+    expect(r.status).toBe('partial');
+    expect(r.reconciled.finance).toMatchObject({ status: 'not-supported', checked: 0 });
+    expect(r.reconciled.finance.reason).toMatch(/source "finance" \(sqlite\) cannot list its keys \(its connector has no readKeys\)/);
+    expect(r.reconciled.erp).toMatchObject({ status: 'done', missing: 1 });
+    expect(Object.keys(await hubCustomers(app))).toEqual(['C002', 'C003']);
+  });
+
   it('a dry run lists the keys and deletes nothing', async () => {
     world = await createWorld({ erpCapture: 'timestamp', label: 'recdry' });
     await seedErp(world.erp, THREE);
