@@ -167,19 +167,28 @@ export class KnexDriver implements Driver {
   async readKeys(opts: ReadKeysOptions): Promise<KeyValues[]> {
     const ref = this.ref(opts);
     const types = await this.columnTypes(ref);
-    const bind = this.binder(types);
-    // Room for the filter's parameters, then as many keys as fit.
-    const chunk = Math.max(1, Math.min(READ_KEYS_CHUNK, Math.floor((this.capabilities.maxParameters - 100) / opts.key.length)));
+    const chunk = this.readKeysChunk(opts.key.length);
     const out: KeyValues[] = [];
     for (let i = 0; i < opts.keys.length; i += chunk) {
       opts.signal?.throwIfAborted();
-      const qb = this.table(ref).select(opts.key);
-      applyWhere(qb, opts.where, bind);
-      applyKeyIn(qb, opts.key, opts.keys.slice(i, i + chunk), { rowValues: this.adapter.rowValues, bind });
+      const qb = this.readKeysQuery({ ...opts, keys: opts.keys.slice(i, i + chunk) }, types);
       const rows = this.readRows(await this.run<Row[]>(qb, { op: 'read keys', table: ref }), types);
       for (const r of rows) out.push(opts.key.map((k) => r[k]));
     }
     return out;
+  }
+
+  /** Keys per readKeys statement: room for the filter's parameters, then as many keys as fit. */
+  readKeysChunk(keyWidth: number): number {
+    return Math.max(1, Math.min(READ_KEYS_CHUNK, Math.floor((this.capabilities.maxParameters - 100) / keyWidth)));
+  }
+
+  /** One readKeys statement (exposed so compiled SQL can be asserted without a server). */
+  readKeysQuery(opts: Omit<ReadKeysOptions, 'signal'>, types?: ColumnTypes): Knex.QueryBuilder {
+    const bind = this.binder(types);
+    const qb = this.table(this.ref(opts)).select(opts.key);
+    applyWhere(qb, opts.where, bind);
+    return applyKeyIn(qb, opts.key, opts.keys, { rowValues: this.adapter.rowValues, bind });
   }
 
   async select(spec: SelectSpec): Promise<Row[]> {
