@@ -1,7 +1,7 @@
 /**
  * runJob: one run of one sync job, start to end.
  *
- *   lock → (claim the tick) → record the run → finish inserts an interrupted run left open →
+ *   lock (the job's, then its entity's) → (claim the tick) → record the run → finish inserts an interrupted run left open →
  *   pull each source, sorted by name (read changes → map → link → merge → hub + base + checkpoint,
  *   one transaction per page) → push hub changes to each source in batches → record the run.
  *

@@ -64,9 +64,12 @@ export interface ReconcileOptions extends Pick<RunOptions, 'signal' | 'onProgres
   sources?: readonly string[];
 }
 
-/** The tick name of a scheduled reconcile, apart from the job's own ticks. */
-export function reconcileTickJob(job: string): string {
-  return `reconcile:${job}`;
+/**
+ * A scheduled reconcile's tick as claimed in the hub, apart from the job's own tick at the same
+ * time: "R" + the ISO time (25 characters; the column holds 30, the job name keeps its 64).
+ */
+export function reconcileTick(tick: string): string {
+  return `R${tick}`;
 }
 
 /** Reconcile one job's sources now. Never throws for what happens inside the run (see RunReport). */
@@ -81,7 +84,7 @@ export async function reconcileJob(app: SyncApp, job: string, opts: ReconcileOpt
     return { ...buildReport(job, cfg, null, started, id, 'skipped'), reason, trigger: 'reconcile', reconciled: {} };
   }
   try {
-    if (opts.tick && !(await app.hub.store.journal.claimTick(app.hub.knex, reconcileTickJob(job), opts.tick, lock.holder))) {
+    if (opts.tick && !(await app.hub.store.journal.claimTick(app.hub.knex, job, reconcileTick(opts.tick), lock.holder))) {
       const reason = `tick ${opts.tick} was already reconciled by another process`;
       const id = await recordSkipped(app.hub.knex, job, `reconcile: ${reason}`, started.toISOString());
       return { ...buildReport(job, cfg, null, started, id, 'skipped'), reason, trigger: 'reconcile', reconciled: {} };
