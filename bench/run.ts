@@ -55,6 +55,12 @@ const BENCHES: Bench[] = [
     fullArgs: ['--sizes', '10000,100000,1000000', '--lag-samples', '10'],
   },
   {
+    name: 'sync: key reconcile (hard deletes under timestamp capture), keys/s, RSS, statements',
+    file: 'reconcile.bench.ts',
+    args: ['--rows', '100000', '--deleted', '1000'],
+    fullArgs: ['--rows', '1000000', '--deleted', '1000'],
+  },
+  {
     name: 'analysis: full refresh, and incremental after changed orders (SQLite hub)',
     file: 'analysis.bench.ts',
     args: ['--customers', '10000', '--lines', '100000', '--changed', '1000'],

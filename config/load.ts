@@ -413,6 +413,7 @@ function crossCheck(config: CrmlinkConfig, declared: DeclaredNames): PathIssue[]
       else if (entity && hasOwnKey(config.sources, s) && !hasOwnKey(entity.sources, s)) bad(`${at}.sources.${i}`, `source "${s}" has no mapping for ${job.entity}`);
     });
     if (job.schedule !== undefined && !cron.validate(job.schedule)) bad(`${at}.schedule`, `invalid cron expression "${job.schedule}"`);
+    if (job.reconcile !== undefined && !cron.validate(job.reconcile.schedule)) bad(`${at}.reconcile.schedule`, `invalid cron expression "${job.reconcile.schedule}"`);
     const policies: [string, string][] = [['default', job.conflicts.default], ...Object.entries(job.conflicts.fields)];
     for (const [field, policy] of policies) {
       const path = field === 'default' ? `${at}.conflicts.default` : `${at}.conflicts.fields.${field}`;

@@ -321,6 +321,14 @@ export const jobSchema = z
       .strict()
       .prefault({}),
     batchSize: z.number().int().min(1).max(100000).default(500),
+    reconcile: z
+      .object({
+        schedule: z.string().describe('node-cron expression of the key reconcile, e.g. "0 3 * * *" (03:00 daily). 按计划核对主键，发现源端硬删除.'),
+        pageSize: z.number().int().min(1).max(50000).default(1000).describe('Keys compared per page (one source statement per 1000 keys).'),
+      })
+      .strict()
+      .optional()
+      .describe('Key reconcile: finds rows hard-deleted in a source whose capture cannot see deletes (timestamp, rowversion) by comparing its keys with the hub\'s. Also `crmlink sync reconcile <job>`.'),
     clockSkewSeconds: z.number().min(0).default(5).describe('`newest` refuses to pick within this tolerance.'),
   })
   .strict();

@@ -26,6 +26,7 @@ import type {
   FilterOp,
   HealthReport,
   KeyValues,
+  ReadKeysOptions,
   ReadPagesOptions,
   Row,
   RowOutcome,
@@ -73,6 +74,14 @@ export interface Connector {
   introspect(opts?: { table?: string; schema?: string; signal?: AbortSignal }): Promise<TableInfo[]>;
   /** Keyset-paged read by key, ascending; memory stays bounded by pageSize. */
   readPages(opts: ReadPagesOptions): AsyncIterable<Row[]>;
+  /**
+   * Which of `opts.keys` have a row (matching `opts.where`): the key values of those rows, in any
+   * order. Reads the key columns only, a bounded number of statements per call (never one per
+   * key). What a key reconcile (`crmlink sync reconcile`) needs to see hard deletes a timestamp or
+   * rowversion capture cannot see. Optional: a connector without it is reported as not
+   * reconcilable; `readKeysBySelect` (connectors/read-keys.ts) implements it over `select`.
+   */
+  readKeys?(opts: ReadKeysOptions): Promise<KeyValues[]>;
   /** Rows by filter, order, keyset position and limit. */
   select(spec: SelectSpec): Promise<Row[]>;
   /** Grouped aggregates (capabilities.aggregate). */

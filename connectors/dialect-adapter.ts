@@ -9,7 +9,8 @@ import type { ColumnInfo, DialectCapabilities, Row, TableInfo, TableRef } from '
 import type { NullOrder } from './where.js';
 
 /** How a failure should be reacted to, independent of the engine's own codes. */
-export type ErrorClass = 'transient' | 'unreachable' | 'auth' | 'database-unknown' | 'constraint' | 'other';
+/** missing-column: the statement names a column (or table) the source does not have (any more). */
+export type ErrorClass = 'transient' | 'unreachable' | 'auth' | 'database-unknown' | 'constraint' | 'missing-column' | 'other';
 
 export interface AdapterOptions {
   /** Source name, for messages and application_name. */

@@ -12,6 +12,7 @@ export { KnexDriver, sameRow, sameValue, type KnexDriverOptions } from './knex-d
 export { DialectAdapterBase, CHANGELOG_TABLE, type DialectAdapter, type ErrorClass } from './dialect-adapter.js';
 export { createDriver, createConnector, adapterFor, effectiveEntities, SourceSet } from './registry.js';
 export { encodeKey, decodeKey } from './keys.js';
+export { readKeysBySelect, whereKeys } from './read-keys.js';
 export { rowHash, canonicalJson } from './hash.js';
 export { captureChanges, installCapture, uninstallCapture, captureDdl, CRMLINK_ORIGIN } from './capture/index.js';
 export { EntityMapping, type CustomFields } from './mapping/entity-mapping.js';

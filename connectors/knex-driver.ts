@@ -11,6 +11,7 @@ import {
   CrmlinkError,
   DatabaseError,
   RowError,
+  SchemaError,
   ValidationError,
   redact,
   type ErrorContext,
@@ -25,6 +26,7 @@ import type {
   HealthReport,
   KeyValues,
   OrderBy,
+  ReadKeysOptions,
   ReadPagesOptions,
   Row,
   RowOutcome,
@@ -40,6 +42,7 @@ import { canonicalValue } from './hash.js';
 import { normalizeDecimal, DECIMAL_RE } from '../model/decimal.js';
 import { parseNaive } from '../model/time.js';
 import { captureChanges } from './capture/index.js';
+import { READ_KEYS_CHUNK } from './read-keys.js';
 import { FILTER_OPS, type ConnectorCapabilities } from './connector.js';
 
 export interface KnexDriverOptions extends Omit<AdapterOptions, 'name'> {
@@ -157,6 +160,38 @@ export class KnexDriver implements Driver {
       const last = rows[rows.length - 1];
       after = opts.key.map((k) => last[k]);
     }
+  }
+
+  /**
+   * Which of these keys have a row (matching `where`): `SELECT <key columns> ... WHERE <filter> AND
+   * key IN (...)`, the keys split into as few statements as the dialect's parameter limit allows
+   * (at most READ_KEYS_CHUNK keys each).
+   */
+  async readKeys(opts: ReadKeysOptions): Promise<KeyValues[]> {
+    const ref = this.ref(opts);
+    const types = await this.columnTypes(ref);
+    const chunk = this.readKeysChunk(opts.key.length);
+    const out: KeyValues[] = [];
+    for (let i = 0; i < opts.keys.length; i += chunk) {
+      opts.signal?.throwIfAborted();
+      const qb = this.readKeysQuery({ ...opts, keys: opts.keys.slice(i, i + chunk) }, types);
+      const rows = this.readRows(await this.run<Row[]>(qb, { op: 'read keys', table: ref }), types);
+      for (const r of rows) out.push(opts.key.map((k) => r[k]));
+    }
+    return out;
+  }
+
+  /** Keys per readKeys statement: room for the filter's parameters, then as many keys as fit. */
+  readKeysChunk(keyWidth: number): number {
+    return Math.max(1, Math.min(READ_KEYS_CHUNK, Math.floor((this.capabilities.maxParameters - 100) / keyWidth)));
+  }
+
+  /** One readKeys statement (exposed so compiled SQL can be asserted without a server). */
+  readKeysQuery(opts: Omit<ReadKeysOptions, 'signal'>, types?: ColumnTypes): Knex.QueryBuilder {
+    const bind = this.binder(types);
+    const qb = this.table(this.ref(opts)).select(opts.key);
+    applyWhere(qb, opts.where, bind);
+    return applyKeyIn(qb, opts.key, opts.keys, { rowValues: this.adapter.rowValues, bind });
   }
 
   async select(spec: SelectSpec): Promise<Row[]> {
@@ -400,7 +435,7 @@ export class KnexDriver implements Driver {
   /** Column types of a table, when the dialect binds by column type (otherwise undefined, at no cost). */
   async columnTypes(ref: TableRef): Promise<ColumnTypes | undefined> {
     if (!this.adapter.typedParameters) return undefined;
-    const id = `${ref.schema ?? ''}.${ref.table}`;
+    const id = this.cacheKey(ref);
     let p = this.columnCache.get(id);
     if (!p) {
       p = this.introspect({ table: ref.table, schema: ref.schema }).then(
@@ -410,6 +445,10 @@ export class KnexDriver implements Driver {
       this.columnCache.set(id, p);
     }
     return p;
+  }
+
+  private cacheKey(ref: TableRef): string {
+    return `${ref.schema ?? ''}.${ref.table}`;
   }
 
   binder(types: ColumnTypes | undefined): Binder {
@@ -483,6 +522,16 @@ export class KnexDriver implements Driver {
           options,
         );
       }
+      case 'missing-column': {
+        // The table changed under us: forget its cached column types, name the column.
+        if (ctx.table) this.columnCache.delete(this.cacheKey(this.ref(ctx.table)));
+        const column = missingColumn(message);
+        return new SchemaError(
+          `source "${this.name}": ${context.table ?? 'the table'} has no column ${column ?? '(see below)'} (dropped, or misspelt in the mapping; ${ctx.op}: ${message}): restore the column in the source, or remove it from the mapping (entities.<entity>.sources.${this.name}.fields); rows read so far are kept and the run resumes from its last checkpoint`,
+          { ...context, ...(column ? { column } : {}) },
+          options,
+        );
+      }
       case 'transient':
         return new DatabaseError('DB_TRANSIENT', `source "${this.name}" ${ctx.op} failed transiently (${message}); retry`, context, options);
       case 'constraint':
@@ -548,7 +597,7 @@ export class KnexDriver implements Driver {
     const fail = (p: PlannedRow, err: CrmlinkError) => {
       const pg = err.cause as { column?: unknown } | undefined;
       const column = typeof pg?.column === 'string' ? pg.column : columnFromMessage(err.message);
-      const message = dbMessage(err.cause ?? err, undefined);
+      const message = explainRowMessage(dbMessage(err.cause ?? err, undefined), column, column ? p.row[column] : undefined);
       outcomes[p.index] = {
         index: p.index,
         key: p.key,
@@ -651,8 +700,31 @@ export function dbMessage(err: unknown, sql: string | undefined): string {
 }
 
 function columnFromMessage(message: string): string | undefined {
+  // MariaDB qualifies it: column `db`.`table`.`name`.
+  const qualified = /column (?:`[^`]+`\.)+`([^`]+)`/i.exec(message);
+  if (qualified) return qualified[1];
   const m = /column ['"`]([^'"`]+)['"`]/i.exec(message) ?? /Column '([^']+)'/.exec(message) ?? /NOT NULL constraint failed: [^.]+\.(\S+)/.exec(message);
   return m?.[1];
+}
+
+/**
+ * A database's refusal of one row, said plainly where the database's own words are obscure:
+ * MariaDB/MySQL "Incorrect string value: '\xF0\x9F\x98\x80...'" is text the column's character set
+ * cannot hold (an emoji in a GBK or latin1 column), shown with the characters themselves.
+ */
+export function explainRowMessage(message: string, column: string | undefined, value?: unknown): string {
+  const bad = /Incorrect string value: '((?:\\x[0-9A-Fa-f]{2})+)/.exec(message);
+  if (bad) {
+    const bytes = Buffer.from(bad[1].replace(/\\x/g, ''), 'hex');
+    // The message cuts the value short: show the whole characters among the bytes it quotes.
+    const chars = bytes.toString('utf8').replace(/\uFFFD/g, '');
+    return `column ${column ?? '(unknown)'} cannot hold "${chars}" (bytes ${bad[1]}): a character outside the column's character set (e.g. an emoji in a GBK or latin1 column); widen the column to utf8mb4 or change the text in the system it came from (${message})`;
+  }
+  // Over the column's length or precision: name the value, which the database does not.
+  if (column && value !== undefined && value !== null && /Out of range value|Data too long|value too long|numeric field overflow|String or binary data would be truncated/i.test(message)) {
+    return `column ${column} cannot hold ${JSON.stringify(typeof value === 'string' || typeof value === 'number' ? value : String(value))}: over its length or precision (${message})`;
+  }
+  return message;
 }
 
 function lookupKey(kv: KeyValues): string {
@@ -728,4 +800,17 @@ export function sameValue(a: unknown, b: unknown): boolean {
   const nx = parseNaive(sx);
   const ny = nx ? parseNaive(sy) : null;
   return nx !== null && ny !== null && nx.ms === ny.ms;
+}
+
+/** The column a "no such column" message names, on each engine's wording. */
+export function missingColumn(message: string): string | null {
+  const m =
+    /column "?([^"\s]+?)"? does not exist/i.exec(message) ?? // PostgreSQL
+    /Unknown column '([^']+)'/i.exec(message) ?? // MySQL / MariaDB
+    /no such column: ([^\s,)]+)/i.exec(message) ?? // SQLite
+    /Invalid column name '([^']+)'/i.exec(message); // SQL Server
+  if (!m) return null;
+  const name = m[1];
+  // PostgreSQL and MySQL may qualify it (t.col, `t`.`col`).
+  return name.split('.').pop()!.replace(/[`"]/g, '');
 }

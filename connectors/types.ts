@@ -120,6 +120,16 @@ export interface ReadPagesOptions extends TableRef {
   signal?: AbortSignal;
 }
 
+/** Which of a list of keys still have a row: what a key reconcile asks a source. */
+export interface ReadKeysOptions extends TableRef {
+  key: string[];
+  /** The keys to look for, in key column order. */
+  keys: readonly KeyValues[];
+  /** Only rows matching this count as present (a mapping's row filter, e.g. not soft-deleted). */
+  where?: Where;
+  signal?: AbortSignal;
+}
+
 /** What a change-capture strategy needs to know about one mapped table. */
 export interface CaptureSpec extends TableRef {
   key: string[];

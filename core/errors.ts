@@ -47,6 +47,7 @@ export type ErrorCode =
   | 'QUERY_TOO_COMPLEX'
   | 'NOT_AVAILABLE'
   | 'LOCKED'
+  | 'SCHEMA_CHANGED'
   | 'INTERNAL';
 
 const KIND_BY_CODE: Record<ErrorCode, ErrorKind> = {
@@ -71,6 +72,7 @@ const KIND_BY_CODE: Record<ErrorCode, ErrorKind> = {
   QUERY_TOO_COMPLEX: 'user',
   NOT_AVAILABLE: 'user',
   LOCKED: 'operational',
+  SCHEMA_CHANGED: 'user',
   INTERNAL: 'unexpected',
 };
 
@@ -134,6 +136,17 @@ export class MappingError extends CrmlinkError {}
 
 /** One row was refused (constraint, bad value); the rest of its batch goes on. */
 export class RowError extends CrmlinkError {}
+
+/**
+ * A source's table no longer has the shape the mapping and the capture position were built on: a
+ * mapped column gone, a key column of another type. Names source, table and column; nothing of
+ * the page that met it is applied, and the run stops until someone fixes the source or the mapping.
+ */
+export class SchemaError extends CrmlinkError {
+  constructor(message: string, context: ErrorContext, options: { cause?: unknown } = {}) {
+    super('SCHEMA_CHANGED', message, context, options);
+  }
+}
 
 /** A database failure, wrapped with where it happened. `code` DB_TRANSIENT is retried. */
 export class DatabaseError extends CrmlinkError {}

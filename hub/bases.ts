@@ -114,6 +114,23 @@ export class BaseStore {
     return out;
   }
 
+  /**
+   * One keyset page of the source keys the hub holds a live (not tombstoned) base for: the rows it
+   * believes the source has. Ordered by key text, after `after` (exclusive); key columns only.
+   */
+  async liveKeysPage(q: Q, entity: string, source: string, after: string | null, limit: number): Promise<{ keys: string[]; next: string | null }> {
+    const page = (await q(T.base)
+      .where({ entity, source })
+      .modify((b) => {
+        if (after !== null) b.where('source_key', '>', after);
+      })
+      .orderBy('source_key')
+      .limit(limit)
+      .select('source_key', 'deleted')) as { source_key: string; deleted: unknown }[];
+    const last = page[page.length - 1];
+    return { keys: page.filter((r) => !isTrue(r.deleted)).map((r) => r.source_key), next: page.length < limit || !last ? null : last.source_key };
+  }
+
   /** The live bases of every source key cross-referenced to `gid`: each source's version of the record. */
   async versionsOf(q: Q, entity: EntityName, gid: string): Promise<SourceVersion[]> {
     const xrefs = (await q(T.xref).where({ entity, gid }).select('source', 'source_key')) as { source: string; source_key: string }[];

@@ -20,6 +20,8 @@ export interface SourceCheckpoint<P = unknown> {
   inScan: boolean;
   /** Set when the first complete pass over the source has finished (the initial load). */
   loadedAt: string | null;
+  /** The key columns' types when the position was taken (a change of type stops the pull). */
+  keyTypes?: Record<string, string>;
 }
 
 type Q = Knex | Knex.Transaction;
@@ -28,7 +30,7 @@ export async function readSourceCheckpoint<P>(q: Q, job: string, source: string)
   const row = (await q(T.checkpoint).where({ job, source }).first()) as { value: string } | undefined;
   if (!row) return { position: null, inScan: false, loadedAt: null };
   const parsed = JSON.parse(row.value) as Partial<SourceCheckpoint<P>>;
-  return { position: parsed.position ?? null, inScan: parsed.inScan ?? false, loadedAt: parsed.loadedAt ?? null };
+  return { position: parsed.position ?? null, inScan: parsed.inScan ?? false, loadedAt: parsed.loadedAt ?? null, ...(parsed.keyTypes ? { keyTypes: parsed.keyTypes } : {}) };
 }
 
 export async function writeSourceCheckpoint<P>(q: Q, job: string, source: string, cp: SourceCheckpoint<P>): Promise<void> {

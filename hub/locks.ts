@@ -44,7 +44,23 @@ export interface LockingHub {
 
 /** Take the job's lock, or null when another run holds it. */
 export async function tryLockJob(hub: LockingHub, job: string, opts: LockOptions = {}): Promise<JobLock | null> {
-  const name = lockName(job);
+  return tryLockNamed(hub, lockName(job), opts);
+}
+
+export function entityLockName(entity: string): string {
+  return `crmlink:entity:${entity}`;
+}
+
+/**
+ * Take an entity's lock, or null when a run of some job on that entity holds it. Pulls of two jobs
+ * on one entity must not interleave: each links new source rows against the hub's records as its
+ * run saw them, so both would create the same new customer.
+ */
+export async function tryLockEntity(hub: LockingHub, entity: string, opts: LockOptions = {}): Promise<JobLock | null> {
+  return tryLockNamed(hub, entityLockName(entity), opts);
+}
+
+function tryLockNamed(hub: LockingHub, name: string, opts: LockOptions): Promise<JobLock | null> {
   return hub.dialect === 'postgres' ? tryPgLock(hub.knex, name) : trySqliteLock(hub.knex, name, opts.ttlSeconds ?? 120);
 }
 

@@ -16,7 +16,7 @@ import type { CrmRecord, EntityName, ModelField } from '../model/entities.js';
 import { IdentityLinker } from './identity.js';
 import type { MergePolicies } from './three-way-merge.js';
 import { withRetry } from './retry.js';
-import { emptyStats, type FaultPoint, type PlannedConflict, type PlannedWrite, type RunOptions, type SourceStats, type TargetPlan } from './types.js';
+import { emptyStats, type FaultPoint, type PlannedConflict, type PlannedWrite, type ProgressEvent, type RunOptions, type SourceStats, type TargetPlan } from './types.js';
 
 /**
  * The parts of the application the sync engine runs with (app/ builds them; any object of this
@@ -146,7 +146,12 @@ export class RunContext {
     });
   }
 
-  progress(phase: 'pull' | 'push', source: string, done: number, estimated: number | null): void {
+  /** The host's clock (RunOptions.clock). */
+  now(): Date {
+    return this.opts.clock?.() ?? new Date();
+  }
+
+  progress(phase: ProgressEvent['phase'], source: string, done: number, estimated: number | null): void {
     this.opts.onProgress?.({ job: this.job, phase, source, done, estimated });
   }
 

@@ -1,7 +1,7 @@
 /**
  * runJob: one run of one sync job, start to end.
  *
- *   lock → (claim the tick) → record the run → finish inserts an interrupted run left open →
+ *   lock (the job's, then its entity's) → (claim the tick) → record the run → finish inserts an interrupted run left open →
  *   pull each source, sorted by name (read changes → map → link → merge → hub + base + checkpoint,
  *   one transaction per page) → push hub changes to each source in batches → record the run.
  *
@@ -20,7 +20,7 @@ import { CrmlinkError } from '../core/errors.js';
 import { ownValue } from '../core/own.js';
 import type { JobConfig } from '../config/schema.js';
 import type { Change, Where } from '../connectors/driver.js';
-import { tryLockJob, type JobLock } from '../hub/locks.js';
+import { tryLockEntity, tryLockJob, type JobLock } from '../hub/locks.js';
 import { ensureSyncTables } from '../hub/sync-tables.js';
 import { RunContext, type HubAccess } from './context.js';
 import { applyPage, commitPage, pullSource } from './pull.js';
@@ -59,13 +59,13 @@ async function runJobTraced(app: SyncApp, job: string, opts: RunOptions): Promis
   if (opts.dryRun) return dryRun(app, job, cfg, opts, started);
   await ensureSyncTables(app.hub.knex);
 
-  const lock = await lockJob(app, job, opts.lockWaitMs ?? 0, opts.signal);
-  if (!lock) {
-    const reason = 'LOCKED: another run of this job holds its lock';
-    const id = await recordSkipped(app.hub.knex, job, reason, startedAt);
-    app.logger.info({ job }, 'sync run skipped: the job is already running');
-    return skipped(job, cfg, id, started, reason);
+  const locked = await lockRun(app, job, cfg.entity, opts.lockWaitMs ?? 0, opts.signal);
+  if ('busy' in locked) {
+    const id = await recordSkipped(app.hub.knex, job, locked.busy, startedAt);
+    app.logger.info({ job, reason: locked.busy }, 'sync run skipped: the job or its entity is busy');
+    return skipped(job, cfg, id, started, locked.busy);
   }
+  const { lock } = locked;
   let runId: number | null = null;
   try {
     if (opts.tick && !(await app.hub.store.journal.claimTick(app.hub.knex, job, opts.tick, lock.holder))) {
@@ -91,10 +91,49 @@ async function runJobTraced(app: SyncApp, job: string, opts: RunOptions): Promis
  * The job's lock, waiting up to `waitMs` for it (an event-driven push of the same job lasts
  * milliseconds: a scheduled tick waits for it rather than being skipped).
  */
-export async function lockJob(app: SyncApp, job: string, waitMs: number, signal?: AbortSignal): Promise<JobLock | null> {
+export function lockJob(app: SyncApp, job: string, waitMs: number, signal?: AbortSignal): Promise<JobLock | null> {
+  return waitForLock(() => tryLockJob(app.hub, job), waitMs, signal);
+}
+
+/**
+ * What a run that pulls holds: its job's lock, then its entity's (hub/locks.ts tryLockEntity), so
+ * runs of two jobs on one entity never interleave and cannot both create the same new record.
+ * Each is waited for up to `waitMs`; `busy` says which was held.
+ */
+export async function lockRun(app: SyncApp, job: string, entity: string, waitMs: number, signal?: AbortSignal): Promise<{ lock: JobLock } | { busy: string }> {
+  const jobLock = await lockJob(app, job, waitMs, signal);
+  if (!jobLock) return { busy: 'LOCKED: another run of this job holds its lock' };
+  let entityLock: JobLock | null;
+  try {
+    entityLock = await waitForLock(() => tryLockEntity(app.hub, entity), waitMs, signal);
+  } catch (err) {
+    await jobLock.release();
+    throw err;
+  }
+  if (!entityLock) {
+    await jobLock.release();
+    return { busy: `LOCKED: a run of another job on ${entity} holds the entity's lock (runs of jobs on one entity take turns); this one runs at its next tick` };
+  }
+  const held = entityLock;
+  return {
+    lock: {
+      name: jobLock.name,
+      holder: jobLock.holder,
+      release: async () => {
+        try {
+          await held.release();
+        } finally {
+          await jobLock.release();
+        }
+      },
+    },
+  };
+}
+
+async function waitForLock(take: () => Promise<JobLock | null>, waitMs: number, signal?: AbortSignal): Promise<JobLock | null> {
   const deadline = Date.now() + waitMs;
   for (let delay = 10; ; delay = Math.min(delay * 2, 200)) {
-    const lock = await tryLockJob(app.hub, job);
+    const lock = await take();
     if (lock || Date.now() + delay > deadline || signal?.aborted) return lock;
     await new Promise<void>((r) => setTimeout(r, delay));
   }
@@ -219,10 +258,11 @@ export async function retryParked(app: SyncApp, job: string, opts: Pick<RunOptio
   const cfg = jobConfig(app, job);
   await ensureSyncTables(app.hub.knex);
   const started = new Date();
-  const lock = await tryLockJob(app.hub, job);
-  if (!lock) {
-    throw new CrmlinkError('LOCKED', `job ${job} is running; retry its parked records when it has finished`, { setting: `sync.jobs.${job}` });
+  const locked = await lockRun(app, job, cfg.entity, 0);
+  if ('busy' in locked) {
+    throw new CrmlinkError('LOCKED', `job ${job} cannot retry its parked records now (${locked.busy}); try again when the run has finished`, { setting: `sync.jobs.${job}` });
   }
+  const { lock } = locked;
   try {
     const parked = await readParked(app.hub.knex, { job, status: 'parked' });
     const access: HubAccess = { q: app.hub.knex, tx: (fn) => app.hub.knex.transaction(fn) };

@@ -14,6 +14,7 @@ import type { Knex } from 'knex';
 import type { ChangeBatch, Checkpoint } from '../connectors/driver.js';
 import { readSourceCheckpoint, writeSourceCheckpoint, type SourceCheckpoint } from '../hub/checkpoints.js';
 import { park } from '../hub/parked.js';
+import { SchemaError } from '../core/errors.js';
 import type { RunContext, SourceUnit } from './context.js';
 import { addStats } from './context.js';
 import { canonicalizePage } from './pull/canonicalize.js';
@@ -28,13 +29,21 @@ import { inSpan } from '../core/tracing.js';
 /** Read every change of one source since its checkpoint and apply it, page by page. */
 export async function pullSource(ctx: RunContext, unit: SourceUnit): Promise<void> {
   let cp = await readSourceCheckpoint<Checkpoint>(ctx.hub.q, ctx.job, unit.name);
+  const keyTypes = await readKeyTypes(unit);
+  if (keyTypes && cp.keyTypes && changedKey(cp.keyTypes, keyTypes)) {
+    if (!ctx.opts.acceptKeyChange?.includes(unit.name)) throw keyChanged(ctx, unit, cp.keyTypes, keyTypes);
+    // Accepted: the old position is ordered by the old type, so read the table again from the start
+    // (rows unchanged since their base are no-ops; nothing is skipped).
+    ctx.app.logger.warn({ job: ctx.job, source: unit.name, was: cp.keyTypes, now: keyTypes }, 'key type change accepted: reading the source again from the start');
+    cp = { position: null, inScan: false, loadedAt: cp.loadedAt };
+  }
   const estimated = ctx.opts.onProgress ? await estimateRows(ctx, unit, cp) : null;
   let done = 0;
   for (let page = 1; ; page++) {
     ctx.opts.signal?.throwIfAborted();
     const from = cp;
     const { batch, next } = await inSpan('sync.pull.batch', { 'crmlink.sync.stage': 'pull', 'crmlink.source': unit.name, 'crmlink.sync.batch': page }, async (span) => {
-      const pulled = await pullPage(ctx, unit, from, page);
+      const pulled = await pullPage(ctx, unit, from, page, keyTypes);
       span.setAttribute('crmlink.rows', pulled.batch.changes.length);
       return pulled;
     });
@@ -46,7 +55,13 @@ export async function pullSource(ctx: RunContext, unit: SourceUnit): Promise<voi
 }
 
 /** Read one page of changes after `cp` and apply it in one hub transaction. */
-async function pullPage(ctx: RunContext, unit: SourceUnit, cp: SourceCheckpoint<Checkpoint>, page: number): Promise<{ batch: ChangeBatch; next: SourceCheckpoint<Checkpoint> }> {
+async function pullPage(
+  ctx: RunContext,
+  unit: SourceUnit,
+  cp: SourceCheckpoint<Checkpoint>,
+  page: number,
+  keyTypes: Record<string, string> | null,
+): Promise<{ batch: ChangeBatch; next: SourceCheckpoint<Checkpoint> }> {
   const position = cp.position;
   const batch = await ctx.retry(
     () => unit.driver.changesSince(unit.mapping.capture, position, { pageSize: ctx.cfg.batchSize, signal: ctx.opts.signal }),
@@ -56,7 +71,8 @@ async function pullPage(ctx: RunContext, unit: SourceUnit, cp: SourceCheckpoint<
   const next: SourceCheckpoint<Checkpoint> = {
     position: batch.checkpoint,
     inScan: batch.snapshot && batch.hasMore,
-    loadedAt: cp.loadedAt ?? (batch.hasMore ? null : new Date().toISOString()),
+    loadedAt: cp.loadedAt ?? (batch.hasMore ? null : ctx.now().toISOString()),
+    ...(keyTypes ? { keyTypes } : {}),
   };
   const startScan = batch.snapshot && !cp.inScan;
   const outcome = await ctx.retry(async () => {
@@ -69,6 +85,34 @@ async function pullPage(ctx: RunContext, unit: SourceUnit, cp: SourceCheckpoint<
   }, `apply ${unit.name} page ${page}`);
   commitPage(ctx, unit.name, outcome);
   return { batch, next };
+}
+
+/** The key columns' types as the source reports them now (null: it does not say). */
+async function readKeyTypes(unit: SourceUnit): Promise<Record<string, string> | null> {
+  const [info] = await unit.driver.introspect({ table: unit.mapping.table.table, schema: unit.mapping.table.schema });
+  if (!info) return null;
+  const out: Record<string, string> = {};
+  for (const k of unit.mapping.key) {
+    const c = info.columns.find((x) => x.name === k);
+    if (!c) return null;
+    out[k] = c.type.toLowerCase();
+  }
+  return out;
+}
+
+function changedKey(was: Record<string, string>, now: Record<string, string>): boolean {
+  return Object.keys(now).some((k) => was[k] !== undefined && was[k] !== now[k]);
+}
+
+function keyChanged(ctx: RunContext, unit: SourceUnit, was: Record<string, string>, now: Record<string, string>): SchemaError {
+  const column = Object.keys(now).find((k) => was[k] !== undefined && was[k] !== now[k])!;
+  const table = unit.mapping.table.table;
+  return new SchemaError(
+    `source "${unit.name}": the key column ${table}.${column} changed type from ${was[column]} to ${now[column]} since the last run of job ${ctx.job}. ` +
+      `Nothing was read: the capture position is ordered by the old type, and keys that changed their text would no longer match their links. ` +
+      `If the key values kept their text (1 → '1'), run the job once with --accept-key-change ${unit.name} (reads ${unit.name} again from the start); otherwise restore the column type.`,
+    { source: unit.name, table, column, was: was[column], now: now[column], setting: `entities.${ctx.entity}.sources.${unit.name}.key` },
+  );
 }
 
 async function estimateRows(ctx: RunContext, unit: SourceUnit, cp: SourceCheckpoint): Promise<number | null> {
@@ -93,7 +137,7 @@ interface PageMeta {
 /** The stages' view of one source in this run. */
 export function pageContext(ctx: RunContext, unit: SourceUnit): PageContext {
   const refSources = new Map(unit.fields.map((f) => [f, unit.mapping.refSourceOf(f)] as const).filter(([, s]) => s !== unit.name));
-  return { job: ctx.job, entity: ctx.entity, source: unit.name, fields: unit.fields, model: ctx.fieldByName, refSources, policies: ctx.policies, now: new Date().toISOString(), run: ctx.runId };
+  return { job: ctx.job, entity: ctx.entity, source: unit.name, fields: unit.fields, model: ctx.fieldByName, refSources, policies: ctx.policies, now: ctx.now().toISOString(), run: ctx.runId };
 }
 
 /** Apply one page of changes inside `trx`, stage by stage. Exported for retrying parked rows. */

@@ -6,6 +6,10 @@
  * - with several crmlink processes on one PostgreSQL hub each tick runs once; the others record a
  *   skipped run.
  *
+ * A job with `reconcile.schedule` also gets a reconcile task (sync/reconcile.ts), ticking on its own
+ * pattern under the same job lock (it waits up to RECONCILE_LOCK_WAIT_MS for a run of the job to
+ * finish, then records a skipped reconcile) and claiming its ticks apart from the job's.
+ *
  * stop() is graceful: no new ticks, the abort signal tells running jobs to stop between pages /
  * batches (their last committed page and checkpoint stay valid), and it waits for them.
  *
@@ -17,6 +21,10 @@
 import cron, { type ScheduledTask } from 'node-cron';
 import type { SyncApp } from './context.js';
 import { runJob } from './engine.js';
+import { reconcileJob, type ReconcileReport } from './reconcile.js';
+
+/** How long a scheduled reconcile waits for a run of its job to end before it is skipped. */
+export const RECONCILE_LOCK_WAIT_MS = 10 * 60_000;
 import type { RunOptions, RunReport } from './types.js';
 
 export interface SchedulerOptions {
@@ -26,12 +34,16 @@ export interface SchedulerOptions {
   runOptions?: Omit<RunOptions, 'signal' | 'tick' | 'dryRun'>;
   /** Told about every finished run (also skipped ones). */
   onRun?: (report: RunReport) => void;
+  /** Told about every finished reconcile (also skipped ones). */
+  onReconcile?: (report: ReconcileReport) => void;
   /** IANA time zone the patterns are read in (default: the process's). */
   timezone?: string;
 }
 
 export interface ScheduledJob {
   job: string;
+  /** run: the job's sync runs; reconcile: its key reconcile. */
+  task: 'run' | 'reconcile';
   schedule: string;
   nextRun: Date | null;
   running: boolean;
@@ -40,6 +52,9 @@ export interface ScheduledJob {
 export class SyncScheduler {
   private readonly tasks = new Map<string, ScheduledTask>();
   private readonly running = new Map<string, Promise<void>>();
+  /** Key reconcile tasks and runs, by job. */
+  private readonly reconcileTasks = new Map<string, ScheduledTask>();
+  private readonly reconciling = new Map<string, Promise<void>>();
   private readonly controller = new AbortController();
   private stopping: Promise<void> | null = null;
 
@@ -51,8 +66,19 @@ export class SyncScheduler {
   start(): this {
     if (this.stopping) throw new Error('the scheduler was stopped; create a new one');
     for (const [job, cfg] of Object.entries(this.app.config.sync.jobs)) {
-      if (!cfg.schedule || this.tasks.has(job)) continue;
       if (this.opts.jobs && !this.opts.jobs.includes(job)) continue;
+      const reconcile = cfg.reconcile;
+      if (reconcile && !this.reconcileTasks.has(job)) {
+        const task = cron.schedule(reconcile.schedule, (ctx) => this.reconcile(job, ctx.date), {
+          name: `crmlink:reconcile:${job}`,
+          noOverlap: true,
+          timezone: this.opts.timezone,
+          unref: true,
+        });
+        this.reconcileTasks.set(job, task);
+        this.app.logger.info({ job, schedule: reconcile.schedule }, 'key reconcile scheduled');
+      }
+      if (!cfg.schedule || this.tasks.has(job)) continue;
       const task = cron.schedule(cfg.schedule, (ctx) => this.tick(job, ctx.date), {
         name: `crmlink:sync:${job}`,
         noOverlap: true,
@@ -67,7 +93,33 @@ export class SyncScheduler {
   }
 
   jobs(): ScheduledJob[] {
-    return [...this.tasks].map(([job, task]) => ({ job, schedule: task.getPattern(), nextRun: task.getNextRun(), running: this.running.has(job) }));
+    const entry = (job: string, task: ScheduledTask, kind: ScheduledJob['task']): ScheduledJob => ({
+      job,
+      task: kind,
+      schedule: task.getPattern(),
+      nextRun: task.getNextRun(),
+      running: (kind === 'run' ? this.running : this.reconciling).has(job),
+    });
+    return [...[...this.tasks].map(([job, t]) => entry(job, t, 'run')), ...[...this.reconcileTasks].map(([job, t]) => entry(job, t, 'reconcile'))];
+  }
+
+  /** Reconcile one job's keys now, as its reconcile tick would. */
+  reconcile(job: string, at: Date = new Date()): Promise<void> {
+    if (this.controller.signal.aborted) return Promise.resolve();
+    const tick = new Date(Math.floor(at.getTime() / 1000) * 1000).toISOString();
+    const cfg = this.app.config.sync.jobs[job];
+    const p = (async () => {
+      try {
+        const report = await reconcileJob(this.app, job, { signal: this.controller.signal, tick, lockWaitMs: RECONCILE_LOCK_WAIT_MS, pageSize: cfg?.reconcile?.pageSize });
+        this.opts.onReconcile?.(report);
+      } catch (err) {
+        this.app.logger.error({ job, err }, 'scheduled reconcile could not start');
+      }
+    })();
+    this.reconciling.set(job, p);
+    return p.finally(() => {
+      if (this.reconciling.get(job) === p) this.reconciling.delete(job);
+    });
   }
 
   /** Run one job now, as a tick would (used by the scheduler and for "run now" buttons). */
@@ -93,13 +145,14 @@ export class SyncScheduler {
   /** Stop ticking, ask running jobs to stop at their next safe point, and wait for them. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
-      await Promise.allSettled([...this.tasks.values()].map(async (t) => {
+      await Promise.allSettled([...this.tasks.values(), ...this.reconcileTasks.values()].map(async (t) => {
         await t.stop();
         await t.destroy();
       }));
       this.tasks.clear();
+      this.reconcileTasks.clear();
       this.controller.abort(new Error('the scheduler is stopping'));
-      await Promise.allSettled([...this.running.values()]);
+      await Promise.allSettled([...this.running.values(), ...this.reconciling.values()]);
     })();
     return this.stopping;
   }

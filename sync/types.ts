@@ -31,7 +31,7 @@ export interface FaultHook {
 
 export interface ProgressEvent {
   job: string;
-  phase: 'pull' | 'push';
+  phase: 'pull' | 'push' | 'reconcile';
   source: string;
   /** Rows done so far in this phase and source. */
   done: number;
@@ -58,6 +58,13 @@ export interface RunOptions {
   pullOnly?: readonly string[];
   /** How long to wait for the job's lock before recording a skipped run (default 0: skip at once). */
   lockWaitMs?: number;
+  /** Sources whose key column changed type and whose keys kept their text: read them again from the start. */
+  acceptKeyChange?: readonly string[];
+  /**
+   * The crmlink host's clock (tests inject one to jump it). It stamps hub-side times only: capture
+   * positions come from the source's own values, never from this clock.
+   */
+  clock?: () => Date;
 }
 
 export interface SourceStats {
@@ -174,8 +181,11 @@ export interface RunReport {
   lagSeconds: number | null;
   /** Why the run was skipped or failed. */
   reason?: string;
-  /** event: an event-driven push of the records a hub change named (sync/propagation.ts). */
-  trigger?: 'event';
+  /**
+   * event: an event-driven push of the records a hub change named (sync/propagation.ts);
+   * reconcile: a key reconcile (sync/reconcile.ts).
+   */
+  trigger?: 'event' | 'reconcile';
   error?: { code: string; message: string };
   /** Dry runs: the plan per target. */
   plan?: Record<string, TargetPlan>;

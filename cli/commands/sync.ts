@@ -1,11 +1,13 @@
 /**
- * `crmlink sync run|status|runs|parked`: run a job now (or plan it with --dry-run), see how every
- * job is doing, and list or retry parked records. Exit codes: 0 ok, 1 the run failed or left
- * errors (parked records, a run skipped because the job is already running), 2 bad usage.
+ * `crmlink sync run|reconcile|status|runs|parked`: run a job now (or plan it with --dry-run),
+ * reconcile its keys (hard deletes a timestamp capture cannot see), see how every job is doing,
+ * and list or retry parked records. Exit codes: 0 ok, 1 the run failed or left errors (parked
+ * records, a source that cannot be reconciled, a run skipped because the job is already running),
+ * 2 bad usage.
  */
 import type { Command } from 'commander';
 import { CrmlinkError } from '../../core/errors.js';
-import type { ProgressEvent, RunReport } from '../../sync/index.js';
+import type { ProgressEvent, ReconcileReport, RunReport } from '../../sync/index.js';
 import { EXIT, ExitCode } from '../exit-codes.js';
 import { positiveInt, withApp, type AppCliContext } from '../context.js';
 
@@ -37,8 +39,9 @@ export function register(program: Command, ctx: SyncCliContext): void {
     .argument('<job>', 'job name (sync.jobs.<name>)')
     .option('-c, --config <file>', 'config file (default: crmlink.yaml or $CRMLINK_CONFIG)')
     .option('--dry-run', 'compute and print what the run would do; write nothing')
+    .option('--accept-key-change <source...>', "a source's key column changed type and its keys kept their text: read it again from the start")
     .option('--json', 'print the run report as JSON')
-    .action(async (job: string, opts: CommonOptions & { dryRun?: boolean }) => {
+    .action(async (job: string, opts: CommonOptions & { dryRun?: boolean; acceptKeyChange?: string[] }) => {
       // A dry run writes nothing, the hub's schema included: see Hub.open.
       await withApp(ctx, { config: opts.config, readOnlyHub: opts.dryRun === true }, async (app) => {
         const bar = !opts.json && process.stderr.isTTY ? progressBar() : null;
@@ -47,7 +50,7 @@ export function register(program: Command, ctx: SyncCliContext): void {
         process.once('SIGINT', onSignal);
         let report: RunReport;
         try {
-          report = await (await engine()).runJob(app, job, { dryRun: opts.dryRun, signal: controller.signal, onProgress: bar?.update });
+          report = await (await engine()).runJob(app, job, { dryRun: opts.dryRun, acceptKeyChange: opts.acceptKeyChange, signal: controller.signal, onProgress: bar?.update });
         } catch (err) {
           usageOnUnknownJob(ctx, err);
         } finally {
@@ -60,6 +63,36 @@ export function register(program: Command, ctx: SyncCliContext): void {
         const refresher = new AnalysisRefresher(app.hub, app.config.analysis, { logger: app.logger });
         await refresher.afterSyncRun(report);
         if (refresher.last.error !== null) (ctx.err ?? ctx.out)(`warning: analysis refresh failed: ${refresher.last.error}`);
+        if (report.status !== 'ok') throw new ExitCode(EXIT.failed);
+      });
+    });
+
+  sync
+    .command('reconcile')
+    .description('Compare a job\'s source keys with the hub\'s and apply the hard deletes its change capture missed (timestamp, rowversion) / 核对主键，处理源端硬删除')
+    .argument('<job>', 'job name (sync.jobs.<name>)')
+    .option('-c, --config <file>', 'config file (default: crmlink.yaml or $CRMLINK_CONFIG)')
+    .option('--dry-run', 'list the keys the sources no longer have; delete nothing')
+    .option('--source <name...>', 'only these sources of the job')
+    .option('--json', 'print the report as JSON')
+    .addHelpText('after', '\nReads only key columns, a page of keys per statement; deletes go through the normal pipeline (tombstones, then the push to the other sources).\nExit codes: 0 ok, 1 failed / a source cannot be reconciled / the job is running, 2 bad usage.')
+    .action(async (job: string, opts: CommonOptions & { dryRun?: boolean; source?: string[] }) => {
+      await withApp(ctx, { config: opts.config }, async (app) => {
+        const bar = !opts.json && process.stderr.isTTY ? progressBar() : null;
+        const controller = new AbortController();
+        const onSignal = () => controller.abort(new Error('interrupted'));
+        process.once('SIGINT', onSignal);
+        let report: ReconcileReport;
+        try {
+          const pageSize = app.config.sync.jobs[job]?.reconcile?.pageSize;
+          report = await (await engine()).reconcileJob(app, job, { dryRun: opts.dryRun, sources: opts.source, signal: controller.signal, onProgress: bar?.update, pageSize });
+        } catch (err) {
+          usageOnUnknownJob(ctx, err);
+        } finally {
+          process.removeListener('SIGINT', onSignal);
+          bar?.done();
+        }
+        ctx.out(opts.json ? JSON.stringify(report, null, 2) : formatReconcile(report));
         if (report.status !== 'ok') throw new ExitCode(EXIT.failed);
       });
     });
@@ -184,6 +217,20 @@ export function formatReport(r: RunReport): string {
   return lines.join('\n');
 }
 
+export function formatReconcile(r: ReconcileReport): string {
+  const lines = [formatReport(r).replace(/^(dry run of|run) /, r.dryRun ? 'dry-run reconcile of ' : 'reconcile of ')];
+  for (const [name, s] of Object.entries(r.reconciled)) {
+    if (s.status === 'not-supported') {
+      lines.push(`  ${name}: not reconciled — ${s.reason ?? 'not supported'}`);
+      continue;
+    }
+    lines.push(`  ${name}: ${s.checked} keys checked, ${s.missing} gone from the source${r.dryRun ? ' (dry run: nothing deleted)' : ''}`);
+    for (const k of s.missingKeys.slice(0, 20)) lines.push(`      - ${k}`);
+    if (s.missingKeys.length > 20) lines.push(`      … ${s.missing - 20} more`);
+  }
+  return lines.join('\n');
+}
+
 /** A progress bar on stderr, redrawn in place; only used on a terminal. */
 function progressBar(): { update: (e: ProgressEvent) => void; done: () => void } {
   let last = 0;
@@ -197,7 +244,7 @@ function progressBar(): { update: (e: ProgressEvent) => void; done: () => void }
       const total = e.estimated && e.estimated > 0 ? e.estimated : null;
       const ratio = total ? Math.min(1, e.done / total) : 0;
       const bar = total ? `[${'#'.repeat(Math.round(ratio * width)).padEnd(width, '.')}] ${String(Math.round(ratio * 100)).padStart(3)}%` : '[working]';
-      process.stderr.write(`\r${bar} ${e.phase} ${e.source}: ${e.done}${total ? `/${total}` : ''} rows   `);
+      process.stderr.write(`\r${bar} ${e.phase} ${e.source}: ${e.done}${total ? `/${total}` : ''} ${e.phase === 'reconcile' ? 'keys' : 'rows'}   `);
       drawn = true;
     },
     done: () => {

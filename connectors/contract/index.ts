@@ -45,7 +45,7 @@ export interface ContractFixture {
 }
 
 /** Case names a connector may declare as gaps, with the reason. */
-export type ContractCase = 'change capture' | 'aggregate';
+export type ContractCase = 'change capture' | 'aggregate' | 'read keys';
 
 export function connectorContract(name: string, setup: () => Promise<ContractFixture | null>, opts: { gaps?: Partial<Record<ContractCase, string>> } = {}): void {
   describe(`connector contract (read side): ${name}`, () => {
@@ -173,6 +173,30 @@ export function connectorContract(name: string, setup: () => Promise<ContractFix
         expect(grouped.reduce((s, g) => s + Number(g.n), 0)).toBe(f.expectedCount);
       },
       'aggregate',
+    );
+
+    when(
+      'reads which keys still have a row (readKeys), honouring a filter',
+      async (f) => {
+        const readKeys = f.connector.readKeys?.bind(f.connector);
+        if (!readKeys) throw new Error('no readKeys: declare the "read keys" gap');
+        const text = (v: KeyValues) => JSON.stringify(v.map(String));
+        const present = all.map((r) => f.key.map((k) => r[k]));
+        // A key no row has: a number far above the largest, or a text no row holds.
+        const absent = f.key.map((k) => {
+          const values = all.map((r) => r[k]);
+          return values.every((v) => typeof v === 'number') ? Math.max(...(values as number[])) + 1_000_000 : `crmlink-absent-${k}`;
+        });
+        const got = await readKeys({ table: f.table, key: f.key, keys: [absent, ...present] });
+        expect(got.map(text).sort()).toEqual(present.map(text).sort());
+        expect(got.every((k) => k.length === f.key.length)).toBe(true);
+        const first = all.find((r) => typeof r[f.textColumn] === 'string')!;
+        const where: Where = { column: f.textColumn, op: 'eq', value: first[f.textColumn] };
+        const filtered = await readKeys({ table: f.table, key: f.key, keys: present, where });
+        expect(filtered.map(text).sort()).toEqual(all.filter((r) => matchesWhere(r, where)).map((r) => text(f.key.map((k) => r[k]))).sort());
+        expect(await readKeys({ table: f.table, key: f.key, keys: [] })).toEqual([]);
+      },
+      'read keys',
     );
 
     when('an aborted read stops', async (f) => {

@@ -23,6 +23,7 @@ import type {
   Checkpoint,
   HealthReport,
   KeyValues,
+  ReadKeysOptions,
   ReadPagesOptions,
   Row,
   RowOutcome,
@@ -31,6 +32,7 @@ import type {
   WriteOptions,
 } from '../driver.js';
 import { assertPushable, compareValues, isAfter, matchesWhere, rowComparator } from '../filter.js';
+import { readKeysBySelect } from '../read-keys.js';
 
 /** One table of a parsed file. */
 export interface LoadedTable {
@@ -220,6 +222,11 @@ export abstract class FileConnector implements Connector {
       for (const c of spec.columns) out[c] = r[c];
       return out;
     });
+  }
+
+  /** The file is in memory: each chunk of keys is one filter over the parsed rows. */
+  readKeys(opts: ReadKeysOptions): Promise<KeyValues[]> {
+    return readKeysBySelect(this, opts);
   }
 
   async *readPages(opts: ReadPagesOptions): AsyncIterable<Row[]> {

@@ -53,6 +53,7 @@ export function graphqlCodeOf(code: ErrorCode): GraphQLErrorCode {
     case 'CONFIG_NOT_FOUND':
     case 'SOURCE_UNKNOWN':
     case 'MAPPING_INVALID':
+    case 'SCHEMA_CHANGED':
       return { code: 'SERVER_MISCONFIGURED', status: 500 };
     case 'DB_ERROR':
     case 'INTERNAL':

@@ -318,3 +318,20 @@ describe('mssql statements', () => {
     });
   });
 });
+
+describe('mssql readKeys (key reconcile)', () => {
+  it('selects the key column only, the filter and the keys as parameters, at most 1,000 keys a statement under the 2,100-parameter limit', () => {
+    const keys = ['C001', 'C002'].map((k) => [k]);
+    const q = driver.readKeysQuery({ table: 'Customer', key: ['cCusCode'], keys, where: { column: 'cCusName', op: 'ne', value: '作废' } }, types).toSQL().toNative();
+    expect(q.sql).toBe('select [cCusCode] from [dbo].[Customer] where ([cCusName] <> @p0) and [cCusCode] in (@p1, @p2)');
+    expect(q.bindings.map((b) => (b instanceof VarCharParam ? b.value : b))).toEqual(['作废', 'C001', 'C002']);
+    expect(driver.readKeysChunk(1)).toBe(1000);
+    expect(driver.readKeysChunk(2)).toBe(1000);
+    expect(driver.readKeysChunk(3)).toBe(666);
+  });
+
+  it('a composite key: (a = ? and b = ?) or ..., SQL Server having no row values', () => {
+    const q = driver.readKeysQuery({ table: 'SO_SODetails', key: ['cSOCode', 'iRowNo'], keys: [['SO1', 1], ['SO1', 2]] }).toSQL().toNative();
+    expect(q.sql).toBe('select [cSOCode], [iRowNo] from [dbo].[SO_SODetails] where (([cSOCode] = @p0 and [iRowNo] = @p1) or ([cSOCode] = @p2 and [iRowNo] = @p3))');
+  });
+});

@@ -163,7 +163,12 @@ connectorContract(
       cleanup,
     };
   },
-  { gaps: { aggregate: 'the example plugin declares capabilities.aggregate: false' } },
+  {
+    gaps: {
+      aggregate: 'the example plugin declares capabilities.aggregate: false',
+      'read keys': 'the example plugin has no readKeys: `crmlink sync reconcile` reports its sources as not reconcilable',
+    },
+  },
 );
 
 // ---------------------------------------------------------------- write side

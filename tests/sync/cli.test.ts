@@ -87,6 +87,42 @@ describe('crmlink sync', () => {
   });
 });
 
+describe('crmlink sync reconcile', () => {
+  it('applies the hard deletes a timestamp capture missed; --dry-run, --json, --help and exit codes', async () => {
+    world = await createWorld({ erpCapture: 'timestamp' });
+    await seedErp(world.erp, [
+      { code: 'C001', name: 'Acme', creditCode: CODE_A },
+      { code: 'C002', name: 'Beta', creditCode: CODE_B },
+    ]);
+    expect((await cli(world, 'sync', 'run', 'customers')).code).toBe(0);
+    await world.erp('erp_customer').where({ cust_code: 'C002' }).delete();
+
+    const help = await cli(world, 'sync', 'reconcile', '--help');
+    expect(help.code).toBe(0);
+    expect(help.out).toMatch(/--dry-run/);
+    expect(help.out).toMatch(/Exit codes: 0 ok, 1 failed/);
+    expect((await cli(world, 'sync', 'reconcile')).code).toBe(2);
+    const unknown = await cli(world, 'sync', 'reconcile', 'nope');
+    expect(unknown.code).toBe(2);
+    expect(unknown.err).toMatch(/unknown sync job "nope"/);
+
+    const dry = await cli(world, 'sync', 'reconcile', 'customers', '--dry-run');
+    expect(dry.code).toBe(0);
+    expect(dry.out).toMatch(/^dry-run reconcile of customers \(Customer\): ok/);
+    expect(dry.out).toMatch(/erp: 2 keys checked, 1 gone from the source \(dry run: nothing deleted\)\n\s+- C002/);
+    expect(await world.fin('fin_account').orderBy('acct_no').pluck('acct_no')).toEqual(['C001', 'C002']);
+
+    const real = await cli(world, 'sync', 'reconcile', 'customers', '--json');
+    expect(real.code).toBe(0);
+    expect(JSON.parse(real.out)).toMatchObject({ job: 'customers', status: 'ok', trigger: 'reconcile', reconciled: { erp: { checked: 2, missing: 1 } }, totals: { hubWritten: 1, sourceWritten: 1 } });
+    expect(await world.fin('fin_account').pluck('acct_no')).toEqual(['C001']);
+    const again = await cli(world, 'sync', 'reconcile', 'customers', '--source', 'erp');
+    expect(again.code).toBe(0);
+    expect(again.out).toMatch(/erp: 1 keys checked, 0 gone/);
+    expect(again.out).not.toMatch(/finance: \d+ keys/);
+  });
+});
+
 describe('crmlink conflicts', () => {
   it('lists a conflict and resolves it; bad usage and refusals have their exit codes', async () => {
     world = await createWorld();

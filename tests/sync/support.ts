@@ -25,6 +25,10 @@ export interface WorldOptions {
   direction?: 'both' | 'pull' | 'push';
   clockSkewSeconds?: number;
   schedule?: string;
+  /** More jobs on Customer beside `customers`: name → sources (same settings otherwise). */
+  extraJobs?: Record<string, string[]>;
+  /** sync.jobs.customers.reconcile.schedule */
+  reconcileSchedule?: string;
   label?: string;
 }
 
@@ -120,10 +124,13 @@ sync:
       sources: [erp, finance]
       direction: ${opts.direction ?? 'both'}
 ${opts.schedule ? `      schedule: "${opts.schedule}"
+` : ''}${opts.reconcileSchedule ? `      reconcile: { schedule: "${opts.reconcileSchedule}" }
 ` : ''}      batchSize: ${opts.batchSize ?? 500}
       clockSkewSeconds: ${opts.clockSkewSeconds ?? 5}
       conflicts: ${JSON.stringify(conflicts)}
-log:
+${Object.entries(opts.extraJobs ?? {})
+  .map(([job, sources]) => `    ${job}: { entity: Customer, sources: ${JSON.stringify(sources)}, direction: ${opts.direction ?? 'both'}, batchSize: ${opts.batchSize ?? 500}, conflicts: { default: ${conflicts.default} } }\n`)
+  .join('')}log:
   level: silent
 `;
   const apps: App[] = [];

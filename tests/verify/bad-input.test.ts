@@ -70,6 +70,7 @@ const CONFIGS: [string, (t: string) => string, RegExp][] = [
   ['missing env var', (t) => t.replace('${ERP_PASSWORD}', '${CRMLINK_VERIFY_UNSET}'), /sources\.erp\.connection\.password: environment variable CRMLINK_VERIFY_UNSET is not set \(line 9\)/],
   ['duplicate source names', (t) => t.replace('  finance:\n    kind: finance', '  erp:\n    kind: finance'), /duplicate key "erp" \(each name may appear once\) \(line 10\)/],
   ['job on an unknown source', (t) => t.replace('sources: [erp, finance]', 'sources: [erp, billing]'), /sync\.jobs\.customers\.sources\.1: unknown source "billing"/],
+  ['bad reconcile cron', (t) => t.replace('schedule: "*/5 * * * *"', 'schedule: "*/5 * * * *"\n      reconcile: { schedule: "nightly" }'), /sync\.jobs\.customers\.reconcile\.schedule: invalid cron expression "nightly"/],
   ['wrong type', (t) => t.replace('schedule: "*/5 * * * *"', 'schedule: "*/5 * * * *"\n      batchSize: lots'), /sync\.jobs\.customers\.batchSize: expected number/],
 ];
 
@@ -185,7 +186,8 @@ log: { level: silent }
     const app = await open(yaml.replace('phone: tel,', 'phone: tel_no,').replace(/"filename":"[^"]+"/, `"filename":"${dbs[0].database}.unknown-column"`));
     const r = await runJob(app, 'all');
     expect(r.status).toBe('failed');
-    expect(r.error?.message).toMatch(/source "oa" select on oa_customer failed: no such column: tel_no/);
+    expect(r.error?.code).toBe('SCHEMA_CHANGED');
+    expect(r.error?.message).toMatch(/source "oa": oa_customer has no column tel_no \(dropped, or misspelt in the mapping; select: no such column: tel_no\)/);
     // The run stopped at the first page of oa: nothing half done (erp and finance went in first,
     // in their own committed pages; oa's pages never touched the hub).
     expect(await app.hub.knex('crm_xref').where({ source: 'oa' })).toEqual([]);
@@ -236,7 +238,7 @@ log: { level: silent }
       if (!ready) return t.skip();
       const ps = parked.filter((p) => p.source === 'finance' && p.direction === 'push' && /O2/.test(p.message));
       expect(ps).toHaveLength(1);
-      expect(ps[0].message).toMatch(/fin_account row "?O2"? rejected: Data too long for column 'name'/);
+      expect(ps[0].message).toMatch(/fin_account row "?O2"? rejected: column name cannot hold "An OA title far too long[^"]*": over its length or precision \(Data too long for column 'name'/);
       // It reached everywhere else.
       expect(await k.erp('erp_customer').where({ cust_code: 'O2' })).toHaveLength(1);
     });
@@ -273,5 +275,173 @@ log: { level: silent }
       expect(again.totals.written).toBe(0);
       expect((await listParked(app)).length).toBe(parked.length);
     });
+  });
+});
+
+// ------------------------------------------------------------------------------ edges
+
+/**
+ * Bad input at the edges (issue 24.5): the source's shape changing under a job, text a target
+ * column's character set cannot hold, numbers over a target column's precision, the crmlink
+ * host's clock jumping back. Each stops or parks with a clear error, and nothing is lost.
+ * ERP and a legacy table on PostgreSQL (timestamp capture), finance on MariaDB with a GBK column.
+ */
+describe('bad input at the edges', { shuffle: false }, () => {
+  let dbs: TestDatabase[] = [];
+  let erp: Knex;
+  let fin: Knex;
+  let app: App;
+  let ready = false;
+  let clock = 0;
+  const stamp = () => new Date(Date.parse('2030-01-01T00:00:00Z') + ++clock * 1000).toISOString();
+
+  beforeAll(async () => {
+    for (const d of ['postgres', 'mysql'] as const) if (!(await requireDialect(d))) return;
+    const [hub, erpDb, finDb] = (dbs = await Promise.all([createTestDatabase('sqlite', 'edgehub'), createTestDatabase('postgres', 'edgeerp'), createTestDatabase('mysql', 'edgefin')]));
+    erp = fixtureKnex(erpDb);
+    fin = fixtureKnex(finDb);
+    await erp.schema.createTable('edge_customer', (t) => {
+      t.string('cust_code', 20).primary();
+      t.string('cust_name', 200).notNullable();
+      t.string('phone', 30);
+      t.decimal('credit_limit', 14, 2);
+      t.string('updated_at', 30);
+    });
+    await erp.schema.createTable('pk_customer', (t) => {
+      t.integer('id').primary();
+      t.string('name', 60).notNullable();
+      t.string('updated_at', 30);
+    });
+    await fin.raw(
+      'CREATE TABLE fin_edge (acct_no varchar(20) NOT NULL PRIMARY KEY, name varchar(60) CHARACTER SET gbk NOT NULL, phone varchar(30), credit_limit decimal(8,2)) DEFAULT CHARSET=utf8mb4',
+    );
+    const c = (db: TestDatabase) => JSON.stringify(db.connection);
+    const yaml = `
+hub: { dialect: sqlite, connection: ${c(hub)} }
+sources:
+  erp: { kind: erp, dialect: postgres, connection: ${c(erpDb)} }
+  legacy: { kind: erp, dialect: postgres, connection: ${c(erpDb)} }
+  finance: { kind: finance, dialect: mysql, connection: ${c(finDb)} }
+entities:
+  Customer:
+    sources:
+      erp:
+        table: edge_customer
+        key: [cust_code]
+        changes: { strategy: timestamp, column: updated_at, lookBackSeconds: 60 }
+        fields: { code: cust_code, name: cust_name, phone: phone, creditLimit: { column: credit_limit, type: decimal, scale: 2 } }
+      legacy:
+        table: pk_customer
+        key: [id]
+        changes: { strategy: timestamp, column: updated_at, lookBackSeconds: 60 }
+        fields: { name: name }
+      finance:
+        table: fin_edge
+        key: [acct_no]
+        write: [insert, update]
+        fields: { code: acct_no, name: name, phone: phone, creditLimit: { column: credit_limit, type: decimal, scale: 2 } }
+sync:
+  jobs:
+    edge: { entity: Customer, sources: [erp, finance], batchSize: 1, conflicts: { default: manual } }
+    pk: { entity: Customer, sources: [legacy], direction: pull }
+log: { level: silent }
+`;
+    app = await openApp(parseConfig(yaml), { logger: pino({ level: 'silent' }) });
+    ready = true;
+  }, 120_000);
+  afterAll(async () => {
+    if (app) await closeApp(app);
+    await Promise.allSettled([erp?.destroy(), fin?.destroy()]);
+    await Promise.allSettled(dbs.map((d) => d.drop()));
+  });
+
+  const hubCodes = async () => ((await app.hub.knex('crm_customer').where({ _deleted: false }).whereNotNull('code').orderBy('code').pluck('code')) as string[]);
+
+  it('text the target column cannot encode (emoji into GBK) and a number over its precision: parked with the reason, the rest applied, the value kept in the hub', async (t) => {
+    if (!ready) return t.skip();
+    await erp('edge_customer').insert([
+      { cust_code: 'G1', cust_name: '上海锦江贸易有限公司', credit_limit: '100.00', updated_at: stamp() },
+      { cust_code: 'U1', cust_name: 'Smile 😀 Trading', credit_limit: '5.00', updated_at: stamp() },
+      { cust_code: 'P1', cust_name: 'Precise Ltd', credit_limit: '123456789.00', updated_at: stamp() },
+    ]);
+    const r = await runJob(app, 'edge');
+    expect(r.status, JSON.stringify(r.error)).toBe('partial');
+    const parked = (await listParked(app)).filter((p) => p.source === 'finance' && p.direction === 'push');
+    const u1 = parked.find((p) => /U1/.test(p.message));
+    expect(u1?.message).toMatch(/fin_edge row "?U1"? rejected: column name cannot hold "😀[^"]*" \(bytes \\xF0\\x9F\\x98\\x80.*outside the column's character set/);
+    const p1 = parked.find((p) => /P1/.test(p.message));
+    expect(p1?.message).toMatch(/fin_edge row "?P1"? rejected: column credit_limit cannot hold "?123456789(\.00)?"?: over its length or precision \(Out of range value for column 'credit_limit'/);
+    expect(parked).toHaveLength(2);
+    expect(await fin('fin_edge').pluck('acct_no')).toEqual(['G1']);
+    expect(await fin('fin_edge').where({ acct_no: 'G1' }).first('name')).toEqual({ name: '上海锦江贸易有限公司' });
+    // Nothing lost: the hub has both, exactly as the ERP holds them.
+    expect(await app.hub.knex('crm_customer').where({ code: 'U1' }).first('name')).toEqual({ name: 'Smile 😀 Trading' });
+    expect(await hubCodes()).toEqual(['G1', 'P1', 'U1']);
+  });
+
+  it('a column dropped while the job runs: the run stops naming source, table and column; the pages before are kept, and it resumes once the column is back', async (t) => {
+    if (!ready) return t.skip();
+    await erp('edge_customer').insert(['D1', 'D2', 'D3'].map((code) => ({ cust_code: code, cust_name: `Dropped ${code}`, phone: `0-${code}`, updated_at: stamp() })));
+    let dropped = false;
+    const r = await runJob(app, 'edge', {
+      faults: {
+        at: async (point, info) => {
+          // The first page that carries a change (the look-back window's re-reads come first).
+          if (point === 'after-read' && info.source === 'erp' && info.rows > 0 && !dropped) {
+            dropped = true;
+            await erp.schema.alterTable('edge_customer', (tb) => tb.dropColumn('phone'));
+          }
+        },
+      },
+    });
+    expect(r.status).toBe('failed');
+    expect(r.error?.code).toBe('SCHEMA_CHANGED');
+    expect(r.error?.message).toMatch(/source "erp": edge_customer has no column phone \(dropped.*restore the column in the source, or remove it from the mapping \(entities\.<entity>\.sources\.erp\.fields\)/);
+    expect(await hubCodes()).toEqual(['D1', 'G1', 'P1', 'U1']);
+    await erp.schema.alterTable('edge_customer', (tb) => tb.string('phone', 30));
+    const again = await runJob(app, 'edge');
+    expect(again.status).toBe('ok'); // U1 and P1 stay parked, not re-reported
+    expect(await hubCodes()).toEqual(['D1', 'D2', 'D3', 'G1', 'P1', 'U1']);
+    expect(await fin('fin_edge').orderBy('acct_no').pluck('acct_no')).toEqual(['D1', 'D2', 'D3', 'G1']);
+  });
+
+  it('the crmlink host clock jumping back: capture positions follow the source, no row is skipped or read twice', async (t) => {
+    if (!ready) return t.skip();
+    let host = Date.parse('2031-06-01T12:00:00Z');
+    const at = () => new Date(host);
+    await erp('edge_customer').insert({ cust_code: 'K1', cust_name: 'Before the jump', updated_at: stamp() });
+    expect((await runJob(app, 'edge', { clock: at })).totals.parked).toBe(0);
+    host -= 6 * 3600_000; // six hours back
+    await erp('edge_customer').insert({ cust_code: 'K2', cust_name: 'After the jump', updated_at: stamp() });
+    const r = await runJob(app, 'edge', { clock: at });
+    expect(r.sources.erp.hubInserted).toBe(1);
+    host -= 24 * 3600_000; // a day further back
+    await erp('edge_customer').where({ cust_code: 'K1' }).update({ cust_name: 'Edited after the second jump', updated_at: stamp() });
+    const r2 = await runJob(app, 'edge', { clock: at });
+    expect(r2.sources.erp.hubUpdated).toBe(1);
+    expect(await fin('fin_edge').where({ acct_no: 'K1' }).first('name')).toEqual({ name: 'Edited after the second jump' });
+    expect(await fin('fin_edge').whereIn('acct_no', ['K1', 'K2']).count({ n: '*' })).toEqual([{ n: 2 }]);
+    expect((await runJob(app, 'edge', { clock: at })).totals.written).toBe(0);
+  });
+
+  it("a source table whose key changes type (integer → varchar): the pull stops before reading, naming source, table, column and both types; accepting it loses and duplicates nothing", async (t) => {
+    if (!ready) return t.skip();
+    await erp('pk_customer').insert([1, 2, 3].map((id) => ({ id, name: `Legacy ${id}`, updated_at: stamp() })));
+    expect((await runJob(app, 'pk')).status).toBe('ok');
+    const links = async () => ((await app.hub.knex('crm_xref').where({ source: 'legacy' }).orderBy('source_key').pluck('source_key')) as string[]);
+    expect(await links()).toEqual(['1', '2', '3']);
+    await erp.raw('ALTER TABLE pk_customer ALTER COLUMN id TYPE varchar(20) USING id::text');
+    await erp('pk_customer').insert({ id: '4', name: 'Legacy 4', updated_at: stamp() });
+    const r = await runJob(app, 'pk');
+    expect(r.status).toBe('failed');
+    expect(r.error?.code).toBe('SCHEMA_CHANGED');
+    expect(r.error?.message).toMatch(/source "legacy": the key column pk_customer\.id changed type from integer to character varying since the last run of job pk\. Nothing was read/);
+    expect(await links()).toEqual(['1', '2', '3']);
+    const accepted = await runJob(app, 'pk', { acceptKeyChange: ['legacy'] });
+    expect(accepted.status).toBe('ok');
+    expect(accepted.sources.legacy.hubInserted).toBe(1);
+    expect(await links()).toEqual(['1', '2', '3', '4']);
+    expect(await app.hub.knex('crm_xref').where({ source: 'legacy' }).countDistinct({ n: 'gid' })).toEqual([{ n: 4 }]);
+    expect((await runJob(app, 'pk')).status).toBe('ok');
   });
 });

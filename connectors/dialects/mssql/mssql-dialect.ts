@@ -108,6 +108,7 @@ export class MssqlAdapter extends DialectAdapterBase {
     const { code, number, message } = errorCodes(err);
     if (code === 'ELOGIN' || number === 18456) return number === 4060 || /Cannot open database/i.test(message) ? 'database-unknown' : 'auth';
     if (number === 4060 || /Cannot open database/i.test(message)) return 'database-unknown';
+    if (number === 207) return 'missing-column';
     if (code && NETWORK_UNREACHABLE.has(code)) return 'unreachable';
     if (code === 'ESOCKET' && /ECONNREFUSED|ENOTFOUND|getaddrinfo/i.test(message)) return 'unreachable';
     if (code === 'ETIMEOUT' || code === 'ESOCKET' || code === 'ECONNCLOSED' || (code && NETWORK_TRANSIENT.has(code))) return 'transient';

@@ -78,6 +78,7 @@ export class MysqlAdapter extends DialectAdapterBase {
     const { code, errno, message } = errorCodes(err);
     if ((errno !== undefined && AUTH.has(errno)) || code === 'ER_ACCESS_DENIED_ERROR') return 'auth';
     if (errno === 1049 || code === 'ER_BAD_DB_ERROR') return 'database-unknown';
+    if (errno === 1054 || code === 'ER_BAD_FIELD_ERROR') return 'missing-column';
     if (code && NETWORK_UNREACHABLE.has(code)) return 'unreachable';
     if ((errno !== undefined && TRANSIENT_ERRNO.has(errno)) || (code && (TRANSIENT_CODE.has(code) || NETWORK_TRANSIENT.has(code)))) return 'transient';
     if (errno !== undefined && CONSTRAINT_ERRNO.has(errno)) return 'constraint';

@@ -87,6 +87,7 @@ export class PostgresAdapter extends DialectAdapterBase {
     const { code, message } = errorCodes(err);
     if (code === '28P01' || code === '28000') return 'auth';
     if (code === '3D000') return 'database-unknown';
+    if (code === '42703') return 'missing-column';
     if (code && NETWORK_UNREACHABLE.has(code)) return 'unreachable';
     if (code && (TRANSIENT_CODES.has(code) || NETWORK_TRANSIENT.has(code))) return 'transient';
     if (code?.startsWith('23') || code?.startsWith('22')) return 'constraint';

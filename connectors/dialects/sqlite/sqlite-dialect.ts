@@ -53,7 +53,8 @@ export class SqliteAdapter extends DialectAdapterBase {
   }
 
   classifyError(err: unknown): ErrorClass {
-    const { code = '' } = errorCodes(err);
+    const { code = '', message } = errorCodes(err);
+    if (/no such column/i.test(message)) return 'missing-column';
     if (code.startsWith('SQLITE_CANTOPEN')) return 'database-unknown';
     if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' || code.startsWith('SQLITE_BUSY_')) return 'transient';
     if (code.startsWith('SQLITE_CONSTRAINT') || code === 'SQLITE_MISMATCH' || code === 'SQLITE_TOOBIG') return 'constraint';
