@@ -26,6 +26,7 @@ import { useDisableIntrospection } from './plugins/use-introspection.js';
 import { useHideFieldSuggestions } from './plugins/use-field-suggestions.js';
 import { maskedErrors } from './plugins/use-error-masking.js';
 import { useJit } from './plugins/use-jit.js';
+import { renderOfflineGraphiQL } from './graphiql.js';
 
 export { graphqlCodeOf, toGraphQLError } from './plugins/use-error-masking.js';
 export { operationCost } from './plugins/use-cost-limit.js';
@@ -67,6 +68,8 @@ export function createYogaApp(app: SchemaApp, opts: { logger?: boolean; jit?: bo
     schema: buildSchema(app, [...OPERATION_MODULES, subscriptionModule]),
     graphqlEndpoint: '/graphql',
     graphiql: graphiqlEnabled(server) ? { defaultQuery: CUSTOMER_360, title: 'crmlink' } : false,
+    // GraphiQL's assets come from the package, not a CDN: the page works offline (server/graphiql.ts).
+    renderGraphiQL: renderOfflineGraphiQL,
     landingPage: false,
     cors: corsOptions(server),
     // No upload scalar: a multipart body has nothing to carry but a cross-site form post.
