@@ -26,6 +26,7 @@ import { useDisableIntrospection } from './plugins/use-introspection.js';
 import { useHideFieldSuggestions } from './plugins/use-field-suggestions.js';
 import { maskedErrors } from './plugins/use-error-masking.js';
 import { useJit } from './plugins/use-jit.js';
+import { useResponseWarnings } from './plugins/use-response-warnings.js';
 import { renderOfflineGraphiQL } from './graphiql.js';
 
 export { graphqlCodeOf, toGraphQLError } from './plugins/use-error-masking.js';
@@ -58,6 +59,7 @@ export function createYogaApp(app: SchemaApp, opts: { logger?: boolean; jit?: bo
     useDocumentLimits(server.limits),
     useDepthLimit({ maxDepth: server.limits.depth }),
     useCostLimit({ maxCost: server.limits.cost, weights: { aggregate: server.limits.aggregateCost } }),
+    useResponseWarnings(),
   ];
   if (!introspectionEnabled(server)) plugins.push(useDisableIntrospection());
   if (!fieldSuggestionsEnabled(server)) plugins.push(useHideFieldSuggestions());
