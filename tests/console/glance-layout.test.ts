@@ -60,7 +60,8 @@ async function show(page: Page, view: string): Promise<void> {
 /** Cells holding a number or an amount that are taller than one line of their text. */
 function wrappedNumbers(page: Page): Promise<string[]> {
   return page.evaluate(() =>
-    [...document.querySelectorAll<HTMLElement>('td.num, th.num, .num, [data-num]')]
+    // Header cells may hold a label over two lines on purpose; the figures must not wrap.
+    [...document.querySelectorAll<HTMLElement>('td.num, span.num, div.num')]
       .filter((el) => el.offsetParent !== null && (el.textContent ?? '').trim() !== '')
       .filter((el) => {
         const range = document.createRange();
@@ -69,6 +70,19 @@ function wrappedNumbers(page: Page): Promise<string[]> {
         return tops.size > 1;
       })
       .map((el) => el.textContent ?? ''),
+  );
+}
+
+/**
+ * The navigation and the tables that scroll sideways to show all of themselves: none may at these
+ * widths (a cut navigation hides screens; a table scrolled sideways hides its buttons).
+ */
+function clipped(page: Page): Promise<string[]> {
+  return page.evaluate(() =>
+    [...document.querySelectorAll<HTMLElement>('#nav, .topbar, .table-wrap')]
+      .filter((el) => el.offsetParent !== null || el.classList.contains('topbar'))
+      .filter((el) => el.scrollWidth > el.clientWidth + 1)
+      .map((el) => `${el.id || el.className}: ${el.scrollWidth} > ${el.clientWidth} (${(el.textContent ?? '').slice(0, 40)})`),
   );
 }
 
@@ -109,12 +123,14 @@ browserDescribe('console at a glance and layout')('the console at a glance, in b
       expect(r).not.toMatch(/changed in|policy manual|the hub value is kept/);
     }
     // An error from the server: its code shown in Chinese, the server's text on hover.
-    const text = await page.evaluate(async () => {
-      // The page's own modules (already loaded: importing them again runs nothing).
-      const { errorText } = (await import(document.querySelector<HTMLLinkElement>('link[rel="modulepreload"]')!.href)) as { errorText: (e: unknown) => string };
-      const { ApiError } = (await import(document.querySelector<HTMLLinkElement>('link[rel="modulepreload"]')!.href.replace('app.js', 'api.js'))) as { ApiError: new (m: string, o: { code: string }) => Error };
+    // The page's own modules, already loaded (importing them again runs nothing); a string, so the
+    // test runner does not rewrite import().
+    const text = await page.evaluate(`(async () => {
+      const app = document.querySelector('link[rel="modulepreload"]').href;
+      const { errorText } = await import(app);
+      const { ApiError } = await import(app.replace('app.js', 'api.js'));
       return errorText(new ApiError('job: unknown sync job "x"', { code: 'VALIDATION_FAILED' }));
-    });
+    })()`);
     expect(text).toMatch(/^失败：输入不正确/);
     await ctx.close();
   });
@@ -136,6 +152,7 @@ browserDescribe('console at a glance and layout')('the console at a glance, in b
           expect([view, overflow.scroll], `${view} at ${size.width}`).toEqual([view, expect.any(Number)]);
           expect(overflow.scroll, `${view} is wider than the window at ${size.width}`).toBeLessThanOrEqual(overflow.inner);
           expect(await wrappedNumbers(page), `numbers wrapping on ${view}`).toEqual([]);
+          expect(await clipped(page), `content cut off on ${view} at ${size.width}`).toEqual([]);
           await page.evaluate(() => document.querySelectorAll('.toast').forEach((el) => el.remove()));
           await page.screenshot({ path: `${SHOTS}layout-${size.width}x${size.height}-${locale}-${view}.png`, fullPage: true });
         }
@@ -156,6 +173,8 @@ browserDescribe('console at a glance and layout')('the console at a glance, in b
             expect(apart, `toasts ${i} and ${j} overlap`).toBe(true);
           }
         }
+        // Each test's result is written beside its button: the table still fits.
+        expect(await clipped(page), `content cut off on sources after the tests at ${size.width}`).toEqual([]);
         await page.screenshot({ path: `${SHOTS}layout-${size.width}x${size.height}-${locale}-toasts.png` });
         expect(errors).toEqual([]);
         await ctx.close();

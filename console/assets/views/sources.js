@@ -82,7 +82,7 @@ export default {
 
     const rows = d.sources.map((src) => {
       const cell = h('span', { 'data-testid': `health-${src.name}` }, health(ctx, src.health));
-      const tested = h('span', { class: 'muted small' });
+      const tested = h('span', { class: 'muted small tested' });
       const button = h('button', { 'data-testid': `test-${src.name}` }, t('sources.test'));
       button.addEventListener('click', async () => {
         button.disabled = true;
