@@ -65,13 +65,15 @@ export async function main(argv: string[], ctx: CliContext = defaultContext()): 
       return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
     const code = exitCodeFor(err);
-    if (code !== EXIT.ok && !(err instanceof Error && err.message.startsWith('exit '))) ctx.err(describe(err));
+    if (code !== EXIT.ok && !(err instanceof Error && err.message.startsWith('exit '))) ctx.err(describe(err, ctx.logging?.verbose ?? false));
     return code;
   }
 }
 
-function describe(err: unknown): string {
-  if (err instanceof CrmlinkError) return `error [${err.code}]: ${err.message}`;
-  if (err instanceof Error) return `error: ${err.message}${process.env.CRMLINK_DEBUG ? `\n${err.stack}` : ''}`;
+/** One line for a person; the stack with --verbose; a hint to it for what is not the user's to fix. */
+function describe(err: unknown, verbose: boolean): string {
+  const details = verbose || process.env.CRMLINK_DEBUG ? (err instanceof Error && err.stack ? `\n${err.stack}` : '') : err instanceof CrmlinkError && err.kind === 'user' ? '' : '\n  details: run again with --verbose';
+  if (err instanceof CrmlinkError) return `error [${err.code}]: ${err.message}${details}`;
+  if (err instanceof Error) return `error: ${err.message}${details}`;
   return `error: ${String(err)}`;
 }
