@@ -75,6 +75,14 @@ describe('crmlink sync run, not on a terminal', () => {
       t.string('cCusName');
     });
     await erp('Customer').insert(Array.from({ length: 250 }, (_, i) => ({ cCusCode: `C${String(i).padStart(4, '0')}`, cCusName: `客户${i}有限公司` })));
+    // The same customers with a modification time, for incremental runs (timestamp capture).
+    await erp.schema.createTable('Stamped', (t) => {
+      t.string('code').primary();
+      t.string('name');
+      t.string('modified');
+    });
+    // A day apart from 2024-01-01: the look-back window after the first load holds only the newest.
+    await erp('Stamped').insert(Array.from({ length: 250 }, (_, i) => ({ code: `S${String(i).padStart(4, '0')}`, name: `客户${i}`, modified: new Date(Date.UTC(2024, 0, 1) + i * 86_400_000).toISOString().replace('T', ' ').slice(0, 19) })));
     await erp.destroy();
     writeFileSync(
       join(dir, 'crmlink.yaml'),
@@ -86,9 +94,13 @@ describe('crmlink sync run, not on a terminal', () => {
         '  Customer:',
         '    sources:',
         '      erp: { table: Customer, key: [cCusCode], fields: { code: cCusCode, name: cCusName } }',
+        '  Contact:',
+        '    sources:',
+        '      erp: { table: Stamped, key: [code], changes: { strategy: timestamp, column: modified }, fields: { name: name } }',
         'sync:',
         '  jobs:',
         '    customers: { entity: Customer, sources: [erp], direction: pull, batchSize: 100 }',
+        '    stamped: { entity: Contact, sources: [erp], direction: pull, batchSize: 100 }',
         '',
       ].join('\n'),
     );
@@ -102,5 +114,21 @@ describe('crmlink sync run, not on a terminal', () => {
     expect(lines[0]).toMatch(/^progress: \[#+\.*\] pull erp: 100\/250 rows \(40%\), (measuring rate|[\d.]+ rows\/s), 150 left/);
     expect(lines.at(-1)).toMatch(/pull erp: 250\/250 rows \(100%\), .*0 left/);
     expect(r.stderr).not.toContain('\r');
+  });
+
+  test('an incremental run (timestamp capture) counts the rows its sweep will read', async () => {
+    const cli = (job: string) => spawnSync(process.execPath, [BIN, 'sync', 'run', job, '--config', join(dir, 'crmlink.yaml'), '--progress-every', '0'], { encoding: 'utf8' });
+    expect(cli('stamped').status).toBe(0);
+    const erp = knexFactory({ client: 'better-sqlite3', connection: { filename: join(dir, 'erp.db') }, useNullAsDefault: true });
+    await erp('Stamped').where('code', '<', 'S0120').update({ modified: '2026-01-01 00:00:00', name: erp.raw("name || '（改）'") });
+    await erp.destroy();
+    const r = cli('stamped');
+    expect(r.status, r.stderr).toBe(0);
+    const lines = r.stderr.split('\n').filter((l) => l.startsWith('progress: '));
+    // 120 changed rows, and the newest unchanged one the look-back window reads again (and drops
+    // as already delivered, so the first page carries 99 changes).
+    expect(lines[0]).toMatch(/pull erp: \d+\/121 rows \(\d+%\)/);
+    expect(lines.at(-1)).toMatch(/pull erp: \d+\/121 rows/);
+    expect(r.stderr).not.toContain('total unknown');
   });
 });
