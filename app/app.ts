@@ -10,6 +10,7 @@ import { createLogger, type Logger } from '../core/logger.js';
 import type { ServerApp } from '../server/server-app.js';
 import type { Propagator } from '../sync/propagation.js';
 import { startTracing } from './tracing.js';
+import type { SyncScheduler } from '../sync/scheduler.js';
 
 /** What every layer's slice (SyncApp, SchemaApp, ServerApp) is cut from. */
 export interface App extends ServerApp {
@@ -20,6 +21,8 @@ export interface App extends ServerApp {
   logger: Logger;
   /** Event-driven propagation, when this process runs it (`crmlink serve`): mutations can wait on it. */
   propagation?: Propagator;
+  /** The sync scheduler, when this process runs it (`crmlink serve`, `crmlink demo`). */
+  scheduler?: SyncScheduler;
 }
 
 /** `readOnlyHub`: create and migrate nothing in the hub (dry runs); see Hub.open. */

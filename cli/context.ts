@@ -5,6 +5,7 @@
 import { InvalidArgumentError } from 'commander';
 import type { ConfigCheck, LoadedConfig } from '../config/load.js';
 import type { App } from '../app/app.js';
+import type { LogFormat } from './log-output.js';
 
 export interface ConfigOption {
   config?: string;
@@ -12,7 +13,18 @@ export interface ConfigOption {
   readOnlyHub?: boolean;
 }
 
+/** How the log is shown (cli/log-output.ts); set from --log-format / --verbose before a command runs. */
+export interface LogSettings {
+  /** Absent: JSON for the serving commands (serve, demo), readable lines for the others. */
+  format?: LogFormat;
+  verbose: boolean;
+  /** The command runs a server: its log is for machines. */
+  serving: boolean;
+}
+
 export interface CliContext {
+  /** How openApp's logger writes (cli/log-output.ts); absent in tests' small contexts. */
+  logging?: LogSettings;
   loadConfig(opts: ConfigOption): Promise<LoadedConfig>;
   /** Every problem of the config file and its valid parts, without throwing (`config check`). */
   checkConfig?(opts: ConfigOption): Promise<ConfigCheck>;
@@ -31,7 +43,9 @@ export function defaultContext(): CliContext {
     const { loadConfigFile, DEFAULT_CONFIG_FILE } = await import('../config/load.js');
     return loadConfigFile(opts.config ?? process.env.CRMLINK_CONFIG ?? DEFAULT_CONFIG_FILE);
   };
+  const logging: LogSettings = { verbose: false, serving: false };
   return {
+    logging,
     loadConfig,
     checkConfig: async (opts) => {
       const { checkConfigFile, DEFAULT_CONFIG_FILE } = await import('../config/load.js');
@@ -39,9 +53,12 @@ export function defaultContext(): CliContext {
     },
     openApp: async (opts) => {
       const loaded = await loadConfig(opts);
-      const [{ openApp }, { createLogger }] = await Promise.all([import('../app/app.js'), import('../core/logger.js')]);
-      // Commands log warnings only; `serve` raises the level from the config.
-      return openApp(loaded, { logger: createLogger(process.env.CRMLINK_LOG_LEVEL ?? 'warn'), readOnlyHub: opts.readOnlyHub });
+      const [{ openApp }, { createLogger }, { humanLogDestination }] = await Promise.all([import('../app/app.js'), import('../core/logger.js'), import('./log-output.js')]);
+      // Commands log warnings only (--verbose: everything from info up); `serve` raises the level from the config.
+      const level = process.env.CRMLINK_LOG_LEVEL ?? (logging.verbose ? 'info' : 'warn');
+      const format = logging.format ?? (logging.serving || logging.verbose ? 'json' : 'human');
+      const logger = format === 'json' ? createLogger(level) : createLogger(level, humanLogDestination((text) => process.stderr.write(text)));
+      return openApp(loaded, { logger, readOnlyHub: opts.readOnlyHub });
     },
     closeApp: async (app) => (await import('../app/app.js')).closeApp(app),
     out: (text) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`),

@@ -47,6 +47,8 @@ type Viewer {
 type SourceActivity {
   source: String!
   lastReadAt: DateTime
+  "Seconds since that read: how far behind the source the hub's copy may be (changes made since are not in it yet). Null when never read."
+  lagSeconds: Float
   "Jobs that read this source."
   jobs: [String!]!
 }
@@ -257,9 +259,11 @@ export function consoleResolvers(rt: Runtime): { query: Record<string, Resolver>
         }
         for (const s of sources) if ((last.get(s) ?? '') < r.ended_at) last.set(s, r.ended_at);
       }
+      const now = Date.now();
       return app.sources.names().map((source) => ({
         source,
         lastReadAt: last.get(source) ?? null,
+        lagSeconds: last.has(source) ? Math.max(0, (now - Date.parse(last.get(source) ?? '')) / 1000) : null,
         jobs: jobs.filter(([, j]) => j.sources.includes(source)).map(([name]) => name),
       }));
     },

@@ -79,7 +79,24 @@ type SyncJob {
   schedule: String
   "The schedule in words, in English and Chinese; null when the job runs only on demand."
   scheduleText: ScheduleText
+  "When this process's scheduler runs the job next; null when it does not schedule it (no schedule, --no-schedule, or not a serving process)."
+  nextRunAt: DateTime
   lastRun: SyncRun
+}
+"""The sync scheduler of the process answering: whether it ticks, and when each job runs next."""
+type SyncSchedulerStatus {
+  "Whether this process runs scheduled sync jobs (crmlink serve or demo, without --no-schedule)."
+  running: Boolean!
+  "The soonest next run of any job."
+  nextRunAt: DateTime
+  jobs: [ScheduledSyncJob!]!
+}
+type ScheduledSyncJob {
+  job: String!
+  schedule: String!
+  nextRunAt: DateTime
+  "A run of this job started by the scheduler is under way."
+  runningNow: Boolean!
 }
 type ScheduleText {
   en: String!
@@ -150,6 +167,7 @@ type ConflictConnection {
   query: [
     '  "Configured source systems."\n  sources: [Source!]!',
     '  "Configured sync jobs."\n  syncJobs: [SyncJob!]!',
+    '  "The sync scheduler of this process."\n  syncScheduler: SyncSchedulerStatus!',
     '  "Run history, newest first."\n  syncRuns(job: String, first: Int = 20): [SyncRun!]!',
     '  "Records sync could not apply, waiting for a fix or a retry."\n  parkedRecords(job: String, status: String = "parked", first: Int = 50): [ParkedRecord!]!',
     '  "Field conflicts, oldest first."\n  conflicts(status: ConflictStatus = OPEN, entity: String, job: String, first: Int = 50, after: String): ConflictConnection!',
@@ -273,6 +291,7 @@ export async function resolveConflictChecked(
 export function opsResolvers(rt: Runtime): { types: Record<string, Record<string, Resolver>>; query: Record<string, Resolver>; mutation: Record<string, Resolver> } {
   const app = rt.app;
   const admin = (ctx: CrmContext, what: string) => requireAdmin(scope(rt, ctx).viewer, what);
+  const scheduledJobs = () => app.scheduler?.jobs() ?? [];
 
   const query: Record<string, Resolver> = {
     sources: (_p, _a, ctx) => {
@@ -291,6 +310,12 @@ export function opsResolvers(rt: Runtime): { types: Record<string, Record<string
         schedule: j.schedule ?? null,
         scheduleText: j.schedule ? { en: describeSchedule(j.schedule, 'en'), zh: describeSchedule(j.schedule, 'zh') } : null,
       }));
+    },
+    syncScheduler: (_p, _a, ctx) => {
+      admin(ctx, 'read the sync scheduler');
+      const jobs = scheduledJobs().map((j) => ({ job: j.job, schedule: j.schedule, nextRunAt: j.nextRun, runningNow: j.running }));
+      const next = jobs.map((j) => j.nextRunAt).filter((d): d is Date => d !== null).sort((a, b) => a.getTime() - b.getTime())[0] ?? null;
+      return { running: app.scheduler !== undefined, nextRunAt: next, jobs };
     },
     syncRuns: async (_p, a, ctx) => {
       admin(ctx, 'read sync runs');
@@ -365,6 +390,7 @@ export function opsResolvers(rt: Runtime): { types: Record<string, Record<string
       health: (src) => sourceHealth(app, (src as { name: string }).name),
     },
     SyncJob: {
+      nextRunAt: (j) => scheduledJobs().find((s) => s.job === (j as { name: string }).name)?.nextRun ?? null,
       lastRun: async (j) => (await listRuns(app, { job: (j as { name: string }).name, limit: 1 }))[0] ?? null,
     },
     SyncRun: {

@@ -108,6 +108,7 @@ function pageSize(n: number | null | undefined, arg: string): number {
  */
 export async function planConnection(scope: Scope, entity: EntityName, args: ConnectionArgs, rowRule: boolean): Promise<Plan> {
   const store = scope.rt.store(entity);
+  scope.noteListRead(entity);
   if (args.first != null && args.last != null) {
     throw new CrmlinkError('VALIDATION_FAILED', 'pass either first or last, not both', { field: 'first' });
   }

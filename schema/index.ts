@@ -53,3 +53,4 @@ export function buildSchema(app: SchemaApp, extra: readonly SchemaModule[] = [])
   if (Object.keys(subscription).length > 0) Object.assign(resolvers, { Subscription: subscription });
   return makeExecutableSchema({ typeDefs, resolvers });
 }
+export { responseWarnings } from './runtime.js';

@@ -6,6 +6,7 @@
 import DataLoader from 'dataloader';
 import type { SchemaApp } from './schema-app.js';
 import type { EntityConfig } from '../config/schema.js';
+import { unsyncedEntities, type UnsyncedEntity } from '../config/coverage.js';
 import { CrmlinkError } from '../core/errors.js';
 import { ENTITY_NAMES, MODEL, type EntityName, type ModelField } from '../model/entities.js';
 import { HubStore } from './hub-store.js';
@@ -17,11 +18,14 @@ import type { Viewer } from './viewer.js';
 
 export class Runtime {
   readonly stores: Record<EntityName, EntityStore>;
+  /** Replicated entities no sync job fills: a read of one is answered with a warning (config/coverage.ts). */
+  readonly unsynced: ReadonlyMap<string, UnsyncedEntity>;
 
   constructor(readonly app: SchemaApp) {
     const stores = {} as Record<EntityName, EntityStore>;
     for (const entity of ENTITY_NAMES) stores[entity] = this.makeStore(entity);
     this.stores = stores;
+    this.unsynced = new Map(unsyncedEntities(app.config).map((u) => [u.entity, u]));
   }
 
   entityConfig(entity: EntityName): EntityConfig | undefined {
@@ -69,6 +73,8 @@ export class Scope {
   private readonly loaders = new Map<string, DataLoader<unknown, unknown, string>>();
   private readonly owned: DataLoader<unknown, unknown, string>[] = [];
   private readonly memos = new Map<string, unknown>();
+  /** What the response should warn about: replicated entities read here that no sync job fills. */
+  readonly warnings = new Map<string, UnsyncedEntity>();
 
   constructor(
     readonly rt: Runtime,
@@ -150,6 +156,12 @@ export class Scope {
     return out;
   }
 
+  /** A list of `entity` is being read: warn when no sync job fills it. */
+  noteListRead(entity: EntityName): void {
+    const u = this.rt.unsynced.get(entity);
+    if (u) this.warnings.set(entity, u);
+  }
+
   /** Records by key in their store's space, batched per entity. */
   byKey(entity: EntityName, key: string): Promise<Rec | null> {
     const store = this.rt.store(entity);
@@ -172,6 +184,11 @@ export class Scope {
 }
 
 const scopes = new WeakMap<object, Scope>();
+
+/** The warnings a request's scope collected (none when it read nothing through a scope). */
+export function responseWarnings(context: object): UnsyncedEntity[] {
+  return [...(scopes.get(context)?.warnings.values() ?? [])];
+}
 
 /** The request's scope, created on first use (the GraphQL context object is per request). */
 export function scopeOf(rt: Runtime, context: object, viewer: Viewer): Scope {

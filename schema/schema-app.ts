@@ -15,12 +15,27 @@ export interface PropagationWaiter {
   waitFor(entity: EntityName, gid: string, version: number, opts: { timeoutMs: number }): Promise<boolean>;
 }
 
+/** One job the process's scheduler ticks (sync/scheduler.ts ScheduledJob). */
+export interface ScheduledJobView {
+  job: string;
+  schedule: string;
+  nextRun: Date | null;
+  running: boolean;
+}
+
+/** The sync scheduler of this process, when it runs one (`crmlink serve`, `crmlink demo`). */
+export interface SchedulerView {
+  jobs(): ScheduledJobView[];
+}
+
 export interface SchemaApp {
   config: CrmlinkConfig;
   hub: Hub;
   sources: SourceSet;
   logger: Logger;
   propagation?: PropagationWaiter;
+  /** The sync scheduler, when this process runs it: the console shows its next runs. */
+  scheduler?: SchedulerView;
   /** The loaded config, when there is one: its directory resolves relative paths such as hub.backup.dir. */
   loaded?: LoadedConfig;
 }

@@ -20,6 +20,7 @@ import { register as promRegistry } from 'prom-client';
 import type { ServerApp } from './server-app.js';
 import { createYogaApp } from './yoga-app.js';
 import { serverIssues, adminScopeHolds } from '../config/server.js';
+import { unsyncedEntities } from '../config/coverage.js';
 import { ConfigError, isCrmlinkError } from '../core/errors.js';
 import { publicReadiness, readiness, ReadinessProbe } from './health.js';
 import { allowedHostNames, hostName } from './hosts.js';
@@ -66,6 +67,7 @@ export async function startServer(app: ServerApp, opts: ServerOptions = {}): Pro
   if (app.config.server.auth.mode === 'none' && app.config.server.auth.anonymousRole === undefined) {
     app.logger.warn({ setting: 'server.auth' }, 'no authentication and no anonymous role: every GraphQL request will be refused until server.auth is configured');
   }
+  for (const u of unsyncedEntities(app.config)) app.logger.warn({ code: u.code, entity: u.entity, sources: u.sources, setting: 'sync.jobs' }, u.message);
   const removeLastResort = opts.lastResort ? installLastResort(app.logger) : undefined;
   const yoga = createYogaApp(app);
   const port = opts.port ?? app.config.server.port;

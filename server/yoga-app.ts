@@ -28,6 +28,8 @@ import { maskedErrors } from './plugins/use-error-masking.js';
 import { useJit } from './plugins/use-jit.js';
 import { useRequestMetrics } from './plugins/use-request-metrics.js';
 import { useTracing } from './plugins/use-tracing.js';
+import { useResponseWarnings } from './plugins/use-response-warnings.js';
+import { renderOfflineGraphiQL } from './graphiql.js';
 
 export { graphqlCodeOf, toGraphQLError } from './plugins/use-error-masking.js';
 export { operationCost } from './plugins/use-cost-limit.js';
@@ -60,6 +62,7 @@ export function createYogaApp(app: SchemaApp, opts: { logger?: boolean; jit?: bo
     useDocumentLimits(server.limits),
     useDepthLimit({ maxDepth: server.limits.depth }),
     useCostLimit({ maxCost: server.limits.cost, weights: { aggregate: server.limits.aggregateCost } }),
+    useResponseWarnings(),
   ];
   if (!introspectionEnabled(server)) plugins.push(useDisableIntrospection());
   if (!fieldSuggestionsEnabled(server)) plugins.push(useHideFieldSuggestions());
@@ -72,6 +75,8 @@ export function createYogaApp(app: SchemaApp, opts: { logger?: boolean; jit?: bo
     schema: buildSchema(app, [...OPERATION_MODULES, subscriptionModule]),
     graphqlEndpoint: '/graphql',
     graphiql: graphiqlEnabled(server) ? { defaultQuery: CUSTOMER_360, title: 'crmlink' } : false,
+    // GraphiQL's assets come from the package, not a CDN: the page works offline (server/graphiql.ts).
+    renderGraphiQL: renderOfflineGraphiQL,
     landingPage: false,
     cors: corsOptions(server),
     // No upload scalar: a multipart body has nothing to carry but a cross-site form post.

@@ -12,6 +12,8 @@
  */
 import type { Knex } from 'knex';
 import type { ChangeBatch, Checkpoint } from '../connectors/driver.js';
+import type { Where } from '../connectors/types.js';
+import { shiftTs, type TimestampCheckpoint } from '../connectors/capture/timestamp.js';
 import { readSourceCheckpoint, writeSourceCheckpoint, type SourceCheckpoint } from '../hub/checkpoints.js';
 import { park } from '../hub/parked.js';
 import { SchemaError } from '../core/errors.js';
@@ -115,11 +117,23 @@ function keyChanged(ctx: RunContext, unit: SourceUnit, was: Record<string, strin
   );
 }
 
+/**
+ * The rows this run will read, for progress: a count of the table on a first load (and for the
+ * hash strategy, which reads it all); for the timestamp strategy between sweeps, a count of the
+ * rows its sweep reads (timestamp at or after the high-water mark less the look-back). Other
+ * incremental runs read a handful of changes and are not counted.
+ */
 async function estimateRows(ctx: RunContext, unit: SourceUnit, cp: SourceCheckpoint): Promise<number | null> {
-  // Only the first load is worth a count: later runs read a handful of changes.
-  if (cp.loadedAt !== null && unit.mapping.capture.strategy !== 'hash') return null;
+  const capture = unit.mapping.capture;
+  let where = unit.mapping.filter;
+  if (cp.loadedAt !== null && capture.strategy !== 'hash') {
+    const position = cp.position as Partial<TimestampCheckpoint> | null;
+    if (capture.strategy !== 'timestamp' || !capture.column || position?.hwm === undefined || position.hwm === null || position.cursor) return null;
+    const since: Where = { column: capture.column, op: 'gte', value: shiftTs(position.hwm, -capture.lookBackSeconds) };
+    where = where ? { and: [where, since] } : since;
+  }
   try {
-    const rows = await unit.driver.aggregate({ ...unit.mapping.table, where: unit.mapping.filter, aggregates: [{ fn: 'count', as: 'n' }] });
+    const rows = await unit.driver.aggregate({ ...unit.mapping.table, where, aggregates: [{ fn: 'count', as: 'n' }] });
     return Number(rows[0]?.n ?? 0);
   } catch {
     return null;

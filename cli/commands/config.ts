@@ -62,6 +62,9 @@ export function register(program: Command, ctx: CliContext): void {
           matching +
           checked,
       );
+      // Not errors: the config is valid, but these entities will answer 0 rows.
+      const { unsyncedEntities } = await import('../../config/coverage.js');
+      for (const u of unsyncedEntities(c)) ctx.out(`warning [${u.code}]: entities.${u.entity}: ${u.message}`);
       if (opts.sample === undefined) return;
       const { sampleCheck } = await import('../../sync/sample-check.js');
       const report = await sampleCheck(loaded, opts.sample);

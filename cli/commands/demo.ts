@@ -11,12 +11,14 @@ export function register(program: Command, ctx: CliContext): void {
     .option('-p, --port <port>', 'port to serve on', (v) => Number(v), DEMO_PORT)
     .option('--reset', 'delete the demo databases and hub and seed them again')
     .option('--no-serve', 'prepare and sync, then exit (no server)')
-    .action(async (opts: { dir: string; port: number; reset?: boolean; serve: boolean }) => {
-      const [{ runJob }, { startServer }, { DEMO_JOB, formatDemoQueries, prepareDemo, runDemoScenario }, { refreshAnalysis }] = await Promise.all([
+    .option('--no-schedule', 'while serving, run no scheduled sync jobs (they run every five minutes otherwise)')
+    .action(async (opts: { dir: string; port: number; reset?: boolean; serve: boolean; schedule: boolean }) => {
+      const [{ runJob }, { startServer }, { DEMO_JOB, formatDemoQueries, prepareDemo, runDemoScenario }, { refreshAnalysis }, { startBackground, describeSchedule }] = await Promise.all([
         import('../../sync/engine.js'),
         import('../../server/server.js'),
         import('../../demo/index.js'),
         import('../../analysis/refresh.js'),
+        import('../background.js'),
       ]);
       if (opts.reset) rmSync(opts.dir, { recursive: true, force: true });
       const demo = await prepareDemo(opts.dir, { port: opts.port });
@@ -46,9 +48,13 @@ export function register(program: Command, ctx: CliContext): void {
         await ctx.closeApp(app);
         return;
       }
-      const server = await startServer(app, { port: opts.port, handleSignals: true, lastResort: true });
+      // The demo's config schedules its jobs every five minutes: the scheduler runs them, as `serve` does.
+      const background = await startBackground(app, { schedule: opts.schedule, propagate: true });
+      const server = await startServer(app, { port: opts.port, background, handleSignals: true, lastResort: true });
       ctx.out(`\ncrmlink demo: GraphQL and GraphiQL at ${server.url}/graphql, operations console at ${server.url}/console`);
-      ctx.out(`config: ${demo.configPath}\n`);
+      ctx.out(`config: ${demo.configPath}`);
+      for (const line of describeSchedule(app, opts.schedule)) ctx.out(line);
+      ctx.out('');
       ctx.out(formatDemoQueries(`${server.url}/graphql`));
       ctx.out('Press Ctrl+C to stop.');
       await new Promise<void>((resolve) => server.server.once('close', () => resolve()));

@@ -5,11 +5,18 @@
  * records, a source that cannot be reconciled, a run skipped because the job is already running),
  * 2 bad usage.
  */
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { CrmlinkError } from '../../core/errors.js';
-import type { ProgressEvent, ReconcileReport, RunReport } from '../../sync/index.js';
+import type { ReconcileReport, RunReport } from '../../sync/index.js';
 import { EXIT, ExitCode } from '../exit-codes.js';
 import { positiveInt, withApp, type AppCliContext } from '../context.js';
+import { syncProgress } from '../progress.js';
+
+function nonNegative(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a number of seconds, 0 or more');
+  return n;
+}
 
 export type SyncCliContext = AppCliContext;
 
@@ -41,10 +48,16 @@ export function register(program: Command, ctx: SyncCliContext): void {
     .option('--dry-run', 'compute and print what the run would do; write nothing')
     .option('--accept-key-change <source...>', "a source's key column changed type and its keys kept their text: read it again from the start")
     .option('--json', 'print the run report as JSON')
-    .action(async (job: string, opts: CommonOptions & { dryRun?: boolean; acceptKeyChange?: string[] }) => {
+    .option('--progress-every <seconds>', 'not on a terminal: print a progress line every N seconds (default 10; 0: after every page)', nonNegative)
+    .action(async (job: string, opts: CommonOptions & { dryRun?: boolean; acceptKeyChange?: string[]; progressEvery?: number }) => {
       // A dry run writes nothing, the hub's schema included: see Hub.open.
       await withApp(ctx, { config: opts.config, readOnlyHub: opts.dryRun === true }, async (app) => {
-        const bar = !opts.json && process.stderr.isTTY ? progressBar() : null;
+        // A bar on a terminal, a line at intervals elsewhere (a scheduler's log); none with --json.
+        const bar = opts.json ? null : syncProgress({
+          tty: process.stderr.isTTY === true,
+          write: (text) => process.stderr.write(text),
+          ...(opts.progressEvery !== undefined ? { everyMs: opts.progressEvery * 1000 } : {}),
+        });
         const controller = new AbortController();
         const onSignal = () => controller.abort(new Error('interrupted'));
         process.once('SIGINT', onSignal);
@@ -78,7 +91,7 @@ export function register(program: Command, ctx: SyncCliContext): void {
     .addHelpText('after', '\nReads only key columns, a page of keys per statement; deletes go through the normal pipeline (tombstones, then the push to the other sources).\nExit codes: 0 ok, 1 failed / a source cannot be reconciled / the job is running, 2 bad usage.')
     .action(async (job: string, opts: CommonOptions & { dryRun?: boolean; source?: string[] }) => {
       await withApp(ctx, { config: opts.config }, async (app) => {
-        const bar = !opts.json && process.stderr.isTTY ? progressBar() : null;
+        const bar = opts.json ? null : syncProgress({ tty: process.stderr.isTTY === true, write: (text) => process.stderr.write(text) });
         const controller = new AbortController();
         const onSignal = () => controller.abort(new Error('interrupted'));
         process.once('SIGINT', onSignal);
@@ -229,28 +242,6 @@ export function formatReconcile(r: ReconcileReport): string {
     if (s.missingKeys.length > 20) lines.push(`      … ${s.missing - 20} more`);
   }
   return lines.join('\n');
-}
-
-/** A progress bar on stderr, redrawn in place; only used on a terminal. */
-function progressBar(): { update: (e: ProgressEvent) => void; done: () => void } {
-  let last = 0;
-  let drawn = false;
-  return {
-    update: (e) => {
-      const now = Date.now();
-      if (now - last < 100) return;
-      last = now;
-      const width = 30;
-      const total = e.estimated && e.estimated > 0 ? e.estimated : null;
-      const ratio = total ? Math.min(1, e.done / total) : 0;
-      const bar = total ? `[${'#'.repeat(Math.round(ratio * width)).padEnd(width, '.')}] ${String(Math.round(ratio * 100)).padStart(3)}%` : '[working]';
-      process.stderr.write(`\r${bar} ${e.phase} ${e.source}: ${e.done}${total ? `/${total}` : ''} ${e.phase === 'reconcile' ? 'keys' : 'rows'}   `);
-      drawn = true;
-    },
-    done: () => {
-      if (drawn) process.stderr.write('\r\x1b[2K');
-    },
-  };
 }
 
 function table(head: string[], rows: string[][]): string {

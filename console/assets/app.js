@@ -2,6 +2,7 @@
 import { h, clear } from './dom.js';
 import { t, lang, onLangChange, applyLang } from './i18n.js';
 import { gql, gqlRaw, ApiError } from './api.js';
+import { failureText } from './server-text.js';
 import { authMode, credential, mountSignin, signOut, langSwitch } from './signin.js';
 import sources from './views/sources.js';
 import jobs from './views/jobs.js';
@@ -88,7 +89,8 @@ function actionButton(label, { onClick, kind = '', testid, title } = {}) {
 }
 
 export function errorText(err) {
-  if (err instanceof ApiError) return `${t('error.prefix')} ${err.message}${err.code && err.code !== 'INTERNAL' ? ` (${err.code})` : ''}`;
+  // In Chinese the code is said in Chinese (server-text.js); the server's message is English.
+  if (err instanceof ApiError) return failureText(err.message, err.code);
   return `${t('error.prefix')} ${err instanceof Error ? err.message : String(err)}`;
 }
 

@@ -59,7 +59,7 @@ export function show(v) {
 
 export function fmtNumber(n, lang) {
   if (n === null || n === undefined || Number.isNaN(Number(n))) return '—';
-  return new Intl.NumberFormat(lang === 'zh' ? 'zh-CN' : 'en-US').format(Number(n));
+  return new Intl.NumberFormat(localeFor(lang)).format(Number(n));
 }
 
 /** Exact decimal strings stay exact: only grouped, never turned into floats. */
@@ -71,11 +71,30 @@ export function fmtMoney(v) {
   return `${neg ? '-' : ''}${digits}.${(frac ?? '').padEnd(2, '0')}`;
 }
 
+/**
+ * The browser's own locale for the page's language (en-US, en-GB, zh-CN, zh-TW...): dates and
+ * numbers read as the user's system writes them.
+ */
+export function localeFor(lang) {
+  const langs = globalThis.navigator?.languages?.length ? globalThis.navigator.languages : [globalThis.navigator?.language ?? 'en'];
+  const prefix = lang === 'zh' ? 'zh' : 'en';
+  return langs.find((l) => l.toLowerCase().startsWith(prefix)) ?? (lang === 'zh' ? 'zh-CN' : 'en');
+}
+
+/** An instant in the browser's locale and time zone, the zone named; the ISO instant on hover (timeTitle). */
 export function fmtTime(iso, lang) {
   if (!iso) return '—';
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return String(iso);
-  return d.toLocaleString(lang === 'zh' ? 'zh-CN' : 'en-GB', { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+  return d.toLocaleString(localeFor(lang), { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', timeZoneName: 'short' });
+}
+
+/** The exact instant and the zone it is shown in, for a title attribute. */
+export function timeTitle(iso) {
+  if (!iso) return undefined;
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return undefined;
+  return `${d.toISOString()} (${Intl.DateTimeFormat().resolvedOptions().timeZone})`;
 }
 
 export function fmtDuration(ms) {

@@ -17,10 +17,9 @@
  * Without /usr/bin/chromium the browser part is skipped with a notice (CI=true: it fails).
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request as httpRequest } from 'node:http';
-import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import ExcelJS from 'exceljs';
 import { EDIT_TARGETS } from '../../demo/index.js';
@@ -29,11 +28,9 @@ import { SURVEY_HEADER_ROW, SURVEY_SHEET, surveysFile } from '../../demo/surveys
 import { openSqlite } from '../../demo/seed.js';
 import { SignJWT } from 'jose';
 import { KEYS, startConsoleFixture, startVariant, type ConsoleFixture } from './support.js';
+import { CHROMIUM, HAVE_CHROMIUM, launchChromium, SHOTS } from './browser.js';
 
-const CHROMIUM = process.env.CRMLINK_CHROMIUM ?? '/usr/bin/chromium';
-const HAVE_CHROMIUM = existsSync(CHROMIUM);
 const IN_CI = process.env.CI === 'true';
-const SHOTS = fileURLToPath(new URL('../.screenshots/', import.meta.url));
 const BLOCKED_PHONE = '028-00000000';
 const TRIGGER = 'console_test_reserved_phone';
 
@@ -424,13 +421,8 @@ browserSuite('the console in headless Chromium', { shuffle: false }, () => {
   }
 
   beforeAll(async () => {
-    if (!HAVE_CHROMIUM) throw new Error(`CI=true and no Chromium at ${CHROMIUM}: .ci/run installs Debian's chromium package`);
     mkdirSync(SHOTS, { recursive: true });
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
     context = await newContext('en-US');
     page = await context.newPage();
     watch(page);

@@ -55,4 +55,16 @@ describe('console labels', () => {
     ];
     expect(built.filter((k) => !(k in en))).toEqual([]);
   });
+
+  test('every error code the server can send has a label in both languages (the console says codes, not English messages, in Chinese)', async () => {
+    const { en, zh } = await messages();
+    const source = readFileSync(fileURLToPath(new URL('../../core/errors.ts', import.meta.url)), 'utf8');
+    const union = /export type ErrorCode =([^;]+);/.exec(source)?.[1] ?? '';
+    const codes = [...union.matchAll(/'([A-Z_]+)'/g)].map((m) => m[1]);
+    expect(codes.length).toBeGreaterThan(15);
+    for (const code of [...codes, 'NETWORK']) {
+      expect(en[`error.code.${code}`], code).toBeTruthy();
+      expect(zh[`error.code.${code}`], code).toMatch(/[\u4e00-\u9fff]/);
+    }
+  });
 });

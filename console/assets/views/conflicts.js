@@ -1,6 +1,7 @@
 // Conflicts: filters (entity, source, field), each conflict's base, each side's value, the rule and
 // why; keep one side or enter a value; bulk resolution with a preview of what each would keep.
 import { h, add, badge, statusKind, show, fmtTime, table } from '../dom.js';
+import { conflictReason } from '../server-text.js';
 import { gqlString } from '../api.js';
 
 const PAGE = 500;
@@ -226,7 +227,7 @@ export default {
               { label: t('conflicts.base'), cell: (c) => h('span', { class: 'base' }, c.base === null ? t('conflicts.noBase') : show(c.base)) },
               { label: t('conflicts.values'), cell: sideCell },
               { label: t('conflicts.rule'), cell: (c) => h('div', {}, h('code', {}, c.rule), h('div', { class: 'muted small' }, c.job)) },
-              { label: t('conflicts.reason'), class: 'reason', cell: (c) => h('span', {}, c.reason, h('div', { class: 'muted small' }, fmtTime(c.createdAt, ctx.lang))) },
+              { label: t('conflicts.reason'), class: 'reason', cell: (c) => h('span', { title: c.reason }, conflictReason(c), h('div', { class: 'muted small' }, fmtTime(c.createdAt, ctx.lang))) },
               { label: t('conflicts.decide'), cell: manualCell },
             ],
             shown,

@@ -1,6 +1,8 @@
 // Jobs: schedule, the last runs (status, rows read and written per source, duration, lag), a
 // chart of rows and lag, "run now", and a dry run that shows the plan before anything is written.
 import { h, add, badge, statusKind, fmtTime, fmtDuration, fmtLag, fmtNumber, show, table } from '../dom.js';
+import { coded, codeText, conflictReason } from '../server-text.js';
+import { lang } from '../i18n.js';
 import { runChart } from '../chart.js';
 
 const RUNS = 20;
@@ -29,7 +31,7 @@ function errorOf(run) {
   if (!run.error) return null;
   try {
     const e = JSON.parse(run.error);
-    return e.message ? `${e.code ?? ''} ${e.message}`.trim() : run.error;
+    return e.message ? coded(e.code ?? '', e.message) : run.error;
   } catch {
     return run.error;
   }
@@ -97,7 +99,7 @@ function planView(ctx, report, names) {
               { label: t('conflicts.field'), cell: (c) => h('code', {}, c.field) },
               { label: t('conflicts.values'), cell: (c) => valuesList(c.values) },
               { label: t('conflicts.rule'), cell: (c) => h('span', {}, h('code', {}, c.rule), c.winner ? ` → ${c.winner}` : '') },
-              { label: t('conflicts.reason'), class: 'reason', cell: (c) => c.reason },
+              { label: t('conflicts.reason'), class: 'reason', cell: (c) => h('span', { title: c.reason }, conflictReason(c)) },
             ],
             p.conflicts,
             { class: 'compact' },
@@ -111,8 +113,8 @@ function planView(ctx, report, names) {
 
 function runSummary(t, r) {
   const tot = r.totals ?? {};
-  const line = t('jobs.ranSummary', { status: r.status, read: tot.read ?? 0, written: tot.written ?? 0, conflicts: tot.conflicts ?? 0, parked: tot.parked ?? 0, ms: r.durationMs ?? 0 });
-  const why = r.error?.message ?? r.reason;
+  const line = t('jobs.ranSummary', { status: t(`run.${r.status}`, {}, r.status), read: tot.read ?? 0, written: tot.written ?? 0, conflicts: tot.conflicts ?? 0, parked: tot.parked ?? 0, ms: r.durationMs ?? 0 });
+  const why = r.error ? (lang() === 'en' || !codeText(r.error.code) ? r.error.message : codeText(r.error.code)) : r.reason;
   return why ? `${line} — ${why}` : line;
 }
 

@@ -1,6 +1,7 @@
 // Merge candidates: the two customers side by side, the score and why; accept (choosing which
 // record survives) or reject. Unmerge lives on the customer's page.
 import { h, add, badge, statusKind, show, fmtTime } from '../dom.js';
+import { mergeReason } from '../server-text.js';
 
 const FIELDS = ['name', 'code', 'creditCode', 'phone', 'email', 'address', 'city', 'province', 'status'];
 
@@ -66,7 +67,7 @@ export default {
             h('span', { class: 'score-num' }, `${Math.round(c.score * 100)}%`),
             h('meter', { min: 0, max: 1, value: c.score, low: 0.7, high: 0.85, optimum: 1, 'aria-label': t('merges.score') }),
           ),
-          h('div', { class: 'why' }, h('div', {}, badge(t(`rule.${c.rule}`, {}, c.rule), 'info'), ' ', badge(t(`merges.status.${c.status}`, {}, c.status), statusKind(c.status))), h('p', {}, c.reason)),
+          h('div', { class: 'why' }, h('div', {}, badge(t(`rule.${c.rule}`, {}, c.rule), 'info'), ' ', badge(t(`merges.status.${c.status}`, {}, c.status), statusKind(c.status))), h('p', { title: c.reason }, mergeReason(c))),
           h('div', { class: 'muted small' }, fmtTime(c.createdAt, ctx.lang), c.decidedBy ? h('div', {}, t('merges.decidedBy', { who: c.decidedBy, at: fmtTime(c.decidedAt, ctx.lang) })) : null),
         ),
         h('div', { class: 'table-wrap' },

@@ -1,5 +1,6 @@
 // Parked records: rows sync could not apply (permanent errors), with the error, and a retry.
 import { h, add, badge, statusKind, fmtTime, table } from '../dom.js';
+import { coded } from '../server-text.js';
 
 export default {
   id: 'parked',
@@ -50,7 +51,7 @@ export default {
                 const n = r.recordId ? names.get(r.recordId) : null;
                 return h('div', {}, r.recordId ? h('a', { href: `#/customers/${encodeURIComponent(r.recordId)}` }, n?.name ?? r.recordId) : '—', h('div', { class: 'muted small' }, r.entity, ' ', r.sourceKey ?? ''));
               } },
-              { label: t('parked.error'), class: 'reason', cell: (r) => h('div', {}, h('code', {}, r.code), ' ', r.message) },
+              { label: t('parked.error'), class: 'reason', cell: (r) => h('div', {}, coded(r.code, r.message)) },
               { label: t('parked.attempts'), class: 'num', cell: (r) => String(r.attempts) },
               { label: t('parked.status'), cell: (r) => badge(t(`parked.status.${r.status}`), statusKind(r.status)) },
               { label: t('parked.updated'), cell: (r) => fmtTime(r.updatedAt, ctx.lang) },

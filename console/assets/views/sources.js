@@ -1,6 +1,8 @@
-// Sources: each connector with its health, dialect, last successful read and a connection test;
-// above them the hub's last backup, with a warning when it is stale (hub.backup.staleAfterHours).
-import { h, add, badge, fmtTime, fmtNumber, table } from '../dom.js';
+// Sources: first what an operator checks at a glance (is the scheduler running, when is the next
+// run, how far behind each source the hub may be, the last backup); then each connector with its
+// health, dialect, last successful read and a connection test, and the hub's last backup, with a
+// warning when it is stale (hub.backup.staleAfterHours).
+import { h, add, badge, fmtTime, fmtLag, fmtNumber, table, timeTitle } from '../dom.js';
 
 function fmtSize(bytes, lang) {
   const units = ['B', 'KB', 'MB', 'GB', 'TB'];
@@ -24,7 +26,7 @@ async function backupPanel(ctx) {
   }
   const last = b.last
     ? h('p', { 'data-testid': 'backup-last' },
-        t('backup.last', { at: fmtTime(b.last.at, ctx.lang), size: fmtSize(b.last.size, ctx.lang) }), ' ',
+        h('span', { title: timeTitle(b.last.at) }, t('backup.last', { at: fmtTime(b.last.at, ctx.lang), size: fmtSize(b.last.size, ctx.lang) })), ' ',
         badge(t(`backup.label.${b.last.label}`, {}, b.last.label)), ' ',
         h('code', { class: 'muted small' }, b.last.file))
     : h('p', { 'data-testid': 'backup-last' }, t('backup.none'));
@@ -34,6 +36,27 @@ async function backupPanel(ctx) {
     b.stale ? h('p', { class: 'warning', role: 'alert', 'data-testid': 'backup-stale' }, b.last ? t('backup.stale', { hours: b.staleAfterHours }) : t('backup.staleNone')) : null,
     last,
     h('p', { class: 'muted small' }, plan),
+  );
+}
+
+/** The glance panel; its own query, so a failure there hides nothing else. */
+async function glancePanel(ctx, activity) {
+  const { t } = ctx;
+  let d;
+  try {
+    d = await ctx.gql('{ syncScheduler { running nextRunAt jobs { job nextRunAt } } hubBackups { last { at } } }');
+  } catch (err) {
+    return h('section', { class: ['panel', 'error-panel'], 'data-testid': 'glance' }, h('h2', {}, t('glance.title')), h('p', { class: 'error-text' }, ctx.errorText(err)));
+  }
+  const s = d.syncScheduler;
+  const next = s.jobs.filter((j) => j.nextRunAt === s.nextRunAt).map((j) => j.job);
+  const item = (label, value) => h('div', { class: 'glance-item' }, h('div', { class: 'glance-label' }, label), value);
+  return h('section', { class: 'panel glance', 'data-testid': 'glance', 'aria-label': t('glance.title') },
+    item(t('glance.scheduler'), h('div', { 'data-testid': 'glance-scheduler' }, s.running ? badge(t('glance.running', { n: s.jobs.length }), 'ok') : badge(t('glance.stopped'), 'warn'))),
+    item(t('glance.nextRun'), h('div', { 'data-testid': 'glance-next-run', title: timeTitle(s.nextRunAt) }, s.nextRunAt ? t('glance.nextRunJob', { job: next.join(', '), at: fmtTime(s.nextRunAt, ctx.lang) }) : t('glance.noNext'))),
+    item(t('glance.lag'), h('ul', { class: 'glance-lags', title: t('glance.lagHint') },
+      activity.map((a) => h('li', {}, h('b', {}, a.source), ' ', h('span', { class: 'num', 'data-testid': `lag-${a.source}` }, a.lagSeconds === null ? '—' : fmtLag(a.lagSeconds)))))),
+    item(t('glance.backup'), h('div', { 'data-testid': 'glance-backup', title: timeTitle(d.hubBackups.last?.at) }, d.hubBackups.last ? `${t('glance.backup')}: ${fmtTime(d.hubBackups.last.at, ctx.lang)}` : t('glance.noBackup'))),
   );
 }
 
@@ -50,15 +73,16 @@ export default {
     const [d, backups] = await Promise.all([
       ctx.gql(`{
         sources { name dialect kind readOnly health { ok latencyMs version error } }
-        sourceActivity { source lastReadAt jobs }
+        sourceActivity { source lastReadAt lagSeconds jobs }
       }`),
       backupPanel(ctx),
     ]);
+    const glance = await glancePanel(ctx, d.sourceActivity);
     const activity = new Map(d.sourceActivity.map((a) => [a.source, a]));
 
     const rows = d.sources.map((src) => {
       const cell = h('span', { 'data-testid': `health-${src.name}` }, health(ctx, src.health));
-      const tested = h('span', { class: 'muted small' });
+      const tested = h('span', { class: 'muted small tested' });
       const button = h('button', { 'data-testid': `test-${src.name}` }, t('sources.test'));
       button.addEventListener('click', async () => {
         button.disabled = true;
@@ -80,6 +104,7 @@ export default {
 
     add(ctx.root, 
       h('header', { class: 'view-head' }, h('h1', {}, t('nav.sources')), h('p', { class: 'muted' }, t('sources.intro'))),
+      glance,
       backups,
       table(
         [
@@ -88,7 +113,8 @@ export default {
           { label: t('sources.dialect'), cell: (r) => h('code', {}, r.src.dialect) },
           { label: t('sources.access'), cell: (r) => (r.src.readOnly ? badge(t('sources.readOnly')) : badge(t('sources.readWrite'), 'info')) },
           { label: t('sources.health'), cell: (r) => r.cell },
-          { label: t('sources.lastRead'), cell: (r) => h('span', { 'data-testid': `last-read-${r.src.name}` }, r.act?.lastReadAt ? fmtTime(r.act.lastReadAt, ctx.lang) : t('sources.neverRead')) },
+          { label: t('sources.lastRead'), cell: (r) => h('span', { 'data-testid': `last-read-${r.src.name}`, title: timeTitle(r.act?.lastReadAt) }, r.act?.lastReadAt ? fmtTime(r.act.lastReadAt, ctx.lang) : t('sources.neverRead')) },
+          { label: t('sources.lag'), class: 'num', cell: (r) => (r.act?.lagSeconds === null || r.act?.lagSeconds === undefined ? '—' : fmtLag(r.act.lagSeconds)) },
           { label: t('sources.jobs'), cell: (r) => (r.act?.jobs.length ? r.act.jobs.join(', ') : h('span', { class: 'muted' }, t('sources.federated'))) },
           { label: '', class: 'actions', cell: (r) => h('span', {}, r.button, ' ', r.tested) },
         ],

@@ -1,0 +1,81 @@
+/**
+ * A failed command reads as one line, not a stack trace: through the real binary, a sync run
+ * against a misspelled column prints what failed with its job, source and table, what to do and
+ * how to get the details; --verbose prints the JSON log with the stack; --log-format json keeps
+ * the JSON log for machines (and `serve` writes JSON by default: tests/cli/serve.test.ts).
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import knexFactory from 'knex';
+
+const BIN = resolve(import.meta.dirname, '../../bin/crmlink.mjs');
+const dir = mkdtempSync(join(tmpdir(), 'crmlink-failure-output-'));
+const config = join(dir, 'crmlink.yaml');
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+beforeAll(async () => {
+  const erp = knexFactory({ client: 'better-sqlite3', connection: { filename: join(dir, 'erp.db') }, useNullAsDefault: true });
+  await erp.schema.createTable('Customer', (t) => {
+    t.string('cCusCode').primary();
+    t.string('cCusName');
+  });
+  await erp('Customer').insert([{ cCusCode: 'C001', cCusName: '北京华为技术有限公司' }]);
+  await erp.destroy();
+  writeFileSync(
+    config,
+    [
+      'hub: { dialect: sqlite, connection: { filename: ./hub.db } }',
+      'sources:',
+      '  erp: { kind: erp, dialect: sqlite, connection: { filename: ./erp.db } }',
+      'entities:',
+      '  Customer:',
+      '    sources:',
+      '      erp: { table: Customer, key: [cCusCode], fields: { code: cCusCode, name: cCusNam } }   # misspelled',
+      'sync:',
+      '  jobs:',
+      '    customers: { entity: Customer, sources: [erp], direction: pull }',
+      '',
+    ].join('\n'),
+  );
+});
+
+function run(...args: string[]) {
+  const env = { ...process.env };
+  delete env.CRMLINK_LOG_LEVEL;
+  return spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env });
+}
+
+describe('a failed sync run on the command line', () => {
+  test('one readable line: what failed, where, what to do, and how to see the details', () => {
+    const r = run('sync', 'run', 'customers', '--config', config);
+    expect(r.status).toBe(1);
+    expect(r.stderr).not.toContain('"level"');
+    expect(r.stderr).not.toMatch(/^\s+at /m);
+    expect(r.stderr).not.toContain('select `');
+    const errors = r.stderr.split('\n').filter((l) => l.startsWith('error: '));
+    expect(errors).toEqual(['error: sync run failed (job customers, source erp, table Customer): source "erp" select on Customer failed: no such column: cCusNam [DB_ERROR]']);
+    expect(r.stderr).toContain('  what to do: check the tables and columns mapped for source erp (entities.<Entity>.sources.erp) against the database: crmlink sources introspect erp\n');
+    expect(r.stderr).toContain('  details: run again with --verbose\n');
+  });
+
+  test('--verbose: the JSON log, with the stack and the SQL', () => {
+    const r = run('sync', 'run', 'customers', '--config', config, '--verbose');
+    expect(r.status).toBe(1);
+    const records = r.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg: string; err?: { stack?: string; context?: { sql?: string } } });
+    const failed = records.find((x) => x.err);
+    expect(failed?.msg).toBe('sync run failed');
+    expect(failed?.err?.stack).toContain('DatabaseError');
+    expect(failed?.err?.context?.sql).toContain('cCusNam');
+  });
+
+  test('--log-format json: JSON lines only, for machines', () => {
+    const r = run('--log-format', 'json', 'sync', 'run', 'customers', '--config', config);
+    expect(r.status).toBe(1);
+    const lines = r.stderr.split('\n').filter((l) => l.trim() !== '');
+    expect(lines.length).toBeGreaterThan(0);
+    for (const l of lines) expect(() => JSON.parse(l)).not.toThrow();
+  });
+});
