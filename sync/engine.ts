@@ -51,22 +51,23 @@ export async function runJob(app: SyncApp, job: string, opts: RunOptions = {}): 
   const lock = await lockJob(app, job, opts.lockWaitMs ?? 0, opts.signal);
   if (!lock) {
     const reason = 'LOCKED: another run of this job holds its lock';
-    const id = await recordSkipped(app.hub.knex, job, reason, startedAt);
+    const id = await recordSkipped(app.hub.knex, job, reason, startedAt, opts.tick);
     app.logger.info({ job }, 'sync run skipped: the job is already running');
-    return skipped(job, cfg, id, started, reason);
+    return skipped(job, cfg, id, started, reason, opts.tick);
   }
   let runId: number | null = null;
   try {
     if (opts.tick && !(await app.hub.store.journal.claimTick(app.hub.knex, job, opts.tick, lock.holder))) {
       const reason = `tick ${opts.tick} was already run by another process`;
-      const id = await recordSkipped(app.hub.knex, job, reason, startedAt);
-      return skipped(job, cfg, id, started, reason);
+      const id = await recordSkipped(app.hub.knex, job, reason, startedAt, opts.tick);
+      return skipped(job, cfg, id, started, reason, opts.tick);
     }
     // We hold the lock: any run still marked running was cut short.
     await abandonStaleRuns(app.hub.knex, job);
-    runId = await startRun(app.hub.knex, job, startedAt);
+    runId = await startRun(app.hub.knex, job, startedAt, opts.tick);
     const access: HubAccess = { q: app.hub.knex, tx: (fn) => app.hub.knex.transaction(fn) };
     const report = await execute(app, job, cfg, access, opts, started, runId);
+    if (opts.tick) report.tick = opts.tick;
     await finishRun(app.hub.knex, runId, { status: report.status, endedAt: report.endedAt, stats: recordedStats(report), error: report.error ? JSON.stringify(report.error) : (report.reason ?? null) }).catch((err: unknown) => app.logger.error({ job, err }, 'could not record the run'));
     recordRunMetrics(report);
     log(app, report);
@@ -166,9 +167,10 @@ export function buildReport(job: string, cfg: JobConfig, ctx: RunContext | null,
   return report;
 }
 
-function skipped(job: string, cfg: JobConfig, runId: number, started: Date, reason: string): RunReport {
+function skipped(job: string, cfg: JobConfig, runId: number, started: Date, reason: string, tick: string | undefined): RunReport {
   const report = buildReport(job, cfg, null, started, runId, 'skipped');
   report.reason = reason;
+  if (tick) report.tick = tick;
   recordRunMetrics(report);
   return report;
 }

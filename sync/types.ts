@@ -176,6 +176,11 @@ export interface RunReport {
   reason?: string;
   /** event: an event-driven push of the records a hub change named (sync/propagation.ts). */
   trigger?: 'event';
+  /**
+   * The scheduled tick this run (or skip) was for, whole seconds ISO: with several processes on one
+   * hub, run history shows that each tick ran once.
+   */
+  tick?: string;
   error?: { code: string; message: string };
   /** Dry runs: the plan per target. */
   plan?: Record<string, TargetPlan>;
