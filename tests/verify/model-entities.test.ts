@@ -491,10 +491,27 @@ describe.skipIf(!havePg)('histories over customers, contacts and orders (verify:
         counts.deletes += m.log.filter((l) => l.endsWith(' deleted')).length;
         counts.childFirst += childFirst(m.log);
       }),
-      { numRuns: RUNS, endOnFailure: true, ...(SEED !== undefined ? { seed: SEED } : {}), ...(PATH ? { path: PATH } : {}), examples: [] },
+      { numRuns: RUNS, endOnFailure: true, ...(SEED !== undefined ? { seed: SEED } : {}), ...(PATH ? { path: PATH } : {}), examples: FOUND },
     );
   }, Math.max(600_000, RUNS * 5_000));
 });
+
+/**
+ * Histories this suite found, run first every time. An order pulled before its customer is parked;
+ * deleted in its source before the customer arrived, it stayed parked for ever (no retry could
+ * clear it): a delete of a never-synced row now takes it off the parked list.
+ */
+const FOUND: [Cmd[]][] = [
+  [
+    [
+      { t: 'insert', e: 'Customer', s: 'crm', parent: 0 },
+      { t: 'insert', e: 'SalesOrder', s: 'crm', parent: 0 },
+      { t: 'sync', e: 'SalesOrder' },
+      { t: 'delete', e: 'SalesOrder', s: 'crm', i: 0 },
+      { t: 'settle' },
+    ],
+  ],
+];
 
 /** Histories where a child job ran before the customers job had seen the customer it refers to. */
 function childFirst(log: string[]): number {
