@@ -209,10 +209,34 @@ export const SYNC_TABLE_DEFINITIONS: TableDefinitions = {
 
 export async function migrateHub(knex: Knex, custom: CustomFields = {}): Promise<void> {
   const pg = knex.client.config.client === 'pg';
-  await createMissingTables(knex, SYSTEM_TABLE_DEFINITIONS);
-  await createMissingTables(knex, ANALYSIS_TABLE_DEFINITIONS);
-  for (const entity of ENTITY_NAMES) await migrateEntityTable(knex, entity, fieldsOf(entity, custom[entity] ?? []), pg);
+  const migrate = async () => {
+    await createMissingTables(knex, SYSTEM_TABLE_DEFINITIONS);
+    await createMissingTables(knex, ANALYSIS_TABLE_DEFINITIONS);
+    for (const entity of ENTITY_NAMES) await migrateEntityTable(knex, entity, fieldsOf(entity, custom[entity] ?? []), pg);
+  };
+  // Several crmlink processes starting together on one PostgreSQL hub would otherwise create (or
+  // add columns to) the same table at once, and all but one fail with "already exists". SQLite
+  // serialises DDL itself (one writer).
+  if (pg) await withPgMigrationLock(knex, migrate);
+  else await migrate();
 }
+
+/** Run `fn` holding the hub's migration lock (a session advisory lock on a connection set aside for it). */
+async function withPgMigrationLock(knex: Knex, fn: () => Promise<void>): Promise<void> {
+  const conn: unknown = await knex.client.acquireConnection();
+  try {
+    await knex.raw('select pg_advisory_lock(hashtext(?))', [MIGRATION_LOCK]).connection(conn);
+    try {
+      await fn();
+    } finally {
+      await knex.raw('select pg_advisory_unlock(hashtext(?))', [MIGRATION_LOCK]).connection(conn);
+    }
+  } finally {
+    await knex.client.releaseConnection(conn);
+  }
+}
+
+const MIGRATION_LOCK = 'crmlink:migrate';
 
 /** Create the tables that do not exist yet, in order; one another process creates meanwhile is fine. */
 export async function createMissingTables(knex: Knex, definitions: TableDefinitions): Promise<void> {

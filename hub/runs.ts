@@ -29,8 +29,9 @@ export interface RunOutcome {
   error: string | null;
 }
 
-export async function startRun(q: Q, job: string, startedAt: string): Promise<number> {
-  const inserted = (await q(T.run).insert({ job, status: 'running', dry_run: false, started_at: startedAt }, ['id'])) as unknown[];
+/** A run starts as running; a scheduled one records its tick now, so a run cut short still shows it. */
+export async function startRun(q: Q, job: string, startedAt: string, tick?: string): Promise<number> {
+  const inserted = (await q(T.run).insert({ job, status: 'running', dry_run: false, started_at: startedAt, stats: tick ? JSON.stringify({ tick }) : null }, ['id'])) as unknown[];
   return idOf(inserted[0]);
 }
 
@@ -40,10 +41,10 @@ export async function finishRun(q: Q, id: number, outcome: RunOutcome): Promise<
     .update({ status: outcome.status, ended_at: outcome.endedAt, stats: JSON.stringify(outcome.stats), error: outcome.error });
 }
 
-/** A skipped tick (lock held elsewhere, tick already run) is history too. */
-export async function recordSkipped(q: Q, job: string, reason: string, at: string): Promise<number> {
+/** A skipped tick (lock held elsewhere, tick already run) is history too, with the tick it was for. */
+export async function recordSkipped(q: Q, job: string, reason: string, at: string, tick?: string): Promise<number> {
   const inserted = (await q(T.run).insert(
-    { job, status: 'skipped', dry_run: false, started_at: at, ended_at: at, error: reason, stats: JSON.stringify({ reason }) },
+    { job, status: 'skipped', dry_run: false, started_at: at, ended_at: at, error: reason, stats: JSON.stringify(tick ? { reason, tick } : { reason }) },
     ['id'],
   )) as unknown[];
   return idOf(inserted[0]);

@@ -61,23 +61,24 @@ async function runJobTraced(app: SyncApp, job: string, opts: RunOptions): Promis
 
   const locked = await lockRun(app, job, cfg.entity, opts.lockWaitMs ?? 0, opts.signal);
   if ('busy' in locked) {
-    const id = await recordSkipped(app.hub.knex, job, locked.busy, startedAt);
+    const id = await recordSkipped(app.hub.knex, job, locked.busy, startedAt, opts.tick);
     app.logger.info({ job, reason: locked.busy }, 'sync run skipped: the job or its entity is busy');
-    return skipped(job, cfg, id, started, locked.busy);
+    return skipped(job, cfg, id, started, locked.busy, opts.tick);
   }
   const { lock } = locked;
   let runId: number | null = null;
   try {
     if (opts.tick && !(await app.hub.store.journal.claimTick(app.hub.knex, job, opts.tick, lock.holder))) {
       const reason = `tick ${opts.tick} was already run by another process`;
-      const id = await recordSkipped(app.hub.knex, job, reason, startedAt);
-      return skipped(job, cfg, id, started, reason);
+      const id = await recordSkipped(app.hub.knex, job, reason, startedAt, opts.tick);
+      return skipped(job, cfg, id, started, reason, opts.tick);
     }
     // We hold the lock: any run still marked running was cut short.
     await abandonStaleRuns(app.hub.knex, job);
-    runId = await startRun(app.hub.knex, job, startedAt);
+    runId = await startRun(app.hub.knex, job, startedAt, opts.tick);
     const access: HubAccess = { q: app.hub.knex, tx: (fn) => app.hub.knex.transaction(fn) };
     const report = await execute(app, job, cfg, access, opts, started, runId);
+    if (opts.tick) report.tick = opts.tick;
     await finishRun(app.hub.knex, runId, { status: report.status, endedAt: report.endedAt, stats: recordedStats(report), error: report.error ? JSON.stringify(report.error) : (report.reason ?? null) }).catch((err: unknown) => app.logger.error({ job, err }, 'could not record the run'));
     recordRunMetrics(report);
     log(app, report);
@@ -218,9 +219,10 @@ export function buildReport(job: string, cfg: JobConfig, ctx: RunContext | null,
   return report;
 }
 
-function skipped(job: string, cfg: JobConfig, runId: number, started: Date, reason: string): RunReport {
+function skipped(job: string, cfg: JobConfig, runId: number, started: Date, reason: string, tick: string | undefined): RunReport {
   const report = buildReport(job, cfg, null, started, runId, 'skipped');
   report.reason = reason;
+  if (tick) report.tick = tick;
   recordRunMetrics(report);
   return report;
 }

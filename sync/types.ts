@@ -186,6 +186,11 @@ export interface RunReport {
    * reconcile: a key reconcile (sync/reconcile.ts).
    */
   trigger?: 'event' | 'reconcile';
+  /**
+   * The scheduled tick this run (or skip) was for, whole seconds ISO: with several processes on one
+   * hub, run history shows that each tick ran once.
+   */
+  tick?: string;
   error?: { code: string; message: string };
   /** Dry runs: the plan per target. */
   plan?: Record<string, TargetPlan>;

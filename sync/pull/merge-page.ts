@@ -42,7 +42,10 @@ function addConflict(plan: PagePlan, ctx: PageContext, w: WorkingRecord, sourceK
 
 function mergeDelete(item: Extract<PageItem, { kind: 'delete' }>, gid: string | null, page: LinkedPage, ctx: PageContext, plan: PagePlan, work: (gid: string, key: string) => WorkingRecord): void {
   const base = page.bases.get(item.sourceKey);
-  if (!base || base.deleted) return; // never synced, or already known to be gone
+  // Never synced, or already known to be gone: nothing to apply. A row parked earlier under this
+  // key (say, a child whose customer was not there yet) is gone too: it leaves the parked list,
+  // where no retry could ever clear it.
+  if (!base || base.deleted) return void plan.done.push(item.sourceKey);
   plan.bases.push({ sourceKey: item.sourceKey, values: base.values, deleted: true, changedAt: item.changedAt ?? ctx.now });
   plan.done.push(item.sourceKey);
   if (!gid) return;
