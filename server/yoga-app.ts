@@ -15,7 +15,8 @@
 import { createYoga, type YogaServerInstance, type Plugin } from 'graphql-yoga';
 import { silentLogger } from '../core/logger.js';
 import { fieldSuggestionsEnabled, introspectionEnabled } from '../config/server.js';
-import { buildSchema, CUSTOMER_360, subscriptionModule, type CrmContext, type SchemaApp } from '../schema/index.js';
+import { buildSchema, CUSTOMER_360, federationModule, subscriptionModule, type CrmContext, type SchemaApp } from '../schema/index.js';
+import type { GraphQLSchema } from 'graphql';
 import { OPERATION_MODULES } from '../ops/index.js';
 import { useAuth } from './plugins/use-auth.js';
 import { corsOptions, useCsrfPrevention } from './plugins/use-browser-guards.js';
@@ -45,6 +46,14 @@ export function graphiqlEnabled(server: Pick<SchemaApp['config']['server'], 'gra
 }
 
 /**
+ * The schema `app` serves: the model's types, the operations part of the API, subscriptions, and
+ * the federation subgraph fields when server.federation is on. `crmlink schema print` prints it.
+ */
+export function appSchema(app: SchemaApp): GraphQLSchema {
+  return buildSchema(app, [...OPERATION_MODULES, subscriptionModule, ...(app.config.server.federation ? [federationModule] : [])]);
+}
+
+/**
  * The yoga server for `app`, with every plugin configured from `server`: call `yoga.fetch` in
  * tests, or hand it to node:http as a request listener.
  */
@@ -64,7 +73,7 @@ export function createYogaApp(app: SchemaApp, opts: { logger?: boolean; jit?: bo
   if (opts.jit ?? process.env.CRMLINK_GRAPHQL_JIT !== 'off') plugins.push(useJit({ logger }));
   return createYoga<Record<string, unknown>, CrmContext>({
     // Subscriptions are served over server-sent events (yoga's built-in SSE), through the same plugins.
-    schema: buildSchema(app, [...OPERATION_MODULES, subscriptionModule]),
+    schema: appSchema(app),
     graphqlEndpoint: '/graphql',
     graphiql: graphiqlEnabled(server) ? { defaultQuery: CUSTOMER_360, title: 'crmlink' } : false,
     landingPage: false,
