@@ -17,10 +17,11 @@ import { register as registerConflicts } from './commands/conflicts.js';
 import { register as registerHistory } from './commands/history.js';
 import { register as registerHub } from './commands/hub.js';
 import { register as registerAnalysis } from './commands/analysis.js';
+import { register as registerSchema } from './commands/schema.js';
 
 type Register = (program: Command, ctx: CliContext) => void;
 
-const COMMANDS: Register[] = [registerDemo, registerServe, registerConfig, registerSources, registerMapping, registerSync, registerConflicts, registerHistory, registerCustomers, registerAnalysis, registerHub];
+const COMMANDS: Register[] = [registerDemo, registerServe, registerConfig, registerSources, registerMapping, registerSync, registerConflicts, registerHistory, registerCustomers, registerAnalysis, registerHub, registerSchema];
 
 export function buildProgram(ctx: CliContext = defaultContext()): Command {
   const program = new Command('crmlink')

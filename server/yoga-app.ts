@@ -47,10 +47,12 @@ export function graphiqlEnabled(server: Pick<SchemaApp['config']['server'], 'gra
 
 /**
  * The schema `app` serves: the model's types, the operations part of the API, subscriptions, and
- * the federation subgraph fields when server.federation is on. `crmlink schema print` prints it.
+ * the federation subgraph fields when server.federation is on (`federation` overrides it).
+ * `crmlink schema print` prints it.
  */
-export function appSchema(app: SchemaApp): GraphQLSchema {
-  return buildSchema(app, [...OPERATION_MODULES, subscriptionModule, ...(app.config.server.federation ? [federationModule] : [])]);
+export function appSchema(app: SchemaApp, opts: { federation?: boolean } = {}): GraphQLSchema {
+  const federation = opts.federation ?? app.config.server.federation;
+  return buildSchema(app, [...OPERATION_MODULES, subscriptionModule, ...(federation ? [federationModule] : [])]);
 }
 
 /**
