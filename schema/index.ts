@@ -24,6 +24,7 @@ export { type SchemaApp } from './schema-app.js';
 export { type SchemaModule, type ExtraTypeDefs, type Resolver, type SubscriptionField } from './module.js';
 export { subscriptionModule } from './subscriptions.js';
 export { federationModule, FEDERATION_SPEC } from './federation.js';
+export { codeEnum, enumResolvers, type CodeEnum } from './enums.js';
 export { federatedId, decodeId } from './ids.js';
 export { CUSTOMER_360 } from './graphiql.js';
 
@@ -46,6 +47,7 @@ export function buildSchema(app: SchemaApp, extra: readonly SchemaModule[] = [])
     ...read,
     ...types,
     ...Object.assign({}, ...modules.map((m) => m.scalars ?? {})),
+    ...Object.assign({}, ...modules.map((m) => m.enums ?? {})),
     Decimal: DecimalScalar,
     Date: DateScalar,
     DateTime: DateTimeScalar,

@@ -35,6 +35,8 @@ export interface SchemaModule {
   typeDefs: ExtraTypeDefs;
   resolvers(rt: Runtime): ModuleResolvers;
   scalars?: Record<string, GraphQLScalarType>;
+  /** Internal values of the module's enums: enum name → (GraphQL value → the code resolvers see); see enums.ts. */
+  enums?: Record<string, Record<string, string>>;
   /** Directives placed on the type of every entity of the model (federation's `@key(fields: "id")`). */
   entityDirectives?: string;
   /**
