@@ -11,8 +11,8 @@
  * @example
  *   const schema = buildSchema(app, [...OPERATION_MODULES, federationModule]);
  */
-import type { GraphQLSchema } from 'graphql';
-import { parse } from './graphql-runtime.js';
+import type { GraphQLArgument, GraphQLInputField, GraphQLSchema } from 'graphql';
+import { getNamedType, isEnumType, isInputObjectType, isObjectType, parse } from './graphql-runtime.js';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import { ENTITY_NAMES, type EntityName } from '../model/entities.js';
@@ -40,7 +40,27 @@ function makeSubgraphSchema(typeDefs: string, resolvers: Record<string, unknown>
     withReferences[entity] = { ...(resolvers[entity] as object | undefined), __resolveReference: referenceResolver(rt, entity) };
   }
   // The map is the one makeExecutableSchema takes; @apollo/subgraph reads the same shape.
-  return buildSubgraphSchema({ typeDefs: parse(typeDefs), resolvers: withReferences as GraphQLResolverMap<unknown> });
+  const schema = buildSubgraphSchema({ typeDefs: parse(typeDefs), resolvers: withReferences as GraphQLResolverMap<unknown> });
+  internalEnumDefaults(schema);
+  return schema;
+}
+
+/**
+ * An enum default in the SDL (`status: ParkedStatusFilter = PARKED`) as the enum's internal value
+ * ('parked'), as makeExecutableSchema leaves it: @apollo/subgraph gives enums their internal values
+ * after the defaults were read, so resolvers would get the name and printing the schema would fail.
+ */
+function internalEnumDefaults(schema: GraphQLSchema): void {
+  const fix = (x: GraphQLArgument | GraphQLInputField) => {
+    const type = getNamedType(x.type);
+    if (!isEnumType(type) || typeof x.defaultValue !== 'string') return;
+    const value = type.getValue(x.defaultValue);
+    if (value) x.defaultValue = value.value;
+  };
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (isObjectType(type)) for (const field of Object.values(type.getFields())) field.args.forEach(fix);
+    if (isInputObjectType(type)) Object.values(type.getFields()).forEach(fix);
+  }
 }
 
 /** The federation part of the schema (server.federation). */

@@ -2,16 +2,20 @@
  * `crmlink schema print` prints the schema the running server serves: the SDL it prints equals
  * the server's schema read back by introspection over HTTP (printSchema of buildClientSchema),
  * with the descriptions of the model and of the config's custom fields. `--subgraph` prints what
- * a federation gateway reads from `_service { sdl }`.
+ * a federation gateway reads from `_service { sdl }`. The typed client example in docs/examples is
+ * kept current: its SDL is the demo config's, its generated types are what codegen makes of it,
+ * and `tsc` (tsconfig.json includes docs/examples) compiles it.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { buildClientSchema, getIntrospectionQuery, printSchema, type IntrospectionQuery } from '../../schema/graphql-runtime.js';
 import { main } from '../../cli/main.js';
 import { defaultContext, type CliContext } from '../../cli/context.js';
 import { configYaml, SERVER_AUTH } from '../graphql/fixture.js';
 import { startSecurityServer, type SecurityServer } from '../security/support.js';
+import { demoConfigYaml } from '../../demo/config.js';
 
 const ADMIN = { 'x-api-key': 'admin-key-0123456789' };
 
@@ -67,4 +71,31 @@ describe.each([
 test('schema print on a bad config exits 2', async () => {
   const c = capture();
   expect(await main(['node', 'crmlink', 'schema', 'print', '--config', '/nonexistent/crmlink.yaml'], c.ctx)).toBe(2);
+});
+
+describe('the typed client example (docs/examples/typed-client)', () => {
+  const HERE = resolve(import.meta.dirname, '../../docs/examples/typed-client');
+
+  test('its schema.graphql is what `schema print` gives for the demo config', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'crmlink-demo-schema-'));
+    try {
+      writeFileSync(join(dir, 'crmlink.yaml'), demoConfigYaml(dir));
+      const printed = await print(['--config', join(dir, 'crmlink.yaml')]);
+      // Regenerate with: node bin/crmlink.mjs schema print --config examples/demo/crmlink.yaml > docs/examples/typed-client/schema.graphql
+      expect(readFileSync(join(HERE, 'schema.graphql'), 'utf8').trim()).toBe(printed.trim());
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('its generated types are what GraphQL Code Generator makes of that schema now', async () => {
+    const { generate } = await import('@graphql-codegen/cli');
+    const { default: config } = await import('../../docs/examples/typed-client/codegen.js');
+    const rel = 'docs/examples/typed-client/generated/graphql.ts';
+    const root = resolve(import.meta.dirname, '../..');
+    const [out] = await generate({ ...config, cwd: root, silent: true }, false);
+    expect(out?.filename).toBe(rel);
+    // Regenerate with: npx graphql-codegen --config docs/examples/typed-client/codegen.ts
+    expect(readFileSync(join(root, rel), 'utf8')).toBe(out?.content);
+  });
 });

@@ -64,6 +64,12 @@ describe('the subgraph on its own', () => {
     expect(sdl).toMatch(/type SalesOrder implements Node\s+@key\(fields: "id"\)/);
   });
 
+  test('enum defaults of arguments hold in the subgraph schema (parkedRecords: PARKED, mergeCandidates: OPEN)', async () => {
+    const r = await crm.gql(`{ parkedRecords { id status } mergeCandidates { id status } }`, {}, ADMIN);
+    expect(r.errors, JSON.stringify(r.errors)).toBeUndefined();
+    expect(r.data).toEqual({ parkedRecords: [], mergeCandidates: [] });
+  });
+
   test('_entities answers null for a reference the viewer may not see, as node(id) does', async () => {
     const q = `query($r: [_Any!]!) { _entities(representations: $r) { ... on Customer { id ownerId } ... on SalesOrder { code } } }`;
     const reps = [
