@@ -89,13 +89,8 @@ describe('the typed client example (docs/examples/typed-client)', () => {
   });
 
   test('its generated types are what GraphQL Code Generator makes of that schema now', async () => {
-    const { generate } = await import('@graphql-codegen/cli');
-    const { default: config } = await import('../../docs/examples/typed-client/codegen.js');
-    const rel = 'docs/examples/typed-client/generated/graphql.ts';
-    const root = resolve(import.meta.dirname, '../..');
-    const [out] = await generate({ ...config, cwd: root, silent: true }, false);
-    expect(out?.filename).toBe(rel);
-    // Regenerate with: npx graphql-codegen --config docs/examples/typed-client/codegen.ts
-    expect(readFileSync(join(root, rel), 'utf8')).toBe(out?.content);
+    const { generateClientTypes, GENERATED } = await import('../../docs/examples/typed-client/codegen.js');
+    // Regenerate with: node --import tsx docs/examples/typed-client/codegen.ts
+    expect(readFileSync(GENERATED, 'utf8')).toBe(await generateClientTypes());
   });
 });

@@ -5,22 +5,22 @@ export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' |
 import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
 export type CustomerStatus =
   | 'ACTIVE'
-  | 'BLOCKED'
   | 'INACTIVE'
+  | 'BLOCKED'
   | 'PROSPECT';
+
+export type SalesOrderStatus =
+  | 'DRAFT'
+  | 'APPROVED'
+  | 'SHIPPED'
+  | 'CLOSED'
+  | 'CANCELLED';
 
 export type InvoiceStatus =
   | 'OPEN'
-  | 'PAID'
   | 'PARTIAL'
+  | 'PAID'
   | 'VOID';
-
-export type SalesOrderStatus =
-  | 'APPROVED'
-  | 'CANCELLED'
-  | 'CLOSED'
-  | 'DRAFT'
-  | 'SHIPPED';
 
 /** Which way a sync job moves changes: both ways, from the sources into the hub, or from the hub out. */
 export type SyncDirection =
@@ -30,13 +30,13 @@ export type SyncDirection =
 
 /** How a sync run ended (RUNNING while it runs; ABANDONED: its process went away mid-run). */
 export type SyncRunStatus =
-  | 'ABANDONED'
-  | 'ABORTED'
-  | 'FAILED'
+  | 'RUNNING'
   | 'OK'
   | 'PARTIAL'
-  | 'RUNNING'
-  | 'SKIPPED';
+  | 'FAILED'
+  | 'SKIPPED'
+  | 'ABORTED'
+  | 'ABANDONED';
 
 export type Customer360QueryVariables = Exact<{
   first: number;
