@@ -19,13 +19,14 @@ import { register as registerHistory } from './commands/history.js';
 import { register as registerHub } from './commands/hub.js';
 import { register as registerAnalysis } from './commands/analysis.js';
 import { register as registerModel } from './commands/model.js';
+import { register as registerSchema } from './commands/schema.js';
 
 type Register = (program: Command, ctx: CliContext) => void;
 
 /** Commands that run a server: their log is JSON unless --log-format says otherwise. */
 const SERVING_COMMANDS = new Set(['serve', 'demo']);
 
-const COMMANDS: Register[] = [registerDemo, registerServe, registerConfig, registerSources, registerMapping, registerSync, registerConflicts, registerHistory, registerCustomers, registerAnalysis, registerHub, registerModel];
+const COMMANDS: Register[] = [registerDemo, registerServe, registerConfig, registerSources, registerMapping, registerSync, registerConflicts, registerHistory, registerCustomers, registerAnalysis, registerHub, registerModel, registerSchema];
 
 export function buildProgram(ctx: CliContext = defaultContext()): Command {
   const program = new Command('crmlink')

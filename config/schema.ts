@@ -394,6 +394,12 @@ export const serverSchema = z
       .boolean()
       .optional()
       .describe('Answer schema introspection (__schema, __type). Default: on, off when production is true.'),
+    federation: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Serve /graphql as an Apollo Federation v2 subgraph: every entity is keyed by its id (@key), with _service { sdl } for composition and _entities resolving references in batches under the caller\'s row rules. _service follows introspection: with introspection off, compose from `crmlink schema print --subgraph` instead.',
+      ),
     fieldSuggestions: z
       .boolean()
       .optional()

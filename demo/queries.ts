@@ -127,7 +127,7 @@ query Conflicts {
       createdAt
     }
   }
-  syncRuns(job: "customers", first: 5) { job status startedAt endedAt stats }
+  syncRuns(job: "customers", first: 5) { job status startedAt endedAt stats { durationMs totals { read written conflicts parked } sources { source read } } }
 }
 `;
 

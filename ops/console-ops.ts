@@ -20,24 +20,53 @@ import { listBackups } from '../hub/backup/files.js';
 import { backupStatus } from '../hub/backup/status.js';
 import { hasOwnKey } from '../core/own.js';
 import { SYSTEM_TABLES as T } from '../hub/tables.js';
-import { acceptCandidate, CANDIDATE_STATUSES, identityConfig, listCandidates, listMerges, rejectCandidate, unmergeRecords, type CandidateStatus, type CandidateView } from '../identity/index.js';
+import { acceptCandidate, CANDIDATE_STATUSES, KEY_FIELDS, identityConfig, listCandidates, listMerges, rejectCandidate, unmergeRecords, type CandidateStatus, type CandidateView } from '../identity/index.js';
 import { retryParked } from '../sync/engine.js';
 import { sourceHealth } from '../schema/source-health.js';
 import type { ExtraTypeDefs, Resolver, SchemaModule } from '../schema/module.js';
 import type { Runtime } from '../schema/runtime.js';
 import { anonymousViewer, requireAdmin, requireWrite, type Viewer } from '../schema/security.js';
 import type { CrmContext } from '../schema/resolvers.js';
+import { codeEnum, enumResolvers } from '../schema/enums.js';
+import { scalarOf } from '../schema/typedefs.js';
+import { MODEL } from '../model/entities.js';
+import { BACKUP_LABELS } from '../hub/backup/files.js';
+
+/** The closed sets of the console's part of the API (see schema/enums.ts). */
+const CUSTOMER_SCOPE = codeEnum('CustomerScope', ['all', 'team', 'own'], "Which customers a role sees: ALL, its TEAM's (Customer.ownerTeam) or its OWN (Customer.ownerId).");
+const CANDIDATE_STATUS = codeEnum('MergeCandidateStatus', CANDIDATE_STATUSES, 'OPEN waits for a decision; SUPERSEDED: one of the two records was merged or deleted meanwhile.');
+const CANDIDATE_FILTER = codeEnum('MergeCandidateStatusFilter', [...CANDIDATE_STATUSES, 'all'], 'Which merge candidates to list.');
+const MERGE_DECISION = codeEnum('MergeDecision', ['same', 'filled', 'chosen', 'rule', 'conflict'], 'How a merge settled a field (docs/identity.md).');
+const BACKUP_LABEL = codeEnum('BackupLabel', BACKUP_LABELS, 'Why a backup was taken.');
+const HUB_KIND = codeEnum('HubKind', ['sqlite', 'postgres'], "The hub's database.");
+const CONSOLE_ENUMS = [CUSTOMER_SCOPE, CANDIDATE_STATUS, CANDIDATE_FILTER, MERGE_DECISION, BACKUP_LABEL, HUB_KIND];
+
+/** The key fields a merge candidate shows, typed as the Customer fields they are. */
+const CANDIDATE_VALUES = MODEL.Customer.fields.filter((f) => KEY_FIELDS.includes(f.name));
 
 
 export const CONSOLE_TYPEDEFS: ExtraTypeDefs = {
   types: /* GraphQL */ `
+${CONSOLE_ENUMS.map((e) => e.sdl).join('\n')}
+"""The key fields of a merge candidate's record."""
+type MergeCandidateValues {
+${CANDIDATE_VALUES.map((f) => `  ${f.name}: ${scalarOf('Customer', f)}`).join('\n')}
+}
+"""A field a merge makes differ from what a source record holds."""
+type MergeWriteField {
+  field: String!
+  "What the source holds (a value of the field's type)."
+  from: JSON
+  "What the next sync run writes."
+  to: JSON
+}
 """The caller, as authentication saw it, and what its role allows."""
 type Viewer {
   user: String!
   role: String!
   team: String
-  "Which customers the role sees: all, team or own."
-  customers: String!
+  "Which customers the role sees."
+  customers: CustomerScope!
   "May read operations data (sources, jobs, conflicts, merge candidates)."
   admin: Boolean!
   "May change data: resolve, run, merge, retry."
@@ -70,8 +99,7 @@ type MergeCandidateSide {
   exists: Boolean!
   mergedInto: ID
   deleted: Boolean!
-  "Key fields (name, code, creditCode, phone, email, address, city, province, status)."
-  values: JSON!
+  values: MergeCandidateValues!
   sourceKeys: [SourceKey!]!
 }
 type MergeCandidate {
@@ -81,8 +109,7 @@ type MergeCandidate {
   score: Float!
   rule: String!
   reason: String!
-  "open, accepted, rejected or superseded"
-  status: String!
+  status: MergeCandidateStatus!
   createdAt: DateTime!
   decidedAt: DateTime
   decidedBy: String
@@ -117,15 +144,13 @@ type MergeField {
   mergedValue: JSON
   value: JSON
   source: String
-  "same | filled | chosen | rule | conflict"
-  decision: String!
+  decision: MergeDecision!
   reason: String!
 }
 type MergeWrite {
   source: String!
   key: String!
-  "field → { from, to }"
-  fields: JSON!
+  fields: [MergeWriteField!]!
 }
 type CustomerMerge {
   id: ID!
@@ -150,10 +175,8 @@ type HubBackup {
   at: DateTime!
   "Size of the data file in bytes."
   size: Float!
-  "manual, scheduled or before-restore"
-  label: String!
-  "sqlite or postgres"
-  hubKind: String!
+  label: BackupLabel!
+  hubKind: HubKind!
   sha256: String!
 }
 """The hub's backups: the newest, and whether it is too old (hub.backup.staleAfterHours)."""
@@ -171,13 +194,13 @@ type RetryParkedOutcome {
   resolved: Int!
   remaining: Int!
   "The run report of the retry."
-  report: JSON!
+  report: SyncRunReport!
 }
 `,
   query: [
     '  "Who is calling and what the role allows (any authenticated caller)."\n  viewer: Viewer!',
     '  "Per source, when a sync run last read it successfully."\n  sourceActivity: [SourceActivity!]!',
-    '  "Merge candidates of customers, best score first. status: open, accepted, rejected, superseded or all."\n  mergeCandidates(status: String = "open", first: Int = 50, offset: Int = 0): [MergeCandidate!]!',
+    '  "Merge candidates of customers, best score first. "\n  mergeCandidates(status: MergeCandidateStatusFilter = OPEN, first: Int = 50, offset: Int = 0): [MergeCandidate!]!',
     '  "The newest hub backup in hub.backup.dir and whether it is stale."\n  hubBackups: HubBackups!',
     '  "Merges a customer took part in (as survivor or merged), newest first."\n  customerMerges(customerId: ID!, includeUndone: Boolean = false): [CustomerMerge!]!',
   ],
@@ -271,7 +294,7 @@ export function consoleResolvers(rt: Runtime): { query: Record<string, Resolver>
       admin(ctx, 'read merge candidates');
       const status = String(a.status ?? 'open');
       if (status !== 'all' && !CANDIDATE_STATUSES.includes(status as CandidateStatus)) {
-        throw new ValidationError(`status: expected ${CANDIDATE_STATUSES.join(', ')} or all`, { field: 'status' });
+        throw new ValidationError(`status: expected ${Object.keys(CANDIDATE_FILTER.values).join(', ')}`, { field: 'status' });
       }
       const first = Math.min(Math.max(Number(a.first ?? 50), 0), 500);
       const offset = Math.max(Number(a.offset ?? 0), 0);
@@ -339,7 +362,7 @@ export function consoleResolvers(rt: Runtime): { query: Record<string, Resolver>
         changedFields: r.changedFields,
         fields: r.fields.map((f) => ({ field: f.field, survivorValue: f.survivor, mergedValue: f.merged, value: f.value, source: f.source, decision: f.decision, reason: f.reason })),
         conflicts: r.conflicts,
-        writes: r.writes.map((w) => ({ source: w.source, key: w.sourceKey, fields: w.fields })),
+        writes: r.writes.map((w) => ({ source: w.source, key: w.sourceKey, fields: Object.entries(w.fields).map(([field, c]) => ({ field, from: c.from, to: c.to })) })),
         dryRun: r.dryRun,
       };
     },
@@ -382,4 +405,4 @@ export function consoleResolvers(rt: Runtime): { query: Record<string, Resolver>
 }
 
 /** The operations console's queries and actions, as a part of the API. */
-export const consoleModule: SchemaModule = { typeDefs: CONSOLE_TYPEDEFS, resolvers: consoleResolvers };
+export const consoleModule: SchemaModule = { typeDefs: CONSOLE_TYPEDEFS, resolvers: consoleResolvers, enums: enumResolvers(CONSOLE_ENUMS) };

@@ -23,6 +23,13 @@ import { notFound, scope } from '../schema/resolvers.js';
 import type { Runtime, Scope } from '../schema/runtime.js';
 import { isHidden, isVisible } from '../schema/security.js';
 import { HUB, type Rec } from '../schema/store.js';
+import { codeEnum, enumResolvers } from '../schema/enums.js';
+
+const SOURCE_RESTORE_STATUS = codeEnum(
+  'SourceRestoreStatus',
+  ['restored', 'planned', 'changed-since', 'gone', 'recreated-by-undelete'],
+  'What became of a source row a restore writes back: RESTORED; PLANNED (dry run); CHANGED_SINCE (the source changed it again: left alone); GONE (the row no longer exists); RECREATED_BY_UNDELETE.',
+);
 
 /**
  * `history` on every entity type. A federated entity lives in its source only: its records have no
@@ -96,9 +103,9 @@ type SourceRestore {
   key: String!
   recordId: ID
   fields: [String!]!
-  "restored, planned (dry run), changed-since, gone, recreated-by-undelete"
-  status: String!
+  status: SourceRestoreStatus!
 }
+${SOURCE_RESTORE_STATUS.sdl}
 type RestorePlan {
   dryRun: Boolean!
   records: [RestoreResult!]!
@@ -249,4 +256,4 @@ function planView(p: RestorePlan) {
 }
 
 /** Record history and restores as a part of the API. */
-export const historyModule: SchemaModule = { typeDefs: HISTORY_TYPEDEFS, resolvers: historyResolvers };
+export const historyModule: SchemaModule = { typeDefs: HISTORY_TYPEDEFS, resolvers: historyResolvers, enums: enumResolvers([SOURCE_RESTORE_STATUS]) };

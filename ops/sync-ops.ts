@@ -25,6 +25,139 @@ import { scope, type CrmContext } from '../schema/resolvers.js';
 import { requireAdmin, requireWrite } from '../schema/security.js';
 import { encodeCursor, decodeNumberCursor } from '../schema/cursor.js';
 import { sourceHealth } from '../schema/source-health.js';
+import { codeEnum, enumResolvers } from '../schema/enums.js';
+import { SOURCE_KINDS } from '../config/schema.js';
+import type { RunReport, SourceStats, TargetPlan } from '../sync/types.js';
+
+/** The closed sets of the operations API, as GraphQL enums over the codes sync and the hub use. */
+const SOURCE_KIND = codeEnum('SourceKind', SOURCE_KINDS, 'What a source system is.');
+const SYNC_DIRECTION = codeEnum('SyncDirection', ['both', 'pull', 'push'], 'Which way a sync job moves changes: both ways, from the sources into the hub, or from the hub out.');
+const SYNC_RUN_STATUS = codeEnum(
+  'SyncRunStatus',
+  ['running', 'ok', 'partial', 'failed', 'skipped', 'aborted', 'abandoned'],
+  'How a sync run ended (RUNNING while it runs; ABANDONED: its process went away mid-run).',
+);
+const PARK_DIRECTION = codeEnum('ParkDirection', ['pull', 'push'], 'Whether a record was parked reading it from its source (PULL) or writing it there (PUSH).');
+const PARKED_STATUS = codeEnum('ParkedStatus', ['parked', 'resolved'], 'PARKED waits for a fix or a retry; RESOLVED went through later.');
+const PARKED_FILTER = codeEnum('ParkedStatusFilter', ['parked', 'resolved', 'all'], 'Which parked records to list.');
+const CONFLICT_STATE = codeEnum('ConflictState', ['open', 'resolved'], 'Whether a conflict still waits for a decision.');
+const WRITE_OP = codeEnum('PlannedWriteOp', ['insert', 'update', 'delete']);
+const DELETE_MODE = codeEnum('DeleteMode', ['hard', 'soft'], 'SOFT: the delete is an update of the soft-delete flag.');
+const RUN_TRIGGER = codeEnum('SyncRunTrigger', ['event'], 'EVENT: an event-driven push of the records a hub change named.');
+const SYNC_ENUMS = [SOURCE_KIND, SYNC_DIRECTION, SYNC_RUN_STATUS, PARK_DIRECTION, PARKED_STATUS, PARKED_FILTER, CONFLICT_STATE, WRITE_OP, DELETE_MODE, RUN_TRIGGER];
+
+/** The run report (sync/types.ts RunReport) as typed objects: SyncRun.stats, runSyncJob, retryParked. */
+const REPORT_TYPEDEFS = /* GraphQL */ `
+${SYNC_ENUMS.map((e) => e.sdl).join('\n')}
+"""What one sync run did with one source."""
+type SyncSourceStats {
+  source: String!
+  "Changes read from the source."
+  read: Int!
+  "Read but equal to the base: nothing to do."
+  unchanged: Int!
+  "Hub records created, updated and deleted from this source's changes."
+  hubInserted: Int!
+  hubUpdated: Int!
+  hubDeleted: Int!
+  "Rows written to this source by the push."
+  inserted: Int!
+  updated: Int!
+  deleted: Int!
+  "Open conflicts (they need a person) raised by this source's changes."
+  conflicts: Int!
+  "Conflicts decided by policy."
+  autoResolved: Int!
+  parked: Int!
+  "New source keys linked to an existing record."
+  linked: Int!
+  "New records made for source keys that matched none."
+  created: Int!
+  mergeCandidates: Int!
+  "Deletes the source's mapping does not allow: reported, not written."
+  deletesNotAllowed: Int!
+  "Writes held back because the source row changed since it was read (taken in the next run)."
+  deferred: Int!
+  "Oldest change time read, for the lag."
+  oldestChange: DateTime
+  pullMs: Float!
+  pushMs: Float!
+}
+"""Hub-wide totals of what a run changed."""
+type SyncRunTotals {
+  read: Int!
+  "Rows written anywhere: hub records plus source rows."
+  written: Int!
+  hubWritten: Int!
+  sourceWritten: Int!
+  conflicts: Int!
+  autoResolved: Int!
+  parked: Int!
+}
+type SyncRunError {
+  code: String!
+  message: String!
+}
+"""A write a dry run would make."""
+type PlannedWrite {
+  op: PlannedWriteOp!
+  recordId: ID
+  sourceKey: String
+  "Fields written, with their new values (field → value, each of its field's type)."
+  values: JSON
+  mode: DeleteMode
+}
+"""A conflict a dry run would raise."""
+type PlannedConflict {
+  recordId: ID
+  sourceKey: String
+  field: String!
+  "side (hub or a source name) → value"
+  values: JSON!
+  rule: String!
+  winner: String
+  reason: String!
+}
+type SyncPlanCounts {
+  inserts: Int!
+  updates: Int!
+  deletes: Int!
+  conflicts: Int!
+}
+"""What a dry run would do to one target (hub or a source); the lists are cut, the counts are not."""
+type SyncTargetPlan {
+  "hub, or a source name"
+  target: String!
+  inserts: [PlannedWrite!]!
+  updates: [PlannedWrite!]!
+  deletes: [PlannedWrite!]!
+  conflicts: [PlannedConflict!]!
+  counts: SyncPlanCounts!
+}
+"""The report of a sync run."""
+type SyncRunReport {
+  "Null for a dry run, which records nothing."
+  runId: ID
+  job: String!
+  entity: String!
+  status: SyncRunStatus!
+  dryRun: Boolean!
+  startedAt: DateTime!
+  endedAt: DateTime!
+  durationMs: Float!
+  "Per source."
+  sources: [SyncSourceStats!]!
+  totals: SyncRunTotals!
+  "Seconds between now and the oldest change read (null when no source gives change times)."
+  lagSeconds: Float
+  "Why the run was skipped or failed."
+  reason: String
+  trigger: SyncRunTrigger
+  error: SyncRunError
+  "Dry runs: the plan per target."
+  plan: [SyncTargetPlan!]
+}
+`;
 
 
 function literal(ast: ValueNode): unknown {
@@ -54,7 +187,7 @@ export const JSONScalar = new GraphQLScalarType({
 });
 
 export const OPS_TYPEDEFS: ExtraTypeDefs = {
-  types: /* GraphQL */ `
+  types: /* GraphQL */ `${REPORT_TYPEDEFS}
 type SourceHealth {
   ok: Boolean!
   latencyMs: Float!
@@ -65,7 +198,7 @@ type Source {
   name: String!
   "Database engine (mssql, postgres, mysql, sqlite), or the connector of a file or plugin source (access, xlsx, csv, a package name)."
   dialect: String!
-  kind: String!
+  kind: SourceKind!
   readOnly: Boolean!
   "Connects and runs a trivial query: ask only when you need it."
   health: SourceHealth!
@@ -74,7 +207,7 @@ type SyncJob {
   name: String!
   entity: String!
   sources: [String!]!
-  direction: String!
+  direction: SyncDirection!
   "The cron expression (node-cron); null when the job runs only on demand."
   schedule: String
   "The schedule in words, in English and Chinese; null when the job runs only on demand."
@@ -105,11 +238,12 @@ type ScheduleText {
 type SyncRun {
   id: ID!
   job: String!
-  status: String!
+  status: SyncRunStatus!
   dryRun: Boolean!
   startedAt: DateTime!
   endedAt: DateTime
-  stats: JSON
+  "The run's report; null while it runs and for a run skipped or abandoned (error says why)."
+  stats: SyncRunReport
   error: String
 }
 type ParkedRecord {
@@ -119,11 +253,11 @@ type ParkedRecord {
   source: String!
   sourceKey: String
   recordId: ID
-  direction: String!
+  direction: ParkDirection!
   code: String!
   message: String!
   attempts: Int!
-  status: String!
+  status: ParkedStatus!
   createdAt: DateTime!
   updatedAt: DateTime!
 }
@@ -147,7 +281,8 @@ type Conflict {
   values: [ConflictSide!]!
   rule: String!
   reason: String!
-  status: String!
+  status: ConflictState!
+  "How it was decided: { keep, value }."
   resolution: JSON
   resolvedBy: String
   createdAt: DateTime!
@@ -169,12 +304,12 @@ type ConflictConnection {
     '  "Configured sync jobs."\n  syncJobs: [SyncJob!]!',
     '  "The sync scheduler of this process."\n  syncScheduler: SyncSchedulerStatus!',
     '  "Run history, newest first."\n  syncRuns(job: String, first: Int = 20): [SyncRun!]!',
-    '  "Records sync could not apply, waiting for a fix or a retry."\n  parkedRecords(job: String, status: String = "parked", first: Int = 50): [ParkedRecord!]!',
+    '  "Records sync could not apply, waiting for a fix or a retry."\n  parkedRecords(job: String, status: ParkedStatusFilter = PARKED, first: Int = 50): [ParkedRecord!]!',
     '  "Field conflicts, oldest first."\n  conflicts(status: ConflictStatus = OPEN, entity: String, job: String, first: Int = 50, after: String): ConflictConnection!',
   ],
   mutation: [
     '  "Decide a conflict: keep one side\'s value (hub or a source name), or give the value."\n  resolveConflict(id: ID!, keep: String, value: JSON): Conflict!',
-    '  "Run a sync job now; dryRun returns the plan and changes nothing."\n  runSyncJob(job: String!, dryRun: Boolean = false): JSON!',
+    '  "Run a sync job now; dryRun returns the plan and changes nothing."\n  runSyncJob(job: String!, dryRun: Boolean = false): SyncRunReport!',
   ],
 };
 
@@ -325,7 +460,7 @@ export function opsResolvers(rt: Runtime): { types: Record<string, Record<string
       admin(ctx, 'read parked records');
       const status = String(a.status ?? 'parked');
       if (status !== 'parked' && status !== 'resolved' && status !== 'all') {
-        throw new CrmlinkError('VALIDATION_FAILED', `status: expected parked, resolved or all`, { field: 'status' });
+        throw new CrmlinkError('VALIDATION_FAILED', `status: expected PARKED, RESOLVED or ALL`, { field: 'status' });
       }
       const rows = await listParked(app, { ...(a.job ? { job: String(a.job) } : {}), status, limit: Number(a.first ?? 50) });
       return rows.map((r) => ({ ...r, id: String(r.id), recordId: r.gid }));
@@ -396,10 +531,36 @@ export function opsResolvers(rt: Runtime): { types: Record<string, Record<string
     SyncRun: {
       id: (r) => String((r as { id: number }).id),
       error: (r) => (r as { error: string | null }).error,
+      stats: (r) => {
+        const stats = (r as { stats: unknown }).stats;
+        return isReport(stats) ? stats : null;
+      },
     },
+    SyncRunReport: reportResolvers,
+    PlannedWrite: { recordId: (w) => (w as { gid: string | null }).gid },
+    PlannedConflict: { recordId: (c) => (c as { gid: string | null }).gid },
   };
   return { types, query, mutation };
 }
 
 /** Jobs, runs, parked records, conflicts and sources, as a part of the API. */
-export const syncOpsModule: SchemaModule = { typeDefs: OPS_TYPEDEFS, resolvers: opsResolvers, scalars: { JSON: JSONScalar } };
+export const syncOpsModule: SchemaModule = { typeDefs: OPS_TYPEDEFS, resolvers: opsResolvers, scalars: { JSON: JSONScalar }, enums: enumResolvers(SYNC_ENUMS) };
+
+/** SyncRunReport over a RunReport: its maps (per source, per target) as lists. */
+export const reportResolvers: Record<string, Resolver> = {
+  runId: (r) => ((r as RunReport).runId === null ? null : String((r as RunReport).runId)),
+  sources: (r) => Object.entries((r as RunReport).sources).map(([source, stats]: [string, SourceStats]) => ({ source, ...stats })),
+  plan: (r) => {
+    const plan = (r as RunReport).plan;
+    return plan ? Object.entries(plan).map(([target, p]: [string, TargetPlan]) => ({ target, ...p })) : null;
+  },
+};
+
+/**
+ * Whether a recorded run's stats are a whole run report: a skipped run records only { reason },
+ * a run still running or abandoned nothing.
+ */
+function isReport(stats: unknown): stats is RunReport {
+  const r = stats as Partial<RunReport> | null;
+  return !!r && typeof r === 'object' && typeof r.job === 'string' && typeof r.sources === 'object' && r.sources !== null && typeof r.totals === 'object' && r.totals !== null;
+}

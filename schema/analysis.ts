@@ -33,6 +33,14 @@ import type { Runtime, Scope } from './runtime.js';
 import { HUB, type Rec } from './store.js';
 import { isHidden, type Viewer } from './security.js';
 import { resolveNode, scope, type CrmContext } from './resolvers.js';
+import { codeEnum, enumResolvers } from './enums.js';
+
+/** Closed sets of the analysis API. Tier and segment names stay strings: the config names them. */
+const ANALYSIS_ENUMS = [
+  codeEnum('CreditCheckReason', ['FITS', 'OVER_LIMIT', 'NO_LIMIT'], 'Whether an amount fits the credit left: NO_LIMIT means the customer has no credit limit, so nothing fits.'),
+  codeEnum('TierMethod', ['pyramid', 'abc'], 'How tiers are drawn (analysis.tiers.method).'),
+  codeEnum('AnalysisRefreshKind', ['full', 'incremental'], 'A refresh of every customer, or of those changed since the last one.'),
+];
 
 export const ANALYSIS_TYPEDEFS: ExtraTypeDefs = {
   types: /* GraphQL */ `
@@ -217,18 +225,18 @@ type CreditCheck {
   receivable: Decimal!
   available: Decimal
   fits: Boolean!
-  "FITS, OVER_LIMIT or NO_LIMIT (no credit limit: nothing fits)"
-  reason: String!
+  reason: CreditCheckReason!
 }
 type AnalysisThresholds {
   "Value matrix: current value at or above this is high (null when your role may not see profit)."
   currentValue: Decimal
   potentialValue: Decimal!
-  tierMethod: String!
+  tierMethod: TierMethod!
 }
+${ANALYSIS_ENUMS.map((e) => e.sdl).join('\n')}
 type AnalysisStatus {
   lastRefresh: DateTime
-  kind: String
+  kind: AnalysisRefreshKind
   asOf: Date
   customers: Int
   thresholds: AnalysisThresholds
@@ -434,4 +442,4 @@ export function analysisResolvers(rt: Runtime): { types: Record<string, Record<s
 }
 
 /** The analysis part of the API: built into every schema (schema/index.ts). */
-export const analysisModule: SchemaModule = { typeDefs: ANALYSIS_TYPEDEFS, resolvers: analysisResolvers as SchemaModule['resolvers'] };
+export const analysisModule: SchemaModule = { typeDefs: ANALYSIS_TYPEDEFS, resolvers: analysisResolvers as SchemaModule['resolvers'], enums: enumResolvers(ANALYSIS_ENUMS) };

@@ -16,12 +16,15 @@ import { buildResolvers } from './resolvers.js';
 import { buildMutations } from './mutations.js';
 import type { SchemaModule } from './module.js';
 import { analysisModule } from './analysis.js';
+import { CrmlinkError } from '../core/errors.js';
 
 export { type CrmContext } from './resolvers.js';
 export { type Viewer } from './viewer.js';
 export { type SchemaApp } from './schema-app.js';
 export { type SchemaModule, type ExtraTypeDefs, type Resolver, type SubscriptionField } from './module.js';
 export { subscriptionModule } from './subscriptions.js';
+export { federationModule, FEDERATION_SPEC } from './federation.js';
+export { codeEnum, enumResolvers, type CodeEnum } from './enums.js';
 export { federatedId, decodeId } from './ids.js';
 export { CUSTOMER_360 } from './graphiql.js';
 
@@ -33,6 +36,7 @@ export function buildSchema(app: SchemaApp, extra: readonly SchemaModule[] = [])
   const typeDefs = buildTypeDefs(
     rt,
     modules.map((m) => m.typeDefs),
+    modules.map((m) => m.entityDirectives ?? '').join(' ').trim(),
   );
   const read = buildResolvers(rt);
   const parts = modules.map((m) => m.resolvers(rt));
@@ -43,6 +47,7 @@ export function buildSchema(app: SchemaApp, extra: readonly SchemaModule[] = [])
     ...read,
     ...types,
     ...Object.assign({}, ...modules.map((m) => m.scalars ?? {})),
+    ...Object.assign({}, ...modules.map((m) => m.enums ?? {})),
     Decimal: DecimalScalar,
     Date: DateScalar,
     DateTime: DateTimeScalar,
@@ -51,6 +56,8 @@ export function buildSchema(app: SchemaApp, extra: readonly SchemaModule[] = [])
   };
   const subscription = Object.assign({}, ...parts.map((p) => p.subscription ?? {})) as Record<string, unknown>;
   if (Object.keys(subscription).length > 0) Object.assign(resolvers, { Subscription: subscription });
-  return makeExecutableSchema({ typeDefs, resolvers });
+  const makers = modules.flatMap((m) => (m.makeSchema ? [m.makeSchema] : []));
+  if (makers.length > 1) throw new CrmlinkError('INTERNAL', `${makers.length} schema modules each build the executable schema; at most one may`);
+  return makers[0] ? makers[0](typeDefs, resolvers, rt) : makeExecutableSchema({ typeDefs, resolvers });
 }
 export { responseWarnings } from './runtime.js';

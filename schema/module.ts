@@ -3,7 +3,7 @@
  * queries): its SDL, its resolvers over the runtime, and any scalar it brings. buildSchema takes a
  * list of them, so schema/ imports nothing above it.
  */
-import type { GraphQLFieldResolver, GraphQLScalarType } from 'graphql';
+import type { GraphQLFieldResolver, GraphQLScalarType, GraphQLSchema } from 'graphql';
 import type { Runtime } from './runtime.js';
 import type { CrmContext } from './resolvers.js';
 
@@ -35,4 +35,13 @@ export interface SchemaModule {
   typeDefs: ExtraTypeDefs;
   resolvers(rt: Runtime): ModuleResolvers;
   scalars?: Record<string, GraphQLScalarType>;
+  /** Internal values of the module's enums: enum name → (GraphQL value → the code resolvers see); see enums.ts. */
+  enums?: Record<string, Record<string, string>>;
+  /** Directives placed on the type of every entity of the model (federation's `@key(fields: "id")`). */
+  entityDirectives?: string;
+  /**
+   * Makes the executable schema from the whole SDL and resolver map, in place of
+   * makeExecutableSchema (federation builds a subgraph). At most one module may bring one.
+   */
+  makeSchema?(typeDefs: string, resolvers: Record<string, unknown>, rt: Runtime): GraphQLSchema;
 }

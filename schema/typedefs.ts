@@ -214,7 +214,8 @@ type DeletePayload {
 export type { ExtraTypeDefs };
 
 /** The SDL of the model's entities for `rt`, plus what each module contributes (`extras`). */
-export function buildTypeDefs(rt: Runtime, extras: readonly ExtraTypeDefs[] = []): string {
+/** `entityDirectives`: directives on every entity type (federation's `@key`), '' for none. */
+export function buildTypeDefs(rt: Runtime, extras: readonly ExtraTypeDefs[] = [], entityDirectives = ''): string {
   const out: string[] = [COMMON];
   const query: string[] = [
     '  "Any record by its global id."\n  node(id: ID!): Node',
@@ -258,7 +259,7 @@ export function buildTypeDefs(rt: Runtime, extras: readonly ExtraTypeDefs[] = []
     lines.push('  "The source records linked to this one."\n  sourceRecords: [SourceRecord!]!');
     lines.push('  "Where each field\'s value came from."\n  fieldSources: [FieldSource!]!');
     lines.push('  syncStatus: SyncStatus!');
-    out.push(`${doc(model.description, '')}type ${entity} implements Node {\n${lines.join('\n')}\n}`);
+    out.push(`${doc(model.description, '')}type ${entity} implements Node${entityDirectives ? ` ${entityDirectives}` : ''} {\n${lines.join('\n')}\n}`);
 
     // Connection, edge, aggregates
     const numeric = fields.filter(isNumeric);

@@ -15,7 +15,8 @@
 import { createYoga, type YogaServerInstance, type Plugin } from 'graphql-yoga';
 import { silentLogger } from '../core/logger.js';
 import { fieldSuggestionsEnabled, introspectionEnabled } from '../config/server.js';
-import { buildSchema, CUSTOMER_360, subscriptionModule, type CrmContext, type SchemaApp } from '../schema/index.js';
+import { buildSchema, CUSTOMER_360, federationModule, subscriptionModule, type CrmContext, type SchemaApp } from '../schema/index.js';
+import type { GraphQLSchema } from 'graphql';
 import { OPERATION_MODULES } from '../ops/index.js';
 import { useAuth } from './plugins/use-auth.js';
 import { corsOptions, useCsrfPrevention } from './plugins/use-browser-guards.js';
@@ -49,6 +50,16 @@ export function graphiqlEnabled(server: Pick<SchemaApp['config']['server'], 'gra
 }
 
 /**
+ * The schema `app` serves: the model's types, the operations part of the API, subscriptions, and
+ * the federation subgraph fields when server.federation is on (`federation` overrides it).
+ * `crmlink schema print` prints it.
+ */
+export function appSchema(app: SchemaApp, opts: { federation?: boolean } = {}): GraphQLSchema {
+  const federation = opts.federation ?? app.config.server.federation;
+  return buildSchema(app, [...OPERATION_MODULES, subscriptionModule, ...(federation ? [federationModule] : [])]);
+}
+
+/**
  * The yoga server for `app`, with every plugin configured from `server`: call `yoga.fetch` in
  * tests, or hand it to node:http as a request listener.
  */
@@ -72,7 +83,7 @@ export function createYogaApp(app: SchemaApp, opts: { logger?: boolean; jit?: bo
   plugins.push(useTracing());
   return createYoga<Record<string, unknown>, CrmContext>({
     // Subscriptions are served over server-sent events (yoga's built-in SSE), through the same plugins.
-    schema: buildSchema(app, [...OPERATION_MODULES, subscriptionModule]),
+    schema: appSchema(app),
     graphqlEndpoint: '/graphql',
     graphiql: graphiqlEnabled(server) ? { defaultQuery: CUSTOMER_360, title: 'crmlink' } : false,
     // GraphiQL's assets come from the package, not a CDN: the page works offline (server/graphiql.ts).

@@ -61,12 +61,12 @@ export function runChart(runs, { t, lang }) {
   runs.forEach((r, i) => {
     const cx = M.left + slot * i + slot / 2;
     const tip = `#${r.id} ${fmtTime(r.startedAt, lang)} · ${r.status} · ${t('chart.read')} ${fmtNumber(r.read ?? 0, lang)} · ${t('chart.written')} ${fmtNumber(r.written ?? 0, lang)} · ${t('chart.lag')} ${fmtLag(r.lag)}`;
-    const g = s('g', { class: `run run-${r.status}` }, s('title', {}, tip));
+    const g = s('g', { class: `run run-${String(r.status).toLowerCase()}` }, s('title', {}, tip));
     const read = r.read ?? 0;
     const written = r.written ?? 0;
     g.append(s('rect', { x: cx - bw, y: yRows(read), width: bw, height: Math.max(0, M.top + plotH - yRows(read)), class: 'bar-read' }));
     g.append(s('rect', { x: cx, y: yRows(written), width: bw, height: Math.max(0, M.top + plotH - yRows(written)), class: 'bar-written' }));
-    if (r.status === 'failed' || r.status === 'aborted') g.append(s('circle', { cx, cy: M.top + plotH + 6, r: 3, class: 'mark-failed' }));
+    if (['failed', 'aborted'].includes(String(r.status).toLowerCase())) g.append(s('circle', { cx, cy: M.top + plotH + 6, r: 3, class: 'mark-failed' }));
     svg.append(g);
     const every = Math.ceil(n / 12);
     if (i % every === 0 || i === runs.length - 1) svg.append(s('text', { x: cx, y: H - 8, class: 'axis axis-x' }, `#${r.id}`));

@@ -21,7 +21,8 @@ const DATA_NAME = /^hub-\d{8}T\d{9}Z(-[a-z0-9-]+)?\.(db|dump)$/;
 
 export type HubKind = 'sqlite' | 'postgres';
 /** Why a backup was taken; `before-restore` backups are the hub a restore replaced, never pruned. */
-export type BackupLabel = 'manual' | 'scheduled' | 'before-restore';
+export const BACKUP_LABELS = ['manual', 'scheduled', 'before-restore'] as const;
+export type BackupLabel = (typeof BACKUP_LABELS)[number];
 
 export interface BackupManifest {
   format: 'crmlink-hub-backup';

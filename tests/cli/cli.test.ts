@@ -69,7 +69,7 @@ describe('crmlink CLI exit codes (in process)', () => {
 });
 
 describe('crmlink binary', () => {
-  const commands = [[], ['config'], ['config', 'check'], ['serve'], ['demo'], ['sync'], ['sync', 'run'], ['sources'], ['mapping'], ['conflicts'], ['customers']];
+  const commands = [[], ['config'], ['config', 'check'], ['serve'], ['demo'], ['sync'], ['sync', 'run'], ['sources'], ['mapping'], ['conflicts'], ['customers'], ['schema'], ['schema', 'print']];
 
   test('--help on every command exits 0 and shows its usage', async () => {
     for (const args of commands) {

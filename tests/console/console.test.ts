@@ -606,7 +606,7 @@ browserSuite('the console in headless Chromium', { shuffle: false }, () => {
     await toast(page, /Merged into/);
     await card.waitFor({ state: 'detached' });
 
-    const accepted = await data('{ mergeCandidates(status: "accepted") { id } }');
+    const accepted = await data('{ mergeCandidates(status: ACCEPTED) { id } }');
     expect(accepted.mergeCandidates.map((x: { id: string }) => x.id)).toContain(c.id);
     const merges = await data(`{ customerMerges(customerId: "${c.b.id}") { id survivor merged undoneAt } }`);
     expect(merges.customerMerges).toEqual([expect.objectContaining({ survivor: c.b.id, merged: c.a.id, undoneAt: null })]);

@@ -53,7 +53,7 @@ describe('hubBackups over HTTP (schedule set, default threshold)', () => {
     const r = await s.gql(QUERY, {}, ADMIN);
     expect(r.errors).toBeUndefined();
     expect(r.data.hubBackups).toEqual({
-      last: { file: m.file, at: m.createdAt, size: m.sizeBytes, label: 'scheduled', hubKind: 'sqlite', sha256: m.sha256 },
+      last: { file: m.file, at: m.createdAt, size: m.sizeBytes, label: 'SCHEDULED', hubKind: 'SQLITE', sha256: m.sha256 },
       count: 1,
       stale: false,
       staleAfterHours: 26,

@@ -31,9 +31,9 @@ describe('ops', () => {
     const r = await f.gql(`{ sources { name dialect kind health { ok } } }`, {}, ADMIN);
     expect(r.errors).toBeUndefined();
     expect(r.data.sources).toEqual([
-      { name: 'erp', dialect: 'sqlite', kind: 'erp', health: { ok: true } },
-      { name: 'finance', dialect: 'sqlite', kind: 'finance', health: { ok: true } },
-      { name: 'oa', dialect: 'sqlite', kind: 'oa', health: { ok: true } },
+      { name: 'erp', dialect: 'sqlite', kind: 'ERP', health: { ok: true } },
+      { name: 'finance', dialect: 'sqlite', kind: 'FINANCE', health: { ok: true } },
+      { name: 'oa', dialect: 'sqlite', kind: 'OA', health: { ok: true } },
     ]);
   });
 
@@ -66,7 +66,7 @@ describe('ops', () => {
     const id = list.data.conflicts.nodes.find((n: { field: string }) => n.field === 'email').id;
     const r = await f.gql(`mutation($id: ID!) { resolveConflict(id: $id, keep: "erp") { status resolvedBy } }`, { id }, ADMIN);
     expect(r.errors).toBeUndefined();
-    expect(r.data.resolveConflict.status).toBe('resolved');
+    expect(r.data.resolveConflict.status).toBe('RESOLVED');
     const c = await f.gql(`{ customer(id: "${customerGid(2)}") { email } conflicts { totalCount } }`, {}, ADMIN);
     expect(c.data.customer.email).toBe('erp@x.cn');
     expect(c.data.conflicts.totalCount).toBe(open - 1);
@@ -75,7 +75,7 @@ describe('ops', () => {
   test('operator fields need an admin role', async () => {
     const r = await f.gql(`{ conflicts { totalCount } }`, {}, ALICE);
     expect(r.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
-    const run = await f.gql(`mutation { runSyncJob(job: "nope") }`, {}, ADMIN);
+    const run = await f.gql(`mutation { runSyncJob(job: "nope") { status } }`, {}, ADMIN);
     expect(run.errors?.[0]?.message).toMatch(/unknown sync job "nope"/);
   });
 });

@@ -47,7 +47,7 @@ describe('a steward on two real systems', () => {
     };
     const [candidate] = await listCandidates(app.hub, {});
     const survivor = candidate.a.sources[0].source === 'erp' ? candidate.a.id : candidate.b.id;
-    const ACCEPT = `mutation($id: ID!, $s: ID, $c: [MergeChoice!], $d: Boolean) { acceptMergeCandidate(id: $id, survivor: $s, choose: $c, dryRun: $d) { mergeId dryRun changedFields conflicts fields { field value source decision } writes { source key fields } } }`;
+    const ACCEPT = `mutation($id: ID!, $s: ID, $c: [MergeChoice!], $d: Boolean) { acceptMergeCandidate(id: $id, survivor: $s, choose: $c, dryRun: $d) { mergeId dryRun changedFields conflicts fields { field value source decision } writes { source key fields { field from to } } } }`;
 
     const preview = (await gql(ACCEPT, { id: String(candidate.id), s: survivor, d: true })).acceptMergeCandidate as { dryRun: boolean; mergeId: string; conflicts: string[] };
     expect(preview).toMatchObject({ dryRun: true, mergeId: '0', conflicts: ['name'] });
@@ -57,12 +57,12 @@ describe('a steward on two real systems', () => {
       dryRun: boolean;
       conflicts: string[];
       fields: { field: string; value: unknown; source: string; decision: string }[];
-      writes: { source: string; key: string; fields: Record<string, { from: unknown; to: unknown }> }[];
+      writes: { source: string; key: string; fields: { field: string; from: unknown; to: unknown }[] }[];
     };
     expect(done.dryRun).toBe(false);
     expect(done.conflicts).toEqual([]);
-    expect(done.fields.find((f) => f.field === 'name')).toEqual({ field: 'name', value: '北京小米移动软件有限公司', source: 'finance', decision: 'chosen' });
-    expect(done.writes).toEqual([{ source: 'erp', key: 'C04', fields: { name: { from: '小米科技有限责任公司', to: '北京小米移动软件有限公司' } } }]);
+    expect(done.fields.find((f) => f.field === 'name')).toEqual({ field: 'name', value: '北京小米移动软件有限公司', source: 'finance', decision: 'CHOSEN' });
+    expect(done.writes).toEqual([{ source: 'erp', key: 'C04', fields: [{ field: 'name', from: '小米科技有限责任公司', to: '北京小米移动软件有限公司' }] }]);
 
     await runJob(app, 'customers');
     // One golden record per real customer.

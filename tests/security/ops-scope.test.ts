@@ -90,7 +90,7 @@ describe('per request: a scoped admin role reaches no operations surface', () =>
 
   const READS = [
     '{ conflicts { totalCount nodes { recordId field values { side value } } } }',
-    '{ mergeCandidates { id a { values } b { values } } }',
+    '{ mergeCandidates { id a { values { name } } b { values { name } } } }',
     '{ customerMerges(customerId: "cus_0002") { id } }',
     '{ parkedRecords { id } }',
     '{ syncRuns { id } }',
@@ -106,7 +106,7 @@ describe('per request: a scoped admin role reaches no operations surface', () =>
     'mutation { rejectMergeCandidate(id: "1") { id } }',
     'mutation { unmergeCustomer(customerId: "cus_0002") { mergeId } }',
     'mutation { retryParked(job: "customers") { retried } }',
-    'mutation { runSyncJob(job: "customers", dryRun: true) }',
+    'mutation { runSyncJob(job: "customers", dryRun: true) { status } }',
     'mutation { testSource(name: "erp") { ok } }',
   ];
 

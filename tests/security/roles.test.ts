@@ -104,7 +104,7 @@ describe('GraphQL arguments naming an inherited member', () => {
   });
 
   test.each(INHERITED)('runSyncJob(job: "%s") is a validation error and records no run', async (job) => {
-    const r = await s.gql(`mutation($job: String!) { runSyncJob(job: $job) }`, { job }, ADMIN);
+    const r = await s.gql(`mutation($job: String!) { runSyncJob(job: $job) { status } }`, { job }, ADMIN);
     expect(r.errors?.[0]?.extensions?.code).toBe('VALIDATION_FAILED');
     expect(r.errors?.[0]?.message).toContain(`unknown sync job "${job}"`);
     const runs = await s.gql(`query($job: String) { syncRuns(job: $job) { id } }`, { job }, ADMIN);

@@ -109,14 +109,14 @@ export default {
           h('div', { class: ['side', c.resolution?.keep === v.side && 'kept'] },
             h('span', { class: 'side-name' }, v.side === 'hub' ? t('conflicts.hub') : v.side),
             h('span', { class: 'side-value' }, show(v.value)),
-            c.status === 'open' ? ctx.actionButton(t('conflicts.keep'), { kind: 'small', testid: `keep-${c.id}-${v.side}`, onClick: () => resolveOne(c, v.side) }) : null,
+            c.status === 'OPEN' ? ctx.actionButton(t('conflicts.keep'), { kind: 'small', testid: `keep-${c.id}-${v.side}`, onClick: () => resolveOne(c, v.side) }) : null,
           ),
         ),
       );
 
     const manualCell = (c) => {
-      if (c.status !== 'open') {
-        return h('div', { class: 'small' }, badge(c.status, statusKind(c.status)), ' ', c.resolution ? `${c.resolution.keep === 'value' ? t('conflicts.entered') : c.resolution.keep} → ${show(c.resolution.value)}` : '', h('div', { class: 'muted' }, c.resolvedBy ?? '', ' ', fmtTime(c.resolvedAt, ctx.lang)));
+      if (c.status !== 'OPEN') {
+        return h('div', { class: 'small' }, badge(t(`conflicts.status.${c.status}`, {}, c.status.toLowerCase()), statusKind(c.status)), ' ', c.resolution ? `${c.resolution.keep === 'value' ? t('conflicts.entered') : c.resolution.keep} → ${show(c.resolution.value)}` : '', h('div', { class: 'muted' }, c.resolvedBy ?? '', ' ', fmtTime(c.resolvedAt, ctx.lang)));
       }
       const input = h('input', { type: 'text', class: 'value-input', placeholder: t('conflicts.valuePlaceholder'), 'aria-label': t('conflicts.enterValue'), 'data-testid': `value-${c.id}`, disabled: !ctx.canWrite });
       return h('div', { class: 'manual' }, input, ctx.actionButton(t('conflicts.useValue'), { kind: 'small', testid: `use-value-${c.id}`, onClick: () => resolveOne(c, 'value', parseTyped(input.value)) }));
@@ -170,7 +170,7 @@ export default {
           const m = part.map((p, j) => `r${j}: resolveConflict(id: ${gqlString(p.c.id)}, keep: ${gqlString(keep)}) { id status }`).join('\n');
           const r = await ctx.gqlRaw(`mutation {\n${m}\n}`);
           part.forEach((p, j) => {
-            if (r.data?.[`r${j}`]?.status === 'resolved') done++;
+            if (r.data?.[`r${j}`]?.status === 'RESOLVED') done++;
           });
           for (const e of r.errors) failures.push(e.message);
         }
@@ -193,7 +193,7 @@ export default {
       updateCount();
     });
     const boxFor = (c) => {
-      if (c.status !== 'open') return '';
+      if (c.status !== 'OPEN') return '';
       const box = h('input', { type: 'checkbox', 'aria-label': t('conflicts.select', { what: label(c) }), 'data-testid': `select-${c.id}`, disabled: !ctx.canWrite });
       box.addEventListener('change', () => {
         if (box.checked) selected.add(c.id);

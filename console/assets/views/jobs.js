@@ -7,6 +7,15 @@ import { runChart } from '../chart.js';
 
 const RUNS = 20;
 
+/** The parts of a run report (GraphQL SyncRunReport) the view shows. */
+const STATS = 'durationMs lagSeconds totals { read written hubWritten conflicts parked } sources { source read hubInserted hubUpdated hubDeleted inserted updated deleted conflicts parked }';
+const REPORT = `status reason error { code message } ${STATS}`;
+const WRITE = 'op recordId sourceKey values mode';
+const PLAN = `plan { target counts { inserts updates deletes conflicts } inserts { ${WRITE} } updates { ${WRITE} } deletes { ${WRITE} } conflicts { recordId sourceKey field values rule winner reason } }`;
+
+/** GraphQL enum values (OK, BOTH, DELETE) as the lower-case keys of the texts. */
+const code = (v) => String(v ?? '').toLowerCase();
+
 /** The schedule in words in the page's language (GraphQL scheduleText, cronstrue on the server). */
 function scheduleWords(job, t, lang) {
   if (!job.schedule) return t('jobs.manual');
@@ -15,8 +24,8 @@ function scheduleWords(job, t, lang) {
 
 function perSource(stats) {
   const out = {};
-  for (const [name, st] of Object.entries(stats?.sources ?? {})) {
-    out[name] = {
+  for (const st of stats?.sources ?? []) {
+    out[st.source] = {
       read: st.read ?? 0,
       hub: (st.hubInserted ?? 0) + (st.hubUpdated ?? 0) + (st.hubDeleted ?? 0),
       written: (st.inserted ?? 0) + (st.updated ?? 0) + (st.deleted ?? 0),
@@ -53,7 +62,7 @@ function valuesList(values) {
 /** The dry run's plan, per target: counts, then the writes and conflicts themselves. */
 function planView(ctx, report, names) {
   const { t } = ctx;
-  const plan = report.plan ?? {};
+  const plan = Object.fromEntries((report.plan ?? []).map((p) => [p.target, p]));
   const targets = Object.keys(plan).sort((a, b) => (a === 'hub' ? -1 : b === 'hub' ? 1 : a.localeCompare(b)));
   const who = (gid, key) => {
     const n = gid ? names.get(gid) : null;
@@ -84,9 +93,9 @@ function planView(ctx, report, names) {
       writes.length
         ? table(
             [
-              { label: t('plan.op'), cell: (w) => badge(t(`op.${w.op}`), w.op === 'delete' ? 'bad' : w.op === 'insert' ? 'ok' : 'info') },
-              { label: t('plan.record'), cell: (w) => who(w.gid, w.sourceKey) },
-              { label: t('plan.values'), cell: (w) => (w.op === 'delete' ? t(`plan.delete.${w.mode ?? 'hard'}`) : valuesList(w.values)) },
+              { label: t('plan.op'), cell: (w) => badge(t(`op.${code(w.op)}`), w.op === 'DELETE' ? 'bad' : w.op === 'INSERT' ? 'ok' : 'info') },
+              { label: t('plan.record'), cell: (w) => who(w.recordId, w.sourceKey) },
+              { label: t('plan.values'), cell: (w) => (w.op === 'DELETE' ? t(`plan.delete.${code(w.mode ?? 'HARD')}`) : valuesList(w.values)) },
             ],
             writes,
             { class: 'compact' },
@@ -95,7 +104,7 @@ function planView(ctx, report, names) {
       p.conflicts.length
         ? table(
             [
-              { label: t('plan.record'), cell: (c) => who(c.gid, c.sourceKey) },
+              { label: t('plan.record'), cell: (c) => who(c.recordId, c.sourceKey) },
               { label: t('conflicts.field'), cell: (c) => h('code', {}, c.field) },
               { label: t('conflicts.values'), cell: (c) => valuesList(c.values) },
               { label: t('conflicts.rule'), cell: (c) => h('span', {}, h('code', {}, c.rule), c.winner ? ` → ${c.winner}` : '') },
@@ -113,7 +122,7 @@ function planView(ctx, report, names) {
 
 function runSummary(t, r) {
   const tot = r.totals ?? {};
-  const line = t('jobs.ranSummary', { status: t(`run.${r.status}`, {}, r.status), read: tot.read ?? 0, written: tot.written ?? 0, conflicts: tot.conflicts ?? 0, parked: tot.parked ?? 0, ms: r.durationMs ?? 0 });
+  const line = t('jobs.ranSummary', { status: t(`run.${code(r.status)}`, {}, code(r.status)), read: tot.read ?? 0, written: tot.written ?? 0, conflicts: tot.conflicts ?? 0, parked: tot.parked ?? 0, ms: r.durationMs ?? 0 });
   const why = r.error ? (lang() === 'en' || !codeText(r.error.code) ? r.error.message : codeText(r.error.code)) : r.reason;
   return why ? `${line} — ${why}` : line;
 }
@@ -124,20 +133,19 @@ export default {
     const { t } = ctx;
     const d = await ctx.gql('{ syncJobs { name entity sources direction schedule scheduleText { en zh } } }');
     const runsByJob = await Promise.all(
-      d.syncJobs.map((j) => ctx.gql(`query($j: String!) { syncRuns(job: $j, first: ${RUNS}) { id job status dryRun startedAt endedAt stats error } }`, { j: j.name }).then((r) => r.syncRuns)),
+      d.syncJobs.map((j) => ctx.gql(`query($j: String!) { syncRuns(job: $j, first: ${RUNS}) { id job status dryRun startedAt endedAt stats { ${STATS} } error } }`, { j: j.name }).then((r) => r.syncRuns)),
     );
 
     const runNow = async (job) => {
-      const report = (await ctx.gql('mutation($j: String!) { runSyncJob(job: $j) }', { j: job })).runSyncJob;
-      ctx.toast(`${job}: ${runSummary(t, report)}`, report.status === 'failed' ? 'error' : report.status === 'ok' ? 'ok' : 'info');
+      const report = (await ctx.gql(`mutation($j: String!) { runSyncJob(job: $j) { ${REPORT} } }`, { j: job })).runSyncJob;
+      ctx.toast(`${job}: ${runSummary(t, report)}`, report.status === 'FAILED' ? 'error' : report.status === 'OK' ? 'ok' : 'info');
       await ctx.refreshBadges();
       if (ctx.current()) ctx.rerender();
     };
 
     const dryRun = async (job) => {
-      const report = (await ctx.gql('mutation($j: String!) { runSyncJob(job: $j, dryRun: true) }', { j: job })).runSyncJob;
-      const plan = report.plan ?? {};
-      const ids = Object.values(plan).flatMap((p) => [...p.inserts, ...p.updates, ...p.deletes, ...p.conflicts].map((w) => w.gid));
+      const report = (await ctx.gql(`mutation($j: String!) { runSyncJob(job: $j, dryRun: true) { ${REPORT} ${PLAN} } }`, { j: job })).runSyncJob;
+      const ids = (report.plan ?? []).flatMap((p) => [...p.inserts, ...p.updates, ...p.deletes, ...p.conflicts].map((w) => w.recordId));
       const names = await customerNames(ctx, ids).catch(() => new Map());
       const choice = await ctx.dialog({
         title: t('plan.title', { job }),
@@ -162,7 +170,7 @@ export default {
         .filter((r) => !r.dryRun)
         .slice()
         .reverse()
-        .map((r) => ({ id: r.id, startedAt: r.startedAt, status: r.status, read: r.stats?.totals?.read ?? null, written: r.stats?.totals?.written ?? null, lag: r.stats?.lagSeconds ?? null }));
+        .map((r) => ({ id: r.id, startedAt: r.startedAt, status: code(r.status), read: r.stats?.totals?.read ?? null, written: r.stats?.totals?.written ?? null, lag: r.stats?.lagSeconds ?? null }));
       const last = runs[0];
       add(ctx.root, 
         h('article', { class: 'panel job', 'data-testid': `job-${job.name}` },
@@ -170,8 +178,8 @@ export default {
             h('div', {},
               h('h2', {}, job.name, ' ', h('span', { class: 'muted' }, job.entity)),
               h('p', { class: 'muted' },
-                sources.join(job.direction === 'both' ? ' ⇄ ' : job.direction === 'pull' ? ' → hub ← ' : ' ← hub → '),
-                ' · ', t(`direction.${job.direction}`),
+                sources.join(job.direction === 'BOTH' ? ' ⇄ ' : job.direction === 'PULL' ? ' → hub ← ' : ' ← hub → '),
+                ' · ', t(`direction.${code(job.direction)}`),
                 ' · ', h('span', { title: job.schedule ?? '', 'data-testid': `schedule-${job.name}` }, scheduleWords(job, t, ctx.lang)),
                 job.schedule ? h('code', { class: 'cron' }, job.schedule) : null,
               ),
@@ -181,14 +189,14 @@ export default {
               ctx.actionButton(t('jobs.runNow'), { kind: 'primary', testid: `run-${job.name}`, onClick: () => runNow(job.name) }),
             ),
           ),
-          last ? h('p', { class: 'last-run' }, t('jobs.lastRun'), ' ', badge(t(`run.${last.status}`, {}, last.status), statusKind(last.status)), ' ', fmtTime(last.startedAt, ctx.lang)) : h('p', { class: 'empty' }, t('jobs.noRuns')),
+          last ? h('p', { class: 'last-run' }, t('jobs.lastRun'), ' ', badge(t(`run.${code(last.status)}`, {}, code(last.status)), statusKind(last.status)), ' ', fmtTime(last.startedAt, ctx.lang)) : h('p', { class: 'empty' }, t('jobs.noRuns')),
           chartRuns.length ? runChart(chartRuns, { t, lang: ctx.lang }) : null,
           runs.length
             ? table(
                 [
                   { label: '#', class: 'num', cell: (r) => r.id },
                   { label: t('jobs.started'), cell: (r) => fmtTime(r.startedAt, ctx.lang) },
-                  { label: t('jobs.status'), cell: (r) => h('span', {}, badge(t(`run.${r.status}`, {}, r.status), statusKind(r.status)), r.dryRun ? badge(t('jobs.dry')) : null) },
+                  { label: t('jobs.status'), cell: (r) => h('span', {}, badge(t(`run.${code(r.status)}`, {}, code(r.status)), statusKind(r.status)), r.dryRun ? badge(t('jobs.dry')) : null) },
                   { label: t('jobs.duration'), class: 'num', cell: (r) => fmtDuration(r.stats?.durationMs ?? (r.endedAt ? Date.parse(r.endedAt) - Date.parse(r.startedAt) : null)) },
                   { label: t('jobs.lag'), class: 'num', cell: (r) => fmtLag(r.stats?.lagSeconds ?? null) },
                   ...sources.map((src) => ({

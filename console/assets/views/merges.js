@@ -10,11 +10,12 @@ export default {
   async render(ctx) {
     const { t } = ctx;
     const status = ctx.args[0] || 'open';
-    const d = await ctx.gql(`query($s: String) { mergeCandidates(status: $s, first: 100) {
+    // The address keeps the lower-case word (#/merges/accepted); the API takes the enum value.
+    const d = await ctx.gql(`query($s: MergeCandidateStatusFilter) { mergeCandidates(status: $s, first: 100) {
       id entity score rule reason status createdAt decidedAt decidedBy
-      a { id exists mergedInto deleted values sourceKeys { source key } }
-      b { id exists mergedInto deleted values sourceKeys { source key } }
-    } }`, { s: status });
+      a { id exists mergedInto deleted values { ${FIELDS.join(' ')} } sourceKeys { source key } }
+      b { id exists mergedInto deleted values { ${FIELDS.join(' ')} } sourceKeys { source key } }
+    } }`, { s: status.toUpperCase() });
 
     const name = (side) => side.values?.name ?? side.id;
     const filled = (side) => FIELDS.filter((f) => side.values?.[f] != null).length + side.sourceKeys.length;
@@ -67,7 +68,7 @@ export default {
             h('span', { class: 'score-num' }, `${Math.round(c.score * 100)}%`),
             h('meter', { min: 0, max: 1, value: c.score, low: 0.7, high: 0.85, optimum: 1, 'aria-label': t('merges.score') }),
           ),
-          h('div', { class: 'why' }, h('div', {}, badge(t(`rule.${c.rule}`, {}, c.rule), 'info'), ' ', badge(t(`merges.status.${c.status}`, {}, c.status), statusKind(c.status))), h('p', { title: c.reason }, mergeReason(c))),
+          h('div', { class: 'why' }, h('div', {}, badge(t(`rule.${c.rule}`, {}, c.rule), 'info'), ' ', badge(t(`merges.status.${c.status.toLowerCase()}`, {}, c.status.toLowerCase()), statusKind(c.status))), h('p', { title: c.reason }, mergeReason(c))),
           h('div', { class: 'muted small' }, fmtTime(c.createdAt, ctx.lang), c.decidedBy ? h('div', {}, t('merges.decidedBy', { who: c.decidedBy, at: fmtTime(c.decidedAt, ctx.lang) })) : null),
         ),
         h('div', { class: 'table-wrap' },
@@ -76,7 +77,7 @@ export default {
             h('tbody', {}, rows, h('tr', {}, h('th', { scope: 'row' }, t('merges.sourceKeys')), h('td', {}, keys(c.a)), h('td', {}, keys(c.b)))),
           ),
         ),
-        c.status === 'open'
+        c.status === 'OPEN'
           ? h('footer', { class: 'buttons' },
               // The record that knows more is the suggested survivor.
               ctx.actionButton(t('merges.keepA'), { kind: filled(c.a) >= filled(c.b) ? 'primary' : '', testid: `accept-a-${c.id}`, onClick: () => accept(c, c.a, c.b) }),

@@ -7,10 +7,11 @@ export default {
   async render(ctx) {
     const { t } = ctx;
     const status = ctx.args[0] || 'parked';
-    const d = await ctx.gql(`query($s: String) {
+    // The address keeps the lower-case word (#/parked/resolved); the API takes the enum value.
+    const d = await ctx.gql(`query($s: ParkedStatusFilter) {
       parkedRecords(status: $s, first: 1000) { id job entity source sourceKey recordId direction code message attempts status createdAt updatedAt }
       syncJobs { name }
-    }`, { s: status });
+    }`, { s: status.toUpperCase() });
     const rows = d.parkedRecords;
     const ids = [...new Set(rows.map((r) => r.recordId).filter(Boolean))].slice(0, 300);
     const names = new Map();
@@ -19,10 +20,10 @@ export default {
       for (const x of n.nodes) if (x) names.set(x.id, x);
     }
     const perJob = new Map();
-    for (const r of rows) if (r.status === 'parked') perJob.set(r.job, (perJob.get(r.job) ?? 0) + 1);
+    for (const r of rows) if (r.status === 'PARKED') perJob.set(r.job, (perJob.get(r.job) ?? 0) + 1);
 
     const retry = async (job) => {
-      const r = (await ctx.gql('mutation($j: String!) { retryParked(job: $j) { retried resolved remaining report } }', { j: job })).retryParked;
+      const r = (await ctx.gql('mutation($j: String!) { retryParked(job: $j) { retried resolved remaining report { status } } }', { j: job })).retryParked;
       ctx.toast(t('parked.retried', { job, retried: r.retried, resolved: r.resolved, remaining: r.remaining }), r.remaining === 0 ? 'ok' : 'info');
       await ctx.refreshBadges();
       if (ctx.current()) ctx.rerender();
@@ -46,14 +47,14 @@ export default {
             [
               { label: '#', class: 'num', cell: (r) => r.id },
               { label: t('parked.job'), cell: (r) => r.job },
-              { label: t('parked.source'), cell: (r) => h('span', {}, h('b', {}, r.source), ' ', badge(t(`parked.dir.${r.direction}`))) },
+              { label: t('parked.source'), cell: (r) => h('span', {}, h('b', {}, r.source), ' ', badge(t(`parked.dir.${r.direction.toLowerCase()}`))) },
               { label: t('parked.record'), cell: (r) => {
                 const n = r.recordId ? names.get(r.recordId) : null;
                 return h('div', {}, r.recordId ? h('a', { href: `#/customers/${encodeURIComponent(r.recordId)}` }, n?.name ?? r.recordId) : '—', h('div', { class: 'muted small' }, r.entity, ' ', r.sourceKey ?? ''));
               } },
               { label: t('parked.error'), class: 'reason', cell: (r) => h('div', {}, coded(r.code, r.message)) },
               { label: t('parked.attempts'), class: 'num', cell: (r) => String(r.attempts) },
-              { label: t('parked.status'), cell: (r) => badge(t(`parked.status.${r.status}`), statusKind(r.status)) },
+              { label: t('parked.status'), cell: (r) => badge(t(`parked.status.${r.status.toLowerCase()}`), statusKind(r.status)) },
               { label: t('parked.updated'), cell: (r) => fmtTime(r.updatedAt, ctx.lang) },
             ],
             rows,

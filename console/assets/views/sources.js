@@ -27,7 +27,7 @@ async function backupPanel(ctx) {
   const last = b.last
     ? h('p', { 'data-testid': 'backup-last' },
         h('span', { title: timeTitle(b.last.at) }, t('backup.last', { at: fmtTime(b.last.at, ctx.lang), size: fmtSize(b.last.size, ctx.lang) })), ' ',
-        badge(t(`backup.label.${b.last.label}`, {}, b.last.label)), ' ',
+        badge(t(`backup.label.${b.last.label.toLowerCase().replace('_', '-')}`, {}, b.last.label.toLowerCase())), ' ',
         h('code', { class: 'muted small' }, b.last.file))
     : h('p', { 'data-testid': 'backup-last' }, t('backup.none'));
   const plan = b.schedule ? t('backup.schedule', { schedule: b.schedule, n: b.count }) : t('backup.onDemand', { n: b.count });
@@ -109,7 +109,7 @@ export default {
       table(
         [
           { label: t('sources.name'), cell: (r) => h('b', {}, r.src.name) },
-          { label: t('sources.kind'), cell: (r) => t(`kind.${r.src.kind}`) },
+          { label: t('sources.kind'), cell: (r) => t(`kind.${r.src.kind.toLowerCase()}`) },
           { label: t('sources.dialect'), cell: (r) => h('code', {}, r.src.dialect) },
           { label: t('sources.access'), cell: (r) => (r.src.readOnly ? badge(t('sources.readOnly')) : badge(t('sources.readWrite'), 'info')) },
           { label: t('sources.health'), cell: (r) => r.cell },
