@@ -149,12 +149,17 @@ class Model {
     set.add(value);
     const me = node(code, field, value);
     let ps = this.parents.get(me);
+    const again = ps !== undefined && !seen.includes(value);
     if (!ps) this.parents.set(me, (ps = new Map()));
-    for (const s of seen) {
-      if (s === null || s === value) continue;
-      const p = node(code, field, s);
-      ps.set(p, (ps.get(p) ?? false) || this.joint.has(p));
+    const mine = new Set(seen.filter((s): s is string => s !== null && s !== value).map((s) => node(code, field, s)));
+    if (again) {
+      // The same value written again by a writer that had not seen it (typed into two systems from
+      // different starting points): only what every writer of it saw is surely seen.
+      for (const p of ps.keys()) if (!mine.has(p)) ps.set(p, true);
+      for (const p of mine) ps.set(p, ps.has(p) ? ps.get(p)! || this.joint.has(p) : true);
+      return;
     }
+    for (const p of mine) ps.set(p, (ps.get(p) ?? false) || this.joint.has(p));
   }
 
   /** A value is written again as a new generation: whoever saw the old one did not see this one. */
