@@ -137,7 +137,7 @@ describe('three-way merge', () => {
     expect(plan.bases.map((b) => b.sourceKey)).toEqual(['C1', 'C2']);
   });
 
-  it('a delete wins over hub edits and names them; a delete of a record never synced is nothing', () => {
+  it('a delete wins over hub edits and names them; a delete of a record never synced writes nothing and takes its key off the parked list', () => {
     const plan = mergePage(
       linked({
         items: new Map([
@@ -154,7 +154,8 @@ describe('three-way merge', () => {
     expect(plan.records[0]).toMatchObject({ gid: 'cus_1', deleted: true });
     expect(plan.conflicts[0].conflict).toMatchObject({ field: '_deleted', winner: 'erp', status: 'auto', values: { hub: '{"phone":"2"}', erp: null } });
     expect(plan.bases).toEqual([{ sourceKey: 'C1', values: { phone: '1' }, deleted: true, changedAt: ctx.now }]);
-    expect(plan.done).toEqual(['C1']);
+    // done: the keys whose parked rows are settled — C9 was never synced, but a row parked under it is gone too.
+    expect(plan.done).toEqual(['C1', 'C9']);
   });
 });
 
