@@ -7,7 +7,7 @@
  * that JSON too, at info level, with everything in it.
  *
  * @example
- *   error: sync run failed (job customers, source erp, table Customer): source "erp" select on Customer failed: no such column: cCusNam [DB_ERROR]
+ *   error: sync run failed (job customers, source erp, table Customer): source "erp": Customer has no column cCusNam (…) [SCHEMA_CHANGED]
  *     what to do: check the tables and columns mapped for source erp (entities.<Entity>.sources.erp) against the database: crmlink sources introspect erp
  *     details: run again with --verbose
  */
@@ -100,7 +100,7 @@ function withoutSql(message: string, sql: unknown): string {
 function whatToDo(err: LoggedError, ctx: Record<string, unknown>): string {
   const source = typeof ctx.source === 'string' ? ctx.source : undefined;
   const setting = typeof ctx.setting === 'string' ? ctx.setting : typeof ctx.path === 'string' ? ctx.path : undefined;
-  if (err.code === 'DB_ERROR' && source) {
+  if ((err.code === 'DB_ERROR' || err.code === 'SCHEMA_CHANGED') && source) {
     return `check the tables and columns mapped for source ${source} (entities.<Entity>.sources.${source}) against the database: crmlink sources introspect ${source}`;
   }
   if (err.code === 'ROW_REJECTED' || err.code === 'TRANSFORM_FAILED') return 'fix the row or the mapping, then retry the parked records (crmlink sync parked --retry)';

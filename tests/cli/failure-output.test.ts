@@ -56,7 +56,9 @@ describe('a failed sync run on the command line', () => {
     expect(r.stderr).not.toMatch(/^\s+at /m);
     expect(r.stderr).not.toContain('select `');
     const errors = r.stderr.split('\n').filter((l) => l.startsWith('error: '));
-    expect(errors).toEqual(['error: sync run failed (job customers, source erp, table Customer): source "erp" select on Customer failed: no such column: cCusNam [DB_ERROR]']);
+    expect(errors).toEqual([
+      'error: sync run failed (job customers, source erp, table Customer): source "erp": Customer has no column cCusNam (dropped, or misspelt in the mapping; select: no such column: cCusNam): restore the column in the source, or remove it from the mapping (entities.<entity>.sources.erp.fields); rows read so far are kept and the run resumes from its last checkpoint [SCHEMA_CHANGED]',
+    ]);
     expect(r.stderr).toContain('  what to do: check the tables and columns mapped for source erp (entities.<Entity>.sources.erp) against the database: crmlink sources introspect erp\n');
     expect(r.stderr).toContain('  details: run again with --verbose\n');
   });
@@ -67,7 +69,7 @@ describe('a failed sync run on the command line', () => {
     const records = r.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg: string; err?: { stack?: string; context?: { sql?: string } } });
     const failed = records.find((x) => x.err);
     expect(failed?.msg).toBe('sync run failed');
-    expect(failed?.err?.stack).toContain('DatabaseError');
+    expect(failed?.err?.stack).toContain('SchemaError');
     expect(failed?.err?.context?.sql).toContain('cCusNam');
   });
 

@@ -69,6 +69,9 @@ describe('request body size', () => {
     const body = JSON.stringify({ query: '{ customers { totalCount } }', variables: { pad: 'x'.repeat(900_000) } });
     const r = await rawRequest(s.server.port, 'POST', '/graphql', { 'content-type': 'application/json', ...ADMIN }, body);
     expect(r.status).toBe(200);
-    expect(JSON.parse(r.body)).toEqual({ data: { customers: { totalCount: 1 } } });
+    // The answer (its extensions may carry a warning: this config has no sync job filling the hub).
+    const answer = (JSON.parse(r.body)) as { data?: unknown; errors?: unknown };
+    expect(answer.errors).toBeUndefined();
+    expect(answer.data).toEqual({ customers: { totalCount: 1 } });
   });
 });
