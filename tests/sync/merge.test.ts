@@ -23,6 +23,15 @@ describe('mergeSource', () => {
     expect(r.sourceChanged).toBe(true);
   });
 
+  it('takes a field cleared in the source: a change to NULL is a change', () => {
+    const r = mergeSource(hub({ phone: 'x', city: 'A' }), side('erp', { phone: 'x', city: 'A' }, { phone: null, city: 'A' }), manual);
+    expect(r.values).toEqual({ phone: null, city: 'A' });
+    expect(r.changes).toEqual([{ field: 'phone', from: 'x', to: null, source: 'erp', changedAt: null }]);
+    expect(r.conflicts).toEqual([]);
+    expect(r.base).toEqual({ phone: null, city: 'A' });
+    expect(r.sourceChanged).toBe(true);
+  });
+
   it('keeps a field changed in the hub only (the push carries it out)', () => {
     const r = mergeSource(hub({ phone: '9', city: 'A' }), side('erp', { phone: '1', city: 'A' }, { phone: '1', city: 'A' }), manual);
     expect(r.values).toEqual({ phone: '9', city: 'A' });

@@ -3,6 +3,56 @@ import { DatabaseError, RowError } from '../../core/errors.js';
 import { isTransient, withRetry } from '../../sync/retry.js';
 
 describe('isTransient', () => {
+  // Written out, not imported: removing a code from sync/retry.ts must fail here.
+  it.each(['40001', '40P01', '55P03', '57P01', '57P02', '57P03', '53300', '08000', '08001', '08003', '08004', '08006', '57014'])(
+    'retries PostgreSQL SQLSTATE %s',
+    (code) => expect(isTransient(Object.assign(new Error('pg'), { code }))).toBe(true),
+  );
+
+  it.each([1213, 1205, 2006, 2013, 1040, 1053])('retries MariaDB errno %s', (errno) => expect(isTransient(Object.assign(new Error('mysql'), { errno }))).toBe(true));
+
+  it.each([
+    'ECONNRESET',
+    'ECONNREFUSED',
+    'ETIMEDOUT',
+    'EPIPE',
+    'EAI_AGAIN',
+    'ESOCKET',
+    'ETIMEOUT',
+    'PROTOCOL_CONNECTION_LOST',
+    'ER_LOCK_DEADLOCK',
+    'ER_LOCK_WAIT_TIMEOUT',
+    'SQLITE_BUSY',
+    'SQLITE_LOCKED',
+  ])('retries driver / Node code %s', (code) => expect(isTransient(Object.assign(new Error(code), { code }))).toBe(true));
+
+  it.each([1205, 1222])('retries SQL Server number %s', (number) => expect(isTransient(Object.assign(new Error('mssql'), { number }))).toBe(true));
+
+  it('retries a pool that timed out acquiring a connection', () => {
+    expect(isTransient(Object.assign(new Error('Knex: Timeout acquiring a connection'), { name: 'KnexTimeoutError' }))).toBe(true);
+  });
+
+  it('follows causes up to five levels deep, not further', () => {
+    const wrap = (e: unknown, n: number): unknown => (n === 0 ? e : wrap(new Error(`level ${n}`, { cause: e }), n - 1));
+    const inner = Object.assign(new Error('deadlock'), { code: '40P01' });
+    expect(isTransient(wrap(inner, 4))).toBe(true);
+    expect(isTransient(wrap(inner, 5))).toBe(false);
+  });
+
+  it('takes a CrmlinkError at its word, even around a transient cause', () => {
+    const permanent = new DatabaseError('DB_ERROR', 'x', {}, { cause: Object.assign(new Error('deadlock'), { code: '40P01' }) });
+    expect(isTransient(permanent)).toBe(false);
+  });
+
+  it.each([
+    ['a string', 'ECONNRESET'],
+    ['null', null],
+    ['a numeric code', Object.assign(new Error('x'), { code: 40001 })],
+    ['a string errno', Object.assign(new Error('x'), { errno: '1213' })],
+    ['a string SQL Server number', Object.assign(new Error('x'), { number: '1205' })],
+    ['another SQL Server number', Object.assign(new Error('x'), { number: 2627 })],
+  ])('does not retry %s', (_what, err) => expect(isTransient(err)).toBe(false));
+
   it.each([
     ['a DB_TRANSIENT error', new DatabaseError('DB_TRANSIENT', 'x')],
     ['a PostgreSQL serialization failure', Object.assign(new Error('could not serialize'), { code: '40001' })],
