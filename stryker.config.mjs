@@ -2,7 +2,8 @@
 /**
  * StrykerJS for one module of scripts/mutate-modules.mjs at a time: `npm run mutate -- <module>`
  * (scripts/mutate.mjs sets MUTATE_MODULE). Mutants are type-checked first (TypeScript checker) and
- * run against the module's own test files only, one at a time: the machine is small and shared.
+ * run against the module's own test files only (vitest.mutate.config.ts picks them), one at a time:
+ * the machine is small and shared.
  */
 import { MODULES } from './scripts/mutate-modules.mjs';
 
@@ -18,7 +19,6 @@ export default {
   tsconfigFile: `.mutate/tsconfig.${name}.json`,
   typescriptChecker: { prioritizePerformanceOverAccuracy: true },
   mutate: module.mutate,
-  testFiles: module.tests,
   coverageAnalysis: 'perTest',
   concurrency: 1,
   timeoutMS: 30_000,

@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DatabaseError, RowError } from '../../core/errors.js';
-import { isTransient, withRetry } from '../../sync/retry.js';
+import { hubError, isTransient, withRetry } from '../../sync/retry.js';
 
 describe('isTransient', () => {
   // Written out, not imported: removing a code from sync/retry.ts must fail here.
@@ -126,5 +126,68 @@ describe('withRetry', () => {
     );
     await expect(p).rejects.toThrow('stopping');
     expect(calls).toBe(1);
+  });
+});
+
+describe('withRetry backoff', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  /** Run with every backoff delay recorded and not waited for (the callback runs at once). */
+  async function delaysOf(random: number, opts: Parameters<typeof withRetry>[1]) {
+    const delays: number[] = [];
+    const realSetTimeout = globalThis.setTimeout;
+    vi.spyOn(Math, 'random').mockReturnValue(random);
+    vi.spyOn(globalThis, 'setTimeout').mockImplementation(((fn: () => void, ms?: number) => {
+      delays.push(ms ?? 0);
+      return realSetTimeout(fn, 0);
+    }) as typeof setTimeout);
+    const retried: number[] = [];
+    let calls = 0;
+    await expect(
+      withRetry(
+        async () => {
+          calls++;
+          throw new DatabaseError('DB_TRANSIENT', 'down');
+        },
+        { ...opts, onRetry: (_err, attempt) => retried.push(attempt) },
+      ),
+    ).rejects.toThrow('down');
+    return { delays, retried, calls };
+  }
+
+  it('retries four times by default, from 100 ms, doubling each time', async () => {
+    const r = await delaysOf(0, {});
+    expect(r.calls).toBe(5);
+    expect(r.delays).toEqual([100, 200, 400, 800]);
+    // Told about each failure that is retried, not about the last one.
+    expect(r.retried).toEqual([1, 2, 3, 4]);
+  });
+
+  it('spreads the delays (up to twice as long) so retrying workers do not collide', async () => {
+    expect((await delaysOf(0.5, { retries: 2 })).delays).toEqual([150, 300]);
+  });
+
+  it('never waits more than 5 s between attempts', async () => {
+    expect((await delaysOf(0, { retries: 8, minTimeout: 1000 })).delays).toEqual([1000, 2000, 4000, 5000, 5000, 5000, 5000, 5000]);
+  });
+});
+
+describe('hubError', () => {
+  it('says where a hub fault happened, keeps the cause, and says whether it is worth retrying', () => {
+    const deadlock = Object.assign(new Error('deadlock detected'), { code: '40P01' });
+    const t = hubError(deadlock, 'write golden records', { entity: 'Customer' });
+    expect(t).toBeInstanceOf(DatabaseError);
+    expect(t).toMatchObject({ code: 'DB_TRANSIENT', message: 'hub: write golden records: deadlock detected', context: { entity: 'Customer' } });
+    expect(t.cause).toBe(deadlock);
+    expect(t.transient).toBe(true);
+
+    const p = hubError('disk full', 'save bases');
+    expect(p).toMatchObject({ code: 'DB_ERROR', message: 'hub: save bases: disk full', context: {} });
+    expect(p.transient).toBe(false);
+  });
+
+  it('passes a CrmlinkError through unchanged', () => {
+    const e = new RowError('ROW_REJECTED', 'bad row');
+    expect(hubError(e, 'anything')).toBe(e);
   });
 });
