@@ -194,8 +194,15 @@ export interface RecordMergeResult {
 
 /** Fold several sources into the hub, in order of source name whatever order they are given in. */
 export function mergeRecord(hub: HubSide, sides: readonly SourceSide[], policies: MergePolicies): RecordMergeResult {
-  // Stryker disable next-line EqualityOperator,ConditionalExpression: equivalent: source names are unique and Array.prototype.sort only tells a negative result from the rest, so the equal-name branch and 1 against 0 never change the order
-  const sorted = [...sides].sort((a, b) => (a.source < b.source ? -1 : a.source > b.source ? 1 : 0));
+  const sorted = [...sides].sort((a, b) =>
+    // Stryker disable next-line EqualityOperator: equivalent: source names are unique, so < and <= agree
+    a.source < b.source
+      ? -1
+      : // Stryker disable next-line EqualityOperator,ConditionalExpression: equivalent: names are unique, and sort only tells a negative result from the rest (1 and 0 alike)
+        a.source > b.source
+        ? 1
+        : 0,
+  );
   let current = hub;
   const changes: FieldChange[] = [];
   const conflicts: FieldConflict[] = [];
