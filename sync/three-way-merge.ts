@@ -195,7 +195,6 @@ export interface RecordMergeResult {
 /** Fold several sources into the hub, in order of source name whatever order they are given in. */
 export function mergeRecord(hub: HubSide, sides: readonly SourceSide[], policies: MergePolicies): RecordMergeResult {
   const sorted = [...sides].sort((a, b) =>
-    // Stryker disable next-line EqualityOperator: equivalent: source names are unique, so < and <= agree
     a.source < b.source
       ? -1
       : // Stryker disable next-line EqualityOperator,ConditionalExpression: equivalent: names are unique, and sort only tells a negative result from the rest (1 and 0 alike)
@@ -273,7 +272,7 @@ export function decide(field: string, policies: MergePolicies, c: ConflictInput)
       `policy newest: the two changes are ${Math.abs(s - h) / 1000}s apart, within the ${policies.clockSkewSeconds}s clock-skew tolerance; kept the hub value, needs a person`,
     );
   }
-  // Stryker disable next-line EqualityOperator: equivalent: s === h never gets here (a zero difference is within any tolerance; clockSkewSeconds >= 0 by config)
+  // s === h never gets here (a zero difference is within any tolerance; clockSkewSeconds >= 0 by config).
   return s > h
     ? out(c.source, `policy newest: ${c.source} changed it later (${iso(s)} > ${iso(h)})`)
     : out('hub', `policy newest: the hub changed it later (${iso(h)} > ${iso(s)})`);
