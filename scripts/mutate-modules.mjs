@@ -19,7 +19,7 @@ export const MODULES = {
   decimal: {
     what: 'exact decimal values',
     mutate: ['model/decimal.ts'],
-    tests: ['tests/model/values.test.ts'],
+    tests: ['tests/model/values.test.ts', 'tests/model/decimal.test.ts'],
   },
   time: {
     what: 'date and time values',
