@@ -30,12 +30,12 @@ const NODE_TRANSIENT = new Set([
 export function isTransient(err: unknown): boolean {
   for (let e: unknown = err, depth = 0; e && depth < 5; depth++) {
     if (e instanceof CrmlinkError) return e.transient;
-    if (typeof e !== 'object') return false;
+    // A primitive has none of these properties: the checks below find nothing and the loop ends.
     const o = e as { code?: unknown; errno?: unknown; number?: unknown; name?: unknown; cause?: unknown };
     if (typeof o.code === 'string' && (PG_TRANSIENT.has(o.code) || NODE_TRANSIENT.has(o.code))) return true;
     if (typeof o.errno === 'number' && MYSQL_TRANSIENT.has(o.errno)) return true;
     // SQL Server deadlock victim / lock request timeout.
-    if (typeof o.number === 'number' && (o.number === 1205 || o.number === 1222)) return true;
+    if (o.number === 1205 || o.number === 1222) return true;
     if (o.name === 'KnexTimeoutError') return true;
     e = o.cause;
   }

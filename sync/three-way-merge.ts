@@ -194,7 +194,14 @@ export interface RecordMergeResult {
 
 /** Fold several sources into the hub, in order of source name whatever order they are given in. */
 export function mergeRecord(hub: HubSide, sides: readonly SourceSide[], policies: MergePolicies): RecordMergeResult {
-  const sorted = [...sides].sort((a, b) => (a.source < b.source ? -1 : a.source > b.source ? 1 : 0));
+  const sorted = [...sides].sort((a, b) =>
+    a.source < b.source
+      ? -1
+      : // Stryker disable next-line EqualityOperator,ConditionalExpression: equivalent: names are unique, and sort only tells a negative result from the rest (1 and 0 alike)
+        a.source > b.source
+        ? 1
+        : 0,
+  );
   let current = hub;
   const changes: FieldChange[] = [];
   const conflicts: FieldConflict[] = [];
@@ -265,6 +272,7 @@ export function decide(field: string, policies: MergePolicies, c: ConflictInput)
       `policy newest: the two changes are ${Math.abs(s - h) / 1000}s apart, within the ${policies.clockSkewSeconds}s clock-skew tolerance; kept the hub value, needs a person`,
     );
   }
+  // s === h never gets here (a zero difference is within any tolerance; clockSkewSeconds >= 0 by config).
   return s > h
     ? out(c.source, `policy newest: ${c.source} changed it later (${iso(s)} > ${iso(h)})`)
     : out('hub', `policy newest: the hub changed it later (${iso(h)} > ${iso(s)})`);
@@ -287,6 +295,6 @@ function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
 
-function show(v: CrmValue | undefined): string {
-  return v === undefined ? '(none)' : JSON.stringify(v);
+function show(v: CrmValue): string {
+  return JSON.stringify(v);
 }

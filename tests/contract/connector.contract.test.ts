@@ -15,6 +15,7 @@ import { CrmlinkError } from '../../core/errors.js';
 import { encodeKey } from '../../connectors/keys.js';
 import { toInstant } from '../../model/time.js';
 import { normalizeDecimal as coreNormalizeDecimal, sameValue as coreSameValue } from '../../model/values.js';
+import { SourceStore } from '../../schema/source-store.js';
 import { decimalColumn, gap, killDriverSessions, waitForDriverQuery, naiveDateTimeColumn, readAll, sleep, sourceFor } from './support.js';
 
 const LEGACY_TABLE = '客户 Order';
@@ -689,6 +690,45 @@ for (const dialect of testDialects()) {
       expect(rows.map((r) => m.toRecord(r).creditLimit)).toEqual(['12345678901234.5678', '0.0001', '-2.5001']);
       const sum = await driver.aggregate({ ...m.table, aggregates: [{ fn: 'max', column: 'amount', as: 'top' }] });
       if (dialect !== 'sqlite') expect(String(sum[0].top)).toMatch(/^12345678901234\.5678/);
+    });
+
+    when('two non-zero places are exact through write, read and every aggregate (1234.56; 0.01 + 0.02 = 0.03)', async () => {
+      await fx.schema.createTable('so_money', (t) => {
+        t.string('code', 20).primary();
+        t.string('cust', 20);
+        decimalColumn(t, dialect, 'amount');
+      });
+      const m = new EntityMapping(
+        'SalesOrder',
+        'erp',
+        sourceFor(db),
+        entitySourceSchema.parse({ table: 'so_money', key: ['code'], write: ['insert', 'update'], fields: { code: 'code', customerId: { column: 'cust', type: 'ref' }, totalAmount: 'amount' } }),
+      );
+      const orders = [
+        { code: 'A1', customerId: 'CA', totalAmount: '0.01' },
+        { code: 'A2', customerId: 'CA', totalAmount: '0.02' },
+        { code: 'B1', customerId: 'CB', totalAmount: '1234.56' },
+        { code: 'B2', customerId: 'CB', totalAmount: '-0.07' },
+      ];
+      await driver.upsert(orders.map((o) => m.toRow(o, 'insert')), { ...m.table, key: m.key });
+      const rows = await driver.select({ ...m.table, columns: m.columns, orderBy: [{ column: 'code', direction: 'asc' }] });
+      expect(rows.map((r) => m.toRecord(r).totalAmount)).toEqual(['0.01', '0.02', '1234.56', '-0.07']);
+
+      const store = new SourceStore('SalesOrder', 'erp', driver, m, []);
+      const specs = [
+        { fn: 'count' as const, as: 'count' },
+        { fn: 'sum' as const, field: 'totalAmount', as: 'sum' },
+        { fn: 'avg' as const, field: 'totalAmount', as: 'avg' },
+        { fn: 'min' as const, field: 'totalAmount', as: 'min' },
+        { fn: 'max' as const, field: 'totalAmount', as: 'max' },
+      ];
+      const [all] = await store.aggregate({ const: true }, specs);
+      expect(all).toEqual({ count: 4, sum: '1234.52', avg: '308.63', min: '-0.07', max: '1234.56' });
+      const groups = await store.aggregate({ const: true }, specs, { field: 'customerId', values: ['CA', 'CB'] });
+      expect(Object.fromEntries(groups.map(({ _g, ...g }) => [_g, g]))).toEqual({
+        CA: { count: 2, sum: '0.03', avg: '0.015', min: '0.01', max: '0.02' },
+        CB: { count: 2, sum: '1234.49', avg: '617.245', min: '-0.07', max: '1234.56' },
+      });
     });
 
     when('every decimal the mapping produces is normalised, whatever the driver returns and wherever it comes from', async () => {

@@ -172,6 +172,46 @@ describe('deletes on SQLite', () => {
     expect(await world.erp('erp_customer').pluck('cust_code')).toEqual(['C002']);
   });
 
+  it.each([
+    ['erp', 'finance'],
+    ['finance', 'erp'],
+  ] as const)('a delete in %s while %s edits the same record: the delete wins, the edit is named, the record stays deleted', async (deleter, editor) => {
+    world = await createWorld();
+    await seedErp(world.erp, [
+      { code: 'C001', name: 'Acme', creditCode: CODE_A, phone: '010-1' },
+      { code: 'C002', name: 'Beta', creditCode: CODE_B, phone: '010-2' },
+    ]);
+    const app = await world.open();
+    await runJob(app, 'customers');
+    const erpRow = () => world!.erp('erp_customer').where({ cust_code: 'C001' });
+    const finRow = () => world!.fin('fin_account').where({ acct_no: 'C001' });
+    await (deleter === 'erp' ? erpRow() : finRow()).delete();
+    await (editor === 'erp' ? erpRow() : finRow()).update({ phone: '010-9' });
+
+    const r = await runJob(app, 'customers');
+    expect(r.status).toBe('ok');
+    expect(Object.keys(await hubCustomers(app))).toEqual(['C002']);
+    // The edit is not lost: it is named against the delete.
+    const named = (await listConflicts(app, { status: 'all' })).filter((c) => c.field === '_deleted');
+    expect(named).toHaveLength(1);
+    expect(JSON.stringify(named[0].values)).toContain('010-9');
+    expect(named[0].reason).toMatch(/deleted/);
+
+    // The next pulls read the edited row again (or its absence) and must not bring the record back.
+    for (let i = 0; i < 2; i++) {
+      const again = await runJob(app, 'customers');
+      expect(again.status).toBe('ok');
+      expect(again.sources.erp.hubInserted ?? 0).toBe(0);
+      expect(again.sources.finance.hubInserted ?? 0).toBe(0);
+    }
+    expect(Object.keys(await hubCustomers(app))).toEqual(['C002']);
+    const hubRow = await app.hub.knex('crm_customer').where({ code: 'C001' });
+    expect(hubRow).toHaveLength(1);
+    expect(Boolean(Number(hubRow[0]._deleted))).toBe(true);
+    expect(await world.erp('erp_customer').pluck('cust_code')).toEqual(['C002']);
+    expect(await world.fin('fin_account').pluck('acct_no')).toEqual(['C002']);
+  });
+
   it('soft-deletes in finance and reads the flagged row as gone', async () => {
     world = await createWorld({ financeDelete: 'soft' });
     await seedErp(world.erp, [{ code: 'C001', name: 'Acme', creditCode: CODE_A }]);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { mergeRecord, mergeSource, type HubSide, type MergePolicies, type SourceSide } from '../../sync/three-way-merge.js';
+import { decide, mergeRecord, mergeSource, type HubSide, type MergePolicies, type SourceSide } from '../../sync/three-way-merge.js';
 import type { CrmRecord } from '../../model/entities.js';
 
 const manual: MergePolicies = { default: 'manual', fields: {}, clockSkewSeconds: 5 };
@@ -20,6 +20,15 @@ describe('mergeSource', () => {
     expect(r.changes.map((c) => c.field)).toEqual(['phone']);
     expect(r.conflicts).toEqual([]);
     expect(r.base).toEqual({ phone: '2', city: 'A' });
+    expect(r.sourceChanged).toBe(true);
+  });
+
+  it('takes a field cleared in the source: a change to NULL is a change', () => {
+    const r = mergeSource(hub({ phone: 'x', city: 'A' }), side('erp', { phone: 'x', city: 'A' }, { phone: null, city: 'A' }), manual);
+    expect(r.values).toEqual({ phone: null, city: 'A' });
+    expect(r.changes).toEqual([{ field: 'phone', from: 'x', to: null, source: 'erp', changedAt: null }]);
+    expect(r.conflicts).toEqual([]);
+    expect(r.base).toEqual({ phone: null, city: 'A' });
     expect(r.sourceChanged).toBe(true);
   });
 
@@ -132,6 +141,122 @@ describe('mergeSource', () => {
     const r = mergeSource(hub({ phone: '1', city: 'A' }), side('erp', { phone: '1' }, { phone: '2', city: 'Z' }, { fields: ['phone'] }), manual);
     expect(r.values).toEqual({ phone: '2', city: 'A' });
     expect(r.base).toEqual({ phone: '2' });
+  });
+});
+
+describe('mergeSource: what the result carries', () => {
+  it('counts a source never synced before as changed, even when it agrees with the hub (its base is new)', () => {
+    const r = mergeSource(hub({ phone: '1' }), side('erp', null, { phone: '1' }), manual);
+    expect(r.sourceChanged).toBe(true);
+    expect(r.changes).toEqual([]);
+    expect(r.base).toEqual({ phone: '1' });
+  });
+
+  it('merges a field the base does not hold yet (newly mapped) two-way, and counts the source as changed', () => {
+    const empty = mergeSource(hub({ phone: '1', city: 'A' }), side('erp', { phone: '1' }, { phone: '1', city: null }), manual);
+    // The source has nothing there: the hub keeps its value and the push fills the source.
+    expect(empty.values).toEqual({ phone: '1', city: 'A' });
+    expect(empty.conflicts).toEqual([]);
+    expect(empty.sourceChanged).toBe(true);
+    expect(empty.base).toEqual({ phone: '1', city: null });
+
+    const differs = mergeSource(hub({ phone: '1', city: 'A' }), side('erp', { phone: '1' }, { phone: '1', city: 'B' }), manual);
+    expect(differs.sourceChanged).toBe(true);
+    expect(differs.conflicts).toHaveLength(1);
+    expect(differs.conflicts[0]).toMatchObject({ field: 'city', base: undefined, values: { hub: 'A', erp: 'B' } });
+    expect(differs.conflicts[0].reason).toContain('(never synced before: no base)');
+  });
+
+  it('creates a record new to the hub with every mapped field, NULLs included', () => {
+    const r = mergeSource({ exists: false, values: {}, changedAt: {}, provenance: {} }, side('erp', null, { name: 'A', phone: null }, { changedAt: '2024-01-01T00:00:00.000Z' }), manual);
+    expect(r.values).toEqual({ name: 'A', phone: null });
+    expect(Object.keys(r.values)).toEqual(['name', 'phone']);
+    expect(r.changes.map((c) => [c.field, c.to])).toEqual([
+      ['name', 'A'],
+      ['phone', null],
+    ]);
+    expect(r.hub.changedAt).toEqual({ name: '2024-01-01T00:00:00.000Z', phone: '2024-01-01T00:00:00.000Z' });
+  });
+
+  it('lists changes and conflicts in field-name order, whatever order the source maps them in', () => {
+    const r = mergeSource(
+      hub({ phone: '1', city: 'A', email: 'a@x.cn', name: 'N' }),
+      side('erp', { phone: '1', city: 'A', email: 'a@x.cn', name: 'N' }, { phone: '2', city: 'B', email: 'b@x.cn', name: 'M' }, { fields: ['phone', 'name', 'email', 'city'] }),
+      manual,
+    );
+    expect(r.changes.map((c) => c.field)).toEqual(['city', 'email', 'name', 'phone']);
+  });
+
+  it('keeps the hub’s change times and provenance of the fields it does not touch, for the next source in the fold', () => {
+    const h = hub({ phone: '1', city: 'A' }, { changedAt: { phone: '2024-01-01T00:00:00.000Z', city: '2024-01-01T00:00:00.000Z' }, provenance: { phone: 'finance', city: 'finance' } });
+    const r = mergeSource(h, side('erp', { phone: '1', city: 'A' }, { phone: '1', city: 'B' }, { changedAt: '2024-02-01T00:00:00.000Z' }), manual);
+    expect(r.hub.changedAt).toEqual({ phone: '2024-01-01T00:00:00.000Z', city: '2024-02-01T00:00:00.000Z' });
+    expect(r.hub.provenance).toEqual({ phone: 'finance', city: 'erp' });
+  });
+
+  it('a later source decides against the hub’s own change time and provenance, not a blank', () => {
+    const h = hub({ phone: '1', city: 'A' }, { changedAt: { phone: '2024-01-01T00:00:00.000Z' }, provenance: { phone: 'finance' } });
+    const policies: MergePolicies = { default: 'newest', fields: { phone: 'source:finance' }, clockSkewSeconds: 5 };
+    // erp touches another field only; oa then changes phone, which came from the authority.
+    const r = mergeRecord(
+      h,
+      [side('erp', { phone: '1', city: 'A' }, { phone: '1', city: 'B' }), side('oa', { phone: '0' }, { phone: '2' })],
+      policies,
+    );
+    expect(r.conflicts).toHaveLength(1);
+    expect(r.conflicts[0]).toMatchObject({ field: 'phone', winner: 'hub', status: 'auto', hubSource: 'finance' });
+    expect(r.values.phone).toBe('1');
+  });
+});
+
+describe('decide: the reason given and the tolerance edge', () => {
+  const input = (extra: Partial<Parameters<typeof decide>[2]> = {}) => ({
+    source: 'erp',
+    sourceValue: '2',
+    hubValue: '9',
+    base: '1' as string | undefined,
+    sourceAt: '2024-01-01T00:01:00.000Z',
+    hubAt: '2024-01-01T00:00:00.000Z',
+    hubSource: undefined as string | undefined,
+    ...extra,
+  });
+  const policy = (p: MergePolicies['default'], skew = 5): MergePolicies => ({ default: p, fields: {}, clockSkewSeconds: skew });
+
+  it('says what changed where, and since which base', () => {
+    expect(decide('phone', policy('manual'), input()).reason).toBe(
+      'phone changed in erp to "2" and in the hub to "9" since the last sync (base "1"); policy manual: the hub value is kept until someone resolves it',
+    );
+    expect(decide('phone', policy('manual'), input({ base: undefined, hubSource: 'oa' })).reason).toBe(
+      'phone changed in erp to "2" and in the hub (value from oa) to "9" (never synced before: no base); policy manual: the hub value is kept until someone resolves it',
+    );
+  });
+
+  it('names the policy that decided', () => {
+    expect(decide('phone', policy('hub'), input()).reason).toMatch(/; policy hub: the hub value wins$/);
+    expect(decide('phone', policy('source:erp'), input()).reason).toMatch(/; erp is the authority for phone$/);
+    expect(decide('phone', policy('source:oa'), input({ hubSource: 'oa' })).reason).toMatch(/; oa is the authority for phone and the hub value came from it$/);
+    expect(decide('phone', policy('source:oa'), input()).reason).toMatch(/; oa is the authority for phone but neither value came from it; kept the hub value, needs a person$/);
+    expect(decide('phone', policy('newest'), input()).reason).toMatch(/; policy newest: erp changed it later \(2024-01-01T00:01:00.000Z > 2024-01-01T00:00:00.000Z\)$/);
+    expect(decide('phone', policy('newest'), input({ sourceAt: '2023-12-31T00:00:00.000Z' })).reason).toMatch(
+      /; policy newest: the hub changed it later \(2024-01-01T00:00:00.000Z > 2023-12-31T00:00:00.000Z\)$/,
+    );
+  });
+
+  it('under newest, says which side does not know when it changed', () => {
+    const noSource = decide('phone', policy('newest'), input({ sourceAt: null }));
+    expect(noSource).toMatchObject({ winner: null, status: 'open' });
+    expect(noSource.reason).toMatch(/; policy newest: erp does not say when it changed; kept the hub value, needs a person$/);
+    const noHub = decide('phone', policy('newest'), input({ hubAt: null }));
+    expect(noHub).toMatchObject({ winner: null, status: 'open' });
+    expect(noHub.reason).toMatch(/; policy newest: the hub does not say when it changed; kept the hub value, needs a person$/);
+    expect(decide('phone', policy('newest'), input({ sourceAt: 'not a time' })).winner).toBeNull();
+  });
+
+  it('refuses to guess when the two changes are exactly the tolerance apart, and says how far apart they are', () => {
+    const edge = decide('phone', policy('newest', 60), input());
+    expect(edge).toMatchObject({ winner: null, status: 'open' });
+    expect(edge.reason).toMatch(/; policy newest: the two changes are 60s apart, within the 60s clock-skew tolerance; kept the hub value, needs a person$/);
+    expect(decide('phone', policy('newest', 59), input()).winner).toBe('erp');
   });
 });
 

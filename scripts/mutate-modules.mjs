@@ -1,0 +1,56 @@
+/**
+ * The modules mutation testing covers (`npm run mutate`): the places where a silent bug leaks or
+ * loses data. Each names the source files Stryker mutates and the test files that cover them, so
+ * one module's run executes those tests only and fits a small shared machine.
+ *
+ * Ordered smallest and most critical first; `npm run mutate` runs them in this order.
+ */
+export const MODULES = {
+  merge: {
+    what: 'three-way merge and conflict policies',
+    mutate: ['sync/three-way-merge.ts'],
+    tests: ['tests/sync/merge.test.ts'],
+  },
+  retry: {
+    what: 'transient-error classification and retry',
+    mutate: ['sync/retry.ts'],
+    tests: ['tests/sync/retry.test.ts'],
+  },
+  decimal: {
+    what: 'exact decimal values',
+    mutate: ['model/decimal.ts'],
+    tests: ['tests/model/values.test.ts', 'tests/model/decimal.test.ts'],
+  },
+  time: {
+    what: 'date and time values',
+    mutate: ['model/time.ts'],
+    tests: ['tests/model/values.test.ts'],
+  },
+  'row-rules': {
+    what: 'row rules and field masks',
+    mutate: ['schema/security.ts'],
+    tests: [
+      'tests/security/own-with-team.test.ts',
+      'tests/security/held.test.ts',
+      'tests/security/ownership.test.ts',
+      'tests/security/hidden-values.test.ts',
+      'tests/graphql/security.test.ts',
+      'tests/graphql/row-rule-coverage.test.ts',
+    ],
+  },
+  tombstones: {
+    what: 'deletes and tombstones in the pull merge',
+    mutate: ['sync/pull/merge-page.ts'],
+    tests: ['tests/sync/pull-stages.test.ts', 'tests/sync/basic.test.ts'],
+  },
+  checkpoints: {
+    what: 'checkpoints and change capture',
+    mutate: ['hub/checkpoints.ts', 'connectors/capture/hash.ts', 'connectors/capture/timestamp.ts', 'connectors/capture/trigger.ts'],
+    tests: ['tests/sync/pull-stages.test.ts', 'tests/sync/behaviour.test.ts', 'tests/sync/basic.test.ts'],
+  },
+  identity: {
+    what: 'identity matching and record merge',
+    mutate: ['identity/matcher.ts', 'identity/record-merge.ts'],
+    tests: ['tests/identity/matcher.test.ts', 'tests/identity/merge.test.ts', 'tests/identity/merge-conflicts.test.ts', 'tests/identity/golden.test.ts'],
+  },
+};
