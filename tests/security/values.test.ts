@@ -195,7 +195,7 @@ describe('resolveConflict(value:) goes through the checks of a mutation', () => 
     const id = await conflictOn('cus_0002', 'name');
     const r = await s.gql(RESOLVE, { id, value: '  Trimmed Name Ltd  ' }, ADMIN);
     expect(r.errors).toBeUndefined();
-    expect(r.data.resolveConflict.status).toBe('resolved');
+    expect(r.data.resolveConflict.status).toBe('RESOLVED');
     expect((await s.gql('{ customer(id: "cus_0002") { name } }', {}, ADMIN)).data.customer.name).toBe('Trimmed Name Ltd');
   });
 });
