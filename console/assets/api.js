@@ -55,7 +55,7 @@ export function gqlString(v) {
 
 /**
  * A GraphQL subscription over server-sent events (one long POST with accept: text/event-stream):
- * `onData(data)` for each event, `onOpen()` once the server listens, `onError(err)` when the
+ * `onData(data)` for each event, `onOpen()` once the server listens (its first bytes arrived), `onError(err)` when the
  * stream fails or ends with errors. Returns stop(). No polling: one request for the whole stream.
  */
 export function subscribe(query, variables, { onData, onOpen = () => {}, onError = () => {} }) {
@@ -69,12 +69,17 @@ export function subscribe(query, variables, { onData, onOpen = () => {}, onError
       signal: ctrl.signal,
     });
     if (!res.ok || !res.body) throw new ApiError(`HTTP ${res.status}`, { status: res.status });
-    onOpen();
     const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
     let buffer = '';
+    let opened = false;
     for (;;) {
       const { value, done } = await reader.read();
       if (done) return;
+      // The server's first bytes (a ping) come once the subscription listens: not the headers.
+      if (!opened) {
+        opened = true;
+        onOpen();
+      }
       buffer += value;
       for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
         const block = buffer.slice(0, end);
