@@ -12,7 +12,7 @@
  *   await runJob(app, job, { onProgress: progress.update });
  *   progress.done();
  */
-import type { ProgressEvent } from '../sync/index.js';
+import { progressFigures, type ProgressEvent } from '../sync/index.js';
 
 export interface ProgressOptions {
   /** Redraw one line in place (a terminal) rather than print a line at intervals. */
@@ -60,16 +60,14 @@ export function syncProgress(opts: ProgressOptions): SyncProgress {
 
 /** "pull erp: 1200/5000 rows (24%), 300 rows/s, 3800 left, about 13 s left" */
 export function describeProgress(e: ProgressEvent, elapsedSeconds: number): string {
-  const total = e.estimated !== null && e.estimated > 0 ? e.estimated : null;
-  const rate = elapsedSeconds > 0 ? e.done / elapsedSeconds : null;
+  const { total, rate, left, etaSeconds } = progressFigures(e, elapsedSeconds);
   // A reconcile counts keys; a pull or push, rows.
   const unit = e.phase === 'reconcile' ? 'keys' : 'rows';
   const parts = [`${e.phase} ${e.source}: ${e.done}${total ? `/${total}` : ''} ${unit}${total ? ` (${Math.min(100, Math.round((e.done / total) * 100))}%)` : ''}`];
   parts.push(rate === null ? 'measuring rate' : `${formatRate(rate)} ${unit}/s`);
   if (total) {
-    const left = Math.max(0, total - e.done);
     parts.push(`${left} left`);
-    if (rate && rate > 0) parts.push(`about ${formatDuration(left / rate)} left`);
+    if (etaSeconds !== null) parts.push(`about ${formatDuration(etaSeconds)} left`);
   } else parts.push('total unknown');
   const line = parts.join(', ');
   if (!total) return line;

@@ -92,7 +92,21 @@ function toRecord(r: Record<string, unknown>): ConflictRecord {
 
 const idOf = (v: unknown): number => Number(typeof v === 'object' && v !== null ? (v as { id: unknown }).id : v);
 
+/** Told of the open conflicts a write created, once its transaction committed. */
+export type ConflictListener = (opened: ConflictRecord[]) => void;
+
 export class ConflictStore {
+  private readonly listeners = new Set<ConflictListener>();
+
+  /**
+   * Listen to new open conflicts (not ones folded into a conflict already open), after their
+   * transaction committed; returns the unsubscribe. A listener that throws is ignored.
+   */
+  onOpened(listener: ConflictListener): () => void {
+    this.listeners.add(listener);
+    return () => void this.listeners.delete(listener);
+  }
+
   /** Open conflicts of these records, by gid then field. */
   async loadOpen(q: Q, entity: string, gids: readonly string[]): Promise<OpenConflicts> {
     const out: OpenConflicts = new Map();
@@ -118,6 +132,7 @@ export class ConflictStore {
    */
   async save(q: Q, job: string, entity: string, writes: readonly ConflictWrite[], open: OpenConflicts): Promise<void> {
     const now = new Date().toISOString();
+    const opened: ConflictRecord[] = [];
     for (const { gid, conflict: c } of writes) {
       const existing = c.status === 'open' ? open.get(gid)?.get(c.field) : undefined;
       if (existing) {
@@ -151,7 +166,27 @@ export class ConflictStore {
       let m = open.get(gid);
       if (!m) open.set(gid, (m = new Map()));
       m.set(c.field, { id: idOf(id), field: c.field, values: { ...c.values } });
+      if (this.listeners.size > 0) {
+        opened.push({ id: idOf(id), job, entity, gid, field: c.field, base: c.base, values: { ...c.values }, rule: c.rule, reason: c.reason, status: 'open', resolution: null, resolvedBy: null, createdAt: now, resolvedAt: null });
+      }
     }
+    if (opened.length > 0) this.announce(q, opened);
+  }
+
+  /** Tell the listeners once `q`'s outermost transaction committed (at once for a plain connection). */
+  private announce(q: Q, opened: ConflictRecord[]): void {
+    const ended = (q as Partial<Knex.Transaction>).executionPromise as Promise<unknown> | undefined;
+    const committed = ended ? ended.then(() => true, () => false) : Promise.resolve(true);
+    void committed.then((ok) => {
+      if (!ok) return;
+      for (const l of this.listeners) {
+        try {
+          l(opened);
+        } catch {
+          // A write never fails for a listener.
+        }
+      }
+    });
   }
 
   async list(q: Q, filter: ConflictFilter = {}): Promise<ConflictRecord[]> {

@@ -8,8 +8,9 @@ import { consoleModule } from './console-ops.js';
 import { historyModule } from './history-ops.js';
 import { syncOpsModule } from './sync-ops.js';
 import { propagationModule } from './propagation-ops.js';
+import { syncSubscriptionsModule } from './sync-subscriptions.js';
 
-export { syncOpsModule, consoleModule, historyModule, propagationModule };
+export { syncOpsModule, consoleModule, historyModule, propagationModule, syncSubscriptionsModule };
 
 /** Every operations part of the API, in the order their fields appear. */
-export const OPERATION_MODULES: readonly SchemaModule[] = [syncOpsModule, consoleModule, historyModule, propagationModule];
+export const OPERATION_MODULES: readonly SchemaModule[] = [syncOpsModule, consoleModule, historyModule, propagationModule, syncSubscriptionsModule];

@@ -359,7 +359,8 @@ function conflictView(r: ConflictRow) {
   };
 }
 
-function recordView(c: ConflictRecord) {
+/** A conflict record as the Conflict type. */
+export function recordView(c: ConflictRecord) {
   return {
     id: String(c.id),
     job: c.job,

@@ -31,6 +31,7 @@ import { recordRunMetrics } from './metrics.js';
 import { inSpan, SpanStatusCode } from '../core/tracing.js';
 import { recordedStats } from './status.js';
 import type { RunOptions, RunReport, RunStatus } from './types.js';
+import { runEvents } from './run-events.js';
 
 export function jobConfig(app: SyncApp, job: string): JobConfig {
   const cfg = ownValue(app.config.sync.jobs, job);
@@ -63,6 +64,7 @@ async function runJobTraced(app: SyncApp, job: string, opts: RunOptions): Promis
   if ('busy' in locked) {
     const id = await recordSkipped(app.hub.knex, job, locked.busy, startedAt, opts.tick);
     app.logger.info({ job, reason: locked.busy }, 'sync run skipped: the job or its entity is busy');
+    runEvents(app.hub).finished(id, job, 'skipped');
     return skipped(job, cfg, id, started, locked.busy, opts.tick);
   }
   const { lock } = locked;
@@ -71,17 +73,35 @@ async function runJobTraced(app: SyncApp, job: string, opts: RunOptions): Promis
     if (opts.tick && !(await app.hub.store.journal.claimTick(app.hub.knex, job, opts.tick, lock.holder))) {
       const reason = `tick ${opts.tick} was already run by another process`;
       const id = await recordSkipped(app.hub.knex, job, reason, startedAt, opts.tick);
+      runEvents(app.hub).finished(id, job, 'skipped');
       return skipped(job, cfg, id, started, reason, opts.tick);
     }
     // We hold the lock: any run still marked running was cut short.
     await abandonStaleRuns(app.hub.knex, job);
     runId = await startRun(app.hub.knex, job, startedAt, opts.tick);
     const access: HubAccess = { q: app.hub.knex, tx: (fn) => app.hub.knex.transaction(fn) };
-    const report = await execute(app, job, cfg, access, opts, started, runId);
+    // A run's progress also goes to the process's bus (live progress over GraphQL) while someone
+    // listens: counting rows for the estimate costs a query per source, so not for nobody.
+    const bus = runEvents(app.hub);
+    const id = runId;
+    const onProgress: RunOptions['onProgress'] = bus.listening
+      ? (e) => {
+          bus.progress(id, e);
+          opts.onProgress?.(e);
+        }
+      : opts.onProgress;
+    let report: RunReport;
+    try {
+      report = await execute(app, job, cfg, access, { ...opts, ...(onProgress ? { onProgress } : {}) }, started, runId);
+    } catch (err) {
+      bus.finished(runId, job, 'failed');
+      throw err;
+    }
     if (opts.tick) report.tick = opts.tick;
     await finishRun(app.hub.knex, runId, { status: report.status, endedAt: report.endedAt, stats: recordedStats(report), error: report.error ? JSON.stringify(report.error) : (report.reason ?? null) }).catch((err: unknown) => app.logger.error({ job, err }, 'could not record the run'));
     recordRunMetrics(report);
     log(app, report);
+    bus.finished(runId, job, report.status);
     return report;
   } finally {
     await lock.release().catch((err: unknown) => app.logger.warn({ job, err }, 'could not release the job lock'));

@@ -6,6 +6,7 @@ export { runJob, retryParked, jobConfig, type RetryParkedResult } from './engine
 export type { SyncApp } from './context.js';
 export { startPropagation, Propagator, propagates, type PropagationOptions, type PropagationTimers, type TargetFailure } from './propagation.js';
 export { reconcileJob, RECONCILE_PAGE_SIZE, type ReconcileReport, type ReconcileOptions, type ReconciledSource } from './reconcile.js';
+export { runEvents, progressFigures, RunEventBus, type RunProgress, type ProgressFigures } from './run-events.js';
 export { startScheduler, SyncScheduler, type SchedulerOptions, type ScheduledJob } from './scheduler.js';
 export { listConflicts, getConflict, resolveConflict, type ConflictRecord, type ConflictFilter, type ResolveOptions } from './conflicts.js';
 export { restoreRecord, undeleteRecord, restoreChanges, restoreRun, type RestoreBy, type RecordRestore, type SourceRestore, type RestorePlan } from './restore.js';

@@ -52,3 +52,48 @@ export async function gql(query, variables = {}) {
 export function gqlString(v) {
   return JSON.stringify(String(v));
 }
+
+/**
+ * A GraphQL subscription over server-sent events (one long POST with accept: text/event-stream):
+ * `onData(data)` for each event, `onOpen()` once the server listens (its first bytes arrived), `onError(err)` when the
+ * stream fails or ends with errors. Returns stop(). No polling: one request for the whole stream.
+ */
+export function subscribe(query, variables, { onData, onOpen = () => {}, onError = () => {} }) {
+  const ctrl = new AbortController();
+  (async () => {
+    const res = await fetch('/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...authHeaders() },
+      body: JSON.stringify({ query, variables }),
+      credentials: 'omit',
+      signal: ctrl.signal,
+    });
+    if (!res.ok || !res.body) throw new ApiError(`HTTP ${res.status}`, { status: res.status });
+    const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = '';
+    let opened = false;
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      // The server's first bytes (a ping) come once the subscription listens: not the headers.
+      if (!opened) {
+        opened = true;
+        onOpen();
+      }
+      buffer += value;
+      for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        if (!block.startsWith('event: next')) continue; // pings (":") and the closing "complete"
+        const line = block.split('\n').find((l) => l.startsWith('data: '));
+        if (!line) continue;
+        const body = JSON.parse(line.slice(6));
+        if (body.errors?.length) throw new ApiError(body.errors[0].message, { code: body.errors[0].extensions?.code ?? 'INTERNAL', errors: body.errors });
+        onData(body.data);
+      }
+    }
+  })().catch((err) => {
+    if (!ctrl.signal.aborted) onError(err);
+  });
+  return () => ctrl.abort();
+}

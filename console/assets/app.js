@@ -1,7 +1,7 @@
 // The console shell: sign-in when needed, who is signed in, navigation, and the screens.
 import { h, clear } from './dom.js';
 import { t, lang, onLangChange, applyLang } from './i18n.js';
-import { gql, gqlRaw, ApiError } from './api.js';
+import { gql, gqlRaw, subscribe, ApiError } from './api.js';
 import { failureText } from './server-text.js';
 import { authMode, credential, mountSignin, signOut, langSwitch } from './signin.js';
 import sources from './views/sources.js';
@@ -15,7 +15,7 @@ import analysis from './views/analysis.js';
 const VIEWS = [sources, jobs, conflicts, parked, merges, customers, analysis];
 const DEFAULT = '#/sources';
 
-const state = { viewer: null, badges: {}, cleanup: null, renderSeq: 0 };
+const state = { viewer: null, badges: {}, cleanup: null, renderSeq: 0, stopConflicts: null };
 
 const $ = (id) => document.getElementById(id);
 
@@ -208,6 +208,22 @@ async function boot() {
   }
   await route();
   void refreshBadges();
+  followConflicts();
+}
+
+/**
+ * New conflicts from the conflictOpened subscription (one event stream for the session, no
+ * polling): the badge counts them and the conflicts view is told (crmlink:conflict-opened).
+ */
+function followConflicts() {
+  state.stopConflicts?.();
+  state.stopConflicts = subscribe('subscription { conflictOpened { id entity recordId field } }', {}, {
+    onData: (d) => {
+      state.badges = { ...state.badges, conflicts: (state.badges.conflicts ?? 0) + 1 };
+      renderNav();
+      window.dispatchEvent(new CustomEvent('crmlink:conflict-opened', { detail: d.conflictOpened }));
+    },
+  });
 }
 
 applyLang();

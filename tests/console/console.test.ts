@@ -20,12 +20,14 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request as httpRequest } from 'node:http';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page, Request } from 'playwright-core';
+import { runJob } from '../../sync/engine.js';
 import ExcelJS from 'exceljs';
 import { EDIT_TARGETS } from '../../demo/index.js';
 import { takeBackup } from '../../hub/backup/index.js';
 import { SURVEY_HEADER_ROW, SURVEY_SHEET, surveysFile } from '../../demo/surveys.js';
 import { openSqlite } from '../../demo/seed.js';
+import { shanghaiDateTime } from '../../demo/time.js';
 import { SignJWT } from 'jose';
 import { KEYS, startConsoleFixture, startVariant, type ConsoleFixture } from './support.js';
 import { CHROMIUM, HAVE_CHROMIUM, launchChromium, SHOTS } from './browser.js';
@@ -567,6 +569,77 @@ browserSuite('the console in headless Chromium', { shuffle: false }, () => {
     await expect.poll(() => erpPhone(EDIT_TARGETS.phoneConflict)).toBe('0755-68880003');
     await page.locator(`[data-testid="runs-customers"] tbody tr`).nth(runsBefore).waitFor();
     await shot(page, '06-jobs');
+  });
+
+  test('jobs: a run\'s progress arrives live over one event stream, and syncRuns is not polled while it runs', async () => {
+    // Every GraphQL request, marked with whether the run's mutation had answered when it was sent.
+    const graphql: { accept: string; body: string; afterRun: boolean }[] = [];
+    let runAnswered = false;
+    const onRequest = (r: Request) => {
+      if (new URL(r.url()).pathname === '/graphql') graphql.push({ accept: r.headers()['accept'] ?? '', body: r.postData() ?? '', afterRun: runAnswered });
+    };
+    const onFinished = (r: Request) => {
+      if ((r.postData() ?? '').includes('runSyncJob')) runAnswered = true;
+    };
+    page.on('request', onRequest);
+    page.on('requestfinished', onFinished);
+    try {
+      // A fresh render of the jobs view, so its stream is opened while the log listens.
+      await show(page, '#/sources', 'sources');
+      await show(page, '#/jobs', 'jobs');
+      // The view's stream is open (the server listens) before the run starts.
+      await page.locator('[data-view="jobs"][data-live="on"]').waitFor();
+      const streams = graphql.filter((r) => r.accept.includes('text/event-stream'));
+      expect(streams.map((r) => JSON.parse(r.body).query)).toEqual([expect.stringContaining('syncRunProgress')]);
+      const before = graphql.length;
+
+      await page.getByTestId('run-customers').click();
+      const panel = page.getByTestId('progress-customers');
+      await panel.getByTestId('progress-final').waitFor();
+      await toast(page, /customers: (ok|partial)/);
+      const duringRun = graphql.slice(before).filter((r) => !r.afterRun);
+      // During the run: the mutation and nothing else; no syncRuns request, no second stream.
+      expect(duringRun.filter((r) => r.body.includes('syncRuns'))).toEqual([]);
+      expect(duringRun.filter((r) => r.accept.includes('text/event-stream'))).toEqual([]);
+      expect(duringRun.map((r) => JSON.parse(r.body).query)).toEqual([expect.stringContaining('runSyncJob')]);
+      const rows = panel.getByTestId('progress-row');
+      expect(await rows.count()).toBeGreaterThan(0);
+      expect(await panel.textContent()).toMatch(/read from erp: [\d,]+ of [\d,]+ rows/);
+      expect(await panel.getByTestId('progress-final').textContent()).toMatch(/Run #\d+ ended: (ok|partial)/);
+      // After it: the view reloads once (one syncRuns per job), and opens its stream again.
+      const jobs = (await data('{ syncJobs { name } }')).syncJobs.length as number;
+      await page.locator('[data-view="jobs"][data-live="on"]').waitFor();
+      expect(graphql.filter((r) => r.afterRun && r.body.includes('syncRuns')).length).toBeLessThanOrEqual(jobs);
+      await shot(page, '06b-jobs-live-progress');
+    } finally {
+      page.off('request', onRequest);
+      page.off('requestfinished', onFinished);
+    }
+  });
+
+  test('conflicts: a conflict a sync run opens shows up in the badge and the list\'s notice, from conflictOpened', async () => {
+    await show(page, '#/conflicts', 'conflicts');
+    const badge = async () => Number((await page.getByTestId('nav-conflicts').locator('.count').textContent().catch(() => '0')) || 0);
+    const count = await badge();
+    // The hub and the ERP give one customer two different phones: the next run opens a conflict.
+    const code = 'C0002';
+    const id = (await data(`{ customers(where: { code: { eq: "${code}" } }) { nodes { id } } }`)).customers.nodes[0].id as string;
+    await data(`mutation { updateCustomer(id: "${id}", input: { phone: "0755-68881111" }) { id } }`);
+    const erp = openSqlite(f.demo.files.erp);
+    try {
+      // The ERP's change capture reads dModifyDate (Shanghai time).
+      await erp('Customer').where({ cCusCode: code }).update({ cCusPhone: '0755-68882222', dModifyDate: shanghaiDateTime(new Date()) });
+    } finally {
+      await erp.destroy();
+    }
+    // Started by the server's own engine (as the scheduler would), not from this page.
+    const report = await runJob(f.app, 'customers');
+    expect(report.totals.conflicts).toBeGreaterThan(0);
+    await page.getByTestId('conflicts-new').waitFor();
+    expect(await page.getByTestId('conflicts-new').textContent()).toContain('new conflict');
+    await expect.poll(badge).toBeGreaterThan(count);
+    await page.getByTestId('conflicts-reload').click();
+    await page.locator(`[data-testid="conflicts-table"] [data-record="${id}"][data-field="phone"]`).waitFor();
   });
 
   test('parked records: the ERP refusal is listed with its error, and goes through on retry', async () => {

@@ -6,66 +6,24 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { SERVER_AUTH } from './fixture.js';
 import { startSecurityServer, type SecurityServer } from '../security/support.js';
+import { subscribeSse, type SseStream } from '../support/sse.js';
 
 const ADMIN = 'admin-key-0123456789';
 const ALICE = 'alice-key-0123456789';
 
 let served: SecurityServer | null = null;
-const streams: AbortController[] = [];
+const streams: SseStream[] = [];
 afterEach(async () => {
-  for (const c of streams.splice(0)) c.abort();
+  for (const c of streams.splice(0)) c.close();
   await served?.close();
   served = null;
 });
 
-interface Stream {
-  status: number;
-  /** The next `next` event's payload (pings skipped). */
-  next(): Promise<{ data?: Record<string, unknown>; errors?: unknown[] }>;
-}
-
 /** Open a subscription; resolves once the server has started it (its first ping arrived). */
-async function subscribe(s: SecurityServer, query: string, key?: string): Promise<Stream> {
-  const ctrl = new AbortController();
-  streams.push(ctrl);
-  const res = await s.fetch('/graphql', {
-    method: 'POST',
-    headers: { accept: 'text/event-stream', 'content-type': 'application/json', ...(key ? { 'x-api-key': key } : {}) },
-    body: JSON.stringify({ query }),
-    signal: ctrl.signal,
-  });
-  if (!res.body || !(res.headers.get('content-type') ?? '').startsWith('text/event-stream')) {
-    return { status: res.status, next: () => Promise.reject(new Error(`not an event stream: ${res.status} ${res.headers.get('content-type')}`)) };
-  }
-  const reader = res.body.getReader();
-  const decoder = new TextDecoder();
-  let buffer = '';
-  const block = async (): Promise<string> => {
-    for (;;) {
-      const end = buffer.indexOf('\n\n');
-      if (end >= 0) {
-        const b = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        return b;
-      }
-      const { value, done } = await reader.read();
-      if (done) throw new Error('the event stream ended');
-      buffer += decoder.decode(value, { stream: true });
-    }
-  };
-  expect(await block()).toBe(':'); // the stream is open: the subscription is listening
-  return {
-    status: res.status,
-    next: async () => {
-      for (;;) {
-        const b = await block();
-        if (b.startsWith(':')) continue;
-        const data = b.split('\n').find((l) => l.startsWith('data: '));
-        if (b.startsWith('event: next') && data) return JSON.parse(data.slice(6)) as { data?: Record<string, unknown> };
-        throw new Error(`unexpected event: ${b}`);
-      }
-    },
-  };
+async function subscribe(s: SecurityServer, query: string, key?: string): Promise<SseStream> {
+  const stream = await subscribeSse(`${s.url}/graphql`, query, key ? { 'x-api-key': key } : {});
+  streams.push(stream);
+  return stream;
 }
 
 const WATCH = `subscription { customerChanged { id action changedFields node { id name creditLimit ownerId } } }`;

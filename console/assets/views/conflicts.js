@@ -234,5 +234,18 @@ export default {
             { class: 'conflicts', 'data-testid': 'conflicts-table', rowAttrs: (c) => ({ 'data-conflict': c.id, 'data-record': c.recordId, 'data-field': c.field }) },
           ),
     );
+
+    // New conflicts arrive from the shell's conflictOpened stream: say so, and reload when asked
+    // (not by itself, so a value being typed is not lost).
+    let arrived = 0;
+    const notice = h('p', { class: 'notice', 'data-testid': 'conflicts-new', hidden: true });
+    ctx.root.prepend(notice);
+    const onOpened = () => {
+      arrived += 1;
+      notice.hidden = false;
+      notice.replaceChildren(t('conflicts.arrived', { n: arrived }), ' ', h('button', { class: 'small', 'data-testid': 'conflicts-reload', on: { click: () => ctx.rerender() } }, t('conflicts.showNew')));
+    };
+    window.addEventListener('crmlink:conflict-opened', onOpened);
+    return () => window.removeEventListener('crmlink:conflict-opened', onOpened);
   },
 };

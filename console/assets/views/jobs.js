@@ -1,6 +1,9 @@
 // Jobs: schedule, the last runs (status, rows read and written per source, duration, lag), a
 // chart of rows and lag, "run now", and a dry run that shows the plan before anything is written.
+// A running job's progress arrives live from the syncRunProgress subscription (one event stream
+// while the view is open, no polling); when a run started elsewhere ends, the view reloads once.
 import { h, add, badge, statusKind, fmtTime, fmtDuration, fmtLag, fmtNumber, show, table } from '../dom.js';
+import { subscribe } from '../api.js';
 import { coded, codeText, conflictReason } from '../server-text.js';
 import { lang } from '../i18n.js';
 import { runChart } from '../chart.js';
@@ -127,6 +130,48 @@ function runSummary(t, r) {
   return why ? `${line} — ${why}` : line;
 }
 
+const PROGRESS = 'subscription { syncRunProgress { runId job phase source done estimated rowsPerSecond etaSeconds final status } }';
+
+/** The latest run's progress per job, kept across renders: job → { runId, stages: Map, final }. */
+const live = new Map();
+
+function remember(e) {
+  let run = live.get(e.job);
+  if (!run || run.runId !== e.runId) live.set(e.job, (run = { runId: e.runId, stages: new Map(), final: null }));
+  if (e.final) run.final = e;
+  else run.stages.set(`${e.phase}/${e.source}`, e);
+}
+
+/** One line per phase and source of the job's latest run, then how it ended. */
+function progressLines(ctx, job) {
+  const { t } = ctx;
+  const run = live.get(job);
+  if (!run) return [];
+  const rows = [...run.stages.values()].map((e) => {
+    const phase = t(`jobs.progress.phase.${code(e.phase)}`);
+    const total = e.estimated > 0 ? e.estimated : null;
+    const parts = [
+      total
+        ? t('jobs.progress.of', { phase, source: e.source, done: fmtNumber(e.done, ctx.lang), total: fmtNumber(total, ctx.lang), pct: Math.min(100, Math.round((e.done / total) * 100)) })
+        : t('jobs.progress.rows', { phase, source: e.source, done: fmtNumber(e.done, ctx.lang) }),
+    ];
+    if (e.rowsPerSecond !== null) parts.push(t('jobs.progress.rate', { rate: fmtNumber(Math.round(e.rowsPerSecond), ctx.lang) }));
+    if (!run.final && e.etaSeconds !== null) parts.push(t('jobs.progress.eta', { eta: fmtDuration(e.etaSeconds * 1000) }));
+    return h('li', { 'data-testid': 'progress-row', 'data-done': String(e.done) }, parts.join(' · '));
+  });
+  if (run.final) {
+    const st = code(run.final.status);
+    rows.push(h('li', { 'data-testid': 'progress-final' }, t('jobs.progress.ended', { id: run.runId ?? '—', status: t(`run.${st}`, {}, st) }), ' ', badge(t(`run.${st}`, {}, st), statusKind(run.final.status))));
+  }
+  return rows;
+}
+
+function progressPanel(ctx, job) {
+  const lines = progressLines(ctx, job);
+  return h('div', { class: 'live-progress', 'data-testid': `progress-${job}`, hidden: lines.length === 0 },
+    h('h3', {}, ctx.t('jobs.live')), h('ul', {}, lines));
+}
+
 export default {
   id: 'jobs',
   async render(ctx) {
@@ -136,8 +181,32 @@ export default {
       d.syncJobs.map((j) => ctx.gql(`query($j: String!) { syncRuns(job: $j, first: ${RUNS}) { id job status dryRun startedAt endedAt stats { ${STATS} } error } }`, { j: j.name }).then((r) => r.syncRuns)),
     );
 
+    // Runs started on this page reload the view when their mutation answers; others when they end.
+    const runningHere = new Set();
+    const stop = subscribe(PROGRESS, {}, {
+      onOpen: () => ctx.root.setAttribute('data-live', 'on'),
+      onData: (d) => {
+        if (!ctx.current()) return stop(); // a newer render has its own stream
+        const e = d.syncRunProgress;
+        remember(e);
+        const panel = ctx.root.querySelector(`[data-testid="progress-${CSS.escape(e.job)}"]`);
+        if (panel) panel.replaceWith(progressPanel(ctx, e.job));
+        if (e.final && !runningHere.has(e.job) && ctx.current()) ctx.rerender();
+      },
+      onError: (err) => {
+        ctx.root.setAttribute('data-live', 'off');
+        ctx.toast(ctx.errorText(err), 'error');
+      },
+    });
+
     const runNow = async (job) => {
-      const report = (await ctx.gql(`mutation($j: String!) { runSyncJob(job: $j) { ${REPORT} } }`, { j: job })).runSyncJob;
+      runningHere.add(job);
+      let report;
+      try {
+        report = (await ctx.gql(`mutation($j: String!) { runSyncJob(job: $j) { ${REPORT} } }`, { j: job })).runSyncJob;
+      } finally {
+        runningHere.delete(job);
+      }
       ctx.toast(`${job}: ${runSummary(t, report)}`, report.status === 'FAILED' ? 'error' : report.status === 'OK' ? 'ok' : 'info');
       await ctx.refreshBadges();
       if (ctx.current()) ctx.rerender();
@@ -189,6 +258,7 @@ export default {
               ctx.actionButton(t('jobs.runNow'), { kind: 'primary', testid: `run-${job.name}`, onClick: () => runNow(job.name) }),
             ),
           ),
+          progressPanel(ctx, job.name),
           last ? h('p', { class: 'last-run' }, t('jobs.lastRun'), ' ', badge(t(`run.${code(last.status)}`, {}, code(last.status)), statusKind(last.status)), ' ', fmtTime(last.startedAt, ctx.lang)) : h('p', { class: 'empty' }, t('jobs.noRuns')),
           chartRuns.length ? runChart(chartRuns, { t, lang: ctx.lang }) : null,
           runs.length
@@ -219,5 +289,6 @@ export default {
         ),
       );
     });
+    return stop;
   },
 };
