@@ -154,6 +154,14 @@ export async function configCheck(w: PresetWorld): Promise<{ code: number; out: 
 }
 
 /** Nodes of a connection, by a key field. */
+/** `config check`, connected, passes: every table and column the preset maps is in the database. */
+export async function expectLiveCheckPasses(w: PresetWorld): Promise<void> {
+  const r = await configCheck(w);
+  expect(r.err).toBe('');
+  expect(r.code).toBe(0);
+  expect(r.out).toMatch(new RegExp(`live: ${w.entities.length} mapped tables checked against their sources`));
+}
+
 export function byKey<T extends Record<string, unknown>>(nodes: T[], key: keyof T): Record<string, T> {
   return Object.fromEntries(nodes.map((n) => [String(n[key]), n]));
 }
