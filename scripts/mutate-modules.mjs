@@ -24,7 +24,7 @@ export const MODULES = {
   time: {
     what: 'date and time values',
     mutate: ['model/time.ts'],
-    tests: ['tests/model/values.test.ts'],
+    tests: ['tests/model/values.test.ts', 'tests/model/time.test.ts', 'tests/model/time-zones.test.ts'],
   },
   'row-rules': {
     what: 'row rules and field masks',

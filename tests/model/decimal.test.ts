@@ -98,4 +98,11 @@ describe('decimalFromDb (what an engine computed)', () => {
     ['1.5e2', 2, '150'],
     ['3.0000000000000001E-2', 2, '0.03'],
   ])('%s (scale %s) → %s', (v, scale, out) => expect(decimalFromDb(v, scale)).toBe(out));
+
+  it('keeps a decimal the engine hands back as text exact, beyond what a double holds', () => {
+    // PostgreSQL and MariaDB return numeric sums as text: rounding it through a JS number would
+    // change the cents of a large total.
+    expect(decimalFromDb('12345678901234567.89', 2)).toBe('12345678901234567.89');
+    expect(decimalFromDb('-98765432109876543.21', 2)).toBe('-98765432109876543.21');
+  });
 });
