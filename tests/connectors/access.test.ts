@@ -155,7 +155,8 @@ describe('Access errors name the file, the table, the column, the setting', () =
   });
 
   it('a file crmlink may not read: SOURCE_AUTH_FAILED naming the file and what to check', async () => {
-    // Root reads any file, so the read runs as "nobody" in a child process when the test runs as root.
+    // Root reads any file, so when the test runs as root the read runs in a child process that loads
+    // crmlink as root (the checkout may sit in a folder only root can enter) and then becomes "nobody".
     const sub = mkdtempSync(join(tmpdir(), 'crmlink-access-perm-'));
     try {
       chmodSync(sub, 0o755);
@@ -169,9 +170,10 @@ describe('Access errors name the file, the table, the column, the setting', () =
           `const { createConnector } = await import(${JSON.stringify(pathToFileURL(join(root, 'dist', 'connectors', 'registry.js')).href)});`,
           `const { sourceSchema } = await import(${JSON.stringify(pathToFileURL(join(root, 'dist', 'config', 'schema.js')).href)});`,
           `const c = createConnector('ledger', sourceSchema.parse({ kind: 'erp', connector: 'access', connection: { filename: ${JSON.stringify(file)} } }), { baseDir: '/' });`,
+          'process.setgid(65534); process.setuid(65534);',
           `try { await c.introspect(); console.log(JSON.stringify({ code: 'none', message: '' })); } catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })); }`,
         ].join('\n');
-        const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { uid: 65534, gid: 65534, encoding: 'utf8', cwd: sub });
+        const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', cwd: sub });
         expect(run.stderr).toBe('');
         outcome = JSON.parse(run.stdout) as { code: string; message: string };
       } else {

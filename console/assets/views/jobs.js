@@ -135,9 +135,12 @@ const PROGRESS = 'subscription { syncRunProgress { runId job phase source done e
 /** The latest run's progress per job, kept across renders: job → { runId, stages: Map, final }. */
 const live = new Map();
 
-function remember(e) {
+function remember(e, pinned) {
   let run = live.get(e.job);
-  if (!run || run.runId !== e.runId) live.set(e.job, (run = { runId: e.runId, stages: new Map(), final: null }));
+  // The run started from this page stays shown once its progress arrives: a skipped tick or an
+  // event-driven push of the same job (its own run, after this one) does not replace it.
+  if (run && run.runId !== e.runId && pinned && run.pinned && run.stages.size > 0) return;
+  if (!run || run.runId !== e.runId) live.set(e.job, (run = { runId: e.runId, stages: new Map(), final: null, pinned }));
   if (e.final) run.final = e;
   else run.stages.set(`${e.phase}/${e.source}`, e);
 }
@@ -188,7 +191,7 @@ export default {
       onData: (d) => {
         if (!ctx.current()) return stop(); // a newer render has its own stream
         const e = d.syncRunProgress;
-        remember(e);
+        remember(e, runningHere.has(e.job));
         const panel = ctx.root.querySelector(`[data-testid="progress-${CSS.escape(e.job)}"]`);
         if (panel) panel.replaceWith(progressPanel(ctx, e.job));
         if (e.final && !runningHere.has(e.job) && ctx.current()) ctx.rerender();
@@ -201,11 +204,15 @@ export default {
 
     const runNow = async (job) => {
       runningHere.add(job);
+      // The run about to start is the one to show; an earlier run's lines go.
+      live.delete(job);
       let report;
       try {
         report = (await ctx.gql(`mutation($j: String!) { runSyncJob(job: $j) { ${REPORT} } }`, { j: job })).runSyncJob;
       } finally {
         runningHere.delete(job);
+        const shown = live.get(job);
+        if (shown) shown.pinned = false;
       }
       ctx.toast(`${job}: ${runSummary(t, report)}`, report.status === 'FAILED' ? 'error' : report.status === 'OK' ? 'ok' : 'info');
       await ctx.refreshBadges();
