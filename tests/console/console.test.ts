@@ -595,6 +595,9 @@ browserSuite('the console in headless Chromium', { shuffle: false }, () => {
 
       await page.getByTestId('run-customers').click();
       const panel = page.getByTestId('progress-customers');
+      // The run's own lines as they arrive (once it has ended, an event-driven push of the same job
+      // may take the panel over).
+      await panel.getByTestId('progress-row').filter({ hasText: /read from erp: [\d,]+ of [\d,]+ rows/ }).first().waitFor();
       await panel.getByTestId('progress-final').waitFor();
       await toast(page, /customers: (ok|partial)/);
       const duringRun = graphql.slice(before).filter((r) => !r.afterRun);
@@ -602,10 +605,7 @@ browserSuite('the console in headless Chromium', { shuffle: false }, () => {
       expect(duringRun.filter((r) => r.body.includes('syncRuns'))).toEqual([]);
       expect(duringRun.filter((r) => r.accept.includes('text/event-stream'))).toEqual([]);
       expect(duringRun.map((r) => JSON.parse(r.body).query)).toEqual([expect.stringContaining('runSyncJob')]);
-      const rows = panel.getByTestId('progress-row');
-      expect(await rows.count()).toBeGreaterThan(0);
-      expect(await panel.textContent()).toMatch(/read from erp: [\d,]+ of [\d,]+ rows/);
-      expect(await panel.getByTestId('progress-final').textContent()).toMatch(/Run #\d+ ended: (ok|partial)/);
+      expect(await panel.getByTestId('progress-final').textContent()).toMatch(/Run #\d+ ended: \w+/);
       // After it: the view reloads once (one syncRuns per job), and opens its stream again.
       const jobs = (await data('{ syncJobs { name } }')).syncJobs.length as number;
       await page.locator('[data-view="jobs"][data-live="on"]').waitFor();
