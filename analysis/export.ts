@@ -3,7 +3,7 @@
  * the columns of `crmlink analysis customers`. Money goes into XLSX cells as numbers formatted to
  * the cent (what a spreadsheet sums), written from the exact decimal; CSV keeps the exact text.
  */
-import ExcelJS from 'exceljs';
+import type * as ExcelJS from 'exceljs';
 import type { CustomerAnalysis } from './query.js';
 
 export interface ExportColumn {
@@ -41,8 +41,9 @@ export const EXPORT_COLUMNS: readonly ExportColumn[] = [
   { header: 'over limit', key: 'overLimit', value: (a) => (a.credit.overLimit ? 'yes' : 'no') },
 ];
 
-function workbook(rows: readonly CustomerAnalysis[], asNumbers: boolean): ExcelJS.Workbook {
-  const wb = new ExcelJS.Workbook();
+async function workbook(rows: readonly CustomerAnalysis[], asNumbers: boolean): Promise<ExcelJS.Workbook> {
+  // Loaded on the first export, not with every process that imports the analysis layer.
+  const wb = new (await import('exceljs')).default.Workbook();
   const ws = wb.addWorksheet('customers');
   ws.columns = EXPORT_COLUMNS.map((c) => ({ header: c.header, key: c.key, width: c.money ? 16 : 14, style: c.money && asNumbers ? { numFmt: '#,##0.00' } : {} }));
   for (const a of rows) {
@@ -60,9 +61,9 @@ function workbook(rows: readonly CustomerAnalysis[], asNumbers: boolean): ExcelJ
 }
 
 export async function writeXlsx(file: string, rows: readonly CustomerAnalysis[]): Promise<void> {
-  await workbook(rows, true).xlsx.writeFile(file);
+  await (await workbook(rows, true)).xlsx.writeFile(file);
 }
 
 export async function writeCsv(file: string, rows: readonly CustomerAnalysis[]): Promise<void> {
-  await workbook(rows, false).csv.writeFile(file);
+  await (await workbook(rows, false)).csv.writeFile(file);
 }

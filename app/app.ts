@@ -31,7 +31,7 @@ export async function openApp(loaded: LoadedConfig, opts: { logger?: Logger; rea
   const hub = await Hub.open(loaded, { readOnly: opts.readOnlyHub });
   const sources = SourceSet.open(loaded);
   // Spans are exported only when tracing is configured (tracing.*, OTEL_EXPORTER_OTLP_ENDPOINT).
-  const tracing = startTracing(loaded.config.tracing);
+  const tracing = await startTracing(loaded.config.tracing);
   const close = async () => {
     await Promise.allSettled([sources.destroy(), hub.destroy()]);
     await tracing?.shutdown().catch((err: unknown) => logger.warn({ err }, 'could not flush the last spans'));

@@ -13,7 +13,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { BatchSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
-import { registerTracing } from '../app/tracing.js';
+import { registerTracing } from '../app/tracing-sdk.js';
 import { sourceSchema } from '../config/schema.js';
 import { createDriver } from '../connectors/registry.js';
 import { inSpan } from '../core/tracing.js';

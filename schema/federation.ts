@@ -13,12 +13,17 @@
  */
 import type { GraphQLArgument, GraphQLInputField, GraphQLSchema } from 'graphql';
 import { getNamedType, isEnumType, isInputObjectType, isObjectType, parse } from './graphql-runtime.js';
-import { buildSubgraphSchema } from '@apollo/subgraph';
+import { createRequire } from 'node:module';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import { ENTITY_NAMES, type EntityName } from '../model/entities.js';
 import type { SchemaModule } from './module.js';
 import { resolveNode, scope, type CrmContext } from './resolvers.js';
 import type { Runtime } from './runtime.js';
+
+// @apollo/subgraph (CommonJS, as graphql is here: one graphql instance) is required when a
+// federated schema is built, not with every server: most never turn server.federation on.
+const requireCjs = createRequire(import.meta.url);
+const subgraph = (): typeof import('@apollo/subgraph') => requireCjs('@apollo/subgraph') as typeof import('@apollo/subgraph');
 
 /** The federation version the subgraph declares (2.3: understood by every federation 2 gateway and router in use). */
 export const FEDERATION_SPEC = 'https://specs.apollo.dev/federation/v2.3';
@@ -40,7 +45,7 @@ function makeSubgraphSchema(typeDefs: string, resolvers: Record<string, unknown>
     withReferences[entity] = { ...(resolvers[entity] as object | undefined), __resolveReference: referenceResolver(rt, entity) };
   }
   // The map is the one makeExecutableSchema takes; @apollo/subgraph reads the same shape.
-  const schema = buildSubgraphSchema({ typeDefs: parse(typeDefs), resolvers: withReferences as GraphQLResolverMap<unknown> });
+  const schema = subgraph().buildSubgraphSchema({ typeDefs: parse(typeDefs), resolvers: withReferences as GraphQLResolverMap<unknown> });
   internalEnumDefaults(schema);
   return schema;
 }

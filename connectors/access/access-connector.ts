@@ -7,7 +7,7 @@
  */
 import { existsSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
-import MDBReader from 'mdb-reader';
+import type MDBReader from 'mdb-reader';
 import { CrmlinkError } from '../../core/errors.js';
 import type { SourceConfig } from '../../config/schema.js';
 import { ownValue } from '../../core/own.js';
@@ -68,7 +68,9 @@ export class AccessConnector extends FileConnector {
     let reader: MDBReader;
     let names: string[];
     try {
-      reader = new MDBReader(content, { password });
+      // mdb-reader (and its XML parser) loads with the first Access file, not with crmlink.
+      const { default: Reader } = await import('mdb-reader');
+      reader = new Reader(content, { password });
       names = reader.getTableNames();
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);

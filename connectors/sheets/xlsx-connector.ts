@@ -6,7 +6,7 @@
  * Write-back is opt-in (file.writeBack): see `rewrite`, and FileConnector for the atomic replace.
  */
 import { Readable } from 'node:stream';
-import ExcelJS from 'exceljs';
+import type * as ExcelJS from 'exceljs';
 import type { FileTableConfig, SourceConfig } from '../../config/schema.js';
 import { CrmlinkError } from '../../core/errors.js';
 import { ownValue } from '../../core/own.js';
@@ -23,6 +23,11 @@ interface Placement {
   firstCol: number;
   lastCol?: number;
   grid: GridRow[];
+}
+
+/** exceljs loads with the first workbook read or written, not with crmlink: it is the largest package a process that never opens a workbook would carry. */
+async function loadExcelJS() {
+  return (await import('exceljs')).default;
 }
 
 export class XlsxConnector extends FileConnector {
@@ -47,7 +52,7 @@ export class XlsxConnector extends FileConnector {
     const name = plan.table.info.name;
     const config = ownValue(this.source.file?.tables ?? {}, name);
     const sheetName = config?.sheet ?? name;
-    const wb = new ExcelJS.Workbook();
+    const wb = new (await loadExcelJS()).Workbook();
     await wb.xlsx.load(content as unknown as ArrayBuffer);
     const ws = wb.getWorksheet(sheetName);
     if (!ws) throw this.fileError('MAPPING_INVALID', `table "${name}": no worksheet "${sheetName}"`, { table: name });
@@ -128,9 +133,10 @@ export class XlsxConnector extends FileConnector {
         }
       }
     };
+    const excel = await loadExcelJS();
     try {
       try {
-        const reader = new ExcelJS.stream.xlsx.WorkbookReader(Readable.from(content), {
+        const reader = new excel.stream.xlsx.WorkbookReader(Readable.from(content), {
           sharedStrings: 'cache',
           styles: 'cache', // number formats tell dates from numbers
           hyperlinks: 'ignore',
@@ -151,7 +157,7 @@ export class XlsxConnector extends FileConnector {
         // (exceljs itself, at times) store them the other way round. Read such a file whole.
         placements = [];
         sheets = [];
-        const wb = new ExcelJS.Workbook();
+        const wb = new excel.Workbook();
         try {
           await wb.xlsx.load(content as unknown as ArrayBuffer);
         } catch {

@@ -3,7 +3,7 @@
  * loader only when a command needs it: `crmlink --help` loads none of them and compiles nothing.
  * Checked by the modules the process resolves (a resolve hook logs them), not by a timing.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -20,7 +20,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
  * pipe written at exit (or from the hooks' thread) can be cut short when the process ends.
  */
 let runs = 0;
-function modulesLoadedBy(args: string[]): { urls: string[]; status: number | null; stdout: string } {
+/** The `--import` preload that logs what the process loads, and the environment it reads the log's path from. */
+function loadLogging(): { preload: string[]; env: NodeJS.ProcessEnv; log: string } {
   const log = join(dir, `loaded-${++runs}.txt`);
   writeFileSync(log, '');
   const hooks = join(dir, 'hooks.mjs');
@@ -38,14 +39,21 @@ function modulesLoadedBy(args: string[]): { urls: string[]; status: number | nul
       `const Module = createRequire(import.meta.url)('node:module');\n` +
       `process.on('exit', () => appendFileSync(process.env.CRMLINK_LOADED_LOG, Object.keys(Module._cache).map((f) => pathToFileURL(f).href + '\\n').join('')));\n`,
   );
-  const r = spawnSync(process.execPath, ['--import', pathToFileURL(register).href, BIN, ...args], {
-    encoding: 'utf8',
+  return {
+    preload: ['--import', pathToFileURL(register).href],
     // Nothing of the test runner's NODE_OPTIONS, except the preload scripts/with-node.sh adds under
     // another Node major (better-sqlite3's addon for that ABI).
     env: { ...process.env, NODE_OPTIONS: /--require \S*native-addons\.cjs/.exec(process.env.NODE_OPTIONS ?? '')?.[0] ?? '', CRMLINK_LOADED_LOG: log },
-  });
-  const urls = readFileSync(log, 'utf8').split('\n').filter(Boolean);
-  return { urls, status: r.status, stdout: r.stdout };
+    log,
+  };
+}
+
+const loadedFrom = (log: string) => readFileSync(log, 'utf8').split('\n').filter(Boolean);
+
+function modulesLoadedBy(args: string[]): { urls: string[]; status: number | null; stdout: string } {
+  const { preload, env, log } = loadLogging();
+  const r = spawnSync(process.execPath, [...preload, BIN, ...args], { encoding: 'utf8', env });
+  return { urls: loadedFrom(log), status: r.status, stdout: r.stdout };
 }
 
 const packageOf = (url: string) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url)?.[1];
@@ -85,3 +93,45 @@ it('a SQLite source loads the SQLite driver only: no PostgreSQL, MySQL or SQL Se
   expect(packages.has('better-sqlite3')).toBe(true);
   for (const unused of ['mssql', 'tedious', 'pg', 'mysql2']) expect(packages.has(unused), `a SQLite-only config loaded ${unused}`).toBe(false);
 });
+
+it('a serving server with no file source, no tracing and no federation loads no workbook or Access reader, OpenTelemetry SDK or subgraph builder', async () => {
+  const db = new Database(join(dir, 'serve-erp.db'));
+  db.exec("CREATE TABLE Customer (code text primary key, name text); INSERT INTO Customer VALUES ('C1', 'Acme')");
+  db.close();
+  const file = join(dir, 'serve.yaml');
+  writeFileSync(
+    file,
+    [
+      'hub: { dialect: sqlite, connection: { filename: ./serve-hub.db } }',
+      'sources:',
+      '  erp: { kind: erp, dialect: sqlite, connection: { filename: ./serve-erp.db } }',
+      'entities:',
+      '  Customer:',
+      '    sources:',
+      '      erp: { table: Customer, key: [code], fields: { code: code, name: name } }',
+      'server:',
+      '  auth: { mode: none, anonymousRole: admin, roles: { admin: { customers: all, admin: true } } }',
+      '',
+    ].join('\n'),
+  );
+  const { preload, env, log } = loadLogging();
+  const child = spawn(process.execPath, [...preload, BIN, 'serve', '--config', file, '--port', '0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  const serving = () => /serving GraphQL at (http:\/\/\S+)\/graphql/.exec(stdout)?.[1];
+  await expect.poll(serving, { timeout: 30_000 }).toBeTruthy();
+  const answer = await fetch(`${serving()}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query: '{ customers(first: 1) { totalCount } }' }),
+  });
+  expect(answer.status).toBe(200);
+  child.kill('SIGTERM');
+  expect(await exited).toBe(0);
+  const packages = new Set(loadedFrom(log).map(packageOf).filter(Boolean));
+  expect(packages.has('graphql-yoga'), 'the server itself was not logged').toBe(true);
+  for (const unused of ['exceljs', 'mdb-reader', '@opentelemetry/sdk-trace-base', '@opentelemetry/exporter-trace-otlp-http', '@apollo/subgraph']) {
+    expect(packages.has(unused), `an idle server loaded ${unused}`).toBe(false);
+  }
+}, 60_000);

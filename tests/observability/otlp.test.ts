@@ -11,7 +11,7 @@ import { tracingSchema } from '../../config/schema.js';
 import { inSpan } from '../../core/tracing.js';
 
 test('without an endpoint nothing is registered: spans do not record', async () => {
-  expect(startTracing(tracingSchema.parse({}), {})).toBeUndefined();
+  expect(await startTracing(tracingSchema.parse({}), {})).toBeUndefined();
   await inSpan('idle', {}, async (span) => expect(span.isRecording()).toBe(false));
 });
 
@@ -28,7 +28,7 @@ test('spans reach the configured OTLP/HTTP endpoint, with the service name', asy
   await new Promise<void>((r) => collector.listen(0, '127.0.0.1', r));
   try {
     const endpoint = `http://127.0.0.1:${(collector.address() as AddressInfo).port}/v1/traces`;
-    const tracing = startTracing(tracingSchema.parse({ endpoint, serviceName: 'crmlink-otlp-test' }), {});
+    const tracing = await startTracing(tracingSchema.parse({ endpoint, serviceName: 'crmlink-otlp-test' }), {});
     expect(tracing).toBeDefined();
     await inSpan('sync.run', { 'crmlink.sync.job': 'customers' }, async (span) => {
       expect(span.isRecording()).toBe(true);

@@ -5,7 +5,8 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { registerTracing, tracingTarget, type Tracing } from '../../app/tracing.js';
+import { tracingTarget, type Tracing } from '../../app/tracing.js';
+import { registerTracing } from '../../app/tracing-sdk.js';
 import { tracingSchema } from '../../config/schema.js';
 import { CUSTOMER_360 } from '../../schema/graphiql.js';
 import { runJob } from '../../sync/engine.js';
