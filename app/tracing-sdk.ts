@@ -9,9 +9,11 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
-import type { Tracing } from './tracing.js';
 
-export type { Tracing } from './tracing.js';
+export interface Tracing {
+  /** Flush what is buffered and unregister (the no-op tracer answers again). Safe to call twice. */
+  shutdown(): Promise<void>;
+}
 
 let registered: { provider: BasicTracerProvider; contextManager: AsyncLocalStorageContextManager } | undefined;
 

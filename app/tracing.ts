@@ -10,10 +10,9 @@
 import type { Env } from '../config/load.js';
 import type { TracingConfig } from '../config/schema.js';
 
-export interface Tracing {
-  /** Flush what is buffered and unregister (the no-op tracer answers again). Safe to call twice. */
-  shutdown(): Promise<void>;
-}
+import type { Tracing } from './tracing-sdk.js';
+
+export type { Tracing } from './tracing-sdk.js';
 
 /** Where spans go: an OTLP endpoint, the exporter's own default from the environment, or nowhere. */
 export function tracingTarget(cfg: TracingConfig, env: Env = process.env): { otlp: { url?: string } } | null {
