@@ -272,7 +272,6 @@ export const MODEL: Record<EntityName, EntityModel> = {
     fields: [
       str('code', { required: true, description: 'Department code (or id) in the system of record; what Employee.department and Customer.ownerTeam hold.' }),
       str('name', { required: true, description: 'Department name.' }),
-      { ...ref('parentId', 'Department'), description: 'The department this one belongs to, where the system of record keeps a hierarchy.' },
       { ...enm('status', ['ACTIVE', 'INACTIVE']), description: 'Whether the department is in use: ACTIVE or INACTIVE.' },
     ],
   },

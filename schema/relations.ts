@@ -38,7 +38,6 @@ export const LIST_RELATIONS: readonly ListRelation[] = [
   { parent: 'Invoice', name: 'lines', child: 'InvoiceLine', via: 'invoiceId' },
   { parent: 'Invoice', name: 'payments', child: 'Payment', via: 'invoiceId' },
   { parent: 'Department', name: 'employees', child: 'Employee', via: 'departmentId' },
-  { parent: 'Department', name: 'children', child: 'Department', via: 'parentId' },
 ];
 
 /** `customerId` → `customer`, `orderId` → `order` (or the field's own `relation` name). */

@@ -22,7 +22,7 @@ describe('kingdee-k3cloud through crmlink.yaml', () => {
   presetTest('names the using organisation in the config', async (w) => {
     const { readFileSync } = await import('node:fs');
     expect(readFileSync(w.configFile, 'utf8')).toContain('presetOptions: {"organization":100001}');
-    expect(w.entities).toEqual(['Customer', 'Employee', 'Product', 'SalesOrder', 'Invoice', 'Contact', 'CreditLimit', 'Payment', 'SalesOrderLine']);
+    expect(w.entities).toEqual(['Customer', 'Department', 'Employee', 'Product', 'SalesOrder', 'Invoice', 'Contact', 'CreditLimit', 'Payment', 'SalesOrderLine']);
   });
 
   presetTest('customers: one record per code, the chosen organisation’s; name from _L, salesperson and department by code, credit limit from the credit archive', async (w) => {
@@ -51,6 +51,21 @@ describe('kingdee-k3cloud through crmlink.yaml', () => {
     expect(p.products.nodes).toEqual([
       { code: 'M001', name: '交流电机', spec: 'Y2-132 5.5kW', unitCode: 'Pcs', status: 'ACTIVE' },
       { code: 'M002', name: '旧款减速机', spec: 'R37', unitCode: 'kg', status: 'INACTIVE' },
+    ]);
+  });
+
+  presetTest('departments from T_BD_DEPARTMENT with the name from _L; salespersons link to theirs, whatever organisation it is in', async (w) => {
+    const d = await w.gql<{ departments: Conn<Row & { employees: Conn<Row> }>; employees: Conn<Row> }>(
+      `{ departments(orderBy: [{ field: code }]) { nodes { code name status employees { nodes { code } } } }
+         employees(orderBy: [{ field: code }]) { nodes { code departmentRecord { code } } } }`,
+    );
+    expect(d.departments.nodes).toEqual([
+      { code: 'D01', name: '华东销售部', status: 'ACTIVE', employees: { nodes: [{ code: 'S001' }] } },
+      { code: 'D02', name: '旧销售二部', status: 'INACTIVE', employees: { nodes: [{ code: 'S002' }] } },
+    ]);
+    expect(d.employees.nodes).toEqual([
+      { code: 'S001', departmentRecord: { code: 'D01' } },
+      { code: 'S002', departmentRecord: { code: 'D02' } },
     ]);
   });
 

@@ -6,13 +6,13 @@
  */
 import { describe, expect } from 'vitest';
 import { weaverForm, weaverFormTable } from '../../connectors/presets/weaver-ecology/form-tables.js';
-import { byKey, presetSuite, type Conn } from '../support/preset-harness.js';
+import { byKey, presetSuite, type Conn, type Row } from '../support/preset-harness.js';
 
 describe('weaver-ecology through crmlink.yaml', () => {
   const { presetTest } = presetSuite({ preset: 'weaver-ecology', dialect: 'mysql', files: ['schema.sql', 'data.sql'], label: 'ecology' });
 
   presetTest('maps the CRM, staff and approvals', (w) => {
-    expect(w.entities).toEqual(['Customer', 'Employee', 'ApprovalRequest', 'Contact']);
+    expect(w.entities).toEqual(['Customer', 'Department', 'Employee', 'ApprovalRequest', 'Contact']);
   });
 
   presetTest('approvals: pending, approved, rejected, withdrawn; deleted requests left out; customer link and decision time', async (w) => {
@@ -60,6 +60,23 @@ describe('weaver-ecology through crmlink.yaml', () => {
       { code: '21', name: '张三', department: '3', mobile: '13800000021', status: 'ACTIVE' },
       { code: '22', name: '李四', department: '3', mobile: '13800000022', status: 'ACTIVE' },
       { code: '23', name: '王五', department: '4', mobile: null, status: 'INACTIVE' },
+    ]);
+  });
+
+  presetTest('departments from HrmDepartment; staff link to theirs through HrmResource.departmentid', async (w) => {
+    const d = await w.gql<{ departments: Conn<Row & { employees: Conn<Row> }>; employees: Conn<Row> }>(
+      `{ departments(orderBy: [{ field: code }]) { nodes { code name employees(orderBy: [{ field: code }]) { nodes { code } } } }
+         employees(orderBy: [{ field: code }]) { nodes { code department departmentRecord { name } } } }`,
+    );
+    expect(d.departments.nodes).toEqual([
+      { code: '2', name: '营销中心', employees: { nodes: [] } },
+      { code: '3', name: '销售一部', employees: { nodes: [{ code: '21' }, { code: '22' }] } },
+      { code: '4', name: '财务部', employees: { nodes: [{ code: '23' }] } },
+    ]);
+    expect(d.employees.nodes).toEqual([
+      { code: '21', department: '3', departmentRecord: { name: '销售一部' } },
+      { code: '22', department: '3', departmentRecord: { name: '销售一部' } },
+      { code: '23', department: '4', departmentRecord: { name: '财务部' } },
     ]);
   });
 

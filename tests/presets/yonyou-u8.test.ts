@@ -5,13 +5,13 @@
  * values are read back through GraphQL.
  */
 import { describe, expect } from 'vitest';
-import { byKey, presetSuite, type Conn } from '../support/preset-harness.js';
+import { byKey, presetSuite, type Conn, type Row } from '../support/preset-harness.js';
 
 describe('yonyou-u8 through crmlink.yaml', () => {
   const { presetTest } = presetSuite({ preset: 'yonyou-u8', dialect: 'postgres', files: ['schema.sql', 'data.sql'], label: 'u8' });
 
   presetTest('maps every entity a CRM expects from U8', (w) => {
-    expect(w.entities).toEqual(['Customer', 'Employee', 'Product', 'SalesOrder', 'Invoice', 'Contact', 'InvoiceLine', 'Payment', 'Receivable', 'SalesOrderLine']);
+    expect(w.entities).toEqual(['Customer', 'Department', 'Employee', 'Product', 'SalesOrder', 'Invoice', 'Contact', 'InvoiceLine', 'Payment', 'Receivable', 'SalesOrderLine']);
   });
 
   presetTest('customers with credit line, owner and contacts from Crm_Contact', async (w) => {
@@ -35,6 +35,18 @@ describe('yonyou-u8 through crmlink.yaml', () => {
     ]);
     const e = await w.gql<{ employees: Conn<Record<string, unknown>> }>(`{ employees { nodes { code name department } } }`);
     expect(e.employees.nodes).toEqual([{ code: 'P01', name: '张三', department: '03' }]);
+  });
+
+  presetTest('departments from Department (cDepCode, cDepName); staff link to theirs through Person.cDepCode', async (w) => {
+    const d = await w.gql<{ departments: Conn<Row & { employees: Conn<Row> }>; employees: Conn<Row> }>(
+      `{ departments(orderBy: [{ field: code }]) { nodes { code name status employees { nodes { code } } } }
+         employees { nodes { code department departmentRecord { code name } } } }`,
+    );
+    expect(d.departments.nodes).toEqual([
+      { code: '03', name: '销售部', status: null, employees: { nodes: [{ code: 'P01' }] } },
+      { code: '04', name: '财务部', status: null, employees: { nodes: [] } },
+    ]);
+    expect(d.employees.nodes).toEqual([{ code: 'P01', department: '03', departmentRecord: { code: '03', name: '销售部' } }]);
   });
 
   presetTest('sales orders: status from approver and closer, lines with amounts, totals from the lines', async (w) => {
