@@ -38,6 +38,12 @@ export interface ModelField {
   managed?: boolean;
   /** Declared in the config rather than the canonical model. */
   custom?: boolean;
+  /**
+   * Name of the to-one GraphQL field of a ref field, when the usual one (the ref's name without
+   * `Id`) is taken by another field of the entity (Employee.department, the code, and
+   * Employee.departmentId, the ref).
+   */
+  relation?: string;
 }
 
 export interface EntityModel {
@@ -63,6 +69,7 @@ export const ENTITY_NAMES = [
   'Receivable',
   'Payment',
   'CreditLimit',
+  'Department',
   'Employee',
   'Opportunity',
   'Activity',
@@ -256,6 +263,18 @@ export const MODEL: Record<EntityName, EntityModel> = {
       { ...enm('status', ['ACTIVE', 'INACTIVE']), description: 'Whether the limit is in force: ACTIVE or INACTIVE.' },
     ],
   },
+  Department: {
+    name: 'Department',
+    plural: 'departments',
+    idPrefix: 'dep',
+    table: 'crm_department',
+    description: 'A department (部门) of the business: where staff work and the team that owns a customer.',
+    fields: [
+      str('code', { required: true, description: 'Department code (or id) in the system of record; what Employee.department and Customer.ownerTeam hold.' }),
+      str('name', { required: true, description: 'Department name.' }),
+      { ...enm('status', ['ACTIVE', 'INACTIVE']), description: 'Whether the department is in use: ACTIVE or INACTIVE.' },
+    ],
+  },
   Employee: {
     name: 'Employee',
     plural: 'employees',
@@ -266,6 +285,7 @@ export const MODEL: Record<EntityName, EntityModel> = {
       str('code', { required: true, description: 'Staff code (or id) in the system of record; what ownerId, salesperson and requester hold.' }),
       str('name', { required: true, description: 'Full name.' }),
       str('department', { description: 'Department code (or id) in the system of record.' }),
+      { ...ref('departmentId', 'Department'), relation: 'departmentRecord', description: 'The department the person works in (GraphQL: departmentRecord).' },
       str('title', { description: 'Job title.' }),
       str('phone', { description: 'Office telephone number.' }),
       str('mobile', { description: 'Mobile telephone number.' }),

@@ -37,13 +37,14 @@ export const LIST_RELATIONS: readonly ListRelation[] = [
   { parent: 'SalesOrder', name: 'lines', child: 'SalesOrderLine', via: 'orderId' },
   { parent: 'Invoice', name: 'lines', child: 'InvoiceLine', via: 'invoiceId' },
   { parent: 'Invoice', name: 'payments', child: 'Payment', via: 'invoiceId' },
+  { parent: 'Department', name: 'employees', child: 'Employee', via: 'departmentId' },
 ];
 
-/** `customerId` → `customer`, `orderId` → `order`. */
+/** `customerId` → `customer`, `orderId` → `order` (or the field's own `relation` name). */
 export const REF_RELATIONS: readonly RefRelation[] = ENTITY_NAMES.flatMap((entity) =>
   MODEL[entity].fields
     .filter((f) => f.type === 'ref' && f.ref)
-    .map((f) => ({ entity, field: f.name, name: f.name.replace(/Id$/, ''), target: f.ref as EntityName })),
+    .map((f) => ({ entity, field: f.name, name: f.relation ?? f.name.replace(/Id$/, ''), target: f.ref as EntityName })),
 );
 
 export function singularName(entity: EntityName): string {

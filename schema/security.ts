@@ -73,7 +73,7 @@ const PARENT: Partial<Record<EntityName, { via: string; entity: EntityName }>> =
   InvoiceLine: { via: 'invoiceId', entity: 'Invoice' },
 };
 
-/** The record a row of `entity` is visible through (undefined: not customer data, e.g. Product, Employee). */
+/** The record a row of `entity` is visible through (undefined: not customer data, e.g. Product, Employee, Department). */
 export function rowRuleParent(entity: EntityName): { via: string; entity: EntityName } | undefined {
   return PARENT[entity];
 }

@@ -9,7 +9,7 @@ import { ENTITY_NAMES, MODEL, type EntityName } from '../../model/entities.js';
 import { rowRuleParent } from '../../schema/security.js';
 
 /** Entities that are no customer's data: visible to every role that may read. */
-const NOT_CUSTOMER_DATA: readonly EntityName[] = ['Customer', 'Product', 'Employee'];
+const NOT_CUSTOMER_DATA: readonly EntityName[] = ['Customer', 'Product', 'Employee', 'Department'];
 
 function underRule(entity: EntityName): boolean {
   if (entity === 'Customer') return true;

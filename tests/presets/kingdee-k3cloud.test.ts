@@ -5,53 +5,27 @@
  * every entity is synced into the hub and read back through GraphQL.
  */
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireDialect } from '../support/databases.js';
-import { byKey, createPresetWorld, expectLiveCheckPasses, type PresetWorld } from './support.js';
+import { describe, expect } from 'vitest';
+import { byKey, presetSuite, type Conn, type Row } from '../support/preset-harness.js';
 
 const VIEWS = fileURLToPath(new URL('../../connectors/presets/kingdee-k3cloud/views.sql', import.meta.url));
 
-let ready = false;
-let w: PresetWorld;
-
-beforeAll(async () => {
-  ready = await requireDialect('postgres');
-  if (!ready) return;
-  w = await createPresetWorld({
+describe('kingdee-k3cloud through crmlink.yaml', () => {
+  const { presetTest } = presetSuite({
     preset: 'kingdee-k3cloud',
     dialect: 'postgres',
     files: ['schema.sql', 'data.sql', VIEWS],
     options: { organization: 100001 },
     label: 'k3',
   });
-  const reports = await w.syncAll();
-  for (const [entity, r] of Object.entries(reports)) {
-    expect({ entity, status: r.status, parked: r.totals.parked, error: r.error }).toEqual({ entity, status: 'ok', parked: 0, error: undefined });
-  }
-}, 120_000);
 
-afterAll(async () => {
-  if (ready) await w?.close();
-});
-
-type Conn<T> = { nodes: T[] };
-type Row = Record<string, unknown>;
-
-describe('kingdee-k3cloud through crmlink.yaml', () => {
-  it('passes config check connected: every table and column the preset maps is in the database', async (ctx) => {
-    if (!ready) return ctx.skip();
-    await expectLiveCheckPasses(w);
-  });
-
-  it('names the using organisation in the config', async (ctx) => {
-    if (!ready) return ctx.skip();
+  presetTest('names the using organisation in the config', async (w) => {
     const { readFileSync } = await import('node:fs');
     expect(readFileSync(w.configFile, 'utf8')).toContain('presetOptions: {"organization":100001}');
-    expect(w.entities).toEqual(['Customer', 'Employee', 'Product', 'SalesOrder', 'Invoice', 'Contact', 'CreditLimit', 'Payment', 'SalesOrderLine']);
+    expect(w.entities).toEqual(['Customer', 'Department', 'Employee', 'Product', 'SalesOrder', 'Invoice', 'Contact', 'CreditLimit', 'Payment', 'SalesOrderLine']);
   });
 
-  it('customers: one record per code, the chosen organisation’s; name from _L, salesperson and department by code, credit limit from the credit archive', async (ctx) => {
-    if (!ready) return ctx.skip();
+  presetTest('customers: one record per code, the chosen organisation’s; name from _L, salesperson and department by code, credit limit from the credit archive', async (w) => {
     const d = await w.gql<{ customers: Conn<Row & { contacts: Conn<Row>; creditLimits: Conn<Row> }> }>(
       `{ customers(orderBy: [{ field: code }]) { nodes { code name shortName phone address ownerId ownerTeam status
           contacts(orderBy: [{ field: name }]) { nodes { name isPrimary } } creditLimits { nodes { amount } } } } }`,
@@ -67,8 +41,7 @@ describe('kingdee-k3cloud through crmlink.yaml', () => {
     expect(c.C0002).toMatchObject({ status: 'INACTIVE', ownerId: null });
   });
 
-  it('salespersons by code with their department; materials of the organisation with the base unit code', async (ctx) => {
-    if (!ready) return ctx.skip();
+  presetTest('salespersons by code with their department; materials of the organisation with the base unit code', async (w) => {
     const e = await w.gql<{ employees: Conn<Row> }>(`{ employees(orderBy: [{ field: code }]) { nodes { code name department status } } }`);
     expect(e.employees.nodes).toEqual([
       { code: 'S001', name: '刘洋', department: 'D01', status: 'ACTIVE' },
@@ -81,8 +54,22 @@ describe('kingdee-k3cloud through crmlink.yaml', () => {
     ]);
   });
 
-  it('sales orders: status from cancel/close/document status, settlement currency, salesperson code, total and line amounts', async (ctx) => {
-    if (!ready) return ctx.skip();
+  presetTest('departments from T_BD_DEPARTMENT with the name from _L; salespersons link to theirs, whatever organisation it is in', async (w) => {
+    const d = await w.gql<{ departments: Conn<Row & { employees: Conn<Row> }>; employees: Conn<Row> }>(
+      `{ departments(orderBy: [{ field: code }]) { nodes { code name status employees { nodes { code } } } }
+         employees(orderBy: [{ field: code }]) { nodes { code departmentRecord { code } } } }`,
+    );
+    expect(d.departments.nodes).toEqual([
+      { code: 'D01', name: '华东销售部', status: 'ACTIVE', employees: { nodes: [{ code: 'S001' }] } },
+      { code: 'D02', name: '旧销售二部', status: 'INACTIVE', employees: { nodes: [{ code: 'S002' }] } },
+    ]);
+    expect(d.employees.nodes).toEqual([
+      { code: 'S001', departmentRecord: { code: 'D01' } },
+      { code: 'S002', departmentRecord: { code: 'D02' } },
+    ]);
+  });
+
+  presetTest('sales orders: status from cancel/close/document status, settlement currency, salesperson code, total and line amounts', async (w) => {
     const d = await w.gql<{ salesOrders: Conn<Row & { lines: Conn<Row> }> }>(
       `{ salesOrders(orderBy: [{ field: code }]) { nodes { code status orderDate currency salesperson totalAmount customer { code }
           lines(orderBy: [{ field: lineNo }]) { nodes { lineNo productCode productName quantity unitPrice amount product { code } } } } } }`,
@@ -103,8 +90,7 @@ describe('kingdee-k3cloud through crmlink.yaml', () => {
     ]);
   });
 
-  it('receivables: approved ones with amount and written-off status; receipts from customers only', async (ctx) => {
-    if (!ready) return ctx.skip();
+  presetTest('receivables: approved ones with amount and written-off status; receipts from customers only', async (w) => {
     const d = await w.gql<{ invoices: Conn<Row>; payments: Conn<Row> }>(
       `{ invoices(orderBy: [{ field: code }]) { nodes { code invoiceDate amount status customer { code } } }
          payments { nodes { code paymentDate amount customer { code } } } }`,

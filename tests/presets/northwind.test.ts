@@ -4,42 +4,18 @@
  * the hub and read back through GraphQL.
  */
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireDialect } from '../support/databases.js';
-import { createPresetWorld, expectLiveCheckPasses, type PresetWorld } from './support.js';
+import { describe, expect } from 'vitest';
+import { presetSuite, type Conn, type Row } from '../support/preset-harness.js';
 
 const DUMP = fileURLToPath(new URL('../fixtures/postgres/northwind.sql', import.meta.url));
 
-let ready = false;
-let w: PresetWorld;
-
-beforeAll(async () => {
-  ready = await requireDialect('postgres');
-  if (!ready) return;
-  // As the docs show: the preset maps the tables, the config only says how each entity is served.
-  const entitiesYaml = `entities:\n  Customer:\n    mode: replicated\n  SalesOrder: { mode: replicated }\n`;
-  w = await createPresetWorld({ preset: 'northwind', dialect: 'postgres', files: [DUMP], label: 'nwpreset', entitiesYaml });
-  const reports = await w.syncAll();
-  for (const [entity, r] of Object.entries(reports)) {
-    expect({ entity, status: r.status, parked: r.totals.parked, error: r.error }).toEqual({ entity, status: 'ok', parked: 0, error: undefined });
-  }
-}, 180_000);
-
-afterAll(async () => {
-  if (ready) await w?.close();
-});
-
-type Conn<T> = { nodes: T[]; totalCount?: number };
-type Row = Record<string, unknown>;
+// As the docs show: the preset maps the tables, the config only says how each entity is served.
+const entitiesYaml = `entities:\n  Customer:\n    mode: replicated\n  SalesOrder: { mode: replicated }\n`;
 
 describe('northwind through crmlink.yaml', () => {
-  it('passes config check connected: every table and column the preset maps is in the database', async (ctx) => {
-    if (!ready) return ctx.skip();
-    await expectLiveCheckPasses(w);
-  });
+  const { presetTest } = presetSuite({ preset: 'northwind', dialect: 'postgres', files: [DUMP], label: 'nwpreset', entitiesYaml, timeoutMs: 180_000 });
 
-  it('syncs every entity the preset maps', async (ctx) => {
-    if (!ready) return ctx.skip();
+  presetTest('syncs every entity the preset maps', async (w) => {
     expect(w.entities).toEqual(['Customer', 'Employee', 'Product', 'SalesOrder', 'Contact', 'SalesOrderLine']);
     const d = await w.gql<Record<string, { aggregate: { count: number } }>>(
       `{ customers { aggregate { count } } employees { aggregate { count } } products { aggregate { count } }
@@ -55,8 +31,7 @@ describe('northwind through crmlink.yaml', () => {
     });
   });
 
-  it('reads a customer with its contact, orders, lines and products through the hub', async (ctx) => {
-    if (!ready) return ctx.skip();
+  presetTest('reads a customer with its contact, orders, lines and products through the hub', async (w) => {
     const d = await w.gql<{ customers: Conn<Row & { contacts: Conn<Row>; salesOrders: Conn<Row & { lines: Conn<Row> }> }> }>(
       `{ customers(where: { code: { eq: "ALFKI" } }) { nodes { code name city phone
           contacts { nodes { name title } }

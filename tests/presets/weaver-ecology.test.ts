@@ -4,43 +4,18 @@
  * crmlink.yaml names the preset, every entity is synced into the hub and read back through
  * GraphQL; the form-table helper finds a system bill, a custom form and an old-style form.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireDialect } from '../support/databases.js';
+import { describe, expect } from 'vitest';
 import { weaverForm, weaverFormTable } from '../../connectors/presets/weaver-ecology/form-tables.js';
-import { byKey, createPresetWorld, expectLiveCheckPasses, type PresetWorld } from './support.js';
-
-let ready = false;
-let w: PresetWorld;
-
-beforeAll(async () => {
-  ready = await requireDialect('mysql');
-  if (!ready) return;
-  w = await createPresetWorld({ preset: 'weaver-ecology', dialect: 'mysql', files: ['schema.sql', 'data.sql'], label: 'ecology' });
-  const reports = await w.syncAll();
-  for (const [entity, r] of Object.entries(reports)) {
-    expect({ entity, status: r.status, parked: r.totals.parked, error: r.error }).toEqual({ entity, status: 'ok', parked: 0, error: undefined });
-  }
-}, 120_000);
-
-afterAll(async () => {
-  if (ready) await w?.close();
-});
-
-type Conn<T> = { nodes: T[] };
+import { byKey, presetSuite, type Conn, type Row } from '../support/preset-harness.js';
 
 describe('weaver-ecology through crmlink.yaml', () => {
-  it('passes config check connected: every table and column the preset maps is in the database', async (ctx) => {
-    if (!ready) return ctx.skip();
-    await expectLiveCheckPasses(w);
+  const { presetTest } = presetSuite({ preset: 'weaver-ecology', dialect: 'mysql', files: ['schema.sql', 'data.sql'], label: 'ecology' });
+
+  presetTest('maps the CRM, staff and approvals', (w) => {
+    expect(w.entities).toEqual(['Customer', 'Department', 'Employee', 'ApprovalRequest', 'Contact']);
   });
 
-  it('maps the CRM, staff and approvals', (ctx) => {
-    if (!ready) return ctx.skip();
-    expect(w.entities).toEqual(['Customer', 'Employee', 'ApprovalRequest', 'Contact']);
-  });
-
-  it('approvals: pending, approved, rejected, withdrawn; deleted requests left out; customer link and decision time', async (ctx) => {
-    if (!ready) return ctx.skip();
+  presetTest('approvals: pending, approved, rejected, withdrawn; deleted requests left out; customer link and decision time', async (w) => {
     const d = await w.gql<{ approvals: Conn<Record<string, unknown>> }>(
       `{ approvals(orderBy: [{ field: code }]) { nodes { code title workflow status requester submittedAt decidedAt customer { name } } } }`,
     );
@@ -66,8 +41,7 @@ describe('weaver-ecology through crmlink.yaml', () => {
     expect(a['9005'].customer).toBeNull();
   });
 
-  it('customers from CRM_CustomerInfo with credit amount, owner and contacts; deleted customers left out', async (ctx) => {
-    if (!ready) return ctx.skip();
+  presetTest('customers from CRM_CustomerInfo with credit amount, owner and contacts; deleted customers left out', async (w) => {
     const d = await w.gql<{ customers: Conn<Record<string, unknown> & { contacts: Conn<Record<string, unknown>> }> }>(
       `{ customers(orderBy: [{ field: code }]) { nodes { code name creditCode phone email address ownerId ownerTeam creditLimit contacts(orderBy: [{ field: name }]) { nodes { name title phone mobile email isPrimary } } } } }`,
     );
@@ -80,8 +54,7 @@ describe('weaver-ecology through crmlink.yaml', () => {
     ]);
   });
 
-  it('staff from HrmResource: status 0–3 on the payroll', async (ctx) => {
-    if (!ready) return ctx.skip();
+  presetTest('staff from HrmResource: status 0–3 on the payroll', async (w) => {
     const d = await w.gql<{ employees: Conn<Record<string, unknown>> }>(`{ employees(orderBy: [{ field: code }]) { nodes { code name department mobile status } } }`);
     expect(d.employees.nodes).toEqual([
       { code: '21', name: '张三', department: '3', mobile: '13800000021', status: 'ACTIVE' },
@@ -90,8 +63,24 @@ describe('weaver-ecology through crmlink.yaml', () => {
     ]);
   });
 
-  it('finds each workflow form: a system bill and a custom form through workflow_bill, an old-style form in workflow_form', async (ctx) => {
-    if (!ready) return ctx.skip();
+  presetTest('departments from HrmDepartment; staff link to theirs through HrmResource.departmentid', async (w) => {
+    const d = await w.gql<{ departments: Conn<Row & { employees: Conn<Row> }>; employees: Conn<Row> }>(
+      `{ departments(orderBy: [{ field: code }]) { nodes { code name employees(orderBy: [{ field: code }]) { nodes { code } } } }
+         employees(orderBy: [{ field: code }]) { nodes { code department departmentRecord { name } } } }`,
+    );
+    expect(d.departments.nodes).toEqual([
+      { code: '2', name: '营销中心', employees: { nodes: [] } },
+      { code: '3', name: '销售一部', employees: { nodes: [{ code: '21' }, { code: '22' }] } },
+      { code: '4', name: '财务部', employees: { nodes: [{ code: '23' }] } },
+    ]);
+    expect(d.employees.nodes).toEqual([
+      { code: '21', department: '3', departmentRecord: { name: '销售一部' } },
+      { code: '22', department: '3', departmentRecord: { name: '销售一部' } },
+      { code: '23', department: '4', departmentRecord: { name: '财务部' } },
+    ]);
+  });
+
+  presetTest('finds each workflow form: a system bill and a custom form through workflow_bill, an old-style form in workflow_form', async (w) => {
     const driver = w.app.sources.driver('erp');
     expect(await weaverForm(driver, 41)).toEqual({ table: 'formtable_main_12', kind: 'custom', formId: -12 });
     expect(await weaverForm(driver, 42)).toEqual({ table: 'Bill_Meetingroom', kind: 'bill', formId: 7 });

@@ -4,42 +4,17 @@
  * its public source): crmlink.yaml names the preset, every entity is synced into the hub, and the
  * values are read back through GraphQL.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireDialect } from '../support/databases.js';
-import { byKey, createPresetWorld, expectLiveCheckPasses, type PresetWorld } from './support.js';
-
-let ready = false;
-let w: PresetWorld;
-
-beforeAll(async () => {
-  ready = await requireDialect('postgres');
-  if (!ready) return;
-  w = await createPresetWorld({ preset: 'yonyou-u8', dialect: 'postgres', files: ['schema.sql', 'data.sql'], label: 'u8' });
-  const reports = await w.syncAll();
-  for (const [entity, r] of Object.entries(reports)) {
-    expect({ entity, status: r.status, parked: r.totals.parked, error: r.error }).toEqual({ entity, status: 'ok', parked: 0, error: undefined });
-  }
-}, 120_000);
-
-afterAll(async () => {
-  if (ready) await w?.close();
-});
-
-type Conn<T> = { nodes: T[] };
+import { describe, expect } from 'vitest';
+import { byKey, presetSuite, type Conn, type Row } from '../support/preset-harness.js';
 
 describe('yonyou-u8 through crmlink.yaml', () => {
-  it('passes config check connected: every table and column the preset maps is in the database', async (ctx) => {
-    if (!ready) return ctx.skip();
-    await expectLiveCheckPasses(w);
+  const { presetTest } = presetSuite({ preset: 'yonyou-u8', dialect: 'postgres', files: ['schema.sql', 'data.sql'], label: 'u8' });
+
+  presetTest('maps every entity a CRM expects from U8', (w) => {
+    expect(w.entities).toEqual(['Customer', 'Department', 'Employee', 'Product', 'SalesOrder', 'Invoice', 'Contact', 'InvoiceLine', 'Payment', 'Receivable', 'SalesOrderLine']);
   });
 
-  it('maps every entity a CRM expects from U8', (ctx) => {
-    if (!ready) return ctx.skip();
-    expect(w.entities).toEqual(['Customer', 'Employee', 'Product', 'SalesOrder', 'Invoice', 'Contact', 'InvoiceLine', 'Payment', 'Receivable', 'SalesOrderLine']);
-  });
-
-  it('customers with credit line, owner and contacts from Crm_Contact', async (ctx) => {
-    if (!ready) return ctx.skip();
+  presetTest('customers with credit line, owner and contacts from Crm_Contact', async (w) => {
     const d = await w.gql<{ customers: Conn<Record<string, unknown> & { contacts: Conn<Record<string, unknown>> }> }>(
       `{ customers(orderBy: [{ field: code }]) { nodes { code name shortName creditLimit ownerId ownerTeam phone email address contacts(orderBy: [{ field: name }]) { nodes { name title mobile phone email isPrimary } } } } }`,
     );
@@ -52,8 +27,7 @@ describe('yonyou-u8 through crmlink.yaml', () => {
     ]);
   });
 
-  it('products carry the unit code (the name is in ComputationUnit) and the stop date as status', async (ctx) => {
-    if (!ready) return ctx.skip();
+  presetTest('products carry the unit code (the name is in ComputationUnit) and the stop date as status', async (w) => {
     const d = await w.gql<{ products: Conn<Record<string, unknown>> }>(`{ products(orderBy: [{ field: code }]) { nodes { code name spec unit unitCode category status } } }`);
     expect(d.products.nodes).toEqual([
       { code: 'I001', name: '交流电机 Y2-132', spec: '5.5kW', unit: null, unitCode: '01', category: '0101', status: 'ACTIVE' },
@@ -63,8 +37,19 @@ describe('yonyou-u8 through crmlink.yaml', () => {
     expect(e.employees.nodes).toEqual([{ code: 'P01', name: '张三', department: '03' }]);
   });
 
-  it('sales orders: status from approver and closer, lines with amounts, totals from the lines', async (ctx) => {
-    if (!ready) return ctx.skip();
+  presetTest('departments from Department (cDepCode, cDepName); staff link to theirs through Person.cDepCode', async (w) => {
+    const d = await w.gql<{ departments: Conn<Row & { employees: Conn<Row> }>; employees: Conn<Row> }>(
+      `{ departments(orderBy: [{ field: code }]) { nodes { code name status employees { nodes { code } } } }
+         employees { nodes { code department departmentRecord { code name } } } }`,
+    );
+    expect(d.departments.nodes).toEqual([
+      { code: '03', name: '销售部', status: null, employees: { nodes: [{ code: 'P01' }] } },
+      { code: '04', name: '财务部', status: null, employees: { nodes: [] } },
+    ]);
+    expect(d.employees.nodes).toEqual([{ code: 'P01', department: '03', departmentRecord: { code: '03', name: '销售部' } }]);
+  });
+
+  presetTest('sales orders: status from approver and closer, lines with amounts, totals from the lines', async (w) => {
     const d = await w.gql<{ salesOrders: Conn<Record<string, unknown> & { lines: Conn<Record<string, unknown>> & { aggregate: { sum: { amount: string } } } }> }>(
       `{ salesOrders(orderBy: [{ field: code }]) { nodes { code status orderDate currency salesperson totalAmount customer { code } lines(orderBy: [{ field: lineNo }]) { nodes { lineNo productCode productName quantity unitPrice amount product { code } } aggregate { sum { amount } } } } } }`,
     );
@@ -78,8 +63,7 @@ describe('yonyou-u8 through crmlink.yaml', () => {
     expect(o.SO2024001.lines.aggregate.sum.amount).toBe('12431');
   });
 
-  it('sales invoices from SaleBillVouch with their lines: a red-letter invoice is negative, a void one is VOID', async (ctx) => {
-    if (!ready) return ctx.skip();
+  presetTest('sales invoices from SaleBillVouch with their lines: a red-letter invoice is negative, a void one is VOID', async (w) => {
     const d = await w.gql<{ invoices: Conn<Record<string, unknown> & { lines: Conn<Record<string, unknown>> }> }>(
       `{ invoices(orderBy: [{ field: code }]) { nodes { code invoiceDate currency status customer { code } lines { nodes { productCode quantity amount paidAmount } } } } }`,
     );
@@ -91,8 +75,7 @@ describe('yonyou-u8 through crmlink.yaml', () => {
     expect(i.PP2024002.status).toBe('VOID');
   });
 
-  it("receivables are Ap_Vouch 'AR' vouchers only, keyed by Auto_ID, a red-letter (credit side) one negative", async (ctx) => {
-    if (!ready) return ctx.skip();
+  presetTest("receivables are Ap_Vouch 'AR' vouchers only, keyed by Auto_ID, a red-letter (credit side) one negative", async (w) => {
     const d = await w.gql<{ receivables: Conn<Record<string, unknown>> }>(
       `{ receivables(orderBy: [{ field: code }]) { nodes { code documentDate amount balance currency customer { code } } } }`,
     );
@@ -104,8 +87,7 @@ describe('yonyou-u8 through crmlink.yaml', () => {
     expect(xref).toEqual(['1', '2']);
   });
 
-  it('payments are receivable-side receipts (48) and refunds (49, negative); supplier payments stay out', async (ctx) => {
-    if (!ready) return ctx.skip();
+  presetTest('payments are receivable-side receipts (48) and refunds (49, negative); supplier payments stay out', async (w) => {
     const d = await w.gql<{ customers: Conn<{ code: string; payments: Conn<Record<string, unknown>> & { aggregate: { sum: { amount: string } } } }> }>(
       `{ customers(where: { code: { eq: "C001" } }) { nodes { code payments(orderBy: [{ field: code }]) { nodes { code paymentDate amount method currency } aggregate { sum { amount } } } } } }`,
     );

@@ -2,6 +2,9 @@
  * A vendor database for a preset test: DDL and rows from tests/fixtures/presets/<preset>/ loaded
  * into a real engine, a crmlink.yaml on disk that names the preset (and nothing else about the
  * source's tables), one pull job per entity the preset maps, and GraphQL over the synced hub.
+ *
+ * `presetSuite` is the scaffold every preset test shares: the engine check, the world built and
+ * synced once (every job ok, nothing parked), closed afterwards, and the connected `config check`.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,7 +12,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import mysql from 'mysql2/promise';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadConfigFile } from '../../config/load.js';
 import { resolvePreset, type PresetOptionValue } from '../../config/presets.js';
 import { openApp, closeApp, type App } from '../../app/app.js';
@@ -17,12 +20,16 @@ import { silentLogger } from '../../core/logger.js';
 import { createYogaApp, type CrmYoga } from '../../server/yoga-app.js';
 import { runJob } from '../../sync/engine.js';
 import type { RunReport } from '../../sync/types.js';
-import { createTestDatabase, type TestDatabase } from '../support/databases.js';
+import { createTestDatabase, requireDialect, type TestDatabase } from './databases.js';
 import { DEV_AUTH } from '../graphql/fixture.js';
 import { main } from '../../cli/main.js';
 import { defaultContext } from '../../cli/context.js';
 
 export const PRESET_FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '../fixtures/presets');
+
+/** A connection's nodes, as the preset tests read them back. */
+export type Conn<T> = { nodes: T[]; totalCount?: number };
+export type Row = Record<string, unknown>;
 
 export interface PresetWorld {
   db: TestDatabase;
@@ -72,9 +79,9 @@ export async function loadSqlFile(db: TestDatabase, file: string): Promise<void>
 }
 
 /** Entities referenced by others sync first, so every ref finds its target in the hub. */
-const ORDER = ['Customer', 'Employee', 'Product', 'SalesOrder', 'Invoice'];
+const ORDER = ['Customer', 'Department', 'Employee', 'Product', 'SalesOrder', 'Invoice'];
 
-export async function createPresetWorld(opts: {
+export interface PresetWorldOptions {
   preset: string;
   dialect: 'postgres' | 'mysql';
   files: string[];
@@ -82,7 +89,9 @@ export async function createPresetWorld(opts: {
   label: string;
   /** An `entities:` block of the crmlink.yaml, e.g. modes for entities the preset maps (no sources of their own). */
   entitiesYaml?: string;
-}): Promise<PresetWorld> {
+}
+
+export async function createPresetWorld(opts: PresetWorldOptions): Promise<PresetWorld> {
   const db = await createTestDatabase(opts.dialect, opts.label);
   for (const f of opts.files) await loadSqlFile(db, resolve(PRESET_FIXTURES, opts.preset, f));
   const dir = mkdtempSync(join(tmpdir(), `crmlink-${opts.label}-`));
@@ -153,7 +162,6 @@ export async function configCheck(w: PresetWorld): Promise<{ code: number; out: 
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
-/** Nodes of a connection, by a key field. */
 /** `config check`, connected, passes: every table and column the preset maps is in the database. */
 export async function expectLiveCheckPasses(w: PresetWorld): Promise<void> {
   const r = await configCheck(w);
@@ -162,6 +170,51 @@ export async function expectLiveCheckPasses(w: PresetWorld): Promise<void> {
   expect(r.out).toMatch(new RegExp(`live: ${w.entities.length} mapped tables checked against their sources`));
 }
 
+/** Nodes of a connection, by a key field. */
 export function byKey<T extends Record<string, unknown>>(nodes: T[], key: keyof T): Record<string, T> {
   return Object.fromEntries(nodes.map((n) => [String(n[key]), n]));
+}
+
+export interface PresetSuite {
+  /** The synced world (only inside a test that `presetTest` runs, i.e. when the engine is up). */
+  readonly w: PresetWorld;
+}
+
+/**
+ * The shared scaffold of a preset test file: skips everything when the engine is not running,
+ * builds and syncs the world once before the tests (every job `ok`, nothing parked), closes it
+ * afterwards, and adds the connected `config check` test. Returns the world and `presetTest`,
+ * an `it` that skips when the engine is not running.
+ */
+export function presetSuite(
+  opts: PresetWorldOptions & { dialect: 'postgres' | 'mysql'; timeoutMs?: number },
+): PresetSuite & { presetTest: (name: string, fn: (w: PresetWorld) => unknown) => void } {
+  let ready = false;
+  let world: PresetWorld | undefined;
+  beforeAll(async () => {
+    ready = await requireDialect(opts.dialect);
+    if (!ready) return;
+    world = await createPresetWorld(opts);
+    const reports = await world.syncAll();
+    for (const [entity, r] of Object.entries(reports)) {
+      expect({ entity, status: r.status, parked: r.totals.parked, error: r.error }).toEqual({ entity, status: 'ok', parked: 0, error: undefined });
+    }
+  }, opts.timeoutMs ?? 120_000);
+  afterAll(async () => {
+    if (ready) await world?.close();
+  });
+  const presetTest = (name: string, fn: (w: PresetWorld) => unknown): void => {
+    it(name, async (ctx) => {
+      if (!ready || !world) return ctx.skip();
+      await fn(world);
+    });
+  };
+  presetTest('passes config check connected: every table and column the preset maps is in the database', (w) => expectLiveCheckPasses(w));
+  return {
+    get w(): PresetWorld {
+      if (!world) throw new Error('the preset world is only there inside a presetTest');
+      return world;
+    },
+    presetTest,
+  };
 }
