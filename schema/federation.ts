@@ -16,6 +16,8 @@ import { getNamedType, isEnumType, isInputObjectType, isObjectType, parse } from
 import { createRequire } from 'node:module';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import { ENTITY_NAMES, type EntityName } from '../model/entities.js';
+import { CrmlinkError } from '../core/errors.js';
+import { MAX_PAGE_SIZE } from './connections.js';
 import type { SchemaModule } from './module.js';
 import { resolveNode, scope, type CrmContext } from './resolvers.js';
 import type { Runtime } from './runtime.js';
@@ -47,7 +49,26 @@ function makeSubgraphSchema(typeDefs: string, resolvers: Record<string, unknown>
   // The map is the one makeExecutableSchema takes; @apollo/subgraph reads the same shape.
   const schema = subgraph().buildSubgraphSchema({ typeDefs: parse(typeDefs), resolvers: withReferences as GraphQLResolverMap<unknown> });
   internalEnumDefaults(schema);
+  capReferences(schema);
   return schema;
+}
+
+/**
+ * `_entities` answers at most MAX_PAGE_SIZE references per request, as `nodes(ids:)` does: a
+ * gateway sends one request per subgraph and batch, far below it; a longer list is a client
+ * asking for a table in one go, refused before any statement runs.
+ */
+function capReferences(schema: GraphQLSchema): void {
+  const field = schema.getQueryType()?.getFields()._entities;
+  const resolve = field?.resolve;
+  if (!field || !resolve) return;
+  field.resolve = (source, args: { representations?: unknown[] }, ctx, info) => {
+    const n = args.representations?.length ?? 0;
+    if (n > MAX_PAGE_SIZE) {
+      throw new CrmlinkError('VALIDATION_FAILED', `representations: ${n} references; at most ${MAX_PAGE_SIZE} per request`, { field: 'representations' });
+    }
+    return resolve(source, args, ctx, info);
+  };
 }
 
 /**

@@ -8,7 +8,8 @@
  *   its page size (first/last, else the default page) times 1 plus the cost of one record;
  * - `totalCount` and `aggregate` cost server.limits.aggregateCost each: each is a COUNT or SUM
  *   over the whole filtered set, whatever the page size (`first: 0` does not make them free);
- * - a list field costs its requested length times its items: `nodes(ids:)` the number of ids,
+ * - a list field costs its requested length times its items: `nodes(ids:)` the number of ids
+ *   (`_entities(representations:)` the number of references),
  *   a list with `first` (syncRuns, parkedRecords) that number;
  * - everything is multiplied by the number of parents: `customers(first: 50) { nodes {
  *   salesOrders(first: 10) { totalCount } } }` costs 1 + 50·(1 + 1 + aggregateCost).
@@ -126,7 +127,8 @@ export function operationCost(
       } else if (type.name.endsWith('Edge') && sel.name.value === 'node') {
         cost = walk(sel.selectionSet, named, false, 0);
       } else if (isListType(unwrapped)) {
-        const ids = argValue(sel, 'ids', variables);
+        // nodes(ids:) and the federation's _entities(representations:) fetch one record per item.
+        const ids = argValue(sel, 'ids', variables) ?? argValue(sel, 'representations', variables);
         const n = Array.isArray(ids) ? ids.length : def.args.some((a) => a.name === 'first') ? pageSize(sel, def, variables) : 1;
         cost = 1 + n * (1 + walk(sel.selectionSet, named, false, 0));
       } else {

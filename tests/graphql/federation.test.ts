@@ -170,6 +170,33 @@ describe('_entities batching', () => {
   });
 });
 
+describe('_entities limits', () => {
+  const Q = `query($r: [_Any!]!) { _entities(representations: $r) { ... on Customer { code } } }`;
+  const reps = (n: number) => Array.from({ length: n }, (_, k) => ({ __typename: 'Customer', id: customerGid((k % N) + 1) }));
+
+  test('more references than a page holds are refused before any statement, naming the argument', async () => {
+    const { sql } = await crm.fixture.countStatements(async () => {
+      const r = await crm.gql(Q, { r: reps(1001) }, ADMIN);
+      expect(r.errors?.[0]?.extensions?.code).toBe('VALIDATION_FAILED');
+      expect(r.errors?.[0]?.message).toContain('representations: 1001 references; at most 1000');
+    });
+    expect(sql).toEqual([]);
+    const ok = await crm.gql(Q, { r: reps(1000) }, ADMIN);
+    expect(ok.errors, JSON.stringify(ok.errors)).toBeUndefined();
+    expect(ok.data._entities).toHaveLength(1000);
+  });
+
+  test('the cost limit counts each reference, as it counts the ids of nodes(ids:)', async () => {
+    // Each reference with a page of 50 orders costs about 52: 1,000 of them pass server.limits.cost (50,000).
+    const nested = `query($r: [_Any!]!) { _entities(representations: $r) { ... on Customer { code salesOrders(first: 50) { nodes { code } } } } }`;
+    const over = await crm.gql(nested, { r: reps(1000) }, ADMIN);
+    expect(over.errors?.[0]?.extensions?.code).toBe('QUERY_TOO_COMPLEX');
+    const under = await crm.gql(nested, { r: reps(2) }, ADMIN);
+    expect(under.errors, JSON.stringify(under.errors)).toBeUndefined();
+    expect(under.data._entities.map((c: { code: string }) => c.code)).toEqual(['C0001', 'C0002']);
+  });
+});
+
 describe('with introspection off', () => {
   test('_service { sdl } is refused with it; _entities still answers', async () => {
     const f = await createFixture({ customers: 2, server: '  federation: true\n  introspection: false' });
