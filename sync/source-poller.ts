@@ -131,34 +131,45 @@ export class SourcePoller {
     if (this.stopping) return;
     j.timer = this.timers.set(() => {
       j.timer = null;
-      void this.pollNow(j.job).finally(() => {
-        const backoff = j.failures > 0 ? Math.min(j.intervalMs * 2 ** j.failures, Math.max(POLL_BACKOFF_MAX_MS, j.intervalMs)) : j.intervalMs;
-        this.arm(j, backoff);
-      });
+      void this.pollNow(j.job);
     }, ms);
   }
 
-  /** Poll one job now, as its timer does (a poll already going on is joined, never doubled). */
+  /**
+   * Poll one job now, as its timer does (a poll already going on is joined, never doubled); the
+   * next poll is armed an interval after this one ends.
+   */
   pollNow(job: string): Promise<void> {
     const j = this.jobs.get(job);
     if (!j || this.stopping) return Promise.resolve();
-    j.current ??= this.poll(j).finally(() => {
-      j.current = null;
-    });
+    j.current ??= (async () => {
+      let outcome: PollOutcome | null = null;
+      try {
+        outcome = await this.poll(j);
+      } finally {
+        j.current = null;
+        if (this.started) {
+          if (j.timer !== null) this.timers.clear(j.timer);
+          const backoff = j.failures > 0 ? Math.min(j.intervalMs * 2 ** j.failures, Math.max(POLL_BACKOFF_MAX_MS, j.intervalMs)) : j.intervalMs;
+          this.arm(j, backoff);
+        }
+      }
+      this.opts.onPoll?.(outcome);
+    })();
     return j.current;
   }
 
-  private async poll(j: PolledJob): Promise<void> {
+  private async poll(j: PolledJob): Promise<PollOutcome> {
     const signal = this.controller.signal;
     const changed: { polled: Polled; mark: ChangeMark }[] = [];
     const failed: string[] = [];
     for (const p of j.sources) {
-      if (signal.aborted) return;
+      if (signal.aborted) break;
       try {
         const mark = await latestChange(p.host, p.spec, signal);
         if (p.seen === undefined || !sameMark(p.seen, mark)) changed.push({ polled: p, mark });
       } catch (err) {
-        if (signal.aborted) return;
+        if (signal.aborted) break;
         failed.push(p.source);
         if (j.failures === 0) this.app.logger.warn({ job: j.job, source: p.source, err }, 'cannot poll the source for changes; trying again with backoff, the schedule covers it meanwhile');
       }
@@ -197,7 +208,7 @@ export class SourcePoller {
         this.app.logger.error({ job: j.job, err }, 'a run started by a change poll could not start');
       }
     }
-    this.opts.onPoll?.({ job: j.job, changed: changed.map((c) => c.polled.source), run, failed });
+    return { job: j.job, changed: changed.map((c) => c.polled.source), run, failed };
   }
 
   /** Stop polling: no new polls, a run in progress stops at its next safe point; resolves when all is quiet. */
