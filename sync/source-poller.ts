@@ -143,9 +143,14 @@ export class SourcePoller {
     const j = this.jobs.get(job);
     if (!j || this.stopping) return Promise.resolve();
     j.current ??= (async () => {
-      let outcome: PollOutcome | null = null;
+      let outcome: PollOutcome;
       try {
         outcome = await this.poll(j);
+      } catch (err) {
+        // poll() reports what goes wrong itself; this is a fault of the poller's own.
+        j.failures++;
+        this.app.logger.error({ job: j.job, err }, 'a change poll failed');
+        outcome = { job: j.job, changed: [], run: null, failed: j.sources.map((s) => s.source) };
       } finally {
         j.current = null;
         if (this.started) {
