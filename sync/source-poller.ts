@@ -23,7 +23,7 @@
  * const poller = startSourcePoller(app); // crmlink serve does this
  * await poller.stop();
  */
-import { canProbe, latestChange, pendingChange, type ChangeMark } from '../connectors/capture/index.js';
+import { canProbe, changeProbe, pendingChange, type ChangeMark } from '../connectors/capture/index.js';
 import type { CaptureHost } from '../connectors/capture/host.js';
 import type { CaptureSpec, Checkpoint } from '../connectors/driver.js';
 import { readSourceCheckpoint } from '../hub/checkpoints.js';
@@ -69,6 +69,8 @@ interface Polled {
   source: string;
   host: CaptureHost;
   spec: CaptureSpec;
+  /** The probe's statement, built once. */
+  probe: (signal?: AbortSignal) => Promise<ChangeMark>;
   /** What the last poll saw and a run (or another process) has taken in; undefined: not yet looked. */
   seen: ChangeMark | undefined;
 }
@@ -104,7 +106,7 @@ export class SourcePoller {
         if (spec.strategy === 'trigger' && app.config.sources[source]?.dialect === 'postgres') continue;
         const driver = app.sources.driver(source);
         if (!canProbe(driver, spec)) continue;
-        sources.push({ source, host: driver, spec, seen: undefined });
+        sources.push({ source, host: driver, spec, probe: changeProbe(driver, spec), seen: undefined });
       }
       if (sources.length > 0) this.jobs.set(job, { job, intervalMs: cfg.pollIntervalMs, sources, timer: null, failures: 0, current: null });
     }
@@ -171,7 +173,7 @@ export class SourcePoller {
     for (const p of j.sources) {
       if (signal.aborted) break;
       try {
-        const mark = await latestChange(p.host, p.spec, signal);
+        const mark = await p.probe(signal);
         if (p.seen === undefined || !sameMark(p.seen, mark)) changed.push({ polled: p, mark });
       } catch (err) {
         if (signal.aborted) break;

@@ -15,8 +15,10 @@
  * entries of crmlink's own writes alone (a push to this source) start no pull, as PostgreSQL's
  * triggers do not notify for them.
  */
-import type { CaptureSpec, Checkpoint } from '../driver.js';
-import { CHANGELOG_TABLE } from '../dialect-adapter.js';
+import type { Knex } from 'knex';
+import type { CaptureSpec, Checkpoint, Row } from '../driver.js';
+import type { ColumnTypes } from '../dialect-adapter.js';
+import { CHANGELOG_TABLE, rawRows } from '../dialect-adapter.js';
 import { isCaptureHost, type CaptureHost } from './host.js';
 import { tsOrder, tsValue, type TimestampCheckpoint, type TsValue } from './timestamp.js';
 import { CRMLINK_ORIGIN, type TriggerCheckpoint } from './trigger.js';
@@ -35,33 +37,47 @@ export function canProbe(driver: unknown, spec: CaptureSpec): driver is CaptureH
 }
 
 /** One statement: the newest change the source holds for the table (see the module comment). */
-export async function latestChange(host: CaptureHost, spec: CaptureSpec, signal?: AbortSignal): Promise<ChangeMark> {
-  signal?.throwIfAborted();
-  if (spec.strategy === 'trigger') {
-    const ref = host.ref(spec);
-    const logRef = { table: CHANGELOG_TABLE, schema: ref.schema };
-    const q = host.table(logRef).max({ m: 'id' }).where('table_name', ref.table);
-    const rows = await host.run<{ m: unknown }[]>(q, { op: 'probe change log', table: logRef });
-    const m = rows[0]?.m;
-    return m === null || m === undefined ? null : String(m);
-  }
-  if (spec.strategy === 'timestamp') {
-    const column = spec.column;
-    if (!column) throw new TypeError('timestamp capture needs `column`');
-    const notNull = { column, op: 'isNull' as const, value: false };
-    const rows = await host.select({
-      table: spec.table,
-      schema: spec.schema,
-      columns: [column],
-      where: spec.where ? { and: [spec.where, notNull] } : notNull,
-      orderBy: [{ column, direction: 'desc' }],
-      limit: 1,
-      signal,
-    });
-    const v = rows[0]?.[column];
-    return v === null || v === undefined ? null : tsValue(v);
-  }
-  throw new TypeError(`no change probe for the ${spec.strategy} strategy`);
+export function latestChange(host: CaptureHost, spec: CaptureSpec, signal?: AbortSignal): Promise<ChangeMark> {
+  return changeProbe(host, spec)(signal);
+}
+
+/**
+ * `latestChange` for repeated use: the statement is built once, on the first call, and then only
+ * sent (a poll asks every interval; building it each time would double its cost in the process).
+ */
+export function changeProbe(host: CaptureHost, spec: CaptureSpec): (signal?: AbortSignal) => Promise<ChangeMark> {
+  let built: Promise<{ sql: string; bindings: readonly Knex.Value[]; types: ColumnTypes | undefined; read: (row: Row | undefined) => ChangeMark }> | null = null;
+  const ref = host.ref(spec);
+  const build = async () => {
+    if (spec.strategy === 'trigger') {
+      const logRef = { table: CHANGELOG_TABLE, schema: ref.schema };
+      const { sql, bindings } = host.table(logRef).max({ m: 'id' }).where('table_name', ref.table).toSQL();
+      return { sql, bindings, types: undefined, read: (row: Row | undefined) => (row?.m === null || row?.m === undefined ? null : String(row.m)) };
+    }
+    if (spec.strategy === 'timestamp') {
+      const column = spec.column;
+      if (!column) throw new TypeError('timestamp capture needs `column`');
+      const notNull = { column, op: 'isNull' as const, value: false };
+      const types = await host.columnTypes(ref);
+      const qb = host.selectQuery(
+        { table: spec.table, schema: spec.schema, columns: [column], where: spec.where ? { and: [spec.where, notNull] } : notNull, orderBy: [{ column, direction: 'desc' }], limit: 1 },
+        types,
+      );
+      const { sql, bindings } = qb.toSQL();
+      return { sql, bindings, types, read: (row: Row | undefined) => (row?.[column] === null || row?.[column] === undefined ? null : tsValue(row[column])) };
+    }
+    throw new TypeError(`no change probe for the ${spec.strategy} strategy`);
+  };
+  return async (signal) => {
+    signal?.throwIfAborted();
+    built ??= build();
+    built.catch(() => (built = null));
+    const b = await built;
+    const table = spec.strategy === 'trigger' ? { table: CHANGELOG_TABLE, schema: ref.schema } : ref;
+    const result = await host.run<unknown>(host.knex.raw(b.sql, b.bindings), { op: 'probe changes', table });
+    const rows = host.readRows(rawRows(result), b.types);
+    return b.read(rows[0]);
+  };
 }
 
 /** Whether `cp` (a stored capture position) already covers what `mark` saw. */
