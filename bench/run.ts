@@ -73,6 +73,12 @@ const BENCHES: Bench[] = [
     fullArgs: ['--samples', '200', '--customers', '10000'],
   },
   {
+    name: 'poll: change to visible for sources that cannot notify (short poll, 5-minute cron), and the cost of a quiet source',
+    file: 'poll.bench.ts',
+    args: ['--samples', '10', '--customers', '1000', '--poll-ms', '1000', '--quiet-seconds', '20'],
+    fullArgs: ['--samples', '50', '--customers', '1000', '--poll-ms', '250,1000', '--quiet-seconds', '60'],
+  },
+  {
     name: 'load: 100 GraphQL clients on the HTTP server while the sync job runs',
     file: 'load.bench.ts',
     args: ['--seconds', '15', '--customers', '5000'],

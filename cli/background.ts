@@ -1,6 +1,6 @@
 /**
  * The work a serving process runs beside the server: event-driven propagation (and the PostgreSQL
- * listener that starts pulls), and the scheduled work — sync jobs, hub backups and the analysis,
+ * listener and the short poll of other sources, which start pulls), and the scheduled work — sync jobs, hub backups and the analysis,
  * which follows the sync (what a run touched is refreshed when it ends, all of it on
  * analysis.schedule). `crmlink serve` and `crmlink demo` both start it, so the demo syncs on its
  * schedule as the config it writes says.
@@ -17,18 +17,21 @@ export interface BackgroundOptions {
 
 /** Start the background work; the server stops it (in this order) on shutdown. Sets app.scheduler and app.propagation. */
 export async function startBackground(app: App, opts: BackgroundOptions): Promise<Stoppable[]> {
-  const [{ startScheduler }, { startBackupScheduler, backupSettingsOf }, { AnalysisRefresher }, { startPropagation }, { startSourceListener }] = await Promise.all([
+  const [{ startScheduler }, { startBackupScheduler, backupSettingsOf }, { AnalysisRefresher }, { startPropagation }, { startSourceListener }, { startSourcePoller }] = await Promise.all([
     import('../sync/scheduler.js'),
     import('../hub/backup/index.js'),
     import('../analysis/freshness.js'),
     import('../sync/propagation.js'),
     import('../sync/source-listener.js'),
+    import('../sync/source-poller.js'),
   ]);
   const background: Stoppable[] = [];
   if (opts.propagate) {
     background.push((app.propagation = startPropagation(app)));
     // PostgreSQL sources with trigger capture: a change there starts a pull within a second.
     background.push(await startSourceListener(app));
+    // Jobs with pollIntervalMs: other sources are polled for changes (one small read an interval).
+    background.push(startSourcePoller(app));
   }
   // A tick waits for an event push holding the job's lock (milliseconds) instead of being skipped.
   if (opts.schedule) {

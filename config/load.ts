@@ -414,6 +414,22 @@ function crossCheck(config: CrmlinkConfig, declared: DeclaredNames): PathIssue[]
     });
     if (job.schedule !== undefined && !cron.validate(job.schedule)) bad(`${at}.schedule`, `invalid cron expression "${job.schedule}"`);
     if (job.reconcile !== undefined && !cron.validate(job.reconcile.schedule)) bad(`${at}.reconcile.schedule`, `invalid cron expression "${job.reconcile.schedule}"`);
+    if (job.pollIntervalMs !== undefined) {
+      const path = `${at}.pollIntervalMs`;
+      if (job.direction === 'push') bad(path, 'a push-only job pulls nothing to poll for: polling applies to jobs with direction both or pull');
+      else if (job.propagate === 'schedule') bad(path, 'propagate: schedule runs this job only on its schedule and on demand: remove pollIntervalMs, or propagate');
+      else if (entity) {
+        // Polled: trigger capture where the source cannot notify, and timestamp capture (connectors/capture/probe.ts).
+        const how = job.sources.filter((s) => hasOwnKey(entity.sources, s) && hasOwnKey(config.sources, s)).map((s) => ({ s, strategy: entity.sources[s].changes.strategy, dialect: config.sources[s].dialect }));
+        const polled = how.filter((h) => h.dialect !== undefined && (h.strategy === 'timestamp' || (h.strategy === 'trigger' && h.dialect !== 'postgres')));
+        if (how.length > 0 && polled.length === 0) {
+          bad(
+            path,
+            `no source of this job can be polled (${how.map((h) => `${h.s}: ${h.strategy}${h.strategy === 'trigger' && h.dialect === 'postgres' ? ' on PostgreSQL, which notifies at once' : ''}`).join(', ')}): polling reads the change log (changes.strategy: trigger, on MariaDB/MySQL, SQLite or SQL Server) or the newest modification time (changes.strategy: timestamp)`,
+          );
+        }
+      }
+    }
     const policies: [string, string][] = [['default', job.conflicts.default], ...Object.entries(job.conflicts.fields)];
     for (const [field, policy] of policies) {
       const path = field === 'default' ? `${at}.conflicts.default` : `${at}.conflicts.fields.${field}`;

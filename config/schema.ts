@@ -313,6 +313,15 @@ export const jobSchema = z
       .enum(['events', 'schedule'])
       .optional()
       .describe('events: a hub change is pushed to the sources within a second while `crmlink serve` runs (the default); schedule: only scheduled and manual runs push. 事件驱动传播 / 仅定时.'),
+    pollIntervalMs: z
+      .number()
+      .int('whole milliseconds, e.g. 2000')
+      .min(100, 'at least 100 (milliseconds): a shorter poll loads the source for little gain')
+      .max(3600000, 'at most 3600000 (an hour): for longer intervals use the schedule')
+      .optional()
+      .describe(
+        'Short poll (短周期轮询) for sources that cannot notify: while `crmlink serve` runs, every this many ms one small indexed read per source (the change log\'s newest id for trigger capture, the newest modification time for timestamp capture) checks for changes, and a change starts a run pulling that source, under the job\'s lock. Off when absent; PostgreSQL trigger capture notifies instead. Needs a job that pulls with propagate: events.',
+      ),
     conflicts: z
       .object({
         default: conflictPolicySchema.default('manual'),

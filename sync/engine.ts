@@ -53,7 +53,33 @@ export function runJob(app: SyncApp, job: string, opts: RunOptions = {}): Promis
   });
 }
 
-async function runJobTraced(app: SyncApp, job: string, opts: RunOptions): Promise<RunReport> {
+/** Why runJobIfNeeded ran nothing (and recorded nothing). */
+export type NotRun = { notRun: 'busy' | 'not-needed' };
+
+/**
+ * A run only when it has work: `needed` is asked once the run holds its locks (so no other run of
+ * the job can be moving the checkpoints meanwhile) and answers whether the hub still lacks what
+ * the caller saw. When it does not, or when the job or its entity is busy (not waited for), nothing
+ * runs and nothing is recorded: a change poll (sync/source-poller.ts) asks again at its next
+ * interval, and several processes on one hub never run the same change twice.
+ */
+export function runJobIfNeeded(app: SyncApp, job: string, opts: RunOptions, needed: (hub: Knex) => Promise<boolean>): Promise<RunReport | NotRun> {
+  if (opts.dryRun) throw new TypeError('runJobIfNeeded does not dry-run');
+  return inSpan('sync.run', { 'crmlink.sync.job': job, 'crmlink.sync.dry_run': false }, async (span) => {
+    const report = await runJobTraced(app, job, { ...opts, lockWaitMs: 0 }, needed);
+    if ('notRun' in report) {
+      span.setAttribute('crmlink.sync.status', report.notRun);
+      return report;
+    }
+    span.setAttributes({ 'crmlink.sync.status': report.status, 'crmlink.rows.read': report.totals.read, 'crmlink.rows.written': report.totals.written });
+    if (report.status === 'failed') span.setStatus({ code: SpanStatusCode.ERROR, message: report.error?.code ?? 'failed' });
+    return report;
+  });
+}
+
+async function runJobTraced(app: SyncApp, job: string, opts: RunOptions): Promise<RunReport>;
+async function runJobTraced(app: SyncApp, job: string, opts: RunOptions, needed: (hub: Knex) => Promise<boolean>): Promise<RunReport | NotRun>;
+async function runJobTraced(app: SyncApp, job: string, opts: RunOptions, needed?: (hub: Knex) => Promise<boolean>): Promise<RunReport | NotRun> {
   const cfg = jobConfig(app, job);
   const started = new Date();
   const startedAt = started.toISOString();
@@ -61,6 +87,7 @@ async function runJobTraced(app: SyncApp, job: string, opts: RunOptions): Promis
   await ensureSyncTables(app.hub.knex);
 
   const locked = await lockRun(app, job, cfg.entity, opts.lockWaitMs ?? 0, opts.signal);
+  if ('busy' in locked && needed) return { notRun: 'busy' };
   if ('busy' in locked) {
     const id = await recordSkipped(app.hub.knex, job, locked.busy, startedAt, opts.tick);
     app.logger.info({ job, reason: locked.busy }, 'sync run skipped: the job or its entity is busy');
@@ -70,6 +97,7 @@ async function runJobTraced(app: SyncApp, job: string, opts: RunOptions): Promis
   const { lock } = locked;
   let runId: number | null = null;
   try {
+    if (needed && !(await needed(app.hub.knex))) return { notRun: 'not-needed' };
     if (opts.tick && !(await app.hub.store.journal.claimTick(app.hub.knex, job, opts.tick, lock.holder))) {
       const reason = `tick ${opts.tick} was already run by another process`;
       const id = await recordSkipped(app.hub.knex, job, reason, startedAt, opts.tick);

@@ -8,7 +8,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('-c, --config <file>', 'config file (default: crmlink.yaml or $CRMLINK_CONFIG)')
     .option('-p, --port <port>', 'port (default: server.port)', (v) => Number(v))
     .option('--no-schedule', 'do not run scheduled sync jobs or hub backups in this process')
-    .option('--no-propagate', 'do not push hub changes to the sources as they happen (event-driven propagation); scheduled runs still do')
+    .option('--no-propagate', 'do not push hub changes to the sources as they happen (event-driven propagation), nor listen to or poll the sources for changes; scheduled runs still do')
     .action(async (opts: { config?: string; port?: number; schedule: boolean; propagate: boolean }) => {
       // The server stack (graphql-yoga, prom-client) loads only when serving, keeping other commands quick.
       const [{ startServer }, { startBackground }] = await Promise.all([import('../../server/server.js'), import('../background.js')]);

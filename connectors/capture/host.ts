@@ -23,6 +23,8 @@ export interface CaptureHost {
   run<T = unknown>(stmt: Knex.QueryBuilder | Knex.Raw, ctx: { op: string; table?: TableRef; sql?: string }): Promise<T>;
   wrapError(err: unknown, ctx: { op: string; table?: TableRef; sql?: string }): CrmlinkError;
   select(spec: SelectSpec): Promise<Row[]>;
+  /** The statement select() sends. */
+  selectQuery(spec: SelectSpec, types?: ColumnTypes): Knex.QueryBuilder;
 }
 
 export function isCaptureHost(x: unknown): x is CaptureHost {

@@ -103,6 +103,15 @@ describe('config validation', () => {
     ['wrong type', (t) => t.replace('server: { port: 4000 }', 'server: { port: "four thousand" }'), 'server.port: expected number'],
     ['unknown entity', (t) => t.replace('  Customer:\n    mode', '  Klant:\n    mode'), 'entities: unknown key "Klant" (entities are Customer, Contact,'],
     ['YAML syntax error', (t) => t.replace('hub: {', 'hub: {{'), '(line'],
+    ['poll interval below 100 ms', (t) => t.replace('direction: both', 'direction: both\n      pollIntervalMs: 10'), 'sync.jobs.customers.pollIntervalMs: at least 100 (milliseconds)'],
+    ['poll interval that is not whole ms', (t) => t.replace('direction: both', 'direction: both\n      pollIntervalMs: 2s'), 'sync.jobs.customers.pollIntervalMs: expected number'],
+    ['poll on a push-only job', (t) => t.replace('direction: both', 'direction: push\n      pollIntervalMs: 2000'), 'sync.jobs.customers.pollIntervalMs: a push-only job pulls nothing to poll for'],
+    ['poll with propagate: schedule', (t) => t.replace('direction: both', 'direction: both\n      propagate: schedule\n      pollIntervalMs: 2000'), 'sync.jobs.customers.pollIntervalMs: propagate: schedule runs this job only on its schedule'],
+    [
+      'poll where no source can be polled',
+      (t) => t.replace('{ strategy: timestamp, column: dModifyDate }', '{ strategy: hash }').replace('fields: { name: cust_name', 'changes: { strategy: trigger }\n        fields: { name: cust_name').replace('direction: both', 'direction: both\n      pollIntervalMs: 2000'),
+      'sync.jobs.customers.pollIntervalMs: no source of this job can be polled (erp: hash, finance: trigger on PostgreSQL, which notifies at once)',
+    ],
   ];
 
   test.each(cases)('%s', (_name, mutate, expected) => {
@@ -111,6 +120,12 @@ describe('config validation', () => {
     const err = errorOf(mutated);
     expect(err.message).toContain(expected);
     expect(err.issues.length).toBeGreaterThan(0);
+  });
+
+  test('a poll interval on a job with a timestamp-captured source is accepted (off when absent)', () => {
+    expect(parseConfig(GOOD, { env: ENV }).config.sync.jobs.customers.pollIntervalMs).toBeUndefined();
+    const { config } = parseConfig(GOOD.replace('direction: both', 'direction: both\n      pollIntervalMs: 2000'), { env: ENV });
+    expect(config.sync.jobs.customers.pollIntervalMs).toBe(2000);
   });
 
   test('every problem is reported, not just the first', () => {

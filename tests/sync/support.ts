@@ -25,6 +25,8 @@ export interface WorldOptions {
   direction?: 'both' | 'pull' | 'push';
   clockSkewSeconds?: number;
   schedule?: string;
+  /** sync.jobs.customers.pollIntervalMs */
+  pollIntervalMs?: number;
   /** More jobs on Customer beside `customers`: name → sources (same settings otherwise). */
   extraJobs?: Record<string, string[]>;
   /** sync.jobs.customers.reconcile.schedule */
@@ -124,6 +126,7 @@ sync:
       sources: [erp, finance]
       direction: ${opts.direction ?? 'both'}
 ${opts.schedule ? `      schedule: "${opts.schedule}"
+` : ''}${opts.pollIntervalMs ? `      pollIntervalMs: ${opts.pollIntervalMs}
 ` : ''}${opts.reconcileSchedule ? `      reconcile: { schedule: "${opts.reconcileSchedule}" }
 ` : ''}      batchSize: ${opts.batchSize ?? 500}
       clockSkewSeconds: ${opts.clockSkewSeconds ?? 5}
