@@ -10,7 +10,7 @@ import ExcelJS from 'exceljs';
 import iconv from 'iconv-lite';
 import { connectorContract, connectorWriteContract } from '../../connectors/contract/index.js';
 import { createConnector } from '../../connectors/registry.js';
-import { sourceSchema, type SourceConfig } from '../../config/schema.js';
+import { sourceSchema, type Dialect, type SourceConfig } from '../../config/schema.js';
 import { createTestDatabase, fixtureKnex, requireDialect, testDialects } from '../support/databases.js';
 import { sourceFor } from './support.js';
 import { installPlugin, PLUGIN_NAME } from './plugin-fixture.js';
@@ -40,22 +40,40 @@ function tempDir(label: string): { dir: string; cleanup: () => Promise<void> } {
   return { dir, cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
 }
 
+/**
+ * A fresh database of `dialect` holding CUSTOMERS, with the contract's connector on it (null when the
+ * server is unreachable): `fx` writes behind the connector's back, `contract.cleanup` drops it all.
+ */
+async function customersDatabase(dialect: Dialect, label: string) {
+  if (!(await requireDialect(dialect))) return null;
+  const db = await createTestDatabase(dialect, label);
+  const fx = fixtureKnex(db);
+  await fx.schema.createTable('customers', (t) => {
+    t.integer('id').primary();
+    t.string('name', 100).notNullable();
+    t.string('city', 20);
+  });
+  await fx('customers').insert(CUSTOMERS);
+  const contract = {
+    connector: createConnector('erp', sourceFor(db)),
+    table: 'customers',
+    key: ['id'],
+    textColumn: 'name',
+    async cleanup() {
+      await fx.destroy();
+      await db.drop();
+    },
+  };
+  return { fx, contract };
+}
+
 for (const dialect of testDialects()) {
   connectorContract(dialect, async () => {
-    if (!(await requireDialect(dialect))) return null;
-    const db = await createTestDatabase(dialect, 'conncontract');
-    const fx = fixtureKnex(db);
-    await fx.schema.createTable('customers', (t) => {
-      t.integer('id').primary();
-      t.string('name', 100).notNullable();
-      t.string('city', 20);
-    });
-    await fx('customers').insert(CUSTOMERS);
+    const made = await customersDatabase(dialect, 'conncontract');
+    if (!made) return null;
+    const { fx, contract } = made;
     return {
-      connector: createConnector('erp', sourceFor(db)),
-      table: 'customers',
-      key: ['id'],
-      textColumn: 'name',
+      ...contract,
       expectedCount: CUSTOMERS.length,
       sample: { id: 3, name: '广州（南方）物流有限公司', city: '广州' },
       async change() {
@@ -63,10 +81,6 @@ for (const dialect of testDialects()) {
         await fx('customers').where({ id: 5 }).delete();
         await fx('customers').insert(changed()[5]);
         return CHANGE;
-      },
-      async cleanup() {
-        await fx.destroy();
-        await db.drop();
       },
     };
   });
@@ -175,27 +189,9 @@ connectorContract(
 
 for (const dialect of testDialects()) {
   connectorWriteContract(dialect, async () => {
-    if (!(await requireDialect(dialect))) return null;
-    const db = await createTestDatabase(dialect, 'connwrite');
-    const fx = fixtureKnex(db);
-    await fx.schema.createTable('customers', (t) => {
-      t.integer('id').primary();
-      t.string('name', 100).notNullable();
-      t.string('city', 20);
-    });
-    await fx('customers').insert(CUSTOMERS);
-    return {
-      connector: createConnector('erp', sourceFor(db)),
-      table: 'customers',
-      key: ['id'],
-      textColumn: 'name',
-      existing: [CUSTOMERS[0], CUSTOMERS[1], CUSTOMERS[2]],
-      newKeys: [[101], [102]],
-      async cleanup() {
-        await fx.destroy();
-        await db.drop();
-      },
-    };
+    const made = await customersDatabase(dialect, 'connwrite');
+    if (!made) return null;
+    return { ...made.contract, existing: [CUSTOMERS[0], CUSTOMERS[1], CUSTOMERS[2]], newKeys: [[101], [102]] };
   });
 }
 

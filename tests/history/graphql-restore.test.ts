@@ -6,19 +6,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireDialect } from '../support/databases.js';
 import { createFixture, customerGid, type Fixture } from '../graphql/fixture.js';
+import { ADMIN_ROLE, apiKeyAuth } from '../support/auth.js';
 
-const AUTH = `
-  auth:
-    mode: apiKey
-    apiKeys:
-      - { key: "admin-key-0123456789", user: root, role: admin }
-      - { key: "alice-key-0123456789", user: alice, role: sales }
-      - { key: "stewb-key-0123456789", user: bob, role: steward }
-    roles:
-      admin: { customers: all, write: true, admin: true }
-      sales: { customers: own, write: true }
-      steward: { customers: own, steward: true, hide: [Customer.creditLimit] }
-`;
+const AUTH = apiKeyAuth(
+  [
+    { key: 'admin-key-0123456789', user: 'root', role: 'admin' },
+    { key: 'alice-key-0123456789', user: 'alice', role: 'sales' },
+    { key: 'stewb-key-0123456789', user: 'bob', role: 'steward' },
+  ],
+  { admin: ADMIN_ROLE, sales: '{ customers: own, write: true }', steward: '{ customers: own, steward: true, hide: [Customer.creditLimit] }' },
+);
 const ADMIN = { 'x-api-key': 'admin-key-0123456789' };
 const ALICE = { 'x-api-key': 'alice-key-0123456789' };
 const STEWARD = { 'x-api-key': 'stewb-key-0123456789' };

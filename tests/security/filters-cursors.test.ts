@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { SERVER_AUTH } from '../graphql/fixture.js';
-import { startSecurityServer, type SecurityServer } from './support.js';
+import { useSecurityServer, type SecurityServer } from './support.js';
 
 const ADMIN = { 'x-api-key': 'admin-key-0123456789' };
 
@@ -22,16 +22,12 @@ export function deepOrValue(levels: number, field = 'name'): Record<string, unkn
 }
 
 describe('forged cursors and deep filters', () => {
-  let s: SecurityServer;
+  const s = useSecurityServer({ customers: 3, server: SERVER_AUTH });
   let signature: string;
   beforeAll(async () => {
-    s = await startSecurityServer({ customers: 3, server: SERVER_AUTH });
     const r = await s.gql('{ customers(first: 1) { pageInfo { endCursor } } }', undefined, ADMIN);
     const end = r.data.customers.pageInfo.endCursor as string;
     signature = (JSON.parse(Buffer.from(end, 'base64url').toString('utf8')) as { s: string }).s;
-  });
-  afterAll(async () => {
-    await s?.close();
   });
 
   const refused = (r: Awaited<ReturnType<SecurityServer['gql']>>, code = 'VALIDATION_FAILED') => {

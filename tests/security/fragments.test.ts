@@ -7,7 +7,7 @@
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { SERVER_AUTH } from '../graphql/fixture.js';
-import { startSecurityServer, type SecurityServer } from './support.js';
+import { useSecurityServer } from './support.js';
 
 const ADMIN = { 'x-api-key': 'admin-key-0123456789' };
 
@@ -20,13 +20,7 @@ export function doublingFragments(levels: number, leaf: string, type = 'Query', 
 }
 
 describe('doubling fragments', () => {
-  let s: SecurityServer;
-  beforeAll(async () => {
-    s = await startSecurityServer({ customers: 2, server: SERVER_AUTH });
-  });
-  afterAll(async () => {
-    await s?.close();
-  });
+  const s = useSecurityServer({ customers: 2, server: SERVER_AUTH });
 
   /** The request's answer, and the slowest /healthz answer while it ran. */
   async function timed(query: string) {
