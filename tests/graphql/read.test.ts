@@ -5,14 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createFixture, customerGid, type Fixture } from './fixture.js';
+import { useOpened } from '../support/lifecycle.js';
 
-let f: Fixture;
-beforeAll(async () => {
-  f = await createFixture({ customers: 12 });
-});
-afterAll(async () => {
-  await f?.close();
-});
+const f = useOpened(() => createFixture({ customers: 12 }));
 
 const names = (r: { data: { customers: { nodes: { name: string }[] } } }) => r.data.customers.nodes.map((n) => n.name);
 const codes = (r: { data: { customers: { nodes: { code: string }[] } } }) => r.data.customers.nodes.map((n) => n.code);

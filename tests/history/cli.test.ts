@@ -3,21 +3,16 @@
  * (ERP) and MariaDB (finance) sources: output, JSON, exit codes (0 ok, 1 refused, 2 usage).
  */
 import { Command, CommanderError } from 'commander';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { closeApp } from '../../app/app.js';
 import { exitCodeFor } from '../../cli/exit-codes.js';
 import { register as registerHistory } from '../../cli/commands/history.js';
 import { runJob } from '../../sync/engine.js';
 import { requireDialect } from '../support/databases.js';
 import { createWorld, seedErp, CODE_A, type World } from '../sync/support.js';
+import { closeAfterTest } from '../support/lifecycle.js';
 
 const available = (await requireDialect('postgres')) && (await requireDialect('mysql'));
-let world: World | null = null;
-afterEach(async () => {
-  await world?.close();
-  world = null;
-});
-
 async function cli(w: World, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];
   const err: string[] = [];
@@ -36,7 +31,7 @@ async function cli(w: World, ...args: string[]): Promise<{ code: number; out: st
 
 describe.runIf(available)('crmlink history and restore', () => {
   it('prints versions, plans the undo of a run, restores a field, and refuses what it cannot do', async () => {
-    world = await createWorld({ erp: 'postgres', finance: 'mysql', label: 'histcli' });
+    const world = closeAfterTest(await createWorld({ erp: 'postgres', finance: 'mysql', label: 'histcli' }));
     const w = world;
     await seedErp(w.erp, [{ code: 'C001', name: 'Acme', creditCode: CODE_A, phone: '010-1' }]);
     const app = await w.open();

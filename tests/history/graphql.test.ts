@@ -3,9 +3,10 @@
  * version of a golden record, paged newest first, under the viewer's row rules (deleted records
  * too) and field masks (a hidden field's values and changes never show).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { requireDialect } from '../support/databases.js';
-import { createFixture, customerGid, type Fixture } from '../graphql/fixture.js';
+import { createFixture, customerGid } from '../graphql/fixture.js';
+import { useOpened } from '../support/lifecycle.js';
 import { ADMIN_ROLE, apiKeyAuth } from '../support/auth.js';
 
 const AUTH = apiKeyAuth(
@@ -29,13 +30,9 @@ const HISTORY = `query($id: ID!, $first: Int, $after: String) {
 }`;
 
 const available = (await requireDialect('postgres')) && (await requireDialect('mysql'));
-let f: Fixture;
 
 describe.runIf(available)('history in GraphQL', () => {
-  beforeAll(async () => {
-    f = await createFixture({ customers: 4, server: AUTH, dialects: { erp: 'postgres', finance: 'mysql', oa: 'sqlite' } });
-  });
-  afterAll(async () => f?.close());
+  const f = useOpened(() => createFixture({ customers: 4, server: AUTH, dialects: { erp: 'postgres', finance: 'mysql', oa: 'sqlite' } }));
 
   it('lists every version with who changed what, pages, and keeps hidden fields hidden', async () => {
     const id = customerGid(1); // alice's

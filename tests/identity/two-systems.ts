@@ -26,6 +26,22 @@ export interface TwoSystems {
 }
 
 /** Whether both servers are reachable (skips loudly otherwise, fails under CI). */
+/** Four customers as the ERP holds them. */
+export const PLANTED_ERP: readonly Person[] = [
+  { code: 'C01', name: '北京华为技术有限公司', phone: '010-82882888', email: 'info@huawei.example' },
+  { code: 'C02', name: '杭州阿里巴巴网络有限公司', phone: '0571-85022088', email: 'ir@alibaba.example' },
+  { code: 'C03', name: '深圳市腾讯计算机系统有限公司', phone: '0755-86013388', email: 'pr@tencent.example' },
+  { code: 'C04', name: '小米科技有限责任公司', phone: '010-60606666', email: 'hi@xiaomi.example' },
+];
+
+/** The same four in finance, with planted differences: C02's e-mail and C03's phone changed, C04 renamed; C01 identical. */
+export const PLANTED_FIN: readonly Person[] = [
+  { code: 'F01', name: '北京华为技术有限公司', phone: '010-82882888', email: 'info@huawei.example' },
+  { code: 'F02', name: '杭州阿里巴巴网络有限公司', phone: '0571-85022088', email: 'finance@alibaba.example' },
+  { code: 'F03', name: '深圳市腾讯计算机系统有限公司', phone: '0755-86019999', email: 'pr@tencent.example' },
+  { code: 'F04', name: '北京小米移动软件有限公司', phone: '010-60606666', email: 'hi@xiaomi.example' },
+];
+
 export async function haveBothServers(): Promise<boolean> {
   return (await requireDialect('postgres')) && (await requireDialect('mysql'));
 }

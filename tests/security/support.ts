@@ -3,8 +3,8 @@
  * sources and hub (tests/graphql/fixture.ts) behind `startServer` on an ephemeral port of
  * 127.0.0.1, so every plugin, route and header is the one production runs.
  */
-import { afterAll, beforeAll } from 'vitest';
 import { startServer, type RunningServer } from '../../server/server.js';
+import { useOpened } from '../support/lifecycle.js';
 import { createFixture, type Fixture, type FixtureOptions, type GqlResponse } from '../graphql/fixture.js';
 
 export interface SecurityServer {
@@ -60,21 +60,8 @@ export async function startSecurityServer(opts: SecurityServerOptions = {}): Pro
 
 /**
  * A security server for the describe block (or file) that calls this: started before its tests,
- * closed after them. The object returned stands for the running server: read it inside tests and
- * hooks registered after this call.
+ * closed after them (see useOpened).
  */
 export function useSecurityServer(opts: SecurityServerOptions = {}): SecurityServer {
-  let running: SecurityServer | undefined;
-  beforeAll(async () => {
-    running = await startSecurityServer(opts);
-  });
-  afterAll(async () => {
-    await running?.close();
-  });
-  return new Proxy({} as SecurityServer, {
-    get(_target, key) {
-      if (!running) throw new Error('the security server is not started yet: read it inside a test or a later hook');
-      return Reflect.get(running, key);
-    },
-  });
+  return useOpened(() => startSecurityServer(opts));
 }

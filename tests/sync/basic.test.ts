@@ -2,23 +2,18 @@
  * The pipeline on SQLite everywhere (hub, ERP, finance): the fastest loop for the core behaviour.
  * The same scenarios run on PostgreSQL and MariaDB sources in engines.test.ts.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DatabaseError } from '../../core/errors.js';
 import { retryParked, runJob } from '../../sync/engine.js';
 import { listConflicts, resolveConflict } from '../../sync/conflicts.js';
 import { listParked } from '../../sync/status.js';
 import type { FaultHook } from '../../sync/types.js';
-import { createWorld, dumpHub, editHub, hubCustomers, rows, seedErp, CODE_A, CODE_B, CODE_C, type World } from './support.js';
-
-let world: World | null = null;
-afterEach(async () => {
-  await world?.close();
-  world = null;
-});
+import { createWorld, dumpHub, editHub, hubCustomers, rows, seedErp, CODE_A, CODE_B, CODE_C } from './support.js';
+import { closeAfterTest } from '../support/lifecycle.js';
 
 describe('sync on SQLite', () => {
   it('loads the ERP into the hub and finance, then stays quiet', async () => {
-    world = await createWorld();
+    const world = closeAfterTest(await createWorld());
     await seedErp(world.erp, [
       { code: 'C001', name: 'Acme', creditCode: CODE_A, phone: '010-1', limit: '1000.00' },
       { code: 'C002', name: 'Beta', creditCode: CODE_B, phone: '010-2', limit: '2000.50' },
@@ -52,7 +47,7 @@ describe('sync on SQLite', () => {
   });
 
   it('carries an ERP edit to the hub and finance', async () => {
-    world = await createWorld();
+    const world = closeAfterTest(await createWorld());
     await seedErp(world.erp, [{ code: 'C001', name: 'Acme', creditCode: CODE_A, phone: '010-1' }]);
     const app = await world.open();
     await runJob(app, 'customers');
@@ -68,7 +63,7 @@ describe('sync on SQLite', () => {
 
 describe('merge and conflicts on SQLite', () => {
   it('merges edits of different fields made on two sides', async () => {
-    world = await createWorld();
+    const world = closeAfterTest(await createWorld());
     await seedErp(world.erp, [{ code: 'C001', name: 'Acme', creditCode: CODE_A, phone: '010-1', city: 'BJ' }]);
     const app = await world.open();
     await runJob(app, 'customers');
@@ -83,7 +78,7 @@ describe('merge and conflicts on SQLite', () => {
   });
 
   it('raises a manual conflict for the same field, holds it back, and pushes the resolution', async () => {
-    world = await createWorld();
+    const world = closeAfterTest(await createWorld());
     await seedErp(world.erp, [{ code: 'C001', name: 'Acme', creditCode: CODE_A, phone: '010-1' }]);
     const app = await world.open();
     await runJob(app, 'customers');
@@ -118,7 +113,7 @@ describe('merge and conflicts on SQLite', () => {
   });
 
   it('follows the authority under source:finance', async () => {
-    world = await createWorld();
+    const world = closeAfterTest(await createWorld());
     await seedErp(world.erp, [{ code: 'C001', name: 'Acme', creditCode: CODE_A, limit: '1000' }]);
     const app = await world.open();
     await runJob(app, 'customers');
@@ -135,7 +130,7 @@ describe('merge and conflicts on SQLite', () => {
   });
 
   it('pushes an edit made in the hub (GraphQL) to both systems', async () => {
-    world = await createWorld();
+    const world = closeAfterTest(await createWorld());
     await seedErp(world.erp, [{ code: 'C001', name: 'Acme', creditCode: CODE_A, phone: '010-1', city: 'BJ' }]);
     const app = await world.open();
     await runJob(app, 'customers');
@@ -151,7 +146,7 @@ describe('merge and conflicts on SQLite', () => {
 
 describe('deletes on SQLite', () => {
   it('propagates an ERP delete to the hub and finance, and it stays deleted', async () => {
-    world = await createWorld();
+    const world = closeAfterTest(await createWorld());
     await seedErp(world.erp, [
       { code: 'C001', name: 'Acme', creditCode: CODE_A },
       { code: 'C002', name: 'Beta', creditCode: CODE_B },
@@ -176,15 +171,15 @@ describe('deletes on SQLite', () => {
     ['erp', 'finance'],
     ['finance', 'erp'],
   ] as const)('a delete in %s while %s edits the same record: the delete wins, the edit is named, the record stays deleted', async (deleter, editor) => {
-    world = await createWorld();
+    const world = closeAfterTest(await createWorld());
     await seedErp(world.erp, [
       { code: 'C001', name: 'Acme', creditCode: CODE_A, phone: '010-1' },
       { code: 'C002', name: 'Beta', creditCode: CODE_B, phone: '010-2' },
     ]);
     const app = await world.open();
     await runJob(app, 'customers');
-    const erpRow = () => world!.erp('erp_customer').where({ cust_code: 'C001' });
-    const finRow = () => world!.fin('fin_account').where({ acct_no: 'C001' });
+    const erpRow = () => world.erp('erp_customer').where({ cust_code: 'C001' });
+    const finRow = () => world.fin('fin_account').where({ acct_no: 'C001' });
     await (deleter === 'erp' ? erpRow() : finRow()).delete();
     await (editor === 'erp' ? erpRow() : finRow()).update({ phone: '010-9' });
 
@@ -213,7 +208,7 @@ describe('deletes on SQLite', () => {
   });
 
   it('soft-deletes in finance and reads the flagged row as gone', async () => {
-    world = await createWorld({ financeDelete: 'soft' });
+    const world = closeAfterTest(await createWorld({ financeDelete: 'soft' }));
     await seedErp(world.erp, [{ code: 'C001', name: 'Acme', creditCode: CODE_A }]);
     const app = await world.open();
     await runJob(app, 'customers');
@@ -228,7 +223,7 @@ describe('deletes on SQLite', () => {
   });
 
   it('reports a delete the mapping may not write, and does not resurrect the record', async () => {
-    world = await createWorld({ financeWrite: ['insert', 'update'] });
+    const world = closeAfterTest(await createWorld({ financeWrite: ['insert', 'update'] }));
     await seedErp(world.erp, [{ code: 'C001', name: 'Acme', creditCode: CODE_A }]);
     const app = await world.open();
     await runJob(app, 'customers');
@@ -248,7 +243,7 @@ describe('deletes on SQLite', () => {
 
 describe('failures on SQLite', () => {
   it('parks a row the target rejects and syncs the rest', async () => {
-    world = await createWorld();
+    const world = closeAfterTest(await createWorld());
     const longName = 'A very long company name that finance cannot hold, sixty chars';
     await seedErp(world.erp, [
       { code: 'C001', name: longName, creditCode: CODE_A },
@@ -278,7 +273,7 @@ describe('failures on SQLite', () => {
   });
 
   it('parks a row the mapping cannot read, and retries it by key', async () => {
-    world = await createWorld();
+    const world = closeAfterTest(await createWorld());
     await seedErp(world.erp, [
       { code: 'C001', name: 'Acme', creditCode: CODE_A, limit: '12x' },
       { code: 'C002', name: 'Beta', creditCode: CODE_B, limit: '5' },
@@ -295,7 +290,7 @@ describe('failures on SQLite', () => {
   });
 
   it('retries a transient fault and ends where an undisturbed run ends', async () => {
-    world = await createWorld();
+    const world = closeAfterTest(await createWorld());
     await seedErp(world.erp, [
       { code: 'C001', name: 'Acme', creditCode: CODE_A },
       { code: 'C002', name: 'Beta', creditCode: CODE_B },
@@ -322,7 +317,7 @@ describe('failures on SQLite', () => {
   });
 
   it('fails on a permanent fault without retrying, and the next run completes', async () => {
-    world = await createWorld();
+    const world = closeAfterTest(await createWorld());
     await seedErp(world.erp, [{ code: 'C001', name: 'Acme', creditCode: CODE_A }]);
     const app = await world.open();
     let calls = 0;
@@ -350,7 +345,7 @@ describe('failures on SQLite', () => {
 
 describe('dry run on SQLite', () => {
   it('returns the plan and changes nothing anywhere', async () => {
-    world = await createWorld();
+    const world = closeAfterTest(await createWorld());
     await seedErp(world.erp, [
       { code: 'C001', name: 'Acme', creditCode: CODE_A, phone: '1' },
       { code: 'C002', name: 'Beta', creditCode: CODE_B, phone: '2' },
@@ -385,7 +380,7 @@ describe('dry run on SQLite', () => {
 
 describe('identity on SQLite', () => {
   it('links a finance row with the same credit code instead of creating a second customer', async () => {
-    world = await createWorld();
+    const world = closeAfterTest(await createWorld());
     await seedErp(world.erp, [{ code: 'C001', name: '北京华为科技有限公司', creditCode: CODE_A, phone: '010-1' }]);
     await world.fin('fin_account').insert({ acct_no: 'F-9', name: '华为科技（北京）有限公司', credit_code: CODE_A, phone: '010-1' });
     const app = await world.open();
@@ -403,7 +398,7 @@ describe('identity on SQLite', () => {
   });
 
   it('creates a new customer and a merge candidate for a probable match', async () => {
-    world = await createWorld();
+    const world = closeAfterTest(await createWorld());
     await seedErp(world.erp, [{ code: 'C001', name: '北京华为科技有限公司' }]);
     await world.fin('fin_account').insert({ acct_no: 'F-9', name: '华为科技（北京）有限公司' });
     const app = await world.open();

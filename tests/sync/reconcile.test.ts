@@ -4,7 +4,7 @@
  * hub's and feeds what is gone through the pipeline: tombstone in the hub, delete pushed to the
  * other source, nothing back on later runs. ERP on SQLite, PostgreSQL and MariaDB.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Dialect } from '../../config/schema.js';
 import type { App } from '../../app/app.js';
 import type { Driver } from '../../connectors/driver.js';
@@ -12,13 +12,8 @@ import { runJob } from '../../sync/engine.js';
 import { reconcileJob, type ReconcileReport } from '../../sync/reconcile.js';
 import { startScheduler } from '../../sync/scheduler.js';
 import { requireDialect } from '../support/databases.js';
-import { createWorld, hubCustomers, seedErp, CODE_A, CODE_B, CODE_C, type World } from './support.js';
-
-let world: World | null = null;
-afterEach(async () => {
-  await world?.close();
-  world = null;
-});
+import { createWorld, hubCustomers, seedErp, CODE_A, CODE_B, CODE_C } from './support.js';
+import { closeAfterTest } from '../support/lifecycle.js';
 
 const THREE = [
   { code: 'C001', name: 'Acme', creditCode: CODE_A },
@@ -41,7 +36,7 @@ for (const erp of ['sqlite', 'postgres', 'mysql'] as Dialect[]) {
   describe(`key reconcile, ERP on ${erp} (timestamp capture)`, () => {
     it('sees a hard delete a run cannot, deletes it everywhere, and it stays deleted', async (t) => {
       if (!(await requireDialect(erp))) return t.skip();
-      world = await createWorld({ erp, erpCapture: 'timestamp', label: `rec${erp.slice(0, 2)}` });
+      const world = closeAfterTest(await createWorld({ erp, erpCapture: 'timestamp', label: `rec${erp.slice(0, 2)}` }));
       await seedErp(world.erp, THREE);
       const app = await world.open();
       expect((await runJob(app, 'customers')).status).toBe('ok');
@@ -84,7 +79,7 @@ for (const erp of ['sqlite', 'postgres', 'mysql'] as Dialect[]) {
 
 describe('key reconcile on SQLite', () => {
   it('costs one key-only statement per page of keys, never one per row', async () => {
-    world = await createWorld({ erpCapture: 'timestamp', label: 'recpage' });
+    const world = closeAfterTest(await createWorld({ erpCapture: 'timestamp', label: 'recpage' }));
     const many = Array.from({ length: 45 }, (_, i) => ({ code: `C${String(i).padStart(3, '0')}`, name: `Customer ${i}` }));
     await seedErp(world.erp, many);
     const app = await world.open();
@@ -100,7 +95,7 @@ describe('key reconcile on SQLite', () => {
   });
 
   it('a source whose connector cannot list keys is reported, the others reconciled, the run partial', async () => {
-    world = await createWorld({ erpCapture: 'timestamp', label: 'recnokeys' });
+    const world = closeAfterTest(await createWorld({ erpCapture: 'timestamp', label: 'recnokeys' }));
     await seedErp(world.erp, THREE);
     const app = await world.open();
     await runJob(app, 'customers');
@@ -116,7 +111,7 @@ describe('key reconcile on SQLite', () => {
   });
 
   it('a dry run lists the keys and deletes nothing', async () => {
-    world = await createWorld({ erpCapture: 'timestamp', label: 'recdry' });
+    const world = closeAfterTest(await createWorld({ erpCapture: 'timestamp', label: 'recdry' }));
     await seedErp(world.erp, THREE);
     const app = await world.open();
     await runJob(app, 'customers');
@@ -132,7 +127,7 @@ describe('key reconcile on SQLite', () => {
   });
 
   it('a source outside the mapping filter counts as gone (soft delete unseen by timestamp)', async () => {
-    world = await createWorld({ label: 'recsoft', financeDelete: 'soft' });
+    const world = closeAfterTest(await createWorld({ label: 'recsoft', financeDelete: 'soft' }));
     await seedErp(world.erp, THREE);
     const app = await world.open();
     await runJob(app, 'customers');
@@ -144,7 +139,7 @@ describe('key reconcile on SQLite', () => {
   });
 
   it('waits for nothing and skips while a run of the job holds its lock', async () => {
-    world = await createWorld({ erpCapture: 'timestamp', label: 'reclock' });
+    const world = closeAfterTest(await createWorld({ erpCapture: 'timestamp', label: 'reclock' }));
     await seedErp(world.erp, THREE);
     const app = await world.open();
     await runJob(app, 'customers');
@@ -170,7 +165,7 @@ describe('key reconcile on SQLite', () => {
   });
 
   it('is scheduled on its own pattern and each tick runs once across schedulers sharing the hub', async () => {
-    world = await createWorld({ erpCapture: 'timestamp', reconcileSchedule: '0 3 * * *', label: 'recsched' });
+    const world = closeAfterTest(await createWorld({ erpCapture: 'timestamp', reconcileSchedule: '0 3 * * *', label: 'recsched' }));
     await seedErp(world.erp, THREE);
     const a = await world.open();
     const b = await world.open();

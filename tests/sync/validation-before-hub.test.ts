@@ -18,6 +18,7 @@ import { runJob } from '../../sync/engine.js';
 import { listParked } from '../../sync/status.js';
 import { createYogaApp } from '../../server/yoga-app.js';
 import { createTestDatabase, fixtureKnex, requireDialect, type TestDatabase } from '../support/databases.js';
+import { openAuth } from '../support/auth.js';
 
 let fin: TestDatabase | null = null;
 let hubDb: TestDatabase | null = null;
@@ -63,13 +64,7 @@ entities:
 sync:
   jobs:
     invoices: { entity: Invoice, sources: [finance], direction: pull }
-server:
-  auth:
-    mode: none
-    anonymousRole: admin
-    roles:
-      admin: { customers: all, write: true, admin: true }
-log: { level: silent }
+server:${openAuth()}log: { level: silent }
 `;
   writeFileSync(join(dir, 'crmlink.yaml'), yaml);
 });
