@@ -4,7 +4,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import { spawn } from 'node:child_process';
-import { CRMLINK_BIN, customerConfig, pullCustomersJob, OPEN_ADMIN_SERVER, tempDirForTests, writeConfig, writeCustomerErp } from '../support/cli.js';
+import { CRMLINK_BIN, customerConfig, OPEN_ADMIN_SERVER, pullCustomersJob, tempDirForTests, writeConfig, writeCustomerErp } from '../support/cli.js';
 
 const dir = tempDirForTests('serve');
 

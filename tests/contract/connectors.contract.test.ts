@@ -113,48 +113,37 @@ async function writeWorkbook(file: string, rows: Customer[]): Promise<void> {
   await wb.xlsx.writeFile(file);
 }
 
-connectorContract('xlsx', async () => {
-  const { dir, cleanup } = tempDir('xlsx');
-  const file = join(dir, 'customers.xlsx');
-  await writeWorkbook(file, CUSTOMERS);
-  return {
-    connector: createConnector('sheet', source({ connector: 'xlsx', connection: { filename: 'customers.xlsx' } }), { baseDir: dir }),
-    table: '客户',
-    key: ['编号'],
-    textColumn: '名称',
-    expectedCount: CUSTOMERS.length,
-    sample: { 编号: 3, 名称: '广州（南方）物流有限公司', 城市: '广州' },
-    async change() {
-      await writeWorkbook(file, changed());
-      return CHANGE;
-    },
-    cleanup,
-  };
-});
-
 function writeGbkCsv(file: string, rows: Customer[]): void {
   const text = ['编号,名称,城市', ...rows.map((c) => `${c.id},${c.name},${c.city ?? ''}`)].join('\r\n');
   writeFileSync(file, iconv.encode(text, 'gbk'));
 }
 
-connectorContract('csv (GBK)', async () => {
-  const { dir, cleanup } = tempDir('csv');
-  const file = join(dir, 'customers.csv');
-  writeGbkCsv(file, CUSTOMERS);
-  return {
-    connector: createConnector('csv', source({ connector: 'csv', connection: { filename: 'customers.csv' } }), { baseDir: dir }),
-    table: 'customers',
-    key: ['编号'],
-    textColumn: '名称',
-    expectedCount: CUSTOMERS.length,
-    sample: { 编号: 3, 名称: '广州（南方）物流有限公司', 城市: '广州' },
-    async change() {
-      writeGbkCsv(file, changed());
-      return CHANGE;
-    },
-    cleanup,
-  };
-});
+/** The file sources: CUSTOMERS under Chinese headers in a file, rewritten whole for the change. */
+const FILE_SOURCES = [
+  { name: 'xlsx', kind: 'sheet', connector: 'xlsx', filename: 'customers.xlsx', table: '客户', write: writeWorkbook },
+  { name: 'csv (GBK)', kind: 'csv', connector: 'csv', filename: 'customers.csv', table: 'customers', write: async (file: string, rows: Customer[]) => writeGbkCsv(file, rows) },
+];
+
+for (const f of FILE_SOURCES) {
+  connectorContract(f.name, async () => {
+    const { dir, cleanup } = tempDir(f.connector);
+    const file = join(dir, f.filename);
+    await f.write(file, CUSTOMERS);
+    return {
+      connector: createConnector(f.kind, source({ connector: f.connector, connection: { filename: f.filename } }), { baseDir: dir }),
+      table: f.table,
+      key: ['编号'],
+      textColumn: '名称',
+      expectedCount: CUSTOMERS.length,
+      sample: { 编号: 3, 名称: '广州（南方）物流有限公司', 城市: '广州' },
+      async change() {
+        await f.write(file, changed());
+        return CHANGE;
+      },
+      cleanup,
+    };
+  });
+}
 
 connectorContract(
   `plugin ${PLUGIN_NAME}`,

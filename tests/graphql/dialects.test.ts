@@ -4,7 +4,7 @@
  * sorts NULLs last, the others first), aggregates, constant statement counts, injection and a
  * write-through to PostgreSQL.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { createFixture, customerGid, type Fixture, type GqlResponse } from './fixture.js';
 import { requireDialect } from '../support/databases.js';
 import { useOpened } from '../support/lifecycle.js';

@@ -4,7 +4,7 @@
  * operations graphql-jit cannot run correctly (recursive input variables, introspection,
  * mutations) stay on the standard executor.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { parse } from '../../schema/graphql-runtime.js';
 import { createYogaApp, type CrmYoga } from '../../server/yoga-app.js';
 import { jitEligible } from '../../server/plugins/use-jit.js';

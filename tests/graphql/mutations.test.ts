@@ -3,7 +3,7 @@
  * write through to their owner source when its mapping allows it; optimistic concurrency;
  * validation messages; audit with before and after.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { createFixture, customerGid, SERVER_AUTH } from './fixture.js';
 import { makeCreditCode } from '../../identity/credit-code.js';
 import { useOpened } from '../support/lifecycle.js';

@@ -1,5 +1,5 @@
 /** Operator fields: sources, conflicts listed and resolved through sync/, admin-only access. */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { createFixture, customerGid, SERVER_AUTH } from './fixture.js';
 import { useOpened } from '../support/lifecycle.js';
 

@@ -238,13 +238,7 @@ describe('aggregates', () => {
 
 describe('batching', () => {
   // Its own sources and hub: this test adds customers, which the other tests must not see.
-  let g: Fixture;
-  beforeAll(async () => {
-    g = await createFixture({ customers: 12 });
-  });
-  afterAll(async () => {
-    await g?.close();
-  });
+  const g = useOpened(() => createFixture({ customers: 12 }));
   const Q360 = `{ customers(first: 50) { nodes { id name receivableBalance
     salesOrders(first: 10) { nodes { code lines { nodes { lineNo amount } } } }
     invoices { nodes { code balance } }

@@ -5,7 +5,7 @@
  * Every place the GraphQL layer crosses key spaces for the field must use ERP's: nested lists,
  * the ref as an id, the to-one field, filters, row rules and mutations writing the ref.
  */
-import { afterAll, beforeAll, describe, expect, onTestFinished, test } from 'vitest';
+import { describe, expect, onTestFinished, test } from 'vitest';
 import { createFixture, customerGid, pad, SERVER_AUTH, type Fixture } from './fixture.js';
 import { useOpened } from '../support/lifecycle.js';
 

@@ -4,7 +4,7 @@
  * where the value really is free-form — a field's value of any type, or a map keyed by the
  * fields of an entity — each listed here with why. A new String status or JSON blob fails here.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { getNamedType, isEnumType, isObjectType, type GraphQLSchema } from '../../schema/graphql-runtime.js';
 import { appSchema } from '../../server/yoga-app.js';
 import { createFixture } from './fixture.js';

@@ -3,7 +3,7 @@
  * configured, or a customer with no record in the invoices' system), 0 only when the invoices were
  * looked at and none is open; the schema description says so.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createFixture, customerGid, DEV_AUTH } from './fixture.js';
 import { createYogaApp } from '../../server/yoga-app.js';
 import { createTwoSystems, haveBothServers, type TwoSystems } from '../identity/two-systems.js';

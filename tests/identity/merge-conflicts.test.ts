@@ -4,23 +4,28 @@
  * person merging can choose per field, a dry run shows what each system would be sent, and field
  * provenance afterwards names the source that supplied each surviving value.
  */
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { Command, CommanderError } from 'commander';
 import type { App } from '../../app/app.js';
 import { register } from '../../cli/commands/customers.js';
 import { listCandidates, mergeRecords, identityConfig } from '../../identity/index.js';
 import { runJob } from '../../sync/engine.js';
 import { listConflicts } from '../../sync/conflicts.js';
-import { createTwoSystems, goldenWithKeys, haveBothServers, type Person } from './two-systems.js';
-import { closeAfterTest } from '../support/lifecycle.js';
+import { createTwoSystems, goldenWithKeys, haveBothServers, type Person, type TwoSystems } from './two-systems.js';
 
 // Renamed and a different e-mail in finance; the phone agrees: a candidate on the phone only.
 const ERP: Person[] = [{ code: 'C04', name: '小米科技有限责任公司', phone: '010-60606666', email: 'hi@xiaomi.example' }];
 const FIN: Person[] = [{ code: 'F04', name: '北京小米移动软件有限公司', phone: '010-60606666', email: 'fin@xiaomi.example' }];
 
+let sys: TwoSystems | null = null;
+afterEach(async () => {
+  await sys?.close();
+  sys = null;
+});
+
 /** The pair the first run leaves: the ERP's customer and finance's, and the CLI over this app. */
 async function setUp(opts: { conflicts?: string } = {}): Promise<{ app: App; erpGid: string; finGid: string; cli: (...args: string[]) => Promise<string> }> {
-  const sys = closeAfterTest(await createTwoSystems(ERP, FIN, { label: 'mrg', ...opts }));
+  sys = await createTwoSystems(ERP, FIN, { label: 'mrg', ...opts });
   const app = await sys.open();
   await runJob(app, 'customers');
   const [c] = await listCandidates(app.hub, {});
@@ -79,8 +84,8 @@ describe('merge: disagreements are conflicts, never silent overwrites', () => {
 
     const report = await runJob(app, 'customers');
     expect(report.totals.sourceWritten).toBe(0);
-    expect(await sys.erp('customer').select('code', 'name', 'email')).toEqual([{ code: 'C04', name: '小米科技有限责任公司', email: 'hi@xiaomi.example' }]);
-    expect(await sys.fin('fin_customer').select('acct', 'name', 'email')).toEqual([{ acct: 'F04', name: '北京小米移动软件有限公司', email: 'fin@xiaomi.example' }]);
+    expect(await sys!.erp('customer').select('code', 'name', 'email')).toEqual([{ code: 'C04', name: '小米科技有限责任公司', email: 'hi@xiaomi.example' }]);
+    expect(await sys!.fin('fin_customer').select('acct', 'name', 'email')).toEqual([{ acct: 'F04', name: '北京小米移动软件有限公司', email: 'fin@xiaomi.example' }]);
   });
 
   it('unmerge closes the conflicts the merge raised', async () => {
@@ -112,8 +117,8 @@ describe('merge: disagreements are conflicts, never silent overwrites', () => {
     ]);
     expect(await provenance(app, erpGid)).toEqual({ code: 'erp', email: 'finance', name: 'erp', phone: 'erp' });
     await runJob(app, 'customers');
-    expect((await sys.erp('customer').first()).email).toBe('fin@xiaomi.example');
-    expect((await sys.fin('fin_customer').first()).name).toBe('小米科技有限责任公司');
+    expect((await sys!.erp('customer').first()).email).toBe('fin@xiaomi.example');
+    expect((await sys!.fin('fin_customer').first()).name).toBe('小米科技有限责任公司');
   });
 
   it('a field the job gives to a source is decided by that policy, never by which record the hub created later', async () => {

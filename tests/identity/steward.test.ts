@@ -10,7 +10,7 @@ import { createYogaApp } from '../../server/yoga-app.js';
 import { listCandidates } from '../../identity/index.js';
 import { runJob } from '../../sync/engine.js';
 import { listConflicts } from '../../sync/conflicts.js';
-import { createTwoSystems, goldenWithKeys, haveBothServers, type Person } from './two-systems.js';
+import { createTwoSystems, goldenWithKeys, haveBothServers, PLANTED_ERP as ERP, PLANTED_FIN as FIN } from './two-systems.js';
 import { closeAfterTest } from '../support/lifecycle.js';
 import { openAuth } from '../support/auth.js';
 

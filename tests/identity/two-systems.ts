@@ -4,10 +4,9 @@
  * side. The config has no match block unless a test gives one.
  */
 import type { Knex } from 'knex';
-import { parseConfig } from '../../config/load.js';
-import { openApp, closeApp, type App } from '../../app/app.js';
-import { silentLogger } from '../../core/logger.js';
+import type { App } from '../../app/app.js';
 import { createTestDatabase, fixtureKnex, requireDialect, type TestDatabase } from '../support/databases.js';
+import { appsOnConfig } from '../support/apps.js';
 
 export interface Person {
   code: string;
@@ -112,22 +111,12 @@ log:
   level: silent
 ${opts.server ?? ''}
 `;
-  const apps: App[] = [];
   return {
     erp,
     fin,
     yaml,
     hubFile: hubDb.database,
-    open: async () => {
-      const app = await openApp(parseConfig(yaml), { logger: silentLogger });
-      apps.push(app);
-      return app;
-    },
-    close: async () => {
-      await Promise.allSettled(apps.map((a) => closeApp(a)));
-      await Promise.allSettled([erp.destroy(), fin.destroy()]);
-      await Promise.allSettled([hubDb.drop(), erpDb.drop(), finDb.drop()]);
-    },
+    ...appsOnConfig(yaml, [erp, fin], [hubDb, erpDb, finDb]),
   };
 }
 

@@ -4,7 +4,7 @@
  * validation (where the depth and cost rules run). Each test sends a request that would fail one
  * of those later steps: the 401 shows the step never ran.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { SERVER_AUTH } from '../graphql/fixture.js';
 import { useSecurityServer, type SecurityServer } from './support.js';
 import { jwtServer, signToken } from './tokens.js';

@@ -4,7 +4,7 @@
  * (chunked, which could not be bounded before it is read whole) with 411.
  */
 import { connect } from 'node:net';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { SERVER_AUTH } from '../graphql/fixture.js';
 import { rawRequest } from './http.js';
 import { useSecurityServer } from './support.js';

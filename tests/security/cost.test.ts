@@ -5,7 +5,7 @@
  * Each limit answers QUERY_TOO_COMPLEX naming its setting, before any SQL runs.
  */
 import { performance } from 'node:perf_hooks';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { SERVER_AUTH, customerGid } from '../graphql/fixture.js';
 import { useSecurityServer, type SecurityServer } from './support.js';
 

@@ -10,12 +10,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { parseConfig } from '../../config/load.js';
-import { ConfigError, redact } from '../../core/errors.js';
+import { redact } from '../../core/errors.js';
 import { createLogger, redactForLog } from '../../core/logger.js';
 import { SERVER_AUTH } from '../graphql/fixture.js';
 import { useSecurityServer } from './support.js';
+import { configErrorOf } from '../support/config.js';
 
 const PASSWORDS = ['se/cr3t-pass', 'se#cr3t-pass', 'se?cr3t-pass', 'p@ss/w0rd#x?y', '12/ab'];
 
@@ -24,15 +25,7 @@ sources:
   fin: { kind: finance, dialect: postgres, connection: { url: "${url}" } }
 `;
 
-function configError(text: string, env: Record<string, string>): ConfigError {
-  try {
-    parseConfig(text, { env });
-  } catch (err) {
-    if (err instanceof ConfigError) return err;
-    throw err;
-  }
-  throw new Error('expected the config to be rejected');
-}
+const configError = configErrorOf;
 
 describe('config check on connection URLs', () => {
   test.each(PASSWORDS)('a password %j interpolated into the user-info is refused without being shown', (password) => {

@@ -5,7 +5,7 @@
  * refused. The server here is a development one open to an anonymous admin, like the demo: the
  * case where a forged request would do the most harm.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { startSecurityServer, useSecurityServer } from './support.js';
 import { rawRequest } from './http.js';
 import { hostName } from '../../server/hosts.js';

@@ -3,7 +3,7 @@
  * by-id field and a mutation answer identically (the id aside), and both paths make the same
  * lookups. Filter text holding U+0000 is refused rather than matching every row on SQLite.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { SERVER_AUTH } from '../graphql/fixture.js';
 import { federatedId } from '../../schema/ids.js';
 import { useSecurityServer } from './support.js';

@@ -3,7 +3,7 @@
  * `where` nested beyond any real need. Both are the client's mistake, answered as such
  * (VALIDATION_FAILED, naming the argument or the setting), never as INTERNAL.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { SERVER_AUTH } from '../graphql/fixture.js';
 import { useSecurityServer, type SecurityServer } from './support.js';
 

@@ -5,7 +5,7 @@
  * fragment spreads is bounded, so the answer comes at once and /healthz keeps answering.
  */
 import { performance } from 'node:perf_hooks';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { SERVER_AUTH } from '../graphql/fixture.js';
 import { useSecurityServer } from './support.js';
 

@@ -5,7 +5,7 @@
  * concurrency still works with the keyed version.
  */
 import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { stableStringify } from '../../model/values.js';
 import { useSecurityServer } from './support.js';
 import { ADMIN_ROLE, apiKeyAuth } from '../support/auth.js';

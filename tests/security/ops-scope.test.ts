@@ -5,7 +5,7 @@
  * every operations field and the console refuse it again per request, for a config that did not
  * come through the check.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { parseConfig } from '../../config/load.js';
 import { ConfigError } from '../../core/errors.js';
 import { useSecurityServer } from './support.js';

@@ -8,7 +8,7 @@
  * through a nested list under a visible parent (`customers { nodes { salesOrders { aggregate } } }`),
  * not only in the top-level list.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { customerGid } from '../graphql/fixture.js';
 import { useSecurityServer } from './support.js';
 import { ADMIN_ROLE, apiKeyAuth } from '../support/auth.js';

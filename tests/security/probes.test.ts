@@ -4,7 +4,7 @@
  * admin credential or to the monitoring listener only. A flood of probes checks the sources once
  * per cache period, not once per request.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { SERVER_AUTH } from '../graphql/fixture.js';
 import { ReadinessProbe, type ReadinessReport } from '../../server/health.js';
 import { useSecurityServer } from './support.js';

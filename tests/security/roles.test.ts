@@ -4,13 +4,12 @@
  * token, an API key's entry, the anonymous role or a GraphQL argument: only what the config
  * declares counts, and anything else is refused.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { parseConfig } from '../../config/load.js';
-import { ConfigError } from '../../core/errors.js';
+import { describe, expect, test } from 'vitest';
 import { SERVER_AUTH } from '../graphql/fixture.js';
 import { retryParked, runJob } from '../../sync/engine.js';
 import { useSecurityServer } from './support.js';
 import { bearer, jwtServer } from './tokens.js';
+import { configErrorOf } from '../support/config.js';
 
 const INHERITED = ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf', 'isPrototypeOf'];
 const ADMIN = { 'x-api-key': 'admin-key-0123456789' };
@@ -22,15 +21,7 @@ server:
 ${server}
 `;
 
-function configIssues(text: string): string {
-  try {
-    parseConfig(text, { env: {} });
-  } catch (err) {
-    if (err instanceof ConfigError) return err.message;
-    throw err;
-  }
-  throw new Error('expected the config to be rejected');
-}
+const configIssues = (text: string): string => configErrorOf(text).message;
 
 describe('a validly signed token naming an inherited member as its role', () => {
   const s = useSecurityServer({ customers: 4, server: jwtServer() });

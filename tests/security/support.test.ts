@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { SERVER_AUTH } from '../graphql/fixture.js';
 import { useSecurityServer } from './support.js';
 

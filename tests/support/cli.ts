@@ -7,10 +7,13 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { Command, CommanderError } from 'commander';
 import knexFactory, { type Knex } from 'knex';
 import { afterAll, beforeAll } from 'vitest';
 import { main } from '../../cli/main.js';
-import { defaultContext } from '../../cli/context.js';
+import { closeApp, type App } from '../../app/app.js';
+import { defaultContext, type AppCliContext } from '../../cli/context.js';
+import { exitCodeFor } from '../../cli/exit-codes.js';
 import type { ConnectionConfig } from '../../config/schema.js';
 import { createTestDatabase, fixtureKnex, requireDialect, type TestDatabase } from './databases.js';
 
@@ -128,4 +131,37 @@ export function usePostgresForCli(label: string, create: (k: Knex) => Promise<vo
     if (state.ready) await state.db.drop();
   });
   return state;
+}
+
+/** A command group's `register` (cli/commands/*.ts). */
+export type RegisterCommands = (program: Command, ctx: AppCliContext) => void;
+
+export interface CommandRunOptions {
+  /** Give the program a version (for `--version`). */
+  version?: string;
+  /** Write a failure that is not commander's own to err, as the binary would. */
+  printErrors?: boolean;
+}
+
+/**
+ * `crmlink …args` through commander with only the command groups of `registers`, on the apps
+ * `openApp` opens: its output and its exit code (0 ok, 2 usage, else as cli/exit-codes.ts says).
+ */
+export async function runCommands(registers: RegisterCommands[], openApp: () => Promise<App>, args: string[], opts: CommandRunOptions = {}): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const program = new Command('crmlink').exitOverride();
+  if (opts.version) program.version(opts.version);
+  const ctx: AppCliContext = { openApp, closeApp, out: (t: string) => out.push(t), err: (t: string) => err.push(t) };
+  for (const register of registers) register(program, ctx);
+  const all = (c: Command): Command[] => c.commands.flatMap((s) => [s, ...all(s)]);
+  for (const c of all(program)) c.exitOverride().configureOutput({ writeErr: (t) => err.push(t), writeOut: (t) => out.push(t) });
+  let code = 0;
+  try {
+    await program.parseAsync(['node', 'crmlink', ...args]);
+  } catch (e) {
+    code = e instanceof CommanderError ? (e.exitCode === 0 ? 0 : 2) : exitCodeFor(e);
+    if (opts.printErrors && !(e instanceof CommanderError) && code !== 0 && !(e instanceof Error && e.message.startsWith('exit '))) err.push(String(e));
+  }
+  return { code, out: out.join('\n'), err: err.join('\n') };
 }

@@ -8,7 +8,7 @@ import { retryParked, runJob } from '../../sync/engine.js';
 import { listConflicts, resolveConflict } from '../../sync/conflicts.js';
 import { listParked } from '../../sync/status.js';
 import type { FaultHook } from '../../sync/types.js';
-import { createWorld, dumpHub, editHub, hubCustomers, rows, seedErp, CODE_A, CODE_B, CODE_C } from './support.js';
+import { createWorld, dumpHub, editHub, hubCustomers, rows, sourceRows, seedErp, CODE_A, CODE_B, CODE_C } from './support.js';
 import { closeAfterTest } from '../support/lifecycle.js';
 
 describe('sync on SQLite', () => {
@@ -34,14 +34,12 @@ describe('sync on SQLite', () => {
     ]);
 
     // No echo: reading our own writes back changes nothing anywhere.
-    const erpBefore = await rows(world.erp, 'erp_customer', 'cust_code');
-    const finBefore = await rows(world.fin, 'fin_account', 'acct_no');
+    const before = await sourceRows(world);
     const second = await runJob(app, 'customers');
     expect(second.status).toBe('ok');
     expect(second.totals.written).toBe(0);
     expect(second.totals.conflicts).toBe(0);
-    expect(await rows(world.erp, 'erp_customer', 'cust_code')).toEqual(erpBefore);
-    expect(await rows(world.fin, 'fin_account', 'acct_no')).toEqual(finBefore);
+    expect(await sourceRows(world)).toEqual(before);
     const third = await runJob(app, 'customers');
     expect(third.totals.written).toBe(0);
   });
@@ -358,8 +356,7 @@ describe('dry run on SQLite', () => {
     await world.fin('fin_account').where({ acct_no: 'C001' }).update({ phone: '1f' });
 
     const hubBefore = await dumpHub(app);
-    const erpBefore = await rows(world.erp, 'erp_customer', 'cust_code');
-    const finBefore = await rows(world.fin, 'fin_account', 'acct_no');
+    const before = await sourceRows(world);
     const plan = await runJob(app, 'customers', { dryRun: true });
     expect(plan.dryRun).toBe(true);
     expect(plan.runId).toBeNull();
@@ -368,8 +365,7 @@ describe('dry run on SQLite', () => {
     expect(plan.plan?.finance.conflicts[0]).toMatchObject({ field: 'phone', values: { hub: '1b', finance: '1f' } });
     expect(plan.plan?.hub.inserts[0]).toMatchObject({ op: 'insert', sourceKey: 'C003', values: { name: 'Gamma' } });
     expect(await dumpHub(app)).toEqual(hubBefore);
-    expect(await rows(world.erp, 'erp_customer', 'cust_code')).toEqual(erpBefore);
-    expect(await rows(world.fin, 'fin_account', 'acct_no')).toEqual(finBefore);
+    expect(await sourceRows(world)).toEqual(before);
 
     // The real run does what the plan said.
     const real = await runJob(app, 'customers');

@@ -2,33 +2,14 @@
  * `crmlink sync ...` and `crmlink conflicts ...` through commander, against a real SQLite world:
  * output, JSON, and exit codes (0 ok, 1 failed / had errors, 2 usage).
  */
-import { Command, CommanderError } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { closeApp } from '../../app/app.js';
-import { exitCodeFor } from '../../cli/exit-codes.js';
 import { register as registerSync } from '../../cli/commands/sync.js';
 import { register as registerConflicts } from '../../cli/commands/conflicts.js';
 import { createWorld, seedErp, CODE_A, CODE_B, type World } from './support.js';
 import { closeAfterTest } from '../support/lifecycle.js';
+import { runCommands } from '../support/cli.js';
 
-async function cli(w: World, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const program = new Command('crmlink').exitOverride();
-  const ctx = { openApp: () => w.open(), closeApp, out: (t: string) => out.push(t), err: (t: string) => err.push(t) };
-  registerSync(program, ctx);
-  registerConflicts(program, ctx);
-  const all = (c: Command): Command[] => c.commands.flatMap((s) => [s, ...all(s)]);
-  for (const c of all(program)) c.exitOverride().configureOutput({ writeErr: (t) => err.push(t), writeOut: (t) => out.push(t) });
-  let code = 0;
-  try {
-    await program.parseAsync(['node', 'crmlink', ...args]);
-  } catch (e) {
-    code = e instanceof CommanderError ? (e.exitCode === 0 ? 0 : 2) : exitCodeFor(e);
-    if (!(e instanceof CommanderError) && code !== 0 && !(e instanceof Error && e.message.startsWith('exit '))) err.push(String(e));
-  }
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
+const cli = (w: World, ...args: string[]) => runCommands([registerSync, registerConflicts], () => w.open(), args, { printErrors: true });
 
 describe('crmlink sync', () => {
   it('runs a job, prints its report, plans a dry run, shows status and history', async () => {

@@ -3,12 +3,11 @@
  * that maps Customer onto both, and helpers to look at every side.
  */
 import type { Knex } from 'knex';
-import { parseConfig } from '../../config/load.js';
 import type { Dialect } from '../../config/schema.js';
-import { openApp, closeApp, type App } from '../../app/app.js';
-import { silentLogger } from '../../core/logger.js';
+import type { App } from '../../app/app.js';
 import { makeCreditCode } from '../../identity/credit-code.js';
 import { createTestDatabase, fixtureKnex, type TestDatabase } from '../support/databases.js';
+import { appsOnConfig } from '../support/apps.js';
 
 export interface WorldOptions {
   hub?: 'sqlite' | 'postgres';
@@ -133,7 +132,6 @@ ${Object.entries(opts.extraJobs ?? {})
   .join('')}log:
   level: silent
 `;
-  const apps: App[] = [];
   return {
     hubDb,
     erpDb,
@@ -141,16 +139,7 @@ ${Object.entries(opts.extraJobs ?? {})
     erp,
     fin,
     yaml,
-    open: async () => {
-      const app = await openApp(parseConfig(yaml), { logger: silentLogger });
-      apps.push(app);
-      return app;
-    },
-    close: async () => {
-      await Promise.allSettled(apps.map((a) => closeApp(a)));
-      await Promise.allSettled([erp.destroy(), fin.destroy()]);
-      await Promise.allSettled([hubDb.drop(), erpDb.drop(), finDb.drop()]);
-    },
+    ...appsOnConfig(yaml, [erp, fin], [hubDb, erpDb, finDb]),
   };
 }
 
@@ -165,6 +154,11 @@ export async function rows(k: Knex, table: string, orderBy: string): Promise<Rec
     }
     return o;
   });
+}
+
+/** Both sources' customer tables as rows(): what a run that should write nothing must leave as it was. */
+export async function sourceRows(world: Pick<World, 'erp' | 'fin'>): Promise<{ erp: Record<string, unknown>[]; fin: Record<string, unknown>[] }> {
+  return { erp: await rows(world.erp, 'erp_customer', 'cust_code'), fin: await rows(world.fin, 'fin_account', 'acct_no') };
 }
 
 /** Live golden customers as plain values, by code. */
