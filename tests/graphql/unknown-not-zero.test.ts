@@ -5,10 +5,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createFixture, customerGid, DEV_AUTH } from './fixture.js';
-import { createYogaApp } from '../../server/yoga-app.js';
 import { createTwoSystems, haveBothServers, type TwoSystems } from '../identity/two-systems.js';
 import { runJob } from '../../sync/engine.js';
 import { useOpened } from '../support/lifecycle.js';
+import { askGraphQL } from '../support/graphql.js';
 
 const f = useOpened(() => createFixture({ customers: 2, server: DEV_AUTH }));
 
@@ -38,13 +38,7 @@ describe('receivableBalance', () => {
       });
       const app = await sys.open();
       await runJob(app, 'customers');
-      const yoga = createYogaApp(app, { logger: false });
-      const res = await yoga.fetch('http://x/graphql', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ query: '{ customers(first: 5) { nodes { name receivableBalance } } }' }),
-      });
-      const body = (await res.json()) as { data?: unknown; errors?: unknown };
+      const body = await askGraphQL(app, '{ customers(first: 5) { nodes { name receivableBalance } } }');
       expect(body.errors).toBeUndefined();
       expect(body.data).toEqual({ customers: { nodes: [{ name: '北京华为技术有限公司', receivableBalance: null }] } });
     } finally {

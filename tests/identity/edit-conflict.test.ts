@@ -4,12 +4,12 @@
  * the next run pushes the value to both systems.
  */
 import { describe, expect, it } from 'vitest';
-import { createYogaApp } from '../../server/yoga-app.js';
 import { runJob } from '../../sync/engine.js';
 import { listConflicts } from '../../sync/conflicts.js';
 import { createTwoSystems, goldenWithKeys, haveBothServers, type TwoSystems } from './two-systems.js';
 import { closeAfterTest } from '../support/lifecycle.js';
 import { openAuth } from '../support/auth.js';
+import { askGraphQL } from '../support/graphql.js';
 
 const DEV_ADMIN = `server:${openAuth()}`;
 
@@ -27,13 +27,7 @@ describe('an edit of a field with an open conflict', () => {
     const [conflict] = await listConflicts(app);
     expect(conflict).toMatchObject({ gid: golden.id, field: 'email', status: 'open' });
 
-    const yoga = createYogaApp(app, { logger: false });
-    const res = await yoga.fetch('http://x/graphql', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ query: `mutation($id: ID!) { updateCustomer(id: $id, input: { email: "ar@alibaba.example" }) { email } }`, variables: { id: golden.id } }),
-    });
-    const body = (await res.json()) as { data?: { updateCustomer: { email: string } }; errors?: unknown };
+    const body = await askGraphQL(app, `mutation($id: ID!) { updateCustomer(id: $id, input: { email: "ar@alibaba.example" }) { email } }`, { id: golden.id });
     expect(body.errors).toBeUndefined();
     expect(body.data?.updateCustomer.email).toBe('ar@alibaba.example');
 
@@ -52,9 +46,7 @@ describe('sourceRecords', () => {
   const query = async (sys: TwoSystems, q: string): Promise<unknown> => {
     const app = await sys.open();
     await runJob(app, 'customers');
-    const yoga = createYogaApp(app, { logger: false });
-    const res = await yoga.fetch('http://x/graphql', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: q }) });
-    const body = (await res.json()) as { data?: unknown; errors?: unknown };
+    const body = await askGraphQL(app, q);
     expect(body.errors).toBeUndefined();
     return body.data;
   };

@@ -13,6 +13,7 @@ import { listConflicts } from '../../sync/conflicts.js';
 import { createTwoSystems, goldenWithKeys, haveBothServers, PLANTED_ERP as ERP, PLANTED_FIN as FIN } from './two-systems.js';
 import { closeAfterTest } from '../support/lifecycle.js';
 import { openAuth } from '../support/auth.js';
+import { askGraphQL } from '../support/graphql.js';
 
 const SERVER = `server:${openAuth()}`;
 
@@ -24,10 +25,9 @@ describe('a steward on two real systems', () => {
     await runJob(app, 'customers');
     const yoga = createYogaApp(app, { logger: false });
     const gql = async (query: string, variables: Record<string, unknown>) => {
-      const res = await yoga.fetch('http://x/graphql', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
-      const body = (await res.json()) as { data?: Record<string, unknown>; errors?: unknown };
+      const body = await askGraphQL(yoga, query, variables);
       expect(body.errors).toBeUndefined();
-      return body.data!;
+      return body.data as Record<string, unknown>;
     };
     const [candidate] = await listCandidates(app.hub, {});
     const survivor = candidate.a.sources[0].source === 'erp' ? candidate.a.id : candidate.b.id;

@@ -5,8 +5,8 @@
  */
 import type { Knex } from 'knex';
 import type { App } from '../../app/app.js';
-import { createTestDatabase, fixtureKnex, requireDialect, type TestDatabase } from '../support/databases.js';
-import { appsOnConfig } from '../support/apps.js';
+import { requireDialect, type TestDatabase } from '../support/databases.js';
+import { appsOnConfig, hubErpFinance } from '../support/apps.js';
 
 export interface Person {
   code: string;
@@ -59,11 +59,7 @@ export interface TwoSystemsOptions {
 
 export async function createTwoSystems(erpRows: readonly Person[], finRows: readonly Person[], opts: TwoSystemsOptions = {}): Promise<TwoSystems> {
   const label = opts.label ?? 'two';
-  const hubDb = await createTestDatabase('sqlite', `${label}hub`);
-  const erpDb = await createTestDatabase('postgres', `${label}erp`);
-  const finDb = await createTestDatabase('mysql', `${label}fin`);
-  const erp = fixtureKnex(erpDb);
-  const fin = fixtureKnex(finDb);
+  const { hubDb, erpDb, finDb, erp, fin } = await hubErpFinance(label, { hub: 'sqlite', erp: 'postgres', finance: 'mysql' });
   await erp.schema.createTable('customer', (t) => {
     t.string('code', 20).primary();
     t.string('name', 200).notNullable();

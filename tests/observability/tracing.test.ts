@@ -11,7 +11,7 @@ import { CUSTOMER_360 } from '../../schema/graphiql.js';
 import { runJob } from '../../sync/engine.js';
 import { useSecurityServer } from '../security/support.js';
 import { closeAfterTest } from '../support/lifecycle.js';
-import { createWorld, seedErp, CODE_A, CODE_B } from '../sync/support.js';
+import { ACME_AND_BETA, createWorld, seedErp } from '../sync/support.js';
 
 const exporter = new InMemorySpanExporter();
 let tracing: Tracing;
@@ -91,10 +91,7 @@ describe('a customer-360 query', () => {
 describe('a sync run', () => {
   test('sync run → stage (pull per source, push) → batch → source statement', async () => {
     const world = closeAfterTest(await createWorld());
-    await seedErp(world.erp, [
-      { code: 'C001', name: 'Acme', creditCode: CODE_A, phone: '010-1' },
-      { code: 'C002', name: 'Beta', creditCode: CODE_B, phone: '010-2' },
-    ]);
+    await seedErp(world.erp, ACME_AND_BETA);
     const app = await world.open();
     const report = await runJob(app, 'customers');
     expect(report.status).toBe('ok');

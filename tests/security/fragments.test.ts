@@ -7,7 +7,7 @@
 import { performance } from 'node:perf_hooks';
 import { describe, expect, test } from 'vitest';
 import { SERVER_AUTH } from '../graphql/fixture.js';
-import { useSecurityServer } from './support.js';
+import { useSecurityServer, whileProbingHealth } from './support.js';
 
 const ADMIN = { 'x-api-key': 'admin-key-0123456789' };
 
@@ -24,20 +24,7 @@ describe('doubling fragments', () => {
 
   /** The request's answer, and the slowest /healthz answer while it ran. */
   async function timed(query: string) {
-    let done = false;
-    let slowest = 0;
-    const probe = (async () => {
-      while (!done) {
-        const t = performance.now();
-        await (await s.fetch('/healthz')).text();
-        slowest = Math.max(slowest, performance.now() - t);
-      }
-    })();
-    const t = performance.now();
-    const r = await s.gql(query, undefined, ADMIN);
-    const ms = performance.now() - t;
-    done = true;
-    await probe;
+    const { result: r, ms, slowest } = await whileProbingHealth(s, () => s.gql(query, undefined, ADMIN));
     return { r, ms, slowest };
   }
 

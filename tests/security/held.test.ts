@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { SERVER_AUTH, customerGid } from '../graphql/fixture.js';
 import { matchApiKey } from '../../server/plugins/use-auth.js';
 import { testDialects } from '../support/databases.js';
-import { startSecurityServer, useSecurityServer, type SecurityServer } from './support.js';
+import { bobsOrderAndInvoice, startSecurityServer, useSecurityServer, type SecurityServer } from './support.js';
 import { rawRequest } from './http.js';
 import { JWT_SECRET, jwtServer, signToken } from './tokens.js';
 
@@ -70,9 +70,7 @@ describe('row rules on every read path (a salesperson: customers 1 and 3)', () =
   let bobsOrder: string;
   let bobsInvoice: string;
   beforeAll(async () => {
-    const r = await s.gql('{ salesOrders(where: { code: { eq: "SO0002-1" } }) { nodes { id } } invoices(where: { code: { eq: "INV0002-1" } }) { nodes { id } } }', {}, ADMIN);
-    bobsOrder = r.data.salesOrders.nodes[0].id;
-    bobsInvoice = r.data.invoices.nodes[0].id;
+    ({ order: bobsOrder, invoice: bobsInvoice } = await bobsOrderAndInvoice(s, ADMIN));
   });
 
   test("by id: another's customer, order and invoice are null everywhere", async () => {

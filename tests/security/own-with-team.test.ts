@@ -10,7 +10,7 @@
  */
 import { beforeAll, describe, expect, test } from 'vitest';
 import { customerGid } from '../graphql/fixture.js';
-import { useSecurityServer } from './support.js';
+import { bobsOrderAndInvoice, useSecurityServer } from './support.js';
 import { ADMIN_ROLE, apiKeyAuth } from '../support/auth.js';
 
 const ROOT = { 'x-api-key': 'root-key-0123456789ab' };
@@ -31,9 +31,7 @@ const s = useSecurityServer({
 let bobsOrder: string;
 let bobsInvoice: string;
 beforeAll(async () => {
-  const r = await s.gql('{ salesOrders(where: { code: { eq: "SO0002-1" } }) { nodes { id } } invoices(where: { code: { eq: "INV0002-1" } }) { nodes { id } } }', {}, ROOT);
-  bobsOrder = r.data.salesOrders.nodes[0].id;
-  bobsInvoice = r.data.invoices.nodes[0].id;
+  ({ order: bobsOrder, invoice: bobsInvoice } = await bobsOrderAndInvoice(s, ROOT));
 });
 
 const OWN = [customerGid(1), customerGid(3)];

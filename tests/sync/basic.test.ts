@@ -8,7 +8,7 @@ import { retryParked, runJob } from '../../sync/engine.js';
 import { listConflicts, resolveConflict } from '../../sync/conflicts.js';
 import { listParked } from '../../sync/status.js';
 import type { FaultHook } from '../../sync/types.js';
-import { createWorld, dumpHub, editHub, hubCustomers, rows, sourceRows, seedErp, CODE_A, CODE_B, CODE_C } from './support.js';
+import { ACME_AND_BETA, ACME_AND_BETA_NO_PHONE, createWorld, dumpHub, editHub, hubCustomers, rows, sourceRows, seedErp, CODE_A, CODE_B, CODE_C } from './support.js';
 import { closeAfterTest } from '../support/lifecycle.js';
 
 describe('sync on SQLite', () => {
@@ -145,10 +145,7 @@ describe('merge and conflicts on SQLite', () => {
 describe('deletes on SQLite', () => {
   it('propagates an ERP delete to the hub and finance, and it stays deleted', async () => {
     const world = closeAfterTest(await createWorld());
-    await seedErp(world.erp, [
-      { code: 'C001', name: 'Acme', creditCode: CODE_A },
-      { code: 'C002', name: 'Beta', creditCode: CODE_B },
-    ]);
+    await seedErp(world.erp, ACME_AND_BETA_NO_PHONE);
     const app = await world.open();
     await runJob(app, 'customers');
     await world.erp('erp_customer').where({ cust_code: 'C001' }).delete();
@@ -170,10 +167,7 @@ describe('deletes on SQLite', () => {
     ['finance', 'erp'],
   ] as const)('a delete in %s while %s edits the same record: the delete wins, the edit is named, the record stays deleted', async (deleter, editor) => {
     const world = closeAfterTest(await createWorld());
-    await seedErp(world.erp, [
-      { code: 'C001', name: 'Acme', creditCode: CODE_A, phone: '010-1' },
-      { code: 'C002', name: 'Beta', creditCode: CODE_B, phone: '010-2' },
-    ]);
+    await seedErp(world.erp, ACME_AND_BETA);
     const app = await world.open();
     await runJob(app, 'customers');
     const erpRow = () => world.erp('erp_customer').where({ cust_code: 'C001' });
@@ -289,10 +283,7 @@ describe('failures on SQLite', () => {
 
   it('retries a transient fault and ends where an undisturbed run ends', async () => {
     const world = closeAfterTest(await createWorld());
-    await seedErp(world.erp, [
-      { code: 'C001', name: 'Acme', creditCode: CODE_A },
-      { code: 'C002', name: 'Beta', creditCode: CODE_B },
-    ]);
+    await seedErp(world.erp, ACME_AND_BETA_NO_PHONE);
     const app = await world.open();
     const thrown: string[] = [];
     const faults: FaultHook = {

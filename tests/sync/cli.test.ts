@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { register as registerSync } from '../../cli/commands/sync.js';
 import { register as registerConflicts } from '../../cli/commands/conflicts.js';
-import { createWorld, seedErp, CODE_A, CODE_B, type World } from './support.js';
+import { ACME_AND_BETA_NO_PHONE, createWorld, seedErp, CODE_A, CODE_B, type World } from './support.js';
 import { closeAfterTest } from '../support/lifecycle.js';
 import { runCommands } from '../support/cli.js';
 
@@ -66,10 +66,7 @@ describe('crmlink sync', () => {
 describe('crmlink sync reconcile', () => {
   it('applies the hard deletes a timestamp capture missed; --dry-run, --json, --help and exit codes', async () => {
     const world = closeAfterTest(await createWorld({ erpCapture: 'timestamp' }));
-    await seedErp(world.erp, [
-      { code: 'C001', name: 'Acme', creditCode: CODE_A },
-      { code: 'C002', name: 'Beta', creditCode: CODE_B },
-    ]);
+    await seedErp(world.erp, ACME_AND_BETA_NO_PHONE);
     expect((await cli(world, 'sync', 'run', 'customers')).code).toBe(0);
     await world.erp('erp_customer').where({ cust_code: 'C002' }).delete();
 

@@ -9,7 +9,7 @@ import { runJob } from '../../sync/engine.js';
 import { startScheduler } from '../../sync/scheduler.js';
 import type { FaultHook } from '../../sync/types.js';
 import { requireDialect } from '../support/databases.js';
-import { createWorld, seedErp, CODE_A, CODE_B } from './support.js';
+import { ACME_AND_BETA_NO_PHONE, createWorld, seedErp, CODE_A } from './support.js';
 import { closeAfterTest } from '../support/lifecycle.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -86,10 +86,7 @@ describe('job lock on a PostgreSQL hub', () => {
     // A pattern that never fires during the test: the ticks are driven by hand, the same instants
     // in both schedulers, so the outcome depends on the hub's lock and tick claim, not on timing.
     const world = closeAfterTest(await createWorld({ hub: 'postgres', label: 'sched', schedule: '0 0 1 1 *' }));
-    await seedErp(world.erp, [
-      { code: 'C001', name: 'Acme', creditCode: CODE_A },
-      { code: 'C002', name: 'Beta', creditCode: CODE_B },
-    ]);
+    await seedErp(world.erp, ACME_AND_BETA_NO_PHONE);
     const a = await world.open();
     const b = await world.open();
     // Each pair of ticks is awaited before the next, so a report belongs to the current tick.

@@ -12,7 +12,7 @@ import { runJob } from '../../sync/engine.js';
 import { reconcileJob, type ReconcileReport } from '../../sync/reconcile.js';
 import { startScheduler } from '../../sync/scheduler.js';
 import { requireDialect } from '../support/databases.js';
-import { createWorld, hubCustomers, seedErp, CODE_A, CODE_B, CODE_C } from './support.js';
+import { createWorld, hubCustomers, seedErp, CODE_A, CODE_B, CODE_C, type WorldOptions } from './support.js';
 import { closeAfterTest } from '../support/lifecycle.js';
 
 const THREE = [
@@ -20,6 +20,15 @@ const THREE = [
   { code: 'C002', name: 'Beta', creditCode: CODE_B },
   { code: 'C003', name: 'Gamma', creditCode: CODE_C },
 ];
+
+/** A world whose ERP holds THREE, loaded by one run of the job (closed after the test). */
+async function loadedWithThree(opts: WorldOptions) {
+  const world = closeAfterTest(await createWorld(opts));
+  await seedErp(world.erp, THREE);
+  const app = await world.open();
+  await runJob(app, 'customers');
+  return { world, app };
+}
 
 /** SQL statements the ERP driver sends while `fn` runs. */
 async function erpStatements<T>(app: App, fn: () => Promise<T>): Promise<{ result: T; sql: string[] }> {
@@ -95,10 +104,7 @@ describe('key reconcile on SQLite', () => {
   });
 
   it('a source whose connector cannot list keys is reported, the others reconciled, the run partial', async () => {
-    const world = closeAfterTest(await createWorld({ erpCapture: 'timestamp', label: 'recnokeys' }));
-    await seedErp(world.erp, THREE);
-    const app = await world.open();
-    await runJob(app, 'customers');
+    const { world, app } = await loadedWithThree({ erpCapture: 'timestamp', label: 'recnokeys' });
     await world.erp('erp_customer').where({ cust_code: 'C001' }).delete();
     // As a plugin connector without readKeys (the contract's example plugin) would be.
     Object.defineProperty(app.sources.connector('finance'), 'readKeys', { value: undefined });
@@ -111,10 +117,7 @@ describe('key reconcile on SQLite', () => {
   });
 
   it('a dry run lists the keys and deletes nothing', async () => {
-    const world = closeAfterTest(await createWorld({ erpCapture: 'timestamp', label: 'recdry' }));
-    await seedErp(world.erp, THREE);
-    const app = await world.open();
-    await runJob(app, 'customers');
+    const { world, app } = await loadedWithThree({ erpCapture: 'timestamp', label: 'recdry' });
     await world.erp('erp_customer').where({ cust_code: 'C003' }).delete();
     const before = await app.hub.knex('crm_run').count({ n: '*' });
     const r = await reconcileJob(app, 'customers', { dryRun: true });
@@ -127,10 +130,7 @@ describe('key reconcile on SQLite', () => {
   });
 
   it('a source outside the mapping filter counts as gone (soft delete unseen by timestamp)', async () => {
-    const world = closeAfterTest(await createWorld({ label: 'recsoft', financeDelete: 'soft' }));
-    await seedErp(world.erp, THREE);
-    const app = await world.open();
-    await runJob(app, 'customers');
+    const { world, app } = await loadedWithThree({ label: 'recsoft', financeDelete: 'soft' });
     // The filter is `deleted = 0`: a row flagged deleted is no longer the source's.
     await world.fin('fin_account').where({ acct_no: 'C001' }).update({ deleted: 1 });
     const r = await reconcileJob(app, 'customers', { sources: ['finance'] });
@@ -139,10 +139,7 @@ describe('key reconcile on SQLite', () => {
   });
 
   it('waits for nothing and skips while a run of the job holds its lock', async () => {
-    const world = closeAfterTest(await createWorld({ erpCapture: 'timestamp', label: 'reclock' }));
-    await seedErp(world.erp, THREE);
-    const app = await world.open();
-    await runJob(app, 'customers');
+    const { world, app } = await loadedWithThree({ erpCapture: 'timestamp', label: 'reclock' });
     let release!: () => void;
     const holding = new Promise<void>((r) => (release = r));
     let started!: () => void;

@@ -6,8 +6,8 @@ import type { Knex } from 'knex';
 import type { Dialect } from '../../config/schema.js';
 import type { App } from '../../app/app.js';
 import { makeCreditCode } from '../../identity/credit-code.js';
-import { createTestDatabase, fixtureKnex, type TestDatabase } from '../support/databases.js';
-import { appsOnConfig } from '../support/apps.js';
+import { type TestDatabase } from '../support/databases.js';
+import { appsOnConfig, hubErpFinance } from '../support/apps.js';
 
 export interface WorldOptions {
   hub?: 'sqlite' | 'postgres';
@@ -46,13 +46,21 @@ export const CODE_A = makeCreditCode('91110000MA01AAAA0');
 export const CODE_B = makeCreditCode('91110000MA01BBBB0');
 export const CODE_C = makeCreditCode('91110000MA01CCCC0');
 
+/** Two ERP customers, each with a credit code and a phone: the smallest world to sync. */
+export const ACME_AND_BETA = [
+  { code: 'C001', name: 'Acme', creditCode: CODE_A, phone: '010-1' },
+  { code: 'C002', name: 'Beta', creditCode: CODE_B, phone: '010-2' },
+];
+
+/** The same two with their credit codes only. */
+export const ACME_AND_BETA_NO_PHONE = [
+  { code: 'C001', name: 'Acme', creditCode: CODE_A },
+  { code: 'C002', name: 'Beta', creditCode: CODE_B },
+];
+
 export async function createWorld(opts: WorldOptions = {}): Promise<World> {
   const label = opts.label ?? 'sync';
-  const hubDb = await createTestDatabase(opts.hub ?? 'sqlite', `${label}hub`);
-  const erpDb = await createTestDatabase(opts.erp ?? 'sqlite', `${label}erp`);
-  const finDb = await createTestDatabase(opts.finance ?? 'sqlite', `${label}fin`);
-  const erp = fixtureKnex(erpDb);
-  const fin = fixtureKnex(finDb);
+  const { hubDb, erpDb, finDb, erp, fin } = await hubErpFinance(label, { hub: opts.hub ?? 'sqlite', erp: opts.erp ?? 'sqlite', finance: opts.finance ?? 'sqlite' });
   await erp.schema.createTable('erp_customer', (t) => {
     t.string('cust_code', 20).primary();
     t.string('cust_name', 200).notNullable();
