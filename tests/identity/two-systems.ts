@@ -3,10 +3,9 @@
  * finance database on MariaDB, no credit codes, a few e-mails, phones and names changed on one
  * side. The config has no match block unless a test gives one.
  */
-import type { Knex } from 'knex';
 import type { App } from '../../app/app.js';
 import { requireDialect, type TestDatabase } from '../support/databases.js';
-import { appsOnConfig, hubErpFinance } from '../support/apps.js';
+import { appsOnConfig, hubErpFinance, type AppsOnConfig, type HubErpFinance } from '../support/apps.js';
 
 export interface Person {
   code: string;
@@ -15,16 +14,16 @@ export interface Person {
   email: string | null;
 }
 
-export interface TwoSystems {
-  erp: Knex;
-  fin: Knex;
+export interface TwoSystems extends Pick<HubErpFinance, 'erp' | 'fin'>, AppsOnConfig {
   yaml: string;
   hubFile: string;
-  open(): Promise<App>;
-  close(): Promise<void>;
 }
 
 /** Whether both servers are reachable (skips loudly otherwise, fails under CI). */
+export async function haveBothServers(): Promise<boolean> {
+  return (await requireDialect('postgres')) && (await requireDialect('mysql'));
+}
+
 /** Four customers as the ERP holds them. */
 export const PLANTED_ERP: readonly Person[] = [
   { code: 'C01', name: '北京华为技术有限公司', phone: '010-82882888', email: 'info@huawei.example' },
@@ -40,10 +39,6 @@ export const PLANTED_FIN: readonly Person[] = [
   { code: 'F03', name: '深圳市腾讯计算机系统有限公司', phone: '0755-86019999', email: 'pr@tencent.example' },
   { code: 'F04', name: '北京小米移动软件有限公司', phone: '010-60606666', email: 'hi@xiaomi.example' },
 ];
-
-export async function haveBothServers(): Promise<boolean> {
-  return (await requireDialect('postgres')) && (await requireDialect('mysql'));
-}
 
 export interface TwoSystemsOptions {
   /** Extra lines under entities.Customer (e.g. a match block), indented by four spaces. */

@@ -10,8 +10,8 @@ import { tracingSchema } from '../../config/schema.js';
 import { CUSTOMER_360 } from '../../schema/graphiql.js';
 import { runJob } from '../../sync/engine.js';
 import { useSecurityServer } from '../security/support.js';
-import { closeAfterTest } from '../support/lifecycle.js';
-import { ACME_AND_BETA, createWorld, seedErp } from '../sync/support.js';
+import { ACME_AND_BETA } from '../sync/support.js';
+import { seededWorld } from '../sync/seeded.js';
 
 const exporter = new InMemorySpanExporter();
 let tracing: Tracing;
@@ -90,9 +90,7 @@ describe('a customer-360 query', () => {
 
 describe('a sync run', () => {
   test('sync run → stage (pull per source, push) → batch → source statement', async () => {
-    const world = closeAfterTest(await createWorld());
-    await seedErp(world.erp, ACME_AND_BETA);
-    const app = await world.open();
+    const { world, app } = await seededWorld(ACME_AND_BETA);
     const report = await runJob(app, 'customers');
     expect(report.status).toBe('ok');
 

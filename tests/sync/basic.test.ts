@@ -10,15 +10,14 @@ import { listParked } from '../../sync/status.js';
 import type { FaultHook } from '../../sync/types.js';
 import { ACME_AND_BETA, ACME_AND_BETA_NO_PHONE, createWorld, dumpHub, editHub, hubCustomers, rows, sourceRows, seedErp, CODE_A, CODE_B, CODE_C } from './support.js';
 import { closeAfterTest } from '../support/lifecycle.js';
+import { seededWorld } from './seeded.js';
 
 describe('sync on SQLite', () => {
   it('loads the ERP into the hub and finance, then stays quiet', async () => {
-    const world = closeAfterTest(await createWorld());
-    await seedErp(world.erp, [
+    const { world, app } = await seededWorld([
       { code: 'C001', name: 'Acme', creditCode: CODE_A, phone: '010-1', limit: '1000.00' },
       { code: 'C002', name: 'Beta', creditCode: CODE_B, phone: '010-2', limit: '2000.50' },
     ]);
-    const app = await world.open();
     const first = await runJob(app, 'customers');
     expect(first.error).toBeUndefined();
     expect(first.status).toBe('ok');
@@ -45,9 +44,7 @@ describe('sync on SQLite', () => {
   });
 
   it('carries an ERP edit to the hub and finance', async () => {
-    const world = closeAfterTest(await createWorld());
-    await seedErp(world.erp, [{ code: 'C001', name: 'Acme', creditCode: CODE_A, phone: '010-1' }]);
-    const app = await world.open();
+    const { world, app } = await seededWorld([{ code: 'C001', name: 'Acme', creditCode: CODE_A, phone: '010-1' }]);
     await runJob(app, 'customers');
     await world.erp('erp_customer').where({ cust_code: 'C001' }).update({ phone: '010-9' });
     const r = await runJob(app, 'customers');
@@ -61,9 +58,7 @@ describe('sync on SQLite', () => {
 
 describe('merge and conflicts on SQLite', () => {
   it('merges edits of different fields made on two sides', async () => {
-    const world = closeAfterTest(await createWorld());
-    await seedErp(world.erp, [{ code: 'C001', name: 'Acme', creditCode: CODE_A, phone: '010-1', city: 'BJ' }]);
-    const app = await world.open();
+    const { world, app } = await seededWorld([{ code: 'C001', name: 'Acme', creditCode: CODE_A, phone: '010-1', city: 'BJ' }]);
     await runJob(app, 'customers');
     await world.erp('erp_customer').where({ cust_code: 'C001' }).update({ city: 'SH' });
     await world.fin('fin_account').where({ acct_no: 'C001' }).update({ phone: '020-2' });
@@ -76,9 +71,7 @@ describe('merge and conflicts on SQLite', () => {
   });
 
   it('raises a manual conflict for the same field, holds it back, and pushes the resolution', async () => {
-    const world = closeAfterTest(await createWorld());
-    await seedErp(world.erp, [{ code: 'C001', name: 'Acme', creditCode: CODE_A, phone: '010-1' }]);
-    const app = await world.open();
+    const { world, app } = await seededWorld([{ code: 'C001', name: 'Acme', creditCode: CODE_A, phone: '010-1' }]);
     await runJob(app, 'customers');
     await world.erp('erp_customer').where({ cust_code: 'C001' }).update({ phone: '111', city: 'GZ' });
     await world.fin('fin_account').where({ acct_no: 'C001' }).update({ phone: '222' });
@@ -111,9 +104,7 @@ describe('merge and conflicts on SQLite', () => {
   });
 
   it('follows the authority under source:finance', async () => {
-    const world = closeAfterTest(await createWorld());
-    await seedErp(world.erp, [{ code: 'C001', name: 'Acme', creditCode: CODE_A, limit: '1000' }]);
-    const app = await world.open();
+    const { world, app } = await seededWorld([{ code: 'C001', name: 'Acme', creditCode: CODE_A, limit: '1000' }]);
     await runJob(app, 'customers');
     await world.erp('erp_customer').where({ cust_code: 'C001' }).update({ credit_limit: '100' });
     await world.fin('fin_account').where({ acct_no: 'C001' }).update({ credit_limit: '200' });
@@ -128,9 +119,7 @@ describe('merge and conflicts on SQLite', () => {
   });
 
   it('pushes an edit made in the hub (GraphQL) to both systems', async () => {
-    const world = closeAfterTest(await createWorld());
-    await seedErp(world.erp, [{ code: 'C001', name: 'Acme', creditCode: CODE_A, phone: '010-1', city: 'BJ' }]);
-    const app = await world.open();
+    const { world, app } = await seededWorld([{ code: 'C001', name: 'Acme', creditCode: CODE_A, phone: '010-1', city: 'BJ' }]);
     await runJob(app, 'customers');
     await editHub(app, 'C001', { phone: '999', city: 'XA' });
     const r = await runJob(app, 'customers');
@@ -144,9 +133,7 @@ describe('merge and conflicts on SQLite', () => {
 
 describe('deletes on SQLite', () => {
   it('propagates an ERP delete to the hub and finance, and it stays deleted', async () => {
-    const world = closeAfterTest(await createWorld());
-    await seedErp(world.erp, ACME_AND_BETA_NO_PHONE);
-    const app = await world.open();
+    const { world, app } = await seededWorld(ACME_AND_BETA_NO_PHONE);
     await runJob(app, 'customers');
     await world.erp('erp_customer').where({ cust_code: 'C001' }).delete();
     const r = await runJob(app, 'customers');
@@ -166,9 +153,7 @@ describe('deletes on SQLite', () => {
     ['erp', 'finance'],
     ['finance', 'erp'],
   ] as const)('a delete in %s while %s edits the same record: the delete wins, the edit is named, the record stays deleted', async (deleter, editor) => {
-    const world = closeAfterTest(await createWorld());
-    await seedErp(world.erp, ACME_AND_BETA);
-    const app = await world.open();
+    const { world, app } = await seededWorld(ACME_AND_BETA);
     await runJob(app, 'customers');
     const erpRow = () => world.erp('erp_customer').where({ cust_code: 'C001' });
     const finRow = () => world.fin('fin_account').where({ acct_no: 'C001' });
@@ -200,9 +185,7 @@ describe('deletes on SQLite', () => {
   });
 
   it('soft-deletes in finance and reads the flagged row as gone', async () => {
-    const world = closeAfterTest(await createWorld({ financeDelete: 'soft' }));
-    await seedErp(world.erp, [{ code: 'C001', name: 'Acme', creditCode: CODE_A }]);
-    const app = await world.open();
+    const { world, app } = await seededWorld([{ code: 'C001', name: 'Acme', creditCode: CODE_A }], { financeDelete: 'soft' });
     await runJob(app, 'customers');
     await editHub(app, 'C001', {}, { delete: true });
     const r = await runJob(app, 'customers');
@@ -215,9 +198,7 @@ describe('deletes on SQLite', () => {
   });
 
   it('reports a delete the mapping may not write, and does not resurrect the record', async () => {
-    const world = closeAfterTest(await createWorld({ financeWrite: ['insert', 'update'] }));
-    await seedErp(world.erp, [{ code: 'C001', name: 'Acme', creditCode: CODE_A }]);
-    const app = await world.open();
+    const { world, app } = await seededWorld([{ code: 'C001', name: 'Acme', creditCode: CODE_A }], { financeWrite: ['insert', 'update'] });
     await runJob(app, 'customers');
     await world.erp('erp_customer').delete();
     const r = await runJob(app, 'customers');
@@ -265,12 +246,10 @@ describe('failures on SQLite', () => {
   });
 
   it('parks a row the mapping cannot read, and retries it by key', async () => {
-    const world = closeAfterTest(await createWorld());
-    await seedErp(world.erp, [
+    const { world, app } = await seededWorld([
       { code: 'C001', name: 'Acme', creditCode: CODE_A, limit: '12x' },
       { code: 'C002', name: 'Beta', creditCode: CODE_B, limit: '5' },
     ]);
-    const app = await world.open();
     const r = await runJob(app, 'customers');
     expect(r.sources.erp).toMatchObject({ parked: 1, hubInserted: 1 });
     const [p] = await listParked(app);
@@ -282,9 +261,7 @@ describe('failures on SQLite', () => {
   });
 
   it('retries a transient fault and ends where an undisturbed run ends', async () => {
-    const world = closeAfterTest(await createWorld());
-    await seedErp(world.erp, ACME_AND_BETA_NO_PHONE);
-    const app = await world.open();
+    const { world, app } = await seededWorld(ACME_AND_BETA_NO_PHONE);
     const thrown: string[] = [];
     const faults: FaultHook = {
       at(point, info) {
@@ -306,9 +283,7 @@ describe('failures on SQLite', () => {
   });
 
   it('fails on a permanent fault without retrying, and the next run completes', async () => {
-    const world = closeAfterTest(await createWorld());
-    await seedErp(world.erp, [{ code: 'C001', name: 'Acme', creditCode: CODE_A }]);
-    const app = await world.open();
+    const { world, app } = await seededWorld([{ code: 'C001', name: 'Acme', creditCode: CODE_A }]);
     let calls = 0;
     const r = await runJob(app, 'customers', {
       faults: {
@@ -334,12 +309,10 @@ describe('failures on SQLite', () => {
 
 describe('dry run on SQLite', () => {
   it('returns the plan and changes nothing anywhere', async () => {
-    const world = closeAfterTest(await createWorld());
-    await seedErp(world.erp, [
+    const { world, app } = await seededWorld([
       { code: 'C001', name: 'Acme', creditCode: CODE_A, phone: '1' },
       { code: 'C002', name: 'Beta', creditCode: CODE_B, phone: '2' },
     ]);
-    const app = await world.open();
     await runJob(app, 'customers');
     await world.erp('erp_customer').where({ cust_code: 'C001' }).update({ phone: '1b' });
     await world.erp('erp_customer').where({ cust_code: 'C002' }).delete();

@@ -11,6 +11,7 @@ import type { FaultHook } from '../../sync/types.js';
 import { requireDialect } from '../support/databases.js';
 import { ACME_AND_BETA_NO_PHONE, createWorld, seedErp, CODE_A } from './support.js';
 import { closeAfterTest } from '../support/lifecycle.js';
+import { seededWorld } from './seeded.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const slowRead: FaultHook = {
@@ -21,9 +22,7 @@ const slowRead: FaultHook = {
 
 describe('job lock on a SQLite hub', () => {
   it('runs one of two overlapping runs and records the other as skipped', async () => {
-    const world = closeAfterTest(await createWorld());
-    await seedErp(world.erp, [{ code: 'C001', name: 'Acme', creditCode: CODE_A }]);
-    const app = await world.open();
+    const { world, app } = await seededWorld([{ code: 'C001', name: 'Acme', creditCode: CODE_A }]);
     const [a, b] = await Promise.all([runJob(app, 'customers', { faults: slowRead }), runJob(app, 'customers')]);
     expect([a.status, b.status].sort()).toEqual(['ok', 'skipped']);
     expect([a, b].find((r) => r.status === 'skipped')?.reason).toMatch(/^LOCKED/);
@@ -32,9 +31,7 @@ describe('job lock on a SQLite hub', () => {
   });
 
   it('takes over a lock left by a process that no longer exists', async () => {
-    const world = closeAfterTest(await createWorld());
-    await seedErp(world.erp, [{ code: 'C001', name: 'Acme', creditCode: CODE_A }]);
-    const app = await world.open();
+    const { world, app } = await seededWorld([{ code: 'C001', name: 'Acme', creditCode: CODE_A }]);
     await runJob(app, 'customers'); // creates the tables
     const far = new Date(Date.now() + 3600_000).toISOString();
     await app.hub.knex('crm_lock').insert({ name: 'crmlink:job:customers', holder: `${hostname()}:2147483646:dead`, acquired_at: far, expires_at: far });

@@ -14,6 +14,7 @@ import { startScheduler } from '../../sync/scheduler.js';
 import { requireDialect } from '../support/databases.js';
 import { createWorld, hubCustomers, seedErp, CODE_A, CODE_B, CODE_C, type WorldOptions } from './support.js';
 import { closeAfterTest } from '../support/lifecycle.js';
+import { seededWorld } from './seeded.js';
 
 const THREE = [
   { code: 'C001', name: 'Acme', creditCode: CODE_A },
@@ -23,9 +24,7 @@ const THREE = [
 
 /** A world whose ERP holds THREE, loaded by one run of the job (closed after the test). */
 async function loadedWithThree(opts: WorldOptions) {
-  const world = closeAfterTest(await createWorld(opts));
-  await seedErp(world.erp, THREE);
-  const app = await world.open();
+  const { world, app } = await seededWorld(THREE, opts);
   await runJob(app, 'customers');
   return { world, app };
 }
@@ -45,9 +44,7 @@ for (const erp of ['sqlite', 'postgres', 'mysql'] as Dialect[]) {
   describe(`key reconcile, ERP on ${erp} (timestamp capture)`, () => {
     it('sees a hard delete a run cannot, deletes it everywhere, and it stays deleted', async (t) => {
       if (!(await requireDialect(erp))) return t.skip();
-      const world = closeAfterTest(await createWorld({ erp, erpCapture: 'timestamp', label: `rec${erp.slice(0, 2)}` }));
-      await seedErp(world.erp, THREE);
-      const app = await world.open();
+      const { world, app } = await seededWorld(THREE, { erp, erpCapture: 'timestamp', label: `rec${erp.slice(0, 2)}` });
       expect((await runJob(app, 'customers')).status).toBe('ok');
       expect(await world.fin('fin_account').orderBy('acct_no').pluck('acct_no')).toEqual(['C001', 'C002', 'C003']);
 

@@ -7,7 +7,7 @@ import type { Dialect } from '../../config/schema.js';
 import type { App } from '../../app/app.js';
 import { makeCreditCode } from '../../identity/credit-code.js';
 import { type TestDatabase } from '../support/databases.js';
-import { appsOnConfig, hubErpFinance } from '../support/apps.js';
+import { appsOnConfig, hubErpFinance, type AppsOnConfig, type HubErpFinance } from '../support/apps.js';
 
 export interface WorldOptions {
   hub?: 'sqlite' | 'postgres';
@@ -31,15 +31,8 @@ export interface WorldOptions {
   label?: string;
 }
 
-export interface World {
-  hubDb: TestDatabase;
-  erpDb: TestDatabase;
-  finDb: TestDatabase;
-  erp: Knex;
-  fin: Knex;
+export interface World extends HubErpFinance, AppsOnConfig {
   yaml: string;
-  open(): Promise<App>;
-  close(): Promise<void>;
 }
 
 export const CODE_A = makeCreditCode('91110000MA01AAAA0');
