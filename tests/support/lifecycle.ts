@@ -16,8 +16,8 @@ export function useOpened<T extends object>(open: () => Promise<T>, close: (open
   return new Proxy({} as T, {
     get(_target, key) {
       if (!opened) throw new Error(`not opened yet (reading ${String(key)}): read it inside a test or a hook registered after this call`);
-      const value = Reflect.get(opened, key) as unknown;
-      return typeof value === 'function' ? value.bind(opened) : value;
+      // As it is, not bound: a property may be a function with properties of its own (a yoga app).
+      return Reflect.get(opened, key);
     },
     set(_target, key, value) {
       if (!opened) throw new Error(`not opened yet (writing ${String(key)})`);
