@@ -30,28 +30,15 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('crmlink CLI exit codes (in process)', () => {
-  test('config check on a good file exits 0 and summarises it', async () => {
+  test.each([
+    ['config check on a good file exits 0 and summarises it', 'good.yaml', 0, 'out', 'erp (sqlite, erp)'],
+    ['config check on a bad file exits 2 and names path and line', 'bad.yaml', 2, 'err', 'sources.erp.dialect: expected one of mssql|postgres|mysql|sqlite (line 4)'],
+    ['a missing environment variable exits 2 and names it', 'env.yaml', 2, 'err', 'environment variable CRMLINK_TEST_UNSET_PW is not set'],
+    ['a missing config file exits 2', 'nope.yaml', 2, 'err', 'config file not found'],
+  ] as const)('%s', async (_title, file, code, stream, says) => {
     const c = capture();
-    expect(await main(['node', 'crmlink', 'config', 'check', '--config', join(dir, 'good.yaml')], c.ctx)).toBe(0);
-    expect(c.out.join('\n')).toContain('erp (sqlite, erp)');
-  });
-
-  test('config check on a bad file exits 2 and names path and line', async () => {
-    const c = capture();
-    expect(await main(['node', 'crmlink', 'config', 'check', '--config', join(dir, 'bad.yaml')], c.ctx)).toBe(2);
-    expect(c.err.join('\n')).toContain('sources.erp.dialect: expected one of mssql|postgres|mysql|sqlite (line 4)');
-  });
-
-  test('a missing environment variable exits 2 and names it', async () => {
-    const c = capture();
-    expect(await main(['node', 'crmlink', 'config', 'check', '--config', join(dir, 'env.yaml')], c.ctx)).toBe(2);
-    expect(c.err.join('\n')).toContain('environment variable CRMLINK_TEST_UNSET_PW is not set');
-  });
-
-  test('a missing config file exits 2', async () => {
-    const c = capture();
-    expect(await main(['node', 'crmlink', 'config', 'check', '--config', join(dir, 'nope.yaml')], c.ctx)).toBe(2);
-    expect(c.err.join('\n')).toContain('config file not found');
+    expect(await main(['node', 'crmlink', 'config', 'check', '--config', join(dir, file)], c.ctx)).toBe(code);
+    expect(c[stream].join('\n')).toContain(says);
   });
 
   test('an unknown command exits 2', async () => {

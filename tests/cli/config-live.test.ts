@@ -2,43 +2,22 @@
  * `config check` connects, when it can, and checks every mapped table and column against the live
  * schema, naming the nearest name; `--offline` skips that; a source it cannot reach is a warning.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { main } from '../../cli/main.js';
-import { defaultContext } from '../../cli/context.js';
-import { createTestDatabase, fixtureKnex, requireDialect, type TestDatabase } from '../support/databases.js';
+import { runCli, usePostgresForCli } from '../support/cli.js';
 
-let ready = false;
-let db: TestDatabase;
-let dir: string;
-
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'crmlink-live-'));
-  ready = await requireDialect('postgres');
-  if (!ready) return;
-  db = await createTestDatabase('postgres', 'cfglive');
-  const k = fixtureKnex(db);
-  try {
-    await k.schema.createTable('customers', (t) => {
-      t.string('customer_id', 10).primary();
-      t.string('company_name', 80);
-      t.string('phone', 24);
-      t.timestamp('modified_at');
-    });
-  } finally {
-    await k.destroy();
-  }
-}, 60_000);
-
-afterAll(async () => {
-  if (ready) await db.drop();
-  rmSync(dir, { recursive: true, force: true });
+const pg = usePostgresForCli('cfglive', async (k) => {
+  await k.schema.createTable('customers', (t) => {
+    t.string('customer_id', 10).primary();
+    t.string('company_name', 80);
+    t.string('phone', 24);
+    t.timestamp('modified_at');
+  });
 });
 
 function configFile(name: string, connection: object, fields: string, extra = ''): string {
-  const file = join(dir, `${name}.yaml`);
+  const file = join(pg.dir, `${name}.yaml`);
   writeFileSync(
     file,
     `sources:
@@ -64,18 +43,13 @@ sync:
   return file;
 }
 
-async function check(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(['node', 'crmlink', 'config', 'check', ...args], { ...defaultContext(), out: (t) => out.push(t), err: (t) => err.push(t) });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
+const check = (...args: string[]) => runCli('config', 'check', ...args);
 
-const conn = () => ({ ...db.connection, database: db.database });
+const conn = () => pg.connection();
 
 describe('config check against the live schema', () => {
   it('a misspelled column is an error at its line, with the nearest name; every one is reported', async (ctx) => {
-    if (!ready) return ctx.skip();
+    if (!pg.ready) return ctx.skip();
     const file = configFile('typo', conn(), '          code: customer_id\n          name: { column: comapny_name, trim: true }\n          phone: phone');
     const r = await check('--config', file);
     expect(r.code).toBe(2);
@@ -84,7 +58,7 @@ describe('config check against the live schema', () => {
   });
 
   it('a table that is not there is named with the nearest table', async (ctx) => {
-    if (!ready) return ctx.skip();
+    if (!pg.ready) return ctx.skip();
     const file = configFile('table', conn(), '          code: customer_id');
     writeFileSync(file, `${String(await import('node:fs').then((f) => f.readFileSync(file, 'utf8'))).replace('table: customers', 'table: customer')}`);
     const r = await check('--config', file);
@@ -93,7 +67,7 @@ describe('config check against the live schema', () => {
   });
 
   it('live problems and problems of the file come in one report, sorted by line', async (ctx) => {
-    if (!ready) return ctx.skip();
+    if (!pg.ready) return ctx.skip();
     const file = configFile('both', conn(), '          code: customer_id\n          name: company_nam', ', schedule: "hourly"');
     const r = await check('--config', file);
     expect(r.code).toBe(2);
@@ -103,7 +77,7 @@ describe('config check against the live schema', () => {
   });
 
   it('--offline does not connect: the same file passes', async (ctx) => {
-    if (!ready) return ctx.skip();
+    if (!pg.ready) return ctx.skip();
     const file = configFile('offline', conn(), '          code: customer_id\n          name: comapny_name');
     const r = await check('--offline', '--config', file);
     expect(r.code).toBe(0);
@@ -111,7 +85,7 @@ describe('config check against the live schema', () => {
   });
 
   it('a correct mapping passes and says what it checked', async (ctx) => {
-    if (!ready) return ctx.skip();
+    if (!pg.ready) return ctx.skip();
     const file = configFile('good', conn(), '          code: customer_id\n          name: company_name');
     writeFileSync(file, (await import('node:fs')).readFileSync(file, 'utf8').replace('modifed_at', 'modified_at'));
     const r = await check('--config', file);

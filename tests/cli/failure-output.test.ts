@@ -4,48 +4,22 @@
  * how to get the details; --verbose prints the JSON log with the stack; --log-format json keeps
  * the JSON log for machines (and `serve` writes JSON by default: tests/cli/serve.test.ts).
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import knexFactory from 'knex';
+import { CRMLINK_BIN, customerConfig, pullCustomersJob, tempDirForTests, writeConfig, writeCustomerErp } from '../support/cli.js';
 
-const BIN = resolve(import.meta.dirname, '../../bin/crmlink.mjs');
-const dir = mkdtempSync(join(tmpdir(), 'crmlink-failure-output-'));
-const config = join(dir, 'crmlink.yaml');
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDirForTests('failure-output');
+// The mapping names a column the ERP does not have: cCusNam, misspelt.
+const config = writeConfig(dir, customerConfig({ fields: 'code: cCusCode, name: cCusNam', rest: pullCustomersJob() }));
 
 beforeAll(async () => {
-  const erp = knexFactory({ client: 'better-sqlite3', connection: { filename: join(dir, 'erp.db') }, useNullAsDefault: true });
-  await erp.schema.createTable('Customer', (t) => {
-    t.string('cCusCode').primary();
-    t.string('cCusName');
-  });
-  await erp('Customer').insert([{ cCusCode: 'C001', cCusName: '北京华为技术有限公司' }]);
-  await erp.destroy();
-  writeFileSync(
-    config,
-    [
-      'hub: { dialect: sqlite, connection: { filename: ./hub.db } }',
-      'sources:',
-      '  erp: { kind: erp, dialect: sqlite, connection: { filename: ./erp.db } }',
-      'entities:',
-      '  Customer:',
-      '    sources:',
-      '      erp: { table: Customer, key: [cCusCode], fields: { code: cCusCode, name: cCusNam } }   # misspelled',
-      'sync:',
-      '  jobs:',
-      '    customers: { entity: Customer, sources: [erp], direction: pull }',
-      '',
-    ].join('\n'),
-  );
+  await writeCustomerErp(dir);
 });
 
 function run(...args: string[]) {
   const env = { ...process.env };
   delete env.CRMLINK_LOG_LEVEL;
-  return spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env });
+  return spawnSync(process.execPath, [CRMLINK_BIN, ...args], { encoding: 'utf8', env });
 }
 
 describe('a failed sync run on the command line', () => {

@@ -4,18 +4,15 @@
  * in place, with the same figures. The clock is moved by hand; through the real binary the
  * interval is 0 (`--progress-every 0`) so each page prints a line without waiting.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import knexFactory from 'knex';
 import { describeProgress, formatDuration, syncProgress } from '../../cli/progress.js';
 import type { ProgressEvent } from '../../sync/index.js';
+import { CRMLINK_BIN, customerConfig, pullCustomersJob, tempDirForTests, writeConfig, writeCustomerErp } from '../support/cli.js';
 
-const BIN = resolve(import.meta.dirname, '../../bin/crmlink.mjs');
-const dir = mkdtempSync(join(tmpdir(), 'crmlink-progress-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDirForTests('progress');
 
 const event = (done: number, estimated: number | null = 5000): ProgressEvent => ({ job: 'customers', phase: 'pull', source: 'erp', done, estimated });
 
@@ -69,12 +66,8 @@ describe('progress on a terminal', () => {
 
 describe('crmlink sync run, not on a terminal', () => {
   beforeAll(async () => {
+    await writeCustomerErp(dir, Array.from({ length: 250 }, (_, i) => ({ cCusCode: `C${String(i).padStart(4, '0')}`, cCusName: `客户${i}有限公司` })));
     const erp = knexFactory({ client: 'better-sqlite3', connection: { filename: join(dir, 'erp.db') }, useNullAsDefault: true });
-    await erp.schema.createTable('Customer', (t) => {
-      t.string('cCusCode').primary();
-      t.string('cCusName');
-    });
-    await erp('Customer').insert(Array.from({ length: 250 }, (_, i) => ({ cCusCode: `C${String(i).padStart(4, '0')}`, cCusName: `客户${i}有限公司` })));
     // The same customers with a modification time, for incremental runs (timestamp capture).
     await erp.schema.createTable('Stamped', (t) => {
       t.string('code').primary();
@@ -84,30 +77,17 @@ describe('crmlink sync run, not on a terminal', () => {
     // A day apart from 2024-01-01: the look-back window after the first load holds only the newest.
     await erp('Stamped').insert(Array.from({ length: 250 }, (_, i) => ({ code: `S${String(i).padStart(4, '0')}`, name: `客户${i}`, modified: new Date(Date.UTC(2024, 0, 1) + i * 86_400_000).toISOString().replace('T', ' ').slice(0, 19) })));
     await erp.destroy();
-    writeFileSync(
-      join(dir, 'crmlink.yaml'),
-      [
-        'hub: { dialect: sqlite, connection: { filename: ./hub.db } }',
-        'sources:',
-        '  erp: { kind: erp, dialect: sqlite, connection: { filename: ./erp.db } }',
-        'entities:',
-        '  Customer:',
-        '    sources:',
-        '      erp: { table: Customer, key: [cCusCode], fields: { code: cCusCode, name: cCusName } }',
-        '  Contact:',
-        '    sources:',
-        '      erp: { table: Stamped, key: [code], changes: { strategy: timestamp, column: modified }, fields: { name: name } }',
-        'sync:',
-        '  jobs:',
-        '    customers: { entity: Customer, sources: [erp], direction: pull, batchSize: 100 }',
-        '    stamped: { entity: Contact, sources: [erp], direction: pull, batchSize: 100 }',
-        '',
-      ].join('\n'),
+    writeConfig(
+      dir,
+      customerConfig({
+        entities: ['  Contact:', '    sources:', '      erp: { table: Stamped, key: [code], changes: { strategy: timestamp, column: modified }, fields: { name: name } }'],
+        rest: [...pullCustomersJob(', batchSize: 100'), '    stamped: { entity: Contact, sources: [erp], direction: pull, batchSize: 100 }'],
+      }),
     );
   });
 
   test('prints progress lines with the count from the source, rows left and the rate', () => {
-    const r = spawnSync(process.execPath, [BIN, 'sync', 'run', 'customers', '--config', join(dir, 'crmlink.yaml'), '--progress-every', '0'], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [CRMLINK_BIN, 'sync', 'run', 'customers', '--config', join(dir, 'crmlink.yaml'), '--progress-every', '0'], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
     const lines = r.stderr.split('\n').filter((l) => l.startsWith('progress: '));
     expect(lines.length).toBeGreaterThanOrEqual(2);
@@ -117,7 +97,7 @@ describe('crmlink sync run, not on a terminal', () => {
   });
 
   test('an incremental run (timestamp capture) counts the rows its sweep will read', async () => {
-    const cli = (job: string) => spawnSync(process.execPath, [BIN, 'sync', 'run', job, '--config', join(dir, 'crmlink.yaml'), '--progress-every', '0'], { encoding: 'utf8' });
+    const cli = (job: string) => spawnSync(process.execPath, [CRMLINK_BIN, 'sync', 'run', job, '--config', join(dir, 'crmlink.yaml'), '--progress-every', '0'], { encoding: 'utf8' });
     expect(cli('stamped').status).toBe(0);
     const erp = knexFactory({ client: 'better-sqlite3', connection: { filename: join(dir, 'erp.db') }, useNullAsDefault: true });
     await erp('Stamped').where('code', '<', 'S0120').update({ modified: '2026-01-01 00:00:00', name: erp.raw("name || '（改）'") });

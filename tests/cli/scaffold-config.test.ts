@@ -3,47 +3,36 @@
  * (${VAR}s and comments), one `entities:` block with a `mode` per entity, a pull job each, and it
  * passes `config check` (live schema included) as it stands.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { main } from '../../cli/main.js';
-import { defaultContext } from '../../cli/context.js';
-import { createTestDatabase, fixtureKnex, requireDialect, type TestDatabase } from '../support/databases.js';
+import { runCli as cli, usePostgresForCli } from '../support/cli.js';
 
-let ready = false;
-let db: TestDatabase;
-let dir: string;
+const pg = usePostgresForCli('scafcfg', async (k) => {
+  await k.schema.createTable('clients', (t) => {
+    t.string('client_code', 10).primary();
+    t.string('client_name', 80);
+    t.string('phone', 24);
+    t.decimal('credit_limit', 18, 2);
+    t.timestamp('modified_at');
+  });
+  await k.schema.createTable('sales_orders', (t) => {
+    t.integer('order_no').primary();
+    t.string('client_code', 10).references('client_code').inTable('clients');
+    t.date('order_date');
+    t.decimal('total', 18, 2);
+  });
+  await k.schema.createTable('notes', (t) => {
+    t.text('a');
+    t.text('b');
+  });
+});
+const dir = pg.dir;
 
-beforeAll(async () => {
-  ready = await requireDialect('postgres');
-  if (!ready) return;
-  db = await createTestDatabase('postgres', 'scafcfg');
-  const k = fixtureKnex(db);
-  try {
-    await k.schema.createTable('clients', (t) => {
-      t.string('client_code', 10).primary();
-      t.string('client_name', 80);
-      t.string('phone', 24);
-      t.decimal('credit_limit', 18, 2);
-      t.timestamp('modified_at');
-    });
-    await k.schema.createTable('sales_orders', (t) => {
-      t.integer('order_no').primary();
-      t.string('client_code', 10).references('client_code').inTable('clients');
-      t.date('order_date');
-      t.decimal('total', 18, 2);
-    });
-    await k.schema.createTable('notes', (t) => {
-      t.text('a');
-      t.text('b');
-    });
-  } finally {
-    await k.destroy();
-  }
-  dir = mkdtempSync(join(tmpdir(), 'crmlink-scafcfg-'));
-  const { database, ...conn } = { ...db.connection, database: db.database };
+beforeAll(() => {
+  if (!pg.ready) return;
+  const { database, ...conn } = pg.connection();
   writeFileSync(
     join(dir, 'crmlink.yaml'),
     `# the shop's ERP
@@ -55,24 +44,11 @@ sources:
     connection: { host: ${conn.host}, port: ${conn.port}, user: ${conn.user}, database: "\${SHOP_DB:-${database}}" }   # database from the environment
 `,
   );
-}, 60_000);
-
-afterAll(async () => {
-  if (!ready) return;
-  await db.drop();
-  rmSync(dir, { recursive: true, force: true });
 });
-
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(['node', 'crmlink', ...args], { ...defaultContext(), out: (t) => out.push(t), err: (t) => err.push(t) });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
 
 describe('mapping scaffold writes a config that passes config check', () => {
   it('several tables: one entities block, a mode and a job per entity, and config check passes against the live database', async (ctx) => {
-    if (!ready) return ctx.skip();
+    if (!pg.ready) return ctx.skip();
     const file = join(dir, 'scaffolded.yaml');
     const s = await cli('mapping', 'scaffold', 'shop', '-t', 'clients', '-e', 'Customer', '-t', 'sales_orders', '-e', 'SalesOrder', '-t', 'notes', '-e', 'Activity', '-c', join(dir, 'crmlink.yaml'), '-o', file);
     expect(s.code, s.err).toBe(0);
@@ -95,7 +71,7 @@ describe('mapping scaffold writes a config that passes config check', () => {
   });
 
   it('printed without --out, the config is the same document', async (ctx) => {
-    if (!ready) return ctx.skip();
+    if (!pg.ready) return ctx.skip();
     const s = await cli('mapping', 'scaffold', 'shop', '--table', 'clients', '--entity', 'Customer', '-c', join(dir, 'crmlink.yaml'));
     expect(s.code).toBe(0);
     const doc = parse(s.out) as { sources: Record<string, unknown>; entities: { Customer: { sources: { shop: { key: string[] } } } } };
@@ -104,7 +80,7 @@ describe('mapping scaffold writes a config that passes config check', () => {
   });
 
   it('an unknown table and unpaired --table/--entity are usage errors', async (ctx) => {
-    if (!ready) return ctx.skip();
+    if (!pg.ready) return ctx.skip();
     expect((await cli('mapping', 'scaffold', 'shop', '-t', 'nope', '-e', 'Customer', '-c', join(dir, 'crmlink.yaml'))).code).toBe(2);
     expect((await cli('mapping', 'scaffold', 'shop', '-t', 'clients', '-t', 'notes', '-e', 'Customer', '-c', join(dir, 'crmlink.yaml'))).code).toBe(2);
   });

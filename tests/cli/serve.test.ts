@@ -2,46 +2,18 @@
  * `crmlink serve` as an operator runs it: a real process, a real port, readiness over HTTP, and a
  * graceful stop on SIGTERM (scheduler stopped, pools closed, exit code 0).
  */
-import { describe, expect, test, afterAll } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { describe, expect, test } from 'vitest';
 import { spawn } from 'node:child_process';
-import knexFactory from 'knex';
+import { CRMLINK_BIN, customerConfig, OPEN_ADMIN_SERVER, pullCustomersJob, tempDirForTests, writeConfig, writeCustomerErp } from '../support/cli.js';
 
-const BIN = resolve(import.meta.dirname, '../../bin/crmlink.mjs');
-const dir = mkdtempSync(join(tmpdir(), 'crmlink-serve-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDirForTests('serve');
 
 describe('crmlink serve', () => {
   test('serves health, readiness and GraphQL, and stops cleanly on SIGTERM', async () => {
-    const erp = knexFactory({ client: 'better-sqlite3', connection: { filename: join(dir, 'erp.db') }, useNullAsDefault: true });
-    await erp.schema.createTable('Customer', (t) => {
-      t.string('cCusCode').primary();
-      t.string('cCusName');
-    });
-    await erp('Customer').insert([{ cCusCode: 'C001', cCusName: '北京华为技术有限公司' }]);
-    await erp.destroy();
-    writeFileSync(
-      join(dir, 'crmlink.yaml'),
-      [
-        'hub: { dialect: sqlite, connection: { filename: ./hub.db } }',
-        'sources:',
-        '  erp: { kind: erp, dialect: sqlite, connection: { filename: ./erp.db } }',
-        'entities:',
-        '  Customer:',
-        '    sources:',
-        '      erp: { table: Customer, key: [cCusCode], fields: { code: cCusCode, name: cCusName } }',
-        'sync:',
-        '  jobs:',
-        '    customers: { entity: Customer, sources: [erp], direction: pull, schedule: "* * * * * *" }',
-        'server:',
-        '  auth: { mode: none, anonymousRole: admin, roles: { admin: { customers: all, admin: true } } }',
-        '',
-      ].join('\n'),
-    );
+    await writeCustomerErp(dir);
+    const config = writeConfig(dir, customerConfig({ rest: [...pullCustomersJob(', schedule: "* * * * * *"'), ...OPEN_ADMIN_SERVER] }));
 
-    const child = spawn(process.execPath, [BIN, 'serve', '--config', join(dir, 'crmlink.yaml'), '--port', '0'], {
+    const child = spawn(process.execPath, [CRMLINK_BIN, 'serve', '--config', config, '--port', '0'], {
       env: { ...process.env, CRMLINK_LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

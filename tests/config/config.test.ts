@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { parseConfig } from '../../config/load.js';
-import { ConfigError } from '../../core/errors.js';
 import { configJsonSchema } from '../../config/json-schema.js';
+import { configErrorOf } from '../support/config.js';
 
 const GOOD = `
 hub: { dialect: sqlite, connection: { filename: ./.crmlink/hub.db } }
@@ -46,15 +46,7 @@ server: { port: 4000 }
 
 const ENV = { ERP_HOST: 'erp.example.internal', ERP_USER: 'crm', ERP_PASSWORD: 's3cret' };
 
-function errorOf(text: string, env: Record<string, string> = ENV): ConfigError {
-  try {
-    parseConfig(text, { env });
-  } catch (err) {
-    if (err instanceof ConfigError) return err;
-    throw err;
-  }
-  throw new Error('expected the config to be rejected');
-}
+const errorOf = (text: string, env: Record<string, string> = ENV) => configErrorOf(text, env);
 
 describe('config validation', () => {
   test('a good config loads with defaults filled in', () => {

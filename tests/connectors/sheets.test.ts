@@ -10,11 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ExcelJS from 'exceljs';
 import iconv from 'iconv-lite';
-import { createConnector } from '../../connectors/registry.js';
-import { sourceSchema } from '../../config/schema.js';
 import { parseConfig } from '../../config/load.js';
 import { CrmlinkError } from '../../core/errors.js';
-import type { Row } from '../../connectors/driver.js';
 import type { Connector } from '../../connectors/connector.js';
 import { XlsxConnector } from '../../connectors/sheets/xlsx-connector.js';
 import { CsvConnector } from '../../connectors/sheets/csv-connector.js';
@@ -23,6 +20,7 @@ import { runJob } from '../../sync/engine.js';
 import { silentLogger } from '../../core/logger.js';
 import { createTestDatabase } from '../support/databases.js';
 import { readParked } from '../../hub/parked.js';
+import { fileConnector, readAll } from '../support/file-sources.js';
 
 let dir: string;
 beforeAll(() => {
@@ -33,15 +31,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 /** Company names with characters from all over GBK (and full-width brackets). */
 const NAMES = ['上海浦东鑫犇贸易有限公司', '北京（中关村）淼焱科技股份有限公司', '广州市瑞琪喆餐饮管理有限公司', '深圳市龍華區電子廠', '重庆渝北区巴渝火锅店·总店', '哈尔滨冰城啤酒厂（集团）'];
 
-function connector(kind: 'xlsx' | 'csv', filename: string, file: Record<string, unknown> = {}): Connector {
-  return createConnector('src', sourceSchema.parse({ kind: 'crm', connector: kind, connection: { filename }, file }), { baseDir: dir });
-}
-
-async function all(c: Connector, table: string, key: string[]): Promise<Row[]> {
-  const rows: Row[] = [];
-  for await (const page of c.readPages({ table, key })) rows.push(...page);
-  return rows;
-}
+const connector = (kind: 'xlsx' | 'csv', filename: string, file: Record<string, unknown> = {}): Connector => fileConnector(dir, 'src', kind, filename, file);
+const all = readAll;
 
 describe('CSV encodings, BOM and delimiters', () => {
   it('a GBK file of Chinese company names reads back without one changed character (encoding detected)', async () => {

@@ -15,7 +15,7 @@ import { createConnector } from '../../connectors/registry.js';
 import { sourceSchema } from '../../config/schema.js';
 import { CrmlinkError } from '../../core/errors.js';
 import type { Connector } from '../../connectors/connector.js';
-import type { Row } from '../../connectors/driver.js';
+import { fileConnector, readAll } from '../support/file-sources.js';
 
 const NAMES = ['上海浦东鑫犇贸易有限公司', '北京（中关村）淼焱科技股份有限公司', '广州市瑞琪喆餐饮管理有限公司', '深圳市龍華區電子廠', '重庆渝北区巴渝火锅店·总店'];
 
@@ -25,15 +25,8 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function connector(kind: 'xlsx' | 'csv', filename: string, file: Record<string, unknown> = {}): Connector {
-  return createConnector('book', sourceSchema.parse({ kind: 'crm', connector: kind, connection: { filename }, file: { writeBack: true, ...file } }), { baseDir: dir });
-}
-
-async function all(c: Connector, table: string, key: string[]): Promise<Row[]> {
-  const rows: Row[] = [];
-  for await (const page of c.readPages({ table, key })) rows.push(...page);
-  return rows;
-}
+const connector = (kind: 'xlsx' | 'csv', filename: string, file: Record<string, unknown> = {}): Connector => fileConnector(dir, 'book', kind, filename, { writeBack: true, ...file });
+const all = readAll;
 
 describe('CSV write-back', () => {
   it('updates, inserts and deletes in a GBK file; every other company name stays byte for byte; the previous version is the .bak', async () => {

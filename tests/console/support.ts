@@ -17,6 +17,7 @@ import { refreshAnalysis } from '../../analysis/index.js';
 import { prepareDemo, runDemoScenario, type PreparedDemo } from '../../demo/index.js';
 import { openSqlite } from '../../demo/seed.js';
 import { startServer, type RunningServer } from '../../server/server.js';
+import { ADMIN_ROLE, apiKeyAuth } from '../support/auth.js';
 
 export const KEYS = {
   admin: 'console-admin-key-0123456789',
@@ -26,21 +27,21 @@ export const KEYS = {
 } as const;
 
 /** The demo's server block, replaced: API keys from the environment, four roles. */
-const SERVER_BLOCK = `server:
-  port: 0
-  auth:
-    mode: apiKey
-    apiKeys:
-      - { key: "\${CONSOLE_ADMIN_KEY}", user: root, role: admin }
-      - { key: "\${CONSOLE_OPERATOR_KEY}", user: olivia, role: operator }
-      - { key: "\${CONSOLE_AUDITOR_KEY}", user: audrey, role: auditor }
-      - { key: "\${CONSOLE_SALES_KEY}", user: sam, role: sales }
-    roles:
-      admin: { customers: all, write: true, admin: true }
-      operator: { customers: all, write: true, admin: true }   # runs sync, settles conflicts and merges
-      auditor: { customers: all, admin: true }                 # sees the console, cannot act
-      sales: { customers: own, hide: [Customer.creditLimit], write: true }
-`;
+const CONSOLE_AUTH = apiKeyAuth(
+  [
+    { key: '${CONSOLE_ADMIN_KEY}', user: 'root', role: 'admin' },
+    { key: '${CONSOLE_OPERATOR_KEY}', user: 'olivia', role: 'operator' },
+    { key: '${CONSOLE_AUDITOR_KEY}', user: 'audrey', role: 'auditor' },
+    { key: '${CONSOLE_SALES_KEY}', user: 'sam', role: 'sales' },
+  ],
+  {
+    admin: ADMIN_ROLE,
+    operator: `${ADMIN_ROLE}   # runs sync, settles conflicts and merges`,
+    auditor: '{ customers: all, admin: true }                 # sees the console, cannot act',
+    sales: '{ customers: own, hide: [Customer.creditLimit], write: true }',
+  },
+);
+const SERVER_BLOCK = `server:\n  port: 0${CONSOLE_AUTH}`;
 
 /**
  * Another server over the same demo databases and hub, with its own `server:` block (another

@@ -17,6 +17,7 @@ import { toInstant } from '../../model/time.js';
 import { normalizeDecimal as coreNormalizeDecimal, sameValue as coreSameValue } from '../../model/values.js';
 import { SourceStore } from '../../schema/source-store.js';
 import { decimalColumn, gap, killDriverSessions, waitForDriverQuery, naiveDateTimeColumn, readAll, sleep, sourceFor } from './support.js';
+import { everyAggregate } from '../support/aggregates.js';
 
 const LEGACY_TABLE = '客户 Order';
 
@@ -715,13 +716,7 @@ for (const dialect of testDialects()) {
       expect(rows.map((r) => m.toRecord(r).totalAmount)).toEqual(['0.01', '0.02', '1234.56', '-0.07']);
 
       const store = new SourceStore('SalesOrder', 'erp', driver, m, []);
-      const specs = [
-        { fn: 'count' as const, as: 'count' },
-        { fn: 'sum' as const, field: 'totalAmount', as: 'sum' },
-        { fn: 'avg' as const, field: 'totalAmount', as: 'avg' },
-        { fn: 'min' as const, field: 'totalAmount', as: 'min' },
-        { fn: 'max' as const, field: 'totalAmount', as: 'max' },
-      ];
+      const specs = everyAggregate('totalAmount');
       const [all] = await store.aggregate({ const: true }, specs);
       expect(all).toEqual({ count: 4, sum: '1234.52', avg: '308.63', min: '-0.07', max: '1234.56' });
       const groups = await store.aggregate({ const: true }, specs, { field: 'customerId', values: ['CA', 'CB'] });

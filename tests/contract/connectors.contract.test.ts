@@ -10,7 +10,7 @@ import ExcelJS from 'exceljs';
 import iconv from 'iconv-lite';
 import { connectorContract, connectorWriteContract } from '../../connectors/contract/index.js';
 import { createConnector } from '../../connectors/registry.js';
-import { sourceSchema, type SourceConfig } from '../../config/schema.js';
+import { sourceSchema, type Dialect, type SourceConfig } from '../../config/schema.js';
 import { createTestDatabase, fixtureKnex, requireDialect, testDialects } from '../support/databases.js';
 import { sourceFor } from './support.js';
 import { installPlugin, PLUGIN_NAME } from './plugin-fixture.js';
@@ -40,22 +40,40 @@ function tempDir(label: string): { dir: string; cleanup: () => Promise<void> } {
   return { dir, cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
 }
 
+/**
+ * A fresh database of `dialect` holding CUSTOMERS, with the contract's connector on it (null when the
+ * server is unreachable): `fx` writes behind the connector's back, `contract.cleanup` drops it all.
+ */
+async function customersDatabase(dialect: Dialect, label: string) {
+  if (!(await requireDialect(dialect))) return null;
+  const db = await createTestDatabase(dialect, label);
+  const fx = fixtureKnex(db);
+  await fx.schema.createTable('customers', (t) => {
+    t.integer('id').primary();
+    t.string('name', 100).notNullable();
+    t.string('city', 20);
+  });
+  await fx('customers').insert(CUSTOMERS);
+  const contract = {
+    connector: createConnector('erp', sourceFor(db)),
+    table: 'customers',
+    key: ['id'],
+    textColumn: 'name',
+    async cleanup() {
+      await fx.destroy();
+      await db.drop();
+    },
+  };
+  return { fx, contract };
+}
+
 for (const dialect of testDialects()) {
   connectorContract(dialect, async () => {
-    if (!(await requireDialect(dialect))) return null;
-    const db = await createTestDatabase(dialect, 'conncontract');
-    const fx = fixtureKnex(db);
-    await fx.schema.createTable('customers', (t) => {
-      t.integer('id').primary();
-      t.string('name', 100).notNullable();
-      t.string('city', 20);
-    });
-    await fx('customers').insert(CUSTOMERS);
+    const made = await customersDatabase(dialect, 'conncontract');
+    if (!made) return null;
+    const { fx, contract } = made;
     return {
-      connector: createConnector('erp', sourceFor(db)),
-      table: 'customers',
-      key: ['id'],
-      textColumn: 'name',
+      ...contract,
       expectedCount: CUSTOMERS.length,
       sample: { id: 3, name: '广州（南方）物流有限公司', city: '广州' },
       async change() {
@@ -63,10 +81,6 @@ for (const dialect of testDialects()) {
         await fx('customers').where({ id: 5 }).delete();
         await fx('customers').insert(changed()[5]);
         return CHANGE;
-      },
-      async cleanup() {
-        await fx.destroy();
-        await db.drop();
       },
     };
   });
@@ -99,48 +113,37 @@ async function writeWorkbook(file: string, rows: Customer[]): Promise<void> {
   await wb.xlsx.writeFile(file);
 }
 
-connectorContract('xlsx', async () => {
-  const { dir, cleanup } = tempDir('xlsx');
-  const file = join(dir, 'customers.xlsx');
-  await writeWorkbook(file, CUSTOMERS);
-  return {
-    connector: createConnector('sheet', source({ connector: 'xlsx', connection: { filename: 'customers.xlsx' } }), { baseDir: dir }),
-    table: '客户',
-    key: ['编号'],
-    textColumn: '名称',
-    expectedCount: CUSTOMERS.length,
-    sample: { 编号: 3, 名称: '广州（南方）物流有限公司', 城市: '广州' },
-    async change() {
-      await writeWorkbook(file, changed());
-      return CHANGE;
-    },
-    cleanup,
-  };
-});
-
 function writeGbkCsv(file: string, rows: Customer[]): void {
   const text = ['编号,名称,城市', ...rows.map((c) => `${c.id},${c.name},${c.city ?? ''}`)].join('\r\n');
   writeFileSync(file, iconv.encode(text, 'gbk'));
 }
 
-connectorContract('csv (GBK)', async () => {
-  const { dir, cleanup } = tempDir('csv');
-  const file = join(dir, 'customers.csv');
-  writeGbkCsv(file, CUSTOMERS);
-  return {
-    connector: createConnector('csv', source({ connector: 'csv', connection: { filename: 'customers.csv' } }), { baseDir: dir }),
-    table: 'customers',
-    key: ['编号'],
-    textColumn: '名称',
-    expectedCount: CUSTOMERS.length,
-    sample: { 编号: 3, 名称: '广州（南方）物流有限公司', 城市: '广州' },
-    async change() {
-      writeGbkCsv(file, changed());
-      return CHANGE;
-    },
-    cleanup,
-  };
-});
+/** The file sources: CUSTOMERS under Chinese headers in a file, rewritten whole for the change. */
+const FILE_SOURCES = [
+  { name: 'xlsx', kind: 'sheet', connector: 'xlsx', filename: 'customers.xlsx', table: '客户', write: writeWorkbook },
+  { name: 'csv (GBK)', kind: 'csv', connector: 'csv', filename: 'customers.csv', table: 'customers', write: async (file: string, rows: Customer[]) => writeGbkCsv(file, rows) },
+];
+
+for (const f of FILE_SOURCES) {
+  connectorContract(f.name, async () => {
+    const { dir, cleanup } = tempDir(f.connector);
+    const file = join(dir, f.filename);
+    await f.write(file, CUSTOMERS);
+    return {
+      connector: createConnector(f.kind, source({ connector: f.connector, connection: { filename: f.filename } }), { baseDir: dir }),
+      table: f.table,
+      key: ['编号'],
+      textColumn: '名称',
+      expectedCount: CUSTOMERS.length,
+      sample: { 编号: 3, 名称: '广州（南方）物流有限公司', 城市: '广州' },
+      async change() {
+        await f.write(file, changed());
+        return CHANGE;
+      },
+      cleanup,
+    };
+  });
+}
 
 connectorContract(
   `plugin ${PLUGIN_NAME}`,
@@ -175,27 +178,9 @@ connectorContract(
 
 for (const dialect of testDialects()) {
   connectorWriteContract(dialect, async () => {
-    if (!(await requireDialect(dialect))) return null;
-    const db = await createTestDatabase(dialect, 'connwrite');
-    const fx = fixtureKnex(db);
-    await fx.schema.createTable('customers', (t) => {
-      t.integer('id').primary();
-      t.string('name', 100).notNullable();
-      t.string('city', 20);
-    });
-    await fx('customers').insert(CUSTOMERS);
-    return {
-      connector: createConnector('erp', sourceFor(db)),
-      table: 'customers',
-      key: ['id'],
-      textColumn: 'name',
-      existing: [CUSTOMERS[0], CUSTOMERS[1], CUSTOMERS[2]],
-      newKeys: [[101], [102]],
-      async cleanup() {
-        await fx.destroy();
-        await db.drop();
-      },
-    };
+    const made = await customersDatabase(dialect, 'connwrite');
+    if (!made) return null;
+    return { ...made.contract, existing: [CUSTOMERS[0], CUSTOMERS[1], CUSTOMERS[2]], newKeys: [[101], [102]] };
   });
 }
 

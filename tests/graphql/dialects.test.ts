@@ -4,22 +4,19 @@
  * sorts NULLs last, the others first), aggregates, constant statement counts, injection and a
  * write-through to PostgreSQL.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { createFixture, customerGid, type Fixture, type GqlResponse } from './fixture.js';
 import { requireDialect } from '../support/databases.js';
+import { useOpened } from '../support/lifecycle.js';
 
 const available = (await requireDialect('postgres')) && (await requireDialect('mysql'));
 
 /** A fresh three-engine fixture for the enclosing describe. */
 function engineFixture(): { get: () => Fixture; ok: (query: string, variables?: Record<string, unknown>) => Promise<GqlResponse> } {
-  let f: Fixture;
+  const f = useOpened(() => createFixture({ customers: 8, dialects: { erp: 'postgres', finance: 'mysql', oa: 'sqlite' } }));
   beforeAll(async () => {
-    f = await createFixture({ customers: 8, dialects: { erp: 'postgres', finance: 'mysql', oa: 'sqlite' } });
     // Some orders without a currency, to page over NULLs.
     await f.knex.erp('so_order').whereIn('order_no', ['SO0002-1', 'SO0005-2', 'SO0007-3']).update({ currency: null });
-  });
-  afterAll(async () => {
-    await f?.close();
   });
   return {
     get: () => f,

@@ -4,25 +4,22 @@
  * operations graphql-jit cannot run correctly (recursive input variables, introspection,
  * mutations) stay on the standard executor.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { parse } from '../../schema/graphql-runtime.js';
 import { createYogaApp, type CrmYoga } from '../../server/yoga-app.js';
 import { jitEligible } from '../../server/plugins/use-jit.js';
-import { createFixture, customerGid, SERVER_AUTH, type Fixture } from './fixture.js';
+import { createFixture, customerGid, SERVER_AUTH } from './fixture.js';
+import { useOpened } from '../support/lifecycle.js';
 
 const ADMIN = { 'x-api-key': 'admin-key-0123456789' };
 const ALICE = { 'x-api-key': 'alice-key-0123456789' };
 
-let f: Fixture;
+const f = useOpened(() => createFixture({ customers: 8, server: SERVER_AUTH }));
 let plain: CrmYoga;
 let jit: CrmYoga;
 beforeAll(async () => {
-  f = await createFixture({ customers: 8, server: SERVER_AUTH });
   plain = createYogaApp(f.app, { logger: false, jit: false });
   jit = createYogaApp(f.app, { logger: false, jit: true });
-});
-afterAll(async () => {
-  await f?.close();
 });
 
 async function run(yoga: CrmYoga, query: string, variables: Record<string, unknown>, headers: Record<string, string>) {

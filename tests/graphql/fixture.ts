@@ -18,6 +18,7 @@ import { silentLogger } from '../../core/logger.js';
 import { createTestDatabase, fixtureKnex, type TestDatabase } from '../support/databases.js';
 import { createYogaApp, type CrmYoga } from '../../server/yoga-app.js';
 import { makeCreditCode } from '../../identity/credit-code.js';
+import { ADMIN_ROLE, apiKeyAuth, openAuth } from '../support/auth.js';
 
 export const pad = (i: number) => String(i).padStart(4, '0');
 export const customerGid = (i: number) => `cus_${pad(i)}`;
@@ -67,28 +68,18 @@ export interface GqlResponse {
   errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[];
 }
 
-export const SERVER_AUTH = `
-  auth:
-    mode: apiKey
-    apiKeys:
-      - { key: "admin-key-0123456789", user: root, role: admin }
-      - { key: "alice-key-0123456789", user: alice, role: sales }
-      - { key: "bob-key-000123456789", user: bob, role: sales }
-      - { key: "east-key-00123456789", user: carol, role: manager, team: east }
-    roles:
-      admin: { customers: all, write: true, admin: true }
-      manager: { customers: team, write: true }
-      sales: { customers: own, write: true, hide: [Customer.creditLimit] }
-`;
+export const SERVER_AUTH = apiKeyAuth(
+  [
+    { key: 'admin-key-0123456789', user: 'root', role: 'admin' },
+    { key: 'alice-key-0123456789', user: 'alice', role: 'sales' },
+    { key: 'bob-key-000123456789', user: 'bob', role: 'sales' },
+    { key: 'east-key-00123456789', user: 'carol', role: 'manager', team: 'east' },
+  ],
+  { admin: ADMIN_ROLE, manager: '{ customers: team, write: true }', sales: '{ customers: own, write: true, hide: [Customer.creditLimit] }' },
+);
 
 /** The development server block of fixtures that bring no `auth:` of their own. */
-export const DEV_AUTH = `
-  auth:
-    mode: none
-    anonymousRole: admin
-    roles:
-      admin: { customers: all, write: true, admin: true }
-`;
+export const DEV_AUTH = openAuth();
 
 function connYaml(db: TestDatabase): string {
   if (db.dialect === 'sqlite') return JSON.stringify({ filename: db.database });

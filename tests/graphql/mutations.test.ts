@@ -3,20 +3,15 @@
  * write through to their owner source when its mapping allows it; optimistic concurrency;
  * validation messages; audit with before and after.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createFixture, customerGid, SERVER_AUTH, type Fixture } from './fixture.js';
+import { describe, expect, test } from 'vitest';
+import { createFixture, customerGid, SERVER_AUTH } from './fixture.js';
 import { makeCreditCode } from '../../identity/credit-code.js';
+import { useOpened } from '../support/lifecycle.js';
 
 const ADMIN = { 'x-api-key': 'admin-key-0123456789' };
 const ALICE = { 'x-api-key': 'alice-key-0123456789' };
 
-let f: Fixture;
-beforeAll(async () => {
-  f = await createFixture({ customers: 4, server: SERVER_AUTH });
-});
-afterAll(async () => {
-  await f?.close();
-});
+const f = useOpened(() => createFixture({ customers: 4, server: SERVER_AUTH }));
 
 const CREATE = `mutation($input: CustomerCreateInput!) { createCustomer(input: $input) { id version name creditCode ownerId syncStatus fieldSources { field source } } }`;
 

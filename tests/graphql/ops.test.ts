@@ -1,13 +1,13 @@
 /** Operator fields: sources, conflicts listed and resolved through sync/, admin-only access. */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createFixture, customerGid, SERVER_AUTH, type Fixture } from './fixture.js';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { createFixture, customerGid, SERVER_AUTH } from './fixture.js';
+import { useOpened } from '../support/lifecycle.js';
 
 const ADMIN = { 'x-api-key': 'admin-key-0123456789' };
 const ALICE = { 'x-api-key': 'alice-key-0123456789' };
 
-let f: Fixture;
+const f = useOpened(() => createFixture({ customers: 3, server: SERVER_AUTH }));
 beforeAll(async () => {
-  f = await createFixture({ customers: 3, server: SERVER_AUTH });
   const now = new Date().toISOString();
   await f.app.hub.knex('crm_conflict').insert([1, 2, 3].map((i) => ({
     job: 'customers',
@@ -21,9 +21,6 @@ beforeAll(async () => {
     status: 'open',
     created_at: now,
   })));
-});
-afterAll(async () => {
-  await f?.close();
 });
 
 describe('ops', () => {

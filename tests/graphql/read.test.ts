@@ -5,14 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createFixture, customerGid, type Fixture } from './fixture.js';
+import { useOpened } from '../support/lifecycle.js';
 
-let f: Fixture;
-beforeAll(async () => {
-  f = await createFixture({ customers: 12 });
-});
-afterAll(async () => {
-  await f?.close();
-});
+const f = useOpened(() => createFixture({ customers: 12 }));
 
 const names = (r: { data: { customers: { nodes: { name: string }[] } } }) => r.data.customers.nodes.map((n) => n.name);
 const codes = (r: { data: { customers: { nodes: { code: string }[] } } }) => r.data.customers.nodes.map((n) => n.code);
@@ -243,13 +238,7 @@ describe('aggregates', () => {
 
 describe('batching', () => {
   // Its own sources and hub: this test adds customers, which the other tests must not see.
-  let g: Fixture;
-  beforeAll(async () => {
-    g = await createFixture({ customers: 12 });
-  });
-  afterAll(async () => {
-    await g?.close();
-  });
+  const g = useOpened(() => createFixture({ customers: 12 }));
   const Q360 = `{ customers(first: 50) { nodes { id name receivableBalance
     salesOrders(first: 10) { nodes { code lines { nodes { lineNo amount } } } }
     invoices { nodes { code balance } }

@@ -5,19 +5,14 @@
  * Every place the GraphQL layer crosses key spaces for the field must use ERP's: nested lists,
  * the ref as an id, the to-one field, filters, row rules and mutations writing the ref.
  */
-import { afterAll, beforeAll, describe, expect, onTestFinished, test } from 'vitest';
+import { describe, expect, onTestFinished, test } from 'vitest';
 import { createFixture, customerGid, pad, SERVER_AUTH, type Fixture } from './fixture.js';
+import { useOpened } from '../support/lifecycle.js';
 
 const ADMIN = { 'x-api-key': 'admin-key-0123456789' };
 const ALICE = { 'x-api-key': 'alice-key-0123456789' };
 
-let f: Fixture;
-beforeAll(async () => {
-  f = await createFixture({ customers: 6, server: SERVER_AUTH, approvalRefSource: 'erp' });
-});
-afterAll(async () => {
-  await f?.close();
-});
+const f = useOpened(() => createFixture({ customers: 6, server: SERVER_AUTH, approvalRefSource: 'erp' }));
 
 interface Approval {
   id: string;

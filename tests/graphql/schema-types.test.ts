@@ -4,10 +4,11 @@
  * where the value really is free-form — a field's value of any type, or a map keyed by the
  * fields of an entity — each listed here with why. A new String status or JSON blob fails here.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { getNamedType, isEnumType, isObjectType, type GraphQLSchema } from '../../schema/graphql-runtime.js';
 import { appSchema } from '../../server/yoga-app.js';
-import { createFixture, type Fixture } from './fixture.js';
+import { createFixture } from './fixture.js';
+import { useOpened } from '../support/lifecycle.js';
 
 /** Field names that always carry a closed set of codes. */
 const CLOSED_SET_NAMES = /^(status|state|kind|hubKind|direction|decision|label|op|mode|trigger|action|tierMethod|customers)$/;
@@ -36,14 +37,10 @@ const FREE_FORM_JSON: Record<string, string> = {
   'PlannedConflict.values': 'side → value of the conflicting field',
 };
 
-let f: Fixture;
+const f = useOpened(() => createFixture({ customers: 1 }));
 let schema: GraphQLSchema;
 beforeAll(async () => {
-  f = await createFixture({ customers: 1 });
   schema = appSchema(f.app);
-});
-afterAll(async () => {
-  await f?.close();
 });
 
 function fields(): { coordinate: string; type: string; enumType: boolean }[] {

@@ -7,19 +7,14 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { SignJWT } from 'jose';
 import { createFixture, customerGid, ownerOf, SERVER_AUTH, type Fixture } from './fixture.js';
 import { graphiqlEnabled } from '../../server/yoga-app.js';
+import { useOpened } from '../support/lifecycle.js';
 
 const ADMIN = { 'x-api-key': 'admin-key-0123456789' };
 const ALICE = { 'x-api-key': 'alice-key-0123456789' };
 const BOB = { authorization: 'Bearer bob-key-000123456789' };
 const EAST = { 'x-api-key': 'east-key-00123456789' };
 
-let f: Fixture;
-beforeAll(async () => {
-  f = await createFixture({ customers: 8, server: SERVER_AUTH });
-});
-afterAll(async () => {
-  await f?.close();
-});
+const f = useOpened(() => createFixture({ customers: 8, server: SERVER_AUTH }));
 
 describe('authentication', () => {
   test('no key or a wrong key is 401 UNAUTHENTICATED', async () => {

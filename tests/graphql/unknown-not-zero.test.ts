@@ -3,19 +3,14 @@
  * configured, or a customer with no record in the invoices' system), 0 only when the invoices were
  * looked at and none is open; the schema description says so.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createFixture, customerGid, DEV_AUTH, type Fixture } from './fixture.js';
-import { createYogaApp } from '../../server/yoga-app.js';
+import { describe, expect, it } from 'vitest';
+import { createFixture, customerGid, DEV_AUTH } from './fixture.js';
 import { createTwoSystems, haveBothServers, type TwoSystems } from '../identity/two-systems.js';
 import { runJob } from '../../sync/engine.js';
+import { useOpened } from '../support/lifecycle.js';
+import { askGraphQL } from '../support/graphql.js';
 
-let f: Fixture;
-beforeAll(async () => {
-  f = await createFixture({ customers: 2, server: DEV_AUTH });
-});
-afterAll(async () => {
-  await f?.close();
-});
+const f = useOpened(() => createFixture({ customers: 2, server: DEV_AUTH }));
 
 describe('receivableBalance', () => {
   it('is null for a customer with no record in the invoices system, a figure for one with invoices', async () => {
@@ -39,17 +34,11 @@ describe('receivableBalance', () => {
     try {
       sys = await createTwoSystems([{ code: 'C01', name: '北京华为技术有限公司', phone: null, email: null }], [], {
         label: 'unk',
-        server: `server:\n  auth:\n    mode: none\n    anonymousRole: admin\n    roles:\n      admin: { customers: all, write: true, admin: true }\n`,
+        server: `server:${DEV_AUTH}`,
       });
       const app = await sys.open();
       await runJob(app, 'customers');
-      const yoga = createYogaApp(app, { logger: false });
-      const res = await yoga.fetch('http://x/graphql', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ query: '{ customers(first: 5) { nodes { name receivableBalance } } }' }),
-      });
-      const body = (await res.json()) as { data?: unknown; errors?: unknown };
+      const body = await askGraphQL(app, '{ customers(first: 5) { nodes { name receivableBalance } } }');
       expect(body.errors).toBeUndefined();
       expect(body.data).toEqual({ customers: { nodes: [{ name: '北京华为技术有限公司', receivableBalance: null }] } });
     } finally {

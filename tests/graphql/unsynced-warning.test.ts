@@ -3,65 +3,35 @@
  * warns (through the real binary), the server logs it at start-up, and every GraphQL response
  * that reads a list of it carries `extensions.warnings` (with compiled execution and without).
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
-import knexFactory from 'knex';
 import { loadConfigFile } from '../../config/load.js';
 import { openApp, type App } from '../../app/app.js';
 import { createLogger, silentLogger } from '../../core/logger.js';
 import { createYogaApp } from '../../server/yoga-app.js';
 import { startServer } from '../../server/server.js';
+import { CRMLINK_BIN, customerConfig, OPEN_ADMIN_SERVER, pullCustomersJob, tempDirForTests, writeConfig, writeCustomerErp } from '../support/cli.js';
 
-const BIN = resolve(import.meta.dirname, '../../bin/crmlink.mjs');
-const dir = mkdtempSync(join(tmpdir(), 'crmlink-unsynced-'));
-const JOB = 'sync:\n  jobs:\n    customers: { entity: Customer, sources: [erp], direction: pull }\n';
+const dir = tempDirForTests('unsynced');
 
-function writeConfig(name: string, jobs: string): string {
-  const file = join(dir, name);
-  writeFileSync(
-    file,
-    [
-      `hub: { dialect: sqlite, connection: { filename: ./${name}.hub.db } }`,
-      'sources:',
-      '  erp: { kind: erp, dialect: sqlite, connection: { filename: ./erp.db } }',
-      'entities:',
-      '  Customer:',
-      '    sources:',
-      '      erp: { table: Customer, key: [cCusCode], fields: { code: cCusCode, name: cCusName } }',
-      jobs,
-      'server:',
-      '  auth: { mode: none, anonymousRole: admin, roles: { admin: { customers: all, admin: true } } }',
-      '',
-    ].join('\n'),
-  );
-  return file;
-}
+/** The config `name` in dir: the ERP's customers mapped, and `jobs` (none, or the customers job). */
+const configWith = (name: string, jobs: string[]) => writeConfig(dir, customerConfig({ hubFile: `./${name}.hub.db`, rest: [...jobs, ...OPEN_ADMIN_SERVER] }), name);
 
 let unsynced: string;
 let synced: string;
 beforeAll(async () => {
-  const erp = knexFactory({ client: 'better-sqlite3', connection: { filename: join(dir, 'erp.db') }, useNullAsDefault: true });
-  await erp.schema.createTable('Customer', (t) => {
-    t.string('cCusCode').primary();
-    t.string('cCusName');
-  });
-  await erp('Customer').insert([{ cCusCode: 'C001', cCusName: '北京华为技术有限公司' }]);
-  await erp.destroy();
-  unsynced = writeConfig('unsynced.yaml', '');
-  synced = writeConfig('synced.yaml', JOB);
+  await writeCustomerErp(dir);
+  unsynced = configWith('unsynced.yaml', []);
+  synced = configWith('synced.yaml', pullCustomersJob());
 });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('a replicated entity no sync job covers', () => {
   test('config check warns, names the setting, and still exits 0; with a job it does not', () => {
-    const r = spawnSync(process.execPath, [BIN, 'config', 'check', '--config', unsynced], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [CRMLINK_BIN, 'config', 'check', '--config', unsynced], { encoding: 'utf8' });
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/warning \[ENTITY_NOT_SYNCED\]: entities\.Customer: Customer is replicated .* no sync job copies it there from erp: it answers 0 rows until a job under sync\.jobs has entity: Customer/);
-    const ok = spawnSync(process.execPath, [BIN, 'config', 'check', '--config', synced], { encoding: 'utf8' });
+    const ok = spawnSync(process.execPath, [CRMLINK_BIN, 'config', 'check', '--config', synced], { encoding: 'utf8' });
     expect(ok.status).toBe(0);
     expect(ok.stdout).not.toContain('ENTITY_NOT_SYNCED');
   });

@@ -2,42 +2,20 @@
  * `crmlink history` and `crmlink restore` through commander, against a SQLite hub with PostgreSQL
  * (ERP) and MariaDB (finance) sources: output, JSON, exit codes (0 ok, 1 refused, 2 usage).
  */
-import { Command, CommanderError } from 'commander';
-import { afterEach, describe, expect, it } from 'vitest';
-import { closeApp } from '../../app/app.js';
-import { exitCodeFor } from '../../cli/exit-codes.js';
+import { describe, expect, it } from 'vitest';
 import { register as registerHistory } from '../../cli/commands/history.js';
 import { runJob } from '../../sync/engine.js';
 import { requireDialect } from '../support/databases.js';
 import { createWorld, seedErp, CODE_A, type World } from '../sync/support.js';
+import { closeAfterTest } from '../support/lifecycle.js';
+import { runCommands } from '../support/cli.js';
 
 const available = (await requireDialect('postgres')) && (await requireDialect('mysql'));
-let world: World | null = null;
-afterEach(async () => {
-  await world?.close();
-  world = null;
-});
-
-async function cli(w: World, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const program = new Command('crmlink').exitOverride().version('0.0.0');
-  registerHistory(program, { openApp: () => w.open(), closeApp, out: (t: string) => out.push(t), err: (t: string) => err.push(t) });
-  const all = (c: Command): Command[] => c.commands.flatMap((s) => [s, ...all(s)]);
-  for (const c of all(program)) c.exitOverride().configureOutput({ writeErr: (t) => err.push(t), writeOut: (t) => out.push(t) });
-  let code = 0;
-  try {
-    await program.parseAsync(['node', 'crmlink', ...args]);
-  } catch (e) {
-    code = e instanceof CommanderError ? (e.exitCode === 0 ? 0 : 2) : exitCodeFor(e);
-  }
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
+const cli = (w: World, ...args: string[]) => runCommands([registerHistory], () => w.open(), args, { version: '0.0.0' });
 
 describe.runIf(available)('crmlink history and restore', () => {
   it('prints versions, plans the undo of a run, restores a field, and refuses what it cannot do', async () => {
-    world = await createWorld({ erp: 'postgres', finance: 'mysql', label: 'histcli' });
-    const w = world;
+    const w = closeAfterTest(await createWorld({ erp: 'postgres', finance: 'mysql', label: 'histcli' }));
     await seedErp(w.erp, [{ code: 'C001', name: 'Acme', creditCode: CODE_A, phone: '010-1' }]);
     const app = await w.open();
     expect((await runJob(app, 'customers')).status).toBe('ok');

@@ -3,22 +3,20 @@
  * (or an admin) may restore, within its row rules and never a hidden field; a whole run needs a
  * role that sees every customer; each restore is a new, audited version.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { requireDialect } from '../support/databases.js';
-import { createFixture, customerGid, type Fixture } from '../graphql/fixture.js';
+import { createFixture, customerGid } from '../graphql/fixture.js';
+import { useOpened } from '../support/lifecycle.js';
+import { ADMIN_ROLE, apiKeyAuth } from '../support/auth.js';
 
-const AUTH = `
-  auth:
-    mode: apiKey
-    apiKeys:
-      - { key: "admin-key-0123456789", user: root, role: admin }
-      - { key: "alice-key-0123456789", user: alice, role: sales }
-      - { key: "stewb-key-0123456789", user: bob, role: steward }
-    roles:
-      admin: { customers: all, write: true, admin: true }
-      sales: { customers: own, write: true }
-      steward: { customers: own, steward: true, hide: [Customer.creditLimit] }
-`;
+const AUTH = apiKeyAuth(
+  [
+    { key: 'admin-key-0123456789', user: 'root', role: 'admin' },
+    { key: 'alice-key-0123456789', user: 'alice', role: 'sales' },
+    { key: 'stewb-key-0123456789', user: 'bob', role: 'steward' },
+  ],
+  { admin: ADMIN_ROLE, sales: '{ customers: own, write: true }', steward: '{ customers: own, steward: true, hide: [Customer.creditLimit] }' },
+);
 const ADMIN = { 'x-api-key': 'admin-key-0123456789' };
 const ALICE = { 'x-api-key': 'alice-key-0123456789' };
 const STEWARD = { 'x-api-key': 'stewb-key-0123456789' };
@@ -32,13 +30,9 @@ const RUN = `mutation($run: ID!) { restoreRun(run: $run, dryRun: true) { dryRun 
 const code = (r: { errors?: { extensions?: Record<string, unknown> }[] }) => r.errors?.[0]?.extensions?.code;
 
 const available = (await requireDialect('postgres')) && (await requireDialect('mysql'));
-let f: Fixture;
 
 describe.runIf(available)('restore in GraphQL', () => {
-  beforeAll(async () => {
-    f = await createFixture({ customers: 4, server: AUTH, dialects: { erp: 'postgres', finance: 'mysql', oa: 'sqlite' } });
-  });
-  afterAll(async () => f?.close());
+  const f = useOpened(() => createFixture({ customers: 4, server: AUTH, dialects: { erp: 'postgres', finance: 'mysql', oa: 'sqlite' } }));
 
   it('lets a steward restore its own customers, never a hidden field; others are refused', async () => {
     const id = customerGid(2); // bob's

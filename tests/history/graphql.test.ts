@@ -3,21 +3,20 @@
  * version of a golden record, paged newest first, under the viewer's row rules (deleted records
  * too) and field masks (a hidden field's values and changes never show).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { requireDialect } from '../support/databases.js';
-import { createFixture, customerGid, type Fixture } from '../graphql/fixture.js';
+import { createFixture, customerGid } from '../graphql/fixture.js';
+import { useOpened } from '../support/lifecycle.js';
+import { ADMIN_ROLE, apiKeyAuth } from '../support/auth.js';
 
-const AUTH = `
-  auth:
-    mode: apiKey
-    apiKeys:
-      - { key: "admin-key-0123456789", user: root, role: admin }
-      - { key: "alice-key-0123456789", user: alice, role: sales }
-      - { key: "bob-key-000123456789", user: bob, role: sales }
-    roles:
-      admin: { customers: all, write: true, admin: true }
-      sales: { customers: own, write: true, hide: [Customer.creditLimit] }
-`;
+const AUTH = apiKeyAuth(
+  [
+    { key: 'admin-key-0123456789', user: 'root', role: 'admin' },
+    { key: 'alice-key-0123456789', user: 'alice', role: 'sales' },
+    { key: 'bob-key-000123456789', user: 'bob', role: 'sales' },
+  ],
+  { admin: ADMIN_ROLE, sales: '{ customers: own, write: true, hide: [Customer.creditLimit] }' },
+);
 const ADMIN = { 'x-api-key': 'admin-key-0123456789' };
 const ALICE = { 'x-api-key': 'alice-key-0123456789' };
 const BOB = { 'x-api-key': 'bob-key-000123456789' };
@@ -31,13 +30,9 @@ const HISTORY = `query($id: ID!, $first: Int, $after: String) {
 }`;
 
 const available = (await requireDialect('postgres')) && (await requireDialect('mysql'));
-let f: Fixture;
 
 describe.runIf(available)('history in GraphQL', () => {
-  beforeAll(async () => {
-    f = await createFixture({ customers: 4, server: AUTH, dialects: { erp: 'postgres', finance: 'mysql', oa: 'sqlite' } });
-  });
-  afterAll(async () => f?.close());
+  const f = useOpened(() => createFixture({ customers: 4, server: AUTH, dialects: { erp: 'postgres', finance: 'mysql', oa: 'sqlite' } }));
 
   it('lists every version with who changed what, pages, and keeps hidden fields hidden', async () => {
     const id = customerGid(1); // alice's

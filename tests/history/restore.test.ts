@@ -6,26 +6,20 @@
  * undone in the hub and in the sources its push overwrote; a restore that meets a concurrent source
  * edit raises a conflict as usual.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { App } from '../../app/app.js';
 import { listConflicts } from '../../sync/conflicts.js';
 import { runJob } from '../../sync/engine.js';
 import { restoreChanges, restoreRecord, restoreRun, undeleteRecord } from '../../sync/restore.js';
 import { requireDialect } from '../support/databases.js';
 import { createWorld, hubCustomers, seedErp, CODE_A, CODE_B, type World } from '../sync/support.js';
+import { closeAfterTest } from '../support/lifecycle.js';
 
 const available = (await requireDialect('postgres')) && (await requireDialect('mysql'));
-let world: World | null = null;
-afterEach(async () => {
-  await world?.close();
-  world = null;
-});
-
 const by = { actor: 'sam (steward)' };
 
 async function setUp(hub: 'sqlite' | 'postgres', financeDelete: 'hard' | 'soft' = 'hard'): Promise<{ w: World; app: App; gid: (code: string) => Promise<string> }> {
-  const w = await createWorld({ hub, erp: 'postgres', finance: 'mysql', financeDelete, label: 'restore' });
-  world = w;
+  const w = closeAfterTest(await createWorld({ hub, erp: 'postgres', finance: 'mysql', financeDelete, label: 'restore' }));
   await seedErp(w.erp, [
     { code: 'C001', name: 'Acme', creditCode: CODE_A, phone: '010-1', city: 'Beijing' },
     { code: 'C002', name: 'Bolt', creditCode: CODE_B, phone: '020-1', city: 'Tianjin' },

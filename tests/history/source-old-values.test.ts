@@ -3,25 +3,19 @@
  * PostgreSQL (ERP) and MariaDB (finance) sources: for updates the old values of the fields
  * written, for deletes the whole row, each with the run that wrote.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { App } from '../../app/app.js';
+import { describe, expect, it } from 'vitest';
 import { runJob } from '../../sync/engine.js';
 import { SOURCE_WRITE } from '../../sync/push.js';
 import { requireDialect } from '../support/databases.js';
-import { createWorld, hubCustomers, seedErp, CODE_A, CODE_B, type World } from '../sync/support.js';
+import { createWorld, hubCustomers, seedErp, CODE_A, CODE_B } from '../sync/support.js';
+import { closeAfterTest } from '../support/lifecycle.js';
 
 const available = (await requireDialect('postgres')) && (await requireDialect('mysql'));
-let world: World;
-let app: App;
 
 describe.runIf(available)('source values before a push overwrites them', () => {
-  beforeAll(async () => {
-    world = await createWorld({ erp: 'postgres', finance: 'mysql', label: 'histold' });
-    app = await world.open();
-  });
-  afterAll(async () => world?.close());
-
   it('keeps the old values of an update and the old row of a delete, with the run', async () => {
+    const world = closeAfterTest(await createWorld({ erp: 'postgres', finance: 'mysql', label: 'histold' }));
+    const app = await world.open();
     await seedErp(world.erp, [
       { code: 'C001', name: 'Acme', creditCode: CODE_A, phone: '010-1' },
       { code: 'C002', name: 'Bolt', creditCode: CODE_B, phone: '020-1' },

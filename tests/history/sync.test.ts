@@ -2,24 +2,18 @@
  * What a sync run writes to the hub is history too, over PostgreSQL (ERP) and MariaDB (finance)
  * sources: each version names the run and the source it came from.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { App } from '../../app/app.js';
+import { describe, expect, it } from 'vitest';
 import { runJob } from '../../sync/engine.js';
 import { requireDialect } from '../support/databases.js';
-import { createWorld, hubCustomers, seedErp, CODE_A, type World } from '../sync/support.js';
+import { createWorld, hubCustomers, seedErp, CODE_A } from '../sync/support.js';
+import { closeAfterTest } from '../support/lifecycle.js';
 
 const available = (await requireDialect('postgres')) && (await requireDialect('mysql'));
-let world: World;
-let app: App;
 
 describe.runIf(available)('history of sync runs', () => {
-  beforeAll(async () => {
-    world = await createWorld({ erp: 'postgres', finance: 'mysql', label: 'histsync' });
-    app = await world.open();
-  });
-  afterAll(async () => world?.close());
-
   it('names the run and the source of every version a run writes', async () => {
+    const world = closeAfterTest(await createWorld({ erp: 'postgres', finance: 'mysql', label: 'histsync' }));
+    const app = await world.open();
     await seedErp(world.erp, [{ code: 'C001', name: 'Acme', creditCode: CODE_A, phone: '010-1' }]);
     const r1 = await runJob(app, 'customers');
     expect(r1.status).toBe('ok');

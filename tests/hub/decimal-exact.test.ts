@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { HubStore } from '../../schema/hub-store.js';
 import { useTestHub } from '../support/hub.js';
+import { everyAggregate } from '../support/aggregates.js';
 
 describe.each(['sqlite', 'postgres'] as const)('exact decimals on a %s hub', (dialect) => {
   const env = useTestHub(dialect, 'decimal_exact');
@@ -53,13 +54,7 @@ describe.each(['sqlite', 'postgres'] as const)('exact decimals on a %s hub', (di
   it('sums, averages and bounds to the last place, over all rows and per parent', async (t) => {
     if (!env.hub) return t.skip();
     const s = await seeded();
-    const specs = [
-      { fn: 'count' as const, as: 'count' },
-      { fn: 'sum' as const, field: 'totalAmount', as: 'sum' },
-      { fn: 'avg' as const, field: 'totalAmount', as: 'avg' },
-      { fn: 'min' as const, field: 'totalAmount', as: 'min' },
-      { fn: 'max' as const, field: 'totalAmount', as: 'max' },
-    ];
+    const specs = everyAggregate('totalAmount');
     const [all] = await s.orders.aggregate({ const: true }, specs);
     expect(all).toMatchObject({ count: 4, sum: '1234.52', avg: '308.63', min: '-0.07', max: '1234.56' });
 

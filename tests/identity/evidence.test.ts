@@ -3,34 +3,16 @@
  * customers and no credit codes: without a match block the default rules apply, agreeing rules
  * combine into one score, and the candidate list names every piece of evidence.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Command } from 'commander';
 import { register as registerConfig } from '../../cli/commands/config.js';
 import { parseConfig } from '../../config/load.js';
 import { combineWeights, listCandidates, matchAll, type MatchInput } from '../../identity/index.js';
 import { runJob } from '../../sync/engine.js';
 import { listConflicts } from '../../sync/conflicts.js';
-import { createTwoSystems, goldenWithKeys, haveBothServers, type Person, type TwoSystems } from './two-systems.js';
+import { createTwoSystems, goldenWithKeys, haveBothServers, PLANTED_ERP as ERP, PLANTED_FIN as FIN } from './two-systems.js';
+import { closeAfterTest } from '../support/lifecycle.js';
 
-const ERP: Person[] = [
-  { code: 'C01', name: '北京华为技术有限公司', phone: '010-82882888', email: 'info@huawei.example' },
-  { code: 'C02', name: '杭州阿里巴巴网络有限公司', phone: '0571-85022088', email: 'ir@alibaba.example' },
-  { code: 'C03', name: '深圳市腾讯计算机系统有限公司', phone: '0755-86013388', email: 'pr@tencent.example' },
-  { code: 'C04', name: '小米科技有限责任公司', phone: '010-60606666', email: 'hi@xiaomi.example' },
-];
-// Finance: C02's e-mail and C03's phone changed, C04 renamed; C01 identical.
-const FIN: Person[] = [
-  { code: 'F01', name: '北京华为技术有限公司', phone: '010-82882888', email: 'info@huawei.example' },
-  { code: 'F02', name: '杭州阿里巴巴网络有限公司', phone: '0571-85022088', email: 'finance@alibaba.example' },
-  { code: 'F03', name: '深圳市腾讯计算机系统有限公司', phone: '0755-86019999', email: 'pr@tencent.example' },
-  { code: 'F04', name: '北京小米移动软件有限公司', phone: '010-60606666', email: 'hi@xiaomi.example' },
-];
-
-let sys: TwoSystems | null = null;
-afterEach(async () => {
-  await sys?.close();
-  sys = null;
-});
 
 describe('evidence adds up (pure)', () => {
   it('combines agreeing probable rules into one score: name and phone link, each alone does not', () => {
@@ -63,7 +45,7 @@ describe('evidence adds up (pure)', () => {
 describe('two real systems, no match block', () => {
   it('links each customer once on combined evidence and lists the rest as candidates with every reason', async () => {
     if (!(await haveBothServers())) return;
-    sys = await createTwoSystems(ERP, FIN, { label: 'evid' });
+    const sys = closeAfterTest(await createTwoSystems(ERP, FIN, { label: 'evid' }));
     const app = await sys.open();
     const report = await runJob(app, 'customers');
     expect(report.error).toBeUndefined();
@@ -92,7 +74,7 @@ describe('two real systems, no match block', () => {
 
   it('config check prints the effective rules, defaults included', async () => {
     if (!(await haveBothServers())) return;
-    sys = await createTwoSystems([], [], { label: 'evcfg' });
+    const sys = closeAfterTest(await createTwoSystems([], [], { label: 'evcfg' }));
     const out: string[] = [];
     const program = new Command().exitOverride();
     const yaml = sys.yaml;

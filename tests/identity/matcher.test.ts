@@ -20,6 +20,11 @@ function pairs(matches: { a: string; b: string }[]): string[] {
   return matches.map((m) => `${m.a}~${m.b}`).sort();
 }
 
+/** The match of `a` and `b` on one rule alone: the rule's weight is its score and the rule its only evidence. */
+function oneRuleMatch(a: string, b: string, certainty: 'sure' | 'probable', rule: string, weight: number, reason: string) {
+  return { a, b, certainty, score: weight, rule, reason, evidence: [{ rule, weight, reason }] };
+}
+
 describe('matchAll: credit code', () => {
   it('links records with the same code as sure, whatever their names', () => {
     const erp: MatchInput[] = [{ id: 'C0001', name: 'Huawei Technologies Co., Ltd.', creditCode: HUAWEI }];
@@ -30,15 +35,7 @@ describe('matchAll: credit code', () => {
     const { matches, invalid } = matchAll(erp, fin, DEFAULT_RULES);
     expect(invalid).toEqual([]);
     expect(matches).toEqual([
-      {
-        a: 'C0001',
-        b: 'AR-17',
-        certainty: 'sure',
-        score: 1,
-        rule: 'creditCode',
-        reason: `same unified social credit code ${HUAWEI}`,
-        evidence: [{ rule: 'creditCode', weight: 1, reason: `same unified social credit code ${HUAWEI}` }],
-      },
+      oneRuleMatch('C0001', 'AR-17', 'sure', 'creditCode', 1, `same unified social credit code ${HUAWEI}`),
     ]);
   });
 
@@ -108,15 +105,7 @@ describe('matchAll: names', () => {
   it('matches traditional and simplified spellings', () => {
     const { matches } = matchAll([{ id: 'tw', name: '華為技術有限公司' }], [{ id: 'cn', name: '华为技术有限公司' }], NAME_ONLY);
     expect(matches).toEqual([
-      {
-        a: 'tw',
-        b: 'cn',
-        certainty: 'probable',
-        score: 0.9,
-        rule: 'name',
-        reason: 'same company name after normalisation: 华为技术',
-        evidence: [{ rule: 'name', weight: 0.9, reason: 'same company name after normalisation: 华为技术' }],
-      },
+      oneRuleMatch('tw', 'cn', 'probable', 'name', 0.9, 'same company name after normalisation: 华为技术'),
     ]);
   });
 
@@ -184,24 +173,8 @@ describe('matchAll: phone, e-mail, rule order', () => {
     ];
     const { matches } = matchAll(left, right, [{ rule: 'phone' }, { rule: 'email' }]);
     expect(matches).toEqual([
-      {
-        a: 'p',
-        b: 'p2',
-        certainty: 'probable',
-        score: 0.6,
-        rule: 'phone',
-        reason: 'same phone number 01088886666',
-        evidence: [{ rule: 'phone', weight: 0.6, reason: 'same phone number 01088886666' }],
-      },
-      {
-        a: 'e',
-        b: 'e2',
-        certainty: 'probable',
-        score: 0.7,
-        rule: 'email',
-        reason: 'same e-mail address zhangsan@huawei.com',
-        evidence: [{ rule: 'email', weight: 0.7, reason: 'same e-mail address zhangsan@huawei.com' }],
-      },
+      oneRuleMatch('p', 'p2', 'probable', 'phone', 0.6, 'same phone number 01088886666'),
+      oneRuleMatch('e', 'e2', 'probable', 'email', 0.7, 'same e-mail address zhangsan@huawei.com'),
     ]);
   });
 

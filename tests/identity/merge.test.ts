@@ -232,6 +232,15 @@ async function world(env: Env) {
   return { S, M, V, others, alibabaErp, alibabaFin, jd1, jd2, kids: { ...kids, mPayment } };
 }
 
+/** The demo world on a fresh hub, its candidates found, and the hub as it then stands (undefined when the database is missing). */
+async function matchedWorld(dialect: 'sqlite' | 'postgres') {
+  const env = await open(dialect);
+  if (!env) return undefined;
+  const w = await world(env);
+  await findCandidates(env.hub);
+  return { env, w, before: await dump(env.hub) };
+}
+
 /** A deterministic shuffler (so a failure can be replayed). */
 function seededShuffle(seed: number): <T>(xs: readonly T[]) => T[] {
   let s = seed;
@@ -399,11 +408,9 @@ describe.each(['sqlite', 'postgres'] as const)('identity on a %s hub', (dialect)
   });
 
   it('merge then unmerge returns every record and relationship to its prior state', async (t) => {
-    const env = await open(dialect);
-    if (!env) return t.skip();
-    const w = await world(env);
-    await findCandidates(env.hub);
-    const before = await dump(env.hub);
+    const matched = await matchedWorld(dialect);
+    if (!matched) return t.skip();
+    const { env, w, before } = matched;
 
     const r = await mergeRecords(env.hub, { survivor: w.S, merged: w.M, actor: 'user:lisi', rules: env.rules });
     const during = await dump(env.hub);
@@ -451,11 +458,9 @@ describe.each(['sqlite', 'postgres'] as const)('identity on a %s hub', (dialect)
   });
 
   it('refuses to unmerge while a later merge depends on it; undone in order everything is back', async (t) => {
-    const env = await open(dialect);
-    if (!env) return t.skip();
-    const w = await world(env);
-    await findCandidates(env.hub);
-    const before = await dump(env.hub);
+    const matched = await matchedWorld(dialect);
+    if (!matched) return t.skip();
+    const { env, w, before } = matched;
 
     const first = await mergeRecords(env.hub, { survivor: w.S, merged: w.M, actor: 'u', rules: env.rules });
     const second = await mergeRecords(env.hub, { survivor: w.V, merged: w.S, actor: 'u', rules: env.rules });

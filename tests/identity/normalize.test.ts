@@ -32,6 +32,8 @@ describe('normalizeCompanyName', () => {
   });
 
   const huawei = { normalized: '北京华为技术', core: '华为技术', region: '北京', suffix: '有限公司' };
+  /** What a name with no region reads as: its core, normalised, and the legal form. */
+  const noRegion = (core: string, suffix: string) => ({ normalized: core, core, suffix });
 
   it.each([
     '北京华为技术有限公司',
@@ -46,35 +48,20 @@ describe('normalizeCompanyName', () => {
   });
 
   it('folds traditional characters onto simplified ones', () => {
-    expect(normalizeCompanyName('華為技術有限公司')).toEqual({
-      normalized: '华为技术',
-      core: '华为技术',
-      suffix: '有限公司',
-    });
+    expect(normalizeCompanyName('華為技術有限公司')).toEqual(noRegion('华为技术', '有限公司'));
     expect(normalizeCompanyName('廣東東莞實業發展有限公司').core).toBe('实业发展');
   });
 
   it('strips the longest legal-form suffix, not a shorter one inside it', () => {
-    expect(normalizeCompanyName('上海浦东发展银行股份有限公司')).toMatchObject({
-      core: '浦东发展银行',
-      region: '上海',
-      suffix: '股份有限公司',
-    });
+    expect(normalizeCompanyName('上海浦东发展银行股份有限公司')).toMatchObject({ core: '浦东发展银行', region: '上海', suffix: '股份有限公司' });
     expect(normalizeCompanyName('小米科技有限责任公司')).toMatchObject({ core: '小米科技', suffix: '有限责任公司' });
-    expect(normalizeCompanyName('中国石油天然气集团有限公司')).toMatchObject({
-      core: '中国石油天然气',
-      suffix: '集团有限公司',
-    });
+    expect(normalizeCompanyName('中国石油天然气集团有限公司')).toMatchObject({ core: '中国石油天然气', suffix: '集团有限公司' });
     // "(集团)" is not a region: its content is kept and then stripped as part of the legal form
     expect(normalizeCompanyName('海尔（集团）有限公司')).toMatchObject({ core: '海尔', suffix: '集团有限公司' });
   });
 
   it('strips English legal forms as whole words only', () => {
-    expect(normalizeCompanyName('Huawei Technologies Co., Ltd.')).toEqual({
-      normalized: 'huaweitechnologies',
-      core: 'huaweitechnologies',
-      suffix: 'coltd',
-    });
+    expect(normalizeCompanyName('Huawei Technologies Co., Ltd.')).toEqual(noRegion('huaweitechnologies', 'coltd'));
     expect(normalizeCompanyName('ＡＣＭＥ Corporation').core).toBe('acme');
     expect(normalizeCompanyName('Acme Corp.').core).toBe('acme');
     expect(normalizeCompanyName('Costco').core).toBe('costco');
@@ -82,15 +69,9 @@ describe('normalizeCompanyName', () => {
   });
 
   it('recognises long official region forms and province + city prefixes', () => {
-    expect(normalizeCompanyName('广西壮族自治区玉林制药有限责任公司')).toMatchObject({
-      core: '玉林制药',
-      region: '广西',
-    });
+    expect(normalizeCompanyName('广西壮族自治区玉林制药有限责任公司')).toMatchObject({ core: '玉林制药', region: '广西' });
     expect(normalizeCompanyName('广东省深圳市华为技术有限公司')).toMatchObject({ core: '华为技术', region: '深圳' });
-    expect(normalizeCompanyName('杭州阿里巴巴网络技术有限公司')).toMatchObject({
-      core: '阿里巴巴网络技术',
-      region: '杭州',
-    });
+    expect(normalizeCompanyName('杭州阿里巴巴网络技术有限公司')).toMatchObject({ core: '阿里巴巴网络技术', region: '杭州' });
   });
 
   it('keeps a region in the core when nothing distinctive would remain', () => {
@@ -98,11 +79,7 @@ describe('normalizeCompanyName', () => {
   });
 
   it('does not read 中国 as a region and keeps non-region words', () => {
-    expect(normalizeCompanyName('中国银行股份有限公司')).toEqual({
-      normalized: '中国银行',
-      core: '中国银行',
-      suffix: '股份有限公司',
-    });
+    expect(normalizeCompanyName('中国银行股份有限公司')).toEqual(noRegion('中国银行', '股份有限公司'));
     expect(normalizeCompanyName('上海银行大厦物业').core).toBe('银行大厦物业');
   });
 });

@@ -5,45 +5,29 @@
  * source that neither the job's policy nor a person decided. The merge goes through GraphQL,
  * with a dry run first and a per-field choice.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createYogaApp } from '../../server/yoga-app.js';
 import { listCandidates } from '../../identity/index.js';
 import { runJob } from '../../sync/engine.js';
 import { listConflicts } from '../../sync/conflicts.js';
-import { createTwoSystems, goldenWithKeys, haveBothServers, type Person, type TwoSystems } from './two-systems.js';
+import { createTwoSystems, goldenWithKeys, haveBothServers, PLANTED_ERP as ERP, PLANTED_FIN as FIN } from './two-systems.js';
+import { closeAfterTest } from '../support/lifecycle.js';
+import { openAuth } from '../support/auth.js';
+import { askGraphQL } from '../support/graphql.js';
 
-const ERP: Person[] = [
-  { code: 'C01', name: '北京华为技术有限公司', phone: '010-82882888', email: 'info@huawei.example' },
-  { code: 'C02', name: '杭州阿里巴巴网络有限公司', phone: '0571-85022088', email: 'ir@alibaba.example' },
-  { code: 'C03', name: '深圳市腾讯计算机系统有限公司', phone: '0755-86013388', email: 'pr@tencent.example' },
-  { code: 'C04', name: '小米科技有限责任公司', phone: '010-60606666', email: 'hi@xiaomi.example' },
-];
-const FIN: Person[] = [
-  { code: 'F01', name: '北京华为技术有限公司', phone: '010-82882888', email: 'info@huawei.example' },
-  { code: 'F02', name: '杭州阿里巴巴网络有限公司', phone: '0571-85022088', email: 'finance@alibaba.example' },
-  { code: 'F03', name: '深圳市腾讯计算机系统有限公司', phone: '0755-86019999', email: 'pr@tencent.example' },
-  { code: 'F04', name: '北京小米移动软件有限公司', phone: '010-60606666', email: 'hi@xiaomi.example' },
-];
-const SERVER = `server:\n  auth:\n    mode: none\n    anonymousRole: admin\n    roles:\n      admin: { customers: all, write: true, admin: true }\n`;
-
-let sys: TwoSystems | null = null;
-afterEach(async () => {
-  await sys?.close();
-  sys = null;
-});
+const SERVER = `server:${openAuth()}`;
 
 describe('a steward on two real systems', () => {
   it('ends with one golden record per customer, every disagreement a conflict or a recorded decision, nothing pushed undecided', async () => {
     if (!(await haveBothServers())) return;
-    sys = await createTwoSystems(ERP, FIN, { label: 'stw', server: SERVER });
+    const sys = closeAfterTest(await createTwoSystems(ERP, FIN, { label: 'stw', server: SERVER }));
     const app = await sys.open();
     await runJob(app, 'customers');
     const yoga = createYogaApp(app, { logger: false });
     const gql = async (query: string, variables: Record<string, unknown>) => {
-      const res = await yoga.fetch('http://x/graphql', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
-      const body = (await res.json()) as { data?: Record<string, unknown>; errors?: unknown };
+      const body = await askGraphQL(yoga, query, variables);
       expect(body.errors).toBeUndefined();
-      return body.data!;
+      return body.data as Record<string, unknown>;
     };
     const [candidate] = await listCandidates(app.hub, {});
     const survivor = candidate.a.sources[0].source === 'erp' ? candidate.a.id : candidate.b.id;

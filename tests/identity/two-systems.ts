@@ -3,11 +3,9 @@
  * finance database on MariaDB, no credit codes, a few e-mails, phones and names changed on one
  * side. The config has no match block unless a test gives one.
  */
-import type { Knex } from 'knex';
-import { parseConfig } from '../../config/load.js';
-import { openApp, closeApp, type App } from '../../app/app.js';
-import { silentLogger } from '../../core/logger.js';
-import { createTestDatabase, fixtureKnex, requireDialect, type TestDatabase } from '../support/databases.js';
+import type { App } from '../../app/app.js';
+import { requireDialect, type TestDatabase } from '../support/databases.js';
+import { appsOnConfig, hubErpFinance, type AppsOnConfig, type HubErpFinance } from '../support/apps.js';
 
 export interface Person {
   code: string;
@@ -16,19 +14,31 @@ export interface Person {
   email: string | null;
 }
 
-export interface TwoSystems {
-  erp: Knex;
-  fin: Knex;
+export interface TwoSystems extends Pick<HubErpFinance, 'erp' | 'fin'>, AppsOnConfig {
   yaml: string;
   hubFile: string;
-  open(): Promise<App>;
-  close(): Promise<void>;
 }
 
 /** Whether both servers are reachable (skips loudly otherwise, fails under CI). */
 export async function haveBothServers(): Promise<boolean> {
   return (await requireDialect('postgres')) && (await requireDialect('mysql'));
 }
+
+/** Four customers as the ERP holds them. */
+export const PLANTED_ERP: readonly Person[] = [
+  { code: 'C01', name: '北京华为技术有限公司', phone: '010-82882888', email: 'info@huawei.example' },
+  { code: 'C02', name: '杭州阿里巴巴网络有限公司', phone: '0571-85022088', email: 'ir@alibaba.example' },
+  { code: 'C03', name: '深圳市腾讯计算机系统有限公司', phone: '0755-86013388', email: 'pr@tencent.example' },
+  { code: 'C04', name: '小米科技有限责任公司', phone: '010-60606666', email: 'hi@xiaomi.example' },
+];
+
+/** The same four in finance, with planted differences: C02's e-mail and C03's phone changed, C04 renamed; C01 identical. */
+export const PLANTED_FIN: readonly Person[] = [
+  { code: 'F01', name: '北京华为技术有限公司', phone: '010-82882888', email: 'info@huawei.example' },
+  { code: 'F02', name: '杭州阿里巴巴网络有限公司', phone: '0571-85022088', email: 'finance@alibaba.example' },
+  { code: 'F03', name: '深圳市腾讯计算机系统有限公司', phone: '0755-86019999', email: 'pr@tencent.example' },
+  { code: 'F04', name: '北京小米移动软件有限公司', phone: '010-60606666', email: 'hi@xiaomi.example' },
+];
 
 export interface TwoSystemsOptions {
   /** Extra lines under entities.Customer (e.g. a match block), indented by four spaces. */
@@ -44,11 +54,7 @@ export interface TwoSystemsOptions {
 
 export async function createTwoSystems(erpRows: readonly Person[], finRows: readonly Person[], opts: TwoSystemsOptions = {}): Promise<TwoSystems> {
   const label = opts.label ?? 'two';
-  const hubDb = await createTestDatabase('sqlite', `${label}hub`);
-  const erpDb = await createTestDatabase('postgres', `${label}erp`);
-  const finDb = await createTestDatabase('mysql', `${label}fin`);
-  const erp = fixtureKnex(erpDb);
-  const fin = fixtureKnex(finDb);
+  const { hubDb, erpDb, finDb, erp, fin } = await hubErpFinance(label, { hub: 'sqlite', erp: 'postgres', finance: 'mysql' });
   await erp.schema.createTable('customer', (t) => {
     t.string('code', 20).primary();
     t.string('name', 200).notNullable();
@@ -96,22 +102,12 @@ log:
   level: silent
 ${opts.server ?? ''}
 `;
-  const apps: App[] = [];
   return {
     erp,
     fin,
     yaml,
     hubFile: hubDb.database,
-    open: async () => {
-      const app = await openApp(parseConfig(yaml), { logger: silentLogger });
-      apps.push(app);
-      return app;
-    },
-    close: async () => {
-      await Promise.allSettled(apps.map((a) => closeApp(a)));
-      await Promise.allSettled([erp.destroy(), fin.destroy()]);
-      await Promise.allSettled([hubDb.drop(), erpDb.drop(), finDb.drop()]);
-    },
+    ...appsOnConfig(yaml, [erp, fin], [hubDb, erpDb, finDb]),
   };
 }
 

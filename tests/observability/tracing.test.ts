@@ -10,8 +10,9 @@ import { registerTracing } from '../../app/tracing-sdk.js';
 import { tracingSchema } from '../../config/schema.js';
 import { CUSTOMER_360 } from '../../schema/graphiql.js';
 import { runJob } from '../../sync/engine.js';
-import { startSecurityServer, type SecurityServer } from '../security/support.js';
-import { createWorld, seedErp, CODE_A, CODE_B, type World } from '../sync/support.js';
+import { useSecurityServer } from '../security/support.js';
+import { ACME_AND_BETA } from '../sync/support.js';
+import { seededWorld } from '../sync/seeded.js';
 
 const exporter = new InMemorySpanExporter();
 let tracing: Tracing;
@@ -46,13 +47,7 @@ async function spansUntil(done: (spans: ReadableSpan[]) => boolean): Promise<Rea
 }
 
 describe('a customer-360 query', () => {
-  let s: SecurityServer;
-  beforeAll(async () => {
-    s = await startSecurityServer({ customers: 3 });
-  });
-  afterAll(async () => {
-    await s?.close();
-  });
+  const s = useSecurityServer({ customers: 3 });
 
   test('HTTP request → GraphQL operation → each source statement, with source, table and rows', async () => {
     const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
@@ -95,18 +90,8 @@ describe('a customer-360 query', () => {
 });
 
 describe('a sync run', () => {
-  let world: World;
-  afterAll(async () => {
-    await world?.close();
-  });
-
   test('sync run → stage (pull per source, push) → batch → source statement', async () => {
-    world = await createWorld();
-    await seedErp(world.erp, [
-      { code: 'C001', name: 'Acme', creditCode: CODE_A, phone: '010-1' },
-      { code: 'C002', name: 'Beta', creditCode: CODE_B, phone: '010-2' },
-    ]);
-    const app = await world.open();
+    const { world, app } = await seededWorld(ACME_AND_BETA);
     const report = await runJob(app, 'customers');
     expect(report.status).toBe('ok');
 

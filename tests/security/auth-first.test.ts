@@ -4,9 +4,9 @@
  * validation (where the depth and cost rules run). Each test sends a request that would fail one
  * of those later steps: the 401 shows the step never ran.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { SERVER_AUTH } from '../graphql/fixture.js';
-import { startSecurityServer, type SecurityServer } from './support.js';
+import { useSecurityServer, type SecurityServer } from './support.js';
 import { jwtServer, signToken } from './tokens.js';
 
 const ADMIN = { 'x-api-key': 'admin-key-0123456789' };
@@ -32,13 +32,7 @@ const unauthenticated = (r: Awaited<ReturnType<typeof post>>) => {
 };
 
 describe('API keys', () => {
-  let s: SecurityServer;
-  beforeAll(async () => {
-    s = await startSecurityServer({ customers: 2, server: SERVER_AUTH });
-  });
-  afterAll(async () => {
-    await s?.close();
-  });
+  const s = useSecurityServer({ customers: 2, server: SERVER_AUTH });
 
   const CASES: [string, string][] = [
     ['a body that is not JSON', '{"query": "{ customers { totalCount } }"'],
@@ -68,13 +62,7 @@ describe('API keys', () => {
 });
 
 describe('JWT', () => {
-  let s: SecurityServer;
-  beforeAll(async () => {
-    s = await startSecurityServer({ customers: 2, server: jwtServer() });
-  });
-  afterAll(async () => {
-    await s?.close();
-  });
+  const s = useSecurityServer({ customers: 2, server: jwtServer() });
 
   test('a token signed with another secret is refused before its document is parsed', async () => {
     const forged = await signToken({ sub: 'root', role: 'admin' }, { secret: 'not-the-server-secret-0123456789' });

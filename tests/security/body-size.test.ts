@@ -4,10 +4,10 @@
  * (chunked, which could not be bounded before it is read whole) with 411.
  */
 import { connect } from 'node:net';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { SERVER_AUTH } from '../graphql/fixture.js';
 import { rawRequest } from './http.js';
-import { startSecurityServer, type SecurityServer } from './support.js';
+import { useSecurityServer } from './support.js';
 
 const ADMIN = { 'x-api-key': 'admin-key-0123456789' };
 
@@ -38,13 +38,7 @@ function raw(port: number, text: string, timeoutMs = 5000): Promise<string> {
 }
 
 describe('request body size', () => {
-  let s: SecurityServer;
-  beforeAll(async () => {
-    s = await startSecurityServer({ customers: 1, server: SERVER_AUTH });
-  });
-  afterAll(async () => {
-    await s?.close();
-  });
+  const s = useSecurityServer({ customers: 1, server: SERVER_AUTH });
 
   test('a 20 MB Content-Length is refused with 413 before the body is sent', async () => {
     const head = ['POST /graphql HTTP/1.1', 'Host: 127.0.0.1', 'Content-Type: application/json', 'X-Api-Key: admin-key-0123456789', 'Content-Length: 20000000', '', ''].join('\r\n');

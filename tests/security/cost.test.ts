@@ -5,9 +5,9 @@
  * Each limit answers QUERY_TOO_COMPLEX naming its setting, before any SQL runs.
  */
 import { performance } from 'node:perf_hooks';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { SERVER_AUTH, customerGid } from '../graphql/fixture.js';
-import { startSecurityServer, type SecurityServer } from './support.js';
+import { useSecurityServer, whileProbingHealth, type SecurityServer } from './support.js';
 
 const ADMIN = { 'x-api-key': 'admin-key-0123456789' };
 const ALICE = { 'x-api-key': 'alice-key-0123456789' };
@@ -22,18 +22,12 @@ function refusedBy(r: Awaited<ReturnType<SecurityServer['gql']>>, setting: strin
 }
 
 describe('the cost model, with the alias and token limits raised out of the way', () => {
-  let s: SecurityServer;
-  beforeAll(async () => {
-    s = await startSecurityServer({
-      customers: 4,
-      server: SERVER_AUTH,
-      beforeStart: (f) => {
-        Object.assign(f.app.config.server.limits, { aliases: 1_000_000, tokens: 1_000_000 });
-      },
-    });
-  });
-  afterAll(async () => {
-    await s?.close();
+  const s = useSecurityServer({
+    customers: 4,
+    server: SERVER_AUTH,
+    beforeStart: (f) => {
+      Object.assign(f.app.config.server.limits, { aliases: 1_000_000, tokens: 1_000_000 });
+    },
   });
 
   test('10,000 aliases of totalCount and aggregate under first: 0 are refused by cost, before any SQL', async () => {
@@ -72,13 +66,7 @@ describe('the cost model, with the alias and token limits raised out of the way'
 });
 
 describe('alias and token limits (defaults)', () => {
-  let s: SecurityServer;
-  beforeAll(async () => {
-    s = await startSecurityServer({ customers: 1, server: SERVER_AUTH });
-  });
-  afterAll(async () => {
-    await s?.close();
-  });
+  const s = useSecurityServer({ customers: 1, server: SERVER_AUTH });
 
   test('31 aliases are refused by the alias limit; 30 pass', async () => {
     refusedBy(await s.gql(aliased(31, 'customers(first: 1) { totalCount }'), undefined, ALICE), 'server.limits.aliases');
@@ -92,20 +80,8 @@ describe('alias and token limits (defaults)', () => {
   });
 
   test('10,000 aliases of totals: refused at once by the token limit, /healthz answering meanwhile', async () => {
-    let slowest = 0;
-    let done = false;
-    const probe = (async () => {
-      while (!done) {
-        const t = performance.now();
-        await (await s.fetch('/healthz')).text();
-        slowest = Math.max(slowest, performance.now() - t);
-      }
-    })();
-    const t = performance.now();
-    refusedBy(await s.gql(aliased(10_000, TOTALS), undefined, ADMIN), 'server.limits.tokens');
-    const ms = performance.now() - t;
-    done = true;
-    await probe;
+    const { result, ms, slowest } = await whileProbingHealth(s, () => s.gql(aliased(10_000, TOTALS), undefined, ADMIN));
+    refusedBy(result, 'server.limits.tokens');
     expect(ms).toBeLessThan(2000);
     expect(slowest).toBeLessThan(2000);
   });

@@ -10,12 +10,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { parseConfig } from '../../config/load.js';
-import { ConfigError, redact } from '../../core/errors.js';
+import { redact } from '../../core/errors.js';
 import { createLogger, redactForLog } from '../../core/logger.js';
 import { SERVER_AUTH } from '../graphql/fixture.js';
-import { startSecurityServer, type SecurityServer } from './support.js';
+import { useSecurityServer } from './support.js';
+import { configErrorOf } from '../support/config.js';
 
 const PASSWORDS = ['se/cr3t-pass', 'se#cr3t-pass', 'se?cr3t-pass', 'p@ss/w0rd#x?y', '12/ab'];
 
@@ -24,15 +25,7 @@ sources:
   fin: { kind: finance, dialect: postgres, connection: { url: "${url}" } }
 `;
 
-function configError(text: string, env: Record<string, string>): ConfigError {
-  try {
-    parseConfig(text, { env });
-  } catch (err) {
-    if (err instanceof ConfigError) return err;
-    throw err;
-  }
-  throw new Error('expected the config to be rejected');
-}
+const configError = configErrorOf;
 
 describe('config check on connection URLs', () => {
   test.each(PASSWORDS)('a password %j interpolated into the user-info is refused without being shown', (password) => {
@@ -107,22 +100,16 @@ describe('redaction', () => {
 describe('a source that cannot be opened, on a running server', () => {
   const PASSWORD = 'se/cr#et?pw-ledger';
   const ADMIN = { 'x-api-key': 'admin-key-0123456789' };
-  let s: SecurityServer;
   let log = '';
-  beforeAll(async () => {
-    s = await startSecurityServer({
-      customers: 1,
-      server: SERVER_AUTH,
-      sources: '  ledger: { kind: finance, dialect: postgres, connection: { url: "postgres://svc_reader:x@127.0.0.1:1/ledger" } }',
-      beforeStart: (f) => {
-        // What a config that skipped config check would hold: the password breaks the URL.
-        f.app.config.sources.ledger.connection.url = `postgres://svc_reader:${PASSWORD}@127.0.0.1:1/ledger`;
-        f.app.logger = createLogger('debug', new Writable({ write: (chunk: Buffer, _enc, cb) => ((log += chunk.toString()), cb()) }));
-      },
-    });
-  });
-  afterAll(async () => {
-    await s?.close();
+  const s = useSecurityServer({
+    customers: 1,
+    server: SERVER_AUTH,
+    sources: '  ledger: { kind: finance, dialect: postgres, connection: { url: "postgres://svc_reader:x@127.0.0.1:1/ledger" } }',
+    beforeStart: (f) => {
+      // What a config that skipped config check would hold: the password breaks the URL.
+      f.app.config.sources.ledger.connection.url = `postgres://svc_reader:${PASSWORD}@127.0.0.1:1/ledger`;
+      f.app.logger = createLogger('debug', new Writable({ write: (chunk: Buffer, _enc, cb) => ((log += chunk.toString()), cb()) }));
+    },
   });
 
   test('the sources list still shows every source; the bad one is down, with a message naming the setting', async () => {

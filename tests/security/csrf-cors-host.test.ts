@@ -5,21 +5,15 @@
  * refused. The server here is a development one open to an anonymous admin, like the demo: the
  * case where a forged request would do the most harm.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startSecurityServer, type SecurityServer } from './support.js';
+import { describe, expect, test } from 'vitest';
+import { startSecurityServer, useSecurityServer } from './support.js';
 import { rawRequest } from './http.js';
 import { hostName } from '../../server/hosts.js';
 
 const EVIL = 'https://evil.example';
 const MUTATION = 'mutation { updateCustomer(id: "cus_0001", input: { name: "pwned", creditLimit: "9999999" }) { id } }';
 
-let s: SecurityServer;
-beforeAll(async () => {
-  s = await startSecurityServer({ customers: 4 });
-});
-afterAll(async () => {
-  await s?.close();
-});
+const s = useSecurityServer({ customers: 4 });
 
 const host = () => `127.0.0.1:${s.server.port}`;
 const customerOne = async () => (await s.gql('{ customer(id: "cus_0001") { name creditLimit } }')).data.customer;

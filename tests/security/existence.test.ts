@@ -3,21 +3,15 @@
  * by-id field and a mutation answer identically (the id aside), and both paths make the same
  * lookups. Filter text holding U+0000 is refused rather than matching every row on SQLite.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { SERVER_AUTH } from '../graphql/fixture.js';
 import { federatedId } from '../../schema/ids.js';
-import { startSecurityServer, type SecurityServer } from './support.js';
+import { useSecurityServer } from './support.js';
 
 const ADMIN = { 'x-api-key': 'admin-key-0123456789' };
 const ALICE = { 'x-api-key': 'alice-key-0123456789' };
 
-let s: SecurityServer;
-beforeAll(async () => {
-  s = await startSecurityServer({ customers: 4, server: SERVER_AUTH });
-});
-afterAll(async () => {
-  await s?.close();
-});
+const s = useSecurityServer({ customers: 4, server: SERVER_AUTH });
 
 /** The response with the asked-for id replaced, so two answers about different ids compare. */
 const answer = async (query: string, id: string) => JSON.stringify(await s.gql(query.replaceAll('$ID', id), {}, ALICE)).replaceAll(id, '<id>');

@@ -3,9 +3,9 @@
  * `where` nested beyond any real need. Both are the client's mistake, answered as such
  * (VALIDATION_FAILED, naming the argument or the setting), never as INTERNAL.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { SERVER_AUTH } from '../graphql/fixture.js';
-import { startSecurityServer, type SecurityServer } from './support.js';
+import { useSecurityServer, type SecurityServer } from './support.js';
 
 const ADMIN = { 'x-api-key': 'admin-key-0123456789' };
 
@@ -22,16 +22,12 @@ export function deepOrValue(levels: number, field = 'name'): Record<string, unkn
 }
 
 describe('forged cursors and deep filters', () => {
-  let s: SecurityServer;
+  const s = useSecurityServer({ customers: 3, server: SERVER_AUTH });
   let signature: string;
   beforeAll(async () => {
-    s = await startSecurityServer({ customers: 3, server: SERVER_AUTH });
     const r = await s.gql('{ customers(first: 1) { pageInfo { endCursor } } }', undefined, ADMIN);
     const end = r.data.customers.pageInfo.endCursor as string;
     signature = (JSON.parse(Buffer.from(end, 'base64url').toString('utf8')) as { s: string }).s;
-  });
-  afterAll(async () => {
-    await s?.close();
   });
 
   const refused = (r: Awaited<ReturnType<SecurityServer['gql']>>, code = 'VALIDATION_FAILED') => {

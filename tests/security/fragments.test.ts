@@ -5,9 +5,9 @@
  * fragment spreads is bounded, so the answer comes at once and /healthz keeps answering.
  */
 import { performance } from 'node:perf_hooks';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { SERVER_AUTH } from '../graphql/fixture.js';
-import { startSecurityServer, type SecurityServer } from './support.js';
+import { useSecurityServer, whileProbingHealth } from './support.js';
 
 const ADMIN = { 'x-api-key': 'admin-key-0123456789' };
 
@@ -20,30 +20,11 @@ export function doublingFragments(levels: number, leaf: string, type = 'Query', 
 }
 
 describe('doubling fragments', () => {
-  let s: SecurityServer;
-  beforeAll(async () => {
-    s = await startSecurityServer({ customers: 2, server: SERVER_AUTH });
-  });
-  afterAll(async () => {
-    await s?.close();
-  });
+  const s = useSecurityServer({ customers: 2, server: SERVER_AUTH });
 
   /** The request's answer, and the slowest /healthz answer while it ran. */
   async function timed(query: string) {
-    let done = false;
-    let slowest = 0;
-    const probe = (async () => {
-      while (!done) {
-        const t = performance.now();
-        await (await s.fetch('/healthz')).text();
-        slowest = Math.max(slowest, performance.now() - t);
-      }
-    })();
-    const t = performance.now();
-    const r = await s.gql(query, undefined, ADMIN);
-    const ms = performance.now() - t;
-    done = true;
-    await probe;
+    const { result: r, ms, slowest } = await whileProbingHealth(s, () => s.gql(query, undefined, ADMIN));
     return { r, ms, slowest };
   }
 

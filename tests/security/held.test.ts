@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { SERVER_AUTH, customerGid } from '../graphql/fixture.js';
 import { matchApiKey } from '../../server/plugins/use-auth.js';
 import { testDialects } from '../support/databases.js';
-import { startSecurityServer, type SecurityServer } from './support.js';
+import { bobsOrderAndInvoice, startSecurityServer, useSecurityServer, type SecurityServer } from './support.js';
 import { rawRequest } from './http.js';
 import { JWT_SECRET, jwtServer, signToken } from './tokens.js';
 
@@ -19,13 +19,7 @@ const ALICE = { 'x-api-key': 'alice-key-0123456789' };
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
 
 describe('JWT verification', () => {
-  let s: SecurityServer;
-  beforeAll(async () => {
-    s = await startSecurityServer({ customers: 4, server: jwtServer() });
-  });
-  afterAll(async () => {
-    await s?.close();
-  });
+  const s = useSecurityServer({ customers: 4, server: jwtServer() });
   const Q = '{ customers { totalCount } }';
   const as = (token: string) => s.gql(Q, {}, { authorization: `Bearer ${token}` });
   const exp = () => Math.floor(Date.now() / 1000) + 300;
@@ -72,17 +66,11 @@ describe('JWT verification', () => {
 });
 
 describe('row rules on every read path (a salesperson: customers 1 and 3)', () => {
-  let s: SecurityServer;
+  const s = useSecurityServer({ customers: 4, server: SERVER_AUTH });
   let bobsOrder: string;
   let bobsInvoice: string;
   beforeAll(async () => {
-    s = await startSecurityServer({ customers: 4, server: SERVER_AUTH });
-    const r = await s.gql('{ salesOrders(where: { code: { eq: "SO0002-1" } }) { nodes { id } } invoices(where: { code: { eq: "INV0002-1" } }) { nodes { id } } }', {}, ADMIN);
-    bobsOrder = r.data.salesOrders.nodes[0].id;
-    bobsInvoice = r.data.invoices.nodes[0].id;
-  });
-  afterAll(async () => {
-    await s?.close();
+    ({ order: bobsOrder, invoice: bobsInvoice } = await bobsOrderAndInvoice(s, ADMIN));
   });
 
   test("by id: another's customer, order and invoice are null everywhere", async () => {
@@ -130,13 +118,7 @@ describe('row rules on every read path (a salesperson: customers 1 and 3)', () =
 });
 
 describe('a hidden field is no oracle (Customer.creditLimit, hidden from sales)', () => {
-  let s: SecurityServer;
-  beforeAll(async () => {
-    s = await startSecurityServer({ customers: 4, server: SERVER_AUTH });
-  });
-  afterAll(async () => {
-    await s?.close();
-  });
+  const s = useSecurityServer({ customers: 4, server: SERVER_AUTH });
 
   test.each([
     ['a filter', '{ customers(where: { creditLimit: { gt: "1500" } }) { totalCount } }'],
@@ -161,13 +143,7 @@ describe('a hidden field is no oracle (Customer.creditLimit, hidden from sales)'
 });
 
 describe.each(testDialects().filter((d) => d !== 'mssql'))('filters never become SQL (sources on %s)', (dialect) => {
-  let s: SecurityServer;
-  beforeAll(async () => {
-    s = await startSecurityServer({ customers: 4, server: SERVER_AUTH, dialects: { erp: dialect, finance: dialect } });
-  });
-  afterAll(async () => {
-    await s?.close();
-  });
+  const s = useSecurityServer({ customers: 4, server: SERVER_AUTH, dialects: { erp: dialect, finance: dialect } });
 
   const INJECTIONS = ["x' OR '1'='1", "x') OR ('1'='1", "' OR 1=1 --", '" OR ""="', "x'; DROP TABLE so_order; --", "\\' OR 1=1 #", '%', '_', "%' OR '%'='"];
 

@@ -5,31 +5,23 @@
  * concurrency still works with the keyed version.
  */
 import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { stableStringify } from '../../model/values.js';
-import { startSecurityServer, type SecurityServer } from './support.js';
+import { useSecurityServer } from './support.js';
+import { ADMIN_ROLE, apiKeyAuth } from '../support/auth.js';
 
 const ROOT = { 'x-api-key': 'root-key-0123456789ab' };
 const CLERK = { 'x-api-key': 'clerk-key-0123456789a' };
 
-let s: SecurityServer;
-beforeAll(async () => {
-  s = await startSecurityServer({
-    customers: 2,
-    server: `
-  auth:
-    mode: apiKey
-    apiKeys:
-      - { key: "root-key-0123456789ab", user: root, role: admin }
-      - { key: "clerk-key-0123456789a", user: clerk, role: clerk }
-    roles:
-      admin: { customers: all, write: true, admin: true }
-      clerk: { customers: all, write: true, hide: [SalesOrder.totalAmount, Invoice.balance] }
-`,
-  });
-});
-afterAll(async () => {
-  await s?.close();
+const s = useSecurityServer({
+  customers: 2,
+  server: apiKeyAuth(
+    [
+      { key: 'root-key-0123456789ab', user: 'root', role: 'admin' },
+      { key: 'clerk-key-0123456789a', user: 'clerk', role: 'clerk' },
+    ],
+    { admin: ADMIN_ROLE, clerk: '{ customers: all, write: true, hide: [SalesOrder.totalAmount, Invoice.balance] }' },
+  ),
 });
 
 /** The version as a plain hash of the record's values would be (what main computed). */

@@ -12,21 +12,19 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { configYaml, createFixture, type Fixture } from '../graphql/fixture.js';
 import { startSecurityServer, type SecurityServer } from './support.js';
+import { ADMIN_ROLE, apiKeyAuth } from '../support/auth.js';
 
 const ADMIN = { 'x-api-key': 'admin-key-0123456789' };
 const ALICE = { 'x-api-key': 'alice-key-0123456789' };
 
 /** A salesperson who cannot see invoice balances (nor credit limits). */
-const AUTH = `
-  auth:
-    mode: apiKey
-    apiKeys:
-      - { key: "admin-key-0123456789", user: root, role: admin }
-      - { key: "alice-key-0123456789", user: alice, role: sales }
-    roles:
-      admin: { customers: all, write: true, admin: true }
-      sales: { customers: own, write: true, hide: [Customer.creditLimit, Invoice.balance] }
-`;
+const AUTH = apiKeyAuth(
+  [
+    { key: 'admin-key-0123456789', user: 'root', role: 'admin' },
+    { key: 'alice-key-0123456789', user: 'alice', role: 'sales' },
+  ],
+  { admin: ADMIN_ROLE, sales: '{ customers: own, write: true, hide: [Customer.creditLimit, Invoice.balance] }' },
+);
 
 /** [name, document, who, expected code]. */
 export const KILLERS: [string, string, Record<string, string>, string][] = [

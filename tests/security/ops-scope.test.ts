@@ -5,10 +5,11 @@
  * every operations field and the console refuse it again per request, for a config that did not
  * come through the check.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { parseConfig } from '../../config/load.js';
 import { ConfigError } from '../../core/errors.js';
-import { startSecurityServer, type SecurityServer } from './support.js';
+import { useSecurityServer } from './support.js';
+import { ADMIN_ROLE, apiKeyAuth } from '../support/auth.js';
 
 const config = (role: string) => `
 sources:
@@ -49,23 +50,19 @@ describe('config check: an admin role sees every customer', () => {
 });
 
 describe('per request: a scoped admin role reaches no operations surface', () => {
-  let s: SecurityServer;
+  const s = useSecurityServer({
+    customers: 4,
+    server: apiKeyAuth(
+      [
+        { key: 'root-key-0123456789ab', user: 'root', role: 'admin' },
+        { key: 'lead-key-0123456789ab', user: 'alice', role: 'lead' },
+      ],
+      { admin: ADMIN_ROLE, lead: ADMIN_ROLE },
+    ),
+  });
   const LEAD = { 'x-api-key': 'lead-key-0123456789ab' };
   const ROOT = { 'x-api-key': 'root-key-0123456789ab' };
   beforeAll(async () => {
-    s = await startSecurityServer({
-      customers: 4,
-      server: `
-  auth:
-    mode: apiKey
-    apiKeys:
-      - { key: "root-key-0123456789ab", user: root, role: admin }
-      - { key: "lead-key-0123456789ab", user: alice, role: lead }
-    roles:
-      admin: { customers: all, write: true, admin: true }
-      lead: { customers: all, write: true, admin: true }
-`,
-    });
     // A conflict on bob's customer, about the field the scoped role would hide.
     await s.fixture.app.hub.knex('crm_conflict').insert({
       job: 'customers',
@@ -83,9 +80,6 @@ describe('per request: a scoped admin role reaches no operations surface', () =>
     const lead = s.fixture.app.config.server.auth.roles.lead;
     lead.customers = 'own';
     lead.hide = ['Customer.creditLimit'];
-  });
-  afterAll(async () => {
-    await s?.close();
   });
 
   const READS = [

@@ -8,39 +8,30 @@
  * through a nested list under a visible parent (`customers { nodes { salesOrders { aggregate } } }`),
  * not only in the top-level list.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { customerGid } from '../graphql/fixture.js';
-import { startSecurityServer, type SecurityServer } from './support.js';
+import { bobsOrderAndInvoice, useSecurityServer } from './support.js';
+import { ADMIN_ROLE, apiKeyAuth } from '../support/auth.js';
 
 const ROOT = { 'x-api-key': 'root-key-0123456789ab' };
 const ALICE_WEST = { 'x-api-key': 'alice-key-0123456789' };
 const CLERK = { 'x-api-key': 'clerk-key-0123456789a' };
 
-let s: SecurityServer;
+const s = useSecurityServer({
+  customers: 4,
+  server: apiKeyAuth(
+    [
+      { key: 'root-key-0123456789ab', user: 'root', role: 'admin' },
+      { key: 'alice-key-0123456789', user: 'alice', role: 'sales', team: 'west' },
+      { key: 'clerk-key-0123456789a', user: 'clerk', role: 'clerk' },
+    ],
+    { admin: ADMIN_ROLE, sales: '{ customers: own, write: true }', clerk: '{ customers: all, write: false, hide: [SalesOrder.totalAmount] }' },
+  ),
+});
 let bobsOrder: string;
 let bobsInvoice: string;
 beforeAll(async () => {
-  s = await startSecurityServer({
-    customers: 4,
-    server: `
-  auth:
-    mode: apiKey
-    apiKeys:
-      - { key: "root-key-0123456789ab", user: root, role: admin }
-      - { key: "alice-key-0123456789", user: alice, role: sales, team: west }
-      - { key: "clerk-key-0123456789a", user: clerk, role: clerk }
-    roles:
-      admin: { customers: all, write: true, admin: true }
-      sales: { customers: own, write: true }
-      clerk: { customers: all, write: false, hide: [SalesOrder.totalAmount] }
-`,
-  });
-  const r = await s.gql('{ salesOrders(where: { code: { eq: "SO0002-1" } }) { nodes { id } } invoices(where: { code: { eq: "INV0002-1" } }) { nodes { id } } }', {}, ROOT);
-  bobsOrder = r.data.salesOrders.nodes[0].id;
-  bobsInvoice = r.data.invoices.nodes[0].id;
-});
-afterAll(async () => {
-  await s?.close();
+  ({ order: bobsOrder, invoice: bobsInvoice } = await bobsOrderAndInvoice(s, ROOT));
 });
 
 const OWN = [customerGid(1), customerGid(3)];

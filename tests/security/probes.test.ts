@@ -4,10 +4,10 @@
  * admin credential or to the monitoring listener only. A flood of probes checks the sources once
  * per cache period, not once per request.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { SERVER_AUTH } from '../graphql/fixture.js';
 import { ReadinessProbe, type ReadinessReport } from '../../server/health.js';
-import { startSecurityServer, type SecurityServer } from './support.js';
+import { useSecurityServer } from './support.js';
 import { rawRequest } from './http.js';
 
 const ADMIN = { 'x-api-key': 'admin-key-0123456789' };
@@ -18,17 +18,11 @@ const PASSWORD = 'Led9er-pass-word-0001';
 const LEDGER = `  ledger: { kind: finance, dialect: postgres, connection: { host: 127.0.0.1, port: 1, database: ledger, user: svc_reader, password: "\${LEDGER_PASSWORD}" } }`;
 
 describe('/readyz and /metrics on the main port (production, API keys)', () => {
-  let s: SecurityServer;
-  beforeAll(async () => {
-    s = await startSecurityServer({
-      customers: 2,
-      sources: LEDGER,
-      env: { LEDGER_PASSWORD: PASSWORD },
-      server: `  production: true\n  readiness: { cacheSeconds: 600 }\n${SERVER_AUTH}`,
-    });
-  });
-  afterAll(async () => {
-    await s?.close();
+  const s = useSecurityServer({
+    customers: 2,
+    sources: LEDGER,
+    env: { LEDGER_PASSWORD: PASSWORD },
+    server: `  production: true\n  readiness: { cacheSeconds: 600 }\n${SERVER_AUTH}`,
   });
 
   test.each([
@@ -68,13 +62,7 @@ describe('/readyz and /metrics on the main port (production, API keys)', () => {
 });
 
 describe('readiness checks are shared', () => {
-  let s: SecurityServer;
-  beforeAll(async () => {
-    s = await startSecurityServer({ customers: 1, server: '  readiness: { cacheSeconds: 600 }\n' });
-  });
-  afterAll(async () => {
-    await s?.close();
-  });
+  const s = useSecurityServer({ customers: 1, server: '  readiness: { cacheSeconds: 600 }\n' });
 
   test('40 probes, 20 of them at once, check each source once', async () => {
     const counted = await s.fixture.countStatements(async () => {
@@ -116,17 +104,11 @@ describe('readiness checks are shared', () => {
 });
 
 describe('the monitoring listener (server.metricsListener)', () => {
-  let s: SecurityServer;
-  beforeAll(async () => {
-    s = await startSecurityServer({
-      customers: 1,
-      sources: LEDGER,
-      env: { LEDGER_PASSWORD: PASSWORD },
-      server: `  production: true\n  metricsListener: { host: 127.0.0.1, port: 0 }\n${SERVER_AUTH}`,
-    });
-  });
-  afterAll(async () => {
-    await s?.close();
+  const s = useSecurityServer({
+    customers: 1,
+    sources: LEDGER,
+    env: { LEDGER_PASSWORD: PASSWORD },
+    server: `  production: true\n  metricsListener: { host: 127.0.0.1, port: 0 }\n${SERVER_AUTH}`,
   });
 
   test('serves metrics and the readiness report without credentials, and nothing else', async () => {

@@ -4,13 +4,12 @@
  * token, an API key's entry, the anonymous role or a GraphQL argument: only what the config
  * declares counts, and anything else is refused.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { parseConfig } from '../../config/load.js';
-import { ConfigError } from '../../core/errors.js';
+import { describe, expect, test } from 'vitest';
 import { SERVER_AUTH } from '../graphql/fixture.js';
 import { retryParked, runJob } from '../../sync/engine.js';
-import { startSecurityServer, type SecurityServer } from './support.js';
+import { useSecurityServer } from './support.js';
 import { bearer, jwtServer } from './tokens.js';
+import { configErrorOf } from '../support/config.js';
 
 const INHERITED = ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf', 'isPrototypeOf'];
 const ADMIN = { 'x-api-key': 'admin-key-0123456789' };
@@ -22,24 +21,10 @@ server:
 ${server}
 `;
 
-function configIssues(text: string): string {
-  try {
-    parseConfig(text, { env: {} });
-  } catch (err) {
-    if (err instanceof ConfigError) return err.message;
-    throw err;
-  }
-  throw new Error('expected the config to be rejected');
-}
+const configIssues = (text: string): string => configErrorOf(text).message;
 
 describe('a validly signed token naming an inherited member as its role', () => {
-  let s: SecurityServer;
-  beforeAll(async () => {
-    s = await startSecurityServer({ customers: 4, server: jwtServer() });
-  });
-  afterAll(async () => {
-    await s?.close();
-  });
+  const s = useSecurityServer({ customers: 4, server: jwtServer() });
 
   test.each(INHERITED)('role "%s" is refused and sees nothing', async (role) => {
     const r = await s.gql(`{ customers { totalCount nodes { id creditLimit } } }`, {}, await bearer('mallory', role));
@@ -95,13 +80,7 @@ sync:
 });
 
 describe('GraphQL arguments naming an inherited member', () => {
-  let s: SecurityServer;
-  beforeAll(async () => {
-    s = await startSecurityServer({ customers: 2, server: SERVER_AUTH });
-  });
-  afterAll(async () => {
-    await s?.close();
-  });
+  const s = useSecurityServer({ customers: 2, server: SERVER_AUTH });
 
   test.each(INHERITED)('runSyncJob(job: "%s") is a validation error and records no run', async (job) => {
     const r = await s.gql(`mutation($job: String!) { runSyncJob(job: $job) { status } }`, { job }, ADMIN);

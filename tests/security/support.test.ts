@@ -1,14 +1,8 @@
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { SERVER_AUTH } from '../graphql/fixture.js';
-import { startSecurityServer, type SecurityServer } from './support.js';
+import { useSecurityServer } from './support.js';
 
-let s: SecurityServer;
-beforeAll(async () => {
-  s = await startSecurityServer({ customers: 4, server: SERVER_AUTH });
-});
-afterAll(async () => {
-  await s?.close();
-});
+const s = useSecurityServer({ customers: 4, server: SERVER_AUTH });
 
 test('the security suite reaches a real server over HTTP', async () => {
   expect((await s.fetch('/healthz')).status).toBe(200);

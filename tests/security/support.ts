@@ -4,6 +4,7 @@
  * 127.0.0.1, so every plugin, route and header is the one production runs.
  */
 import { startServer, type RunningServer } from '../../server/server.js';
+import { useOpened } from '../support/lifecycle.js';
 import { createFixture, type Fixture, type FixtureOptions, type GqlResponse } from '../graphql/fixture.js';
 
 export interface SecurityServer {
@@ -55,4 +56,39 @@ export async function startSecurityServer(opts: SecurityServerOptions = {}): Pro
       await fixture.close();
     },
   };
+}
+
+/**
+ * A security server for the describe block (or file) that calls this: started before its tests,
+ * closed after them (see useOpened).
+ */
+export function useSecurityServer(opts: SecurityServerOptions = {}): SecurityServer {
+  return useOpened(() => startSecurityServer(opts));
+}
+
+/** `work` timed, with /healthz asked again and again meanwhile: its result, how long it took, and the slowest /healthz answer. */
+export async function whileProbingHealth<T>(s: SecurityServer, work: () => Promise<T>): Promise<{ result: T; ms: number; slowest: number }> {
+  let done = false;
+  let slowest = 0;
+  const probe = (async () => {
+    while (!done) {
+      const t = performance.now();
+      await (await s.fetch('/healthz')).text();
+      slowest = Math.max(slowest, performance.now() - t);
+    }
+  })();
+  const t = performance.now();
+  try {
+    const result = await work();
+    return { result, ms: performance.now() - t, slowest };
+  } finally {
+    done = true;
+    await probe;
+  }
+}
+
+/** The ids of bob's first order and invoice (customer 2's), read with `headers` that may see them. */
+export async function bobsOrderAndInvoice(s: SecurityServer, headers: Record<string, string>): Promise<{ order: string; invoice: string }> {
+  const r = await s.gql('{ salesOrders(where: { code: { eq: "SO0002-1" } }) { nodes { id } } invoices(where: { code: { eq: "INV0002-1" } }) { nodes { id } } }', {}, headers);
+  return { order: r.data.salesOrders.nodes[0].id, invoice: r.data.invoices.nodes[0].id };
 }

@@ -2,28 +2,22 @@
  * The pipeline on SQLite everywhere (hub, ERP, finance): the fastest loop for the core behaviour.
  * The same scenarios run on PostgreSQL and MariaDB sources in engines.test.ts.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DatabaseError } from '../../core/errors.js';
 import { retryParked, runJob } from '../../sync/engine.js';
 import { listConflicts, resolveConflict } from '../../sync/conflicts.js';
 import { listParked } from '../../sync/status.js';
 import type { FaultHook } from '../../sync/types.js';
-import { createWorld, dumpHub, editHub, hubCustomers, rows, seedErp, CODE_A, CODE_B, CODE_C, type World } from './support.js';
-
-let world: World | null = null;
-afterEach(async () => {
-  await world?.close();
-  world = null;
-});
+import { ACME_AND_BETA, ACME_AND_BETA_NO_PHONE, createWorld, dumpHub, editHub, hubCustomers, rows, sourceRows, seedErp, CODE_A, CODE_B, CODE_C } from './support.js';
+import { closeAfterTest } from '../support/lifecycle.js';
+import { seededWorld } from './seeded.js';
 
 describe('sync on SQLite', () => {
   it('loads the ERP into the hub and finance, then stays quiet', async () => {
-    world = await createWorld();
-    await seedErp(world.erp, [
+    const { world, app } = await seededWorld([
       { code: 'C001', name: 'Acme', creditCode: CODE_A, phone: '010-1', limit: '1000.00' },
       { code: 'C002', name: 'Beta', creditCode: CODE_B, phone: '010-2', limit: '2000.50' },
     ]);
-    const app = await world.open();
     const first = await runJob(app, 'customers');
     expect(first.error).toBeUndefined();
     expect(first.status).toBe('ok');
@@ -39,22 +33,18 @@ describe('sync on SQLite', () => {
     ]);
 
     // No echo: reading our own writes back changes nothing anywhere.
-    const erpBefore = await rows(world.erp, 'erp_customer', 'cust_code');
-    const finBefore = await rows(world.fin, 'fin_account', 'acct_no');
+    const before = await sourceRows(world);
     const second = await runJob(app, 'customers');
     expect(second.status).toBe('ok');
     expect(second.totals.written).toBe(0);
     expect(second.totals.conflicts).toBe(0);
-    expect(await rows(world.erp, 'erp_customer', 'cust_code')).toEqual(erpBefore);
-    expect(await rows(world.fin, 'fin_account', 'acct_no')).toEqual(finBefore);
+    expect(await sourceRows(world)).toEqual(before);
     const third = await runJob(app, 'customers');
     expect(third.totals.written).toBe(0);
   });
 
   it('carries an ERP edit to the hub and finance', async () => {
-    world = await createWorld();
-    await seedErp(world.erp, [{ code: 'C001', name: 'Acme', creditCode: CODE_A, phone: '010-1' }]);
-    const app = await world.open();
+    const { world, app } = await seededWorld([{ code: 'C001', name: 'Acme', creditCode: CODE_A, phone: '010-1' }]);
     await runJob(app, 'customers');
     await world.erp('erp_customer').where({ cust_code: 'C001' }).update({ phone: '010-9' });
     const r = await runJob(app, 'customers');
@@ -68,9 +58,7 @@ describe('sync on SQLite', () => {
 
 describe('merge and conflicts on SQLite', () => {
   it('merges edits of different fields made on two sides', async () => {
-    world = await createWorld();
-    await seedErp(world.erp, [{ code: 'C001', name: 'Acme', creditCode: CODE_A, phone: '010-1', city: 'BJ' }]);
-    const app = await world.open();
+    const { world, app } = await seededWorld([{ code: 'C001', name: 'Acme', creditCode: CODE_A, phone: '010-1', city: 'BJ' }]);
     await runJob(app, 'customers');
     await world.erp('erp_customer').where({ cust_code: 'C001' }).update({ city: 'SH' });
     await world.fin('fin_account').where({ acct_no: 'C001' }).update({ phone: '020-2' });
@@ -83,9 +71,7 @@ describe('merge and conflicts on SQLite', () => {
   });
 
   it('raises a manual conflict for the same field, holds it back, and pushes the resolution', async () => {
-    world = await createWorld();
-    await seedErp(world.erp, [{ code: 'C001', name: 'Acme', creditCode: CODE_A, phone: '010-1' }]);
-    const app = await world.open();
+    const { world, app } = await seededWorld([{ code: 'C001', name: 'Acme', creditCode: CODE_A, phone: '010-1' }]);
     await runJob(app, 'customers');
     await world.erp('erp_customer').where({ cust_code: 'C001' }).update({ phone: '111', city: 'GZ' });
     await world.fin('fin_account').where({ acct_no: 'C001' }).update({ phone: '222' });
@@ -118,9 +104,7 @@ describe('merge and conflicts on SQLite', () => {
   });
 
   it('follows the authority under source:finance', async () => {
-    world = await createWorld();
-    await seedErp(world.erp, [{ code: 'C001', name: 'Acme', creditCode: CODE_A, limit: '1000' }]);
-    const app = await world.open();
+    const { world, app } = await seededWorld([{ code: 'C001', name: 'Acme', creditCode: CODE_A, limit: '1000' }]);
     await runJob(app, 'customers');
     await world.erp('erp_customer').where({ cust_code: 'C001' }).update({ credit_limit: '100' });
     await world.fin('fin_account').where({ acct_no: 'C001' }).update({ credit_limit: '200' });
@@ -135,9 +119,7 @@ describe('merge and conflicts on SQLite', () => {
   });
 
   it('pushes an edit made in the hub (GraphQL) to both systems', async () => {
-    world = await createWorld();
-    await seedErp(world.erp, [{ code: 'C001', name: 'Acme', creditCode: CODE_A, phone: '010-1', city: 'BJ' }]);
-    const app = await world.open();
+    const { world, app } = await seededWorld([{ code: 'C001', name: 'Acme', creditCode: CODE_A, phone: '010-1', city: 'BJ' }]);
     await runJob(app, 'customers');
     await editHub(app, 'C001', { phone: '999', city: 'XA' });
     const r = await runJob(app, 'customers');
@@ -151,12 +133,7 @@ describe('merge and conflicts on SQLite', () => {
 
 describe('deletes on SQLite', () => {
   it('propagates an ERP delete to the hub and finance, and it stays deleted', async () => {
-    world = await createWorld();
-    await seedErp(world.erp, [
-      { code: 'C001', name: 'Acme', creditCode: CODE_A },
-      { code: 'C002', name: 'Beta', creditCode: CODE_B },
-    ]);
-    const app = await world.open();
+    const { world, app } = await seededWorld(ACME_AND_BETA_NO_PHONE);
     await runJob(app, 'customers');
     await world.erp('erp_customer').where({ cust_code: 'C001' }).delete();
     const r = await runJob(app, 'customers');
@@ -176,15 +153,10 @@ describe('deletes on SQLite', () => {
     ['erp', 'finance'],
     ['finance', 'erp'],
   ] as const)('a delete in %s while %s edits the same record: the delete wins, the edit is named, the record stays deleted', async (deleter, editor) => {
-    world = await createWorld();
-    await seedErp(world.erp, [
-      { code: 'C001', name: 'Acme', creditCode: CODE_A, phone: '010-1' },
-      { code: 'C002', name: 'Beta', creditCode: CODE_B, phone: '010-2' },
-    ]);
-    const app = await world.open();
+    const { world, app } = await seededWorld(ACME_AND_BETA);
     await runJob(app, 'customers');
-    const erpRow = () => world!.erp('erp_customer').where({ cust_code: 'C001' });
-    const finRow = () => world!.fin('fin_account').where({ acct_no: 'C001' });
+    const erpRow = () => world.erp('erp_customer').where({ cust_code: 'C001' });
+    const finRow = () => world.fin('fin_account').where({ acct_no: 'C001' });
     await (deleter === 'erp' ? erpRow() : finRow()).delete();
     await (editor === 'erp' ? erpRow() : finRow()).update({ phone: '010-9' });
 
@@ -213,9 +185,7 @@ describe('deletes on SQLite', () => {
   });
 
   it('soft-deletes in finance and reads the flagged row as gone', async () => {
-    world = await createWorld({ financeDelete: 'soft' });
-    await seedErp(world.erp, [{ code: 'C001', name: 'Acme', creditCode: CODE_A }]);
-    const app = await world.open();
+    const { world, app } = await seededWorld([{ code: 'C001', name: 'Acme', creditCode: CODE_A }], { financeDelete: 'soft' });
     await runJob(app, 'customers');
     await editHub(app, 'C001', {}, { delete: true });
     const r = await runJob(app, 'customers');
@@ -228,9 +198,7 @@ describe('deletes on SQLite', () => {
   });
 
   it('reports a delete the mapping may not write, and does not resurrect the record', async () => {
-    world = await createWorld({ financeWrite: ['insert', 'update'] });
-    await seedErp(world.erp, [{ code: 'C001', name: 'Acme', creditCode: CODE_A }]);
-    const app = await world.open();
+    const { world, app } = await seededWorld([{ code: 'C001', name: 'Acme', creditCode: CODE_A }], { financeWrite: ['insert', 'update'] });
     await runJob(app, 'customers');
     await world.erp('erp_customer').delete();
     const r = await runJob(app, 'customers');
@@ -248,7 +216,7 @@ describe('deletes on SQLite', () => {
 
 describe('failures on SQLite', () => {
   it('parks a row the target rejects and syncs the rest', async () => {
-    world = await createWorld();
+    const world = closeAfterTest(await createWorld());
     const longName = 'A very long company name that finance cannot hold, sixty chars';
     await seedErp(world.erp, [
       { code: 'C001', name: longName, creditCode: CODE_A },
@@ -278,12 +246,10 @@ describe('failures on SQLite', () => {
   });
 
   it('parks a row the mapping cannot read, and retries it by key', async () => {
-    world = await createWorld();
-    await seedErp(world.erp, [
+    const { world, app } = await seededWorld([
       { code: 'C001', name: 'Acme', creditCode: CODE_A, limit: '12x' },
       { code: 'C002', name: 'Beta', creditCode: CODE_B, limit: '5' },
     ]);
-    const app = await world.open();
     const r = await runJob(app, 'customers');
     expect(r.sources.erp).toMatchObject({ parked: 1, hubInserted: 1 });
     const [p] = await listParked(app);
@@ -295,12 +261,7 @@ describe('failures on SQLite', () => {
   });
 
   it('retries a transient fault and ends where an undisturbed run ends', async () => {
-    world = await createWorld();
-    await seedErp(world.erp, [
-      { code: 'C001', name: 'Acme', creditCode: CODE_A },
-      { code: 'C002', name: 'Beta', creditCode: CODE_B },
-    ]);
-    const app = await world.open();
+    const { world, app } = await seededWorld(ACME_AND_BETA_NO_PHONE);
     const thrown: string[] = [];
     const faults: FaultHook = {
       at(point, info) {
@@ -322,9 +283,7 @@ describe('failures on SQLite', () => {
   });
 
   it('fails on a permanent fault without retrying, and the next run completes', async () => {
-    world = await createWorld();
-    await seedErp(world.erp, [{ code: 'C001', name: 'Acme', creditCode: CODE_A }]);
-    const app = await world.open();
+    const { world, app } = await seededWorld([{ code: 'C001', name: 'Acme', creditCode: CODE_A }]);
     let calls = 0;
     const r = await runJob(app, 'customers', {
       faults: {
@@ -350,12 +309,10 @@ describe('failures on SQLite', () => {
 
 describe('dry run on SQLite', () => {
   it('returns the plan and changes nothing anywhere', async () => {
-    world = await createWorld();
-    await seedErp(world.erp, [
+    const { world, app } = await seededWorld([
       { code: 'C001', name: 'Acme', creditCode: CODE_A, phone: '1' },
       { code: 'C002', name: 'Beta', creditCode: CODE_B, phone: '2' },
     ]);
-    const app = await world.open();
     await runJob(app, 'customers');
     await world.erp('erp_customer').where({ cust_code: 'C001' }).update({ phone: '1b' });
     await world.erp('erp_customer').where({ cust_code: 'C002' }).delete();
@@ -363,8 +320,7 @@ describe('dry run on SQLite', () => {
     await world.fin('fin_account').where({ acct_no: 'C001' }).update({ phone: '1f' });
 
     const hubBefore = await dumpHub(app);
-    const erpBefore = await rows(world.erp, 'erp_customer', 'cust_code');
-    const finBefore = await rows(world.fin, 'fin_account', 'acct_no');
+    const before = await sourceRows(world);
     const plan = await runJob(app, 'customers', { dryRun: true });
     expect(plan.dryRun).toBe(true);
     expect(plan.runId).toBeNull();
@@ -373,8 +329,7 @@ describe('dry run on SQLite', () => {
     expect(plan.plan?.finance.conflicts[0]).toMatchObject({ field: 'phone', values: { hub: '1b', finance: '1f' } });
     expect(plan.plan?.hub.inserts[0]).toMatchObject({ op: 'insert', sourceKey: 'C003', values: { name: 'Gamma' } });
     expect(await dumpHub(app)).toEqual(hubBefore);
-    expect(await rows(world.erp, 'erp_customer', 'cust_code')).toEqual(erpBefore);
-    expect(await rows(world.fin, 'fin_account', 'acct_no')).toEqual(finBefore);
+    expect(await sourceRows(world)).toEqual(before);
 
     // The real run does what the plan said.
     const real = await runJob(app, 'customers');
@@ -385,7 +340,7 @@ describe('dry run on SQLite', () => {
 
 describe('identity on SQLite', () => {
   it('links a finance row with the same credit code instead of creating a second customer', async () => {
-    world = await createWorld();
+    const world = closeAfterTest(await createWorld());
     await seedErp(world.erp, [{ code: 'C001', name: '北京华为科技有限公司', creditCode: CODE_A, phone: '010-1' }]);
     await world.fin('fin_account').insert({ acct_no: 'F-9', name: '华为科技（北京）有限公司', credit_code: CODE_A, phone: '010-1' });
     const app = await world.open();
@@ -403,7 +358,7 @@ describe('identity on SQLite', () => {
   });
 
   it('creates a new customer and a merge candidate for a probable match', async () => {
-    world = await createWorld();
+    const world = closeAfterTest(await createWorld());
     await seedErp(world.erp, [{ code: 'C001', name: '北京华为科技有限公司' }]);
     await world.fin('fin_account').insert({ acct_no: 'F-9', name: '华为科技（北京）有限公司' });
     const app = await world.open();

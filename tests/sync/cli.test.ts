@@ -2,42 +2,18 @@
  * `crmlink sync ...` and `crmlink conflicts ...` through commander, against a real SQLite world:
  * output, JSON, and exit codes (0 ok, 1 failed / had errors, 2 usage).
  */
-import { Command, CommanderError } from 'commander';
-import { afterEach, describe, expect, it } from 'vitest';
-import { closeApp } from '../../app/app.js';
-import { exitCodeFor } from '../../cli/exit-codes.js';
+import { describe, expect, it } from 'vitest';
 import { register as registerSync } from '../../cli/commands/sync.js';
 import { register as registerConflicts } from '../../cli/commands/conflicts.js';
-import { createWorld, seedErp, CODE_A, CODE_B, type World } from './support.js';
+import { ACME_AND_BETA_NO_PHONE, createWorld, seedErp, CODE_A, CODE_B, type World } from './support.js';
+import { closeAfterTest } from '../support/lifecycle.js';
+import { runCommands } from '../support/cli.js';
 
-let world: World | null = null;
-afterEach(async () => {
-  await world?.close();
-  world = null;
-});
-
-async function cli(w: World, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const program = new Command('crmlink').exitOverride();
-  const ctx = { openApp: () => w.open(), closeApp, out: (t: string) => out.push(t), err: (t: string) => err.push(t) };
-  registerSync(program, ctx);
-  registerConflicts(program, ctx);
-  const all = (c: Command): Command[] => c.commands.flatMap((s) => [s, ...all(s)]);
-  for (const c of all(program)) c.exitOverride().configureOutput({ writeErr: (t) => err.push(t), writeOut: (t) => out.push(t) });
-  let code = 0;
-  try {
-    await program.parseAsync(['node', 'crmlink', ...args]);
-  } catch (e) {
-    code = e instanceof CommanderError ? (e.exitCode === 0 ? 0 : 2) : exitCodeFor(e);
-    if (!(e instanceof CommanderError) && code !== 0 && !(e instanceof Error && e.message.startsWith('exit '))) err.push(String(e));
-  }
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
+const cli = (w: World, ...args: string[]) => runCommands([registerSync, registerConflicts], () => w.open(), args, { printErrors: true });
 
 describe('crmlink sync', () => {
   it('runs a job, prints its report, plans a dry run, shows status and history', async () => {
-    world = await createWorld();
+    const world = closeAfterTest(await createWorld());
     await seedErp(world.erp, [{ code: 'C001', name: 'Acme', creditCode: CODE_A }]);
     const run = await cli(world, 'sync', 'run', 'customers', '--json');
     expect(run.code).toBe(0);
@@ -60,14 +36,14 @@ describe('crmlink sync', () => {
   });
 
   it('status shows a schedule with its words', async () => {
-    world = await createWorld({ schedule: '30 2 * * 1-5' });
+    const world = closeAfterTest(await createWorld({ schedule: '30 2 * * 1-5' }));
     const text = await cli(world, 'sync', 'status');
     expect(text.code).toBe(0);
     expect(text.out).toContain('30 2 * * 1-5 (At 02:30, Monday through Friday)');
   });
 
   it('exits 2 for an unknown job and 1 for a run that parked records', async () => {
-    world = await createWorld();
+    const world = closeAfterTest(await createWorld());
     await seedErp(world.erp, [
       { code: 'C001', name: 'A company name far too long for the finance system', creditCode: CODE_A },
       { code: 'C002', name: 'Beta', creditCode: CODE_B },
@@ -89,11 +65,8 @@ describe('crmlink sync', () => {
 
 describe('crmlink sync reconcile', () => {
   it('applies the hard deletes a timestamp capture missed; --dry-run, --json, --help and exit codes', async () => {
-    world = await createWorld({ erpCapture: 'timestamp' });
-    await seedErp(world.erp, [
-      { code: 'C001', name: 'Acme', creditCode: CODE_A },
-      { code: 'C002', name: 'Beta', creditCode: CODE_B },
-    ]);
+    const world = closeAfterTest(await createWorld({ erpCapture: 'timestamp' }));
+    await seedErp(world.erp, ACME_AND_BETA_NO_PHONE);
     expect((await cli(world, 'sync', 'run', 'customers')).code).toBe(0);
     await world.erp('erp_customer').where({ cust_code: 'C002' }).delete();
 
@@ -125,7 +98,7 @@ describe('crmlink sync reconcile', () => {
 
 describe('crmlink conflicts', () => {
   it('lists a conflict and resolves it; bad usage and refusals have their exit codes', async () => {
-    world = await createWorld();
+    const world = closeAfterTest(await createWorld());
     await seedErp(world.erp, [{ code: 'C001', name: 'Acme', creditCode: CODE_A, phone: '0' }]);
     expect((await cli(world, 'sync', 'run', 'customers')).code).toBe(0);
     await world.erp('erp_customer').update({ phone: 'erp' });

@@ -12,7 +12,7 @@ import { runJob } from '../../sync/engine.js';
 import { listConflicts } from '../../sync/conflicts.js';
 import { listParked } from '../../sync/status.js';
 import { requireDialect } from '../support/databases.js';
-import { createWorld, dumpHub, hubCustomers, rows, seedErp, CODE_A, CODE_B, CODE_C, type World } from './support.js';
+import { createWorld, dumpHub, hubCustomers, rows, sourceRows, seedErp, CODE_A, CODE_B, CODE_C, type World } from './support.js';
 
 interface Combo {
   hub: 'sqlite' | 'postgres';
@@ -68,12 +68,10 @@ for (const combo of COMBOS) describe(`hub '${combo.hub}', ERP '${combo.erp}' ('$
       { acct_no: 'C001', name: 'Acme', credit_code: CODE_A, phone: '010-1', credit_limit: '1000', deleted: 0 },
       { acct_no: 'C002', name: 'Beta', credit_code: CODE_B, phone: '010-2', credit_limit: '2000.5', deleted: 0 },
     ]);
-    const erpBefore = await rows(world.erp, 'erp_customer', 'cust_code');
-    const finBefore = await rows(world.fin, 'fin_account', 'acct_no');
+    const before = await sourceRows(world);
     const again = await runJob(app, 'customers');
     expect(again.totals.written).toBe(0);
-    expect(await rows(world.erp, 'erp_customer', 'cust_code')).toEqual(erpBefore);
-    expect(await rows(world.fin, 'fin_account', 'acct_no')).toEqual(finBefore);
+    expect(await sourceRows(world)).toEqual(before);
   });
 
   it('carries an ERP edit to the hub and finance', async (t) => {
@@ -117,15 +115,13 @@ for (const combo of COMBOS) describe(`hub '${combo.hub}', ERP '${combo.erp}' ('$
     if (!ready) return t.skip();
     await erpUpdate('C002', { phone: '333' });
     const hubBefore = await dumpHub(app);
-    const erpBefore = await rows(world.erp, 'erp_customer', 'cust_code');
-    const finBefore = await rows(world.fin, 'fin_account', 'acct_no');
+    const before = await sourceRows(world);
     const plan = await runJob(app, 'customers', { dryRun: true });
     expect(plan.error).toBeUndefined();
     expect(plan.plan?.hub.counts.updates).toBe(1);
     expect(plan.plan?.finance.updates).toEqual([expect.objectContaining({ op: 'update', sourceKey: 'C002', values: expect.objectContaining({ phone: '333' }) })]);
     expect(await dumpHub(app)).toEqual(hubBefore);
-    expect(await rows(world.erp, 'erp_customer', 'cust_code')).toEqual(erpBefore);
-    expect(await rows(world.fin, 'fin_account', 'acct_no')).toEqual(finBefore);
+    expect(await sourceRows(world)).toEqual(before);
     await runJob(app, 'customers');
   });
 

@@ -6,22 +6,17 @@
  * (hub/locks.ts): the second waits (up to its lockWaitMs) or records a skipped run, and links to
  * the record the first created when it runs.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runJob } from '../../sync/engine.js';
 import type { RunReport } from '../../sync/types.js';
-import { createWorld, seedErp, CODE_A, CODE_B, type World } from './support.js';
+import { createWorld, seedErp, CODE_A, CODE_B } from './support.js';
 import { tryLockEntity } from '../../hub/locks.js';
-
-let world: World | null = null;
-afterEach(async () => {
-  await world?.close();
-  world = null;
-});
+import { closeAfterTest } from '../support/lifecycle.js';
 
 describe('two jobs on one entity, SQLite hub', () => {
   it('a customer pulled by two jobs at once becomes exactly one golden record', async () => {
     // erp_only reads the ERP, fin_only the finance system; the same customer is typed into both.
-    world = await createWorld({ extraJobs: { erp_only: ['erp'], fin_only: ['finance'] }, batchSize: 1, direction: 'pull' });
+    const world = closeAfterTest(await createWorld({ extraJobs: { erp_only: ['erp'], fin_only: ['finance'] }, batchSize: 1, direction: 'pull' }));
     await seedErp(world.erp, [{ code: 'C009', name: 'Acme', creditCode: CODE_A }]);
     await world.fin('fin_account').insert([
       { acct_no: 'A001', name: 'Beta', credit_code: CODE_B, deleted: 0 },
@@ -53,7 +48,7 @@ describe('two jobs on one entity, SQLite hub', () => {
   });
 
   it('the second job waits for the entity lock when asked to, then runs', async () => {
-    world = await createWorld({ extraJobs: { erp_only: ['erp'], fin_only: ['finance'] }, direction: 'pull' });
+    const world = closeAfterTest(await createWorld({ extraJobs: { erp_only: ['erp'], fin_only: ['finance'] }, direction: 'pull' }));
     await seedErp(world.erp, [{ code: 'C009', name: 'Acme', creditCode: CODE_A }]);
     await world.fin('fin_account').insert([{ acct_no: 'Z009', name: 'Acme', credit_code: CODE_A, deleted: 0 }]);
     const app = await world.open();
@@ -75,7 +70,7 @@ describe('two jobs on one entity, SQLite hub', () => {
   });
 
   it('the entity lock is one per entity and released after each run', async () => {
-    world = await createWorld({ extraJobs: { erp_only: ['erp'] } });
+    const world = closeAfterTest(await createWorld({ extraJobs: { erp_only: ['erp'] } }));
     const app = await world.open();
     expect((await runJob(app, 'erp_only')).status).toBe('ok');
     const held = await tryLockEntity(app.hub, 'Customer');

@@ -4,18 +4,14 @@
  * tick runs once. (Two real processes are in crash.test.ts.)
  */
 import { hostname } from 'node:os';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runJob } from '../../sync/engine.js';
 import { startScheduler } from '../../sync/scheduler.js';
 import type { FaultHook } from '../../sync/types.js';
 import { requireDialect } from '../support/databases.js';
-import { createWorld, seedErp, CODE_A, CODE_B, type World } from './support.js';
-
-let world: World | null = null;
-afterEach(async () => {
-  await world?.close();
-  world = null;
-});
+import { ACME_AND_BETA_NO_PHONE, createWorld, seedErp, CODE_A } from './support.js';
+import { closeAfterTest } from '../support/lifecycle.js';
+import { seededWorld } from './seeded.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const slowRead: FaultHook = {
@@ -26,9 +22,7 @@ const slowRead: FaultHook = {
 
 describe('job lock on a SQLite hub', () => {
   it('runs one of two overlapping runs and records the other as skipped', async () => {
-    world = await createWorld();
-    await seedErp(world.erp, [{ code: 'C001', name: 'Acme', creditCode: CODE_A }]);
-    const app = await world.open();
+    const { world, app } = await seededWorld([{ code: 'C001', name: 'Acme', creditCode: CODE_A }]);
     const [a, b] = await Promise.all([runJob(app, 'customers', { faults: slowRead }), runJob(app, 'customers')]);
     expect([a.status, b.status].sort()).toEqual(['ok', 'skipped']);
     expect([a, b].find((r) => r.status === 'skipped')?.reason).toMatch(/^LOCKED/);
@@ -37,9 +31,7 @@ describe('job lock on a SQLite hub', () => {
   });
 
   it('takes over a lock left by a process that no longer exists', async () => {
-    world = await createWorld();
-    await seedErp(world.erp, [{ code: 'C001', name: 'Acme', creditCode: CODE_A }]);
-    const app = await world.open();
+    const { world, app } = await seededWorld([{ code: 'C001', name: 'Acme', creditCode: CODE_A }]);
     await runJob(app, 'customers'); // creates the tables
     const far = new Date(Date.now() + 3600_000).toISOString();
     await app.hub.knex('crm_lock').insert({ name: 'crmlink:job:customers', holder: `${hostname()}:2147483646:dead`, acquired_at: far, expires_at: far });
@@ -53,7 +45,7 @@ describe('job lock on a SQLite hub', () => {
 describe('job lock on a PostgreSQL hub', () => {
   it('lets one of two App instances run; the other records a skipped run', async (t) => {
     if (!(await requireDialect('postgres'))) return t.skip();
-    world = await createWorld({ hub: 'postgres', label: 'lock' });
+    const world = closeAfterTest(await createWorld({ hub: 'postgres', label: 'lock' }));
     await seedErp(world.erp, [{ code: 'C001', name: 'Acme', creditCode: CODE_A }]);
     const a = await world.open();
     const b = await world.open();
@@ -76,7 +68,7 @@ describe('job lock on a PostgreSQL hub', () => {
 
   it('runs a tick once even when the second process tries after the first has finished', async (t) => {
     if (!(await requireDialect('postgres'))) return t.skip();
-    world = await createWorld({ hub: 'postgres', label: 'tick' });
+    const world = closeAfterTest(await createWorld({ hub: 'postgres', label: 'tick' }));
     const a = await world.open();
     const b = await world.open();
     const tick = '2030-01-01T00:00:00.000Z';
@@ -90,11 +82,8 @@ describe('job lock on a PostgreSQL hub', () => {
     if (!(await requireDialect('postgres'))) return t.skip();
     // A pattern that never fires during the test: the ticks are driven by hand, the same instants
     // in both schedulers, so the outcome depends on the hub's lock and tick claim, not on timing.
-    world = await createWorld({ hub: 'postgres', label: 'sched', schedule: '0 0 1 1 *' });
-    await seedErp(world.erp, [
-      { code: 'C001', name: 'Acme', creditCode: CODE_A },
-      { code: 'C002', name: 'Beta', creditCode: CODE_B },
-    ]);
+    const world = closeAfterTest(await createWorld({ hub: 'postgres', label: 'sched', schedule: '0 0 1 1 *' }));
+    await seedErp(world.erp, ACME_AND_BETA_NO_PHONE);
     const a = await world.open();
     const b = await world.open();
     // Each pair of ticks is awaited before the next, so a report belongs to the current tick.

@@ -15,7 +15,7 @@ import { SyncScheduler } from '../../sync/scheduler.js';
 import type { RunReport } from '../../sync/types.js';
 import { requireDialect } from '../support/databases.js';
 import { ManualTimers } from './propagation-support.js';
-import { createWorld, seedErp, CODE_A, CODE_B, type World, type WorldOptions } from './support.js';
+import { ACME_AND_BETA, createWorld, seedErp, type World, type WorldOptions } from './support.js';
 
 let world: World | null = null;
 const started: Propagator[] = [];
@@ -72,10 +72,7 @@ async function loadedWorld(opts: WorldOptions = {}): Promise<{ w: World; app: Ap
   if (!(await requireDialect('postgres')) || !(await requireDialect('mysql'))) return null;
   const w = await createWorld({ erp: 'postgres', finance: 'mysql', label: 'prop', ...opts });
   world = w;
-  await seedErp(w.erp, [
-    { code: 'C001', name: 'Acme', creditCode: CODE_A, phone: '010-1' },
-    { code: 'C002', name: 'Beta', creditCode: CODE_B, phone: '010-2' },
-  ]);
+  await seedErp(w.erp, ACME_AND_BETA);
   const app = await w.open();
   const first = await runJob(app, 'customers');
   expect(first.status).toBe('ok');

@@ -4,7 +4,7 @@
  * hub's and feeds what is gone through the pipeline: tombstone in the hub, delete pushed to the
  * other source, nothing back on later runs. ERP on SQLite, PostgreSQL and MariaDB.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Dialect } from '../../config/schema.js';
 import type { App } from '../../app/app.js';
 import type { Driver } from '../../connectors/driver.js';
@@ -12,19 +12,22 @@ import { runJob } from '../../sync/engine.js';
 import { reconcileJob, type ReconcileReport } from '../../sync/reconcile.js';
 import { startScheduler } from '../../sync/scheduler.js';
 import { requireDialect } from '../support/databases.js';
-import { createWorld, hubCustomers, seedErp, CODE_A, CODE_B, CODE_C, type World } from './support.js';
-
-let world: World | null = null;
-afterEach(async () => {
-  await world?.close();
-  world = null;
-});
+import { createWorld, hubCustomers, seedErp, CODE_A, CODE_B, CODE_C, type WorldOptions } from './support.js';
+import { closeAfterTest } from '../support/lifecycle.js';
+import { seededWorld } from './seeded.js';
 
 const THREE = [
   { code: 'C001', name: 'Acme', creditCode: CODE_A },
   { code: 'C002', name: 'Beta', creditCode: CODE_B },
   { code: 'C003', name: 'Gamma', creditCode: CODE_C },
 ];
+
+/** A world whose ERP holds THREE, loaded by one run of the job (closed after the test). */
+async function loadedWithThree(opts: WorldOptions) {
+  const { world, app } = await seededWorld(THREE, opts);
+  await runJob(app, 'customers');
+  return { world, app };
+}
 
 /** SQL statements the ERP driver sends while `fn` runs. */
 async function erpStatements<T>(app: App, fn: () => Promise<T>): Promise<{ result: T; sql: string[] }> {
@@ -41,9 +44,7 @@ for (const erp of ['sqlite', 'postgres', 'mysql'] as Dialect[]) {
   describe(`key reconcile, ERP on ${erp} (timestamp capture)`, () => {
     it('sees a hard delete a run cannot, deletes it everywhere, and it stays deleted', async (t) => {
       if (!(await requireDialect(erp))) return t.skip();
-      world = await createWorld({ erp, erpCapture: 'timestamp', label: `rec${erp.slice(0, 2)}` });
-      await seedErp(world.erp, THREE);
-      const app = await world.open();
+      const { world, app } = await seededWorld(THREE, { erp, erpCapture: 'timestamp', label: `rec${erp.slice(0, 2)}` });
       expect((await runJob(app, 'customers')).status).toBe('ok');
       expect(await world.fin('fin_account').orderBy('acct_no').pluck('acct_no')).toEqual(['C001', 'C002', 'C003']);
 
@@ -84,7 +85,7 @@ for (const erp of ['sqlite', 'postgres', 'mysql'] as Dialect[]) {
 
 describe('key reconcile on SQLite', () => {
   it('costs one key-only statement per page of keys, never one per row', async () => {
-    world = await createWorld({ erpCapture: 'timestamp', label: 'recpage' });
+    const world = closeAfterTest(await createWorld({ erpCapture: 'timestamp', label: 'recpage' }));
     const many = Array.from({ length: 45 }, (_, i) => ({ code: `C${String(i).padStart(3, '0')}`, name: `Customer ${i}` }));
     await seedErp(world.erp, many);
     const app = await world.open();
@@ -100,10 +101,7 @@ describe('key reconcile on SQLite', () => {
   });
 
   it('a source whose connector cannot list keys is reported, the others reconciled, the run partial', async () => {
-    world = await createWorld({ erpCapture: 'timestamp', label: 'recnokeys' });
-    await seedErp(world.erp, THREE);
-    const app = await world.open();
-    await runJob(app, 'customers');
+    const { world, app } = await loadedWithThree({ erpCapture: 'timestamp', label: 'recnokeys' });
     await world.erp('erp_customer').where({ cust_code: 'C001' }).delete();
     // As a plugin connector without readKeys (the contract's example plugin) would be.
     Object.defineProperty(app.sources.connector('finance'), 'readKeys', { value: undefined });
@@ -116,10 +114,7 @@ describe('key reconcile on SQLite', () => {
   });
 
   it('a dry run lists the keys and deletes nothing', async () => {
-    world = await createWorld({ erpCapture: 'timestamp', label: 'recdry' });
-    await seedErp(world.erp, THREE);
-    const app = await world.open();
-    await runJob(app, 'customers');
+    const { world, app } = await loadedWithThree({ erpCapture: 'timestamp', label: 'recdry' });
     await world.erp('erp_customer').where({ cust_code: 'C003' }).delete();
     const before = await app.hub.knex('crm_run').count({ n: '*' });
     const r = await reconcileJob(app, 'customers', { dryRun: true });
@@ -132,10 +127,7 @@ describe('key reconcile on SQLite', () => {
   });
 
   it('a source outside the mapping filter counts as gone (soft delete unseen by timestamp)', async () => {
-    world = await createWorld({ label: 'recsoft', financeDelete: 'soft' });
-    await seedErp(world.erp, THREE);
-    const app = await world.open();
-    await runJob(app, 'customers');
+    const { world, app } = await loadedWithThree({ label: 'recsoft', financeDelete: 'soft' });
     // The filter is `deleted = 0`: a row flagged deleted is no longer the source's.
     await world.fin('fin_account').where({ acct_no: 'C001' }).update({ deleted: 1 });
     const r = await reconcileJob(app, 'customers', { sources: ['finance'] });
@@ -144,10 +136,7 @@ describe('key reconcile on SQLite', () => {
   });
 
   it('waits for nothing and skips while a run of the job holds its lock', async () => {
-    world = await createWorld({ erpCapture: 'timestamp', label: 'reclock' });
-    await seedErp(world.erp, THREE);
-    const app = await world.open();
-    await runJob(app, 'customers');
+    const { world, app } = await loadedWithThree({ erpCapture: 'timestamp', label: 'reclock' });
     let release!: () => void;
     const holding = new Promise<void>((r) => (release = r));
     let started!: () => void;
@@ -170,7 +159,7 @@ describe('key reconcile on SQLite', () => {
   });
 
   it('is scheduled on its own pattern and each tick runs once across schedulers sharing the hub', async () => {
-    world = await createWorld({ erpCapture: 'timestamp', reconcileSchedule: '0 3 * * *', label: 'recsched' });
+    const world = closeAfterTest(await createWorld({ erpCapture: 'timestamp', reconcileSchedule: '0 3 * * *', label: 'recsched' }));
     await seedErp(world.erp, THREE);
     const a = await world.open();
     const b = await world.open();

@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { runJob } from '../../sync/engine.js';
 import { restoreBackup, takeBackup } from '../../hub/backup/index.js';
 import { requireDialect } from '../support/databases.js';
-import { createWorld, hubCustomers, rows, seedErp, CODE_A, CODE_B, CODE_C, type World } from './support.js';
+import { ACME_AND_BETA, createWorld, hubCustomers, rows, seedErp, CODE_C, type World } from './support.js';
 
 let world: World | null = null;
 let dir = '';
@@ -26,10 +26,7 @@ describe.each(['sqlite', 'postgres'] as const)('sync after restoring a %s hub', 
     if (hubDialect === 'postgres' && !(await requireDialect('postgres'))) return t.skip();
     world = await createWorld({ hub: hubDialect, label: 'restore' });
     dir = mkdtempSync(join(tmpdir(), 'crmlink-restore-sync-'));
-    await seedErp(world.erp, [
-      { code: 'C001', name: 'Acme', creditCode: CODE_A, phone: '010-1' },
-      { code: 'C002', name: 'Beta', creditCode: CODE_B, phone: '010-2' },
-    ]);
+    await seedErp(world.erp, ACME_AND_BETA);
     const app = await world.open();
     expect((await runJob(app, 'customers')).status).toBe('ok');
     const backup = await takeBackup(app.hub, { dir });

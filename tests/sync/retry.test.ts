@@ -2,6 +2,18 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DatabaseError, RowError } from '../../core/errors.js';
 import { hubError, isTransient, withRetry } from '../../sync/retry.js';
 
+/** A task for withRetry that throws `err` every time, counting its calls. */
+function alwaysThrowing(err: Error): { run: () => Promise<never>; calls: number } {
+  const task = {
+    calls: 0,
+    async run(): Promise<never> {
+      task.calls++;
+      throw err;
+    },
+  };
+  return task;
+}
+
 describe('isTransient', () => {
   // Written out, not imported: removing a code from sync/retry.ts must fail here.
   it.each(['40001', '40P01', '55P03', '57P01', '57P02', '57P03', '53300', '08000', '08001', '08003', '08004', '08006', '57014'])(
@@ -88,29 +100,16 @@ describe('withRetry', () => {
   });
 
   it('gives up on a permanent failure at once, with the original error', async () => {
-    let calls = 0;
     const err = new RowError('ROW_REJECTED', 'bad row');
-    await expect(
-      withRetry(async () => {
-        calls++;
-        throw err;
-      }),
-    ).rejects.toBe(err);
-    expect(calls).toBe(1);
+    const task = alwaysThrowing(err);
+    await expect(withRetry(task.run)).rejects.toBe(err);
+    expect(task.calls).toBe(1);
   });
 
   it('gives up after the configured retries', async () => {
-    let calls = 0;
-    await expect(
-      withRetry(
-        async () => {
-          calls++;
-          throw new DatabaseError('DB_TRANSIENT', 'still down');
-        },
-        { retries: 2, minTimeout: 1 },
-      ),
-    ).rejects.toThrow('still down');
-    expect(calls).toBe(3);
+    const task = alwaysThrowing(new DatabaseError('DB_TRANSIENT', 'still down'));
+    await expect(withRetry(task.run, { retries: 2, minTimeout: 1 })).rejects.toThrow('still down');
+    expect(task.calls).toBe(3);
   });
 
   it('stops retrying when aborted', async () => {
@@ -142,17 +141,9 @@ describe('withRetry backoff', () => {
       return realSetTimeout(fn, 0);
     }) as typeof setTimeout);
     const retried: number[] = [];
-    let calls = 0;
-    await expect(
-      withRetry(
-        async () => {
-          calls++;
-          throw new DatabaseError('DB_TRANSIENT', 'down');
-        },
-        { ...opts, onRetry: (_err, attempt) => retried.push(attempt) },
-      ),
-    ).rejects.toThrow('down');
-    return { delays, retried, calls };
+    const task = alwaysThrowing(new DatabaseError('DB_TRANSIENT', 'down'));
+    await expect(withRetry(task.run, { ...opts, onRetry: (_err, attempt) => retried.push(attempt) })).rejects.toThrow('down');
+    return { delays, retried, calls: task.calls };
   }
 
   it('retries four times by default, from 100 ms, doubling each time', async () => {

@@ -3,12 +3,11 @@
  * that maps Customer onto both, and helpers to look at every side.
  */
 import type { Knex } from 'knex';
-import { parseConfig } from '../../config/load.js';
 import type { Dialect } from '../../config/schema.js';
-import { openApp, closeApp, type App } from '../../app/app.js';
-import { silentLogger } from '../../core/logger.js';
+import type { App } from '../../app/app.js';
 import { makeCreditCode } from '../../identity/credit-code.js';
-import { createTestDatabase, fixtureKnex, type TestDatabase } from '../support/databases.js';
+import { type TestDatabase } from '../support/databases.js';
+import { appsOnConfig, hubErpFinance, type AppsOnConfig, type HubErpFinance } from '../support/apps.js';
 
 export interface WorldOptions {
   hub?: 'sqlite' | 'postgres';
@@ -34,28 +33,29 @@ export interface WorldOptions {
   label?: string;
 }
 
-export interface World {
-  hubDb: TestDatabase;
-  erpDb: TestDatabase;
-  finDb: TestDatabase;
-  erp: Knex;
-  fin: Knex;
+export interface World extends HubErpFinance, AppsOnConfig {
   yaml: string;
-  open(): Promise<App>;
-  close(): Promise<void>;
 }
 
 export const CODE_A = makeCreditCode('91110000MA01AAAA0');
 export const CODE_B = makeCreditCode('91110000MA01BBBB0');
 export const CODE_C = makeCreditCode('91110000MA01CCCC0');
 
+/** Two ERP customers, each with a credit code and a phone: the smallest world to sync. */
+export const ACME_AND_BETA = [
+  { code: 'C001', name: 'Acme', creditCode: CODE_A, phone: '010-1' },
+  { code: 'C002', name: 'Beta', creditCode: CODE_B, phone: '010-2' },
+];
+
+/** The same two with their credit codes only. */
+export const ACME_AND_BETA_NO_PHONE = [
+  { code: 'C001', name: 'Acme', creditCode: CODE_A },
+  { code: 'C002', name: 'Beta', creditCode: CODE_B },
+];
+
 export async function createWorld(opts: WorldOptions = {}): Promise<World> {
   const label = opts.label ?? 'sync';
-  const hubDb = await createTestDatabase(opts.hub ?? 'sqlite', `${label}hub`);
-  const erpDb = await createTestDatabase(opts.erp ?? 'sqlite', `${label}erp`);
-  const finDb = await createTestDatabase(opts.finance ?? 'sqlite', `${label}fin`);
-  const erp = fixtureKnex(erpDb);
-  const fin = fixtureKnex(finDb);
+  const { hubDb, erpDb, finDb, erp, fin } = await hubErpFinance(label, { hub: opts.hub ?? 'sqlite', erp: opts.erp ?? 'sqlite', finance: opts.finance ?? 'sqlite' });
   await erp.schema.createTable('erp_customer', (t) => {
     t.string('cust_code', 20).primary();
     t.string('cust_name', 200).notNullable();
@@ -136,7 +136,6 @@ ${Object.entries(opts.extraJobs ?? {})
   .join('')}log:
   level: silent
 `;
-  const apps: App[] = [];
   return {
     hubDb,
     erpDb,
@@ -144,16 +143,7 @@ ${Object.entries(opts.extraJobs ?? {})
     erp,
     fin,
     yaml,
-    open: async () => {
-      const app = await openApp(parseConfig(yaml), { logger: silentLogger });
-      apps.push(app);
-      return app;
-    },
-    close: async () => {
-      await Promise.allSettled(apps.map((a) => closeApp(a)));
-      await Promise.allSettled([erp.destroy(), fin.destroy()]);
-      await Promise.allSettled([hubDb.drop(), erpDb.drop(), finDb.drop()]);
-    },
+    ...appsOnConfig(yaml, [erp, fin], [hubDb, erpDb, finDb]),
   };
 }
 
@@ -168,6 +158,11 @@ export async function rows(k: Knex, table: string, orderBy: string): Promise<Rec
     }
     return o;
   });
+}
+
+/** Both sources' customer tables as rows(): what a run that should write nothing must leave as it was. */
+export async function sourceRows(world: Pick<World, 'erp' | 'fin'>): Promise<{ erp: Record<string, unknown>[]; fin: Record<string, unknown>[] }> {
+  return { erp: await rows(world.erp, 'erp_customer', 'cust_code'), fin: await rows(world.fin, 'fin_account', 'acct_no') };
 }
 
 /** Live golden customers as plain values, by code. */

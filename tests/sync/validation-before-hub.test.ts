@@ -16,8 +16,9 @@ import { main } from '../../cli/main.js';
 import { defaultContext } from '../../cli/context.js';
 import { runJob } from '../../sync/engine.js';
 import { listParked } from '../../sync/status.js';
-import { createYogaApp } from '../../server/yoga-app.js';
 import { createTestDatabase, fixtureKnex, requireDialect, type TestDatabase } from '../support/databases.js';
+import { openAuth } from '../support/auth.js';
+import { askGraphQL } from '../support/graphql.js';
 
 let fin: TestDatabase | null = null;
 let hubDb: TestDatabase | null = null;
@@ -63,13 +64,7 @@ entities:
 sync:
   jobs:
     invoices: { entity: Invoice, sources: [finance], direction: pull }
-server:
-  auth:
-    mode: none
-    anonymousRole: admin
-    roles:
-      admin: { customers: all, write: true, admin: true }
-log: { level: silent }
+server:${openAuth()}log: { level: silent }
 `;
   writeFileSync(join(dir, 'crmlink.yaml'), yaml);
 });
@@ -109,13 +104,7 @@ describe('values are validated before the hub', () => {
       expect(byKey['5']).toMatch(/"SP" is not one of/);
       const codes = ((await app.hub.knex('crm_invoice').select('code')) as { code: string }[]).map((r) => r.code);
       expect(codes).toEqual(['INV-1']);
-      const yoga = createYogaApp(app, { logger: false });
-      const res = await yoga.fetch('http://x/graphql', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ query: '{ invoices(first: 10) { nodes { code status invoiceDate } } }' }),
-      });
-      const body = (await res.json()) as { data?: unknown; errors?: unknown };
+      const body = await askGraphQL(app, '{ invoices(first: 10) { nodes { code status invoiceDate } } }');
       expect(body.errors).toBeUndefined();
       expect(body.data).toEqual({ invoices: { nodes: [{ code: 'INV-1', status: 'OPEN', invoiceDate: '2024-01-05' }] } });
     } finally {

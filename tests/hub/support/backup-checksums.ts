@@ -1,6 +1,7 @@
 /** Shared by the randomized backup test and its writer process: a seeded PRNG and table checksums. */
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
+import { Random } from '../../../demo/random.js';
 
 /** The tables the writer changes, with their keys. */
 export const WRITTEN_TABLES: Record<string, string[]> = {
@@ -9,15 +10,10 @@ export const WRITTEN_TABLES: Record<string, string[]> = {
   crm_counter: ['name'],
 };
 
+/** A seeded stream of floats in [0, 1): the demo's mulberry32 (demo/random.ts). */
 export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = new Random(seed);
+  return () => random.next();
 }
 
 export interface TableSum {
