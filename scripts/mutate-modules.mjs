@@ -53,6 +53,6 @@ export const MODULES = {
   identity: {
     what: 'identity matching and record merge',
     mutate: ['identity/matcher.ts', 'identity/record-merge.ts'],
-    tests: ['tests/identity/matcher.test.ts', 'tests/identity/merge.test.ts', 'tests/identity/merge-conflicts.test.ts', 'tests/identity/golden.test.ts'],
+    tests: ['tests/identity/matcher.test.ts', 'tests/identity/match-thresholds.test.ts', 'tests/identity/merge.test.ts', 'tests/identity/merge-conflicts.test.ts', 'tests/identity/golden.test.ts'],
   },
 };
