@@ -30,6 +30,7 @@ export const MODULES = {
     what: 'row rules and field masks',
     mutate: ['schema/security.ts'],
     tests: [
+      'tests/security/viewer.test.ts',
       'tests/security/own-with-team.test.ts',
       'tests/security/held.test.ts',
       'tests/security/ownership.test.ts',
