@@ -35,6 +35,7 @@ export const MODULES = {
       'tests/security/held.test.ts',
       'tests/security/ownership.test.ts',
       'tests/security/hidden-values.test.ts',
+      'tests/security/existence.test.ts',
       'tests/graphql/security.test.ts',
       'tests/graphql/row-rule-coverage.test.ts',
     ],
