@@ -14,6 +14,7 @@ import { CRMLINK_ORIGIN, installCapture } from '../../connectors/capture/index.j
 import { HASH_PREFIX, shiftTs, tsOrder, tsValue } from '../../connectors/capture/timestamp.js';
 import { keyHash, rowHash } from '../../connectors/hash.js';
 import { sourceFor } from '../contract/support.js';
+import { CrmlinkError } from '../../core/errors.js';
 
 let db: TestDatabase;
 let fx: Knex;
@@ -195,6 +196,69 @@ describe('trigger capture', () => {
     expect(keys(b.changes)).toEqual(['THEIRS']);
     const last = (await fx('crmlink_changelog').max('id as id').first()) as { id: number };
     expect(b.checkpoint.lastId).toBe(String(last.id));
+  });
+
+  it('a checkpoint taken on an empty change log still reads what is logged after it', async () => {
+    await fx.schema.createTable('t_later', (t) => {
+      t.string('code', 10).primary();
+      t.string('name', 50);
+    });
+    await installCapture(driver, { table: { table: 't_later' }, key: ['code'] });
+    const later: CaptureSpec = { table: 't_later', key: ['code'], columns: ['code', 'name'], strategy: 'trigger', lookBackSeconds: 0 };
+    const empty = await driver.changesSince(later, null, { pageSize: 10 });
+    expect(empty.checkpoint).toEqual({ strategy: 'trigger', lastId: null });
+    await fx('t_later').insert({ code: 'N', name: 'new' });
+    const next = await driver.changesSince(later, JSON.parse(JSON.stringify(empty.checkpoint)) as Checkpoint, { pageSize: 10 });
+    expect(keys(next.changes)).toEqual(['N']);
+  });
+
+  it('a page with nothing to deliver costs one statement: the change-log read', async () => {
+    const end = (await drain(spec, null, 100)).checkpoint;
+    const statements: string[] = [];
+    const off = driver.onQuery((sql) => statements.push(sql));
+    try {
+      const b = await driver.changesSince(spec, end, { pageSize: 10 });
+      expect(b.changes).toEqual([]);
+    } finally {
+      off();
+    }
+    expect(statements).toHaveLength(1);
+    expect(statements[0]).toMatch(/crmlink_changelog/);
+  });
+
+  it('an entry logged with a bare key (not a JSON array, as a hand-made trigger may write) is a one-column key', async () => {
+    const start = (await drain(spec, null, 100)).checkpoint;
+    await fx('t_rows').insert({ code: 'BARE', name: 'bare' });
+    await fx('crmlink_changelog').where({ table_name: 't_rows' }).andWhere('id', '>', Number(start.lastId)).update({ key_json: '"BARE"' });
+    const b = await driver.changesSince(spec, start, { pageSize: 10 });
+    expect(b.changes.map((c) => [c.op, c.key, c.row])).toEqual([['upsert', ['BARE'], { code: 'BARE', name: 'bare' }]]);
+  });
+
+  it('a mapped column missing from the table fails naming the column and the read that failed', async () => {
+    const start = (await drain(spec, null, 100)).checkpoint;
+    await fx('t_rows').insert({ code: 'G', name: 'g' });
+    const err = await driver.changesSince({ ...spec, columns: ['code', 'name', 'gone'] }, start, { pageSize: 10 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CrmlinkError);
+    expect((err as CrmlinkError).message).toMatch(/t_rows has no column gone .*read changed rows/);
+  });
+
+  it('a change log without the origin column (an older one) fails naming the column and the change-log read', async () => {
+    const old = await createTestDatabase('sqlite', 'capture-old-log');
+    const ofx = fixtureKnex(old);
+    const od = createDriver('erp', sourceFor(old));
+    try {
+      await ofx.schema.createTable('r', (t) => {
+        t.string('code', 10).primary();
+      });
+      await ofx.raw("create table crmlink_changelog (id integer primary key autoincrement, table_name text not null, key_json text not null, op text not null, changed_at text not null default (strftime('%Y-%m-%d %H:%M:%f', 'now')))");
+      const err = await od.changesSince({ table: 'r', key: ['code'], columns: ['code'], strategy: 'trigger', lookBackSeconds: 0 }, null, { pageSize: 10 }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(CrmlinkError);
+      expect((err as CrmlinkError).message).toMatch(/crmlink_changelog has no column origin .*read change log/);
+    } finally {
+      await od.destroy();
+      await ofx.destroy();
+      await old.drop();
+    }
   });
 
   it('a composite key is logged and joined back per key', async () => {
