@@ -30,10 +30,12 @@ export const MODULES = {
     what: 'row rules and field masks',
     mutate: ['schema/security.ts'],
     tests: [
+      'tests/security/viewer.test.ts',
       'tests/security/own-with-team.test.ts',
       'tests/security/held.test.ts',
       'tests/security/ownership.test.ts',
       'tests/security/hidden-values.test.ts',
+      'tests/security/existence.test.ts',
       'tests/graphql/security.test.ts',
       'tests/graphql/row-rule-coverage.test.ts',
     ],
@@ -46,11 +48,13 @@ export const MODULES = {
   checkpoints: {
     what: 'checkpoints and change capture',
     mutate: ['hub/checkpoints.ts', 'connectors/capture/hash.ts', 'connectors/capture/timestamp.ts', 'connectors/capture/trigger.ts'],
-    tests: ['tests/sync/pull-stages.test.ts', 'tests/sync/behaviour.test.ts', 'tests/sync/basic.test.ts'],
+    // Unit-level: the hub's checkpoint table on both hub engines and each strategy on a real SQLite
+    // source (seconds); the sync suites that also pass through these files take minutes a mutant.
+    tests: ['tests/hub/checkpoints.test.ts', 'tests/connectors/capture.test.ts'],
   },
   identity: {
     what: 'identity matching and record merge',
     mutate: ['identity/matcher.ts', 'identity/record-merge.ts'],
-    tests: ['tests/identity/matcher.test.ts', 'tests/identity/merge.test.ts', 'tests/identity/merge-conflicts.test.ts', 'tests/identity/golden.test.ts'],
+    tests: ['tests/identity/matcher.test.ts', 'tests/identity/match-thresholds.test.ts', 'tests/identity/merge.test.ts', 'tests/identity/merge-conflicts.test.ts', 'tests/identity/golden.test.ts'],
   },
 };

@@ -22,6 +22,7 @@ export async function hashChanges(host: Pick<CaptureHost, 'select'>, spec: Captu
     where: spec.where,
     orderBy: spec.key.map((column) => ({ column, direction: 'asc' })),
     after: cp?.after ?? undefined,
+    // Stryker disable next-line BooleanLiteral: equivalent: key columns hold no NULLs, so the NULL-aware keyset comparison selects the same rows
     keysetNotNull: true,
     limit: pageSize + 1,
     signal,
