@@ -35,7 +35,7 @@ import { fileURLToPath } from 'node:url';
 import { flags, machine, mergeRounds, round, type LoadResult } from './lib/common.js';
 import { runHttpLoad } from './lib/http-load.js';
 import { profileDuring } from './lib/cpuprofile.js';
-import { ERP_SALES_ORDER_FIELDS } from '../demo/mappings.js';
+import { ERP_SALES_ORDER_SOURCE } from '../demo/mappings.js';
 
 process.env.NODE_ENV ??= 'production';
 const { createDatabase, loadSystem } = await import('./data/generate.js');
@@ -132,10 +132,7 @@ entities:
     owner: erp
     sources:
       erp:
-        table: SO_SOMain
-        key: [ID]
-        fields:
-${ERP_SALES_ORDER_FIELDS}
+${ERP_SALES_ORDER_SOURCE}
 server: { port: 0, graphiql: false, auth: { mode: none, anonymousRole: admin, roles: { admin: { customers: all, write: true, admin: true } } } }
 `;
     const app = await openApp(parseConfig(yaml), { logger: silentLogger });

@@ -14,7 +14,7 @@
 import { join, resolve } from 'node:path';
 import { DEMO_FILE_NAMES, HUB_FILE_NAME } from './seed.js';
 import { DEMO_JOB, DEMO_PORT } from './defaults.js';
-import { ERP_CUSTOMER_FIELDS, ERP_SALES_ORDER_FIELDS, ERP_SALES_ORDER_LINE_FIELDS, FINANCE_INVOICE_FIELDS } from './mappings.js';
+import { ERP_CUSTOMER_FIELDS, ERP_SALES_ORDER_SOURCE, ERP_SALES_ORDER_LINE_SOURCE, FINANCE_INVOICE_SOURCE, OA_APPROVAL_DETAIL_FIELDS } from './mappings.js';
 import { AS_OF } from './time.js';
 import { SURVEY_HEADER_ROW, SURVEY_SHEET, SURVEYS_FILE_NAME } from './surveys.js';
 
@@ -143,30 +143,21 @@ ${ERP_CUSTOMER_FIELDS}
     writable: []
     sources:
       erp:
-        table: SO_SOMain
-        key: [ID]
-        fields:
-${ERP_SALES_ORDER_FIELDS}
+${ERP_SALES_ORDER_SOURCE}
 
   SalesOrderLine:
     mode: replicated
     writable: []
     sources:
       erp:
-        table: SO_SODetails
-        key: [AutoID]
-        fields:
-${ERP_SALES_ORDER_LINE_FIELDS}
+${ERP_SALES_ORDER_LINE_SOURCE}
 
   Invoice:
     mode: replicated
     writable: []
     sources:
       finance:
-        table: ar_invoice
-        key: [inv_no]
-        fields:
-${FINANCE_INVOICE_FIELDS}
+${FINANCE_INVOICE_SOURCE}
 
   Payment:
     mode: federated
@@ -198,14 +189,7 @@ ${FINANCE_INVOICE_FIELDS}
         fields:
           code: { column: requestid, type: string }
           customerId: { column: khbm, type: ref, refSource: erp }   # the ERP customer code (ERP's key space), when filled in
-          customerName: khmc
-          title: requestname
-          workflow: workflowname
-          status: { column: flow_state, map: { 审批中: PENDING, 归档: APPROVED, 退回: REJECTED, 撤回: WITHDRAWN } }
-          requester: creater_login
-          submittedAt: { column: created_at, type: datetime }
-          decidedAt: { column: decided_at, type: datetime }
-          amount: { column: sqje, type: decimal, scale: 2 }
+${OA_APPROVAL_DETAIL_FIELDS}
 
   # Satisfaction surveys, read live from the workbook; 客户编号 holds the ERP customer code.
   SurveyResponse:

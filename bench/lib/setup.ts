@@ -7,7 +7,7 @@ import { parseConfig } from '../../config/load.js';
 import type { App } from '../../app/app.js';
 import { closeApp, openApp } from '../../app/app.js';
 import { silentLogger } from '../../core/logger.js';
-import { ERP_CUSTOMER_FIELDS, ERP_SALES_ORDER_FIELDS, ERP_SALES_ORDER_LINE_FIELDS, FINANCE_INVOICE_FIELDS } from '../../demo/mappings.js';
+import { ERP_CUSTOMER_FIELDS, ERP_SALES_ORDER_SOURCE, ERP_SALES_ORDER_LINE_SOURCE, FINANCE_INVOICE_SOURCE, OA_APPROVAL_DETAIL_FIELDS } from '../../demo/mappings.js';
 import { createDatabase, loadSystem, seedHub, type BenchDatabase, type BenchDialect, type LoadReport } from '../data/generate.js';
 
 export interface Deployment {
@@ -129,28 +129,19 @@ ${ERP_CUSTOMER_FIELDS}
     owner: erp
     sources:
       erp:
-        table: SO_SOMain
-        key: [ID]
-        fields:
-${ERP_SALES_ORDER_FIELDS}
+${ERP_SALES_ORDER_SOURCE}
   SalesOrderLine:
     mode: federated
     owner: erp
     sources:
       erp:
-        table: SO_SODetails
-        key: [AutoID]
-        fields:
-${ERP_SALES_ORDER_LINE_FIELDS}
+${ERP_SALES_ORDER_LINE_SOURCE}
   Invoice:
     mode: federated
     owner: finance
     sources:
       finance:
-        table: ar_invoice
-        key: [inv_no]
-        fields:
-${FINANCE_INVOICE_FIELDS}
+${FINANCE_INVOICE_SOURCE}
   ApprovalRequest:
     mode: federated
     owner: oa
@@ -164,14 +155,7 @@ ${FINANCE_INVOICE_FIELDS}
         fields:
           code: { column: requestid, type: string }
           customerId: { column: khbm, type: ref }
-          customerName: khmc
-          title: requestname
-          workflow: workflowname
-          status: { column: flow_state, map: { 审批中: PENDING, 归档: APPROVED, 退回: REJECTED, 撤回: WITHDRAWN } }
-          requester: creater_login
-          submittedAt: { column: created_at, type: datetime }
-          decidedAt: { column: decided_at, type: datetime }
-          amount: { column: sqje, type: decimal, scale: 2 }
+${OA_APPROVAL_DETAIL_FIELDS}
 sync:
   jobs:
     customers:
