@@ -85,6 +85,13 @@ export function defaultActor(): string {
   }
 }
 
+/** The options most app commands take: -c/--config and --json; --actor where they write in someone's name. */
+export interface AppCommandOptions {
+  config?: string;
+  json?: boolean;
+  actor?: string;
+}
+
 /** What commands that work on the app need: a subset of CliContext, so tests can pass a small fake. */
 export type AppCliContext = Pick<CliContext, 'openApp' | 'closeApp' | 'out'> & { err?(text: string): void };
 

@@ -8,17 +8,14 @@ import { CrmlinkError } from '../../core/errors.js';
 import { isEntityName } from '../../model/entities.js';
 import type { ConflictRecord } from '../../sync/index.js';
 import { EXIT, ExitCode } from '../exit-codes.js';
-import { defaultActor, withApp, type AppCliContext } from '../context.js';
+import { defaultActor, withApp, type AppCliContext, type AppCommandOptions } from '../context.js';
 
 /** The sync engine loads with the first command that uses it, not with `--help`. */
 const engine = () => import('../../sync/index.js');
 
 export type ConflictsCliContext = AppCliContext;
 
-interface CommonOptions {
-  config?: string;
-  json?: boolean;
-}
+type CommonOptions = Omit<AppCommandOptions, 'actor'>;
 
 function conflictId(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError('expected a conflict id (a positive whole number)');

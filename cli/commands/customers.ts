@@ -4,7 +4,7 @@
  * was refused), 2 bad usage.
  */
 import { InvalidArgumentError, type Command } from 'commander';
-import { defaultActor, positiveInt, withApp, type AppCliContext } from '../context.js';
+import { defaultActor, positiveInt, withApp, type AppCliContext, type AppCommandOptions } from '../context.js';
 import type { CandidateSide, CandidateView, MergeResult } from '../../identity/index.js';
 import { CANDIDATE_STATUSES, type CandidateStatus } from '../../identity/candidate-status.js';
 
@@ -13,11 +13,7 @@ const identity = () => import('../../identity/index.js');
 
 export type CustomersCliContext = AppCliContext;
 
-interface CommonOptions {
-  config?: string;
-  actor?: string;
-  json?: boolean;
-}
+type CommonOptions = AppCommandOptions;
 
 function sideText(s: CandidateSide): string {
   const v = s.values;

@@ -11,18 +11,14 @@ import type { HistoryEntry } from '../../hub/history.js';
 import { isEntityName, type EntityName } from '../../model/entities.js';
 import type { RecordRestore, RestorePlan } from '../../sync/index.js';
 import { EXIT, ExitCode } from '../exit-codes.js';
-import { defaultActor, positiveInt, withApp, type AppCliContext } from '../context.js';
+import { defaultActor, positiveInt, withApp, type AppCliContext, type AppCommandOptions } from '../context.js';
 
 /** The sync engine loads with the first command that uses it, not with `--help`. */
 const engine = () => import('../../sync/index.js');
 
 export type HistoryCliContext = AppCliContext;
 
-interface CommonOptions {
-  config?: string;
-  json?: boolean;
-  actor?: string;
-}
+type CommonOptions = AppCommandOptions;
 
 function entityArg(value: string): EntityName {
   if (!isEntityName(value)) throw new InvalidArgumentError('expected an entity name, e.g. Customer');

@@ -9,7 +9,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { CrmlinkError } from '../../core/errors.js';
 import type { ReconcileReport, RunReport } from '../../sync/index.js';
 import { EXIT, ExitCode } from '../exit-codes.js';
-import { positiveInt, withApp, type AppCliContext } from '../context.js';
+import { positiveInt, withApp, type AppCliContext, type AppCommandOptions } from '../context.js';
 import { syncProgress } from '../progress.js';
 
 function nonNegative(value: string): number {
@@ -23,10 +23,7 @@ export type SyncCliContext = AppCliContext;
 /** The sync engine loads with the first command that uses it, not with `--help`. */
 const engine = () => import('../../sync/index.js');
 
-interface CommonOptions {
-  config?: string;
-  json?: boolean;
-}
+type CommonOptions = Omit<AppCommandOptions, 'actor'>;
 
 /** An unknown job is a usage error (exit 2), not a failed run. */
 function usageOnUnknownJob(ctx: SyncCliContext, err: unknown): never {
