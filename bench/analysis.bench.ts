@@ -16,6 +16,7 @@ import type Database from 'better-sqlite3';
 import { parseConfig } from '../config/load.js';
 import { Hub } from '../hub/hub.js';
 import { refreshAnalysis } from '../analysis/refresh.js';
+import { mulberry32 } from '../demo/random.js';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -27,18 +28,6 @@ const lines = arg('lines', 100_000);
 const changed = arg('changed', 1_000);
 const orders = Math.ceil(lines / 3);
 
-/** mulberry32: tiny, fast, deterministic. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const dir = mkdtempSync(join(tmpdir(), 'crmlink-bench-analysis-'));
 const now = () => new Date('2026-06-30T04:00:00.000Z');
 const day = (back: number) => new Date(Date.UTC(2026, 5, 30) - back * 86_400_000).toISOString().slice(0, 10);
@@ -48,7 +37,7 @@ async function main(): Promise<void> {
   const loaded = parseConfig(JSON.stringify({ hub: { dialect: 'sqlite', connection: { filename: join(dir, 'hub.db') } }, sources: {} }));
   const hub = await Hub.open(loaded);
   const cfg = loaded.config.analysis;
-  const rnd = prng(42);
+  const rnd = mulberry32(42);
   let seq = 0;
   const conn = (await hub.knex.client.acquireConnection()) as Database.Database;
   const fill = performance.now();

@@ -10,18 +10,7 @@
  * any name-based matcher must at least do.
  */
 import { DEFAULT_RULES, makeCreditCode, matchAll, normalizeCompanyName, type MatchInput } from '../identity/index.js';
-
-/** mulberry32: tiny, fast, deterministic. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../demo/random.js';
 
 const REGIONS = ['北京', '上海', '天津', '重庆', '广州', '深圳', '杭州', '南京', '苏州', '成都', '武汉', '西安', '青岛', '厦门', '宁波', '长沙'];
 const BRAND_CHARS = [...'华为腾讯阿里巴百度京东美的格力海尔联想中兴小米网易新浪搜狐携程顺丰比亚迪万科恒碧桂园龙湖融创金地保利招商平安泰康蓝光正荣远洋首开建发永辉苏宁国美大润发盒马鲜生拼多多字节跳动快手滴滴美团饿了么'];
@@ -38,7 +27,7 @@ interface Company extends MatchInput {
 }
 
 function generate(n: number, seed: number): { left: MatchInput[]; right: MatchInput[]; planted: Map<string, string> } {
-  const rnd = prng(seed);
+  const rnd = mulberry32(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];
   const digits = (k: number) => Array.from({ length: k }, () => Math.floor(rnd() * 10)).join('');
   const code = () => {

@@ -35,6 +35,7 @@ import { fileURLToPath } from 'node:url';
 import { flags, machine, mergeRounds, round, type LoadResult } from './lib/common.js';
 import { runHttpLoad } from './lib/http-load.js';
 import { profileDuring } from './lib/cpuprofile.js';
+import { ERP_SALES_ORDER_SOURCE } from '../demo/mappings.js';
 
 process.env.NODE_ENV ??= 'production';
 const { createDatabase, loadSystem } = await import('./data/generate.js');
@@ -131,16 +132,7 @@ entities:
     owner: erp
     sources:
       erp:
-        table: SO_SOMain
-        key: [ID]
-        fields:
-          code: cSOCode
-          customerId: { column: cCusCode, type: ref }
-          orderDate: { column: dDate, type: date }
-          status: { column: cState, map: { "0": DRAFT, "1": APPROVED, "2": SHIPPED, "3": CLOSED, "4": CANCELLED } }
-          currency: { column: cexch_name, map: { 人民币: CNY } }
-          totalAmount: { column: iMoney, type: decimal, scale: 2 }
-          salesperson: cPersonCode
+${ERP_SALES_ORDER_SOURCE}
 server: { port: 0, graphiql: false, auth: { mode: none, anonymousRole: admin, roles: { admin: { customers: all, write: true, admin: true } } } }
 `;
     const app = await openApp(parseConfig(yaml), { logger: silentLogger });

@@ -21,7 +21,7 @@
  * Prints one JSON object. Needs PostgreSQL / MariaDB on 127.0.0.1 for those engines (PG_URL, MYSQL_URL).
  */
 import { performance } from 'node:perf_hooks';
-import { flags, machine, round, RssSampler } from './lib/common.js';
+import { flags, machine, round, RssSampler, statementCounter } from './lib/common.js';
 
 process.env.NODE_ENV ??= 'production';
 const f = flags();
@@ -99,15 +99,7 @@ sync:
     await erp.close();
     const seedSeconds = round((performance.now() - tSeed) / 1000);
 
-    const counts: Record<string, number> = {};
-    const count = (name: string) => () => (counts[name] = (counts[name] ?? 0) + 1);
-    app.hub.knex.on('query', count('hub'));
-    app.sources.driver('erp').onQuery(count('erp'));
-    const take = () => {
-      const out = { ...counts };
-      for (const k of Object.keys(counts)) delete counts[k];
-      return out;
-    };
+    const { take } = statementCounter(app, ['erp']);
 
     // 1. reconcile with the deletes
     const rss = new RssSampler(50);

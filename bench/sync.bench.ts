@@ -40,7 +40,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import { flags, machine, round, RssSampler } from './lib/common.js';
+import { flags, machine, round, RssSampler, statementCounter } from './lib/common.js';
 
 process.env.NODE_ENV ??= 'production';
 const f = flags();
@@ -146,16 +146,7 @@ server: { auth: { mode: none, anonymousRole: admin, roles: { admin: { customers:
     if (finDialect !== 'sqlite') await installCapture(app.sources.driver('finance'), app.sources.mapping('Customer', 'finance'));
 
     // Statements sent, per database: where a run's round trips go.
-    const counts: Record<string, number> = {};
-    const count = (name: string) => () => (counts[name] = (counts[name] ?? 0) + 1);
-    app.hub.knex.on('query', count('hub'));
-    app.sources.driver('erp').onQuery(count('erp'));
-    app.sources.driver('finance').onQuery(count('finance'));
-    const take = () => {
-      const out = { ...counts };
-      for (const k of Object.keys(counts)) delete counts[k];
-      return out;
-    };
+    const { take } = statementCounter(app, ['erp', 'finance']);
 
     // 1. initial load (first, so the process's max RSS is this phase's)
     const rss = new RssSampler(50);

@@ -2,6 +2,7 @@
  * What every command gets: config loading, the app, and output streams. Commands print results to
  * stdout and diagnostics to stderr so their output can be piped.
  */
+import { userInfo } from 'node:os';
 import { InvalidArgumentError } from 'commander';
 import type { ConfigCheck, LoadedConfig } from '../config/load.js';
 import type { App } from '../app/app.js';
@@ -61,9 +62,34 @@ export function defaultContext(): CliContext {
       return openApp(loaded, { logger, readOnlyHub: opts.readOnlyHub });
     },
     closeApp: async (app) => (await import('../app/app.js')).closeApp(app),
-    out: (text) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
-    err: (text) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`),
+    out: stdoutLine,
+    err: stderrLine,
   };
+}
+
+/** A line to stdout / stderr, newline-terminated: the default context's out and err. */
+export const stdoutLine = (text: string): void => void process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+export const stderrLine = (text: string): void => void process.stderr.write(text.endsWith('\n') ? text : `${text}\n`);
+
+/** The out and err of a context that may leave them out: stdout and stderr then. */
+export function outputOf(ctx: { out?(text: string): void; err?(text: string): void }): { out(text: string): void; err(text: string): void } {
+  return { out: (text) => (ctx.out ?? stdoutLine)(text), err: (text) => (ctx.err ?? stderrLine)(text) };
+}
+
+/** Who a command acts as when --actor is not given: `cli:<login name>`, or `cli` when the login has none. */
+export function defaultActor(): string {
+  try {
+    return `cli:${userInfo().username}`;
+  } catch {
+    return 'cli';
+  }
+}
+
+/** The options most app commands take: -c/--config and --json; --actor where they write in someone's name. */
+export interface AppCommandOptions {
+  config?: string;
+  json?: boolean;
+  actor?: string;
 }
 
 /** What commands that work on the app need: a subset of CliContext, so tests can pass a small fake. */

@@ -135,6 +135,15 @@ export type SourceConfig = z.infer<typeof sourceSchema>;
 
 const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 
+/** The comparisons a condition on one column may make (fresh schemas on each call, so each use is written out in the JSON Schema). */
+const scalarComparisons = () => ({
+  eq: scalar.optional(),
+  ne: scalar.optional(),
+  in: z.array(scalar).optional(),
+  nin: z.array(scalar).optional(),
+  isNull: z.boolean().optional(),
+});
+
 /** Conditions on a row's columns, all of which must hold; evaluated on the values read. */
 export const rowConditionSchema = z
   .record(
@@ -143,11 +152,7 @@ export const rowConditionSchema = z
       scalar,
       z
         .object({
-          eq: scalar.optional(),
-          ne: scalar.optional(),
-          in: z.array(scalar).optional(),
-          nin: z.array(scalar).optional(),
-          isNull: z.boolean().optional(),
+          ...scalarComparisons(),
           empty: z.boolean().optional().describe('NULL or blank text.'),
         })
         .strict(),
@@ -196,11 +201,7 @@ const filterValue = z.union([
   scalar,
   z
     .object({
-      eq: scalar.optional(),
-      ne: scalar.optional(),
-      in: z.array(scalar).optional(),
-      nin: z.array(scalar).optional(),
-      isNull: z.boolean().optional(),
+      ...scalarComparisons(),
       orNull: z.boolean().optional().describe('Also keep rows where the column is NULL, e.g. { ne: 1, orNull: true } for a deleted flag that may be unset.'),
     })
     .strict(),

@@ -18,22 +18,7 @@
  *   export default plugin;
  */
 import type { SourceConfig } from '../config/schema.js';
-import type {
-  AggregateSpec,
-  CaptureSpec,
-  ChangeBatch,
-  Checkpoint,
-  FilterOp,
-  HealthReport,
-  KeyValues,
-  ReadKeysOptions,
-  ReadPagesOptions,
-  Row,
-  RowOutcome,
-  SelectSpec,
-  TableInfo,
-  WriteOptions,
-} from './types.js';
+import type { AggregateSpec, CaptureSpec, ChangeBatch, Checkpoint, FilterOp, HealthReport, KeyValues, ReadKeysOptions, ReadPagesOptions, Row, RowOutcome, SelectSpec, TableInfo, WriteOptions } from './types.js';
 
 /** Every filter operator a Where tree may use. */
 export const FILTER_OPS: readonly FilterOp[] = ['eq', 'ne', 'in', 'nin', 'lt', 'lte', 'gt', 'gte', 'contains', 'startsWith', 'isNull'];

@@ -234,6 +234,33 @@ export function connectionParts(source: SourceConfig): {
   return parts;
 }
 
+/**
+ * The knex config every server dialect shares (quiet log, 15 s to acquire a connection, the
+ * source's pool) around the dialect's own client and connection options.
+ */
+export function serverKnexConfig(source: SourceConfig, client: string, connection: object, extra: Partial<Knex.Config> = {}): Knex.Config {
+  return { client, log: quietLog, acquireConnectionTimeout: 15_000, connection: connection as Knex.StaticConnectionConfig, ...extra, pool: poolConfig(source) };
+}
+
+/** The login of a server source (connectionParts), with the dialect's default host and port. */
+export function serverLogin(source: SourceConfig, defaults: { host: string; port: number }): { host: string; port: number; database?: string; user?: string; password?: string } {
+  const p = connectionParts(source);
+  return { host: p.host ?? defaults.host, port: p.port ?? defaults.port, database: p.database, user: p.user, password: p.password };
+}
+
+/**
+ * Rows as a derived table whose columns carry the target table's types: `(select <columns> from
+ * <table> where 1 = 0 union all select ?, ? union all ...)`. The empty first branch names the
+ * columns and types every parameter by its column (and, in MySQL, its collation), so no type names
+ * are needed. The bindings are the column names, the table, then each row's values.
+ */
+export function typedRowsSelect(stmt: { table: TableRef; rows: Row[] }, columns: string[]): { sql: string; bindings: Knex.RawBinding[] } {
+  const one = `select ${columns.map(() => '?').join(', ')}`;
+  const bindings: Knex.RawBinding[] = [...columns, qualified(stmt.table)];
+  for (const row of stmt.rows) for (const c of columns) bindings.push(row[c] as Knex.RawBinding);
+  return { sql: `(select ${columns.map(() => '??').join(', ')} from ?? where 1 = 0${stmt.rows.map(() => ` union all ${one}`).join('')})`, bindings };
+}
+
 /** Rows of a knex.raw result, whatever the driver's shape (pg {rows}, mysql [rows, fields], sqlite/mssql rows). */
 export function rawRows(result: unknown): Row[] {
   if (Array.isArray(result)) {

@@ -16,25 +16,7 @@ import {
   redact,
   type ErrorContext,
 } from '../core/errors.js';
-import type {
-  AggregateSpec,
-  CaptureSpec,
-  ChangeBatch,
-  Checkpoint,
-  DialectCapabilities,
-  Driver,
-  HealthReport,
-  KeyValues,
-  OrderBy,
-  ReadKeysOptions,
-  ReadPagesOptions,
-  Row,
-  RowOutcome,
-  SelectSpec,
-  TableInfo,
-  TableRef,
-  WriteOptions,
-} from './driver.js';
+import type { AggregateSpec, CaptureSpec, ChangeBatch, Checkpoint, DialectCapabilities, Driver, HealthReport, KeyValues, OrderBy, ReadKeysOptions, ReadPagesOptions, Row, RowOutcome, SelectSpec, TableInfo, TableRef, WriteOptions } from './driver.js';
 import { rawRows, tableBuilder, type AdapterOptions, type ColumnTypes, type DialectAdapter } from './dialect-adapter.js';
 import { applyAfter, applyKeyIn, applyWhere, type Binder } from './where.js';
 import { encodeKey } from './keys.js';

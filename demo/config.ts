@@ -14,6 +14,7 @@
 import { join, resolve } from 'node:path';
 import { DEMO_FILE_NAMES, HUB_FILE_NAME } from './seed.js';
 import { DEMO_JOB, DEMO_PORT } from './defaults.js';
+import { ERP_CUSTOMER_FIELDS, ERP_SALES_ORDER_SOURCE, ERP_SALES_ORDER_LINE_SOURCE, FINANCE_INVOICE_SOURCE, OA_APPROVAL_DETAIL_FIELDS } from './mappings.js';
 import { AS_OF } from './time.js';
 import { SURVEY_HEADER_ROW, SURVEY_SHEET, SURVEYS_FILE_NAME } from './surveys.js';
 
@@ -105,21 +106,7 @@ entities:
         changes: { strategy: timestamp, column: dModifyDate }
         write: [update]
         fields:
-          code: { column: cCusCode, write: false }
-          name: { column: cCusName, trim: true, halfWidth: true }
-          shortName: { column: cCusAbbName, trim: true }
-          creditCode: { column: cCusRegCode, trim: true }
-          phone: { column: cCusPhone, trim: true }
-          email: { column: cCusEmail, trim: true }
-          address: cCusAddress
-          city: cCusCity
-          province: cCusProvince
-          industry: cTrade
-          status: { column: cCusState, map: { "1": ACTIVE, "0": INACTIVE } }
-          creditLimit: { column: iCusCreLine, type: decimal, scale: 2 }
-          ownerId: cCusPPerson
-          ownerTeam: cCusDepart
-          createdAt: { column: dCusCreateDatetime, type: datetime, write: false }
+${ERP_CUSTOMER_FIELDS}
       finance:
         table: fin_customer
         key: [acct_no]
@@ -156,51 +143,21 @@ entities:
     writable: []
     sources:
       erp:
-        table: SO_SOMain
-        key: [ID]
-        fields:
-          code: cSOCode
-          customerId: { column: cCusCode, type: ref }      # → Customer (ERP key)
-          orderDate: { column: dDate, type: date }
-          status: { column: cState, map: { "0": DRAFT, "1": APPROVED, "2": SHIPPED, "3": CLOSED, "4": CANCELLED } }
-          currency: { column: cexch_name, map: { 人民币: CNY, 美元: USD, 欧元: EUR } }
-          totalAmount: { column: iMoney, type: decimal, scale: 2 }
-          salesperson: cPersonCode
+${ERP_SALES_ORDER_SOURCE}
 
   SalesOrderLine:
     mode: replicated
     writable: []
     sources:
       erp:
-        table: SO_SODetails
-        key: [AutoID]
-        fields:
-          orderId: { column: ID, type: ref }               # → SalesOrder
-          lineNo: { column: iRowNo, type: int }
-          productId: { column: cInvCode, type: ref }       # → Product
-          productCode: cInvCode
-          productName: cInvName
-          quantity: { column: iQuantity, type: decimal, scale: 4 }
-          unitPrice: { column: iTaxUnitPrice, type: decimal, scale: 4 }
-          amount: { column: iSum, type: decimal, scale: 2 }
+${ERP_SALES_ORDER_LINE_SOURCE}
 
   Invoice:
     mode: replicated
     writable: []
     sources:
       finance:
-        table: ar_invoice
-        key: [inv_no]
-        fields:
-          code: inv_no
-          customerId: { column: acct_no, type: ref }       # → Customer (finance key)
-          invoiceDate: { column: inv_date, type: date }
-          dueDate: { column: due_date, type: date }
-          amount: { column: amount, type: decimal, scale: 2 }
-          paidAmount: { column: paid, type: decimal, scale: 2 }
-          balance: { column: balance, type: decimal, scale: 2 }
-          status: { column: status, map: { open: OPEN, partial: PARTIAL, paid: PAID, void: VOID } }
-          currency: currency
+${FINANCE_INVOICE_SOURCE}
 
   Payment:
     mode: federated
@@ -232,14 +189,7 @@ entities:
         fields:
           code: { column: requestid, type: string }
           customerId: { column: khbm, type: ref, refSource: erp }   # the ERP customer code (ERP's key space), when filled in
-          customerName: khmc
-          title: requestname
-          workflow: workflowname
-          status: { column: flow_state, map: { 审批中: PENDING, 归档: APPROVED, 退回: REJECTED, 撤回: WITHDRAWN } }
-          requester: creater_login
-          submittedAt: { column: created_at, type: datetime }
-          decidedAt: { column: decided_at, type: datetime }
-          amount: { column: sqje, type: decimal, scale: 2 }
+${OA_APPROVAL_DETAIL_FIELDS}
 
   # Satisfaction surveys, read live from the workbook; 客户编号 holds the ERP customer code.
   SurveyResponse:

@@ -14,20 +14,24 @@ export function hashSeed(text: string): number {
   return h >>> 0;
 }
 
-export class Random {
-  private state: number;
-
-  constructor(seed: number | string) {
-    this.state = typeof seed === 'string' ? hashSeed(seed) : seed >>> 0;
-  }
-
-  /** A float in [0, 1). */
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
+/** mulberry32: tiny, fast, deterministic; each call gives the next float in [0, 1). */
+export function mulberry32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export class Random {
+  /** A float in [0, 1). */
+  readonly next: () => number;
+
+  constructor(seed: number | string) {
+    this.next = mulberry32(typeof seed === 'string' ? hashSeed(seed) : seed);
   }
 
   /** An integer in [min, max] (both inclusive). */

@@ -16,11 +16,8 @@ import { SYSTEM_TABLES as T } from './tables.js';
 
 type Q = Knex | Knex.Transaction;
 
-/** One version of a record as recorded. */
-export interface HistoryEntry {
-  /** crm_history id: names this change for restoreChanges. */
-  id: number;
-  entity: string;
+/** What is recorded of every version of a record, whoever reads or writes it. */
+interface VersionFacts {
   gid: string;
   version: number;
   at: string;
@@ -30,8 +27,6 @@ export interface HistoryEntry {
   run: number | null;
   /** The source a sync run read it from; null for other writers. */
   source: string | null;
-  /** Fields this version changed, with their values before and after. */
-  changes: { field: string; before: CrmValue; after: CrmValue }[];
   /** The record's state after this version. */
   deleted: boolean;
   mergedInto: string | null;
@@ -40,22 +35,20 @@ export interface HistoryEntry {
   mergedIntoBefore: string | null;
 }
 
+/** One version of a record as recorded. */
+export interface HistoryEntry extends VersionFacts {
+  /** crm_history id: names this change for restoreChanges. */
+  id: number;
+  entity: string;
+  /** Fields this version changed, with their values before and after. */
+  changes: { field: string; before: CrmValue; after: CrmValue }[];
+}
+
 /** What the golden write hands over for each record it wrote. */
-export interface HistoryWrite {
+export interface HistoryWrite extends VersionFacts {
   entity: EntityName;
-  gid: string;
-  version: number;
-  at: string;
-  actor: string;
-  action: string;
-  run: number | null;
-  source: string | null;
   before: CrmRecord;
   after: CrmRecord;
-  deleted: boolean;
-  mergedInto: string | null;
-  deletedBefore: boolean;
-  mergedIntoBefore: string | null;
 }
 
 /** A record as it was after a version. */

@@ -57,35 +57,29 @@ export interface Page {
 }
 
 /** Ids and refs in `where` arrive as global ids and are turned into the store's keys. */
+/** The keys in space `to` of the records these GraphQL ids name; ids of another entity name none. */
+async function keysOfIds(scope: Scope, entity: EntityName, ids: readonly string[], to: string): Promise<string[]> {
+  const keys: string[] = [];
+  for (const id of ids) {
+    const d = decodeId(id);
+    if (!d || d.entity !== entity) continue;
+    const space = d.kind === 'hub' ? 'hub' : d.source;
+    const key = d.kind === 'hub' ? d.gid : d.sourceKey;
+    keys.push(...((await scope.translate(entity, space, to, [key])).get(key) ?? []));
+  }
+  return keys;
+}
+
 async function filterFor(scope: Scope, entity: EntityName, where: GqlWhere | null | undefined): Promise<Filter> {
   const store = scope.rt.store(entity);
   const f = await whereToFilter(where, {
     fieldType: (field) => store.fields.get(field)?.type,
-    idsToKeys: async (ids) => {
-      const keys: string[] = [];
-      for (const id of ids) {
-        const d = decodeId(id);
-        if (!d || d.entity !== entity) continue;
-        const space = d.kind === 'hub' ? 'hub' : d.source;
-        const key = d.kind === 'hub' ? d.gid : d.sourceKey;
-        keys.push(...((await scope.translate(entity, space, store.space, [key])).get(key) ?? []));
-      }
-      return keys;
-    },
+    idsToKeys: (ids) => keysOfIds(scope, entity, ids, store.space),
     refIdsToValues: async (field, ids) => {
       const target = store.fields.get(field)?.ref;
       if (!target) return [];
       // The column holds keys of its ref space: the entity's own, or the mapping's refSource.
-      const to = store.refSpace(field);
-      const values: string[] = [];
-      for (const id of ids) {
-        const d = decodeId(id);
-        if (!d || d.entity !== target) continue;
-        const space = d.kind === 'hub' ? 'hub' : d.source;
-        const key = d.kind === 'hub' ? d.gid : d.sourceKey;
-        values.push(...((await scope.translate(target, space, to, [key])).get(key) ?? []));
-      }
-      return values;
+      return keysOfIds(scope, target, ids, store.refSpace(field));
     },
   });
   const used = fieldsIn(f);

@@ -13,7 +13,7 @@ import { ENTITY_SYSTEM_COLUMNS as C } from '../hub/tables.js';
 import { CrmlinkError } from '../core/errors.js';
 import { MODEL, type CrmRecord, type CrmValue, type EntityName, type ModelField } from '../model/entities.js';
 import { isConst, simplify, type Filter, type SortColumn } from './filters.js';
-import { HUB, withFieldGetters, type AggSpec, type EntityStore, type Rec, type StoreQuery } from './store.js';
+import { HUB, recordsByKeys, withFieldGetters, type AggSpec, type EntityStore, type Rec, type StoreQuery } from './store.js';
 import { decimalFromDb } from '../model/decimal.js';
 
 interface Sql {
@@ -210,11 +210,8 @@ export class HubStore implements EntityStore {
     return rows;
   }
 
-  async byKeys(keys: readonly string[]): Promise<Map<string, Rec>> {
-    const out = new Map<string, Rec>();
-    if (keys.length === 0) return out;
-    for (const r of await this.select({ where: { keyIn: [...new Set(keys)] }, sort: this.keySort() })) out.set(r.key, r);
-    return out;
+  byKeys(keys: readonly string[]): Promise<Map<string, Rec>> {
+    return recordsByKeys(this, keys);
   }
 
   async keys(where: Filter): Promise<string[]> {

@@ -17,7 +17,7 @@ import { CrmlinkError } from '../core/errors.js';
 import { stableStringify } from '../model/values.js';
 import { fieldsOf, type CrmRecord, type CrmValue, type EntityName, type ModelField } from '../model/entities.js';
 import { isConst, simplify, type Filter, type SortColumn } from './filters.js';
-import { withFieldGetters, type AggSpec, type EntityStore, type Rec, type StoreQuery } from './store.js';
+import { recordsByKeys, withFieldGetters, type AggSpec, type EntityStore, type Rec, type StoreQuery } from './store.js';
 import { federatedId } from './ids.js';
 import { decimalFromDb } from '../model/decimal.js';
 
@@ -258,11 +258,8 @@ export class SourceStore implements EntityStore {
     });
   }
 
-  async byKeys(keys: readonly string[]): Promise<Map<string, Rec>> {
-    const out = new Map<string, Rec>();
-    if (keys.length === 0) return out;
-    for (const r of await this.select({ where: { keyIn: [...new Set(keys)] }, sort: this.keySort() })) out.set(r.key, r);
-    return out;
+  byKeys(keys: readonly string[]): Promise<Map<string, Rec>> {
+    return recordsByKeys(this, keys);
   }
 
   async keys(where: Filter): Promise<string[]> {

@@ -116,6 +116,14 @@ export function exposesField(field: string): boolean {
   return !REC_MEMBERS.has(field) && !(field in Object.prototype);
 }
 
+/** EntityStore.byKeys through the store's own select: each distinct key once, in key order, keyed by `key`. */
+export async function recordsByKeys(store: Pick<EntityStore, 'select' | 'keySort'>, keys: readonly string[]): Promise<Map<string, Rec>> {
+  const out = new Map<string, Rec>();
+  if (keys.length === 0) return out;
+  for (const r of await store.select({ where: { keyIn: [...new Set(keys)] }, sort: store.keySort() })) out.set(r.key, r);
+  return out;
+}
+
 /** A subclass of a record class whose instances expose each field as a getter over `get(field)`. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any constructor signature
 export function withFieldGetters<C extends new (...args: any[]) => Rec>(base: C, fields: Iterable<string>): C {

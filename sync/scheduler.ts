@@ -69,27 +69,22 @@ export class SyncScheduler {
       if (this.opts.jobs && !this.opts.jobs.includes(job)) continue;
       const reconcile = cfg.reconcile;
       if (reconcile && !this.reconcileTasks.has(job)) {
-        const task = cron.schedule(reconcile.schedule, (ctx) => this.reconcile(job, ctx.date), {
-          name: `crmlink:reconcile:${job}`,
-          noOverlap: true,
-          timezone: this.opts.timezone,
-          unref: true,
-        });
-        this.reconcileTasks.set(job, task);
+        this.reconcileTasks.set(job, this.cronTask(reconcile.schedule, `crmlink:reconcile:${job}`, (at) => this.reconcile(job, at)));
         this.app.logger.info({ job, schedule: reconcile.schedule }, 'key reconcile scheduled');
       }
       if (!cfg.schedule || this.tasks.has(job)) continue;
-      const task = cron.schedule(cfg.schedule, (ctx) => this.tick(job, ctx.date), {
-        name: `crmlink:sync:${job}`,
-        noOverlap: true,
-        timezone: this.opts.timezone,
-        // Ticks must not keep a CLI process alive on their own: the server holds it open.
-        unref: true,
-      });
-      this.tasks.set(job, task);
+      this.tasks.set(job, this.cronTask(cfg.schedule, `crmlink:sync:${job}`, (at) => this.tick(job, at)));
       this.app.logger.info({ job, schedule: cfg.schedule }, 'sync job scheduled');
     }
     return this;
+  }
+
+  /**
+   * A cron task in the scheduler's time zone that never overlaps itself. Unref'd: ticks must not
+   * keep a CLI process alive on their own (the server holds it open).
+   */
+  private cronTask(schedule: string, name: string, run: (at: Date) => unknown): ScheduledTask {
+    return cron.schedule(schedule, (ctx) => run(ctx.date), { name, noOverlap: true, timezone: this.opts.timezone, unref: true });
   }
 
   jobs(): ScheduledJob[] {

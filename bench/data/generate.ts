@@ -36,6 +36,7 @@ import mysql from 'mysql2/promise';
 import Database from 'better-sqlite3';
 import { makeCreditCode } from '../../identity/credit-code.js';
 import { CITIES, PRODUCTS, SALES, STREETS, SUFFIXES, TRADES, type City } from '../../demo/data/reference.js';
+import { Random } from '../../demo/random.js';
 
 export type BenchDialect = 'postgres' | 'mysql' | 'sqlite';
 export type SystemName = 'erp' | 'finance' | 'oa';
@@ -57,24 +58,10 @@ export function parseScale(text: string): number {
 
 // ---------------------------------------------------------------------------------- rows
 
-/** mulberry32 seeded from an integer: one small generator per customer / order. */
-class Rng {
-  private s: number;
+/** The demo's mulberry32 seeded from a scrambled integer: one small generator per customer / order. */
+class Rng extends Random {
   constructor(seed: number) {
-    this.s = (Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^ 0xc2b2ae35) >>> 0;
-  }
-  next(): number {
-    this.s = (this.s + 0x6d2b79f5) >>> 0;
-    let t = this.s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  int(min: number, max: number): number {
-    return min + Math.floor(this.next() * (max - min + 1));
-  }
-  pick<T>(xs: readonly T[]): T {
-    return xs[Math.floor(this.next() * xs.length)];
+    super(Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^ 0xc2b2ae35);
   }
 }
 

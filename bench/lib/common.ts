@@ -118,6 +118,27 @@ export function poolStats(k: Knex): PoolStats {
   return { max: pool.max, used: pool.numUsed(), free: pool.numFree(), pendingAcquires: pool.numPendingAcquires(), pendingCreates: pool.numPendingCreates() };
 }
 
+/**
+ * Counts the statements sent to the hub and to each named source: where a run's round trips go.
+ * `take()` returns the counts since the last take (or the start) and starts again from zero.
+ */
+export function statementCounter(
+  app: { hub: { knex: Knex }; sources: { driver(name: string): { onQuery(listener: () => void): void } } },
+  sources: string[],
+): { take(): Record<string, number> } {
+  const counts: Record<string, number> = {};
+  const count = (name: string) => () => (counts[name] = (counts[name] ?? 0) + 1);
+  app.hub.knex.on('query', count('hub'));
+  for (const name of sources) app.sources.driver(name).onQuery(count(name));
+  return {
+    take: () => {
+      const out = { ...counts };
+      for (const k of Object.keys(counts)) delete counts[k];
+      return out;
+    },
+  };
+}
+
 /** Samples RSS every `ms` (and reads the kernel's max RSS at the end): the peak of a phase. */
 export class RssSampler {
   private peak = 0;

@@ -15,6 +15,7 @@
 const Module = require('node:module');
 const path = require('node:path');
 const { createServer } = require('node:http');
+const { stopWithParent } = require('./peer-lifecycle.cjs');
 
 const graphql15 = path.dirname(require.resolve('graphql/package.json', { paths: [path.dirname(require.resolve('postgraphile/package.json'))] }));
 const resolve = Module._resolveFilename;
@@ -38,16 +39,7 @@ async function main() {
   const server = createServer(handler);
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   process.stdout.write(`${JSON.stringify({ url: `http://127.0.0.1:${server.address().port}/graphql`, graphql: require('graphql/package.json').version })}\n`);
-  const stop = async () => {
-    server.close();
-    server.closeAllConnections();
-    await handler.release();
-    process.exit(0);
-  };
-  process.stdin.on('end', stop);
-  process.stdin.on('close', stop);
-  process.stdin.resume();
-  process.on('SIGTERM', stop);
+  stopWithParent(server, () => handler.release());
 }
 
 main().catch((err) => {

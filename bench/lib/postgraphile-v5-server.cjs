@@ -18,6 +18,7 @@
 const path = require('node:path');
 const { createRequire } = require('node:module');
 const { createServer } = require('node:http');
+const { stopWithParent } = require('./peer-lifecycle.cjs');
 
 const dir = path.join(__dirname, '..', '.postgraphile-v5');
 const requireV5 = createRequire(path.join(dir, 'package.json'));
@@ -47,19 +48,7 @@ async function main() {
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   const version = (name) => JSON.parse(require('node:fs').readFileSync(path.join(dir, 'node_modules', name, 'package.json'), 'utf8')).version;
   process.stdout.write(`${JSON.stringify({ url: `http://127.0.0.1:${server.address().port}/graphql`, version: version('postgraphile'), graphql: version('graphql') })}\n`);
-  let stopping = false;
-  const stop = async () => {
-    if (stopping) return;
-    stopping = true;
-    server.close();
-    server.closeAllConnections();
-    await pgl.release(); // releases the grafserv instance and the pool too
-    process.exit(0);
-  };
-  process.stdin.on('end', stop);
-  process.stdin.on('close', stop);
-  process.stdin.resume();
-  process.on('SIGTERM', stop);
+  stopWithParent(server, () => pgl.release()); // releases the grafserv instance and the pool too
 }
 
 main().catch((err) => {

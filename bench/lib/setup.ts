@@ -7,6 +7,7 @@ import { parseConfig } from '../../config/load.js';
 import type { App } from '../../app/app.js';
 import { closeApp, openApp } from '../../app/app.js';
 import { silentLogger } from '../../core/logger.js';
+import { ERP_CUSTOMER_FIELDS, ERP_SALES_ORDER_SOURCE, ERP_SALES_ORDER_LINE_SOURCE, FINANCE_INVOICE_SOURCE, OA_APPROVAL_DETAIL_FIELDS } from '../../demo/mappings.js';
 import { createDatabase, loadSystem, seedHub, type BenchDatabase, type BenchDialect, type LoadReport } from '../data/generate.js';
 
 export interface Deployment {
@@ -113,21 +114,7 @@ entities:
         changes: { strategy: timestamp, column: dModifyDate, lookBackSeconds: 5 }
         write: [update]
         fields:
-          code: { column: cCusCode, write: false }
-          name: { column: cCusName, trim: true, halfWidth: true }
-          shortName: { column: cCusAbbName, trim: true }
-          creditCode: { column: cCusRegCode, trim: true }
-          phone: { column: cCusPhone, trim: true }
-          email: { column: cCusEmail, trim: true }
-          address: cCusAddress
-          city: cCusCity
-          province: cCusProvince
-          industry: cTrade
-          status: { column: cCusState, map: { "1": ACTIVE, "0": INACTIVE } }
-          creditLimit: { column: iCusCreLine, type: decimal, scale: 2 }
-          ownerId: cCusPPerson
-          ownerTeam: cCusDepart
-          createdAt: { column: dCusCreateDatetime, type: datetime, write: false }
+${ERP_CUSTOMER_FIELDS}
       finance:
         table: fin_customer
         key: [acct_no]
@@ -142,49 +129,19 @@ entities:
     owner: erp
     sources:
       erp:
-        table: SO_SOMain
-        key: [ID]
-        fields:
-          code: cSOCode
-          customerId: { column: cCusCode, type: ref }
-          orderDate: { column: dDate, type: date }
-          status: { column: cState, map: { "0": DRAFT, "1": APPROVED, "2": SHIPPED, "3": CLOSED, "4": CANCELLED } }
-          currency: { column: cexch_name, map: { 人民币: CNY, 美元: USD, 欧元: EUR } }
-          totalAmount: { column: iMoney, type: decimal, scale: 2 }
-          salesperson: cPersonCode
+${ERP_SALES_ORDER_SOURCE}
   SalesOrderLine:
     mode: federated
     owner: erp
     sources:
       erp:
-        table: SO_SODetails
-        key: [AutoID]
-        fields:
-          orderId: { column: ID, type: ref }
-          lineNo: { column: iRowNo, type: int }
-          productId: { column: cInvCode, type: ref }
-          productCode: cInvCode
-          productName: cInvName
-          quantity: { column: iQuantity, type: decimal, scale: 4 }
-          unitPrice: { column: iTaxUnitPrice, type: decimal, scale: 4 }
-          amount: { column: iSum, type: decimal, scale: 2 }
+${ERP_SALES_ORDER_LINE_SOURCE}
   Invoice:
     mode: federated
     owner: finance
     sources:
       finance:
-        table: ar_invoice
-        key: [inv_no]
-        fields:
-          code: inv_no
-          customerId: { column: acct_no, type: ref }
-          invoiceDate: { column: inv_date, type: date }
-          dueDate: { column: due_date, type: date }
-          amount: { column: amount, type: decimal, scale: 2 }
-          paidAmount: { column: paid, type: decimal, scale: 2 }
-          balance: { column: balance, type: decimal, scale: 2 }
-          status: { column: status, map: { open: OPEN, partial: PARTIAL, paid: PAID, void: VOID } }
-          currency: currency
+${FINANCE_INVOICE_SOURCE}
   ApprovalRequest:
     mode: federated
     owner: oa
@@ -198,14 +155,7 @@ entities:
         fields:
           code: { column: requestid, type: string }
           customerId: { column: khbm, type: ref }
-          customerName: khmc
-          title: requestname
-          workflow: workflowname
-          status: { column: flow_state, map: { 审批中: PENDING, 归档: APPROVED, 退回: REJECTED, 撤回: WITHDRAWN } }
-          requester: creater_login
-          submittedAt: { column: created_at, type: datetime }
-          decidedAt: { column: decided_at, type: datetime }
-          amount: { column: sqje, type: decimal, scale: 2 }
+${OA_APPROVAL_DETAIL_FIELDS}
 sync:
   jobs:
     customers:

@@ -4,7 +4,7 @@
  * customer's credit. The command line sees every customer (it runs with the hub's own access).
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { withApp, positiveInt, type AppCliContext } from '../context.js';
+import { withApp, positiveInt, type AppCliContext, type AppCommandOptions } from '../context.js';
 import { EXIT, ExitCode } from '../exit-codes.js';
 import { isIsoDate, zonedToUtc } from '../../model/time.js';
 import { CrmlinkError } from '../../core/errors.js';
@@ -16,9 +16,7 @@ const loadAnalysis = () => import('../../analysis/index.js');
 
 export type AnalysisCliContext = AppCliContext;
 
-interface CommonOptions {
-  config?: string;
-  json?: boolean;
+interface CommonOptions extends Omit<AppCommandOptions, 'actor'> {
   asOf?: string;
 }
 

@@ -3,23 +3,19 @@
  * them. A resolution is written to the golden record and pushed on the job's next run. Exit codes:
  * 0 ok, 1 the resolution was refused (already resolved, bad value), 2 bad usage.
  */
-import { userInfo } from 'node:os';
 import { InvalidArgumentError, type Command } from 'commander';
 import { CrmlinkError } from '../../core/errors.js';
 import { isEntityName } from '../../model/entities.js';
 import type { ConflictRecord } from '../../sync/index.js';
 import { EXIT, ExitCode } from '../exit-codes.js';
-import { withApp, type AppCliContext } from '../context.js';
+import { defaultActor, withApp, type AppCliContext, type AppCommandOptions } from '../context.js';
 
 /** The sync engine loads with the first command that uses it, not with `--help`. */
 const engine = () => import('../../sync/index.js');
 
 export type ConflictsCliContext = AppCliContext;
 
-interface CommonOptions {
-  config?: string;
-  json?: boolean;
-}
+type CommonOptions = Omit<AppCommandOptions, 'actor'>;
 
 function conflictId(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError('expected a conflict id (a positive whole number)');
@@ -29,14 +25,6 @@ function conflictId(value: string): number {
 function status(value: string): 'open' | 'resolved' | 'all' {
   if (value !== 'open' && value !== 'resolved' && value !== 'all') throw new InvalidArgumentError('expected open, resolved or all');
   return value;
-}
-
-function defaultActor(): string {
-  try {
-    return `cli:${userInfo().username}`;
-  } catch {
-    return 'cli';
-  }
 }
 
 export function register(program: Command, ctx: ConflictsCliContext): void {

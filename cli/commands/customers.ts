@@ -3,9 +3,8 @@
  * unmerge customers from the command line. Exit codes: 0 ok, 1 the work failed (e.g. the merge
  * was refused), 2 bad usage.
  */
-import { userInfo } from 'node:os';
 import { InvalidArgumentError, type Command } from 'commander';
-import { positiveInt, withApp, type AppCliContext } from '../context.js';
+import { defaultActor, positiveInt, withApp, type AppCliContext, type AppCommandOptions } from '../context.js';
 import type { CandidateSide, CandidateView, MergeResult } from '../../identity/index.js';
 import { CANDIDATE_STATUSES, type CandidateStatus } from '../../identity/candidate-status.js';
 
@@ -14,19 +13,7 @@ const identity = () => import('../../identity/index.js');
 
 export type CustomersCliContext = AppCliContext;
 
-interface CommonOptions {
-  config?: string;
-  actor?: string;
-  json?: boolean;
-}
-
-function defaultActor(): string {
-  try {
-    return `cli:${userInfo().username}`;
-  } catch {
-    return 'cli';
-  }
-}
+type CommonOptions = AppCommandOptions;
 
 function sideText(s: CandidateSide): string {
   const v = s.values;

@@ -4,50 +4,47 @@
  * under --actor, and pushed to the sources on the job's next run. Exit codes: 0 ok, 1 the restore
  * was refused (unknown version, record not deleted, ...), 2 bad usage.
  */
-import { userInfo } from 'node:os';
 import { InvalidArgumentError, type Command } from 'commander';
 import { CrmlinkError } from '../../core/errors.js';
+import type { App } from '../../app/app.js';
 import type { HistoryEntry } from '../../hub/history.js';
 import { isEntityName, type EntityName } from '../../model/entities.js';
 import type { RecordRestore, RestorePlan } from '../../sync/index.js';
 import { EXIT, ExitCode } from '../exit-codes.js';
-import { positiveInt, withApp, type AppCliContext } from '../context.js';
+import { defaultActor, positiveInt, withApp, type AppCliContext, type AppCommandOptions } from '../context.js';
 
 /** The sync engine loads with the first command that uses it, not with `--help`. */
 const engine = () => import('../../sync/index.js');
 
 export type HistoryCliContext = AppCliContext;
 
-interface CommonOptions {
-  config?: string;
-  json?: boolean;
-  actor?: string;
-}
+type CommonOptions = AppCommandOptions;
 
 function entityArg(value: string): EntityName {
   if (!isEntityName(value)) throw new InvalidArgumentError('expected an entity name, e.g. Customer');
   return value;
 }
 
-function defaultActor(): string {
-  try {
-    return `cli:${userInfo().username}`;
-  } catch {
-    return 'cli';
-  }
-}
+type SyncEngine = Awaited<ReturnType<typeof engine>>;
 
-/** A refusal the user can act on is exit code 1 with its message; anything else propagates. */
-async function refusable(ctx: HistoryCliContext, fn: () => Promise<void>): Promise<void> {
-  try {
-    await fn();
-  } catch (err) {
-    if (err instanceof CrmlinkError && err.kind === 'user') {
-      (ctx.err ?? ctx.out)(`error [${err.code}]: ${err.message}`);
-      throw new ExitCode(EXIT.failed);
+/**
+ * One restore command's work: runs `work` with the sync engine and the actor (--actor, else
+ * cli:<user>) and prints its result (JSON with --json). A refusal the user can act on is exit
+ * code 1 with its message; anything else propagates.
+ */
+function restoring<R>(ctx: HistoryCliContext, opts: CommonOptions, work: (sync: SyncEngine, app: App, actor: string) => Promise<R>, format: (result: R) => string): Promise<void> {
+  return withApp(ctx, opts, async (app) => {
+    try {
+      const result = await work(await engine(), app, opts.actor ?? defaultActor());
+      ctx.out(opts.json ? JSON.stringify(result, null, 2) : format(result));
+    } catch (err) {
+      if (err instanceof CrmlinkError && err.kind === 'user') {
+        (ctx.err ?? ctx.out)(`error [${err.code}]: ${err.message}`);
+        throw new ExitCode(EXIT.failed);
+      }
+      throw err;
     }
-    throw err;
-  }
+  });
 }
 
 export function register(program: Command, ctx: HistoryCliContext): void {
@@ -84,13 +81,8 @@ export function register(program: Command, ctx: HistoryCliContext): void {
       .requiredOption('--to <version>', 'the version to go back to', positiveInt)
       .option('--fields <list>', 'only these fields, comma-separated'),
   ).action(async (entity: EntityName, id: string, opts: CommonOptions & { to: number; fields?: string }) => {
-    await withApp(ctx, opts, (app) =>
-      refusable(ctx, async () => {
-        const fields = opts.fields?.split(',').map((f) => f.trim()).filter((f) => f.length > 0);
-        const r = await (await engine()).restoreRecord(app, entity, id, { actor: opts.actor ?? defaultActor(), version: opts.to, ...(fields ? { fields } : {}) });
-        ctx.out(opts.json ? JSON.stringify(r, null, 2) : formatRestore(r));
-      }),
-    );
+    const fields = opts.fields?.split(',').map((f) => f.trim()).filter((f) => f.length > 0);
+    await restoring(ctx, opts, (sync, app, actor) => sync.restoreRecord(app, entity, id, { actor, version: opts.to, ...(fields ? { fields } : {}) }), formatRestore);
   });
 
   common(
@@ -100,12 +92,7 @@ export function register(program: Command, ctx: HistoryCliContext): void {
       .argument('<entity>', 'entity, e.g. Customer', entityArg)
       .argument('<id>', 'the record id'),
   ).action(async (entity: EntityName, id: string, opts: CommonOptions) => {
-    await withApp(ctx, opts, (app) =>
-      refusable(ctx, async () => {
-        const r = await (await engine()).undeleteRecord(app, entity, id, { actor: opts.actor ?? defaultActor() });
-        ctx.out(opts.json ? JSON.stringify(r, null, 2) : formatRestore(r));
-      }),
-    );
+    await restoring(ctx, opts, (sync, app, actor) => sync.undeleteRecord(app, entity, id, { actor }), formatRestore);
   });
 
   common(
@@ -115,12 +102,7 @@ export function register(program: Command, ctx: HistoryCliContext): void {
       .argument('<ids...>', 'change ids', (v: string, prev: number[] = []) => [...prev, positiveInt(v)])
       .option('--dry-run', 'show the plan, change nothing'),
   ).action(async (ids: number[], opts: CommonOptions & { dryRun?: boolean }) => {
-    await withApp(ctx, opts, (app) =>
-      refusable(ctx, async () => {
-        const plan = await (await engine()).restoreChanges(app, ids, { actor: opts.actor ?? defaultActor(), dryRun: opts.dryRun ?? false });
-        ctx.out(opts.json ? JSON.stringify(plan, null, 2) : formatPlan(plan));
-      }),
-    );
+    await restoring(ctx, opts, (sync, app, actor) => sync.restoreChanges(app, ids, { actor, dryRun: opts.dryRun ?? false }), formatPlan);
   });
 
   common(
@@ -131,12 +113,7 @@ export function register(program: Command, ctx: HistoryCliContext): void {
       .option('--dry-run', 'show the plan, change nothing')
       .option('--no-sources', 'leave the sources to the next push (do not write their old values back)'),
   ).action(async (run: number, opts: CommonOptions & { dryRun?: boolean; sources?: boolean }) => {
-    await withApp(ctx, opts, (app) =>
-      refusable(ctx, async () => {
-        const plan = await (await engine()).restoreRun(app, run, { actor: opts.actor ?? defaultActor(), dryRun: opts.dryRun ?? false, sources: opts.sources !== false });
-        ctx.out(opts.json ? JSON.stringify(plan, null, 2) : formatPlan(plan));
-      }),
-    );
+    await restoring(ctx, opts, (sync, app, actor) => sync.restoreRun(app, run, { actor, dryRun: opts.dryRun ?? false, sources: opts.sources !== false }), formatPlan);
   });
 }
 

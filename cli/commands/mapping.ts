@@ -13,13 +13,13 @@ import type { SourceSet } from '../../connectors/registry.js';
 import type { ColumnInfo, TableInfo } from '../../connectors/driver.js';
 import { MODEL, isEntityName, type EntityName, type FieldType } from '../../model/entities.js';
 import { EXIT, ExitCode } from '../exit-codes.js';
+import { outputOf } from '../context.js';
 import type { SourcesContext } from './sources.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 export function register(program: Command, ctx: SourcesContext): void {
-  const out = (t: string) => (ctx.out ?? ((s: string) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`)))(t);
-  const err = (t: string) => (ctx.err ?? ((s: string) => process.stderr.write(s.endsWith('\n') ? s : `${s}\n`)))(t);
+  const { out, err } = outputOf(ctx);
   const mapping = program.command('mapping').description('Write mappings from what the source databases hold');
 
   mapping

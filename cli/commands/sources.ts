@@ -11,6 +11,7 @@ import type { SourceSet } from '../../connectors/registry.js';
 import type { ColumnInfo, TableInfo } from '../../connectors/driver.js';
 import type { ForeignKeyInfo } from '../../connectors/types.js';
 import { EXIT, ExitCode } from '../exit-codes.js';
+import { outputOf } from '../context.js';
 
 export interface SourcesContext {
   loadConfig(opts: { config?: string }): Promise<LoadedConfig>;
@@ -21,8 +22,7 @@ export interface SourcesContext {
 const CONFIG_OPTION = ['-c, --config <file>', 'config file (default: crmlink.yaml or $CRMLINK_CONFIG)'] as const;
 
 export function register(program: Command, ctx: SourcesContext): void {
-  const out = (t: string) => (ctx.out ?? ((s: string) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`)))(t);
-  const err = (t: string) => (ctx.err ?? ((s: string) => process.stderr.write(s.endsWith('\n') ? s : `${s}\n`)))(t);
+  const { out, err } = outputOf(ctx);
   const sources = program.command('sources').description('Test, introspect and prepare the source databases');
 
   /** Open the sources named on the command line; an unknown name is a usage error (exit 2). */

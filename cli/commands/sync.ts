@@ -9,7 +9,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { CrmlinkError } from '../../core/errors.js';
 import type { ReconcileReport, RunReport } from '../../sync/index.js';
 import { EXIT, ExitCode } from '../exit-codes.js';
-import { positiveInt, withApp, type AppCliContext } from '../context.js';
+import { positiveInt, withApp, type AppCliContext, type AppCommandOptions } from '../context.js';
 import { syncProgress } from '../progress.js';
 
 function nonNegative(value: string): number {
@@ -23,10 +23,7 @@ export type SyncCliContext = AppCliContext;
 /** The sync engine loads with the first command that uses it, not with `--help`. */
 const engine = () => import('../../sync/index.js');
 
-interface CommonOptions {
-  config?: string;
-  json?: boolean;
-}
+type CommonOptions = Omit<AppCommandOptions, 'actor'>;
 
 /** An unknown job is a usage error (exit 2), not a failed run. */
 function usageOnUnknownJob(ctx: SyncCliContext, err: unknown): never {
@@ -35,6 +32,24 @@ function usageOnUnknownJob(ctx: SyncCliContext, err: unknown): never {
     throw new ExitCode(EXIT.usage);
   }
   throw err;
+}
+
+/**
+ * Runs a job's work with a signal that Ctrl-C (SIGINT) aborts. A failure goes to `failed` (which
+ * throws); the SIGINT listener is removed and the progress bar closed whatever happens.
+ */
+async function interruptible<T>(bar: { done(): void } | null, work: (signal: AbortSignal) => Promise<T>, failed: (err: unknown) => never): Promise<T> {
+  const controller = new AbortController();
+  const onSignal = () => controller.abort(new Error('interrupted'));
+  process.once('SIGINT', onSignal);
+  try {
+    return await work(controller.signal);
+  } catch (err) {
+    return failed(err);
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    bar?.done();
+  }
 }
 
 export function register(program: Command, ctx: SyncCliContext): void {
@@ -58,18 +73,11 @@ export function register(program: Command, ctx: SyncCliContext): void {
           write: (text) => process.stderr.write(text),
           ...(opts.progressEvery !== undefined ? { everyMs: opts.progressEvery * 1000 } : {}),
         });
-        const controller = new AbortController();
-        const onSignal = () => controller.abort(new Error('interrupted'));
-        process.once('SIGINT', onSignal);
-        let report: RunReport;
-        try {
-          report = await (await engine()).runJob(app, job, { dryRun: opts.dryRun, acceptKeyChange: opts.acceptKeyChange, signal: controller.signal, onProgress: bar?.update });
-        } catch (err) {
-          usageOnUnknownJob(ctx, err);
-        } finally {
-          process.removeListener('SIGINT', onSignal);
-          bar?.done();
-        }
+        const report: RunReport = await interruptible(
+          bar,
+          async (signal) => (await engine()).runJob(app, job, { dryRun: opts.dryRun, acceptKeyChange: opts.acceptKeyChange, signal, onProgress: bar?.update }),
+          (err) => usageOnUnknownJob(ctx, err),
+        );
         ctx.out(opts.json ? JSON.stringify(report, null, 2) : formatReport(report));
         // The customers the run touched get their analysis refreshed (analysis.refreshAfterSync).
         const { AnalysisRefresher } = await import('../../analysis/freshness.js');
@@ -92,19 +100,12 @@ export function register(program: Command, ctx: SyncCliContext): void {
     .action(async (job: string, opts: CommonOptions & { dryRun?: boolean; source?: string[] }) => {
       await withApp(ctx, { config: opts.config }, async (app) => {
         const bar = opts.json ? null : syncProgress({ tty: process.stderr.isTTY === true, write: (text) => process.stderr.write(text) });
-        const controller = new AbortController();
-        const onSignal = () => controller.abort(new Error('interrupted'));
-        process.once('SIGINT', onSignal);
-        let report: ReconcileReport;
-        try {
-          const pageSize = app.config.sync.jobs[job]?.reconcile?.pageSize;
-          report = await (await engine()).reconcileJob(app, job, { dryRun: opts.dryRun, sources: opts.source, signal: controller.signal, onProgress: bar?.update, pageSize });
-        } catch (err) {
-          usageOnUnknownJob(ctx, err);
-        } finally {
-          process.removeListener('SIGINT', onSignal);
-          bar?.done();
-        }
+        const pageSize = app.config.sync.jobs[job]?.reconcile?.pageSize;
+        const report: ReconcileReport = await interruptible(
+          bar,
+          async (signal) => (await engine()).reconcileJob(app, job, { dryRun: opts.dryRun, sources: opts.source, signal, onProgress: bar?.update, pageSize }),
+          (err) => usageOnUnknownJob(ctx, err),
+        );
         ctx.out(opts.json ? JSON.stringify(report, null, 2) : formatReconcile(report));
         if (report.status !== 'ok') throw new ExitCode(EXIT.failed);
       });

@@ -47,33 +47,43 @@ export interface ContractFixture {
 /** Case names a connector may declare as gaps, with the reason. */
 export type ContractCase = 'change capture' | 'aggregate' | 'read keys';
 
-export function connectorContract(name: string, setup: () => Promise<ContractFixture | null>, opts: { gaps?: Partial<Record<ContractCase, string>> } = {}): void {
-  describe(`connector contract (read side): ${name}`, () => {
-    let fx: ContractFixture | null = null;
-    let all: Row[] = [];
+type ContractOptions = { gaps?: Partial<Record<ContractCase, string>> };
+type ContractCaseFn = (title: string, fn: (f: ContractFixture) => Promise<void>, gap?: ContractCase) => void;
 
-    beforeAll(async () => {
-      fx = await setup();
-      if (!fx) return;
+/**
+ * A fixture of its own for the enclosing describe: set up before its cases (then `ready`), the
+ * connector destroyed and the fixture cleaned up after them. Returns `when(title, fn, gap?)`, a
+ * case skipped when the fixture is unavailable, or when it falls under a declared gap (said why).
+ */
+function fixtureCases(name: string, setup: () => Promise<ContractFixture | null>, opts: ContractOptions, ready?: (f: ContractFixture) => Promise<void>): ContractCaseFn {
+  let fx: ContractFixture | null = null;
+  beforeAll(async () => {
+    fx = await setup();
+    if (fx && ready) await ready(fx);
+  });
+  afterAll(async () => {
+    await fx?.connector.destroy();
+    await fx?.cleanup?.();
+  });
+  return (title, fn, gap) =>
+    it(title, async (ctx) => {
+      if (!fx) return ctx.skip();
+      const why = gap ? opts.gaps?.[gap] : undefined;
+      if (why) {
+        process.stderr.write(`[${name}] declared gap "${gap}": ${why}\n`);
+        return ctx.skip();
+      }
+      await fn(fx);
+    });
+}
+
+export function connectorContract(name: string, setup: () => Promise<ContractFixture | null>, opts: ContractOptions = {}): void {
+  describe(`connector contract (read side): ${name}`, () => {
+    let all: Row[] = [];
+    const when = fixtureCases(name, setup, opts, async (fx) => {
       all = [];
       for await (const page of fx.connector.readPages({ table: fx.table, key: fx.key, pageSize: 1000 })) all.push(...page);
     });
-
-    afterAll(async () => {
-      await fx?.connector.destroy();
-      await fx?.cleanup?.();
-    });
-
-    const when = (title: string, fn: (f: ContractFixture) => Promise<void>, gap?: ContractCase) =>
-      it(title, async (ctx) => {
-        if (!fx) return ctx.skip();
-        const why = gap ? opts.gaps?.[gap] : undefined;
-        if (why) {
-          process.stderr.write(`[${name}] declared gap "${gap}": ${why}\n`);
-          return ctx.skip();
-        }
-        await fn(fx);
-      });
 
     const keyOf = (f: ContractFixture, r: Row) => JSON.stringify(f.key.map((k) => String(r[k])));
 
@@ -224,24 +234,7 @@ export function connectorContract(name: string, setup: () => Promise<ContractFix
   // Change capture changes the data: its own fixture, so the read cases see the data as set up
   // whatever order the cases run in.
   describe(`connector contract (change capture): ${name}`, () => {
-    let fx: ContractFixture | null = null;
-    beforeAll(async () => {
-      fx = await setup();
-    });
-    afterAll(async () => {
-      await fx?.connector.destroy();
-      await fx?.cleanup?.();
-    });
-    const when = (title: string, fn: (f: ContractFixture) => Promise<void>, gap?: ContractCase) =>
-      it(title, async (ctx) => {
-        if (!fx) return ctx.skip();
-        const why = gap ? opts.gaps?.[gap] : undefined;
-        if (why) {
-          process.stderr.write(`[${name}] declared gap "${gap}": ${why}\n`);
-          return ctx.skip();
-        }
-        await fn(fx);
-      });
+    const when = fixtureCases(name, setup, opts);
 
     when(
       'captures changes by row hash: a full snapshot, then what changed and what was deleted',

@@ -16,21 +16,7 @@ import type { SourceConfig } from '../../config/schema.js';
 import { CrmlinkError, type ErrorCode } from '../../core/errors.js';
 import { hashChanges, type HashCheckpoint } from '../capture/hash.js';
 import { FILTER_OPS, type Connector, type ConnectorCapabilities } from '../connector.js';
-import type {
-  AggregateSpec,
-  CaptureSpec,
-  ChangeBatch,
-  Checkpoint,
-  HealthReport,
-  KeyValues,
-  ReadKeysOptions,
-  ReadPagesOptions,
-  Row,
-  RowOutcome,
-  SelectSpec,
-  TableInfo,
-  WriteOptions,
-} from '../driver.js';
+import type { AggregateSpec, CaptureSpec, ChangeBatch, Checkpoint, HealthReport, KeyValues, ReadKeysOptions, ReadPagesOptions, Row, RowOutcome, SelectSpec, TableInfo, WriteOptions } from '../driver.js';
 import { assertPushable, compareValues, isAfter, matchesWhere, rowComparator } from '../filter.js';
 import { readKeysBySelect } from '../read-keys.js';
 

@@ -14,23 +14,8 @@ import type * as tedious from 'tedious';
 import type { Knex } from 'knex';
 import type { SourceConfig } from '../../../config/schema.js';
 import type { ColumnInfo, DialectCapabilities, Row, TableInfo, TableRef } from '../../driver.js';
-import {
-  DialectAdapterBase,
-  NETWORK_TRANSIENT,
-  NETWORK_UNREACHABLE,
-  connectionParts,
-  errorCodes,
-  poolConfig,
-  qualified,
-  quietLog,
-  tableBuilder,
-  type AdapterOptions,
-  type ChangelogDdl,
-  type ColumnTypes,
-  type ErrorClass,
-  type UpdateStatement,
-  type UpsertStatement,
-} from '../../dialect-adapter.js';
+import { DialectAdapterBase, NETWORK_TRANSIENT, NETWORK_UNREACHABLE, errorCodes, qualified, serverKnexConfig, serverLogin, tableBuilder } from '../../dialect-adapter.js';
+import type { AdapterOptions, ChangelogDdl, ErrorClass, UpdateStatement, UpsertStatement } from '../../dialect-adapter.js';
 import { introspectMssql } from './mssql-introspector.js';
 import { mssqlChangelog } from './mssql-changelog.js';
 
@@ -75,29 +60,20 @@ export class MssqlAdapter extends DialectAdapterBase {
   override readonly versionQuery = 'select @@version as version';
 
   knexConfig(source: SourceConfig, _opts: AdapterOptions): Knex.Config {
-    const p = connectionParts(source);
+    const { host, ...login } = serverLogin(source, { host: 'localhost', port: 1433 });
     const c = source.connection;
-    return {
-      client: 'mssql',
-      log: quietLog,
-      acquireConnectionTimeout: 15_000,
-      connection: {
-        server: p.host ?? 'localhost',
-        port: p.port ?? 1433,
-        database: p.database,
-        user: p.user,
-        password: p.password,
-        options: {
-          encrypt: c.encrypt ?? true,
-          trustServerCertificate: c.trustServerCertificate ?? false,
-          useUTC: true,
-          ...(c.instanceName ? { instanceName: c.instanceName } : {}),
-          mapBinding,
-          ...(c.options ?? {}),
-        },
-      } as unknown as Knex.MsSqlConnectionConfig,
-      pool: poolConfig(source),
-    };
+    return serverKnexConfig(source, 'mssql', {
+      server: host,
+      ...login,
+      options: {
+        encrypt: c.encrypt ?? true,
+        trustServerCertificate: c.trustServerCertificate ?? false,
+        useUTC: true,
+        ...(c.instanceName ? { instanceName: c.instanceName } : {}),
+        mapBinding,
+        ...(c.options ?? {}),
+      },
+    });
   }
 
   override defaultSchema(source: SourceConfig): string | undefined {

@@ -9,21 +9,8 @@
 import type { Knex } from 'knex';
 import type { SourceConfig } from '../../../config/schema.js';
 import type { DialectCapabilities, Row, TableInfo, TableRef } from '../../driver.js';
-import {
-  DialectAdapterBase,
-  NETWORK_TRANSIENT,
-  NETWORK_UNREACHABLE,
-  connectionParts,
-  errorCodes,
-  poolConfig,
-  qualified,
-  quietLog,
-  tableBuilder,
-  type AdapterOptions,
-  type ChangelogDdl,
-  type ErrorClass,
-  type UpdateStatement,
-} from '../../dialect-adapter.js';
+import { DialectAdapterBase, NETWORK_TRANSIENT, NETWORK_UNREACHABLE, errorCodes, qualified, serverKnexConfig, serverLogin, tableBuilder, typedRowsSelect } from '../../dialect-adapter.js';
+import type { AdapterOptions, ChangelogDdl, ErrorClass, UpdateStatement } from '../../dialect-adapter.js';
 import { introspectMysql } from './mysql-introspector.js';
 import { mysqlChangelog } from './mysql-changelog.js';
 
@@ -52,26 +39,16 @@ export class MysqlAdapter extends DialectAdapterBase {
   override readonly upsertMatchesAnyUniqueKey = true;
 
   knexConfig(source: SourceConfig, _opts: AdapterOptions): Knex.Config {
-    const p = connectionParts(source);
-    return {
-      client: 'mysql2',
-      log: quietLog,
-      acquireConnectionTimeout: 15_000,
-      connection: {
-        host: p.host ?? '127.0.0.1',
-        port: p.port ?? 3306,
-        database: p.database,
-        user: p.user,
-        password: p.password,
-        charset: 'utf8mb4',
-        dateStrings: true,
-        supportBigNumbers: true,
-        bigNumberStrings: true,
-        decimalNumbers: false,
-        ...(source.connection.options ?? {}),
-      } as Knex.MySql2ConnectionConfig,
-      pool: poolConfig(source),
+    const connection: Knex.MySql2ConnectionConfig = {
+      ...serverLogin(source, { host: '127.0.0.1', port: 3306 }),
+      charset: 'utf8mb4',
+      dateStrings: true,
+      supportBigNumbers: true,
+      bigNumberStrings: true,
+      decimalNumbers: false,
+      ...(source.connection.options ?? {}),
     };
+    return serverKnexConfig(source, 'mysql2', connection);
   }
 
   classifyError(err: unknown): ErrorClass {
@@ -127,15 +104,12 @@ export class MysqlAdapter extends DialectAdapterBase {
  */
 export function updateJoinStatement(knex: Knex | Knex.Transaction, stmt: UpdateStatement): Knex.Raw {
   const { key, set, rows } = stmt;
-  const columns = [...key, ...set];
-  const table = qualified(stmt.table);
-  const one = `select ${columns.map(() => '?').join(', ')}`;
-  const bindings: Knex.RawBinding[] = [table, ...columns, table];
-  for (const row of rows) for (const c of columns) bindings.push(row[c] as Knex.RawBinding);
+  const source = typedRowsSelect({ table: stmt.table, rows }, [...key, ...set]);
+  const bindings: Knex.RawBinding[] = [qualified(stmt.table), ...source.bindings];
   for (const k of key) bindings.push(k, k);
   for (const c of set) bindings.push(c, c);
   const sql =
-    `update ?? as crmlink_t join (select ${columns.map(() => '??').join(', ')} from ?? where 1 = 0${rows.map(() => ` union all ${one}`).join('')}) as crmlink_s` +
+    `update ?? as crmlink_t join ${source.sql} as crmlink_s` +
     ` on ${key.map(() => 'crmlink_t.?? = crmlink_s.??').join(' and ')}` +
     ` set ${set.map(() => 'crmlink_t.?? = crmlink_s.??').join(', ')}`;
   return knex.raw(sql, bindings);

@@ -9,20 +9,8 @@ import type pg from 'pg';
 import type { Knex } from 'knex';
 import type { SourceConfig } from '../../../config/schema.js';
 import type { DialectCapabilities, TableInfo } from '../../driver.js';
-import {
-  DialectAdapterBase,
-  NETWORK_TRANSIENT,
-  NETWORK_UNREACHABLE,
-  connectionParts,
-  errorCodes,
-  poolConfig,
-  qualified,
-  quietLog,
-  type AdapterOptions,
-  type ChangelogDdl,
-  type ErrorClass,
-  type UpdateStatement,
-} from '../../dialect-adapter.js';
+import { DialectAdapterBase, NETWORK_TRANSIENT, NETWORK_UNREACHABLE, errorCodes, qualified, serverKnexConfig, serverLogin, typedRowsSelect } from '../../dialect-adapter.js';
+import type { AdapterOptions, ChangelogDdl, ErrorClass, UpdateStatement } from '../../dialect-adapter.js';
 import { introspectPostgres } from './postgres-introspector.js';
 import { postgresChangelog } from './postgres-changelog.js';
 
@@ -58,25 +46,14 @@ export class PostgresAdapter extends DialectAdapterBase {
   override readonly nullOrder = 'last' as const;
 
   knexConfig(source: SourceConfig, opts: AdapterOptions): Knex.Config {
-    const p = connectionParts(source);
     const schema = source.connection.schema;
-    return {
-      client: 'pg',
-      log: quietLog,
-      acquireConnectionTimeout: 15_000,
-      connection: {
-        host: p.host ?? '127.0.0.1',
-        port: p.port ?? 5432,
-        database: p.database,
-        user: p.user,
-        password: p.password,
-        application_name: `crmlink:${opts.name}`.slice(0, 63),
-        types: pgTypes,
-        ...(source.connection.options ?? {}),
-      } as Knex.PgConnectionConfig,
-      ...(schema ? { searchPath: [schema, 'public'] } : {}),
-      pool: poolConfig(source),
-    };
+    const connection = {
+      ...serverLogin(source, { host: '127.0.0.1', port: 5432 }),
+      application_name: `crmlink:${opts.name}`.slice(0, 63),
+      types: pgTypes,
+      ...(source.connection.options ?? {}),
+    } as Knex.PgConnectionConfig;
+    return serverKnexConfig(source, 'pg', connection, schema ? { searchPath: [schema, 'public'] } : {});
   }
 
   override defaultSchema(source: SourceConfig): string | undefined {
@@ -122,18 +99,14 @@ export class PostgresAdapter extends DialectAdapterBase {
  */
 export function updateFromStatement(knex: Knex | Knex.Transaction, stmt: UpdateStatement): Knex.Raw {
   const { key, set, rows } = stmt;
-  const columns = [...key, ...set];
-  const table = qualified(stmt.table);
-  const list = columns.map(() => '??').join(', ');
-  const one = `select ${columns.map(() => '?').join(', ')}`;
-  const bindings: Knex.RawBinding[] = [table];
+  const source = typedRowsSelect({ table: stmt.table, rows }, [...key, ...set]);
+  const bindings: Knex.RawBinding[] = [qualified(stmt.table)];
   for (const c of set) bindings.push(c, c);
-  bindings.push(...columns, table);
-  for (const row of rows) for (const c of columns) bindings.push(row[c] as Knex.RawBinding);
+  bindings.push(...source.bindings);
   for (const k of key) bindings.push(k, k);
   const sql =
     `update ?? as "crmlink_t" set ${set.map(() => '?? = "crmlink_s".??').join(', ')}` +
-    ` from (select ${list} from ?? where 1 = 0${rows.map(() => ` union all ${one}`).join('')}) as "crmlink_s"` +
+    ` from ${source.sql} as "crmlink_s"` +
     ` where ${key.map(() => '"crmlink_t".?? = "crmlink_s".??').join(' and ')}`;
   return knex.raw(sql, bindings);
 }
