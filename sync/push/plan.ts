@@ -131,6 +131,10 @@ function planUpdates(rec: HubRecord, keys: readonly string[], state: PushState, 
     const diff = target.writable.filter((f) => {
       if (frozen?.has(f)) return false; // an open conflict: a person decides first
       const v = rec.values[f] ?? null;
+      // A field stored only in key columns cannot change by an update (the row is addressed by its
+      // key): after a merge the survivor's code differs from the merged record's rows' keys, and
+      // writing it would record in the base a value the row never took, so every pull would change it back.
+      if (keyOnly(target, f, v)) return false;
       if (!base || !Object.prototype.hasOwnProperty.call(base.values, f)) return v !== null;
       return !sameValue(v, base.values[f]);
     });
@@ -147,6 +151,17 @@ function planUpdates(rec: HubRecord, keys: readonly string[], state: PushState, 
       plan.parks.push({ gid: rec.id, sourceKey, error: asError(err) });
     }
   }
+}
+
+/** Whether field f of a record is stored in the source's key columns only. */
+function keyOnly(target: PushTarget, f: string, v: CrmRecord[string]): boolean {
+  let cols: string[];
+  try {
+    cols = Object.keys(target.mapping.toRow({ [f]: v }, 'update'));
+  } catch {
+    return false; // a value the mapping refuses: parked when the row is built
+  }
+  return cols.length > 0 && cols.every((c) => target.mapping.key.includes(c));
 }
 
 /** Ref values (global ids in the hub) → this source's keys; an error when it has none yet. */
