@@ -38,14 +38,20 @@ export interface PushState {
 
 export interface PlannedInsert {
   gid: string;
+  /** The values written, references as this source's keys. */
   values: CrmRecord;
+  /** The same values as the hub holds them (references as global ids): what the base records. */
+  hubValues: CrmRecord;
   row: Row;
   intentId?: number;
 }
 export interface PlannedUpdate {
   gid: string;
   sourceKey: string;
+  /** The values written, references as this source's keys. */
   values: CrmRecord;
+  /** The same values as the hub holds them (references as global ids): what the base records. */
+  hubValues: CrmRecord;
   row: Row;
   base: BaseEntry | undefined;
   /** The source's canonical values of the fields to write, read just before writing (refs as its own keys). */
@@ -103,12 +109,13 @@ function planDeletes(rec: HubRecord, keys: readonly string[], state: PushState, 
 function planInsert(rec: HubRecord, state: PushState, target: PushTarget, ctx: PlanContext, plan: PushPlan): void {
   if (!target.canInsert) return;
   // NULLs are left out so the table's defaults apply to a new row.
-  const values = withRefs(pickNonNull(rec.values, target.writable), state, target, ctx);
+  const hubValues = pickNonNull(rec.values, target.writable);
+  const values = withRefs(hubValues, state, target, ctx);
   if (values instanceof CrmlinkError) return void plan.parks.push({ gid: rec.id, sourceKey: null, error: values });
   try {
     const row = target.mapping.toRow(values, 'insert');
     const missing = target.identity ? [] : target.mapping.key.filter((k) => row[k] === null || row[k] === undefined);
-    if (missing.length === 0) return void plan.inserts.push({ gid: rec.id, values, row });
+    if (missing.length === 0) return void plan.inserts.push({ gid: rec.id, values, hubValues, row });
     const { entity } = ctx;
     const S = target.name;
     const error = new RowError(
@@ -139,14 +146,15 @@ function planUpdates(rec: HubRecord, keys: readonly string[], state: PushState, 
       return !sameValue(v, base.values[f]);
     });
     if (diff.length === 0 || !target.canUpdate) continue;
-    const values = withRefs(pickFields(rec.values, diff), state, target, ctx);
+    const hubValues = pickFields(rec.values, diff);
+    const values = withRefs(hubValues, state, target, ctx);
     if (values instanceof CrmlinkError) {
       plan.parks.push({ gid: rec.id, sourceKey, error: values });
       continue;
     }
     try {
       const row = { ...target.mapping.toRow(values, 'update'), ...target.mapping.keyRow(sourceKey) };
-      plan.updates.push({ gid: rec.id, sourceKey, values, row, base });
+      plan.updates.push({ gid: rec.id, sourceKey, values, hubValues, row, base });
     } catch (err) {
       plan.parks.push({ gid: rec.id, sourceKey, error: asError(err) });
     }
