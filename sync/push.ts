@@ -244,7 +244,11 @@ export async function resolveIntents(ctx: RunContext, units: readonly SourceUnit
   for (const unit of units) {
     const rows = await store.journal.intents(ctx.hub.q, ctx.job, unit.name);
     if (rows.length === 0) continue;
-    const planned: PlannedInsert[] = rows.map((r) => ({ gid: r.gid, values: JSON.parse(r.values) as CrmRecord, row: JSON.parse(r.row) as Row, intentId: r.id }));
+    // The intent keeps the values as written (references as this source's keys).
+    const planned: PlannedInsert[] = rows.map((r) => {
+      const values = JSON.parse(r.values) as CrmRecord;
+      return { gid: r.gid, values, hubValues: values, row: JSON.parse(r.row) as Row, intentId: r.id };
+    });
     const found = await findInserted(ctx, unit, planned);
     const links = [...found].map(([i, key]) => ({ entity: ctx.entity, source: unit.name, sourceKey: encodeKey(key), gid: planned[i].gid, rule: 'insert' }));
     await ctx.hub.tx(async (trx) => {

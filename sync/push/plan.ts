@@ -38,14 +38,20 @@ export interface PushState {
 
 export interface PlannedInsert {
   gid: string;
+  /** The values written, references as this source's keys. */
   values: CrmRecord;
+  /** The same values as the hub holds them (references as global ids): what the base records. */
+  hubValues: CrmRecord;
   row: Row;
   intentId?: number;
 }
 export interface PlannedUpdate {
   gid: string;
   sourceKey: string;
+  /** The values written, references as this source's keys. */
   values: CrmRecord;
+  /** The same values as the hub holds them (references as global ids): what the base records. */
+  hubValues: CrmRecord;
   row: Row;
   base: BaseEntry | undefined;
   /** The source's canonical values of the fields to write, read just before writing (refs as its own keys). */
@@ -103,12 +109,13 @@ function planDeletes(rec: HubRecord, keys: readonly string[], state: PushState, 
 function planInsert(rec: HubRecord, state: PushState, target: PushTarget, ctx: PlanContext, plan: PushPlan): void {
   if (!target.canInsert) return;
   // NULLs are left out so the table's defaults apply to a new row.
-  const values = withRefs(pickNonNull(rec.values, target.writable), state, target, ctx);
+  const hubValues = pickNonNull(rec.values, target.writable);
+  const values = withRefs(hubValues, state, target, ctx);
   if (values instanceof CrmlinkError) return void plan.parks.push({ gid: rec.id, sourceKey: null, error: values });
   try {
     const row = target.mapping.toRow(values, 'insert');
     const missing = target.identity ? [] : target.mapping.key.filter((k) => row[k] === null || row[k] === undefined);
-    if (missing.length === 0) return void plan.inserts.push({ gid: rec.id, values, row });
+    if (missing.length === 0) return void plan.inserts.push({ gid: rec.id, values, hubValues, row });
     const { entity } = ctx;
     const S = target.name;
     const error = new RowError(
@@ -131,22 +138,38 @@ function planUpdates(rec: HubRecord, keys: readonly string[], state: PushState, 
     const diff = target.writable.filter((f) => {
       if (frozen?.has(f)) return false; // an open conflict: a person decides first
       const v = rec.values[f] ?? null;
+      // A field stored only in key columns cannot change by an update (the row is addressed by its
+      // key): after a merge the survivor's code differs from the merged record's rows' keys, and
+      // writing it would record in the base a value the row never took, so every pull would change it back.
+      if (keyOnly(target, f, v)) return false;
       if (!base || !Object.prototype.hasOwnProperty.call(base.values, f)) return v !== null;
       return !sameValue(v, base.values[f]);
     });
     if (diff.length === 0 || !target.canUpdate) continue;
-    const values = withRefs(pickFields(rec.values, diff), state, target, ctx);
+    const hubValues = pickFields(rec.values, diff);
+    const values = withRefs(hubValues, state, target, ctx);
     if (values instanceof CrmlinkError) {
       plan.parks.push({ gid: rec.id, sourceKey, error: values });
       continue;
     }
     try {
       const row = { ...target.mapping.toRow(values, 'update'), ...target.mapping.keyRow(sourceKey) };
-      plan.updates.push({ gid: rec.id, sourceKey, values, row, base });
+      plan.updates.push({ gid: rec.id, sourceKey, values, hubValues, row, base });
     } catch (err) {
       plan.parks.push({ gid: rec.id, sourceKey, error: asError(err) });
     }
   }
+}
+
+/** Whether field f of a record is stored in the source's key columns only. */
+function keyOnly(target: PushTarget, f: string, v: CrmRecord[string]): boolean {
+  let cols: string[];
+  try {
+    cols = Object.keys(target.mapping.toRow({ [f]: v }, 'update'));
+  } catch {
+    return false; // a value the mapping refuses: parked when the row is built
+  }
+  return cols.length > 0 && cols.every((c) => target.mapping.key.includes(c));
 }
 
 /** Ref values (global ids in the hub) → this source's keys; an error when it has none yet. */

@@ -55,7 +55,8 @@ export async function insertRows(ctx: RunContext, unit: SourceUnit, inserts: rea
     if (o.status === 'error') return void out.parks.push({ gid: p.gid, sourceKey: null, error: o.error, payload: p.values });
     const sourceKey = unit.identity ? encodeKey(o.key) : unit.mapping.sourceKey(p.row);
     out.links.push({ entity: ctx.entity, source: unit.name, sourceKey, gid: p.gid, rule: 'insert' });
-    out.bases.push({ sourceKey, values: p.values, deleted: false, changedAt: null });
+    // The base holds references as global ids, as the pull compares them (not the keys written).
+    out.bases.push({ sourceKey, values: p.hubValues, deleted: false, changedAt: null });
     out.ok.push(p.gid);
     out.inserted++;
   });
@@ -72,7 +73,7 @@ export async function updateRows(ctx: RunContext, unit: SourceUnit, updates: rea
       const error = new RowError('ROW_REJECTED', `${S} row ${u.sourceKey} no longer exists; the hub record was kept`, { source: S, entity: ctx.entity, key: u.sourceKey });
       return void out.parks.push({ gid: u.gid, sourceKey: u.sourceKey, error, payload: u.values });
     }
-    out.bases.push({ sourceKey: u.sourceKey, values: { ...(u.base?.values ?? {}), ...u.values }, deleted: false, changedAt: null });
+    out.bases.push({ sourceKey: u.sourceKey, values: { ...(u.base?.values ?? {}), ...u.hubValues }, deleted: false, changedAt: null });
     out.ok.push(u.gid);
     if (o.status !== 'unchanged') out.updated++;
     if (o.status !== 'unchanged' && u.old) out.overwritten.push({ gid: u.gid, sourceKey: u.sourceKey, op: 'update', old: u.old, values: u.values });

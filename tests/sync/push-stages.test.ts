@@ -52,7 +52,7 @@ describe('push: plan', () => {
       target(),
       ctx,
     );
-    expect(plan.inserts).toEqual([{ gid: 'g1', values: { code: 'A1', name: 'Acme' }, row: { acct: 'A1', nm: 'Acme' } }]);
+    expect(plan.inserts).toEqual([{ gid: 'g1', values: { code: 'A1', name: 'Acme' }, hubValues: { code: 'A1', name: 'Acme' }, row: { acct: 'A1', nm: 'Acme' } }]);
     // ownerId is not in the base: a value where the source never had one is written.
     expect(plan.updates.map((u) => [u.gid, u.sourceKey, u.values, u.row])).toEqual([['g2', 'B1', { phone: '2', ownerId: 'u1' }, { tel: '2', owner: 'u1', acct: 'B1' }]]);
     expect(plan.deletes.map((d) => [d.gid, d.sourceKey, d.soft])).toEqual([['g3', 'C1', false]]);
