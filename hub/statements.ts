@@ -180,6 +180,51 @@ export class Statements {
     }
   }
 
+  /** A write with a fixed text, run once with these parameters; returns the changed-row count. */
+  async run(q: Q, sql: string, params: readonly unknown[]): Promise<number> {
+    const { conn, release } = await this.connection(q);
+    const done = this.report(q, sql, 1);
+    try {
+      if (this.dialect === 'sqlite') return this.sqlite(conn, sql).run(params.map((p) => sqliteCell(p as Cell))).changes;
+      const res = await (conn as PgClient).query({ name: pgName(sql), text: sql, values: [...params] });
+      return res.rowCount ?? 0;
+    } finally {
+      done();
+      await release();
+    }
+  }
+
+  /**
+   * Insert rows and return each one's generated `id`, in the rows' order: SQLite runs the
+   * prepared single-row INSERT per row and takes its row id; PostgreSQL inserts the `unnest` of
+   * the columns in order (`WITH ORDINALITY … ORDER BY`) and returns the ids in that order.
+   */
+  async insertIds(q: Q, table: string, cols: readonly Column[], rows: readonly (readonly Cell[])[]): Promise<number[]> {
+    if (rows.length === 0) return [];
+    const names = cols.map((c) => quote(c.name)).join(', ');
+    const sql =
+      this.dialect === 'sqlite'
+        ? `INSERT INTO ${quote(table)} (${names}) VALUES (${cols.map(() => '?').join(', ')})`
+        : `INSERT INTO ${quote(table)} (${names}) SELECT ${names} FROM unnest(${cols.map((c, i) => `$${i + 1}::${c.type}[]`).join(', ')}) WITH ORDINALITY AS v(${names}, ord) ORDER BY ord RETURNING id`;
+    const { conn, release } = await this.connection(q);
+    const done = this.report(q, sql, rows.length);
+    try {
+      if (this.dialect === 'sqlite') {
+        const stmt = this.sqlite(conn, sql);
+        return rows.map((r) => Number(stmt.run(sqliteRow(r)).lastInsertRowid));
+      }
+      const arrays = cols.map((_, c) => rows.map((r) => (r[c] === undefined ? null : typeof r[c] === 'bigint' ? String(r[c]) : r[c])));
+      const res = await (conn as PgClient).query({ name: pgName(sql), text: sql, values: arrays });
+      const ids = res.rows.map((r) => Number(r.id));
+      // RETURNING follows the insertion order in practice; sorted, the ids of one statement's
+      // serial are in that order whatever it returns.
+      return ids.sort((a, b) => a - b);
+    } finally {
+      done();
+      await release();
+    }
+  }
+
   /**
    * Rows of `sql` for every value of `values` (deduplicated, in chunks), `sql` taking `fixed` and
    * then the list as its last parameter (see inList).
