@@ -12,6 +12,7 @@ import type { Knex } from 'knex';
 import { CrmlinkError } from '../core/errors.js';
 import type { CrmRecord, CrmValue, EntityName } from '../model/entities.js';
 import { isTrue } from './bases.js';
+import { columns, type Column, type Statements } from './statements.js';
 import { SYSTEM_TABLES as T } from './tables.js';
 
 type Q = Knex | Knex.Transaction;
@@ -106,30 +107,56 @@ function toEntry(r: HistoryRow): HistoryEntry {
   };
 }
 
+const COLUMNS: Column[] = columns(
+  'entity',
+  'gid',
+  { version: 'integer' },
+  'at',
+  'actor',
+  'action',
+  { run_id: 'integer' },
+  'source',
+  'before',
+  'after',
+  { deleted: 'boolean' },
+  'merged_into',
+  { deleted_before: 'boolean' },
+  'merged_into_before',
+);
+
 export class HistoryStore {
-  /** Called by the golden write only, in its transaction. */
+  private readonly insert: string;
+
+  constructor(private readonly statements: Statements) {
+    this.insert = statements.insertSql(T.history, COLUMNS);
+  }
+
+  /**
+   * Called by the golden write only, in its transaction: one prepared statement whatever the
+   * page's size (run per row on SQLite, one `unnest` per page on PostgreSQL).
+   */
   async record(q: Q, writes: readonly HistoryWrite[]): Promise<void> {
-    // Chunks keep a page under every engine's parameter limit (14 columns a row).
-    for (let i = 0; i < writes.length; i += 200) {
-      await q(T.history).insert(
-        writes.slice(i, i + 200).map((w) => ({
-          entity: w.entity,
-          gid: w.gid,
-          version: w.version,
-          at: w.at,
-          actor: w.actor,
-          action: w.action,
-          run_id: w.run,
-          source: w.source,
-          before: JSON.stringify(w.before),
-          after: JSON.stringify(w.after),
-          deleted: w.deleted,
-          merged_into: w.mergedInto,
-          deleted_before: w.deletedBefore,
-          merged_into_before: w.mergedIntoBefore,
-        })),
-      );
-    }
+    await this.statements.execute(
+      q,
+      this.insert,
+      COLUMNS,
+      writes.map((w) => [
+        w.entity,
+        w.gid,
+        w.version,
+        w.at,
+        w.actor,
+        w.action,
+        w.run,
+        w.source,
+        JSON.stringify(w.before),
+        JSON.stringify(w.after),
+        w.deleted,
+        w.mergedInto,
+        w.deletedBefore,
+        w.mergedIntoBefore,
+      ]),
+    );
   }
 
   /** A record's versions, newest first; `beforeVersion` pages on. */

@@ -68,6 +68,11 @@ export async function park(q: Q, p: ParkInput): Promise<void> {
 /** A record that went through after all: its parked entry is done. */
 export async function unparkKeys(q: Q, job: string, source: string, direction: 'pull' | 'push', keys: readonly string[]): Promise<void> {
   const column = direction === 'pull' ? 'source_key' : 'gid';
+  if (keys.length === 0) return;
+  // Most pages have nothing parked (always so on a first load): one indexed probe instead of
+  // an update per 500 keys.
+  const any = await q(T.parked).where({ job, source, direction, status: 'parked' }).first('id');
+  if (!any) return;
   for (let i = 0; i < keys.length; i += 500) {
     await q(T.parked)
       .where({ job, source, direction, status: 'parked' })

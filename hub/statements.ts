@@ -55,6 +55,35 @@ function sqliteCell(v: Cell | undefined): unknown {
   return typeof v === 'boolean' ? (v ? 1 : 0) : v;
 }
 
+function sqliteRow(row: readonly Cell[]): unknown[] {
+  const out = new Array<unknown>(row.length);
+  for (let c = 0; c < row.length; c++) out[c] = sqliteCell(row[c]);
+  return out;
+}
+
+/** Rows per SQLite multi-row INSERT, largest first; the last (1) takes whatever is left. */
+const INSERT_ROWS = [100, 10, 1];
+/** Parameters one SQLite statement may take (SQLITE_MAX_VARIABLE_NUMBER's default since 3.32). */
+const SQLITE_MAX_PARAMS = 32766;
+const isInsert = (sql: string): boolean => sql.startsWith('INSERT INTO ');
+const multiRowTexts = new Map<string, string>();
+
+/** `INSERT … VALUES (?, …) tail` with the tuple repeated `rows` times. */
+function multiRow(sql: string, width: number, rows: number): string {
+  if (rows === 1) return sql;
+  const key = `${rows}\u0000${sql}`;
+  let text = multiRowTexts.get(key);
+  if (text === undefined) {
+    const tuple = `(${new Array(width).fill('?').join(', ')})`;
+    const at = sql.indexOf(`VALUES ${tuple}`);
+    if (at < 0) throw new Error(`not a single-row INSERT … VALUES: ${sql}`);
+    text = `${sql.slice(0, at)}VALUES ${new Array(rows).fill(tuple).join(', ')}${sql.slice(at + 7 + tuple.length)}`;
+    if (multiRowTexts.size > 1000) multiRowTexts.clear();
+    multiRowTexts.set(key, text);
+  }
+  return text;
+}
+
 /** Statements of one hub, by dialect. */
 export class Statements {
   constructor(readonly dialect: HubDialect) {}
@@ -75,6 +104,32 @@ export class Statements {
     return () => client.emit('query-response', null, query);
   }
 
+  /**
+   * A SQLite INSERT over many rows: multi-row `VALUES` statements of a few fixed sizes (each
+   * prepared once per connection, whatever the page's size), the rest row by row. Returns the
+   * number of rows changed.
+   */
+  private sqliteInsert(conn: unknown, sql: string, rows: readonly (readonly Cell[])[]): number {
+    const width = rows[0].length;
+    let changes = 0;
+    let i = 0;
+    for (const size of INSERT_ROWS) {
+      if (size * width > SQLITE_MAX_PARAMS) continue;
+      if (rows.length - i < size) continue;
+      const stmt = this.sqlite(conn, multiRow(sql, width, size));
+      const params = new Array<unknown>(size * width);
+      for (; rows.length - i >= size; i += size) {
+        let p = 0;
+        for (let r = i; r < i + size; r++) {
+          const row = rows[r];
+          for (let c = 0; c < width; c++) params[p++] = sqliteCell(row[c]);
+        }
+        changes += stmt.run(params).changes;
+      }
+    }
+    return changes;
+  }
+
   private sqlite(conn: unknown, sql: string): SqliteStatement {
     const db = conn as SqliteDb;
     let cache = prepared.get(db);
@@ -85,8 +140,9 @@ export class Statements {
   }
 
   /**
-   * Execute a statement over `rows`. SQLite: `sql` has one `?` per cell and runs per row; the
-   * result is the changed-row count per row. PostgreSQL: `sql` takes `$n` arrays, one per column of
+   * Execute a statement over `rows`. SQLite: `sql` has one `?` per cell and runs per row (an
+   * INSERT: per 100 rows, as one multi-row statement); the result is the changed-row count per
+   * row (an INSERT: one count for all rows, as on PostgreSQL). PostgreSQL: `sql` takes `$n` arrays, one per column of
    * `columns`, and runs once; the result is the rows it returns (RETURNING) or its row count.
    */
   async execute(q: Q, sql: string, columns: readonly Column[], rows: readonly (readonly Cell[])[]): Promise<{ changes: number[]; returned: Record<string, unknown>[] }> {
@@ -95,9 +151,10 @@ export class Statements {
     const done = this.report(q, sql, rows.length);
     try {
       if (this.dialect === 'sqlite') {
+        if (isInsert(sql)) return { changes: [this.sqliteInsert(conn, sql, rows)], returned: [] };
         const stmt = this.sqlite(conn, sql);
         const changes = new Array<number>(rows.length);
-        for (let i = 0; i < rows.length; i++) changes[i] = stmt.run(...rows[i].map(sqliteCell)).changes;
+        for (let i = 0; i < rows.length; i++) changes[i] = stmt.run(sqliteRow(rows[i])).changes;
         return { changes, returned: [] };
       }
       const arrays = columns.map((_, c) => rows.map((r) => (r[c] === undefined ? null : typeof r[c] === 'bigint' ? String(r[c]) : r[c])));
@@ -117,6 +174,51 @@ export class Statements {
       if (this.dialect === 'sqlite') return this.sqlite(conn, sql).all(...params.map((p) => sqliteCell(p as Cell))) as T[];
       const res = await (conn as PgClient).query({ name: pgName(sql), text: sql, values: [...params] });
       return res.rows as T[];
+    } finally {
+      done();
+      await release();
+    }
+  }
+
+  /** A write with a fixed text, run once with these parameters; returns the changed-row count. */
+  async run(q: Q, sql: string, params: readonly unknown[]): Promise<number> {
+    const { conn, release } = await this.connection(q);
+    const done = this.report(q, sql, 1);
+    try {
+      if (this.dialect === 'sqlite') return this.sqlite(conn, sql).run(params.map((p) => sqliteCell(p as Cell))).changes;
+      const res = await (conn as PgClient).query({ name: pgName(sql), text: sql, values: [...params] });
+      return res.rowCount ?? 0;
+    } finally {
+      done();
+      await release();
+    }
+  }
+
+  /**
+   * Insert rows and return each one's generated `id`, in the rows' order: SQLite runs the
+   * prepared single-row INSERT per row and takes its row id; PostgreSQL inserts the `unnest` of
+   * the columns in order (`WITH ORDINALITY … ORDER BY`) and returns the ids in that order.
+   */
+  async insertIds(q: Q, table: string, cols: readonly Column[], rows: readonly (readonly Cell[])[]): Promise<number[]> {
+    if (rows.length === 0) return [];
+    const names = cols.map((c) => quote(c.name)).join(', ');
+    const sql =
+      this.dialect === 'sqlite'
+        ? `INSERT INTO ${quote(table)} (${names}) VALUES (${cols.map(() => '?').join(', ')})`
+        : `INSERT INTO ${quote(table)} (${names}) SELECT ${names} FROM unnest(${cols.map((c, i) => `$${i + 1}::${c.type}[]`).join(', ')}) WITH ORDINALITY AS v(${names}, ord) ORDER BY ord RETURNING id`;
+    const { conn, release } = await this.connection(q);
+    const done = this.report(q, sql, rows.length);
+    try {
+      if (this.dialect === 'sqlite') {
+        const stmt = this.sqlite(conn, sql);
+        return rows.map((r) => Number(stmt.run(sqliteRow(r)).lastInsertRowid));
+      }
+      const arrays = cols.map((_, c) => rows.map((r) => (r[c] === undefined ? null : typeof r[c] === 'bigint' ? String(r[c]) : r[c])));
+      const res = await (conn as PgClient).query({ name: pgName(sql), text: sql, values: arrays });
+      const ids = res.rows.map((r) => Number(r.id));
+      // RETURNING follows the insertion order in practice; sorted, the ids of one statement's
+      // serial are in that order whatever it returns.
+      return ids.sort((a, b) => a - b);
     } finally {
       done();
       await release();

@@ -51,7 +51,7 @@ import { XrefStore } from './xref.js';
 export class HubStore {
   readonly statements: Statements;
   readonly audit = new AuditLog();
-  readonly history = new HistoryStore();
+  readonly history: HistoryStore;
   readonly provenance: ProvenanceStore;
   readonly golden: GoldenRecords;
   readonly xref: XrefStore;
@@ -89,6 +89,7 @@ export class HubStore {
     table: (entity: EntityName) => string,
   ) {
     this.statements = new Statements(dialect);
+    this.history = new HistoryStore(this.statements);
     this.provenance = new ProvenanceStore(this.statements);
     this.xref = new XrefStore(this.statements);
     this.bases = new BaseStore(this.statements);

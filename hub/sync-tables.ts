@@ -48,10 +48,13 @@ export class SyncJournal {
   private readonly markSeenSql: string;
   private readonly seenSql: string;
   private readonly seenColumns: Column[] = columns('job', 'source', 'source_key');
+  private readonly intentColumns: Column[] = columns('job', 'entity', 'source', 'gid', 'values', 'row', 'created_at');
+  private readonly dropIntentsSql: string;
 
   constructor(private readonly statements: Statements) {
     this.markSeenSql = statements.upsertSql(SYNC_TABLES.seen, this.seenColumns, ['job', 'source', 'source_key'], []);
     const p = (n: number) => statements.param(n, 'text');
+    this.dropIntentsSql = `DELETE FROM ${SYNC_TABLES.intent} WHERE ${statements.inList('id', 'bigint', 1)}`;
     this.seenSql = `SELECT source_key FROM ${SYNC_TABLES.seen} WHERE job = ${p(1)} AND source = ${p(2)} AND ${statements.inList('source_key', 'text', 3)}`;
   }
 
@@ -75,19 +78,15 @@ export class SyncJournal {
     await q(SYNC_TABLES.seen).where({ job, source }).delete();
   }
 
-  /** Record intents; returns their ids in order. */
+  /** Record intents; returns their ids in order (one prepared statement whatever the count). */
   async recordIntents(q: Q, job: string, entity: string, source: string, intents: readonly { gid: string; values: unknown; row: unknown }[]): Promise<number[]> {
     const now = new Date().toISOString();
-    const ids: number[] = [];
-    for (let i = 0; i < intents.length; i += 500) {
-      const part = intents.slice(i, i + 500);
-      const res = (await q(SYNC_TABLES.intent).insert(
-        part.map((x) => ({ job, entity, source, gid: x.gid, values: JSON.stringify(x.values), row: JSON.stringify(x.row), created_at: now })),
-        ['id'],
-      )) as unknown[];
-      for (const r of res) ids.push(Number(typeof r === 'object' && r !== null ? (r as { id: unknown }).id : r));
-    }
-    return ids;
+    return this.statements.insertIds(
+      q,
+      SYNC_TABLES.intent,
+      this.intentColumns,
+      intents.map((x) => [job, entity, source, x.gid, JSON.stringify(x.values), JSON.stringify(x.row), now]),
+    );
   }
 
   async intents(q: Q, job: string, source: string): Promise<InsertIntent[]> {
@@ -96,7 +95,7 @@ export class SyncJournal {
   }
 
   async dropIntents(q: Q, ids: readonly number[]): Promise<void> {
-    for (let i = 0; i < ids.length; i += 500) await q(SYNC_TABLES.intent).whereIn('id', ids.slice(i, i + 500)).delete();
+    for (let i = 0; i < ids.length; i += 5000) await this.statements.run(q, this.dropIntentsSql, [this.statements.listParam(ids.slice(i, i + 5000))]);
   }
 
   /** First claim of a scheduled tick wins; false when another process claimed it. */
