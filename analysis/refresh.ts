@@ -17,6 +17,7 @@ import type { Knex } from 'knex';
 import type { AnalysisConfig } from '../config/schema.js';
 import { CrmlinkError } from '../core/errors.js';
 import type { Hub } from '../hub/hub.js';
+import { SYSTEM_TABLES } from '../hub/tables.js';
 import { computeFigures, windowsOf } from './figures.js';
 import { computeScores, type Thresholds } from './ranks.js';
 import { col, table, todayIn } from './sql.js';
@@ -132,5 +133,49 @@ export async function touchedCustomers(knex: Knex | Knex.Transaction, watermark:
   const touched = new Set<string>();
   const gone = new Set<string>();
   for (const r of rows) (r.live === null || r.live === undefined ? gone : touched).add(String(r.cid));
+  // The customers these records belonged to before: a record moved to another customer leaves the
+  // old one's figures stale too.
+  const left = (await formerCustomers(knex, watermark)).filter((id) => !touched.has(id) && !gone.has(id));
+  for (let i = 0; i < left.length; i += 500) {
+    const chunk = left.slice(i, i + 500);
+    const live = new Set(
+      ((await knex(table('Customer')).whereIn('id', chunk).whereRaw('NOT _deleted').whereNull('_merged_into').select('id')) as { id: unknown }[]).map((r) => String(r.id)),
+    );
+    for (const id of chunk) (live.has(id) ? touched : gone).add(id);
+  }
   return { touched: [...touched], gone: [...gone] };
+}
+
+/** Entities whose records name their customer (customerId), as touchedCustomers reads them. */
+const CUSTOMER_RECORDS = ['SalesOrder', 'Invoice', 'Receivable', 'Payment', 'Opportunity', 'CreditLimit'] as const;
+
+/**
+ * Customers that records changed since `watermark` named before a change of their customer (an
+ * order line: of its order), from the record history (crm_history keeps each version's changed
+ * fields with their values before). Every earlier owner of such a record is returned, not only the
+ * one at the watermark: recomputing a customer more than needed is harmless, one fewer is not.
+ */
+async function formerCustomers(knex: Knex | Knex.Transaction, watermark: number): Promise<string[]> {
+  const byCustomer = (entity: (typeof CUSTOMER_RECORDS)[number]) =>
+    `SELECT h.before AS before, 0 AS line FROM ${table(entity)} x JOIN ${SYSTEM_TABLES.history} h ON h.entity = '${entity}' AND h.gid = x.id WHERE x._seq > ? AND h.before LIKE '%"customerId"%'`;
+  const sql = [
+    ...CUSTOMER_RECORDS.map(byCustomer),
+    `SELECT h.before AS before, 1 AS line FROM ${table('SalesOrderLine')} x JOIN ${SYSTEM_TABLES.history} h ON h.entity = 'SalesOrderLine' AND h.gid = x.id WHERE x._seq > ? AND h.before LIKE '%"orderId"%'`,
+  ].join('\nUNION ALL\n');
+  const res = (await knex.raw(sql, Array.from({ length: CUSTOMER_RECORDS.length + 1 }, () => watermark))) as { rows?: Record<string, unknown>[] } | Record<string, unknown>[];
+  const rows = Array.isArray(res) ? res : (res.rows ?? []);
+  const customers = new Set<string>();
+  const orders = new Set<string>();
+  for (const r of rows) {
+    const before = JSON.parse(String(r.before)) as Record<string, unknown>;
+    const isLine = Number(r.line) === 1;
+    const id = isLine ? before.orderId : before.customerId;
+    if (typeof id === 'string' && id !== '') (isLine ? orders : customers).add(id);
+  }
+  const orderIds = [...orders];
+  for (let i = 0; i < orderIds.length; i += 500) {
+    const owners = (await knex(table('SalesOrder')).whereIn('id', orderIds.slice(i, i + 500)).whereNotNull('customerId').select('customerId')) as { customerId: unknown }[];
+    for (const o of owners) customers.add(String(o.customerId));
+  }
+  return [...customers];
 }
