@@ -19,7 +19,7 @@ import { CrmlinkError } from '../core/errors.js';
 import type { Hub } from '../hub/hub.js';
 import { SYSTEM_TABLES } from '../hub/tables.js';
 import { computeFigures, windowsOf } from './figures.js';
-import { computeScores, type Thresholds } from './ranks.js';
+import { applyScores, type Thresholds } from './ranks.js';
 import { col, table, todayIn } from './sql.js';
 
 export interface RefreshOptions {
@@ -69,6 +69,7 @@ async function refreshLocked(hub: Hub, cfg: AnalysisConfig, opts: RefreshOptions
   const runId = await store.startRun(hub.knex, { kind, asOf, startedAt, watermark });
   try {
     const result = await hub.store.transaction(async (trx) => {
+      await store.ensureIndexes(trx);
       let customers = 0;
       let stageChanges = 0;
       if (kind === 'full') {
@@ -87,8 +88,7 @@ async function refreshLocked(hub: Hub, cfg: AnalysisConfig, opts: RefreshOptions
         }
         await store.removeCustomers(trx, gone);
       }
-      const { changed, thresholds } = await computeScores(trx, cfg);
-      await store.writeScores(trx, changed);
+      const { thresholds } = await applyScores(trx, cfg);
       return { customers, stageChanges, thresholds };
     });
     await store.finishRun(hub.knex, runId, { status: 'ok', endedAt: now().toISOString(), customers: result.customers, thresholds: jsonThresholds(result.thresholds), error: null });

@@ -6,7 +6,7 @@
  *
  * | table | what |
  * | --- | --- |
- * | crm_analysis | per customer: figures (cents), RFM scores, tier, quadrant, stage, credit |
+ * | crm_analysis | per customer: figures (cents), RFM scores, tier, quadrant, stage, credit (the profit rank is counted at read time) |
  * | crm_analysis_stage | lifecycle stage changes: customer, from, to, when |
  * | crm_analysis_run | refreshes: kind, as-of day, change-sequence watermark, thresholds used |
  */
@@ -56,10 +56,20 @@ export interface CustomerScores {
   fScore: number | null;
   mScore: number | null;
   segment: string | null;
-  profitRank: number | null;
   tier: string;
   quadrant: string;
 }
+
+/**
+ * Indexes the ranks are read from (profit rank at read time; quintile and tier boundaries by an
+ * index walk): created with the table, and by ensureIndexes on hubs whose table predates them.
+ */
+const ANALYSIS_RANK_INDEXES: readonly (readonly [string, readonly string[]])[] = [
+  ['crm_analysis_profit_rank', ['profit_cents', 'customer_id']],
+  ['crm_analysis_recency', ['last_purchase', 'orders']],
+  ['crm_analysis_frequency', ['orders']],
+  ['crm_analysis_monetary', ['revenue_cents', 'orders']],
+];
 
 export const ANALYSIS_TABLE_DEFINITIONS: TableDefinitions = {
   [ANALYSIS_TABLES.customer]: (t) => {
@@ -84,7 +94,6 @@ export const ANALYSIS_TABLE_DEFINITIONS: TableDefinitions = {
     t.integer('f_score').nullable();
     t.integer('m_score').nullable();
     t.string('segment', 40).nullable();
-    t.integer('profit_rank').nullable();
     t.string('tier', 40).nullable();
     t.string('quadrant', 20).nullable();
     t.string('stage', 20).notNullable();
@@ -96,8 +105,8 @@ export const ANALYSIS_TABLE_DEFINITIONS: TableDefinitions = {
     t.bigInteger('aging_61_90_cents').notNullable();
     t.bigInteger('aging_over_90_cents').notNullable();
     t.bigInteger('credit_limit_cents').nullable();
-    t.index(['profit_cents']);
     t.index(['stage']);
+    for (const [name, columns] of ANALYSIS_RANK_INDEXES) t.index([...columns], name);
   },
   [ANALYSIS_TABLES.stage]: (t) => {
     t.increments('id');
@@ -204,23 +213,10 @@ export class AnalysisStore {
     for (let i = 0; i < customerIds.length; i += BATCH) await trx(ANALYSIS_TABLES.customer).whereIn('customer_id', customerIds.slice(i, i + BATCH)).delete();
   }
 
-  /** Write the rank-based scores of every customer given: one UPDATE … FROM (VALUES …) per batch. */
-  async writeScores(trx: Knex.Transaction, scores: readonly CustomerScores[]): Promise<void> {
-    const int = 'CAST(? AS INTEGER)';
-    const text = 'CAST(? AS VARCHAR(40))';
-    const row = `(${text}, ${int}, ${int}, ${int}, ${text}, ${int}, ${text}, ${text})`;
-    for (let i = 0; i < scores.length; i += BATCH) {
-      const batch = scores.slice(i, i + BATCH);
-      // VALUES columns are column1, column2, … on both SQLite and PostgreSQL.
-      const sql =
-        `UPDATE ${ANALYSIS_TABLES.customer} SET r_score = v.column2, f_score = v.column3, m_score = v.column4, segment = v.column5, ` +
-        `profit_rank = v.column6, tier = v.column7, quadrant = v.column8 FROM (VALUES ${batch.map(() => row).join(', ')}) AS v ` +
-        `WHERE ${ANALYSIS_TABLES.customer}.customer_id = v.column1`;
-      await trx.raw(
-        sql,
-        batch.flatMap((s) => [s.customerId, s.rScore, s.fScore, s.mScore, s.segment, s.profitRank, s.tier, s.quadrant]),
-      );
-    }
+  /** Create the rank indexes a hub made before they existed lacks (a refresh calls this under its lock). */
+  async ensureIndexes(q: Q): Promise<void> {
+    for (const [name, columns] of ANALYSIS_RANK_INDEXES)
+      await q.raw(`CREATE INDEX IF NOT EXISTS ${name} ON ${ANALYSIS_TABLES.customer} (${columns.join(', ')})`);
   }
 
   async startRun(q: Q, run: { kind: 'full' | 'incremental'; asOf: string; startedAt: string; watermark: number }): Promise<number> {
