@@ -18,13 +18,15 @@ import type { AnalysisConfig } from '../config/schema.js';
 import { CrmlinkError } from '../core/errors.js';
 import type { Hub } from '../hub/hub.js';
 import { SYSTEM_TABLES } from '../hub/tables.js';
-import { computeFigures, windowsOf } from './figures.js';
+import { storedFiguresQuery, windowsOf } from './figures.js';
 import { applyScores, type Thresholds } from './ranks.js';
 import { col, table, todayIn } from './sql.js';
 
 export interface RefreshOptions {
   kind: 'full' | 'incremental';
   now?: () => Date;
+  /** Told how long each stage took (touched, figures, scores; milliseconds), for benchmarks. */
+  onStage?: (stage: string, ms: number) => void;
 }
 
 export interface RefreshReport {
@@ -67,28 +69,35 @@ async function refreshLocked(hub: Hub, cfg: AnalysisConfig, opts: RefreshOptions
   const kind = opts.kind === 'incremental' && last === null ? 'full' : opts.kind;
   const watermark = await store.sequence(hub.knex);
   const runId = await store.startRun(hub.knex, { kind, asOf, startedAt, watermark });
+  let mark = performance.now();
+  const stage = (name: string) => {
+    const at = performance.now();
+    opts.onStage?.(name, at - mark);
+    mark = at;
+  };
   try {
     const result = await hub.store.transaction(async (trx) => {
       await store.ensureIndexes(trx);
       let customers = 0;
       let stageChanges = 0;
       if (kind === 'full') {
-        const figures = await computeFigures(trx, hub.dialect, cfg, windows, null);
-        stageChanges += await store.writeFigures(trx, figures, startedAt);
-        const live = new Set(figures.map((f) => f.customerId));
-        const stored = (await trx('crm_analysis').select('customer_id')) as { customer_id: string }[];
-        await store.removeCustomers(trx, stored.map((r) => r.customer_id).filter((id) => !live.has(id)));
-        customers = figures.length;
+        const written = await store.writeFiguresFrom(trx, storedFiguresQuery(hub.dialect, cfg, windows, null), startedAt, true);
+        customers = written.customers;
+        stageChanges = written.stageChanges;
+        stage('figures');
       } else {
         const { touched, gone } = await touchedCustomers(trx, last?.watermark ?? 0);
+        stage('touched');
         for (let i = 0; i < touched.length; i += CHUNK) {
-          const figures = await computeFigures(trx, hub.dialect, cfg, windows, touched.slice(i, i + CHUNK));
-          stageChanges += await store.writeFigures(trx, figures, startedAt);
-          customers += figures.length;
+          const written = await store.writeFiguresFrom(trx, storedFiguresQuery(hub.dialect, cfg, windows, touched.slice(i, i + CHUNK)), startedAt, false);
+          customers += written.customers;
+          stageChanges += written.stageChanges;
         }
         await store.removeCustomers(trx, gone);
+        stage('figures');
       }
       const { thresholds } = await applyScores(trx, cfg);
+      stage('scores');
       return { customers, stageChanges, thresholds };
     });
     await store.finishRun(hub.knex, runId, { status: 'ok', endedAt: now().toISOString(), customers: result.customers, thresholds: jsonThresholds(result.thresholds), error: null });
