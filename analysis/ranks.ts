@@ -7,7 +7,7 @@ import type { Knex } from 'knex';
 import { Decimal } from 'decimal.js';
 import type { AnalysisConfig } from '../config/schema.js';
 import type { CustomerScores } from '../hub/analysis.js';
-import { ANALYSIS_TABLES } from '../hub/analysis.js';
+import { ANALYSIS_TABLES, changesOf } from '../hub/analysis.js';
 import { bigOr0 } from './sql.js';
 
 export const QUADRANTS = ['keep', 'develop', 'maintain', 'reduce'] as const;
@@ -44,9 +44,12 @@ function ceilShare(n: number, percent: number): number {
   return Number((BigInt(n) * bp + 9999n) / 10000n);
 }
 
-/** The SQL of every customer's scores, with its bindings and the thresholds it applies. */
+/**
+ * Every customer's scores as SQL expressions over a crm_analysis row aliased `a` (each call writes
+ * the expression and pushes its bindings to `bindings`), and the thresholds they apply.
+ */
 interface ScoresSql {
-  sql: string;
+  exprs: Record<'rs' | 'fs' | 'ms' | 'segment' | 'tier' | 'quadrant', () => string>;
   bindings: unknown[];
   thresholds: Thresholds;
 }
@@ -55,8 +58,7 @@ interface ScoresSql {
 type Boundary = { profit: unknown; customerId: string } | null;
 
 /**
- * The scores as one SELECT over crm_analysis (columns customer_id, rs, fs, ms, segment, tier,
- * quadrant), every rule evaluated by the database. What depends on all customers at once is
+ * The scores as SQL expressions over a crm_analysis row, every rule evaluated by the database. What depends on all customers at once is
  * reduced first to a few boundary values, each read from an index:
  * - quintiles with ties sharing a score, ceil(5 × k / n) with k the customers at or below this one:
  *   the score is 1 + the number of s in 2…5 whose boundary value (the j-th smallest, j = ⌊(s−1)·n/5⌋ + 1)
@@ -115,15 +117,17 @@ async function scoresSql(knex: Knex | Knex.Transaction, cfg: AnalysisConfig, dia
     bindings.push(v);
     return '?';
   };
-  const quintile = async (column: string): Promise<string> => {
-    const parts: string[] = [];
+  // Each rule is a function that writes its SQL and pushes its bindings when called, so an
+  // expression can be used more than once and the bindings always follow the text.
+  const quintile = async (column: string): Promise<() => string> => {
+    const bounds: unknown[] = [];
     for (let s = 2; s <= 5; s++) {
       const j = Math.floor(((s - 1) * buyers) / 5) + 1;
       if (j > buyers) continue;
       const v = await nth(column, j);
-      if (v !== null) parts.push(`CASE WHEN a.${column} >= ${p(v)} THEN 1 ELSE 0 END`);
+      if (v !== null) bounds.push(v);
     }
-    return `CASE WHEN a.orders > 0 THEN 1${parts.map((x) => ` + ${x}`).join('')} END`;
+    return () => `(CASE WHEN a.orders > 0 THEN 1${bounds.map((v) => ` + CASE WHEN a.${column} >= ${p(v)} THEN 1 ELSE 0 END`).join('')} END)`;
   };
   const rs = await quintile('last_purchase');
   const fs = await quintile('orders');
@@ -131,7 +135,7 @@ async function scoresSql(knex: Knex | Knex.Transaction, cfg: AnalysisConfig, dia
 
   /** At or above `b` in rank order. */
   const within = (b: Boundary) => (b === null ? '1 = 0' : `(a.profit_cents > ${p(b.profit)} OR (a.profit_cents = ${p(b.profit)} AND a.customer_id <= ${p(b.customerId)}))`);
-  let tier: string;
+  let tier: () => string;
   if (cfg.tiers.method === 'abc') {
     // Customers whose predecessors carry under a % (b %) of the total: a prefix of the rank order.
     const total = bigOr0(totals?.total);
@@ -144,28 +148,30 @@ async function scoresSql(knex: Knex | Knex.Transaction, cfg: AnalysisConfig, dia
     )[0];
     const a = await atRank(Number(counts?.a ?? 0));
     const b = await atRank(Number(counts?.b ?? 0));
-    tier = `CASE WHEN a.profit_cents > 0 AND ${within(a)} THEN 'A' WHEN a.profit_cents > 0 AND ${within(b)} THEN 'B' ELSE 'C' END`;
+    tier = () => `(CASE WHEN a.profit_cents > 0 AND ${within(a)} THEN 'A' WHEN a.profit_cents > 0 AND ${within(b)} THEN 'B' ELSE 'C' END)`;
   } else {
-    const whens: string[] = [];
+    const bounds: { name: string; b: Boundary }[] = [];
     for (const t of tierRanks) {
       const b = await atRank(t.lastRank);
-      if (b !== null) whens.push(`WHEN ${within(b)} THEN ${p(t.name)}`);
+      if (b !== null) bounds.push({ name: t.name, b });
     }
-    tier = whens.length ? `CASE WHEN a.profit_cents > 0 THEN CASE ${whens.join(' ')} ELSE ${p(cfg.tiers.rest)} END ELSE ${p(cfg.tiers.rest)} END` : p(cfg.tiers.rest);
+    tier = () =>
+      bounds.length
+        ? `(CASE WHEN a.profit_cents > 0 THEN CASE ${bounds.map((x) => `WHEN ${within(x.b)} THEN ${p(x.name)}`).join(' ')} ELSE ${p(cfg.tiers.rest)} END ELSE ${p(cfg.tiers.rest)} END)`
+        : p(cfg.tiers.rest);
   }
   // High means above zero and at or above the threshold (quadrantOf).
-  // (Functions: each use of a condition pushes its own bindings, in the order of the text.)
   const highCurrent = () => `(a.profit_current_cents > 0 AND a.profit_current_cents >= ${p(big(thresholds.currentCents))})`;
   const highPotential = () => `(a.potential_cents > 0 AND a.potential_cents >= ${p(big(thresholds.potentialCents))})`;
-  const quadrant = `CASE WHEN ${highCurrent()} THEN CASE WHEN ${highPotential()} THEN 'keep' ELSE 'maintain' END WHEN ${highPotential()} THEN 'develop' ELSE 'reduce' END`;
-  const inner = `SELECT a.customer_id, ${rs} AS rs, ${fs} AS fs, ${ms} AS ms, ${tier} AS tier, ${quadrant} AS quadrant FROM ${A} a`;
-  // Segments: the first rule whose ranges hold (segmentOf). Its text comes before the inner
-  // statement's, so its bindings do too.
-  const innerBindings = bindings.splice(0);
-  const segWhens = cfg.rfm.segments.map((g) => `WHEN s.rs BETWEEN ${p(g.r[0])} AND ${p(g.r[1])} AND s.fs BETWEEN ${p(g.f[0])} AND ${p(g.f[1])} AND s.ms BETWEEN ${p(g.m[0])} AND ${p(g.m[1])} THEN ${p(g.name)}`);
-  const segment = segWhens.length ? `CASE WHEN s.rs IS NULL OR s.fs IS NULL OR s.ms IS NULL THEN NULL ${segWhens.join(' ')} END` : 'NULL';
-  const sql = `SELECT s.customer_id, s.rs, s.fs, s.ms, ${segment} AS segment, s.tier, s.quadrant FROM (${inner}) s`;
-  return { sql, bindings: [...bindings, ...innerBindings], thresholds };
+  const quadrant = () => `(CASE WHEN ${highCurrent()} THEN CASE WHEN ${highPotential()} THEN 'keep' ELSE 'maintain' END WHEN ${highPotential()} THEN 'develop' ELSE 'reduce' END)`;
+  // Segments: the first rule whose ranges hold (segmentOf).
+  const segment = () => {
+    if (cfg.rfm.segments.length === 0) return 'NULL';
+    const whens = cfg.rfm.segments.map((g) => `WHEN ${rs()} BETWEEN ${p(g.r[0])} AND ${p(g.r[1])} AND ${fs()} BETWEEN ${p(g.f[0])} AND ${p(g.f[1])} AND ${ms()} BETWEEN ${p(g.m[0])} AND ${p(g.m[1])} THEN ${p(g.name)}`);
+    return `(CASE WHEN a.orders > 0 THEN CASE ${whens.join(' ')} END END)`;
+  };
+  const exprs = { rs, fs, ms, segment, tier, quadrant };
+  return { exprs, bindings, thresholds };
 }
 
 /** `x` and `y` are equal or both null. */
@@ -173,17 +179,18 @@ function same(dialect: 'sqlite' | 'postgres', x: string, y: string): string {
   return dialect === 'postgres' ? `${x} IS NOT DISTINCT FROM ${y}` : `${x} IS ${y}`;
 }
 
-/** The stored scores differ from the computed ones (`s`) for the row `t`. */
-function differs(dialect: 'sqlite' | 'postgres', t: string): string {
-  const pairs: [string, string][] = [
-    ['r_score', 'rs'],
-    ['f_score', 'fs'],
-    ['m_score', 'ms'],
-    ['segment', 'segment'],
-    ['tier', 'tier'],
-    ['quadrant', 'quadrant'],
-  ];
-  return `NOT (${pairs.map(([c, v]) => same(dialect, `${t}.${c}`, `s.${v}`)).join(' AND ')})`;
+const SCORE_COLUMNS = [
+  ['r_score', 'rs'],
+  ['f_score', 'fs'],
+  ['m_score', 'ms'],
+  ['segment', 'segment'],
+  ['tier', 'tier'],
+  ['quadrant', 'quadrant'],
+] as const;
+
+/** The stored scores of row `a` differ from the computed ones (pushes the expressions' bindings). */
+function differs(dialect: 'sqlite' | 'postgres', q: ScoresSql): string {
+  return `NOT (${SCORE_COLUMNS.map(([c, e]) => same(dialect, `a.${c}`, q.exprs[e]())).join(' AND ')})`;
 }
 
 function dialectOf(knex: Knex | Knex.Transaction): 'sqlite' | 'postgres' {
@@ -198,9 +205,9 @@ function dialectOf(knex: Knex | Knex.Transaction): 'sqlite' | 'postgres' {
 export async function computeScores(knex: Knex | Knex.Transaction, cfg: AnalysisConfig): Promise<{ scores: CustomerScores[]; changed: CustomerScores[]; thresholds: Thresholds }> {
   const dialect = dialectOf(knex);
   const q = await scoresSql(knex, cfg, dialect);
-  const all = rows(
-    await knex.raw(`SELECT s.*, CASE WHEN ${differs(dialect, 'a')} THEN 1 ELSE 0 END AS moved FROM (${q.sql}) s JOIN ${ANALYSIS_TABLES.customer} a ON a.customer_id = s.customer_id`, q.bindings as Knex.RawBinding[]),
-  );
+  const cols = SCORE_COLUMNS.map(([, e]) => `${q.exprs[e]()} AS ${e}`).join(', ');
+  const moved = differs(dialect, q);
+  const all = rows(await knex.raw(`SELECT a.customer_id, ${cols}, CASE WHEN ${moved} THEN 1 ELSE 0 END AS moved FROM ${ANALYSIS_TABLES.customer} a`, q.bindings as Knex.RawBinding[]));
   const scores: CustomerScores[] = [];
   const changed: CustomerScores[] = [];
   for (const r of all) {
@@ -220,20 +227,17 @@ export async function computeScores(knex: Knex | Knex.Transaction, cfg: Analysis
 }
 
 /**
- * Compute every customer's scores and write those that moved, in one UPDATE on the hub. Returns
- * how many rows were written and the thresholds used.
+ * Compute every customer's scores and write those that moved: one UPDATE of crm_analysis on the
+ * hub, each row's scores evaluated from its own columns and the boundaries (no join). Returns how
+ * many rows were written and the thresholds used.
  */
 export async function applyScores(trx: Knex.Transaction, cfg: AnalysisConfig): Promise<{ written: number; thresholds: Thresholds }> {
   const dialect = dialectOf(trx);
   const q = await scoresSql(trx, cfg, dialect);
-  const A = ANALYSIS_TABLES.customer;
-  const res = (await trx.raw(
-    `UPDATE ${A} SET r_score = s.rs, f_score = s.fs, m_score = s.ms, segment = s.segment, tier = s.tier, quadrant = s.quadrant
-     FROM (${q.sql}) s WHERE ${A}.customer_id = s.customer_id AND ${differs(dialect, A)}`,
-    q.bindings as Knex.RawBinding[],
-  )) as { rowCount?: number; changes?: number } | unknown;
-  const r = res as { rowCount?: number; changes?: number };
-  return { written: Number(r.rowCount ?? r.changes ?? 0), thresholds: q.thresholds };
+  const set = SCORE_COLUMNS.map(([c, e]) => `${c} = ${q.exprs[e]()}`).join(', ');
+  const where = differs(dialect, q);
+  const res = await trx.raw(`UPDATE ${ANALYSIS_TABLES.customer} AS a SET ${set} WHERE ${where}`, q.bindings as Knex.RawBinding[]);
+  return { written: changesOf(res), thresholds: q.thresholds };
 }
 
 const intOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));

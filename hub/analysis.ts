@@ -182,6 +182,7 @@ export class AnalysisStore {
     await trx.raw(`DROP TABLE IF EXISTS ${N}`);
     await trx.raw(`CREATE TEMPORARY TABLE ${N}${this.dialect === 'postgres' ? ' ON COMMIT DROP' : ''} AS ${query.sql}`, query.bindings as Knex.RawBinding[]);
     try {
+      await trx.raw(`CREATE INDEX ${N}_customer ON ${N} (customer_id)`);
       const count = (await trx.raw(`SELECT COUNT(*) AS n FROM ${N}`)) as unknown;
       const customers = Number(rowsOf(count)[0]?.n ?? 0);
       const moved = await trx.raw(
@@ -198,7 +199,7 @@ export class AnalysisStore {
          ON CONFLICT (customer_id) DO UPDATE SET ${[...FIGURE_COLUMNS.filter((c) => c !== 'customer_id'), 'computed_at', 'stage_since'].map((c) => `${c} = excluded.${c}`).join(', ')}`,
         [at, at],
       );
-      if (onlyThese) await trx.raw(`DELETE FROM ${A} WHERE NOT EXISTS (SELECT 1 FROM ${N} n WHERE n.customer_id = ${A}.customer_id)`);
+      if (onlyThese) await trx.raw(`DELETE FROM ${A} WHERE customer_id NOT IN (SELECT customer_id FROM ${N})`);
       return { customers, stageChanges: changesOf(moved) };
     } finally {
       await trx.raw(`DROP TABLE IF EXISTS ${N}`);
