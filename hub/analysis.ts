@@ -202,7 +202,9 @@ export class AnalysisStore {
       if (onlyThese) await trx.raw(`DELETE FROM ${A} WHERE customer_id NOT IN (SELECT customer_id FROM ${N})`);
       return { customers, stageChanges: changesOf(moved) };
     } finally {
-      await trx.raw(`DROP TABLE IF EXISTS ${N}`);
+      // PostgreSQL drops it at commit (and a failed statement leaves the transaction refusing any
+      // other, which would hide the error); SQLite keeps it on the connection until dropped.
+      if (this.dialect === 'sqlite') await trx.raw(`DROP TABLE IF EXISTS ${N}`);
     }
   }
 
