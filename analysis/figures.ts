@@ -47,6 +47,62 @@ const bp = (percent: number) => Math.round(percent * 100);
  * The figures of `customerIds` (every live customer when null), as of `w.today`.
  */
 export async function computeFigures(knex: Knex | Knex.Transaction, dialect: HubDialect, cfg: AnalysisConfig, w: Windows, customerIds: readonly string[] | null): Promise<CustomerFigures[]> {
+  const { sql, bindings } = figuresQuery(dialect, cfg, w, customerIds);
+  const res = (await knex.raw(sql, bindings as Knex.RawBinding[])) as { rows?: Record<string, unknown>[] } | Record<string, unknown>[];
+  const rows = Array.isArray(res) ? res : (res.rows ?? []);
+  return rows.map((r) => figuresOf(r, cfg, w));
+}
+
+/** A day as an SQL literal (the windows are computed days, never input). */
+function dayLiteral(day: string): string {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) throw new Error(`not a day: ${day}`);
+  return `'${day}'`;
+}
+
+/**
+ * The figures as crm_analysis stores them (its columns, money in cents), for the customers given
+ * (every live customer when null): the statement figuresOf and lifecycleStage mirror, evaluated by
+ * the database so a refresh moves no row through JavaScript. Columns: customer_id, as_of, orders,
+ * revenue_cents, cost_cents, profit_cents, cost_missing_lines, first_order, last_order,
+ * last_purchase, revenue_current_cents, revenue_previous_cents, profit_current_cents,
+ * pipeline_cents, potential_cents, open_opportunities, stage, receivable_cents, overdue_cents,
+ * aging_0_30_cents, aging_31_60_cents, aging_61_90_cents, aging_over_90_cents, credit_limit_cents.
+ */
+export function storedFiguresQuery(dialect: HubDialect, cfg: AnalysisConfig, w: Windows, customerIds: readonly string[] | null): { sql: string; bindings: unknown[] } {
+  const { sql, bindings } = figuresQuery(dialect, cfg, w, customerIds);
+  const z = (e: string) => `COALESCE(${e}, 0)`;
+  // Weighted pipeline: cents × basis points / 10 000, rounded half up to the cent (figuresOf).
+  const pipeline = dialect === 'postgres' ? `div(${z('f.pipeline_bp')} + 5000, 10000)` : `((${z('f.pipeline_bp')} + 5000) / 10000)`;
+  const trend = `(${z('f.rev_cur')} - ${z('f.rev_prev')})`;
+  const rules = cfg.lifecycle;
+  const cur = z('f.rev_cur');
+  const prev = z('f.rev_prev');
+  // lifecycleStage, with "more than n days ago" as a comparison of days.
+  const stage = `CASE
+    WHEN f.first_order IS NULL OR f.last_order IS NULL THEN 'prospect'
+    WHEN f.last_order < ${dayLiteral(addDays(w.today, -rules.lapsedDays))} THEN 'lapsed'
+    WHEN f.first_order >= ${dayLiteral(addDays(w.today, -rules.newDays))} THEN 'new'
+    WHEN ${prev} <= 0 THEN CASE WHEN ${cur} > 0 THEN 'growing' ELSE 'declining' END
+    WHEN ${cur} * 10000 >= ${prev} * ${10000 + bp(rules.growthPercent)} THEN 'growing'
+    WHEN ${cur} * 10000 <= ${prev} * ${10000 - bp(rules.declinePercent)} THEN 'declining'
+    ELSE 'mature' END`;
+  const ordered = `${z('f.orders_w')} > 0`;
+  const out = `SELECT f.customer_id, ${dayLiteral(w.today)} AS as_of, ${z('f.orders_w')} AS orders,
+  ${z('f.rev_w')} AS revenue_cents, ${z('f.cost_w')} AS cost_cents, ${z('f.rev_w')} - ${z('f.cost_w')} AS profit_cents, ${z('f.nocost_w')} AS cost_missing_lines,
+  f.first_order, f.last_order,
+  CASE WHEN ${ordered} THEN CASE WHEN f.last_invoice IS NOT NULL AND (f.last_w IS NULL OR f.last_invoice > f.last_w) THEN f.last_invoice ELSE f.last_w END END AS last_purchase,
+  ${cur} AS revenue_current_cents, ${prev} AS revenue_previous_cents, ${z('f.profit_cur')} AS profit_current_cents,
+  ${pipeline} AS pipeline_cents, CASE WHEN ${trend} > 0 THEN ${trend} ELSE 0 END + ${pipeline} AS potential_cents,
+  ${z('f.open_opps')} AS open_opportunities, ${stage} AS stage,
+  ${z('f.receivable')} AS receivable_cents, ${z('f.overdue')} AS overdue_cents,
+  ${z('f.a30')} AS aging_0_30_cents, ${z('f.a60')} AS aging_31_60_cents, ${z('f.a90')} AS aging_61_90_cents, ${z('f.a90p')} AS aging_over_90_cents,
+  COALESCE(f.record_limit, f.customer_limit) AS credit_limit_cents
+FROM (${sql}) f`;
+  return { sql: out, bindings };
+}
+
+/** The figures statement: one row per customer, raw sums (figuresOf turns them into figures). */
+function figuresQuery(dialect: HubDialect, cfg: AnalysisConfig, w: Windows, customerIds: readonly string[] | null): { sql: string; bindings: unknown[] } {
   const bindings: unknown[] = [];
   /** A binding, pushed in the order the SQL text is built (template literals evaluate left to right). */
   const p = (v: unknown) => {
@@ -58,6 +114,7 @@ export async function computeFigures(knex: Knex | Knex.Transaction, dialect: Hub
   const onlyCustomers = (expr: string) => (customerIds === null ? '' : ` AND ${expr} IN (${list(customerIds)})`);
   const excluded = () => (cfg.excludeOrderStatuses.length ? ` AND (o.status IS NULL OR o.status NOT IN (${list(cfg.excludeOrderStatuses)}))` : '');
   const prob = cfg.valueMatrix.opportunityProbability;
+  // Weights inlined as integer literals: a bound JS number is a REAL on SQLite, and the weighted sum must stay integer.
   // SQLite would walk the customerId/orderId index to group without sorting, one random row
   // lookup per order; the unary plus hides the index, so it scans the table and sorts (2× faster
   // at 1M lines). PostgreSQL's planner chooses well by itself (and has no unary plus for text).
@@ -123,7 +180,7 @@ ar AS (
 ),
 opp AS (
   SELECT ${col('op', 'customerId')} AS cid, COUNT(*) AS open_opps,
-    SUM(COALESCE(${u(col('op', 'amount'))}, 0) * CASE op.stage WHEN 'LEAD' THEN ${p(bp(prob.LEAD))} WHEN 'QUALIFIED' THEN ${p(bp(prob.QUALIFIED))} WHEN 'PROPOSAL' THEN ${p(bp(prob.PROPOSAL))} WHEN 'NEGOTIATION' THEN ${p(bp(prob.NEGOTIATION))} ELSE 0 END) AS pipeline_bp
+    SUM(COALESCE(${u(col('op', 'amount'))}, 0) * CASE op.stage WHEN 'LEAD' THEN ${bp(prob.LEAD)} WHEN 'QUALIFIED' THEN ${bp(prob.QUALIFIED)} WHEN 'PROPOSAL' THEN ${bp(prob.PROPOSAL)} WHEN 'NEGOTIATION' THEN ${bp(prob.NEGOTIATION)} ELSE 0 END) AS pipeline_bp
   FROM ${table('Opportunity')} op
   WHERE NOT op._deleted AND op.stage IN (${list(OPEN_STAGES)})${onlyCustomers(col('op', 'customerId'))}
   GROUP BY ${scanned(col('op', 'customerId'))}
@@ -145,10 +202,7 @@ LEFT JOIN ar ON ar.cid = c.id
 LEFT JOIN opp ON opp.cid = c.id
 LEFT JOIN crl ON crl.cid = c.id
 WHERE NOT c._deleted AND c._merged_into IS NULL${onlyCustomers('c.id')}`;
-
-  const res = (await knex.raw(sql, bindings as Knex.RawBinding[])) as { rows?: Record<string, unknown>[] } | Record<string, unknown>[];
-  const rows = Array.isArray(res) ? res : (res.rows ?? []);
-  return rows.map((r) => figuresOf(r, cfg, w));
+  return { sql, bindings };
 }
 
 const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));

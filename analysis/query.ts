@@ -95,6 +95,18 @@ function filterSql(f: AnalysisFilter): { sql: string; bindings: unknown[] } {
 
 const FROM = `${ANALYSIS_TABLES.customer} a JOIN ${table('Customer')} c ON c.id = a.customer_id`;
 
+/**
+ * The contribution rank over every customer with a profit (profit descending, then customer id),
+ * counted at read time from the index on (profit, customer) rather than stored: a refresh that moves
+ * one customer's profit would otherwise rewrite the rank of every customer it passes.
+ */
+const RANK = `CASE WHEN a.profit_cents > 0 THEN 1
+  + (SELECT COUNT(*) FROM ${ANALYSIS_TABLES.customer} b WHERE b.profit_cents > a.profit_cents)
+  + (SELECT COUNT(*) FROM ${ANALYSIS_TABLES.customer} b WHERE b.profit_cents = a.profit_cents AND b.customer_id < a.customer_id) END`;
+
+/** The columns of an analysis row as view() reads them. */
+const COLUMNS = `a.*, c.name AS customer_name, ${RANK} AS contribution_rank`;
+
 function view(r: Record<string, unknown>): CustomerAnalysis {
   const s = (v: unknown) => (v === null || v === undefined ? null : String(v));
   const n = (v: unknown) => (v === null || v === undefined ? null : Number(v));
@@ -123,7 +135,7 @@ function view(r: Record<string, unknown>): CustomerAnalysis {
       cost: centsToDecimal(bigOr0(r.cost_cents)),
       profit: centsToDecimal(bigOr0(r.profit_cents)),
       costMissingLines: Number(r.cost_missing_lines),
-      rank: n(r.profit_rank),
+      rank: n(r.contribution_rank),
     },
     tier: s(r.tier),
     valueMatrix: {
@@ -160,7 +172,7 @@ export async function analysesOf(knex: Knex, scope: AnalysisScope, ids: readonly
   const sc = scopeSql(scope);
   for (let i = 0; i < ids.length; i += 500) {
     const chunk = ids.slice(i, i + 500);
-    const rows = rowsOf(await knex.raw(`SELECT a.*, c.name AS customer_name FROM ${FROM} WHERE ${sc.sql} AND a.customer_id IN (${marks(chunk.length)})`, [...sc.bindings, ...chunk] as Knex.RawBinding[]));
+    const rows = rowsOf(await knex.raw(`SELECT ${COLUMNS} FROM ${FROM} WHERE ${sc.sql} AND a.customer_id IN (${marks(chunk.length)})`, [...sc.bindings, ...chunk] as Knex.RawBinding[]));
     for (const r of rows) out.set(String(r.customer_id), view(r));
   }
   return out;
@@ -204,7 +216,7 @@ export async function listAnalyses(knex: Knex, scope: AnalysisScope, args: ListA
   const bindings = [...sc.bindings, ...f.bindings];
   const nulls = order.key === 'LAST_PURCHASE' ? `CASE WHEN a.last_purchase IS NULL THEN 1 ELSE 0 END, ` : '';
   const rows = rowsOf(
-    await knex.raw(`SELECT a.*, c.name AS customer_name FROM ${FROM} WHERE ${where} ORDER BY ${nulls}${SORT_KEYS[order.key]} ${dir}, a.customer_id ASC LIMIT ? OFFSET ?`, [
+    await knex.raw(`SELECT ${COLUMNS} FROM ${FROM} WHERE ${where} ORDER BY ${nulls}${SORT_KEYS[order.key]} ${dir}, a.customer_id ASC LIMIT ? OFFSET ?`, [
       ...bindings,
       first + 1,
       offset,

@@ -1,14 +1,14 @@
 /**
- * What depends on every customer at once: RFM quintile scores, contribution rank and tier, the
- * value-matrix thresholds and quadrant. The ranks are window functions over crm_analysis on the hub;
- * what is left here is one rule per customer (segment, tier, quadrant).
+ * What depends on every customer at once: RFM quintile scores, tier, the value-matrix thresholds
+ * and quadrant, all evaluated by SQL on the hub over crm_analysis. The contribution rank is not
+ * stored: query.ts counts it at read time from the index on (profit, customer).
  */
 import type { Knex } from 'knex';
 import { Decimal } from 'decimal.js';
 import type { AnalysisConfig } from '../config/schema.js';
 import type { CustomerScores } from '../hub/analysis.js';
-import { ANALYSIS_TABLES } from '../hub/analysis.js';
-import { bigOf, bigOr0 } from './sql.js';
+import { ANALYSIS_TABLES, changesOf } from '../hub/analysis.js';
+import { bigOr0 } from './sql.js';
 
 export const QUADRANTS = ['keep', 'develop', 'maintain', 'reduce'] as const;
 export type Quadrant = (typeof QUADRANTS)[number];
@@ -45,108 +45,207 @@ function ceilShare(n: number, percent: number): number {
 }
 
 /**
- * Every customer's scores, and `changed`: those that differ from what crm_analysis holds, the only
- * rows a refresh needs to write (after 1,000 changed orders, a few hundred of 100k customers).
+ * Every customer's scores as SQL expressions over a crm_analysis row aliased `a` (each call writes
+ * the expression and pushes its bindings to `bindings`), and the thresholds they apply.
  */
-export async function computeScores(knex: Knex | Knex.Transaction, cfg: AnalysisConfig): Promise<{ scores: CustomerScores[]; changed: CustomerScores[]; thresholds: Thresholds }> {
+interface ScoresSql {
+  exprs: Record<'rs' | 'fs' | 'ms' | 'segment' | 'tier' | 'quadrant', () => string>;
+  bindings: unknown[];
+  thresholds: Thresholds;
+}
+
+/** Where a rank-based class ends: the (profit, customer) of its last customer in rank order. */
+type Boundary = { profit: unknown; customerId: string } | null;
+
+/**
+ * The scores as SQL expressions over a crm_analysis row, every rule evaluated by the database. What depends on all customers at once is
+ * reduced first to a few boundary values, each read from an index:
+ * - quintiles with ties sharing a score, ceil(5 × k / n) with k the customers at or below this one:
+ *   the score is 1 + the number of s in 2…5 whose boundary value (the j-th smallest, j = ⌊(s−1)·n/5⌋ + 1)
+ *   this customer's value reaches;
+ * - pyramid tiers: the customer at each tier's last rank (profit descending, then customer id);
+ *   ABC: the last customer whose predecessors carry less than a % (b %) of the total;
+ * - value-matrix thresholds: the means (or the configured values).
+ * The profit rank itself is not stored (query.ts counts it at read time), so a change of a few
+ * customers' profit rewrites only the rows whose classes move.
+ */
+async function scoresSql(knex: Knex | Knex.Transaction, cfg: AnalysisConfig, dialect: 'sqlite' | 'postgres'): Promise<ScoresSql> {
   const A = ANALYSIS_TABLES.customer;
   const totals = rows(
-    await knex.raw(`SELECT SUM(profit_current_cents) AS cur, SUM(potential_cents) AS pot, COUNT(*) AS n FROM ${A} WHERE profit_current_cents <> 0 OR potential_cents <> 0`),
+    await knex.raw(`SELECT SUM(CASE WHEN profit_current_cents <> 0 OR potential_cents <> 0 THEN profit_current_cents ELSE 0 END) AS cur,
+      SUM(CASE WHEN profit_current_cents <> 0 OR potential_cents <> 0 THEN potential_cents ELSE 0 END) AS pot,
+      SUM(CASE WHEN profit_current_cents <> 0 OR potential_cents <> 0 THEN 1 ELSE 0 END) AS n,
+      SUM(CASE WHEN orders > 0 THEN 1 ELSE 0 END) AS buyers,
+      SUM(CASE WHEN profit_cents > 0 THEN 1 ELSE 0 END) AS profitable,
+      SUM(CASE WHEN profit_cents > 0 THEN profit_cents ELSE 0 END) AS total
+    FROM ${A}`),
   )[0];
   const n = Number(totals?.n ?? 0);
+  const buyers = Number(totals?.buyers ?? 0);
+  const rankedCustomers = Number(totals?.profitable ?? 0);
   const vm = cfg.valueMatrix;
-  const thresholdsBase = {
-    currentCents: vm.currentThreshold !== undefined ? cents(vm.currentThreshold) : mean(bigOr0(totals?.cur), n),
-    potentialCents: vm.potentialThreshold !== undefined ? cents(vm.potentialThreshold) : mean(bigOr0(totals?.pot), n),
-    currentFrom: vm.currentThreshold !== undefined ? ('config' as const) : ('mean' as const),
-    potentialFrom: vm.potentialThreshold !== undefined ? ('config' as const) : ('mean' as const),
-  };
-
-  // Quintiles with ties sharing a score: ceil(5 × k / n), k = customers at or below this one
-  // (COUNT over an ORDER BY counts the peers too). Recency: an older last purchase ranks lower.
-  const ranked = rows(
-    await knex.raw(`
-WITH r AS (
-  SELECT customer_id,
-    (5 * COUNT(*) OVER (ORDER BY last_purchase) + COUNT(*) OVER () - 1) / COUNT(*) OVER () AS rs,
-    (5 * COUNT(*) OVER (ORDER BY orders) + COUNT(*) OVER () - 1) / COUNT(*) OVER () AS fs,
-    (5 * COUNT(*) OVER (ORDER BY revenue_cents) + COUNT(*) OVER () - 1) / COUNT(*) OVER () AS ms
-  FROM ${A} WHERE orders > 0
-), t AS (
-  SELECT customer_id,
-    ROW_NUMBER() OVER (ORDER BY profit_cents DESC, customer_id) AS rk,
-    SUM(profit_cents) OVER (ORDER BY profit_cents DESC, customer_id ROWS UNBOUNDED PRECEDING) - profit_cents AS before,
-    SUM(profit_cents) OVER () AS total
-  FROM ${A} WHERE profit_cents > 0
-)
-SELECT a.customer_id, a.profit_current_cents, a.potential_cents, r.rs, r.fs, r.ms, t.rk, t.before, t.total,
-  a.r_score, a.f_score, a.m_score, a.segment, a.profit_rank, a.tier, a.quadrant
-FROM ${A} a LEFT JOIN r ON r.customer_id = a.customer_id LEFT JOIN t ON t.customer_id = a.customer_id`),
-  );
-
-  const rankedCustomers = ranked.filter((r) => r.rk !== null && r.rk !== undefined).length;
   const tierRanks: { name: string; lastRank: number }[] = [];
   let cumulative = 0;
   for (const t of cfg.tiers.pyramid) {
     cumulative += t.percent;
     tierRanks.push({ name: t.name, lastRank: ceilShare(rankedCustomers, Math.min(cumulative, 100)) });
   }
-  const thresholds: Thresholds = { ...thresholdsBase, tierMethod: cfg.tiers.method, tierRanks, rankedCustomers };
+  const thresholds: Thresholds = {
+    currentCents: vm.currentThreshold !== undefined ? cents(vm.currentThreshold) : mean(bigOr0(totals?.cur), n),
+    potentialCents: vm.potentialThreshold !== undefined ? cents(vm.potentialThreshold) : mean(bigOr0(totals?.pot), n),
+    currentFrom: vm.currentThreshold !== undefined ? 'config' : 'mean',
+    potentialFrom: vm.potentialThreshold !== undefined ? 'config' : 'mean',
+    tierMethod: cfg.tiers.method,
+    tierRanks,
+    rankedCustomers,
+  };
+  // Values go back to the database as read (PostgreSQL bigint as text, SQLite as number or bigint).
+  const big = (v: bigint) => (dialect === 'postgres' ? v.toString() : v);
 
+  /** The j-th smallest value of `column` among customers with orders in the window (1-based). */
+  const nth = async (column: string, j: number): Promise<unknown> =>
+    rows(await knex.raw(`SELECT ${column} AS v FROM ${A} WHERE orders > 0 ORDER BY ${column} LIMIT 1 OFFSET ?`, [j - 1]))[0]?.v ?? null;
+  /** The customer at `rank` (profit descending, then customer id), among those with a profit. */
+  const atRank = async (rank: number): Promise<Boundary> => {
+    if (rank < 1 || rank > rankedCustomers) return null;
+    const r = rows(await knex.raw(`SELECT profit_cents, customer_id FROM ${A} WHERE profit_cents > 0 ORDER BY profit_cents DESC, customer_id LIMIT 1 OFFSET ?`, [rank - 1]))[0];
+    return r ? { profit: r.profit_cents, customerId: String(r.customer_id) } : null;
+  };
+
+  const bindings: unknown[] = [];
+  const p = (v: unknown) => {
+    bindings.push(v);
+    return '?';
+  };
+  // Each rule is a function that writes its SQL and pushes its bindings when called, so an
+  // expression can be used more than once and the bindings always follow the text.
+  const quintile = async (column: string): Promise<() => string> => {
+    const bounds: unknown[] = [];
+    for (let s = 2; s <= 5; s++) {
+      const j = Math.floor(((s - 1) * buyers) / 5) + 1;
+      if (j > buyers) continue;
+      const v = await nth(column, j);
+      if (v !== null) bounds.push(v);
+    }
+    return () => `(CASE WHEN a.orders > 0 THEN 1${bounds.map((v) => ` + CASE WHEN a.${column} >= ${p(v)} THEN 1 ELSE 0 END`).join('')} END)`;
+  };
+  const rs = await quintile('last_purchase');
+  const fs = await quintile('orders');
+  const ms = await quintile('revenue_cents');
+
+  /** At or above `b` in rank order. */
+  const within = (b: Boundary) => (b === null ? '1 = 0' : `(a.profit_cents > ${p(b.profit)} OR (a.profit_cents = ${p(b.profit)} AND a.customer_id <= ${p(b.customerId)}))`);
+  let tier: () => string;
+  if (cfg.tiers.method === 'abc') {
+    // Customers whose predecessors carry under a % (b %) of the total: a prefix of the rank order.
+    const total = bigOr0(totals?.total);
+    const counts = rows(
+      await knex.raw(
+        `SELECT SUM(CASE WHEN t.before * 10000 < ? THEN 1 ELSE 0 END) AS a, SUM(CASE WHEN t.before * 10000 < ? THEN 1 ELSE 0 END) AS b FROM (
+          SELECT SUM(profit_cents) OVER (ORDER BY profit_cents DESC, customer_id ROWS UNBOUNDED PRECEDING) - profit_cents AS before FROM ${A} WHERE profit_cents > 0) t`,
+        [big(total * BigInt(Math.round(cfg.tiers.abc.a * 100))), big(total * BigInt(Math.round(cfg.tiers.abc.b * 100)))] as Knex.RawBinding[],
+      ),
+    )[0];
+    const a = await atRank(Number(counts?.a ?? 0));
+    const b = await atRank(Number(counts?.b ?? 0));
+    tier = () => `(CASE WHEN a.profit_cents > 0 AND ${within(a)} THEN 'A' WHEN a.profit_cents > 0 AND ${within(b)} THEN 'B' ELSE 'C' END)`;
+  } else {
+    const bounds: { name: string; b: Boundary }[] = [];
+    for (const t of tierRanks) {
+      const b = await atRank(t.lastRank);
+      if (b !== null) bounds.push({ name: t.name, b });
+    }
+    tier = () =>
+      bounds.length
+        ? `(CASE WHEN a.profit_cents > 0 THEN CASE ${bounds.map((x) => `WHEN ${within(x.b)} THEN ${p(x.name)}`).join(' ')} ELSE ${p(cfg.tiers.rest)} END ELSE ${p(cfg.tiers.rest)} END)`
+        : p(cfg.tiers.rest);
+  }
+  // High means above zero and at or above the threshold (quadrantOf).
+  const highCurrent = () => `(a.profit_current_cents > 0 AND a.profit_current_cents >= ${p(big(thresholds.currentCents))})`;
+  const highPotential = () => `(a.potential_cents > 0 AND a.potential_cents >= ${p(big(thresholds.potentialCents))})`;
+  const quadrant = () => `(CASE WHEN ${highCurrent()} THEN CASE WHEN ${highPotential()} THEN 'keep' ELSE 'maintain' END WHEN ${highPotential()} THEN 'develop' ELSE 'reduce' END)`;
+  // Segments: the first rule whose ranges hold (segmentOf).
+  const segment = () => {
+    if (cfg.rfm.segments.length === 0) return 'NULL';
+    const whens = cfg.rfm.segments.map((g) => `WHEN ${rs()} BETWEEN ${p(g.r[0])} AND ${p(g.r[1])} AND ${fs()} BETWEEN ${p(g.f[0])} AND ${p(g.f[1])} AND ${ms()} BETWEEN ${p(g.m[0])} AND ${p(g.m[1])} THEN ${p(g.name)}`);
+    return `(CASE WHEN a.orders > 0 THEN CASE ${whens.join(' ')} END END)`;
+  };
+  const exprs = { rs, fs, ms, segment, tier, quadrant };
+  return { exprs, bindings, thresholds };
+}
+
+/** `x` and `y` are equal or both null. */
+function same(dialect: 'sqlite' | 'postgres', x: string, y: string): string {
+  return dialect === 'postgres' ? `${x} IS NOT DISTINCT FROM ${y}` : `${x} IS ${y}`;
+}
+
+const SCORE_COLUMNS = [
+  ['r_score', 'rs'],
+  ['f_score', 'fs'],
+  ['m_score', 'ms'],
+  ['segment', 'segment'],
+  ['tier', 'tier'],
+  ['quadrant', 'quadrant'],
+] as const;
+
+/** The stored scores of row `a` differ from the computed ones (pushes the expressions' bindings). */
+function differs(dialect: 'sqlite' | 'postgres', q: ScoresSql): string {
+  return `NOT (${SCORE_COLUMNS.map(([c, e]) => same(dialect, `a.${c}`, q.exprs[e]())).join(' AND ')})`;
+}
+
+function dialectOf(knex: Knex | Knex.Transaction): 'sqlite' | 'postgres' {
+  return knex.client.config.client === 'pg' ? 'postgres' : 'sqlite';
+}
+
+/**
+ * Every customer's scores, and `changed`: those that differ from what crm_analysis holds, the only
+ * rows a refresh needs to write (after 1,000 changed orders, a few hundred of 100k customers).
+ * For inspection and tests; a refresh applies them in the database (applyScores).
+ */
+export async function computeScores(knex: Knex | Knex.Transaction, cfg: AnalysisConfig): Promise<{ scores: CustomerScores[]; changed: CustomerScores[]; thresholds: Thresholds }> {
+  const dialect = dialectOf(knex);
+  const q = await scoresSql(knex, cfg, dialect);
+  const cols = SCORE_COLUMNS.map(([, e]) => `${q.exprs[e]()} AS ${e}`).join(', ');
+  const moved = differs(dialect, q);
+  const all = rows(await knex.raw(`SELECT a.customer_id, ${cols}, CASE WHEN ${moved} THEN 1 ELSE 0 END AS moved FROM ${ANALYSIS_TABLES.customer} a`, q.bindings as Knex.RawBinding[]));
+  const scores: CustomerScores[] = [];
   const changed: CustomerScores[] = [];
-  const scores = ranked.map((r): CustomerScores => {
-    const rs = r.rs === null || r.rs === undefined ? null : Number(r.rs);
-    const fs = r.fs === null || r.fs === undefined ? null : Number(r.fs);
-    const ms = r.ms === null || r.ms === undefined ? null : Number(r.ms);
-    const rank = r.rk === null || r.rk === undefined ? null : Number(r.rk);
+  for (const r of all) {
     const score: CustomerScores = {
       customerId: String(r.customer_id),
-      rScore: rs,
-      fScore: fs,
-      mScore: ms,
-      segment: rs !== null && fs !== null && ms !== null ? segmentOf(cfg.rfm.segments, rs, fs, ms) : null,
-      profitRank: rank,
-      tier: tierOf(cfg.tiers, thresholds, rank, bigOf(r.before), bigOf(r.total)),
-      quadrant: quadrantOf(bigOr0(r.profit_current_cents), bigOr0(r.potential_cents), thresholds),
+      rScore: intOrNull(r.rs),
+      fScore: intOrNull(r.fs),
+      mScore: intOrNull(r.ms),
+      segment: textOrNull(r.segment),
+      tier: String(r.tier),
+      quadrant: String(r.quadrant),
     };
-    if (!sameScores(score, r)) changed.push(score);
-    return score;
-  });
-  return { scores, changed, thresholds };
+    scores.push(score);
+    if (Number(r.moved) === 1) changed.push(score);
+  }
+  return { scores, changed, thresholds: q.thresholds };
+}
+
+/**
+ * Compute every customer's scores and write those that moved: one UPDATE of crm_analysis on the
+ * hub, each row's scores evaluated from its own columns and the boundaries (no join). Returns how
+ * many rows were written and the thresholds used.
+ */
+export async function applyScores(trx: Knex.Transaction, cfg: AnalysisConfig): Promise<{ written: number; thresholds: Thresholds }> {
+  const dialect = dialectOf(trx);
+  const q = await scoresSql(trx, cfg, dialect);
+  const set = SCORE_COLUMNS.map(([c, e]) => `${c} = ${q.exprs[e]()}`).join(', ');
+  const where = differs(dialect, q);
+  const res = await trx.raw(`UPDATE ${ANALYSIS_TABLES.customer} AS a SET ${set} WHERE ${where}`, q.bindings as Knex.RawBinding[]);
+  return { written: changesOf(res), thresholds: q.thresholds };
 }
 
 const intOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 const textOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 
-/** Whether the stored row (r_score … quadrant of crm_analysis) already holds these scores. */
-function sameScores(s: CustomerScores, stored: Record<string, unknown>): boolean {
-  return (
-    s.rScore === intOrNull(stored.r_score) &&
-    s.fScore === intOrNull(stored.f_score) &&
-    s.mScore === intOrNull(stored.m_score) &&
-    s.segment === textOrNull(stored.segment) &&
-    s.profitRank === intOrNull(stored.profit_rank) &&
-    s.tier === textOrNull(stored.tier) &&
-    s.quadrant === textOrNull(stored.quadrant)
-  );
-}
-
 export function segmentOf(segments: AnalysisConfig['rfm']['segments'], r: number, f: number, m: number): string | null {
   const inRange = (v: number, range: readonly [number, number]) => v >= range[0] && v <= range[1];
   return segments.find((s) => inRange(r, s.r) && inRange(f, s.f) && inRange(m, s.m))?.name ?? null;
-}
-
-function tierOf(cfg: AnalysisConfig['tiers'], t: Thresholds, rank: number | null, before: bigint | null, total: bigint | null): string {
-  if (rank === null) return cfg.method === 'abc' ? 'C' : cfg.rest;
-  if (cfg.method === 'abc') {
-    // A while what the customers ranked above carry is under a % of the total, then B, then C.
-    const b = (before ?? 0n) * 10000n;
-    const tot = total ?? 0n;
-    if (b < tot * BigInt(Math.round(cfg.abc.a * 100))) return 'A';
-    if (b < tot * BigInt(Math.round(cfg.abc.b * 100))) return 'B';
-    return 'C';
-  }
-  return t.tierRanks.find((x) => rank <= x.lastRank)?.name ?? cfg.rest;
 }
 
 /** High means above zero and at or above the threshold. */

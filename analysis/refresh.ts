@@ -17,13 +17,16 @@ import type { Knex } from 'knex';
 import type { AnalysisConfig } from '../config/schema.js';
 import { CrmlinkError } from '../core/errors.js';
 import type { Hub } from '../hub/hub.js';
-import { computeFigures, windowsOf } from './figures.js';
-import { computeScores, type Thresholds } from './ranks.js';
+import { SYSTEM_TABLES } from '../hub/tables.js';
+import { storedFiguresQuery, windowsOf } from './figures.js';
+import { applyScores, type Thresholds } from './ranks.js';
 import { col, table, todayIn } from './sql.js';
 
 export interface RefreshOptions {
   kind: 'full' | 'incremental';
   now?: () => Date;
+  /** Told how long each stage took (touched, figures, scores; milliseconds), for benchmarks. */
+  onStage?: (stage: string, ms: number) => void;
 }
 
 export interface RefreshReport {
@@ -66,28 +69,35 @@ async function refreshLocked(hub: Hub, cfg: AnalysisConfig, opts: RefreshOptions
   const kind = opts.kind === 'incremental' && last === null ? 'full' : opts.kind;
   const watermark = await store.sequence(hub.knex);
   const runId = await store.startRun(hub.knex, { kind, asOf, startedAt, watermark });
+  let mark = performance.now();
+  const stage = (name: string) => {
+    const at = performance.now();
+    opts.onStage?.(name, at - mark);
+    mark = at;
+  };
   try {
     const result = await hub.store.transaction(async (trx) => {
+      await store.ensureIndexes(trx);
       let customers = 0;
       let stageChanges = 0;
       if (kind === 'full') {
-        const figures = await computeFigures(trx, hub.dialect, cfg, windows, null);
-        stageChanges += await store.writeFigures(trx, figures, startedAt);
-        const live = new Set(figures.map((f) => f.customerId));
-        const stored = (await trx('crm_analysis').select('customer_id')) as { customer_id: string }[];
-        await store.removeCustomers(trx, stored.map((r) => r.customer_id).filter((id) => !live.has(id)));
-        customers = figures.length;
+        const written = await store.writeFiguresFrom(trx, storedFiguresQuery(hub.dialect, cfg, windows, null), startedAt, true);
+        customers = written.customers;
+        stageChanges = written.stageChanges;
+        stage('figures');
       } else {
         const { touched, gone } = await touchedCustomers(trx, last?.watermark ?? 0);
+        stage('touched');
         for (let i = 0; i < touched.length; i += CHUNK) {
-          const figures = await computeFigures(trx, hub.dialect, cfg, windows, touched.slice(i, i + CHUNK));
-          stageChanges += await store.writeFigures(trx, figures, startedAt);
-          customers += figures.length;
+          const written = await store.writeFiguresFrom(trx, storedFiguresQuery(hub.dialect, cfg, windows, touched.slice(i, i + CHUNK)), startedAt, false);
+          customers += written.customers;
+          stageChanges += written.stageChanges;
         }
         await store.removeCustomers(trx, gone);
+        stage('figures');
       }
-      const { changed, thresholds } = await computeScores(trx, cfg);
-      await store.writeScores(trx, changed);
+      const { thresholds } = await applyScores(trx, cfg);
+      stage('scores');
       return { customers, stageChanges, thresholds };
     });
     await store.finishRun(hub.knex, runId, { status: 'ok', endedAt: now().toISOString(), customers: result.customers, thresholds: jsonThresholds(result.thresholds), error: null });
@@ -132,5 +142,49 @@ export async function touchedCustomers(knex: Knex | Knex.Transaction, watermark:
   const touched = new Set<string>();
   const gone = new Set<string>();
   for (const r of rows) (r.live === null || r.live === undefined ? gone : touched).add(String(r.cid));
+  // The customers these records belonged to before: a record moved to another customer leaves the
+  // old one's figures stale too.
+  const left = (await formerCustomers(knex, watermark)).filter((id) => !touched.has(id) && !gone.has(id));
+  for (let i = 0; i < left.length; i += 500) {
+    const chunk = left.slice(i, i + 500);
+    const live = new Set(
+      ((await knex(table('Customer')).whereIn('id', chunk).whereRaw('NOT _deleted').whereNull('_merged_into').select('id')) as { id: unknown }[]).map((r) => String(r.id)),
+    );
+    for (const id of chunk) (live.has(id) ? touched : gone).add(id);
+  }
   return { touched: [...touched], gone: [...gone] };
+}
+
+/** Entities whose records name their customer (customerId), as touchedCustomers reads them. */
+const CUSTOMER_RECORDS = ['SalesOrder', 'Invoice', 'Receivable', 'Payment', 'Opportunity', 'CreditLimit'] as const;
+
+/**
+ * Customers that records changed since `watermark` named before a change of their customer (an
+ * order line: of its order), from the record history (crm_history keeps each version's changed
+ * fields with their values before). Every earlier owner of such a record is returned, not only the
+ * one at the watermark: recomputing a customer more than needed is harmless, one fewer is not.
+ */
+async function formerCustomers(knex: Knex | Knex.Transaction, watermark: number): Promise<string[]> {
+  const byCustomer = (entity: (typeof CUSTOMER_RECORDS)[number]) =>
+    `SELECT h.before AS before, 0 AS line FROM ${table(entity)} x JOIN ${SYSTEM_TABLES.history} h ON h.entity = '${entity}' AND h.gid = x.id WHERE x._seq > ? AND h.before LIKE '%"customerId"%'`;
+  const sql = [
+    ...CUSTOMER_RECORDS.map(byCustomer),
+    `SELECT h.before AS before, 1 AS line FROM ${table('SalesOrderLine')} x JOIN ${SYSTEM_TABLES.history} h ON h.entity = 'SalesOrderLine' AND h.gid = x.id WHERE x._seq > ? AND h.before LIKE '%"orderId"%'`,
+  ].join('\nUNION ALL\n');
+  const res = (await knex.raw(sql, Array.from({ length: CUSTOMER_RECORDS.length + 1 }, () => watermark))) as { rows?: Record<string, unknown>[] } | Record<string, unknown>[];
+  const rows = Array.isArray(res) ? res : (res.rows ?? []);
+  const customers = new Set<string>();
+  const orders = new Set<string>();
+  for (const r of rows) {
+    const before = JSON.parse(String(r.before)) as Record<string, unknown>;
+    const isLine = Number(r.line) === 1;
+    const id = isLine ? before.orderId : before.customerId;
+    if (typeof id === 'string' && id !== '') (isLine ? orders : customers).add(id);
+  }
+  const orderIds = [...orders];
+  for (let i = 0; i < orderIds.length; i += 500) {
+    const owners = (await knex(table('SalesOrder')).whereIn('id', orderIds.slice(i, i + 500)).whereNotNull('customerId').select('customerId')) as { customerId: unknown }[];
+    for (const o of owners) customers.add(String(o.customerId));
+  }
+  return [...customers];
 }

@@ -6,7 +6,7 @@
  *
  * | table | what |
  * | --- | --- |
- * | crm_analysis | per customer: figures (cents), RFM scores, tier, quadrant, stage, credit |
+ * | crm_analysis | per customer: figures (cents), RFM scores, tier, quadrant, stage, credit (the profit rank is counted at read time) |
  * | crm_analysis_stage | lifecycle stage changes: customer, from, to, when |
  * | crm_analysis_run | refreshes: kind, as-of day, change-sequence watermark, thresholds used |
  */
@@ -56,10 +56,20 @@ export interface CustomerScores {
   fScore: number | null;
   mScore: number | null;
   segment: string | null;
-  profitRank: number | null;
   tier: string;
   quadrant: string;
 }
+
+/**
+ * Indexes the ranks are read from (profit rank at read time; quintile and tier boundaries by an
+ * index walk): created with the table, and by ensureIndexes on hubs whose table predates them.
+ */
+const ANALYSIS_RANK_INDEXES: readonly (readonly [string, readonly string[]])[] = [
+  ['crm_analysis_profit_rank', ['profit_cents', 'customer_id']],
+  ['crm_analysis_recency', ['last_purchase', 'orders']],
+  ['crm_analysis_frequency', ['orders']],
+  ['crm_analysis_monetary', ['revenue_cents', 'orders']],
+];
 
 export const ANALYSIS_TABLE_DEFINITIONS: TableDefinitions = {
   [ANALYSIS_TABLES.customer]: (t) => {
@@ -84,7 +94,6 @@ export const ANALYSIS_TABLE_DEFINITIONS: TableDefinitions = {
     t.integer('f_score').nullable();
     t.integer('m_score').nullable();
     t.string('segment', 40).nullable();
-    t.integer('profit_rank').nullable();
     t.string('tier', 40).nullable();
     t.string('quadrant', 20).nullable();
     t.string('stage', 20).notNullable();
@@ -96,8 +105,8 @@ export const ANALYSIS_TABLE_DEFINITIONS: TableDefinitions = {
     t.bigInteger('aging_61_90_cents').notNullable();
     t.bigInteger('aging_over_90_cents').notNullable();
     t.bigInteger('credit_limit_cents').nullable();
-    t.index(['profit_cents']);
     t.index(['stage']);
+    for (const [name, columns] of ANALYSIS_RANK_INDEXES) t.index([...columns], name);
   },
   [ANALYSIS_TABLES.stage]: (t) => {
     t.increments('id');
@@ -139,64 +148,64 @@ export interface AnalysisRun {
 
 const BATCH = 200;
 
+/** The figure columns of crm_analysis, as storedFiguresQuery returns them. */
+const FIGURE_COLUMNS = [
+  'customer_id', 'as_of', 'orders', 'revenue_cents', 'cost_cents', 'profit_cents', 'cost_missing_lines', 'first_order', 'last_order', 'last_purchase',
+  'revenue_current_cents', 'revenue_previous_cents', 'profit_current_cents', 'pipeline_cents', 'potential_cents', 'open_opportunities', 'stage',
+  'receivable_cents', 'overdue_cents', 'aging_0_30_cents', 'aging_31_60_cents', 'aging_61_90_cents', 'aging_over_90_cents', 'credit_limit_cents',
+] as const;
+
+function rowsOf(res: unknown): Record<string, unknown>[] {
+  return Array.isArray(res) ? (res as Record<string, unknown>[]) : ((res as { rows?: Record<string, unknown>[] }).rows ?? []);
+}
+
+/** Rows an INSERT / UPDATE / DELETE touched, from a raw result (pg: rowCount, better-sqlite3: changes). */
+export function changesOf(res: unknown): number {
+  const r = res as { rowCount?: unknown; changes?: unknown } | null;
+  return Number(r?.rowCount ?? r?.changes ?? 0);
+}
+
 export class AnalysisStore {
   constructor(private readonly dialect: 'sqlite' | 'postgres') {}
 
   /**
-   * Replace the figures of these customers; a stage that differs from the stored one is recorded
-   * as a change at `at`. Returns how many stages changed.
+   * Replace the figures of the customers a statement returns (its columns are crm_analysis's
+   * figure columns, see analysis/figures.ts storedFiguresQuery), set-based on the hub: the rows
+   * go to a temporary table, stage changes are recorded at `at` from it, then one upsert keeps the
+   * scores and (for an unchanged stage) stage_since. `onlyThese`: also drop every stored customer
+   * the statement did not return (a full refresh). Returns the customers written and the stage
+   * changes.
    */
-  async writeFigures(trx: Knex.Transaction, figures: readonly CustomerFigures[], at: string): Promise<number> {
-    let changes = 0;
-    for (let i = 0; i < figures.length; i += BATCH) {
-      const batch = figures.slice(i, i + BATCH);
-      const ids = batch.map((f) => f.customerId);
-      const stored = new Map<string, { stage: string; stage_since: string }>();
-      for (const r of (await trx(ANALYSIS_TABLES.customer).whereIn('customer_id', ids).select('customer_id', 'stage', 'stage_since')) as {
-        customer_id: string;
-        stage: string;
-        stage_since: string;
-      }[])
-        stored.set(r.customer_id, r);
-      const moved = batch.filter((f) => stored.get(f.customerId)?.stage !== f.stage);
-      if (moved.length) {
-        await trx(ANALYSIS_TABLES.stage).insert(moved.map((f) => ({ customer_id: f.customerId, from_stage: stored.get(f.customerId)?.stage ?? null, to_stage: f.stage, changed_at: at })));
-        changes += moved.length;
-      }
-      const rows = batch.map((f) => ({
-        customer_id: f.customerId,
-        as_of: f.asOf,
-        computed_at: at,
-        orders: f.ordersInWindow,
-        revenue_cents: this.big(f.revenueCents),
-        cost_cents: this.big(f.costCents),
-        profit_cents: this.big(f.profitCents),
-        cost_missing_lines: f.costMissingLines,
-        first_order: f.firstOrder,
-        last_order: f.lastOrder,
-        last_purchase: f.lastPurchase,
-        revenue_current_cents: this.big(f.revenueCurrentCents),
-        revenue_previous_cents: this.big(f.revenuePreviousCents),
-        profit_current_cents: this.big(f.profitCurrentCents),
-        pipeline_cents: this.big(f.pipelineCents),
-        potential_cents: this.big(f.potentialCents),
-        open_opportunities: f.openOpportunities,
-        stage: f.stage,
-        stage_since: stored.get(f.customerId)?.stage === f.stage ? stored.get(f.customerId)!.stage_since : at,
-        receivable_cents: this.big(f.receivableCents),
-        overdue_cents: this.big(f.overdueCents),
-        aging_0_30_cents: this.big(f.aging0To30Cents),
-        aging_31_60_cents: this.big(f.aging31To60Cents),
-        aging_61_90_cents: this.big(f.aging61To90Cents),
-        aging_over_90_cents: this.big(f.agingOver90Cents),
-        credit_limit_cents: f.creditLimitCents === null ? null : this.big(f.creditLimitCents),
-      }));
-      await trx(ANALYSIS_TABLES.customer)
-        .insert(rows)
-        .onConflict('customer_id')
-        .merge();
+  async writeFiguresFrom(trx: Knex.Transaction, query: { sql: string; bindings: readonly unknown[] }, at: string, onlyThese: boolean): Promise<{ customers: number; stageChanges: number }> {
+    const A = ANALYSIS_TABLES.customer;
+    const N = 'crm_analysis_new';
+    await trx.raw(`DROP TABLE IF EXISTS ${N}`);
+    await trx.raw(`CREATE TEMPORARY TABLE ${N}${this.dialect === 'postgres' ? ' ON COMMIT DROP' : ''} AS ${query.sql}`, query.bindings as Knex.RawBinding[]);
+    try {
+      await trx.raw(`CREATE INDEX ${N}_customer ON ${N} (customer_id)`);
+      const count = (await trx.raw(`SELECT COUNT(*) AS n FROM ${N}`)) as unknown;
+      const customers = Number(rowsOf(count)[0]?.n ?? 0);
+      const moved = await trx.raw(
+        `INSERT INTO ${ANALYSIS_TABLES.stage} (customer_id, from_stage, to_stage, changed_at)
+         SELECT n.customer_id, a.stage, n.stage, ? FROM ${N} n LEFT JOIN ${A} a ON a.customer_id = n.customer_id
+         WHERE a.stage IS NULL OR a.stage <> n.stage ORDER BY n.customer_id`,
+        [at],
+      );
+      const cols = FIGURE_COLUMNS.join(', ');
+      await trx.raw(
+        `INSERT INTO ${A} (${cols}, computed_at, stage_since)
+         SELECT ${FIGURE_COLUMNS.map((c) => `n.${c}`).join(', ')}, ?, CASE WHEN a.stage = n.stage THEN a.stage_since ELSE ? END
+         FROM ${N} n LEFT JOIN ${A} a ON a.customer_id = n.customer_id WHERE 1 = 1
+         ON CONFLICT (customer_id) DO UPDATE SET ${[...FIGURE_COLUMNS.filter((c) => c !== 'customer_id'), 'computed_at', 'stage_since'].map((c) => `${c} = excluded.${c}`).join(', ')}`,
+        [at, at],
+      );
+      if (onlyThese) await trx.raw(`DELETE FROM ${A} WHERE customer_id NOT IN (SELECT customer_id FROM ${N})`);
+      return { customers, stageChanges: changesOf(moved) };
+    } finally {
+      // PostgreSQL drops it at commit (and a failed statement leaves the transaction refusing any
+      // other, which would hide the error); SQLite keeps it on the connection until dropped.
+      if (this.dialect === 'sqlite') await trx.raw(`DROP TABLE IF EXISTS ${N}`);
     }
-    return changes;
   }
 
   /** Drop the rows of customers that no longer exist (deleted or merged away). */
@@ -204,23 +213,10 @@ export class AnalysisStore {
     for (let i = 0; i < customerIds.length; i += BATCH) await trx(ANALYSIS_TABLES.customer).whereIn('customer_id', customerIds.slice(i, i + BATCH)).delete();
   }
 
-  /** Write the rank-based scores of every customer given: one UPDATE … FROM (VALUES …) per batch. */
-  async writeScores(trx: Knex.Transaction, scores: readonly CustomerScores[]): Promise<void> {
-    const int = 'CAST(? AS INTEGER)';
-    const text = 'CAST(? AS VARCHAR(40))';
-    const row = `(${text}, ${int}, ${int}, ${int}, ${text}, ${int}, ${text}, ${text})`;
-    for (let i = 0; i < scores.length; i += BATCH) {
-      const batch = scores.slice(i, i + BATCH);
-      // VALUES columns are column1, column2, … on both SQLite and PostgreSQL.
-      const sql =
-        `UPDATE ${ANALYSIS_TABLES.customer} SET r_score = v.column2, f_score = v.column3, m_score = v.column4, segment = v.column5, ` +
-        `profit_rank = v.column6, tier = v.column7, quadrant = v.column8 FROM (VALUES ${batch.map(() => row).join(', ')}) AS v ` +
-        `WHERE ${ANALYSIS_TABLES.customer}.customer_id = v.column1`;
-      await trx.raw(
-        sql,
-        batch.flatMap((s) => [s.customerId, s.rScore, s.fScore, s.mScore, s.segment, s.profitRank, s.tier, s.quadrant]),
-      );
-    }
+  /** Create the rank indexes a hub made before they existed lacks (a refresh calls this under its lock). */
+  async ensureIndexes(q: Q): Promise<void> {
+    for (const [name, columns] of ANALYSIS_RANK_INDEXES)
+      await q.raw(`CREATE INDEX IF NOT EXISTS ${name} ON ${ANALYSIS_TABLES.customer} (${columns.join(', ')})`);
   }
 
   async startRun(q: Q, run: { kind: 'full' | 'incremental'; asOf: string; startedAt: string; watermark: number }): Promise<number> {
