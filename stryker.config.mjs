@@ -29,5 +29,8 @@ export default {
   clearTextReporter: { allowEmojis: false, logTests: false },
   thresholds: { high: 95, low: 90, break: null },
   tempDirName: '.stryker-tmp',
+  // Re-runs reuse the previous run's results for mutants whose code and tests did not change.
+  incremental: true,
+  incrementalFile: `reports/mutation/${name}.incremental.json`,
   ignorePatterns: ['dist', 'coverage', 'reports', 'bench/results', '.scratch', '.crmlink', 'console/node_modules', 'tests/.screenshots'],
 };

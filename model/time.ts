@@ -33,6 +33,7 @@ function zoneRule(timeZone: string): ZoneRule {
     const format = new Intl.DateTimeFormat('en-US', {
       timeZone,
       hourCycle: 'h23',
+      era: 'short',
       year: 'numeric',
       month: '2-digit',
       day: '2-digit',
@@ -60,15 +61,25 @@ function intlOffset(ms: number, format: Intl.DateTimeFormat): number {
   let hour = 0;
   let minute = 0;
   let second = 0;
+  let bc = false;
   for (const p of format.formatToParts(new Date(whole))) {
     if (p.type === 'year') year = Number(p.value);
+    else if (p.type === 'era') bc = p.value === 'BC';
     else if (p.type === 'month') month = Number(p.value);
     else if (p.type === 'day') day = Number(p.value);
     else if (p.type === 'hour') hour = Number(p.value);
     else if (p.type === 'minute') minute = Number(p.value);
     else if (p.type === 'second') second = Number(p.value);
   }
-  return Date.UTC(year, month - 1, day, hour, minute, second) - whole;
+  return utcMs(bc ? 1 - year : year, month - 1, day, hour, minute, second, 0) - whole;
+}
+
+/** Date.UTC without its reading of years 0–99 as 1900–1999 ("0001-01-01" is year 1). */
+function utcMs(year: number, month: number, day: number, hour: number, minute: number, second: number, ms: number): number {
+  if (year >= 100) return Date.UTC(year, month, day, hour, minute, second, ms);
+  const date = new Date(Date.UTC(2000, 0, 1, hour, minute, second, ms));
+  date.setUTCFullYear(year, month, day);
+  return date.getTime();
 }
 
 /** The zone's offset from UTC at the instant `ms` (positive east of Greenwich). */
@@ -133,7 +144,7 @@ export function parseNaive(input: string): WallClock | null {
     }
   }
   const ms = fraction === '' ? 0 : Number(fraction.padEnd(3, '0').slice(0, 3));
-  const t = Date.UTC(y, mo - 1, d, h, mi, sec, ms);
+  const t = utcMs(y, mo - 1, d, h, mi, sec, ms);
   const check = new Date(t);
   if (check.getUTCDate() !== d || check.getUTCMonth() !== mo - 1) return null;
   return { ms: t, fraction };
