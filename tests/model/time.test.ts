@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Temporal } from 'temporal-polyfill';
-import { formatNaive, isIsoDate, normalizeDateTime, parseNaive, toInstant, utcToZoned, zonedToUtc } from '../../model/time.js';
+import { assertTimeZone, formatNaive, isIsoDate, normalizeDateTime, parseNaive, toInstant, utcToZoned, zonedToUtc } from '../../model/time.js';
 
 /** Epoch ms of a UTC wall clock in any year (Date.UTC reads years 0–99 as 1900–1999). */
 function utc(year: number, month: number, day: number, hour = 0, minute = 0, second = 0, ms = 0): number {
@@ -75,6 +75,8 @@ describe('parseNaive', () => {
     '2023-02-29',
     '0001-02-29',
     '0100-02-29',
+    '2024/02-29',
+    'x024-01-15',
   ])('refuses %j', (text) => expect(parseNaive(text)).toBeNull());
 });
 
@@ -104,6 +106,9 @@ describe('toInstant (what a driver returns)', () => {
     ['2024-01-02T03:04:05+8:00', null],
     ['2024-01-02T03:04:05 PST', null],
     ['2024-01-02T03:04:05Z+1', null],
+    // Text Date.parse would read in the machine's own zone: not an instant.
+    ['Tue, 02 Jan 2024 03:04:05', null],
+    ['January 2, 2024', null],
     ['2024-01-02', Date.UTC(2024, 0, 1, 16)],
     ['2024-01-32T03:04:05Z', null],
     ['tomorrow Z', null],
@@ -140,6 +145,14 @@ describe('zone conversion outside the usual years', () => {
   it('reads a naive text of year 1 in a zone as that year', () => {
     expect(new Date(toInstant('0001-01-01 08:05:43', 'Asia/Shanghai')!).toISOString()).toBe('0001-01-01T00:00:00.000Z');
     expect(normalizeDateTime('0001-01-01 00:00:00')).toBe('0001-01-01T00:00:00.000Z');
+  });
+});
+
+describe('assertTimeZone', () => {
+  it('accepts an IANA zone and refuses an unknown one with a RangeError', () => {
+    expect(() => assertTimeZone('Asia/Shanghai')).not.toThrow();
+    expect(() => assertTimeZone('Mars/Olympus_Mons')).toThrow(RangeError);
+    expect(() => toInstant('2024-01-02 03:04:05', 'Mars/Olympus_Mons')).toThrow(RangeError);
   });
 });
 
