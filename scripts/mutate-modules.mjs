@@ -43,7 +43,7 @@ export const MODULES = {
   tombstones: {
     what: 'deletes and tombstones in the pull merge',
     mutate: ['sync/pull/merge-page.ts'],
-    tests: ['tests/sync/pull-stages.test.ts', 'tests/sync/basic.test.ts'],
+    tests: ['tests/sync/merge-page.test.ts', 'tests/sync/pull-stages.test.ts', 'tests/sync/basic.test.ts'],
   },
   checkpoints: {
     what: 'checkpoints and change capture',

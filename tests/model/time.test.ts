@@ -4,7 +4,15 @@
  * time-zones.test.ts cover zone conversion.
  */
 import { describe, expect, it } from 'vitest';
-import { formatNaive, parseNaive, toInstant } from '../../model/time.js';
+import { Temporal } from 'temporal-polyfill';
+import { assertTimeZone, formatNaive, isIsoDate, normalizeDateTime, parseNaive, toInstant, utcToZoned, zonedToUtc } from '../../model/time.js';
+
+/** Epoch ms of a UTC wall clock in any year (Date.UTC reads years 0–99 as 1900–1999). */
+function utc(year: number, month: number, day: number, hour = 0, minute = 0, second = 0, ms = 0): number {
+  const d = new Date(Date.UTC(2000, 0, 1, hour, minute, second, ms));
+  d.setUTCFullYear(year, month - 1, day);
+  return d.getTime();
+}
 
 describe('parseNaive', () => {
   it.each([
@@ -16,6 +24,18 @@ describe('parseNaive', () => {
     ['2024-02-29 23:59:59.12', Date.UTC(2024, 1, 29, 23, 59, 59, 120), '12'],
     ['2024-02-29 23:59:59.123456789', Date.UTC(2024, 1, 29, 23, 59, 59, 123), '123456789'],
     ['1999-12-31 00:00:00', Date.UTC(1999, 11, 31), ''],
+    ['2024-02-29 ', Date.UTC(2024, 1, 29), ''],
+    [' 2024-02-29', Date.UTC(2024, 1, 29), ''],
+    ['\t2024-02-29 08:30\n', Date.UTC(2024, 1, 29, 8, 30), ''],
+    ['2024-02-29 08:30:00.0', Date.UTC(2024, 1, 29, 8, 30), '0'],
+    ['2024-02-29 08:30:00.000', Date.UTC(2024, 1, 29, 8, 30), '000'],
+    ['2024-12-31 23:59:59.999', Date.UTC(2024, 11, 31, 23, 59, 59, 999), '999'],
+    // Years below 100 are those years, not 1900–1999 (SQL Server's smallest date is 0001-01-01).
+    ['0001-01-01', utc(1, 1, 1), ''],
+    ['0099-12-31 23:59:59', utc(99, 12, 31, 23, 59, 59), ''],
+    ['0000-02-29 12:00', utc(0, 2, 29, 12), ''],
+    ['0004-02-29', utc(4, 2, 29), ''],
+    ['9999-12-31 23:59:59.999', Date.UTC(9999, 11, 31, 23, 59, 59, 999), '999'],
   ])('%j is the wall clock %i (fraction %j)', (text, ms, fraction) => expect(parseNaive(text)).toEqual({ ms, fraction }));
 
   it.each([
@@ -42,6 +62,21 @@ describe('parseNaive', () => {
     '2024-02-29 08:30:59.',
     '2024-02-29 08:30:59.1234567890',
     '2024-02-29 08:30:59.12x',
+    // Characters just below and above the digits, in each number.
+    '/024-02-29',
+    '2024-:2-29',
+    '2024-02-2/',
+    '2024-02-29 /8:30',
+    '2024-02-29 08::0',
+    '2024-02-29 08:30:/9',
+    '2024-02-29 08:30:59./',
+    '2024-13-01',
+    '2024-02-00',
+    '2023-02-29',
+    '0001-02-29',
+    '0100-02-29',
+    '2024/02-29',
+    'x024-01-15',
   ])('refuses %j', (text) => expect(parseNaive(text)).toBeNull());
 });
 
@@ -53,11 +88,28 @@ describe('toInstant (what a driver returns)', () => {
     [-1_700_000_000, -1_700_000_000_000],
     [1_700_000_000_123, 1_700_000_000_123],
     [-1_700_000_000_123, -1_700_000_000_123],
+    // Below 1e11 a number is seconds, from 1e11 on milliseconds (1e11 s would be the year 5138).
+    [99_999_999_999, 99_999_999_999_000],
+    [100_000_000_000, 100_000_000_000],
+    [-99_999_999_999, -99_999_999_999_000],
+    [-100_000_000_000, -100_000_000_000],
+    [0, 0],
     [Number.POSITIVE_INFINITY, null],
     [Number.NaN, null],
     ['2024-01-02 03:04:05Z', Date.UTC(2024, 0, 2, 3, 4, 5)],
     ['2024-01-02T03:04:05-0130', Date.UTC(2024, 0, 2, 4, 34, 5)],
     ['2024-01-02T03:04:05z', Date.UTC(2024, 0, 2, 3, 4, 5)],
+    ['2024-01-02T03:04:05+08:00', Date.UTC(2024, 0, 1, 19, 4, 5)],
+    ['2024-01-02T03:04:05.250-05:00', Date.UTC(2024, 0, 2, 8, 4, 5, 250)],
+    [' 2024-01-02 03:04:05+0800 ', Date.UTC(2024, 0, 1, 19, 4, 5)],
+    ['2024-01-02T03:04:05+08:00 ', Date.UTC(2024, 0, 1, 19, 4, 5)],
+    ['2024-01-02T03:04:05+8:00', null],
+    ['2024-01-02T03:04:05 PST', null],
+    ['2024-01-02T03:04:05Z+1', null],
+    // Text Date.parse would read in the machine's own zone: not an instant.
+    ['Tue, 02 Jan 2024 03:04:05', null],
+    ['January 2, 2024', null],
+    ['2024-01-02', Date.UTC(2024, 0, 1, 16)],
     ['2024-01-32T03:04:05Z', null],
     ['tomorrow Z', null],
     ['+08:00', null],
@@ -72,9 +124,80 @@ describe('toInstant (what a driver returns)', () => {
   });
 });
 
+describe('zone conversion outside the usual years', () => {
+  const offset = (ms: number, timeZone: string) => Temporal.Instant.fromEpochMilliseconds(ms).toZonedDateTimeISO(timeZone).offsetNanoseconds / 1e6;
+
+  it.each([
+    [0, 'Asia/Shanghai'],
+    [1, 'Asia/Shanghai'],
+    [1, 'America/New_York'],
+    [99, 'Europe/Berlin'],
+    [100, 'Australia/Lord_Howe'],
+    [1899, 'Asia/Kolkata'],
+  ])('year %i in %s: the zone’s local mean time both ways, as Temporal has it', (year, timeZone) => {
+    for (const t of [utc(year, 1, 1), utc(year, 6, 30, 12, 30, 15, 250), utc(year, 12, 31, 23, 59, 59, 999)]) {
+      const off = offset(t, timeZone);
+      expect(utcToZoned(t, timeZone) - t).toBe(off);
+      expect(zonedToUtc(t + off, timeZone)).toBe(t);
+    }
+  });
+
+  it('reads a naive text of year 1 in a zone as that year', () => {
+    expect(new Date(toInstant('0001-01-01 08:05:43', 'Asia/Shanghai')!).toISOString()).toBe('0001-01-01T00:00:00.000Z');
+    expect(normalizeDateTime('0001-01-01 00:00:00')).toBe('0001-01-01T00:00:00.000Z');
+  });
+});
+
+describe('assertTimeZone', () => {
+  it('accepts an IANA zone and refuses an unknown one with a RangeError', () => {
+    expect(() => assertTimeZone('Asia/Shanghai')).not.toThrow();
+    expect(() => assertTimeZone('Mars/Olympus_Mons')).toThrow(RangeError);
+    expect(() => toInstant('2024-01-02 03:04:05', 'Mars/Olympus_Mons')).toThrow(RangeError);
+  });
+});
+
+describe('UTC and zones without a change of offset', () => {
+  it.each(['UTC', 'Etc/UTC', 'Etc/GMT', 'Asia/Shanghai', 'Etc/GMT-8'])('%s: the same offset every day of a year, both ways', (timeZone) => {
+    const fixed = timeZone.endsWith('UTC') || timeZone === 'Etc/GMT' ? 0 : 8 * 3_600_000;
+    for (let t = Date.UTC(2024, 0, 1, 0, 30); t < Date.UTC(2025, 0, 1); t += 86_400_000 + 3_600_000) {
+      expect(utcToZoned(t, timeZone)).toBe(t + fixed);
+      expect(zonedToUtc(t + fixed, timeZone)).toBe(t);
+    }
+  });
+});
+
+describe('isIsoDate and normalizeDateTime', () => {
+  it.each([
+    ['2024-02-29', true],
+    ['0001-01-01', true],
+    ['2023-02-29', false],
+    ['2024-02-29 00:00', false],
+    ['2024-02-29T00:00:00Z', false],
+    [' 2024-02-29', false],
+    ['2024-2-29', false],
+    ['24-02-29', false],
+    ['20240-02-29', false],
+    ['2024-02-290', false],
+    ['２０２４-02-29', false],
+  ])('isIsoDate(%j) is %s', (text, out) => expect(isIsoDate(text)).toBe(out));
+
+  it.each([
+    ['2024-01-02 03:04:05', '2024-01-02T03:04:05.000Z'],
+    ['2024-01-02', '2024-01-02T00:00:00.000Z'],
+    [new Date(Date.UTC(2024, 0, 2)), '2024-01-02T00:00:00.000Z'],
+    [1_700_000_000, '2023-11-14T22:13:20.000Z'],
+    ['not a time', null],
+    ['', null],
+    [null, null],
+    [{}, null],
+  ])('normalizeDateTime(%j) is %j', (value, out) => expect(normalizeDateTime(value)).toBe(out));
+});
+
 describe('formatNaive', () => {
   it.each([
     [Date.UTC(2024, 1, 29, 8, 30), '2024-02-29 08:30:00'],
     [Date.UTC(2024, 1, 29, 8, 30, 1, 5), '2024-02-29 08:30:01.005'],
+    [Date.UTC(2024, 1, 29, 8, 30, 1, 500), '2024-02-29 08:30:01.500'],
+    [utc(1, 1, 1, 0, 0, 1), '0001-01-01 00:00:01'],
   ])('%i → %j', (ms, out) => expect(formatNaive(ms)).toBe(out));
 });
