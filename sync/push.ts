@@ -181,7 +181,7 @@ async function recordInHub(ctx: RunContext, unit: SourceUnit, trx: Knex.Transact
   );
   for (const p of result.parks) await park(trx, { job, entity, source: S, sourceKey: p.sourceKey, gid: p.gid, direction: 'push', error: p.error, payload: p.payload });
   await store.journal.dropIntents(trx, plan.inserts.flatMap((i) => (i.intentId === undefined ? [] : [i.intentId])));
-  await unparkKeys(trx, job, S, 'push', result.ok);
+  await unparkKeys(trx, job, S, 'push', [...result.ok, ...plan.settled]);
 }
 
 /**

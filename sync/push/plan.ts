@@ -79,6 +79,12 @@ export interface PushPlan {
   parks: PushPark[];
   /** Deleted in the hub, but the source may not be deleted from: reported, not written. */
   notAllowed: { gid: string; sourceKey: string; base: BaseEntry }[];
+  /**
+   * Deleted in the hub with no live row in this source (never written there, or gone already):
+   * nothing to write, and a push of it parked earlier (an order whose customer was not there yet)
+   * is over.
+   */
+  settled: string[];
 }
 
 export interface PlanContext {
@@ -87,7 +93,7 @@ export interface PlanContext {
 }
 
 export function planPush(records: readonly HubRecord[], state: PushState, target: PushTarget, ctx: PlanContext): PushPlan {
-  const plan: PushPlan = { inserts: [], updates: [], deletes: [], parks: [], notAllowed: [] };
+  const plan: PushPlan = { inserts: [], updates: [], deletes: [], parks: [], notAllowed: [], settled: [] };
   for (const rec of records) {
     const keys = state.keysByGid.get(rec.id) ?? [];
     if (rec.deleted) planDeletes(rec, keys, state, target, plan);
@@ -98,6 +104,8 @@ export function planPush(records: readonly HubRecord[], state: PushState, target
 }
 
 function planDeletes(rec: HubRecord, keys: readonly string[], state: PushState, target: PushTarget, plan: PushPlan): void {
+  const live = keys.filter((k) => state.bases.get(k)?.deleted === false);
+  if (live.length === 0) plan.settled.push(rec.id);
   for (const sourceKey of keys) {
     const base = state.bases.get(sourceKey);
     if (!base || base.deleted) continue;
