@@ -198,9 +198,14 @@ class Model {
    * resolution that re-chooses an older value makes both see each other: both stay).
    */
   frontier(code: string, field: string, seen: 'surely' | 'maybe'): string[] {
-    const rel = (a: string, b: string) => (seen === 'surely' ? this.surelySeen(code, field, a, b) : this.ancestorOrEqual(code, field, a, b));
     const vs = [...this.known(code, field)];
-    return vs.filter((v) => !vs.some((w) => w !== v && rel(v, w) && !rel(w, v)));
+    if (seen === 'surely') return vs.filter((v) => !vs.some((w) => w !== v && this.surelySeen(code, field, v, w) && !this.surelySeen(code, field, w, v)));
+    // Maybe seen: w's writer may have seen v, and v's writer surely did not see w. A way back from
+    // v to w only through ambiguous edges goes through a value written again (a resolution
+    // re-choosing an older value): it reaches that value's old generation, not w. Without this, an
+    // edit superseded in its own source before any run (N2 → N9 → N10, resolved back to N2) would
+    // count as a latest edit, since N2 → N10 → N9 → N2 is a cycle of values.
+    return vs.filter((v) => !vs.some((w) => w !== v && this.ancestorOrEqual(code, field, v, w) && !this.surelySeen(code, field, w, v)));
   }
 
   /** Neither was seen by the other's writer for sure (ambiguous edges do not count). */
