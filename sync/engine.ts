@@ -28,7 +28,7 @@ import { pushAll, pushBatch, resolveIntents } from './push.js';
 import { abandonStaleRuns, finishRun, recordSkipped, startRun } from '../hub/runs.js';
 import { readParked } from '../hub/parked.js';
 import { recordRunMetrics } from './metrics.js';
-import { inSpan, SpanStatusCode } from '../core/tracing.js';
+import { inSpan, SpanStatusCode, type Span } from '../core/tracing.js';
 import { recordedStats } from './status.js';
 import type { RunOptions, RunReport, RunStatus } from './types.js';
 import { runEvents } from './run-events.js';
@@ -47,10 +47,15 @@ export function runJob(app: SyncApp, job: string, opts: RunOptions = {}): Promis
   // The run's span holds one span per stage (pull of each source, push), each holding its batches.
   return inSpan('sync.run', { 'crmlink.sync.job': job, 'crmlink.sync.dry_run': opts.dryRun === true }, async (span) => {
     const report = await runJobTraced(app, job, opts);
-    span.setAttributes({ 'crmlink.sync.status': report.status, 'crmlink.rows.read': report.totals.read, 'crmlink.rows.written': report.totals.written });
-    if (report.status === 'failed') span.setStatus({ code: SpanStatusCode.ERROR, message: report.error?.code ?? 'failed' });
+    endRunSpan(span, report);
     return report;
   });
+}
+
+/** A finished run's outcome on its span. */
+function endRunSpan(span: Span, report: RunReport): void {
+  span.setAttributes({ 'crmlink.sync.status': report.status, 'crmlink.rows.read': report.totals.read, 'crmlink.rows.written': report.totals.written });
+  if (report.status === 'failed') span.setStatus({ code: SpanStatusCode.ERROR, message: report.error?.code ?? 'failed' });
 }
 
 /** Why runJobIfNeeded ran nothing (and recorded nothing). */
@@ -71,8 +76,7 @@ export function runJobIfNeeded(app: SyncApp, job: string, opts: RunOptions, need
       span.setAttribute('crmlink.sync.status', report.notRun);
       return report;
     }
-    span.setAttributes({ 'crmlink.sync.status': report.status, 'crmlink.rows.read': report.totals.read, 'crmlink.rows.written': report.totals.written });
-    if (report.status === 'failed') span.setStatus({ code: SpanStatusCode.ERROR, message: report.error?.code ?? 'failed' });
+    endRunSpan(span, report);
     return report;
   });
 }

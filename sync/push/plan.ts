@@ -104,14 +104,15 @@ export function planPush(records: readonly HubRecord[], state: PushState, target
 }
 
 function planDeletes(rec: HubRecord, keys: readonly string[], state: PushState, target: PushTarget, plan: PushPlan): void {
-  const live = keys.filter((k) => state.bases.get(k)?.deleted === false);
-  if (live.length === 0) plan.settled.push(rec.id);
+  let live = false;
   for (const sourceKey of keys) {
     const base = state.bases.get(sourceKey);
     if (!base || base.deleted) continue;
+    live = true;
     if (!target.canDelete) plan.notAllowed.push({ gid: rec.id, sourceKey, base });
     else plan.deletes.push({ gid: rec.id, sourceKey, base, soft: target.mapping.deleteMode === 'soft' });
   }
+  if (!live) plan.settled.push(rec.id);
 }
 
 function planInsert(rec: HubRecord, state: PushState, target: PushTarget, ctx: PlanContext, plan: PushPlan): void {
