@@ -15,7 +15,7 @@ import { isCaptureHost, type CaptureHost } from './host.js';
 export { CRMLINK_ORIGIN } from './trigger.js';
 export { listenChanges, CHANGE_CHANNEL, type ChangeListener, type ChangeHandlers } from './listen.js';
 export { shiftTs, tsOrder } from './timestamp.js';
-export { canProbe, caughtUp, changeProbe, latestChange, pendingChange, PROBED_STRATEGIES, type ChangeMark } from './probe.js';
+export { canProbe, caughtUp, changeProbe, pendingChange, PROBED_STRATEGIES, type ChangeMark } from './probe.js';
 export type { HashCheckpoint, TimestampCheckpoint, TriggerCheckpoint, RowversionCheckpoint, ChangeTrackingCheckpoint };
 
 export const DEFAULT_CAPTURE_PAGE_SIZE = 1000;

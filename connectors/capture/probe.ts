@@ -29,29 +29,30 @@ export const PROBED_STRATEGIES = ['trigger', 'timestamp'] as const;
 /** What the probe saw: the newest change-log id (as text) or timestamp; null: nothing yet. */
 export type ChangeMark = TsValue | null;
 
-/** Whether `latestChange` can watch this source and mapping. */
+/** Whether `changeProbe` can watch this source and mapping. */
 export function canProbe(driver: unknown, spec: CaptureSpec): driver is CaptureHost {
   if (!isCaptureHost(driver)) return false;
   if (spec.strategy === 'timestamp') return spec.column !== undefined;
   return spec.strategy === 'trigger' && driver.adapter.changelog(driver.knex) !== null;
 }
 
-/** One statement: the newest change the source holds for the table (see the module comment). */
-export function latestChange(host: CaptureHost, spec: CaptureSpec, signal?: AbortSignal): Promise<ChangeMark> {
-  return changeProbe(host, spec)(signal);
+/** The change log beside a captured table (same schema). */
+function changelogOf(ref: { schema?: string }): { table: string; schema?: string } {
+  return { table: CHANGELOG_TABLE, schema: ref.schema };
 }
 
 /**
- * `latestChange` for repeated use: the statement is built once, on the first call, and then only
- * sent (a poll asks every interval; building it each time would double its cost in the process).
+ * One statement a call: the newest change the source holds for the table (see the module
+ * comment). The statement is built once, on the first call, and then only sent (a poll asks every
+ * interval; building it each time would double its cost in the process).
  */
 export function changeProbe(host: CaptureHost, spec: CaptureSpec): (signal?: AbortSignal) => Promise<ChangeMark> {
   let built: Promise<{ sql: string; bindings: readonly Knex.Value[]; types: ColumnTypes | undefined; read: (row: Row | undefined) => ChangeMark }> | null = null;
   const ref = host.ref(spec);
+  const probed = spec.strategy === 'trigger' ? changelogOf(ref) : ref;
   const build = async () => {
     if (spec.strategy === 'trigger') {
-      const logRef = { table: CHANGELOG_TABLE, schema: ref.schema };
-      const { sql, bindings } = host.table(logRef).max({ m: 'id' }).where('table_name', ref.table).toSQL();
+      const { sql, bindings } = host.table(probed).max({ m: 'id' }).where('table_name', ref.table).toSQL();
       return { sql, bindings, types: undefined, read: (row: Row | undefined) => (row?.m === null || row?.m === undefined ? null : String(row.m)) };
     }
     if (spec.strategy === 'timestamp') {
@@ -73,8 +74,7 @@ export function changeProbe(host: CaptureHost, spec: CaptureSpec): (signal?: Abo
     built ??= build();
     built.catch(() => (built = null));
     const b = await built;
-    const table = spec.strategy === 'trigger' ? { table: CHANGELOG_TABLE, schema: ref.schema } : ref;
-    const result = await host.run<unknown>(host.knex.raw(b.sql, b.bindings), { op: 'probe changes', table });
+    const result = await host.run<unknown>(host.knex.raw(b.sql, b.bindings), { op: 'probe changes', table: probed });
     const rows = host.readRows(rawRows(result), b.types);
     return b.read(rows[0]);
   };
@@ -106,7 +106,7 @@ export async function pendingChange(host: CaptureHost, spec: CaptureSpec, mark: 
   if (caughtUp(mark, cp)) return false;
   if (spec.strategy !== 'trigger' || mark === null) return true;
   const ref = host.ref(spec);
-  const logRef = { table: CHANGELOG_TABLE, schema: ref.schema };
+  const logRef = changelogOf(ref);
   const last = cp?.strategy === 'trigger' ? (cp as TriggerCheckpoint).lastId : null;
   const q = host
     .table(logRef)
