@@ -66,7 +66,9 @@ import { createTestDatabase, fixtureKnex, requireDialect, type TestDatabase } fr
 
 const RUNS = Number(process.env.VERIFY_ENTITY_RUNS ?? 130);
 const MAX_COMMANDS = Number(process.env.VERIFY_MAX_COMMANDS ?? 20);
-const SEED = process.env.VERIFY_SEED !== undefined ? Number(process.env.VERIFY_SEED) : undefined;
+// CI runs one fixed set of histories (a landing must not depend on the draw); runs outside CI and
+// `npm run verify:long` draw new ones. Seeds that failed are kept in RELIABILITY.md.
+const SEED = process.env.VERIFY_SEED !== undefined ? Number(process.env.VERIFY_SEED) : process.env.CI === 'true' && !process.env.VERIFY_LONG ? 42 : undefined;
 const PATH = process.env.VERIFY_PATH;
 /** Histories to run first, as JSON command lists (a failure's shrunk history, pasted). */
 const EXAMPLES: [Cmd[]][] = process.env.VERIFY_EXAMPLES ? (JSON.parse(process.env.VERIFY_EXAMPLES) as Cmd[][]).map((x) => [x]) : [];

@@ -71,7 +71,9 @@ const RUNS_PG_HUB = Number(process.env.VERIFY_RUNS_PG_HUB ?? Math.max(4, Math.ro
 const MAX_COMMANDS = Number(process.env.VERIFY_MAX_COMMANDS ?? 20);
 /** Replay every Nth history a second time with the sources in the reverse order (1: every one). */
 const DETERMINISM_EVERY = Number(process.env.VERIFY_DETERMINISM_EVERY ?? 2);
-const SEED = process.env.VERIFY_SEED !== undefined ? Number(process.env.VERIFY_SEED) : undefined;
+// CI runs one fixed set of histories (a landing must not depend on the draw); runs outside CI and
+// `npm run verify:long` draw new ones. Seeds that failed are kept in RELIABILITY.md.
+const SEED = process.env.VERIFY_SEED !== undefined ? Number(process.env.VERIFY_SEED) : process.env.CI === 'true' && !process.env.VERIFY_LONG ? 42 : undefined;
 const PATH = process.env.VERIFY_PATH;
 const REPLAY = process.env.VERIFY_REPLAY;
 
