@@ -22,7 +22,7 @@ describe('kingdee-k3cloud through crmlink.yaml', () => {
   presetTest('names the using organisation in the config', async (w) => {
     const { readFileSync } = await import('node:fs');
     expect(readFileSync(w.configFile, 'utf8')).toContain('presetOptions: {"organization":100001}');
-    expect(w.entities).toEqual(['Customer', 'Department', 'Employee', 'Product', 'SalesOrder', 'Invoice', 'Contact', 'CreditLimit', 'Payment', 'SalesOrderLine']);
+    expect(w.entities).toEqual(['Customer', 'Department', 'Employee', 'Product', 'SalesOrder', 'Invoice', 'ApprovalRequest', 'Contact', 'CreditLimit', 'Payment', 'SalesOrderLine']);
   });
 
   presetTest('customers: one record per code, the chosen organisation’s; name from _L, salesperson and department by code, credit limit from the credit archive', async (w) => {
@@ -81,6 +81,8 @@ describe('kingdee-k3cloud through crmlink.yaml', () => {
       XSDD000003: 'CANCELLED',
       XSDD000004: 'DRAFT',
       XSDD000005: 'DRAFT',
+      XSDD000007: 'DRAFT',
+      XSDD000008: 'DRAFT',
     });
     expect(o.XSDD000001).toMatchObject({ orderDate: '2024-03-01', currency: 'PRE001', salesperson: 'S001', totalAmount: '1180', customer: { code: 'C0001' } });
     expect(o.XSDD000002.currency).toBe('PRE007');
@@ -102,5 +104,18 @@ describe('kingdee-k3cloud through crmlink.yaml', () => {
       { code: 'AR00000006', invoiceDate: '2024-03-15', amount: '-113', status: 'OPEN', customer: { code: 'C0001' } },
     ]);
     expect(d.payments.nodes).toEqual([{ code: 'SKD00000001', paymentDate: '2024-03-20', amount: '600', customer: { code: 'C0001' } }]);
+  });
+
+  presetTest('approvals: each submitted sales order with its bill status — approved with its approval time, under review or sent back pending, voided withdrawn; never-submitted bills left out', async (w) => {
+    const d = await w.gql<{ approvals: Conn<Row> }>(
+      `{ approvals(orderBy: [{ field: code }]) { nodes { code title workflow status requester decidedAt amount customer { code } } } }`,
+    );
+    expect(d.approvals.nodes).toEqual([
+      { code: 'XSDD000001', title: 'XSDD000001', workflow: 'SAL_SaleOrder', status: 'APPROVED', requester: 'S001', decidedAt: '2024-03-01T08:30:00.000Z', amount: '1180', customer: { code: 'C0001' } },
+      { code: 'XSDD000002', title: 'XSDD000002', workflow: 'SAL_SaleOrder', status: 'APPROVED', requester: 'S001', decidedAt: '2024-03-02T01:00:00.000Z', amount: '113', customer: { code: 'C0001' } },
+      { code: 'XSDD000003', title: 'XSDD000003', workflow: 'SAL_SaleOrder', status: 'WITHDRAWN', requester: 'S001', decidedAt: null, amount: null, customer: { code: 'C0001' } },
+      { code: 'XSDD000005', title: 'XSDD000005', workflow: 'SAL_SaleOrder', status: 'PENDING', requester: 'S001', decidedAt: null, amount: null, customer: { code: 'C0001' } },
+      { code: 'XSDD000007', title: 'XSDD000007', workflow: 'SAL_SaleOrder', status: 'PENDING', requester: 'S001', decidedAt: null, amount: '226', customer: { code: 'C0001' } },
+    ]);
   });
 });

@@ -15,12 +15,12 @@ describe('weaver-ecology through crmlink.yaml', () => {
     expect(w.entities).toEqual(['Customer', 'Department', 'Employee', 'ApprovalRequest', 'Contact']);
   });
 
-  presetTest('approvals: pending, approved, rejected, withdrawn; deleted requests left out; customer link and decision time', async (w) => {
+  presetTest('approvals: pending, approved, rejected, withdrawn, paused; deleted requests left out; customer link and decision time', async (w) => {
     const d = await w.gql<{ approvals: Conn<Record<string, unknown>> }>(
       `{ approvals(orderBy: [{ field: code }]) { nodes { code title workflow status requester submittedAt decidedAt customer { name } } } }`,
     );
     const a = byKey(d.approvals.nodes, 'code');
-    expect(Object.keys(a)).toEqual(['9001', '9002', '9003', '9004', '9005', '9007']);
+    expect(Object.keys(a)).toEqual(['9001', '9002', '9003', '9004', '9005', '9007', '9008']);
     expect(Object.fromEntries(Object.entries(a).map(([k, v]) => [k, v.status]))).toEqual({
       9001: 'PENDING',
       9002: 'APPROVED',
@@ -28,6 +28,8 @@ describe('weaver-ecology through crmlink.yaml', () => {
       9004: 'WITHDRAWN',
       9005: 'PENDING',
       9007: 'PENDING',
+      // Paused (currentstatus 0): still a request awaiting its decision.
+      9008: 'PENDING',
     });
     expect(a['9002']).toMatchObject({
       title: '信用额度申请-杭州西湖贸易',

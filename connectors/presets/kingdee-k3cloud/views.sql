@@ -81,3 +81,13 @@ CREATE VIEW "V_CRMLINK_CREDIT" AS
 SELECT a."FENTRYID", a."FOBJECTID", a."FCREDITAMOUNT", c."FUSEORGID" AS "FCUSTUSEORGID"
   FROM "T_CRE_CUSTARCHIVESENTRY" a
   JOIN "T_BD_CUSTOMER" c ON c."FCUSTID" = a."FOBJECTID";
+
+-- 审批: a sales order's own bill status (FDOCUMENTSTATUS) is its approval state. The approval date
+-- is only given for an approved order: a bill sent back for re-approval (D) keeps its old one.
+CREATE VIEW "V_CRMLINK_SAL_APPROVAL" AS
+SELECT o."FID", o."FBILLNO", 'SAL_SaleOrder' AS "FFORMID", o."FCUSTID", o."FSALEORGID",
+       o."FDOCUMENTSTATUS", o."FCANCELSTATUS", s."FNUMBER" AS "FSALERNUMBER",
+       CASE WHEN o."FDOCUMENTSTATUS" = 'C' THEN o."FAPPROVEDATE" END AS "FAPPROVEDATE",
+       (SELECT SUM(f."FALLAMOUNT") FROM "T_SAL_ORDERENTRY_F" f WHERE f."FID" = o."FID") AS "FALLAMOUNTSUM"
+  FROM "T_SAL_ORDER" o
+  LEFT JOIN "V_BD_SALESMAN" s ON s."FID" = o."FSALERID";
