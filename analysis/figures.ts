@@ -6,7 +6,8 @@
 import type { Knex } from 'knex';
 import type { AnalysisConfig } from '../config/schema.js';
 import type { CustomerFigures } from '../hub/analysis.js';
-import { addDays, addMonths, bigOf, bigOr0, col, daysBetween, productCents, table, units, type HubDialect } from './sql.js';
+import { ANALYSIS_TABLES } from '../hub/analysis.js';
+import { addDays, addMonths, bigOf, bigOr0, col, daysBetween, marks, productCents, table, units, type HubDialect } from './sql.js';
 
 /** Open opportunity stages, in the order of the funnel. */
 export const OPEN_STAGES = ['LEAD', 'QUALIFIED', 'PROPOSAL', 'NEGOTIATION'] as const;
@@ -44,10 +45,11 @@ export function windowsOf(today: string, cfg: AnalysisConfig): Windows {
 const bp = (percent: number) => Math.round(percent * 100);
 
 /**
- * The figures of `customerIds` (every live customer when null), as of `w.today`.
+ * The figures of `customerIds` (every live customer when null), as of `w.today`, computed now from
+ * the records (order lines included, not their sums as of the last refresh).
  */
 export async function computeFigures(knex: Knex | Knex.Transaction, dialect: HubDialect, cfg: AnalysisConfig, w: Windows, customerIds: readonly string[] | null): Promise<CustomerFigures[]> {
-  const { sql, bindings } = figuresQuery(dialect, cfg, w, customerIds);
+  const { sql, bindings } = figuresQuery(dialect, cfg, w, customerIds, 'live');
   const res = (await knex.raw(sql, bindings as Knex.RawBinding[])) as { rows?: Record<string, unknown>[] } | Record<string, unknown>[];
   const rows = Array.isArray(res) ? res : (res.rows ?? []);
   return rows.map((r) => figuresOf(r, cfg, w));
@@ -62,14 +64,15 @@ function dayLiteral(day: string): string {
 /**
  * The figures as crm_analysis stores them (its columns, money in cents), for the customers given
  * (every live customer when null): the statement figuresOf and lifecycleStage mirror, evaluated by
- * the database so a refresh moves no row through JavaScript. Columns: customer_id, as_of, orders,
+ * the database so a refresh moves no row through JavaScript. Order lines are read from their sums
+ * per order (crm_analysis_order), which the refresh brings up to date first. Columns: customer_id, as_of, orders,
  * revenue_cents, cost_cents, profit_cents, cost_missing_lines, first_order, last_order,
  * last_purchase, revenue_current_cents, revenue_previous_cents, profit_current_cents,
  * pipeline_cents, potential_cents, open_opportunities, stage, receivable_cents, overdue_cents,
  * aging_0_30_cents, aging_31_60_cents, aging_61_90_cents, aging_over_90_cents, credit_limit_cents.
  */
 export function storedFiguresQuery(dialect: HubDialect, cfg: AnalysisConfig, w: Windows, customerIds: readonly string[] | null): { sql: string; bindings: unknown[] } {
-  const { sql, bindings } = figuresQuery(dialect, cfg, w, customerIds);
+  const { sql, bindings } = figuresQuery(dialect, cfg, w, customerIds, 'stored');
   const z = (e: string) => `COALESCE(${e}, 0)`;
   // Weighted pipeline: cents × basis points / 10 000, rounded half up to the cent (figuresOf).
   const pipeline = dialect === 'postgres' ? `div(${z('f.pipeline_bp')} + 5000, 10000)` : `((${z('f.pipeline_bp')} + 5000) / 10000)`;
@@ -101,8 +104,39 @@ FROM (${sql}) f`;
   return { sql: out, bindings };
 }
 
+/**
+ * The sums of the live lines of `orderIds` (every order when null), one row per order with lines:
+ * order_id, revenue_cents (the line amount, else quantity × unit price), cost_cents (quantity × the
+ * line's unit cost, else the product's), cost_missing_lines (lines with neither). What
+ * crm_analysis_order keeps.
+ */
+export function orderSumsQuery(dialect: HubDialect, orderIds: readonly string[] | null): { sql: string; bindings: unknown[] } {
+  return orderIds === null ? lineSums(dialect, '', []) : lineSums(dialect, ` AND ${col('l', 'orderId')} IN (${marks(orderIds.length)})`, [...orderIds]);
+}
+
+/** orderSumsQuery over the lines `filter` (an SQL condition on the line `l`, with its bindings) keeps. */
+function lineSums(dialect: HubDialect, filter: string, bindings: unknown[]): { sql: string; bindings: unknown[] } {
+  const lineCost = `COALESCE(${col('l', 'unitCost')}, ${col('pr', 'cost')})`;
+  // SQLite: each line's cents are computed once, in a subquery it may not flatten into the
+  // grouping (LIMIT -1); flattened, every use of an expression is evaluated again (2× slower).
+  const sqlite = dialect === 'sqlite';
+  const sql = `SELECT x.oid AS order_id, SUM(x.rev) AS revenue_cents, SUM(x.cost) AS cost_cents, SUM(x.nocost) AS cost_missing_lines FROM (
+  SELECT ${col('l', 'orderId')} AS oid,
+    COALESCE(${units(dialect, col('l', 'amount'), 2)}, ${productCents(dialect, col('l', 'quantity'), col('l', 'unitPrice'))}, 0) AS rev,
+    COALESCE(${productCents(dialect, col('l', 'quantity'), lineCost)}, 0) AS cost,
+    CASE WHEN ${lineCost} IS NULL THEN 1 ELSE 0 END AS nocost
+  FROM ${table('SalesOrderLine')} l
+  LEFT JOIN ${table('Product')} pr ON pr.id = ${col('l', 'productId')} AND NOT pr._deleted
+  WHERE NOT l._deleted AND ${col('l', 'orderId')} IS NOT NULL${filter}${sqlite ? ' LIMIT -1' : ''}
+) x GROUP BY x.oid`;
+  return { sql, bindings };
+}
+
+/** Where the figures read an order's line sums: crm_analysis_order, or the lines themselves. */
+type LineSource = 'stored' | 'live';
+
 /** The figures statement: one row per customer, raw sums (figuresOf turns them into figures). */
-function figuresQuery(dialect: HubDialect, cfg: AnalysisConfig, w: Windows, customerIds: readonly string[] | null): { sql: string; bindings: unknown[] } {
+function figuresQuery(dialect: HubDialect, cfg: AnalysisConfig, w: Windows, customerIds: readonly string[] | null, lines: LineSource): { sql: string; bindings: unknown[] } {
   const bindings: unknown[] = [];
   /** A binding, pushed in the order the SQL text is built (template literals evaluate left to right). */
   const p = (v: unknown) => {
@@ -119,25 +153,20 @@ function figuresQuery(dialect: HubDialect, cfg: AnalysisConfig, w: Windows, cust
   // lookup per order; the unary plus hides the index, so it scans the table and sorts (2× faster
   // at 1M lines). PostgreSQL's planner chooses well by itself (and has no unary plus for text).
   const scanned = (e: string) => (dialect === 'sqlite' && customerIds === null ? `+${e}` : e);
-  const lineCost = `COALESCE(${col('l', 'unitCost')}, ${col('pr', 'cost')})`;
-
+  // An order's lines: their per-order sums as the refresh keeps them, or summed now from the lines.
+  const sums = () => {
+    if (lines === 'stored') return ANALYSIS_TABLES.order;
+    const q = lineSums(dialect, customerIds === null ? '' : ` AND ${col('l', 'orderId')} IN (SELECT o.id FROM ${table('SalesOrder')} o WHERE ${col('o', 'customerId')} IN (${marks(customerIds.length)}))`, [...(customerIds ?? [])]);
+    bindings.push(...q.bindings);
+    return `(${q.sql})`;
+  };
   const sql = `
-WITH ol AS (
-  SELECT ${col('l', 'orderId')} AS oid,
-    SUM(COALESCE(${u(col('l', 'amount'))}, ${productCents(dialect, col('l', 'quantity'), col('l', 'unitPrice'))}, 0)) AS rev,
-    SUM(COALESCE(${productCents(dialect, col('l', 'quantity'), lineCost)}, 0)) AS cost,
-    SUM(CASE WHEN ${lineCost} IS NULL THEN 1 ELSE 0 END) AS nocost
-  FROM ${table('SalesOrderLine')} l
-  LEFT JOIN ${table('Product')} pr ON pr.id = ${col('l', 'productId')} AND NOT pr._deleted
-  WHERE NOT l._deleted${customerIds === null ? '' : ` AND ${col('l', 'orderId')} IN (SELECT o.id FROM ${table('SalesOrder')} o WHERE 1 = 1${onlyCustomers(col('o', 'customerId'))})`}
-  GROUP BY ${scanned(col('l', 'orderId'))}
-),
-so AS (
+WITH so AS (
   SELECT ${col('o', 'customerId')} AS cid, ${col('o', 'orderDate')} AS d,
-    COALESCE(ol.rev, ${u(col('o', 'totalAmount'))}, 0) AS rev,
-    COALESCE(ol.cost, 0) AS cost,
-    CASE WHEN ol.oid IS NULL THEN 1 ELSE ol.nocost END AS nocost
-  FROM ${table('SalesOrder')} o LEFT JOIN ol ON ol.oid = o.id
+    COALESCE(ol.revenue_cents, ${u(col('o', 'totalAmount'))}, 0) AS rev,
+    COALESCE(ol.cost_cents, 0) AS cost,
+    CASE WHEN ol.order_id IS NULL THEN 1 ELSE ol.cost_missing_lines END AS nocost
+  FROM ${table('SalesOrder')} o LEFT JOIN ${sums()} ol ON ol.order_id = o.id
   WHERE NOT o._deleted AND ${col('o', 'orderDate')} IS NOT NULL AND ${col('o', 'orderDate')} <= ${p(w.today)}${excluded()}${onlyCustomers(col('o', 'customerId'))}
 ),
 ord AS (

@@ -18,14 +18,19 @@ import type { AnalysisConfig } from '../config/schema.js';
 import { CrmlinkError } from '../core/errors.js';
 import type { Hub } from '../hub/hub.js';
 import { SYSTEM_TABLES } from '../hub/tables.js';
-import { storedFiguresQuery, windowsOf } from './figures.js';
+import { orderSumsQuery, storedFiguresQuery, windowsOf } from './figures.js';
 import { applyScores, type Thresholds } from './ranks.js';
 import { col, table, todayIn } from './sql.js';
 
 export interface RefreshOptions {
   kind: 'full' | 'incremental';
   now?: () => Date;
-  /** Told how long each stage took (touched, figures, scores; milliseconds), for benchmarks. */
+  /**
+   * Recompute every order's line sums (crm_analysis_order) from the lines, not only those of the
+   * orders whose lines changed since the last refresh. They are built from scratch anyway the first time.
+   */
+  rebuildOrderSums?: boolean;
+  /** Told how long each stage took (orders, touched, figures, scores; milliseconds), for benchmarks. */
   onStage?: (stage: string, ms: number) => void;
 }
 
@@ -78,6 +83,8 @@ async function refreshLocked(hub: Hub, cfg: AnalysisConfig, opts: RefreshOptions
   try {
     const result = await hub.store.transaction(async (trx) => {
       await store.ensureIndexes(trx);
+      await updateOrderSums(trx, hub, watermark, opts.rebuildOrderSums === true);
+      stage('orders');
       let customers = 0;
       let stageChanges = 0;
       if (kind === 'full') {
@@ -106,6 +113,59 @@ async function refreshLocked(hub: Hub, cfg: AnalysisConfig, opts: RefreshOptions
     await store.finishRun(hub.knex, runId, { status: 'failed', endedAt: now().toISOString(), customers: 0, thresholds: null, error: err instanceof Error ? err.message : String(err) });
     throw err;
   }
+}
+
+/**
+ * Bring the per-order line sums up to `watermark`: every order's when they were never built (or
+ * `rebuild`), else only those of the orders whose lines changed since the sums' own mark. Recomputing
+ * an order is idempotent, so an order counted twice (a write racing the watermark) is harmless.
+ */
+async function updateOrderSums(trx: Knex.Transaction, hub: Hub, watermark: number, rebuild: boolean): Promise<void> {
+  const store = hub.store.analysis;
+  const mark = rebuild ? null : await store.orderSumsMark(trx);
+  if (mark === null) await store.replaceOrderSums(trx, null, orderSumsQuery(hub.dialect, null));
+  else {
+    const orders = await changedOrders(trx, mark);
+    for (let i = 0; i < orders.length; i += CHUNK) {
+      const chunk = orders.slice(i, i + CHUNK);
+      await store.replaceOrderSums(trx, chunk, orderSumsQuery(hub.dialect, chunk));
+    }
+  }
+  await store.setOrderSumsMark(trx, watermark);
+}
+
+/**
+ * Orders whose line sums may have moved since `mark`: those of lines changed since (edited,
+ * deleted, added), those lines belonged to before (crm_history keeps each version's changed fields
+ * with their values before), and those with a line of a product changed since (its cost).
+ */
+export async function changedOrders(knex: Knex | Knex.Transaction, mark: number): Promise<string[]> {
+  const orderOfLine = col('l', 'orderId');
+  const current = rowsOf(
+    await knex.raw(
+      `SELECT ${orderOfLine} AS oid FROM ${table('SalesOrderLine')} l WHERE l._seq > ?
+      UNION ALL
+      SELECT ${orderOfLine} FROM ${table('SalesOrderLine')} l WHERE ${col('l', 'productId')} IN (SELECT pr.id FROM ${table('Product')} pr WHERE pr._seq > ?)`,
+      [mark, mark],
+    ),
+  );
+  const before = rowsOf(
+    await knex.raw(
+      `SELECT h.before AS before FROM ${table('SalesOrderLine')} x JOIN ${SYSTEM_TABLES.history} h ON h.entity = 'SalesOrderLine' AND h.gid = x.id WHERE x._seq > ? AND h.before LIKE '%"orderId"%'`,
+      [mark],
+    ),
+  );
+  const orders = new Set<string>();
+  for (const r of current) if (r.oid !== null && r.oid !== undefined) orders.add(String(r.oid));
+  for (const r of before) {
+    const id = (JSON.parse(String(r.before)) as Record<string, unknown>).orderId;
+    if (typeof id === 'string' && id !== '') orders.add(id);
+  }
+  return [...orders];
+}
+
+function rowsOf(res: unknown): Record<string, unknown>[] {
+  return Array.isArray(res) ? (res as Record<string, unknown>[]) : ((res as { rows?: Record<string, unknown>[] }).rows ?? []);
 }
 
 export function jsonThresholds(t: Thresholds): Record<string, unknown> {
