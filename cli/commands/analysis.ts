@@ -55,12 +55,17 @@ export function register(program: Command, ctx: AnalysisCliContext): void {
     .description('Recompute the analysis: the customers changed since the last refresh, or all of them with --full')
     .option('-c, --config <file>', 'config file (default: crmlink.yaml or $CRMLINK_CONFIG)')
     .option('--full', 'every customer (default: only those whose records changed since the last refresh)')
+    .option('--rebuild', 'every customer, and every order\'s line sums recomputed from the lines (implies --full)')
     .option('--as-of <day>', 'compute as of this day (YYYY-MM-DD) instead of today', asOfDay)
     .option('--json', 'print the report as JSON')
-    .action(async (opts: CommonOptions & { full?: boolean }) => {
+    .action(async (opts: CommonOptions & { full?: boolean; rebuild?: boolean }) => {
       await withApp(ctx, opts, async (app) => {
         const cfg = app.config.analysis;
-        const r = await (await loadAnalysis()).refreshAnalysis(app.hub, cfg, { kind: opts.full ? 'full' : 'incremental', now: clockOf(opts.asOf, cfg.timezone) });
+        const r = await (await loadAnalysis()).refreshAnalysis(app.hub, cfg, {
+          kind: opts.full || opts.rebuild ? 'full' : 'incremental',
+          rebuildOrderSums: opts.rebuild === true,
+          now: clockOf(opts.asOf, cfg.timezone),
+        });
         if (opts.json) {
           ctx.out(JSON.stringify({ ...r, thresholds: { ...r.thresholds, currentCents: undefined, potentialCents: undefined, current: (await loadAnalysis()).centsToDecimal(r.thresholds.currentCents), potential: (await loadAnalysis()).centsToDecimal(r.thresholds.potentialCents) } }, null, 2));
           return;

@@ -71,6 +71,13 @@ describe('crmlink analysis', () => {
     expect((await cli('refresh', '--as-of', '2026-02-30')).code).toBe(2);
   });
 
+  test('refresh --rebuild sums every order again and gives what --full gives', async () => {
+    const full = await cli('refresh', '--full', '--as-of', F.TODAY);
+    const rebuilt = await cli('refresh', '--rebuild', '--as-of', F.TODAY);
+    expect(rebuilt.code).toBe(0);
+    expect(rebuilt.out).toBe(full.out);
+  });
+
   test('customers --xlsx and --csv: the exports open in exceljs and match the list', async () => {
     expect((await cli('refresh', '--full', '--as-of', F.TODAY)).code).toBe(0);
     const xlsx = join(dir, 'overdue.xlsx');
