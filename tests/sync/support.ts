@@ -6,6 +6,8 @@ import type { Knex } from 'knex';
 import type { Dialect } from '../../config/schema.js';
 import type { App } from '../../app/app.js';
 import { makeCreditCode } from '../../identity/credit-code.js';
+import { runJob } from '../../sync/engine.js';
+import type { RunReport } from '../../sync/types.js';
 import { type TestDatabase } from '../support/databases.js';
 import { appsOnConfig, hubErpFinance, type AppsOnConfig, type HubErpFinance } from '../support/apps.js';
 
@@ -216,4 +218,22 @@ export async function dumpHub(app: App): Promise<Record<string, unknown[]>> {
     if (await app.hub.knex.schema.hasTable(t)) out[t] = await app.hub.knex(t).select();
   }
   return out;
+}
+
+/** A run of `job` that stops after its first read until the test calls `release()`; `atRead` settles when it gets there. */
+export function runHeldAfterRead(app: App, job: string): { atRead: Promise<void>; release: () => void; run: Promise<RunReport> } {
+  let release!: () => void;
+  let reached!: () => void;
+  const atRead = new Promise<void>((r) => (reached = r));
+  const held = new Promise<void>((r) => (release = r));
+  const run = runJob(app, job, {
+    faults: {
+      at: async (point) => {
+        if (point !== 'after-read') return;
+        reached();
+        await held;
+      },
+    },
+  });
+  return { atRead, release, run };
 }
