@@ -10,6 +10,7 @@ import { runJob } from '../../sync/engine.js';
 import type { RunReport } from '../../sync/types.js';
 import { type TestDatabase } from '../support/databases.js';
 import { appsOnConfig, hubErpFinance, type AppsOnConfig, type HubErpFinance } from '../support/apps.js';
+import { TEST_ERP_CUSTOMERS, TEST_ERP_CUSTOMER_FIELDS } from '../support/config.js';
 
 export interface WorldOptions {
   hub?: 'sqlite' | 'postgres';
@@ -93,21 +94,10 @@ sources:
     kind: finance
     dialect: ${finDb.dialect}
     connection: ${conn(finDb)}
-entities:
-  Customer:
-    sources:
-      erp:
-        table: erp_customer
-        key: [cust_code]
+${TEST_ERP_CUSTOMERS}
         changes: ${erpChanges}
         write: [insert, update, delete]
-        fields:
-          code: cust_code
-          name: cust_name
-          creditCode: credit_code
-          phone: phone
-          city: city
-          creditLimit: { column: credit_limit, type: decimal, scale: 2 }
+${TEST_ERP_CUSTOMER_FIELDS}
       finance:
         table: fin_account
         key: [acct_no]

@@ -20,6 +20,7 @@ import { closeApp, openApp, type App } from '../../app/app.js';
 import { silentLogger, type Logger } from '../../core/logger.js';
 import { installCapture } from '../../connectors/capture/index.js';
 import { createTestDatabase, fixtureKnex, type TestDatabase } from '../support/databases.js';
+import { TEST_ERP_CUSTOMER_FIELDS } from '../support/config.js';
 
 export type SourceName = 'erp' | 'finance' | 'oa';
 export type SystemName = 'hub' | SourceName;
@@ -160,13 +161,7 @@ function verifyYaml(dbs: Record<SystemName, TestDatabase>, c: ConfigOptions): st
         key: [cust_code]
         changes: { strategy: timestamp, column: updated_at, lookBackSeconds: 3600 }
         write: [insert, update, delete]
-        fields:
-          code: cust_code
-          name: cust_name
-          creditCode: credit_code
-          phone: phone
-          city: city
-          creditLimit: { column: credit_limit, type: decimal, scale: 2 }`,
+${TEST_ERP_CUSTOMER_FIELDS}`,
     finance: `
       finance:
         table: fin_account
