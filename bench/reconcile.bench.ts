@@ -22,7 +22,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { flags, machine, round, RssSampler, statementCounter } from './lib/common.js';
-import { TEST_ERP_CUSTOMERS } from '../tests/support/config.js';
+import { TEST_ERP_CUSTOMERS } from '../tests/support/test-erp.js';
 
 process.env.NODE_ENV ??= 'production';
 const f = flags();

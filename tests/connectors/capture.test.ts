@@ -13,7 +13,7 @@ import type { CaptureSpec, Change, ChangeBatch, Checkpoint, Driver } from '../..
 import { CRMLINK_ORIGIN, installCapture } from '../../connectors/capture/index.js';
 import { HASH_PREFIX, shiftTs, tsOrder, tsValue } from '../../connectors/capture/timestamp.js';
 import { keyHash, rowHash } from '../../connectors/hash.js';
-import { sourceFor } from '../contract/support.js';
+import { drainChanges, sourceFor } from '../contract/support.js';
 import { CrmlinkError } from '../../core/errors.js';
 
 let db: TestDatabase;
@@ -35,18 +35,8 @@ afterAll(async () => {
   await db?.drop();
 });
 
-/** Every batch up to hasMore: false, the checkpoint JSON round-tripped between calls as the hub stores it. */
-async function drain(spec: CaptureSpec, cp: Checkpoint | null, pageSize: number, d: Driver = driver) {
-  const batches: ChangeBatch[] = [];
-  let checkpoint = cp;
-  for (let i = 0; i < 100; i++) {
-    const b = await d.changesSince(spec, checkpoint, { pageSize });
-    batches.push(b);
-    checkpoint = JSON.parse(JSON.stringify(b.checkpoint)) as Checkpoint;
-    if (!b.hasMore) break;
-  }
-  return { changes: batches.flatMap((b) => b.changes), checkpoint: checkpoint as Checkpoint, batches };
-}
+/** Every batch up to hasMore: false (of the test's driver unless another is named). */
+const drain = (spec: CaptureSpec, cp: Checkpoint | null, pageSize: number, d: Driver = driver) => drainChanges(d, spec, cp, pageSize);
 
 const keys = (changes: Change[]) => changes.map((c) => String(c.key.length === 1 ? c.key[0] : c.key.join('/')));
 

@@ -10,7 +10,7 @@ import { runJob } from '../../sync/engine.js';
 import type { RunReport } from '../../sync/types.js';
 import { type TestDatabase } from '../support/databases.js';
 import { appsOnConfig, hubErpFinance, type AppsOnConfig, type HubErpFinance } from '../support/apps.js';
-import { TEST_ERP_CUSTOMERS, TEST_ERP_CUSTOMER_FIELDS } from '../support/config.js';
+import { addErpCustomerColumns, TEST_ERP_CUSTOMERS, TEST_ERP_CUSTOMER_FIELDS } from '../support/test-erp.js';
 
 export interface WorldOptions {
   hub?: 'sqlite' | 'postgres';
@@ -60,12 +60,7 @@ export async function createWorld(opts: WorldOptions = {}): Promise<World> {
   const label = opts.label ?? 'sync';
   const { hubDb, erpDb, finDb, erp, fin } = await hubErpFinance(label, { hub: opts.hub ?? 'sqlite', erp: opts.erp ?? 'sqlite', finance: opts.finance ?? 'sqlite' });
   await erp.schema.createTable('erp_customer', (t) => {
-    t.string('cust_code', 20).primary();
-    t.string('cust_name', 200).notNullable();
-    t.string('credit_code', 18).nullable();
-    t.string('phone', 30).nullable();
-    t.string('city', 50).nullable();
-    t.decimal('credit_limit', 12, 2).nullable();
+    addErpCustomerColumns(t);
     t.string('updated_at', 30).nullable();
   });
   await fin.schema.createTable('fin_account', (t) => {

@@ -22,7 +22,7 @@ import { makeCreditCode } from '../../identity/credit-code.js';
 import { runJob } from '../../sync/engine.js';
 import { listParked } from '../../sync/status.js';
 import { createTestDatabase, fixtureKnex, requireDialect, type TestDatabase } from '../support/databases.js';
-import { TEST_ERP_CUSTOMERS } from '../support/config.js';
+import { TEST_ERP_CUSTOMERS } from '../support/test-erp.js';
 
 // ------------------------------------------------------------------------------ configs
 

@@ -22,7 +22,7 @@ import { join, resolve } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Knex } from 'knex';
 import { createTestDatabase, fixtureKnex, requireDialect, type TestDatabase } from '../support/databases.js';
-import { TEST_ERP_CUSTOMERS } from '../support/config.js';
+import { TEST_ERP_CUSTOMERS } from '../support/test-erp.js';
 
 const BIN = resolve(import.meta.dirname, '../../bin/crmlink.mjs');
 const JOB = 'customers';
