@@ -35,6 +35,16 @@ afterAll(async () => {
   await db?.drop();
 });
 
+/** A table keyed by the pair (a, b), with one value column v. */
+function createPairsTable(name: string): Promise<void> {
+  return fx.schema.createTable(name, (t) => {
+    t.string('a', 5);
+    t.integer('b');
+    t.string('v', 10);
+    t.primary(['a', 'b']);
+  });
+}
+
 /** Every batch up to hasMore: false (of the test's driver unless another is named). */
 const drain = (spec: CaptureSpec, cp: Checkpoint | null, pageSize: number, d: Driver = driver) => drainChanges(d, spec, cp, pageSize);
 
@@ -87,12 +97,7 @@ describe('hash capture', () => {
   });
 
   it('a composite key resumes after the last (a, b) pair', async () => {
-    await fx.schema.createTable('h_pairs', (t) => {
-      t.string('a', 5);
-      t.integer('b');
-      t.string('v', 10);
-      t.primary(['a', 'b']);
-    });
+    await createPairsTable('h_pairs');
     await fx('h_pairs').insert([
       { a: 'x', b: 2, v: '1' },
       { a: 'x', b: 1, v: '2' },
@@ -252,12 +257,7 @@ describe('trigger capture', () => {
   });
 
   it('a composite key is logged and joined back per key', async () => {
-    await fx.schema.createTable('t_pairs', (t) => {
-      t.string('a', 5);
-      t.integer('b');
-      t.string('v', 10);
-      t.primary(['a', 'b']);
-    });
+    await createPairsTable('t_pairs');
     await installCapture(driver, { table: { table: 't_pairs' }, key: ['a', 'b'] });
     await fx('t_pairs').insert({ a: 'x', b: 1, v: 'one' });
     await fx('t_pairs').insert({ a: 'x', b: 2, v: 'two' });
