@@ -35,7 +35,7 @@ import { fileURLToPath } from 'node:url';
 import { flags, machine, mergeRounds, round, type LoadResult } from './lib/common.js';
 import { runHttpLoad } from './lib/http-load.js';
 import { profileDuring } from './lib/cpuprofile.js';
-import { ERP_SALES_ORDER_SOURCE } from '../demo/mappings.js';
+import { FEDERATED_SALES_ORDERS } from './lib/setup.js';
 
 process.env.NODE_ENV ??= 'production';
 const { createDatabase, loadSystem } = await import('./data/generate.js');
@@ -127,12 +127,7 @@ log: { level: silent }
 sources:
   erp: { kind: erp, dialect: postgres, connection: ${JSON.stringify(erp.connection)}, timezone: Asia/Shanghai, pool: { min: 0, max: ${POOL} } }
 entities:
-  SalesOrder:
-    mode: federated
-    owner: erp
-    sources:
-      erp:
-${ERP_SALES_ORDER_SOURCE}
+${FEDERATED_SALES_ORDERS}
 server: { port: 0, graphiql: false, auth: { mode: none, anonymousRole: admin, roles: { admin: { customers: all, write: true, admin: true } } } }
 `;
     const app = await openApp(parseConfig(yaml), { logger: silentLogger });

@@ -22,14 +22,13 @@
  * Prints one JSON object. Needs MariaDB on 127.0.0.1.
  */
 import { openApp, closeApp, type App } from '../app/app.js';
-import { installCapture } from '../connectors/capture/index.js';
 import { parseConfig } from '../config/load.js';
 import { silentLogger } from '../core/logger.js';
-import { runJob } from '../sync/engine.js';
 import { startPropagation } from '../sync/propagation.js';
 import { startScheduler } from '../sync/scheduler.js';
 import { SourcePoller } from '../sync/source-poller.js';
-import { createWorld, seedErp } from '../tests/sync/support.js';
+import { createWorld } from '../tests/sync/support.js';
+import { loadBenchCustomers } from './lib/sync-world.js';
 
 const argv = process.argv.slice(2);
 const arg = (name: string, dflt: string) => {
@@ -91,13 +90,7 @@ async function main(): Promise<void> {
   try {
     await world.erp.schema.alterTable('erp_customer', (t) => t.index(['updated_at'], 'erp_customer_updated_at'));
     const setup = await open();
-    await installCapture(setup.sources.driver('finance'), setup.sources.mapping('Customer', 'finance'));
-    await seedErp(
-      world.erp,
-      Array.from({ length: CUSTOMERS }, (_, i) => ({ code: `B${String(i).padStart(5, '0')}`, name: `Bench ${i}`, phone: `010-${String(10000000 + i)}` })),
-    );
-    const load = await runJob(setup, 'customers');
-    if (load.status !== 'ok') throw new Error(`initial load: ${load.status} ${load.error?.message ?? ''}`);
+    await loadBenchCustomers(world, setup, CUSTOMERS);
     await closeApp(setup);
 
     // 1. Latency per interval.

@@ -18,16 +18,15 @@
  * Prints one JSON object (p50, p99, max per case). Needs PostgreSQL and MariaDB on 127.0.0.1.
  */
 import { openApp } from '../app/app.js';
-import { installCapture } from '../connectors/capture/index.js';
 import { parseConfig } from '../config/load.js';
 import { silentLogger } from '../core/logger.js';
 import { startServer } from '../server/server.js';
-import { runJob } from '../sync/engine.js';
 import { startPropagation } from '../sync/propagation.js';
 import { startScheduler } from '../sync/scheduler.js';
 import { startSourceListener } from '../sync/source-listener.js';
 import { SERVER_AUTH } from '../tests/graphql/fixture.js';
-import { createWorld, seedErp } from '../tests/sync/support.js';
+import { createWorld } from '../tests/sync/support.js';
+import { loadBenchCustomers } from './lib/sync-world.js';
 
 const argv = process.argv.slice(2);
 const arg = (name: string, dflt: number) => {
@@ -59,13 +58,7 @@ async function main(): Promise<void> {
   const world = await createWorld({ erp: 'mysql', finance: 'postgres', financeCapture: 'trigger', schedule: '*/5 * * * *', label: 'pbench' });
   const app = await openApp(parseConfig(`${world.yaml}server:${SERVER_AUTH}`), { logger: silentLogger });
   try {
-    await installCapture(app.sources.driver('finance'), app.sources.mapping('Customer', 'finance'));
-    await seedErp(
-      world.erp,
-      Array.from({ length: CUSTOMERS }, (_, i) => ({ code: `B${String(i).padStart(5, '0')}`, name: `Bench ${i}`, phone: `010-${String(10000000 + i)}` })),
-    );
-    const load = await runJob(app, 'customers');
-    if (load.status !== 'ok') throw new Error(`initial load: ${load.status} ${load.error?.message ?? ''}`);
+    await loadBenchCustomers(world, app, CUSTOMERS);
     const propagation = (app.propagation = startPropagation(app));
     const listener = await startSourceListener(app);
     const scheduler = startScheduler(app, { runOptions: { lockWaitMs: 30_000 } });

@@ -22,6 +22,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { flags, machine, round, RssSampler, statementCounter } from './lib/common.js';
+import { TEST_ERP_CUSTOMERS } from '../tests/support/test-erp.js';
 
 process.env.NODE_ENV ??= 'production';
 const f = flags();
@@ -66,12 +67,7 @@ hub: { dialect: ${hubDialect}, connection: ${c(hubDb)} }
 log: { level: silent }
 sources:
   erp: { kind: erp, dialect: ${erpDialect}, connection: ${c(erpDb)} }
-entities:
-  Customer:
-    sources:
-      erp:
-        table: erp_customer
-        key: [cust_code]
+${TEST_ERP_CUSTOMERS}
         changes: { strategy: timestamp, column: updated_at, lookBackSeconds: 5 }
         fields: { code: cust_code, name: cust_name, city: city, phone: phone }
 sync:

@@ -41,6 +41,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { flags, machine, round, RssSampler, statementCounter } from './lib/common.js';
+import { updatedByTimestamp } from '../demo/mappings.js';
 
 process.env.NODE_ENV ??= 'production';
 const f = flags();
@@ -107,11 +108,7 @@ entities:
     survivorship: { default: "erp,finance", fields: { creditLimit: finance } }
     sources:
       erp:
-        table: Customer
-        key: [cCusCode]
-        changes: { strategy: timestamp, column: dModifyDate, lookBackSeconds: 5 }
-        write: [update]
-        fields:
+${updatedByTimestamp('Customer', 'cCusCode', 'dModifyDate', 5)}
           code: { column: cCusCode, write: false }
           name: { column: cCusName, trim: true, halfWidth: true }
           creditCode: { column: cCusRegCode, trim: true }

@@ -27,6 +27,15 @@ import { captureChanges } from './capture/index.js';
 import { READ_KEYS_CHUNK } from './read-keys.js';
 import { FILTER_OPS, type ConnectorCapabilities } from './connector.js';
 
+/** Adds an aggregate to a select, by the aggregate's name (`arg` maps the output name to the column). */
+const AGGREGATE_SELECT: Record<AggregateSpec['aggregates'][number]['fn'], (qb: Knex.QueryBuilder, arg: Record<string, string>) => void> = {
+  count: (qb, arg) => qb.count(arg),
+  sum: (qb, arg) => qb.sum(arg),
+  min: (qb, arg) => qb.min(arg),
+  max: (qb, arg) => qb.max(arg),
+  avg: (qb, arg) => qb.avg(arg),
+};
+
 export interface KnexDriverOptions extends Omit<AdapterOptions, 'name'> {
   /** test(): give up after this long (default 10 s). */
   testTimeoutMs?: number;
@@ -211,23 +220,7 @@ export class KnexDriver implements Driver {
     for (const a of spec.aggregates) {
       if (a.fn !== 'count' && !a.column) throw new ValidationError(`aggregate ${a.fn} needs a column`, { table: ref.table });
       const arg = { [a.as]: a.column ?? '*' };
-      switch (a.fn) {
-        case 'count':
-          qb.count(arg);
-          break;
-        case 'sum':
-          qb.sum(arg);
-          break;
-        case 'min':
-          qb.min(arg);
-          break;
-        case 'max':
-          qb.max(arg);
-          break;
-        case 'avg':
-          qb.avg(arg);
-          break;
-      }
+      AGGREGATE_SELECT[a.fn](qb, arg);
     }
     return this.run<Row[]>(qb, { op: 'aggregate', table: ref });
   }

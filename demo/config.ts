@@ -14,7 +14,16 @@
 import { join, resolve } from 'node:path';
 import { DEMO_FILE_NAMES, HUB_FILE_NAME } from './seed.js';
 import { DEMO_JOB, DEMO_PORT } from './defaults.js';
-import { ERP_CUSTOMER_FIELDS, ERP_SALES_ORDER_SOURCE, ERP_SALES_ORDER_LINE_SOURCE, FINANCE_INVOICE_SOURCE, OA_APPROVAL_DETAIL_FIELDS } from './mappings.js';
+import {
+  ERP_CUSTOMER_FIELDS,
+  ERP_SALES_ORDER_SOURCE,
+  ERP_SALES_ORDER_LINE_SOURCE,
+  FINANCE_INVOICE_SOURCE,
+  OA_APPROVAL_DETAIL_FIELDS,
+  SURVEY_RESPONSE_KEY,
+  oaApprovalKey,
+  updatedByTimestamp,
+} from './mappings.js';
 import { AS_OF } from './time.js';
 import { SURVEY_HEADER_ROW, SURVEY_SHEET, SURVEYS_FILE_NAME } from './surveys.js';
 
@@ -101,18 +110,10 @@ entities:
       fields: { creditLimit: finance }   # … but finance owns credit limits
     sources:
       erp:
-        table: Customer
-        key: [cCusCode]
-        changes: { strategy: timestamp, column: dModifyDate }
-        write: [update]
-        fields:
+${updatedByTimestamp('Customer', 'cCusCode', 'dModifyDate')}
 ${ERP_CUSTOMER_FIELDS}
       finance:
-        table: fin_customer
-        key: [acct_no]
-        changes: { strategy: timestamp, column: updated_at }
-        write: [update]
-        fields:
+${updatedByTimestamp('fin_customer', 'acct_no', 'updated_at')}
           # Finance keeps the name printed on its invoices: read for matching, never overwritten.
           name: { column: cust_name, trim: true, halfWidth: true, write: false }
           creditCode: { column: credit_code, trim: true }
@@ -184,11 +185,7 @@ ${FINANCE_INVOICE_SOURCE}
       customerName: { type: string, description: "Customer name as typed into the OA form (khmc)." }
     sources:
       oa:
-        table: v_approval
-        key: [requestid]
-        fields:
-          code: { column: requestid, type: string }
-          customerId: { column: khbm, type: ref, refSource: erp }   # the ERP customer code (ERP's key space), when filled in
+${oaApprovalKey("{ column: khbm, type: ref, refSource: erp }   # the ERP customer code (ERP's key space), when filled in")}
 ${OA_APPROVAL_DETAIL_FIELDS}
 
   # Satisfaction surveys, read live from the workbook; 客户编号 holds the ERP customer code.
@@ -197,11 +194,7 @@ ${OA_APPROVAL_DETAIL_FIELDS}
     owner: surveys
     sources:
       surveys:
-        table: responses
-        key: [问卷编号]
-        fields:
-          code: 问卷编号
-          customerId: { column: 客户编号, type: ref, refSource: erp }   # → Customer (ERP key)
+${SURVEY_RESPONSE_KEY}
           surveyDate: { column: 调查日期, type: date }
           channel: { column: 渠道, map: { 电话: PHONE, 上门: VISIT, 微信: WECHAT, 邮件: EMAIL, 网页: WEB } }
           score: { column: 总体评分, type: decimal, scale: 1 }

@@ -4,6 +4,19 @@
  * block. The demo's crmlink.yaml and the benchmarks' deployments map the same schema with these.
  */
 
+/**
+ * The first lines of a source's block for a table whose rows carry a modified-at column and that
+ * crmlink writes back by update only: table, key, timestamp capture and the `fields:` line.
+ */
+export function updatedByTimestamp(table: string, key: string, column: string, lookBackSeconds?: number): string {
+  const lookBack = lookBackSeconds === undefined ? '' : `, lookBackSeconds: ${lookBackSeconds}`;
+  return `        table: ${table}
+        key: [${key}]
+        changes: { strategy: timestamp, column: ${column}${lookBack} }
+        write: [update]
+        fields:`;
+}
+
 /** ERP `Customer` → Customer. */
 export const ERP_CUSTOMER_FIELDS = `          code: { column: cCusCode, write: false }
           name: { column: cCusName, trim: true, halfWidth: true }
@@ -59,6 +72,22 @@ export const FINANCE_INVOICE_SOURCE = `        table: ar_invoice
           balance: { column: balance, type: decimal, scale: 2 }
           status: { column: status, map: { open: OPEN, partial: PARTIAL, paid: PAID, void: VOID } }
           currency: currency`;
+
+/** OA `v_approval` → ApprovalRequest: table, key, `code`, and `customerId` read by `customerIdRule` (the reference rules differ by deployment). */
+export function oaApprovalKey(customerIdRule: string): string {
+  return `        table: v_approval
+        key: [requestid]
+        fields:
+          code: { column: requestid, type: string }
+          customerId: ${customerIdRule}`;
+}
+
+/** Satisfaction survey workbook `responses` → SurveyResponse: table, key, `code`, and `customerId` (客户编号 holds the ERP customer code). */
+export const SURVEY_RESPONSE_KEY = `        table: responses
+        key: [问卷编号]
+        fields:
+          code: 问卷编号
+          customerId: { column: 客户编号, type: ref, refSource: erp }   # → Customer (ERP key)`;
 
 /** OA `v_approval` → ApprovalRequest: the fields after `code` and `customerId` (whose reference rules differ by deployment). */
 export const OA_APPROVAL_DETAIL_FIELDS = `          customerName: khmc

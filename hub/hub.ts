@@ -20,6 +20,28 @@ import { ENTITY_SYSTEM_COLUMNS as C, SYSTEM_TABLES } from './tables.js';
 export { nowIso, type HubRecord } from './golden.js';
 export type { AuditEntry } from './audit.js';
 
+/**
+ * The knex of a SQLite hub file: one connection, in WAL mode so that GraphQL reads go on while a
+ * sync transaction writes, waiting `busyTimeoutMs` for another process's write lock.
+ */
+export function sqliteHubKnex(filename: string, busyTimeoutMs = 5000): Knex {
+  return knexFactory({
+    client: 'better-sqlite3',
+    connection: { filename },
+    useNullAsDefault: true,
+    pool: {
+      min: 1,
+      max: 1,
+      afterCreate: (conn: { pragma(s: string): unknown }, done: (err: Error | null, conn: unknown) => void) => {
+        conn.pragma('journal_mode = WAL');
+        conn.pragma(`busy_timeout = ${busyTimeoutMs}`);
+        conn.pragma('foreign_keys = ON');
+        done(null, conn);
+      },
+    },
+  });
+}
+
 export class Hub {
   readonly dialect: 'sqlite' | 'postgres';
   readonly custom: CustomFields;
@@ -80,22 +102,7 @@ export class Hub {
     if (hub.dialect === 'sqlite') {
       const filename = resolveConfigPath(loaded, hub.connection.filename ?? './.crmlink/hub.db');
       if (filename !== ':memory:') mkdirSync(dirname(filename), { recursive: true });
-      knex = knexFactory({
-        client: 'better-sqlite3',
-        connection: { filename },
-        useNullAsDefault: true,
-        pool: {
-          min: 1,
-          max: 1,
-          // WAL lets GraphQL reads go on while a sync transaction writes.
-          afterCreate: (conn: { pragma(s: string): unknown }, done: (err: Error | null, conn: unknown) => void) => {
-            conn.pragma('journal_mode = WAL');
-            conn.pragma('busy_timeout = 5000');
-            conn.pragma('foreign_keys = ON');
-            done(null, conn);
-          },
-        },
-      });
+      knex = sqliteHubKnex(filename);
     } else {
       const c = hub.connection;
       knex = knexFactory({

@@ -13,7 +13,7 @@ import { ENTITY_SYSTEM_COLUMNS as C } from '../hub/tables.js';
 import { CrmlinkError } from '../core/errors.js';
 import { MODEL, type CrmRecord, type CrmValue, type EntityName, type ModelField } from '../model/entities.js';
 import { isConst, simplify, type Filter, type SortColumn } from './filters.js';
-import { HUB, recordsByKeys, withFieldGetters, type AggSpec, type EntityStore, type Rec, type StoreQuery } from './store.js';
+import { HUB, keysMatching, recordsByKeys, withFieldGetters, type AggSpec, type EntityStore, type Rec, type StoreQuery } from './store.js';
 import { decimalFromDb } from '../model/decimal.js';
 
 interface Sql {
@@ -214,12 +214,12 @@ export class HubStore implements EntityStore {
     return recordsByKeys(this, keys);
   }
 
-  async keys(where: Filter): Promise<string[]> {
-    const w = simplify(where);
-    if (isConst(w, false)) return [];
-    const b = this.base(w);
-    const rows = await this.raw<Row>(`SELECT ${q(C.id)} AS "k" FROM ${q(this.table)} WHERE ${b.sql}`, b.bindings);
-    return rows.map((r) => String(r.k));
+  keys(where: Filter): Promise<string[]> {
+    return keysMatching(where, async (w) => {
+      const b = this.base(w);
+      const rows = await this.raw<Row>(`SELECT ${q(C.id)} AS "k" FROM ${q(this.table)} WHERE ${b.sql}`, b.bindings);
+      return rows.map((r) => String(r.k));
+    });
   }
 }
 

@@ -338,12 +338,18 @@ export function buildMutations(rt: Runtime): Record<string, Resolver> {
       return rec;
     };
 
+    /** The request's scope and the input's values, once the viewer may write and the input is valid and sets no field hidden from them. */
+    const checkedInput = (ctx: Parameters<typeof scope>[1], input: unknown, op: 'create' | 'update') => {
+      const s = scope(rt, ctx);
+      requireWrite(s.viewer, `${op} ${entity}`);
+      const values = validateInput(entity, fields, input as Record<string, unknown>, op);
+      checkHiddenInput(s, entity, values);
+      return { s, values };
+    };
+
     if (ec.writable.includes('insert')) {
       out[`create${entity}`] = async (_p, args, ctx) => {
-        const s = scope(rt, ctx);
-        requireWrite(s.viewer, `create ${entity}`);
-        const values = validateInput(entity, fields, args.input as Record<string, unknown>, 'create');
-        checkHiddenInput(s, entity, values);
+        const { s, values } = checkedInput(ctx, args.input, 'create');
         checkOwnership(s, entity, values, null);
         checkWritableFields(rt, entity, values, 'insert');
         await checkTargetColumns(rt, entity, values, 'insert');
@@ -356,10 +362,7 @@ export function buildMutations(rt: Runtime): Record<string, Resolver> {
     }
     if (ec.writable.includes('update')) {
       out[`update${entity}`] = async (_p, args, ctx) => {
-        const s = scope(rt, ctx);
-        requireWrite(s.viewer, `update ${entity}`);
-        const values = validateInput(entity, fields, args.input as Record<string, unknown>, 'update');
-        checkHiddenInput(s, entity, values);
+        const { s, values } = checkedInput(ctx, args.input, 'update');
         const rec = await loadForWrite(s, entity, String(args.id));
         checkOwnership(s, entity, values, rec);
         checkWritableFields(rt, entity, values, 'update');

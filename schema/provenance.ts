@@ -9,6 +9,7 @@
  *   has no base yet): sync has something to push;
  * - IN_SYNC otherwise. A federated record is read live, hence always IN_SYNC.
  */
+import type { Knex } from 'knex';
 import { SYSTEM_TABLES as T } from '../hub/tables.js';
 import type { CrmValue } from '../model/entities.js';
 import { isHidden } from './security.js';
@@ -44,27 +45,21 @@ function groupByEntity(recs: readonly Rec[]): Map<string, string[]> {
   return m;
 }
 
-export function sourceRecords(scope: Scope, rec: Rec): Promise<SourceRecordView[]> {
-  if (rec.space !== HUB) return Promise.resolve([{ source: rec.space, key: rec.key, syncedAt: null, values: visible(scope, rec.entity, rec.values) }]);
+/**
+ * A list of views for each hub record, loaded in one query per entity for all the records a
+ * request asks about: `viewsOf` reads one entity's records and names the record of each view.
+ */
+function viewsPerRecord<V>(scope: Scope, name: string, rec: Rec, viewsOf: (knex: Knex, entity: string, gids: string[]) => Promise<{ gid: string; view: V }[]>): Promise<V[]> {
   return scope
-    .loader<Rec, SourceRecordView[]>(
-      'prov:sourceRecords',
+    .loader<Rec, V[]>(
+      name,
       async (recs) => {
         const knex = scope.app.hub.knex;
-        const out = new Map<string, SourceRecordView[]>();
+        const out = new Map<string, V[]>();
         for (const [entity, gids] of groupByEntity(recs)) {
-          const rows = await knex(`${T.xref} as x`)
-            .leftJoin(`${T.base} as b`, function on() {
-              this.on('b.entity', '=', 'x.entity').andOn('b.source', '=', 'x.source').andOn('b.source_key', '=', 'x.source_key');
-            })
-            .select({ gid: 'x.gid', source: 'x.source', key: 'x.source_key', syncedAt: 'b.synced_at', values: 'b.values' })
-            .where('x.entity', entity)
-            .whereIn('x.gid', gids)
-            .orderBy([{ column: 'x.source' }, { column: 'x.source_key' }]);
-          for (const r of rows) {
-            const k = `${entity}:${String(r.gid)}`;
-            const values = typeof r.values === 'string' ? visible(scope, entity, JSON.parse(r.values) as Record<string, CrmValue>) : null;
-            out.set(k, [...(out.get(k) ?? []), { source: String(r.source), key: String(r.key), syncedAt: r.syncedAt ? String(r.syncedAt) : null, values }]);
+          for (const { gid, view } of await viewsOf(knex, entity, gids)) {
+            const k = `${entity}:${gid}`;
+            out.set(k, [...(out.get(k) ?? []), view]);
           }
         }
         return recs.map((r) => out.get(keyOf(r)) ?? []);
@@ -74,28 +69,32 @@ export function sourceRecords(scope: Scope, rec: Rec): Promise<SourceRecordView[
     .load(rec);
 }
 
+export function sourceRecords(scope: Scope, rec: Rec): Promise<SourceRecordView[]> {
+  if (rec.space !== HUB) return Promise.resolve([{ source: rec.space, key: rec.key, syncedAt: null, values: visible(scope, rec.entity, rec.values) }]);
+  return viewsPerRecord(scope, 'prov:sourceRecords', rec, async (knex, entity, gids) => {
+    const rows = await knex(`${T.xref} as x`)
+      .leftJoin(`${T.base} as b`, function on() {
+        this.on('b.entity', '=', 'x.entity').andOn('b.source', '=', 'x.source').andOn('b.source_key', '=', 'x.source_key');
+      })
+      .select({ gid: 'x.gid', source: 'x.source', key: 'x.source_key', syncedAt: 'b.synced_at', values: 'b.values' })
+      .where('x.entity', entity)
+      .whereIn('x.gid', gids)
+      .orderBy([{ column: 'x.source' }, { column: 'x.source_key' }]);
+    return rows.map((r) => {
+      const values = typeof r.values === 'string' ? visible(scope, entity, JSON.parse(r.values) as Record<string, CrmValue>) : null;
+      return { gid: String(r.gid), view: { source: String(r.source), key: String(r.key), syncedAt: r.syncedAt ? String(r.syncedAt) : null, values } };
+    });
+  });
+}
+
 export function fieldSources(scope: Scope, rec: Rec): Promise<FieldSourceView[]> {
   if (rec.space !== HUB) {
     return Promise.resolve(Object.keys(rec.values).map((field) => ({ field, source: rec.space, changedAt: null })));
   }
-  return scope
-    .loader<Rec, FieldSourceView[]>(
-      'prov:fieldSources',
-      async (recs) => {
-        const knex = scope.app.hub.knex;
-        const out = new Map<string, FieldSourceView[]>();
-        for (const [entity, gids] of groupByEntity(recs)) {
-          const rows = await knex(T.provenance).select('gid', 'field', 'source', 'changed_at').where('entity', entity).whereIn('gid', gids).orderBy('field');
-          for (const r of rows) {
-            const k = `${entity}:${String(r.gid)}`;
-            out.set(k, [...(out.get(k) ?? []), { field: String(r.field), source: String(r.source), changedAt: r.changed_at ? String(r.changed_at) : null }]);
-          }
-        }
-        return recs.map((r) => out.get(keyOf(r)) ?? []);
-      },
-      keyOf,
-    )
-    .load(rec);
+  return viewsPerRecord(scope, 'prov:fieldSources', rec, async (knex, entity, gids) => {
+    const rows = await knex(T.provenance).select('gid', 'field', 'source', 'changed_at').where('entity', entity).whereIn('gid', gids).orderBy('field');
+    return rows.map((r) => ({ gid: String(r.gid), view: { field: String(r.field), source: String(r.source), changedAt: r.changed_at ? String(r.changed_at) : null } }));
+  });
 }
 
 export function syncStatus(scope: Scope, rec: Rec): Promise<SyncStatus> {

@@ -57,18 +57,12 @@ export function anonymousViewer(config: CrmlinkConfig): Viewer {
   return viewerFor(config, { user: 'anonymous', role });
 }
 
+/** Entities whose rows belong to a customer through their `customerId`. */
+const CUSTOMER_DATA: readonly EntityName[] = ['Contact', 'SalesOrder', 'Invoice', 'Payment', 'Opportunity', 'Activity', 'ApprovalRequest', 'SurveyResponse', 'Receivable', 'CreditLimit'];
+
 /** The entity every row rule goes through, and the ref field leading to it. */
 const PARENT: Partial<Record<EntityName, { via: string; entity: EntityName }>> = {
-  Contact: { via: 'customerId', entity: 'Customer' },
-  SalesOrder: { via: 'customerId', entity: 'Customer' },
-  Invoice: { via: 'customerId', entity: 'Customer' },
-  Payment: { via: 'customerId', entity: 'Customer' },
-  Opportunity: { via: 'customerId', entity: 'Customer' },
-  Activity: { via: 'customerId', entity: 'Customer' },
-  ApprovalRequest: { via: 'customerId', entity: 'Customer' },
-  SurveyResponse: { via: 'customerId', entity: 'Customer' },
-  Receivable: { via: 'customerId', entity: 'Customer' },
-  CreditLimit: { via: 'customerId', entity: 'Customer' },
+  ...Object.fromEntries(CUSTOMER_DATA.map((entity) => [entity, { via: 'customerId', entity: 'Customer' }])),
   SalesOrderLine: { via: 'orderId', entity: 'SalesOrder' },
   InvoiceLine: { via: 'invoiceId', entity: 'Invoice' },
 };

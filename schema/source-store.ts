@@ -17,7 +17,7 @@ import { CrmlinkError } from '../core/errors.js';
 import { stableStringify } from '../model/values.js';
 import { fieldsOf, type CrmRecord, type CrmValue, type EntityName, type ModelField } from '../model/entities.js';
 import { isConst, simplify, type Filter, type SortColumn } from './filters.js';
-import { recordsByKeys, withFieldGetters, type AggSpec, type EntityStore, type Rec, type StoreQuery } from './store.js';
+import { keysMatching, recordsByKeys, withFieldGetters, type AggSpec, type EntityStore, type Rec, type StoreQuery } from './store.js';
 import { federatedId } from './ids.js';
 import { decimalFromDb } from '../model/decimal.js';
 
@@ -262,11 +262,11 @@ export class SourceStore implements EntityStore {
     return recordsByKeys(this, keys);
   }
 
-  async keys(where: Filter): Promise<string[]> {
-    const w = simplify(where);
-    if (isConst(w, false)) return [];
-    const rows = await this.driver.select({ ...this.ref(), columns: [...this.mapping.key], where: this.fullWhere(w) });
-    return rows.map((r) => this.mapping.sourceKey(r));
+  keys(where: Filter): Promise<string[]> {
+    return keysMatching(where, async (w) => {
+      const rows = await this.driver.select({ ...this.ref(), columns: [...this.mapping.key], where: this.fullWhere(w) });
+      return rows.map((r) => this.mapping.sourceKey(r));
+    });
   }
 }
 

@@ -10,7 +10,7 @@
  */
 import type { Row } from '../connectors/driver.js';
 import type { CrmRecord, CrmValue, EntityName, ModelField } from '../model/entities.js';
-import type { Filter, SortColumn } from './filters.js';
+import { isConst, simplify, type Filter, type SortColumn } from './filters.js';
 
 export const HUB = 'hub';
 
@@ -114,6 +114,12 @@ const REC_MEMBERS = new Set([
 export function exposesField(field: string): boolean {
   // Names every object has (toString, valueOf, ...) would be read, or called, instead of the field.
   return !REC_MEMBERS.has(field) && !(field in Object.prototype);
+}
+
+/** EntityStore.keys: the filter simplified, and no query at all for one that can match nothing. */
+export async function keysMatching(where: Filter, read: (simplified: Filter) => Promise<string[]>): Promise<string[]> {
+  const w = simplify(where);
+  return isConst(w, false) ? [] : read(w);
 }
 
 /** EntityStore.byKeys through the store's own select: each distinct key once, in key order, keyed by `key`. */

@@ -103,17 +103,9 @@ export class SyncScheduler {
     if (this.controller.signal.aborted) return Promise.resolve();
     const tick = new Date(Math.floor(at.getTime() / 1000) * 1000).toISOString();
     const cfg = this.app.config.sync.jobs[job];
-    const p = (async () => {
-      try {
-        const report = await reconcileJob(this.app, job, { signal: this.controller.signal, tick, lockWaitMs: RECONCILE_LOCK_WAIT_MS, pageSize: cfg?.reconcile?.pageSize });
-        this.opts.onReconcile?.(report);
-      } catch (err) {
-        this.app.logger.error({ job, err }, 'scheduled reconcile could not start');
-      }
-    })();
-    this.reconciling.set(job, p);
-    return p.finally(() => {
-      if (this.reconciling.get(job) === p) this.reconciling.delete(job);
+    return this.track(this.reconciling, job, 'scheduled reconcile could not start', async () => {
+      const report = await reconcileJob(this.app, job, { signal: this.controller.signal, tick, lockWaitMs: RECONCILE_LOCK_WAIT_MS, pageSize: cfg?.reconcile?.pageSize });
+      this.opts.onReconcile?.(report);
     });
   }
 
@@ -122,18 +114,25 @@ export class SyncScheduler {
     if (this.controller.signal.aborted) return Promise.resolve();
     // Whole seconds: the same tick has the same name in every process.
     const tick = new Date(Math.floor(at.getTime() / 1000) * 1000).toISOString();
+    // runJob reports run failures itself; what is logged here is a job that cannot even start.
+    return this.track(this.running, job, 'scheduled sync run could not start', async () => {
+      const report = await runJob(this.app, job, { ...this.opts.runOptions, signal: this.controller.signal, tick });
+      this.opts.onRun?.(report);
+    });
+  }
+
+  /** Runs `work` for `job`, noted in `inFlight` (what jobs() shows as running and stop() waits for) until it ends; an error is logged as `failure`. */
+  private track(inFlight: Map<string, Promise<void>>, job: string, failure: string, work: () => Promise<void>): Promise<void> {
     const p = (async () => {
       try {
-        const report = await runJob(this.app, job, { ...this.opts.runOptions, signal: this.controller.signal, tick });
-        this.opts.onRun?.(report);
+        await work();
       } catch (err) {
-        // runJob reports run failures itself; this is a job that cannot even start.
-        this.app.logger.error({ job, err }, 'scheduled sync run could not start');
+        this.app.logger.error({ job, err }, failure);
       }
     })();
-    this.running.set(job, p);
+    inFlight.set(job, p);
     return p.finally(() => {
-      if (this.running.get(job) === p) this.running.delete(job);
+      if (inFlight.get(job) === p) inFlight.delete(job);
     });
   }
 

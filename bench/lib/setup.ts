@@ -7,8 +7,16 @@ import { parseConfig } from '../../config/load.js';
 import type { App } from '../../app/app.js';
 import { closeApp, openApp } from '../../app/app.js';
 import { silentLogger } from '../../core/logger.js';
-import { ERP_CUSTOMER_FIELDS, ERP_SALES_ORDER_SOURCE, ERP_SALES_ORDER_LINE_SOURCE, FINANCE_INVOICE_SOURCE, OA_APPROVAL_DETAIL_FIELDS } from '../../demo/mappings.js';
+import { ERP_CUSTOMER_FIELDS, ERP_SALES_ORDER_SOURCE, ERP_SALES_ORDER_LINE_SOURCE, FINANCE_INVOICE_SOURCE, OA_APPROVAL_DETAIL_FIELDS, oaApprovalKey, updatedByTimestamp } from '../../demo/mappings.js';
 import { createDatabase, loadSystem, seedHub, type BenchDatabase, type BenchDialect, type LoadReport } from '../data/generate.js';
+
+/** The ERP's sales orders as an entity read live (federated) from the ERP, for a config's `entities:` block. */
+export const FEDERATED_SALES_ORDERS = `  SalesOrder:
+    mode: federated
+    owner: erp
+    sources:
+      erp:
+${ERP_SALES_ORDER_SOURCE}`;
 
 export interface Deployment {
   customers: number;
@@ -109,27 +117,14 @@ entities:
       fields: { creditLimit: finance }
     sources:
       erp:
-        table: Customer
-        key: [cCusCode]
-        changes: { strategy: timestamp, column: dModifyDate, lookBackSeconds: 5 }
-        write: [update]
-        fields:
+${updatedByTimestamp('Customer', 'cCusCode', 'dModifyDate', 5)}
 ${ERP_CUSTOMER_FIELDS}
       finance:
-        table: fin_customer
-        key: [acct_no]
-        changes: { strategy: timestamp, column: updated_at, lookBackSeconds: 5 }
-        write: [update]
-        fields:
+${updatedByTimestamp('fin_customer', 'acct_no', 'updated_at', 5)}
           name: { column: cust_name, trim: true, halfWidth: true, write: false }
           creditCode: { column: credit_code, trim: true }
           creditLimit: { column: credit_limit, type: decimal, scale: 2 }
-  SalesOrder:
-    mode: federated
-    owner: erp
-    sources:
-      erp:
-${ERP_SALES_ORDER_SOURCE}
+${FEDERATED_SALES_ORDERS}
   SalesOrderLine:
     mode: federated
     owner: erp
@@ -150,11 +145,7 @@ ${FINANCE_INVOICE_SOURCE}
       customerName: { type: string }
     sources:
       oa:
-        table: v_approval
-        key: [requestid]
-        fields:
-          code: { column: requestid, type: string }
-          customerId: { column: khbm, type: ref }
+${oaApprovalKey('{ column: khbm, type: ref }')}
 ${OA_APPROVAL_DETAIL_FIELDS}
 sync:
   jobs:

@@ -2,6 +2,8 @@
  * Small pieces several dialects share: type-name parsing for introspection and trigger naming.
  */
 import { createHash } from 'node:crypto';
+import type { Knex } from 'knex';
+import { CHANGELOG_TABLE, qualified } from '../dialect-adapter.js';
 import type { ColumnInfo, TableInfo, TableRef } from '../driver.js';
 import type { ForeignKeyInfo } from '../types.js';
 
@@ -89,4 +91,14 @@ export function num(v: unknown): number | null {
   if (v === null || v === undefined) return null;
   const n = Number(v);
   return Number.isFinite(n) ? n : null;
+}
+
+/** Writes a statement with its bindings inlined: capture DDL is text, to run or to print for a DBA. */
+export function inlineSql(knex: Knex): (text: string, bindings?: readonly Knex.RawBinding[]) => string {
+  return (text, bindings = []) => knex.raw(text, bindings).toQuery();
+}
+
+/** crmlink's change log table in `schema` (the connection's default schema when none), quoted for the dialect by `??`. */
+export function changelogIn(schema?: string): string {
+  return qualified({ table: CHANGELOG_TABLE, schema });
 }

@@ -2,6 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { parseConfig } from '../../config/load.js';
 import { configJsonSchema } from '../../config/json-schema.js';
 import { configErrorOf } from '../support/config.js';
+import { updatedByTimestamp } from '../../demo/mappings.js';
 
 const GOOD = `
 hub: { dialect: sqlite, connection: { filename: ./.crmlink/hub.db } }
@@ -20,11 +21,7 @@ entities:
     mode: replicated
     sources:
       erp:
-        table: Customer
-        key: [cCusCode]
-        changes: { strategy: timestamp, column: dModifyDate }
-        write: [update]
-        fields:
+${updatedByTimestamp('Customer', 'cCusCode', 'dModifyDate')}
           code: cCusCode
           name: { column: cCusName, trim: true, halfWidth: true }
           creditLimit: { column: iCusCreLine, type: decimal, scale: 2 }

@@ -13,7 +13,7 @@ import type { CaptureSpec, Change, ChangeBatch, Checkpoint, Driver } from '../..
 import { CRMLINK_ORIGIN, installCapture } from '../../connectors/capture/index.js';
 import { HASH_PREFIX, shiftTs, tsOrder, tsValue } from '../../connectors/capture/timestamp.js';
 import { keyHash, rowHash } from '../../connectors/hash.js';
-import { sourceFor } from '../contract/support.js';
+import { drainChanges, sourceFor } from '../contract/support.js';
 import { CrmlinkError } from '../../core/errors.js';
 
 let db: TestDatabase;
@@ -35,18 +35,18 @@ afterAll(async () => {
   await db?.drop();
 });
 
-/** Every batch up to hasMore: false, the checkpoint JSON round-tripped between calls as the hub stores it. */
-async function drain(spec: CaptureSpec, cp: Checkpoint | null, pageSize: number, d: Driver = driver) {
-  const batches: ChangeBatch[] = [];
-  let checkpoint = cp;
-  for (let i = 0; i < 100; i++) {
-    const b = await d.changesSince(spec, checkpoint, { pageSize });
-    batches.push(b);
-    checkpoint = JSON.parse(JSON.stringify(b.checkpoint)) as Checkpoint;
-    if (!b.hasMore) break;
-  }
-  return { changes: batches.flatMap((b) => b.changes), checkpoint: checkpoint as Checkpoint, batches };
+/** A table keyed by the pair (a, b), with one value column v. */
+function createPairsTable(name: string): Promise<void> {
+  return fx.schema.createTable(name, (t) => {
+    t.string('a', 5);
+    t.integer('b');
+    t.string('v', 10);
+    t.primary(['a', 'b']);
+  });
 }
+
+/** Every batch up to hasMore: false (of the test's driver unless another is named). */
+const drain = (spec: CaptureSpec, cp: Checkpoint | null, pageSize: number, d: Driver = driver) => drainChanges(d, spec, cp, pageSize);
 
 const keys = (changes: Change[]) => changes.map((c) => String(c.key.length === 1 ? c.key[0] : c.key.join('/')));
 
@@ -97,12 +97,7 @@ describe('hash capture', () => {
   });
 
   it('a composite key resumes after the last (a, b) pair', async () => {
-    await fx.schema.createTable('h_pairs', (t) => {
-      t.string('a', 5);
-      t.integer('b');
-      t.string('v', 10);
-      t.primary(['a', 'b']);
-    });
+    await createPairsTable('h_pairs');
     await fx('h_pairs').insert([
       { a: 'x', b: 2, v: '1' },
       { a: 'x', b: 1, v: '2' },
@@ -262,12 +257,7 @@ describe('trigger capture', () => {
   });
 
   it('a composite key is logged and joined back per key', async () => {
-    await fx.schema.createTable('t_pairs', (t) => {
-      t.string('a', 5);
-      t.integer('b');
-      t.string('v', 10);
-      t.primary(['a', 'b']);
-    });
+    await createPairsTable('t_pairs');
     await installCapture(driver, { table: { table: 't_pairs' }, key: ['a', 'b'] });
     await fx('t_pairs').insert({ a: 'x', b: 1, v: 'one' });
     await fx('t_pairs').insert({ a: 'x', b: 2, v: 'two' });

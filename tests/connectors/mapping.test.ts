@@ -24,6 +24,7 @@ import { parseConfig } from '../../config/load.js';
 import { shiftTs } from '../../connectors/capture/timestamp.js';
 import { sameValue } from '../../connectors/knex-driver.js';
 import { normalizeDecimal as coreNormalizeDecimal, sameValue as coreSameValue } from '../../model/values.js';
+import { oaApprovalKey } from '../../demo/mappings.js';
 
 const source = (extra: Partial<SourceConfig> = {}): SourceConfig => ({
   kind: 'erp',
@@ -152,11 +153,7 @@ entities:
   ApprovalRequest:
     sources:
       oa:
-        table: v_approval
-        key: [requestid]
-        fields:
-          code: { column: requestid, type: string }
-          customerId: { column: khbm, type: ref }
+${oaApprovalKey('{ column: khbm, type: ref }')}
           title: requestname
 `;
   const withRefSource = (refSource: string) => parseConfig(yaml.replace('customerId: { column: khbm, type: ref }', `customerId: { column: khbm, type: ref, refSource: ${refSource} }`));

@@ -4,11 +4,8 @@
  * read as an OA organisation directory (who is in which department, soft-deleted rows hidden).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import pg from 'pg';
-import mysql from 'mysql2/promise';
 import type { Knex } from 'knex';
 import { createTestDatabase, fixtureKnex, requireDialect, type TestDatabase } from '../support/databases.js';
 import { parseConfig } from '../../config/load.js';
@@ -18,6 +15,7 @@ import { entitySourceSchema } from '../../config/schema.js';
 import type { Driver, Row } from '../../connectors/driver.js';
 import type { CrmRecord } from '../../model/entities.js';
 import { sourceFor } from '../contract/support.js';
+import { loadSqlFile } from '../support/preset-harness.js';
 import { createDriver } from '../../connectors/registry.js';
 
 /** Third-party dumps vendored in the repository with their licences (tests/fixtures/README.md). */
@@ -33,13 +31,7 @@ describe('Northwind (PostgreSQL) through the northwind preset', () => {
     if (!ready) return;
     db = await createTestDatabase('postgres', 'nw');
     // The dump is plain SQL (SET ..., CREATE TABLE, INSERT): the simple query protocol runs it as it is.
-    const client = new pg.Client({ ...db.connection, database: db.database } as pg.ClientConfig);
-    await client.connect();
-    try {
-      await client.query(readFileSync(join(TESTDATA, 'postgres/northwind.sql'), 'utf8'));
-    } finally {
-      await client.end();
-    }
+    await loadSqlFile(db, join(TESTDATA, 'postgres/northwind.sql'));
     const c = db.connection;
     const loaded = parseConfig(
       `sources:
@@ -125,20 +117,7 @@ describe('yudao system tables (MariaDB) as an OA organisation directory', () => 
     ready = await requireDialect('mysql');
     if (!ready) return;
     db = await createTestDatabase('mysql', 'yudao');
-    const conn = await mysql.createConnection({
-      host: db.connection.host,
-      port: db.connection.port,
-      user: db.connection.user,
-      password: db.connection.password,
-      database: db.database,
-      charset: 'utf8mb4',
-      multipleStatements: true,
-    });
-    try {
-      await conn.query(readFileSync(join(TESTDATA, 'mysql/yudao-system.sql'), 'utf8'));
-    } finally {
-      await conn.end();
-    }
+    await loadSqlFile(db, join(TESTDATA, 'mysql/yudao-system.sql'));
     fx = fixtureKnex(db);
     driver = createDriver('oa', { ...sourceFor(db), kind: 'oa', timezone: 'Asia/Shanghai' });
   });

@@ -16,7 +16,7 @@ import { encodeKey } from '../../connectors/keys.js';
 import { toInstant } from '../../model/time.js';
 import { normalizeDecimal as coreNormalizeDecimal, sameValue as coreSameValue } from '../../model/values.js';
 import { SourceStore } from '../../schema/source-store.js';
-import { decimalColumn, gap, killDriverSessions, waitForDriverQuery, naiveDateTimeColumn, readAll, sleep, sourceFor } from './support.js';
+import { decimalColumn, drainChanges, gap, killDriverSessions, waitForDriverQuery, naiveDateTimeColumn, readAll, sleep, sourceFor } from './support.js';
 import { everyAggregate } from '../support/aggregates.js';
 
 const LEGACY_TABLE = '客户 Order';
@@ -834,18 +834,7 @@ for (const dialect of testDialects()) {
 
     // ------------------------------------------------------------------ change capture
 
-    const drain = async (spec: Parameters<Driver['changesSince']>[0], cp: Checkpoint | null, pageSize: number) => {
-      const batches: ChangeBatch[] = [];
-      let checkpoint = cp;
-      for (let i = 0; i < 100; i++) {
-        const b = await driver.changesSince(spec, checkpoint, { pageSize });
-        batches.push(b);
-        // The checkpoint must survive JSON (it is stored in the hub).
-        checkpoint = JSON.parse(JSON.stringify(b.checkpoint)) as Checkpoint;
-        if (!b.hasMore) break;
-      }
-      return { changes: batches.flatMap((b) => b.changes), checkpoint: checkpoint as Checkpoint, batches };
-    };
+    const drain = (spec: Parameters<Driver['changesSince']>[0], cp: Checkpoint | null, pageSize: number) => drainChanges(driver, spec, cp, pageSize);
 
     when('timestamp capture: ties across pages, look-back late commits, concurrent updates — none missed, none repeated', async () => {
       await fx.schema.createTable('ts_rows', (t) => {

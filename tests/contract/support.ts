@@ -4,7 +4,7 @@
  */
 import type { Knex } from 'knex';
 import type { Dialect, SourceConfig } from '../../config/schema.js';
-import type { Driver, Row } from '../../connectors/driver.js';
+import type { CaptureSpec, ChangeBatch, Checkpoint, Driver, Row } from '../../connectors/driver.js';
 import type { TestDatabase } from '../support/databases.js';
 import { rawRows } from '../../connectors/dialect-adapter.js';
 
@@ -97,4 +97,17 @@ export async function readAll(driver: Driver, opts: Parameters<Driver['readPages
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Every batch of `driver`'s changes up to hasMore: false, the checkpoint JSON round-tripped between calls as the hub stores it. */
+export async function drainChanges(driver: Driver, spec: CaptureSpec, cp: Checkpoint | null, pageSize: number) {
+  const batches: ChangeBatch[] = [];
+  let checkpoint = cp;
+  for (let i = 0; i < 100; i++) {
+    const b = await driver.changesSince(spec, checkpoint, { pageSize });
+    batches.push(b);
+    checkpoint = JSON.parse(JSON.stringify(b.checkpoint)) as Checkpoint;
+    if (!b.hasMore) break;
+  }
+  return { changes: batches.flatMap((b) => b.changes), checkpoint: checkpoint as Checkpoint, batches };
 }

@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, test } from 'vitest';
 import { createFixture, customerGid, type Fixture, type GqlResponse } from './fixture.js';
 import { requireDialect } from '../support/databases.js';
 import { useOpened } from '../support/lifecycle.js';
+import { walkPages } from '../support/graphql.js';
 
 const available = (await requireDialect('postgres')) && (await requireDialect('mysql'));
 
@@ -60,23 +61,16 @@ describe.skipIf(!available)('PostgreSQL ERP + MariaDB finance + SQLite OA', () =
       const order = `orderBy: [{ field: currency, direction: ${direction} }]`;
       const all = (await ok(`{ salesOrders(first: 100, ${order}) { nodes { code } } }`)).data.salesOrders.nodes.map((n: { code: string }) => n.code);
       expect(all).toHaveLength(24);
-      const fwd: string[] = [];
-      let after: string | null = null;
-      for (;;) {
-        const r = await ok(`query($a: String) { salesOrders(first: 5, after: $a, ${order}) { nodes { code } pageInfo { hasNextPage endCursor } } }`, { a: after });
-        fwd.push(...r.data.salesOrders.nodes.map((n: { code: string }) => n.code));
-        if (!r.data.salesOrders.pageInfo.hasNextPage) break;
-        after = r.data.salesOrders.pageInfo.endCursor;
-      }
+      const codes = (c: { nodes: { code: string }[] }) => c.nodes.map((n) => n.code);
+      const fwd = await walkPages('forward', async (after) => {
+        const c = (await ok(`query($a: String) { salesOrders(first: 5, after: $a, ${order}) { nodes { code } pageInfo { hasNextPage endCursor } } }`, { a: after })).data.salesOrders;
+        return { codes: codes(c), pageInfo: c.pageInfo };
+      });
       expect(fwd).toEqual(all);
-      const back: string[] = [];
-      let before: string | null = null;
-      for (;;) {
-        const r = await ok(`query($b: String) { salesOrders(last: 4, before: $b, ${order}) { nodes { code } pageInfo { hasPreviousPage startCursor } } }`, { b: before });
-        back.unshift(...r.data.salesOrders.nodes.map((n: { code: string }) => n.code));
-        if (!r.data.salesOrders.pageInfo.hasPreviousPage) break;
-        before = r.data.salesOrders.pageInfo.startCursor;
-      }
+      const back = await walkPages('backward', async (before) => {
+        const c = (await ok(`query($b: String) { salesOrders(last: 4, before: $b, ${order}) { nodes { code } pageInfo { hasPreviousPage startCursor } } }`, { b: before })).data.salesOrders;
+        return { codes: codes(c), pageInfo: c.pageInfo };
+      });
       expect(back).toEqual(all);
     }
   });

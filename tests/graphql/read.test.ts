@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createFixture, customerGid, type Fixture } from './fixture.js';
 import { useOpened } from '../support/lifecycle.js';
+import { walkPages } from '../support/graphql.js';
 
 const f = useOpened(() => createFixture({ customers: 12 }));
 
@@ -121,27 +122,26 @@ describe('ordering and paging', () => {
       (n: { code: string }) => n.code,
     );
     expect(all).toHaveLength(12);
-    const forward: string[] = [];
-    let after: string | null = null;
-    for (let i = 0; i < 10; i++) {
-      const r = await ok(q, { first: 5, after });
-      const c = r.data.customers;
-      forward.push(...c.edges.map((e: { node: { code: string } }) => e.node.code));
-      expect(c.pageInfo.hasPreviousPage).toBe(after !== null);
-      if (!c.pageInfo.hasNextPage) break;
-      after = c.pageInfo.endCursor;
-    }
+    const codes = (c: { edges: { node: { code: string } }[] }) => c.edges.map((e) => e.node.code);
+    const forward = await walkPages(
+      'forward',
+      async (after) => {
+        const c = (await ok(q, { first: 5, after })).data.customers;
+        expect(c.pageInfo.hasPreviousPage).toBe(after !== null);
+        return { codes: codes(c), pageInfo: c.pageInfo };
+      },
+      10,
+    );
     expect(forward).toEqual(all);
 
-    const backward: string[] = [];
-    let before: string | null = null;
-    for (let i = 0; i < 10; i++) {
-      const r = await ok(q, { last: 5, before });
-      const c = r.data.customers;
-      backward.unshift(...c.edges.map((e: { node: { code: string } }) => e.node.code));
-      if (!c.pageInfo.hasPreviousPage) break;
-      before = c.pageInfo.startCursor;
-    }
+    const backward = await walkPages(
+      'backward',
+      async (before) => {
+        const c = (await ok(q, { last: 5, before })).data.customers;
+        return { codes: codes(c), pageInfo: c.pageInfo };
+      },
+      10,
+    );
     expect(backward).toEqual(all);
   });
 

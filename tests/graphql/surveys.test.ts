@@ -17,6 +17,7 @@ import { silentLogger } from '../../core/logger.js';
 import { createYogaApp, type CrmYoga } from '../../server/yoga-app.js';
 import { createTestDatabase, fixtureKnex, type TestDatabase } from '../support/databases.js';
 import { SERVER_AUTH } from './fixture.js';
+import { SURVEY_RESPONSE_KEY } from '../../demo/mappings.js';
 
 let dir: string;
 let hubDb: TestDatabase;
@@ -68,11 +69,7 @@ entities:
   SurveyResponse:
     sources:
       surveys:
-        table: responses
-        key: [问卷编号]
-        fields:
-          code: 问卷编号
-          customerId: { column: 客户编号, type: ref, refSource: erp }
+${SURVEY_RESPONSE_KEY}
           surveyDate: 调查日期
           channel: { column: 渠道, map: { 电话: PHONE, 微信: WECHAT, 上门: VISIT } }
           score: 总体评分

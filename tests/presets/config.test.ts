@@ -121,6 +121,17 @@ entities:
   });
 });
 
+/** The `sources:` block of a config whose one source `src` (SQLite) uses preset `name`, with the options the preset needs. */
+function presetSourceYaml(name: string): string {
+  return `sources:
+  src:
+    kind: erp
+    dialect: sqlite
+    preset: ${name}
+    ${OPTIONS[name] ?? ''}
+    connection: { filename: ./src.db }`;
+}
+
 describe('every shipped preset loads from crmlink.yaml, with a job for each entity it maps', () => {
   for (const name of presetNames()) {
     it(name, () => {
@@ -129,13 +140,7 @@ describe('every shipped preset loads from crmlink.yaml, with a job for each enti
       const file = join(dir, `${name}.yaml`);
       writeFileSync(
         file,
-        `sources:
-  src:
-    kind: erp
-    dialect: sqlite
-    preset: ${name}
-    ${OPTIONS[name] ?? ''}
-    connection: { filename: ./src.db }
+        `${presetSourceYaml(name)}
 sync:
   jobs:
 ${entities.map((e) => `    ${e}: { entity: ${e}, sources: [src], direction: pull }`).join('\n')}
@@ -158,13 +163,7 @@ describe('a preset validates from crmlink.yaml as the docs show: an entities blo
       const file = join(dir, `${name}-modes.yaml`);
       writeFileSync(
         file,
-        `sources:
-  src:
-    kind: erp
-    dialect: sqlite
-    preset: ${name}
-    ${OPTIONS[name] ?? ''}
-    connection: { filename: ./src.db }
+        `${presetSourceYaml(name)}
 entities:
 ${entities.map((e) => `  ${e}:\n    mode: replicated`).join('\n')}
 sync:

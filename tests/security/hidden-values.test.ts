@@ -8,20 +8,14 @@ import { createHash } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
 import { stableStringify } from '../../model/values.js';
 import { useSecurityServer } from './support.js';
-import { ADMIN_ROLE, apiKeyAuth } from '../support/auth.js';
+import { ADMIN_ROLE, apiKeyAuth, CLERK_HOLDER, ROOT_HOLDER, signIn } from '../support/auth.js';
 
-const ROOT = { 'x-api-key': 'root-key-0123456789ab' };
-const CLERK = { 'x-api-key': 'clerk-key-0123456789a' };
+const ROOT = signIn(ROOT_HOLDER);
+const CLERK = signIn(CLERK_HOLDER);
 
 const s = useSecurityServer({
   customers: 2,
-  server: apiKeyAuth(
-    [
-      { key: 'root-key-0123456789ab', user: 'root', role: 'admin' },
-      { key: 'clerk-key-0123456789a', user: 'clerk', role: 'clerk' },
-    ],
-    { admin: ADMIN_ROLE, clerk: '{ customers: all, write: true, hide: [SalesOrder.totalAmount, Invoice.balance] }' },
-  ),
+  server: apiKeyAuth([ROOT_HOLDER, CLERK_HOLDER], { admin: ADMIN_ROLE, clerk: '{ customers: all, write: true, hide: [SalesOrder.totalAmount, Invoice.balance] }' }),
 });
 
 /** The version as a plain hash of the record's values would be (what main computed). */

@@ -11,20 +11,16 @@
 import { beforeAll, describe, expect, test } from 'vitest';
 import { customerGid } from '../graphql/fixture.js';
 import { bobsOrderAndInvoice, useSecurityServer } from './support.js';
-import { ADMIN_ROLE, apiKeyAuth } from '../support/auth.js';
+import { ADMIN_ROLE, apiKeyAuth, CLERK_HOLDER, ROOT_HOLDER, signIn } from '../support/auth.js';
 
-const ROOT = { 'x-api-key': 'root-key-0123456789ab' };
+const ROOT = signIn(ROOT_HOLDER);
 const ALICE_WEST = { 'x-api-key': 'alice-key-0123456789' };
-const CLERK = { 'x-api-key': 'clerk-key-0123456789a' };
+const CLERK = signIn(CLERK_HOLDER);
 
 const s = useSecurityServer({
   customers: 4,
   server: apiKeyAuth(
-    [
-      { key: 'root-key-0123456789ab', user: 'root', role: 'admin' },
-      { key: 'alice-key-0123456789', user: 'alice', role: 'sales', team: 'west' },
-      { key: 'clerk-key-0123456789a', user: 'clerk', role: 'clerk' },
-    ],
+    [ROOT_HOLDER, { key: 'alice-key-0123456789', user: 'alice', role: 'sales', team: 'west' }, CLERK_HOLDER],
     { admin: ADMIN_ROLE, sales: '{ customers: own, write: true }', clerk: '{ customers: all, write: false, hide: [SalesOrder.totalAmount] }' },
   ),
 });

@@ -11,6 +11,15 @@ export interface KeyHolder {
   team?: string;
 }
 
+/** The administrator and the clerk most security tests sign in as (their roles are each test's own). */
+export const ROOT_HOLDER: KeyHolder = { key: 'root-key-0123456789ab', user: 'root', role: 'admin' };
+export const CLERK_HOLDER: KeyHolder = { key: 'clerk-key-0123456789a', user: 'clerk', role: 'clerk' };
+
+/** The request headers that sign in with `holder`'s key. */
+export function signIn(holder: KeyHolder): { 'x-api-key': string } {
+  return { 'x-api-key': holder.key };
+}
+
 /** The role that may do everything: every customer, writes, and the operations surface. */
 export const ADMIN_ROLE = '{ customers: all, write: true, admin: true }';
 

@@ -20,3 +20,27 @@ export async function askGraphQL(target: CrmYoga | App, query: string, variables
   });
   return { status: res.status, ...((await res.json()) as Omit<GraphQLAnswer, 'status'>) };
 }
+
+/** One page of a connection as a paging test reads it: the codes on it and its pageInfo. */
+export interface CodePage {
+  codes: string[];
+  pageInfo: { hasNextPage?: boolean; hasPreviousPage?: boolean; startCursor?: string | null; endCursor?: string | null };
+}
+
+/**
+ * The codes of a whole connection fetched a page at a time: forward from the start, each page
+ * after the last one's end cursor, or backward from the end, each page before the last one's start
+ * cursor, until a page says there is no more (at most `maxPages` pages). `fetchPage` gets the cursor.
+ */
+export async function walkPages(direction: 'forward' | 'backward', fetchPage: (cursor: string | null) => Promise<CodePage>, maxPages = 100): Promise<string[]> {
+  const codes: string[] = [];
+  let cursor: string | null = null;
+  for (let i = 0; i < maxPages; i++) {
+    const { codes: page, pageInfo } = await fetchPage(cursor);
+    if (direction === 'forward') codes.push(...page);
+    else codes.unshift(...page);
+    if (!(direction === 'forward' ? pageInfo.hasNextPage : pageInfo.hasPreviousPage)) break;
+    cursor = (direction === 'forward' ? pageInfo.endCursor : pageInfo.startCursor) ?? null;
+  }
+  return codes;
+}

@@ -3,7 +3,7 @@
  * a fixture, a database. `useOpened` registers the two hooks and returns an object that stands for
  * the opened thing, so tests read it as a plain constant instead of a `let` assigned in a hook.
  */
-import { afterAll, beforeAll, onTestFinished } from 'vitest';
+import { afterAll, afterEach, beforeAll, onTestFinished } from 'vitest';
 
 export function useOpened<T extends object>(open: () => Promise<T>, close: (opened: T) => Promise<unknown> = (o) => (o as { close(): Promise<unknown> }).close()): T {
   let opened: T | undefined;
@@ -32,4 +32,18 @@ export function closeAfterTest<T extends { close(): Promise<unknown> }>(opened: 
     await opened.close();
   });
   return opened;
+}
+
+/**
+ * Closers a test registers as it opens things (listeners, pollers, clients), run after each test,
+ * last first; a closer's error is ignored (a failed test may leave things half open). `last` runs
+ * after them (the world the things ran against).
+ */
+export function cleanupsAfterEach(last?: () => Promise<unknown>): (() => Promise<unknown>)[] {
+  const cleanups: (() => Promise<unknown>)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
+    await last?.();
+  });
+  return cleanups;
 }

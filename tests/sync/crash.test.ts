@@ -5,37 +5,21 @@
  *
  * Also two real processes racing for one job on a PostgreSQL hub: one runs, one is skipped.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { App } from '../../app/app.js';
 import { runJob } from '../../sync/engine.js';
+import { runTsxChild, type ChildResult } from '../support/child.js';
 import { requireDialect } from '../support/databases.js';
 import { createWorld, rows, seedErp, CODE_A, CODE_B, CODE_C, type World, type WorldOptions } from './support.js';
 import { makeCreditCode } from '../../identity/credit-code.js';
 
-const ROOT = resolve(import.meta.dirname, '../..');
 const SCRIPT = 'tests/sync/fixtures/crash-run.ts';
 
-interface ChildResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
 function runChild(configFile: string, point: string, nth: number): Promise<ChildResult> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', SCRIPT, configFile, 'customers', point, String(nth)], { cwd: ROOT, env: { ...process.env, CRMLINK_LOG_LEVEL: 'silent' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolvePromise({ code, signal, stdout, stderr }));
-  });
+  return runTsxChild(SCRIPT, [configFile, 'customers', point, String(nth)]);
 }
 
 /** The history every case starts from: an initial sync, then edits on both sides and a delete. */

@@ -4,37 +4,21 @@
  * pushes the change on. crmlink's own writes do not notify. Finance is PostgreSQL, the ERP MariaDB.
  */
 import pg from 'pg';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { installCapture } from '../../connectors/capture/index.js';
 import { runJob } from '../../sync/engine.js';
 import { SourceListener } from '../../sync/source-listener.js';
 import type { RunReport } from '../../sync/types.js';
+import { collector } from '../support/collector.js';
 import { requireDialect } from '../support/databases.js';
+import { cleanupsAfterEach } from '../support/lifecycle.js';
 import { createWorld, seedErp, CODE_A, type World } from './support.js';
 
 let world: World | null = null;
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
+const cleanups = cleanupsAfterEach(async () => {
   await world?.close();
   world = null;
 });
-
-/** Values pushed to a list, and a wait for the list to reach a length. */
-function collector<T>() {
-  const items: T[] = [];
-  let waiters: { n: number; resolve: () => void }[] = [];
-  return {
-    items,
-    push(item: T) {
-      items.push(item);
-      waiters = waiters.filter((w) => (items.length >= w.n ? (w.resolve(), false) : true));
-    },
-    until(n: number): Promise<T[]> {
-      return items.length >= n ? Promise.resolve(items) : new Promise<T[]>((resolve) => waiters.push({ n, resolve: () => resolve(items) }));
-    },
-  };
-}
 
 describe('LISTEN/NOTIFY pickup from PostgreSQL trigger capture', () => {
   it('a finance edit starts a pull of finance (no scheduler runs here), and reaches the ERP; crmlink’s own writes do not notify', async (t) => {
@@ -62,7 +46,7 @@ describe('LISTEN/NOTIFY pickup from PostgreSQL trigger capture', () => {
     // How soon is a benchmark's question (bench/propagation.bench.ts), not a test's: the run below
     // can only have come from the notification, since nothing else starts one in this test.
     await world.fin('fin_account').where({ acct_no: 'C001' }).update({ phone: '010-9' });
-    const [run] = await runs.until(1);
+    const [run] = await runs.untilCount(1);
     expect(run.status).toBe('ok');
     expect(run.sources.finance.read).toBe(1);
     expect(run.sources.erp.read).toBe(0); // only the source that notified is pulled
@@ -74,7 +58,7 @@ describe('LISTEN/NOTIFY pickup from PostgreSQL trigger capture', () => {
     expect((await runJob(app, 'customers')).sources.finance.updated).toBe(1);
     expect(await world.fin('fin_account').where({ acct_no: 'C001' }).first()).toMatchObject({ phone: '010-5' });
     await client.query(`NOTIFY crmlink_changes, 'marker'`);
-    expect(await notes.until(2)).toEqual(['fin_account', 'marker']);
+    expect(await notes.untilCount(2)).toEqual(['fin_account', 'marker']);
     expect(runs.items).toHaveLength(1);
   });
 });

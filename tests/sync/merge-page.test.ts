@@ -5,11 +5,11 @@
  * one-sided change reaches a conflict that is already open. Pure: no hub.
  */
 import { describe, expect, it } from 'vitest';
-import type { HubRecord } from '../../hub/golden.js';
 import { fieldsOf } from '../../model/entities.js';
 import type { LinkDecision } from '../../sync/identity.js';
 import { mergePage, movedFromBase } from '../../sync/pull/merge-page.js';
-import type { LinkedPage, PageContext, PageItem } from '../../sync/pull/types.js';
+import type { PageContext, PageItem } from '../../sync/pull/types.js';
+import { hubRecord, linkedPage } from './pages.js';
 
 const ctx: PageContext = {
   job: 'customers',
@@ -22,24 +22,12 @@ const ctx: PageContext = {
 };
 const T1 = '2024-05-01T00:00:00.000Z';
 
-const hubRecord = (id: string, values: Record<string, unknown>, extra: Partial<HubRecord> = {}): HubRecord => ({
-  id,
-  version: 3,
-  seq: 10,
-  updatedAt: '2024-01-01T00:00:00.000Z',
-  deleted: false,
-  mergedInto: null,
-  values: values as never,
-  ...extra,
-});
 const upsert = (sourceKey: string, record: Record<string, unknown>, changedAt: string | null = null): [string, PageItem] => [sourceKey, { kind: 'upsert', sourceKey, record: record as never, changedAt }];
 const del = (sourceKey: string, changedAt: string | null = null): [string, PageItem] => [sourceKey, { kind: 'delete', sourceKey, changedAt }];
 const base = (sourceKey: string, values: Record<string, unknown>, deleted = false) => [sourceKey, { sourceKey, values: values as never, hash: '', deleted, changedAt: null }] as const;
 const linkedTo = (...pairs: [string, string][]) => new Map(pairs.map(([key, gid]) => [key, { gid, rule: null }]));
 
-function page(over: Partial<LinkedPage>): LinkedPage {
-  return { items: new Map(), rejected: [], xref: new Map(), decisions: new Map(), bases: new Map(), records: new Map(), provenance: new Map(), open: new Map(), ...over };
-}
+const page = linkedPage;
 
 describe('a delete from the source', () => {
   it('deletes the golden record without a conflict when the hub has not changed since the last sync, at the change time the source gave', () => {

@@ -7,40 +7,23 @@
  * Polls are driven either by a short real interval (the pickup cases, waiting on the run) or by
  * timers the test fires itself (counting statements per poll, and stop).
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Dialect } from '../../config/schema.js';
 import { installCapture } from '../../connectors/capture/index.js';
 import { runJob } from '../../sync/engine.js';
 import { SourcePoller, type PollOutcome, type PollTimers } from '../../sync/source-poller.js';
 import type { RunReport } from '../../sync/types.js';
 import type { App } from '../../app/app.js';
+import { collector } from '../support/collector.js';
 import { requireDialect } from '../support/databases.js';
-import { createWorld, seedErp, CODE_A, type World, type WorldOptions } from './support.js';
+import { cleanupsAfterEach } from '../support/lifecycle.js';
+import { createWorld, runHeldAfterRead, seedErp, CODE_A, type World, type WorldOptions } from './support.js';
 
 let world: World | null = null;
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
+const cleanups = cleanupsAfterEach(async () => {
   await world?.close();
   world = null;
 });
-
-/** Values pushed to a list, and a wait for one that satisfies a test. */
-function collector<T>() {
-  const items: T[] = [];
-  let waiters: { ok: (item: T) => boolean; resolve: (item: T) => void }[] = [];
-  return {
-    items,
-    push(item: T) {
-      items.push(item);
-      waiters = waiters.filter((w) => (w.ok(item) ? (w.resolve(item), false) : true));
-    },
-    until(ok: (item: T) => boolean): Promise<T> {
-      const found = items.find(ok);
-      return found !== undefined ? Promise.resolve(found) : new Promise<T>((resolve) => waiters.push({ ok, resolve }));
-    },
-  };
-}
 
 /** Timers the test fires: `fire()` runs the armed poll now. */
 function manualTimers() {
@@ -105,7 +88,7 @@ describe('short poll of sources that cannot notify', () => {
     poller.start();
 
     await c.edit(world!);
-    const run = await runs.until((r) => r.sources[c.target].updated > 0);
+    const run = await runs.untilItem((r) => r.sources[c.target].updated > 0);
     expect(run.status).toBe('ok');
     expect(run.sources[c.polled].read).toBe(1);
     const other = c.polled === 'erp' ? 'finance' : 'erp';
@@ -131,7 +114,7 @@ describe('short poll of sources that cannot notify', () => {
     // by crmlink's own writes, so nothing runs.
     const runsBefore = await runCount(app);
     manual.fire();
-    const first = await polls.until(() => true);
+    const first = await polls.untilItem(() => true);
     expect(first).toMatchObject({ changed: ['erp', 'finance'], run: 'not-needed', failed: [] });
 
     const sql: Record<string, string[]> = { erp: [], finance: [], hub: [] };
@@ -144,7 +127,7 @@ describe('short poll of sources that cannot notify', () => {
     const QUIET = 5;
     for (let i = 2; i <= QUIET + 1; i++) {
       manual.fire();
-      const outcome = await polls.until(() => polls.items.length >= i);
+      const outcome = await polls.untilItem(() => polls.items.length >= i);
       expect(outcome).toMatchObject({ changed: [], run: null, failed: [] });
     }
     expect(sql.erp).toHaveLength(QUIET);
@@ -171,33 +154,21 @@ describe('short poll of sources that cannot notify', () => {
     cleanups.push(() => poller.stop());
     poller.start();
     manual.fire();
-    await polls.until(() => true);
+    await polls.untilItem(() => true);
 
     await editErp(world!);
     // A run of the job is between its read and its write when the poll comes.
-    let release!: () => void;
-    let reached!: () => void;
-    const atRead = new Promise<void>((r) => (reached = r));
-    const held = new Promise<void>((r) => (release = r));
-    const running = runJob(app, 'customers', {
-      faults: {
-        at: async (point) => {
-          if (point !== 'after-read') return;
-          reached();
-          await held;
-        },
-      },
-    });
+    const { atRead, release, run: running } = runHeldAfterRead(app, 'customers');
     await atRead;
     manual.fire();
-    expect(await polls.until(() => polls.items.length >= 2)).toMatchObject({ changed: ['erp'], run: 'busy' });
+    expect(await polls.untilItem(() => polls.items.length >= 2)).toMatchObject({ changed: ['erp'], run: 'busy' });
     release();
     const report = await running;
     expect(report.sources.finance.updated).toBe(1);
     // The mark is still unseen: the next poll asks again, finds the run took it in, runs nothing.
     const runsBefore = await runCount(app);
     manual.fire();
-    expect(await polls.until(() => polls.items.length >= 3)).toMatchObject({ changed: ['erp'], run: 'not-needed' });
+    expect(await polls.untilItem(() => polls.items.length >= 3)).toMatchObject({ changed: ['erp'], run: 'not-needed' });
     expect(await runCount(app)).toBe(runsBefore);
   });
 
@@ -216,20 +187,20 @@ describe('short poll of sources that cannot notify', () => {
     // First polls: both look and find the hub current.
     for (const p of pollers) {
       p.manual.fire();
-      expect(await p.polls.until(() => true)).toMatchObject({ run: 'not-needed' });
+      expect(await p.polls.untilItem(() => true)).toMatchObject({ run: 'not-needed' });
     }
     const runsBefore = await runCount(appA);
 
     await editErp(world!);
     // Both processes poll at once: one pulls, the other finds the job busy or the hub current.
     for (const p of pollers) p.manual.fire();
-    const outcomes = await Promise.all(pollers.map((p) => p.polls.until(() => p.polls.items.length >= 2)));
+    const outcomes = await Promise.all(pollers.map((p) => p.polls.untilItem(() => p.polls.items.length >= 2)));
     const ran = outcomes.filter((o) => typeof o.run === 'object' && o.run !== null);
     expect(ran).toHaveLength(1);
     expect((ran[0].run as RunReport).sources.finance.updated).toBe(1);
     // And again: whichever was busy now finds the hub current.
     for (const p of pollers) p.manual.fire();
-    const again = await Promise.all(pollers.map((p) => p.polls.until(() => p.polls.items.length >= 3)));
+    const again = await Promise.all(pollers.map((p) => p.polls.untilItem(() => p.polls.items.length >= 3)));
     for (const o of again) expect(o.run === null || o.run === 'not-needed').toBe(true);
     expect(await runCount(appA)).toBe(runsBefore + 1);
     expect(await world!.fin('fin_account').where({ acct_no: 'C001' }).first()).toMatchObject({ phone: NEW_PHONE });

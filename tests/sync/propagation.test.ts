@@ -68,7 +68,8 @@ async function createCustomer(app: App, values: Record<string, string>): Promise
   return gid;
 }
 
-async function loadedWorld(opts: WorldOptions = {}): Promise<{ w: World; app: App } | null> {
+/** The world after a first load, with the write logs installed, and timers the test fires itself for a propagator (null without PostgreSQL and MariaDB). */
+async function loadedWorld(opts: WorldOptions = {}): Promise<{ w: World; app: App; timers: ManualTimers } | null> {
   if (!(await requireDialect('postgres')) || !(await requireDialect('mysql'))) return null;
   const w = await createWorld({ erp: 'postgres', finance: 'mysql', label: 'prop', ...opts });
   world = w;
@@ -77,7 +78,7 @@ async function loadedWorld(opts: WorldOptions = {}): Promise<{ w: World; app: Ap
   const first = await runJob(app, 'customers');
   expect(first.status).toBe('ok');
   await installWriteLogs(w);
-  return { w, app };
+  return { w, app, timers: new ManualTimers() };
 }
 
 function propagator(app: App, opts: PropagationOptions = {}): Propagator {
@@ -90,8 +91,7 @@ describe('event-driven propagation through the push stages', () => {
   it('pushes a hub edit and a created customer to both sources after the debounce, and records the push', async (t) => {
     const world = await loadedWorld();
     if (!world) return t.skip();
-    const { w, app } = world;
-    const timers = new ManualTimers();
+    const { w, app, timers } = world;
     const reports: RunReport[] = [];
     const p = propagator(app, { timers, debounceMs: 200, onPush: (r) => reports.push(r) });
 
@@ -145,8 +145,7 @@ describe('event-driven propagation through the push stages', () => {
   it('does not queue what a run pulled for the job that pulled it (its own push covers it)', async (t) => {
     const world = await loadedWorld();
     if (!world) return t.skip();
-    const { w, app } = world;
-    const timers = new ManualTimers();
+    const { w, app, timers } = world;
     const reports: RunReport[] = [];
     const p = propagator(app, { timers, onPush: (r) => reports.push(r) });
     await w.erp('erp_customer').where({ cust_code: 'C001' }).update({ phone: '010-8' });
@@ -199,8 +198,7 @@ describe('ordering and idempotence', () => {
   it('two quick edits of one record: one push, the last value everywhere', async (t) => {
     const world = await loadedWorld();
     if (!world) return t.skip();
-    const { w, app } = world;
-    const timers = new ManualTimers();
+    const { w, app, timers } = world;
     const p = propagator(app, { timers });
     await editCustomer(app, 'C001', { phone: '010-A' });
     await p.settled();
@@ -215,8 +213,7 @@ describe('ordering and idempotence', () => {
   it('an edit made while its previous edit is being pushed is pushed next, and the last one wins', async (t) => {
     const world = await loadedWorld();
     if (!world) return t.skip();
-    const { w, app } = world;
-    const timers = new ManualTimers();
+    const { w, app, timers } = world;
     let second: Promise<unknown> | null = null;
     const p = propagator(app, {
       timers,

@@ -7,7 +7,6 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { entitySourceSchema, type SourceConfig } from '../../config/schema.js';
 import { EntityMapping } from '../../connectors/mapping/entity-mapping.js';
 import { Hub } from '../../hub/hub.js';
-import type { HubRecord } from '../../hub/golden.js';
 import { fieldsOf } from '../../model/entities.js';
 import { IdentityLinker } from '../../sync/identity.js';
 import { canonicalizePage } from '../../sync/pull/canonicalize.js';
@@ -15,9 +14,10 @@ import { decodePage } from '../../sync/pull/decode.js';
 import { linkPage } from '../../sync/pull/link.js';
 import { mergePage } from '../../sync/pull/merge-page.js';
 import { addSnapshotDeletes } from '../../sync/pull/snapshot.js';
-import type { DecodedPage, LinkedPage, PageContext } from '../../sync/pull/types.js';
+import type { DecodedPage, PageContext } from '../../sync/pull/types.js';
 import { writePage } from '../../sync/pull/write.js';
 import { useTestHub } from '../support/hub.js';
+import { hubRecord, linkedPage } from './pages.js';
 
 const model = new Map(fieldsOf('Customer').map((f) => [f.name, f]));
 const ctx: PageContext = {
@@ -84,17 +84,8 @@ describe('canonicalize', () => {
   });
 });
 
-const record = (id: string, values: Record<string, unknown>, extra: Partial<HubRecord> = {}): HubRecord => ({
-  id,
-  version: 3,
-  seq: 10,
-  updatedAt: '2024-01-01T00:00:00.000Z',
-  deleted: false,
-  mergedInto: null,
-  values: values as never,
-  ...extra,
-});
-const linked = (over: Partial<LinkedPage>): LinkedPage => ({ items: new Map(), rejected: [], xref: new Map(), decisions: new Map(), bases: new Map(), records: new Map(), provenance: new Map(), open: new Map(), ...over });
+const record = hubRecord;
+const linked = linkedPage;
 
 describe('three-way merge', () => {
   it('takes one-sided changes, raises a conflict for two-sided ones, creates new records, skips what is unchanged', () => {

@@ -12,7 +12,7 @@ import { runJob } from '../../sync/engine.js';
 import { reconcileJob, type ReconcileReport } from '../../sync/reconcile.js';
 import { startScheduler } from '../../sync/scheduler.js';
 import { requireDialect } from '../support/databases.js';
-import { createWorld, hubCustomers, seedErp, CODE_A, CODE_B, CODE_C, type WorldOptions } from './support.js';
+import { createWorld, hubCustomers, runHeldAfterRead, seedErp, CODE_A, CODE_B, CODE_C, type WorldOptions } from './support.js';
 import { closeAfterTest } from '../support/lifecycle.js';
 import { seededWorld } from './seeded.js';
 
@@ -137,20 +137,8 @@ describe('key reconcile on SQLite', () => {
 
   it('waits for nothing and skips while a run of the job holds its lock', async () => {
     const { world, app } = await loadedWithThree({ erpCapture: 'timestamp', label: 'reclock' });
-    let release!: () => void;
-    const holding = new Promise<void>((r) => (release = r));
-    let started!: () => void;
-    const inRun = new Promise<void>((r) => (started = r));
-    const run = runJob(app, 'customers', {
-      faults: {
-        at: async (point) => {
-          if (point !== 'after-read') return;
-          started();
-          await holding;
-        },
-      },
-    });
-    await inRun;
+    const { atRead, release, run } = runHeldAfterRead(app, 'customers');
+    await atRead;
     const r = await reconcileJob(app, 'customers');
     release();
     await run;

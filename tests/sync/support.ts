@@ -6,8 +6,11 @@ import type { Knex } from 'knex';
 import type { Dialect } from '../../config/schema.js';
 import type { App } from '../../app/app.js';
 import { makeCreditCode } from '../../identity/credit-code.js';
+import { runJob } from '../../sync/engine.js';
+import type { RunReport } from '../../sync/types.js';
 import { type TestDatabase } from '../support/databases.js';
 import { appsOnConfig, hubErpFinance, type AppsOnConfig, type HubErpFinance } from '../support/apps.js';
+import { addErpCustomerColumns, TEST_ERP_CUSTOMERS, TEST_ERP_CUSTOMER_FIELDS } from '../support/test-erp.js';
 
 export interface WorldOptions {
   hub?: 'sqlite' | 'postgres';
@@ -57,12 +60,7 @@ export async function createWorld(opts: WorldOptions = {}): Promise<World> {
   const label = opts.label ?? 'sync';
   const { hubDb, erpDb, finDb, erp, fin } = await hubErpFinance(label, { hub: opts.hub ?? 'sqlite', erp: opts.erp ?? 'sqlite', finance: opts.finance ?? 'sqlite' });
   await erp.schema.createTable('erp_customer', (t) => {
-    t.string('cust_code', 20).primary();
-    t.string('cust_name', 200).notNullable();
-    t.string('credit_code', 18).nullable();
-    t.string('phone', 30).nullable();
-    t.string('city', 50).nullable();
-    t.decimal('credit_limit', 12, 2).nullable();
+    addErpCustomerColumns(t);
     t.string('updated_at', 30).nullable();
   });
   await fin.schema.createTable('fin_account', (t) => {
@@ -91,21 +89,10 @@ sources:
     kind: finance
     dialect: ${finDb.dialect}
     connection: ${conn(finDb)}
-entities:
-  Customer:
-    sources:
-      erp:
-        table: erp_customer
-        key: [cust_code]
+${TEST_ERP_CUSTOMERS}
         changes: ${erpChanges}
         write: [insert, update, delete]
-        fields:
-          code: cust_code
-          name: cust_name
-          creditCode: credit_code
-          phone: phone
-          city: city
-          creditLimit: { column: credit_limit, type: decimal, scale: 2 }
+${TEST_ERP_CUSTOMER_FIELDS}
       finance:
         table: fin_account
         key: [acct_no]
@@ -216,4 +203,22 @@ export async function dumpHub(app: App): Promise<Record<string, unknown[]>> {
     if (await app.hub.knex.schema.hasTable(t)) out[t] = await app.hub.knex(t).select();
   }
   return out;
+}
+
+/** A run of `job` that stops after its first read until the test calls `release()`; `atRead` settles when it gets there. */
+export function runHeldAfterRead(app: App, job: string): { atRead: Promise<void>; release: () => void; run: Promise<RunReport> } {
+  let release!: () => void;
+  let reached!: () => void;
+  const atRead = new Promise<void>((r) => (reached = r));
+  const held = new Promise<void>((r) => (release = r));
+  const run = runJob(app, job, {
+    faults: {
+      at: async (point) => {
+        if (point !== 'after-read') return;
+        reached();
+        await held;
+      },
+    },
+  });
+  return { atRead, release, run };
 }

@@ -22,6 +22,7 @@ import { makeCreditCode } from '../../identity/credit-code.js';
 import { runJob } from '../../sync/engine.js';
 import { listParked } from '../../sync/status.js';
 import { createTestDatabase, fixtureKnex, requireDialect, type TestDatabase } from '../support/databases.js';
+import { TEST_ERP_CUSTOMERS } from '../support/test-erp.js';
 
 // ------------------------------------------------------------------------------ configs
 
@@ -38,12 +39,7 @@ sources:
     kind: finance
     dialect: mysql
     connection: { host: 127.0.0.1, database: fin, user: crm }
-entities:
-  Customer:
-    sources:
-      erp:
-        table: erp_customer
-        key: [cust_code]
+${TEST_ERP_CUSTOMERS}
         write: [update]
         fields: { code: cust_code, name: cust_name, phone: phone }
       finance:

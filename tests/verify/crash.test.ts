@@ -19,19 +19,18 @@
  * each kind (point × phase × source). VERIFY_CRASH_ALL=1 (verify:long): every point for all three.
  * VERIFY_CRASH_SIGKILL=0 skips the child processes; VERIFY_CRASH_ONLY=3,17 runs those points only.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../app/app.js';
 import { makeCreditCode } from '../../identity/credit-code.js';
 import { runJob } from '../../sync/engine.js';
 import type { FaultInfo, FaultPoint } from '../../sync/types.js';
+import { runTsxChild, type ChildResult } from '../support/child.js';
 import { requireDialect } from '../support/databases.js';
 import { createVerifyWorld, deleteRow, diffSnapshots, editHub, insertRow, readSystem, snapshot, updateRow, SOURCE_NAMES, type VerifyWorld } from './support.js';
 
-const ROOT = resolve(import.meta.dirname, '../..');
 const CHILD = 'tests/verify/fixtures/crash-child.ts';
 const SIGKILL = process.env.VERIFY_CRASH_SIGKILL !== '0';
 /** Every occurrence for the child-process kills and the PostgreSQL hub, not one per kind (verify:long). */
@@ -42,16 +41,8 @@ const BATCH = 4;
 type Point = FaultInfo & { point: FaultPoint };
 const label = (p: Point) => `${p.point} (${p.phase} ${p.source} ${p.phase === 'pull' ? 'page' : 'batch'} ${p.page})`;
 
-function runChild(configFile: string, nth: number): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, configFile, 'all', String(nth)], { cwd: ROOT, env: { ...process.env, CRMLINK_LOG_LEVEL: 'silent' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', fail);
-    child.on('close', (code, signal) => done({ code, signal, stdout, stderr }));
-  });
+function runChild(configFile: string, nth: number): Promise<ChildResult> {
+  return runTsxChild(CHILD, [configFile, 'all', String(nth)]);
 }
 
 /** Indexes of the points to kill at: all of them, or the first occurrence of each kind. */

@@ -22,6 +22,7 @@ import { join, resolve } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Knex } from 'knex';
 import { createTestDatabase, fixtureKnex, requireDialect, type TestDatabase } from '../support/databases.js';
+import { TEST_ERP_CUSTOMERS } from '../support/test-erp.js';
 
 const BIN = resolve(import.meta.dirname, '../../bin/crmlink.mjs');
 const JOB = 'customers';
@@ -94,12 +95,7 @@ hub: { dialect: postgres, connection: ${conn(dbs.hub)} }
 sources:
   erp: { kind: erp, dialect: postgres, connection: ${conn(dbs.erp)} }
   crm: { kind: oa, dialect: postgres, connection: ${conn(dbs.target)} }
-entities:
-  Customer:
-    sources:
-      erp:
-        table: erp_customer
-        key: [cust_code]
+${TEST_ERP_CUSTOMERS}
         changes: { strategy: timestamp, column: updated_at, lookBackSeconds: 0 }
         write: [insert, update]
         fields: { code: cust_code, name: cust_name, city: city }

@@ -178,17 +178,7 @@ class Model {
 
   /** a is b or was seen (transitively) by b's writer. */
   ancestorOrEqual(code: string, field: string, a: string, b: string): boolean {
-    const target = node(code, field, a);
-    const todo = [node(code, field, b)];
-    const seen = new Set<string>();
-    while (todo.length > 0) {
-      const x = todo.pop()!;
-      if (x === target) return true;
-      if (seen.has(x)) continue;
-      seen.add(x);
-      for (const p of this.parents.get(x)?.keys() ?? []) todo.push(p);
-    }
-    return false;
+    return this.reaches(code, field, b, a, () => true);
   }
 
   known(code: string, field: string): Set<string> {
@@ -216,15 +206,20 @@ class Model {
   }
 
   surelySeen(code: string, field: string, a: string, b: string): boolean {
-    const target = node(code, field, a);
-    const todo = [node(code, field, b)];
+    return this.reaches(code, field, b, a, (ambiguous) => !ambiguous);
+  }
+
+  /** `to` is `from` or a parent of it, through the parent edges `follow` accepts. */
+  private reaches(code: string, field: string, from: string, to: string, follow: (ambiguous: boolean) => boolean): boolean {
+    const target = node(code, field, to);
+    const todo = [node(code, field, from)];
     const seen = new Set<string>();
     while (todo.length > 0) {
       const x = todo.pop()!;
       if (x === target) return true;
       if (seen.has(x)) continue;
       seen.add(x);
-      for (const [p, ambiguous] of this.parents.get(x) ?? []) if (!ambiguous) todo.push(p);
+      for (const [p, ambiguous] of this.parents.get(x) ?? []) if (follow(ambiguous)) todo.push(p);
     }
     return false;
   }

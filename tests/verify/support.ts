@@ -20,6 +20,7 @@ import { closeApp, openApp, type App } from '../../app/app.js';
 import { silentLogger, type Logger } from '../../core/logger.js';
 import { installCapture } from '../../connectors/capture/index.js';
 import { createTestDatabase, fixtureKnex, type TestDatabase } from '../support/databases.js';
+import { addErpCustomerColumns, TEST_ERP_CUSTOMER_FIELDS } from '../support/test-erp.js';
 
 export type SourceName = 'erp' | 'finance' | 'oa';
 export type SystemName = 'hub' | SourceName;
@@ -80,12 +81,7 @@ export async function createVerifyWorld(opts: WorldOptions = {}): Promise<Verify
   for (const s of ['hub', 'erp', 'finance', 'oa'] as const) dbs[s] = await createTestDatabase(dialects[s], `${label}${s.slice(0, 3)}`);
   const k = { erp: fixtureKnex(dbs.erp), finance: fixtureKnex(dbs.finance), oa: fixtureKnex(dbs.oa) };
   await k.erp.schema.createTable(TABLES.erp, (t) => {
-    t.string('cust_code', 20).primary();
-    t.string('cust_name', 200).notNullable();
-    t.string('credit_code', 18).nullable();
-    t.string('phone', 30).nullable();
-    t.string('city', 50).nullable();
-    t.decimal('credit_limit', 12, 2).nullable();
+    addErpCustomerColumns(t);
     t.timestamp('updated_at', { useTz: true }).notNullable().defaultTo(k.erp.fn.now());
   });
   await k.finance.schema.createTable(TABLES.finance, (t) => {
@@ -160,13 +156,7 @@ function verifyYaml(dbs: Record<SystemName, TestDatabase>, c: ConfigOptions): st
         key: [cust_code]
         changes: { strategy: timestamp, column: updated_at, lookBackSeconds: 3600 }
         write: [insert, update, delete]
-        fields:
-          code: cust_code
-          name: cust_name
-          creditCode: credit_code
-          phone: phone
-          city: city
-          creditLimit: { column: credit_limit, type: decimal, scale: 2 }`,
+${TEST_ERP_CUSTOMER_FIELDS}`,
     finance: `
       finance:
         table: fin_account

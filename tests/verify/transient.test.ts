@@ -20,6 +20,7 @@ import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { App } from '../../app/app.js';
 import { retryParked, runJob } from '../../sync/engine.js';
+import type { RunReport } from '../../sync/types.js';
 import { requireDialect } from '../support/databases.js';
 import { createVerifyWorld, editHub, insertRow, readSystem, type VerifyWorld } from './support.js';
 
@@ -70,6 +71,14 @@ async function expectSynced(): Promise<void> {
 }
 
 const retried = () => logs.map((l) => JSON.parse(l) as { msg: string; err?: string }).filter((l) => /transient failure, retrying/.test(l.msg));
+
+/** The run completed after retrying on an error matching `error`, and every system ended in step. */
+async function expectRetriedThrough(run: Promise<RunReport>, error: RegExp): Promise<void> {
+  const report = await run;
+  expect(report.status, JSON.stringify(report.error)).toBe('ok');
+  expect(retried().map((l) => l.err).join('\n')).toMatch(error);
+  await expectSynced();
+}
 
 /** Whether the MariaDB dialect classes a statement timeout (max_statement_time, errno 1969) as transient. */
 function timeoutIsTransient(a: App): boolean {
@@ -143,10 +152,7 @@ describe('transient faults in the middle of a batch, provoked for real', () => {
     // Close the cycle: E1 is held by the sync's upsert, which waits for E4, held here.
     await x.trx.raw(`select 1 from erp_customer where cust_code = 'E1' for update`);
     await x.trx.commit();
-    const report = await run;
-    expect(report.status, JSON.stringify(report.error)).toBe('ok');
-    expect(retried().map((l) => l.err).join('\n')).toMatch(/deadlock detected/);
-    await expectSynced();
+    await expectRetriedThrough(run, /deadlock detected/);
   });
 
   it('MariaDB deadlock: the sync is the victim, retries, and completes', async (t) => {
@@ -156,10 +162,7 @@ describe('transient faults in the middle of a batch, provoked for real', () => {
     await waitFor(() => mysqlWaiter(world!.k.finance, world!.dbs.finance.database, x.id), 'the sync to wait on E4');
     await x.trx.raw(`select 1 from fin_account where acct_no = 'E1' for update`);
     await x.trx.rollback();
-    const report = await run;
-    expect(report.status, JSON.stringify(report.error)).toBe('ok');
-    expect(retried().map((l) => l.err).join('\n')).toMatch(/Deadlock found/);
-    await expectSynced();
+    await expectRetriedThrough(run, /Deadlock found/);
   });
 
   it('PostgreSQL: the sync connection is terminated mid-batch; the run reconnects, retries, completes', async (t) => {

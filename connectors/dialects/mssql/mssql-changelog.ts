@@ -5,22 +5,21 @@
 import type { Knex } from 'knex';
 import type { TableRef } from '../../driver.js';
 import { CHANGELOG_TABLE, qualified, type ChangelogDdl } from '../../dialect-adapter.js';
-import { captureObjectName } from '../shared.js';
+import { captureObjectName, changelogIn, inlineSql } from '../shared.js';
 
 export function mssqlChangelog(knex: Knex): ChangelogDdl {
-  const sql = (text: string, bindings: readonly Knex.RawBinding[] = []) => knex.raw(text, bindings).toQuery();
-  const log = (schema?: string) => qualified({ table: CHANGELOG_TABLE, schema });
+  const sql = inlineSql(knex);
   return {
     createLog: (schema?: string) => [
       sql(
         `IF OBJECT_ID(?, N'U') IS NULL CREATE TABLE ?? (id bigint IDENTITY(1,1) NOT NULL PRIMARY KEY, table_name nvarchar(256) NOT NULL, key_json nvarchar(max) NOT NULL, op char(1) NOT NULL, changed_at datetime2(3) NOT NULL DEFAULT SYSUTCDATETIME(), origin nvarchar(100) NULL)`,
-        [log(schema), log(schema)],
+        [changelogIn(schema), changelogIn(schema)],
       ),
       sql(`IF NOT EXISTS (SELECT 1 FROM sys.indexes WHERE name = ? AND object_id = OBJECT_ID(?)) CREATE INDEX ?? ON ?? (table_name, id)`, [
         `${CHANGELOG_TABLE}_table_id`,
-        log(schema),
+        changelogIn(schema),
         `${CHANGELOG_TABLE}_table_id`,
-        log(schema),
+        changelogIn(schema),
       ]),
     ],
     createTriggers(table: TableRef, key: string[]): string[] {
@@ -40,7 +39,7 @@ BEGIN
   INSERT INTO ?? (table_name, key_json, op, origin)
     SELECT ?, ${keyJson('d')}, 'D', @origin FROM deleted AS d WHERE NOT EXISTS (SELECT 1 FROM inserted);
 END`,
-          [name, qualified(table), log(table.schema), table.table, ...key, log(table.schema), table.table, ...key],
+          [name, qualified(table), changelogIn(table.schema), table.table, ...key, changelogIn(table.schema), table.table, ...key],
         ),
       ];
     },

@@ -6,21 +6,20 @@
 import type { Knex } from 'knex';
 import type { TableRef } from '../../driver.js';
 import { CHANGELOG_TABLE, qualified, type ChangelogDdl } from '../../dialect-adapter.js';
-import { captureObjectName } from '../shared.js';
+import { captureObjectName, changelogIn, inlineSql } from '../shared.js';
 
 /** The channel the capture triggers NOTIFY with the table's name (connectors/capture/listen.ts listens). */
 export const CHANGE_CHANNEL = 'crmlink_changes';
 
 export function postgresChangelog(knex: Knex): ChangelogDdl {
-  const sql = (text: string, bindings: readonly Knex.RawBinding[] = []) => knex.raw(text, bindings).toQuery();
-  const log = (table: TableRef) => qualified({ table: CHANGELOG_TABLE, schema: table.schema });
+  const sql = inlineSql(knex);
   return {
     createLog: (schema?: string) => [
       sql(
         `create table if not exists ?? (id bigserial primary key, table_name text not null, key_json text not null, op char(1) not null, changed_at timestamptz not null default now(), origin text)`,
-        [qualified({ table: CHANGELOG_TABLE, schema })],
+        [changelogIn(schema)],
       ),
-      sql('create index if not exists ?? on ?? (table_name, id)', [`${CHANGELOG_TABLE}_table_id`, qualified({ table: CHANGELOG_TABLE, schema })]),
+      sql('create index if not exists ?? on ?? (table_name, id)', [`${CHANGELOG_TABLE}_table_id`, changelogIn(schema)]),
     ],
     createTriggers(table: TableRef, key: string[]): string[] {
       const fn = qualified({ table: captureObjectName(table, 'fn'), schema: table.schema });
@@ -44,7 +43,7 @@ begin
   return NEW;
 end
 $crmlink$`,
-          [fn, log(table), ...key, log(table), ...key],
+          [fn, changelogIn(table.schema), ...key, changelogIn(table.schema), ...key],
         ),
         sql('drop trigger if exists ?? on ??', [captureObjectName(table, 'tr'), qualified(table)]),
         sql(`create trigger ?? after insert or update or delete on ?? for each row execute function ??(?)`, [

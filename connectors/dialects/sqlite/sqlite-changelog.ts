@@ -5,10 +5,10 @@
 import type { Knex } from 'knex';
 import type { TableRef } from '../../driver.js';
 import { CHANGELOG_TABLE, type ChangelogDdl } from '../../dialect-adapter.js';
-import { captureObjectName } from '../shared.js';
+import { captureObjectName, inlineSql } from '../shared.js';
 
 export function sqliteChangelog(knex: Knex): ChangelogDdl {
-  const sql = (text: string, bindings: readonly Knex.RawBinding[] = []) => knex.raw(text, bindings).toQuery();
+  const sql = inlineSql(knex);
   return {
     createLog: () => [
       sql(

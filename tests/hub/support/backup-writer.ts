@@ -8,26 +8,15 @@
  */
 import { appendFileSync } from 'node:fs';
 import knexFactory, { type Knex } from 'knex';
+import { sqliteHubKnex } from '../../../hub/hub.js';
 import { prng, tableChecksums } from './backup-checksums.js';
 
 const { dialect, connection, seed, log } = JSON.parse(process.argv[2] ?? '{}') as { dialect: 'sqlite' | 'postgres'; connection: Record<string, unknown>; seed: number; log: string };
 
 const knex: Knex =
   dialect === 'sqlite'
-    ? knexFactory({
-        client: 'better-sqlite3',
-        connection: { filename: String(connection.filename) },
-        useNullAsDefault: true,
-        pool: {
-          min: 1,
-          max: 1,
-          afterCreate: (conn: { pragma(s: string): unknown }, done: (err: Error | null, conn: unknown) => void) => {
-            conn.pragma('journal_mode = WAL');
-            conn.pragma('busy_timeout = 10000');
-            done(null, conn);
-          },
-        },
-      })
+    ? // The hub's own connection settings, waiting longer for the lock the test's backups take.
+      sqliteHubKnex(String(connection.filename), 10000)
     : knexFactory({ client: 'pg', connection, pool: { min: 1, max: 1 } });
 
 let stopping = false;
