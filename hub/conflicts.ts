@@ -1,7 +1,8 @@
 /**
  * Conflict records (crm_conflict): open ones wait for a person, decided ones record what a policy
  * chose. An open conflict on a field that already has one is folded into it (the new side's value
- * added, the reason updated) rather than piling up one row per run.
+ * added, the reason updated) rather than piling up one row per run. One whose sides have come to
+ * hold one value is closed (`agreed`): nothing is left for a person to choose.
  */
 import type { Knex } from 'knex';
 import type { CrmValue } from '../model/entities.js';
@@ -28,7 +29,14 @@ export interface ConflictDecision {
   rule: string;
   winner: string | null;
   reason: string;
-  status: 'open' | 'auto';
+  /**
+   * open: waits for a person (folded into an open one on the field); auto: a policy decided;
+   * agreed: every side of the field's open conflict now holds `value`, so it is closed, its values
+   * kept as they competed and `winner` the side whose change made them agree.
+   */
+  status: 'open' | 'auto' | 'agreed';
+  /** The value every side holds (`agreed` only). */
+  value?: CrmValue;
   /** Who decided an `auto` one (default `policy:<rule>`), e.g. the person who chose it when merging. */
   decidedBy?: string;
 }
@@ -52,7 +60,8 @@ export interface ConflictRecord {
   reason: string;
   status: 'open' | 'resolved';
   /** auto: a policy decided; edit: a person decided by editing the field while the conflict was open. */
-  resolution: { keep: string | null; value: CrmValue; auto?: boolean; edit?: boolean } | null;
+  /** agreed: closed by a sync because every side came to hold `value`. */
+  resolution: { keep: string | null; value: CrmValue; auto?: boolean; edit?: boolean; agreed?: boolean } | null;
   resolvedBy: string | null;
   createdAt: string;
   resolvedAt: string | null;
@@ -134,6 +143,10 @@ export class ConflictStore {
     const now = new Date().toISOString();
     const opened: ConflictRecord[] = [];
     for (const { gid, conflict: c } of writes) {
+      if (c.status === 'agreed') {
+        await this.closeAgreed(q, job, gid, c, open, now);
+        continue;
+      }
       const existing = c.status === 'open' ? open.get(gid)?.get(c.field) : undefined;
       if (existing) {
         existing.values = { ...existing.values, ...c.values };
@@ -171,6 +184,17 @@ export class ConflictStore {
       }
     }
     if (opened.length > 0) this.announce(q, opened);
+  }
+
+  /** Close the field's open conflict (if it is still open) as agreed on; it leaves `open`. */
+  private async closeAgreed(q: Q, job: string, gid: string, c: ConflictDecision, open: OpenConflicts, now: string): Promise<void> {
+    const existing = open.get(gid)?.get(c.field);
+    if (!existing) return;
+    const resolution = { auto: true, agreed: true, keep: c.winner, value: c.value ?? null };
+    await q(T.conflict)
+      .where({ id: existing.id })
+      .update({ values: JSON.stringify(c.values), reason: c.reason, status: 'resolved', resolution: JSON.stringify(resolution), resolved_by: `sync:${job}`, resolved_at: now });
+    open.get(gid)!.delete(c.field);
   }
 
   /** Tell the listeners once `q`'s outermost transaction committed (at once for a plain connection). */

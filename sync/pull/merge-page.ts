@@ -4,14 +4,22 @@
  * (golden records, bases, links, conflicts, merge candidates) and writes nothing.
  */
 import { pickFields, sameValue } from '../../model/values.js';
-import type { CrmRecord } from '../../model/entities.js';
+import type { CrmRecord, CrmValue } from '../../model/entities.js';
 import type { LinkDecision } from '../identity.js';
-import { mergeSource, policyFor, type FieldConflict, type HubSide } from '../three-way-merge.js';
+import { mergeSource, policyFor, type FieldConflict, type HubSide, type SourceMergeResult } from '../three-way-merge.js';
 import { emptyStats } from '../types.js';
 import type { LinkedPage, PageContext, PageItem, PagePlan, UpsertItem, WorkingRecord } from './types.js';
 
+/**
+ * The open conflicts as this plan leaves them, by `gid|field`: the values they name once the
+ * plan's writes so far are folded in (as the store will fold them), null once closed. Fields not
+ * here are as the page read them.
+ */
+type OpenView = Map<string, Record<string, CrmValue> | null>;
+
 export function mergePage(page: LinkedPage, ctx: PageContext): PagePlan {
   const plan: PagePlan = { records: [], bases: [], links: [], conflicts: [], candidates: [], done: [], stats: emptyStats(), plannedConflicts: [], warnings: [] };
+  const view: OpenView = new Map();
   const working = new Map<string, WorkingRecord>();
   const work = (gid: string, sourceKey: string): WorkingRecord => {
     const rec = page.records.get(gid) ?? null;
@@ -27,7 +35,7 @@ export function mergePage(page: LinkedPage, ctx: PageContext): PagePlan {
   for (const item of page.items.values()) {
     const gid = page.xref.get(item.sourceKey)?.gid ?? page.decisions.get(item.sourceKey)?.gid ?? null;
     if (item.kind === 'delete') mergeDelete(item, gid, page, ctx, plan, work);
-    else if (gid) mergeUpsert(item, () => work(gid, item.sourceKey), page, ctx, plan);
+    else if (gid) mergeUpsert(item, () => work(gid, item.sourceKey), page, ctx, plan, view);
   }
   plan.records = [...working.values()].filter((w) => w.changed.size > 0);
   return plan;
@@ -69,7 +77,7 @@ function mergeDelete(item: Extract<PageItem, { kind: 'delete' }>, gid: string | 
   w.changed.add('_deleted');
 }
 
-function mergeUpsert(item: UpsertItem, record: () => WorkingRecord, page: LinkedPage, ctx: PageContext, plan: PagePlan): void {
+function mergeUpsert(item: UpsertItem, record: () => WorkingRecord, page: LinkedPage, ctx: PageContext, plan: PagePlan, view: OpenView): void {
   const S = ctx.source;
   const base = page.bases.get(item.sourceKey);
   const sameAsBase = base !== undefined && !movedFromBase(item.record, base.values, ctx.fields);
@@ -101,7 +109,7 @@ function mergeUpsert(item: UpsertItem, record: () => WorkingRecord, page: Linked
     plan.bases.push({ sourceKey: item.sourceKey, values: item.record, deleted: base?.deleted ?? false, changedAt: item.changedAt });
     return;
   }
-  mergeFields(item, w, base?.values ?? null, page, ctx, plan);
+  mergeFields(item, w, base?.values ?? null, page, ctx, plan, view);
 }
 
 /** A new source key's link, counted, with its merge candidate. */
@@ -117,7 +125,7 @@ function recordLink(sourceKey: string, gid: string, decision: LinkDecision, ctx:
   if (decision.invalidCode) plan.warnings.push({ sourceKey, message: `invalid credit code ${decision.invalidCode}` });
 }
 
-function mergeFields(item: UpsertItem, w: WorkingRecord, base: CrmRecord | null, page: LinkedPage, ctx: PageContext, plan: PagePlan): void {
+function mergeFields(item: UpsertItem, w: WorkingRecord, base: CrmRecord | null, page: LinkedPage, ctx: PageContext, plan: PagePlan, view: OpenView): void {
   const S = ctx.source;
   const at = item.changedAt;
   const hubSide: HubSide = { exists: w.current !== null || w.changed.size > 0, values: w.values, changedAt: w.changedAt, provenance: w.provenance, updatedAt: w.current?.updatedAt ?? null };
@@ -128,28 +136,54 @@ function mergeFields(item: UpsertItem, w: WorkingRecord, base: CrmRecord | null,
     w.provenance[ch.field] = S;
     w.changed.add(ch.field);
   }
-  for (const c of r.conflicts) addConflict(plan, ctx, w, item.sourceKey, c);
-  // A field with an open conflict still takes one-sided changes; the conflict must show the new
-  // value, or whoever resolves it could overwrite a value they were never shown.
-  for (const ch of r.changes) {
-    if (!page.open.get(w.gid)?.has(ch.field) || r.conflicts.some((c) => c.field === ch.field)) continue;
-    plan.conflicts.push({
-      gid: w.gid,
-      conflict: {
-        field: ch.field,
-        base: undefined,
-        values: { hub: ch.to, [S]: ch.to },
-        rule: policyFor(ctx.policies, ch.field),
-        winner: null,
-        status: 'open',
-        reason: `${ch.field} changed in ${S} to ${JSON.stringify(ch.to)} while this conflict was open; the hub took it (it had not changed since ${S} last synced), so it is one of the values to choose from`,
-      },
-    });
+  for (const c of r.conflicts) {
+    addConflict(plan, ctx, w, item.sourceKey, c);
+    if (c.status === 'open') view.set(`${w.gid}|${c.field}`, { ...openValues(page, view, w.gid, c.field), ...c.values });
   }
+  foldIntoOpenConflicts(item, w, base, r, page, ctx, plan, view);
   // A brand-new record whose mapped fields are all null still has to exist.
   if (!w.current && w.changed.size === 0) w.changed.add('_created');
   if (r.changes.length === 0 && r.conflicts.length === 0) plan.stats.unchanged++;
   plan.bases.push({ sourceKey: item.sourceKey, values: r.base, deleted: false, changedAt: at });
+}
+
+function openValues(page: LinkedPage, view: OpenView, gid: string, field: string): Record<string, CrmValue> | null {
+  const k = `${gid}|${field}`;
+  return view.has(k) ? view.get(k)! : (page.open.get(gid)?.get(field)?.values ?? null);
+}
+
+/**
+ * A field with an open conflict still takes one-sided changes, and a side may come round to the
+ * hub's value: the conflict must show what each side now holds, or whoever resolves it could
+ * overwrite a value they were never shown (or bring back one its own side gave up). Once every
+ * side it names holds one value, nothing is left to choose: it is closed as agreed, its values
+ * kept as they competed.
+ */
+function foldIntoOpenConflicts(item: UpsertItem, w: WorkingRecord, base: CrmRecord | null, r: SourceMergeResult, page: LinkedPage, ctx: PageContext, plan: PagePlan, view: OpenView): void {
+  const S = ctx.source;
+  for (const field of [...new Set(ctx.fields)].sort()) {
+    const before = openValues(page, view, w.gid, field);
+    if (!before || r.conflicts.some((c) => c.field === field)) continue;
+    const s = item.record[field] ?? null;
+    const took = r.changes.some((ch) => ch.field === field);
+    // Came round: the source named in the conflict moved from its base to the hub's value.
+    const cameRound = !took && base !== null && Object.prototype.hasOwnProperty.call(before, S) && !sameValue(before[S], s) && !sameValue(base[field] ?? null, s) && sameValue(w.values[field] ?? null, s);
+    if (!took && !cameRound) continue;
+    const after: Record<string, CrmValue> = took ? { ...before, hub: s, [S]: s } : { ...before, [S]: s };
+    const rule = policyFor(ctx.policies, field);
+    const what = took
+      ? `${field} changed in ${S} to ${JSON.stringify(s)} while this conflict was open; the hub took it (it had not changed since ${S} last synced)`
+      : `${field} changed in ${S} to ${JSON.stringify(s)}, the hub's value, while this conflict was open`;
+    if (Object.values(after).every((v) => sameValue(v, s))) {
+      view.set(`${w.gid}|${field}`, null);
+      const reason = `${what}; every side now holds ${JSON.stringify(s)}, so nothing is left to choose: closed as agreed`;
+      plan.conflicts.push({ gid: w.gid, conflict: { field, base: undefined, values: { [S]: s, ...before }, rule, winner: S, status: 'agreed', value: s, reason } });
+      continue;
+    }
+    view.set(`${w.gid}|${field}`, after);
+    const reason = took ? `${what}, so it is one of the values to choose from` : `${what}; the value ${S} held before is no longer one to choose from`;
+    plan.conflicts.push({ gid: w.gid, conflict: { field, base: undefined, values: took ? { hub: s, [S]: s } : { [S]: s }, rule, winner: null, status: 'open', reason } });
+  }
 }
 
 /**

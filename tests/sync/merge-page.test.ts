@@ -330,7 +330,8 @@ describe('new keys, new records and what counts as unchanged', () => {
 });
 
 describe('a one-sided change to a field with an open conflict', () => {
-  const open = (fields: string[]) => new Map([['cus_1', new Map(fields.map((field, i) => [field, { id: i + 1, field, values: {} }]))]]);
+  // Each open conflict names two values, as one raised by a merge does.
+  const open = (fields: string[]) => new Map([['cus_1', new Map(fields.map((field, i) => [field, { id: i + 1, field, values: { hub: 'Acme', oa: 'Gamma' } }]))]]);
   const run = (openFields: string[], hubPhone = '1') =>
     mergePage(
       page({
@@ -368,6 +369,64 @@ describe('a one-sided change to a field with an open conflict', () => {
     expect(run([]).conflicts).toEqual([]);
     const plan = run(['phone'], '2');
     expect(plan.conflicts.map((c) => [c.conflict.field, c.conflict.values])).toEqual([['phone', { hub: '2', erp: '3' }]]);
+  });
+});
+
+describe('an open conflict whose sides come to hold one value', () => {
+  const conflictOn = (values: Record<string, string>) => new Map([['cus_1', new Map([['name', { id: 1, field: 'name', values }]])]]);
+  const run = (openValues: Record<string, string>, erpBase: string, erpNow: string, hubName: string) =>
+    mergePage(
+      page({
+        items: new Map([upsert('C1', { code: 'C1', name: erpNow, phone: '1' })]),
+        xref: linkedTo(['C1', 'cus_1']),
+        bases: new Map([base('C1', { code: 'C1', name: erpBase, phone: '1' })]),
+        records: new Map([['cus_1', hubRecord('cus_1', { code: 'C1', name: hubName, phone: '1' })]]),
+        open: conflictOn(openValues),
+      }),
+      ctx,
+    );
+
+  it('is closed as agreed when the hub takes a one-sided change equal to every other side, its values kept as they competed', () => {
+    // The hub's Acme against OA's Beta; ERP (base Acme) moves to Beta too.
+    const plan = run({ hub: 'Acme', oa: 'Beta' }, 'Acme', 'Beta', 'Acme');
+    expect(plan.records[0].values.name).toBe('Beta');
+    expect(plan.conflicts).toEqual([
+      {
+        gid: 'cus_1',
+        conflict: {
+          field: 'name',
+          base: undefined,
+          values: { erp: 'Beta', hub: 'Acme', oa: 'Beta' },
+          rule: 'manual',
+          winner: 'erp',
+          status: 'agreed',
+          value: 'Beta',
+          reason: 'name changed in erp to "Beta" while this conflict was open; the hub took it (it had not changed since erp last synced); every side now holds "Beta", so nothing is left to choose: closed as agreed',
+        },
+      },
+    ]);
+    expect(plan.stats).toMatchObject({ conflicts: 0, autoResolved: 0 });
+  });
+
+  it("is closed as agreed when the side named in it comes round to the hub's value", () => {
+    // The hub's Acme against ERP's Zed; ERP (base Zed) moves to Acme: the hub changes nothing.
+    const plan = run({ hub: 'Acme', erp: 'Zed' }, 'Zed', 'Acme', 'Acme');
+    expect(plan.records).toEqual([]);
+    expect(plan.conflicts.map((c) => c.conflict)).toMatchObject([{ field: 'name', values: { hub: 'Acme', erp: 'Zed' }, winner: 'erp', status: 'agreed', value: 'Acme' }]);
+  });
+
+  it("stays open, showing the side's new value, while another side still differs", () => {
+    const plan = run({ hub: 'Acme', erp: 'Zed', oa: 'Gamma' }, 'Zed', 'Acme', 'Acme');
+    expect(plan.conflicts.map((c) => [c.conflict.status, c.conflict.values, c.conflict.reason])).toEqual([
+      ['open', { erp: 'Acme' }, 'name changed in erp to "Acme", the hub\'s value, while this conflict was open; the value erp held before is no longer one to choose from'],
+    ]);
+  });
+
+  it('is left alone by a source whose value did not move, or that is not named in it', () => {
+    // ERP still holds its base Zed (the conflict's value for it): nothing to fold.
+    expect(run({ hub: 'Acme', erp: 'Zed' }, 'Zed', 'Zed', 'Acme').conflicts).toEqual([]);
+    // ERP moved to the hub's value but is not a side of the conflict: it shows nothing new.
+    expect(run({ hub: 'Acme', oa: 'Gamma' }, 'Zed', 'Acme', 'Acme').conflicts).toEqual([]);
   });
 });
 

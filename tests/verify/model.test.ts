@@ -238,7 +238,7 @@ interface Real {
 }
 
 /** What the histories exercised, printed at the end of a suite (RELIABILITY.md quotes it). */
-const coverage = { commands: 0, conflicts: 0, decided: 0, resolved: 0, deletes: 0, pairInserts: 0, skewed: 0, noops: 0 };
+const coverage = { commands: 0, conflicts: 0, decided: 0, resolved: 0, agreed: 0, deletes: 0, pairInserts: 0, skewed: 0, noops: 0 };
 
 type Cmd = fc.AsyncCommand<Model, Real>;
 
@@ -712,6 +712,10 @@ async function runHistory(world: VerifyWorld, app: App, cmds: Iterable<Cmd>, rep
       // The commands the model run actually executed (for the replay).
     }
     await settleAndVerify(model, real);
+    if (!replay) {
+      const closed = (await app.hub.knex('crm_conflict').where({ status: 'resolved' }).select('resolution')) as { resolution: string | null }[];
+      coverage.agreed += closed.filter((c) => (JSON.parse(c.resolution ?? 'null') as { agreed?: boolean } | null)?.agreed === true).length;
+    }
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     throw new Error(`${message}\n\nhistory as executed${replay ? ' (replay, sources in reverse order)' : ''}:\n  ${real.log.join('\n  ')}`, { cause: err });
@@ -740,7 +744,7 @@ function defineSuite(label: string, hub: 'sqlite' | 'postgres', numRuns: number)
         const c = coverage;
         process.stdout.write(
           `[verify:model] hub ${label}: ${histories} histories (${c.commands} commands), ${replays} replayed in reverse source order, ${runs} sync runs; ` +
-            `${c.conflicts} conflicts left open and ${c.decided} decided by policy, ${c.resolved} resolved, ${c.deletes} deletes, ${c.pairInserts} customers typed twice, ${c.skewed} clock skews\n`,
+            `${c.conflicts} conflicts left open and ${c.decided} decided by policy, ${c.resolved} resolved, ${c.agreed} closed as agreed, ${c.deletes} deletes, ${c.pairInserts} customers typed twice, ${c.skewed} clock skews\n`,
         );
         for (const k of Object.keys(c) as (keyof typeof c)[]) c[k] = 0;
       }
