@@ -32,6 +32,8 @@ export function conflictReason(c) {
   const source = Object.keys(values).find((s) => s !== 'hub') ?? '';
   const field = t(`field.${c.field}`, {}, c.field);
   const what = t(c.base === undefined || c.base === null ? 'reason.changedNoBase' : 'reason.changed', { field, source, sv: show(values[source]), hv: show(values.hub), base: show(c.base) });
+  // Closed by a sync because every side came to hold one value: the rule no longer speaks.
+  if (c.resolution?.agreed === true) return `${what}；${t('reason.agreed', { value: show(c.resolution.value) })}`;
   return `${what}；${ruleText(c.rule, source, c.winner)}`;
 }
 

@@ -68,3 +68,19 @@ describe('console labels', () => {
     }
   });
 });
+
+describe('conflict reasons in Chinese', () => {
+  const serverText = async () => (await import(pathToFileURL(join(ASSETS, 'server-text.js')).href)) as { conflictReason: (c: unknown) => string };
+  const i18n = async () => (await import(pathToFileURL(join(ASSETS, 'i18n.js')).href)) as { setLang: (l: string) => void };
+
+  test('a conflict closed as agreed says so, not that it waits for a person', async () => {
+    (await i18n()).setLang('zh');
+    const { conflictReason } = await serverText();
+    const base = { field: 'name', base: 'N2', rule: 'manual', winner: 'finance', values: [{ side: 'hub', value: 'N7' }, { side: 'erp', value: 'N7' }, { side: 'finance', value: 'N7' }] };
+    const agreed = conflictReason({ ...base, status: 'RESOLVED', resolution: { auto: true, agreed: true, keep: 'finance', value: 'N7' } });
+    expect(agreed).toContain('已作为一致自动关闭');
+    expect(agreed).toContain('N7');
+    expect(agreed).not.toContain('等待人工处理');
+    expect(conflictReason({ ...base, status: 'OPEN', resolution: null })).toContain('等待人工处理');
+  });
+});
