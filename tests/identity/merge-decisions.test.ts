@@ -14,7 +14,9 @@ import { Hub, nowIso } from '../../hub/hub.js';
 import { SYSTEM_TABLES as T } from '../../hub/tables.js';
 import {
   MANUAL_POLICIES,
+  findCandidates,
   listMerges,
+  rejectCandidate,
   mergeRecords,
   recomputeGolden,
   resolveMerged,
@@ -358,5 +360,157 @@ describe('merge: what each field keeps', () => {
       { source: 'erp', sourceKey: 'E2', fields: phone },
       { source: 'finance', sourceKey: 'F9', fields: phone },
     ]);
+  });
+});
+
+const NAME = '北京华为技术有限公司';
+
+/** Three records of one company (S, M, V: candidates pairwise), a contact under M, M merged into S. */
+async function merged(env: Env) {
+  const S = await customer(env, [{ source: 'erp', key: 'E1', changedAt: T1, values: { name: NAME, email: 'a@x.example' } }]);
+  const M = await customer(env, [{ source: 'finance', key: 'F1', changedAt: T2, values: { name: NAME, phone: '010-82882688' } }]);
+  const V = await customer(env, [{ source: 'oa', key: 'O1', changedAt: T1, values: { name: NAME } }]);
+  const contact = env.hub.newId('Contact');
+  await env.hub.knex('crm_contact').insert({ id: contact, ...env.hub.toRow('Contact', { customerId: M, name: '王强' }), _version: 1, _seq: await env.hub.nextSeq(env.hub.knex), _updated_at: nowIso(), _deleted: false });
+  await findCandidates(env.hub);
+  const r = await mergeRecords(env.hub, { survivor: S, merged: M, actor: 'u', rules: NEWEST });
+  return { S, M, V, contact, mergeId: r.mergeId, r };
+}
+
+describe('merge: what it refuses and which candidates it decides', () => {
+  it('refuses a deleted record, and tells a survivor that was merged away where to merge instead', async () => {
+    const env = await open();
+    const { S, M, V } = await merged(env);
+    const e = await expectError(mergeRecords(env.hub, { survivor: M, merged: V, actor: 'u' }), 'VALIDATION_FAILED', `cannot merge ${V} into ${M}: ${M} was already merged into ${S} (merge into ${S} instead)`);
+    expect(e.context).toMatchObject({ key: M, mergedInto: S });
+    const e2 = await expectError(mergeRecords(env.hub, { survivor: V, merged: M, actor: 'u' }), 'VALIDATION_FAILED', `cannot merge ${M} into ${V}: ${M} was already merged into ${S}`);
+    expect(e2.message).not.toContain('instead');
+    await env.hub.knex('crm_customer').where({ id: V }).update({ _deleted: true });
+    await expectError(mergeRecords(env.hub, { survivor: S, merged: V, actor: 'u' }), 'VALIDATION_FAILED', `cannot merge ${V} into ${S}: ${V} is deleted`);
+    await expectError(mergeRecords(env.hub, { survivor: V, merged: S, actor: 'u' }), 'VALIDATION_FAILED', `${V} is deleted`);
+  });
+
+  it('accepts the pair, supersedes the merged record’s other open pairs, leaves decided ones alone', async () => {
+    const env = await open();
+    const S = await customer(env, [{ source: 'erp', key: 'E1', changedAt: T1, values: { name: NAME } }]);
+    const M = await customer(env, [{ source: 'finance', key: 'F1', changedAt: T2, values: { name: NAME } }]);
+    const V = await customer(env, [{ source: 'oa', key: 'O1', changedAt: T1, values: { name: NAME } }]);
+    const W = await customer(env, [{ source: 'oa', key: 'O2', changedAt: T1, values: { name: NAME } }]);
+    await findCandidates(env.hub);
+    const rows = (await env.hub.knex(T.mergeCandidate)) as { id: number; gid_a: string; gid_b: string }[];
+    const idOf = (x: string, y: string) => Number(rows.find((c) => [c.gid_a, c.gid_b].sort().join() === [x, y].sort().join())!.id);
+    await rejectCandidate(env.hub, idOf(M, W), 'user:zhang');
+    await mergeRecords(env.hub, { survivor: S, merged: M, actor: 'user:li', rules: NEWEST });
+    const status = async (x: string, y: string) => ((await env.hub.knex(T.mergeCandidate).where({ id: idOf(x, y) }).first()) as { status: string; decided_by: string | null });
+    expect(await status(S, M)).toMatchObject({ status: 'accepted', decided_by: 'user:li' });
+    expect(await status(M, V)).toMatchObject({ status: 'superseded', decided_by: 'user:li' });
+    expect(await status(M, W)).toMatchObject({ status: 'rejected', decided_by: 'user:zhang' });
+    // pairs not about the merged record are not touched
+    expect(await status(S, V)).toMatchObject({ status: 'open', decided_by: null });
+  });
+
+  it('resolveMerged follows a chain of merges and refuses a cycle', async () => {
+    const env = await open();
+    const { S, M, V } = await merged(env);
+    await mergeRecords(env.hub, { survivor: V, merged: S, actor: 'u', rules: NEWEST });
+    expect(await resolveMerged(env.hub, 'Customer', M)).toBe(V);
+    expect(await resolveMerged(env.hub, 'Customer', V)).toBe(V);
+    await env.hub.knex('crm_customer').where({ id: V }).update({ _merged_into: M });
+    await expectError(resolveMerged(env.hub, 'Customer', M), 'INTERNAL', 'merge cycle at Customer');
+    expect(await listMerges(env.hub)).toHaveLength(2);
+    expect(await listMerges(env.hub, { entity: 'Contact' })).toEqual([]);
+  });
+});
+
+describe('unmerge: what it refuses, and what changed since the merge it keeps', () => {
+  it('refuses a merge that does not exist, of another entity, with an unreadable snapshot, or no longer in place', async () => {
+    const env = await open();
+    const { S, M, V, mergeId } = await merged(env);
+    await expectError(unmergeRecords(env.hub, { mergeId: 999, actor: 'u' }), 'NOT_FOUND', 'merge 999 does not exist');
+    await expectError(unmergeRecords(env.hub, { merged: V, actor: 'u' }), 'NOT_FOUND', `Customer ${V} is not merged into another record`);
+    await expectError(unmergeRecords(env.hub, { entity: 'Contact', mergeId, actor: 'u' }), 'VALIDATION_FAILED', `merge ${mergeId} is a merge of Customer, not Contact`);
+
+    const snapshot = ((await env.hub.knex(T.merge).where({ id: mergeId }).first()) as { snapshot: string }).snapshot;
+    await env.hub.knex(T.merge).where({ id: mergeId }).update({ snapshot: '{not json' });
+    await expectError(unmergeRecords(env.hub, { mergeId, actor: 'u' }), 'INTERNAL', `merge ${mergeId} has an unreadable snapshot`);
+    await env.hub.knex(T.merge).where({ id: mergeId }).update({ snapshot: JSON.stringify({ ...JSON.parse(snapshot), format: 2 }) });
+    await expectError(unmergeRecords(env.hub, { mergeId, actor: 'u' }), 'INTERNAL', `merge ${mergeId}: unknown snapshot format 2`);
+    await env.hub.knex(T.merge).where({ id: mergeId }).update({ snapshot });
+
+    await env.hub.knex('crm_customer').where({ id: M }).update({ _merged_into: null });
+    await expectError(unmergeRecords(env.hub, { mergeId, actor: 'u' }), 'VALIDATION_FAILED', `cannot unmerge merge ${mergeId}: ${M} is no longer merged into ${S} (now not merged)`);
+    await env.hub.knex('crm_customer').where({ id: M }).update({ _merged_into: V });
+    await expectError(unmergeRecords(env.hub, { mergeId, actor: 'u' }), 'VALIDATION_FAILED', `(now ${V})`);
+    await env.hub.knex('crm_customer').where({ id: M }).update({ _merged_into: S });
+
+    const row = await env.hub.knex('crm_customer').where({ id: S }).first();
+    await env.hub.knex('crm_customer').where({ id: S }).delete();
+    await expectError(unmergeRecords(env.hub, { mergeId, actor: 'u' }), 'NOT_FOUND', `cannot unmerge merge ${mergeId}: Customer ${S} no longer exists`);
+    await env.hub.knex('crm_customer').insert(row);
+    const mRow = await env.hub.knex('crm_customer').where({ id: M }).first();
+    await env.hub.knex('crm_customer').where({ id: M }).delete();
+    await expectError(unmergeRecords(env.hub, { mergeId, actor: 'u' }), 'NOT_FOUND', `Customer ${M} no longer exists`);
+    await env.hub.knex('crm_customer').insert(mRow);
+    // once everything is back in place it undoes
+    expect((await unmergeRecords(env.hub, { mergeId, actor: 'u' })).kept).toEqual([]);
+  });
+
+  it('keeps source keys, children, provenance and candidates that changed after the merge, naming each', async () => {
+    const env = await open();
+    const { S, M, V, contact, mergeId } = await merged(env);
+    const decided = (await env.hub.knex(T.mergeCandidate).whereNot({ status: 'open' }).orderBy('id')) as { id: number; status: string }[];
+    expect(decided.map((c) => c.status)).toEqual(['accepted', 'superseded']);
+    // after the merge: F1 relinked to V, the contact moved to V, the phone's provenance rewritten,
+    // one candidate removed and the other decided again
+    await env.hub.knex(T.xref).where({ source: 'finance', source_key: 'F1' }).update({ gid: V });
+    await env.hub.knex('crm_contact').where({ id: contact }).update({ customerId: V });
+    await env.hub.knex(T.provenance).where({ gid: S, field: 'phone' }).update({ source: 'oa' });
+    await env.hub.knex(T.mergeCandidate).where({ id: decided[0].id }).delete();
+    await env.hub.knex(T.mergeCandidate).where({ id: decided[1].id }).update({ status: 'rejected' });
+    const u = await unmergeRecords(env.hub, { merged: M, actor: 'u' });
+    expect(u.kept).toEqual([
+      `xref finance:F1 now belongs to ${V}`,
+      `1 Contact row(s) no longer pointing at ${S} were left as they are`,
+      'provenance of phone changed after the merge',
+      `merge candidate ${decided[0].id} was removed after the merge`,
+      `merge candidate ${decided[1].id} changed after the merge`,
+    ]);
+    expect(((await env.hub.knex('crm_contact').where({ id: contact }).first()) as { customerId: string }).customerId).toBe(V);
+    expect(((await env.hub.knex(T.mergeCandidate).where({ id: decided[1].id }).first()) as { status: string }).status).toBe('rejected');
+    expect((await provenance(env, S)).phone.source).toBe('oa');
+  });
+
+  it('a source key removed after the merge is reported; untouched provenance and candidates go back', async () => {
+    const env = await open();
+    const { S, M, mergeId } = await merged(env);
+    await env.hub.knex(T.xref).where({ source: 'finance', source_key: 'F1' }).delete();
+    const u = await unmergeRecords(env.hub, { mergeId, actor: 'u' });
+    expect(u.kept).toEqual(['xref finance:F1 was removed after the merge']);
+    expect(await provenance(env, S)).not.toHaveProperty('phone');
+    expect(((await env.hub.knex(T.mergeCandidate).whereNot({ status: 'open' })) as unknown[]).length).toBe(0);
+    expect((await env.hub.get('Customer', M))!.mergedInto).toBeNull();
+  });
+
+  it('closes the conflicts the merge raised, not one that was open before; recomputes over a later merge and says so', async () => {
+    const env = await open();
+    const S = await customer(env, [{ source: 'erp', key: 'E1', changedAt: T1, values: { name: NAME, email: 'a@x.example' } }]);
+    const M = await customer(env, [{ source: 'finance', key: 'F1', changedAt: T1, values: { name: NAME, email: 'b@x.example', phone: '010-82882688' } }]);
+    const N = await customer(env, [{ source: 'oa', key: 'O1', changedAt: T1, values: { name: NAME, phone: '010-60606666' } }]);
+    const earlier = { field: 'city', base: undefined, values: { hub: null, erp: '北京' }, rule: 'manual', winner: null, reason: 'sync', status: 'open' as const };
+    await env.hub.store.conflicts.save(env.hub.knex, 'customers', 'Customer', [{ gid: S, conflict: earlier }], new Map());
+    const first = await mergeRecords(env.hub, { survivor: S, merged: M, actor: 'u', rules: NEWEST });
+    expect(first.conflicts).toEqual(['email']);
+    await mergeRecords(env.hub, { survivor: S, merged: N, actor: 'u', rules: NEWEST });
+    const u = await unmergeRecords(env.hub, { mergeId: first.mergeId, actor: 'user:li', rules: NEWEST });
+    const open_ = (await env.hub.knex(T.conflict).where({ gid: S, status: 'open' })) as { field: string }[];
+    // city was open before; phone was raised by the later merge, which still stands
+    expect(open_.map((c) => c.field).sort()).toEqual(['city', 'phone']);
+    const closing = (await env.hub.knex(T.audit).where({ action: 'resolve-conflict' })) as { actor: string; gid: string; after: string }[];
+    expect(closing).toHaveLength(1);
+    expect(closing[0]).toMatchObject({ actor: 'user:li', gid: S });
+    expect(JSON.parse(closing[0].after).reason).toBe(`merge ${first.mergeId} was undone: the records are no longer one`);
+    // the phone the first merge filled goes back, and the later merged record's phone takes its place
+    expect(u.kept).toEqual([`${S} recomputed over later merges (${N}): phone`]);
+    expect(u.survivor.values.phone).toBe('010-60606666');
   });
 });
