@@ -514,3 +514,100 @@ describe('unmerge: what it refuses, and what changed since the merge it keeps', 
     expect(u.survivor.values.phone).toBe('010-60606666');
   });
 });
+
+describe('merge and unmerge: the record they leave', () => {
+  it('the audit entries name what changed, the decisions, the moved keys, children and candidates', async () => {
+    const env = await open();
+    const { S, M, V, mergeId, r } = await merged(env);
+    expect(r.movedKeys).toEqual([{ source: 'finance', sourceKey: 'F1' }]);
+    expect(r.sourceKeys).toEqual([
+      { source: 'erp', sourceKey: 'E1' },
+      { source: 'finance', sourceKey: 'F1' },
+    ]);
+    const audit = (await env.hub.knex(T.audit).where({ action: 'merge' })) as { gid: string; before: string; after: string }[];
+    expect(audit).toHaveLength(1);
+    expect(audit[0].gid).toBe(S);
+    const before = JSON.parse(audit[0].before) as { survivor: CrmRecord; merged: CrmRecord };
+    expect(before.survivor).toMatchObject({ name: NAME, email: 'a@x.example', phone: null });
+    expect(before.merged).toMatchObject({ id: M, name: NAME, phone: '010-82882688' });
+    const after = JSON.parse(audit[0].after) as Record<string, unknown>;
+    expect(after).toMatchObject({
+      mergeId,
+      survivor: { phone: '010-82882688', email: 'a@x.example' },
+      merged: { id: M, mergedInto: S },
+      changedFields: ['phone'],
+      movedKeys: [{ source: 'finance', sourceKey: 'F1' }],
+      children: { Contact: 1 },
+    });
+    expect((after.fields as { field: string; decision: string }[]).map((f) => [f.field, f.decision])).toEqual([['phone', 'filled']]);
+    const cands = await env.hub.knex(T.mergeCandidate).orderBy('id');
+    const expected = (cands as { id: number; gid_a: string; gid_b: string }[])
+      .filter((c) => c.gid_a === M || c.gid_b === M)
+      .map((c) => ({ id: Number(c.id), status: [c.gid_a, c.gid_b].includes(V) ? 'superseded' : 'accepted' }));
+    expect((after.candidates as { id: number }[]).map((c) => ({ ...c, id: Number(c.id) }))).toEqual(expected);
+    // listMerges leaves the snapshot out
+    const [row] = await listMerges(env.hub, { gid: S });
+    expect(row).toEqual({ id: mergeId, entity: 'Customer', survivor: S, merged: M, at: expect.any(String), by: 'u', undoneAt: null });
+
+    await unmergeRecords(env.hub, { mergeId, actor: 'user:li' });
+    const undo = (await env.hub.knex(T.audit).where({ action: 'unmerge' })) as { actor: string; gid: string; before: string; after: string }[];
+    expect(undo).toHaveLength(1);
+    expect(undo[0]).toMatchObject({ actor: 'user:li', gid: M });
+    expect(JSON.parse(undo[0].before)).toMatchObject({ mergeId, survivor: { phone: '010-82882688' }, merged: { id: M, mergedInto: S } });
+    expect(JSON.parse(undo[0].after)).toMatchObject({ mergeId, survivor: { phone: null }, merged: { id: M, phone: '010-82882688' }, sourceKeys: [{ source: 'finance', sourceKey: 'F1' }], kept: [] });
+    // nothing was open to close
+    expect(await env.hub.knex(T.audit).where({ action: 'resolve-conflict' })).toEqual([]);
+  });
+
+  it('conflicts are filed under the job given, `merge` otherwise', async () => {
+    const env = await open();
+    const a = await pair(env, { email: 'a@x.example' }, { email: 'b@x.example' }, { s: T1, m: T1 });
+    await a.merge();
+    const b = await pair(env, { email: 'a@x.example' }, { email: 'b@x.example' }, { s: T1, m: T1 });
+    await b.merge({ job: 'customers' });
+    const jobOf = async (gid: string) => ((await env.hub.knex(T.conflict).where({ gid }).first()) as { job: string }).job;
+    expect(await jobOf(a.S)).toBe('merge');
+    expect(await jobOf(b.S)).toBe('customers');
+  });
+
+  it('merging other entities: references are never decided nor chosen; non-text values are equally complete', async () => {
+    const env = await open();
+    const S = await customer(env, [{ source: 'erp', key: 'E1', changedAt: T1, values: { name: NAME } }]);
+    const V = await customer(env, [{ source: 'oa', key: 'O1', changedAt: T1, values: { name: '上海华为技术有限公司' } }]);
+    const contact = async (values: CrmRecord) => {
+      const id = env.hub.newId('Contact');
+      await env.hub.knex('crm_contact').insert({ id, ...env.hub.toRow('Contact', values), _version: 1, _seq: await env.hub.nextSeq(env.hub.knex), _updated_at: nowIso(), _deleted: false });
+      return id;
+    };
+    const a = await contact({ customerId: S, name: '王强', isPrimary: true });
+    const b = await contact({ customerId: V, name: '王强', isPrimary: false });
+    await expectError(mergeRecords(env.hub, { entity: 'Contact', survivor: a, merged: b, actor: 'u', choose: { customerId: 'merged' } }), 'VALIDATION_FAILED', 'cannot choose customerId', 'reference');
+    const r = await mergeRecords(env.hub, { entity: 'Contact', survivor: a, merged: b, actor: 'u', rules: { default: 'complete', fields: {} }, dryRun: true });
+    expect(r.fields.map((f) => f.field)).toEqual(['name', 'isPrimary']);
+    expect(outcome(r, 'isPrimary')).toMatchObject({ survivor: true, merged: false, value: true, decision: 'conflict' });
+    expect(r.entity).toBe('Contact');
+  });
+
+  it('an empty merged-into is not a merge: such a record resolves to itself and can be merged', async () => {
+    const env = await open();
+    const { S, V } = await merged(env);
+    await env.hub.knex('crm_customer').where({ id: V }).update({ _merged_into: '' });
+    expect(await resolveMerged(env.hub, 'Customer', V)).toBe(V);
+    const r = await mergeRecords(env.hub, { survivor: S, merged: V, actor: 'u', rules: NEWEST });
+    expect(r.merged.mergedInto).toBe(S);
+  });
+
+  it('unmerge puts back every system column its snapshot says the merge changed, _deleted included', async () => {
+    const env = await open();
+    const { M, mergeId } = await merged(env);
+    // a snapshot in which the merge also marked the merged record deleted
+    const row = (await env.hub.knex(T.merge).where({ id: mergeId }).first()) as { snapshot: string };
+    const snap = JSON.parse(row.snapshot) as { merged: { after: Record<string, unknown> } };
+    snap.merged.after._deleted = true;
+    await env.hub.knex(T.merge).where({ id: mergeId }).update({ snapshot: JSON.stringify(snap) });
+    await env.hub.knex('crm_customer').where({ id: M }).update({ _deleted: true });
+    const u = await unmergeRecords(env.hub, { mergeId, actor: 'u' });
+    expect(u.kept).toEqual([]);
+    expect(u.restored).toMatchObject({ deleted: false, mergedInto: null });
+  });
+});
