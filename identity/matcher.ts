@@ -258,6 +258,7 @@ class Blocks {
   }
 
   insert(rec: MatchInput): InvalidCode | undefined {
+    // Stryker disable next-line ConditionalExpression: equivalent: remove() of an id not indexed returns at once
     if (this.entries.has(rec.id)) this.remove(rec.id);
     const e = prepare(rec, this.used);
     this.entries.set(e.id, e);

@@ -149,7 +149,7 @@ describe('blocking keys: values that identify nothing never match', () => {
 
   it('only a full address is an e-mail key', () => {
     expect(one({ id: 'a', email: ' Sales@Acme.cn ' }, { id: 'b', email: 'sales@acme.cn' }, [{ rule: 'email' }])[0]).toMatchObject({ reason: 'same e-mail address sales@acme.cn' });
-    for (const bad of ['sales@acme', 'acme.cn', '@acme.cn', 'sales@.cn', 'sa les@acme.cn', 'a@b@c.cn', 'x sales@acme.cn']) {
+    for (const bad of ['sales@acme', 'acme.cn', '@acme.cn', 'sales@.cn', 'sa les@acme.cn', 'a@b@c.cn', 'x sales@acme.cn', 'sales@acme.cn x', 'sales@acme.cn@x']) {
       expect(one({ id: 'a', email: bad }, { id: 'b', email: bad }, [{ rule: 'email' }]), bad).toEqual([]);
     }
   });

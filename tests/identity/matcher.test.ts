@@ -114,6 +114,9 @@ describe('matchAll: names', () => {
     expect(matches).toHaveLength(1);
     expect(matches[0].reason).toBe('same company name after normalisation: 华为技术 (北京 on one side, no region on the other)');
     expect(matches[0].score).toBe(0.9);
+    // either way round: the region on the indexed side only
+    const other = matchAll([{ id: 'b', name: '华为技术有限责任公司' }], [{ id: 'a', name: '北京华为技术有限公司' }], NAME_ONLY).matches;
+    expect(other.map((m) => [m.a, m.b, m.reason])).toEqual([['b', 'a', matches[0].reason]]);
   });
 
   it('does not match the same name in two different regions', () => {
@@ -186,6 +189,10 @@ describe('matchAll: phone, e-mail, rule order', () => {
     expect(first([{ rule: 'name' }, { rule: 'phone' }])).toEqual(['name+phone']);
     expect(first([{ rule: 'phone' }])).toEqual(['phone']);
     expect(first([{ rule: 'creditCode' }])).toEqual([]);
+    // the reasons in the same order, each one whole
+    expect(matchAll(left, right, [{ rule: 'phone' }, { rule: 'name' }]).matches[0].reason).toBe(
+      'same company name after normalisation: 小米科技; same phone number 01060606666',
+    );
   });
 
   it('honours a configured certainty for phone', () => {
