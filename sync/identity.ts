@@ -16,7 +16,7 @@
  * Customers are matched per page against the hub customers that share a match key with the page's
  * rows (normalised name, credit code, phone, e-mail: hub/match-keys.ts), read in one statement
  * through the keys' indexes, so a run holds one page's candidates, never the whole hub. Rows
- * stored without keys (by a process that derives none, or before an older derivation changed) are
+ * stored without keys (written by a process that derives none, or keyed by an older derivation) are
  * keyed before the run's first lookup, and before every lookup when this process itself stores
  * customers unkeyed. A read-only hub from before the match keys (a dry run) is matched as before:
  * an index of every hub customer, built once per run and extended with the records the run
