@@ -5,6 +5,7 @@
 import type { LoadedConfig } from '../config/load.js';
 import type { CrmlinkConfig } from '../config/schema.js';
 import { Hub } from '../hub/hub.js';
+import { CUSTOMER_MATCH_KEYS } from '../identity/matcher.js';
 import { SourceSet } from '../connectors/registry.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import type { ServerApp } from '../server/server-app.js';
@@ -29,6 +30,8 @@ export interface App extends ServerApp {
 export async function openApp(loaded: LoadedConfig, opts: { logger?: Logger; readOnlyHub?: boolean } = {}): Promise<App> {
   const logger = opts.logger ?? createLogger(loaded.config.log.level);
   const hub = await Hub.open(loaded, { readOnly: opts.readOnlyHub });
+  // Customers are stored with identity's match keys, so the sync looks candidates up by index.
+  hub.store.matchKeyDeriver = CUSTOMER_MATCH_KEYS;
   const sources = SourceSet.open(loaded);
   // Spans are exported only when tracing is configured (tracing.*, OTEL_EXPORTER_OTLP_ENDPOINT).
   const tracing = await startTracing(loaded.config.tracing);

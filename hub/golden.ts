@@ -20,8 +20,9 @@ import { sameValue } from '../model/values.js';
 import type { AuditLog } from './audit.js';
 import type { HistoryStore, HistoryWrite } from './history.js';
 import type { FieldProvenance, ProvenanceStore } from './provenance.js';
+import { MATCH_KEY_RULES, MATCH_KEY_WRITE_COLUMNS, matchKeyCells, type MatchKeyDeriver } from './match-keys.js';
 import type { Column, ColumnType, Statements } from './statements.js';
-import { ENTITY_SYSTEM_COLUMNS as C, SYSTEM_TABLES as T } from './tables.js';
+import { ENTITY_SYSTEM_COLUMNS as C, MATCH_KEY_ENTITY, SYSTEM_TABLES as T } from './tables.js';
 
 type Q = Knex | Knex.Transaction;
 
@@ -116,9 +117,21 @@ interface TableStatements {
   byName: Map<string, ModelField>;
   columns: Column[];
   insert: string;
+  /** The entity's rows carry identity's match keys (hub/match-keys.ts), written with its fields. */
+  keyed: boolean;
   /** By the sorted names of the fields an update sets. */
-  updates: Map<string, { sql: string; columns: Column[]; fields: string[] }>;
+  updates: Map<string, UpdateStatement>;
 }
+
+interface UpdateStatement {
+  sql: string;
+  columns: Column[];
+  fields: string[];
+  /** The update sets a field the match keys come from, so it sets the keys too. */
+  rekey: boolean;
+}
+
+const MATCH_FIELDS: ReadonlySet<string> = new Set(MATCH_KEY_RULES);
 
 /** Distinct update column sets kept per table before the cache starts over. */
 const MAX_UPDATE_SHAPES = 256;
@@ -135,6 +148,8 @@ export interface GoldenContext {
   history: HistoryStore;
   provenance: ProvenanceStore;
   changed(event: HubChange): void;
+  /** How customers' match keys are derived (null: stored unkeyed), and whether the hub has their columns. */
+  matchKeys(): { deriver: MatchKeyDeriver | null; columns: boolean };
 }
 
 export class GoldenRecords {
@@ -148,21 +163,23 @@ export class GoldenRecords {
       const fields = this.ctx.fields(entity);
       const table = this.ctx.table(entity);
       const st = this.ctx.statements;
-      const columns = [{ name: C.id, type: 'text' as const }, ...fields.map((f) => ({ name: f.name, type: columnType(f) })), ...SYSTEM];
-      t = { table, fields, byName: new Map(fields.map((f) => [f.name, f])), columns, insert: st.insertSql(table, columns), updates: new Map() };
+      const keyed = entity === MATCH_KEY_ENTITY && this.ctx.matchKeys().columns;
+      const columns = [{ name: C.id, type: 'text' as const }, ...fields.map((f) => ({ name: f.name, type: columnType(f) })), ...SYSTEM, ...(keyed ? MATCH_KEY_WRITE_COLUMNS : [])];
+      t = { table, fields, byName: new Map(fields.map((f) => [f.name, f])), columns, insert: st.insertSql(table, columns), keyed, updates: new Map() };
       this.tables.set(entity, t);
     }
     return t;
   }
 
-  private updateOf(t: TableStatements, changed: readonly string[]): { sql: string; columns: Column[]; fields: string[] } {
+  private updateOf(t: TableStatements, changed: readonly string[]): UpdateStatement {
     const fields = [...changed].sort();
     const key = fields.join(',');
     let u = t.updates.get(key);
     if (!u) {
-      const set = [...fields.map((f) => ({ name: f, type: columnType(t.byName.get(f)!) })), ...SYSTEM];
+      const rekey = t.keyed && fields.some((f) => MATCH_FIELDS.has(f));
+      const set = [...fields.map((f) => ({ name: f, type: columnType(t.byName.get(f)!) })), ...SYSTEM, ...(rekey ? MATCH_KEY_WRITE_COLUMNS : [])];
       if (t.updates.size >= MAX_UPDATE_SHAPES) t.updates.clear();
-      u = { sql: this.ctx.statements.updateSql(t.table, set, WHERE, C.id), columns: [...set, ...WHERE], fields };
+      u = { sql: this.ctx.statements.updateSql(t.table, set, WHERE, C.id), columns: [...set, ...WHERE], fields, rekey };
       t.updates.set(key, u);
     }
     return u;
@@ -227,13 +244,15 @@ export class GoldenRecords {
 
   private async store(trx: Knex.Transaction, entity: EntityName, t: TableStatements, written: readonly WrittenRecord[]): Promise<void> {
     const st = this.ctx.statements;
+    const { deriver } = this.ctx.matchKeys();
+    const keys = (w: WrittenRecord) => matchKeyCells(deriver, w.values);
     const inserts = written.filter((w) => w.created);
     const updates = written.filter((w) => !w.created);
     await st.execute(
       trx,
       t.insert,
       t.columns,
-      inserts.map((w) => [w.id, ...t.fields.map((f) => w.values[f.name] ?? null), w.version, w.seq, w.updatedAt, w.deleted, w.mergedInto]),
+      inserts.map((w) => [w.id, ...t.fields.map((f) => w.values[f.name] ?? null), w.version, w.seq, w.updatedAt, w.deleted, w.mergedInto, ...(t.keyed ? keys(w) : [])]),
     );
     const byShape = new Map<string, WrittenRecord[]>();
     for (const w of updates) {
@@ -244,7 +263,7 @@ export class GoldenRecords {
     }
     for (const group of byShape.values()) {
       const u = this.updateOf(t, group[0].changed);
-      const rows = group.map((w) => [...u.fields.map((f) => w.values[f] ?? null), w.version, w.seq, w.updatedAt, w.deleted, w.mergedInto, w.id, w.version - 1]);
+      const rows = group.map((w) => [...u.fields.map((f) => w.values[f] ?? null), w.version, w.seq, w.updatedAt, w.deleted, w.mergedInto, ...(u.rekey ? keys(w) : []), w.id, w.version - 1]);
       const res = await st.execute(trx, u.sql, u.columns, rows);
       const done = st.dialect === 'sqlite' ? null : new Set(res.returned.map((r) => String(r[C.id])));
       const stale = group.find((w, i) => (done ? !done.has(w.id) : res.changes[i] !== 1));

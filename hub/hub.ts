@@ -15,7 +15,7 @@ import { canonicalFieldValue } from '../model/values.js';
 import { migrateHub, type CustomFields } from './migrate.js';
 import { HubStore } from './store.js';
 import type { HubRecord } from './golden.js';
-import { ENTITY_SYSTEM_COLUMNS as C, SYSTEM_TABLES } from './tables.js';
+import { ENTITY_SYSTEM_COLUMNS as C, MATCH_KEY_COLUMNS, MATCH_KEY_ENTITY, SYSTEM_TABLES } from './tables.js';
 
 export { nowIso, type HubRecord } from './golden.js';
 export type { AuditEntry } from './audit.js';
@@ -77,7 +77,11 @@ export class Hub {
         if (filename !== ':memory:' && !existsSync(filename)) return Hub.scratch(loaded.config);
       }
       const h = await Hub.connect(loaded);
-      if (await h.knex.schema.hasTable(SYSTEM_TABLES.xref)) return h;
+      if (await h.knex.schema.hasTable(SYSTEM_TABLES.xref)) {
+        // A hub from before identity's match keys, not migrated here: matched in memory instead.
+        h.store.matchKeyColumns = await h.knex.schema.hasColumn(MODEL[MATCH_KEY_ENTITY].table, MATCH_KEY_COLUMNS.version);
+        return h;
+      }
       await h.knex.destroy();
       return Hub.scratch(loaded.config);
     }

@@ -4,7 +4,7 @@
  */
 import type { Knex } from 'knex';
 import { ENTITY_NAMES, fieldsOf, MODEL, type EntityName, type ModelField } from '../model/entities.js';
-import { ENTITY_SYSTEM_COLUMNS as C, SYNC_TABLES, SYSTEM_TABLES as T } from './tables.js';
+import { ENTITY_SYSTEM_COLUMNS as C, MATCH_KEY_COLUMNS as K, MATCH_KEY_ENTITY, SYNC_TABLES, SYSTEM_TABLES as T } from './tables.js';
 import { ANALYSIS_TABLE_DEFINITIONS } from './analysis.js';
 
 /**
@@ -264,12 +264,25 @@ async function migrateEntityTable(knex: Knex, entity: EntityName, fields: ModelF
       t.string(C.mergedInto, 40).nullable();
       t.index([C.seq]);
       for (const f of fields) if (f.type === 'ref' || f.name === 'code' || f.name === 'ownerId') t.index([f.name]);
+      if (entity === MATCH_KEY_ENTITY) addMatchKeyColumns(t);
     });
     return;
   }
   const columns = await knex(model.table).columnInfo();
   const missing = fields.filter((f) => !(f.name in columns));
   if (missing.length) await knex.schema.alterTable(model.table, (t) => missing.forEach((f) => addColumn(t, f, pg)));
+  // A hub from before the match keys: the columns come unkeyed (version 0); the sync keys the rows.
+  if (entity === MATCH_KEY_ENTITY && !(K.version in columns)) await knex.schema.alterTable(model.table, addMatchKeyColumns);
+}
+
+/** Identity's match keys (hub/tables.ts MATCH_KEY_COLUMNS), each indexed for the per-page lookup. */
+function addMatchKeyColumns(t: Knex.CreateTableBuilder | Knex.AlterTableBuilder): void {
+  for (const column of [K.creditCode, K.name, K.phone, K.email]) {
+    t.text(column).nullable();
+    t.index([column]);
+  }
+  t.integer(K.version).notNullable().defaultTo(0);
+  t.index([K.version]);
 }
 
 function addColumn(t: Knex.CreateTableBuilder | Knex.AlterTableBuilder, f: ModelField, pg: boolean): void {

@@ -18,6 +18,7 @@
  * | job locks | locks.ts | crm_lock (SQLite) or advisory locks (PostgreSQL) |
  * | the sync engine's journal | sync-tables.ts | crm_sync_seen, crm_sync_intent, crm_sync_tick |
  * | the hub's own secrets | secrets.ts | crm_secret |
+ * | identity's match keys of customers | match-keys.ts | crm_customer (its `_match_*` columns) |
  * | customer analysis results | analysis.ts | crm_analysis, crm_analysis_stage, crm_analysis_run |
  *
  * Statements are prepared once per table and kept (statements.ts). A test
@@ -38,6 +39,7 @@ import * as checkpoints from './checkpoints.js';
 import { ConflictStore } from './conflicts.js';
 import { GoldenRecords, type HubChange } from './golden.js';
 import { HistoryStore } from './history.js';
+import { MatchKeyStore, type MatchKeyDeriver } from './match-keys.js';
 import * as locks from './locks.js';
 import { MergeStore } from './merges.js';
 import * as parked from './parked.js';
@@ -46,6 +48,7 @@ import * as runs from './runs.js';
 import { hubSecret } from './secrets.js';
 import { Statements, type HubDialect } from './statements.js';
 import { SyncJournal } from './sync-tables.js';
+import { MATCH_KEY_ENTITY } from './tables.js';
 import { XrefStore } from './xref.js';
 
 export class HubStore {
@@ -60,6 +63,11 @@ export class HubStore {
   readonly merges = new MergeStore();
   readonly journal: SyncJournal;
   readonly analysis: AnalysisStore;
+  readonly matchKeys: MatchKeyStore;
+  /** How customers' match keys are derived: identity's derivation, handed in by the composition root. */
+  matchKeyDeriver: MatchKeyDeriver | null = null;
+  /** false for a read-only hub from before the match keys (its rows are then matched in memory). */
+  matchKeyColumns = true;
   readonly checkpoints = checkpoints;
   readonly runs = runs;
   readonly parked = parked;
@@ -95,6 +103,7 @@ export class HubStore {
     this.bases = new BaseStore(this.statements);
     this.journal = new SyncJournal(this.statements);
     this.analysis = new AnalysisStore(dialect);
+    this.matchKeys = new MatchKeyStore(this.statements, table(MATCH_KEY_ENTITY));
     this.golden = new GoldenRecords({
       statements: this.statements,
       fields,
@@ -102,6 +111,7 @@ export class HubStore {
       audit: this.audit,
       history: this.history,
       provenance: this.provenance,
+      matchKeys: () => ({ deriver: this.matchKeyDeriver, columns: this.matchKeyColumns }),
       changed: (change) => {
         this.onChange?.(change);
         for (const l of this.listeners) {

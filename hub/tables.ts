@@ -50,5 +50,21 @@ export const ENTITY_SYSTEM_COLUMNS = {
   mergedInto: '_merged_into',
 } as const;
 
+/**
+ * Identity's match keys of a customer, kept beside its fields so the sync can look up the hub
+ * customers that share a key with a page's rows through indexes instead of holding every customer
+ * in memory. The keys are the matcher's normalised blocking keys (identity/matcher.ts matchKeysOf);
+ * `version` is the key derivation's version the row was keyed with (0: not keyed, or keyed by an
+ * older derivation): the sync re-keys such rows before it matches against them.
+ */
+export const MATCH_KEY_ENTITY = 'Customer';
+export const MATCH_KEY_COLUMNS = {
+  creditCode: '_match_code',
+  name: '_match_name',
+  phone: '_match_phone',
+  email: '_match_email',
+  version: '_match_keys',
+} as const;
+
 /** Table name → how to create it (hub/migrate.ts creates the missing ones). */
 export type TableDefinitions = Record<string, (t: Knex.CreateTableBuilder) => void>;

@@ -12,6 +12,7 @@
  * name similarity on purpose: Chinese company names that differ by one character (美的 / 美菱) are
  * usually different registered companies, so "almost the same name" is a false-match generator.
  */
+import type { MatchKeyDeriver, MatchKeys } from '../hub/match-keys.js';
 import { validateCreditCode } from './credit-code.js';
 import { normalizeCompanyName, normalizeEmail, normalizePhone, type NormalizedName } from './normalize.js';
 
@@ -87,7 +88,15 @@ export interface MatchIndexOptions {
   maxSharedContact?: number;
   /** Link and candidate thresholds; default DEFAULT_THRESHOLDS. */
   thresholds?: Partial<MatchThresholds>;
+  /**
+   * Phone and e-mail keys known to be shared by more than maxSharedContact records beyond the ones
+   * indexed (an index of one page's candidates, counted in the hub): ignored like an over-shared block.
+   */
+  sharedContacts?: Partial<Record<'phone' | 'email', ReadonlySet<string>>>;
 }
+
+/** See MatchIndexOptions.maxSharedContact. */
+export const DEFAULT_MAX_SHARED_CONTACT = 50;
 
 export const DEFAULT_RULES: readonly MatchRule[] = [
   { rule: 'creditCode' },
@@ -241,6 +250,7 @@ class Blocks {
   readonly rules: ResolvedRule[];
   readonly used: ReadonlySet<MatchRuleName>;
   private readonly maxSharedContact: number;
+  private readonly sharedContacts: Partial<Record<'phone' | 'email', ReadonlySet<string>>>;
   readonly thresholds: MatchThresholds;
   private readonly entries = new Map<string, Entry>();
   private readonly blocks = new Map<MatchRuleName, Map<string, Set<string>>>();
@@ -248,7 +258,8 @@ class Blocks {
   constructor(rules: readonly MatchRule[], options: MatchIndexOptions) {
     this.rules = resolveRules(rules);
     this.used = new Set(this.rules.map((r) => r.rule));
-    this.maxSharedContact = options.maxSharedContact ?? 50;
+    this.maxSharedContact = options.maxSharedContact ?? DEFAULT_MAX_SHARED_CONTACT;
+    this.sharedContacts = options.sharedContacts ?? {};
     this.thresholds = resolveThresholds(options.thresholds);
     for (const r of this.rules) this.blocks.set(r.rule, new Map());
   }
@@ -302,7 +313,7 @@ class Blocks {
       if (key === undefined) continue;
       const ids = this.blocks.get(rule.rule)!.get(key);
       if (!ids) continue;
-      if ((rule.rule === 'phone' || rule.rule === 'email') && ids.size > this.maxSharedContact) continue;
+      if ((rule.rule === 'phone' || rule.rule === 'email') && (ids.size > this.maxSharedContact || this.sharedContacts[rule.rule]?.has(key))) continue;
       for (const id of ids) {
         if (id === skipId || vetoed.has(id)) continue;
         const c = this.entries.get(id)!;
@@ -369,6 +380,32 @@ export class MatchIndex {
     return q.invalid ? { matches, invalid: q.invalid } : { matches };
   }
 }
+
+/** The version of matchKeysOf's derivation: raise it when normalisation or prepare changes what a key is. */
+export const MATCH_KEYS_VERSION = 1;
+
+const ALL_RULES: ReadonlySet<MatchRuleName> = new Set(['creditCode', 'name', 'phone', 'email']);
+
+/**
+ * A record's blocking key per rule, as the hub stores them (hub/match-keys.ts): two records share a
+ * block of a rule exactly when their keys of that rule are equal and not null.
+ */
+export function matchKeysOf(rec: MatchInput): MatchKeys {
+  const e = prepare(rec, ALL_RULES);
+  return { creditCode: e.code ?? null, name: e.name?.core ?? null, phone: e.phone ?? null, email: e.email ?? null };
+}
+
+/** The record's values the matcher reads, as strings. */
+export function matchInputOf(id: string, values: Readonly<Record<string, unknown>>): MatchInput {
+  const s = (v: unknown) => (typeof v === 'string' ? v : v === null || v === undefined ? null : String(v));
+  return { id, name: s(values.name), creditCode: s(values.creditCode), phone: s(values.phone), email: s(values.email) };
+}
+
+/** Customers' match keys for the hub's writes (hub/store.ts matchKeyDeriver). */
+export const CUSTOMER_MATCH_KEYS: MatchKeyDeriver = {
+  version: MATCH_KEYS_VERSION,
+  keys: (values) => matchKeysOf(matchInputOf('', values)),
+};
 
 /**
  * Match every left record against every right record through the blocks (ids are unique per

@@ -13,15 +13,30 @@
  *   one live hub record has it and that record has no row of this source yet.
  * - Otherwise, and when nothing matches: a new golden record.
  *
- * The matcher index is built from the hub once per run, lazily (only when an unknown row shows
- * up), and extended with the records the run creates. If a page's transaction rolls back the index
- * is dropped and rebuilt, since it may hold records that were never committed.
+ * Customers are matched per page against the hub customers that share a match key with the page's
+ * rows (normalised name, credit code, phone, e-mail: hub/match-keys.ts), read in one statement
+ * through the keys' indexes, so a run holds one page's candidates, never the whole hub. Rows
+ * stored without keys (written by a process that derives none, or keyed by an older derivation) are
+ * keyed before the run's first lookup, and before every lookup when this process itself stores
+ * customers unkeyed. A read-only hub from before the match keys (a dry run) is matched as before:
+ * an index of every hub customer, built once per run and extended with the records the run
+ * creates, dropped when a page rolls back.
  */
 import type { Knex } from 'knex';
 import type { Hub } from '../hub/hub.js';
 import { ENTITY_SYSTEM_COLUMNS as C } from '../hub/tables.js';
-import { DEFAULT_RULES, MatchIndex, type MatchInput, type MatchRule, type MatchThresholds } from '../identity/matcher.js';
-import type { CrmRecord, CrmValue, EntityName } from '../model/entities.js';
+import { MATCH_KEY_RULES, type MatchKeyRule } from '../hub/match-keys.js';
+import {
+  CUSTOMER_MATCH_KEYS,
+  DEFAULT_MAX_SHARED_CONTACT,
+  DEFAULT_RULES,
+  MatchIndex,
+  matchInputOf,
+  matchKeysOf,
+  type MatchRule,
+  type MatchThresholds,
+} from '../identity/matcher.js';
+import type { CrmRecord, EntityName } from '../model/entities.js';
 
 type Q = Knex | Knex.Transaction;
 
@@ -42,8 +57,14 @@ export interface LinkDecision {
   invalidCode?: string;
 }
 
+/** Rows keyed per statement when the hub holds customers without match keys. */
+const REKEY_BATCH = 1000;
+
 export class IdentityLinker {
+  /** Every hub customer, only for a read-only hub without match keys (see the module comment). */
   private index: MatchIndex | null = null;
+  /** The hub's unkeyed customers were keyed in this run (and nothing rolled back since). */
+  private keyed = false;
   /** code → gid of live hub records, built lazily for code linking. */
   private readonly codes = new Map<string, string | null>();
   private readonly rules: readonly MatchRule[];
@@ -60,6 +81,7 @@ export class IdentityLinker {
   /** Forget everything learnt since the last commit (the page rolled back). */
   invalidate(): void {
     this.index = null;
+    this.keyed = false;
     this.codes.clear();
   }
 
@@ -67,7 +89,7 @@ export class IdentityLinker {
   update(gid: string, values: CrmRecord, deleted: boolean): void {
     if (this.index) {
       if (deleted) this.index.remove(gid);
-      else this.index.add(matchInput(gid, values));
+      else this.index.add(matchInputOf(gid, values));
     }
     const code = values.code;
     if (typeof code === 'string' && this.codes.size > 0) this.codes.set(code, deleted ? null : gid);
@@ -87,13 +109,13 @@ export class IdentityLinker {
   }
 
   private async linkCustomers(q: Q, source: string, requests: readonly LinkRequest[], out: Map<string, LinkDecision>): Promise<void> {
-    const index = await this.ensureIndex(q);
+    const index = this.hub.store.matchKeyColumns ? await this.pageIndex(q, requests) : await this.ensureIndex(q);
     // Which candidate gids already have a row of this source (in the hub or earlier in this page).
     const taken = new Set<string>();
     const pending: { req: LinkRequest; sure?: { gid: string; rule: string }; probable?: LinkDecision['candidate']; invalid?: string }[] = [];
     for (const req of requests) {
       const probe = `?${source}:${req.sourceKey}`;
-      const { matches, invalid } = index.find(matchInput(probe, req.record));
+      const { matches, invalid } = index.find(matchInputOf(probe, req.record));
       const best = [...matches].sort((a, b) => b.score - a.score || (a.b < b.b ? -1 : 1));
       const sure = best.find((m) => m.certainty === 'sure');
       const probable = best.find((m) => m.certainty === 'probable');
@@ -118,7 +140,7 @@ export class IdentityLinker {
           : p.probable;
         decision = { gid, isNew: true, rule: null, ...(candidate ? { candidate } : {}) };
         taken.add(gid);
-        index.add(matchInput(gid, p.req.record));
+        this.index?.add(matchInputOf(gid, p.req.record));
       }
       if (p.invalid) decision.invalidCode = p.invalid;
       out.set(p.req.sourceKey, decision);
@@ -162,6 +184,30 @@ export class IdentityLinker {
     }
   }
 
+  /**
+   * The hub customers sharing a match key with any of `requests`, as an index: one statement for
+   * the page. A contact key shared by more hub customers than the matcher allows is passed on as
+   * shared, so the candidates read through another key do not make it count.
+   */
+  private async pageIndex(q: Q, requests: readonly LinkRequest[]): Promise<MatchIndex> {
+    const { store } = this.hub;
+    if (!this.keyed || !store.matchKeyDeriver) {
+      while ((await store.matchKeys.rekey(q, CUSTOMER_MATCH_KEYS, REKEY_BATCH)) === REKEY_BATCH);
+      this.keyed = true;
+    }
+    const keys: Record<MatchKeyRule, Set<string>> = { creditCode: new Set(), name: new Set(), phone: new Set(), email: new Set() };
+    for (const r of requests) {
+      const k = matchKeysOf(matchInputOf('', r.record));
+      for (const rule of MATCH_KEY_RULES) if (k[rule] !== null) keys[rule].add(k[rule]);
+    }
+    const lists = { creditCode: [...keys.creditCode], name: [...keys.name], phone: [...keys.phone], email: [...keys.email] };
+    const found = await store.matchKeys.lookup(q, this.rules.map((r) => r.rule), lists, DEFAULT_MAX_SHARED_CONTACT);
+    const shared = (rule: MatchKeyRule) => new Set(found.shared.filter((c) => c.rule === rule).map((c) => c.key));
+    const index = new MatchIndex(this.rules, { thresholds: this.thresholds, sharedContacts: { phone: shared('phone'), email: shared('email') } });
+    for (const row of found.rows) index.add(matchInputOf(row.id, row));
+    return index;
+  }
+
   private async ensureIndex(q: Q): Promise<MatchIndex> {
     if (this.index) return this.index;
     const index = new MatchIndex(this.rules, { thresholds: this.thresholds });
@@ -176,16 +222,11 @@ export class IdentityLinker {
         .orderBy(C.id)
         .limit(5000)
         .select(C.id, 'name', 'creditCode', 'phone', 'email')) as Record<string, unknown>[];
-      for (const r of rows) index.add(matchInput(String(r[C.id]), r as CrmRecord));
+      for (const r of rows) index.add(matchInputOf(String(r[C.id]), r as CrmRecord));
       if (rows.length < 5000) break;
       after = String(rows[rows.length - 1][C.id]);
     }
     this.index = index;
     return index;
   }
-}
-
-function matchInput(id: string, values: Readonly<Record<string, CrmValue | undefined>>): MatchInput {
-  const s = (v: CrmValue | undefined) => (typeof v === 'string' ? v : v === null || v === undefined ? null : String(v));
-  return { id, name: s(values.name), creditCode: s(values.creditCode), phone: s(values.phone), email: s(values.email) };
 }
