@@ -653,8 +653,8 @@ function parseSnapshot(log: MergeLogRow, entity: EntityName): MergeSnapshot {
 
 /**
  * Put back, column by column, what the merge changed on one record: a column is restored when it
- * still holds the merge's value, and kept (reported) when it changed since. `always` writes the record even
- * when nothing is put back (a new change for the push).
+ * still holds the merge's value, and kept (reported) when it changed since. `always` writes the
+ * record even when nothing is put back (a new change for the push).
  */
 async function restoreRecord(hub: Hub, trx: Knex.Transaction, entity: EntityName, current: HubRecord, raw: RawRow, snap: { before: RawRow; after: RawRow }, actor: string, kept: string[], always: boolean): Promise<void> {
   const patch: CrmRecord = {};
