@@ -30,6 +30,13 @@ export interface XrefLink {
   rule: string | null;
 }
 
+/**
+ * The rule of a key a merge moved to the survivor. Such a key is the merged record's row, which an
+ * unmerge gives back: a reference to the survivor is written as the survivor's own key when it has
+ * one, or an unmerge would hand the referring row to the merged record.
+ */
+export const MERGED_KEY_RULE = 'merge';
+
 const COLUMNS: Column[] = columns('entity', 'source', 'source_key', 'gid', 'rule', 'linked_at');
 const readXrefRow: (r: Record<string, unknown>) => XrefRow = rowReader({ entity: 'text', source: 'text', source_key: 'text', gid: 'text', rule: 'text?', linked_at: 'text' });
 
@@ -43,7 +50,7 @@ export class XrefStore {
     const p = (n: number) => statements.param(n, 'text');
     const where = `entity = ${p(1)} AND source = ${p(2)}`;
     this.byKeys = `SELECT source_key, gid, rule FROM ${T.xref} WHERE ${where} AND ${statements.inList('source_key', 'text', 3)}`;
-    this.byGids = `SELECT gid, source_key FROM ${T.xref} WHERE ${where} AND ${statements.inList('gid', 'text', 3)} ORDER BY gid, linked_at, source_key`;
+    this.byGids = `SELECT gid, source_key FROM ${T.xref} WHERE ${where} AND ${statements.inList('gid', 'text', 3)} ORDER BY gid, CASE WHEN rule = '${MERGED_KEY_RULE}' THEN 1 ELSE 0 END, linked_at, source_key`;
   }
 
   /** The golden record of each of these source keys (keys without one are absent). */
@@ -53,7 +60,7 @@ export class XrefStore {
     return out;
   }
 
-  /** Source keys of each gid in one source, oldest link first. */
+  /** Source keys of each gid in one source: its own first, oldest link first, then keys a merge moved to it. */
   async keysByGid(q: Q, entity: string, source: string, gids: readonly string[]): Promise<Map<string, string[]>> {
     const out = new Map<string, string[]>();
     await this.statements.selectIn<{ gid: string; source_key: string }>(q, this.byGids, [entity, source], gids, (r) => {
@@ -82,9 +89,9 @@ export class XrefStore {
     );
   }
 
-  /** Move every source key of `from` to `to` (a merge). */
+  /** Move every source key of `from` to `to` (a merge), marked as moved (an unmerge restores the rule). */
   async moveAll(q: Q, entity: string, from: string, to: string): Promise<void> {
-    await q(T.xref).where({ entity, gid: from }).update({ gid: to });
+    await q(T.xref).where({ entity, gid: from }).update({ gid: to, rule: MERGED_KEY_RULE });
   }
 
   /**

@@ -591,9 +591,12 @@ export async function unmergeRecords(hub: Hub, input: UnmergeInput): Promise<Unm
     const kept: string[] = [];
     const sBefore = hub.fromRow(entity, sCur);
     const mBefore = hub.fromRow(entity, mCur);
-    await restoreRecord(hub, trx, entity, sBefore, sCur, snapshot.survivor, actor, kept);
-    await restoreRecord(hub, trx, entity, mBefore, mCur, snapshot.merged, actor, kept);
+    // The survivor gives the merged record's keys back and may be left with no row in a source:
+    // it is written even when no value changes, so the next push checks it (and inserts it there).
+    await restoreRecord(hub, trx, entity, sBefore, sCur, snapshot.survivor, actor, kept, snapshot.xref.length > 0);
+    await restoreRecord(hub, trx, entity, mBefore, mCur, snapshot.merged, actor, kept, false);
     await restoreLinks(hub, trx, snapshot, survivor, actor, kept);
+    await rebaseOnKeysGivenBack(hub, trx, entity, snapshot, survivor, actor);
     await restoreProvenance(hub, trx, entity, survivor, snapshot.provenance, kept);
     await restoreCandidates(hub, trx, snapshot.candidates, kept);
     await closeRaisedConflicts(hub, trx, entity, survivor, mergeId, snapshot.conflicts ?? [], actor);
@@ -650,9 +653,10 @@ function parseSnapshot(log: MergeLogRow, entity: EntityName): MergeSnapshot {
 
 /**
  * Put back, column by column, what the merge changed on one record: a column is restored when it
- * still holds the merge's value, and kept (reported) when it changed since.
+ * still holds the merge's value, and kept (reported) when it changed since. `always` writes the
+ * record even when nothing is put back (a new change for the push).
  */
-async function restoreRecord(hub: Hub, trx: Knex.Transaction, entity: EntityName, current: HubRecord, raw: RawRow, snap: { before: RawRow; after: RawRow }, actor: string, kept: string[]): Promise<void> {
+async function restoreRecord(hub: Hub, trx: Knex.Transaction, entity: EntityName, current: HubRecord, raw: RawRow, snap: { before: RawRow; after: RawRow }, actor: string, kept: string[], always: boolean): Promise<void> {
   const patch: CrmRecord = {};
   const system: { mergedInto?: string | null; deleted?: boolean } = {};
   const columns = [
@@ -673,7 +677,7 @@ async function restoreRecord(hub: Hub, trx: Knex.Transaction, entity: EntityName
     else if (name === C.deleted) system.deleted = before === true;
     else patch[name] = before;
   }
-  if (Object.keys(patch).length === 0 && Object.keys(system).length === 0) return;
+  if (!always && Object.keys(patch).length === 0 && Object.keys(system).length === 0) return;
   await hub.store.golden.write(trx, entity, [{ gid: current.id, current, patch, ...system }], { actor, action: 'unmerge' });
 }
 
@@ -688,6 +692,41 @@ async function restoreLinks(hub: Hub, trx: Knex.Transaction, snapshot: MergeSnap
   for (const c of snapshot.children) {
     const n = await repoint(hub, trx, c.entity, c.field, c.ids, survivor, merged, actor);
     if (n < c.ids.length) kept.push(`${c.ids.length - n} ${c.entity} row(s) no longer pointing at ${survivor} were left as they are`);
+  }
+}
+
+/**
+ * In a source where the survivor has no key left once the merged record's keys go back, every row
+ * referring to the survivor was written with one of those keys (it had no other), and that key
+ * names the merged record again. Such a child's base there is set to what its row says now (the
+ * merged record), and the child written, so the next run does not read the row as re-pointed in
+ * the source: it pushes the survivor's new key into it instead.
+ */
+async function rebaseOnKeysGivenBack(hub: Hub, trx: Knex.Transaction, entity: EntityName, snapshot: MergeSnapshot, survivor: string, actor: string): Promise<void> {
+  const { store } = hub;
+  const merged = String(snapshot.merged.before[C.id]);
+  const bare: string[] = [];
+  for (const source of new Set(snapshot.xref.map((x) => x.source))) {
+    if (!(await store.xref.keysByGid(trx, entity, source, [survivor])).has(survivor)) bare.push(source);
+  }
+  if (bare.length === 0) return;
+  for (const ref of referencingFields(entity)) {
+    const ids = ((await trx(hub.table(ref.entity)).where(ref.field, survivor).where(C.deleted, false).pluck(C.id)) as unknown[]).map(String);
+    if (ids.length === 0) continue;
+    const rebased = new Set<string>();
+    for (const source of bare) {
+      const gidOfKey = new Map<string, string>();
+      for (const [gid, keys] of await store.xref.keysByGid(trx, ref.entity, source, ids)) for (const k of keys) gidOfKey.set(k, gid);
+      const writes = [];
+      for (const [sourceKey, b] of await store.bases.load(trx, ref.entity, source, [...gidOfKey.keys()])) {
+        if (b.deleted || b.values[ref.field] !== survivor) continue;
+        writes.push({ sourceKey, values: { ...b.values, [ref.field]: merged }, deleted: false, changedAt: b.changedAt });
+        rebased.add(gidOfKey.get(sourceKey) as string);
+      }
+      if (writes.length > 0) await store.bases.save(trx, ref.entity, source, writes);
+    }
+    const records = await hub.getMany(ref.entity, [...rebased], trx);
+    await store.golden.write(trx, ref.entity, [...records.values()].map((r) => ({ gid: r.id, current: r, patch: {} })), { actor, action: 'unmerge' });
   }
 }
 

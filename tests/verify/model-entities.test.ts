@@ -907,6 +907,36 @@ const FOUND: [Cmd[]][] = [
       { t: 'settle' },
     ],
   ],
+  // A contact created through GraphQL for the survivor, pushed after a merge, then the merge undone
+  // (CI draw seed 773896355, path "75"): the push had written the merged record's key as the
+  // contact's reference (the survivor's first key), which the unmerge gave back, and the next pull
+  // moved the contact to the merged customer. Then the same with a survivor that had no row of its
+  // own: it was not pushed again after the unmerge, and its contact's rows named the merged record
+  // (hub/xref.ts, identity/record-merge.ts; tests/sync/merge-references.test.ts).
+  [
+    [
+      { t: 'insert', e: 'Customer', s: 'crm', parent: 0 },
+      { t: 'insert', e: 'Customer', s: 'hub', parent: 0 },
+      { t: 'settle' },
+      { t: 'insert', e: 'Contact', s: 'hub', parent: 1 },
+      { t: 'merge', i: 1, j: 0, bits: 0 },
+      { t: 'settle' },
+      { t: 'unmerge' },
+      { t: 'settle' },
+    ],
+  ],
+  [
+    [
+      { t: 'insert', e: 'Customer', s: 'crm', parent: 0 },
+      { t: 'settle' },
+      { t: 'insert', e: 'Customer', s: 'hub', parent: 0 },
+      { t: 'insert', e: 'Contact', s: 'hub', parent: 1 },
+      { t: 'merge', i: 1, j: 0, bits: 0 },
+      { t: 'settle' },
+      { t: 'unmerge' },
+      { t: 'settle' },
+    ],
+  ],
 ];
 
 
