@@ -267,11 +267,71 @@ export interface ParentLink {
 /** What every parent of one nested connection field (same relation, same arguments) shares in a request. */
 interface NestedLevel {
   plan: Promise<Plan>;
-  pages: DataLoader<Rec, Page, string>;
+  pages: LevelPages;
   aggregates: DataLoader<Rec, Row | undefined, string>;
 }
 
 const recCacheKey = (r: Rec) => `${r.space}:${r.key}`;
+
+/** Parents per statement of a nested level (as Scope's loaders: maxBatchSize). */
+const MAX_PARENTS_PER_BATCH = 1000;
+
+interface PageBatch {
+  parents: Rec[];
+  keys: string[];
+  pages: Promise<Map<string, Page>>;
+}
+
+/**
+ * The pages of one nested level, batched as the Scope's DataLoaders batch: parents asked for until
+ * the level's pending promises have settled (setImmediate), at most MAX_PARENTS_PER_BATCH per
+ * statement, each parent (space and key) fetched once per request and again only after a failed
+ * batch. One promise per batch instead of a promise, its resolvers and a callback per parent: a
+ * customer-360 page asks for 650 nested pages.
+ */
+class LevelPages {
+  private readonly byParent = new Map<string, PageBatch>();
+  private current?: PageBatch;
+
+  constructor(private readonly fetch: (parents: readonly Rec[]) => Promise<Page[]>) {}
+
+  load(parent: Rec): Promise<Page> {
+    const key = recCacheKey(parent);
+    let batch = this.byParent.get(key);
+    if (!batch) {
+      batch = this.current && this.current.parents.length < MAX_PARENTS_PER_BATCH ? this.current : this.open();
+      batch.parents.push(parent);
+      batch.keys.push(key);
+      this.byParent.set(key, batch);
+    }
+    return batch.pages.then((pages) => pages.get(key) as Page);
+  }
+
+  private open(): PageBatch {
+    const batch = { parents: [], keys: [] } as unknown as PageBatch;
+    batch.pages = new Promise((resolve) =>
+      setImmediate(() => {
+        if (this.current === batch) this.current = undefined;
+        resolve(this.run(batch));
+      }),
+    );
+    this.current = batch;
+    return batch;
+  }
+
+  private async run(batch: PageBatch): Promise<Map<string, Page>> {
+    try {
+      const pages = await this.fetch(batch.parents);
+      const out = new Map<string, Page>();
+      batch.keys.forEach((k, i) => out.set(k, pages[i]));
+      return out;
+    } catch (err) {
+      // As a DataLoader forgets failed keys: a later load of the same parent tries again.
+      for (const k of batch.keys) if (this.byParent.get(k) === batch) this.byParent.delete(k);
+      throw err;
+    }
+  }
+}
 
 function hasArgs(args: ConnectionArgs): boolean {
   for (const k in args) if ((args as Record<string, unknown>)[k] !== undefined && (args as Record<string, unknown>)[k] !== null) return true;
@@ -302,7 +362,7 @@ function nestedLevel(scope: Scope, relationKey: string, parentEntity: EntityName
       return out;
     };
 
-    const pages = scope.newLoader<Rec, Page>(async (parents) => {
+    const pages = new LevelPages(async (parents) => {
       const p = await plan;
       const keys = await childKeys(parents, p);
       const all = [...new Set([...keys.values()].flat())];
@@ -320,7 +380,7 @@ function nestedLevel(scope: Scope, relationKey: string, parentEntity: EntityName
         const mine = keys.get(parent) ?? [];
         return toPage(p, mine.length === 1 ? (byRef.get(mine[0]) ?? []) : mine.flatMap((k) => byRef.get(k) ?? []));
       });
-    }, recCacheKey);
+    });
 
     const aggregates = scope.newLoader<Rec, Row | undefined>(async (parents) => {
       const p = await plan;
