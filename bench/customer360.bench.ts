@@ -20,8 +20,9 @@
  *   same nested shape and JSON-serialised.
  * Both sides are checked to return the same orders, lines, invoices, approvals and balances.
  * Then at each client count, `rounds` alternating rounds of `seconds` per side: requests/s,
- * p50/p99 latency, and the ratio graphql/sql. Statements per request are counted with knex's query
- * events on every pool; they should not change with the scale.
+ * p50/p99 latency, CPU ms per request (process.cpuUsage), and the ratios graphql/sql of both.
+ * Statements per request are counted with knex's query events on every pool; they should not
+ * change with the scale.
  *
  * --profile graphql|sql: after loading the first scale, run only that side for --profile-seconds
  * under the V8 CPU profiler (in-process inspector, data loading excluded), write the .cpuprofile
@@ -295,7 +296,13 @@ async function benchScale(customers: number, runLoad: boolean) {
         }
         const gq = mergeRounds(gr, gl);
         const sq = mergeRounds(sr, sl);
-        runs[`clients_${clients}`] = { graphql: gq, sql: sq, throughputRatio: round(gq.perSecond / sq.perSecond, 3) };
+        runs[`clients_${clients}`] = {
+          graphql: gq,
+          sql: sq,
+          throughputRatio: round(gq.perSecond / sq.perSecond, 3),
+          // The same ratio from CPU time per request: steadier when other processes share the cores.
+          cpuRatio: round((sq.cpuMsPerRequest ?? 0) / Math.max(0.001, gq.cpuMsPerRequest ?? 0), 3),
+        };
       }
     }
     return { customers, setupSeconds, loadSeconds: Object.fromEntries(d.loads.map((l) => [`${l.system}:${l.dialect}`, l.seconds])), hubSeedSeconds: d.hubSeedSeconds, rowsPerRequest: rows, responseBytes: bytes, statementsPerRequest: statements, ...runs };
