@@ -6,7 +6,8 @@
  *
  *   node --import tsx bench/customer360.bench.ts [--scales 2000,10000] [--seconds 3] [--clients 1,10,50]
  *        [--rounds 2] [--hub sqlite|postgres] [--erp postgres] [--finance mysql] [--oa sqlite]
- *        [--profile graphql|sql --profile-seconds 10 --profile-clients 10 --profile-out file.cpuprofile]
+ *        [--profile graphql|sql --profile-seconds 10 --profile-clients 10 --profile-out file.cpuprofile
+ *         --profile-kind cpu|alloc]
  *
  * Data: bench/data/generate.ts, per customer 10 orders with 1–5 lines (3 on average), 10 invoices,
  * 2 approvals. For each scale:
@@ -19,12 +20,15 @@
  *   same nested shape and JSON-serialised.
  * Both sides are checked to return the same orders, lines, invoices, approvals and balances.
  * Then at each client count, `rounds` alternating rounds of `seconds` per side: requests/s,
- * p50/p99 latency, and the ratio graphql/sql. Statements per request are counted with knex's query
- * events on every pool; they should not change with the scale.
+ * p50/p99 latency, CPU ms per request (process.cpuUsage), and the ratios graphql/sql of both.
+ * Statements per request are counted with knex's query events on every pool; they should not
+ * change with the scale.
  *
  * --profile graphql|sql: after loading the first scale, run only that side for --profile-seconds
  * under the V8 CPU profiler (in-process inspector, data loading excluded), write the .cpuprofile
  * and print its summary: self time by area (crmlink folder / npm package) and by function.
+ * --profile-kind alloc samples allocations instead (garbage included): MiB per request and by
+ * allocating function, what the collector's share of the CPU profile comes from.
  *
  * Prints one JSON document. BENCH_TRACE=1 prints each statement of one request of each side with
  * its time.
@@ -36,7 +40,7 @@ import type { Knex } from 'knex';
 import type { App } from '../app/app.js';
 import { closedLoop, flags, machine, mergeRounds, round, type LoadResult } from './lib/common.js';
 import type { BenchDialect } from './data/generate.js';
-import { profileDuring } from './lib/cpuprofile.js';
+import { allocationsDuring, profileDuring } from './lib/cpuprofile.js';
 
 // Run as a production server runs: graphql-js reads NODE_ENV once, when it loads, to skip its
 // development-only checks; so everything that loads graphql is imported after setting it.
@@ -270,7 +274,12 @@ async function benchScale(customers: number, runLoad: boolean) {
       const seconds = f.num('profile-seconds', 10);
       const clients = f.num('profile-clients', 10);
       const file = f.get('profile-out', join(tmpdir(), `crmlink-customer360-${PROFILE}.cpuprofile`));
-      const { result, summary } = await profileDuring(file, () => closedLoop(clients, seconds, PROFILE === 'sql' ? sql : graphql));
+      const run = () => closedLoop(clients, seconds, PROFILE === 'sql' ? sql : graphql);
+      if (f.get('profile-kind', 'cpu') === 'alloc') {
+        const { result, summary } = await allocationsDuring(file.replace(/\.cpuprofile$/, '.heapprofile'), run, 40);
+        return { customers, profile: PROFILE, kind: 'alloc', load: result, summary, mibPerRequest: round(summary.totalMiB / Math.max(1, result.requests), 2) };
+      }
+      const { result, summary } = await profileDuring(file, run);
       return { customers, profile: PROFILE, file, load: result, summary };
     }
 
@@ -287,7 +296,13 @@ async function benchScale(customers: number, runLoad: boolean) {
         }
         const gq = mergeRounds(gr, gl);
         const sq = mergeRounds(sr, sl);
-        runs[`clients_${clients}`] = { graphql: gq, sql: sq, throughputRatio: round(gq.perSecond / sq.perSecond, 3) };
+        runs[`clients_${clients}`] = {
+          graphql: gq,
+          sql: sq,
+          throughputRatio: round(gq.perSecond / sq.perSecond, 3),
+          // The same ratio from CPU time per request: steadier when other processes share the cores.
+          cpuRatio: round((sq.cpuMsPerRequest ?? 0) / Math.max(0.001, gq.cpuMsPerRequest ?? 0), 3),
+        };
       }
     }
     return { customers, setupSeconds, loadSeconds: Object.fromEntries(d.loads.map((l) => [`${l.system}:${l.dialect}`, l.seconds])), hubSeedSeconds: d.hubSeedSeconds, rowsPerRequest: rows, responseBytes: bytes, statementsPerRequest: statements, ...runs };

@@ -125,8 +125,8 @@ export function hideableFields(config: CrmlinkConfig): Set<string> {
  * with last, a cursor, an orderBy or filter on a hidden field) become this field's error even when
  * the selection reads nothing that awaits the plan (`{ customers(first: 5000) { __typename } }`).
  */
-function planned(c: ConnectionSource): Promise<ConnectionSource> {
-  return c.plan.then(() => c);
+function planned(c: ConnectionSource): ConnectionSource | Promise<ConnectionSource> {
+  return c.planNow ? c : c.plan.then(() => c);
 }
 
 /** An edge: the cursor is encoded only when the query asks for it. */

@@ -183,7 +183,7 @@ export class SourceStore implements EntityStore {
    * mapped column (with `loaded` undefined) when no field set is given or one of the fields is
    * computed from several columns.
    */
-  private projection(query: StoreQuery): { columns: string[]; loaded?: ReadonlySet<string> } {
+  private projection(query: StoreQuery): { columns: string[]; loaded?: LoadedFields } {
     if (!query.fields || !this.subsets) return { columns: this.columns() };
     const loaded = new Set(query.fields);
     if (query.partition) loaded.add(query.partition.field);
@@ -195,7 +195,7 @@ export class SourceStore implements EntityStore {
       if (!fc) return { columns: this.columns() };
       cols.add(fc.column);
     }
-    return { columns: [...cols], loaded };
+    return { columns: [...cols], loaded: { fields: loaded, mapping: this.subsets.of(loaded) } };
   }
 
   async select(query: StoreQuery): Promise<Rec[]> {
@@ -211,7 +211,9 @@ export class SourceStore implements EntityStore {
       // Per-parent limits are applied by the caller's slicing; only a top-level page is limited here.
       ...(part || query.limit === undefined ? {} : { limit: query.limit }),
     });
-    const recs = loaded ? rows.map((r) => new this.Rec(this, r, loaded)) : rows.map((r) => this.toRec(r));
+    const RecOfStore = this.Rec;
+    const recs: Rec[] = new Array(rows.length);
+    for (let i = 0; i < rows.length; i++) recs[i] = new RecOfStore(this, rows[i], loaded);
     if (part && query.limit !== undefined) {
       const seen = new Map<string, number>();
       return recs.filter((r) => {
@@ -270,6 +272,12 @@ export class SourceStore implements EntityStore {
   }
 }
 
+/** The fields a page was read for, and the mapping converting just those (MappingSubsets). */
+interface LoadedFields {
+  fields: ReadonlySet<string>;
+  mapping: EntityMapping;
+}
+
 /**
  * A record read from a source. Key, id, version and values are computed only when asked for, and
  * `get` converts only the fields the query selected (or the one field asked for): a page of a few
@@ -283,17 +291,21 @@ class SourceRec implements Rec {
   private valuesCache?: CrmRecord;
   private lastField?: string;
   private lastValue?: CrmValue;
-  readonly updatedAt = null;
 
   constructor(
     private readonly store: SourceStore,
     readonly raw: Row,
     /** Read with only these fields' columns (StoreQuery.fields); undefined: every column. */
-    private readonly loaded?: ReadonlySet<string>,
+    private readonly loaded?: LoadedFields,
   ) {}
 
+  /** A source row has no hub timestamp (on the prototype: one slot less per row). */
+  get updatedAt(): null {
+    return null;
+  }
+
   private partial(what: string): CrmlinkError {
-    return new CrmlinkError('INTERNAL', `${this.entity} ${this.key} was read with the columns of ${[...(this.loaded ?? [])].join(', ')} only; ${what} needs more`, {
+    return new CrmlinkError('INTERNAL', `${this.entity} ${this.key} was read with the columns of ${[...(this.loaded?.fields ?? [])].join(', ')} only; ${what} needs more`, {
       entity: this.entity,
       source: this.space,
     });
@@ -318,13 +330,17 @@ class SourceRec implements Rec {
   }
 
   get(field: string): CrmValue {
-    const subsets = this.store.subsets;
-    if (this.loaded && subsets) {
-      if (!this.loaded.has(field)) throw this.partial(`field ${field}`);
+    // Converted already (a record's values are never undefined): the common case, one lookup.
+    const converted = this.valuesCache?.[field];
+    if (converted !== undefined) return converted;
+    const loaded = this.loaded;
+    if (loaded) {
+      if (!loaded.fields.has(field)) throw this.partial(`field ${field}`);
       // The row's selected fields, converted together the first time one is read.
-      return (this.valuesCache ??= subsets.of(this.loaded).toRecord(this.raw))[field] ?? null;
+      return (this.valuesCache ??= loaded.mapping.toRecord(this.raw))[field] ?? null;
     }
     if (this.valuesCache) return this.valuesCache[field] ?? null;
+    const subsets = this.store.subsets;
     if (!subsets) return this.values[field] ?? null;
     // The field read last is kept: paging and grouping a level read the ref field back to back.
     if (field === this.lastField) return this.lastValue as CrmValue;

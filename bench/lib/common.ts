@@ -41,6 +41,11 @@ export interface LoadResult {
   p50ms: number;
   p99ms: number;
   maxMs: number;
+  /**
+   * CPU time of the whole process (every thread: GC helpers, drivers) per request. On a shared
+   * machine it moves less than requests/s, which counts the time other processes held the cores.
+   */
+  cpuMsPerRequest?: number;
 }
 
 /**
@@ -58,6 +63,7 @@ export async function closedLoop(
   const before = latencies.length;
   let errors = 0;
   const start = performance.now();
+  const cpu = process.cpuUsage();
   const end = start + seconds * 1000;
   await Promise.all(
     Array.from({ length: clients }, async (_, c) => {
@@ -74,6 +80,7 @@ export async function closedLoop(
     }),
   );
   const wall = (performance.now() - start) / 1000;
+  const used = process.cpuUsage(cpu);
   const mine = latencies.slice(before).sort((a, b) => a - b);
   return {
     clients,
@@ -83,6 +90,7 @@ export async function closedLoop(
     p50ms: round(percentile(mine, 50)),
     p99ms: round(percentile(mine, 99)),
     maxMs: round(mine[mine.length - 1] ?? 0),
+    cpuMsPerRequest: round((used.user + used.system) / 1000 / Math.max(1, mine.length)),
   };
 }
 
@@ -100,6 +108,9 @@ export function mergeRounds(rounds: LoadResult[], latencies: number[]): LoadResu
     p50ms: all.length ? round(percentile(all, 50)) : round(rounds.reduce((n, r) => n + r.p50ms, 0) / rounds.length),
     p99ms: all.length ? round(percentile(all, 99)) : Math.max(...rounds.map((r) => r.p99ms)),
     maxMs: Math.max(...rounds.map((r) => r.maxMs)),
+    ...(rounds.every((r) => r.cpuMsPerRequest !== undefined)
+      ? { cpuMsPerRequest: round(rounds.reduce((n, r) => n + (r.cpuMsPerRequest as number) * r.requests, 0) / Math.max(1, requests)) }
+      : {}),
   };
 }
 

@@ -145,6 +145,66 @@ export async function profileDuring<T>(file: string, fn: () => Promise<T>, inter
   return { result, summary: summarise(JSON.parse(readFileSync(file, 'utf8')) as Profile) };
 }
 
+interface HeapNode {
+  callFrame: CallFrame;
+  selfSize: number;
+  children: HeapNode[];
+}
+
+export interface AllocationSummary {
+  totalMiB: number;
+  /** Bytes allocated by function (objects collected since included), largest first. */
+  byFunction: { fn: string; where: string; mib: number; pct: number }[];
+}
+
+/**
+ * Sample what `fn` allocates (V8's sampling heap profiler with the objects young and old
+ * collections freed kept in the profile: the garbage, not only what survives) and write the
+ * .heapprofile to `file`. What makes the collector's work, by allocating function.
+ */
+export async function allocationsDuring<T>(file: string, fn: () => Promise<T>, top = 25): Promise<{ result: T; summary: AllocationSummary }> {
+  const session = new Session();
+  session.connect();
+  await session.post('HeapProfiler.enable');
+  // includeObjectsCollectedBy*: V8 ≥ 11 (Node 20); without them only survivors would be counted.
+  await session.post('HeapProfiler.startSampling', { samplingInterval: 16384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true } as never);
+  let result: T;
+  let head: HeapNode;
+  try {
+    result = await fn();
+  } finally {
+    ({ profile: { head } } = (await session.post('HeapProfiler.stopSampling')) as { profile: { head: HeapNode } });
+    writeFileSync(file, JSON.stringify({ head }));
+    session.disconnect();
+  }
+  const byFn = new Map<string, { fn: string; where: string; bytes: number }>();
+  let total = 0;
+  const walk = (n: HeapNode) => {
+    total += n.selfSize;
+    if (n.selfSize > 0) {
+      const { functionName, url, lineNumber } = n.callFrame;
+      const where = url ? `${url.replace(/^file:\/\//, '').replace(`${ROOT}/`, '')}:${lineNumber + 1}` : '';
+      const key = `${functionName}@${where}`;
+      const e = byFn.get(key) ?? { fn: functionName || '(anonymous)', where, bytes: 0 };
+      e.bytes += n.selfSize;
+      byFn.set(key, e);
+    }
+    for (const c of n.children) walk(c);
+  };
+  walk(head);
+  const mib = (b: number) => Math.round((b / 1048576) * 10) / 10;
+  return {
+    result,
+    summary: {
+      totalMiB: mib(total),
+      byFunction: [...byFn.values()]
+        .sort((a, b) => b.bytes - a.bytes)
+        .slice(0, top)
+        .map((e) => ({ fn: e.fn, where: e.where, mib: mib(e.bytes), pct: Math.round((e.bytes / Math.max(1, total)) * 1000) / 10 })),
+    },
+  };
+}
+
 export function newestProfile(dir: string): string {
   const files = readdirSync(dir)
     .filter((f) => f.endsWith('.cpuprofile'))

@@ -121,9 +121,10 @@ export function readDate(raw: unknown): string {
     return raw.toISOString().slice(0, 10);
   }
   const s = asText(raw).trim();
-  const m = /^(\d{4}-\d{2}-\d{2})/.exec(s);
-  if (!m || !parseNaive(m[1])) throw new TransformError('not a date (YYYY-MM-DD)');
-  return m[1];
+  // The leading YYYY-MM-DD, checked by parseNaive (digits, dashes, a calendar day) without a regex match.
+  const day = s.length === 10 ? s : s.slice(0, 10);
+  if (day.length < 10 || !parseNaive(day)) throw new TransformError('not a date (YYYY-MM-DD)');
+  return day;
 }
 
 export function writeDate(value: CrmValue): string {

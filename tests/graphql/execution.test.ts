@@ -79,6 +79,11 @@ const CASES: { name: string; query: string; variables?: Record<string, unknown>;
     query: `{ a: customers(first: -1) { nodes { code } } b: node(id: "nope") { id } }`,
   },
   {
+    // A nested connection without where is planned at once (planNestedNow): its refused arguments stay its own field's error.
+    name: 'errors: bad argument of a nested connection',
+    query: `{ customers(first: 2) { nodes { code salesOrders(first: -1) { nodes { code } } invoices(first: 2) { nodes { code } } } } }`,
+  },
+  {
     name: 'errors: variables of the wrong type, or missing',
     query: `query($n: Int, $id: ID!) { customers(first: $n) { nodes { code } } customer(id: $id) { id } }`,
     variables: { n: 'abc' },

@@ -38,10 +38,14 @@ export class VarCharParam {
   }
 }
 
+// tedious loads with the first SQL Server query (knex requires it then), not when crmlink starts;
+// then once, not per bound parameter.
+let tediousModule: typeof tedious | undefined;
+const requireTedious = () => (tediousModule ??= createRequire(import.meta.url)('tedious') as typeof tedious);
+
 /** knex mssql `options.mapBinding`: VarCharParam → tedious VarChar; anything else keeps knex's default. */
 export function mapBinding(binding: unknown): { value: unknown; type: unknown } | undefined {
-  // tedious loads with the first SQL Server query (knex requires it then), not when crmlink starts.
-  if (binding instanceof VarCharParam) return { value: binding.value, type: (createRequire(import.meta.url)('tedious') as typeof tedious).TYPES.VarChar };
+  if (binding instanceof VarCharParam) return { value: binding.value, type: requireTedious().TYPES.VarChar };
   return undefined;
 }
 

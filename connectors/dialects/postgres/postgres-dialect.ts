@@ -28,12 +28,18 @@ export const POSTGRES_CAPABILITIES: DialectCapabilities = Object.freeze({
 /** numeric, int8, timestamp (without time zone), date, time: kept as the server's text. */
 export const PG_RAW_TYPES: ReadonlySet<number> = new Set([1700, 20, 1114, 1082, 1083]);
 
-/** pg loads with the first PostgreSQL query (knex requires it then), not when crmlink starts. */
-const requirePg = () => createRequire(import.meta.url)('pg') as typeof pg;
+/**
+ * pg loads with the first PostgreSQL query (knex requires it then), not when crmlink starts; then
+ * once: pg asks for a parser per column of every result, and resolving the module each time (a
+ * file lookup under a loader hook) was a visible share of a read's CPU.
+ */
+let pgModule: typeof pg | undefined;
+const requirePg = () => (pgModule ??= createRequire(import.meta.url)('pg') as typeof pg);
+const asText = (value: string) => value;
 
 export const pgTypes: pg.CustomTypesConfig = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    PG_RAW_TYPES.has(oid) ? (value: string) => value : requirePg().types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
+    PG_RAW_TYPES.has(oid) ? asText : requirePg().types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
 };
 
 const TRANSIENT_CODES = new Set(['40001', '40P01', '57014', '08006', '08000', '08003', '08001', '57P01', '57P02', '57P03', '53300', '55P03']);
