@@ -32,7 +32,7 @@ export {
   roundDecimal,
   toDecimalString,
 } from './decimal.js';
-export { assertTimeZone, formatNaive, isIsoDate, normalizeDateTime, parseNaive, toInstant, utcToZoned, zoneOffsetMs, zonedToUtc, type WallClock } from './time.js';
+export { assertTimeZone, dateTimeHint, formatNaive, isIsoDate, normalizeDateTime, parseNaive, toInstant, utcToZoned, zoneOffsetMs, zonedToUtc, type WallClock } from './time.js';
 export { halfWidth } from './text.js';
 export { modelReferenceMarkdown } from './docs.js';
 export { canonicalFieldValue, hashRecord, pickFields, sameValue, stableStringify } from './values.js';

@@ -124,7 +124,9 @@ function num(s: string, at: number, len: number): number {
 
 /** Parse "YYYY-MM-DD[ T]HH:MM[:SS[.fff]]" (no zone); null when not that shape or not a calendar day. */
 export function parseNaive(input: string): WallClock | null {
-  const s = input.length > 0 && (input.charCodeAt(0) <= 32 || input.charCodeAt(input.length - 1) <= 32) ? input.trim() : input;
+  // Every white space at either end, as String.prototype.trim knows it: values pasted from
+  // spreadsheets and ERP exports carry U+00A0, U+3000 or a byte-order mark as often as a blank.
+  const s = input.trim();
   const n = s.length;
   if (n < 10 || s[4] !== '-' || s[7] !== '-') return null;
   const y = num(s, 0, 4);
@@ -212,6 +214,24 @@ export function toInstant(value: unknown, timeZone: string): number | null {
     return Number.isNaN(t) ? null : t;
   }
   return null;
+}
+
+/**
+ * A UTC offset followed by more text: "2024-01-02T03:04:05+08:00[Asia/Shanghai]", or JavaScript's
+ * "Tue Jan 02 2024 03:04:05 GMT+0800 (China Standard Time)".
+ */
+const OFFSET_THEN_TEXT_RE = /\d:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:(?:GMT|UTC)\s*)?(?:Z|[+-]\d{2}:?\d{2})\s*\S/i;
+
+/**
+ * What to add to "is not a date-time" for a value refused because text follows its UTC offset
+ * (empty otherwise). An offset is read only where it ends the value: the text after it is mostly a
+ * zone name, which can disagree with the offset, and Date.parse reads such text differently from
+ * one engine to another. Refusing it, with this hint, is safer than guessing which one is meant.
+ */
+export function dateTimeHint(value: unknown): string {
+  return typeof value === 'string' && OFFSET_THEN_TEXT_RE.test(value)
+    ? ': text follows its UTC offset; the offset must end the value (as in "2024-01-02T03:04:05+08:00")'
+    : '';
 }
 
 /** The canonical date-time (ISO-8601 UTC) of an instant; a naive value counts as UTC. null when not a time. */

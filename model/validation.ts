@@ -6,7 +6,7 @@
  */
 import type { CrmValue, ModelField } from './entities.js';
 import { integerDigits, normalizeDecimal } from './decimal.js';
-import { isIsoDate, normalizeDateTime } from './time.js';
+import { dateTimeHint, isIsoDate, normalizeDateTime } from './time.js';
 import { canonicalFieldValue } from './values.js';
 
 /** Total digits of a hub decimal column (numeric(30, scale) on PostgreSQL). */
@@ -100,7 +100,7 @@ export function valueProblem(field: ModelField, v: CrmValue | undefined): string
     case 'date':
       return typeof v === 'string' && isIsoDate(v) ? null : 'is not a date (YYYY-MM-DD)';
     case 'datetime':
-      return typeof v === 'string' && normalizeDateTime(v) !== null ? null : 'is not a date-time';
+      return typeof v === 'string' && normalizeDateTime(v) !== null ? null : `is not a date-time${dateTimeHint(v)}`;
   }
 }
 
@@ -176,7 +176,7 @@ function convert(field: ModelField, v: Exclude<CrmValue, null>): CrmValue {
     }
     case 'datetime': {
       const iso = normalizeDateTime(v);
-      if (iso === null) throw bad('is not a date-time');
+      if (iso === null) throw bad(`is not a date-time${dateTimeHint(v)}`);
       return iso;
     }
     default:

@@ -38,6 +38,7 @@ export const MODULES = {
       'tests/security/existence.test.ts',
       'tests/graphql/security.test.ts',
       'tests/graphql/row-rule-coverage.test.ts',
+      'tests/security/row-visibility.test.ts',
     ],
   },
   tombstones: {

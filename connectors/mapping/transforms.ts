@@ -8,7 +8,7 @@
  */
 import type { CrmValue } from '../../model/entities.js';
 import { normalizeDecimal, roundDecimal, toDecimalString } from '../../model/decimal.js';
-import { formatNaive, parseNaive, toInstant, utcToZoned } from '../../model/time.js';
+import { dateTimeHint, formatNaive, parseNaive, toInstant, utcToZoned } from '../../model/time.js';
 import { halfWidth } from '../../model/text.js';
 
 export { normalizeDecimal, roundDecimal, toDecimalString, fixedDecimal } from '../../model/decimal.js';
@@ -137,14 +137,14 @@ export function writeDate(value: CrmValue): string {
  */
 export function readDateTime(raw: unknown, timeZone: string): string {
   const t = toInstant(raw, timeZone);
-  if (t === null) throw new TransformError('not a date-time');
+  if (t === null) throw new TransformError(`not a date-time${dateTimeHint(raw)}`);
   return new Date(t).toISOString();
 }
 
 /** The column's wall clock in `timeZone` for an instant: "YYYY-MM-DD HH:MM:SS[.mmm]". */
 export function writeDateTime(value: CrmValue, timeZone: string): string {
   const t = toInstant(value, 'UTC');
-  if (t === null) throw new TransformError('not a date-time');
+  if (t === null) throw new TransformError(`not a date-time${dateTimeHint(value)}`);
   return formatNaive(utcToZoned(t, timeZone));
 }
 

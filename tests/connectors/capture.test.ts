@@ -185,7 +185,9 @@ describe('trigger capture', () => {
     const start = (await drain(spec, null, 100)).checkpoint;
     await fx('t_rows').insert({ code: 'ECHO', name: 'written by crmlink' });
     // SQLite triggers cannot tag a session's writes (a declared gap): tag the logged entry as the other engines do.
-    await fx('crmlink_changelog').where({ table_name: 't_rows' }).andWhere('id', '>', Number(start.lastId)).update({ origin: CRMLINK_ORIGIN });
+    // The literal the installed triggers write (a trigger installed by an earlier release included).
+    expect(CRMLINK_ORIGIN).toBe('crmlink');
+    await fx('crmlink_changelog').where({ table_name: 't_rows' }).andWhere('id', '>', Number(start.lastId)).update({ origin: 'crmlink' });
     await fx('t_rows').insert({ code: 'THEIRS', name: 'an external write' });
     const b = await driver.changesSince(spec, start, { pageSize: 10 });
     expect(keys(b.changes)).toEqual(['THEIRS']);
@@ -389,6 +391,107 @@ describe('timestamp capture', () => {
     expect((await drain(short, cp, 2)).changes).toEqual([]);
   });
 
+  it('a table of exactly one page is one batch with nothing more to read, and never a snapshot', async () => {
+    await fx('ts_rows').insert([1, 2].map((id) => ({ id, name: `n${id}`, modified_at: `2024-07-01 10:0${id}:00` })));
+    const b = await driver.changesSince(spec, null, { pageSize: 2 });
+    expect(keys(b.changes)).toEqual(['1', '2']);
+    expect(b).toMatchObject({ hasMore: false, snapshot: false, checkpoint: { hwm: '2024-07-01 10:02:00', cursor: null } });
+  });
+
+  it('the capture filter applies, and rows without a time are never read', async () => {
+    await fx('ts_rows').insert([
+      { id: 1, name: 'keep', modified_at: '2024-07-01 10:00:00' },
+      { id: 2, name: 'drop', modified_at: '2024-07-01 10:01:00' },
+      { id: 3, name: 'keep', modified_at: null },
+    ]);
+    const filtered: CaptureSpec = { ...spec, where: { column: 'name', op: 'eq', value: 'keep' } };
+    expect(keys((await drain(filtered, null, 10)).changes)).toEqual(['1']);
+  });
+
+  it('refuses a timestamp capture without a column', async () => {
+    await expect(driver.changesSince({ ...spec, column: undefined }, null, { pageSize: 10 })).rejects.toThrow('timestamp capture needs `column`');
+  });
+
+  it('a page of rows delivered before adds nothing to the sweep in progress', async () => {
+    await fx('ts_rows').insert([1, 2, 3, 4].map((id) => ({ id, name: `n${id}`, modified_at: '2024-07-02 10:00:00' })));
+    const first = await drain(spec, null, 10);
+    await fx('ts_rows').insert({ id: 5, name: 'new', modified_at: '2024-07-02 10:00:01' });
+    // The first page (rows 1 and 2) is all known: no bucket; the last page holds row 5.
+    const p1 = await driver.changesSince(spec, first.checkpoint, { pageSize: 2 });
+    expect(p1.changes).toEqual([]);
+    expect(p1.hasMore).toBe(true);
+    expect(p1.checkpoint.sweep).toEqual([]);
+    const rest = await drain(spec, p1.checkpoint, 2);
+    expect(keys(rest.changes)).toEqual(['5']);
+  });
+
+  it('the mark moves forward only, and the remembered rows are those of the window below it, its edge included', async () => {
+    await fx('ts_rows').insert([
+      { id: 1, name: 'a', modified_at: '2024-08-01 11:55:00' },
+      { id: 2, name: 'b', modified_at: '2024-08-01 11:52:00' },
+      { id: 3, name: 'c', modified_at: '2024-08-01 10:00:00' },
+    ]);
+    const first = await drain(spec, null, 10);
+    expect(first.checkpoint.hwm).toBe('2024-08-01 11:55:00');
+    expect(Object.keys(first.checkpoint.seen as object).sort()).toEqual(['1', '2']);
+    // A later row moves the mark; the window is now 11:55..12:00: row 1 sits on its edge and stays, row 2 goes.
+    await fx('ts_rows').insert({ id: 4, name: 'd', modified_at: '2024-08-01 12:00:00' });
+    const second = await drain(spec, first.checkpoint, 10);
+    expect(keys(second.changes)).toEqual(['4']);
+    expect(second.checkpoint.hwm).toBe('2024-08-01 12:00:00');
+    expect(Object.keys(second.checkpoint.seen as object).sort()).toEqual(['1', '4']);
+    // The row at the mark moves back in time (a skewed clock): delivered, and the mark stays.
+    await fx('ts_rows').where({ id: 4 }).update({ name: 'd2', modified_at: '2024-08-01 11:58:00' });
+    const third = await drain(spec, second.checkpoint, 10);
+    expect(keys(third.changes)).toEqual(['4']);
+    expect(third.checkpoint.hwm).toBe('2024-08-01 12:00:00');
+  });
+
+  it('times before 1970 keep their mark and window', async () => {
+    await fx('ts_rows').insert([
+      { id: 1, name: 'a', modified_at: '1969-07-20 20:17:00' },
+      { id: 2, name: 'b', modified_at: '1969-07-20 20:14:00' },
+      { id: 3, name: 'c', modified_at: '1969-07-20 10:00:00' },
+    ]);
+    const first = await drain(spec, null, 10);
+    expect(first.checkpoint.hwm).toBe('1969-07-20 20:17:00');
+    expect(Object.keys(first.checkpoint.seen as object).sort()).toEqual(['1', '2']);
+    expect((await drain(spec, first.checkpoint, 10)).changes).toEqual([]);
+  });
+
+  it('an earlier checkpoint shape taken inside a sweep resumes where it stopped, with its mark and the sweep maximum', async () => {
+    await fx('ts_rows').insert([
+      { id: 1, name: 'a', modified_at: '2024-09-01 09:00:00' },
+      { id: 5, name: 'e', modified_at: '2024-09-01 10:05:00' },
+      { id: 6, name: 'f', modified_at: '2024-09-01 10:06:00' },
+    ]);
+    const old = { strategy: 'timestamp', hwm: '2024-09-01 10:00:00', sweepMax: '2024-09-01 10:10:00', cursor: { ts: '2024-09-01 10:05:00', key: [5] }, seen: {} } as Checkpoint;
+    const b = await driver.changesSince(spec, old, { pageSize: 10 });
+    // Row 1 is older than the old mark's window and row 5 was before the cursor: only row 6.
+    expect(keys(b.changes)).toEqual(['6']);
+    expect(b.checkpoint).toMatchObject({ v: 2, hwm: '2024-09-01 10:10:00', cursor: null });
+  });
+
+  it('an earlier checkpoint shape: each entry it remembers becomes the short hash and the time order; malformed ones are dropped', async () => {
+    await fx('ts_rows').insert([
+      { id: 1, name: 'a', modified_at: '2024-04-01 10:00:00' },
+      { id: 2, name: 'b', modified_at: '2024-04-01 10:00:00' },
+      { id: 3, name: 'c', modified_at: '2024-04-01 10:00:00' },
+    ]);
+    const now = await drain(spec, null, 10);
+    const order = Date.UTC(2024, 3, 1, 10);
+    const old = {
+      strategy: 'timestamp',
+      hwm: '2024-04-01 10:00:00',
+      sweepMax: null,
+      cursor: null,
+      seen: { '1': [now.changes[0].hash.slice(0, 24), order], '2': now.changes[1].hash, '3': [7, order] },
+    } as Checkpoint;
+    const b = await driver.changesSince(spec, old, { pageSize: 10 });
+    expect(keys(b.changes)).toEqual(['2', '3']);
+    expect((b.checkpoint.seen as Record<string, string>)['1']).toBe(now.changes[0].hash.slice(0, HASH_PREFIX) + order.toString(36));
+  });
+
   it("changedAt is the row's time read in the source's zone", async () => {
     await fx('ts_rows').insert({ id: 1, name: 'a', modified_at: '2024-06-01 08:00:00' });
     const b = await shanghai.changesSince(spec, null, { pageSize: 10 });
@@ -429,6 +532,8 @@ describe('timestamp values', () => {
     expect(tsOrder(1_700_000_000)).toBe(1_700_000_000_000);
     expect(tsOrder(1_700_000_000_000)).toBe(1_700_000_000_000);
     expect(tsOrder(-1_700_000_000)).toBe(-1_700_000_000_000);
+    expect(tsOrder(99_999_999_999)).toBe(99_999_999_999_000);
+    expect(tsOrder(100_000_000_000)).toBe(100_000_000_000);
     expect(tsOrder('2024-01-01 10:00:00')).toBe(Date.UTC(2024, 0, 1, 10));
     expect(tsOrder('2024-01-01T10:00:00+08:00')).toBe(Date.UTC(2024, 0, 1, 2));
     expect(tsOrder('garbage')).toBe(0);
@@ -449,5 +554,10 @@ describe('timestamp values', () => {
     expect(shiftTs('2024-01-01T10:00:00.000Z', -60)).toBe('2024-01-01T09:59:00.000Z');
     expect(shiftTs('2024-01-01T10:00:00+08:00', 60)).toBe('2024-01-01T02:01:00.000Z');
     expect(shiftTs('not a time', -60)).toBe('not a time');
+    // From 1e11 on a number is milliseconds (1e11 s would be the year 5138).
+    expect(shiftTs(99_999_999_999, -10)).toBe(99_999_999_989);
+    expect(shiftTs(100_000_000_000, -10)).toBe(99_999_990_000);
+    expect(shiftTs(' 2024-01-01T10:00:00', -300)).toBe('2024-01-01T09:55:00');
+    expect(shiftTs('2024-01-01 10:00:00.05', -1)).toBe('2024-01-01 09:59:59.05');
   });
 });

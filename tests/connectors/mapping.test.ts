@@ -224,6 +224,8 @@ describe('time zones', () => {
     expect(readDateTime('2024-03-01 08:30:00', 'Asia/Shanghai')).toBe('2024-03-01T00:30:00.000Z');
     expect(writeDateTime('2024-03-01T00:30:00.000Z', 'Asia/Shanghai')).toBe('2024-03-01 08:30:00');
     expect(readDateTime('2024-03-01 08:30:00.123', 'UTC')).toBe('2024-03-01T08:30:00.123Z');
+    expect(readDateTime('2024-03-01 08:30:00\u00A0', 'Asia/Shanghai')).toBe('2024-03-01T00:30:00.000Z');
+    expect(() => readDateTime('2024-03-01T08:30:00+08:00[Asia/Shanghai]', 'UTC')).toThrow('not a date-time: text follows its UTC offset');
     expect(readDateTime(new Date('2024-03-01T00:00:00Z'), 'Asia/Shanghai')).toBe('2024-03-01T00:00:00.000Z');
     expect(readDateTime('2024-03-01T08:30:00+08:00', 'UTC')).toBe('2024-03-01T00:30:00.000Z');
   });

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Temporal } from 'temporal-polyfill';
-import { assertTimeZone, formatNaive, isIsoDate, normalizeDateTime, parseNaive, toInstant, utcToZoned, zonedToUtc } from '../../model/time.js';
+import { assertTimeZone, dateTimeHint, formatNaive, isIsoDate, normalizeDateTime, parseNaive, toInstant, utcToZoned, zonedToUtc } from '../../model/time.js';
 
 /** Epoch ms of a UTC wall clock in any year (Date.UTC reads years 0–99 as 1900–1999). */
 function utc(year: number, month: number, day: number, hour = 0, minute = 0, second = 0, ms = 0): number {
@@ -78,6 +78,64 @@ describe('parseNaive', () => {
     '2024/02-29',
     'x024-01-15',
   ])('refuses %j', (text) => expect(parseNaive(text)).toBeNull());
+});
+
+describe('values pasted from spreadsheets and exports', () => {
+  // Excel, Google Sheets and ERP exports edge cells with a no-break space (U+00A0), an ideographic
+  // space (U+3000) or a byte-order mark as often as with a blank: each is white space, trimmed
+  // like a blank, at either end, in naive and in zoned text alike.
+  it.each([
+    ['\u00A02024-02-29 08:30', Date.UTC(2024, 1, 29, 8, 30)],
+    ['2024-02-29 08:30\u00A0', Date.UTC(2024, 1, 29, 8, 30)],
+    ['\u00A0\u00A02024-02-29\u00A0', Date.UTC(2024, 1, 29)],
+    ['\u30002024-02-29 08:30:15\u3000', Date.UTC(2024, 1, 29, 8, 30, 15)],
+    ['\uFEFF2024-02-29', Date.UTC(2024, 1, 29)],
+    [' \u00A0\t2024-02-29 08:30\r\n', Date.UTC(2024, 1, 29, 8, 30)],
+  ])('%j is a wall clock', (text, ms) => {
+    expect(parseNaive(text)).toEqual({ ms, fraction: '' });
+    expect(toInstant(text, 'UTC')).toBe(ms);
+    expect(normalizeDateTime(text)).toBe(new Date(ms).toISOString());
+  });
+
+  it('reads zoned text edged with a no-break space as the instant it names', () => {
+    expect(toInstant('\u00A02024-01-02T03:04:05+08:00\u00A0', 'America/New_York')).toBe(Date.UTC(2024, 0, 1, 19, 4, 5));
+  });
+
+  it('still refuses white space inside the value, and a date that is not a calendar day', () => {
+    expect(parseNaive('2024-02-29\u00A008:30')).toBeNull();
+    expect(parseNaive('2024-02-\u00A029')).toBeNull();
+    expect(parseNaive('\u00A02024-02-30\u00A0')).toBeNull();
+    expect(parseNaive('\u00A0')).toBeNull();
+  });
+
+  // An offset counts only where it ends the value. Text after it is mostly a zone name that can
+  // disagree with the offset ("+08:00[Europe/Berlin]"), and Date.parse reads such text differently
+  // from one engine to another: refused, with a hint saying what to change.
+  it.each([
+    '2024-01-02T03:04:05+08:00[Asia/Shanghai]',
+    '2024-01-02 03:04:05Z (UTC)',
+    '2024-01-02T03:04:05.123-0500 EST',
+    'Tue Jan 02 2024 03:04:05 GMT+0800 (China Standard Time)',
+    '2024-01-02 03:04 UTC+08:00 Beijing',
+  ])('%j: not an instant, and the refusal says the offset must end the value', (text) => {
+    expect(toInstant(text, 'UTC')).toBeNull();
+    expect(normalizeDateTime(text)).toBeNull();
+    expect(dateTimeHint(text)).toBe(': text follows its UTC offset; the offset must end the value (as in "2024-01-02T03:04:05+08:00")');
+  });
+
+  it.each([
+    '2024-01-02T03:04:05+08:00',
+    '2024-01-02T03:04:05+08:00\u00A0',
+    '2024-01-02 03:04:05',
+    '2024-01-02T03:04:05 PST',
+    'not a time',
+    '',
+  ])('%j: no hint (an offset at the end, or no offset at all)', (text) => expect(dateTimeHint(text)).toBe(''));
+
+  it('gives no hint for a value that is not text', () => {
+    expect(dateTimeHint(12)).toBe('');
+    expect(dateTimeHint(null)).toBe('');
+  });
 });
 
 describe('toInstant (what a driver returns)', () => {

@@ -141,6 +141,10 @@ describe('fields: what the hub accepts', () => {
     expect(valueProblem({ name: 'd', type: 'date' }, '2024-02-30')).toBe('is not a date (YYYY-MM-DD)');
     expect(valueProblem({ name: 'b', type: 'boolean' }, 'yes')).toBe('is not true or false');
     expect(valueProblem(status, null)).toBeNull();
+    expect(valueProblem({ name: 'at', type: 'datetime' }, 'soon')).toBe('is not a date-time');
+    expect(valueProblem({ name: 'at', type: 'datetime' }, '2024-01-02T03:04:05+08:00[Asia/Shanghai]')).toBe(
+      'is not a date-time: text follows its UTC offset; the offset must end the value (as in "2024-01-02T03:04:05+08:00")',
+    );
   });
 
   it('coerces what a person typed, or says why not', () => {
@@ -149,6 +153,8 @@ describe('fields: what the hub accepts', () => {
     expect(coerceValue({ name: 'n', type: 'int' }, ' 42 ')).toBe(42);
     expect(coerceValue({ name: 'b', type: 'boolean' }, 'TRUE')).toBe(true);
     expect(coerceValue({ name: 'at', type: 'datetime' }, '2024-01-02 03:04:05')).toBe('2024-01-02T03:04:05.000Z');
+    expect(coerceValue({ name: 'at', type: 'datetime' }, '\u00A02024-01-02 03:04:05\u00A0')).toBe('2024-01-02T03:04:05.000Z');
+    expect(() => coerceValue({ name: 'at', type: 'datetime' }, '2024-01-02 03:04:05 GMT+0800 (CST)')).toThrow(/at: .* is not a date-time: text follows its UTC offset/);
     expect(() => coerceValue(name, null)).toThrow(ValueError);
     expect(() => coerceValue(status, 'GONE')).toThrow(/status: "GONE" is not one of/);
     expect(() => coerceValue(limit, 'lots')).toThrow(/is not a decimal number/);
