@@ -143,26 +143,45 @@ async function lockFinance(key: string, ballast = 0): Promise<{ trx: Knex.Transa
   return { trx, id: Number(row.id) };
 }
 
+/** A transaction holding E4 (the last row of the batch), and how to see the sync waiting on it. */
+interface BatchEndLock {
+  trx: Knex.Transaction;
+  syncWaiting: () => Promise<number | null>;
+  /** The statement that asks for E1, the row the sync's upsert already holds. */
+  lockFirstRow: string;
+}
+
+/**
+ * A real lock cycle with a running sync: the sync waits on E4, held by `held`, which then asks for
+ * E1, held by the sync; `held` ends with `end` and the run must retry through `error`.
+ */
+async function expectDeadlockRetried(held: BatchEndLock, end: 'commit' | 'rollback', error: RegExp): Promise<void> {
+  const run = runJob(app, 'all', RETRY);
+  await waitFor(held.syncWaiting, 'the sync to wait on E4');
+  await held.trx.raw(held.lockFirstRow);
+  await held.trx[end]();
+  await expectRetriedThrough(run, error);
+}
+
 describe('transient faults in the middle of a batch, provoked for real', () => {
   it('PostgreSQL deadlock: the sync is the victim, retries, and completes', async (t) => {
     if (!world) return t.skip();
     const x = await lockErp('E4');
-    const run = runJob(app, 'all', RETRY);
-    await waitFor(() => pgWaiter(world!.k.erp, world!.dbs.erp.database, x.pid), 'the sync to wait on E4');
-    // Close the cycle: E1 is held by the sync's upsert, which waits for E4, held here.
-    await x.trx.raw(`select 1 from erp_customer where cust_code = 'E1' for update`);
-    await x.trx.commit();
-    await expectRetriedThrough(run, /deadlock detected/);
+    await expectDeadlockRetried(
+      { trx: x.trx, syncWaiting: () => pgWaiter(world!.k.erp, world!.dbs.erp.database, x.pid), lockFirstRow: `select 1 from erp_customer where cust_code = 'E1' for update` },
+      'commit',
+      /deadlock detected/,
+    );
   });
 
   it('MariaDB deadlock: the sync is the victim, retries, and completes', async (t) => {
     if (!world) return t.skip();
     const x = await lockFinance('E4', 300);
-    const run = runJob(app, 'all', RETRY);
-    await waitFor(() => mysqlWaiter(world!.k.finance, world!.dbs.finance.database, x.id), 'the sync to wait on E4');
-    await x.trx.raw(`select 1 from fin_account where acct_no = 'E1' for update`);
-    await x.trx.rollback();
-    await expectRetriedThrough(run, /Deadlock found/);
+    await expectDeadlockRetried(
+      { trx: x.trx, syncWaiting: () => mysqlWaiter(world!.k.finance, world!.dbs.finance.database, x.id), lockFirstRow: `select 1 from fin_account where acct_no = 'E1' for update` },
+      'rollback',
+      /Deadlock found/,
+    );
   });
 
   it('PostgreSQL: the sync connection is terminated mid-batch; the run reconnects, retries, completes', async (t) => {
