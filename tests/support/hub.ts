@@ -9,12 +9,15 @@ import { Hub } from '../../hub/hub.js';
 import { ensureSyncTables } from '../../hub/sync-tables.js';
 import { createTestDatabase, requireDialect, type TestDatabase } from './databases.js';
 
-export function useTestHub(dialect: 'sqlite' | 'postgres', label: string): { hub: Hub | null } {
+/** One SQLite ERP source: enough for a hub that only needs a source name. */
+const ONE_ERP_SOURCE = { erp: { kind: 'erp', dialect: 'sqlite', connection: { filename: './erp.db' } } };
+
+/** `sources`: the config's sources section, for hubs whose behaviour depends on which sources there are. */
+export function useTestHub(dialect: 'sqlite' | 'postgres', label: string, sources: Record<string, unknown> = ONE_ERP_SOURCE): { hub: Hub | null } {
   const state: { hub: Hub | null; db?: TestDatabase } = { hub: null };
   beforeAll(async () => {
     if (!(await requireDialect(dialect))) return;
     state.db = await createTestDatabase(dialect, label);
-    const sources = { erp: { kind: 'erp', dialect: 'sqlite', connection: { filename: './erp.db' } } };
     state.hub = await Hub.open(parseConfig(JSON.stringify({ hub: { dialect, connection: state.db.connection }, sources })));
     await ensureSyncTables(state.hub.knex);
   });
