@@ -168,6 +168,27 @@ async function expectDeadlockRetried(held: HeldRow, end: 'commit' | 'rollback', 
   await expectRetriedThrough(run, error);
 }
 
+/** A run that waits on E4, held by `held`; its waiting connection is killed with `kill`, then E4 released. */
+async function runKilledWhileWaiting(held: HeldRow, kill: (connection: number) => Promise<unknown>): Promise<RunReport> {
+  const run = runJob(app, 'all', RETRY);
+  const victim = await waitFor(() => held.syncWaiting(), 'the sync to wait on E4');
+  await kill(victim);
+  await held.trx.rollback();
+  return run;
+}
+
+/**
+ * A run of `timed` (an app whose statements time out after 600 ms) that waits on E4, held by `held`
+ * for longer than that before it is released.
+ */
+async function runPastStatementTimeout(timed: App, held: HeldRow): Promise<RunReport> {
+  const run = runJob(timed, 'all', RETRY);
+  await waitFor(() => held.syncWaiting(), 'the sync to wait on E4');
+  await new Promise((r) => setTimeout(r, 1500));
+  await held.trx.rollback();
+  return run;
+}
+
 describe('transient faults in the middle of a batch, provoked for real', () => {
   it('PostgreSQL deadlock: the sync is the victim, retries, and completes', async (t) => {
     if (!world) return t.skip();
@@ -181,12 +202,7 @@ describe('transient faults in the middle of a batch, provoked for real', () => {
 
   it('PostgreSQL: the sync connection is terminated mid-batch; the run reconnects, retries, completes', async (t) => {
     if (!world) return t.skip();
-    const x = await lockErp('E4');
-    const run = runJob(app, 'all', RETRY);
-    const victim = await waitFor(() => x.syncWaiting(), 'the sync to wait on E4');
-    await world.k.erp.raw('select pg_terminate_backend(?)', [victim]);
-    await x.trx.rollback();
-    const report = await run;
+    const report = await runKilledWhileWaiting(await lockErp('E4'), (victim) => world!.k.erp.raw('select pg_terminate_backend(?)', [victim]));
     expect(report.status, JSON.stringify(report.error)).toBe('ok');
     expect(retried().length).toBeGreaterThan(0);
     expect(retried().map((l) => l.err).join('\n')).toMatch(/terminat|connection error/i);
@@ -195,12 +211,7 @@ describe('transient faults in the middle of a batch, provoked for real', () => {
 
   it('MariaDB: the sync connection is killed mid-batch; the run reconnects, retries, completes', async (t) => {
     if (!world) return t.skip();
-    const x = await lockFinance('E4');
-    const run = runJob(app, 'all', RETRY);
-    const victim = await waitFor(() => x.syncWaiting(), 'the sync to wait on E4');
-    await world.k.finance.raw(`KILL CONNECTION ${Number(victim)}`);
-    await x.trx.rollback();
-    const report = await run;
+    const report = await runKilledWhileWaiting(await lockFinance('E4'), (victim) => world!.k.finance.raw(`KILL CONNECTION ${Number(victim)}`));
     expect(report.status, JSON.stringify(report.error)).toBe('ok');
     expect(retried().length).toBeGreaterThan(0);
     await expectSynced();
@@ -213,12 +224,7 @@ describe('transient faults in the middle of a batch, provoked for real', () => {
     // Sessions opened from now on have the timeout: a fresh app, fresh pools.
     const timed = await world.open({ batchSize: 10, logger });
     try {
-      const x = await lockErp('E4');
-      const run = runJob(timed, 'all', RETRY);
-      await waitFor(() => x.syncWaiting(), 'the sync to wait on E4');
-      await new Promise((r) => setTimeout(r, 1500));
-      await x.trx.rollback();
-      const report = await run;
+      const report = await runPastStatementTimeout(timed, await lockErp('E4'));
       expect(report.status, JSON.stringify(report.error)).toBe('ok');
       expect(retried().map((l) => l.err).join('\n')).toMatch(/statement timeout/);
     } finally {
@@ -238,12 +244,7 @@ describe('transient faults in the middle of a batch, provoked for real', () => {
     }
     const timed = await world.open({ batchSize: 10, logger, connection: { finance: { user, password: 'slow-pass' } } });
     try {
-      const x = await lockFinance('E4');
-      const run = runJob(timed, 'all', RETRY);
-      await waitFor(() => x.syncWaiting(), 'the sync to wait on E4');
-      await new Promise((r) => setTimeout(r, 1500));
-      await x.trx.rollback();
-      const report = await run;
+      const report = await runPastStatementTimeout(timed, await lockFinance('E4'));
       if (timeoutIsTransient(timed)) {
         expect(report.status, JSON.stringify(report.error ?? report.totals)).toBe('ok');
         expect(retried().map((l) => l.err).join('\n')).toMatch(/max_statement_time/);
