@@ -7,7 +7,7 @@ import { Decimal } from 'decimal.js';
 import { describe, expect, test } from 'vitest';
 import { analysisSchema } from '../../config/schema.js';
 import { analysesOf, checkCredit, distribution, listAnalyses, pareto, refreshAnalysis, stageChanges, touchedCustomers } from '../../analysis/index.js';
-import { useTestHub } from '../support/hub.js';
+import { hubOrSkip, useTestHub } from '../support/hub.js';
 import * as F from './fixture.js';
 
 const cfg = analysisSchema.parse({ timezone: 'Asia/Shanghai' });
@@ -216,8 +216,7 @@ describe.each(['sqlite', 'postgres'] as const)('analysis freshness on a %s hub',
   const ctx = useTestHub(dialect, 'analysis_inc');
 
   test('incremental refresh: only touched customers, stage changes recorded', async (t) => {
-    if (!ctx.hub) return t.skip();
-    const hub = ctx.hub;
+    const hub = hubOrSkip(ctx, t);
     await F.seedAnalysed(hub, cfg);
     const before = await hub.store.analysis.lastRun(hub.knex);
     expect((await touchedCustomers(hub.knex, before!.watermark)).touched).toEqual([]);

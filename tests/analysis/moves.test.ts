@@ -6,7 +6,7 @@
 import { describe, expect, test } from 'vitest';
 import { analysisSchema } from '../../config/schema.js';
 import { analysesOf, refreshAnalysis, touchedCustomers } from '../../analysis/index.js';
-import { useTestHub } from '../support/hub.js';
+import { hubOrSkip, useTestHub } from '../support/hub.js';
 import * as F from './fixture.js';
 
 const cfg = analysisSchema.parse({ timezone: 'Asia/Shanghai' });
@@ -18,8 +18,7 @@ describe.each(['sqlite', 'postgres'] as const)('records moved to another custome
   const ctx = useTestHub(dialect, 'analysis_move');
 
   test('an order, an order line and an invoice that change customer refresh the customer they left', async (t) => {
-    if (!ctx.hub) return t.skip();
-    const hub = ctx.hub;
+    const hub = hubOrSkip(ctx, t);
     await F.seedAnalysed(hub, cfg);
     const first = await hub.store.analysis.lastRun(hub.knex);
 

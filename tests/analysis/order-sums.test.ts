@@ -11,7 +11,7 @@ import { analysesOf, computeFigures, refreshAnalysis, windowsOf } from '../../an
 import { orderSumsQuery } from '../../analysis/figures.js';
 import { ANALYSIS_TABLES } from '../../hub/analysis.js';
 import type { Hub } from '../../hub/hub.js';
-import { useTestHub } from '../support/hub.js';
+import { hubOrSkip, useTestHub } from '../support/hub.js';
 import * as F from './fixture.js';
 
 const cfg = analysisSchema.parse({ timezone: 'Asia/Shanghai' });
@@ -39,8 +39,7 @@ describe.each(['sqlite', 'postgres'] as const)('per-order line sums, on a %s hub
   const ctx = useTestHub(dialect, 'analysis_order_sums');
 
   test('a full refresh builds them; an incremental one follows edited, deleted, added and moved lines and a product cost', async (t) => {
-    if (!ctx.hub) return t.skip();
-    const hub = ctx.hub;
+    const hub = hubOrSkip(ctx, t);
     await F.seedAnalysed(hub, cfg);
     let sums = await stored(hub);
     // so_01a: 1000, cost 100 × 6; so_02a: 120, cost 10 × 7.3333 = 73.333 → 73.33 (the line's own cost);

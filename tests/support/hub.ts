@@ -3,7 +3,7 @@
  * its tests, dropped after. `hub` stays null when the database server is missing, so the tests can
  * skip (loudly, and failing under CI=true: see databases.ts requireDialect).
  */
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, type TestContext } from 'vitest';
 import { parseConfig } from '../../config/load.js';
 import { Hub } from '../../hub/hub.js';
 import { ensureSyncTables } from '../../hub/sync-tables.js';
@@ -26,4 +26,9 @@ export function useTestHub(dialect: 'sqlite' | 'postgres', label: string, source
     await state.db?.drop();
   });
   return state;
+}
+
+/** The block's hub from `useTestHub`; the test is skipped when its database is missing. */
+export function hubOrSkip(ctx: { hub: Hub | null }, t: Pick<TestContext, 'skip'>): Hub {
+  return ctx.hub ?? t.skip();
 }
