@@ -10,6 +10,7 @@ import { isIsoDate, zonedToUtc } from '../../model/time.js';
 import { CrmlinkError } from '../../core/errors.js';
 import type { CustomerAnalysis, SortKey } from '../../analysis/index.js';
 import { SORT_KEYS } from '../../analysis/query.js';
+import { configCommand } from '../options.js';
 
 /** The analysis (and exceljs, for --xlsx) loads with the first command that uses it, not with `--help`. */
 const loadAnalysis = () => import('../../analysis/index.js');
@@ -50,10 +51,7 @@ const list = (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((
 export function register(program: Command, ctx: AnalysisCliContext): void {
   const analysis = program.command('analysis').description('Customer analysis (客户分析): RFM, profit contribution, tiers, value matrix, lifecycle, credit');
 
-  analysis
-    .command('refresh')
-    .description('Recompute the analysis: the customers changed since the last refresh, or all of them with --full')
-    .option('-c, --config <file>', 'config file (default: crmlink.yaml or $CRMLINK_CONFIG)')
+  configCommand(analysis, 'refresh', 'Recompute the analysis: the customers changed since the last refresh, or all of them with --full')
     .option('--full', 'every customer (default: only those whose records changed since the last refresh)')
     .option('--rebuild', 'every customer, and every order\'s line sums recomputed from the lines (implies --full)')
     .option('--as-of <day>', 'compute as of this day (YYYY-MM-DD) instead of today', asOfDay)
@@ -82,10 +80,7 @@ export function register(program: Command, ctx: AnalysisCliContext): void {
       });
     });
 
-  analysis
-    .command('status')
-    .description('When the analysis was last refreshed, and how customers spread over tiers, stages and quadrants')
-    .option('-c, --config <file>', 'config file')
+  configCommand(analysis, 'status', 'When the analysis was last refreshed, and how customers spread over tiers, stages and quadrants')
     .option('--json', 'print JSON')
     .action(async (opts: CommonOptions) => {
       await withApp(ctx, opts, async (app) => {
@@ -113,10 +108,7 @@ export function register(program: Command, ctx: AnalysisCliContext): void {
       });
     });
 
-  analysis
-    .command('customers')
-    .description('Customers with their analysis, filtered and sorted')
-    .option('-c, --config <file>', 'config file')
+  configCommand(analysis, 'customers', 'Customers with their analysis, filtered and sorted')
     .option('--tier <names>', 'only these tiers (comma-separated)', list)
     .option('--segment <names>', 'only these RFM segments', list)
     .option('--stage <names>', 'only these lifecycle stages', list)
@@ -168,12 +160,9 @@ export function register(program: Command, ctx: AnalysisCliContext): void {
       });
     });
 
-  analysis
-    .command('credit')
-    .description('Would an order of <amount> fit the customer\'s remaining credit? (live, not from the last refresh)')
+  configCommand(analysis, 'credit', 'Would an order of <amount> fit the customer\'s remaining credit? (live, not from the last refresh)')
     .argument('<customer>', 'customer id (cus_…)')
     .argument('<amount>', 'order amount')
-    .option('-c, --config <file>', 'config file')
     .option('--json', 'print JSON')
     .action(async (customer: string, amount: string, opts: CommonOptions) => {
       await withApp(ctx, opts, async (app) => {

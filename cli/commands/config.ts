@@ -3,6 +3,7 @@ import { positiveInt, type CliContext } from '../context.js';
 import { EXIT, ExitCode } from '../exit-codes.js';
 import { ConfigError, type ConfigIssue } from '../../core/errors.js';
 import type { LoadedConfig } from '../../config/load.js';
+import { configCommand } from '../options.js';
 
 /**
  * The mapped tables and columns against the live sources, for the sources the file declares
@@ -27,10 +28,7 @@ async function checkLive(loaded: LoadedConfig, issues: readonly ConfigIssue[]): 
 export function register(program: Command, ctx: CliContext): void {
   const config = program.command('config').description('Check the config file or print its JSON Schema');
 
-  config
-    .command('check')
-    .description('Validate the config file: every problem with its path and line; exit 2 when invalid')
-    .option('-c, --config <file>', 'config file (default: crmlink.yaml or $CRMLINK_CONFIG)')
+  configCommand(config, 'check', 'Validate the config file: every problem with its path and line; exit 2 when invalid')
     .option('--offline', 'do not connect: skip checking the mapped tables and columns against the live sources')
     .option('--sample <n>', 'also read up to N rows of every mapped table and check each value against the model (connects to the sources); exit 2 when a value would be refused', positiveInt)
     .action(async (opts: { config?: string; sample?: number; offline?: boolean }) => {

@@ -9,6 +9,7 @@ import { isEntityName } from '../../model/entities.js';
 import type { ConflictRecord } from '../../sync/index.js';
 import { EXIT, ExitCode } from '../exit-codes.js';
 import { defaultActor, withApp, type AppCliContext, type AppCommandOptions } from '../context.js';
+import { configCommand } from '../options.js';
 
 /** The sync engine loads with the first command that uses it, not with `--help`. */
 const engine = () => import('../../sync/index.js');
@@ -30,10 +31,7 @@ function status(value: string): 'open' | 'resolved' | 'all' {
 export function register(program: Command, ctx: ConflictsCliContext): void {
   const conflicts = program.command('conflicts').description('List and resolve sync conflicts');
 
-  conflicts
-    .command('list')
-    .description('Conflicts, open ones by default')
-    .option('-c, --config <file>', 'config file (default: crmlink.yaml or $CRMLINK_CONFIG)')
+  configCommand(conflicts, 'list', 'Conflicts, open ones by default')
     .option('--entity <entity>', 'only this entity, e.g. Customer')
     .option('--job <job>', 'only conflicts raised by this job')
     .option('--status <status>', 'open | resolved | all (default open)', status)
@@ -54,11 +52,8 @@ export function register(program: Command, ctx: ConflictsCliContext): void {
       });
     });
 
-  conflicts
-    .command('resolve')
-    .description('Decide a conflict: keep the hub value, a source\'s value, or give one')
+  configCommand(conflicts, 'resolve', 'Decide a conflict: keep the hub value, a source\'s value, or give one')
     .argument('<id>', 'conflict id', conflictId)
-    .option('-c, --config <file>', 'config file')
     .option('--keep <side>', 'hub, or the name of a source whose value wins')
     .option('--value <value>', 'use this value instead')
     .option('--actor <name>', 'who decides (audit log; default cli:<user>)')

@@ -7,6 +7,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { defaultActor, positiveInt, withApp, type AppCliContext, type AppCommandOptions } from '../context.js';
 import type { CandidateSide, CandidateView, MergeResult } from '../../identity/index.js';
 import { CANDIDATE_STATUSES, type CandidateStatus } from '../../identity/candidate-status.js';
+import { configCommand } from '../options.js';
 
 /** Identity loads with the first command that uses it, not with `--help`. */
 const identity = () => import('../../identity/index.js');
@@ -85,10 +86,7 @@ export function mergeText(r: MergeResult, survivor: string, merged: string): str
 export function register(program: Command, ctx: CustomersCliContext): void {
   const customers = program.command('customers').description('Review merge candidates; merge and unmerge customers');
 
-  customers
-    .command('candidates')
-    .description('List merge candidates (pairs that look like one customer), side by side')
-    .option('-c, --config <file>', 'config file (default: crmlink.yaml or $CRMLINK_CONFIG)')
+  configCommand(customers, 'candidates', 'List merge candidates (pairs that look like one customer), side by side')
     .option('--find', 'run the match rules over the hub first and record new candidates')
     .option('--auto-merge-sure', 'with --find: merge sure matches (same credit code) instead of listing them')
     .option('--status <status>', `${CANDIDATE_STATUSES.join(' | ')} | all`, 'open')
@@ -152,12 +150,9 @@ export function register(program: Command, ctx: CustomersCliContext): void {
       });
     });
 
-  customers
-    .command('merge')
-    .description('Merge customer MERGED into SURVIVOR: source keys, contacts, orders, invoices and approvals move over')
+  configCommand(customers, 'merge', 'Merge customer MERGED into SURVIVOR: source keys, contacts, orders, invoices and approvals move over')
     .argument('<survivor>', 'global id of the customer that stays')
     .argument('<merged>', 'global id of the customer merged into it')
-    .option('-c, --config <file>', 'config file (default: crmlink.yaml or $CRMLINK_CONFIG)')
     .option('--actor <name>', 'recorded in the audit log (default cli:<user>)')
     .option('--choose <field=side>', 'the value that survives for a field both records hold differently: survivor, merged or a source name (repeatable)', collectChoice, {})
     .option('--dry-run', 'show what the merge would do and what the next sync would write to each system; change nothing')
@@ -184,12 +179,9 @@ export function register(program: Command, ctx: CustomersCliContext): void {
       });
     });
 
-  customers
-    .command('unmerge')
-    .description('Undo a merge: give MERGED back its source keys, children and values')
+  configCommand(customers, 'unmerge', 'Undo a merge: give MERGED back its source keys, children and values')
     .argument('[merged]', 'global id of the merged customer (its latest merge is undone)')
     .option('--merge-id <n>', 'the merge to undo (as printed by merge)', positiveInt)
-    .option('-c, --config <file>', 'config file (default: crmlink.yaml or $CRMLINK_CONFIG)')
     .option('--actor <name>', 'recorded in the audit log (default cli:<user>)')
     .option('--json', 'print JSON')
     .action(async (merged: string | undefined, opts: CommonOptions & { mergeId?: number }, cmd: Command) => {
@@ -214,11 +206,8 @@ export function register(program: Command, ctx: CustomersCliContext): void {
       });
     });
 
-  customers
-    .command('reject')
-    .description('Reject a merge candidate: the pair is not one customer and will not be proposed again')
+  configCommand(customers, 'reject', 'Reject a merge candidate: the pair is not one customer and will not be proposed again')
     .argument('<candidate-id>', 'candidate id (from customers candidates)', positiveInt)
-    .option('-c, --config <file>', 'config file (default: crmlink.yaml or $CRMLINK_CONFIG)')
     .option('--actor <name>', 'recorded in the audit log (default cli:<user>)')
     .option('--json', 'print JSON')
     .action(async (id: number, opts: CommonOptions) => {

@@ -12,6 +12,7 @@ import { isEntityName, type EntityName } from '../../model/entities.js';
 import type { RecordRestore, RestorePlan } from '../../sync/index.js';
 import { EXIT, ExitCode } from '../exit-codes.js';
 import { defaultActor, positiveInt, withApp, type AppCliContext, type AppCommandOptions } from '../context.js';
+import { CONFIG_FILE_HELP, configCommand } from '../options.js';
 
 /** The sync engine loads with the first command that uses it, not with `--help`. */
 const engine = () => import('../../sync/index.js');
@@ -48,12 +49,9 @@ function restoring<R>(ctx: HistoryCliContext, opts: CommonOptions, work: (sync: 
 }
 
 export function register(program: Command, ctx: HistoryCliContext): void {
-  program
-    .command('history')
-    .description('Versions of a golden record, newest first (记录历史)')
+  configCommand(program, 'history', 'Versions of a golden record, newest first (记录历史)')
     .argument('<entity>', 'entity, e.g. Customer', entityArg)
     .argument('<id>', 'the record id, e.g. cus_…')
-    .option('-c, --config <file>', 'config file (default: crmlink.yaml or $CRMLINK_CONFIG)')
     .option('--first <n>', 'how many versions (default 20)', positiveInt)
     .option('--json', 'print JSON')
     .action(async (entity: EntityName, id: string, opts: CommonOptions & { first?: number }) => {
@@ -68,7 +66,7 @@ export function register(program: Command, ctx: HistoryCliContext): void {
   const restore = program.command('restore').description('Restore records from their history (恢复)');
   const common = (c: Command) =>
     c
-      .option('-c, --config <file>', 'config file')
+      .option('-c, --config <file>', CONFIG_FILE_HELP)
       .option('--actor <name>', 'who restores (audit log; default cli:<user>)')
       .option('--json', 'print JSON');
 

@@ -10,6 +10,7 @@ import type { BackupEntry, BackupProgress } from '../../hub/backup/index.js';
 import type { App } from '../../app/app.js';
 import { EXIT, ExitCode } from '../exit-codes.js';
 import { withApp, type CliContext } from '../context.js';
+import { CONFIG_FILE_HELP, configCommand } from '../options.js';
 
 /** The backup module (and its SQLite driver) loads with the first command that uses it, not with `--help`. */
 const backups = () => import('../../hub/backup/index.js');
@@ -25,7 +26,7 @@ export function register(program: Command, ctx: CliContext): void {
   const backupCmd = (cmd: Command) =>
     cmd
       .description('Back up the hub now, then apply retention (hub.backup.keep)')
-      .option('-c, --config <file>', 'config file (default: crmlink.yaml or $CRMLINK_CONFIG)')
+      .option('-c, --config <file>', CONFIG_FILE_HELP)
       .option('--no-prune', 'keep every older backup this time')
       .option('--json', 'print the manifest as JSON')
       .action(async (opts: Options & { prune: boolean }) => {
@@ -51,10 +52,7 @@ export function register(program: Command, ctx: CliContext): void {
   backupCmd(hub.command('backup'));
   backupCmd(program.command('backup'));
 
-  hub
-    .command('backups')
-    .description('List the backups in hub.backup.dir, newest first')
-    .option('-c, --config <file>', 'config file')
+  configCommand(hub, 'backups', 'List the backups in hub.backup.dir, newest first')
     .option('--json', 'print JSON')
     .action(async (opts: Options) => {
       const { backupSettingsOf, listBackups } = await backups();
@@ -70,11 +68,8 @@ export function register(program: Command, ctx: CliContext): void {
       );
     });
 
-  hub
-    .command('verify')
-    .description('Check a backup: checksum, integrity, row counts against its manifest')
+  configCommand(hub, 'verify', 'Check a backup: checksum, integrity, row counts against its manifest')
     .argument('<backup>', 'backup file (path, or name in hub.backup.dir)')
-    .option('-c, --config <file>', 'config file')
     .option('--json', 'print JSON')
     .action(async (ref: string, opts: Options) => {
       const { backupSettingsOf, verifyBackup } = await backups();
@@ -96,7 +91,7 @@ export function register(program: Command, ctx: CliContext): void {
     cmd
       .description('Replace the hub with a backup (the current hub is kept as a before-restore backup)')
       .argument('<backup>', 'backup file (path, or name in hub.backup.dir)')
-      .option('-c, --config <file>', 'config file')
+      .option('-c, --config <file>', CONFIG_FILE_HELP)
       .option('--json', 'print JSON')
       .action(async (ref: string, opts: Options) => {
         await withApp(ctx, opts, async (app: App) => {

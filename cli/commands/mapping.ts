@@ -15,6 +15,7 @@ import { MODEL, isEntityName, type EntityName, type FieldType } from '../../mode
 import { EXIT, ExitCode } from '../exit-codes.js';
 import { outputOf } from '../context.js';
 import type { SourcesContext } from './sources.js';
+import { configCommand } from '../options.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
@@ -22,15 +23,12 @@ export function register(program: Command, ctx: SourcesContext): void {
   const { out, err } = outputOf(ctx);
   const mapping = program.command('mapping').description('Write mappings from what the source databases hold');
 
-  mapping
-    .command('scaffold')
-    .description('Print the config file with a mapping per table guessed from its column names (one entities: block, a mode and a pull job per entity), ready for `config check`')
+  configCommand(mapping, 'scaffold', 'Print the config file with a mapping per table guessed from its column names (one entities: block, a mode and a pull job per entity), ready for `config check`')
     .argument('<name>', 'source name')
     .requiredOption('-t, --table <table>', 'source table (repeat with --entity for several tables)', collect)
     .requiredOption('-e, --entity <entity>', 'CRM entity the table before it maps, e.g. Customer', collect)
     .option('-s, --schema <schema>', 'schema (PostgreSQL / SQL Server)')
     .option('-o, --out <file>', 'write the config to this file instead of printing it')
-    .option('-c, --config <file>', 'config file (default: crmlink.yaml or $CRMLINK_CONFIG)')
     .action(async (name: string, opts: { table: string[]; entity: string[]; schema?: string; out?: string; config?: string }) => {
       const unknown = opts.entity.filter((e) => !isEntityName(e));
       if (unknown.length > 0) {

@@ -8,6 +8,7 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { withApp } from '../context.js';
+import { configCommand } from '../options.js';
 
 interface PrintOptions {
   config?: string;
@@ -17,10 +18,7 @@ interface PrintOptions {
 export function register(program: Command, ctx: CliContext): void {
   const schema = program.command('schema').description('Print the GraphQL schema this config serves');
 
-  schema
-    .command('print')
-    .description('Print the GraphQL SDL of /graphql for this config (descriptions included); reads the config, changes nothing')
-    .option('-c, --config <file>', 'config file (default: crmlink.yaml or $CRMLINK_CONFIG)')
+  configCommand(schema, 'print', 'Print the GraphQL SDL of /graphql for this config (descriptions included); reads the config, changes nothing')
     .option('--subgraph', 'print the Apollo Federation subgraph SDL (@link, @key on every entity), whatever server.federation says')
     .action(async (opts: PrintOptions) => {
       // A read-only hub: printing creates no hub file and migrates nothing.

@@ -1,11 +1,9 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
+import { configCommand } from '../options.js';
 
 export function register(program: Command, ctx: CliContext): void {
-  program
-    .command('serve')
-    .description('Serve the GraphQL API and run the scheduled sync jobs and hub backups')
-    .option('-c, --config <file>', 'config file (default: crmlink.yaml or $CRMLINK_CONFIG)')
+  configCommand(program, 'serve', 'Serve the GraphQL API and run the scheduled sync jobs and hub backups')
     .option('-p, --port <port>', 'port (default: server.port)', (v) => Number(v))
     .option('--no-schedule', 'do not run scheduled sync jobs or hub backups in this process')
     .option('--no-propagate', 'do not push hub changes to the sources as they happen (event-driven propagation), nor listen to or poll the sources for changes; scheduled runs still do')

@@ -10,6 +10,7 @@ import { CrmlinkError } from '../../core/errors.js';
 import type { SourceSet } from '../../connectors/registry.js';
 import type { ColumnInfo, TableInfo } from '../../connectors/driver.js';
 import type { ForeignKeyInfo } from '../../connectors/types.js';
+import { CONFIG_FILE_HELP } from '../options.js';
 import { EXIT, ExitCode } from '../exit-codes.js';
 import { outputOf } from '../context.js';
 
@@ -19,7 +20,7 @@ export interface SourcesContext {
   err?(text: string): void;
 }
 
-const CONFIG_OPTION = ['-c, --config <file>', 'config file (default: crmlink.yaml or $CRMLINK_CONFIG)'] as const;
+const CONFIG_OPTION = ['-c, --config <file>', CONFIG_FILE_HELP] as const;
 
 export function register(program: Command, ctx: SourcesContext): void {
   const { out, err } = outputOf(ctx);

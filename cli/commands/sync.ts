@@ -11,6 +11,7 @@ import type { ReconcileReport, RunReport } from '../../sync/index.js';
 import { EXIT, ExitCode } from '../exit-codes.js';
 import { positiveInt, withApp, type AppCliContext, type AppCommandOptions } from '../context.js';
 import { syncProgress } from '../progress.js';
+import { configCommand } from '../options.js';
 
 function nonNegative(value: string): number {
   const n = Number(value);
@@ -55,11 +56,8 @@ async function interruptible<T>(bar: { done(): void } | null, work: (signal: Abo
 export function register(program: Command, ctx: SyncCliContext): void {
   const sync = program.command('sync').description('Run sync jobs, see their status, retry parked records');
 
-  sync
-    .command('run')
-    .description('Run a sync job now (--dry-run: print the plan, change nothing)')
+  configCommand(sync, 'run', 'Run a sync job now (--dry-run: print the plan, change nothing)')
     .argument('<job>', 'job name (sync.jobs.<name>)')
-    .option('-c, --config <file>', 'config file (default: crmlink.yaml or $CRMLINK_CONFIG)')
     .option('--dry-run', 'compute and print what the run would do; write nothing')
     .option('--accept-key-change <source...>', "a source's key column changed type and its keys kept their text: read it again from the start")
     .option('--json', 'print the run report as JSON')
@@ -88,11 +86,8 @@ export function register(program: Command, ctx: SyncCliContext): void {
       });
     });
 
-  sync
-    .command('reconcile')
-    .description('Compare a job\'s source keys with the hub\'s and apply the hard deletes its change capture missed (timestamp, rowversion) / 核对主键，处理源端硬删除')
+  configCommand(sync, 'reconcile', 'Compare a job\'s source keys with the hub\'s and apply the hard deletes its change capture missed (timestamp, rowversion) / 核对主键，处理源端硬删除')
     .argument('<job>', 'job name (sync.jobs.<name>)')
-    .option('-c, --config <file>', 'config file (default: crmlink.yaml or $CRMLINK_CONFIG)')
     .option('--dry-run', 'list the keys the sources no longer have; delete nothing')
     .option('--source <name...>', 'only these sources of the job')
     .option('--json', 'print the report as JSON')
@@ -111,10 +106,7 @@ export function register(program: Command, ctx: SyncCliContext): void {
       });
     });
 
-  sync
-    .command('status')
-    .description('Every job: last run, open conflicts, parked records, lag, checkpoints')
-    .option('-c, --config <file>', 'config file')
+  configCommand(sync, 'status', 'Every job: last run, open conflicts, parked records, lag, checkpoints')
     .option('--json', 'print JSON')
     .action(async (opts: CommonOptions) => {
       await withApp(ctx, opts, async (app) => {
@@ -137,10 +129,7 @@ export function register(program: Command, ctx: SyncCliContext): void {
       });
     });
 
-  sync
-    .command('runs')
-    .description('Run history, newest first')
-    .option('-c, --config <file>', 'config file')
+  configCommand(sync, 'runs', 'Run history, newest first')
     .option('--job <job>', 'only this job')
     .option('--limit <n>', 'how many (default 20)', positiveInt)
     .option('--json', 'print JSON')
@@ -164,10 +153,7 @@ export function register(program: Command, ctx: SyncCliContext): void {
       });
     });
 
-  sync
-    .command('parked')
-    .description('Records that failed permanently, with their error (--retry: try them again)')
-    .option('-c, --config <file>', 'config file')
+  configCommand(sync, 'parked', 'Records that failed permanently, with their error (--retry: try them again)')
     .option('--job <job>', 'only this job')
     .option('--retry', 'try the parked records again')
     .option('--json', 'print JSON')

@@ -4,6 +4,8 @@
  * of orders, open and paid invoices, a receivable, credit limits and opportunities. "Now" is
  * 2026-06-30T17:00Z, which is 2026-07-01 in Asia/Shanghai: the analysis day.
  */
+import { refreshAnalysis, type CustomerAnalysis } from '../../analysis/index.js';
+import type { AnalysisConfig } from '../../config/schema.js';
 import type { Hub } from '../../hub/hub.js';
 import type { CrmRecord, EntityName } from '../../model/entities.js';
 
@@ -145,3 +147,13 @@ export async function seed(hub: Hub): Promise<void> {
   await put(hub, 'CreditLimit', creditLimits);
   await put(hub, 'Opportunity', opportunities);
 }
+
+/** The company seeded into `hub` and analysed by a full refresh as of NOW. */
+export async function seedAnalysed(hub: Hub, cfg: AnalysisConfig): Promise<void> {
+  await seed(hub);
+  await refreshAnalysis(hub, cfg, { kind: 'full', now: () => NOW });
+}
+
+/** Each customer's analysis but when it was computed: what two refreshes of the same data agree on. */
+export const figuresOf = (m: Map<string, CustomerAnalysis>) =>
+  Object.fromEntries([...m].map(([id, a]) => [id, { ...a, computedAt: undefined, lifecycle: { ...a.lifecycle, since: undefined } }]));

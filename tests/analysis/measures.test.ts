@@ -7,7 +7,7 @@ import { Decimal } from 'decimal.js';
 import { describe, expect, test } from 'vitest';
 import { analysisSchema } from '../../config/schema.js';
 import { analysesOf, checkCredit, distribution, listAnalyses, pareto, refreshAnalysis, stageChanges, touchedCustomers } from '../../analysis/index.js';
-import { useTestHub } from '../support/hub.js';
+import { hubOrSkip, useTestHub } from '../support/hub.js';
 import * as F from './fixture.js';
 
 const cfg = analysisSchema.parse({ timezone: 'Asia/Shanghai' });
@@ -41,10 +41,7 @@ describe.each(['sqlite', 'postgres'] as const)('customer analysis on a %s hub', 
   /** Seed and run a full refresh once per hub (the tests below only read, except the last block). */
   let ready: Promise<void> | null = null;
   const prepared = () => {
-    ready ??= (async () => {
-      await F.seed(ctx.hub!);
-      await refreshAnalysis(ctx.hub!, cfg, { kind: 'full', now });
-    })();
+    ready ??= F.seedAnalysed(ctx.hub!, cfg);
     return ready;
   };
   const get = async (scope: Parameters<typeof analysesOf>[1] = ALL) => {
@@ -219,10 +216,8 @@ describe.each(['sqlite', 'postgres'] as const)('analysis freshness on a %s hub',
   const ctx = useTestHub(dialect, 'analysis_inc');
 
   test('incremental refresh: only touched customers, stage changes recorded', async (t) => {
-    if (!ctx.hub) return t.skip();
-    const hub = ctx.hub;
-    await F.seed(hub);
-    await refreshAnalysis(hub, cfg, { kind: 'full', now });
+    const hub = hubOrSkip(ctx, t);
+    await F.seedAnalysed(hub, cfg);
     const before = await hub.store.analysis.lastRun(hub.knex);
     expect((await touchedCustomers(hub.knex, before!.watermark)).touched).toEqual([]);
     // A big new order for c05 (declining): 200 × 10 in the current span.

@@ -5,8 +5,8 @@
  */
 import { describe, expect, test } from 'vitest';
 import { analysisSchema } from '../../config/schema.js';
-import { analysesOf, refreshAnalysis, touchedCustomers, type CustomerAnalysis } from '../../analysis/index.js';
-import { useTestHub } from '../support/hub.js';
+import { analysesOf, refreshAnalysis, touchedCustomers } from '../../analysis/index.js';
+import { hubOrSkip, useTestHub } from '../support/hub.js';
 import * as F from './fixture.js';
 
 const cfg = analysisSchema.parse({ timezone: 'Asia/Shanghai' });
@@ -14,17 +14,12 @@ const now = () => F.NOW;
 const ALL = { customers: 'all' } as const;
 const ids = F.customers.map((c) => c.id);
 
-/** Everything but when it was computed. */
-const figures = (m: Map<string, CustomerAnalysis>) => Object.fromEntries([...m].map(([id, a]) => [id, { ...a, computedAt: undefined, lifecycle: { ...a.lifecycle, since: undefined } }]));
-
 describe.each(['sqlite', 'postgres'] as const)('records moved to another customer, on a %s hub', (dialect) => {
   const ctx = useTestHub(dialect, 'analysis_move');
 
   test('an order, an order line and an invoice that change customer refresh the customer they left', async (t) => {
-    if (!ctx.hub) return t.skip();
-    const hub = ctx.hub;
-    await F.seed(hub);
-    await refreshAnalysis(hub, cfg, { kind: 'full', now });
+    const hub = hubOrSkip(ctx, t);
+    await F.seedAnalysed(hub, cfg);
     const first = await hub.store.analysis.lastRun(hub.knex);
 
     // so_09c (2026-03-01, 104 × 5 = 520) moves from Iota (c09) to Gamma (c03).
@@ -50,6 +45,6 @@ describe.each(['sqlite', 'postgres'] as const)('records moved to another custome
     // Whatever moved, the incremental result is the full refresh's.
     await refreshAnalysis(hub, cfg, { kind: 'full', now });
     const full = await analysesOf(hub.knex, ALL, ids);
-    expect(figures(all)).toEqual(figures(full));
+    expect(F.figuresOf(all)).toEqual(F.figuresOf(full));
   });
 });

@@ -7,11 +7,11 @@
 import type { Knex } from 'knex';
 import { describe, expect, test } from 'vitest';
 import { analysisSchema } from '../../config/schema.js';
-import { analysesOf, computeFigures, refreshAnalysis, windowsOf, type CustomerAnalysis } from '../../analysis/index.js';
+import { analysesOf, computeFigures, refreshAnalysis, windowsOf } from '../../analysis/index.js';
 import { orderSumsQuery } from '../../analysis/figures.js';
 import { ANALYSIS_TABLES } from '../../hub/analysis.js';
 import type { Hub } from '../../hub/hub.js';
-import { useTestHub } from '../support/hub.js';
+import { hubOrSkip, useTestHub } from '../support/hub.js';
 import * as F from './fixture.js';
 
 const cfg = analysisSchema.parse({ timezone: 'Asia/Shanghai' });
@@ -35,17 +35,12 @@ async function fromLines(hub: Hub): Promise<Sums> {
   return Object.fromEntries(rows.map((r) => [String(r.order_id), [Number(r.revenue_cents), Number(r.cost_cents), Number(r.cost_missing_lines)]]));
 }
 
-/** Everything but when it was computed. */
-const figures = (m: Map<string, CustomerAnalysis>) => Object.fromEntries([...m].map(([id, a]) => [id, { ...a, computedAt: undefined, lifecycle: { ...a.lifecycle, since: undefined } }]));
-
 describe.each(['sqlite', 'postgres'] as const)('per-order line sums, on a %s hub', (dialect) => {
   const ctx = useTestHub(dialect, 'analysis_order_sums');
 
   test('a full refresh builds them; an incremental one follows edited, deleted, added and moved lines and a product cost', async (t) => {
-    if (!ctx.hub) return t.skip();
-    const hub = ctx.hub;
-    await F.seed(hub);
-    await refreshAnalysis(hub, cfg, { kind: 'full', now });
+    const hub = hubOrSkip(ctx, t);
+    await F.seedAnalysed(hub, cfg);
     let sums = await stored(hub);
     // so_01a: 1000, cost 100 × 6; so_02a: 120, cost 10 × 7.3333 = 73.333 → 73.33 (the line's own cost);
     // so_02b: no amount, 3 × 5 = 15, cost 3 × 2.5; so_07a: a product without a cost.
@@ -78,9 +73,9 @@ describe.each(['sqlite', 'postgres'] as const)('per-order line sums, on a %s hub
 
     // The customers' figures match a full refresh that rebuilds every order's sums from the lines,
     // and the live figures (credit check) that read the lines themselves.
-    const incremental = figures(await analysesOf(hub.knex, ALL, ids));
+    const incremental = F.figuresOf(await analysesOf(hub.knex, ALL, ids));
     await refreshAnalysis(hub, cfg, { kind: 'full', now, rebuildOrderSums: true });
-    expect(figures(await analysesOf(hub.knex, ALL, ids))).toEqual(incremental);
+    expect(F.figuresOf(await analysesOf(hub.knex, ALL, ids))).toEqual(incremental);
     const live = await computeFigures(hub.knex, hub.dialect, cfg, windowsOf(F.TODAY, cfg), ['cus_c01', 'cus_c08', 'cus_c09']);
     expect(live.map((f) => [f.customerId, f.revenueCents, f.costCents])).toEqual(
       ['cus_c01', 'cus_c08', 'cus_c09'].map((id) => [id, BigInt(incremental[id].contribution.revenue) * 100n, BigInt(incremental[id].contribution.cost) * 100n]),

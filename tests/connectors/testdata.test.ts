@@ -31,7 +31,7 @@ describe('Northwind (PostgreSQL) through the northwind preset', () => {
     if (!ready) return;
     db = await createTestDatabase('postgres', 'nw');
     // The dump is plain SQL (SET ..., CREATE TABLE, INSERT): the simple query protocol runs it as it is.
-    await loadSqlFile(db, join(TESTDATA, 'postgres/northwind.sql'));
+    await loadSqlFile(db, join(TESTDATA, 'third_party/postgres/northwind.sql'));
     const c = db.connection;
     const loaded = parseConfig(
       `sources:

@@ -5,33 +5,23 @@
  * hub's own position are kept apart, and that a position written in a transaction that does not
  * commit is not there afterwards: a checkpoint never runs ahead of the data it covers.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../config/load.js';
-import { Hub } from '../../hub/hub.js';
+import { describe, expect, it } from 'vitest';
 import { HUB_CHECKPOINT, listCheckpoints, readHubCheckpoint, readSourceCheckpoint, writeHubCheckpoint, writeSourceCheckpoint } from '../../hub/checkpoints.js';
-import { createTestDatabase, requireDialect, type TestDatabase } from '../support/databases.js';
+import { useTestHub } from '../support/hub.js';
 
 describe.each(['sqlite', 'postgres'] as const)('checkpoints on a %s hub', (dialect) => {
-  let db: TestDatabase | undefined;
-  let hub: Hub;
-  beforeAll(async () => {
-    if (!(await requireDialect(dialect))) return;
-    db = await createTestDatabase(dialect, 'checkpoints');
-    hub = await Hub.open(parseConfig(JSON.stringify({ hub: { dialect, connection: db.connection }, sources: {} })));
-  });
-  afterAll(async () => {
-    await hub?.destroy();
-    await db?.drop();
-  });
+  const ctx = useTestHub(dialect, 'checkpoints', {});
 
   it('a source without a checkpoint starts from nothing: no position, no scan, not loaded', async (t) => {
-    if (!db) return t.skip();
+    const hub = ctx.hub;
+    if (!hub) return t.skip();
     expect(await readSourceCheckpoint(hub.knex, 'never', 'erp')).toEqual({ position: null, inScan: false, loadedAt: null });
     expect(await readHubCheckpoint(hub.knex, 'never')).toBe(0);
   });
 
   it('a source checkpoint round-trips exactly, key types only when it has them', async (t) => {
-    if (!db) return t.skip();
+    const hub = ctx.hub;
+    if (!hub) return t.skip();
     const position = { strategy: 'timestamp', hwm: '2024-01-01 10:00:00.123', cursor: { ts: '2024-01-01 10:00:00.123', key: ['C 1', 2] }, seen: { 'C 1': 'abc' } };
     await writeSourceCheckpoint(hub.knex, 'rt', 'erp', { position, inScan: true, loadedAt: '2024-05-01T00:00:00.000Z', keyTypes: { code: 'varchar' } });
     expect(await readSourceCheckpoint(hub.knex, 'rt', 'erp')).toEqual({ position, inScan: true, loadedAt: '2024-05-01T00:00:00.000Z', keyTypes: { code: 'varchar' } });
@@ -43,7 +33,8 @@ describe.each(['sqlite', 'postgres'] as const)('checkpoints on a %s hub', (diale
   });
 
   it('a stored value missing fields reads with their defaults', async (t) => {
-    if (!db) return t.skip();
+    const hub = ctx.hub;
+    if (!hub) return t.skip();
     await hub.knex('crm_checkpoint').insert({ job: 'old', source: 'erp', value: '{}', updated_at: '2024-01-01T00:00:00.000Z' });
     expect(await readSourceCheckpoint(hub.knex, 'old', 'erp')).toEqual({ position: null, inScan: false, loadedAt: null });
     await hub.knex('crm_checkpoint').insert({ job: 'old', source: HUB_CHECKPOINT, value: '{}', updated_at: '2024-01-01T00:00:00.000Z' });
@@ -51,7 +42,8 @@ describe.each(['sqlite', 'postgres'] as const)('checkpoints on a %s hub', (diale
   });
 
   it('writing again replaces the position: one row per (job, source), its time moves on', async (t) => {
-    if (!db) return t.skip();
+    const hub = ctx.hub;
+    if (!hub) return t.skip();
     await writeSourceCheckpoint(hub.knex, 'again', 'erp', { position: { at: 1 }, inScan: true, loadedAt: null });
     const [first] = await listCheckpoints(hub.knex, 'again');
     await hub.knex('crm_checkpoint').where({ job: 'again' }).update({ updated_at: '2000-01-01T00:00:00.000Z' });
@@ -70,7 +62,8 @@ describe.each(['sqlite', 'postgres'] as const)('checkpoints on a %s hub', (diale
   });
 
   it("jobs, sources and the hub's position are kept apart; the list is by job then source", async (t) => {
-    if (!db) return t.skip();
+    const hub = ctx.hub;
+    if (!hub) return t.skip();
     await writeSourceCheckpoint(hub.knex, 'b-job', 'oa', { position: 'oa-b', inScan: false, loadedAt: null });
     await writeSourceCheckpoint(hub.knex, 'a-job', 'oa', { position: 'oa-a', inScan: false, loadedAt: null });
     await writeSourceCheckpoint(hub.knex, 'a-job', 'erp', { position: 'erp-a', inScan: false, loadedAt: null });
@@ -96,7 +89,8 @@ describe.each(['sqlite', 'postgres'] as const)('checkpoints on a %s hub', (diale
   });
 
   it('a position written in a transaction that rolls back is not kept: the previous one stays', async (t) => {
-    if (!db) return t.skip();
+    const hub = ctx.hub;
+    if (!hub) return t.skip();
     await writeSourceCheckpoint(hub.knex, 'tx', 'erp', { position: { at: 1 }, inScan: false, loadedAt: null });
     await writeHubCheckpoint(hub.knex, 'tx', 5);
     const failed = new Error('the page write failed');

@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../config/load.js';
 import { CrmlinkError } from '../../core/errors.js';
 import { hashRecord } from '../../model/values.js';
-import { Hub, nowIso } from '../../hub/hub.js';
+import { nowIso } from '../../hub/hub.js';
 import { SYSTEM_TABLES as T } from '../../hub/tables.js';
 import {
   DEFAULT_RULES,
@@ -13,7 +13,7 @@ import {
   type SurvivorCandidate,
 } from '../../identity/index.js';
 import type { CrmRecord } from '../../model/entities.js';
-import { createTestDatabase, requireDialect, type TestDatabase } from '../support/databases.js';
+import { useTestHub } from '../support/hub.js';
 
 const ERP: SurvivorCandidate = {
   source: 'erp',
@@ -201,30 +201,15 @@ ${survivorship}
 });
 
 describe.each(['sqlite', 'postgres'] as const)('recomputeGolden on a %s hub', (dialect) => {
-  let db: TestDatabase | undefined;
-  let hub: Hub;
-
-  beforeAll(async () => {
-    if (!(await requireDialect(dialect))) return;
-    db = await createTestDatabase(dialect, 'golden');
-    const loaded = parseConfig(`
-hub:
-  dialect: ${dialect}
-  connection: ${JSON.stringify(db.connection)}
-sources:
-  erp: { kind: erp, dialect: sqlite, connection: { filename: ./erp.db } }
-  finance: { kind: finance, dialect: sqlite, connection: { filename: ./fin.db } }
-`);
-    hub = await Hub.open(loaded);
-  });
-  afterAll(async () => {
-    await hub?.destroy();
-    await db?.drop();
+  const ctx = useTestHub(dialect, 'golden', {
+    erp: { kind: 'erp', dialect: 'sqlite', connection: { filename: './erp.db' } },
+    finance: { kind: 'finance', dialect: 'sqlite', connection: { filename: './fin.db' } },
   });
 
   let n = 0;
   /** A golden customer linked to the given source versions (keys made unique per call). */
   async function seed(values: CrmRecord, versions: SurvivorCandidate[], provenance: Record<string, string> = {}): Promise<{ gid: string; keys: string[] }> {
+    const hub = ctx.hub!;
     const gid = hub.newId('Customer');
     n++;
     const sources = versions.map((s) => ({ ...s, key: `${s.key ?? ''}-${n}` }));
@@ -252,7 +237,8 @@ sources:
   }
 
   it('writes the golden values, bumps _version/_seq, and records provenance', async (t) => {
-    if (!db) return t.skip();
+    const hub = ctx.hub;
+    if (!hub) return t.skip();
     const { gid } = await seed({ name: '北京华为技术有限公司', ownerId: 'u-zhang' }, [ERP, FINANCE], { ownerId: 'hub' });
     const before = await hub.get('Customer', gid);
     const r = await hub.knex.transaction((trx) => recomputeGolden(hub, trx, 'Customer', gid, { default: 'erp,finance', fields: { address: 'complete' } }));
@@ -287,7 +273,8 @@ sources:
   });
 
   it('ignores base rows of deleted source records', async (t) => {
-    if (!db) return t.skip();
+    const hub = ctx.hub;
+    if (!hub) return t.skip();
     const { gid, keys } = await seed({ name: 'x' }, [ERP, FINANCE]);
     await hub.knex(T.base).where({ entity: 'Customer', source: 'finance', source_key: keys[1] }).update({ deleted: true });
     const r = await hub.knex.transaction((trx) => recomputeGolden(hub, trx, 'Customer', gid, { default: 'newest', fields: {} }));
@@ -296,7 +283,8 @@ sources:
   });
 
   it('fails with NOT_FOUND for an unknown id', async (t) => {
-    if (!db) return t.skip();
+    const hub = ctx.hub;
+    if (!hub) return t.skip();
     await expect(hub.knex.transaction((trx) => recomputeGolden(hub, trx, 'Customer', 'cus_missing', { default: 'newest', fields: {} }))).rejects.toMatchObject({
       code: 'NOT_FOUND',
     });

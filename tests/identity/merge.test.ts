@@ -4,7 +4,7 @@
  * before the merge; the only columns left out are the change-tracking columns of entity tables
  * (_version, _seq, _updated_at), which move forward on unmerge by design.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, type TestContext } from 'vitest';
 import { Command, CommanderError } from 'commander';
 import { parseConfig, type LoadedConfig } from '../../config/load.js';
 import { CrmlinkError } from '../../core/errors.js';
@@ -232,6 +232,13 @@ async function world(env: Env) {
   return { S, M, V, others, alibabaErp, alibabaFin, jd1, jd2, kids: { ...kids, mPayment } };
 }
 
+/** The demo world on a fresh hub; the test is skipped when the database is missing. */
+async function worldOrSkip(dialect: 'sqlite' | 'postgres', t: Pick<TestContext, 'skip'>) {
+  const env = await open(dialect);
+  if (!env) return t.skip();
+  return { env, w: await world(env) };
+}
+
 /** The demo world on a fresh hub, its candidates found, and the hub as it then stands (undefined when the database is missing). */
 async function matchedWorld(dialect: 'sqlite' | 'postgres') {
   const env = await open(dialect);
@@ -261,9 +268,7 @@ function pairOf(a: string, b: string): string {
 
 describe.each(['sqlite', 'postgres'] as const)('identity on a %s hub', (dialect) => {
   it('finds candidates by name variants and credit code, none between different companies sharing a word', async (t) => {
-    const env = await open(dialect);
-    if (!env) return t.skip();
-    const w = await world(env);
+    const { env, w } = await worldOrSkip(dialect, t);
     const r = await findCandidates(env.hub, 'Customer', identityConfig(env.loaded.config).match);
     expect(r.records).toBe(12);
     expect(r.invalid).toEqual([{ id: w.others.tencent, value: TENCENT_BAD_CODE, reason: expect.stringContaining('check digit') }]);
@@ -303,9 +308,7 @@ describe.each(['sqlite', 'postgres'] as const)('identity on a %s hub', (dialect)
   });
 
   it('a rejected pair is never re-opened', async (t) => {
-    const env = await open(dialect);
-    if (!env) return t.skip();
-    const w = await world(env);
+    const { env, w } = await worldOrSkip(dialect, t);
     await findCandidates(env.hub);
     const jd = (await listCandidates(env.hub)).find((c) => pairOf(c.a.id, c.b.id) === pairOf(w.jd1, w.jd2))!;
     const rejected = await rejectCandidate(env.hub, jd.id, 'user:zhangsan');
@@ -327,9 +330,7 @@ describe.each(['sqlite', 'postgres'] as const)('identity on a %s hub', (dialect)
   });
 
   it('merge keeps every source key under the survivor, re-points children, fills fields, audits', async (t) => {
-    const env = await open(dialect);
-    if (!env) return t.skip();
-    const w = await world(env);
+    const { env, w } = await worldOrSkip(dialect, t);
     await findCandidates(env.hub);
     const candidates = await listCandidates(env.hub);
     const smId = candidates.find((c) => pairOf(c.a.id, c.b.id) === pairOf(w.S, w.M))!.id;
@@ -445,9 +446,7 @@ describe.each(['sqlite', 'postgres'] as const)('identity on a %s hub', (dialect)
   });
 
   it('refuses to merge a record into itself or into a merged record, naming the ids', async (t) => {
-    const env = await open(dialect);
-    if (!env) return t.skip();
-    const w = await world(env);
+    const { env, w } = await worldOrSkip(dialect, t);
     await expectError(mergeRecords(env.hub, { survivor: w.S, merged: w.S, actor: 'u' }), 'VALIDATION_FAILED', w.S, 'itself');
     await expectError(mergeRecords(env.hub, { survivor: w.S, merged: 'cus_nope', actor: 'u' }), 'NOT_FOUND', 'cus_nope');
     await mergeRecords(env.hub, { survivor: w.S, merged: w.M, actor: 'u', rules: env.rules });
@@ -478,9 +477,7 @@ describe.each(['sqlite', 'postgres'] as const)('identity on a %s hub', (dialect)
   });
 
   it('unmerging an earlier merge into the same survivor leaves the later one in place', async (t) => {
-    const env = await open(dialect);
-    if (!env) return t.skip();
-    const w = await world(env);
+    const { env, w } = await worldOrSkip(dialect, t);
     const N = await customer(env, [
       {
         source: 'finance',
@@ -508,9 +505,7 @@ describe.each(['sqlite', 'postgres'] as const)('identity on a %s hub', (dialect)
   });
 
   it('unmerge keeps changes made after the merge and reports them', async (t) => {
-    const env = await open(dialect);
-    if (!env) return t.skip();
-    const w = await world(env);
+    const { env, w } = await worldOrSkip(dialect, t);
     await mergeRecords(env.hub, { survivor: w.S, merged: w.M, actor: 'u', rules: env.rules });
     // after the merge: a user corrects the phone, sync links a new finance record to the survivor
     await env.hub.knex('crm_customer').where({ id: w.S }).update({ phone: '010-8288 9999' });
@@ -527,9 +522,7 @@ describe.each(['sqlite', 'postgres'] as const)('identity on a %s hub', (dialect)
   });
 
   it('autoMergeSure merges credit-code matches only', async (t) => {
-    const env = await open(dialect);
-    if (!env) return t.skip();
-    const w = await world(env);
+    const { env, w } = await worldOrSkip(dialect, t);
     const ids = identityConfig(env.loaded.config);
     const r = await findCandidates(env.hub, 'Customer', ids.match, { autoMergeSure: true, actor: 'auto', survivorship: ids.survivorship });
     expect(r.merged.map((m) => [m.survivor.id, m.merged.id])).toEqual([[w.alibabaErp, w.alibabaFin]]);
@@ -542,9 +535,7 @@ describe.each(['sqlite', 'postgres'] as const)('identity on a %s hub', (dialect)
   });
 
   it('the survivor rule: most source links, then known longest, then smallest id, whatever the input order', async (t) => {
-    const env = await open(dialect);
-    if (!env) return t.skip();
-    const w = await world(env);
+    const { env, w } = await worldOrSkip(dialect, t);
     // M has two links (finance, oa); S and V one each, S linked earlier (2024-01-10) than V (2024-02-20)
     const expected = [w.M, w.S, w.V];
     const rand = seededShuffle(7);
@@ -560,9 +551,7 @@ describe.each(['sqlite', 'postgres'] as const)('identity on a %s hub', (dialect)
   });
 
   it('CLI: customers candidates / merge / unmerge / reject with exit codes', async (t) => {
-    const env = await open(dialect);
-    if (!env) return t.skip();
-    const w = await world(env);
+    const { env, w } = await worldOrSkip(dialect, t);
     const out: string[] = [];
     const ctx = {
       openApp: async (): Promise<App> => {

@@ -1,5 +1,5 @@
 /**
- * `preset: northwind` from a crmlink.yaml: the unchanged Northwind dump (tests/fixtures/postgres/
+ * `preset: northwind` from a crmlink.yaml: the unchanged Northwind dump (tests/fixtures/third_party/postgres/
  * northwind.sql) in PostgreSQL, one pull job per entity the preset maps, everything synced into
  * the hub and read back through GraphQL.
  */
@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect } from 'vitest';
 import { presetSuite, type Conn, type Row } from '../support/preset-harness.js';
 
-const DUMP = fileURLToPath(new URL('../fixtures/postgres/northwind.sql', import.meta.url));
+const DUMP = fileURLToPath(new URL('../fixtures/third_party/postgres/northwind.sql', import.meta.url));
 
 // As the docs show: the preset maps the tables, the config only says how each entity is served.
 const entitiesYaml = `entities:\n  Customer:\n    mode: replicated\n  SalesOrder: { mode: replicated }\n`;

@@ -36,7 +36,7 @@ describe('the repository is self-contained', () => {
   });
 
   it('the vendored fixtures carry their licences', () => {
-    for (const licence of ['postgres/northwind.LICENSE', 'sqlserver/instnwnd.LICENSE', 'yudao.LICENSE', 'access/LICENSE.mdb-reader', 'README.md']) {
+    for (const licence of ['third_party/postgres/northwind.LICENSE', 'sqlserver/instnwnd.LICENSE', 'yudao.LICENSE', 'access/LICENSE.mdb-reader', 'README.md']) {
       expect(readFileSync(join(root, 'tests/fixtures', licence), 'utf8').length).toBeGreaterThan(100);
     }
   });

@@ -115,17 +115,28 @@ async function mysqlWaiter(k: Knex, db: string, not: number): Promise<number | n
   return rows[0]?.id ?? null;
 }
 
+/** A row locked from another connection, in a transaction left open. */
+interface HeldRow {
+  trx: Knex.Transaction;
+  /** The sync's connection once it waits on a row lock, else null. */
+  syncWaiting(): Promise<number | null>;
+  /** Lock a further row in the same transaction. */
+  lockRow(key: string): Promise<unknown>;
+}
+
 /** Lock one ERP row from another connection, in a transaction left open. */
-async function lockErp(key: string): Promise<{ trx: Knex.Transaction; pid: number }> {
+async function lockErp(key: string): Promise<HeldRow> {
   const trx = await world!.k.erp.transaction();
   holders.push(trx);
   const pid = Number(((await trx.raw('select pg_backend_pid() as pid')).rows as { pid: number }[])[0].pid);
   await trx.raw(`SET LOCAL deadlock_timeout = '60s'`);
-  await trx.raw(`select 1 from erp_customer where cust_code = ? for update`, [key]);
-  return { trx, pid };
+  const lockRow = (k: string) => trx.raw(`select 1 from erp_customer where cust_code = ? for update`, [k]);
+  await lockRow(key);
+  return { trx, lockRow, syncWaiting: () => pgWaiter(world!.k.erp, world!.dbs.erp.database, pid) };
 }
 
-async function lockFinance(key: string, ballast = 0): Promise<{ trx: Knex.Transaction; id: number }> {
+/** Lock one finance row from another connection, after updating `ballast` rows in the same transaction. */
+async function lockFinance(key: string, ballast = 0): Promise<HeldRow> {
   const k = world!.k.finance;
   if (ballast > 0 && !(await k.schema.hasTable('verify_ballast'))) {
     await k.schema.createTable('verify_ballast', (t) => {
@@ -139,40 +150,59 @@ async function lockFinance(key: string, ballast = 0): Promise<{ trx: Knex.Transa
   const [[row]] = (await trx.raw('select connection_id() as id')) as [{ id: number }[]];
   // Many rows changed: InnoDB rolls back the lighter transaction of a deadlock, the sync's.
   if (ballast > 0) await trx('verify_ballast').update({ n: trx.raw('n + 1') });
-  await trx.raw(`select 1 from fin_account where acct_no = ? for update`, [key]);
-  return { trx, id: Number(row.id) };
+  const lockRow = (k: string) => trx.raw(`select 1 from fin_account where acct_no = ? for update`, [k]);
+  await lockRow(key);
+  const id = Number(row.id);
+  return { trx, lockRow, syncWaiting: () => mysqlWaiter(world!.k.finance, world!.dbs.finance.database, id) };
+}
+
+/**
+ * A real lock cycle with a running sync: the sync waits on E4, held by `held`, which then asks for
+ * E1, held by the sync's upsert; `held` ends with `end` and the run must retry through `error`.
+ */
+async function expectDeadlockRetried(held: HeldRow, end: 'commit' | 'rollback', error: RegExp): Promise<void> {
+  const run = runJob(app, 'all', RETRY);
+  await waitFor(() => held.syncWaiting(), 'the sync to wait on E4');
+  await held.lockRow('E1');
+  await held.trx[end]();
+  await expectRetriedThrough(run, error);
+}
+
+/** A run that waits on E4, held by `held`; its waiting connection is killed with `kill`, then E4 released. */
+async function runKilledWhileWaiting(held: HeldRow, kill: (connection: number) => Promise<unknown>): Promise<RunReport> {
+  const run = runJob(app, 'all', RETRY);
+  const victim = await waitFor(() => held.syncWaiting(), 'the sync to wait on E4');
+  await kill(victim);
+  await held.trx.rollback();
+  return run;
+}
+
+/**
+ * A run of `timed` (an app whose statements time out after 600 ms) that waits on E4, held by `held`
+ * for longer than that before it is released.
+ */
+async function runPastStatementTimeout(timed: App, held: HeldRow): Promise<RunReport> {
+  const run = runJob(timed, 'all', RETRY);
+  await waitFor(() => held.syncWaiting(), 'the sync to wait on E4');
+  await new Promise((r) => setTimeout(r, 1500));
+  await held.trx.rollback();
+  return run;
 }
 
 describe('transient faults in the middle of a batch, provoked for real', () => {
   it('PostgreSQL deadlock: the sync is the victim, retries, and completes', async (t) => {
     if (!world) return t.skip();
-    const x = await lockErp('E4');
-    const run = runJob(app, 'all', RETRY);
-    await waitFor(() => pgWaiter(world!.k.erp, world!.dbs.erp.database, x.pid), 'the sync to wait on E4');
-    // Close the cycle: E1 is held by the sync's upsert, which waits for E4, held here.
-    await x.trx.raw(`select 1 from erp_customer where cust_code = 'E1' for update`);
-    await x.trx.commit();
-    await expectRetriedThrough(run, /deadlock detected/);
+    await expectDeadlockRetried(await lockErp('E4'), 'commit', /deadlock detected/);
   });
 
   it('MariaDB deadlock: the sync is the victim, retries, and completes', async (t) => {
     if (!world) return t.skip();
-    const x = await lockFinance('E4', 300);
-    const run = runJob(app, 'all', RETRY);
-    await waitFor(() => mysqlWaiter(world!.k.finance, world!.dbs.finance.database, x.id), 'the sync to wait on E4');
-    await x.trx.raw(`select 1 from fin_account where acct_no = 'E1' for update`);
-    await x.trx.rollback();
-    await expectRetriedThrough(run, /Deadlock found/);
+    await expectDeadlockRetried(await lockFinance('E4', 300), 'rollback', /Deadlock found/);
   });
 
   it('PostgreSQL: the sync connection is terminated mid-batch; the run reconnects, retries, completes', async (t) => {
     if (!world) return t.skip();
-    const x = await lockErp('E4');
-    const run = runJob(app, 'all', RETRY);
-    const victim = await waitFor(() => pgWaiter(world!.k.erp, world!.dbs.erp.database, x.pid), 'the sync to wait on E4');
-    await world.k.erp.raw('select pg_terminate_backend(?)', [victim]);
-    await x.trx.rollback();
-    const report = await run;
+    const report = await runKilledWhileWaiting(await lockErp('E4'), (victim) => world!.k.erp.raw('select pg_terminate_backend(?)', [victim]));
     expect(report.status, JSON.stringify(report.error)).toBe('ok');
     expect(retried().length).toBeGreaterThan(0);
     expect(retried().map((l) => l.err).join('\n')).toMatch(/terminat|connection error/i);
@@ -181,12 +211,7 @@ describe('transient faults in the middle of a batch, provoked for real', () => {
 
   it('MariaDB: the sync connection is killed mid-batch; the run reconnects, retries, completes', async (t) => {
     if (!world) return t.skip();
-    const x = await lockFinance('E4');
-    const run = runJob(app, 'all', RETRY);
-    const victim = await waitFor(() => mysqlWaiter(world!.k.finance, world!.dbs.finance.database, x.id), 'the sync to wait on E4');
-    await world.k.finance.raw(`KILL CONNECTION ${Number(victim)}`);
-    await x.trx.rollback();
-    const report = await run;
+    const report = await runKilledWhileWaiting(await lockFinance('E4'), (victim) => world!.k.finance.raw(`KILL CONNECTION ${Number(victim)}`));
     expect(report.status, JSON.stringify(report.error)).toBe('ok');
     expect(retried().length).toBeGreaterThan(0);
     await expectSynced();
@@ -199,12 +224,7 @@ describe('transient faults in the middle of a batch, provoked for real', () => {
     // Sessions opened from now on have the timeout: a fresh app, fresh pools.
     const timed = await world.open({ batchSize: 10, logger });
     try {
-      const x = await lockErp('E4');
-      const run = runJob(timed, 'all', RETRY);
-      await waitFor(() => pgWaiter(world!.k.erp, db, x.pid), 'the sync to wait on E4');
-      await new Promise((r) => setTimeout(r, 1500));
-      await x.trx.rollback();
-      const report = await run;
+      const report = await runPastStatementTimeout(timed, await lockErp('E4'));
       expect(report.status, JSON.stringify(report.error)).toBe('ok');
       expect(retried().map((l) => l.err).join('\n')).toMatch(/statement timeout/);
     } finally {
@@ -224,12 +244,7 @@ describe('transient faults in the middle of a batch, provoked for real', () => {
     }
     const timed = await world.open({ batchSize: 10, logger, connection: { finance: { user, password: 'slow-pass' } } });
     try {
-      const x = await lockFinance('E4');
-      const run = runJob(timed, 'all', RETRY);
-      await waitFor(() => mysqlWaiter(root, world!.dbs.finance.database, x.id), 'the sync to wait on E4');
-      await new Promise((r) => setTimeout(r, 1500));
-      await x.trx.rollback();
-      const report = await run;
+      const report = await runPastStatementTimeout(timed, await lockFinance('E4'));
       if (timeoutIsTransient(timed)) {
         expect(report.status, JSON.stringify(report.error ?? report.totals)).toBe('ok');
         expect(retried().map((l) => l.err).join('\n')).toMatch(/max_statement_time/);
