@@ -422,6 +422,29 @@ describe('an open conflict whose sides come to hold one value', () => {
     ]);
   });
 
+  // Two rows of this source for one record (a record merged from two of its customers), in one page.
+  const runTwoRows = (openValues: Record<string, string>) =>
+    mergePage(
+      page({
+        items: new Map([upsert('C1', { code: 'C1', name: 'Acme', phone: '1' }), upsert('C2', { code: 'C1', name: 'Acme', phone: '1' })]),
+        xref: linkedTo(['C1', 'cus_1'], ['C2', 'cus_1']),
+        bases: new Map([base('C1', { code: 'C1', name: 'Zed', phone: '1' }), base('C2', { code: 'C1', name: 'Zed', phone: '1' })]),
+        records: new Map([['cus_1', hubRecord('cus_1', { code: 'C1', name: 'Acme', phone: '1' })]]),
+        open: conflictOn(openValues),
+      }),
+      ctx,
+    );
+
+  it('is closed once in a page: a second row of the same record that comes round finds it closed', () => {
+    const plan = runTwoRows({ hub: 'Acme', erp: 'Zed' });
+    expect(plan.conflicts.map((c) => [c.conflict.status, c.conflict.value])).toEqual([['agreed', 'Acme']]);
+  });
+
+  it('shows a side once in a page: a second row that comes round finds the side already moved', () => {
+    const plan = runTwoRows({ hub: 'Acme', erp: 'Zed', oa: 'Gamma' });
+    expect(plan.conflicts.map((c) => [c.conflict.status, c.conflict.values])).toEqual([['open', { erp: 'Acme' }]]);
+  });
+
   it('is left alone by a source whose value did not move, or that is not named in it', () => {
     // ERP still holds its base Zed (the conflict's value for it): nothing to fold.
     expect(run({ hub: 'Acme', erp: 'Zed' }, 'Zed', 'Zed', 'Acme').conflicts).toEqual([]);
