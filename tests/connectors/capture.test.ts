@@ -350,22 +350,21 @@ describe('timestamp capture', () => {
     expect(rest.changes.map((c) => `${String(c.key[0])}:${String(c.row?.name)}`)).toEqual(['1:A']);
   });
 
-  it('an earlier checkpoint shape is read: rows it remembers unchanged are not delivered again', async () => {
-    await fx('ts_rows').insert([
-      { id: 1, name: 'a', modified_at: '2024-04-01 10:00:00' },
-      { id: 2, name: 'b', modified_at: '2024-04-01 10:00:00' },
-    ]);
-    const now = await drain(spec, null, 10);
+  /**
+   * `n` rows with one time (2024-04-01 10:00), their hashes as a first read gives them, and what a
+   * checkpoint of the earlier shape remembering `seen` (key → entry) delivers next.
+   */
+  const fromEarlierShape = async (n: number, seen: (hashes: string[], order: number) => Record<string, unknown>) => {
+    await fx('ts_rows').insert(Array.from({ length: n }, (_, i) => ({ id: i + 1, name: String.fromCharCode(97 + i), modified_at: '2024-04-01 10:00:00' })));
+    const hashes = (await drain(spec, null, 10)).changes.map((c) => c.hash);
     const order = Date.UTC(2024, 3, 1, 10);
-    const old = {
-      strategy: 'timestamp',
-      hwm: '2024-04-01 10:00:00',
-      sweepMax: null,
-      cursor: null,
-      // key → [24-digit hash prefix, timestamp order]; a malformed entry is dropped (its row comes again).
-      seen: { '1': [now.changes[0].hash.slice(0, 24), order], '2': ['not', 'valid'] },
-    } as Checkpoint;
-    const b = await driver.changesSince(spec, old, { pageSize: 10 });
+    const old = { strategy: 'timestamp', hwm: '2024-04-01 10:00:00', sweepMax: null, cursor: null, seen: seen(hashes, order) } as Checkpoint;
+    return { hashes, order, next: await driver.changesSince(spec, old, { pageSize: 10 }) };
+  };
+
+  it('an earlier checkpoint shape is read: rows it remembers unchanged are not delivered again', async () => {
+    // key → [24-digit hash prefix, timestamp order]; a malformed entry is dropped (its row comes again).
+    const { next: b } = await fromEarlierShape(2, (h, order) => ({ '1': [h[0].slice(0, 24), order], '2': ['not', 'valid'] }));
     expect(keys(b.changes)).toEqual(['2']);
     expect(b.checkpoint).toMatchObject({ v: 2, hwm: '2024-04-01 10:00:00', cursor: null });
     expect(Object.keys(b.checkpoint.seen as object).sort()).toEqual(['1', '2']);
@@ -473,23 +472,9 @@ describe('timestamp capture', () => {
   });
 
   it('an earlier checkpoint shape: each entry it remembers becomes the short hash and the time order; malformed ones are dropped', async () => {
-    await fx('ts_rows').insert([
-      { id: 1, name: 'a', modified_at: '2024-04-01 10:00:00' },
-      { id: 2, name: 'b', modified_at: '2024-04-01 10:00:00' },
-      { id: 3, name: 'c', modified_at: '2024-04-01 10:00:00' },
-    ]);
-    const now = await drain(spec, null, 10);
-    const order = Date.UTC(2024, 3, 1, 10);
-    const old = {
-      strategy: 'timestamp',
-      hwm: '2024-04-01 10:00:00',
-      sweepMax: null,
-      cursor: null,
-      seen: { '1': [now.changes[0].hash.slice(0, 24), order], '2': now.changes[1].hash, '3': [7, order] },
-    } as Checkpoint;
-    const b = await driver.changesSince(spec, old, { pageSize: 10 });
+    const { hashes, order, next: b } = await fromEarlierShape(3, (h, order) => ({ '1': [h[0].slice(0, 24), order], '2': h[1], '3': [7, order] }));
     expect(keys(b.changes)).toEqual(['2', '3']);
-    expect((b.checkpoint.seen as Record<string, string>)['1']).toBe(now.changes[0].hash.slice(0, HASH_PREFIX) + order.toString(36));
+    expect((b.checkpoint.seen as Record<string, string>)['1']).toBe(hashes[0].slice(0, HASH_PREFIX) + order.toString(36));
   });
 
   it("changedAt is the row's time read in the source's zone", async () => {
