@@ -7,7 +7,7 @@ import type { Knex } from 'knex';
 import type { AnalysisConfig } from '../config/schema.js';
 import type { CustomerFigures } from '../hub/analysis.js';
 import { ANALYSIS_TABLES } from '../hub/analysis.js';
-import { addDays, addMonths, bigOf, bigOr0, col, daysBetween, marks, productCents, table, units, type HubDialect } from './sql.js';
+import { addDays, addMonths, bigOf, bigOr0, col, daysBetween, marks, productCents, rowsOf, table, units, type HubDialect } from './sql.js';
 
 /** Open opportunity stages, in the order of the funnel. */
 export const OPEN_STAGES = ['LEAD', 'QUALIFIED', 'PROPOSAL', 'NEGOTIATION'] as const;
@@ -50,9 +50,7 @@ const bp = (percent: number) => Math.round(percent * 100);
  */
 export async function computeFigures(knex: Knex | Knex.Transaction, dialect: HubDialect, cfg: AnalysisConfig, w: Windows, customerIds: readonly string[] | null): Promise<CustomerFigures[]> {
   const { sql, bindings } = figuresQuery(dialect, cfg, w, customerIds, 'live');
-  const res = (await knex.raw(sql, bindings as Knex.RawBinding[])) as { rows?: Record<string, unknown>[] } | Record<string, unknown>[];
-  const rows = Array.isArray(res) ? res : (res.rows ?? []);
-  return rows.map((r) => figuresOf(r, cfg, w));
+  return rowsOf(await knex.raw(sql, bindings as Knex.RawBinding[])).map((r) => figuresOf(r, cfg, w));
 }
 
 /** A day as an SQL literal (the windows are computed days, never input). */

@@ -7,7 +7,7 @@
 import type { Knex } from 'knex';
 import { Decimal } from 'decimal.js';
 import { ANALYSIS_TABLES } from '../hub/analysis.js';
-import { bigOf, bigOr0, centsToDecimal, col, marks, table } from './sql.js';
+import { bigOf, bigOr0, centsToDecimal, col, marks, rowsOf, table } from './sql.js';
 
 /** Which customers a viewer sees (the role's row rule). */
 export type AnalysisScope = { customers: 'all' } | { customers: 'own'; user: string } | { customers: 'team'; team: string | undefined };
@@ -56,10 +56,6 @@ export const SORT_KEYS = {
 export type SortKey = keyof typeof SORT_KEYS;
 /** Sort keys that reveal profit or cost. */
 export const PROFIT_SORT_KEYS: readonly SortKey[] = ['PROFIT'];
-
-function rowsOf(res: unknown): Record<string, unknown>[] {
-  return Array.isArray(res) ? (res as Record<string, unknown>[]) : ((res as { rows?: Record<string, unknown>[] }).rows ?? []);
-}
 
 /** The row rule as SQL on the customer alias `c`, with its bindings. */
 function scopeSql(scope: AnalysisScope): { sql: string; bindings: unknown[] } {

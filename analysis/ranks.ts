@@ -8,7 +8,7 @@ import { Decimal } from 'decimal.js';
 import type { AnalysisConfig } from '../config/schema.js';
 import type { CustomerScores } from '../hub/analysis.js';
 import { ANALYSIS_TABLES, changesOf } from '../hub/analysis.js';
-import { bigOr0 } from './sql.js';
+import { bigOr0, rowsOf } from './sql.js';
 
 export const QUADRANTS = ['keep', 'develop', 'maintain', 'reduce'] as const;
 export type Quadrant = (typeof QUADRANTS)[number];
@@ -24,10 +24,6 @@ export interface Thresholds {
   /** pyramid: the last rank of each tier (among customers with a profit). */
   tierRanks: { name: string; lastRank: number }[];
   rankedCustomers: number;
-}
-
-function rows(res: unknown): Record<string, unknown>[] {
-  return Array.isArray(res) ? (res as Record<string, unknown>[]) : ((res as { rows?: Record<string, unknown>[] }).rows ?? []);
 }
 
 const cents = (s: string) => BigInt(new Decimal(s).times(100).toFixed(0));
@@ -71,7 +67,7 @@ type Boundary = { profit: unknown; customerId: string } | null;
  */
 async function scoresSql(knex: Knex | Knex.Transaction, cfg: AnalysisConfig, dialect: 'sqlite' | 'postgres'): Promise<ScoresSql> {
   const A = ANALYSIS_TABLES.customer;
-  const totals = rows(
+  const totals = rowsOf(
     await knex.raw(`SELECT SUM(CASE WHEN profit_current_cents <> 0 OR potential_cents <> 0 THEN profit_current_cents ELSE 0 END) AS cur,
       SUM(CASE WHEN profit_current_cents <> 0 OR potential_cents <> 0 THEN potential_cents ELSE 0 END) AS pot,
       SUM(CASE WHEN profit_current_cents <> 0 OR potential_cents <> 0 THEN 1 ELSE 0 END) AS n,
@@ -110,20 +106,20 @@ async function scoresSql(knex: Knex | Knex.Transaction, cfg: AnalysisConfig, dia
    */
   const nths = async (column: string, js: number[]): Promise<unknown[]> => {
     if (dialect === 'postgres') {
-      const found = rows(
+      const found = rowsOf(
         await knex.raw(`SELECT t.rn, t.v FROM (SELECT ${column} AS v, row_number() OVER (ORDER BY ${column}) AS rn FROM ${A} WHERE orders > 0) t WHERE t.rn IN (${js.map(() => '?').join(', ')})`, js),
       );
       const byRank = new Map(found.map((r) => [Number(r.rn), r.v]));
       return js.map((j) => byRank.get(j) ?? null);
     }
     const values: unknown[] = [];
-    for (const j of js) values.push(rows(await knex.raw(`SELECT ${column} AS v FROM ${A} WHERE orders > 0 ORDER BY ${column} LIMIT 1 OFFSET ?`, [j - 1]))[0]?.v ?? null);
+    for (const j of js) values.push(rowsOf(await knex.raw(`SELECT ${column} AS v FROM ${A} WHERE orders > 0 ORDER BY ${column} LIMIT 1 OFFSET ?`, [j - 1]))[0]?.v ?? null);
     return values;
   };
   /** The customer at `rank` (profit descending, then customer id), among those with a profit. */
   const atRank = async (rank: number): Promise<Boundary> => {
     if (rank < 1 || rank > rankedCustomers) return null;
-    const r = rows(await knex.raw(`SELECT profit_cents, customer_id FROM ${A} WHERE profit_cents > 0 ORDER BY profit_cents DESC, customer_id LIMIT 1 OFFSET ?`, [rank - 1]))[0];
+    const r = rowsOf(await knex.raw(`SELECT profit_cents, customer_id FROM ${A} WHERE profit_cents > 0 ORDER BY profit_cents DESC, customer_id LIMIT 1 OFFSET ?`, [rank - 1]))[0];
     return r ? { profit: r.profit_cents, customerId: String(r.customer_id) } : null;
   };
 
@@ -153,7 +149,7 @@ async function scoresSql(knex: Knex | Knex.Transaction, cfg: AnalysisConfig, dia
   if (cfg.tiers.method === 'abc') {
     // Customers whose predecessors carry under a % (b %) of the total: a prefix of the rank order.
     const total = bigOr0(totals?.total);
-    const counts = rows(
+    const counts = rowsOf(
       await knex.raw(
         `SELECT SUM(CASE WHEN t.before * 10000 < ? THEN 1 ELSE 0 END) AS a, SUM(CASE WHEN t.before * 10000 < ? THEN 1 ELSE 0 END) AS b FROM (
           SELECT SUM(profit_cents) OVER (ORDER BY profit_cents DESC, customer_id ROWS UNBOUNDED PRECEDING) - profit_cents AS before FROM ${A} WHERE profit_cents > 0) t`,
@@ -221,7 +217,7 @@ export async function computeScores(knex: Knex | Knex.Transaction, cfg: Analysis
   const q = await scoresSql(knex, cfg, dialect);
   const cols = SCORE_COLUMNS.map(([, e]) => `${q.exprs[e]()} AS ${e}`).join(', ');
   const moved = differs(dialect, q);
-  const all = rows(await knex.raw(`SELECT a.customer_id, ${cols}, CASE WHEN ${moved} THEN 1 ELSE 0 END AS moved FROM ${ANALYSIS_TABLES.customer} a`, q.bindings as Knex.RawBinding[]));
+  const all = rowsOf(await knex.raw(`SELECT a.customer_id, ${cols}, CASE WHEN ${moved} THEN 1 ELSE 0 END AS moved FROM ${ANALYSIS_TABLES.customer} a`, q.bindings as Knex.RawBinding[]));
   const scores: CustomerScores[] = [];
   const changed: CustomerScores[] = [];
   for (const r of all) {

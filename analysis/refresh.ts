@@ -20,7 +20,7 @@ import type { Hub } from '../hub/hub.js';
 import { SYSTEM_TABLES } from '../hub/tables.js';
 import { orderSumsQuery, storedFiguresQuery, windowsOf } from './figures.js';
 import { applyScores, type Thresholds } from './ranks.js';
-import { col, table, todayIn } from './sql.js';
+import { col, rowsOf, table, todayIn } from './sql.js';
 
 export interface RefreshOptions {
   kind: 'full' | 'incremental';
@@ -164,10 +164,6 @@ export async function changedOrders(knex: Knex | Knex.Transaction, mark: number)
   return [...orders];
 }
 
-function rowsOf(res: unknown): Record<string, unknown>[] {
-  return Array.isArray(res) ? (res as Record<string, unknown>[]) : ((res as { rows?: Record<string, unknown>[] }).rows ?? []);
-}
-
 export function jsonThresholds(t: Thresholds): Record<string, unknown> {
   return { ...t, currentCents: t.currentCents.toString(), potentialCents: t.potentialCents.toString() };
 }
@@ -194,11 +190,12 @@ export async function touchedCustomers(knex: Knex | Knex.Transaction, watermark:
     `SELECT ${col('o', 'customerId')} FROM ${table('SalesOrderLine')} l JOIN ${table('SalesOrder')} o ON o.id = ${col('l', 'orderId')} WHERE l._seq > ?`,
     `SELECT ${col('o', 'customerId')} FROM ${table('SalesOrderLine')} l JOIN ${table('SalesOrder')} o ON o.id = ${col('l', 'orderId')} WHERE ${col('l', 'productId')} IN (SELECT pr.id FROM ${table('Product')} pr WHERE pr._seq > ?)`,
   ].join('\nUNION ALL\n');
-  const res = (await knex.raw(
-    `SELECT t.cid, c.id AS live FROM (${sql}) t LEFT JOIN ${table('Customer')} c ON c.id = t.cid AND NOT c._deleted AND c._merged_into IS NULL WHERE t.cid IS NOT NULL`,
-    Array.from({ length: 9 }, () => watermark),
-  )) as { rows?: Record<string, unknown>[] } | Record<string, unknown>[];
-  const rows = Array.isArray(res) ? res : (res.rows ?? []);
+  const rows = rowsOf(
+    await knex.raw(
+      `SELECT t.cid, c.id AS live FROM (${sql}) t LEFT JOIN ${table('Customer')} c ON c.id = t.cid AND NOT c._deleted AND c._merged_into IS NULL WHERE t.cid IS NOT NULL`,
+      Array.from({ length: 9 }, () => watermark),
+    ),
+  );
   const touched = new Set<string>();
   const gone = new Set<string>();
   for (const r of rows) (r.live === null || r.live === undefined ? gone : touched).add(String(r.cid));
@@ -231,8 +228,7 @@ async function formerCustomers(knex: Knex | Knex.Transaction, watermark: number)
     ...CUSTOMER_RECORDS.map(byCustomer),
     `SELECT h.before AS before, 1 AS line FROM ${table('SalesOrderLine')} x JOIN ${SYSTEM_TABLES.history} h ON h.entity = 'SalesOrderLine' AND h.gid = x.id WHERE x._seq > ? AND h.before LIKE '%"orderId"%'`,
   ].join('\nUNION ALL\n');
-  const res = (await knex.raw(sql, Array.from({ length: CUSTOMER_RECORDS.length + 1 }, () => watermark))) as { rows?: Record<string, unknown>[] } | Record<string, unknown>[];
-  const rows = Array.isArray(res) ? res : (res.rows ?? []);
+  const rows = rowsOf(await knex.raw(sql, Array.from({ length: CUSTOMER_RECORDS.length + 1 }, () => watermark)));
   const customers = new Set<string>();
   const orders = new Set<string>();
   for (const r of rows) {

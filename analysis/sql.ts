@@ -14,6 +14,11 @@ export function col(alias: string, field: string): string {
   return `${alias}."${field}"`;
 }
 
+/** The rows of a `knex.raw` result: an array on SQLite, `{ rows }` on PostgreSQL. */
+export function rowsOf(res: unknown): Record<string, unknown>[] {
+  return Array.isArray(res) ? (res as Record<string, unknown>[]) : ((res as { rows?: Record<string, unknown>[] }).rows ?? []);
+}
+
 export function table(entity: EntityName): string {
   return MODEL[entity].table;
 }
