@@ -24,66 +24,34 @@ interface Bench {
   fullArgs: string[];
 }
 
+/** One bench: its arguments as typed on a command line, at the modest and the published sizes. */
+const bench = (name: string, file: string, args: string, fullArgs: string): Bench => ({ name, file, args: args.split(' '), fullArgs: fullArgs.split(' ') });
+
 const BENCHES: Bench[] = [
-  { name: 'cli: process start, compiled vs tsx', file: 'startup.bench.ts', args: ['--runs', '10'], fullArgs: ['--runs', '30'] },
-  { name: 'tracing: a source statement with tracing off and on', file: 'tracing.bench.ts', args: ['--statements', '5000'], fullArgs: ['--statements', '20000'] },
-  { name: 'identity: match N vs N customers', file: 'identity.bench.ts', args: ['20000'], fullArgs: ['100000'] },
-  { name: 'connectors: bounded-memory read', file: 'read-memory.bench.ts', args: ['100000'], fullArgs: ['1000000'] },
-  { name: 'connectors: row mapping vs a hand-written conversion', file: 'mapping.bench.ts', args: ['--rows', '100000'], fullArgs: ['--rows', '1000000'] },
-  {
-    name: 'libraries: width folding vs NFKC, zone conversion vs temporal-polyfill, GraphQL limits vs graphql-armor',
-    file: 'libraries.bench.ts',
-    args: ['--values', '50000', '--rounds', '2'],
-    fullArgs: ['--values', '200000', '--rounds', '3', '--all-zones'],
-  },
-  {
-    name: 'graphql: customer-360 over PostgreSQL + MariaDB + SQLite vs hand-written SQL',
-    file: 'customer360.bench.ts',
-    args: ['--scales', '1000,5000', '--seconds', '2', '--rounds', '1'],
-    fullArgs: ['--scales', '10000,100000', '--seconds', '5', '--rounds', '2'],
-  },
-  {
-    name: 'graphql: single-source list vs PostGraphile',
-    file: 'list.bench.ts',
-    args: ['--customers', '5000', '--seconds', '2', '--rounds', '1'],
-    fullArgs: ['--customers', '100000', '--seconds', '5', '--rounds', '2'],
-  },
-  {
-    name: 'sync: initial load, incremental runs, peak RSS, change-to-visible lag',
-    file: 'sync.bench.ts',
-    args: ['--sizes', '10000', '--lag-samples', '3'],
-    fullArgs: ['--sizes', '10000,100000,1000000', '--lag-samples', '10'],
-  },
-  {
-    name: 'sync: key reconcile (hard deletes under timestamp capture), keys/s, RSS, statements',
-    file: 'reconcile.bench.ts',
-    args: ['--rows', '100000', '--deleted', '1000'],
-    fullArgs: ['--rows', '1000000', '--deleted', '1000'],
-  },
-  {
-    name: 'analysis: full refresh, and incremental after changed orders (SQLite hub)',
-    file: 'analysis.bench.ts',
-    args: ['--customers', '10000', '--lines', '100000', '--changed', '1000'],
-    fullArgs: ['--customers', '100000', '--lines', '1000000', '--changed', '1000'],
-  },
-  {
-    name: 'propagation: change to visible in every other system (5-minute cron, events only)',
-    file: 'propagation.bench.ts',
-    args: ['--samples', '20', '--customers', '1000'],
-    fullArgs: ['--samples', '200', '--customers', '10000'],
-  },
-  {
-    name: 'poll: change to visible for sources that cannot notify (short poll, 5-minute cron), and the cost of a quiet source',
-    file: 'poll.bench.ts',
-    args: ['--samples', '10', '--customers', '1000', '--poll-ms', '1000', '--quiet-seconds', '20'],
-    fullArgs: ['--samples', '50', '--customers', '1000', '--poll-ms', '250,1000', '--quiet-seconds', '60'],
-  },
-  {
-    name: 'load: 100 GraphQL clients on the HTTP server while the sync job runs',
-    file: 'load.bench.ts',
-    args: ['--seconds', '15', '--customers', '5000'],
-    fullArgs: ['--seconds', '60', '--customers', '10000'],
-  },
+  bench('cli: process start, compiled vs tsx', 'startup.bench.ts', '--runs 10', '--runs 30'),
+  bench('tracing: a source statement with tracing off and on', 'tracing.bench.ts', '--statements 5000', '--statements 20000'),
+  bench('identity: match N vs N customers', 'identity.bench.ts', '20000', '100000'),
+  bench('connectors: bounded-memory read', 'read-memory.bench.ts', '100000', '1000000'),
+  bench('connectors: row mapping vs a hand-written conversion', 'mapping.bench.ts', '--rows 100000', '--rows 1000000'),
+  bench(
+    'libraries: width folding vs NFKC, zone conversion vs temporal-polyfill, GraphQL limits vs graphql-armor',
+    'libraries.bench.ts',
+    '--values 50000 --rounds 2',
+    '--values 200000 --rounds 3 --all-zones',
+  ),
+  bench('graphql: customer-360 over PostgreSQL + MariaDB + SQLite vs hand-written SQL', 'customer360.bench.ts', '--scales 1000,5000 --seconds 2 --rounds 1', '--scales 10000,100000 --seconds 5 --rounds 2'),
+  bench('graphql: single-source list vs PostGraphile', 'list.bench.ts', '--customers 5000 --seconds 2 --rounds 1', '--customers 100000 --seconds 5 --rounds 2'),
+  bench('sync: initial load, incremental runs, peak RSS, change-to-visible lag', 'sync.bench.ts', '--sizes 10000 --lag-samples 3', '--sizes 10000,100000,1000000 --lag-samples 10'),
+  bench('sync: key reconcile (hard deletes under timestamp capture), keys/s, RSS, statements', 'reconcile.bench.ts', '--rows 100000 --deleted 1000', '--rows 1000000 --deleted 1000'),
+  bench('analysis: full refresh, and incremental after changed orders (SQLite hub)', 'analysis.bench.ts', '--customers 10000 --lines 100000 --changed 1000', '--customers 100000 --lines 1000000 --changed 1000'),
+  bench('propagation: change to visible in every other system (5-minute cron, events only)', 'propagation.bench.ts', '--samples 20 --customers 1000', '--samples 200 --customers 10000'),
+  bench(
+    'poll: change to visible for sources that cannot notify (short poll, 5-minute cron), and the cost of a quiet source',
+    'poll.bench.ts',
+    '--samples 10 --customers 1000 --poll-ms 1000 --quiet-seconds 20',
+    '--samples 50 --customers 1000 --poll-ms 250,1000 --quiet-seconds 60',
+  ),
+  bench('load: 100 GraphQL clients on the HTTP server while the sync job runs', 'load.bench.ts', '--seconds 15 --customers 5000', '--seconds 60 --customers 10000'),
 ];
 
 const argv = process.argv.slice(2);
