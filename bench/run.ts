@@ -33,24 +33,14 @@ const BENCHES: Bench[] = [
   bench('identity: match N vs N customers', 'identity.bench.ts', '20000', '100000'),
   bench('connectors: bounded-memory read', 'read-memory.bench.ts', '100000', '1000000'),
   bench('connectors: row mapping vs a hand-written conversion', 'mapping.bench.ts', '--rows 100000', '--rows 1000000'),
-  bench(
-    'libraries: width folding vs NFKC, zone conversion vs temporal-polyfill, GraphQL limits vs graphql-armor',
-    'libraries.bench.ts',
-    '--values 50000 --rounds 2',
-    '--values 200000 --rounds 3 --all-zones',
-  ),
+  bench('libraries: width folding vs NFKC, zone conversion vs temporal-polyfill, GraphQL limits vs graphql-armor', 'libraries.bench.ts', '--values 50000 --rounds 2', '--values 200000 --rounds 3 --all-zones'),
   bench('graphql: customer-360 over PostgreSQL + MariaDB + SQLite vs hand-written SQL', 'customer360.bench.ts', '--scales 1000,5000 --seconds 2 --rounds 1', '--scales 10000,100000 --seconds 5 --rounds 2'),
   bench('graphql: single-source list vs PostGraphile', 'list.bench.ts', '--customers 5000 --seconds 2 --rounds 1', '--customers 100000 --seconds 5 --rounds 2'),
   bench('sync: initial load, incremental runs, peak RSS, change-to-visible lag', 'sync.bench.ts', '--sizes 10000 --lag-samples 3', '--sizes 10000,100000,1000000 --lag-samples 10'),
   bench('sync: key reconcile (hard deletes under timestamp capture), keys/s, RSS, statements', 'reconcile.bench.ts', '--rows 100000 --deleted 1000', '--rows 1000000 --deleted 1000'),
   bench('analysis: full refresh, and incremental after changed orders (SQLite hub)', 'analysis.bench.ts', '--customers 10000 --lines 100000 --changed 1000', '--customers 100000 --lines 1000000 --changed 1000'),
   bench('propagation: change to visible in every other system (5-minute cron, events only)', 'propagation.bench.ts', '--samples 20 --customers 1000', '--samples 200 --customers 10000'),
-  bench(
-    'poll: change to visible for sources that cannot notify (short poll, 5-minute cron), and the cost of a quiet source',
-    'poll.bench.ts',
-    '--samples 10 --customers 1000 --poll-ms 1000 --quiet-seconds 20',
-    '--samples 50 --customers 1000 --poll-ms 250,1000 --quiet-seconds 60',
-  ),
+  bench('poll: change to visible for sources that cannot notify (short poll, 5-minute cron), and the cost of a quiet source', 'poll.bench.ts', '--samples 10 --customers 1000 --poll-ms 1000 --quiet-seconds 20', '--samples 50 --customers 1000 --poll-ms 250,1000 --quiet-seconds 60'),
   bench('load: 100 GraphQL clients on the HTTP server while the sync job runs', 'load.bench.ts', '--seconds 15 --customers 5000', '--seconds 60 --customers 10000'),
 ];
 
