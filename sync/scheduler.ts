@@ -20,6 +20,7 @@
  */
 import cron, { type ScheduledTask } from 'node-cron';
 import type { SyncApp } from './context.js';
+import { BackgroundRuns } from './background-runs.js';
 import { runJob } from './engine.js';
 import { reconcileJob, type ReconcileReport } from './reconcile.js';
 
@@ -51,17 +52,19 @@ export interface ScheduledJob {
 
 export class SyncScheduler {
   private readonly tasks = new Map<string, ScheduledTask>();
-  private readonly running = new Map<string, Promise<void>>();
-  /** Key reconcile tasks and runs, by job. */
+  /** Key reconcile tasks, by job. */
   private readonly reconcileTasks = new Map<string, ScheduledTask>();
-  private readonly reconciling = new Map<string, Promise<void>>();
-  private readonly controller = new AbortController();
+  private readonly runs: BackgroundRuns;
+  private readonly reconciles: BackgroundRuns;
   private stopping: Promise<void> | null = null;
 
   constructor(
     private readonly app: SyncApp,
     private readonly opts: SchedulerOptions = {},
-  ) {}
+  ) {
+    this.runs = new BackgroundRuns(app.logger);
+    this.reconciles = new BackgroundRuns(app.logger);
+  }
 
   start(): this {
     if (this.stopping) throw new Error('the scheduler was stopped; create a new one');
@@ -93,46 +96,31 @@ export class SyncScheduler {
       task: kind,
       schedule: task.getPattern(),
       nextRun: task.getNextRun(),
-      running: (kind === 'run' ? this.running : this.reconciling).has(job),
+      running: (kind === 'run' ? this.runs : this.reconciles).has(job),
     });
     return [...[...this.tasks].map(([job, t]) => entry(job, t, 'run')), ...[...this.reconcileTasks].map(([job, t]) => entry(job, t, 'reconcile'))];
   }
 
   /** Reconcile one job's keys now, as its reconcile tick would. */
   reconcile(job: string, at: Date = new Date()): Promise<void> {
-    if (this.controller.signal.aborted) return Promise.resolve();
+    if (this.reconciles.signal.aborted) return Promise.resolve();
     const tick = new Date(Math.floor(at.getTime() / 1000) * 1000).toISOString();
     const cfg = this.app.config.sync.jobs[job];
-    return this.track(this.reconciling, job, 'scheduled reconcile could not start', async () => {
-      const report = await reconcileJob(this.app, job, { signal: this.controller.signal, tick, lockWaitMs: RECONCILE_LOCK_WAIT_MS, pageSize: cfg?.reconcile?.pageSize });
+    return this.reconciles.start(job, 'scheduled reconcile could not start', async (signal) => {
+      const report = await reconcileJob(this.app, job, { signal, tick, lockWaitMs: RECONCILE_LOCK_WAIT_MS, pageSize: cfg?.reconcile?.pageSize });
       this.opts.onReconcile?.(report);
     });
   }
 
   /** Run one job now, as a tick would (used by the scheduler and for "run now" buttons). */
   tick(job: string, at: Date = new Date()): Promise<void> {
-    if (this.controller.signal.aborted) return Promise.resolve();
+    if (this.runs.signal.aborted) return Promise.resolve();
     // Whole seconds: the same tick has the same name in every process.
     const tick = new Date(Math.floor(at.getTime() / 1000) * 1000).toISOString();
     // runJob reports run failures itself; what is logged here is a job that cannot even start.
-    return this.track(this.running, job, 'scheduled sync run could not start', async () => {
-      const report = await runJob(this.app, job, { ...this.opts.runOptions, signal: this.controller.signal, tick });
+    return this.runs.start(job, 'scheduled sync run could not start', async (signal) => {
+      const report = await runJob(this.app, job, { ...this.opts.runOptions, signal, tick });
       this.opts.onRun?.(report);
-    });
-  }
-
-  /** Runs `work` for `job`, noted in `inFlight` (what jobs() shows as running and stop() waits for) until it ends; an error is logged as `failure`. */
-  private track(inFlight: Map<string, Promise<void>>, job: string, failure: string, work: () => Promise<void>): Promise<void> {
-    const p = (async () => {
-      try {
-        await work();
-      } catch (err) {
-        this.app.logger.error({ job, err }, failure);
-      }
-    })();
-    inFlight.set(job, p);
-    return p.finally(() => {
-      if (inFlight.get(job) === p) inFlight.delete(job);
     });
   }
 
@@ -145,8 +133,7 @@ export class SyncScheduler {
       }));
       this.tasks.clear();
       this.reconcileTasks.clear();
-      this.controller.abort(new Error('the scheduler is stopping'));
-      await Promise.allSettled([...this.running.values(), ...this.reconciling.values()]);
+      await Promise.all([this.runs.stop('the scheduler is stopping'), this.reconciles.stop('the scheduler is stopping')]);
     })();
     return this.stopping;
   }

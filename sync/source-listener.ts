@@ -15,6 +15,7 @@
  */
 import { listenChanges, type ChangeListener } from '../connectors/capture/index.js';
 import type { SyncApp } from './context.js';
+import { BackgroundRuns } from './background-runs.js';
 import { runJob } from './engine.js';
 import type { RunOptions, RunReport } from './types.js';
 
@@ -38,14 +39,14 @@ export class SourceListener {
   private readonly watched = new Map<string, Watched>();
   private readonly pending = new Map<string, Set<string>>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
-  private readonly running = new Map<string, Promise<void>>();
-  private readonly controller = new AbortController();
+  private readonly runs: BackgroundRuns;
   private stopping: Promise<void> | null = null;
 
   constructor(
     private readonly app: SyncApp,
     private readonly opts: SourceListenerOptions = {},
   ) {
+    this.runs = new BackgroundRuns(app.logger);
     for (const [job, cfg] of Object.entries(app.config.sync.jobs)) {
       // Pull-only jobs too: the pull is what a notification starts.
       if (cfg.direction === 'push' || cfg.propagate === 'schedule') continue;
@@ -107,7 +108,7 @@ export class SourceListener {
     const set = this.pending.get(job) ?? new Set<string>();
     set.add(source);
     this.pending.set(job, set);
-    if (this.timers.has(job) || this.running.has(job)) return;
+    if (this.timers.has(job) || this.runs.has(job)) return;
     const t = setTimeout(() => {
       this.timers.delete(job);
       this.run(job);
@@ -120,17 +121,12 @@ export class SourceListener {
     const sources = [...(this.pending.get(job) ?? [])];
     this.pending.delete(job);
     if (sources.length === 0 || this.stopping) return;
-    const p = (async () => {
-      try {
-        const report = await runJob(this.app, job, { ...this.opts.runOptions, pullOnly: sources, lockWaitMs: 30_000, signal: this.controller.signal });
-        this.opts.onRun?.(report);
-      } catch (err) {
-        this.app.logger.error({ job, err }, 'a run started by a change notification could not start');
-      }
-    })();
-    this.running.set(job, p);
-    void p.finally(() => {
-      this.running.delete(job);
+    const ran = this.runs.start(job, 'a run started by a change notification could not start', async (signal) => {
+      const report = await runJob(this.app, job, { ...this.opts.runOptions, pullOnly: sources, lockWaitMs: 30_000, signal });
+      this.opts.onRun?.(report);
+    });
+    // Notifications that came during the run start the next one.
+    void ran.then(() => {
       if (this.pending.has(job)) this.queue(job, [...(this.pending.get(job) ?? [])][0]);
     });
   }
@@ -139,9 +135,9 @@ export class SourceListener {
     this.stopping ??= (async () => {
       for (const t of this.timers.values()) clearTimeout(t);
       this.timers.clear();
-      this.controller.abort(new Error('the source listener is stopping'));
+      const runs = this.runs.stop('the source listener is stopping');
       await Promise.allSettled([...this.watched.values()].map((w) => w.listener?.close()));
-      await Promise.allSettled([...this.running.values()]);
+      await runs;
     })();
     return this.stopping;
   }
