@@ -4,7 +4,8 @@
  * side. The config has no match block unless a test gives one.
  */
 import type { App } from '../../app/app.js';
-import { requireDialect, type TestDatabase } from '../support/databases.js';
+import { requireDialect } from '../support/databases.js';
+import { hubAndSources } from '../support/config.js';
 import { appsOnConfig, hubErpFinance, type AppsOnConfig, type HubErpFinance } from '../support/apps.js';
 
 export interface Person {
@@ -69,14 +70,8 @@ export async function createTwoSystems(erpRows: readonly Person[], finRows: read
   });
   if (erpRows.length) await erp('customer').insert(erpRows.map((p) => ({ code: p.code, name: p.name, phone: p.phone, email: p.email })));
   if (finRows.length) await fin('fin_customer').insert(finRows.map((p) => ({ acct: p.code, name: p.name, phone: p.phone, email: p.email })));
-  const conn = (db: TestDatabase) => JSON.stringify(db.connection);
   const yaml = `
-hub:
-  dialect: sqlite
-  connection: ${conn(hubDb)}
-sources:
-  erp: { kind: erp, dialect: postgres, connection: ${conn(erpDb)} }
-  finance: { kind: finance, dialect: mysql, connection: ${conn(finDb)} }
+${hubAndSources(hubDb, { erp: erpDb, finance: finDb })}
 entities:
   Customer:
     sources:

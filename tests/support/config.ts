@@ -1,6 +1,23 @@
-/** Config texts a test expects crmlink to refuse. */
+/** Config texts for tests: the hub and sources over test databases, and texts crmlink must refuse. */
 import { parseConfig } from '../../config/load.js';
 import { ConfigError } from '../../core/errors.js';
+import type { TestDatabase } from './databases.js';
+
+/** A source of a test config: its database (the kind is then the source's name), or a kind and a database. */
+export type TestSource = TestDatabase | readonly [kind: string, db: TestDatabase];
+
+/**
+ * A config's `hub:` and `sources:` lines over test databases, each dialect and connection taken
+ * from the database itself (so a config cannot name another dialect than the one created).
+ */
+export function hubAndSources(hub: TestDatabase, sources: Record<string, TestSource>): string {
+  const at = (db: TestDatabase) => `dialect: ${db.dialect}, connection: ${JSON.stringify(db.connection)}`;
+  const lines = Object.entries(sources).map(([name, s]) => {
+    const [kind, db] = Array.isArray(s) ? (s as readonly [string, TestDatabase]) : [name, s as TestDatabase];
+    return `  ${name}: { kind: ${kind}, ${at(db)} }`;
+  });
+  return [`hub: { ${at(hub)} }`, 'sources:', ...lines].join('\n');
+}
 
 /** The ConfigError that parsing `text` with `env` raises; throws when the text is accepted or fails otherwise. */
 export function configErrorOf(text: string, env: Record<string, string> = {}): ConfigError {

@@ -14,6 +14,7 @@ import { syncStatus } from '../../sync/status.js';
 import { SyncScheduler } from '../../sync/scheduler.js';
 import type { FaultHook, ProgressEvent } from '../../sync/types.js';
 import { createTestDatabase, fixtureKnex, type TestDatabase } from '../support/databases.js';
+import { hubAndSources } from '../support/config.js';
 import { createWorld, editHub, hubCustomers, seedErp, CODE_A, type World } from './support.js';
 
 let world: World | null = null;
@@ -133,10 +134,7 @@ describe('a target whose key the database generates', () => {
       await Promise.allSettled([hubDb.drop(), erpDb.drop(), oaDb.drop()]);
     });
     const yaml = `
-hub: { dialect: sqlite, connection: ${JSON.stringify(hubDb.connection)} }
-sources:
-  erp: { kind: erp, dialect: sqlite, connection: ${JSON.stringify(erpDb.connection)} }
-  oa: { kind: oa, dialect: sqlite, connection: ${JSON.stringify(oaDb.connection)} }
+${hubAndSources(hubDb, { erp: erpDb, oa: oaDb })}
 entities:
   Customer:
     sources:

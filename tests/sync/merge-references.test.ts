@@ -15,7 +15,8 @@ import { silentLogger } from '../../core/logger.js';
 import { identityConfig, mergeRecords, unmergeRecords } from '../../identity/index.js';
 import { runJob } from '../../sync/engine.js';
 import type { Dialect } from '../../config/schema.js';
-import { createTestDatabase, fixtureKnex, requireDialect, type TestDatabase } from '../support/databases.js';
+import { createTestDatabase, fixtureKnex, requireDialect } from '../support/databases.js';
+import { hubAndSources } from '../support/config.js';
 
 interface World {
   app: App;
@@ -46,14 +47,10 @@ async function createWorld(hubDialect: Dialect): Promise<World> {
       t.string('cust_code', 20).nullable();
     });
   }
-  const c = (d: TestDatabase) => JSON.stringify(d.connection);
   const sources = (fields: string) => `erp: ${fields}\n      crm: ${fields}`;
   const app = await openApp(
     parseConfig(`
-hub: { dialect: ${hubDialect}, connection: ${c(dbs.hub)} }
-sources:
-  erp: { kind: erp, dialect: sqlite, connection: ${c(dbs.erp)} }
-  crm: { kind: crm, dialect: sqlite, connection: ${c(dbs.crm)} }
+${hubAndSources(dbs.hub, { erp: dbs.erp, crm: dbs.crm })}
 entities:
   Customer:
     sources:

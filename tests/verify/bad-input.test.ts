@@ -22,6 +22,7 @@ import { makeCreditCode } from '../../identity/credit-code.js';
 import { runJob } from '../../sync/engine.js';
 import { listParked } from '../../sync/status.js';
 import { createTestDatabase, fixtureKnex, requireDialect, type TestDatabase } from '../support/databases.js';
+import { hubAndSources } from '../support/config.js';
 import { TEST_ERP_CUSTOMERS } from '../support/test-erp.js';
 
 // ------------------------------------------------------------------------------ configs
@@ -139,13 +140,8 @@ describe('bad rows on real databases', () => {
       { cust_code: 'O5', title: 'Wrong type', limit_amt: 'about ten thousand' },
     ]);
     await k.oa.raw(`insert into oa_customer (cust_code, title, tel) values ('O6', 'Broken text', CAST(X'C328A0FF' AS TEXT))`);
-    const c = (db: TestDatabase) => JSON.stringify(db.connection);
     yaml = `
-hub: { dialect: sqlite, connection: ${c(hub)} }
-sources:
-  erp: { kind: erp, dialect: postgres, connection: ${c(erpDb)} }
-  finance: { kind: finance, dialect: mysql, connection: ${c(finDb)} }
-  oa: { kind: oa, dialect: sqlite, connection: ${c(oaDb)} }
+${hubAndSources(hub, { erp: erpDb, finance: finDb, oa: oaDb })}
 entities:
   Customer:
     fields: { since: { type: date } }
@@ -311,13 +307,8 @@ describe('bad input at the edges', { shuffle: false }, () => {
     await fin.raw(
       'CREATE TABLE fin_edge (acct_no varchar(20) NOT NULL PRIMARY KEY, name varchar(60) CHARACTER SET gbk NOT NULL, phone varchar(30), credit_limit decimal(8,2)) DEFAULT CHARSET=utf8mb4',
     );
-    const c = (db: TestDatabase) => JSON.stringify(db.connection);
     const yaml = `
-hub: { dialect: sqlite, connection: ${c(hub)} }
-sources:
-  erp: { kind: erp, dialect: postgres, connection: ${c(erpDb)} }
-  legacy: { kind: erp, dialect: postgres, connection: ${c(erpDb)} }
-  finance: { kind: finance, dialect: mysql, connection: ${c(finDb)} }
+${hubAndSources(hub, { erp: erpDb, legacy: ['erp', erpDb], finance: finDb })}
 entities:
   Customer:
     sources:

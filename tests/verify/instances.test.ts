@@ -22,6 +22,7 @@ import { join, resolve } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Knex } from 'knex';
 import { createTestDatabase, fixtureKnex, requireDialect, type TestDatabase } from '../support/databases.js';
+import { hubAndSources } from '../support/config.js';
 import { TEST_ERP_CUSTOMERS } from '../support/test-erp.js';
 
 const BIN = resolve(import.meta.dirname, '../../bin/crmlink.mjs');
@@ -87,14 +88,10 @@ describe.skipIf(!havePg)('three crmlink serve processes on one PostgreSQL hub', 
       END $$ LANGUAGE plpgsql`);
     await target.raw(`CREATE TRIGGER crm_account_gate BEFORE INSERT ON crm_account FOR EACH ROW EXECUTE FUNCTION gate_insert()`);
 
-    const conn = (db: TestDatabase) => JSON.stringify(db.connection);
     writeFileSync(
       join(dir, 'crmlink.yaml'),
       `
-hub: { dialect: postgres, connection: ${conn(dbs.hub)} }
-sources:
-  erp: { kind: erp, dialect: postgres, connection: ${conn(dbs.erp)} }
-  crm: { kind: oa, dialect: postgres, connection: ${conn(dbs.target)} }
+${hubAndSources(dbs.hub, { erp: dbs.erp, crm: ['oa', dbs.target] })}
 ${TEST_ERP_CUSTOMERS}
         changes: { strategy: timestamp, column: updated_at, lookBackSeconds: 0 }
         write: [insert, update]

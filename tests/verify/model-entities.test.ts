@@ -63,6 +63,7 @@ import { Propagator, type PropagationTimers } from '../../sync/propagation.js';
 import { identityConfig, mergeRecords } from '../../identity/index.js';
 import { createYogaApp } from '../../server/yoga-app.js';
 import { createTestDatabase, fixtureKnex, requireDialect, type TestDatabase } from '../support/databases.js';
+import { hubAndSources } from '../support/config.js';
 
 const RUNS = Number(process.env.VERIFY_ENTITY_RUNS ?? 130);
 const MAX_COMMANDS = Number(process.env.VERIFY_MAX_COMMANDS ?? 20);
@@ -103,16 +104,12 @@ const HUB_ID: Record<Entity, string> = { Customer: 'code', Contact: 'mobile', Sa
 const HUB_TABLE: Record<Entity, string> = { Customer: 'crm_customer', Contact: 'crm_contact', SalesOrder: 'crm_sales_order' };
 
 function yaml(hub: TestDatabase, erp: TestDatabase, crm: TestDatabase): string {
-  const c = (d: TestDatabase) => JSON.stringify(d.connection);
   const f = (s: Source, e: Entity) =>
     Object.entries(COLS[s][e])
       .map(([field, col]) => `${field === 'id' ? HUB_ID[e] : field}: ${field === 'totalAmount' ? `{ column: ${col}, type: decimal, scale: 2 }` : col}`)
       .join(', ');
   return `
-hub: { dialect: sqlite, connection: ${c(hub)} }
-sources:
-  erp: { kind: erp, dialect: postgres, connection: ${c(erp)} }
-  crm: { kind: crm, dialect: sqlite, connection: ${c(crm)} }
+${hubAndSources(hub, { erp, crm })}
 entities:
   Customer:
     sources:
