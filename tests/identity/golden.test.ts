@@ -13,6 +13,7 @@ import {
   type SurvivorCandidate,
 } from '../../identity/index.js';
 import type { CrmRecord } from '../../model/entities.js';
+import { namedSources } from '../support/config.js';
 import { useTestHub } from '../support/hub.js';
 
 const ERP: SurvivorCandidate = {
@@ -164,9 +165,7 @@ describe('surviveFields', () => {
 
 describe('identityConfig', () => {
   const yaml = (survivorship: string) => `
-sources:
-  erp: { kind: erp, dialect: sqlite, connection: { filename: ./erp.db } }
-  finance: { kind: finance, dialect: sqlite, connection: { filename: ./fin.db } }
+${namedSources('erp', 'finance')}
 entities:
   Customer:
     sources:

@@ -4,7 +4,7 @@
  * before the merge; the only columns left out are the change-tracking columns of entity tables
  * (_version, _seq, _updated_at), which move forward on unmerge by design.
  */
-import { afterEach, describe, expect, it, type TestContext } from 'vitest';
+import { describe, expect, it, type TestContext } from 'vitest';
 import { Command, CommanderError } from 'commander';
 import { parseConfig, type LoadedConfig } from '../../config/load.js';
 import { CrmlinkError } from '../../core/errors.js';
@@ -33,19 +33,16 @@ import { register } from '../../cli/commands/customers.js';
 import { exitCodeFor } from '../../cli/exit-codes.js';
 import { MODEL, type CrmRecord, type EntityName } from '../../model/entities.js';
 import { createTestDatabase, requireDialect, type TestDatabase } from '../support/databases.js';
+import { namedSources } from '../support/config.js';
+import { cleanupsAfterEach } from '../support/lifecycle.js';
 
 const ALIBABA_CODE = makeCreditCode('91330100716105852');
 const TENCENT_BAD_CODE = '91440300708461136X'; // wrong check digit
 
 function configText(dialect: 'sqlite' | 'postgres', db: TestDatabase): string {
   return `
-hub:
-  dialect: ${dialect}
-  connection: ${JSON.stringify(db.connection)}
-sources:
-  erp: { kind: erp, dialect: sqlite, connection: { filename: ./erp.db } }
-  finance: { kind: finance, dialect: sqlite, connection: { filename: ./finance.db } }
-  oa: { kind: oa, dialect: sqlite, connection: { filename: ./oa.db } }
+hub: { dialect: ${dialect}, connection: ${JSON.stringify(db.connection)} }
+${namedSources('erp', 'finance', 'oa')}
 entities:
   Customer:
     sources:
@@ -66,13 +63,8 @@ interface Env {
   rules: SurvivorshipRules;
 }
 
-const opened: Env[] = [];
-afterEach(async () => {
-  for (const e of opened.splice(0)) {
-    await e.hub.destroy();
-    await e.db.drop();
-  }
-});
+/** Each test's hubs, closed after it. */
+const cleanups = cleanupsAfterEach();
 
 async function open(dialect: 'sqlite' | 'postgres'): Promise<Env | undefined> {
   if (!(await requireDialect(dialect))) return undefined;
@@ -80,7 +72,10 @@ async function open(dialect: 'sqlite' | 'postgres'): Promise<Env | undefined> {
   const loaded = parseConfig(configText(dialect, db));
   const hub = await Hub.open(loaded);
   const env = { dialect, db, loaded, hub, rules: identityConfig(loaded.config).survivorship };
-  opened.push(env);
+  cleanups.push(async () => {
+    await hub.destroy();
+    await db.drop();
+  });
   return env;
 }
 

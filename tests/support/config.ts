@@ -19,6 +19,11 @@ export function hubAndSources(hub: TestDatabase, sources: Record<string, TestSou
   return [`hub: { ${at(hub)} }`, 'sources:', ...lines].join('\n');
 }
 
+/** A `sources:` block of SQLite sources a test names but never reads, each of the kind of its name. */
+export function namedSources(...names: string[]): string {
+  return ['sources:', ...names.map((n) => `  ${n}: { kind: ${n}, dialect: sqlite, connection: { filename: ./${n}.db } }`)].join('\n');
+}
+
 /** The ConfigError that parsing `text` with `env` raises; throws when the text is accepted or fails otherwise. */
 export function configErrorOf(text: string, env: Record<string, string> = {}): ConfigError {
   try {
