@@ -424,15 +424,17 @@ describe('timestamp capture', () => {
     expect(keys(rest.changes)).toEqual(['5']);
   });
 
-  it('the mark moves forward only, and the remembered rows are those of the window below it, its edge included', async () => {
-    await fx('ts_rows').insert([
-      { id: 1, name: 'a', modified_at: '2024-08-01 11:55:00' },
-      { id: 2, name: 'b', modified_at: '2024-08-01 11:52:00' },
-      { id: 3, name: 'c', modified_at: '2024-08-01 10:00:00' },
-    ]);
+  /** Rows 1, 2, 3 at `times` (newest first, the third outside the window), read once: the mark is the newest, rows 1 and 2 are remembered. */
+  async function firstWindow(times: [string, string, string]) {
+    await fx('ts_rows').insert(times.map((modified_at, i) => ({ id: i + 1, name: 'abc'[i], modified_at })));
     const first = await drain(spec, null, 10);
-    expect(first.checkpoint.hwm).toBe('2024-08-01 11:55:00');
+    expect(first.checkpoint.hwm).toBe(times[0]);
     expect(Object.keys(first.checkpoint.seen as object).sort()).toEqual(['1', '2']);
+    return first;
+  }
+
+  it('the mark moves forward only, and the remembered rows are those of the window below it, its edge included', async () => {
+    const first = await firstWindow(['2024-08-01 11:55:00', '2024-08-01 11:52:00', '2024-08-01 10:00:00']);
     // A later row moves the mark; the window is now 11:55..12:00: row 1 sits on its edge and stays, row 2 goes.
     await fx('ts_rows').insert({ id: 4, name: 'd', modified_at: '2024-08-01 12:00:00' });
     const second = await drain(spec, first.checkpoint, 10);
@@ -447,14 +449,7 @@ describe('timestamp capture', () => {
   });
 
   it('times before 1970 keep their mark and window', async () => {
-    await fx('ts_rows').insert([
-      { id: 1, name: 'a', modified_at: '1969-07-20 20:17:00' },
-      { id: 2, name: 'b', modified_at: '1969-07-20 20:14:00' },
-      { id: 3, name: 'c', modified_at: '1969-07-20 10:00:00' },
-    ]);
-    const first = await drain(spec, null, 10);
-    expect(first.checkpoint.hwm).toBe('1969-07-20 20:17:00');
-    expect(Object.keys(first.checkpoint.seen as object).sort()).toEqual(['1', '2']);
+    const first = await firstWindow(['1969-07-20 20:17:00', '1969-07-20 20:14:00', '1969-07-20 10:00:00']);
     expect((await drain(spec, first.checkpoint, 10)).changes).toEqual([]);
   });
 
