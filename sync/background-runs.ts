@@ -1,15 +1,11 @@
 /**
  * Job runs started in the background (a cron tick, a change notification): each is remembered
- * by job until it ends, an error that escapes it is logged rather than thrown into a timer, and
- * stop() aborts all of them through one signal and waits for them.
+ * by job until it ends, an error that escapes it goes to the caller's handler rather than into a
+ * timer, and stop() aborts all of them through one signal and waits for them.
  */
-import type { Logger } from '../core/logger.js';
-
 export class BackgroundRuns {
   private readonly inFlight = new Map<string, Promise<void>>();
   private readonly controller = new AbortController();
-
-  constructor(private readonly logger: Logger) {}
 
   /** What each run is given to stop at its next safe point. */
   get signal(): AbortSignal {
@@ -20,13 +16,13 @@ export class BackgroundRuns {
     return this.inFlight.has(job);
   }
 
-  /** Runs `work` for `job`, remembered until it ends (the newest one when they overlap); an error is logged as `failure`. */
-  start(job: string, failure: string, work: (signal: AbortSignal) => Promise<void>): Promise<void> {
+  /** Runs `work` for `job`, remembered until it ends (the newest one when they overlap); an error it throws goes to `failed`. */
+  start(job: string, work: (signal: AbortSignal) => Promise<void>, failed: (err: unknown) => void): Promise<void> {
     const p = (async () => {
       try {
         await work(this.controller.signal);
       } catch (err) {
-        this.logger.error({ job, err }, failure);
+        failed(err);
       }
     })();
     this.inFlight.set(job, p);

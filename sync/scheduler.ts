@@ -54,17 +54,14 @@ export class SyncScheduler {
   private readonly tasks = new Map<string, ScheduledTask>();
   /** Key reconcile tasks, by job. */
   private readonly reconcileTasks = new Map<string, ScheduledTask>();
-  private readonly runs: BackgroundRuns;
-  private readonly reconciles: BackgroundRuns;
+  private readonly runs = new BackgroundRuns();
+  private readonly reconciles = new BackgroundRuns();
   private stopping: Promise<void> | null = null;
 
   constructor(
     private readonly app: SyncApp,
     private readonly opts: SchedulerOptions = {},
-  ) {
-    this.runs = new BackgroundRuns(app.logger);
-    this.reconciles = new BackgroundRuns(app.logger);
-  }
+  ) {}
 
   start(): this {
     if (this.stopping) throw new Error('the scheduler was stopped; create a new one');
@@ -106,10 +103,14 @@ export class SyncScheduler {
     if (this.reconciles.signal.aborted) return Promise.resolve();
     const tick = new Date(Math.floor(at.getTime() / 1000) * 1000).toISOString();
     const cfg = this.app.config.sync.jobs[job];
-    return this.reconciles.start(job, 'scheduled reconcile could not start', async (signal) => {
-      const report = await reconcileJob(this.app, job, { signal, tick, lockWaitMs: RECONCILE_LOCK_WAIT_MS, pageSize: cfg?.reconcile?.pageSize });
-      this.opts.onReconcile?.(report);
-    });
+    return this.reconciles.start(
+      job,
+      async (signal) => {
+        const report = await reconcileJob(this.app, job, { signal, tick, lockWaitMs: RECONCILE_LOCK_WAIT_MS, pageSize: cfg?.reconcile?.pageSize });
+        this.opts.onReconcile?.(report);
+      },
+      (err) => this.app.logger.error({ job, err }, 'scheduled reconcile could not start'),
+    );
   }
 
   /** Run one job now, as a tick would (used by the scheduler and for "run now" buttons). */
@@ -118,10 +119,14 @@ export class SyncScheduler {
     // Whole seconds: the same tick has the same name in every process.
     const tick = new Date(Math.floor(at.getTime() / 1000) * 1000).toISOString();
     // runJob reports run failures itself; what is logged here is a job that cannot even start.
-    return this.runs.start(job, 'scheduled sync run could not start', async (signal) => {
-      const report = await runJob(this.app, job, { ...this.opts.runOptions, signal, tick });
-      this.opts.onRun?.(report);
-    });
+    return this.runs.start(
+      job,
+      async (signal) => {
+        const report = await runJob(this.app, job, { ...this.opts.runOptions, signal, tick });
+        this.opts.onRun?.(report);
+      },
+      (err) => this.app.logger.error({ job, err }, 'scheduled sync run could not start'),
+    );
   }
 
   /** Stop ticking, ask running jobs to stop at their next safe point, and wait for them. */

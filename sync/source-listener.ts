@@ -39,14 +39,13 @@ export class SourceListener {
   private readonly watched = new Map<string, Watched>();
   private readonly pending = new Map<string, Set<string>>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
-  private readonly runs: BackgroundRuns;
+  private readonly runs = new BackgroundRuns();
   private stopping: Promise<void> | null = null;
 
   constructor(
     private readonly app: SyncApp,
     private readonly opts: SourceListenerOptions = {},
   ) {
-    this.runs = new BackgroundRuns(app.logger);
     for (const [job, cfg] of Object.entries(app.config.sync.jobs)) {
       // Pull-only jobs too: the pull is what a notification starts.
       if (cfg.direction === 'push' || cfg.propagate === 'schedule') continue;
@@ -121,10 +120,14 @@ export class SourceListener {
     const sources = [...(this.pending.get(job) ?? [])];
     this.pending.delete(job);
     if (sources.length === 0 || this.stopping) return;
-    const ran = this.runs.start(job, 'a run started by a change notification could not start', async (signal) => {
-      const report = await runJob(this.app, job, { ...this.opts.runOptions, pullOnly: sources, lockWaitMs: 30_000, signal });
-      this.opts.onRun?.(report);
-    });
+    const ran = this.runs.start(
+      job,
+      async (signal) => {
+        const report = await runJob(this.app, job, { ...this.opts.runOptions, pullOnly: sources, lockWaitMs: 30_000, signal });
+        this.opts.onRun?.(report);
+      },
+      (err) => this.app.logger.error({ job, err }, 'a run started by a change notification could not start'),
+    );
     // Notifications that came during the run start the next one.
     void ran.then(() => {
       if (this.pending.has(job)) this.queue(job, [...(this.pending.get(job) ?? [])][0]);
