@@ -7,6 +7,7 @@
 import { refreshAnalysis, type CustomerAnalysis } from '../../analysis/index.js';
 import type { AnalysisConfig } from '../../config/schema.js';
 import type { Hub } from '../../hub/hub.js';
+import type { AnalysisRun } from '../../hub/analysis.js';
 import type { CrmRecord, EntityName } from '../../model/entities.js';
 
 export const NOW = new Date('2026-06-30T17:00:00.000Z');
@@ -148,10 +149,13 @@ export async function seed(hub: Hub): Promise<void> {
   await put(hub, 'Opportunity', opportunities);
 }
 
-/** The company seeded into `hub` and analysed by a full refresh as of NOW. */
-export async function seedAnalysed(hub: Hub, cfg: AnalysisConfig): Promise<void> {
+/** The company seeded into `hub` and analysed by a full refresh as of NOW; that refresh's run (its watermark is where changes are read after). */
+export async function seedAnalysed(hub: Hub, cfg: AnalysisConfig): Promise<AnalysisRun> {
   await seed(hub);
   await refreshAnalysis(hub, cfg, { kind: 'full', now: () => NOW });
+  const run = await hub.store.analysis.lastRun(hub.knex);
+  if (!run) throw new Error('the full refresh recorded no run');
+  return run;
 }
 
 /** Each customer's analysis but when it was computed: what two refreshes of the same data agree on. */

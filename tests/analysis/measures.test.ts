@@ -39,7 +39,7 @@ describe.each(['sqlite', 'postgres'] as const)('customer analysis on a %s hub', 
   const ctx = useTestHub(dialect, 'analysis');
 
   /** Seed and run a full refresh once per hub (the tests below only read, except the last block). */
-  let ready: Promise<void> | null = null;
+  let ready: Promise<unknown> | null = null;
   const prepared = () => {
     ready ??= F.seedAnalysed(ctx.hub!, cfg);
     return ready;
@@ -217,13 +217,12 @@ describe.each(['sqlite', 'postgres'] as const)('analysis freshness on a %s hub',
 
   test('incremental refresh: only touched customers, stage changes recorded', async (t) => {
     const hub = hubOrSkip(ctx, t);
-    await F.seedAnalysed(hub, cfg);
-    const before = await hub.store.analysis.lastRun(hub.knex);
-    expect((await touchedCustomers(hub.knex, before!.watermark)).touched).toEqual([]);
+    const before = await F.seedAnalysed(hub, cfg);
+    expect((await touchedCustomers(hub.knex, before.watermark)).touched).toEqual([]);
     // A big new order for c05 (declining): 200 × 10 in the current span.
     await F.put(hub, 'SalesOrder', [{ id: 'so_05c', code: 'SO_05C', customerId: 'cus_c05', orderDate: '2026-06-20', status: 'SHIPPED' }]);
     await F.put(hub, 'SalesOrderLine', [{ id: 'sol_99', orderId: 'so_05c', lineNo: 1, productId: 'prd_p1', quantity: '200', unitPrice: '10', amount: '2000' }]);
-    expect((await touchedCustomers(hub.knex, before!.watermark)).touched).toEqual(['cus_c05']);
+    expect((await touchedCustomers(hub.knex, before.watermark)).touched).toEqual(['cus_c05']);
     const report = await refreshAnalysis(hub, cfg, { kind: 'incremental', now });
     expect(report).toMatchObject({ kind: 'incremental', customers: 1, stageChanges: 1 });
     const c05 = (await analysesOf(hub.knex, ALL, ['cus_c05'])).get('cus_c05')!;
