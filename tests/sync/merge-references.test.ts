@@ -90,11 +90,20 @@ async function settle(app: App): Promise<void> {
   for (const job of ['customers', 'contacts']) expect((await runJob(app, job)).status).toBe('ok');
 }
 
-async function merge(app: App, survivor: string, merged: string): Promise<number> {
+/** Merges the customer with code `mergedCode` into `survivor`, with no conflict, and syncs; the merge's id. */
+async function mergeAndSettle(app: App, survivor: string, mergedCode: string): Promise<number> {
+  const merged = String(((await app.hub.knex('crm_customer').where({ code: mergedCode }).first('id')) as { id: string }).id);
   const ids = identityConfig(app.config, 'Customer');
   const r = await mergeRecords(app.hub, { survivor, merged, actor: 'tester', rules: ids.survivorship, policies: ids.conflicts, job: ids.job, choose: { code: 'survivor', name: 'survivor' } });
   expect(r.conflicts).toEqual([]);
+  await settle(app);
   return r.mergeId;
+}
+
+/** Undoes the merge, keeping nothing of it, and syncs. */
+async function unmergeAndSettle(app: App, mergeId: number): Promise<void> {
+  expect((await unmergeRecords(app.hub, { mergeId, actor: 'tester' })).kept).toEqual([]);
+  await settle(app);
 }
 
 /** The code of the customer a contact refers to: in the hub, and in each source's row. */
@@ -117,14 +126,11 @@ describe.each(['sqlite', 'postgres'] as const)('references to a merged customer 
     const survivor = await createInHub(app, 'Customer', { code: 'K5', name: 'Survivor' });
     await settle(app);
     await createInHub(app, 'Contact', { mobile: '13900000009', name: 'Ann', customerId: survivor });
-    const merged = String(((await app.hub.knex('crm_customer').where({ code: 'K1' }).first('id')) as { id: string }).id);
-    const mergeId = await merge(app, survivor, merged);
-    await settle(app);
+    const mergeId = await mergeAndSettle(app, survivor, 'K1');
     // The survivor holds rows K5 and K1 in each source; the contact's rows name its own, K5.
     expect(await customerOf(world, '13900000009')).toEqual({ hub: 'K5', erp: ['K5'], crm: ['K5'] });
 
-    expect((await unmergeRecords(app.hub, { mergeId, actor: 'tester' })).kept).toEqual([]);
-    await settle(app);
+    await unmergeAndSettle(app, mergeId);
     expect(await customerOf(world, '13900000009')).toEqual({ hub: 'K5', erp: ['K5'], crm: ['K5'] });
     for (const job of ['customers', 'contacts']) expect((await runJob(app, job)).totals.written).toBe(0);
   });
@@ -139,16 +145,13 @@ describe.each(['sqlite', 'postgres'] as const)('references to a merged customer 
     await settle(app);
     const survivor = await createInHub(app, 'Customer', { code: 'K5', name: 'Survivor' });
     await createInHub(app, 'Contact', { mobile: '13900000009', name: 'Ann', customerId: survivor });
-    const merged = String(((await app.hub.knex('crm_customer').where({ code: 'K1' }).first('id')) as { id: string }).id);
-    const mergeId = await merge(app, survivor, merged);
-    await settle(app);
+    const mergeId = await mergeAndSettle(app, survivor, 'K1');
     expect(await customerOf(world, '13900000009')).toEqual({ hub: 'K5', erp: ['K1'], crm: ['K1'] });
 
     // Undone: K1's rows are the merged record's again. The survivor must get rows of its own
     // (nothing about it changed in the hub, but it lost its rows), and the contact, whose rows
     // name K1 because crmlink wrote it so, stays with the survivor and its rows follow.
-    expect((await unmergeRecords(app.hub, { mergeId, actor: 'tester' })).kept).toEqual([]);
-    await settle(app);
+    await unmergeAndSettle(app, mergeId);
     for (const k of [world.erp, world.crm]) expect(await k('customer').orderBy('code')).toEqual([{ code: 'K1', name: 'Merged' }, { code: 'K5', name: 'Survivor' }]);
     expect(await customerOf(world, '13900000009')).toEqual({ hub: 'K5', erp: ['K5'], crm: ['K5'] });
     for (const job of ['customers', 'contacts']) expect((await runJob(app, job)).totals.written).toBe(0);
