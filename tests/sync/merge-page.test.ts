@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { fieldsOf } from '../../model/entities.js';
 import type { LinkDecision } from '../../sync/identity.js';
 import { mergePage, movedFromBase } from '../../sync/pull/merge-page.js';
-import type { PageContext, PageItem } from '../../sync/pull/types.js';
+import type { HubRecord } from '../../hub/golden.js';
+import type { LinkedPage, PageContext, PageItem } from '../../sync/pull/types.js';
 import { hubRecord, linkedPage } from './pages.js';
 
 const ctx: PageContext = {
@@ -29,15 +30,23 @@ const linkedTo = (...pairs: [string, string][]) => new Map(pairs.map(([key, gid]
 
 const page = linkedPage;
 
+/** A page of one item for key C1, linked to cus_1, with the key's base (deleted with `baseDeleted`) and the hub's record (`record` overrides any of it). */
+const c1Page = (
+  item: [string, PageItem],
+  o: { base: Record<string, unknown>; baseDeleted?: boolean; hub: Record<string, unknown>; record?: Partial<HubRecord>; provenance?: LinkedPage['provenance'] },
+) =>
+  page({
+    items: new Map([item]),
+    xref: linkedTo(['C1', 'cus_1']),
+    bases: new Map([base('C1', o.base, o.baseDeleted)]),
+    records: new Map([['cus_1', hubRecord('cus_1', o.hub, o.record)]]),
+    ...(o.provenance && { provenance: o.provenance }),
+  });
+
 describe('a delete from the source', () => {
   it('deletes the golden record without a conflict when the hub has not changed since the last sync, at the change time the source gave', () => {
     const plan = mergePage(
-      page({
-        items: new Map([del('C1', T1)]),
-        xref: linkedTo(['C1', 'cus_1']),
-        bases: new Map([base('C1', { code: 'C1', phone: '1' })]),
-        records: new Map([['cus_1', hubRecord('cus_1', { code: 'C1', phone: '1' })]]),
-      }),
+      c1Page(del('C1', T1), { base: { code: 'C1', phone: '1' }, hub: { code: 'C1', phone: '1' } }),
       ctx,
     );
     expect(plan.records.map((w) => [w.gid, w.deleted, [...w.changed]])).toEqual([['cus_1', true, ['_deleted']]]);
@@ -82,12 +91,7 @@ describe('a delete from the source', () => {
 
   it('lists every field the hub changed in the reason', () => {
     const plan = mergePage(
-      page({
-        items: new Map([del('C1')]),
-        xref: linkedTo(['C1', 'cus_1']),
-        bases: new Map([base('C1', { code: 'C1', name: 'A', phone: '1' })]),
-        records: new Map([['cus_1', hubRecord('cus_1', { code: 'C1', name: 'B', phone: '2' })]]),
-      }),
+      c1Page(del('C1'), { base: { code: 'C1', name: 'A', phone: '1' }, hub: { code: 'C1', name: 'B', phone: '2' } }),
       ctx,
     );
     expect(plan.conflicts[0].conflict.values).toEqual({ hub: '{"name":"B","phone":"2"}', erp: null });
@@ -122,12 +126,7 @@ describe('a delete from the source', () => {
 
   it('does nothing again for a key whose delete was already taken', () => {
     const plan = mergePage(
-      page({
-        items: new Map([del('C1')]),
-        xref: linkedTo(['C1', 'cus_1']),
-        bases: new Map([base('C1', { phone: '1' }, true)]),
-        records: new Map([['cus_1', hubRecord('cus_1', { phone: '1' })]]),
-      }),
+      c1Page(del('C1'), { base: { phone: '1' }, baseDeleted: true, hub: { phone: '1' } }),
       ctx,
     );
     expect(plan.records).toEqual([]);
@@ -139,12 +138,7 @@ describe('a delete from the source', () => {
 describe('a row that changes after its record was deleted (a tombstone)', () => {
   it('keeps the record deleted and names the edit when the source row was deleted and comes back changed', () => {
     const plan = mergePage(
-      page({
-        items: new Map([upsert('C1', { code: 'C1', name: 'Acme', phone: '3' }, T1)]),
-        xref: linkedTo(['C1', 'cus_1']),
-        bases: new Map([base('C1', { code: 'C1', name: 'Acme', phone: '1' }, true)]),
-        records: new Map([['cus_1', hubRecord('cus_1', { code: 'C1', name: 'Acme', phone: '1' }, { deleted: true })]]),
-      }),
+      c1Page(upsert('C1', { code: 'C1', name: 'Acme', phone: '3' }, T1), { base: { code: 'C1', name: 'Acme', phone: '1' }, baseDeleted: true, hub: { code: 'C1', name: 'Acme', phone: '1' }, record: { deleted: true } }),
       ctx,
     );
     expect(plan.records).toEqual([]);
@@ -170,12 +164,7 @@ describe('a row that changes after its record was deleted (a tombstone)', () => 
 
   it('keeps the record deleted when another source deleted it and this one edits its row', () => {
     const plan = mergePage(
-      page({
-        items: new Map([upsert('C1', { code: 'C1', name: 'Acme', phone: '3' })]),
-        xref: linkedTo(['C1', 'cus_1']),
-        bases: new Map([base('C1', { code: 'C1', name: 'Acme', phone: '1' })]),
-        records: new Map([['cus_1', hubRecord('cus_1', { code: 'C1', name: 'Acme', phone: '1' }, { deleted: true })]]),
-      }),
+      c1Page(upsert('C1', { code: 'C1', name: 'Acme', phone: '3' }), { base: { code: 'C1', name: 'Acme', phone: '1' }, hub: { code: 'C1', name: 'Acme', phone: '1' }, record: { deleted: true } }),
       ctx,
     );
     expect(plan.records).toEqual([]);
@@ -185,12 +174,7 @@ describe('a row that changes after its record was deleted (a tombstone)', () => 
 
   it('counts a deleted row that comes back as it was as unchanged: no conflict, no write', () => {
     const plan = mergePage(
-      page({
-        items: new Map([upsert('C1', { code: 'C1', name: 'Acme', phone: '1' })]),
-        xref: linkedTo(['C1', 'cus_1']),
-        bases: new Map([base('C1', { code: 'C1', name: 'Acme', phone: '1' }, true)]),
-        records: new Map([['cus_1', hubRecord('cus_1', { code: 'C1', name: 'Acme', phone: '1' }, { deleted: true })]]),
-      }),
+      c1Page(upsert('C1', { code: 'C1', name: 'Acme', phone: '1' }), { base: { code: 'C1', name: 'Acme', phone: '1' }, baseDeleted: true, hub: { code: 'C1', name: 'Acme', phone: '1' }, record: { deleted: true } }),
       ctx,
     );
     expect(plan.records).toEqual([]);
@@ -253,13 +237,7 @@ describe('new keys, new records and what counts as unchanged', () => {
 
   it('does not count an item that raised a conflict as unchanged, and stamps changes with the page clock when the source gave no time', () => {
     const plan = mergePage(
-      page({
-        items: new Map([upsert('C1', { code: 'C1', name: 'Beta', phone: '3' })]),
-        xref: linkedTo(['C1', 'cus_1']),
-        bases: new Map([base('C1', { code: 'C1', name: 'Acme', phone: '1' })]),
-        records: new Map([['cus_1', hubRecord('cus_1', { code: 'C1', name: 'Acme', phone: '2' })]]),
-        provenance: new Map([['cus_1', { changedAt: { phone: T1 }, source: { phone: 'crm' } }]]),
-      }),
+      c1Page(upsert('C1', { code: 'C1', name: 'Beta', phone: '3' }), { base: { code: 'C1', name: 'Acme', phone: '1' }, hub: { code: 'C1', name: 'Acme', phone: '2' }, provenance: new Map([['cus_1', { changedAt: { phone: T1 }, source: { phone: 'crm' } }]]) }),
       ctx,
     );
     expect(plan.stats).toMatchObject({ unchanged: 0, conflicts: 1 });
@@ -268,12 +246,7 @@ describe('new keys, new records and what counts as unchanged', () => {
     expect(plan.records[0].changedAt).toEqual({ phone: T1, name: ctx.now });
     expect(plan.records[0].provenance).toEqual({ phone: 'crm', name: 'erp' });
     const only = mergePage(
-      page({
-        items: new Map([upsert('C1', { code: 'C1', name: 'Acme', phone: '3' })]),
-        xref: linkedTo(['C1', 'cus_1']),
-        bases: new Map([base('C1', { code: 'C1', name: 'Acme', phone: '1' })]),
-        records: new Map([['cus_1', hubRecord('cus_1', { code: 'C1', name: 'Acme', phone: '2' })]]),
-      }),
+      c1Page(upsert('C1', { code: 'C1', name: 'Acme', phone: '3' }), { base: { code: 'C1', name: 'Acme', phone: '1' }, hub: { code: 'C1', name: 'Acme', phone: '2' } }),
       ctx,
     );
     expect(only.stats).toMatchObject({ unchanged: 0, conflicts: 1 });
@@ -284,12 +257,7 @@ describe('new keys, new records and what counts as unchanged', () => {
     const newest: PageContext = { ...ctx, policies: { default: 'newest', fields: {}, clockSkewSeconds: 5 } };
     const run = (updatedAt: string) =>
       mergePage(
-        page({
-          items: new Map([upsert('C1', { code: 'C1', name: 'Acme', phone: '3' }, T1)]),
-          xref: linkedTo(['C1', 'cus_1']),
-          bases: new Map([base('C1', { code: 'C1', name: 'Acme', phone: '1' })]),
-          records: new Map([['cus_1', hubRecord('cus_1', { code: 'C1', name: 'Acme', phone: '2' }, { updatedAt })]]),
-        }),
+        c1Page(upsert('C1', { code: 'C1', name: 'Acme', phone: '3' }, T1), { base: { code: 'C1', name: 'Acme', phone: '1' }, hub: { code: 'C1', name: 'Acme', phone: '2' }, record: { updatedAt } }),
         newest,
       );
     expect(run('2024-05-02T00:00:00.000Z').conflicts[0].conflict).toMatchObject({ field: 'phone', winner: 'hub' });
