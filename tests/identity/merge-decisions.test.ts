@@ -8,7 +8,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../config/load.js';
 import { CrmlinkError } from '../../core/errors.js';
-import { hashRecord } from '../../model/values.js';
 import type { CrmRecord } from '../../model/entities.js';
 import { Hub, nowIso } from '../../hub/hub.js';
 import { SYSTEM_TABLES as T } from '../../hub/tables.js';
@@ -18,7 +17,6 @@ import {
   listMerges,
   rejectCandidate,
   mergeRecords,
-  recomputeGolden,
   resolveMerged,
   unmergeRecords,
   type FieldOutcome,
@@ -27,6 +25,7 @@ import {
   type SurvivorshipRules,
 } from '../../identity/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/databases.js';
+import { seedGoldenCustomer } from './golden-seed.js';
 
 const NEWEST: SurvivorshipRules = { default: 'newest', fields: {} };
 
@@ -73,35 +72,8 @@ interface Link {
 }
 
 /** A golden customer as sync leaves it: row, xref, base rows, then survivorship and provenance. */
-async function customer(env: Env, links: Link[], opts: { hubValues?: CrmRecord; rules?: SurvivorshipRules } = {}): Promise<string> {
-  const { hub } = env;
-  const gid = hub.newId('Customer');
-  await hub.knex.transaction(async (trx) => {
-    await trx('crm_customer').insert({
-      id: gid,
-      ...hub.toRow('Customer', { name: links[0]?.values.name ?? null, ...opts.hubValues }),
-      _version: 1,
-      _seq: await hub.nextSeq(trx),
-      _updated_at: nowIso(),
-      _deleted: false,
-    });
-    for (const l of links) {
-      await trx(T.xref).insert({ entity: 'Customer', source: l.source, source_key: l.key, gid, rule: 'new', linked_at: '2024-01-01T00:00:00.000Z' });
-      await trx(T.base).insert({
-        entity: 'Customer',
-        source: l.source,
-        source_key: l.key,
-        values: JSON.stringify(l.values),
-        hash: hashRecord(l.values),
-        deleted: false,
-        changed_at: l.changedAt,
-        synced_at: '2024-01-01T00:00:00.000Z',
-      });
-    }
-    await recomputeGolden(hub, trx, 'Customer', gid, opts.rules ?? NEWEST);
-  });
-  return gid;
-}
+const customer = (env: Env, links: Link[], opts: { hubValues?: CrmRecord; rules?: SurvivorshipRules } = {}): Promise<string> =>
+  seedGoldenCustomer(env.hub, links, { rules: opts.rules ?? NEWEST, hubValues: opts.hubValues, syncedAt: '2024-01-01T00:00:00.000Z' });
 
 async function provenance(env: Env, gid: string): Promise<Record<string, { source: string; changedAt: string }>> {
   const rows = (await env.hub.knex(T.provenance).where({ entity: 'Customer', gid })) as { field: string; source: string; changed_at: string }[];

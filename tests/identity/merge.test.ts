@@ -8,7 +8,6 @@ import { describe, expect, it, type TestContext } from 'vitest';
 import { Command, CommanderError } from 'commander';
 import { parseConfig, type LoadedConfig } from '../../config/load.js';
 import { CrmlinkError } from '../../core/errors.js';
-import { hashRecord } from '../../model/values.js';
 import { createLogger } from '../../core/logger.js';
 import type { App } from '../../app/app.js';
 import { Hub, nowIso } from '../../hub/hub.js';
@@ -21,7 +20,6 @@ import {
   listMerges,
   makeCreditCode,
   mergeRecords,
-  recomputeGolden,
   referencingFields,
   rankSurvivors,
   rejectCandidate,
@@ -35,6 +33,7 @@ import { MODEL, type CrmRecord, type EntityName } from '../../model/entities.js'
 import { createTestDatabase, requireDialect, type TestDatabase } from '../support/databases.js';
 import { namedSources } from '../support/config.js';
 import { cleanupsAfterEach } from '../support/lifecycle.js';
+import { seedGoldenCustomer } from './golden-seed.js';
 
 const ALIBABA_CODE = makeCreditCode('91330100716105852');
 const TENCENT_BAD_CODE = '91440300708461136X'; // wrong check digit
@@ -87,36 +86,7 @@ interface Link {
 }
 
 /** A golden customer as sync would leave it: row, xref, base rows, survivorship and provenance. */
-async function customer(env: Env, links: Link[], hubValues: CrmRecord = {}): Promise<string> {
-  const { hub } = env;
-  const gid = hub.newId('Customer');
-  await hub.knex.transaction(async (trx) => {
-    const seq = await hub.nextSeq(trx);
-    await trx('crm_customer').insert({
-      id: gid,
-      ...hub.toRow('Customer', { name: links[0]?.values.name ?? null, ...hubValues }),
-      _version: 1,
-      _seq: seq,
-      _updated_at: nowIso(),
-      _deleted: false,
-    });
-    for (const l of links) {
-      await trx(T.xref).insert({ entity: 'Customer', source: l.source, source_key: l.key, gid, rule: 'new', linked_at: l.changedAt });
-      await trx(T.base).insert({
-        entity: 'Customer',
-        source: l.source,
-        source_key: l.key,
-        values: JSON.stringify(l.values),
-        hash: hashRecord(l.values),
-        deleted: false,
-        changed_at: l.changedAt,
-        synced_at: l.changedAt,
-      });
-    }
-    await recomputeGolden(hub, trx, 'Customer', gid, env.rules);
-  });
-  return gid;
-}
+const customer = (env: Env, links: Link[], hubValues: CrmRecord = {}): Promise<string> => seedGoldenCustomer(env.hub, links, { rules: env.rules, hubValues });
 
 /** A replicated child row (contact, order, invoice, ...). */
 async function child(env: Env, entity: EntityName, values: CrmRecord): Promise<string> {
