@@ -327,11 +327,16 @@ function cookie(req: IncomingMessage, name: string): string | undefined {
 }
 
 /** An HTML page of console/, with the asset base, auth mode and message filled in. */
+/** What every page's <head> starts with (charset, viewport, referrer policy, icon, style), put in at %HEAD%. */
+const PAGE_HEAD = 'head.html';
+
 function page(res: ServerResponse, req: IncomingMessage, name: string, status: number, app: ServerApp, assets: AssetIndex, message = ''): void {
   const tpl = assets.files.get(name);
-  if (!tpl) return send(res, 500, 'text/plain; charset=utf-8', `console/${name} is missing`, { 'cache-control': 'no-store' });
+  const head = assets.files.get(PAGE_HEAD);
+  if (!tpl || !head) return send(res, 500, 'text/plain; charset=utf-8', `console/${tpl ? PAGE_HEAD : name} is missing`, { 'cache-control': 'no-store' });
   const html = tpl.body
     .toString('utf8')
+    .replace('%HEAD%', head.body.toString('utf8').trimEnd())
     .replaceAll('%ASSETS%', `${ASSETS}${assets.version}`)
     .replaceAll('%AUTH_MODE%', app.config.server.auth.mode)
     .replaceAll('%MESSAGE%', escapeHtml(message));

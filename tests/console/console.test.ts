@@ -116,6 +116,10 @@ describe('/console over HTTP (auth mode apiKey)', () => {
     expect(r.body).toContain('data-page="signin"');
     expect(r.body).toContain('data-auth="apiKey"');
     expect(r.body).not.toContain('app.js');
+    // The head every page shares (console/head.html) is in, its links versioned like the other assets.
+    expect(r.body).toContain('<meta name="referrer" content="no-referrer">');
+    expect(r.body).toMatch(/<link rel="stylesheet" href="\/console\/assets\/[^/"]+\/style\.css">/);
+    expect(r.body).not.toMatch(/%[A-Z_]+%/);
 
     const v = await assetVersion();
     for (const gated of [`/console/assets/${v}/app.js`, `/console/assets/${v}/views/conflicts.js`, `/console/assets/${v}/api.js`]) {
@@ -132,10 +136,13 @@ describe('/console over HTTP (auth mode apiKey)', () => {
       const r = await raw('GET', '/console/', { 'x-api-key': key });
       expect(r.status).toBe(200);
       expect(r.body).toContain('data-page="console"');
+      expect(r.body).toContain('<meta name="referrer" content="no-referrer">');
+      expect(r.body).not.toMatch(/%[A-Z_]+%/);
     }
     const sales = await raw('GET', '/console', { 'x-api-key': KEYS.sales });
     expect(sales.status).toBe(403);
     expect(sales.body).toContain('role &#34;sales&#34; may not use the operations console');
+    expect(sales.body).toContain('<meta name="referrer" content="no-referrer">');
   });
 
   test('content types, security headers and caching: immutable versioned assets, revalidated page', async () => {
