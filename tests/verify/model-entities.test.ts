@@ -146,51 +146,39 @@ interface World {
   close(): Promise<void>;
 }
 
+/**
+ * A source table's columns, from COLS: the record's identity is the key, except where the table
+ * keys its rows by a serial id (contacts, CRM orders); names are required, the rest may be NULL.
+ */
+function addColumns(t: Knex.CreateTableBuilder, s: Source, e: Entity): void {
+  const serial = e === 'Contact' || (s === 'crm' && e === 'SalesOrder');
+  if (serial) t.increments('id');
+  for (const [field, col] of Object.entries(COLS[s][e])) {
+    if (field === 'id') {
+      if (serial) t.string(col, 20).notNullable();
+      else t.string(col, 20).primary();
+    } else if (field === 'name') t.string(col, 100).notNullable();
+    else if (field === 'totalAmount') t.decimal(col, 12, 2).nullable();
+    else t.string(col, field === 'customerId' ? 20 : 30).nullable();
+  }
+}
+
 async function createWorld(): Promise<World> {
   const dbs = { hub: await createTestDatabase('sqlite', 'meh'), erp: await createTestDatabase('postgres', 'mee'), crm: await createTestDatabase('sqlite', 'mec') };
   const k = { erp: fixtureKnex(dbs.erp), crm: fixtureKnex(dbs.crm) };
-  await k.erp.schema.createTable('erp_customer', (t) => {
-    t.string('cust_code', 20).primary();
-    t.string('cust_name', 100).notNullable();
-    t.string('phone', 30).nullable();
-    t.string('city', 30).nullable();
-  });
-  await k.erp.schema.createTable('erp_contact', (t) => {
-    t.increments('id');
-    t.string('tag', 20).notNullable();
-    t.string('cust_code', 20).nullable();
-    t.string('name', 100).notNullable();
-    t.string('phone', 30).nullable();
-  });
-  await k.erp.schema.createTable('erp_order', (t) => {
-    t.string('order_no', 20).primary();
-    t.string('cust_code', 20).nullable();
-    t.decimal('amount', 12, 2).nullable();
-    t.string('sales_rep', 30).nullable();
+  const extra: Partial<Record<string, (t: Knex.CreateTableBuilder) => void>> = {
     // Millisecond precision: timestamp capture keeps its cursor in milliseconds (RELIABILITY.md).
-    t.specificType('updated_at', 'timestamptz(3)').notNullable().defaultTo(k.erp.raw('now()'));
-  });
-  await k.crm.schema.createTable('crm_customer', (t) => {
-    t.string('code', 20).primary();
-    t.string('title', 100).notNullable();
-    t.string('tel', 30).nullable();
-    t.string('city', 30).nullable();
-    t.integer('deleted').notNullable().defaultTo(0);
-  });
-  await k.crm.schema.createTable('crm_contact', (t) => {
-    t.increments('id');
-    t.string('tag', 20).notNullable();
-    t.string('cust_code', 20).nullable();
-    t.string('full_name', 100).notNullable();
-    t.string('tel', 30).nullable();
-  });
-  await k.crm.schema.createTable('crm_order', (t) => {
-    t.increments('id');
-    t.string('order_code', 20).notNullable();
-    t.string('cust_code', 20).nullable();
-    t.decimal('total', 12, 2).nullable();
-    t.string('owner', 30).nullable();
-  });
+    [TABLE.erp.SalesOrder]: (t) => t.specificType('updated_at', 'timestamptz(3)').notNullable().defaultTo(k.erp.raw('now()')),
+    [TABLE.crm.Customer]: (t) => t.integer('deleted').notNullable().defaultTo(0),
+  };
+  for (const s of ['erp', 'crm'] as const) {
+    for (const e of ENTITIES) {
+      await k[s].schema.createTable(TABLE[s][e], (t) => {
+        addColumns(t, s, e);
+        extra[TABLE[s][e]]?.(t);
+      });
+    }
+  }
   // Each change written once: an UPDATE that leaves a row exactly as it was is logged (the
   // histories' own edits always change a value, so only a repeated sync write lands here).
   await k.erp.schema.createTable('noop_write', (t) => {
