@@ -314,6 +314,16 @@ class Model {
   touch(r: Rec | undefined): void {
     if (r) r.touched = this.step;
   }
+  /** A merge or its undo: `children` now refer to `to`, written by the hub; both customers are touched. */
+  moveChildren(children: Rec[], to: Rec, from: Rec): void {
+    for (const ch of children) {
+      ch.values.customerId = to.id;
+      ch.writer.set('customerId', 'hub');
+      this.touch(ch);
+    }
+    this.touch(to);
+    this.touch(from);
+  }
   settled(): void {
     for (const r of this.recs) {
       r.writer.clear();
@@ -594,13 +604,7 @@ async function merge(w: World, m: Model, c: Extract<Cmd, { t: 'merge' }>): Promi
   s.keys = keys;
   mr.alive = false;
   mr.mergedInto = s;
-  for (const ch of children) {
-    ch.values.customerId = s.id;
-    ch.writer.set('customerId', 'hub');
-    m.touch(ch);
-  }
-  m.touch(s);
-  m.touch(mr);
+  m.moveChildren(children, s, mr);
   counts.merges++;
   m.log.push(`${show(c)}: ${mr.id} into ${s.id} (merge ${result.mergeId}), choose ${JSON.stringify(choose)} → ${JSON.stringify(after)}, rows ${JSON.stringify(keys)}, children ${children.map((x) => x.id).join(',') || 'none'}`);
 }
@@ -630,13 +634,7 @@ async function unmerge(w: World, m: Model): Promise<void> {
   mr.values = { ...last.mValues };
   for (const f of Object.keys(mr.values)) mr.writer.set(f, 'hub');
   mr.keys = last.mKeys;
-  for (const ch of last.children) {
-    ch.values.customerId = mr.id;
-    ch.writer.set('customerId', 'hub');
-    m.touch(ch);
-  }
-  m.touch(s);
-  m.touch(mr);
+  m.moveChildren(last.children, mr, s);
   counts.unmerges++;
   m.log.push(`Unmerge: ${mr.id} from ${s.id} (merge ${last.mergeId}), rows ${JSON.stringify(own)} / ${JSON.stringify(mr.keys)}`);
 }
