@@ -46,6 +46,19 @@ const COLUMNS: Record<SourceName, Record<string, string>> = {
 };
 export const TABLES: Record<SourceName, string> = { erp: 'erp_customer', finance: 'fin_account', oa: 'oa_customer' };
 
+/** Widths of the text fields, the same in every system (the ERP's table in tests/support/test-erp.ts too). */
+const WIDTH: Record<string, number> = { code: 20, creditCode: 18, phone: 30, email: 100, city: 50 };
+
+/** A source's customer table columns, in COLUMNS order: the name required, the code the key when `keyed`, the rest nullable. */
+function addCustomerColumns(t: Knex.CreateTableBuilder, columns: Record<string, string>, o: { keyed: boolean }): void {
+  for (const [field, col] of Object.entries(columns)) {
+    if (field === 'code' && o.keyed) t.string(col, WIDTH.code).primary();
+    else if (field === 'name') t.string(col, 200).notNullable();
+    else if (field === 'creditLimit') t.decimal(col, 12, 2).nullable();
+    else t.string(col, WIDTH[field]).nullable();
+  }
+}
+
 export interface WorldOptions {
   hub?: 'sqlite' | 'postgres';
   erp?: Dialect;
@@ -85,21 +98,12 @@ export async function createVerifyWorld(opts: WorldOptions = {}): Promise<Verify
     t.timestamp('updated_at', { useTz: true }).notNullable().defaultTo(k.erp.fn.now());
   });
   await k.finance.schema.createTable(TABLES.finance, (t) => {
-    t.string('acct_no', 20).primary();
-    t.string('name', 200).notNullable();
-    t.string('credit_code', 18).nullable();
-    t.string('phone', 30).nullable();
-    t.string('email', 100).nullable();
-    t.decimal('credit_limit', 12, 2).nullable();
+    addCustomerColumns(t, COLUMNS.finance, { keyed: true });
     t.integer('deleted').notNullable().defaultTo(0);
   });
   await k.oa.schema.createTable(TABLES.oa, (t) => {
     t.increments('id');
-    t.string('cust_code', 20).nullable();
-    t.string('title', 200).notNullable();
-    t.string('tel', 30).nullable();
-    t.string('email', 100).nullable();
-    t.string('city', 50).nullable();
+    addCustomerColumns(t, COLUMNS.oa, { keyed: false });
   });
 
   const apps: App[] = [];
