@@ -7,7 +7,9 @@
  */
 import type { Knex } from 'knex';
 import { RowError } from '../../core/errors.js';
+import type { BaseEntry } from '../../hub/bases.js';
 import type { Hub, HubRecord } from '../../hub/hub.js';
+import type { EntityName } from '../../model/entities.js';
 import type { IdentityLinker } from '../identity.js';
 import type { LinkedPage, PageContext, PageItem, Rejected, UpsertItem } from './types.js';
 
@@ -22,7 +24,7 @@ export async function linkPage(items: Map<string, PageItem>, ctx: PageContext, t
   const linked = await translateRefs(items, ctx, trx, deps.hub, rejected);
   const keys = [...linked.keys()];
   const xref = await store.xref.load(trx, ctx.entity, ctx.source, keys);
-  const bases = await store.bases.load(trx, ctx.entity, ctx.source, keys);
+  const bases = await baseRefsToSurvivors(await store.bases.load(trx, ctx.entity, ctx.source, keys), ctx, trx, deps.hub);
   const unknown = [...linked.values()].filter((i): i is UpsertItem => i.kind === 'upsert' && !xref.has(i.sourceKey));
   const decisions = await deps.linker.link(
     trx,
@@ -34,7 +36,7 @@ export async function linkPage(items: Map<string, PageItem>, ctx: PageContext, t
     const gid = xref.get(k)?.gid ?? (decisions.get(k)?.isNew === false ? decisions.get(k)?.gid : undefined);
     if (gid) known.add(gid);
   }
-  const records = await followMerges(deps.hub, ctx, trx, [...known]);
+  const records = await followMerges(deps.hub, ctx.entity, trx, [...known]);
   const gids = [...new Set([...records.values()].map((r) => r.id))];
   const provenance = await store.provenance.load(trx, ctx.entity, gids);
   const open = await store.conflicts.loadOpen(trx, ctx.entity, gids);
@@ -72,13 +74,39 @@ async function translateRefs(items: Map<string, PageItem>, ctx: PageContext, trx
   return out;
 }
 
+/**
+ * A base records a reference as the global id its row's key stood for when it was synced. When that
+ * record has since been merged, the row's key now stands for the survivor (the merge moved it), so
+ * the base's reference is read as the survivor too: otherwise the unchanged row reads as a change
+ * to the survivor, and a hub edit of the reference made since the merge becomes a false conflict.
+ */
+async function baseRefsToSurvivors(bases: Map<string, BaseEntry>, ctx: PageContext, trx: Knex.Transaction, hub: Hub): Promise<Map<string, BaseEntry>> {
+  for (const name of ctx.fields) {
+    const target = ctx.model.get(name)?.ref;
+    if (ctx.model.get(name)?.type !== 'ref' || !target) continue;
+    const gids = new Set<string>();
+    for (const b of bases.values()) {
+      const v = b.values[name];
+      if (v !== null && v !== undefined) gids.add(String(v));
+    }
+    if (gids.size === 0) continue;
+    const survivors = await followMerges(hub, target, trx, [...gids]);
+    for (const [key, b] of bases) {
+      const v = b.values[name];
+      const survivor = v === null || v === undefined ? undefined : survivors.get(String(v))?.id;
+      if (survivor !== undefined && survivor !== String(v)) bases.set(key, { ...b, values: { ...b.values, [name]: survivor } });
+    }
+  }
+  return bases;
+}
+
 /** Hub records by gid, following `_merged_into` to the survivor (keyed by the gid asked for). */
-async function followMerges(hub: Hub, ctx: PageContext, trx: Knex.Transaction, gids: string[]): Promise<Map<string, HubRecord>> {
+async function followMerges(hub: Hub, entity: EntityName, trx: Knex.Transaction, gids: string[]): Promise<Map<string, HubRecord>> {
   const out = new Map<string, HubRecord>();
   let pending = gids;
   const asked = new Map<string, string>(gids.map((g) => [g, g]));
   for (let depth = 0; depth < 5 && pending.length > 0; depth++) {
-    const found = await hub.getMany(ctx.entity, pending, trx);
+    const found = await hub.getMany(entity, pending, trx);
     const next: string[] = [];
     for (const g of pending) {
       const rec = found.get(g);

@@ -135,6 +135,33 @@ describe.each(['sqlite', 'postgres'] as const)('references to a merged customer 
     for (const job of ['customers', 'contacts']) expect((await runJob(app, job)).totals.written).toBe(0);
   });
 
+  it('take a hub edit made after the merge, before the contacts ran, with no conflict', async (t) => {
+    if (!(await requireDialect(hubDialect))) return t.skip();
+    world = await createWorld(hubDialect);
+    const { app } = world;
+    // The contact's rows name K1, the merged customer's key, in both sources and in their bases.
+    await world.crm('customer').insert({ code: 'K1', name: 'Merged' });
+    const survivor = await createInHub(app, 'Customer', { code: 'K5', name: 'Survivor' });
+    const other = await createInHub(app, 'Customer', { code: 'K9', name: 'Other' });
+    await settle(app);
+    const merged = String(((await app.hub.knex('crm_customer').where({ code: 'K1' }).first('id')) as { id: string }).id);
+    const contact = await createInHub(app, 'Contact', { mobile: '13900000009', name: 'Ann', customerId: merged });
+    await settle(app);
+    expect(await customerOf(world, '13900000009')).toEqual({ hub: 'K1', erp: ['K1'], crm: ['K1'] });
+
+    // After the merge K1 stands for the survivor; the hub then moves the contact to a third
+    // customer before the contacts job has run. The unchanged rows are not a change to the
+    // survivor: the edit is the only change, and it reaches both sources.
+    await merge(app, survivor, merged);
+    const { store } = app.hub;
+    const current = (await app.hub.getMany('Contact', [contact])).get(contact) ?? null;
+    await store.transaction((trx) => store.golden.write(trx, 'Contact', [{ gid: contact, current, patch: { customerId: other } }], { actor: 'tester', action: 'update' }));
+    await settle(app);
+    expect(await customerOf(world, '13900000009')).toEqual({ hub: 'K9', erp: ['K9'], crm: ['K9'] });
+    expect(await app.hub.knex('crm_conflict').where({ status: 'open' })).toEqual([]);
+    for (const job of ['customers', 'contacts']) expect((await runJob(app, job)).totals.written).toBe(0);
+  });
+
   it('follow the survivor after an unmerge that leaves it with no row in the sources', async (t) => {
     if (!(await requireDialect(hubDialect))) return t.skip();
     world = await createWorld(hubDialect);

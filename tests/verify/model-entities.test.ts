@@ -920,6 +920,23 @@ const FOUND: [Cmd[]][] = [
       { t: 'settle' },
     ],
   ],
+  // A contact synced with a reference to a customer, that customer merged into another, then the
+  // contact moved to a third customer through GraphQL before the contacts job ran (verify:long,
+  // seed 20261207, path "528"): the unchanged rows, whose key now stands for the survivor, read
+  // as a change against the base's merged record and opened a conflict with the hub's edit, which
+  // never reached the sources (sync/pull/link.ts; tests/sync/merge-references.test.ts).
+  [
+    [
+      { t: 'insert', e: 'Customer', s: 'hub', parent: 0 },
+      { t: 'insert', e: 'Customer', s: 'crm', parent: 0 },
+      { t: 'insert', e: 'Customer', s: 'erp', parent: 0 },
+      { t: 'sync', e: 'Customer' },
+      { t: 'insert', e: 'Contact', s: 'hub', parent: 17 },
+      { t: 'sync', e: 'Contact' },
+      { t: 'merge', i: 1, j: 14, bits: 6 },
+      { t: 'edit', e: 'Contact', s: 'hub', i: 2, f: 2, clear: true, parent: 18 },
+    ],
+  ],
 ];
 
 
