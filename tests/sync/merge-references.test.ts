@@ -86,18 +86,29 @@ async function createInHub(app: App, entity: 'Customer' | 'Contact', values: Rec
   return gid;
 }
 
+/** K1 typed into the CRM (the customer to be merged), K5 created in the hub (the survivor's gid returned). */
+async function mergedAndSurvivor(w: World): Promise<string> {
+  await w.crm('customer').insert({ code: 'K1', name: 'Merged' });
+  return createInHub(w.app, 'Customer', { code: 'K5', name: 'Survivor' });
+}
+
 async function settle(app: App): Promise<void> {
   for (const job of ['customers', 'contacts']) expect((await runJob(app, job)).status).toBe('ok');
 }
 
 /** Merges the customer with code `mergedCode` into `survivor`, with no conflict, and syncs; the merge's id. */
-async function mergeAndSettle(app: App, survivor: string, mergedCode: string): Promise<number> {
+async function mergeCustomers(app: App, survivor: string, mergedCode: string): Promise<number> {
   const merged = String(((await app.hub.knex('crm_customer').where({ code: mergedCode }).first('id')) as { id: string }).id);
   const ids = identityConfig(app.config, 'Customer');
   const r = await mergeRecords(app.hub, { survivor, merged, actor: 'tester', rules: ids.survivorship, policies: ids.conflicts, job: ids.job, choose: { code: 'survivor', name: 'survivor' } });
   expect(r.conflicts).toEqual([]);
-  await settle(app);
   return r.mergeId;
+}
+
+async function mergeAndSettle(app: App, survivor: string, mergedCode: string): Promise<number> {
+  const mergeId = await mergeCustomers(app, survivor, mergedCode);
+  await settle(app);
+  return mergeId;
 }
 
 /** Undoes the merge, keeping nothing of it, and syncs. */
@@ -122,8 +133,7 @@ describe.each(['sqlite', 'postgres'] as const)('references to a merged customer 
     const { app } = world;
     // K1 typed into the CRM, K5 created in the hub; both reach both sources in one run (the
     // merged record's key K1 sorts first among the survivor's keys after the merge).
-    await world.crm('customer').insert({ code: 'K1', name: 'Merged' });
-    const survivor = await createInHub(app, 'Customer', { code: 'K5', name: 'Survivor' });
+    const survivor = await mergedAndSurvivor(world);
     await settle(app);
     await createInHub(app, 'Contact', { mobile: '13900000009', name: 'Ann', customerId: survivor });
     const mergeId = await mergeAndSettle(app, survivor, 'K1');
@@ -140,8 +150,7 @@ describe.each(['sqlite', 'postgres'] as const)('references to a merged customer 
     world = await createWorld(hubDialect);
     const { app } = world;
     // The contact's rows name K1, the merged customer's key, in both sources and in their bases.
-    await world.crm('customer').insert({ code: 'K1', name: 'Merged' });
-    const survivor = await createInHub(app, 'Customer', { code: 'K5', name: 'Survivor' });
+    const survivor = await mergedAndSurvivor(world);
     const other = await createInHub(app, 'Customer', { code: 'K9', name: 'Other' });
     await settle(app);
     const merged = String(((await app.hub.knex('crm_customer').where({ code: 'K1' }).first('id')) as { id: string }).id);
@@ -152,7 +161,7 @@ describe.each(['sqlite', 'postgres'] as const)('references to a merged customer 
     // After the merge K1 stands for the survivor; the hub then moves the contact to a third
     // customer before the contacts job has run. The unchanged rows are not a change to the
     // survivor: the edit is the only change, and it reaches both sources.
-    await merge(app, survivor, merged);
+    await mergeCustomers(app, survivor, 'K1');
     const { store } = app.hub;
     const current = (await app.hub.getMany('Contact', [contact])).get(contact) ?? null;
     await store.transaction((trx) => store.golden.write(trx, 'Contact', [{ gid: contact, current, patch: { customerId: other } }], { actor: 'tester', action: 'update' }));
