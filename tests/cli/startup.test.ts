@@ -2,6 +2,8 @@
  * The installed CLI runs compiled JavaScript and loads a driver, the GraphQL stack or the config
  * loader only when a command needs it: `crmlink --help` loads none of them and compiles nothing.
  * Checked by the modules the process resolves (a resolve hook logs them), not by a timing.
+ * The serving commands keep V8's young generation at its initial size (bin/crmlink.mjs): checked
+ * by the young generation's size in the serving process, against a process that never grows it.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -50,6 +52,34 @@ function loadLogging(): { preload: string[]; env: NodeJS.ProcessEnv; log: string
 
 const loadedFrom = (log: string) => readFileSync(log, 'utf8').split('\n').filter(Boolean);
 
+/**
+ * A preload that writes the size of V8's young generation (new space, both semi-spaces) to the
+ * file CRMLINK_NEW_SPACE_LOG names when the process exits.
+ */
+function newSpaceReport(): string[] {
+  const report = join(dir, 'new-space.mjs');
+  writeFileSync(
+    report,
+    `import { getHeapSpaceStatistics } from 'node:v8'; import { writeFileSync } from 'node:fs';\n` +
+      `process.on('exit', () => writeFileSync(process.env.CRMLINK_NEW_SPACE_LOG, String(getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size)));\n`,
+  );
+  return ['--import', pathToFileURL(report).href];
+}
+
+/**
+ * The young generation of a process that allocates enough, with survivors, to grow it several
+ * times over, after a run-time growth factor of 1 (the size V8 keeps when it never grows it), or
+ * with Node's defaults.
+ */
+function churnedNewSpace(growthFactorOne: boolean): number {
+  const script =
+    `const v8 = require('node:v8'); ${growthFactorOne ? "v8.setFlagsFromString('--semi-space-growth-factor=1');" : ''}` +
+    `let keep = []; for (let i = 0; i < 2e6; i++) { keep.push({ i, s: 'x' + i }); if (keep.length > 50000) keep = []; }` +
+    `process.stdout.write(String(v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size));`;
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
+  return Number(r.stdout);
+}
+
 function modulesLoadedBy(args: string[]): { urls: string[]; status: number | null; stdout: string } {
   const { preload, env, log } = loadLogging();
   const r = spawnSync(process.execPath, [...preload, BIN, ...args], { encoding: 'utf8', env });
@@ -57,6 +87,30 @@ function modulesLoadedBy(args: string[]): { urls: string[]; status: number | nul
 }
 
 const packageOf = (url: string) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url)?.[1];
+
+/** A config with one SQLite ERP table and an admin anonymous role, its ERP database written beside it. */
+function serveConfig(name: string): string {
+  const db = new Database(join(dir, `${name}-erp.db`));
+  db.exec("CREATE TABLE Customer (code text primary key, name text); INSERT INTO Customer VALUES ('C1', 'Acme')");
+  db.close();
+  const file = join(dir, `${name}.yaml`);
+  writeFileSync(
+    file,
+    [
+      `hub: { dialect: sqlite, connection: { filename: ./${name}-hub.db } }`,
+      'sources:',
+      `  erp: { kind: erp, dialect: sqlite, connection: { filename: ./${name}-erp.db } }`,
+      'entities:',
+      '  Customer:',
+      '    sources:',
+      '      erp: { table: Customer, key: [code], fields: { code: code, name: name } }',
+      'server:',
+      '  auth: { mode: none, anonymousRole: admin, roles: { admin: { customers: all, admin: true } } }',
+      '',
+    ].join('\n'),
+  );
+  return file;
+}
 
 it('--help runs the compiled CLI and loads no driver, GraphQL, config loader or TypeScript compiler', () => {
   const { urls, status, stdout } = modulesLoadedBy(['--help']);
@@ -95,27 +149,13 @@ it('a SQLite source loads the SQLite driver only: no PostgreSQL, MySQL or SQL Se
 });
 
 it('a serving server with no file source, no tracing and no federation loads no workbook or Access reader, OpenTelemetry SDK or subgraph builder', async () => {
-  const db = new Database(join(dir, 'serve-erp.db'));
-  db.exec("CREATE TABLE Customer (code text primary key, name text); INSERT INTO Customer VALUES ('C1', 'Acme')");
-  db.close();
-  const file = join(dir, 'serve.yaml');
-  writeFileSync(
-    file,
-    [
-      'hub: { dialect: sqlite, connection: { filename: ./serve-hub.db } }',
-      'sources:',
-      '  erp: { kind: erp, dialect: sqlite, connection: { filename: ./serve-erp.db } }',
-      'entities:',
-      '  Customer:',
-      '    sources:',
-      '      erp: { table: Customer, key: [code], fields: { code: code, name: name } }',
-      'server:',
-      '  auth: { mode: none, anonymousRole: admin, roles: { admin: { customers: all, admin: true } } }',
-      '',
-    ].join('\n'),
-  );
+  const file = serveConfig('serve');
   const { preload, env, log } = loadLogging();
-  const child = spawn(process.execPath, [...preload, BIN, 'serve', '--config', file, '--port', '0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const newSpaceLog = join(dir, 'serve-new-space.txt');
+  const child = spawn(process.execPath, [...preload, ...newSpaceReport(), BIN, 'serve', '--config', file, '--port', '0'], {
+    env: { ...env, CRMLINK_NEW_SPACE_LOG: newSpaceLog },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
@@ -134,4 +174,33 @@ it('a serving server with no file source, no tracing and no federation loads no 
   for (const unused of ['exceljs', 'mdb-reader', '@opentelemetry/sdk-trace-base', '@opentelemetry/exporter-trace-otlp-http', '@apollo/subgraph']) {
     expect(packages.has(unused), `an idle server loaded ${unused}`).toBe(false);
   }
+  // Started, migrated, schema built and a query answered, the young generation is still the size
+  // of one that never grew; with Node's defaults the same allocations grow it (the control).
+  const kept = churnedNewSpace(true);
+  expect(churnedNewSpace(false), 'the control did not grow its young generation').toBeGreaterThan(kept);
+  expect(Number(readFileSync(newSpaceLog, 'utf8')), 'the serving process grew its young generation').toBeLessThanOrEqual(kept);
+}, 60_000);
+
+it("a command that does not serve, and a server started with a semi-space flag of its own, keep Node's young-generation sizing", async () => {
+  const file = serveConfig('flagged');
+  const kept = churnedNewSpace(true);
+  const env = { ...process.env, NODE_OPTIONS: /--require \S*native-addons\.cjs/.exec(process.env.NODE_OPTIONS ?? '')?.[0] ?? '' };
+  // `config schema` builds and prints the config's JSON schema: enough allocation to grow the young generation.
+  const schemaLog = join(dir, 'schema-new-space.txt');
+  const r = spawnSync(process.execPath, [...newSpaceReport(), BIN, 'config', 'schema'], { encoding: 'utf8', env: { ...env, CRMLINK_NEW_SPACE_LOG: schemaLog } });
+  expect(r.status, r.stderr).toBe(0);
+  expect(Number(readFileSync(schemaLog, 'utf8')), 'config schema ran with the serving commands\' small young generation').toBeGreaterThan(kept);
+  // --max-semi-space-size=16 is Node's own maximum: the server may grow to it, as the operator asked.
+  const serveLog = join(dir, 'flagged-new-space.txt');
+  const child = spawn(process.execPath, ['--max-semi-space-size=16', ...newSpaceReport(), BIN, 'serve', '--config', file, '--port', '0', '--no-schedule'], {
+    env: { ...env, CRMLINK_NEW_SPACE_LOG: serveLog },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  await expect.poll(() => /serving GraphQL at/.test(stdout), { timeout: 30_000 }).toBe(true);
+  child.kill('SIGTERM');
+  expect(await exited).toBe(0);
+  expect(Number(readFileSync(serveLog, 'utf8')), 'a server started with --max-semi-space-size kept the small young generation').toBeGreaterThan(kept);
 }, 60_000);
