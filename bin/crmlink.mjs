@@ -14,7 +14,9 @@ import { setFlagsFromString } from 'node:v8';
 // factor each time it grows the young generation: a factor of 1, set here before anything large
 // loads (importing the CLI alone grows it to 4 MiB semi-spaces), keeps it small for the life of the
 // process. What that costs under load is measured there too. Node started with a semi-space flag
-// of its own (on its command line or in NODE_OPTIONS) is left as it was asked to run.
+// of its own (on its command line or in NODE_OPTIONS) is left as it was asked to run. V8 puts a
+// factor below 2 back to 2 whenever it configures a heap, a worker thread's included (on the
+// command line it has no effect for that reason): it is set again after tsx starts its hooks thread.
 const SERVING_COMMANDS = new Set(['serve', 'demo']);
 /** The command word: the first argument that is neither an option nor the value of --log-format. */
 function commandOf(argv) {
@@ -26,7 +28,8 @@ function commandOf(argv) {
 }
 const semiSpaceFlag = /^--(?:max|min)[-_]semi[-_]space[-_]size\b|^--semi[-_]space[-_]growth[-_]factor\b/;
 const semiSpaceFlagGiven = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((arg) => semiSpaceFlag.test(arg));
-if (SERVING_COMMANDS.has(commandOf(process.argv)) && !semiSpaceFlagGiven) setFlagsFromString('--semi-space-growth-factor=1');
+const keepYoungGenerationSmall = SERVING_COMMANDS.has(commandOf(process.argv)) && !semiSpaceFlagGiven;
+if (keepYoungGenerationSmall) setFlagsFromString('--semi-space-growth-factor=1');
 
 // Output to a closed pipe (`crmlink sync parked | head`) ends the command quietly, as other
 // command-line tools do, instead of crashing with an unhandled EPIPE.
@@ -45,6 +48,7 @@ if (existsSync(compiled)) {
   process.emitWarning('dist/ is missing: running the TypeScript sources through tsx (run `npm run build` for the compiled CLI)');
   const { register } = await import('tsx/esm/api');
   register();
+  if (keepYoungGenerationSmall) setFlagsFromString('--semi-space-growth-factor=1');
   ({ main } = await import('../cli/main.ts'));
 }
 process.exitCode = await main(process.argv);
