@@ -5,18 +5,19 @@
 import { existsSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 
-// The serving commands keep V8's young generation at the size it starts with (1 MiB semi-spaces).
-// By default V8 doubles it, up to two 16 MiB semi-spaces, whenever much of it survives a scavenge,
-// and an idle process never gives those pages back: start-up (the CLI's modules, the config, the
-// migrations, the GraphQL schema, all data that lives as long as the server) grew it to the
-// maximum, ~27 MiB of an idle server's resident memory (BENCHMARKS.md, "Idle `crmlink serve`
-// memory"). V8 reads --max-semi-space-size only when it creates the heap, but it reads the growth
-// factor each time it grows the young generation: a factor of 1, set here before anything large
-// loads (importing the CLI alone grows it to 4 MiB semi-spaces), keeps it small for the life of the
-// process. What that costs under load is measured there too. Node started with a semi-space flag
-// of its own (on its command line or in NODE_OPTIONS) is left as it was asked to run. V8 puts a
-// factor below 2 back to 2 whenever it configures a heap, a worker thread's included (on the
-// command line it has no effect for that reason): it is set again after tsx starts its hooks thread.
+// The serving commands start with V8's young generation held at its initial size (1 MiB
+// semi-spaces). By default V8 doubles it, up to two 16 MiB semi-spaces, whenever much of it
+// survives a scavenge: start-up (the CLI's modules, the config, the migrations, the GraphQL schema,
+// all data that lives as long as the server) grew it to the maximum, and an idle server kept those
+// pages until V8's memory reducer gave them back a minute or more later (BENCHMARKS.md, "Idle
+// `crmlink serve` memory"). V8 reads --max-semi-space-size only when it creates the heap, but it
+// reads the growth factor each time it grows the young generation: a factor of 1, set here before
+// anything large loads (importing the CLI alone grows it to 4 MiB semi-spaces), holds it. Once the
+// server is up, cli/young-generation.ts lets it grow again (held small under load it costs CPU).
+// Node started with a semi-space flag of its own (on its command line or in NODE_OPTIONS) is left
+// as it was asked to run. V8 puts a factor below 2 back to 2 whenever it configures a heap, a
+// worker thread's included (on the command line it has no effect for that reason): it is set again
+// after tsx starts its hooks thread.
 const SERVING_COMMANDS = new Set(['serve', 'demo']);
 /** The command word: the first argument that is neither an option nor the value of --log-format. */
 function commandOf(argv) {
@@ -29,7 +30,10 @@ function commandOf(argv) {
 const semiSpaceFlag = /^--(?:max|min)[-_]semi[-_]space[-_]size\b|^--semi[-_]space[-_]growth[-_]factor\b/;
 const semiSpaceFlagGiven = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((arg) => semiSpaceFlag.test(arg));
 const keepYoungGenerationSmall = SERVING_COMMANDS.has(commandOf(process.argv)) && !semiSpaceFlagGiven;
-if (keepYoungGenerationSmall) setFlagsFromString('--semi-space-growth-factor=1');
+if (keepYoungGenerationSmall) {
+  setFlagsFromString('--semi-space-growth-factor=1');
+  globalThis[Symbol.for('crmlink.youngGenerationHeld')] = true;
+}
 
 // Output to a closed pipe (`crmlink sync parked | head`) ends the command quietly, as other
 // command-line tools do, instead of crashing with an unhandled EPIPE.

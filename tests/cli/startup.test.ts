@@ -2,11 +2,12 @@
  * The installed CLI runs compiled JavaScript and loads a driver, the GraphQL stack or the config
  * loader only when a command needs it: `crmlink --help` loads none of them and compiles nothing.
  * Checked by the modules the process resolves (a resolve hook logs them), not by a timing.
- * The serving commands keep V8's young generation at its initial size (bin/crmlink.mjs): checked
- * by the young generation's size in the serving process, against a process that never grows it.
+ * The serving commands start with V8's young generation held at its initial size (bin/crmlink.mjs)
+ * and let it grow once they serve: checked by the young generation's size in the serving process,
+ * against a process that never grows it.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -53,18 +54,25 @@ function loadLogging(): { preload: string[]; env: NodeJS.ProcessEnv; log: string
 const loadedFrom = (log: string) => readFileSync(log, 'utf8').split('\n').filter(Boolean);
 
 /**
- * A preload that writes the size of V8's young generation (new space, both semi-spaces) to the
- * file CRMLINK_NEW_SPACE_LOG names when the process exits.
+ * A preload that reports the size of V8's young generation (new space, both semi-spaces) as JSON to
+ * the file CRMLINK_NEW_SPACE_LOG names: at exit, and on SIGUSR2 both then and after it has churned
+ * enough objects, with survivors, to grow it (whether the process lets it grow at that point).
  */
 function newSpaceReport(): string[] {
   const report = join(dir, 'new-space.mjs');
   writeFileSync(
     report,
     `import { getHeapSpaceStatistics } from 'node:v8'; import { writeFileSync } from 'node:fs';\n` +
-      `process.on('exit', () => writeFileSync(process.env.CRMLINK_NEW_SPACE_LOG, String(getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size)));\n`,
+      `const size = () => getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size;\n` +
+      `const report = {}; const write = () => writeFileSync(process.env.CRMLINK_NEW_SPACE_LOG, JSON.stringify(report));\n` +
+      `process.on('SIGUSR2', () => { report.atSignal = size(); let keep = []; for (let i = 0; i < 2e6; i++) { keep.push({ i, s: 'x' + i }); if (keep.length > 50000) keep = []; } report.afterChurn = size(); write(); });\n` +
+      `process.on('exit', () => { report.atExit = size(); write(); });\n`,
   );
   return ['--import', pathToFileURL(report).href];
 }
+
+type NewSpaceReport = { atExit?: number; atSignal?: number; afterChurn?: number };
+const readReport = (file: string): NewSpaceReport => (existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as NewSpaceReport) : {});
 
 /**
  * The young generation of a process that allocates enough, with survivors, to grow it several
@@ -161,6 +169,9 @@ it('a serving server with no file source, no tracing and no federation loads no 
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
   const serving = () => /serving GraphQL at (http:\/\/\S+)\/graphql/.exec(stdout)?.[1];
   await expect.poll(serving, { timeout: 30_000 }).toBeTruthy();
+  // Up and serving: the young generation is as start-up left it, and may grow from now on.
+  child.kill('SIGUSR2');
+  await expect.poll(() => readReport(newSpaceLog).afterChurn, { timeout: 30_000 }).toBeDefined();
   const answer = await fetch(`${serving()}/graphql`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -174,11 +185,14 @@ it('a serving server with no file source, no tracing and no federation loads no 
   for (const unused of ['exceljs', 'mdb-reader', '@opentelemetry/sdk-trace-base', '@opentelemetry/exporter-trace-otlp-http', '@apollo/subgraph']) {
     expect(packages.has(unused), `an idle server loaded ${unused}`).toBe(false);
   }
-  // Started, migrated, schema built and a query answered, the young generation is still the size
-  // of one that never grew; with Node's defaults the same allocations grow it (the control).
+  // Started, migrated and its schema built, the server's young generation is still the size of one
+  // that never grew (with Node's defaults the same churn grows it: the control); once it serves,
+  // the same churn grows it.
   const kept = churnedNewSpace(true);
   expect(churnedNewSpace(false), 'the control did not grow its young generation').toBeGreaterThan(kept);
-  expect(Number(readFileSync(newSpaceLog, 'utf8')), 'the serving process grew its young generation').toBeLessThanOrEqual(kept);
+  const report = readReport(newSpaceLog);
+  expect(report.atSignal, 'start-up grew the young generation').toBeLessThanOrEqual(kept);
+  expect(report.afterChurn, 'the serving process did not let its young generation grow again').toBeGreaterThan(kept);
 }, 60_000);
 
 it("a command that does not serve, and a server started with a semi-space flag of its own, keep Node's young-generation sizing", async () => {
@@ -189,7 +203,7 @@ it("a command that does not serve, and a server started with a semi-space flag o
   const schemaLog = join(dir, 'schema-new-space.txt');
   const r = spawnSync(process.execPath, [...newSpaceReport(), BIN, 'config', 'schema'], { encoding: 'utf8', env: { ...env, CRMLINK_NEW_SPACE_LOG: schemaLog } });
   expect(r.status, r.stderr).toBe(0);
-  expect(Number(readFileSync(schemaLog, 'utf8')), 'config schema ran with the serving commands\' small young generation').toBeGreaterThan(kept);
+  expect(readReport(schemaLog).atExit, 'config schema ran with the serving commands\' small young generation').toBeGreaterThan(kept);
   // --max-semi-space-size=16 is Node's own maximum: the server may grow to it, as the operator asked.
   const serveLog = join(dir, 'flagged-new-space.txt');
   const child = spawn(process.execPath, ['--max-semi-space-size=16', ...newSpaceReport(), BIN, 'serve', '--config', file, '--port', '0', '--no-schedule'], {
@@ -202,5 +216,5 @@ it("a command that does not serve, and a server started with a semi-space flag o
   await expect.poll(() => /serving GraphQL at/.test(stdout), { timeout: 30_000 }).toBe(true);
   child.kill('SIGTERM');
   expect(await exited).toBe(0);
-  expect(Number(readFileSync(serveLog, 'utf8')), 'a server started with --max-semi-space-size kept the small young generation').toBeGreaterThan(kept);
+  expect(readReport(serveLog).atExit, 'a server started with --max-semi-space-size held its young generation small').toBeGreaterThan(kept);
 }, 60_000);
