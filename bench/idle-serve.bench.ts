@@ -1,7 +1,9 @@
 /**
  * Idle `crmlink serve` memory: the compiled CLI serving a config, its RSS (VmRSS) read 5 s and 30 s
- * after /healthz first answers, with Node's default young generation and with a small one
- * (`--max-semi-space-size`), alternating, `--runs` times each.
+ * after /healthz first answers, alternating, `--runs` times each: as `crmlink serve` starts by
+ * default (bin/crmlink.mjs keeps the young generation at its initial size), with Node's own
+ * young-generation sizing (`--max-semi-space-size=16`, Node 20's maximum, which bin/crmlink.mjs
+ * leaves alone: how every server ran before), and with `--max-semi-space-size=<--semi>`.
  *
  *   node --import tsx bench/idle-serve.bench.ts --config examples/demo/crmlink.yaml [--runs 3] [--semi 1]
  *
@@ -17,7 +19,8 @@ const f = flags();
 const root = resolve(import.meta.dirname, '..');
 const config = resolve(f.get('config', 'examples/demo/crmlink.yaml'));
 const runs = f.num('runs', 3);
-const variants: Record<string, string[]> = { default: [], [`--max-semi-space-size=${f.get('semi', '1')}`]: [`--max-semi-space-size=${f.get('semi', '1')}`] };
+const semi = `--max-semi-space-size=${f.get('semi', '1')}`;
+const variants: Record<string, string[]> = { default: [], "--max-semi-space-size=16 (Node's sizing)": ['--max-semi-space-size=16'], [semi]: [semi] };
 if (!existsSync(resolve(root, 'dist/cli/main.js'))) throw new Error('dist/ is missing: run `npm run build` first');
 
 const rssMiB = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
@@ -40,7 +43,9 @@ async function once(nodeFlags: string[], port: number): Promise<{ at5s: number; 
   }
 }
 
+const loadAverage = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number);
+const loadAtStart = loadAverage();
 const out: Record<string, { at5s: number; at30s: number }[]> = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
 let port = 4700 + Math.floor(Math.random() * 200);
 for (let i = 0; i < runs; i++) for (const [name, nodeFlags] of Object.entries(variants)) out[name].push(await once(nodeFlags, port++));
-console.log(JSON.stringify({ bench: 'idle-serve', config, rssMiB: out }));
+console.log(JSON.stringify({ bench: 'idle-serve', config, loadAverage: { atStart: loadAtStart, atEnd: loadAverage() }, rssMiB: out }));

@@ -2,6 +2,7 @@ import { rmSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { DEFAULT_DEMO_DIR, DEMO_PORT } from '../../demo/defaults.js';
+import { releaseYoungGeneration } from '../young-generation.js';
 
 export function register(program: Command, ctx: CliContext): void {
   program
@@ -51,6 +52,8 @@ export function register(program: Command, ctx: CliContext): void {
       // The demo's config schedules its jobs every five minutes: the scheduler runs them, as `serve` does.
       const background = await startBackground(app, { schedule: opts.schedule, propagate: true });
       const server = await startServer(app, { port: opts.port, background, handleSignals: true, lastResort: true });
+      // Start-up is over: the young generation may grow under load again (bin/crmlink.mjs held it).
+      releaseYoungGeneration();
       ctx.out(`\ncrmlink demo: GraphQL and GraphiQL at ${server.url}/graphql, operations console at ${server.url}/console`);
       ctx.out(`config: ${demo.configPath}`);
       for (const line of describeSchedule(app, opts.schedule)) ctx.out(line);

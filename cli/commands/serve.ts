@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { configCommand } from '../options.js';
+import { releaseYoungGeneration } from '../young-generation.js';
 
 export function register(program: Command, ctx: CliContext): void {
   configCommand(program, 'serve', 'Serve the GraphQL API and run the scheduled sync jobs and hub backups')
@@ -15,6 +16,8 @@ export function register(program: Command, ctx: CliContext): void {
       // --no-schedule runs no scheduled work (sync jobs, hub backups, analysis refreshes).
       const background = await startBackground(app, { schedule: opts.schedule, propagate: opts.propagate });
       const server = await startServer(app, { port: opts.port, background, handleSignals: true, lastResort: true });
+      // Start-up is over: the young generation may grow under load again (bin/crmlink.mjs held it).
+      releaseYoungGeneration();
       ctx.out(`crmlink serving GraphQL at ${server.url}/graphql (console: ${server.url}/console, health: /healthz, readiness: /readyz, metrics: /metrics)`);
       if (server.monitoring) ctx.out(`monitoring (no credentials): ${server.monitoring.url}/metrics, ${server.monitoring.url}/readyz`);
       // Keep running until a signal closes the server.

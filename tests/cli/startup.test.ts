@@ -2,9 +2,12 @@
  * The installed CLI runs compiled JavaScript and loads a driver, the GraphQL stack or the config
  * loader only when a command needs it: `crmlink --help` loads none of them and compiles nothing.
  * Checked by the modules the process resolves (a resolve hook logs them), not by a timing.
+ * The serving commands start with V8's young generation held at its initial size (bin/crmlink.mjs)
+ * and let it grow once they serve: checked by the young generation's size in the serving process,
+ * against a process that never grows it.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -50,6 +53,41 @@ function loadLogging(): { preload: string[]; env: NodeJS.ProcessEnv; log: string
 
 const loadedFrom = (log: string) => readFileSync(log, 'utf8').split('\n').filter(Boolean);
 
+/**
+ * A preload that reports the size of V8's young generation (new space, both semi-spaces) as JSON to
+ * the file CRMLINK_NEW_SPACE_LOG names: at exit, and on SIGUSR2 both then and after it has churned
+ * enough objects, with survivors, to grow it (whether the process lets it grow at that point).
+ */
+function newSpaceReport(): string[] {
+  const report = join(dir, 'new-space.mjs');
+  writeFileSync(
+    report,
+    `import { getHeapSpaceStatistics } from 'node:v8'; import { writeFileSync } from 'node:fs';\n` +
+      `const size = () => getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size;\n` +
+      `const report = {}; const write = () => writeFileSync(process.env.CRMLINK_NEW_SPACE_LOG, JSON.stringify(report));\n` +
+      `process.on('SIGUSR2', () => { report.atSignal = size(); let keep = []; for (let i = 0; i < 2e6; i++) { keep.push({ i, s: 'x' + i }); if (keep.length > 50000) keep = []; } report.afterChurn = size(); write(); });\n` +
+      `process.on('exit', () => { report.atExit = size(); write(); });\n`,
+  );
+  return ['--import', pathToFileURL(report).href];
+}
+
+type NewSpaceReport = { atExit?: number; atSignal?: number; afterChurn?: number };
+const readReport = (file: string): NewSpaceReport => (existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as NewSpaceReport) : {});
+
+/**
+ * The young generation of a process that allocates enough, with survivors, to grow it several
+ * times over, after a run-time growth factor of 1 (the size V8 keeps when it never grows it), or
+ * with Node's defaults.
+ */
+function churnedNewSpace(growthFactorOne: boolean): number {
+  const script =
+    `const v8 = require('node:v8'); ${growthFactorOne ? "v8.setFlagsFromString('--semi-space-growth-factor=1');" : ''}` +
+    `let keep = []; for (let i = 0; i < 2e6; i++) { keep.push({ i, s: 'x' + i }); if (keep.length > 50000) keep = []; }` +
+    `process.stdout.write(String(v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size));`;
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
+  return Number(r.stdout);
+}
+
 function modulesLoadedBy(args: string[]): { urls: string[]; status: number | null; stdout: string } {
   const { preload, env, log } = loadLogging();
   const r = spawnSync(process.execPath, [...preload, BIN, ...args], { encoding: 'utf8', env });
@@ -57,6 +95,30 @@ function modulesLoadedBy(args: string[]): { urls: string[]; status: number | nul
 }
 
 const packageOf = (url: string) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url)?.[1];
+
+/** A config with one SQLite ERP table and an admin anonymous role, its ERP database written beside it. */
+function serveConfig(name: string): string {
+  const db = new Database(join(dir, `${name}-erp.db`));
+  db.exec("CREATE TABLE Customer (code text primary key, name text); INSERT INTO Customer VALUES ('C1', 'Acme')");
+  db.close();
+  const file = join(dir, `${name}.yaml`);
+  writeFileSync(
+    file,
+    [
+      `hub: { dialect: sqlite, connection: { filename: ./${name}-hub.db } }`,
+      'sources:',
+      `  erp: { kind: erp, dialect: sqlite, connection: { filename: ./${name}-erp.db } }`,
+      'entities:',
+      '  Customer:',
+      '    sources:',
+      '      erp: { table: Customer, key: [code], fields: { code: code, name: name } }',
+      'server:',
+      '  auth: { mode: none, anonymousRole: admin, roles: { admin: { customers: all, admin: true } } }',
+      '',
+    ].join('\n'),
+  );
+  return file;
+}
 
 it('--help runs the compiled CLI and loads no driver, GraphQL, config loader or TypeScript compiler', () => {
   const { urls, status, stdout } = modulesLoadedBy(['--help']);
@@ -95,32 +157,21 @@ it('a SQLite source loads the SQLite driver only: no PostgreSQL, MySQL or SQL Se
 });
 
 it('a serving server with no file source, no tracing and no federation loads no workbook or Access reader, OpenTelemetry SDK or subgraph builder', async () => {
-  const db = new Database(join(dir, 'serve-erp.db'));
-  db.exec("CREATE TABLE Customer (code text primary key, name text); INSERT INTO Customer VALUES ('C1', 'Acme')");
-  db.close();
-  const file = join(dir, 'serve.yaml');
-  writeFileSync(
-    file,
-    [
-      'hub: { dialect: sqlite, connection: { filename: ./serve-hub.db } }',
-      'sources:',
-      '  erp: { kind: erp, dialect: sqlite, connection: { filename: ./serve-erp.db } }',
-      'entities:',
-      '  Customer:',
-      '    sources:',
-      '      erp: { table: Customer, key: [code], fields: { code: code, name: name } }',
-      'server:',
-      '  auth: { mode: none, anonymousRole: admin, roles: { admin: { customers: all, admin: true } } }',
-      '',
-    ].join('\n'),
-  );
+  const file = serveConfig('serve');
   const { preload, env, log } = loadLogging();
-  const child = spawn(process.execPath, [...preload, BIN, 'serve', '--config', file, '--port', '0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const newSpaceLog = join(dir, 'serve-new-space.txt');
+  const child = spawn(process.execPath, [...preload, ...newSpaceReport(), BIN, 'serve', '--config', file, '--port', '0'], {
+    env: { ...env, CRMLINK_NEW_SPACE_LOG: newSpaceLog },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
   const serving = () => /serving GraphQL at (http:\/\/\S+)\/graphql/.exec(stdout)?.[1];
   await expect.poll(serving, { timeout: 30_000 }).toBeTruthy();
+  // Up and serving: the young generation is as start-up left it, and may grow from now on.
+  child.kill('SIGUSR2');
+  await expect.poll(() => readReport(newSpaceLog).afterChurn, { timeout: 30_000 }).toBeDefined();
   const answer = await fetch(`${serving()}/graphql`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -134,4 +185,36 @@ it('a serving server with no file source, no tracing and no federation loads no 
   for (const unused of ['exceljs', 'mdb-reader', '@opentelemetry/sdk-trace-base', '@opentelemetry/exporter-trace-otlp-http', '@apollo/subgraph']) {
     expect(packages.has(unused), `an idle server loaded ${unused}`).toBe(false);
   }
+  // Started, migrated and its schema built, the server's young generation is still the size of one
+  // that never grew (with Node's defaults the same churn grows it: the control); once it serves,
+  // the same churn grows it.
+  const kept = churnedNewSpace(true);
+  expect(churnedNewSpace(false), 'the control did not grow its young generation').toBeGreaterThan(kept);
+  const report = readReport(newSpaceLog);
+  expect(report.atSignal, 'start-up grew the young generation').toBeLessThanOrEqual(kept);
+  expect(report.afterChurn, 'the serving process did not let its young generation grow again').toBeGreaterThan(kept);
+}, 60_000);
+
+it("a command that does not serve, and a server started with a semi-space flag of its own, keep Node's young-generation sizing", async () => {
+  const file = serveConfig('flagged');
+  const kept = churnedNewSpace(true);
+  const env = { ...process.env, NODE_OPTIONS: /--require \S*native-addons\.cjs/.exec(process.env.NODE_OPTIONS ?? '')?.[0] ?? '' };
+  // `config schema` builds and prints the config's JSON schema: enough allocation to grow the young generation.
+  const schemaLog = join(dir, 'schema-new-space.txt');
+  const r = spawnSync(process.execPath, [...newSpaceReport(), BIN, 'config', 'schema'], { encoding: 'utf8', env: { ...env, CRMLINK_NEW_SPACE_LOG: schemaLog } });
+  expect(r.status, r.stderr).toBe(0);
+  expect(readReport(schemaLog).atExit, 'config schema ran with the serving commands\' small young generation').toBeGreaterThan(kept);
+  // --max-semi-space-size=16 is Node's own maximum: the server may grow to it, as the operator asked.
+  const serveLog = join(dir, 'flagged-new-space.txt');
+  const child = spawn(process.execPath, ['--max-semi-space-size=16', ...newSpaceReport(), BIN, 'serve', '--config', file, '--port', '0', '--no-schedule'], {
+    env: { ...env, CRMLINK_NEW_SPACE_LOG: serveLog },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  await expect.poll(() => /serving GraphQL at/.test(stdout), { timeout: 30_000 }).toBe(true);
+  child.kill('SIGTERM');
+  expect(await exited).toBe(0);
+  expect(readReport(serveLog).atExit, 'a server started with --max-semi-space-size held its young generation small').toBeGreaterThan(kept);
 }, 60_000);
