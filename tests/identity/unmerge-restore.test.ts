@@ -214,6 +214,14 @@ describe('unmerge: the source keys and the records', () => {
     expect((await unmergeRecords(env.hub, { mergeId: r2.mergeId, actor: 'u' })).kept).toEqual([]);
     expect((await env.hub.get('Customer', S))!.version).toBe(mid2);
     expect((await env.hub.get('Customer', H))!).toMatchObject({ mergedInto: null, values: { name: NAME } });
+
+    // one with no keys that filled a field: the survivor is written for the value it gets back
+    const P = await customer(env, [], { name: NAME, phone: '010-82882688' });
+    const r3 = await mergeRecords(env.hub, { survivor: S, merged: P, actor: 'u', rules: NEWEST });
+    expect(r3.changedFields).toEqual(['phone']);
+    const u3 = await unmergeRecords(env.hub, { mergeId: r3.mergeId, actor: 'u' });
+    expect(u3.survivor.values.phone).toBeNull();
+    expect(u3.survivor.version).toBe(r3.survivor.version + 1);
   });
 
   it('a value changed after the merge is kept and named with what it holds; the other values the merge changed go back', async () => {
@@ -222,12 +230,14 @@ describe('unmerge: the source keys and the records', () => {
     const M = await customer(env, [{ source: 'finance', key: 'F1', changedAt: T2, values: { name: NAME, email: 'b@x.example', phone: '010-82882688', city: '北京' } }]);
     const r = await mergeRecords(env.hub, { survivor: S, merged: M, actor: 'u', rules: NEWEST });
     expect(r.changedFields).toEqual(['phone', 'email', 'city']);
-    await env.hub.knex('crm_customer').where({ id: S }).update({ phone: '010-60606666' });
+    // after the merge: a value the merge set, and one it did not touch, edited on the survivor;
+    // one edited on the merged record (the merge never changes its values)
+    await env.hub.knex('crm_customer').where({ id: S }).update({ phone: '010-60606666', industry: '通信' });
+    await env.hub.knex('crm_customer').where({ id: M }).update({ industry: '制造' });
     const u = await unmergeRecords(env.hub, { mergeId: r.mergeId, actor: 'u' });
     expect(u.kept).toEqual([`${S}.phone changed after the merge; kept "010-60606666"`]);
-    expect(u.survivor.values).toMatchObject({ email: 'a@x.example', phone: '010-60606666', city: null });
-    // the merged record's own values were never touched; it keeps them
-    expect(u.restored.values).toMatchObject({ email: 'b@x.example', phone: '010-82882688', city: '北京' });
+    expect(u.survivor.values).toMatchObject({ email: 'a@x.example', phone: '010-60606666', city: null, industry: '通信' });
+    expect(u.restored.values).toMatchObject({ email: 'b@x.example', phone: '010-82882688', city: '北京', industry: '制造' });
   });
 });
 
@@ -323,7 +333,7 @@ describe('unmerge: children', () => {
   });
 });
 
-describe('unmerge: provenance and candidates', () => {
+describe('unmerge: provenance, candidates and later merges', () => {
   it('the survivor’s provenance goes back field by field: a field the merge filled loses it, a field decided for the merged record gets its own back', async () => {
     const env = await open();
     const S = await customer(env, [{ source: 'erp', key: 'E1', changedAt: T1, values: { name: NAME, email: 'a@x.example' } }]);
@@ -380,5 +390,28 @@ describe('unmerge: provenance and candidates', () => {
     expect(mid.find((c) => c.id === wm.id)).toEqual(before.find((c) => c.id === wm.id));
     expect((await unmergeRecords(env.hub, { mergeId: r.mergeId, actor: 'u' })).kept).toEqual([]);
     expect(await all()).toEqual(before);
+  });
+
+  it('without survivorship given, the survivor is not recomputed over a later merge; with it, a recompute that changes nothing is not reported', async () => {
+    const env = await open();
+    const S = await customer(env, [{ source: 'erp', key: 'E1', values: { name: NAME } }]);
+    const M = await customer(env, [{ source: 'finance', key: 'F1', values: { name: NAME, phone: '010-82882688' } }]);
+    const N = await customer(env, [{ source: 'oa', key: 'O1', values: { name: NAME, phone: '010-60606666' } }]);
+    const first = await mergeRecords(env.hub, { survivor: S, merged: M, actor: 'u', rules: NEWEST });
+    // the later merge leaves the phone the first filled (they disagree: an open conflict)
+    expect((await mergeRecords(env.hub, { survivor: S, merged: N, actor: 'u', rules: NEWEST })).conflicts).toEqual(['phone']);
+    const u = await unmergeRecords(env.hub, { mergeId: first.mergeId, actor: 'u' });
+    expect(u.kept).toEqual([]);
+    expect(u.survivor.values.phone).toBeNull();
+    expect((await env.hub.get('Customer', N))!.mergedInto).toBe(S);
+
+    const S2 = await customer(env, [{ source: 'erp', key: 'E2', values: { name: NAME } }]);
+    const M2 = await customer(env, [{ source: 'finance', key: 'F2', values: { name: NAME, phone: '010-82882688' } }]);
+    const N2 = await customer(env, [{ source: 'oa', key: 'O2', values: { name: NAME } }]);
+    const first2 = await mergeRecords(env.hub, { survivor: S2, merged: M2, actor: 'u', rules: NEWEST });
+    await mergeRecords(env.hub, { survivor: S2, merged: N2, actor: 'u', rules: NEWEST });
+    const v = await unmergeRecords(env.hub, { mergeId: first2.mergeId, actor: 'u', rules: NEWEST });
+    expect(v.kept).toEqual([]);
+    expect(v.survivor.values.phone).toBeNull();
   });
 });
