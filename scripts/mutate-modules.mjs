@@ -64,6 +64,7 @@ export const MODULES = {
       'tests/identity/merge-decisions.test.ts',
       'tests/identity/merge.test.ts',
       'tests/identity/merge-conflicts.test.ts',
+      'tests/identity/unmerge-restore.test.ts',
     ],
   },
 };

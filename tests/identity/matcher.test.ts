@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
+  CUSTOMER_MATCH_KEYS,
+  MATCH_KEYS_VERSION,
+  matchInputOf,
+  matchKeysOf,
   DEFAULT_RULES,
   MatchIndex,
   makeCreditCode,
@@ -7,6 +11,8 @@ import {
   type MatchInput,
   type MatchRule,
 } from '../../identity/index.js';
+import { MATCH_KEY_COLUMNS as K } from '../../hub/tables.js';
+import { useTestHub } from '../support/hub.js';
 
 const HUAWEI = '914403001922038216';
 const BAIDU = '91110000802100433B';
@@ -258,6 +264,57 @@ describe('MatchIndex', () => {
       id: 'x',
       value: '91110108551385082R',
       reason: "check digit should be 'Q' but is 'R'",
+    });
+  });
+});
+
+describe('match keys: what the hub stores beside a customer to find its matches', () => {
+  it('each rule’s key is the value as the matcher compares it: the checked credit code, the name’s core, the phone’s digits, the address in lower case', () => {
+    expect(matchKeysOf({ id: 'a', name: '北京华为技术有限公司', creditCode: ' ９１４４０３００１９２２０３８２１６', phone: '(010) 8288-2688', email: ' Sales@ACME.cn ' })).toEqual({
+      creditCode: HUAWEI,
+      name: '华为技术',
+      phone: '01082882688',
+      email: 'sales@acme.cn',
+    });
+  });
+
+  it('no key for a value that identifies nothing: absent, a bad credit code, a one-character name, a short phone, not an address', () => {
+    const none = { creditCode: null, name: null, phone: null, email: null };
+    expect(matchKeysOf({ id: 'a', name: null, creditCode: null, phone: null, email: null })).toEqual(none);
+    expect(matchKeysOf({ id: 'a', name: '无', creditCode: '914403001922038217', phone: '12345', email: 'sales@' })).toEqual(none);
+  });
+
+  it('reads a record’s values as text: numbers become strings, absent values none', () => {
+    expect(matchInputOf('cus_1', { name: 'Huawei', creditCode: undefined, phone: 1082882688, email: null, city: '北京' })).toEqual({
+      id: 'cus_1',
+      name: 'Huawei',
+      creditCode: null,
+      phone: '1082882688',
+      email: null,
+    });
+    expect(CUSTOMER_MATCH_KEYS.version).toBe(MATCH_KEYS_VERSION);
+    expect(CUSTOMER_MATCH_KEYS.keys({ name: 'Huawei Technologies Co., Ltd.', phone: 1082882688, creditCode: HUAWEI })).toEqual({
+      creditCode: HUAWEI,
+      name: 'huaweitechnologies',
+      phone: '1082882688',
+      email: null,
+    });
+  });
+
+  const env = useTestHub('sqlite', 'mkeys');
+  it('a customer the hub writes carries those keys and the derivation’s version in its match columns', async () => {
+    const hub = env.hub!;
+    hub.store.matchKeyDeriver = CUSTOMER_MATCH_KEYS;
+    await hub.store.transaction((trx) =>
+      hub.store.golden.write(trx, 'Customer', [{ gid: 'cus_k1', current: null, patch: { name: '北京华为技术有限公司', creditCode: HUAWEI, phone: '010-8288 2688', email: 'Sales@Acme.cn' } }], { actor: 't', action: 'create' }),
+    );
+    const row = (await hub.knex('crm_customer').where({ id: 'cus_k1' }).first()) as Record<string, unknown>;
+    expect({ code: row[K.creditCode], name: row[K.name], phone: row[K.phone], email: row[K.email], version: Number(row[K.version]) }).toEqual({
+      code: HUAWEI,
+      name: '华为技术',
+      phone: '01082882688',
+      email: 'sales@acme.cn',
+      version: MATCH_KEYS_VERSION,
     });
   });
 });

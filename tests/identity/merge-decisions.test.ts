@@ -349,6 +349,39 @@ async function merged(env: Env) {
   return { S, M, V, contact, mergeId: r.mergeId, r };
 }
 
+describe('merge: the order of the planned writes', () => {
+  it('by source, then by key within a source, whatever order the keys were linked in', async () => {
+    const env = await open();
+    const held = { name: NAME, email: 'a@x.example', phone: null };
+    // linked in an order that is neither, keys sorting the other way round from their sources,
+    // and the merged record's keys (read after the survivor's) sorting before them
+    const S = await customer(env, [
+      { source: 'oa', key: 'A1', changedAt: T1, values: held },
+      { source: 'erp', key: 'Z3', changedAt: T1, values: held },
+      { source: 'finance', key: 'M1', changedAt: T1, values: held },
+      { source: 'erp', key: 'Z1', changedAt: T1, values: held },
+      { source: 'oa', key: 'A0', changedAt: T1, values: held },
+      { source: 'erp', key: 'Z2', changedAt: T1, values: held },
+    ]);
+    const other = { name: NAME, email: null, phone: '010-82882688' };
+    const M = await customer(env, [
+      { source: 'finance', key: 'M0', changedAt: T1, values: other },
+      { source: 'erp', key: 'Z0', changedAt: T1, values: other },
+    ]);
+    const r = await mergeRecords(env.hub, { survivor: S, merged: M, actor: 'u', rules: NEWEST, dryRun: true });
+    expect(r.writes.map((w) => `${w.source}:${w.sourceKey} ${Object.keys(w.fields).join()}`)).toEqual([
+      'erp:Z0 email',
+      'erp:Z1 phone',
+      'erp:Z2 phone',
+      'erp:Z3 phone',
+      'finance:M0 email',
+      'finance:M1 phone',
+      'oa:A0 phone',
+      'oa:A1 phone',
+    ]);
+  });
+});
+
 describe('merge: what it refuses and which candidates it decides', () => {
   it('refuses a deleted record, and tells a survivor that was merged away where to merge instead', async () => {
     const env = await open();
