@@ -15,6 +15,7 @@ import { loadConfigFile } from '../../config/load.js';
 import { Hub } from '../../hub/hub.js';
 import { tryLockJob } from '../../hub/locks.js';
 import { listBackups, verifyBackup } from '../../hub/backup/index.js';
+import { sqliteErpConfig } from '../support/config.js';
 
 const BIN = resolve(import.meta.dirname, '../../bin/crmlink.mjs');
 const dir = mkdtempSync(join(tmpdir(), 'crmlink-cli-backup-'));
@@ -30,24 +31,7 @@ function config(name: string, backup: string): string {
   const sub = join(dir, name);
   const file = join(sub, 'crmlink.yaml');
   mkdirSync(sub, { recursive: true });
-  writeFileSync(
-    file,
-    [
-      `hub: { dialect: sqlite, connection: { filename: ./hub.db }, backup: ${backup} }`,
-      'sources:',
-      '  erp: { kind: erp, dialect: sqlite, connection: { filename: ./erp.db } }',
-      'entities:',
-      '  Customer:',
-      '    sources:',
-      '      erp: { table: Customer, key: [code], fields: { code: code, name: name } }',
-      'sync:',
-      '  jobs:',
-      '    customers: { entity: Customer, sources: [erp], direction: pull }',
-      'server:',
-      '  auth: { mode: none, anonymousRole: admin, roles: { admin: { customers: all, admin: true } } }',
-      '',
-    ].join('\n'),
-  );
+  writeFileSync(file, sqliteErpConfig({ hub: './hub.db', erp: './erp.db', hubOptions: `backup: ${backup}`, pullJob: true }));
   return file;
 }
 

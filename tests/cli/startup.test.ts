@@ -13,6 +13,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, expect, it } from 'vitest';
+import { sqliteErpConfig } from '../support/config.js';
 
 const BIN = resolve(import.meta.dirname, '../../bin/crmlink.mjs');
 const dir = mkdtempSync(join(tmpdir(), 'crmlink-startup-'));
@@ -102,21 +103,7 @@ function serveConfig(name: string): string {
   db.exec("CREATE TABLE Customer (code text primary key, name text); INSERT INTO Customer VALUES ('C1', 'Acme')");
   db.close();
   const file = join(dir, `${name}.yaml`);
-  writeFileSync(
-    file,
-    [
-      `hub: { dialect: sqlite, connection: { filename: ./${name}-hub.db } }`,
-      'sources:',
-      `  erp: { kind: erp, dialect: sqlite, connection: { filename: ./${name}-erp.db } }`,
-      'entities:',
-      '  Customer:',
-      '    sources:',
-      '      erp: { table: Customer, key: [code], fields: { code: code, name: name } }',
-      'server:',
-      '  auth: { mode: none, anonymousRole: admin, roles: { admin: { customers: all, admin: true } } }',
-      '',
-    ].join('\n'),
-  );
+  writeFileSync(file, sqliteErpConfig({ hub: `./${name}-hub.db`, erp: `./${name}-erp.db` }));
   return file;
 }
 

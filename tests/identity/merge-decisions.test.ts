@@ -24,44 +24,12 @@ import {
   type MergePolicies,
   type SurvivorshipRules,
 } from '../../identity/index.js';
-import { createTestDatabase, type TestDatabase } from '../support/databases.js';
-import { seedGoldenCustomer } from './golden-seed.js';
+import { identityHubs, seedGoldenCustomer, type IdentityEnv } from './golden-seed.js';
 
 const NEWEST: SurvivorshipRules = { default: 'newest', fields: {} };
 
-interface Env {
-  db: TestDatabase;
-  hub: Hub;
-}
-
-const opened: Env[] = [];
-afterEach(async () => {
-  for (const e of opened.splice(0)) {
-    await e.hub.destroy();
-    await e.db.drop();
-  }
-});
-
-async function open(): Promise<Env> {
-  const db = await createTestDatabase('sqlite', 'mdec');
-  const loaded = parseConfig(`
-hub:
-  dialect: sqlite
-  connection: ${JSON.stringify(db.connection)}
-sources:
-  erp: { kind: erp, dialect: sqlite, connection: { filename: ./erp.db } }
-  finance: { kind: finance, dialect: sqlite, connection: { filename: ./finance.db } }
-  oa: { kind: oa, dialect: sqlite, connection: { filename: ./oa.db } }
-entities:
-  Customer:
-    sources:
-      erp: { table: customer, key: [code], fields: { name: name } }
-      finance: { table: ar_customer, key: [id], fields: { name: cust_name } }
-`);
-  const env = { db, hub: await Hub.open(loaded) };
-  opened.push(env);
-  return env;
-}
+type Env = IdentityEnv;
+const open = identityHubs('mdec', ['erp', 'finance']);
 
 interface Link {
   source: string;

@@ -6,14 +6,13 @@
  * merge re-pointed, the children's bases in a source where the survivor has no key left, and the
  * merge candidates; what changed after the merge is kept and named instead.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../config/load.js';
+import { describe, expect, it } from 'vitest';
 import { hashRecord } from '../../model/values.js';
 import type { CrmRecord } from '../../model/entities.js';
 import { Hub, nowIso } from '../../hub/hub.js';
 import { SYSTEM_TABLES as T } from '../../hub/tables.js';
 import { findCandidates, mergeRecords, recomputeGolden, unmergeRecords, type SurvivorshipRules } from '../../identity/index.js';
-import { createTestDatabase, type TestDatabase } from '../support/databases.js';
+import { identityHubs, seedGoldenCustomer, type IdentityEnv, type SeedLink } from './golden-seed.js';
 
 const NEWEST: SurvivorshipRules = { default: 'newest', fields: {} };
 const NAME = '北京华为技术有限公司';
@@ -21,81 +20,14 @@ const T1 = '2024-03-01T00:00:00.000Z';
 const T2 = '2024-04-01T00:00:00.000Z';
 const LINKED = '2024-01-01T00:00:00.000Z';
 
-interface Env {
-  db: TestDatabase;
-  hub: Hub;
-}
+type Env = IdentityEnv;
+const open = identityHubs('umr', ['erp', 'finance', 'oa']);
 
-const opened: Env[] = [];
-afterEach(async () => {
-  for (const e of opened.splice(0)) {
-    await e.hub.destroy();
-    await e.db.drop();
-  }
-});
+type Link = Omit<SeedLink, 'changedAt'> & { changedAt?: string | null };
 
-async function open(): Promise<Env> {
-  const db = await createTestDatabase('sqlite', 'umr');
-  const loaded = parseConfig(`
-hub:
-  dialect: sqlite
-  connection: ${JSON.stringify(db.connection)}
-sources:
-  erp: { kind: erp, dialect: sqlite, connection: { filename: ./erp.db } }
-  finance: { kind: finance, dialect: sqlite, connection: { filename: ./finance.db } }
-  oa: { kind: oa, dialect: sqlite, connection: { filename: ./oa.db } }
-entities:
-  Customer:
-    sources:
-      erp: { table: customer, key: [code], fields: { name: name } }
-      finance: { table: ar_customer, key: [id], fields: { name: cust_name } }
-      oa: { table: org, key: [id], fields: { name: org_name } }
-`);
-  const env = { db, hub: await Hub.open(loaded) };
-  opened.push(env);
-  return env;
-}
-
-interface Link {
-  source: string;
-  key: string;
-  changedAt?: string | null;
-  values: CrmRecord;
-  /** The xref rule the key was linked by (default `new`) and when. */
-  rule?: string;
-  linkedAt?: string;
-}
-
-/** A golden customer as sync leaves it: row, xref, base rows, then survivorship and provenance. */
-async function customer(env: Env, links: Link[], hubValues: CrmRecord = {}): Promise<string> {
-  const { hub } = env;
-  const gid = hub.newId('Customer');
-  await hub.knex.transaction(async (trx) => {
-    await trx('crm_customer').insert({
-      id: gid,
-      ...hub.toRow('Customer', { name: links[0]?.values.name ?? NAME, ...hubValues }),
-      _version: 1,
-      _seq: await hub.nextSeq(trx),
-      _updated_at: nowIso(),
-      _deleted: false,
-    });
-    for (const l of links) {
-      await trx(T.xref).insert({ entity: 'Customer', source: l.source, source_key: l.key, gid, rule: l.rule ?? 'new', linked_at: l.linkedAt ?? LINKED });
-      await trx(T.base).insert({
-        entity: 'Customer',
-        source: l.source,
-        source_key: l.key,
-        values: JSON.stringify(l.values),
-        hash: hashRecord(l.values),
-        deleted: false,
-        changed_at: l.changedAt === undefined ? T1 : l.changedAt,
-        synced_at: LINKED,
-      });
-    }
-    if (links.length > 0) await recomputeGolden(hub, trx, 'Customer', gid, NEWEST);
-  });
-  return gid;
-}
+/** A golden customer as sync leaves it (each link changed at T1 unless given, synced at LINKED). */
+const customer = (env: Env, links: Link[], hubValues: CrmRecord = {}): Promise<string> =>
+  seedGoldenCustomer(env.hub, links.map((l) => ({ ...l, changedAt: l.changedAt === undefined ? T1 : l.changedAt })), { rules: NEWEST, hubValues, syncedAt: LINKED });
 
 /** A contact of `customerId` in the hub, optionally with rows (xref and base) in sources. */
 async function contact(env: Env, customerId: string, opts: { deleted?: boolean; rows?: { source: string; key: string; base: CrmRecord; deleted?: boolean; changedAt?: string | null }[] } = {}): Promise<string> {

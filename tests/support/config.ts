@@ -24,6 +24,27 @@ export function namedSources(...names: string[]): string {
   return ['sources:', ...names.map((n) => `  ${n}: { kind: ${n}, dialect: sqlite, connection: { filename: ./${n}.db } }`)].join('\n');
 }
 
+/**
+ * A whole config over SQLite files beside it: a hub, an ERP whose `Customer` table (code, name)
+ * maps to Customer, an admin anonymous role; `hubOptions` go into the hub's line, `pullJob` adds a
+ * `customers` pull job.
+ */
+export function sqliteErpConfig(o: { hub: string; erp: string; hubOptions?: string; pullJob?: boolean }): string {
+  return [
+    `hub: { dialect: sqlite, connection: { filename: ${o.hub} }${o.hubOptions ? `, ${o.hubOptions}` : ''} }`,
+    'sources:',
+    `  erp: { kind: erp, dialect: sqlite, connection: { filename: ${o.erp} } }`,
+    'entities:',
+    '  Customer:',
+    '    sources:',
+    '      erp: { table: Customer, key: [code], fields: { code: code, name: name } }',
+    ...(o.pullJob ? ['sync:', '  jobs:', '    customers: { entity: Customer, sources: [erp], direction: pull }'] : []),
+    'server:',
+    '  auth: { mode: none, anonymousRole: admin, roles: { admin: { customers: all, admin: true } } }',
+    '',
+  ].join('\n');
+}
+
 /** The ConfigError that parsing `text` with `env` raises; throws when the text is accepted or fails otherwise. */
 export function configErrorOf(text: string, env: Record<string, string> = {}): ConfigError {
   try {
