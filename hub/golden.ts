@@ -135,6 +135,8 @@ const MATCH_FIELDS: ReadonlySet<string> = new Set(MATCH_KEY_RULES);
 
 /** Distinct update column sets kept per table before the cache starts over. */
 const MAX_UPDATE_SHAPES = 256;
+/** Merges of merges followed before giving up (as the pull's link stage does). */
+const MAX_MERGE_CHAIN = 5;
 const WHERE: Column[] = [
   { name: C.id, type: 'text' },
   { name: C.version, type: 'integer' },
@@ -183,6 +185,31 @@ export class GoldenRecords {
       t.updates.set(key, u);
     }
     return u;
+  }
+
+  /**
+   * Of these ids, the records merged away, each to the record that stands for it now (following
+   * merges of merges); an id not merged is absent. Reads only the ids and merge links, so it is
+   * cheap where almost nothing was merged.
+   */
+  async survivors(q: Q, entity: EntityName, ids: readonly string[]): Promise<Map<string, string>> {
+    const st = this.ctx.statements;
+    const sql = `SELECT ${C.id}, ${C.mergedInto} FROM ${this.ctx.table(entity)} WHERE ${C.mergedInto} IS NOT NULL AND ${st.inList(C.id, 'text', 1)}`;
+    const out = new Map<string, string>();
+    // Each id asked for, by the id its chain has reached.
+    let pending = new Map(ids.map((id) => [id, [id]]));
+    for (let depth = 0; depth < MAX_MERGE_CHAIN && pending.size > 0; depth++) {
+      const next = new Map<string, string[]>();
+      await st.selectIn<Record<string, unknown>>(q, sql, [], [...pending.keys()], (r) => {
+        const into = String(r[C.mergedInto]);
+        for (const origin of pending.get(String(r[C.id])) ?? []) {
+          out.set(origin, into);
+          next.set(into, [...(next.get(into) ?? []), origin]);
+        }
+      });
+      pending = next;
+    }
+    return out;
   }
 
   /** Reserve `n` consecutive change sequence numbers; returns the first. Call inside the write's transaction. */

@@ -9,7 +9,6 @@ import type { Knex } from 'knex';
 import { RowError } from '../../core/errors.js';
 import type { BaseEntry } from '../../hub/bases.js';
 import type { Hub, HubRecord } from '../../hub/hub.js';
-import type { EntityName } from '../../model/entities.js';
 import type { IdentityLinker } from '../identity.js';
 import type { LinkedPage, PageContext, PageItem, Rejected, UpsertItem } from './types.js';
 
@@ -36,7 +35,7 @@ export async function linkPage(items: Map<string, PageItem>, ctx: PageContext, t
     const gid = xref.get(k)?.gid ?? (decisions.get(k)?.isNew === false ? decisions.get(k)?.gid : undefined);
     if (gid) known.add(gid);
   }
-  const records = await followMerges(deps.hub, ctx.entity, trx, [...known]);
+  const records = await followMerges(deps.hub, ctx, trx, [...known]);
   const gids = [...new Set([...records.values()].map((r) => r.id))];
   const provenance = await store.provenance.load(trx, ctx.entity, gids);
   const open = await store.conflicts.loadOpen(trx, ctx.entity, gids);
@@ -90,23 +89,24 @@ async function baseRefsToSurvivors(bases: Map<string, BaseEntry>, ctx: PageConte
       if (v !== null && v !== undefined) gids.add(String(v));
     }
     if (gids.size === 0) continue;
-    const survivors = await followMerges(hub, target, trx, [...gids]);
+    const survivors = await hub.store.golden.survivors(trx, target, [...gids]);
+    if (survivors.size === 0) continue;
     for (const [key, b] of bases) {
       const v = b.values[name];
-      const survivor = v === null || v === undefined ? undefined : survivors.get(String(v))?.id;
-      if (survivor !== undefined && survivor !== String(v)) bases.set(key, { ...b, values: { ...b.values, [name]: survivor } });
+      const survivor = v === null || v === undefined ? undefined : survivors.get(String(v));
+      if (survivor !== undefined) bases.set(key, { ...b, values: { ...b.values, [name]: survivor } });
     }
   }
   return bases;
 }
 
 /** Hub records by gid, following `_merged_into` to the survivor (keyed by the gid asked for). */
-async function followMerges(hub: Hub, entity: EntityName, trx: Knex.Transaction, gids: string[]): Promise<Map<string, HubRecord>> {
+async function followMerges(hub: Hub, ctx: PageContext, trx: Knex.Transaction, gids: string[]): Promise<Map<string, HubRecord>> {
   const out = new Map<string, HubRecord>();
   let pending = gids;
   const asked = new Map<string, string>(gids.map((g) => [g, g]));
   for (let depth = 0; depth < 5 && pending.length > 0; depth++) {
-    const found = await hub.getMany(entity, pending, trx);
+    const found = await hub.getMany(ctx.entity, pending, trx);
     const next: string[] = [];
     for (const g of pending) {
       const rec = found.get(g);

@@ -53,6 +53,21 @@ describe.each(['sqlite', 'postgres'] as const)('golden record write on a %s hub'
     await expect(hub.store.transaction((trx) => hub.store.golden.write(trx, 'Customer', [{ gid: 'x', current: null, patch: { nope: 1 } }], { actor: 'a', action: 'test' }))).rejects.toBeInstanceOf(CrmlinkError);
   });
 
+  it('survivors: each merged id to the record that stands for it now, through merges of merges; ids not merged absent', async (t) => {
+    const hub = env.hub;
+    if (!hub) return t.skip();
+    const meta = { actor: 'a', action: 'test' };
+    const rec = (gid: string) => ({ gid, current: null, patch: { name: gid } });
+    await hub.store.transaction((trx) => hub.store.golden.write(trx, 'Customer', ['cus_s', 'cus_m1', 'cus_m2', 'cus_alone'].map(rec), meta));
+    // m2 merged into m1, then m1 into s.
+    for (const [from, into] of [['cus_m2', 'cus_m1'], ['cus_m1', 'cus_s']]) {
+      const current = (await hub.get('Customer', from))!;
+      await hub.store.transaction((trx) => hub.store.golden.write(trx, 'Customer', [{ gid: from, current, patch: {}, mergedInto: into }], meta));
+    }
+    const got = await hub.store.golden.survivors(hub.knex, 'Customer', ['cus_m2', 'cus_m1', 'cus_s', 'cus_alone', 'cus_none']);
+    expect(Object.fromEntries(got)).toEqual({ cus_m2: 'cus_s', cus_m1: 'cus_s' });
+  });
+
   it('a record changed after it was read is a StaleRecordError', async (t) => {
     const hub = env.hub;
     if (!hub) return t.skip();
