@@ -8,6 +8,8 @@ import type { Knex } from 'knex';
 import { Decimal } from 'decimal.js';
 import { ANALYSIS_TABLES } from '../hub/analysis.js';
 import { bigOf, bigOr0, centsToDecimal, col, marks, rowsOf, table } from './sql.js';
+import { SORT_KEYS, type SortKey } from './sort-keys.js';
+export { PROFIT_SORT_KEYS, SORT_KEYS, type SortKey } from './sort-keys.js';
 
 /** Which customers a viewer sees (the role's row rule). */
 export type AnalysisScope = { customers: 'all' } | { customers: 'own'; user: string } | { customers: 'team'; team: string | undefined };
@@ -44,18 +46,6 @@ export interface AnalysisFilter {
   overdue?: boolean;
 }
 
-export const SORT_KEYS = {
-  PROFIT: 'a.profit_cents',
-  REVENUE: 'a.revenue_cents',
-  RECEIVABLE: 'a.receivable_cents',
-  OVERDUE: 'a.overdue_cents',
-  LAST_PURCHASE: 'a.last_purchase',
-  POTENTIAL: 'a.potential_cents',
-  CUSTOMER: 'a.customer_id',
-} as const;
-export type SortKey = keyof typeof SORT_KEYS;
-/** Sort keys that reveal profit or cost. */
-export const PROFIT_SORT_KEYS: readonly SortKey[] = ['PROFIT'];
 
 /** The row rule as SQL on the customer alias `c`, with its bindings. */
 function scopeSql(scope: AnalysisScope): { sql: string; bindings: unknown[] } {

@@ -8,11 +8,13 @@
  *   npm run bench -- --full                     all, published sizes
  *   npm run bench -- customer360 list           only the benches whose file name contains a word
  *   npm run bench -- --full --out results.json  also write every bench's JSON into one file
+ *   npm run bench -- --compiled                 the benches that report memory run compiled
+ *                                               (dist/bench/, built first), as the service runs
  *
  * Needs PostgreSQL and MariaDB on 127.0.0.1 (PG_URL, MYSQL_URL; the defaults are the local
  * servers with trust / no password). All traffic stays on 127.0.0.1.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { resolve } from 'node:path';
@@ -22,10 +24,15 @@ interface Bench {
   file: string;
   args: string[];
   fullArgs: string[];
+  /** Compiled by tsconfig.bench.json: with --compiled it runs from dist/bench/, without tsx. */
+  compilable: boolean;
 }
 
+/** The benches whose figures include the process's memory (tsx adds ~45 MiB to it): see tsconfig.bench.json. */
+const COMPILABLE = new Set(['sync.bench.ts', 'read-memory.bench.ts']);
+
 /** One bench: its arguments as typed on a command line, at the modest and the published sizes. */
-const bench = (name: string, file: string, args: string, fullArgs: string): Bench => ({ name, file, args: args.split(' '), fullArgs: fullArgs.split(' ') });
+const bench = (name: string, file: string, args: string, fullArgs: string): Bench => ({ name, file, args: args.split(' '), fullArgs: fullArgs.split(' '), compilable: COMPILABLE.has(file) });
 
 const BENCHES: Bench[] = [
   bench('cli: process start, compiled vs tsx', 'startup.bench.ts', '--runs 10', '--runs 30'),
@@ -46,16 +53,23 @@ const BENCHES: Bench[] = [
 
 const argv = process.argv.slice(2);
 const full = argv.includes('--full');
+const compiled = argv.includes('--compiled');
 const outAt = argv.indexOf('--out');
 const out = outAt >= 0 ? argv[outAt + 1] : undefined;
 const only = argv.filter((a, i) => !a.startsWith('--') && argv[i - 1] !== '--out');
 const machine = { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10, node: process.version };
 console.log(`machine: ${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB, node ${machine.node}`);
 
+/** How a bench starts: compiled from dist/bench/ with --compiled (if it can be), else its source through tsx. */
+function commandOf(b: Bench, args: string[]): string[] {
+  if (compiled && b.compilable) return [resolve(import.meta.dirname, '..', 'dist', 'bench', b.file.replace(/\.ts$/, '.js')), ...args];
+  return ['--import', 'tsx', resolve(import.meta.dirname, b.file), ...args];
+}
+
 function run(b: Bench, args: string[]): Promise<{ code: number | null; stdout: string; seconds: number }> {
   const started = performance.now();
   return new Promise((done) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', resolve(import.meta.dirname, b.file), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, commandOf(b, args), { stdio: ['ignore', 'pipe', 'inherit'] });
     let stdout = '';
     child.stdout.on('data', (d: Buffer) => {
       stdout += d.toString();
@@ -86,12 +100,18 @@ function parse(stdout: string): unknown {
   }
 }
 
+if (compiled) {
+  console.log('$ npm run bench:build');
+  const build = spawnSync('npm', ['run', 'bench:build'], { stdio: 'inherit' });
+  if (build.status !== 0) throw new Error(`npm run bench:build exited with ${build.status}`);
+}
+
 let failed = 0;
 const results: Record<string, unknown> = {};
 for (const b of BENCHES) {
   if (only.length && !only.some((o) => b.file.includes(o))) continue;
   const args = full ? b.fullArgs : b.args;
-  const command = `node --import tsx bench/${b.file} ${args.join(' ')}`;
+  const command = compiled && b.compilable ? `node dist/bench/${b.file.replace(/\.ts$/, '.js')} ${args.join(' ')}` : `node --import tsx bench/${b.file} ${args.join(' ')}`;
   console.log(`\n== ${b.name}\n$ ${command}`);
   const r = await run(b, args);
   results[b.file] = { command, seconds: r.seconds, exit: r.code, output: parse(r.stdout) };
@@ -102,7 +122,7 @@ for (const b of BENCHES) {
   }
 }
 if (out) {
-  writeFileSync(out, `${JSON.stringify({ at: new Date().toISOString(), full, machine, results }, null, 2)}\n`);
+  writeFileSync(out, `${JSON.stringify({ at: new Date().toISOString(), full, compiled, machine, results }, null, 2)}\n`);
   console.log(`\nwrote ${out}`);
 }
 process.exitCode = failed ? 1 : 0;

@@ -3,6 +3,7 @@
  * sizes, peak RSS of the initial load, and change-to-visible lag through GraphQL.
  *
  *   node --import tsx bench/sync.bench.ts [--sizes 10000,100000,1000000] [--changes 1000] [--batch 1000]
+ *   npm run bench:build && node dist/bench/sync.bench.js …   (the compiled service: no tsx in the process)
  *        [--hub sqlite|postgres] [--erp postgres|mysql] [--finance mysql|postgres]
  *        [--lag-interval 2] [--lag-samples 5] [--no-lag] [--profile | --heap]
  *
@@ -52,7 +53,8 @@ async function parent(): Promise<void> {
   const passOn = process.argv.slice(2).filter((a, i, all) => a !== '--sizes' && all[i - 1] !== '--sizes');
   process.stderr.write(`machine: ${JSON.stringify(machine())}\n`);
   for (const [i, n] of sizes.entries()) {
-    const args = ['--import', 'tsx', SELF, '--child', String(n), ...(i === 0 && !f.has('no-lag') ? ['--lag'] : []), ...passOn];
+    // The child runs as the parent does: through tsx from the sources, or compiled (`--compiled` in bench/run.ts).
+    const args = [...process.execArgv, SELF, '--child', String(n), ...(i === 0 && !f.has('no-lag') ? ['--lag'] : []), ...passOn];
     const code = await new Promise<number | null>((resolve) => spawn(process.execPath, args, { stdio: 'inherit' }).on('close', resolve));
     if (code !== 0) throw new Error(`sync bench at ${n} rows exited with ${code}`);
   }

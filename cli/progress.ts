@@ -12,7 +12,8 @@
  *   await runJob(app, job, { onProgress: progress.update });
  *   progress.done();
  */
-import { progressFigures, type ProgressEvent } from '../sync/index.js';
+import type { ProgressEvent } from '../sync/types.js';
+import { progressFigures } from '../sync/run-events.js';
 
 export interface ProgressOptions {
   /** Redraw one line in place (a terminal) rather than print a line at intervals. */

@@ -9,7 +9,7 @@ import { EXIT, ExitCode } from '../exit-codes.js';
 import { isIsoDate, zonedToUtc } from '../../model/time.js';
 import { CrmlinkError } from '../../core/errors.js';
 import type { CustomerAnalysis, SortKey } from '../../analysis/index.js';
-import { SORT_KEYS } from '../../analysis/query.js';
+import { SORT_KEYS } from '../../analysis/sort-keys.js';
 import { configCommand } from '../options.js';
 
 /** The analysis (and exceljs, for --xlsx) loads with the first command that uses it, not with `--help`. */

@@ -117,6 +117,14 @@ it('--help runs the compiled CLI and loads no driver, GraphQL, config loader or 
   for (const heavy of ['tsx', 'esbuild', 'knex', 'pg', 'mysql2', 'mssql', 'tedious', 'better-sqlite3', 'graphql', 'graphql-yoga', 'zod', 'exceljs', 'mdb-reader', 'pino']) {
     expect(packages.has(heavy), `--help loaded ${heavy}`).toBe(false);
   }
+  // Nor what a command loads when it runs: the YAML library, the sync engine and what it brings
+  // (the hub, identity, the scheduler, metrics, retries, tracing, decimals): --help took 314 ms
+  // with them and 185 ms without on the 2-core machine (BENCHMARKS.md, "Process start").
+  for (const deferred of ['yaml', 'decimal.js', 'node-cron', 'prom-client', 'p-retry', '@opentelemetry/api']) {
+    expect(packages.has(deferred), `--help loaded ${deferred}`).toBe(false);
+  }
+  const engine = urls.filter((u) => /\/dist\/(hub|connectors|identity\/matcher|sync\/engine|analysis\/query)\b/.test(u));
+  expect(engine, '--help loaded the engine').toEqual([]);
 });
 
 it('a command that needs the config loads it, and no database driver it does not use', () => {
