@@ -5,7 +5,7 @@
  *   node --import tsx bench/sync.bench.ts [--sizes 10000,100000,1000000] [--changes 1000] [--batch 1000]
  *   npm run bench:build && node dist/bench/sync.bench.js …   (the compiled service: no tsx in the process)
  *        [--hub sqlite|postgres] [--erp postgres|mysql] [--finance mysql|postgres]
- *        [--lag-interval 2] [--lag-samples 5] [--no-lag] [--profile | --heap]
+ *        [--lag-interval 2] [--lag-samples 5] [--no-lag] [--profile | --heap] [--default-heap]
  *
  * Topology (the job `customers`, ERP ↔ hub ↔ finance): the ERP's U8 `Customer` table on PostgreSQL
  * (bench/data/generate.ts: Chinese names, valid credit codes, modify times spread over years),
@@ -61,6 +61,9 @@ async function parent(): Promise<void> {
 }
 
 async function child(n: number): Promise<void> {
+  // The process runs the job as `crmlink sync run` does: with the old generation's growth held
+  // (bin/crmlink.mjs; --default-heap keeps V8's own sizing, to compare).
+  if (!f.has('default-heap')) (await import('../cli/heap-growth.js')).boundOldGeneration();
   const { parseConfig } = await import('../config/load.js');
   const { closeApp, openApp } = await import('../app/app.js');
   const { silentLogger } = await import('../core/logger.js');
