@@ -44,9 +44,9 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
-// The commands that run sync jobs (`sync run`, and `serve` and `demo` through their scheduler) hold
-// V8's old generation to a fifth above what its last full collection kept: cli/heap-growth.ts.
-const SYNC_RUNNING_COMMANDS = new Set(['serve', 'demo', 'sync']);
+// `crmlink sync …` (a run, a reconcile: the large loads) holds V8's old generation to a fifth above
+// what its last full collection kept: cli/heap-growth.ts says why, and why not for `serve`.
+const HEAP_HELD_COMMANDS = new Set(['sync']);
 
 const built = existsSync(new URL('../dist/cli/main.js', import.meta.url));
 if (!built) {
@@ -57,6 +57,6 @@ if (!built) {
 }
 /** A module of the CLI: compiled from dist/, or its TypeScript source through tsx. */
 const cliModule = (name) => new URL(built ? `../dist/cli/${name}.js` : `../cli/${name}.ts`, import.meta.url).href;
-if (SYNC_RUNNING_COMMANDS.has(commandOf(process.argv))) (await import(cliModule('heap-growth'))).boundOldGeneration();
+if (HEAP_HELD_COMMANDS.has(commandOf(process.argv))) (await import(cliModule('heap-growth'))).boundOldGeneration();
 const { main } = await import(cliModule('main'));
 process.exitCode = await main(process.argv);

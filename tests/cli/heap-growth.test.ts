@@ -1,6 +1,6 @@
 /**
- * The commands that run sync jobs hold V8's old generation to a fifth above what its last full
- * collection kept (bin/crmlink.mjs, cli/heap-growth.ts); other commands, and a process given a
+ * `crmlink sync …` holds V8's old generation to a fifth above what its last full collection kept
+ * (bin/crmlink.mjs, cli/heap-growth.ts); other commands, and a process given a
  * heap flag of its own, keep V8's sizing. Checked by the old generation a churning process ends
  * with — garbage made fast while a steady set lives, as a sync run allocates — against a command
  * that keeps V8's sizing, in the same test. No figure is asserted, only which of the two is smaller.
