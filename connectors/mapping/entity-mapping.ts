@@ -146,6 +146,15 @@ export class EntityMapping {
 
   private recordBuilder?: ((row: Row) => CrmRecord) | null;
 
+  /**
+   * Each mapped field's read conversion, in the mapping's order, for callers that keep the
+   * converted values somewhere other than a record. A value that does not convert throws a plain
+   * error: `toRecord` on the same row gives the error naming the field.
+   */
+  fieldReaders(): { field: string; read(row: Row): CrmValue }[] {
+    return [...this.plans.values()].map((p) => ({ field: p.field, read: (row: Row) => readField(p, row) }));
+  }
+
   sourceKey(row: Row): string {
     return encodeKey(this.key.map((k) => row[k]));
   }
