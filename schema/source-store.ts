@@ -238,7 +238,10 @@ export class SourceStore implements EntityStore {
         try {
           recs[i] = new Values(this, rows[i], loaded);
         } catch {
-          // A value that does not convert: the lazy record gives that error when its fields are read.
+          // A value that does not convert fails the page, with the error naming field, column and
+          // key (toRecord's): a record whose properties throw would escape graphql-jit, which reads
+          // plain fields inline, and leave the request unanswered.
+          loaded.mapping.toRecord(rows[i]);
           recs[i] = new RecOfStore(this, rows[i], loaded);
         }
       }

@@ -312,3 +312,27 @@ describe('a selection that reads only some columns', () => {
     }
   });
 });
+
+describe('a source value that does not convert', () => {
+  test('fails the list it is read for, with an error naming field, column and key, and the request is answered', async () => {
+    const before = (await f.knex.erp('so_order').where({ order_no: 'SO0002-2' }).first()) as { total_amount: unknown };
+    await f.knex.erp('so_order').where({ order_no: 'SO0002-2' }).update({ total_amount: 'twelve' });
+    try {
+      const q = `{ salesOrders(where: { code: { startsWith: "SO0002-" } }, orderBy: [{ field: code }]) { nodes { code status totalAmount } } }`;
+      const r = await f.gql(q);
+      expect(r.data?.salesOrders ?? null).toBeNull();
+      expect(r.errors).toHaveLength(1);
+      expect(r.errors?.[0].path).toEqual(['salesOrders', 'nodes']);
+      expect(r.errors?.[0].extensions?.code).toBe('TRANSFORM_FAILED');
+      expect(r.errors?.[0].message).toMatch(/SalesOrder\.totalAmount from erp\.so_order\.total_amount \(key SO0002-2\)/);
+      // The other rows still read as before.
+      const other = await ok(`{ salesOrders(where: { code: { in: ["SO0002-1", "SO0002-3"] } }, orderBy: [{ field: code }]) { nodes { code status totalAmount } } }`);
+      expect(other.data.salesOrders.nodes).toEqual([
+        { code: 'SO0002-1', status: 'DRAFT', totalAmount: '210.25' },
+        { code: 'SO0002-3', status: 'SHIPPED', totalAmount: '230.25' },
+      ]);
+    } finally {
+      await f.knex.erp('so_order').where({ order_no: 'SO0002-2' }).update({ total_amount: before.total_amount });
+    }
+  }, 15_000);
+});
