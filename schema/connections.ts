@@ -198,6 +198,8 @@ export interface ConnectionSource {
   /** The plan, when known without waiting (a nested connection without where). */
   readonly planNow?: Plan;
   page(): Promise<Page>;
+  /** The page's records (page().recs, with one promise less per parent of a nested level). */
+  nodes(): Promise<Rec[]>;
   totalCount(): Promise<number>;
   aggregate(): Promise<AggregateResult>;
 }
@@ -272,9 +274,11 @@ export function topLevelConnection(scope: Scope, entity: EntityName, args: Conne
   const specsOf = (p: Plan) => aggSpecs(scope, p.store);
   const aggregateRow = () =>
     (agg ??= plan.then(async (p) => (await p.store.aggregate(p.baseFilter, specsOf(p)))[0]));
+  const pageOf = () => (page ??= plan.then(async (p) => toPage(p, await p.store.select({ where: p.filter, sort: p.sort, limit: p.limit + 1, ...(fields ? { fields } : {}) }))));
   return {
     plan,
-    page: () => (page ??= plan.then(async (p) => toPage(p, await p.store.select({ where: p.filter, sort: p.sort, limit: p.limit + 1, ...(fields ? { fields } : {}) })))),
+    page: pageOf,
+    nodes: () => pageOf().then((p) => p.recs),
     totalCount: async () => Number((await aggregateRow())?.count ?? 0),
     aggregate: async () => shapeAggregate(await aggregateRow(), specsOf(await plan)),
   };
@@ -323,6 +327,18 @@ class LevelPages {
   constructor(private readonly fetch: (parents: readonly Rec[]) => Promise<Page[]>) {}
 
   load(parent: Rec): Promise<Page> {
+    const key = this.enqueue(parent);
+    return (this.byParent.get(key) as PageBatch).pages.then((pages) => pages.get(key) as Page);
+  }
+
+  /** The parent's page's records: one promise per parent, not a page promise and a records one. */
+  loadRecs(parent: Rec): Promise<Rec[]> {
+    const key = this.enqueue(parent);
+    return (this.byParent.get(key) as PageBatch).pages.then((pages) => (pages.get(key) as Page).recs);
+  }
+
+  /** The parent in a batch (the open one, or a new one); its cache key. */
+  private enqueue(parent: Rec): string {
     const key = recCacheKey(parent);
     let batch = this.byParent.get(key);
     if (!batch) {
@@ -331,7 +347,7 @@ class LevelPages {
       batch.keys.push(key);
       this.byParent.set(key, batch);
     }
-    return batch.pages.then((pages) => pages.get(key) as Page);
+    return key;
   }
 
   private open(): PageBatch {
@@ -451,6 +467,10 @@ class NestedConnection implements ConnectionSource {
 
   page(): Promise<Page> {
     return this.level.pages.load(this.parent);
+  }
+
+  nodes(): Promise<Rec[]> {
+    return this.level.pages.loadRecs(this.parent);
   }
 
   async totalCount(): Promise<number> {

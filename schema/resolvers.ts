@@ -236,7 +236,7 @@ export function buildResolvers(rt: Runtime): ResolverMap {
 
     map[`${entity}Connection`] = {
       edges: (c: ConnectionSource) => Promise.all([c.plan, c.page()]).then(([plan, page]) => page.recs.map((node) => new Edge(plan, node))),
-      nodes: (c: ConnectionSource) => c.page().then((page) => page.recs),
+      nodes: (c: ConnectionSource) => c.nodes(),
       pageInfo: (c: ConnectionSource) => Promise.all([c.plan, c.page()]).then(([plan, page]) => new PageInfo(plan, page)),
       totalCount: (c: ConnectionSource) => c.totalCount(),
       aggregate: (c: ConnectionSource) => c.aggregate(),
