@@ -488,6 +488,21 @@ class NestedConnection implements ConnectionSource {
  * parents' keys are translated into the space of the child's ref field (`refSpace`), which is the
  * child's own source unless its mapping says `refSource`.
  */
-export function nestedConnection(scope: Scope, relationKey: string, link: ParentLink, args: ConnectionArgs, fields?: ReadonlySet<string>): ConnectionSource {
-  return new NestedConnection(scope, nestedLevel(scope, relationKey, link.parent.entity, link.child, link.via, args, fields), link.parent);
+export function nestedConnection(scope: Scope, relationKey: string, link: ParentLink, args: ConnectionArgs, fields?: ReadonlySet<string>, fieldNode?: object): ConnectionSource {
+  const level = () => nestedLevel(scope, relationKey, link.parent.entity, link.child, link.via, args, fields);
+  return new NestedConnection(scope, fieldNode ? levelOfNode(scope, fieldNode, relationKey, level) : level(), link.parent);
+}
+
+/**
+ * The level of a connection field node in this request: a field node's arguments and selection
+ * are the same for every parent of a request (its variables do not change), so the level found
+ * for the first parent serves the others without building and hashing its memo key per parent.
+ */
+function levelOfNode(scope: Scope, fieldNode: object, relationKey: string, find: () => NestedLevel): NestedLevel {
+  const byNode = scope.memo('nested-by-node', () => new WeakMap<object, Map<string, NestedLevel>>());
+  let byRelation = byNode.get(fieldNode);
+  if (!byRelation) byNode.set(fieldNode, (byRelation = new Map()));
+  let level = byRelation.get(relationKey);
+  if (!level) byRelation.set(relationKey, (level = find()));
+  return level;
 }

@@ -222,7 +222,7 @@ export function buildResolvers(rt: Runtime): ResolverMap {
       const key = `${entity}.${rel.name}`;
       const childStore = rt.store(rel.child);
       t[rel.name] = masked(rel.name, (r, args, ctx, info) =>
-        planned(nestedConnection(scope(rt, ctx), key, { parent: r as Rec, child: rel.child, via: rel.via }, args as ConnectionArgs, connectionFields(info, rel.child, childStore))),
+        planned(nestedConnection(scope(rt, ctx), key, { parent: r as Rec, child: rel.child, via: rel.via }, args as ConnectionArgs, connectionFields(info, rel.child, childStore), info?.fieldNodes?.[0])),
       );
     }
     if (entity === 'Customer') t.receivableBalance = masked('receivableBalance', (r, _a, ctx) => receivableBalance(scope(rt, ctx), r as Rec));
