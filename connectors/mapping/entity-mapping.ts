@@ -13,7 +13,7 @@ import type { EntitySourceConfig, FieldMapping, SourceConfig, WriteOp } from '..
 import { MappingError } from '../../core/errors.js';
 import { fieldsOf, isEntityName, type CrmRecord, type CrmValue, type FieldType, type ModelField } from '../../model/entities.js';
 import type { CaptureSpec, KeyValues, Row, TableRef, Where } from '../driver.js';
-import { decodeKey, encodeKey } from '../keys.js';
+import { decodeKey, encodeKey, encodeSingleKey } from '../keys.js';
 import {
   TransformError,
   asText,
@@ -156,7 +156,8 @@ export class EntityMapping {
   }
 
   sourceKey(row: Row): string {
-    return encodeKey(this.key.map((k) => row[k]));
+    const key = this.key;
+    return key.length === 1 ? encodeSingleKey(row[key[0]]) : encodeKey(key.map((k) => row[k]));
   }
 
   keyValues(sourceKey: string): KeyValues {
