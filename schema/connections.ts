@@ -489,8 +489,12 @@ class NestedConnection implements ConnectionSource {
  * child's own source unless its mapping says `refSource`.
  */
 export function nestedConnection(scope: Scope, relationKey: string, link: ParentLink, args: ConnectionArgs, fields?: ReadonlySet<string>, fieldNode?: object): ConnectionSource {
-  const level = () => nestedLevel(scope, relationKey, link.parent.entity, link.child, link.via, args, fields);
-  return new NestedConnection(scope, fieldNode ? levelOfNode(scope, fieldNode, relationKey, level) : level(), link.parent);
+  let level = fieldNode ? levelOfNode(scope, fieldNode, relationKey) : undefined;
+  if (!level) {
+    level = nestedLevel(scope, relationKey, link.parent.entity, link.child, link.via, args, fields);
+    if (fieldNode) keepLevelOfNode(scope, fieldNode, relationKey, level);
+  }
+  return new NestedConnection(scope, level, link.parent);
 }
 
 /**
@@ -498,11 +502,19 @@ export function nestedConnection(scope: Scope, relationKey: string, link: Parent
  * are the same for every parent of a request (its variables do not change), so the level found
  * for the first parent serves the others without building and hashing its memo key per parent.
  */
-function levelOfNode(scope: Scope, fieldNode: object, relationKey: string, find: () => NestedLevel): NestedLevel {
-  const byNode = scope.memo('nested-by-node', () => new WeakMap<object, Map<string, NestedLevel>>());
+function levelsByNode(scope: Scope): WeakMap<object, Map<string, NestedLevel>> {
+  return scope.memo('nested-by-node', newLevelsByNode);
+}
+
+const newLevelsByNode = () => new WeakMap<object, Map<string, NestedLevel>>();
+
+function levelOfNode(scope: Scope, fieldNode: object, relationKey: string): NestedLevel | undefined {
+  return levelsByNode(scope).get(fieldNode)?.get(relationKey);
+}
+
+function keepLevelOfNode(scope: Scope, fieldNode: object, relationKey: string, level: NestedLevel): void {
+  const byNode = levelsByNode(scope);
   let byRelation = byNode.get(fieldNode);
   if (!byRelation) byNode.set(fieldNode, (byRelation = new Map()));
-  let level = byRelation.get(relationKey);
-  if (!level) byRelation.set(relationKey, (level = find()));
-  return level;
+  byRelation.set(relationKey, level);
 }
