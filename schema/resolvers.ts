@@ -190,8 +190,11 @@ export function buildResolvers(rt: Runtime): ResolverMap {
     const masked = (field: string, r: Resolver): Resolver =>
       hideable.has(`${entity}.${field}`) ? (p, a, ctx, info) => (isHidden(scope(rt, ctx).viewer, entity, field) ? null : r(p, a, ctx, info)) : r;
 
-    // id, version and every field no role hides are properties of the record (store.ts
-    // withFieldGetters): the default resolver reads them, with no resolver call per field and row.
+    // id and every field no role hides are properties of the record (store.ts withFieldGetters):
+    // the default resolver reads them, with no resolver call per field and row. The version reads
+    // every field of a source record, and may meet one that does not convert: through a resolver,
+    // whose error graphql-jit catches (a getter read inline that throws leaves the request unanswered).
+    t.version = (r) => (r as Rec).version;
     const store = rt.store(entity);
     for (const f of rt.fields(entity)) {
       const name = f.name;

@@ -238,10 +238,8 @@ export class SourceStore implements EntityStore {
         try {
           recs[i] = new Values(this, rows[i], loaded);
         } catch {
-          // A value that does not convert fails the page, with the error naming field, column and
-          // key (toRecord's): a record whose properties throw would escape graphql-jit, which reads
-          // plain fields inline, and leave the request unanswered.
-          loaded.mapping.toRecord(rows[i]);
+          // A row with a value that does not convert is read lazily: that field answers with its
+          // error (naming field, column and key), the row's other fields and the other rows as usual.
           recs[i] = new RecOfStore(this, rows[i], loaded);
         }
       }
