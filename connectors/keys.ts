@@ -6,8 +6,13 @@
 import type { KeyValues } from './driver.js';
 
 export function encodeKey(values: KeyValues): string {
-  if (values.length === 1) return String(keyPart(values[0]));
+  if (values.length === 1) return encodeSingleKey(values[0]);
   return JSON.stringify(values.map(keyPart));
+}
+
+/** encodeKey of a one-column key, from its value (no array per row). */
+export function encodeSingleKey(value: unknown): string {
+  return String(keyPart(value));
 }
 
 /**

@@ -17,7 +17,6 @@ const DAY_MS = 86_400_000;
 /** Cached days per zone before the cache starts over (a few years of data per zone is ~1,500). */
 const MAX_CACHED_DAYS = 100_000;
 const ZONED_RE = /(Z|[+-]\d{2}:?\d{2})$/i;
-const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
 
 interface ZoneRule {
   format: Intl.DateTimeFormat;
@@ -240,7 +239,16 @@ export function normalizeDateTime(value: unknown): string | null {
   return t === null ? null : new Date(t).toISOString();
 }
 
-/** Whether `text` is a canonical date: "YYYY-MM-DD" and a real calendar day. */
+/**
+ * Whether `text` is a canonical date: exactly "YYYY-MM-DD" and a real calendar day (proleptic
+ * Gregorian, as Date). No regex match and no Date per value: source rows check every date with it.
+ */
 export function isIsoDate(text: string): boolean {
-  return DATE_RE.test(text) && parseNaive(text) !== null;
+  if (text.length !== 10 || text[4] !== '-' || text[7] !== '-') return false;
+  const y = num(text, 0, 4);
+  const mo = num(text, 5, 2);
+  const d = num(text, 8, 2);
+  if (y < 0 || mo < 1 || mo > 12 || d < 1) return false;
+  const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
+  return d <= (mo === 2 ? (leap ? 29 : 28) : mo === 4 || mo === 6 || mo === 9 || mo === 11 ? 30 : 31);
 }

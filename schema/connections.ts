@@ -198,6 +198,8 @@ export interface ConnectionSource {
   /** The plan, when known without waiting (a nested connection without where). */
   readonly planNow?: Plan;
   page(): Promise<Page>;
+  /** The page's records (page().recs, with one promise less per parent of a nested level). */
+  nodes(): Promise<Rec[]>;
   totalCount(): Promise<number>;
   aggregate(): Promise<AggregateResult>;
 }
@@ -272,9 +274,11 @@ export function topLevelConnection(scope: Scope, entity: EntityName, args: Conne
   const specsOf = (p: Plan) => aggSpecs(scope, p.store);
   const aggregateRow = () =>
     (agg ??= plan.then(async (p) => (await p.store.aggregate(p.baseFilter, specsOf(p)))[0]));
+  const pageOf = () => (page ??= plan.then(async (p) => toPage(p, await p.store.select({ where: p.filter, sort: p.sort, limit: p.limit + 1, ...(fields ? { fields } : {}) }))));
   return {
     plan,
-    page: () => (page ??= plan.then(async (p) => toPage(p, await p.store.select({ where: p.filter, sort: p.sort, limit: p.limit + 1, ...(fields ? { fields } : {}) })))),
+    page: pageOf,
+    nodes: () => pageOf().then((p) => p.recs),
     totalCount: async () => Number((await aggregateRow())?.count ?? 0),
     aggregate: async () => shapeAggregate(await aggregateRow(), specsOf(await plan)),
   };
@@ -323,6 +327,18 @@ class LevelPages {
   constructor(private readonly fetch: (parents: readonly Rec[]) => Promise<Page[]>) {}
 
   load(parent: Rec): Promise<Page> {
+    const key = this.enqueue(parent);
+    return (this.byParent.get(key) as PageBatch).pages.then((pages) => pages.get(key) as Page);
+  }
+
+  /** The parent's page's records: one promise per parent, not a page promise and a records one. */
+  loadRecs(parent: Rec): Promise<Rec[]> {
+    const key = this.enqueue(parent);
+    return (this.byParent.get(key) as PageBatch).pages.then((pages) => (pages.get(key) as Page).recs);
+  }
+
+  /** The parent in a batch (the open one, or a new one); its cache key. */
+  private enqueue(parent: Rec): string {
     const key = recCacheKey(parent);
     let batch = this.byParent.get(key);
     if (!batch) {
@@ -331,7 +347,7 @@ class LevelPages {
       batch.keys.push(key);
       this.byParent.set(key, batch);
     }
-    return batch.pages.then((pages) => pages.get(key) as Page);
+    return key;
   }
 
   private open(): PageBatch {
@@ -453,6 +469,10 @@ class NestedConnection implements ConnectionSource {
     return this.level.pages.load(this.parent);
   }
 
+  nodes(): Promise<Rec[]> {
+    return this.level.pages.loadRecs(this.parent);
+  }
+
   async totalCount(): Promise<number> {
     return Number((await this.level.aggregates.load(this.parent))?.count ?? 0);
   }
@@ -468,6 +488,33 @@ class NestedConnection implements ConnectionSource {
  * parents' keys are translated into the space of the child's ref field (`refSpace`), which is the
  * child's own source unless its mapping says `refSource`.
  */
-export function nestedConnection(scope: Scope, relationKey: string, link: ParentLink, args: ConnectionArgs, fields?: ReadonlySet<string>): ConnectionSource {
-  return new NestedConnection(scope, nestedLevel(scope, relationKey, link.parent.entity, link.child, link.via, args, fields), link.parent);
+export function nestedConnection(scope: Scope, relationKey: string, link: ParentLink, args: ConnectionArgs, fields?: ReadonlySet<string>, fieldNode?: object): ConnectionSource {
+  let level = fieldNode ? levelOfNode(scope, fieldNode, relationKey) : undefined;
+  if (!level) {
+    level = nestedLevel(scope, relationKey, link.parent.entity, link.child, link.via, args, fields);
+    if (fieldNode) keepLevelOfNode(scope, fieldNode, relationKey, level);
+  }
+  return new NestedConnection(scope, level, link.parent);
+}
+
+/**
+ * The level of a connection field node in this request: a field node's arguments and selection
+ * are the same for every parent of a request (its variables do not change), so the level found
+ * for the first parent serves the others without building and hashing its memo key per parent.
+ */
+function levelsByNode(scope: Scope): WeakMap<object, Map<string, NestedLevel>> {
+  return scope.memo('nested-by-node', newLevelsByNode);
+}
+
+const newLevelsByNode = () => new WeakMap<object, Map<string, NestedLevel>>();
+
+function levelOfNode(scope: Scope, fieldNode: object, relationKey: string): NestedLevel | undefined {
+  return levelsByNode(scope).get(fieldNode)?.get(relationKey);
+}
+
+function keepLevelOfNode(scope: Scope, fieldNode: object, relationKey: string, level: NestedLevel): void {
+  const byNode = levelsByNode(scope);
+  let byRelation = byNode.get(fieldNode);
+  if (!byRelation) byNode.set(fieldNode, (byRelation = new Map()));
+  byRelation.set(relationKey, level);
 }

@@ -19,6 +19,20 @@ export function federatedId(entity: EntityName, source: string, sourceKey: strin
   return Buffer.from(JSON.stringify([entity, source, sourceKey]), 'utf8').toString('base64url');
 }
 
+/**
+ * federatedId for one entity and source, the encoding of their part made once: base64 of a
+ * whole number of 3-byte groups is the prefix of the encoding of anything after it, so only the
+ * rest (at most 2 ASCII bytes of the head, the key, `]`) is encoded per id. Same ids as federatedId.
+ */
+export function federatedIds(entity: EntityName, source: string): (sourceKey: string) => string {
+  const head = Buffer.from(`${JSON.stringify([entity, source]).slice(0, -1)},`, 'utf8');
+  const whole = head.length - (head.length % 3);
+  const encoded = head.subarray(0, whole).toString('base64url');
+  // The last bytes of the head are `",` or `,`: ASCII, so latin1 gives them back as they were.
+  const rest = head.subarray(whole).toString('latin1');
+  return (sourceKey) => encoded + Buffer.from(`${rest}${JSON.stringify(sourceKey)}]`, 'utf8').toString('base64url');
+}
+
 /** Decode a global id; null when it is not one of ours (callers answer "not found"). */
 export function decodeId(id: string): DecodedId | null {
   const m = /^([a-z]+)_[0-9a-z]+$/.exec(id);

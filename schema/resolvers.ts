@@ -190,8 +190,11 @@ export function buildResolvers(rt: Runtime): ResolverMap {
     const masked = (field: string, r: Resolver): Resolver =>
       hideable.has(`${entity}.${field}`) ? (p, a, ctx, info) => (isHidden(scope(rt, ctx).viewer, entity, field) ? null : r(p, a, ctx, info)) : r;
 
-    // id, version and every field no role hides are properties of the record (store.ts
-    // withFieldGetters): the default resolver reads them, with no resolver call per field and row.
+    // id and every field no role hides are properties of the record (store.ts withFieldGetters):
+    // the default resolver reads them, with no resolver call per field and row. The version reads
+    // every field of a source record, and may meet one that does not convert: through a resolver,
+    // whose error graphql-jit catches (a getter read inline that throws leaves the request unanswered).
+    t.version = (r) => (r as Rec).version;
     const store = rt.store(entity);
     for (const f of rt.fields(entity)) {
       const name = f.name;
@@ -222,7 +225,7 @@ export function buildResolvers(rt: Runtime): ResolverMap {
       const key = `${entity}.${rel.name}`;
       const childStore = rt.store(rel.child);
       t[rel.name] = masked(rel.name, (r, args, ctx, info) =>
-        planned(nestedConnection(scope(rt, ctx), key, { parent: r as Rec, child: rel.child, via: rel.via }, args as ConnectionArgs, connectionFields(info, rel.child, childStore))),
+        planned(nestedConnection(scope(rt, ctx), key, { parent: r as Rec, child: rel.child, via: rel.via }, args as ConnectionArgs, connectionFields(info, rel.child, childStore), info?.fieldNodes?.[0])),
       );
     }
     if (entity === 'Customer') t.receivableBalance = masked('receivableBalance', (r, _a, ctx) => receivableBalance(scope(rt, ctx), r as Rec));
@@ -236,7 +239,7 @@ export function buildResolvers(rt: Runtime): ResolverMap {
 
     map[`${entity}Connection`] = {
       edges: (c: ConnectionSource) => Promise.all([c.plan, c.page()]).then(([plan, page]) => page.recs.map((node) => new Edge(plan, node))),
-      nodes: (c: ConnectionSource) => c.page().then((page) => page.recs),
+      nodes: (c: ConnectionSource) => c.nodes(),
       pageInfo: (c: ConnectionSource) => Promise.all([c.plan, c.page()]).then(([plan, page]) => new PageInfo(plan, page)),
       totalCount: (c: ConnectionSource) => c.totalCount(),
       aggregate: (c: ConnectionSource) => c.aggregate(),

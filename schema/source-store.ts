@@ -17,8 +17,8 @@ import { CrmlinkError } from '../core/errors.js';
 import { stableStringify } from '../model/values.js';
 import { fieldsOf, type CrmRecord, type CrmValue, type EntityName, type ModelField } from '../model/entities.js';
 import { isConst, simplify, type Filter, type SortColumn } from './filters.js';
-import { keysMatching, recordsByKeys, withFieldGetters, type AggSpec, type EntityStore, type Rec, type StoreQuery } from './store.js';
-import { federatedId } from './ids.js';
+import { exposesField, keysMatching, recordsByKeys, withFieldGetters, type AggSpec, type EntityStore, type Rec, type StoreQuery } from './store.js';
+import { federatedIds } from './ids.js';
 import { decimalFromDb } from '../model/decimal.js';
 
 /**
@@ -78,6 +78,10 @@ export class SourceStore implements EntityStore {
   private readonly refSpaces = new Map<string, string>();
   private readonly Rec: typeof SourceRec;
   private allColumns?: string[];
+  /** Projections per selected field set (stable per document), by partition field and sort columns. */
+  private readonly projections = new WeakMap<ReadonlySet<string>, Map<string, Projection>>();
+  /** The Relay id of a record of this store from its key. */
+  readonly idOf: (key: string) => string;
 
   constructor(
     readonly entity: EntityName,
@@ -94,6 +98,7 @@ export class SourceStore implements EntityStore {
     this.nullsFirstAsc = driver.capabilities.nullsAscending === 'first';
     for (const f of this.fields.values()) if (f.type === 'ref') this.refSpaces.set(f.name, mapping.refSourceOf(f.name));
     this.Rec = withFieldGetters(SourceRec, this.fields.keys());
+    this.idOf = federatedIds(entity, space);
   }
 
   refSpace(field: string): string {
@@ -183,9 +188,24 @@ export class SourceStore implements EntityStore {
    * mapped column (with `loaded` undefined) when no field set is given or one of the fields is
    * computed from several columns.
    */
-  private projection(query: StoreQuery): { columns: string[]; loaded?: LoadedFields } {
+  private projection(query: StoreQuery): Projection {
     if (!query.fields || !this.subsets) return { columns: this.columns() };
-    const loaded = new Set(query.fields);
+    let bySig = this.projections.get(query.fields);
+    if (!bySig) this.projections.set(query.fields, (bySig = new Map()));
+    let sig = query.partition?.field ?? '';
+    for (const s of query.sort) sig += `\u0000${s.column}`;
+    let p = bySig.get(sig);
+    if (!p) {
+      p = this.project(query, query.fields);
+      if (p.loaded) p.Values = valuesRecClass(this, p.loaded);
+      bySig.set(sig, p);
+    }
+    return p;
+  }
+
+  private project(query: StoreQuery, fields: ReadonlySet<string>): Projection {
+    if (!this.subsets) return { columns: this.columns() };
+    const loaded = new Set(fields);
     if (query.partition) loaded.add(query.partition.field);
     const cols = new Set<string>(this.mapping.key);
     for (const s of query.sort) cols.add(s.column);
@@ -202,7 +222,7 @@ export class SourceStore implements EntityStore {
     const part = query.partition;
     const where = simplify(part ? { and: [query.where, { field: part.field, op: 'in', value: part.values }] } : query.where);
     if (isConst(where, false)) return [];
-    const { columns, loaded } = this.projection(query);
+    const { columns, loaded, Values } = this.projection(query);
     const rows = await this.driver.select({
       ...this.ref(),
       columns,
@@ -213,7 +233,17 @@ export class SourceStore implements EntityStore {
     });
     const RecOfStore = this.Rec;
     const recs: Rec[] = new Array(rows.length);
-    for (let i = 0; i < rows.length; i++) recs[i] = new RecOfStore(this, rows[i], loaded);
+    if (Values && loaded) {
+      for (let i = 0; i < rows.length; i++) {
+        try {
+          recs[i] = new Values(this, rows[i], loaded);
+        } catch {
+          // A row with a value that does not convert is read lazily: that field answers with its
+          // error (naming field, column and key), the row's other fields and the other rows as usual.
+          recs[i] = new RecOfStore(this, rows[i], loaded);
+        }
+      }
+    } else for (let i = 0; i < rows.length; i++) recs[i] = new RecOfStore(this, rows[i], loaded);
     if (part && query.limit !== undefined) {
       const seen = new Map<string, number>();
       return recs.filter((r) => {
@@ -276,6 +306,97 @@ export class SourceStore implements EntityStore {
 interface LoadedFields {
   fields: ReadonlySet<string>;
   mapping: EntityMapping;
+}
+
+/** The columns a query reads, and the records made of its rows when it reads a field set. */
+interface Projection {
+  columns: string[];
+  loaded?: LoadedFields;
+  /** Records with the converted values as own properties (valuesRecClass); unset: SourceRec. */
+  Values?: ValuesRecClass | null;
+}
+
+type ValuesRecClass = new (store: SourceStore, raw: Row, loaded: LoadedFields) => Rec;
+
+function partialRead(rec: Rec, loaded: LoadedFields | undefined, what: string): CrmlinkError {
+  return new CrmlinkError('INTERNAL', `${rec.entity} ${rec.key} was read with the columns of ${[...(loaded?.fields ?? [])].join(', ')} only; ${what} needs more`, {
+    entity: rec.entity,
+    source: rec.space,
+  });
+}
+
+/**
+ * A record of a page read for a field set, converted when made: the selected fields' values are
+ * its own properties, so GraphQL's default resolver reads them directly (no getter, no `get`, no
+ * second object per row). Key and id are computed when asked for, as SourceRec's.
+ */
+class ValuesRec implements Rec {
+  private keyCache?: string;
+  private idCache?: string;
+
+  constructor(
+    private readonly store: SourceStore,
+    readonly raw: Row,
+    private readonly loaded: LoadedFields,
+  ) {}
+
+  get updatedAt(): null {
+    return null;
+  }
+
+  get entity(): EntityName {
+    return this.store.entity;
+  }
+
+  get space(): string {
+    return this.store.space;
+  }
+
+  get key(): string {
+    return (this.keyCache ??= this.store.mapping.sourceKey(this.raw));
+  }
+
+  get values(): CrmRecord {
+    throw partialRead(this, this.loaded, 'reading every field');
+  }
+
+  get(field: string): CrmValue {
+    if (this.loaded.fields.has(field)) return (this as unknown as Record<string, CrmValue>)[field];
+    throw partialRead(this, this.loaded, `field ${field}`);
+  }
+
+  get id(): string {
+    return (this.idCache ??= this.store.idOf(this.key));
+  }
+
+  get version(): number {
+    return rowVersion(this.values, this.store.versionKey);
+  }
+}
+
+/**
+ * The record class of pages read for `loaded`: a constructor assigning each selected field in one
+ * order (one shape for every record of the set), fields not selected kept as getters that refuse.
+ * A value that does not convert throws from the constructor. null when a selected field is a
+ * record member (resolvers read those through `get`), so SourceRec serves that set.
+ */
+function valuesRecClass(store: SourceStore, loaded: LoadedFields): ValuesRecClass | null {
+  const names = [...loaded.fields];
+  if (names.some((n) => !exposesField(n) || n === '__proto__')) return null;
+  const readers = new Map(loaded.mapping.fieldReaders().map((r) => [r.field, r.read]));
+  // A selected field not mapped in this source reads as null.
+  const reads = names.map((n) => readers.get(n) ?? (() => null));
+  const Base = withFieldGetters(
+    ValuesRec,
+    [...store.fields.keys()].filter((f) => !loaded.fields.has(f)),
+  );
+  const body = names.map((n, i) => `this[${JSON.stringify(n)}] = reads[${i}](row) ?? null;`).join('\n');
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- built from field names only, each a JSON string literal
+  const make = new Function('Base', 'reads', `return class extends Base { constructor(store, row, loaded) { super(store, row, loaded);\n${body}\n} };`) as (
+    base: typeof ValuesRec,
+    reads: ((row: Row) => CrmValue)[],
+  ) => ValuesRecClass;
+  return make(Base, reads);
 }
 
 /**
@@ -351,7 +472,7 @@ class SourceRec implements Rec {
   }
 
   get id(): string {
-    return (this.idCache ??= federatedId(this.entity, this.space, this.key));
+    return (this.idCache ??= this.store.idOf(this.key));
   }
 
   get version(): number {

@@ -138,7 +138,14 @@ export function withFieldGetters<C extends new (...args: any[]) => Rec>(base: C,
     if (!exposesField(field) || field in base.prototype) continue;
     Object.defineProperty(sub.prototype, field, {
       get(this: Rec) {
-        return this.get(field);
+        // A value that does not convert is returned as its error, not thrown: graphql-jit reads
+        // plain fields inline, and a getter that throws escapes it as an unhandled rejection, the
+        // request never answered. A returned Error is that field's error (in graphql-js as well).
+        try {
+          return this.get(field);
+        } catch (err) {
+          return err instanceof Error ? err : new Error(String(err));
+        }
       },
       enumerable: false,
       configurable: true,

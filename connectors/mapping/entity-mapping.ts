@@ -13,7 +13,7 @@ import type { EntitySourceConfig, FieldMapping, SourceConfig, WriteOp } from '..
 import { MappingError } from '../../core/errors.js';
 import { fieldsOf, isEntityName, type CrmRecord, type CrmValue, type FieldType, type ModelField } from '../../model/entities.js';
 import type { CaptureSpec, KeyValues, Row, TableRef, Where } from '../driver.js';
-import { decodeKey, encodeKey } from '../keys.js';
+import { decodeKey, encodeKey, encodeSingleKey } from '../keys.js';
 import {
   TransformError,
   asText,
@@ -146,8 +146,18 @@ export class EntityMapping {
 
   private recordBuilder?: ((row: Row) => CrmRecord) | null;
 
+  /**
+   * Each mapped field's read conversion, in the mapping's order, for callers that keep the
+   * converted values somewhere other than a record. A value that does not convert throws a plain
+   * error: `toRecord` on the same row gives the error naming the field.
+   */
+  fieldReaders(): { field: string; read(row: Row): CrmValue }[] {
+    return [...this.plans.values()].map((p) => ({ field: p.field, read: readerOf(p) }));
+  }
+
   sourceKey(row: Row): string {
-    return encodeKey(this.key.map((k) => row[k]));
+    const key = this.key;
+    return key.length === 1 ? encodeSingleKey(row[key[0]]) : encodeKey(key.map((k) => row[k]));
   }
 
   keyValues(sourceKey: string): KeyValues {
@@ -313,10 +323,52 @@ function planField(field: string, fm: FieldMapping, declared: ModelField | undef
  */
 function compileRecord(plans: FieldPlan[]): ((row: Row) => CrmRecord) | null {
   if (plans.some((p) => p.field === '__proto__')) return null;
-  const props = plans.map((p, i) => `${JSON.stringify(p.field)}: read(plans[${i}], row)`).join(', ');
+  const props = plans.map((p, i) => `${JSON.stringify(p.field)}: reads[${i}](row)`).join(', ');
   // eslint-disable-next-line @typescript-eslint/no-implied-eval -- built from field names only, each a JSON string literal
-  const make = new Function('plans', 'read', `return function record(row) { return { ${props} }; };`) as (plans: FieldPlan[], read: typeof readField) => (row: Row) => CrmRecord;
-  return make(plans, readField);
+  const make = new Function('reads', `return function record(row) { return { ${props} }; };`) as (reads: ((row: Row) => CrmValue)[]) => (row: Row) => CrmRecord;
+  return make(plans.map(readerOf));
+}
+
+/** The read conversion of one field: readField, or its plain-column shortcut (columnReader). */
+function readerOf(p: FieldPlan): (row: Row) => CrmValue {
+  return columnReader(p) ?? ((row: Row) => readField(p, row));
+}
+
+/**
+ * readField of a field read from one column with no code map, default, negation or text option
+ * (most fields): the same values and errors, without the general path's checks for each value.
+ */
+function columnReader(p: FieldPlan): ((row: Row) => CrmValue) | null {
+  const fm = p.mapping;
+  if (p.kind !== 'column' || fm.negate || fm.map || (fm.default !== undefined && fm.default !== null)) return null;
+  if (fm.trim !== undefined || fm.case !== undefined || fm.halfWidth !== undefined) return null;
+  const column = p.columns[0];
+  const zone = p.timeZone;
+  /** An empty text is no value, except for text fields. */
+  const present = (v: unknown) => v !== null && v !== undefined && v !== '';
+  switch (p.type) {
+    case 'string':
+    case 'text':
+      return (row) => {
+        const v = row[column];
+        return v === null || v === undefined ? null : asText(v);
+      };
+    case 'enum':
+    case 'ref':
+      return (row) => (present(row[column]) ? asText(row[column]) : null);
+    case 'int':
+      return (row) => (present(row[column]) ? readInt(row[column]) : null);
+    case 'decimal':
+      return (row) => (present(row[column]) ? readDecimal(row[column]) : null);
+    case 'boolean':
+      return (row) => (present(row[column]) ? readBoolean(row[column]) : null);
+    case 'date':
+      return (row) => (present(row[column]) ? readDate(row[column]) : null);
+    case 'datetime':
+      return (row) => (present(row[column]) ? readDateTime(row[column], zone) : null);
+    default:
+      return null;
+  }
 }
 
 function readField(p: FieldPlan, row: Row): CrmValue {

@@ -8,7 +8,7 @@
  */
 import type { CrmValue } from '../../model/entities.js';
 import { normalizeDecimal, roundDecimal, toDecimalString } from '../../model/decimal.js';
-import { dateTimeHint, formatNaive, parseNaive, toInstant, utcToZoned } from '../../model/time.js';
+import { dateTimeHint, formatNaive, isIsoDate, toInstant, utcToZoned } from '../../model/time.js';
 import { halfWidth } from '../../model/text.js';
 
 export { normalizeDecimal, roundDecimal, toDecimalString, fixedDecimal } from '../../model/decimal.js';
@@ -121,9 +121,9 @@ export function readDate(raw: unknown): string {
     return raw.toISOString().slice(0, 10);
   }
   const s = asText(raw).trim();
-  // The leading YYYY-MM-DD, checked by parseNaive (digits, dashes, a calendar day) without a regex match.
+  // The leading YYYY-MM-DD: digits, dashes, a calendar day (isIsoDate: no regex match, no Date).
   const day = s.length === 10 ? s : s.slice(0, 10);
-  if (day.length < 10 || !parseNaive(day)) throw new TransformError('not a date (YYYY-MM-DD)');
+  if (!isIsoDate(day)) throw new TransformError('not a date (YYYY-MM-DD)');
   return day;
 }
 

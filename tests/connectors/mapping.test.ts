@@ -407,3 +407,41 @@ describe('EntityMapping', () => {
     expect(filterToWhere(undefined)).toBeUndefined();
   });
 });
+
+describe('plain column fields', () => {
+  it('read the same values and errors as the general path (a no-op text option forces it), for every type', () => {
+    const types = ['string', 'text', 'enum', 'ref', 'int', 'decimal', 'boolean', 'date', 'datetime'] as const;
+    const fields = (general: boolean) =>
+      Object.fromEntries(types.map((t) => [`f_${t}`, { column: `c_${t}`, type: t, ...(general ? { trim: false } : {}) }]));
+    const plain = new EntityMapping('Widget', 'erp', source(), entitySourceSchema.parse({ table: 't', key: ['k'], fields: fields(false) }));
+    const general = new EntityMapping('Widget', 'erp', source(), entitySourceSchema.parse({ table: 't', key: ['k'], fields: fields(true) }));
+    const raws: unknown[] = [null, undefined, '', ' ', '0', '1', '12', '-3', '1.50', ' 1,234.50 ', '12abc', 'true', 'no', '是', 'ACTIVE', '中文',
+      '2024-02-29', '2023-02-29', '2024-02-29 08:00:00', '2024-02-29T08:00:00Z', '2024-02-29 08:00:00.123456', 0, 1, 42, -7, 1.5, 2 ** 60, 12345678901234567890n,
+      true, false, new Date(Date.UTC(2024, 1, 29, 8)), new Date(Number.NaN), Buffer.from('ab')];
+    const outcome = (m: EntityMapping, field: string, row: Record<string, unknown>) => {
+      try {
+        return { value: m.toRecord(row)[field] };
+      } catch (err) {
+        return { error: (err as Error).message };
+      }
+    };
+    const readers = new Map(plain.fieldReaders().map((r) => [r.field, r.read]));
+    for (const t of types) {
+      for (const raw of raws) {
+        const row = { k: '1', [`c_${t}`]: raw };
+        const single = new EntityMapping('Widget', 'erp', source(), entitySourceSchema.parse({ table: 't', key: ['k'], fields: { [`f_${t}`]: fields(false)[`f_${t}`] } }));
+        const singleGeneral = new EntityMapping('Widget', 'erp', source(), entitySourceSchema.parse({ table: 't', key: ['k'], fields: { [`f_${t}`]: fields(true)[`f_${t}`] } }));
+        const expected = outcome(singleGeneral, `f_${t}`, row);
+        expect(outcome(single, `f_${t}`, row), `${t} ${String(raw)}`).toEqual(expected);
+        let direct: { value?: unknown; error?: string };
+        try {
+          direct = { value: (readers.get(`f_${t}`) as (r: Record<string, unknown>) => unknown)(row) };
+        } catch {
+          direct = { error: expected.error };
+        }
+        expect(direct, `${t} ${String(raw)} (reader)`).toEqual(expected);
+      }
+    }
+    expect(general.fields).toEqual(plain.fields);
+  });
+});

@@ -312,3 +312,41 @@ describe('a selection that reads only some columns', () => {
     }
   });
 });
+
+describe('a source value that does not convert', () => {
+  /** Runs `q` with order SO0002-2's total made unreadable, and puts it back. */
+  async function withBadTotal<T>(q: () => Promise<T>): Promise<T> {
+    const before = (await f.knex.erp('so_order').where({ order_no: 'SO0002-2' }).first()) as { total_amount: unknown };
+    await f.knex.erp('so_order').where({ order_no: 'SO0002-2' }).update({ total_amount: 'twelve' });
+    try {
+      return await q();
+    } finally {
+      await f.knex.erp('so_order').where({ order_no: 'SO0002-2' }).update({ total_amount: before.total_amount });
+    }
+  }
+  const orders = (selection: string) => `{ salesOrders(where: { code: { startsWith: "SO0002-" } }, orderBy: [{ field: code }]) { nodes { ${selection} } } }`;
+
+  test("fails only its row, with errors naming field, column and key; the other rows read as usual, and the request is answered", async () => {
+    const r = await withBadTotal(() => f.gql(orders('code status totalAmount')));
+    // The row's selected fields are converted together: each answers with the one error.
+    expect(r.errors?.length).toBeGreaterThan(0);
+    for (const e of r.errors ?? []) {
+      expect(e.path?.slice(0, 3)).toEqual(['salesOrders', 'nodes', 1]);
+      expect(e.extensions?.code).toBe('TRANSFORM_FAILED');
+      expect(e.message).toMatch(/SalesOrder\.totalAmount from erp\.so_order\.total_amount \(key SO0002-2\)/);
+    }
+    const nodes = (r.data as { salesOrders: { nodes: { code: string | null; status: string | null; totalAmount: string | null }[] } }).salesOrders.nodes;
+    expect(nodes).toEqual([
+      { code: 'SO0002-1', status: 'DRAFT', totalAmount: '210.25' },
+      { code: null, status: null, totalAmount: null },
+      { code: 'SO0002-3', status: 'SHIPPED', totalAmount: '230.25' },
+    ]);
+  }, 15_000);
+
+  test('read with every column (a selection with the version), the request is answered with the error', async () => {
+    const r = await withBadTotal(() => f.gql(orders('code version totalAmount')));
+    expect(r.errors?.length).toBeGreaterThan(0);
+    for (const e of r.errors ?? []) expect(e.message).toMatch(/SalesOrder\.totalAmount from erp\.so_order\.total_amount \(key SO0002-2\)/);
+    expect(r.errors?.map((e) => e.path?.slice(0, 3))).toContainEqual(['salesOrders', 'nodes', 1]);
+  }, 15_000);
+});

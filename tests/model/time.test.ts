@@ -239,6 +239,19 @@ describe('isIsoDate and normalizeDateTime', () => {
     ['２０２４-02-29', false],
   ])('isIsoDate(%j) is %s', (text, out) => expect(isIsoDate(text)).toBe(out));
 
+  it('isIsoDate agrees with a regex and parseNaive on every day of 0000–0400 and 1899–2101, and on near misses', () => {
+    const byRegex = (t: string) => /^\d{4}-\d{2}-\d{2}$/.test(t) && parseNaive(t) !== null;
+    const texts: string[] = [];
+    const years = [...Array.from({ length: 401 }, (_, i) => i), ...Array.from({ length: 203 }, (_, i) => 1899 + i)];
+    for (const y of years) {
+      for (let m = 0; m <= 13; m++) {
+        for (let d = 0; d <= 32; d++) texts.push(`${String(y).padStart(4, '0')}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`);
+      }
+    }
+    texts.push('2024-01-0a', '2024-0a-01', '202a-01-01', '2024/01/01', '2024-01-01\n', '2024-01-1 ', '+024-01-01', '2024-01-+1', '2024--1-01');
+    for (const t of texts) expect(isIsoDate(t), t).toBe(byRegex(t));
+  });
+
   it.each([
     ['2024-01-02 03:04:05', '2024-01-02T03:04:05.000Z'],
     ['2024-01-02', '2024-01-02T00:00:00.000Z'],
