@@ -457,8 +457,16 @@ class SourceRec implements Rec {
     const loaded = this.loaded;
     if (loaded) {
       if (!loaded.fields.has(field)) throw this.partial(`field ${field}`);
-      // The row's selected fields, converted together the first time one is read.
-      return (this.valuesCache ??= loaded.mapping.toRecord(this.raw))[field] ?? null;
+      // The row's selected fields, converted together the first time one is read; if one of them
+      // does not convert, each field on its own, so that only the bad one answers with its error.
+      if (this.valuesCache === undefined) {
+        try {
+          this.valuesCache = loaded.mapping.toRecord(this.raw);
+        } catch {
+          return (this.store.subsets as MappingSubsets).one(field).toRecord(this.raw)[field] ?? null;
+        }
+      }
+      return this.valuesCache[field] ?? null;
     }
     if (this.valuesCache) return this.valuesCache[field] ?? null;
     const subsets = this.store.subsets;
