@@ -325,21 +325,17 @@ function partialRead(rec: Rec, loaded: LoadedFields | undefined, what: string): 
   });
 }
 
-/**
- * A record of a page read for a field set, converted when made: the selected fields' values are
- * its own properties, so GraphQL's default resolver reads them directly (no getter, no `get`, no
- * second object per row). Key and id are computed when asked for, as SourceRec's.
- */
-class ValuesRec implements Rec {
+/** What every record read from a source row has: its store and row, key and id computed when asked for. */
+abstract class SourceRowRec {
   private keyCache?: string;
   private idCache?: string;
 
   constructor(
-    private readonly store: SourceStore,
+    protected readonly store: SourceStore,
     readonly raw: Row,
-    private readonly loaded: LoadedFields,
   ) {}
 
+  /** A source row has no hub timestamp (on the prototype: one slot less per row). */
   get updatedAt(): null {
     return null;
   }
@@ -356,6 +352,25 @@ class ValuesRec implements Rec {
     return (this.keyCache ??= this.store.mapping.sourceKey(this.raw));
   }
 
+  get id(): string {
+    return (this.idCache ??= this.store.idOf(this.key));
+  }
+}
+
+/**
+ * A record of a page read for a field set, converted when made: the selected fields' values are
+ * its own properties, so GraphQL's default resolver reads them directly (no getter, no `get`, no
+ * second object per row). Key and id are computed when asked for, as SourceRec's.
+ */
+class ValuesRec extends SourceRowRec implements Rec {
+  constructor(
+    store: SourceStore,
+    raw: Row,
+    private readonly loaded: LoadedFields,
+  ) {
+    super(store, raw);
+  }
+
   get values(): CrmRecord {
     throw partialRead(this, this.loaded, 'reading every field');
   }
@@ -363,10 +378,6 @@ class ValuesRec implements Rec {
   get(field: string): CrmValue {
     if (this.loaded.fields.has(field)) return (this as unknown as Record<string, CrmValue>)[field];
     throw partialRead(this, this.loaded, `field ${field}`);
-  }
-
-  get id(): string {
-    return (this.idCache ??= this.store.idOf(this.key));
   }
 
   get version(): number {
@@ -405,48 +416,24 @@ function valuesRecClass(store: SourceStore, loaded: LoadedFields): ValuesRecClas
  * thousand rows would otherwise convert and hash every column of every row whether or not the
  * query reads it.
  */
-class SourceRec implements Rec {
-  private keyCache?: string;
-  private idCache?: string;
+class SourceRec extends SourceRowRec implements Rec {
   private versionCache?: number;
   private valuesCache?: CrmRecord;
   private lastField?: string;
   private lastValue?: CrmValue;
 
   constructor(
-    private readonly store: SourceStore,
-    readonly raw: Row,
+    store: SourceStore,
+    raw: Row,
     /** Read with only these fields' columns (StoreQuery.fields); undefined: every column. */
     private readonly loaded?: LoadedFields,
-  ) {}
-
-  /** A source row has no hub timestamp (on the prototype: one slot less per row). */
-  get updatedAt(): null {
-    return null;
-  }
-
-  private partial(what: string): CrmlinkError {
-    return new CrmlinkError('INTERNAL', `${this.entity} ${this.key} was read with the columns of ${[...(this.loaded?.fields ?? [])].join(', ')} only; ${what} needs more`, {
-      entity: this.entity,
-      source: this.space,
-    });
-  }
-
-  get entity(): EntityName {
-    return this.store.entity;
-  }
-
-  get space(): string {
-    return this.store.space;
-  }
-
-  get key(): string {
-    return (this.keyCache ??= this.store.mapping.sourceKey(this.raw));
+  ) {
+    super(store, raw);
   }
 
   /** Every field (a record read for a selection has only the selected ones: asking is a bug). */
   get values(): CrmRecord {
-    if (this.loaded) throw this.partial('reading every field');
+    if (this.loaded) throw partialRead(this, this.loaded, 'reading every field');
     return (this.valuesCache ??= this.store.mapping.toRecord(this.raw));
   }
 
@@ -456,7 +443,7 @@ class SourceRec implements Rec {
     if (converted !== undefined) return converted;
     const loaded = this.loaded;
     if (loaded) {
-      if (!loaded.fields.has(field)) throw this.partial(`field ${field}`);
+      if (!loaded.fields.has(field)) throw partialRead(this, this.loaded, `field ${field}`);
       // The row's selected fields, converted together the first time one is read; if one of them
       // does not convert, each field on its own, so that only the bad one answers with its error.
       if (this.valuesCache === undefined) {
@@ -477,10 +464,6 @@ class SourceRec implements Rec {
     this.lastField = field;
     this.lastValue = v;
     return v;
-  }
-
-  get id(): string {
-    return (this.idCache ??= this.store.idOf(this.key));
   }
 
   get version(): number {
