@@ -6,7 +6,7 @@
  * and let it grow once they serve: checked by the young generation's size in the serving process,
  * against a process that never grows it.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -151,49 +151,68 @@ it('a SQLite source loads the SQLite driver only: no PostgreSQL, MySQL or SQL Se
   for (const unused of ['mssql', 'tedious', 'pg', 'mysql2']) expect(packages.has(unused), `a SQLite-only config loaded ${unused}`).toBe(false);
 });
 
-it('a serving server with no file source, no tracing and no federation loads no workbook or Access reader, OpenTelemetry SDK or subgraph builder', async () => {
-  const file = serveConfig('serve');
-  const { preload, env, log } = loadLogging();
-  const newSpaceLog = join(dir, 'serve-new-space.txt');
-  const child = spawn(process.execPath, [...preload, ...newSpaceReport(), BIN, 'serve', '--config', file, '--port', '0'], {
-    env: { ...env, CRMLINK_NEW_SPACE_LOG: newSpaceLog },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+/** The test runner's environment without its NODE_OPTIONS, except the preload scripts/with-node.sh adds under another Node major. */
+const plainEnv = (): NodeJS.ProcessEnv => ({ ...process.env, NODE_OPTIONS: /--require \S*native-addons\.cjs/.exec(process.env.NODE_OPTIONS ?? '')?.[0] ?? '' });
+
+/** Starts `crmlink serve` on a config with the given Node flags and environment; its URL once it serves, and how to stop it. */
+async function startServing(config: string, nodeFlags: string[], env: NodeJS.ProcessEnv, args: string[] = []): Promise<{ url: string; child: ChildProcess; stop(): Promise<number | null> }> {
+  const child = spawn(process.execPath, [...nodeFlags, BIN, 'serve', '--config', config, '--port', '0', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
   const serving = () => /serving GraphQL at (http:\/\/\S+)\/graphql/.exec(stdout)?.[1];
   await expect.poll(serving, { timeout: 30_000 }).toBeTruthy();
-  // Up and serving: the young generation is as start-up left it, and may grow from now on.
-  child.kill('SIGUSR2');
-  await expect.poll(() => readReport(newSpaceLog).afterChurn, { timeout: 30_000 }).toBeDefined();
-  const answer = await fetch(`${serving()}/graphql`, {
+  return {
+    url: serving() as string,
+    child,
+    stop: () => {
+      child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
+it('a serving server with no file source, no tracing and no federation loads no workbook or Access reader, OpenTelemetry SDK or subgraph builder', async () => {
+  const { preload, env, log } = loadLogging();
+  const server = await startServing(serveConfig('serve'), preload, env);
+  const answer = await fetch(`${server.url}/graphql`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ query: '{ customers(first: 1) { totalCount } }' }),
   });
   expect(answer.status).toBe(200);
-  child.kill('SIGTERM');
-  expect(await exited).toBe(0);
+  expect(await server.stop()).toBe(0);
   const packages = new Set(loadedFrom(log).map(packageOf).filter(Boolean));
   expect(packages.has('graphql-yoga'), 'the server itself was not logged').toBe(true);
   for (const unused of ['exceljs', 'mdb-reader', '@opentelemetry/sdk-trace-base', '@opentelemetry/exporter-trace-otlp-http', '@apollo/subgraph']) {
     expect(packages.has(unused), `an idle server loaded ${unused}`).toBe(false);
   }
-  // Started, migrated and its schema built, the server's young generation is still the size of one
-  // that never grew (with Node's defaults the same churn grows it: the control); once it serves,
-  // the same churn grows it.
-  const kept = churnedNewSpace(true);
-  expect(churnedNewSpace(false), 'the control did not grow its young generation').toBeGreaterThan(kept);
+}, 60_000);
+
+// Without the module log's loader hooks: their thread's heap, configured when it starts, can put
+// V8's growth factor back to 2 during the server's start-up (as tsx's does: bin/crmlink.mjs).
+it('a serving server keeps its young generation small through start-up and lets it grow once it serves', async () => {
+  const newSpaceLog = join(dir, 'serve-new-space.txt');
+  const server = await startServing(serveConfig('young'), newSpaceReport(), { ...plainEnv(), CRMLINK_NEW_SPACE_LOG: newSpaceLog });
+  // Up and serving: the young generation is as start-up left it, and may grow from now on.
+  server.child.kill('SIGUSR2');
+  await expect.poll(() => readReport(newSpaceLog).afterChurn, { timeout: 30_000 }).toBeDefined();
+  expect(await server.stop()).toBe(0);
+  // Started, migrated and its schema built, the server's young generation is smaller than Node's
+  // sizing makes it under the same churn (the control; start-up alone grew it that far before);
+  // once it serves, the churn grows it. Not compared with the size V8 keeps at a factor of 1: under
+  // load Node 22 ends that at 1 or 2 MiB from one process to the next.
+  const grown = churnedNewSpace(false);
+  expect(grown, 'the control did not grow its young generation').toBeGreaterThan(churnedNewSpace(true));
   const report = readReport(newSpaceLog);
-  expect(report.atSignal, 'start-up grew the young generation').toBeLessThanOrEqual(kept);
-  expect(report.afterChurn, 'the serving process did not let its young generation grow again').toBeGreaterThan(kept);
+  expect(report.atSignal, 'start-up grew the young generation').toBeLessThan(grown);
+  expect(report.afterChurn, 'the serving process did not let its young generation grow again').toBeGreaterThan(report.atSignal as number);
 }, 60_000);
 
 it("a command that does not serve, and a server started with a semi-space flag of its own, keep Node's young-generation sizing", async () => {
   const file = serveConfig('flagged');
   const kept = churnedNewSpace(true);
-  const env = { ...process.env, NODE_OPTIONS: /--require \S*native-addons\.cjs/.exec(process.env.NODE_OPTIONS ?? '')?.[0] ?? '' };
+  const env = plainEnv();
   // `config schema` builds and prints the config's JSON schema: enough allocation to grow the young generation.
   const schemaLog = join(dir, 'schema-new-space.txt');
   const r = spawnSync(process.execPath, [...newSpaceReport(), BIN, 'config', 'schema'], { encoding: 'utf8', env: { ...env, CRMLINK_NEW_SPACE_LOG: schemaLog } });
@@ -201,15 +220,7 @@ it("a command that does not serve, and a server started with a semi-space flag o
   expect(readReport(schemaLog).atExit, 'config schema ran with the serving commands\' small young generation').toBeGreaterThan(kept);
   // --max-semi-space-size=16 is Node's own maximum: the server may grow to it, as the operator asked.
   const serveLog = join(dir, 'flagged-new-space.txt');
-  const child = spawn(process.execPath, ['--max-semi-space-size=16', ...newSpaceReport(), BIN, 'serve', '--config', file, '--port', '0', '--no-schedule'], {
-    env: { ...env, CRMLINK_NEW_SPACE_LOG: serveLog },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  await expect.poll(() => /serving GraphQL at/.test(stdout), { timeout: 30_000 }).toBe(true);
-  child.kill('SIGTERM');
-  expect(await exited).toBe(0);
+  const server = await startServing(file, ['--max-semi-space-size=16', ...newSpaceReport()], { ...env, CRMLINK_NEW_SPACE_LOG: serveLog }, ['--no-schedule']);
+  expect(await server.stop()).toBe(0);
   expect(readReport(serveLog).atExit, 'a server started with --max-semi-space-size held its young generation small').toBeGreaterThan(kept);
 }, 60_000);
