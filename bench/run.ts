@@ -60,16 +60,17 @@ const only = argv.filter((a, i) => !a.startsWith('--') && argv[i - 1] !== '--out
 const machine = { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10, node: process.version };
 console.log(`machine: ${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB, node ${machine.node}`);
 
-/** How a bench starts: compiled from dist/bench/ with --compiled (if it can be), else its source through tsx. */
-function commandOf(b: Bench, args: string[]): string[] {
-  if (compiled && b.compilable) return [resolve(import.meta.dirname, '..', 'dist', 'bench', b.file.replace(/\.ts$/, '.js')), ...args];
-  return ['--import', 'tsx', resolve(import.meta.dirname, b.file), ...args];
+/** How a bench starts, its script from the repository root: compiled from dist/bench/ with --compiled (if it can be), else its source through tsx. */
+function entryOf(b: Bench): { nodeFlags: string[]; script: string } {
+  if (compiled && b.compilable) return { nodeFlags: [], script: `dist/bench/${b.file.replace(/\.ts$/, '.js')}` };
+  return { nodeFlags: ['--import', 'tsx'], script: `bench/${b.file}` };
 }
 
 function run(b: Bench, args: string[]): Promise<{ code: number | null; stdout: string; seconds: number }> {
   const started = performance.now();
+  const { nodeFlags, script } = entryOf(b);
   return new Promise((done) => {
-    const child = spawn(process.execPath, commandOf(b, args), { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [...nodeFlags, resolve(import.meta.dirname, '..', script), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
     let stdout = '';
     child.stdout.on('data', (d: Buffer) => {
       stdout += d.toString();
@@ -111,7 +112,8 @@ const results: Record<string, unknown> = {};
 for (const b of BENCHES) {
   if (only.length && !only.some((o) => b.file.includes(o))) continue;
   const args = full ? b.fullArgs : b.args;
-  const command = compiled && b.compilable ? `node dist/bench/${b.file.replace(/\.ts$/, '.js')} ${args.join(' ')}` : `node --import tsx bench/${b.file} ${args.join(' ')}`;
+  const { nodeFlags, script } = entryOf(b);
+  const command = ['node', ...nodeFlags, script, ...args].join(' ');
   console.log(`\n== ${b.name}\n$ ${command}`);
   const r = await run(b, args);
   results[b.file] = { command, seconds: r.seconds, exit: r.code, output: parse(r.stdout) };

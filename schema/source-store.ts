@@ -189,22 +189,22 @@ export class SourceStore implements EntityStore {
    * computed from several columns.
    */
   private projection(query: StoreQuery): Projection {
-    if (!query.fields || !this.subsets) return { columns: this.columns() };
+    const subsets = this.subsets;
+    if (!query.fields || !subsets) return { columns: this.columns() };
     let bySig = this.projections.get(query.fields);
     if (!bySig) this.projections.set(query.fields, (bySig = new Map()));
     let sig = query.partition?.field ?? '';
     for (const s of query.sort) sig += `\u0000${s.column}`;
     let p = bySig.get(sig);
     if (!p) {
-      p = this.project(query, query.fields);
+      p = this.project(query, query.fields, subsets);
       if (p.loaded) p.Values = valuesRecClass(this, p.loaded);
       bySig.set(sig, p);
     }
     return p;
   }
 
-  private project(query: StoreQuery, fields: ReadonlySet<string>): Projection {
-    if (!this.subsets) return { columns: this.columns() };
+  private project(query: StoreQuery, fields: ReadonlySet<string>, subsets: MappingSubsets): Projection {
     const loaded = new Set(fields);
     if (query.partition) loaded.add(query.partition.field);
     const cols = new Set<string>(this.mapping.key);
@@ -215,7 +215,7 @@ export class SourceStore implements EntityStore {
       if (!fc) return { columns: this.columns() };
       cols.add(fc.column);
     }
-    return { columns: [...cols], loaded: { fields: loaded, mapping: this.subsets.of(loaded) } };
+    return { columns: [...cols], loaded: { fields: loaded, mapping: subsets.of(loaded) } };
   }
 
   async select(query: StoreQuery): Promise<Rec[]> {
